@@ -1,0 +1,223 @@
+//! The action layer: every operation that touches the database.
+//!
+//! An [`Action`] is a typed request; [`execute`] runs it against a [`Session`]
+//! and returns a typed [`Outcome`]. Scripted commands and the console build the
+//! same actions, so there is one place that decides what SQL runs, one place
+//! that refuses mutations in read-only mode, and one place that words errors.
+//! A dry run goes through the same code and stops before applying, so a preview
+//! is exactly what would run.
+
+pub mod schema;
+
+use std::fmt;
+
+use crate::db::connect::Connection;
+use crate::schema::plan::DriftError;
+use crate::settings::durability::Durability;
+use crate::settings::names::ObjectNames;
+
+pub use schema::{DurabilityChange, VerifyReport};
+
+/// A connected session on one PGQueuer installation.
+pub struct Session {
+    pub conn: Connection,
+    pub names: ObjectNames,
+    /// Connection label without the password (`user@host:port/db`).
+    pub target: String,
+    /// Refuse every mutating action (console `--read-only`, config contexts).
+    pub read_only: bool,
+}
+
+impl Session {
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.conn.client
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Expect {
+    Present,
+    Absent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Install {
+        durability: Durability,
+        create_schema: bool,
+    },
+    Uninstall,
+    /// Converge any earlier schema to 1.6.0. `durability` only applies to tables
+    /// that must be created; existing tables keep their persistence.
+    Upgrade {
+        durability: Durability,
+        widen_id: bool,
+    },
+    Verify {
+        expect: Expect,
+        strict: bool,
+    },
+    SetDurability {
+        level: Durability,
+        /// Give up when a table lock is not granted in time (None: wait forever).
+        lock_timeout: Option<std::time::Duration>,
+    },
+    Autovac {
+        rollback: bool,
+    },
+}
+
+impl Action {
+    /// Whether the action changes the database (read-only mode refuses these).
+    pub fn mutates(&self) -> bool {
+        !matches!(self, Action::Verify { .. })
+    }
+
+    /// The scripted command that performs this action.
+    pub fn command_line(&self) -> String {
+        match self {
+            Action::Install {
+                durability,
+                create_schema,
+            } => format!(
+                "pgq install --durability {durability}{}",
+                if *create_schema {
+                    ""
+                } else {
+                    " --no-create-schema"
+                }
+            ),
+            Action::Uninstall => "pgq uninstall".into(),
+            Action::Upgrade { widen_id, .. } => format!(
+                "pgq upgrade{}",
+                if *widen_id { "" } else { " --no-widen-id" }
+            ),
+            Action::Verify { expect, strict } => format!(
+                "pgq verify --expect {}{}",
+                match expect {
+                    Expect::Present => "present",
+                    Expect::Absent => "absent",
+                },
+                if *strict { " --strict" } else { "" }
+            ),
+            Action::SetDurability { level, lock_timeout } => format!(
+                "pgq alter-durability {level}{}",
+                match lock_timeout {
+                    Some(t) => format!(" --lock-timeout {}", t.as_secs_f64()),
+                    None => " --lock-timeout 0".into(),
+                }
+            ),
+            Action::Autovac { rollback } => format!(
+                "pgq autovac{}",
+                if *rollback { " --rollback" } else { "" }
+            ),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    /// Install ran (or, on a dry run, would run) these statements as one batch.
+    Installed {
+        durability: Durability,
+        statements: Vec<String>,
+        applied: bool,
+    },
+    Uninstalled {
+        statements: Vec<String>,
+        applied: bool,
+    },
+    Upgraded {
+        plan: crate::schema::plan::Plan,
+        applied: bool,
+    },
+    Verified(VerifyReport),
+    DurabilitySet {
+        level: Durability,
+        changes: Vec<DurabilityChange>,
+        statements: Vec<String>,
+        applied: bool,
+        elapsed: std::time::Duration,
+    },
+    AutovacSet {
+        rollback: bool,
+        statements: Vec<String>,
+        applied: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(
+        "PgQueuer is already installed ({names}). Run 'pgq upgrade' to bring it up to date."
+    )]
+    AlreadyInstalled { names: String },
+    #[error("PgQueuer is not installed ({names}): missing {missing}. Run 'pgq install' first.")]
+    NotInstalled { names: String, missing: String },
+    #[error("schema {schema:?} does not exist; create it or drop --no-create-schema")]
+    MissingSchema { schema: String },
+    #[error(transparent)]
+    Drift(#[from] DriftError),
+    #[error("refused: {action} changes the database and this session is read-only")]
+    ReadOnly { action: String },
+    #[error("{context}: {source}", source = DbErrorText(.source))]
+    Db {
+        context: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+/// A PostgreSQL error as one line: message, detail and SQLSTATE; never a Debug dump.
+pub struct DbErrorText<'a>(pub &'a tokio_postgres::Error);
+
+impl fmt::Display for DbErrorText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => {
+                write!(f, "{}", db.message())?;
+                if let Some(detail) = db.detail() {
+                    write!(f, " ({detail})")?;
+                }
+                write!(f, " [SQLSTATE {}]", db.code().code())
+            }
+            None if self.0.is_closed() => f.write_str("the connection to the server was lost"),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+pub(crate) fn db_err(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
+    let context = context.into();
+    move |source| ActionError::Db { context, source }
+}
+
+/// Run `action`; with `dry_run`, compute exactly what would run and stop there.
+pub async fn execute(
+    session: &Session,
+    action: &Action,
+    dry_run: bool,
+) -> Result<Outcome, ActionError> {
+    if action.mutates() && session.read_only && !dry_run {
+        return Err(ActionError::ReadOnly {
+            action: action.command_line(),
+        });
+    }
+    match action {
+        Action::Install {
+            durability,
+            create_schema,
+        } => schema::install(session, *durability, *create_schema, dry_run).await,
+        Action::Uninstall => schema::uninstall(session, dry_run).await,
+        Action::Upgrade {
+            durability,
+            widen_id,
+        } => schema::upgrade(session, *durability, *widen_id, dry_run).await,
+        Action::Verify { expect, strict } => schema::verify(session, *expect, *strict).await,
+        Action::SetDurability {
+            level,
+            lock_timeout,
+        } => schema::set_durability(session, *level, *lock_timeout, dry_run).await,
+        Action::Autovac { rollback } => schema::autovac(session, *rollback, dry_run).await,
+    }
+}

@@ -1,0 +1,316 @@
+//! Schema lifecycle actions: install, uninstall, upgrade, verify, durability, autovac.
+
+use std::time::Instant;
+
+use super::{ActionError, Expect, Outcome, Session, db_err};
+use crate::db::catalog;
+use crate::schema::model::Schema;
+use crate::schema::plan::{self, PlanOptions};
+use crate::schema::render;
+use crate::settings::durability::{Durability, TableRole};
+
+/// Anything of an installation in the namespace: a declared table, the status
+/// enum or the retired statistics enum. Partial installs count.
+fn installed_objects(live: &Schema) -> Vec<String> {
+    let mut found: Vec<String> = live.tables.iter().map(|t| t.name.clone()).collect();
+    found.extend(live.enums.iter().map(|e| e.name.clone()));
+    found
+}
+
+async fn inspect(session: &Session) -> Result<Schema, ActionError> {
+    catalog::inspect(session.client(), &session.names)
+        .await
+        .map_err(db_err("reading the catalog"))
+}
+
+pub(super) async fn install(
+    session: &Session,
+    durability: Durability,
+    create_schema: bool,
+    dry_run: bool,
+) -> Result<Outcome, ActionError> {
+    let names = &session.names;
+    let statements = render::install(names, durability, create_schema);
+    if !dry_run {
+        let live = inspect(session).await?;
+        if !installed_objects(&live).is_empty() {
+            return Err(ActionError::AlreadyInstalled {
+                names: names.to_string(),
+            });
+        }
+        if let Some(schema) = &names.schema
+            && !create_schema
+            && !live.namespace_exists
+        {
+            return Err(ActionError::MissingSchema {
+                schema: schema.clone(),
+            });
+        }
+        // One simple-query batch: PostgreSQL runs it as a single implicit
+        // transaction, so a failure leaves nothing half-installed.
+        session
+            .client()
+            .batch_execute(&statements.join("\n\n"))
+            .await
+            .map_err(db_err("installing"))?;
+    }
+    Ok(Outcome::Installed {
+        durability,
+        statements,
+        applied: !dry_run,
+    })
+}
+
+pub(super) async fn uninstall(session: &Session, dry_run: bool) -> Result<Outcome, ActionError> {
+    let statements = render::uninstall(&session.names);
+    if !dry_run {
+        session
+            .client()
+            .batch_execute(&statements.join("\n"))
+            .await
+            .map_err(db_err("uninstalling"))?;
+    }
+    Ok(Outcome::Uninstalled {
+        statements,
+        applied: !dry_run,
+    })
+}
+
+/// Holds the installation's upgrade lock for the life of the guard's scope.
+/// The key is PGQueuer's own (CRC-32 of the qualified queue table), so pgq and
+/// Python upgrades of one installation exclude each other too.
+async fn with_upgrade_lock<T>(
+    session: &Session,
+    work: impl AsyncFnOnce() -> Result<T, ActionError>,
+) -> Result<T, ActionError> {
+    let key = session.names.upgrade_lock_key();
+    let client = session.client();
+    let got: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+        .await
+        .map_err(db_err("taking the upgrade lock"))?
+        .get(0);
+    if !got {
+        eprintln!(
+            "Waiting for another upgrade of this installation to finish (advisory lock {key})…"
+        );
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&key])
+            .await
+            .map_err(db_err("waiting for the upgrade lock"))?;
+    }
+    let result = work().await;
+    // Released on failure too; a lost connection releases it server-side.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&key])
+        .await;
+    result
+}
+
+pub(super) async fn upgrade(
+    session: &Session,
+    durability: Durability,
+    widen_id: bool,
+    dry_run: bool,
+) -> Result<Outcome, ActionError> {
+    with_upgrade_lock(session, async || {
+        let live = inspect(session).await?;
+        let plan = plan::plan(
+            &live,
+            &session.names,
+            &PlanOptions {
+                durability,
+                widen_id,
+            },
+        )?;
+        if !dry_run {
+            // One statement per round trip in autocommit: an enum label added
+            // by one statement is used by later ones, which needs a commit between.
+            for (n, step) in plan.steps.iter().enumerate() {
+                session.client().batch_execute(&step.sql).await.map_err(db_err(format!(
+                    "upgrade statement {} of {} ({}) failed; the {} before it are applied, re-run upgrade to plan the rest",
+                    n + 1,
+                    plan.steps.len(),
+                    step.reason,
+                    n
+                )))?;
+            }
+        }
+        Ok(Outcome::Upgraded {
+            plan,
+            applied: !dry_run,
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    pub expect_present: bool,
+    /// PGQueuer-compatible divergence lines (`missing table 'pgqueuer'`).
+    pub divergences: Vec<String>,
+    /// `--strict`: each catalog difference from the 1.6.0 declaration.
+    pub differences: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.divergences.is_empty() && self.differences.is_empty()
+    }
+}
+
+pub(super) async fn verify(
+    session: &Session,
+    expect: Expect,
+    strict: bool,
+) -> Result<Outcome, ActionError> {
+    let names = &session.names;
+    let presence = catalog::presence(session.client(), names)
+        .await
+        .map_err(db_err("reading the catalog"))?;
+    let expect_present = expect == Expect::Present;
+    let state = if expect_present {
+        "missing"
+    } else {
+        "unexpected"
+    };
+    let mut divergences = vec![];
+    for (table, exists) in &presence.tables {
+        if *exists != expect_present {
+            divergences.push(format!("{state} table '{table}'"));
+        }
+    }
+    if presence.function != expect_present {
+        divergences.push(format!("{state} function '{}'", names.function));
+    }
+    if presence.trigger != expect_present {
+        divergences.push(format!("{state} trigger '{}'", names.trigger));
+    }
+    let mut differences = vec![];
+    if strict {
+        let live = inspect(session).await?;
+        if expect_present {
+            // Durability is a choice, not a difference: compare at the level the
+            // tables are at (or durable when they are mixed).
+            let level = live_durability(&live, names).unwrap_or_default();
+            match plan::plan(
+                &live,
+                names,
+                &PlanOptions {
+                    durability: level,
+                    widen_id: true,
+                },
+            ) {
+                Ok(p) => differences.extend(p.steps.into_iter().map(|s| s.reason)),
+                Err(drift) => differences.push(drift.to_string()),
+            }
+            differences.dedup();
+        } else {
+            differences.extend(
+                installed_objects(&live)
+                    .into_iter()
+                    .map(|o| format!("unexpected object {o}")),
+            );
+            differences.extend(live.indexes.iter().map(|i| format!("unexpected index {}", i.name)));
+        }
+    }
+    Ok(Outcome::Verified(VerifyReport {
+        expect_present,
+        divergences,
+        differences,
+    }))
+}
+
+/// The durability level the installed tables are at, if they match one.
+pub fn live_durability(live: &Schema, names: &crate::settings::names::ObjectNames) -> Option<Durability> {
+    Durability::matching(|role| {
+        live.table(render::table_of(names, role))
+            .map(|t| t.unlogged)
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DurabilityChange {
+    pub table: String,
+    pub role: TableRole,
+    pub from_unlogged: bool,
+    pub to_unlogged: bool,
+}
+
+pub(super) async fn set_durability(
+    session: &Session,
+    level: Durability,
+    lock_timeout: Option<std::time::Duration>,
+    dry_run: bool,
+) -> Result<Outcome, ActionError> {
+    let names = &session.names;
+    let live = inspect(session).await?;
+    let mut changes = vec![];
+    let mut missing = vec![];
+    for role in render::DURABILITY_ORDER {
+        let name = render::table_of(names, role);
+        match live.table(name) {
+            None => missing.push(name.to_string()),
+            Some(t) if t.unlogged != level.unlogged(role) => changes.push(DurabilityChange {
+                table: name.to_string(),
+                role,
+                from_unlogged: t.unlogged,
+                to_unlogged: level.unlogged(role),
+            }),
+            Some(_) => {}
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ActionError::NotInstalled {
+            names: names.to_string(),
+            missing: missing.join(", "),
+        });
+    }
+    let statements: Vec<String> = changes
+        .iter()
+        .map(|c| render::set_persistence(names, c.role, level))
+        .collect();
+    let started = Instant::now();
+    if !dry_run && !statements.is_empty() {
+        // All tables in one transaction: a failure (lock timeout, disk full)
+        // rolls every table back to where it was.
+        // A bounded lock wait: queued behind a busy worker, an ACCESS EXCLUSIVE
+        // request would otherwise stall every enqueue and dequeue behind it.
+        let timeout_ms = lock_timeout.map_or(0, |t| t.as_millis().max(1));
+        let sql = format!(
+            "BEGIN;\nSET LOCAL lock_timeout = {timeout_ms};\n{}\nCOMMIT;",
+            statements.join("\n")
+        );
+        if let Err(e) = session.client().batch_execute(&sql).await {
+            let _ = session.client().batch_execute("ROLLBACK").await;
+            return Err(db_err("changing durability; no table was changed")(e));
+        }
+    }
+    Ok(Outcome::DurabilitySet {
+        level,
+        changes,
+        statements,
+        applied: !dry_run,
+        elapsed: started.elapsed(),
+    })
+}
+
+pub(super) async fn autovac(
+    session: &Session,
+    rollback: bool,
+    dry_run: bool,
+) -> Result<Outcome, ActionError> {
+    let statements = render::autovac(&session.names, rollback);
+    if !dry_run {
+        session
+            .client()
+            .batch_execute(&statements.join("\n\n"))
+            .await
+            .map_err(db_err("applying autovacuum settings"))?;
+    }
+    Ok(Outcome::AutovacSet {
+        rollback,
+        statements,
+        applied: !dry_run,
+    })
+}

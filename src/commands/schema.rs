@@ -1,0 +1,290 @@
+//! install, uninstall, upgrade, verify, alter-durability, autovac and `sql …`.
+
+use super::{CommandError, object_names, open_session};
+use crate::actions::{self, Action, Outcome};
+use crate::cli::{Cli, Command, SqlCommand};
+use crate::output::{self, Exit, plural};
+use crate::schema::converge::converge;
+use crate::schema::render;
+use crate::settings::CaseInsensitiveEnv;
+use crate::settings::durability::Durability;
+use crate::settings::names::ObjectNames;
+
+/// Offline SQL (`pgq sql …`): stdout carries only SQL, nothing connects.
+pub(super) fn sql(cli: &Cli, command: &SqlCommand) -> Result<Exit, CommandError> {
+    let names = object_names(cli)?;
+    let text = match command {
+        SqlCommand::Install {
+            durability,
+            no_create_schema,
+        } => install_script(&names, *durability, !no_create_schema),
+        SqlCommand::Uninstall => render::script(None, &render::uninstall(&names), "\n"),
+        SqlCommand::Upgrade {
+            durability,
+            no_widen_id,
+        } => render::script(None, &converge(&names, *durability, !no_widen_id), "\n\n"),
+        SqlCommand::Durability { level } => {
+            render::script(None, &render::durability_all(&names, *level), "\n\n")
+        }
+        SqlCommand::Autovac { rollback } => {
+            render::script(None, &render::autovac(&names, *rollback), "\n\n")
+        }
+    };
+    output::stdout(&text);
+    Ok(Exit::Ok)
+}
+
+fn install_script(names: &ObjectNames, durability: Durability, create_schema: bool) -> String {
+    render::script(
+        Some(&render::provenance(names, durability)),
+        &render::install(names, durability, create_schema),
+        "\n\n",
+    )
+}
+
+/// `--plan` header: the delta is only valid for the database it was planned on.
+fn plan_header(names: &ObjectNames, durability: Durability) -> String {
+    format!(
+        "{}\n-- Delta planned from this database's catalog: valid only for the database\n-- it was planned against. For a script that converges any database, use\n-- 'pgq sql upgrade'. Apply each statement in its own transaction (autocommit),\n-- e.g. psql -v ON_ERROR_STOP=1 -f delta.sql",
+        render::provenance(names, durability)
+    )
+}
+
+/// Settings PGQueuer reads from the environment for upgrade.
+fn declared_durability() -> Result<Durability, CommandError> {
+    match CaseInsensitiveEnv::from_process()
+        .get("PGQUEUER_DURABILITY")
+        .or_else(|| CaseInsensitiveEnv::from_process().get("DURABILITY"))
+    {
+        Some(value) if !value.is_empty() => value
+            .parse()
+            .map_err(|e: String| CommandError::Other(format!("PGQUEUER_DURABILITY: {e}"))),
+        _ => Ok(Durability::Durable),
+    }
+}
+
+fn widen_from_env() -> bool {
+    let env = CaseInsensitiveEnv::from_process();
+    !matches!(
+        env.get("PGQUEUER_WIDEN_ID")
+            .or_else(|| env.get("WIDEN_ID"))
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref(),
+        Some("0" | "false" | "no" | "off")
+    )
+}
+
+pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
+    let names = object_names(cli)?;
+    // Commands whose dry run needs no database: print and stop before connecting,
+    // so CI can render them without credentials.
+    match &cli.command {
+        Command::Install {
+            durability,
+            no_create_schema,
+            dry_run: true,
+        } => {
+            output::stdout(&install_script(&names, *durability, !no_create_schema));
+            return Ok(Exit::Ok);
+        }
+        Command::Uninstall { dry_run: true } => {
+            output::stdout(&render::script(None, &render::uninstall(&names), "\n"));
+            return Ok(Exit::Ok);
+        }
+        Command::Autovac {
+            rollback,
+            dry_run: true,
+        } => {
+            output::stdout(&render::script(
+                None,
+                &render::autovac(&names, *rollback),
+                "\n\n",
+            ));
+            return Ok(Exit::Ok);
+        }
+        _ => {}
+    }
+
+    let (action, dry_run) = match &cli.command {
+        Command::Install {
+            durability,
+            no_create_schema,
+            dry_run,
+        } => (
+            Action::Install {
+                durability: *durability,
+                create_schema: !no_create_schema,
+            },
+            *dry_run,
+        ),
+        Command::Uninstall { dry_run } => (Action::Uninstall, *dry_run),
+        Command::Upgrade {
+            plan,
+            no_widen_id,
+            dry_run,
+            durability,
+        } => {
+            if durability.is_some() {
+                output::warning(
+                    "--durability is ignored by upgrade (it never changes durability); use 'pgq alter-durability'.",
+                );
+            }
+            (
+                Action::Upgrade {
+                    durability: declared_durability()?,
+                    widen_id: !no_widen_id && widen_from_env(),
+                },
+                *plan || *dry_run,
+            )
+        }
+        Command::Verify { expect, strict } => (
+            Action::Verify {
+                expect: *expect,
+                strict: *strict,
+            },
+            false,
+        ),
+        Command::AlterDurability {
+            level,
+            dry_run,
+            lock_timeout,
+        } => (
+            Action::SetDurability {
+                level: *level,
+                lock_timeout: (*lock_timeout > 0.0)
+                    .then(|| std::time::Duration::from_secs_f64(*lock_timeout)),
+            },
+            *dry_run,
+        ),
+        Command::Autovac { rollback, dry_run } => (
+            Action::Autovac {
+                rollback: *rollback,
+            },
+            *dry_run,
+        ),
+        Command::Sql(_) => unreachable!("handled offline"),
+    };
+
+    let session = open_session(cli, names).await?;
+    let outcome = actions::execute(&session, &action, dry_run).await?;
+    Ok(report(&session.names, outcome))
+}
+
+/// Render an outcome: SQL and verify lines on stdout, summaries on stderr.
+fn report(names: &ObjectNames, outcome: Outcome) -> Exit {
+    match outcome {
+        Outcome::Installed {
+            durability,
+            statements,
+            applied,
+        } => {
+            if applied {
+                output::status(&format!(
+                    "Installed PgQueuer schema (durability={durability})."
+                ));
+            } else {
+                output::stdout(&render::script(
+                    Some(&render::provenance(names, durability)),
+                    &statements,
+                    "\n\n",
+                ));
+            }
+            Exit::Ok
+        }
+        Outcome::Uninstalled {
+            statements,
+            applied,
+        } => {
+            if applied {
+                output::status("Uninstalled PgQueuer schema.");
+            } else {
+                output::stdout(&render::script(None, &statements, "\n"));
+            }
+            Exit::Ok
+        }
+        Outcome::Upgraded { plan, applied } => {
+            for note in &plan.notes {
+                output::note(note);
+            }
+            let n = plan.steps.len();
+            if n == 0 {
+                output::status("PgQueuer schema is already up to date.");
+            } else if applied {
+                output::status(&format!("Applied {}.", plural(n, "statement")));
+            } else {
+                let durability = declared_durability().unwrap_or_default();
+                output::stdout(&render::script(
+                    Some(&plan_header(names, durability)),
+                    &plan.statements(),
+                    "\n\n",
+                ));
+                output::status(&format!("Would apply {}.", plural(n, "statement")));
+            }
+            Exit::Ok
+        }
+        Outcome::Verified(report) => {
+            let mut lines = report.divergences.clone();
+            lines.extend(report.differences.iter().cloned());
+            if lines.is_empty() {
+                output::stdout(if report.expect_present {
+                    "All required PgQueuer database objects are present.\n"
+                } else {
+                    "No PgQueuer database objects found\n"
+                });
+                Exit::Ok
+            } else {
+                output::stdout(&(lines.join("\n") + "\n"));
+                Exit::Failure
+            }
+        }
+        Outcome::DurabilitySet {
+            level,
+            changes,
+            statements,
+            applied,
+            elapsed,
+        } => {
+            let persistence = |unlogged| if unlogged { "UNLOGGED" } else { "LOGGED" };
+            if !applied {
+                output::stdout(&render::script(None, &statements, "\n"));
+            }
+            if changes.is_empty() {
+                output::status(&format!(
+                    "PgQueuer durability is already {level}; nothing to change."
+                ));
+                return Exit::Ok;
+            }
+            let verb = if applied { "Changed" } else { "Would change" };
+            for c in &changes {
+                output::status(&format!(
+                    "{verb} {}: {} -> {}",
+                    c.table,
+                    persistence(c.from_unlogged),
+                    persistence(c.to_unlogged)
+                ));
+            }
+            if applied {
+                output::status(&format!(
+                    "Set PgQueuer durability to {level} ({} in {:.0?}).",
+                    plural(changes.len(), "table"),
+                    elapsed
+                ));
+            }
+            Exit::Ok
+        }
+        Outcome::AutovacSet {
+            rollback,
+            statements,
+            applied,
+        } => {
+            if !applied {
+                output::stdout(&render::script(None, &statements, "\n\n"));
+            } else if rollback {
+                output::status("Reset autovacuum settings to defaults.");
+            } else {
+                output::status("Applied recommended autovacuum settings.");
+            }
+            Exit::Ok
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Database access: connecting and catalog inspection.
+
+pub mod catalog;
+pub mod connect;

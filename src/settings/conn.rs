@@ -1,0 +1,1598 @@
+//! Connection settings, resolved the way libpq resolves them.
+//!
+//! `tokio-postgres` only understands what it is handed explicitly: it reads no
+//! `PG*` environment variables, no `~/.pgpass`, and knows nothing about
+//! `sslrootcert`, `verify-ca` or `verify-full`. Operators expect `pgq` to reach
+//! the same server as `psql` given the same environment, so this module
+//! re-implements the relevant part of libpq's resolution and layers the
+//! PGQueuer CLI rules on top:
+//!
+//! 1. DSN source: the explicit DSN (`--dsn` / `PGDSN`, handed over by clap),
+//!    else `PGQUEUER_DSN`, else none (pure libpq environment).
+//! 2. Every parameter the DSN leaves out is filled from the libpq environment
+//!    variables, then from libpq's compiled-in defaults.
+//! 3. `PGQUEUER_CONNECT_TIMEOUT` and `PGQUEUER_APPLICATION_NAME` adjust the
+//!    timeout and the application name.
+//!
+//! Resolution reads the environment from an [`Env`] value rather than the
+//! process so that it can be tested without mutating global state.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use tokio_postgres::config::{ChannelBinding, TargetSessionAttrs};
+
+/// libpq's compiled-in Unix socket directory on Debian and its derivatives.
+pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+/// The PostgreSQL default port.
+pub const DEFAULT_PORT: u16 = 5432;
+/// Used when nothing configures a connect timeout.
+///
+/// libpq waits forever by default; an operations tool that hangs on a
+/// black-holed address is worse than one that reports the problem, so `pgq`
+/// gives up after this long unless told otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// `application_name` reported to the server when nothing else sets one.
+pub const DEFAULT_APPLICATION_NAME: &str = "pgq";
+
+/// Value of `sslrootcert` that selects the system trust store (libpq 16+).
+const SYSTEM_ROOT_CERT: &str = "system";
+
+/// Keywords `pgq` honours, in DSNs and (through their `PG*` variables) the
+/// environment.
+const SUPPORTED_KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "user",
+    "password",
+    "dbname",
+    "sslmode",
+    "sslrootcert",
+    "application_name",
+    "fallback_application_name",
+    "connect_timeout",
+    "passfile",
+    "options",
+    "target_session_attrs",
+    "channel_binding",
+    "gssencmode",
+];
+
+/// libpq keywords `pgq` does not implement. They are rejected rather than
+/// ignored because several of them (client certificates, `require_auth`, …)
+/// change security properties the user relies on.
+const UNSUPPORTED_KEYWORDS: &[&str] = &[
+    "service",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "sslcompression",
+    "sslnegotiation",
+    "sslkeylogfile",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "requiressl",
+    "requirepeer",
+    "require_auth",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "load_balance_hosts",
+    "replication",
+    "client_encoding",
+    "min_protocol_version",
+    "max_protocol_version",
+];
+
+/// A snapshot of environment variables used for resolution.
+///
+/// Empty values count as unset, as they do for libpq.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    /// Captures the current process environment (non-UTF-8 entries are skipped).
+    pub fn from_process() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Env { vars }
+    }
+
+    /// Builds an environment from explicit pairs, for tests and embedding.
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars = pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        Env { vars }
+    }
+
+    /// Returns a copy with `key` set to `value`.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars.insert(key.into(), value.into());
+        self
+    }
+
+    /// The value of `key`, treating an empty value as unset.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl fmt::Debug for Env {
+    /// Lists variable names only: values may hold passwords.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.vars.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Env").field("names", &names).finish()
+    }
+}
+
+/// libpq's `sslmode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SslMode {
+    /// Plaintext only.
+    Disable,
+    /// libpq tries plaintext first; `pgq` treats it like [`SslMode::Prefer`].
+    Allow,
+    /// TLS if the server offers it, without certificate checks.
+    Prefer,
+    /// TLS mandatory; certificate checked only if a root certificate exists.
+    Require,
+    /// TLS mandatory, certificate chain checked, host name not checked.
+    VerifyCa,
+    /// TLS mandatory, certificate chain and host name checked.
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The libpq spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    /// Whether the connection must fail rather than fall back to plaintext.
+    pub fn requires_tls(self) -> bool {
+        matches!(
+            self,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+        )
+    }
+}
+
+impl fmt::Display for SslMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SslMode {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "disable" => Ok(SslMode::Disable),
+            "allow" => Ok(SslMode::Allow),
+            "prefer" => Ok(SslMode::Prefer),
+            "require" => Ok(SslMode::Require),
+            "verify-ca" => Ok(SslMode::VerifyCa),
+            "verify-full" => Ok(SslMode::VerifyFull),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Where a server certificate's chain is anchored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootCert {
+    /// `sslrootcert=system`: the bundled Mozilla roots (webpki-roots).
+    System,
+    /// A PEM file: `sslrootcert` / `PGSSLROOTCERT`, else `~/.postgresql/root.crt`.
+    /// It may not exist; only `verify-ca`/`verify-full` insist that it does.
+    File(PathBuf),
+    /// Neither configured nor derivable (no `HOME`).
+    None,
+}
+
+/// Where a server is reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// Host name or IP address.
+    Tcp(String),
+    /// Directory holding the server's Unix socket (`.s.PGSQL.<port>`).
+    Unix(PathBuf),
+}
+
+/// One server to try, in order, like each entry of libpq's host list.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    host: Host,
+    hostaddr: Option<IpAddr>,
+    port: u16,
+    password: Option<String>,
+}
+
+impl Endpoint {
+    /// The host (name, IP or socket directory).
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// Numeric address to connect to instead of resolving the host name.
+    pub fn hostaddr(&self) -> Option<IpAddr> {
+        self.hostaddr
+    }
+
+    /// The TCP port, or the socket file suffix for Unix sockets.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether a password (explicit or from the password file) is known.
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// The password to send; kept crate-private so it is not logged by accident.
+    pub(crate) fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// `host:port`, with IPv6 literals bracketed; never contains the password.
+    pub fn label(&self) -> String {
+        match &self.host {
+            Host::Tcp(h) if h.contains(':') => format!("[{h}]:{}", self.port),
+            Host::Tcp(h) => format!("{h}:{}", self.port),
+            Host::Unix(dir) => format!("{}:{}", dir.display(), self.port),
+        }
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("host", &self.host)
+            .field("hostaddr", &self.hostaddr)
+            .field("port", &self.port)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Where a setting came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The DSN.
+    Dsn,
+    /// The named environment variable.
+    Env(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Dsn => f.write_str("in the connection string"),
+            Origin::Env(var) => write!(f, "in {var}"),
+        }
+    }
+}
+
+/// Why connection settings could not be resolved. Messages never contain a
+/// password: the only values echoed are those that failed validation, and
+/// passwords are never validated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnSettingsError {
+    /// The DSN is malformed.
+    #[error("invalid connection string: {0}")]
+    Syntax(String),
+    /// The DSN names a keyword libpq does not know.
+    #[error("invalid connection option \"{0}\"")]
+    UnknownOption(String),
+    /// The DSN names a libpq keyword `pgq` does not implement.
+    #[error("connection option \"{0}\" is not supported by pgq")]
+    UnsupportedOption(String),
+    /// A value does not parse.
+    #[error("invalid {key} value \"{value}\" {origin} (expected {expected})")]
+    InvalidValue {
+        /// libpq keyword or environment variable concerned.
+        key: &'static str,
+        /// The offending value.
+        value: String,
+        /// Where it came from.
+        origin: Origin,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+    /// Individually valid settings that cannot be combined.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+type Result<T, E = ConnSettingsError> = std::result::Result<T, E>;
+
+/// Fully resolved connection settings.
+///
+/// `Debug` redacts passwords; [`ConnectionSettings::target`] never shows them.
+#[derive(Clone)]
+pub struct ConnectionSettings {
+    endpoints: Vec<Endpoint>,
+    user: String,
+    database: String,
+    explicit_password: Option<String>,
+    passfile: Option<PathBuf>,
+    ssl_mode: SslMode,
+    root_cert: RootCert,
+    application_name: String,
+    connect_timeout: Option<Duration>,
+    options: Option<String>,
+    target_session_attrs: TargetSessionAttrs,
+    channel_binding: ChannelBinding,
+}
+
+impl ConnectionSettings {
+    /// Resolves settings from an explicit DSN (`--dsn` / `PGDSN`; empty means
+    /// unset) and the environment, following the module-level rules.
+    pub fn resolve(explicit_dsn: Option<&str>, env: &Env) -> Result<ConnectionSettings> {
+        let dsn = explicit_dsn
+            .filter(|d| !d.trim().is_empty())
+            .or_else(|| env.get("PGQUEUER_DSN").filter(|d| !d.trim().is_empty()));
+        let params = match dsn {
+            Some(dsn) => parse_dsn(dsn)?,
+            None => Params::default(),
+        };
+        Resolver { params, env }.resolve()
+    }
+
+    /// Human label such as `postgres@127.0.0.1:5432/mydb`; hosts are
+    /// comma-joined. Never contains the password.
+    pub fn target(&self) -> String {
+        let hosts: Vec<String> = self.endpoints.iter().map(Endpoint::label).collect();
+        format!("{}@{}/{}", self.user, hosts.join(","), self.database)
+    }
+
+    /// The database to connect to.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// The role to connect as.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The effective `sslmode`.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.ssl_mode
+    }
+
+    /// Where server certificates are anchored when they are verified.
+    pub fn root_cert(&self) -> &RootCert {
+        &self.root_cert
+    }
+
+    /// Servers to try, in order.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The `application_name` to report.
+    pub fn application_name(&self) -> &str {
+        &self.application_name
+    }
+
+    /// Per-server connect timeout; `None` only when explicitly set to 0.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// Command-line options sent to the server (`options` / `PGOPTIONS`).
+    pub fn options(&self) -> Option<&str> {
+        self.options.as_deref()
+    }
+
+    /// libpq's `target_session_attrs` (`any`, `read-write`, `read-only`).
+    pub fn target_session_attrs(&self) -> TargetSessionAttrs {
+        self.target_session_attrs
+    }
+
+    /// libpq's `channel_binding`.
+    pub fn channel_binding(&self) -> ChannelBinding {
+        self.channel_binding
+    }
+
+    /// The same settings aimed at another database. Password-file lookups are
+    /// redone because `.pgpass` entries may be database-specific.
+    pub fn with_database(&self, db: &str) -> Self {
+        let mut copy = self.clone();
+        copy.database = db.to_owned();
+        copy.fill_passwords();
+        copy
+    }
+
+    /// Gives each endpoint the explicit password, else its password-file
+    /// entry. The file is only read when some endpoint needs it.
+    fn fill_passwords(&mut self) {
+        let passfile = match (&self.explicit_password, &self.passfile) {
+            (None, Some(path)) => read_passfile(path),
+            _ => None,
+        };
+        for endpoint in &mut self.endpoints {
+            endpoint.password = self.explicit_password.clone().or_else(|| {
+                let content = passfile.as_deref()?;
+                pgpass_lookup(content, endpoint, &self.database, &self.user)
+            });
+        }
+    }
+}
+
+impl fmt::Debug for ConnectionSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionSettings")
+            .field("endpoints", &self.endpoints)
+            .field("user", &self.user)
+            .field("database", &self.database)
+            .field(
+                "password",
+                &self.explicit_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("passfile", &self.passfile)
+            .field("ssl_mode", &self.ssl_mode)
+            .field("root_cert", &self.root_cert)
+            .field("application_name", &self.application_name)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("options", &self.options)
+            .field("target_session_attrs", &self.target_session_attrs)
+            .field("channel_binding", &self.channel_binding)
+            .finish()
+    }
+}
+
+/// Parameters given by a DSN, keyed by canonical libpq keyword. Later
+/// occurrences replace earlier ones, as in libpq.
+#[derive(Default, Clone, PartialEq, Eq)]
+struct Params(HashMap<&'static str, String>);
+
+impl Params {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn set(&mut self, key: &'static str, value: String) {
+        self.0.insert(key, value);
+    }
+}
+
+/// Maps a DSN keyword to its canonical spelling, rejecting unknown or
+/// unimplemented ones with a message that says which.
+fn canonical_keyword(key: &str) -> Result<&'static str> {
+    if let Some(k) = SUPPORTED_KEYWORDS.iter().find(|k| **k == key) {
+        return Ok(k);
+    }
+    if UNSUPPORTED_KEYWORDS.contains(&key) {
+        return Err(ConnSettingsError::UnsupportedOption(key.to_owned()));
+    }
+    Err(ConnSettingsError::UnknownOption(key.to_owned()))
+}
+
+/// Parses a URI (`postgres://`, `postgresql://`) or `key=value` DSN.
+fn parse_dsn(dsn: &str) -> Result<Params> {
+    let dsn = dsn.trim();
+    match ["postgresql://", "postgres://"]
+        .iter()
+        .find_map(|scheme| dsn.strip_prefix(scheme))
+    {
+        Some(rest) => parse_uri(rest),
+        None => parse_conninfo(dsn),
+    }
+}
+
+/// Parses the part of a URI after the scheme:
+/// `[user[:password]@][host[:port][,...]][/dbname][?key=value&...]`.
+fn parse_uri(rest: &str) -> Result<Params> {
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (before_query, None),
+    };
+    let mut params = Params::default();
+    // Last '@' so that an unencoded '@' in a password still works.
+    let hostlist = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => {
+            parse_userinfo(userinfo, &mut params)?;
+            hosts
+        }
+        None => authority,
+    };
+    parse_uri_hosts(hostlist, &mut params)?;
+    if let Some(db) = path.filter(|p| !p.is_empty()) {
+        params.set("dbname", percent_decode(db)?);
+    }
+    if let Some(query) = query {
+        parse_uri_query(query, &mut params)?;
+    }
+    Ok(params)
+}
+
+fn parse_userinfo(userinfo: &str, params: &mut Params) -> Result<()> {
+    let (user, password) = match userinfo.split_once(':') {
+        Some((u, p)) => (u, Some(p)),
+        None => (userinfo, None),
+    };
+    if !user.is_empty() {
+        params.set("user", percent_decode(user)?);
+    }
+    if let Some(password) = password {
+        params.set("password", percent_decode(password)?);
+    }
+    Ok(())
+}
+
+/// Parses `host[:port],host[:port]…` into libpq's comma-joined `host` and
+/// `port` values.
+fn parse_uri_hosts(hostlist: &str, params: &mut Params) -> Result<()> {
+    if hostlist.is_empty() {
+        return Ok(());
+    }
+    let mut hosts = Vec::new();
+    let mut ports = Vec::new();
+    for spec in hostlist.split(',') {
+        let (host, port) = split_uri_host(spec)?;
+        hosts.push(percent_decode(host)?);
+        ports.push(port.to_owned());
+    }
+    if hosts.iter().any(|h| !h.is_empty()) {
+        params.set("host", hosts.join(","));
+    }
+    if ports.iter().any(|p| !p.is_empty()) {
+        params.set("port", ports.join(","));
+    }
+    Ok(())
+}
+
+/// Splits one `host[:port]` entry; IPv6 literals must be bracketed.
+fn split_uri_host(spec: &str) -> Result<(&str, &str)> {
+    if let Some(inner) = spec.strip_prefix('[') {
+        let (host, after) = inner.split_once(']').ok_or_else(|| {
+            ConnSettingsError::Syntax(format!(
+                "missing \"]\" in IPv6 host address in URI: \"{spec}\""
+            ))
+        })?;
+        if host.is_empty() {
+            return Err(ConnSettingsError::Syntax(
+                "IPv6 host address may not be empty in URI".into(),
+            ));
+        }
+        return match after {
+            "" => Ok((host, "")),
+            _ => after.strip_prefix(':').map(|port| (host, port)).ok_or_else(|| {
+                ConnSettingsError::Syntax(format!(
+                    "unexpected character after IPv6 host address in URI: \"{spec}\""
+                ))
+            }),
+        };
+    }
+    Ok(spec.split_once(':').unwrap_or((spec, "")))
+}
+
+fn parse_uri_query(query: &str, params: &mut Params) -> Result<()> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            ConnSettingsError::Syntax(format!(
+                "missing key/value separator \"=\" in URI query parameter: \"{pair}\""
+            ))
+        })?;
+        let key = percent_decode(key)?;
+        let value = percent_decode(value)?;
+        // JDBC compatibility, as in libpq.
+        if key == "ssl" && value == "true" {
+            params.set("sslmode", "require".into());
+            continue;
+        }
+        let key = match canonical_keyword(&key) {
+            Err(ConnSettingsError::UnknownOption(k)) => {
+                return Err(ConnSettingsError::Syntax(format!(
+                    "invalid URI query parameter: \"{k}\""
+                )));
+            }
+            other => other?,
+        };
+        params.set(key, value);
+    }
+    Ok(())
+}
+
+/// Strict percent-decoding: malformed escapes and `%00` are errors, as in libpq.
+fn percent_decode(s: &str) -> Result<String> {
+    let bytes = s.as_bytes();
+    for (i, _) in s.match_indices('%') {
+        let hex = bytes.get(i + 1..i + 3).filter(|h| {
+            h.iter().all(u8::is_ascii_hexdigit)
+        });
+        match hex {
+            None => {
+                return Err(ConnSettingsError::Syntax(format!(
+                    "invalid percent-encoded token: \"{s}\""
+                )));
+            }
+            Some(b"00") => {
+                return Err(ConnSettingsError::Syntax(format!(
+                    "forbidden value %00 in percent-encoded value: \"{s}\""
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| ConnSettingsError::Syntax("percent-encoded value is not valid UTF-8".into()))
+}
+
+/// Parses libpq's `key=value key='quoted value'` format, with `\'` and `\\`
+/// escapes.
+fn parse_conninfo(s: &str) -> Result<Params> {
+    let mut params = Params::default();
+    let mut chars = s.chars().peekable();
+    loop {
+        skip_whitespace(&mut chars);
+        if chars.peek().is_none() {
+            return Ok(params);
+        }
+        let key: String = take_until(&mut chars, |c| c == '=' || c.is_whitespace());
+        skip_whitespace(&mut chars);
+        if chars.next() != Some('=') {
+            return Err(ConnSettingsError::Syntax(format!(
+                "missing \"=\" after \"{key}\" in connection info string"
+            )));
+        }
+        skip_whitespace(&mut chars);
+        let value = conninfo_value(&mut chars)?;
+        params.set(canonical_keyword(&key)?, value);
+    }
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+fn skip_whitespace(chars: &mut Chars<'_>) {
+    while chars.next_if(|c| c.is_whitespace()).is_some() {}
+}
+
+fn take_until(chars: &mut Chars<'_>, stop: impl Fn(char) -> bool) -> String {
+    let mut out = String::new();
+    while let Some(c) = chars.next_if(|c| !stop(*c)) {
+        out.push(c);
+    }
+    out
+}
+
+/// Reads one value: quoted up to the closing `'`, else up to whitespace.
+fn conninfo_value(chars: &mut Chars<'_>) -> Result<String> {
+    let quoted = chars.next_if_eq(&'\'').is_some();
+    let mut out = String::new();
+    loop {
+        match chars.next() {
+            None if quoted => {
+                return Err(ConnSettingsError::Syntax(
+                    "unterminated quoted string in connection info string".into(),
+                ));
+            }
+            None => return Ok(out),
+            Some('\'') if quoted => return Ok(out),
+            Some(c) if !quoted && c.is_whitespace() => return Ok(out),
+            Some('\\') => {
+                if let Some(escaped) = chars.next() {
+                    out.push(escaped);
+                }
+            }
+            Some(c) => out.push(c),
+        }
+    }
+}
+
+/// Combines DSN parameters, the environment and defaults.
+struct Resolver<'a> {
+    params: Params,
+    env: &'a Env,
+}
+
+/// One looked-up setting with its origin.
+struct Setting<'a> {
+    value: &'a str,
+    origin: Origin,
+}
+
+impl Setting<'_> {
+    fn invalid(&self, key: &'static str, expected: &'static str) -> ConnSettingsError {
+        ConnSettingsError::InvalidValue {
+            key,
+            value: self.value.to_owned(),
+            origin: self.origin.clone(),
+            expected,
+        }
+    }
+}
+
+impl<'a> Resolver<'a> {
+    /// The DSN value of `key`, else the libpq environment variable `var`.
+    fn setting(&self, key: &str, var: &'static str) -> Option<Setting<'_>> {
+        if let Some(value) = self.params.get(key) {
+            return Some(Setting {
+                value,
+                origin: Origin::Dsn,
+            });
+        }
+        self.env.get(var).map(|value| Setting {
+            value,
+            origin: Origin::Env(var),
+        })
+    }
+
+    fn resolve(&self) -> Result<ConnectionSettings> {
+        let user = self.user();
+        let database = self
+            .setting("dbname", "PGDATABASE")
+            .map_or_else(|| user.clone(), |s| s.value.to_owned());
+        let root_cert = self.root_cert();
+        let ssl_mode = self.ssl_mode(&root_cert)?;
+        let mut settings = ConnectionSettings {
+            endpoints: self.endpoints()?,
+            user,
+            database,
+            explicit_password: self.setting("password", "PGPASSWORD").map(|s| s.value.to_owned()),
+            passfile: self.passfile(),
+            ssl_mode,
+            root_cert,
+            application_name: self.application_name(),
+            connect_timeout: self.connect_timeout()?,
+            options: self.setting("options", "PGOPTIONS").map(|s| s.value.to_owned()),
+            target_session_attrs: self.target_session_attrs()?,
+            channel_binding: self.channel_binding()?,
+        };
+        self.check_gssencmode()?;
+        settings.fill_passwords();
+        Ok(settings)
+    }
+
+    /// libpq uses the OS user name; we approximate it with `USER`/`LOGNAME`
+    /// and fall back to `postgres`, the usual administrative role.
+    fn user(&self) -> String {
+        self.setting("user", "PGUSER")
+            .map(|s| s.value)
+            .or_else(|| self.env.get("USER"))
+            .or_else(|| self.env.get("LOGNAME"))
+            .unwrap_or("postgres")
+            .to_owned()
+    }
+
+    fn root_cert(&self) -> RootCert {
+        match self.setting("sslrootcert", "PGSSLROOTCERT") {
+            Some(s) if s.value == SYSTEM_ROOT_CERT => RootCert::System,
+            Some(s) => RootCert::File(PathBuf::from(s.value)),
+            None => match self.env.get("HOME") {
+                Some(home) => RootCert::File(Path::new(home).join(".postgresql/root.crt")),
+                None => RootCert::None,
+            },
+        }
+    }
+
+    /// `sslmode`, defaulting to `prefer`, or to `verify-full` with
+    /// `sslrootcert=system`, which (like libpq 16) refuses weaker modes:
+    /// trusting public CAs without checking the host name proves nothing.
+    fn ssl_mode(&self, root_cert: &RootCert) -> Result<SslMode> {
+        let system = *root_cert == RootCert::System;
+        let Some(s) = self.setting("sslmode", "PGSSLMODE") else {
+            return Ok(if system {
+                SslMode::VerifyFull
+            } else {
+                SslMode::Prefer
+            });
+        };
+        let mode: SslMode = s.value.parse().map_err(|()| {
+            s.invalid(
+                "sslmode",
+                "disable, allow, prefer, require, verify-ca or verify-full",
+            )
+        })?;
+        if system && mode != SslMode::VerifyFull {
+            return Err(ConnSettingsError::Conflict(format!(
+                "weak sslmode \"{mode}\" may not be used with sslrootcert=system (use \"verify-full\")"
+            )));
+        }
+        Ok(mode)
+    }
+
+    fn passfile(&self) -> Option<PathBuf> {
+        match self.setting("passfile", "PGPASSFILE") {
+            Some(s) => Some(PathBuf::from(s.value)),
+            None => self.env.get("HOME").map(|h| Path::new(h).join(".pgpass")),
+        }
+    }
+
+    /// Precedence: DSN `application_name` > `PGQUEUER_APPLICATION_NAME` >
+    /// `PGAPPNAME` > DSN `fallback_application_name` > `pgq`.
+    fn application_name(&self) -> String {
+        self.params
+            .get("application_name")
+            .or_else(|| self.env.get("PGQUEUER_APPLICATION_NAME"))
+            .or_else(|| self.env.get("PGAPPNAME"))
+            .or_else(|| self.params.get("fallback_application_name"))
+            .unwrap_or(DEFAULT_APPLICATION_NAME)
+            .to_owned()
+    }
+
+    /// `PGQUEUER_CONNECT_TIMEOUT` (float seconds) beats `connect_timeout` /
+    /// `PGCONNECT_TIMEOUT` (libpq integer seconds, at least 2), which beat
+    /// [`DEFAULT_CONNECT_TIMEOUT`]. An explicit 0 means no limit, as in libpq.
+    fn connect_timeout(&self) -> Result<Option<Duration>> {
+        if let Some(value) = self.env.get("PGQUEUER_CONNECT_TIMEOUT") {
+            return parse_float_timeout(value);
+        }
+        let Some(s) = self.setting("connect_timeout", "PGCONNECT_TIMEOUT") else {
+            return Ok(Some(DEFAULT_CONNECT_TIMEOUT));
+        };
+        let secs: i64 = s
+            .value
+            .trim()
+            .parse()
+            .map_err(|_| s.invalid("connect_timeout", "whole seconds"))?;
+        Ok(match secs {
+            ..=0 => None,
+            // libpq rounds 1 up to 2 so that a connect cannot fail "immediately".
+            1 => Some(Duration::from_secs(2)),
+            n => Some(Duration::from_secs(n.unsigned_abs())),
+        })
+    }
+
+    fn target_session_attrs(&self) -> Result<TargetSessionAttrs> {
+        let Some(s) = self.setting("target_session_attrs", "PGTARGETSESSIONATTRS") else {
+            return Ok(TargetSessionAttrs::Any);
+        };
+        match s.value {
+            "any" => Ok(TargetSessionAttrs::Any),
+            "read-write" => Ok(TargetSessionAttrs::ReadWrite),
+            "read-only" => Ok(TargetSessionAttrs::ReadOnly),
+            _ => Err(s.invalid(
+                "target_session_attrs",
+                "any, read-write or read-only",
+            )),
+        }
+    }
+
+    fn channel_binding(&self) -> Result<ChannelBinding> {
+        let Some(s) = self.setting("channel_binding", "PGCHANNELBINDING") else {
+            return Ok(ChannelBinding::Prefer);
+        };
+        match s.value {
+            "disable" => Ok(ChannelBinding::Disable),
+            "prefer" => Ok(ChannelBinding::Prefer),
+            "require" => Ok(ChannelBinding::Require),
+            _ => Err(s.invalid("channel_binding", "disable, prefer or require")),
+        }
+    }
+
+    /// `pgq` never uses GSSAPI encryption, which satisfies every
+    /// `gssencmode` except `require`.
+    fn check_gssencmode(&self) -> Result<()> {
+        match self.setting("gssencmode", "PGGSSENCMODE") {
+            None => Ok(()),
+            Some(s) if matches!(s.value, "disable" | "prefer" | "allow") => Ok(()),
+            Some(s) if s.value == "require" => Err(ConnSettingsError::UnsupportedOption(
+                "gssencmode=require".into(),
+            )),
+            Some(s) => Err(s.invalid("gssencmode", "disable, prefer or require")),
+        }
+    }
+
+    /// Builds the host list from `host`, `hostaddr` and `port`, which may each
+    /// be comma-separated lists, with libpq's matching rules.
+    fn endpoints(&self) -> Result<Vec<Endpoint>> {
+        let hosts: Vec<&str> = self
+            .setting("host", "PGHOST")
+            .map(|s| s.value.split(',').collect())
+            .unwrap_or_default();
+        let addrs = self.hostaddrs()?;
+        if !hosts.is_empty() && !addrs.is_empty() && hosts.len() != addrs.len() {
+            return Err(ConnSettingsError::Conflict(format!(
+                "could not match {} host names to {} hostaddr values",
+                hosts.len(),
+                addrs.len()
+            )));
+        }
+        let count = hosts.len().max(addrs.len()).max(1);
+        let ports = self.ports(count)?;
+        let endpoints = (0..count)
+            .map(|i| {
+                let addr = addrs.get(i).copied().flatten();
+                Endpoint {
+                    host: endpoint_host(hosts.get(i).copied(), addr),
+                    hostaddr: addr,
+                    port: ports[i],
+                    password: None,
+                }
+            })
+            .collect();
+        Ok(endpoints)
+    }
+
+    fn hostaddrs(&self) -> Result<Vec<Option<IpAddr>>> {
+        let Some(s) = self.setting("hostaddr", "PGHOSTADDR") else {
+            return Ok(Vec::new());
+        };
+        s.value
+            .split(',')
+            .map(|a| match a.trim() {
+                "" => Ok(None),
+                a => a
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| s.invalid("hostaddr", "numeric IP addresses")),
+            })
+            .collect()
+    }
+
+    /// One port per host, or a single port for all of them.
+    fn ports(&self, count: usize) -> Result<Vec<u16>> {
+        let Some(s) = self.setting("port", "PGPORT") else {
+            return Ok(vec![DEFAULT_PORT; count]);
+        };
+        let ports = s
+            .value
+            .split(',')
+            .map(|p| match p.trim() {
+                "" => Ok(DEFAULT_PORT),
+                p => p
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| s.invalid("port", "port numbers 1-65535")),
+            })
+            .collect::<Result<Vec<u16>>>()?;
+        match ports.len() {
+            1 => Ok(vec![ports[0]; count]),
+            n if n == count => Ok(ports),
+            n => Err(ConnSettingsError::Conflict(format!(
+                "could not match {n} port numbers to {count} hosts"
+            ))),
+        }
+    }
+}
+
+/// The host of one list entry: the given name, else the hostaddr, else the
+/// default (socket directory if present, else `localhost`).
+fn endpoint_host(name: Option<&str>, addr: Option<IpAddr>) -> Host {
+    match (name.map(str::trim).filter(|n| !n.is_empty()), addr) {
+        (Some(name), _) if name.starts_with('/') => Host::Unix(PathBuf::from(name)),
+        (Some(name), _) => Host::Tcp(name.to_owned()),
+        (None, Some(addr)) => Host::Tcp(addr.to_string()),
+        (None, None) => default_host(),
+    }
+}
+
+/// libpq's compiled default: the Unix socket directory when it exists.
+fn default_host() -> Host {
+    if Path::new(DEFAULT_SOCKET_DIR).is_dir() {
+        Host::Unix(PathBuf::from(DEFAULT_SOCKET_DIR))
+    } else {
+        Host::Tcp("localhost".into())
+    }
+}
+
+fn parse_float_timeout(value: &str) -> Result<Option<Duration>> {
+    let invalid = || ConnSettingsError::InvalidValue {
+        key: "PGQUEUER_CONNECT_TIMEOUT",
+        value: value.to_owned(),
+        origin: Origin::Env("PGQUEUER_CONNECT_TIMEOUT"),
+        expected: "seconds, e.g. 2.5",
+    };
+    let secs: f64 = value.trim().parse().map_err(|_| invalid())?;
+    if secs == 0.0 {
+        return Ok(None);
+    }
+    Duration::try_from_secs_f64(secs)
+        .map(Some)
+        .map_err(|_| invalid())
+}
+
+/// Reads a password file if libpq would: a missing file is silently
+/// ignored, a non-regular or group/world-accessible one is ignored with a
+/// warning (libpq prints a WARNING for the same reasons).
+fn read_passfile(path: &Path) -> Option<String> {
+    let meta = fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        tracing::warn!(
+            "password file \"{}\" is not a plain file; ignoring it",
+            path.display()
+        );
+        return None;
+    }
+    if !passfile_permissions_ok(&meta) {
+        tracing::warn!(
+            "password file \"{}\" has group or world access; permissions should be u=rw (0600) or less; ignoring it",
+            path.display()
+        );
+        return None;
+    }
+    match fs::read_to_string(path) {
+        Ok(content) => Some(content),
+        Err(err) => {
+            tracing::warn!("could not read password file \"{}\": {err}", path.display());
+            None
+        }
+    }
+}
+
+#[cfg(unix)]
+fn passfile_permissions_ok(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o077 == 0
+}
+
+#[cfg(not(unix))]
+fn passfile_permissions_ok(_meta: &fs::Metadata) -> bool {
+    true
+}
+
+/// The password of the first password-file line matching the endpoint.
+fn pgpass_lookup(content: &str, endpoint: &Endpoint, database: &str, user: &str) -> Option<String> {
+    let host = pgpass_host(&endpoint.host);
+    let port = endpoint.port.to_string();
+    let wanted = [host.as_str(), port.as_str(), database, user];
+    content
+        .lines()
+        .filter_map(parse_pgpass_line)
+        .find(|entry| entry.matches(&wanted))
+        .map(|entry| entry.password)
+}
+
+/// The host name a password-file line must match. libpq matches `localhost`
+/// for its default socket directory; we also accept the other spellings of
+/// that directory (`/run/postgresql`, and upstream's default `/tmp`).
+fn pgpass_host(host: &Host) -> String {
+    match host {
+        Host::Tcp(h) => h.clone(),
+        Host::Unix(dir) => {
+            let default_dirs = [DEFAULT_SOCKET_DIR, "/run/postgresql", "/tmp"];
+            let trimmed = dir.to_string_lossy();
+            let trimmed = trimmed.trim_end_matches('/');
+            if default_dirs.contains(&trimmed) {
+                "localhost".into()
+            } else {
+                dir.to_string_lossy().into_owned()
+            }
+        }
+    }
+}
+
+/// One `hostname:port:database:username:password` line.
+struct PgpassEntry {
+    /// The first four fields; `None` is the `*` wildcard.
+    fields: [Option<String>; 4],
+    password: String,
+}
+
+impl PgpassEntry {
+    fn matches(&self, wanted: &[&str; 4]) -> bool {
+        self.fields
+            .iter()
+            .zip(wanted)
+            .all(|(field, want)| field.as_deref().is_none_or(|f| f == *want))
+    }
+}
+
+/// Parses a line; comments, blank and short lines yield `None`. `\:` and
+/// `\\` are escapes, and only an unescaped `*` is a wildcard.
+fn parse_pgpass_line(line: &str) -> Option<PgpassEntry> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.starts_with('#') || line.is_empty() {
+        return None;
+    }
+    let mut fields: Vec<Option<String>> = Vec::with_capacity(4);
+    let mut current = String::new();
+    let mut escaped_any = false;
+    let mut chars = line.chars();
+    while fields.len() < 4 {
+        match chars.next()? {
+            '\\' => {
+                current.push(chars.next()?);
+                escaped_any = true;
+            }
+            ':' => {
+                let wildcard = current == "*" && !escaped_any;
+                let field = std::mem::take(&mut current);
+                fields.push((!wildcard).then_some(field));
+                escaped_any = false;
+            }
+            c => current.push(c),
+        }
+    }
+    let password = unescape_pgpass(chars.as_str());
+    let fields: [Option<String>; 4] = fields.try_into().ok()?;
+    Some(PgpassEntry { fields, password })
+}
+
+fn unescape_pgpass(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    fn resolve(dsn: Option<&str>, pairs: &[(&str, &str)]) -> ConnectionSettings {
+        match ConnectionSettings::resolve(dsn, &env(pairs)) {
+            Ok(s) => s,
+            Err(e) => panic!("resolve({dsn:?}) failed: {e}"),
+        }
+    }
+
+    fn resolve_err(dsn: Option<&str>, pairs: &[(&str, &str)]) -> ConnSettingsError {
+        match ConnectionSettings::resolve(dsn, &env(pairs)) {
+            Ok(s) => panic!("resolve({dsn:?}) unexpectedly succeeded: {s:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn tcp(host: &str) -> Host {
+        Host::Tcp(host.into())
+    }
+
+    // ---- DSN parsing -------------------------------------------------
+
+    #[test]
+    fn uri_with_everything() {
+        let s = resolve(
+            Some("postgresql://alice:s%3Acret@db.example.com:6543/my%20db?sslmode=require&application_name=ops&connect_timeout=7"),
+            &[],
+        );
+        assert_eq!(s.user(), "alice");
+        assert_eq!(s.database(), "my db");
+        assert_eq!(s.endpoints().len(), 1);
+        assert_eq!(s.endpoints()[0].host(), &tcp("db.example.com"));
+        assert_eq!(s.endpoints()[0].port(), 6543);
+        assert_eq!(s.endpoints()[0].password(), Some("s:cret"));
+        assert_eq!(s.ssl_mode(), SslMode::Require);
+        assert_eq!(s.application_name(), "ops");
+        assert_eq!(s.connect_timeout(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn postgres_scheme_and_multiple_hosts() {
+        let s = resolve(Some("postgres://u@host1:5432,host2/db"), &[]);
+        let labels: Vec<String> = s.endpoints().iter().map(Endpoint::label).collect();
+        assert_eq!(labels, ["host1:5432", "host2:5432"]);
+        let s = resolve(Some("postgres://u@host1:5433,host2:5434/db"), &[]);
+        assert_eq!(s.endpoints()[1].port(), 5434);
+        assert_eq!(s.target(), "u@host1:5433,host2:5434/db");
+    }
+
+    #[test]
+    fn uri_ipv6_hosts() {
+        let s = resolve(Some("postgresql://u@[::1]:5433,[fe80::1]/db"), &[]);
+        assert_eq!(s.endpoints()[0].host(), &tcp("::1"));
+        assert_eq!(s.endpoints()[0].port(), 5433);
+        assert_eq!(s.endpoints()[1].host(), &tcp("fe80::1"));
+        assert_eq!(s.endpoints()[1].port(), 5432);
+        assert_eq!(s.target(), "u@[::1]:5433,[fe80::1]:5432/db");
+        assert!(matches!(
+            resolve_err(Some("postgresql://[::1/db"), &[]),
+            ConnSettingsError::Syntax(_)
+        ));
+    }
+
+    #[test]
+    fn uri_socket_hosts() {
+        let s = resolve(Some("postgresql:///db?host=/tmp/sock&port=5999"), &[]);
+        assert_eq!(s.endpoints()[0].host(), &Host::Unix("/tmp/sock".into()));
+        assert_eq!(s.endpoints()[0].port(), 5999);
+        let s = resolve(Some("postgresql://%2Fvar%2Frun%2Fpostgresql/db"), &[]);
+        assert_eq!(
+            s.endpoints()[0].host(),
+            &Host::Unix(DEFAULT_SOCKET_DIR.into())
+        );
+        assert_eq!(s.target(), format!("{}@{DEFAULT_SOCKET_DIR}:5432/db", s.user()));
+    }
+
+    #[test]
+    fn uri_errors() {
+        let err = resolve_err(Some("postgres://u@h/db?bogus=1"), &[]);
+        assert_eq!(
+            err.to_string(),
+            "invalid connection string: invalid URI query parameter: \"bogus\""
+        );
+        assert!(matches!(
+            resolve_err(Some("postgres://u@h/db?sslmode"), &[]),
+            ConnSettingsError::Syntax(_)
+        ));
+        assert!(matches!(
+            resolve_err(Some("postgres://u@h/d%zzb"), &[]),
+            ConnSettingsError::Syntax(_)
+        ));
+        assert!(matches!(
+            resolve_err(Some("postgres://u@h/d%00b"), &[]),
+            ConnSettingsError::Syntax(_)
+        ));
+        assert_eq!(
+            resolve_err(Some("postgres://u@h/db?sslcert=x"), &[]),
+            ConnSettingsError::UnsupportedOption("sslcert".into())
+        );
+    }
+
+    #[test]
+    fn uri_ssl_true_means_require() {
+        let s = resolve(Some("postgres://u@h/db?ssl=true"), &[]);
+        assert_eq!(s.ssl_mode(), SslMode::Require);
+    }
+
+    #[test]
+    fn uri_password_with_raw_at_sign() {
+        let s = resolve(Some("postgres://u:p@ss@h/db"), &[]);
+        assert_eq!(s.endpoints()[0].password(), Some("p@ss"));
+        assert_eq!(s.endpoints()[0].host(), &tcp("h"));
+    }
+
+    #[test]
+    fn conninfo_with_quotes_and_escapes() {
+        let s = resolve(
+            Some(r"host=db1,db2 port = 6000 user='al ice' password='it\'s \\ secret' dbname=x\ y sslmode=verify-ca sslrootcert=/ca.pem"),
+            &[],
+        );
+        assert_eq!(s.user(), "al ice");
+        assert_eq!(s.database(), "x y");
+        assert_eq!(s.endpoints().len(), 2);
+        assert_eq!(s.endpoints()[1].host(), &tcp("db2"));
+        assert_eq!(s.endpoints()[1].port(), 6000);
+        assert_eq!(s.endpoints()[0].password(), Some(r"it's \ secret"));
+        assert_eq!(s.ssl_mode(), SslMode::VerifyCa);
+        assert_eq!(s.root_cert(), &RootCert::File("/ca.pem".into()));
+    }
+
+    #[test]
+    fn conninfo_errors() {
+        assert_eq!(
+            resolve_err(Some("host=h frobnicate=1"), &[]),
+            ConnSettingsError::UnknownOption("frobnicate".into())
+        );
+        assert_eq!(
+            resolve_err(Some("host=h frobnicate=1"), &[]).to_string(),
+            "invalid connection option \"frobnicate\""
+        );
+        assert!(matches!(
+            resolve_err(Some("host"), &[]),
+            ConnSettingsError::Syntax(_)
+        ));
+        assert!(matches!(
+            resolve_err(Some("password='unterminated"), &[]),
+            ConnSettingsError::Syntax(_)
+        ));
+    }
+
+    #[test]
+    fn invalid_values_name_their_origin() {
+        let err = resolve_err(Some("host=h sslmode=bogus"), &[]);
+        assert_eq!(
+            err.to_string(),
+            "invalid sslmode value \"bogus\" in the connection string (expected disable, allow, prefer, require, verify-ca or verify-full)"
+        );
+        let err = resolve_err(None, &[("PGPORT", "http")]);
+        assert!(err.to_string().contains("in PGPORT"), "{err}");
+        let err = resolve_err(Some("host=a,b,c port=1,2"), &[]);
+        assert_eq!(
+            err.to_string(),
+            "could not match 2 port numbers to 3 hosts"
+        );
+        let err = resolve_err(None, &[("PGQUEUER_CONNECT_TIMEOUT", "soon")]);
+        assert!(err.to_string().contains("PGQUEUER_CONNECT_TIMEOUT"), "{err}");
+        let err = resolve_err(None, &[("PGQUEUER_CONNECT_TIMEOUT", "-1")]);
+        assert!(err.to_string().contains("PGQUEUER_CONNECT_TIMEOUT"), "{err}");
+    }
+
+    // ---- precedence --------------------------------------------------
+
+    #[test]
+    fn explicit_dsn_beats_pgqueuer_dsn_beats_env() {
+        let pairs = [
+            ("PGQUEUER_DSN", "postgres://fromq@qhost/qdb"),
+            ("PGHOST", "envhost"),
+            ("PGUSER", "envuser"),
+        ];
+        let s = resolve(Some("postgres://explicit@xhost/xdb"), &pairs);
+        assert_eq!(s.target(), "explicit@xhost:5432/xdb");
+        let s = resolve(None, &pairs);
+        assert_eq!(s.target(), "fromq@qhost:5432/qdb");
+        let s = resolve(Some(""), &pairs);
+        assert_eq!(s.target(), "fromq@qhost:5432/qdb", "empty DSN counts as unset");
+        let s = resolve(None, &[("PGQUEUER_DSN", ""), ("PGHOST", "envhost"), ("PGUSER", "envuser")]);
+        assert_eq!(s.target(), "envuser@envhost:5432/envuser");
+    }
+
+    #[test]
+    fn env_fills_what_the_dsn_leaves_out() {
+        let pairs = [
+            ("PGHOST", "envhost"),
+            ("PGPORT", "6000"),
+            ("PGUSER", "envuser"),
+            ("PGDATABASE", "envdb"),
+            ("PGSSLMODE", "disable"),
+            ("PGPASSWORD", "envpw"),
+        ];
+        let s = resolve(Some("postgres:///dsndb"), &pairs);
+        assert_eq!(s.target(), "envuser@envhost:6000/dsndb");
+        assert_eq!(s.ssl_mode(), SslMode::Disable);
+        assert_eq!(s.endpoints()[0].password(), Some("envpw"));
+        let s = resolve(Some("host=dsnhost password=dsnpw"), &pairs);
+        assert_eq!(s.target(), "envuser@dsnhost:6000/envdb");
+        assert_eq!(s.endpoints()[0].password(), Some("dsnpw"));
+    }
+
+    #[test]
+    fn defaults() {
+        let s = resolve(None, &[]);
+        assert_eq!(s.user(), "postgres");
+        assert_eq!(s.database(), "postgres");
+        assert_eq!(s.ssl_mode(), SslMode::Prefer);
+        assert_eq!(s.application_name(), "pgq");
+        assert_eq!(s.connect_timeout(), Some(DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!(s.endpoints()[0].host(), &default_host());
+        assert_eq!(s.endpoints()[0].port(), 5432);
+        assert_eq!(s.root_cert(), &RootCert::None);
+        let s = resolve(None, &[("USER", "bob"), ("HOME", "/home/bob")]);
+        assert_eq!(s.user(), "bob");
+        assert_eq!(s.database(), "bob");
+        assert_eq!(
+            s.root_cert(),
+            &RootCert::File("/home/bob/.postgresql/root.crt".into())
+        );
+        let s = resolve(None, &[("LOGNAME", "carol")]);
+        assert_eq!(s.user(), "carol");
+    }
+
+    #[test]
+    fn connect_timeout_precedence() {
+        let s = resolve(Some("host=h connect_timeout=30"), &[("PGCONNECT_TIMEOUT", "20")]);
+        assert_eq!(s.connect_timeout(), Some(Duration::from_secs(30)));
+        let s = resolve(Some("host=h"), &[("PGCONNECT_TIMEOUT", "20")]);
+        assert_eq!(s.connect_timeout(), Some(Duration::from_secs(20)));
+        let s = resolve(
+            Some("host=h connect_timeout=30"),
+            &[("PGCONNECT_TIMEOUT", "20"), ("PGQUEUER_CONNECT_TIMEOUT", "1.5")],
+        );
+        assert_eq!(s.connect_timeout(), Some(Duration::from_millis(1500)));
+        let s = resolve(Some("host=h connect_timeout=1"), &[]);
+        assert_eq!(s.connect_timeout(), Some(Duration::from_secs(2)), "libpq minimum");
+        let s = resolve(Some("host=h connect_timeout=0"), &[]);
+        assert_eq!(s.connect_timeout(), None, "explicit 0 means no limit");
+    }
+
+    #[test]
+    fn application_name_precedence() {
+        let q = ("PGQUEUER_APPLICATION_NAME", "q");
+        let pg = ("PGAPPNAME", "pg");
+        assert_eq!(resolve(Some("host=h application_name=d"), &[q, pg]).application_name(), "d");
+        assert_eq!(resolve(Some("host=h"), &[q, pg]).application_name(), "q");
+        assert_eq!(resolve(Some("host=h"), &[pg]).application_name(), "pg");
+        assert_eq!(
+            resolve(Some("host=h fallback_application_name=f"), &[]).application_name(),
+            "f"
+        );
+        assert_eq!(resolve(Some("host=h"), &[]).application_name(), "pgq");
+    }
+
+    #[test]
+    fn sslrootcert_system() {
+        let s = resolve(Some("host=h sslrootcert=system"), &[]);
+        assert_eq!(s.root_cert(), &RootCert::System);
+        assert_eq!(s.ssl_mode(), SslMode::VerifyFull);
+        assert!(matches!(
+            resolve_err(Some("host=h sslrootcert=system sslmode=require"), &[]),
+            ConnSettingsError::Conflict(_)
+        ));
+    }
+
+    #[test]
+    fn hostaddr_lists() {
+        let s = resolve(Some("host=db.example hostaddr=10.1.2.3"), &[]);
+        assert_eq!(s.endpoints()[0].host(), &tcp("db.example"));
+        assert_eq!(s.endpoints()[0].hostaddr(), Some("10.1.2.3".parse().unwrap()));
+        let s = resolve(Some("hostaddr=10.1.2.3,::1"), &[]);
+        assert_eq!(s.endpoints()[1].host(), &tcp("::1"));
+        assert!(matches!(
+            resolve_err(Some("host=a,b hostaddr=10.1.2.3"), &[]),
+            ConnSettingsError::Conflict(_)
+        ));
+        assert!(matches!(
+            resolve_err(Some("hostaddr=db.example"), &[]),
+            ConnSettingsError::InvalidValue { .. }
+        ));
+    }
+
+    #[test]
+    fn gssencmode_and_target_session_attrs() {
+        assert!(ConnectionSettings::resolve(Some("host=h gssencmode=disable"), &Env::default()).is_ok());
+        assert!(matches!(
+            resolve_err(Some("host=h gssencmode=require"), &[]),
+            ConnSettingsError::UnsupportedOption(_)
+        ));
+        let s = resolve(Some("host=h target_session_attrs=read-write"), &[]);
+        assert_eq!(s.target_session_attrs(), TargetSessionAttrs::ReadWrite);
+    }
+
+    // ---- password never leaks ---------------------------------------
+
+    #[test]
+    fn target_and_debug_never_show_password() {
+        let s = resolve(
+            Some("postgres://alice:hunter2secret@db:5432/app"),
+            &[("PGPASSWORD", "otherpw")],
+        );
+        assert_eq!(s.target(), "alice@db:5432/app");
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("hunter2secret"), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+        let debug = format!("{:?}", env(&[("PGPASSWORD", "hunter2secret")]));
+        assert!(!debug.contains("hunter2secret"), "{debug}");
+        let s = resolve(Some("host=/tmp/x user=u password=hunter2secret dbname=d"), &[]);
+        assert_eq!(s.target(), "u@/tmp/x:5432/d");
+        assert!(!format!("{s:?}").contains("hunter2secret"));
+    }
+
+    #[test]
+    fn with_database_switches_database_only() {
+        let s = resolve(Some("postgres://u:pw@h:1/a"), &[]);
+        let t = s.with_database("b");
+        assert_eq!(t.target(), "u@h:1/b");
+        assert_eq!(t.endpoints()[0].password(), Some("pw"));
+        assert_eq!(s.database(), "a");
+    }
+
+    // ---- password file -----------------------------------------------
+
+    fn endpoint(host: Host, port: u16) -> Endpoint {
+        Endpoint {
+            host,
+            hostaddr: None,
+            port,
+            password: None,
+        }
+    }
+
+    #[test]
+    fn pgpass_first_match_wins_with_wildcards() {
+        let content = "\
+# comment line
+other:5432:db:u:nope
+db.example:5432:app:alice:first
+*:*:*:alice:second
+*:*:*:*:third
+";
+        let ep = endpoint(tcp("db.example"), 5432);
+        assert_eq!(pgpass_lookup(content, &ep, "app", "alice").as_deref(), Some("first"));
+        assert_eq!(pgpass_lookup(content, &ep, "other", "alice").as_deref(), Some("second"));
+        assert_eq!(pgpass_lookup(content, &ep, "app", "bob").as_deref(), Some("third"));
+        let ep = endpoint(tcp("db.example"), 6000);
+        assert_eq!(pgpass_lookup(content, &ep, "app", "alice").as_deref(), Some("second"));
+        assert_eq!(pgpass_lookup("", &ep, "app", "alice"), None);
+    }
+
+    #[test]
+    fn pgpass_escapes() {
+        let content = r"h\:x:5432:d\\b:u:pa\:ss\\word:tail";
+        let ep = endpoint(tcp("h:x"), 5432);
+        assert_eq!(
+            pgpass_lookup(content, &ep, r"d\b", "u").as_deref(),
+            Some(r"pa:ss\word:tail")
+        );
+        // An escaped star is a literal star, not a wildcard.
+        let content = r"\*:5432:d:u:literal";
+        let ep = endpoint(tcp("h"), 5432);
+        assert_eq!(pgpass_lookup(content, &ep, "d", "u"), None);
+        let ep = endpoint(tcp("*"), 5432);
+        assert_eq!(pgpass_lookup(content, &ep, "d", "u").as_deref(), Some("literal"));
+    }
+
+    #[test]
+    fn pgpass_short_and_crlf_lines() {
+        let content = "h:5432:d\r\nh:5432:d:u:pw\r\n";
+        let ep = endpoint(tcp("h"), 5432);
+        assert_eq!(pgpass_lookup(content, &ep, "d", "u").as_deref(), Some("pw"));
+    }
+
+    #[test]
+    fn pgpass_socket_matches_localhost() {
+        let content = "localhost:5432:d:u:sockpw\n/custom/dir:5432:d:u:custompw\n";
+        let ep = endpoint(Host::Unix(DEFAULT_SOCKET_DIR.into()), 5432);
+        assert_eq!(pgpass_lookup(content, &ep, "d", "u").as_deref(), Some("sockpw"));
+        let ep = endpoint(Host::Unix("/custom/dir".into()), 5432);
+        assert_eq!(pgpass_lookup(content, &ep, "d", "u").as_deref(), Some("custompw"));
+    }
+
+    #[cfg(unix)]
+    fn write_passfile(dir: &Path, content: &str, mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("pgpass");
+        fs::write(&path, content).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn passfile_used_only_without_password_and_with_safe_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_passfile(dir.path(), "h:5432:d:u:frompass\n", 0o600);
+        let passfile = path.to_str().unwrap();
+        let s = resolve(Some("host=h user=u dbname=d"), &[("PGPASSFILE", passfile)]);
+        assert_eq!(s.endpoints()[0].password(), Some("frompass"));
+        let s = resolve(
+            Some("host=h user=u dbname=d"),
+            &[("PGPASSFILE", passfile), ("PGPASSWORD", "env")],
+        );
+        assert_eq!(s.endpoints()[0].password(), Some("env"));
+        let s = resolve(Some(&format!("host=h user=u dbname=d passfile={passfile}")), &[]);
+        assert_eq!(s.endpoints()[0].password(), Some("frompass"));
+        let s = resolve(Some("host=h user=u dbname=other"), &[("PGPASSFILE", passfile)]);
+        assert_eq!(s.endpoints()[0].password(), None);
+        assert_eq!(s.with_database("d").endpoints()[0].password(), Some("frompass"));
+
+        let path = write_passfile(dir.path(), "h:5432:d:u:frompass\n", 0o644);
+        let s = resolve(
+            Some("host=h user=u dbname=d"),
+            &[("PGPASSFILE", path.to_str().unwrap())],
+        );
+        assert_eq!(s.endpoints()[0].password(), None, "world-readable file ignored");
+
+        let s = resolve(
+            Some("host=h user=u dbname=d"),
+            &[("HOME", dir.path().join("missing").to_str().unwrap())],
+        );
+        assert_eq!(s.endpoints()[0].password(), None, "missing file ignored");
+    }
+}

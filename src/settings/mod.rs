@@ -1,0 +1,26 @@
+//! Settings: object names, durability levels and connection parameters.
+
+pub mod conn;
+pub mod durability;
+pub mod names;
+
+use std::collections::HashMap;
+
+/// The process environment with case-insensitive lookup, as PGQueuer's
+/// settings (pydantic-settings) match variable names.
+pub struct CaseInsensitiveEnv {
+    vars: HashMap<String, String>,
+}
+
+impl CaseInsensitiveEnv {
+    pub fn from_process() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?.to_ascii_uppercase(), v.into_string().ok()?)))
+            .collect();
+        Self { vars }
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.vars.get(&name.to_ascii_uppercase()).cloned()
+    }
+}
