@@ -25,7 +25,9 @@ use futures_util::StreamExt;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::sync::mpsc;
 use tokio_postgres::error::SqlState;
@@ -239,8 +241,7 @@ fn required_roots(root: &RootCert) -> Result<Arc<RootCertStore>, ConnectCause> {
         })),
         RootCert::File(path) => load_root_file(path).map(Arc::new),
         RootCert::None => Err(ConnectCause::RootCert(
-            "could not get home directory to locate root certificate file (set sslrootcert)"
-                .into(),
+            "could not get home directory to locate root certificate file (set sslrootcert)".into(),
         )),
     }
 }
@@ -405,24 +406,23 @@ async fn connect_endpoint(
     endpoint: &Endpoint,
     tls: &TlsPlan,
 ) -> Result<Connection, ConnectCause> {
+    use tokio_postgres::config::SslMode as PgSslMode;
     let mut config = base_config(settings, endpoint);
     // No TLS on Unix sockets (see module docs); NoTls also avoids handing the
     // TLS connector an empty server name.
-    let attempt = match (endpoint.host(), tls) {
-        (Host::Unix(_), _) | (_, TlsPlan::Off) => {
-            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-            open(&config, NoTls, settings, endpoint).await
-        }
-        (Host::Tcp(_), TlsPlan::IfOffered(client)) => {
-            config.ssl_mode(tokio_postgres::config::SslMode::Prefer);
-            open(&config, MakeRustlsConnect::new(client.clone()), settings, endpoint).await
-        }
-        (Host::Tcp(_), TlsPlan::Required(client)) => {
-            config.ssl_mode(tokio_postgres::config::SslMode::Require);
-            open(&config, MakeRustlsConnect::new(client.clone()), settings, endpoint).await
-        }
+    let (mode, client) = match (endpoint.host(), tls) {
+        (Host::Unix(_), _) | (_, TlsPlan::Off) => (PgSslMode::Disable, None),
+        (Host::Tcp(_), TlsPlan::IfOffered(client)) => (PgSslMode::Prefer, Some(client)),
+        (Host::Tcp(_), TlsPlan::Required(client)) => (PgSslMode::Require, Some(client)),
     };
-    attempt
+    config.ssl_mode(mode);
+    match client {
+        None => open(&config, NoTls, settings, endpoint).await,
+        Some(client) => {
+            let connector = MakeRustlsConnect::new(client.clone());
+            open(&config, connector, settings, endpoint).await
+        }
+    }
 }
 
 /// The `tokio_postgres` configuration for one endpoint, without TLS mode.
@@ -472,8 +472,14 @@ where
             .map_err(|_| ConnectCause::Timeout(limit))?,
         None => attempt.await,
     };
-    let (client, connection) =
-        result.map_err(|e| classify(&e, endpoint, settings.ssl_mode(), settings.connect_timeout()))?;
+    let (client, connection) = result.map_err(|e| {
+        classify(
+            &e,
+            endpoint,
+            settings.ssl_mode(),
+            settings.connect_timeout(),
+        )
+    })?;
     Ok(Connection {
         client,
         notifications: spawn_driver(connection),
@@ -586,9 +592,7 @@ fn classify_io(
         (io::ErrorKind::ConnectionRefused, None) => ConnectCause::Refused,
         (io::ErrorKind::ConnectionRefused, Some(path)) => ConnectCause::SocketRefused(path),
         (io::ErrorKind::NotFound, Some(path)) => ConnectCause::NoSocket(path),
-        (io::ErrorKind::TimedOut, _) => {
-            ConnectCause::Timeout(timeout.unwrap_or(Duration::ZERO))
-        }
+        (io::ErrorKind::TimedOut, _) => ConnectCause::Timeout(timeout.unwrap_or(Duration::ZERO)),
         (io::ErrorKind::UnexpectedEof, _) if mode.requires_tls() => ConnectCause::Tls(format!(
             "server closed the connection during the TLS handshake ({text})"
         )),
@@ -621,7 +625,11 @@ fn describe_tls(err: &rustls::Error, endpoint: &Endpoint) -> String {
             ..
         }) => format!(
             "server certificate is not valid for host \"{host}\" (certificate names: {})",
-            presented.join(", ")
+            presented
+                .iter()
+                .map(|name| presented_name(name))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         rustls::Error::InvalidCertificate(CertificateError::NotValidForName) => {
             format!("server certificate is not valid for host \"{host}\"")
@@ -633,6 +641,14 @@ fn describe_tls(err: &rustls::Error, endpoint: &Endpoint) -> String {
     }
 }
 
+/// rustls lists presented names in `Debug` form (`DnsName("db.example")`);
+/// show just the name.
+fn presented_name(name: &str) -> &str {
+    name.split_once("(\"")
+        .and_then(|(_, rest)| rest.strip_suffix("\")"))
+        .unwrap_or(name)
+}
+
 fn chain<'a>(
     err: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
@@ -641,7 +657,10 @@ fn chain<'a>(
 
 /// `outer: inner: innermost`, for errors nothing more specific matched.
 fn describe_chain(err: &(dyn StdError + 'static)) -> String {
-    chain(err).map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    chain(err)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 #[cfg(test)]
@@ -664,6 +683,16 @@ mod tests {
         let text = cause.to_string();
         assert!(text.starts_with("a:1: connection refused"), "{text}");
         assert!(text.ends_with("b:2: timed out after 3s"), "{text}");
+    }
+
+    #[test]
+    fn presented_names_are_unwrapped() {
+        assert_eq!(presented_name("DnsName(\"localhost\")"), "localhost");
+        assert_eq!(
+            presented_name("IpAddress(127.0.0.1)"),
+            "IpAddress(127.0.0.1)"
+        );
+        assert_eq!(presented_name("plain"), "plain");
     }
 
     #[test]

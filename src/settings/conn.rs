@@ -488,7 +488,10 @@ struct Params(HashMap<&'static str, String>);
 
 impl Params {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     fn set(&mut self, key: &'static str, value: String) {
@@ -601,11 +604,14 @@ fn split_uri_host(spec: &str) -> Result<(&str, &str)> {
         }
         return match after {
             "" => Ok((host, "")),
-            _ => after.strip_prefix(':').map(|port| (host, port)).ok_or_else(|| {
-                ConnSettingsError::Syntax(format!(
-                    "unexpected character after IPv6 host address in URI: \"{spec}\""
-                ))
-            }),
+            _ => after
+                .strip_prefix(':')
+                .map(|port| (host, port))
+                .ok_or_else(|| {
+                    ConnSettingsError::Syntax(format!(
+                        "unexpected character after IPv6 host address in URI: \"{spec}\""
+                    ))
+                }),
         };
     }
     Ok(spec.split_once(':').unwrap_or((spec, "")))
@@ -642,9 +648,9 @@ fn parse_uri_query(query: &str, params: &mut Params) -> Result<()> {
 fn percent_decode(s: &str) -> Result<String> {
     let bytes = s.as_bytes();
     for (i, _) in s.match_indices('%') {
-        let hex = bytes.get(i + 1..i + 3).filter(|h| {
-            h.iter().all(u8::is_ascii_hexdigit)
-        });
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
         match hex {
             None => {
                 return Err(ConnSettingsError::Syntax(format!(
@@ -775,13 +781,17 @@ impl<'a> Resolver<'a> {
             endpoints: self.endpoints()?,
             user,
             database,
-            explicit_password: self.setting("password", "PGPASSWORD").map(|s| s.value.to_owned()),
+            explicit_password: self
+                .setting("password", "PGPASSWORD")
+                .map(|s| s.value.to_owned()),
             passfile: self.passfile(),
             ssl_mode,
             root_cert,
             application_name: self.application_name(),
             connect_timeout: self.connect_timeout()?,
-            options: self.setting("options", "PGOPTIONS").map(|s| s.value.to_owned()),
+            options: self
+                .setting("options", "PGOPTIONS")
+                .map(|s| s.value.to_owned()),
             target_session_attrs: self.target_session_attrs()?,
             channel_binding: self.channel_binding()?,
         };
@@ -888,10 +898,7 @@ impl<'a> Resolver<'a> {
             "any" => Ok(TargetSessionAttrs::Any),
             "read-write" => Ok(TargetSessionAttrs::ReadWrite),
             "read-only" => Ok(TargetSessionAttrs::ReadOnly),
-            _ => Err(s.invalid(
-                "target_session_attrs",
-                "any, read-write or read-only",
-            )),
+            _ => Err(s.invalid("target_session_attrs", "any, read-write or read-only")),
         }
     }
 
@@ -1190,7 +1197,9 @@ mod tests {
     #[test]
     fn uri_with_everything() {
         let s = resolve(
-            Some("postgresql://alice:s%3Acret@db.example.com:6543/my%20db?sslmode=require&application_name=ops&connect_timeout=7"),
+            Some(
+                "postgresql://alice:s%3Acret@db.example.com:6543/my%20db?sslmode=require&application_name=ops&connect_timeout=7",
+            ),
             &[],
         );
         assert_eq!(s.user(), "alice");
@@ -1238,7 +1247,10 @@ mod tests {
             s.endpoints()[0].host(),
             &Host::Unix(DEFAULT_SOCKET_DIR.into())
         );
-        assert_eq!(s.target(), format!("{}@{DEFAULT_SOCKET_DIR}:5432/db", s.user()));
+        assert_eq!(
+            s.target(),
+            format!("{}@{DEFAULT_SOCKET_DIR}:5432/db", s.user())
+        );
     }
 
     #[test]
@@ -1282,7 +1294,9 @@ mod tests {
     #[test]
     fn conninfo_with_quotes_and_escapes() {
         let s = resolve(
-            Some(r"host=db1,db2 port = 6000 user='al ice' password='it\'s \\ secret' dbname=x\ y sslmode=verify-ca sslrootcert=/ca.pem"),
+            Some(
+                r"host=db1,db2 port = 6000 user='al ice' password='it\'s \\ secret' dbname=x\ y sslmode=verify-ca sslrootcert=/ca.pem",
+            ),
             &[],
         );
         assert_eq!(s.user(), "al ice");
@@ -1325,14 +1339,17 @@ mod tests {
         let err = resolve_err(None, &[("PGPORT", "http")]);
         assert!(err.to_string().contains("in PGPORT"), "{err}");
         let err = resolve_err(Some("host=a,b,c port=1,2"), &[]);
-        assert_eq!(
-            err.to_string(),
-            "could not match 2 port numbers to 3 hosts"
-        );
+        assert_eq!(err.to_string(), "could not match 2 port numbers to 3 hosts");
         let err = resolve_err(None, &[("PGQUEUER_CONNECT_TIMEOUT", "soon")]);
-        assert!(err.to_string().contains("PGQUEUER_CONNECT_TIMEOUT"), "{err}");
+        assert!(
+            err.to_string().contains("PGQUEUER_CONNECT_TIMEOUT"),
+            "{err}"
+        );
         let err = resolve_err(None, &[("PGQUEUER_CONNECT_TIMEOUT", "-1")]);
-        assert!(err.to_string().contains("PGQUEUER_CONNECT_TIMEOUT"), "{err}");
+        assert!(
+            err.to_string().contains("PGQUEUER_CONNECT_TIMEOUT"),
+            "{err}"
+        );
     }
 
     // ---- precedence --------------------------------------------------
@@ -1349,8 +1366,19 @@ mod tests {
         let s = resolve(None, &pairs);
         assert_eq!(s.target(), "fromq@qhost:5432/qdb");
         let s = resolve(Some(""), &pairs);
-        assert_eq!(s.target(), "fromq@qhost:5432/qdb", "empty DSN counts as unset");
-        let s = resolve(None, &[("PGQUEUER_DSN", ""), ("PGHOST", "envhost"), ("PGUSER", "envuser")]);
+        assert_eq!(
+            s.target(),
+            "fromq@qhost:5432/qdb",
+            "empty DSN counts as unset"
+        );
+        let s = resolve(
+            None,
+            &[
+                ("PGQUEUER_DSN", ""),
+                ("PGHOST", "envhost"),
+                ("PGUSER", "envuser"),
+            ],
+        );
         assert_eq!(s.target(), "envuser@envhost:5432/envuser");
     }
 
@@ -1397,17 +1425,27 @@ mod tests {
 
     #[test]
     fn connect_timeout_precedence() {
-        let s = resolve(Some("host=h connect_timeout=30"), &[("PGCONNECT_TIMEOUT", "20")]);
+        let s = resolve(
+            Some("host=h connect_timeout=30"),
+            &[("PGCONNECT_TIMEOUT", "20")],
+        );
         assert_eq!(s.connect_timeout(), Some(Duration::from_secs(30)));
         let s = resolve(Some("host=h"), &[("PGCONNECT_TIMEOUT", "20")]);
         assert_eq!(s.connect_timeout(), Some(Duration::from_secs(20)));
         let s = resolve(
             Some("host=h connect_timeout=30"),
-            &[("PGCONNECT_TIMEOUT", "20"), ("PGQUEUER_CONNECT_TIMEOUT", "1.5")],
+            &[
+                ("PGCONNECT_TIMEOUT", "20"),
+                ("PGQUEUER_CONNECT_TIMEOUT", "1.5"),
+            ],
         );
         assert_eq!(s.connect_timeout(), Some(Duration::from_millis(1500)));
         let s = resolve(Some("host=h connect_timeout=1"), &[]);
-        assert_eq!(s.connect_timeout(), Some(Duration::from_secs(2)), "libpq minimum");
+        assert_eq!(
+            s.connect_timeout(),
+            Some(Duration::from_secs(2)),
+            "libpq minimum"
+        );
         let s = resolve(Some("host=h connect_timeout=0"), &[]);
         assert_eq!(s.connect_timeout(), None, "explicit 0 means no limit");
     }
@@ -1416,7 +1454,10 @@ mod tests {
     fn application_name_precedence() {
         let q = ("PGQUEUER_APPLICATION_NAME", "q");
         let pg = ("PGAPPNAME", "pg");
-        assert_eq!(resolve(Some("host=h application_name=d"), &[q, pg]).application_name(), "d");
+        assert_eq!(
+            resolve(Some("host=h application_name=d"), &[q, pg]).application_name(),
+            "d"
+        );
         assert_eq!(resolve(Some("host=h"), &[q, pg]).application_name(), "q");
         assert_eq!(resolve(Some("host=h"), &[pg]).application_name(), "pg");
         assert_eq!(
@@ -1441,7 +1482,10 @@ mod tests {
     fn hostaddr_lists() {
         let s = resolve(Some("host=db.example hostaddr=10.1.2.3"), &[]);
         assert_eq!(s.endpoints()[0].host(), &tcp("db.example"));
-        assert_eq!(s.endpoints()[0].hostaddr(), Some("10.1.2.3".parse().unwrap()));
+        assert_eq!(
+            s.endpoints()[0].hostaddr(),
+            Some("10.1.2.3".parse().unwrap())
+        );
         let s = resolve(Some("hostaddr=10.1.2.3,::1"), &[]);
         assert_eq!(s.endpoints()[1].host(), &tcp("::1"));
         assert!(matches!(
@@ -1456,7 +1500,9 @@ mod tests {
 
     #[test]
     fn gssencmode_and_target_session_attrs() {
-        assert!(ConnectionSettings::resolve(Some("host=h gssencmode=disable"), &Env::default()).is_ok());
+        assert!(
+            ConnectionSettings::resolve(Some("host=h gssencmode=disable"), &Env::default()).is_ok()
+        );
         assert!(matches!(
             resolve_err(Some("host=h gssencmode=require"), &[]),
             ConnSettingsError::UnsupportedOption(_)
@@ -1479,7 +1525,10 @@ mod tests {
         assert!(debug.contains("<redacted>"), "{debug}");
         let debug = format!("{:?}", env(&[("PGPASSWORD", "hunter2secret")]));
         assert!(!debug.contains("hunter2secret"), "{debug}");
-        let s = resolve(Some("host=/tmp/x user=u password=hunter2secret dbname=d"), &[]);
+        let s = resolve(
+            Some("host=/tmp/x user=u password=hunter2secret dbname=d"),
+            &[],
+        );
         assert_eq!(s.target(), "u@/tmp/x:5432/d");
         assert!(!format!("{s:?}").contains("hunter2secret"));
     }
@@ -1514,11 +1563,23 @@ db.example:5432:app:alice:first
 *:*:*:*:third
 ";
         let ep = endpoint(tcp("db.example"), 5432);
-        assert_eq!(pgpass_lookup(content, &ep, "app", "alice").as_deref(), Some("first"));
-        assert_eq!(pgpass_lookup(content, &ep, "other", "alice").as_deref(), Some("second"));
-        assert_eq!(pgpass_lookup(content, &ep, "app", "bob").as_deref(), Some("third"));
+        assert_eq!(
+            pgpass_lookup(content, &ep, "app", "alice").as_deref(),
+            Some("first")
+        );
+        assert_eq!(
+            pgpass_lookup(content, &ep, "other", "alice").as_deref(),
+            Some("second")
+        );
+        assert_eq!(
+            pgpass_lookup(content, &ep, "app", "bob").as_deref(),
+            Some("third")
+        );
         let ep = endpoint(tcp("db.example"), 6000);
-        assert_eq!(pgpass_lookup(content, &ep, "app", "alice").as_deref(), Some("second"));
+        assert_eq!(
+            pgpass_lookup(content, &ep, "app", "alice").as_deref(),
+            Some("second")
+        );
         assert_eq!(pgpass_lookup("", &ep, "app", "alice"), None);
     }
 
@@ -1535,7 +1596,10 @@ db.example:5432:app:alice:first
         let ep = endpoint(tcp("h"), 5432);
         assert_eq!(pgpass_lookup(content, &ep, "d", "u"), None);
         let ep = endpoint(tcp("*"), 5432);
-        assert_eq!(pgpass_lookup(content, &ep, "d", "u").as_deref(), Some("literal"));
+        assert_eq!(
+            pgpass_lookup(content, &ep, "d", "u").as_deref(),
+            Some("literal")
+        );
     }
 
     #[test]
@@ -1549,9 +1613,15 @@ db.example:5432:app:alice:first
     fn pgpass_socket_matches_localhost() {
         let content = "localhost:5432:d:u:sockpw\n/custom/dir:5432:d:u:custompw\n";
         let ep = endpoint(Host::Unix(DEFAULT_SOCKET_DIR.into()), 5432);
-        assert_eq!(pgpass_lookup(content, &ep, "d", "u").as_deref(), Some("sockpw"));
+        assert_eq!(
+            pgpass_lookup(content, &ep, "d", "u").as_deref(),
+            Some("sockpw")
+        );
         let ep = endpoint(Host::Unix("/custom/dir".into()), 5432);
-        assert_eq!(pgpass_lookup(content, &ep, "d", "u").as_deref(), Some("custompw"));
+        assert_eq!(
+            pgpass_lookup(content, &ep, "d", "u").as_deref(),
+            Some("custompw")
+        );
     }
 
     #[cfg(unix)]
@@ -1561,6 +1631,45 @@ db.example:5432:app:alice:first
         fs::write(&path, content).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
         path
+    }
+
+    /// Runs `f` with a subscriber that records formatted log lines.
+    fn capture_logs(f: impl FnOnce()) -> String {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(data);
+                Ok(data.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buf.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn insecure_passfile_is_ignored_with_a_warning_missing_one_silently() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_passfile(dir.path(), "*:*:*:*:pw\n", 0o640);
+        let logs = capture_logs(|| assert_eq!(read_passfile(&path), None));
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(logs.contains("has group or world access"), "{logs}");
+        let logs = capture_logs(|| assert_eq!(read_passfile(&dir.path().join("nope")), None));
+        assert_eq!(logs, "");
+        let logs = capture_logs(|| assert_eq!(read_passfile(dir.path()), None));
+        assert!(logs.contains("is not a plain file"), "{logs}");
     }
 
     #[cfg(unix)]
@@ -1576,18 +1685,31 @@ db.example:5432:app:alice:first
             &[("PGPASSFILE", passfile), ("PGPASSWORD", "env")],
         );
         assert_eq!(s.endpoints()[0].password(), Some("env"));
-        let s = resolve(Some(&format!("host=h user=u dbname=d passfile={passfile}")), &[]);
+        let s = resolve(
+            Some(&format!("host=h user=u dbname=d passfile={passfile}")),
+            &[],
+        );
         assert_eq!(s.endpoints()[0].password(), Some("frompass"));
-        let s = resolve(Some("host=h user=u dbname=other"), &[("PGPASSFILE", passfile)]);
+        let s = resolve(
+            Some("host=h user=u dbname=other"),
+            &[("PGPASSFILE", passfile)],
+        );
         assert_eq!(s.endpoints()[0].password(), None);
-        assert_eq!(s.with_database("d").endpoints()[0].password(), Some("frompass"));
+        assert_eq!(
+            s.with_database("d").endpoints()[0].password(),
+            Some("frompass")
+        );
 
         let path = write_passfile(dir.path(), "h:5432:d:u:frompass\n", 0o644);
         let s = resolve(
             Some("host=h user=u dbname=d"),
             &[("PGPASSFILE", path.to_str().unwrap())],
         );
-        assert_eq!(s.endpoints()[0].password(), None, "world-readable file ignored");
+        assert_eq!(
+            s.endpoints()[0].password(),
+            None,
+            "world-readable file ignored"
+        );
 
         let s = resolve(
             Some("host=h user=u dbname=d"),

@@ -118,7 +118,7 @@ impl TestDb {
         let mut cmd = Command::new(python_venv().join("bin/pgq"));
         clean_env(&mut cmd);
         cmd.args(args).env("PGDSN", self.dsn());
-        for (k, v) in env {
+        for (k, v) in env.iter().filter(|(_, v)| !v.is_empty()) {
             cmd.env(k, v);
         }
         cmd.output().expect("run python pgq")
@@ -129,7 +129,7 @@ impl TestDb {
         let mut cmd = Command::new(python_venv().join("bin/python"));
         clean_env(&mut cmd);
         cmd.arg("-c").arg(script).env("PGDSN", self.dsn());
-        for (k, v) in env {
+        for (k, v) in env.iter().filter(|(_, v)| !v.is_empty()) {
             cmd.env(k, v);
         }
         cmd.output().expect("run python")
@@ -168,7 +168,8 @@ pub fn pgq_cmd(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgq"));
     clean_env(&mut cmd);
     cmd.args(args);
-    for (k, v) in env {
+    // An empty value means "unset" (Python PGQueuer rejects an empty schema).
+    for (k, v) in env.iter().filter(|(_, v)| !v.is_empty()) {
         cmd.env(k, v);
     }
     cmd
@@ -243,18 +244,18 @@ pub fn python_venv() -> PathBuf {
 pub async fn catalog_dump(client: &Client, schema: &str) -> Vec<String> {
     let sql = r#"
     WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = $1)
-    SELECT 'table ' || c.relname || ' ' || c.relpersistence
+    SELECT 'table ' || c.relname || ' ' || c.relpersistence::text
       FROM pg_class c WHERE c.relnamespace = (SELECT oid FROM ns) AND c.relkind = 'r'
     UNION ALL
     SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
            || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-           || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity ELSE '' END
+           || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
            || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
      WHERE c.relnamespace = (SELECT oid FROM ns) AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
     UNION ALL
-    SELECT 'constraint ' || c.relname || ' ' || k.contype || ' ' || pg_get_constraintdef(k.oid)
+    SELECT 'constraint ' || c.relname || ' ' || k.contype::text || ' ' || pg_get_constraintdef(k.oid)
       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
      WHERE c.relnamespace = (SELECT oid FROM ns)
     UNION ALL
@@ -262,7 +263,7 @@ pub async fn catalog_dump(client: &Client, schema: &str) -> Vec<String> {
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
      WHERE i.relnamespace = (SELECT oid FROM ns)
     UNION ALL
-    SELECT 'sequence ' || t.relname || ' ' || format_type(s.seqtypid, NULL) || ' ' || seq.relpersistence
+    SELECT 'sequence ' || t.relname || ' ' || format_type(s.seqtypid, NULL) || ' ' || seq.relpersistence::text
       FROM pg_depend d JOIN pg_class seq ON seq.oid = d.objid AND seq.relkind = 'S'
       JOIN pg_sequence s ON s.seqrelid = seq.oid JOIN pg_class t ON t.oid = d.refobjid
      WHERE d.deptype IN ('a', 'i') AND t.relnamespace = (SELECT oid FROM ns)
