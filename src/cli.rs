@@ -50,6 +50,14 @@ pub struct GlobalArgs {
     /// PostgreSQL schema holding the PGQueuer objects (env PGQUEUER_SCHEMA)
     #[arg(long, global = true, value_name = "SCHEMA")]
     pub schema: Option<String>,
+
+    /// Machine-readable output: one JSON document, or one JSON object per line for streams
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Never open the console; print plain output even on a terminal
+    #[arg(long, global = true)]
+    pub headless: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +134,118 @@ pub enum Command {
     /// Print schema SQL without connecting (stdout carries only SQL)
     #[command(subcommand, arg_required_else_help = true)]
     Sql(SqlCommand),
+    /// Enqueue one job, or many from newline-delimited JSON with --batch
+    #[command(after_help = QUEUE_HELP)]
+    Queue(QueueArgs),
+    /// Job statistics per second bucket, plus a per-entrypoint summary (read-only)
+    #[command(after_help = "Examples:\n  pgq dashboard -n 10\n  pgq dashboard -i 2 --headless")]
+    Dashboard {
+        /// Refresh every SECONDS until interrupted
+        #[arg(short, long, value_name = "SECONDS", value_parser = positive_seconds)]
+        interval: Option<f64>,
+        /// Number of statistics rows to show
+        #[arg(short = 'n', long, default_value_t = 25)]
+        limit: u32,
+    },
+    /// Print NOTIFY events of the installation's channel as they arrive
+    #[command(after_help = "Examples:\n  pgq listen\n  pgq listen --json | jq .type")]
+    Listen {
+        /// Channel to listen on (default: the installation's, honouring --prefix)
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+    },
+    /// List schedules with their next fire times; remove some with --remove
+    #[command(
+        after_help = "Examples:\n  pgq schedules\n  pgq schedules --remove 3 --remove nightly_report"
+    )]
+    Schedules {
+        /// Schedule id (digits) or entrypoint name to remove; repeatable
+        #[arg(short, long, value_name = "ID|ENTRYPOINT")]
+        remove: Vec<String>,
+        /// Do not fail when a --remove value matches nothing
+        #[arg(long)]
+        ignore_missing: bool,
+    },
+    /// Jobs held in status 'failed' (on_failure="hold"), newest first
+    #[command(after_help = "Example:\n  pgq failed -n 50 --json")]
+    Failed {
+        #[arg(short = 'n', long, default_value_t = 25)]
+        limit: u32,
+    },
+    /// Put held (failed) jobs back in the queue
+    #[command(after_help = "Example:\n  pgq requeue 41 42 43")]
+    Requeue {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
+    },
+    /// Picked jobs whose heartbeat is older than the threshold
+    #[command(after_help = "Example:\n  pgq stale -t 60")]
+    Stale {
+        /// Seconds since the last heartbeat
+        #[arg(short, long, default_value_t = 300.0, value_parser = non_negative_seconds)]
+        threshold: f64,
+        #[arg(short = 'n', long, default_value_t = 25)]
+        limit: u32,
+    },
+    /// Queue managers currently holding picked jobs
+    #[command(after_help = "Example:\n  pgq workers --json")]
+    Workers,
+    /// Queued jobs per entrypoint with their age
+    #[command(after_help = "Example:\n  pgq backlog")]
+    Backlog,
+}
+
+const QUEUE_HELP: &str = "\
+PAYLOAD is the text itself, @FILE for a file's bytes, or - for standard input.
+
+Examples:
+  pgq queue send_email '{\"to\": \"a@example.com\"}' --priority 5
+  pgq queue report --execute-after 5m --dedupe-key daily --on-conflict skip
+  pgq queue resize @image.json --header trace=abc123
+  pgq queue --batch jobs.ndjson
+
+--batch reads one JSON object per line:
+  {\"entrypoint\": \"e\", \"payload\": \"text\" | {...} | null, \"priority\": 0,
+   \"execute_after\": \"90s\" | seconds, \"dedupe_key\": \"k\", \"headers\": {...}}";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnConflict {
+    /// Fail (exit 1) when a queued or picked job has the same dedupe key
+    Raise,
+    /// Leave the existing job alone and report the skip (exit 0)
+    Skip,
+    /// Keep the existing job, raising its priority to the higher of the two
+    UpdatePriority,
+}
+
+#[derive(Debug, Args)]
+pub struct QueueArgs {
+    /// Entrypoint name of the job
+    #[arg(required_unless_present = "batch", conflicts_with = "batch")]
+    pub entrypoint: Option<String>,
+    /// Payload: text, @FILE, or - for stdin (omitted: NULL payload)
+    #[arg(allow_hyphen_values = true)]
+    pub payload: Option<String>,
+    /// Higher runs earlier
+    #[arg(short, long, default_value_t = 0, allow_negative_numbers = true)]
+    pub priority: i32,
+    /// Delay before the job is eligible, e.g. 90s, 5m, 1h30m, 2d (or plain seconds)
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    pub execute_after: Option<std::time::Duration>,
+    /// Deduplication key: unique among queued and picked jobs
+    #[arg(long, value_name = "KEY")]
+    pub dedupe_key: Option<String>,
+    #[arg(long, value_enum, default_value_t = OnConflict::Raise)]
+    pub on_conflict: OnConflict,
+    /// Header KEY=VALUE (repeatable); VALUE is JSON if it parses, else a string
+    #[arg(long = "header", value_name = "KEY=VALUE")]
+    pub header: Vec<String>,
+    /// Headers as one JSON object (merged under --header values)
+    #[arg(long, value_name = "JSON")]
+    pub headers: Option<String>,
+    /// Newline-delimited JSON jobs from FILE, or - for stdin
+    #[arg(long, value_name = "FILE")]
+    pub batch: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,5 +290,89 @@ pub fn non_negative_seconds(text: &str) -> Result<f64, String> {
         Ok(value)
     } else {
         Err(format!("{text:?} must be zero or more seconds"))
+    }
+}
+
+/// Parse a strictly positive number of seconds.
+pub fn positive_seconds(text: &str) -> Result<f64, String> {
+    match non_negative_seconds(text)? {
+        v if v > 0.0 => Ok(v),
+        _ => Err(format!("{text:?} must be more than zero seconds")),
+    }
+}
+
+/// Parse a delay such as `90s`, `5m`, `1h30m`, `2d`, `250ms` or plain seconds (`1.5`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("empty duration".into());
+    }
+    if trimmed.starts_with('-') {
+        return Err(format!("{text:?}: a delay cannot be negative"));
+    }
+    if let Ok(seconds) = trimmed.parse::<f64>() {
+        return if seconds.is_finite() && seconds >= 0.0 {
+            Ok(std::time::Duration::from_secs_f64(seconds))
+        } else {
+            Err(format!("{text:?}: a delay cannot be negative"))
+        };
+    }
+    let mut total = 0f64;
+    let mut rest = trimmed;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{text:?}: missing unit (use ms, s, m, h or d)"))?;
+        if digits == 0 {
+            return Err(format!(
+                "{text:?} is not a duration (examples: 90s, 5m, 1h30m, 2d)"
+            ));
+        }
+        let value: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration"))?;
+        let unit_len = rest[digits..]
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len() - digits);
+        let unit = &rest[digits..digits + unit_len];
+        let factor = match unit {
+            "ms" => 0.001,
+            "s" | "sec" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => {
+                return Err(format!(
+                    "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
+                ));
+            }
+        };
+        total += value * factor;
+        rest = &rest[digits + unit_len..];
+    }
+    Ok(std::time::Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        for bad in ["-5s", "-1", "abc", "5x", "", "m5", "nan"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -8,7 +8,9 @@
 pub mod actions;
 pub mod cli;
 pub mod commands;
+pub mod cron;
 pub mod db;
+pub mod events;
 pub mod output;
 pub mod schema;
 pub mod settings;

@@ -51,3 +51,37 @@ pub fn plural(n: usize, word: &str) -> String {
         format!("{n} {word}s")
     }
 }
+
+/// An aligned text table in PGQueuer's default ("pretty") look.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(comfy_table::presets::ASCII_FULL_CONDENSED)
+        .set_header(headers.iter().copied());
+    for row in rows {
+        table.add_row(row);
+    }
+    format!("{table}\n")
+}
+
+/// Python's `str(datetime)`: `2026-11-27 18:31:42.433733+00:00`, microseconds
+/// omitted when zero.
+pub fn py_datetime<Tz: chrono::TimeZone>(dt: &chrono::DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    use chrono::Timelike;
+    if dt.nanosecond() / 1000 == 0 {
+        dt.format("%Y-%m-%d %H:%M:%S%:z").to_string()
+    } else {
+        dt.format("%Y-%m-%d %H:%M:%S%.6f%:z").to_string()
+    }
+}
+
+/// Serialise a value as one compact JSON line.
+pub fn json_line<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_string(value) {
+        Ok(text) => text + "\n",
+        Err(e) => format!("{{\"error\":\"cannot serialise output: {e}\"}}\n"),
+    }
+}

@@ -539,7 +539,7 @@ async fn ensure_auth_role() {
 }
 
 /// Advisory-lock key shared by every process that edits `pg_hba.conf`.
-const HBA_LOCK_KEY: i64 = 0x7067_715f_6862_61;
+const HBA_LOCK_KEY: i64 = 0x0070_6771_5f68_6261; // "pgq_hba"
 
 async fn setup_auth_role() {
     let admin = must_connect(&settings(&test_dsn(), &[])).await;

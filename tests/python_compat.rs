@@ -29,20 +29,35 @@ async fn python_accepts_every_pgq_install_variant() {
 
         let out = db.python_pgq(&["verify", "--expect", "present"], &env);
         assert_exit(&out, 0);
-        assert_eq!(stdout(&out), "All required PgQueuer database objects are present.\n", "{ctx}");
+        assert_eq!(
+            stdout(&out),
+            "All required PgQueuer database objects are present.\n",
+            "{ctx}"
+        );
 
         let out = db.python_pgq(&["upgrade", "--plan"], &env);
         assert_exit(&out, 0);
         let plan = stdout(&out);
-        assert!(stderr(&out).contains("Would apply 1 statement."), "{ctx}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Would apply 1 statement."),
+            "{ctx}: {}",
+            stderr(&out)
+        );
         assert!(!stderr(&out).contains("note:"), "{ctx}: {}", stderr(&out));
         // Top-level statements start at column 0 (the `pgq sql` contract).
         let statements: Vec<&str> = plan
             .lines()
-            .filter(|l| ["CREATE", "ALTER", "DROP", "DO", "WITH"].iter().any(|k| l.starts_with(k)))
+            .filter(|l| {
+                ["CREATE", "ALTER", "DROP", "DO", "WITH"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
             .collect();
         assert_eq!(statements.len(), 1, "{ctx}: {plan}");
-        assert!(statements[0].starts_with("CREATE OR REPLACE FUNCTION"), "{ctx}: {plan}");
+        assert!(
+            statements[0].starts_with("CREATE OR REPLACE FUNCTION"),
+            "{ctx}: {plan}"
+        );
 
         // After Python applies its function text, pgq still calls it current.
         assert_exit(&db.python_pgq(&["upgrade"], &env), 0);
@@ -56,7 +71,11 @@ async fn python_accepts_every_pgq_install_variant() {
 /// the catalogs of both installers are identical (function text aside).
 #[tokio::test]
 async fn pgq_accepts_python_installs_and_the_catalogs_match() {
-    for (durability, prefix, schema) in [("durable", "", ""), ("balanced", "app_", "jobs"), ("volatile", "", "")] {
+    for (durability, prefix, schema) in [
+        ("durable", "", ""),
+        ("balanced", "app_", "jobs"),
+        ("volatile", "", ""),
+    ] {
         let ctx = format!("durability={durability} prefix={prefix:?} schema={schema:?}");
         let env = [
             ("PGQUEUER_PREFIX", prefix),
@@ -72,10 +91,17 @@ async fn pgq_accepts_python_installs_and_the_catalogs_match() {
         let out = python_db.pgq_env(&["upgrade", "--plan"], &env);
         assert_exit(&out, 0);
         assert_eq!(stdout(&out), "", "{ctx}");
-        assert!(stderr(&out).contains("already up to date"), "{ctx}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("already up to date"),
+            "{ctx}: {}",
+            stderr(&out)
+        );
 
         let pgq_db = TestDb::new();
-        assert_exit(&pgq_db.pgq_env(&["install", "--durability", durability], &env), 0);
+        assert_exit(
+            &pgq_db.pgq_env(&["install", "--durability", durability], &env),
+            0,
+        );
         let ns = if schema.is_empty() { "public" } else { schema };
         assert_eq!(
             catalog_dump(&pgq_db.client().await, ns).await,
@@ -125,12 +151,24 @@ async fn python_worker_runs_jobs_on_a_pgq_install() {
         let env = [("PGQUEUER_PREFIX", prefix), ("PGQUEUER_SCHEMA", schema)];
         assert_exit(&db.pgq_env(&["install"], &env), 0);
         let out = db.python(PYTHON_WORKER, &env);
-        assert!(out.status.success(), "python worker failed:\n{}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "python worker failed:\n{}",
+            stderr(&out)
+        );
         let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-        assert_eq!(report["seen"], serde_json::json!(["world", "hello"]), "priority order");
+        assert_eq!(
+            report["seen"],
+            serde_json::json!(["world", "hello"]),
+            "priority order"
+        );
 
         let client = db.client().await;
-        let ns = if schema.is_empty() { "public".to_string() } else { schema.to_string() };
+        let ns = if schema.is_empty() {
+            "public".to_string()
+        } else {
+            schema.to_string()
+        };
         let log = format!("{ns}.{prefix}pgqueuer_log");
         let queue = format!("{ns}.{prefix}pgqueuer");
         let rows = client
@@ -143,7 +181,11 @@ async fn python_worker_runs_jobs_on_a_pgq_install() {
         let counts: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         assert_eq!(
             counts,
-            vec![("picked".into(), 2), ("queued".into(), 2), ("successful".into(), 2)]
+            vec![
+                ("picked".into(), 2),
+                ("queued".into(), 2),
+                ("successful".into(), 2)
+            ]
         );
         let left: i64 = client
             .query_one(&format!("SELECT count(*) FROM {queue}"), &[])

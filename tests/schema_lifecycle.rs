@@ -27,10 +27,15 @@ fn with<'a>(base: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
 async fn persistence(db: &TestDb, prefix: &str, schema: &str) -> Vec<(String, String)> {
     let client = db.client().await;
     let schema = if schema.is_empty() { "public" } else { schema };
-    let tables: Vec<String> = ["pgqueuer", "pgqueuer_log", "pgqueuer_statistics", "pgqueuer_schedules"]
-        .iter()
-        .map(|t| format!("{prefix}{t}"))
-        .collect();
+    let tables: Vec<String> = [
+        "pgqueuer",
+        "pgqueuer_log",
+        "pgqueuer_statistics",
+        "pgqueuer_schedules",
+    ]
+    .iter()
+    .map(|t| format!("{prefix}{t}"))
+    .collect();
     client
         .query(
             "SELECT c.relname::text, c.relpersistence::text FROM pg_class c
@@ -55,14 +60,20 @@ async fn lifecycle(durability: &str, expected: [&str; 4]) {
         assert_exit(&out, 0);
         assert_eq!(stdout(&out), "", "{ctx}");
         assert!(
-            stderr(&out).contains(&format!("Installed PgQueuer schema (durability={durability}).")),
+            stderr(&out).contains(&format!(
+                "Installed PgQueuer schema (durability={durability})."
+            )),
             "{ctx}: {}",
             stderr(&out)
         );
 
         let out = db.pgq(&with(&base, &["verify", "--expect", "present", "--strict"]));
         assert_exit(&out, 0);
-        assert_eq!(stdout(&out), "All required PgQueuer database objects are present.\n", "{ctx}");
+        assert_eq!(
+            stdout(&out),
+            "All required PgQueuer database objects are present.\n",
+            "{ctx}"
+        );
 
         // Log, schedules, statistics, queue in name order; 'u' = UNLOGGED.
         let found = persistence(&db, prefix, schema).await;
@@ -73,14 +84,26 @@ async fn lifecycle(durability: &str, expected: [&str; 4]) {
                 .map(|(_, p)| p.clone())
                 .unwrap_or_else(|| panic!("{ctx}: table {suffix} missing"))
         };
-        let actual = [by_name(""), by_name("_log"), by_name("_statistics"), by_name("_schedules")];
+        let actual = [
+            by_name(""),
+            by_name("_log"),
+            by_name("_statistics"),
+            by_name("_schedules"),
+        ];
         assert_eq!(actual, expected.map(String::from), "{ctx}");
 
         let env = [("PGQUEUER_DURABILITY", durability)];
         let out = db.pgq_env(&with(&base, &["upgrade", "--plan"]), &env);
         assert_exit(&out, 0);
-        assert_eq!(stdout(&out), "", "{ctx}: plan on a fresh install must be empty");
-        assert!(stderr(&out).contains("PgQueuer schema is already up to date."), "{ctx}");
+        assert_eq!(
+            stdout(&out),
+            "",
+            "{ctx}: plan on a fresh install must be empty"
+        );
+        assert!(
+            stderr(&out).contains("PgQueuer schema is already up to date."),
+            "{ctx}"
+        );
         let out = db.pgq_env(&with(&base, &["upgrade"]), &env);
         assert_exit(&out, 0);
         assert!(!stderr(&out).contains("note:"), "{ctx}: {}", stderr(&out));
@@ -90,11 +113,19 @@ async fn lifecycle(durability: &str, expected: [&str; 4]) {
         assert!(stderr(&out).contains("Uninstalled PgQueuer schema."));
         let out = db.pgq(&with(&base, &["verify", "--expect", "absent", "--strict"]));
         assert_exit(&out, 0);
-        assert_eq!(stdout(&out), "No PgQueuer database objects found\n", "{ctx}");
+        assert_eq!(
+            stdout(&out),
+            "No PgQueuer database objects found\n",
+            "{ctx}"
+        );
         let out = db.pgq(&with(&base, &["verify", "--expect", "present"]));
         assert_exit(&out, 1);
         let expected_missing = format!("missing table '{prefix}pgqueuer'");
-        assert!(stdout(&out).lines().any(|l| l == expected_missing), "{ctx}: {}", stdout(&out));
+        assert!(
+            stdout(&out).lines().any(|l| l == expected_missing),
+            "{ctx}: {}",
+            stdout(&out)
+        );
     }
 }
 
@@ -141,7 +172,9 @@ async fn row_counts(db: &TestDb) -> Vec<i64> {
         )
         .await
         .unwrap();
-    (0..5).map(|i| row.get::<_, Option<i64>>(i).unwrap_or(0)).collect()
+    (0..5)
+        .map(|i| row.get::<_, Option<i64>>(i).unwrap_or(0))
+        .collect()
 }
 
 #[tokio::test]
@@ -170,10 +203,18 @@ async fn alter_durability_between_all_levels_keeps_every_row() {
             assert_eq!(persistence(&db, "", "").await, expected(from));
             let out = db.pgq(&["durability", to]);
             assert_exit(&out, 0);
-            assert_eq!(persistence(&db, "", "").await, expected(to), "{from} -> {to}");
+            assert_eq!(
+                persistence(&db, "", "").await,
+                expected(to),
+                "{from} -> {to}"
+            );
             assert_eq!(row_counts(&db).await, before, "{from} -> {to} lost rows");
             if from == to {
-                assert!(stderr(&out).contains("nothing to change"), "{}", stderr(&out));
+                assert!(
+                    stderr(&out).contains("nothing to change"),
+                    "{}",
+                    stderr(&out)
+                );
             } else {
                 assert!(stderr(&out).contains(&format!("Set PgQueuer durability to {to}")));
             }
@@ -208,7 +249,11 @@ async fn alter_durability_failure_changes_no_table() {
         .unwrap();
     let out = db.pgq(&["alter-durability", "volatile", "--lock-timeout", "0.5"]);
     assert_exit(&out, 1);
-    assert!(stderr(&out).contains("no table was changed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no table was changed"),
+        "{}",
+        stderr(&out)
+    );
     blocker.batch_execute("ROLLBACK").await.unwrap();
     assert!(persistence(&db, "", "").await.iter().all(|(_, p)| p == "p"));
 }
@@ -220,7 +265,11 @@ async fn install_refuses_a_complete_or_partial_installation() {
     let out = db.pgq(&["install"]);
     assert_exit(&out, 1);
     assert_eq!(stdout(&out), "");
-    assert!(stderr(&out).contains("already installed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already installed"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("pgq upgrade"));
 
     let client = db.client().await;
@@ -244,11 +293,20 @@ async fn upgrade_installs_into_an_empty_database_and_is_idempotent() {
     let db = TestDb::new();
     let out = db.pgq(&["--schema", "jobs", "upgrade"]);
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("Applied 21 statements."), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Applied 21 statements."),
+        "{}",
+        stderr(&out)
+    );
     let out = db.pgq(&["--schema", "jobs", "upgrade"]);
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("already up to date"));
-    assert_exit(&db.pgq(&["--schema", "jobs", "verify", "--expect", "present", "--strict"]), 0);
+    assert_exit(
+        &db.pgq(&[
+            "--schema", "jobs", "verify", "--expect", "present", "--strict",
+        ]),
+        0,
+    );
 }
 
 #[tokio::test]
@@ -256,7 +314,10 @@ async fn upgrade_plans_and_applies_exactly_the_delta() {
     let db = TestDb::new();
     assert_exit(&db.pgq(&["install"]), 0);
     let client = db.client().await;
-    client.batch_execute("DROP INDEX pgqueuer_ep_ea_idx").await.unwrap();
+    client
+        .batch_execute("DROP INDEX pgqueuer_ep_ea_idx")
+        .await
+        .unwrap();
 
     let out = db.pgq(&["verify", "--expect", "present", "--strict"]);
     assert_exit(&out, 1);
@@ -285,17 +346,28 @@ async fn upgrade_reports_drift_without_applying_anything() {
     assert_exit(&db.pgq(&["install"]), 0);
     let client = db.client().await;
     client
-        .batch_execute("ALTER TABLE pgqueuer ALTER COLUMN payload TYPE text; DROP INDEX pgqueuer_ep_ea_idx;")
+        .batch_execute(
+            "ALTER TABLE pgqueuer ALTER COLUMN payload TYPE text; DROP INDEX pgqueuer_ep_ea_idx;",
+        )
         .await
         .unwrap();
     let out = db.pgq(&["upgrade"]);
     assert_exit(&out, 1);
     assert_eq!(stdout(&out), "");
-    assert!(stderr(&out).contains("pgqueuer.payload is text in the database but declared bytea; no supported conversion"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "pgqueuer.payload is text in the database but declared bytea; no supported conversion"
+        ),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("panicked"));
     // Nothing applied: the missing index is still missing.
     let missing: i64 = client
-        .query_one("SELECT count(*) FROM pg_class WHERE relname = 'pgqueuer_ep_ea_idx'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'pgqueuer_ep_ea_idx'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -310,9 +382,15 @@ async fn upgrade_waits_for_another_upgrade_holding_the_lock() {
     let db = TestDb::new();
     assert_exit(&db.pgq(&["install"]), 0);
     let client = db.client().await;
-    client.batch_execute("DROP INDEX pgqueuer_ep_ea_idx").await.unwrap();
+    client
+        .batch_execute("DROP INDEX pgqueuer_ep_ea_idx")
+        .await
+        .unwrap();
     // PGQueuer's key for the unqualified default installation.
-    client.execute("SELECT pg_advisory_lock(2389487409)", &[]).await.unwrap();
+    client
+        .execute("SELECT pg_advisory_lock(2389487409)", &[])
+        .await
+        .unwrap();
 
     let child = common::pgq_cmd(&["upgrade"], &[])
         .env("PGDSN", db.dsn())
@@ -339,15 +417,25 @@ async fn upgrade_waits_for_another_upgrade_holding_the_lock() {
     }
     assert!(waited, "upgrade did not wait on the advisory lock");
     let present: i64 = client
-        .query_one("SELECT count(*) FROM pg_class WHERE relname = 'pgqueuer_ep_ea_idx'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'pgqueuer_ep_ea_idx'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(present, 0, "upgrade ran while the lock was held");
-    client.execute("SELECT pg_advisory_unlock(2389487409)", &[]).await.unwrap();
+    client
+        .execute("SELECT pg_advisory_unlock(2389487409)", &[])
+        .await
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_exit(&out, 0);
-    assert!(stderr(&out).contains("Waiting for another upgrade"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Waiting for another upgrade"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("Applied 1 statement."));
 }
 
@@ -361,21 +449,34 @@ async fn autovac_applies_and_rolls_back() {
     let client = db.client().await;
     let options = |c: tokio_postgres::Row| c.get::<_, Option<Vec<String>>>(0);
     let row = client
-        .query_one("SELECT reloptions FROM pg_class WHERE relname = 'pgqueuer'", &[])
+        .query_one(
+            "SELECT reloptions FROM pg_class WHERE relname = 'pgqueuer'",
+            &[],
+        )
         .await
         .unwrap();
     let opts = options(row).unwrap();
     assert!(opts.contains(&"fillfactor=70".to_string()), "{opts:?}");
     let row = client
-        .query_one("SELECT reloptions FROM pg_class WHERE relname = 'pgqueuer_log'", &[])
+        .query_one(
+            "SELECT reloptions FROM pg_class WHERE relname = 'pgqueuer_log'",
+            &[],
+        )
         .await
         .unwrap();
-    assert!(options(row).unwrap().contains(&"autovacuum_vacuum_threshold=1000000".to_string()));
+    assert!(
+        options(row)
+            .unwrap()
+            .contains(&"autovacuum_vacuum_threshold=1000000".to_string())
+    );
     let out = db.pgq(&["autovac", "--rollback"]);
     assert_exit(&out, 0);
     assert!(stderr(&out).contains("Reset autovacuum settings to defaults."));
     let row = client
-        .query_one("SELECT reloptions FROM pg_class WHERE relname = 'pgqueuer'", &[])
+        .query_one(
+            "SELECT reloptions FROM pg_class WHERE relname = 'pgqueuer'",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(options(row), None);
@@ -386,9 +487,15 @@ fn dry_runs_print_the_sql_of_the_offline_commands_without_connecting() {
     // An unreachable DSN proves these never connect.
     let env = [("PGDSN", "postgres://nobody@127.0.0.1:1/none")];
     for (dry, offline) in [
-        (vec!["install", "--dry-run", "-d", "balanced"], vec!["sql", "install", "-d", "balanced"]),
+        (
+            vec!["install", "--dry-run", "-d", "balanced"],
+            vec!["sql", "install", "-d", "balanced"],
+        ),
         (vec!["uninstall", "--dry-run"], vec!["sql", "uninstall"]),
-        (vec!["autovac", "--dry-run", "--rollback"], vec!["sql", "autovac", "--rollback"]),
+        (
+            vec!["autovac", "--dry-run", "--rollback"],
+            vec!["sql", "autovac", "--rollback"],
+        ),
     ] {
         let a = common::pgq_cmd(&dry, &env).output().unwrap();
         let b = common::pgq_cmd(&offline, &env).output().unwrap();

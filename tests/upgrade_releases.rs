@@ -63,7 +63,10 @@ async fn every_shipped_release_upgrades_to_a_fresh_install() {
         .filter(|p| p.extension().is_some_and(|x| x == "sql"))
         .collect();
     releases.sort();
-    assert!(releases.len() >= 9, "expected the nine release fixtures, found {releases:?}");
+    assert!(
+        releases.len() >= 9,
+        "expected the nine release fixtures, found {releases:?}"
+    );
     let expected = fresh_install_dump().await;
 
     for path in releases {
@@ -78,7 +81,11 @@ async fn every_shipped_release_upgrades_to_a_fresh_install() {
 
         let out = db.pgq(&["upgrade"]);
         assert_exit(&out, 0);
-        assert!(stderr(&out).contains("Applied"), "{release}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Applied"),
+            "{release}: {}",
+            stderr(&out)
+        );
         assert_eq!(stdout(&out), "", "{release}");
 
         // Converged: a second plan is empty and strict verification passes.
@@ -92,7 +99,10 @@ async fn every_shipped_release_upgrades_to_a_fresh_install() {
         // upgrade keeps for its data (reported as a note).
         let mut dump = catalog_dump(&client, "public").await;
         dump.retain(|line| !line.contains("time_in_queue"));
-        assert_eq!(dump, expected, "{release}: catalog differs from a fresh install");
+        assert_eq!(
+            dump, expected,
+            "{release}: catalog differs from a fresh install"
+        );
 
         // No data lost; split statistics buckets were folded, not dropped.
         let (jobs, payload_bytes, stat_total, schedules) = totals(&client).await;
@@ -111,7 +121,10 @@ async fn every_shipped_release_upgrades_to_a_fresh_install() {
             stdout(&out)
         );
         if err.contains("Would apply") {
-            assert!(stdout(&out).contains("CREATE OR REPLACE FUNCTION"), "{release}");
+            assert!(
+                stdout(&out).contains("CREATE OR REPLACE FUNCTION"),
+                "{release}"
+            );
         }
     }
 }

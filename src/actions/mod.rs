@@ -7,6 +7,9 @@
 //! A dry run goes through the same code and stops before applying, so a preview
 //! is exactly what would run.
 
+pub mod jobs;
+pub mod reports;
+pub mod schedules;
 pub mod schema;
 
 use std::fmt;
@@ -40,7 +43,7 @@ pub enum Expect {
     Absent,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Install {
         durability: Durability,
@@ -65,12 +68,47 @@ pub enum Action {
     Autovac {
         rollback: bool,
     },
+    /// Insert jobs in one statement (the caller chunks large batches).
+    Enqueue {
+        jobs: Vec<jobs::JobSpec>,
+        on_conflict: jobs::Conflict,
+    },
+    /// Statistics buckets (aggregated plus not-yet-aggregated log rows) and the
+    /// per-entrypoint summary; reads only.
+    Dashboard {
+        limit: u32,
+    },
+    ListFailed {
+        limit: u32,
+    },
+    Requeue {
+        ids: Vec<i64>,
+    },
+    Stale {
+        threshold: std::time::Duration,
+        limit: u32,
+    },
+    Workers,
+    Backlog,
+    ListSchedules,
+    RemoveSchedules {
+        refs: Vec<schedules::ScheduleRef>,
+    },
 }
 
 impl Action {
     /// Whether the action changes the database (read-only mode refuses these).
     pub fn mutates(&self) -> bool {
-        !matches!(self, Action::Verify { .. })
+        !matches!(
+            self,
+            Action::Verify { .. }
+                | Action::Dashboard { .. }
+                | Action::ListFailed { .. }
+                | Action::Stale { .. }
+                | Action::Workers
+                | Action::Backlog
+                | Action::ListSchedules
+        )
     }
 
     /// The scripted command that performs this action.
@@ -100,17 +138,42 @@ impl Action {
                 },
                 if *strict { " --strict" } else { "" }
             ),
-            Action::SetDurability { level, lock_timeout } => format!(
+            Action::SetDurability {
+                level,
+                lock_timeout,
+            } => format!(
                 "pgq alter-durability {level}{}",
                 match lock_timeout {
                     Some(t) => format!(" --lock-timeout {}", t.as_secs_f64()),
                     None => " --lock-timeout 0".into(),
                 }
             ),
-            Action::Autovac { rollback } => format!(
-                "pgq autovac{}",
-                if *rollback { " --rollback" } else { "" }
-            ),
+            Action::Autovac { rollback } => {
+                format!("pgq autovac{}", if *rollback { " --rollback" } else { "" })
+            }
+            Action::Enqueue { jobs, on_conflict } => jobs::command_line(jobs, *on_conflict),
+            Action::Dashboard { limit } => format!("pgq dashboard -n {limit}"),
+            Action::ListFailed { limit } => format!("pgq failed -n {limit}"),
+            Action::Requeue { ids } => {
+                let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!("pgq requeue {}", ids.join(" "))
+            }
+            Action::Stale { threshold, limit } => {
+                format!("pgq stale -t {} -n {limit}", threshold.as_secs_f64())
+            }
+            Action::Workers => "pgq workers".into(),
+            Action::Backlog => "pgq backlog".into(),
+            Action::ListSchedules => "pgq schedules".into(),
+            Action::RemoveSchedules { refs } => {
+                let args: Vec<String> = refs
+                    .iter()
+                    .map(|r| match r {
+                        schedules::ScheduleRef::Id(id) => format!("--remove {id}"),
+                        schedules::ScheduleRef::Entrypoint(e) => format!("--remove {e}"),
+                    })
+                    .collect();
+                format!("pgq schedules {}", args.join(" "))
+            }
         }
     }
 }
@@ -144,13 +207,24 @@ pub enum Outcome {
         statements: Vec<String>,
         applied: bool,
     },
+    Enqueued(jobs::EnqueueResult),
+    Dashboard(reports::DashboardReport),
+    Failed(Vec<reports::FailedJob>),
+    Requeued {
+        requested: usize,
+        requeued: Vec<i64>,
+    },
+    Stale(Vec<reports::StaleJob>),
+    Workers(Vec<reports::WorkerRow>),
+    Backlog(Vec<reports::BacklogRow>),
+    /// Schedules: defined by the schedules action module.
+    Schedules(schedules::ScheduleListing),
+    SchedulesRemoved(schedules::Removal),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
-    #[error(
-        "PgQueuer is already installed ({names}). Run 'pgq upgrade' to bring it up to date."
-    )]
+    #[error("PgQueuer is already installed ({names}). Run 'pgq upgrade' to bring it up to date.")]
     AlreadyInstalled { names: String },
     #[error("PgQueuer is not installed ({names}): missing {missing}. Run 'pgq install' first.")]
     NotInstalled { names: String, missing: String },
@@ -187,7 +261,9 @@ impl fmt::Display for DbErrorText<'_> {
     }
 }
 
-pub(crate) fn db_err(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
+pub(crate) fn db_err(
+    context: impl Into<String>,
+) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
     let context = context.into();
     move |source| ActionError::Db { context, source }
 }
@@ -219,5 +295,14 @@ pub async fn execute(
             lock_timeout,
         } => schema::set_durability(session, *level, *lock_timeout, dry_run).await,
         Action::Autovac { rollback } => schema::autovac(session, *rollback, dry_run).await,
+        Action::Enqueue { jobs, on_conflict } => jobs::enqueue(session, jobs, *on_conflict).await,
+        Action::Dashboard { limit } => reports::dashboard(session, *limit).await,
+        Action::ListFailed { limit } => reports::failed(session, *limit).await,
+        Action::Requeue { ids } => jobs::requeue(session, ids).await,
+        Action::Stale { threshold, limit } => reports::stale(session, *threshold, *limit).await,
+        Action::Workers => reports::workers(session).await,
+        Action::Backlog => reports::backlog(session).await,
+        Action::ListSchedules => schedules::list(session).await,
+        Action::RemoveSchedules { refs } => schedules::remove(session, refs, dry_run).await,
     }
 }

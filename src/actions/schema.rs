@@ -211,7 +211,11 @@ pub(super) async fn verify(
                     .into_iter()
                     .map(|o| format!("unexpected object {o}")),
             );
-            differences.extend(live.indexes.iter().map(|i| format!("unexpected index {}", i.name)));
+            differences.extend(
+                live.indexes
+                    .iter()
+                    .map(|i| format!("unexpected index {}", i.name)),
+            );
         }
     }
     Ok(Outcome::Verified(VerifyReport {
@@ -222,7 +226,10 @@ pub(super) async fn verify(
 }
 
 /// The durability level the installed tables are at, if they match one.
-pub fn live_durability(live: &Schema, names: &crate::settings::names::ObjectNames) -> Option<Durability> {
+pub fn live_durability(
+    live: &Schema,
+    names: &crate::settings::names::ObjectNames,
+) -> Option<Durability> {
     Durability::matching(|role| {
         live.table(render::table_of(names, role))
             .map(|t| t.unlogged)

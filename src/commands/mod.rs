@@ -1,6 +1,10 @@
 //! Scripted commands: build an action from arguments, execute it, render the
 //! outcome. No SQL lives here.
 
+mod jobs;
+mod listen;
+mod reports;
+mod schedules;
 mod schema;
 
 use crate::actions::{ActionError, Session};
@@ -53,7 +57,23 @@ pub async fn open_session(cli: &Cli, names: ObjectNames) -> Result<Session, Comm
 pub async fn run(cli: Cli) -> Exit {
     let result = match &cli.command {
         Command::Sql(sql) => schema::sql(&cli, sql),
-        _ => schema::run(&cli).await,
+        Command::Install { .. }
+        | Command::Uninstall { .. }
+        | Command::Upgrade { .. }
+        | Command::Verify { .. }
+        | Command::AlterDurability { .. }
+        | Command::Autovac { .. } => schema::run(&cli).await,
+        Command::Queue(args) => jobs::queue(&cli, args).await,
+        Command::Requeue { ids } => jobs::requeue(&cli, ids).await,
+        Command::Dashboard { interval, limit } => reports::dashboard(&cli, *interval, *limit).await,
+        Command::Failed { .. } | Command::Stale { .. } | Command::Workers | Command::Backlog => {
+            reports::run(&cli).await
+        }
+        Command::Listen { channel } => listen::run(&cli, channel.as_deref()).await,
+        Command::Schedules {
+            remove,
+            ignore_missing,
+        } => schedules::run(&cli, remove, *ignore_missing).await,
     };
     match result {
         Ok(exit) => exit,

@@ -162,7 +162,7 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
             },
             *dry_run,
         ),
-        Command::Sql(_) => unreachable!("handled offline"),
+        _ => unreachable!("commands::run dispatches only schema commands here"),
     };
 
     let session = open_session(cli, names).await?;
@@ -286,5 +286,6 @@ fn report(names: &ObjectNames, outcome: Outcome) -> Exit {
             }
             Exit::Ok
         }
+        other => unreachable!("not a schema outcome: {other:?}"),
     }
 }

@@ -7,9 +7,7 @@
 use tokio_postgres::GenericClient;
 
 use crate::schema::declare;
-use crate::schema::model::{
-    Column, ColumnKind, EnumType, Function, Index, Schema, Table, Trigger,
-};
+use crate::schema::model::{Column, ColumnKind, EnumType, Function, Index, Schema, Table, Trigger};
 use crate::settings::durability::TableRole;
 use crate::settings::names::ObjectNames;
 
@@ -69,7 +67,11 @@ pub async fn inspect(
         return Ok(live);
     }
 
-    let table_names: Vec<String> = names.tables_sorted().iter().map(|s| s.to_string()).collect();
+    let table_names: Vec<String> = names
+        .tables_sorted()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let rows = client
         .query(
             "SELECT c.relname::text, c.relpersistence = 'u'
@@ -115,7 +117,10 @@ pub async fn inspect(
         let default: Option<String> = row.get(5);
         let kind = if !identity.is_empty() {
             ColumnKind::Identity
-        } else if default.as_deref().is_some_and(|d| d.starts_with("nextval(")) {
+        } else if default
+            .as_deref()
+            .is_some_and(|d| d.starts_with("nextval("))
+        {
             ColumnKind::Serial
         } else {
             ColumnKind::Plain
@@ -183,7 +188,12 @@ pub async fn inspect(
     let declared = declare::target(names, Default::default());
     let retired = declare::retired(names);
     let mut index_names: Vec<String> = declared.indexes.iter().map(|i| i.name.clone()).collect();
-    index_names.extend(declared.indexes.iter().map(|i| declare::rebuild_name(&i.name)));
+    index_names.extend(
+        declared
+            .indexes
+            .iter()
+            .map(|i| declare::rebuild_name(&i.name)),
+    );
     index_names.extend(retired.indexes.iter().cloned());
     let indexes = client
         .query(

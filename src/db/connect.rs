@@ -592,7 +592,11 @@ fn classify_io(
         (io::ErrorKind::ConnectionRefused, None) => ConnectCause::Refused,
         (io::ErrorKind::ConnectionRefused, Some(path)) => ConnectCause::SocketRefused(path),
         (io::ErrorKind::NotFound, Some(path)) => ConnectCause::NoSocket(path),
-        (io::ErrorKind::TimedOut, _) => ConnectCause::Timeout(timeout.unwrap_or(Duration::ZERO)),
+        // Our own limit, enforced inside tokio-postgres; without one this is
+        // the operating system giving up, reported as is.
+        (io::ErrorKind::TimedOut, _) if timeout.is_some() => {
+            ConnectCause::Timeout(timeout.unwrap_or_default())
+        }
         (io::ErrorKind::UnexpectedEof, _) if mode.requires_tls() => ConnectCause::Tls(format!(
             "server closed the connection during the TLS handshake ({text})"
         )),

@@ -93,7 +93,10 @@ pub fn plan(live: &Schema, names: &ObjectNames, options: &PlanOptions) -> Result
 fn plan_enums(live: &Schema, declared: &Schema, names: &ObjectNames, plan: &mut Plan) {
     for e in &declared.enums {
         match live.enum_type(&e.name) {
-            None => plan.push(format!("missing type {}", e.name), render::enum_type(e, names)),
+            None => plan.push(
+                format!("missing type {}", e.name),
+                render::enum_type(e, names),
+            ),
             Some(installed) => {
                 // One statement per label: a label added by ALTER TYPE cannot be
                 // used in the transaction that added it.
@@ -121,8 +124,16 @@ fn plan_table(
     let qualified = names.qualify(&declared.name);
     let t = &declared.name;
     if installed.unlogged != declared.unlogged {
-        let is = if installed.unlogged { "UNLOGGED" } else { "LOGGED" };
-        let want = if declared.unlogged { "UNLOGGED" } else { "LOGGED" };
+        let is = if installed.unlogged {
+            "UNLOGGED"
+        } else {
+            "LOGGED"
+        };
+        let want = if declared.unlogged {
+            "UNLOGGED"
+        } else {
+            "LOGGED"
+        };
         let level = options.durability;
         plan.notes.push(format!(
             "{t} is {is}, but PGQUEUER_DURABILITY={level} declares it {want}. If the table is as intended, set PGQUEUER_DURABILITY to match; to change the table, run 'pgq alter-durability {level}'."
@@ -166,7 +177,10 @@ fn plan_table(
                     retyped.push(column.name.clone());
                     plan.push(
                         format!("{t}.{} is integer, declared bigint", column.name),
-                        format!("ALTER TABLE {qualified} ALTER COLUMN {} TYPE bigint;", column.name),
+                        format!(
+                            "ALTER TABLE {qualified} ALTER COLUMN {} TYPE bigint;",
+                            column.name
+                        ),
                     );
                 }
             } else if column.ty == names.queue_status_type {
@@ -189,13 +203,23 @@ fn plan_table(
             ));
         }
         if live.not_null != column.not_null {
-            let verb = if column.not_null { "SET NOT NULL" } else { "DROP NOT NULL" };
+            let verb = if column.not_null {
+                "SET NOT NULL"
+            } else {
+                "DROP NOT NULL"
+            };
             plan.push(
                 format!("{t}.{} nullability differs", column.name),
-                format!("ALTER TABLE {qualified} ALTER COLUMN {} {verb};", column.name),
+                format!(
+                    "ALTER TABLE {qualified} ALTER COLUMN {} {verb};",
+                    column.name
+                ),
             );
         }
-        if column.kind == ColumnKind::Plain && live.kind == ColumnKind::Plain && live.default != column.default {
+        if column.kind == ColumnKind::Plain
+            && live.kind == ColumnKind::Plain
+            && live.default != column.default
+        {
             let change = match &column.default {
                 Some(d) => format!("SET DEFAULT {}", spelled(d, names)),
                 None => "DROP DEFAULT".into(),
@@ -207,7 +231,10 @@ fn plan_table(
                     live.default.as_deref().unwrap_or("none"),
                     column.default.as_deref().unwrap_or("none")
                 ),
-                format!("ALTER TABLE {qualified} ALTER COLUMN {} {change};", column.name),
+                format!(
+                    "ALTER TABLE {qualified} ALTER COLUMN {} {change};",
+                    column.name
+                ),
             );
         }
         if column.primary_key && !live.primary_key {
@@ -223,7 +250,8 @@ fn plan_table(
             retyped.join(", ")
         ));
     }
-    if let (Some(live_seq), Some(want_seq)) = (&installed.id_sequence_type, &declared.id_sequence_type)
+    if let (Some(live_seq), Some(want_seq)) =
+        (&installed.id_sequence_type, &declared.id_sequence_type)
         && live_seq != want_seq
     {
         if options.widen_id {
@@ -241,7 +269,10 @@ fn plan_table(
         if !installed.unique.contains(unique) {
             plan.push(
                 format!("{t} lacks UNIQUE ({})", unique.join(", ")),
-                format!("ALTER TABLE {qualified} ADD UNIQUE ({});", unique.join(", ")),
+                format!(
+                    "ALTER TABLE {qualified} ADD UNIQUE ({});",
+                    unique.join(", ")
+                ),
             );
         }
     }
@@ -305,7 +336,10 @@ fn plan_indexes(live: &Schema, declared: &Schema, names: &ObjectNames, plan: &mu
         }
         if index.name == unique_count && stats_exists {
             plan.push(
-                format!("statistics buckets must be folded before {} is built", index.name),
+                format!(
+                    "statistics buckets must be folded before {} is built",
+                    index.name
+                ),
                 fold_statistics(names),
             );
         }
@@ -316,7 +350,11 @@ fn plan_indexes(live: &Schema, declared: &Schema, names: &ObjectNames, plan: &mu
                 // A rebuild cut off between its drop and its rename: finish it.
                 Some(l) if same_definition(l, index) => plan.push(
                     format!("missing index {} (rebuild copy left behind)", index.name),
-                    format!("ALTER INDEX {} RENAME TO {};", names.qualify(&copy), index.name),
+                    format!(
+                        "ALTER INDEX {} RENAME TO {};",
+                        names.qualify(&copy),
+                        index.name
+                    ),
                 ),
                 _ => {
                     if leftover.is_some() {
@@ -325,7 +363,10 @@ fn plan_indexes(live: &Schema, declared: &Schema, names: &ObjectNames, plan: &mu
                             format!("DROP INDEX {};", names.qualify(&copy)),
                         );
                     }
-                    plan.push(format!("missing index {}", index.name), render::index(index, names, false));
+                    plan.push(
+                        format!("missing index {}", index.name),
+                        render::index(index, names, false),
+                    );
                 }
             },
             Some(_) => {
@@ -334,12 +375,22 @@ fn plan_indexes(live: &Schema, declared: &Schema, names: &ObjectNames, plan: &mu
                     index.name, index.table
                 ));
                 let reason = format!("index {} is defined differently", index.name);
-                plan.push(&reason, format!("DROP INDEX IF EXISTS {};", names.qualify(&copy)));
-                plan.push(&reason, render::index_named(index, &copy, names, false));
-                plan.push(&reason, format!("DROP INDEX IF EXISTS {};", names.qualify(&index.name)));
                 plan.push(
                     &reason,
-                    format!("ALTER INDEX {} RENAME TO {};", names.qualify(&copy), index.name),
+                    format!("DROP INDEX IF EXISTS {};", names.qualify(&copy)),
+                );
+                plan.push(&reason, render::index_named(index, &copy, names, false));
+                plan.push(
+                    &reason,
+                    format!("DROP INDEX IF EXISTS {};", names.qualify(&index.name)),
+                );
+                plan.push(
+                    &reason,
+                    format!(
+                        "ALTER INDEX {} RENAME TO {};",
+                        names.qualify(&copy),
+                        index.name
+                    ),
                 );
             }
         }
@@ -373,11 +424,19 @@ pub fn function_is_current(installed_body: &str, declared_body: &str, channel: &
 fn plan_routines(live: &Schema, declared: &Schema, names: &ObjectNames, plan: &mut Plan) {
     for f in &declared.functions {
         match live.function(&f.name) {
-            None => plan.push(format!("missing function {}", f.name), render::function(f, names, false)),
-            Some(installed) if !function_is_current(&installed.body, &f.body, &names.channel) => plan.push(
-                format!("function {} does not emit the expected events on channel {}", f.name, names.channel),
-                render::function(f, names, true),
+            None => plan.push(
+                format!("missing function {}", f.name),
+                render::function(f, names, false),
             ),
+            Some(installed) if !function_is_current(&installed.body, &f.body, &names.channel) => {
+                plan.push(
+                    format!(
+                        "function {} does not emit the expected events on channel {}",
+                        f.name, names.channel
+                    ),
+                    render::function(f, names, true),
+                )
+            }
             Some(_) => {}
         }
     }
@@ -387,14 +446,25 @@ fn plan_routines(live: &Schema, declared: &Schema, names: &ObjectNames, plan: &m
             .iter()
             .find(|i| i.name == t.name && i.table == t.table);
         match installed {
-            None => plan.push(format!("missing trigger {} on {}", t.name, t.table), render::trigger(t, names, false)),
+            None => plan.push(
+                format!("missing trigger {} on {}", t.name, t.table),
+                render::trigger(t, names, false),
+            ),
             Some(i) if i.function != t.function || i.row_level || !i.all_events => plan.push(
                 format!(
                     "trigger {} differs (function {}, {}, {})",
                     t.name,
                     i.function,
-                    if i.row_level { "row level" } else { "statement level" },
-                    if i.all_events { "all events" } else { "not all events" }
+                    if i.row_level {
+                        "row level"
+                    } else {
+                        "statement level"
+                    },
+                    if i.all_events {
+                        "all events"
+                    } else {
+                        "not all events"
+                    }
                 ),
                 render::trigger(t, names, true),
             ),
@@ -438,8 +508,17 @@ mod tests {
     fn incompatible_type_is_drift() {
         let n = ObjectNames::default();
         let mut live = declare::target(&n, Durability::Durable);
-        let queue = live.tables.iter_mut().find(|t| t.name == "pgqueuer").unwrap();
-        queue.columns.iter_mut().find(|c| c.name == "payload").unwrap().ty = "text".into();
+        let queue = live
+            .tables
+            .iter_mut()
+            .find(|t| t.name == "pgqueuer")
+            .unwrap();
+        queue
+            .columns
+            .iter_mut()
+            .find(|c| c.name == "payload")
+            .unwrap()
+            .ty = "text".into();
         let err = plan(&live, &n, &opts()).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -470,7 +549,10 @@ mod tests {
         assert_eq!(sql.len(), 5, "{sql:#?}");
         assert!(sql[0].starts_with("WITH buckets AS"));
         assert_eq!(sql[1], "DROP INDEX IF EXISTS pgq_rebuild_e34a705f;");
-        assert_eq!(sql[4], "ALTER INDEX pgq_rebuild_e34a705f RENAME TO pgqueuer_statistics_unique_count;");
+        assert_eq!(
+            sql[4],
+            "ALTER INDEX pgq_rebuild_e34a705f RENAME TO pgqueuer_statistics_unique_count;"
+        );
     }
 
     #[test]

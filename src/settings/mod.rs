@@ -15,7 +15,12 @@ pub struct CaseInsensitiveEnv {
 impl CaseInsensitiveEnv {
     pub fn from_process() -> Self {
         let vars = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?.to_ascii_uppercase(), v.into_string().ok()?)))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.into_string().ok()?.to_ascii_uppercase(),
+                    v.into_string().ok()?,
+                ))
+            })
             .collect();
         Self { vars }
     }

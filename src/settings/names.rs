@@ -61,13 +61,21 @@ pub struct ObjectNames {
 /// Settings fields with their preferred and legacy environment variable names.
 const OVERRIDES: [(&str, &str, &str); 8] = [
     ("queue_table", "PGQUEUER_QUEUE_TABLE", "QUEUE_TABLE"),
-    ("queue_table_log", "PGQUEUER_QUEUE_TABLE_LOG", "QUEUE_TABLE_LOG"),
+    (
+        "queue_table_log",
+        "PGQUEUER_QUEUE_TABLE_LOG",
+        "QUEUE_TABLE_LOG",
+    ),
     (
         "statistics_table",
         "PGQUEUER_STATISTICS_TABLE",
         "STATISTICS_TABLE",
     ),
-    ("schedules_table", "PGQUEUER_SCHEDULES_TABLE", "SCHEDULES_TABLE"),
+    (
+        "schedules_table",
+        "PGQUEUER_SCHEDULES_TABLE",
+        "SCHEDULES_TABLE",
+    ),
     (
         "queue_status_type",
         "PGQUEUER_QUEUE_STATUS_TYPE",
@@ -257,7 +265,8 @@ fn is_identifier(value: &str, allow_upper: bool) -> bool {
     let Some(first) = chars.next() else {
         return false;
     };
-    let ok = |c: char| c.is_ascii_lowercase() || c == '_' || (allow_upper && c.is_ascii_uppercase());
+    let ok =
+        |c: char| c.is_ascii_lowercase() || c == '_' || (allow_upper && c.is_ascii_uppercase());
     ok(first) && chars.all(|c| ok(c) || c.is_ascii_digit())
 }
 
@@ -369,7 +378,10 @@ mod tests {
         assert_eq!(n.queue_table, "jobs");
         assert_eq!(n.queue_table_log, "billingpgqueuer_log");
         assert_eq!(n.channel, "Loud.ch-1");
-        assert_eq!(n.legacy_statistics_status_type, "billingpgqueuer_statistics_status");
+        assert_eq!(
+            n.legacy_statistics_status_type,
+            "billingpgqueuer_statistics_status"
+        );
     }
 
     #[test]
@@ -379,7 +391,9 @@ mod tests {
         assert_eq!(n.qualify(&n.queue_table), "jobs.app_pgqueuer");
         assert_eq!(n.schema_expr(), "'jobs'");
         assert_eq!(
-            ObjectNames::with_prefix("", Some("jobs")).unwrap().upgrade_lock_key(),
+            ObjectNames::with_prefix("", Some("jobs"))
+                .unwrap()
+                .upgrade_lock_key(),
             3584373128
         );
     }
@@ -393,7 +407,10 @@ mod tests {
             if bad.is_empty() {
                 continue;
             }
-            assert!(ObjectNames::with_prefix("", Some(bad)).is_err(), "schema {bad}");
+            assert!(
+                ObjectNames::with_prefix("", Some(bad)).is_err(),
+                "schema {bad}"
+            );
         }
         let env = env_of(&[("PGQUEUER_CHANNEL", "bad channel")]);
         assert!(ObjectNames::resolve(None, None, &env).is_err());

@@ -26,7 +26,9 @@ pub fn ensure_server() {
         let port = url.port().unwrap_or(5432);
         let up = || {
             TcpStream::connect_timeout(
-                &format!("{host}:{port}").parse().expect("numeric host in PGQ_TEST_DSN"),
+                &format!("{host}:{port}")
+                    .parse()
+                    .expect("numeric host in PGQ_TEST_DSN"),
                 Duration::from_secs(1),
             )
             .is_ok()
@@ -110,7 +112,10 @@ impl TestDb {
     }
 
     pub fn pgq_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        pgq_cmd(args, env).env("PGDSN", self.dsn()).output().expect("run pgq")
+        pgq_cmd(args, env)
+            .env("PGDSN", self.dsn())
+            .output()
+            .expect("run pgq")
     }
 
     /// Run Python PGQueuer 1.6.0's `pgq` against this database.
@@ -153,9 +158,17 @@ fn clean_env(cmd: &mut Command) {
             || key.starts_with("PG") && key != "PGQ_TEST_DSN"
             || matches!(
                 key.as_str(),
-                "QUEUE_TABLE" | "QUEUE_TABLE_LOG" | "STATISTICS_TABLE" | "SCHEDULES_TABLE"
-                    | "QUEUE_STATUS_TYPE" | "FUNCTION" | "TRIGGER" | "CHANNEL" | "DURABILITY"
-                    | "WIDEN_ID" | "DB_SCHEMA"
+                "QUEUE_TABLE"
+                    | "QUEUE_TABLE_LOG"
+                    | "STATISTICS_TABLE"
+                    | "SCHEDULES_TABLE"
+                    | "QUEUE_STATUS_TYPE"
+                    | "FUNCTION"
+                    | "TRIGGER"
+                    | "CHANNEL"
+                    | "DURABILITY"
+                    | "WIDEN_ID"
+                    | "DB_SCHEMA"
             );
         if ours {
             cmd.env_remove(&key);
@@ -311,7 +324,11 @@ pub fn pgqueuer_sdist() -> PathBuf {
                     .arg(&base)
                     .output()
                     .expect("pip download");
-                assert!(out.status.success(), "pip download: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "pip download: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 let status = Command::new("tar")
                     .arg("xzf")
                     .arg(base.join("pgqueuer-1.6.0.tar.gz"))

@@ -1,0 +1,302 @@
+//! Read-only reports: dashboard statistics, held, stale, workers, backlog.
+//!
+//! Unlike PGQueuer's dashboard these never write: the statistics view merges
+//! the statistics table with the log rows not yet aggregated, computing the
+//! same per-second buckets the aggregation would, so a read-only role can use it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::jobs::missing_schema_or;
+use super::{ActionError, Outcome, Session};
+use crate::schema::render::spelled;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatisticsRow {
+    pub created: DateTime<Utc>,
+    pub count: i64,
+    pub entrypoint: String,
+    pub status: String,
+    pub priority: i32,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EntrypointSummary {
+    pub entrypoint: String,
+    pub queued: i64,
+    pub picked: i64,
+    pub failed: i64,
+    pub oldest_queued_age_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DashboardReport {
+    pub statistics: Vec<StatisticsRow>,
+    pub summary: Vec<EntrypointSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FailedJob {
+    pub id: i64,
+    pub priority: i32,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub heartbeat: DateTime<Utc>,
+    pub execute_after: DateTime<Utc>,
+    pub status: String,
+    pub entrypoint: String,
+    pub attempts: i32,
+    pub queue_manager_id: Option<Uuid>,
+    pub slot: Option<i64>,
+    pub headers: Option<serde_json::Value>,
+    pub payload_bytes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StaleJob {
+    pub id: i64,
+    pub priority: i32,
+    pub queue_manager_id: Option<Uuid>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub heartbeat: DateTime<Utc>,
+    pub execute_after: DateTime<Utc>,
+    pub status: String,
+    pub entrypoint: String,
+    pub seconds_since_heartbeat: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WorkerRow {
+    pub queue_manager_id: Uuid,
+    pub active_jobs: i64,
+    pub oldest_heartbeat: DateTime<Utc>,
+    pub newest_heartbeat: DateTime<Utc>,
+    pub entrypoints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BacklogRow {
+    pub entrypoint: String,
+    pub queued_count: i64,
+    pub oldest_created: DateTime<Utc>,
+    pub oldest_age_seconds: f64,
+    pub avg_age_seconds: f64,
+}
+
+struct Tables {
+    queue: String,
+    log: String,
+    stats: String,
+    status: String,
+}
+
+fn tables(session: &Session) -> Tables {
+    let n = &session.names;
+    Tables {
+        queue: n.qualify(&n.queue_table),
+        log: n.qualify(&n.queue_table_log),
+        stats: n.qualify(&n.statistics_table),
+        status: spelled(&n.queue_status_type, n),
+    }
+}
+
+async fn query(
+    session: &Session,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    context: &str,
+) -> Result<Vec<tokio_postgres::Row>, ActionError> {
+    session
+        .client()
+        .query(sql, params)
+        .await
+        .map_err(|e| missing_schema_or(session, e, context))
+}
+
+pub(super) async fn dashboard(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
+    let t = tables(session);
+    // The newest statistics rows (by id, as PGQueuer orders them) merged with
+    // the buckets the next aggregation would add. Buckets not yet in the
+    // statistics table sort first, as the aggregation would give them new ids.
+    let stats_sql = format!(
+        "WITH recent AS (
+            SELECT id, created, count, entrypoint, status, priority
+            FROM {stats} ORDER BY id DESC LIMIT $1
+        ), pending AS (
+            SELECT date_trunc('sec', created) AS created, count(*) AS count, entrypoint, status, priority
+            FROM {log} WHERE NOT aggregated
+            GROUP BY date_trunc('sec', created), entrypoint, status, priority
+        )
+        SELECT coalesce(r.created, p.created), coalesce(r.count, 0) + coalesce(p.count, 0),
+               coalesce(r.entrypoint, p.entrypoint), coalesce(r.status, p.status)::text,
+               coalesce(r.priority, p.priority)
+        FROM recent r
+        FULL JOIN pending p
+          ON r.priority = p.priority AND r.status = p.status AND r.entrypoint = p.entrypoint
+         AND date_trunc('sec', r.created) = p.created
+        ORDER BY r.id DESC NULLS FIRST, p.created DESC, 3, 4, 5
+        LIMIT $1",
+        stats = t.stats,
+        log = t.log,
+    );
+    let limit = i64::from(limit);
+    let rows = query(session, &stats_sql, &[&limit], "reading statistics").await?;
+    let statistics = rows
+        .iter()
+        .map(|r| StatisticsRow {
+            created: r.get(0),
+            count: r.get(1),
+            entrypoint: r.get(2),
+            status: r.get(3),
+            priority: r.get(4),
+        })
+        .collect();
+    let summary_sql = format!(
+        "SELECT entrypoint,
+                count(*) FILTER (WHERE status = 'queued'::{status}),
+                count(*) FILTER (WHERE status = 'picked'::{status}),
+                count(*) FILTER (WHERE status = 'failed'::{status}),
+                extract(epoch FROM now() - min(created) FILTER (WHERE status = 'queued'::{status}))::float8
+         FROM {queue} GROUP BY entrypoint ORDER BY entrypoint",
+        status = t.status,
+        queue = t.queue,
+    );
+    let rows = query(session, &summary_sql, &[], "reading the queue").await?;
+    let summary = rows
+        .iter()
+        .map(|r| EntrypointSummary {
+            entrypoint: r.get(0),
+            queued: r.get(1),
+            picked: r.get(2),
+            failed: r.get(3),
+            oldest_queued_age_seconds: r.get(4),
+        })
+        .collect();
+    Ok(Outcome::Dashboard(DashboardReport {
+        statistics,
+        summary,
+    }))
+}
+
+pub(super) async fn failed(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
+    let t = tables(session);
+    let sql = format!(
+        "SELECT id, priority, created, updated, heartbeat, execute_after, status::text, entrypoint,
+                attempts, queue_manager_id, slot, headers, coalesce(length(payload), 0)::bigint
+         FROM {queue} WHERE status = 'failed'::{status} ORDER BY created DESC, id DESC LIMIT $1",
+        queue = t.queue,
+        status = t.status
+    );
+    let rows = query(session, &sql, &[&i64::from(limit)], "reading held jobs").await?;
+    Ok(Outcome::Failed(
+        rows.iter()
+            .map(|r| FailedJob {
+                id: r.get(0),
+                priority: r.get(1),
+                created: r.get(2),
+                updated: r.get(3),
+                heartbeat: r.get(4),
+                execute_after: r.get(5),
+                status: r.get(6),
+                entrypoint: r.get(7),
+                attempts: r.get(8),
+                queue_manager_id: r.get(9),
+                slot: r.get(10),
+                headers: r.get(11),
+                payload_bytes: r.get(12),
+            })
+            .collect(),
+    ))
+}
+
+pub(super) async fn stale(
+    session: &Session,
+    threshold: std::time::Duration,
+    limit: u32,
+) -> Result<Outcome, ActionError> {
+    let t = tables(session);
+    let sql = format!(
+        "SELECT id, priority, queue_manager_id, created, updated, heartbeat, execute_after,
+                status::text, entrypoint, extract(epoch FROM now() - heartbeat)::float8
+         FROM {queue}
+         WHERE status = 'picked'::{status} AND heartbeat < now() - make_interval(secs => $1)
+         ORDER BY heartbeat ASC LIMIT $2",
+        queue = t.queue,
+        status = t.status
+    );
+    let rows = query(
+        session,
+        &sql,
+        &[&threshold.as_secs_f64(), &i64::from(limit)],
+        "reading stale jobs",
+    )
+    .await?;
+    Ok(Outcome::Stale(
+        rows.iter()
+            .map(|r| StaleJob {
+                id: r.get(0),
+                priority: r.get(1),
+                queue_manager_id: r.get(2),
+                created: r.get(3),
+                updated: r.get(4),
+                heartbeat: r.get(5),
+                execute_after: r.get(6),
+                status: r.get(7),
+                entrypoint: r.get(8),
+                seconds_since_heartbeat: r.get(9),
+            })
+            .collect(),
+    ))
+}
+
+pub(super) async fn workers(session: &Session) -> Result<Outcome, ActionError> {
+    let t = tables(session);
+    let sql = format!(
+        "SELECT queue_manager_id, count(*), min(heartbeat), max(heartbeat),
+                array_agg(DISTINCT entrypoint ORDER BY entrypoint)
+         FROM {queue}
+         WHERE status = 'picked'::{status} AND queue_manager_id IS NOT NULL
+         GROUP BY 1 ORDER BY 1",
+        queue = t.queue,
+        status = t.status
+    );
+    let rows = query(session, &sql, &[], "reading workers").await?;
+    Ok(Outcome::Workers(
+        rows.iter()
+            .map(|r| WorkerRow {
+                queue_manager_id: r.get(0),
+                active_jobs: r.get(1),
+                oldest_heartbeat: r.get(2),
+                newest_heartbeat: r.get(3),
+                entrypoints: r.get(4),
+            })
+            .collect(),
+    ))
+}
+
+pub(super) async fn backlog(session: &Session) -> Result<Outcome, ActionError> {
+    let t = tables(session);
+    let sql = format!(
+        "SELECT entrypoint, count(*), min(created),
+                extract(epoch FROM now() - min(created))::float8,
+                avg(extract(epoch FROM now() - created))::float8
+         FROM {queue} WHERE status = 'queued'::{status}
+         GROUP BY entrypoint ORDER BY entrypoint",
+        queue = t.queue,
+        status = t.status
+    );
+    let rows = query(session, &sql, &[], "reading the backlog").await?;
+    Ok(Outcome::Backlog(
+        rows.iter()
+            .map(|r| BacklogRow {
+                entrypoint: r.get(0),
+                queued_count: r.get(1),
+                oldest_created: r.get(2),
+                oldest_age_seconds: r.get(3),
+                avg_age_seconds: r.get(4),
+            })
+            .collect(),
+    ))
+}

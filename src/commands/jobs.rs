@@ -1,0 +1,391 @@
+//! `pgq queue` (single and --batch) and `pgq requeue`.
+
+use std::io::{IsTerminal, Read};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::{CommandError, object_names, open_session};
+use crate::actions::jobs::{Conflict, EnqueueResult, EnqueueStatus, JobSpec};
+use crate::actions::{self, Action, Outcome, Session};
+use crate::cli::{Cli, OnConflict, QueueArgs, parse_duration};
+use crate::output::{self, Exit, plural};
+
+/// Rows per INSERT statement in --batch mode: large enough to amortise round
+/// trips, small enough to keep one statement's arrays a few MB.
+const BATCH_CHUNK: usize = 5000;
+
+fn conflict(arg: OnConflict) -> Conflict {
+    match arg {
+        OnConflict::Raise => Conflict::Raise,
+        OnConflict::Skip => Conflict::Skip,
+        OnConflict::UpdatePriority => Conflict::UpdatePriority,
+    }
+}
+
+/// Python-repr style quoting of a key, as PGQueuer prints it.
+fn py_repr(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn read_payload(arg: &str) -> Result<Vec<u8>, CommandError> {
+    if arg == "-" {
+        let mut buf = vec![];
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| CommandError::Other(format!("reading the payload from stdin: {e}")))?;
+        Ok(buf)
+    } else if let Some(path) = arg.strip_prefix('@') {
+        std::fs::read(path)
+            .map_err(|e| CommandError::Other(format!("reading the payload from {path}: {e}")))
+    } else {
+        Ok(arg.as_bytes().to_vec())
+    }
+}
+
+/// `--headers` (a JSON object) merged with `--header KEY=VALUE` pairs; JSON
+/// null when there are none, exactly as Python stores "no headers".
+fn build_headers(headers: Option<&str>, pairs: &[String]) -> Result<Value, CommandError> {
+    let mut map = match headers {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => {
+                return Err(CommandError::Other(format!(
+                    "--headers must be a JSON object, not {}",
+                    json_kind(&other)
+                )));
+            }
+            Err(e) => {
+                return Err(CommandError::Other(format!(
+                    "--headers is not valid JSON: {e}"
+                )));
+            }
+        },
+    };
+    for pair in pairs {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| CommandError::Other(format!("--header {pair:?}: expected KEY=VALUE")))?;
+        if key.is_empty() {
+            return Err(CommandError::Other(format!("--header {pair:?}: empty key")));
+        }
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.into()));
+        map.insert(key.to_string(), value);
+    }
+    Ok(if map.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(map)
+    })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandError> {
+    if let Some(source) = &args.batch {
+        return batch(cli, source, conflict(args.on_conflict)).await;
+    }
+    let entrypoint = args.entrypoint.clone().unwrap_or_default();
+    if entrypoint.is_empty() {
+        return Err(CommandError::Other(
+            "the entrypoint must not be empty".into(),
+        ));
+    }
+    let job = JobSpec {
+        entrypoint,
+        payload: args.payload.as_deref().map(read_payload).transpose()?,
+        priority: args.priority,
+        execute_after: args.execute_after.unwrap_or_default(),
+        dedupe_key: args.dedupe_key.clone(),
+        headers: build_headers(args.headers.as_deref(), &args.header)?,
+    };
+    let names = object_names(cli)?;
+    let session = open_session(cli, names).await?;
+    let action = Action::Enqueue {
+        jobs: vec![job.clone()],
+        on_conflict: conflict(args.on_conflict),
+    };
+    let Outcome::Enqueued(result) = actions::execute(&session, &action, false).await? else {
+        unreachable!("Enqueue yields Enqueued");
+    };
+    let key = job.dedupe_key.as_deref().unwrap_or_default();
+    let status = result
+        .statuses
+        .first()
+        .copied()
+        .unwrap_or(EnqueueStatus::Skipped);
+    if cli.global.json {
+        let (state, id) = match status {
+            EnqueueStatus::Enqueued(id) => ("enqueued", Some(id)),
+            EnqueueStatus::Updated(id) => ("updated", Some(id)),
+            EnqueueStatus::Skipped => ("skipped", None),
+        };
+        let exit = if state == "skipped" && args.on_conflict == OnConflict::Raise {
+            Exit::Failure
+        } else {
+            Exit::Ok
+        };
+        output::stdout(&output::json_line(&serde_json::json!({
+            "status": state, "id": id, "dedupe_key": job.dedupe_key,
+        })));
+        return Ok(exit);
+    }
+    match status {
+        EnqueueStatus::Enqueued(id) => output::stdout(&format!("Enqueued job {id}.\n")),
+        EnqueueStatus::Updated(id) => output::stdout(&format!(
+            "Kept job {id} (duplicate dedupe_key {}); its priority is now at least {}.\n",
+            py_repr(key),
+            job.priority
+        )),
+        EnqueueStatus::Skipped if args.on_conflict == OnConflict::Skip => {
+            output::stdout(&format!(
+                "Skipped: duplicate dedupe_key {}.\n",
+                py_repr(key)
+            ));
+        }
+        EnqueueStatus::Skipped => {
+            output::status(&format!("Error: duplicate dedupe_key {}.", py_repr(key)));
+            return Ok(Exit::Failure);
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// One NDJSON line as a job. `payload`: a string is stored as its UTF-8 bytes,
+/// other JSON values as their JSON text, null/absent as NULL.
+fn parse_line(line: &str) -> Result<JobSpec, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let Value::Object(mut obj) = value else {
+        return Err(format!("expected a JSON object, got {}", json_kind(&value)));
+    };
+    let entrypoint = match obj.remove("entrypoint") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(_) => return Err("\"entrypoint\" must be a non-empty string".into()),
+        None => return Err("missing \"entrypoint\"".into()),
+    };
+    let payload = match obj.remove("payload") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.into_bytes()),
+        Some(other) => Some(other.to_string().into_bytes()),
+    };
+    let priority = match obj.remove("priority") {
+        None | Some(Value::Null) => 0,
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or("\"priority\" must be a 32-bit integer")?,
+        Some(_) => return Err("\"priority\" must be an integer".into()),
+    };
+    let execute_after = match obj.remove("execute_after") {
+        None | Some(Value::Null) => Duration::ZERO,
+        Some(Value::Number(n)) => {
+            let secs = n.as_f64().unwrap_or(-1.0);
+            if !(secs.is_finite() && secs >= 0.0) {
+                return Err("\"execute_after\" must be zero or more seconds".into());
+            }
+            Duration::from_secs_f64(secs)
+        }
+        Some(Value::String(s)) => {
+            parse_duration(&s).map_err(|e| format!("\"execute_after\": {e}"))?
+        }
+        Some(_) => {
+            return Err("\"execute_after\" must be a duration like \"90s\" or seconds".into());
+        }
+    };
+    let dedupe_key = match obj.remove("dedupe_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err("\"dedupe_key\" must be a string".into()),
+    };
+    let headers = match obj.remove("headers") {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(other) => {
+            return Err(format!(
+                "\"headers\" must be an object, not {}",
+                json_kind(&other)
+            ));
+        }
+    };
+    if let Some(key) = obj.keys().next() {
+        return Err(format!("unknown key {key:?}"));
+    }
+    Ok(JobSpec {
+        entrypoint,
+        payload,
+        priority,
+        execute_after,
+        dedupe_key,
+        headers,
+    })
+}
+
+fn read_source(source: &str) -> Result<String, CommandError> {
+    let mut text = String::new();
+    let result = if source == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::File::open(source).and_then(|mut f| f.read_to_string(&mut text).map(|_| ()))
+    };
+    result.map_err(|e| CommandError::Other(format!("reading {source}: {e}")))?;
+    Ok(text)
+}
+
+/// Parse every line before writing anything: a bad line anywhere means
+/// nothing is enqueued, and every bad line (up to 10) is reported.
+fn parse_batch(text: &str, source: &str) -> Result<Vec<(usize, JobSpec)>, CommandError> {
+    let mut jobs = vec![];
+    let mut errors = vec![];
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_line(line) {
+            Ok(job) => jobs.push((index + 1, job)),
+            Err(e) => errors.push(format!("{source}:{}: {e}", index + 1)),
+        }
+    }
+    if errors.is_empty() {
+        return Ok(jobs);
+    }
+    let shown = errors.len().min(10);
+    let mut message = errors[..shown].join("\n");
+    if errors.len() > shown {
+        message.push_str(&format!("\n… and {} more bad lines", errors.len() - shown));
+    }
+    message.push_str("\nNothing was enqueued.");
+    Err(CommandError::Other(message))
+}
+
+async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, CommandError> {
+    let text = read_source(source)?;
+    let label = if source == "-" { "<stdin>" } else { source };
+    let jobs = parse_batch(&text, label)?;
+    drop(text);
+    let names = object_names(cli)?;
+    let session = open_session(cli, names).await?;
+    let progress = indicatif::ProgressBar::new(jobs.len() as u64);
+    if !std::io::stderr().is_terminal() {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let started = Instant::now();
+    let mut total = EnqueueResult::default();
+    for chunk in jobs.chunks(BATCH_CHUNK) {
+        let result = enqueue_chunk(&session, chunk, on_conflict).await?;
+        if on_conflict == Conflict::Raise
+            && let Some(pos) = result
+                .statuses
+                .iter()
+                .position(|s| *s == EnqueueStatus::Skipped)
+        {
+            progress.abandon();
+            let (line, job) = &chunk[pos];
+            output::error(&format!(
+                "{label}:{line}: duplicate dedupe_key {}; this chunk of {} was not written ({} enqueued before it). Use --on-conflict skip or update-priority to continue past duplicates.",
+                py_repr(job.dedupe_key.as_deref().unwrap_or_default()),
+                plural(chunk.len(), "job"),
+                total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)))
+            ));
+            return Ok(Exit::Failure);
+        }
+        total.statuses.extend(result.statuses);
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let enqueued = total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)));
+    let skipped = total.count(|s| *s == EnqueueStatus::Skipped);
+    let updated = total.count(|s| matches!(s, EnqueueStatus::Updated(_)));
+    if cli.global.json {
+        output::stdout(&output::json_line(&serde_json::json!({
+            "enqueued": enqueued, "skipped": skipped, "updated": updated,
+            "seconds": elapsed,
+        })));
+    } else {
+        output::status(&format!(
+            "Enqueued {} ({skipped} skipped, {updated} updated) in {elapsed:.2}s ({:.0} jobs/s).",
+            plural(enqueued, "job"),
+            jobs.len() as f64 / elapsed.max(1e-9)
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+async fn enqueue_chunk(
+    session: &Session,
+    chunk: &[(usize, JobSpec)],
+    on_conflict: Conflict,
+) -> Result<EnqueueResult, CommandError> {
+    let action = Action::Enqueue {
+        jobs: chunk.iter().map(|(_, job)| job.clone()).collect(),
+        on_conflict,
+    };
+    match actions::execute(session, &action, false).await? {
+        Outcome::Enqueued(result) => Ok(result),
+        _ => unreachable!("Enqueue yields Enqueued"),
+    }
+}
+
+pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError> {
+    let names = object_names(cli)?;
+    let session = open_session(cli, names).await?;
+    let action = Action::Requeue { ids: ids.to_vec() };
+    let Outcome::Requeued {
+        requested,
+        requeued,
+    } = actions::execute(&session, &action, false).await?
+    else {
+        unreachable!("Requeue yields Requeued");
+    };
+    if cli.global.json {
+        output::stdout(&output::json_line(&serde_json::json!({
+            "requested": requested, "requeued": requeued,
+        })));
+    } else {
+        output::stdout(&format!("Re-queued {}.\n", plural(requeued.len(), "job")));
+        if requeued.len() < requested {
+            output::note(&format!(
+                "{} of the given ids are not held (status 'failed') jobs and were left alone.",
+                requested - requeued.len()
+            ));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ndjson_lines() {
+        let job = parse_line(r#"{"entrypoint":"e","payload":{"a":1},"priority":3,"execute_after":"5m","headers":{"x":"y"}}"#).unwrap();
+        assert_eq!(job.payload.as_deref(), Some(br#"{"a":1}"#.as_slice()));
+        assert_eq!(job.execute_after, Duration::from_secs(300));
+        assert!(parse_line(r#"{"entrypoint":"e","headers":[1]}"#).is_err());
+        assert!(parse_line(r#"{"entrypoint":"e","execute_after":-1}"#).is_err());
+        assert!(parse_line(r#"{"payload":"x"}"#).is_err());
+        assert!(parse_line(r#"{"entrypoint":"e","bogus":1}"#).is_err());
+        assert!(parse_line("not json").is_err());
+    }
+
+    #[test]
+    fn headers_merge_and_validate() {
+        assert_eq!(build_headers(None, &[]).unwrap(), Value::Null);
+        let h = build_headers(Some(r#"{"a":1}"#), &["b=2".into(), "c=text".into()]).unwrap();
+        assert_eq!(h, serde_json::json!({"a": 1, "b": 2, "c": "text"}));
+        assert!(build_headers(Some("[1,2]"), &[]).is_err());
+        assert!(build_headers(Some("{"), &[]).is_err());
+        assert!(build_headers(None, &["novalue".into()]).is_err());
+    }
+}

@@ -1,0 +1,543 @@
+//! Job commands against a real PostgreSQL and the real Python PGQueuer 1.6.0:
+//! queue (single and --batch), dashboard, failed, requeue, stale, workers, backlog.
+
+mod common;
+
+use common::{TestDb, assert_exit, stderr, stdout};
+use serde_json::Value;
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_str(stdout(out).trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
+}
+
+#[test]
+fn queue_dedupe_and_on_conflict_follow_pgqueuer() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let out = db.pgq(&["queue", "ep", "hello", "--dedupe-key", "k"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "Enqueued job 1.\n");
+    let out = db.pgq(&[
+        "queue",
+        "ep",
+        "again",
+        "--dedupe-key",
+        "k",
+        "--on-conflict",
+        "skip",
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "Skipped: duplicate dedupe_key 'k'.\n");
+    let out = db.pgq(&["queue", "ep", "again", "--dedupe-key", "k"]);
+    assert_exit(&out, 1);
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("duplicate dedupe_key 'k'"));
+    let out = db.pgq(&[
+        "--json",
+        "queue",
+        "ep",
+        "--dedupe-key",
+        "k",
+        "--on-conflict",
+        "update-priority",
+        "-p",
+        "7",
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        json(&out),
+        serde_json::json!({"status": "updated", "id": 1, "dedupe_key": "k"})
+    );
+    let out = db.pgq(&["--json", "backlog"]);
+    assert_eq!(json(&out)[0]["queued_count"], 1, "only one row exists");
+}
+
+#[tokio::test]
+async fn queue_writes_rows_exactly_as_python_does() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let payload_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(payload_file.path(), [0x80u8, 0xff, 0x00]).unwrap();
+    let at_file = format!("@{}", payload_file.path().display());
+    assert_exit(&db.pgq(&["queue", "bin", &at_file]), 0);
+    assert_exit(&db.pgq(&["queue", "plain"]), 0);
+    let out = db.pgq(&[
+        "queue",
+        "hdr",
+        "x",
+        "--headers",
+        r#"{"a": {"b": 1}}"#,
+        "--header",
+        "trace=abc",
+        "--execute-after",
+        "1h",
+        "-p",
+        "-3",
+    ]);
+    assert_exit(&out, 0);
+    let mut child = common::pgq_cmd(&["queue", "stdin", "-"], &[])
+        .env("PGDSN", db.dsn())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "SELECT entrypoint, payload, headers, priority, status::text,
+                    execute_after > now() + interval '59 minutes', attempts, queue_manager_id IS NULL
+             FROM pgqueuer ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let get = |i: usize| -> (String, Option<Vec<u8>>, Option<Value>, i32) {
+        (
+            rows[i].get(0),
+            rows[i].get(1),
+            rows[i].get(2),
+            rows[i].get(3),
+        )
+    };
+    assert_eq!(
+        get(0),
+        (
+            "bin".into(),
+            Some(vec![0x80, 0xff, 0x00]),
+            Some(Value::Null),
+            0
+        )
+    );
+    assert_eq!(get(1), ("plain".into(), None, Some(Value::Null), 0));
+    assert_eq!(
+        get(2),
+        (
+            "hdr".into(),
+            Some(b"x".to_vec()),
+            Some(serde_json::json!({"a": {"b": 1}, "trace": "abc"})),
+            -3
+        )
+    );
+    assert_eq!(get(3).1, Some(b"from stdin".to_vec()));
+    assert!(rows[2].get::<_, bool>(5), "execute_after honoured");
+    assert!(rows.iter().all(|r| r.get::<_, String>(4) == "queued"
+        && r.get::<_, i32>(6) == 0
+        && r.get::<_, bool>(7)));
+    let logged: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(logged, 4, "one queued log row per job");
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    for (args, code, needle) in [
+        (
+            vec!["queue", "e", "--headers", "{nope"],
+            1,
+            "not valid JSON",
+        ),
+        (
+            vec!["queue", "e", "--headers", "[1,2]"],
+            1,
+            "must be a JSON object",
+        ),
+        (vec!["queue", "e", "--header", "novalue"], 1, "KEY=VALUE"),
+        (
+            vec!["queue", "e", "--execute-after", "-5s"],
+            2,
+            "cannot be negative",
+        ),
+        (
+            vec!["queue", "e", "--execute-after", "soon"],
+            2,
+            "not a duration",
+        ),
+        (
+            vec!["queue", "e", "--on-conflict", "explode"],
+            2,
+            "invalid value",
+        ),
+        (
+            vec!["queue", "e", "@/nonexistent/file"],
+            1,
+            "/nonexistent/file",
+        ),
+        (vec!["requeue", "abc"], 2, "invalid value"),
+        (vec!["requeue"], 2, "required"),
+    ] {
+        let out = db.pgq(&args);
+        assert_exit(&out, code);
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"));
+    }
+    assert_eq!(stdout(&db.pgq(&["backlog"])), "No queued jobs.\n");
+}
+
+#[test]
+fn batch_with_a_broken_line_500_writes_nothing() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let mut lines: Vec<String> = (1..=1000)
+        .map(|i| {
+            format!(
+                r#"{{"entrypoint": "bulk", "payload": "job {i}", "priority": {}}}"#,
+                i % 5
+            )
+        })
+        .collect();
+    lines[499] = r#"{"entrypoint": "bulk", "payload": "#.to_string();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), lines.join("\n")).unwrap();
+    let path = file.path().to_str().unwrap();
+    let out = db.pgq(&["queue", "--batch", path]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(&format!("{path}:500: invalid JSON")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("Nothing was enqueued."));
+    assert_eq!(stdout(&db.pgq(&["backlog"])), "No queued jobs.\n");
+}
+
+#[test]
+fn batch_raise_rolls_back_the_chunk_with_a_duplicate() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    assert_exit(&db.pgq(&["queue", "e", "--dedupe-key", "taken"]), 0);
+    let text = [
+        r#"{"entrypoint": "e", "payload": "a"}"#,
+        r#"{"entrypoint": "e", "dedupe_key": "taken"}"#,
+        r#"{"entrypoint": "e", "payload": "b"}"#,
+    ]
+    .join("\n");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &text).unwrap();
+    let path = file.path().to_str().unwrap();
+    let out = db.pgq(&["queue", "--batch", path]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(":2: duplicate dedupe_key 'taken'"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&db.pgq(&["--json", "backlog"]))[0]["queued_count"], 1);
+    let out = db.pgq(&["--json", "queue", "--batch", path, "--on-conflict", "skip"]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["enqueued"], 2);
+    assert_eq!(json(&out)["skipped"], 1);
+}
+
+#[test]
+fn commands_on_a_database_without_pgqueuer_say_to_install() {
+    let db = TestDb::new();
+    for args in [
+        vec!["queue", "e"],
+        vec!["failed"],
+        vec!["backlog"],
+        vec!["dashboard"],
+        vec!["requeue", "1"],
+    ] {
+        let out = db.pgq(&args);
+        assert_exit(&out, 1);
+        assert!(
+            stderr(&out).contains("pgq install"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn reports_on_an_empty_queue() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    for (cmd, empty) in [
+        ("failed", "No failed jobs.\n"),
+        ("stale", "No stale jobs.\n"),
+        ("workers", "No workers are holding picked jobs.\n"),
+        ("backlog", "No queued jobs.\n"),
+    ] {
+        let out = db.pgq(&[cmd]);
+        assert_exit(&out, 0);
+        assert_eq!(stdout(&out), empty);
+        let out = db.pgq(&["--json", cmd]);
+        assert_exit(&out, 0);
+        assert_eq!(stdout(&out), "[]\n");
+    }
+}
+
+#[tokio::test]
+async fn stale_workers_and_backlog_report_seeded_rows() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO pgqueuer (priority, status, entrypoint, queue_manager_id, heartbeat, created)
+             VALUES (0, 'picked', 'a', '11111111-1111-1111-1111-111111111111', now() - interval '10 minutes', now() - interval '1 hour'),
+                    (0, 'picked', 'b', '11111111-1111-1111-1111-111111111111', now(), now()),
+                    (0, 'queued', 'a', NULL, now(), now() - interval '100 seconds'),
+                    (0, 'queued', 'a', NULL, now(), now() - interval '50 seconds');",
+        )
+        .await
+        .unwrap();
+    let stale = json(&db.pgq(&["--json", "stale", "-t", "60"]));
+    assert_eq!(stale.as_array().unwrap().len(), 1);
+    assert_eq!(stale[0]["entrypoint"], "a");
+    assert!(stale[0]["seconds_since_heartbeat"].as_f64().unwrap() >= 600.0);
+    let workers = json(&db.pgq(&["--json", "workers"]));
+    assert_eq!(workers[0]["active_jobs"], 2);
+    assert_eq!(workers[0]["entrypoints"], serde_json::json!(["a", "b"]));
+    let backlog = json(&db.pgq(&["--json", "backlog"]));
+    assert_eq!(backlog[0]["queued_count"], 2);
+    let oldest = backlog[0]["oldest_age_seconds"].as_f64().unwrap();
+    assert!((100.0..110.0).contains(&oldest), "{oldest}");
+    let text = stdout(&db.pgq(&["stale", "-t", "60"]));
+    assert!(
+        text.contains("Seconds since heartbeat") && text.contains("11111111-1111"),
+        "{text}"
+    );
+}
+
+const PY_DRAIN: &str = r#"
+import asyncio, json, os, sys
+from datetime import timedelta
+import asyncpg
+from pgqueuer.db import AsyncpgDriver
+from pgqueuer.qm import QueueManager
+from pgqueuer.queries import Queries
+from pgqueuer.domain.types import QueueExecutionMode
+
+FAIL = os.environ.get("FAIL") == "1"
+
+async def main():
+    conn = await asyncpg.connect(os.environ["PGDSN"])
+    qm = QueueManager(Queries(AsyncpgDriver(conn)))
+    seen = []
+    for ep in os.environ["EPS"].split(","):
+        def make(name):
+            async def handler(job):
+                seen.append({"ep": name, "id": job.id, "payload": list(job.payload or b""), "headers": job.headers, "priority": job.priority})
+                if FAIL:
+                    raise RuntimeError("boom")
+            return handler
+        qm.entrypoint(ep, on_failure="hold")(make(ep))
+    await qm.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=1))
+    print(json.dumps(seen))
+
+asyncio.run(main())
+"#;
+
+fn python_drain(db: &TestDb, eps: &str, fail: bool) -> Vec<Value> {
+    let out = db.python(
+        PY_DRAIN,
+        &[("EPS", eps), ("FAIL", if fail { "1" } else { "0" })],
+    );
+    assert!(out.status.success(), "python worker: {}", stderr(&out));
+    let last = stdout(&out).lines().last().unwrap_or("[]").to_string();
+    serde_json::from_str::<Vec<Value>>(&last).unwrap()
+}
+
+#[test]
+fn python_worker_processes_single_and_bulk_jobs_from_pgq() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    assert_exit(
+        &db.pgq(&["queue", "work", "low", "-p", "1", "--header", "trace=t1"]),
+        0,
+    );
+    assert_exit(&db.pgq(&["queue", "work", "high", "-p", "9"]), 0);
+    assert_exit(
+        &db.pgq(&["queue", "later", "deferred", "--execute-after", "2s"]),
+        0,
+    );
+    let text = (0..50)
+        .map(|i| format!(r#"{{"entrypoint": "work", "payload": "bulk {i}", "priority": 5, "headers": {{"n": {i}}}}}"#))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    assert_exit(
+        &db.pgq(&["queue", "--batch", file.path().to_str().unwrap()]),
+        0,
+    );
+
+    let started = std::time::Instant::now();
+    let seen = python_drain(&db, "work,later", false);
+    assert_eq!(seen.len(), 53);
+    let work: Vec<&Value> = seen.iter().filter(|j| j["ep"] == "work").collect();
+    assert_eq!(
+        work[0]["payload"],
+        serde_json::json!(b"high".to_vec()),
+        "priority order"
+    );
+    assert_eq!(
+        work.last().unwrap()["payload"],
+        serde_json::json!(b"low".to_vec())
+    );
+    assert_eq!(
+        work.last().unwrap()["headers"],
+        serde_json::json!({"trace": "t1"})
+    );
+    assert!(work[1..51].iter().all(|j| j["priority"] == 5));
+    assert_eq!(
+        seen.last().unwrap()["ep"],
+        "later",
+        "the deferred job runs last"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+}
+
+#[test]
+fn held_jobs_show_in_failed_and_run_again_after_requeue() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    assert_exit(&db.pgq(&["queue", "flaky", "one"]), 0);
+    assert_exit(&db.pgq(&["queue", "flaky", "two"]), 0);
+    let seen = python_drain(&db, "flaky", true);
+    assert_eq!(seen.len(), 2);
+
+    let failed = json(&db.pgq(&["--json", "failed"]));
+    let failed = failed.as_array().unwrap();
+    assert_eq!(failed.len(), 2);
+    assert!(
+        failed.iter().all(|j| j["status"] == "failed"
+            && j["payload_bytes"] == 3
+            && j.get("payload").is_none())
+    );
+    let text = stdout(&db.pgq(&["failed"]));
+    assert!(
+        text.contains("Payload bytes") && text.contains("flaky"),
+        "{text}"
+    );
+
+    let ids: Vec<String> = failed.iter().map(|j| j["id"].to_string()).collect();
+    let mut args = vec!["requeue"];
+    args.extend(ids.iter().map(String::as_str));
+    args.push("999999");
+    let out = db.pgq(&args);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), "Re-queued 2 jobs.\n");
+    assert_eq!(stdout(&db.pgq(&["failed"])), "No failed jobs.\n");
+
+    let seen = python_drain(&db, "flaky", false);
+    assert_eq!(seen.len(), 2, "requeued jobs are processed again");
+    assert_eq!(stdout(&db.pgq(&["backlog"])), "No queued jobs.\n");
+}
+
+/// Sum a dashboard into (entrypoint, status) -> count.
+fn totals(
+    rows: impl Iterator<Item = (String, String, i64)>,
+) -> std::collections::BTreeMap<(String, String), i64> {
+    let mut map = std::collections::BTreeMap::new();
+    for (ep, status, count) in rows {
+        *map.entry((ep, status)).or_insert(0) += count;
+    }
+    map
+}
+
+#[test]
+fn dashboard_is_read_only_and_agrees_with_python() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    for i in 0..20 {
+        assert_exit(
+            &db.pgq(&["queue", if i % 2 == 0 { "even" } else { "odd" }, "x"]),
+            0,
+        );
+    }
+    python_drain(&db, "even,odd", false);
+
+    let ours = json(&db.pgq(&["--json", "dashboard", "-n", "1000"]));
+    let ours = totals(ours["statistics"].as_array().unwrap().iter().map(|r| {
+        (
+            r["entrypoint"].as_str().unwrap().to_string(),
+            r["status"].as_str().unwrap().to_string(),
+            r["count"].as_i64().unwrap(),
+        )
+    }));
+    assert_eq!(ours.get(&("even".into(), "successful".into())), Some(&10));
+
+    // Python's dashboard aggregates (writes) and prints a pretty table.
+    let out = db.python_pgq(&["dashboard", "-n", "1000"], &[]);
+    assert_exit(&out, 0);
+    let theirs = totals(
+        stdout(&out)
+            .lines()
+            .filter(|l| l.starts_with('|') && !l.contains("Created"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (
+                    cells[3].to_string(),
+                    cells[4].to_string(),
+                    cells[2].parse().unwrap(),
+                )
+            }),
+    );
+    assert_eq!(ours, theirs);
+    // After Python's aggregation our numbers are unchanged.
+    let after = json(&db.pgq(&["--json", "dashboard", "-n", "1000"]));
+    let after = totals(after["statistics"].as_array().unwrap().iter().map(|r| {
+        (
+            r["entrypoint"].as_str().unwrap().to_string(),
+            r["status"].as_str().unwrap().to_string(),
+            r["count"].as_i64().unwrap(),
+        )
+    }));
+    assert_eq!(after, theirs);
+}
+
+#[tokio::test]
+async fn dashboard_works_for_a_read_only_role() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    assert_exit(&db.pgq(&["queue", "e", "x"]), 0);
+    let client = db.client().await;
+    let role = format!("ro_{}", &db.name[7..]);
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};"
+        ))
+        .await
+        .unwrap();
+    let mut url = url::Url::parse(&db.dsn()).unwrap();
+    url.set_username(&role).unwrap();
+    let out = common::pgq_cmd(&["--json", "dashboard"], &[("PGDSN", url.as_str())])
+        .output()
+        .unwrap();
+    client
+        .batch_execute(&format!(
+            "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"
+        ))
+        .await
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["summary"][0]["queued"], 1);
+    // Roles are cluster-wide; drop it after the database is gone.
+    drop(client);
+    drop(db);
+    let admin = common::connect(&common::admin_dsn()).await;
+    admin
+        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
+        .await
+        .unwrap();
+}
