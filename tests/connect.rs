@@ -614,10 +614,10 @@ async fn wait_until_password_required() {
         server().port
     );
     for _ in 0..100 {
-        if let Err(e) = connect(&settings(&dsn, &[])).await {
-            if matches!(e.cause(), ConnectCause::Auth(_)) {
-                return;
-            }
+        if let Err(e) = connect(&settings(&dsn, &[])).await
+            && matches!(e.cause(), ConnectCause::Auth(_))
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

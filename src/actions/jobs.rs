@@ -133,10 +133,10 @@ fn enqueue_sql(session: &Session, on_conflict: Conflict) -> String {
             INSERT INTO {log} (job_id, status, entrypoint, priority)
             SELECT id, 'queued'::{status}, entrypoint, priority FROM written WHERE fresh
         )
-        SELECT input.ord, written.id, written.fresh
+        SELECT input.ord, coalesce(mine.id, kept.id), coalesce(mine.fresh, false)
         FROM input
-        LEFT JOIN written ON written.id = input.id
-            OR (NOT written.fresh AND written.dedupe_key = input.dedupe_key)
+        LEFT JOIN written AS mine ON mine.id = input.id
+        LEFT JOIN written AS kept ON NOT kept.fresh AND kept.dedupe_key = input.dedupe_key
         ORDER BY input.ord"
     )
 }
@@ -202,7 +202,7 @@ pub(super) async fn enqueue(
         )
         .collect();
     if transactional {
-        let duplicate = statuses.iter().any(|s| *s == EnqueueStatus::Skipped);
+        let duplicate = statuses.contains(&EnqueueStatus::Skipped);
         let end = if duplicate { "ROLLBACK" } else { "COMMIT" };
         client
             .batch_execute(end)

@@ -1,7 +1,19 @@
-//! Schedules: list `pgqueuer_schedules` and remove rows by id or entrypoint.
-//! (Owned by the schedules work; see `list` and `remove`.)
+//! Schedules: list the schedules table and remove rows by id or entrypoint.
+//!
+//! Rows are written by PGQueuer's scheduler (one per registered
+//! (expression, entrypoint)); pgq only reads and deletes them. Listing order
+//! is PGQueuer's (`ORDER BY last_run ASC`, never-run rows last) with the id
+//! as a tie-breaker so the output is stable.
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
 
 use super::{ActionError, Outcome, Session};
+use crate::cron;
+
+/// How many upcoming fire times a listing shows per schedule.
+pub const NEXT_FIRES: usize = 3;
 
 /// A `--remove` value: digits are an id, anything else an entrypoint name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,22 +22,192 @@ pub enum ScheduleRef {
     Entrypoint(String),
 }
 
-pub(super) async fn list(_session: &Session) -> Result<Outcome, ActionError> {
-    todo!("schedules listing")
+impl std::fmt::Display for ScheduleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScheduleRef::Id(id) => write!(f, "{id}"),
+            ScheduleRef::Entrypoint(name) => f.write_str(name),
+        }
+    }
 }
 
+/// One row of the schedules table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub id: i64,
+    pub expression: String,
+    pub heartbeat: DateTime<Utc>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub next_run: DateTime<Utc>,
+    pub last_run: Option<DateTime<Utc>>,
+    /// Nullable in the table (PGQueuer's DDL has no NOT NULL on it).
+    pub status: Option<String>,
+    pub entrypoint: String,
+}
+
+impl Schedule {
+    fn from_row(row: &Row) -> Result<Schedule, tokio_postgres::Error> {
+        Ok(Schedule {
+            id: row.try_get("id")?,
+            expression: row.try_get("expression")?,
+            heartbeat: row.try_get("heartbeat")?,
+            created: row.try_get("created")?,
+            updated: row.try_get("updated")?,
+            next_run: row.try_get("next_run")?,
+            last_run: row.try_get("last_run")?,
+            status: row.try_get("status")?,
+            entrypoint: row.try_get("entrypoint")?,
+        })
+    }
+
+    fn matches(&self, r: &ScheduleRef) -> bool {
+        match r {
+            ScheduleRef::Id(id) => self.id == *id,
+            ScheduleRef::Entrypoint(name) => self.entrypoint == *name,
+        }
+    }
+}
+
+/// A schedule with its next fire times (UTC, as PGQueuer evaluates cron), or
+/// why they cannot be computed (an expression pgq cannot evaluate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedSchedule {
+    pub schedule: Schedule,
+    pub next_fires: Result<Vec<DateTime<Utc>>, cron::CronError>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleListing {
+    pub rows: Vec<ListedSchedule>,
+    /// The instant the next fire times are computed from.
+    pub as_of: DateTime<Utc>,
+}
+
+/// What a removal removed.
+#[derive(Debug, Clone, Default)]
+pub struct Removal {
+    pub removed: Vec<Schedule>,
+    /// Refs that matched no row, in the order given.
+    pub unmatched: Vec<ScheduleRef>,
+    /// False when nothing was committed: a dry run, or some ref matched
+    /// nothing (then `removed` lists what *would* have been removed).
+    pub applied: bool,
+}
+
+/// Columns in PGQueuer's order; the status enum as text so it reads into a
+/// String whatever the enum's (prefixed) name is.
+const COLUMNS: &str = "id, expression, heartbeat, created, updated, next_run, last_run, status::text AS status, entrypoint";
+
+fn table(session: &Session) -> String {
+    session.names.qualify(&session.names.schedules_table)
+}
+
+/// A missing table means no (complete) installation: say what to run.
+fn map_err(session: &Session, context: &str) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
+    let names = session.names.to_string();
+    let table = table(session);
+    let context = context.to_string();
+    move |source| {
+        if source.code() == Some(&SqlState::UNDEFINED_TABLE) {
+            ActionError::NotInstalled {
+                names,
+                missing: format!("table {table}"),
+            }
+        } else {
+            ActionError::Db { context, source }
+        }
+    }
+}
+
+pub(super) async fn list(session: &Session) -> Result<Outcome, ActionError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {} ORDER BY last_run ASC, id ASC",
+        table(session)
+    );
+    let rows = session
+        .client()
+        .query(&sql, &[])
+        .await
+        .map_err(map_err(session, "listing schedules"))?;
+    let schedules = rows
+        .iter()
+        .map(Schedule::from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err(session, "reading schedules"))?;
+    let as_of = Utc::now();
+    let rows = schedules
+        .into_iter()
+        .map(|schedule| ListedSchedule {
+            next_fires: cron::next_fires(&schedule.expression, as_of, NEXT_FIRES),
+            schedule,
+        })
+        .collect();
+    Ok(Outcome::Schedules(ScheduleListing { rows, as_of }))
+}
+
+/// Delete every schedule whose id or entrypoint is in `refs`, in one
+/// statement. All or nothing: the delete runs in a transaction that is
+/// committed only when every ref matched at least one row (and this is not a
+/// dry run), so a typo never removes half of what was asked. Callers that
+/// want "remove whatever matches" call again with the matched refs.
 pub(super) async fn remove(
-    _session: &Session,
-    _refs: &[ScheduleRef],
-    _dry_run: bool,
+    session: &Session,
+    refs: &[ScheduleRef],
+    dry_run: bool,
 ) -> Result<Outcome, ActionError> {
-    todo!("schedules removal")
+    let (ids, entrypoints) = split_refs(refs);
+    let sql = format!(
+        "DELETE FROM {} WHERE id = ANY($1) OR entrypoint = ANY($2) RETURNING {COLUMNS}",
+        table(session)
+    );
+    let client = session.client();
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(map_err(session, "starting the removal"))?;
+    let deleted = match client.query(&sql, &[&ids, &entrypoints]).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // Best effort: the error is what the user needs to see.
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(map_err(session, "removing schedules")(e));
+        }
+    };
+    let mut removed: Vec<Schedule> = match deleted.iter().map(Schedule::from_row).collect() {
+        Ok(rows) => rows,
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(map_err(session, "reading removed schedules")(e));
+        }
+    };
+    removed.sort_by_key(|s| s.id);
+    let unmatched: Vec<ScheduleRef> = refs
+        .iter()
+        .filter(|r| !removed.iter().any(|s| s.matches(r)))
+        .cloned()
+        .collect();
+    let applied = !dry_run && unmatched.is_empty();
+    let end = if applied { "COMMIT" } else { "ROLLBACK" };
+    client
+        .batch_execute(end)
+        .await
+        .map_err(map_err(session, "finishing the removal"))?;
+    Ok(Outcome::SchedulesRemoved(Removal {
+        removed,
+        unmatched,
+        applied,
+    }))
 }
 
-/// Rows of the schedules table (filled in by the schedules work).
-#[derive(Debug, Clone, Default)]
-pub struct ScheduleListing {}
-
-/// What a removal removed (filled in by the schedules work).
-#[derive(Debug, Clone, Default)]
-pub struct Removal {}
+fn split_refs(refs: &[ScheduleRef]) -> (Vec<i64>, Vec<String>) {
+    let mut ids = Vec::new();
+    let mut entrypoints = Vec::new();
+    for r in refs {
+        match r {
+            ScheduleRef::Id(id) => ids.push(*id),
+            ScheduleRef::Entrypoint(name) => entrypoints.push(name.clone()),
+        }
+    }
+    (ids, entrypoints)
+}

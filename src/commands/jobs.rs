@@ -13,7 +13,7 @@ use crate::output::{self, Exit, plural};
 
 /// Rows per INSERT statement in --batch mode: large enough to amortise round
 /// trips, small enough to keep one statement's arrays a few MB.
-const BATCH_CHUNK: usize = 5000;
+const BATCH_CHUNK: usize = 1000;
 
 fn conflict(arg: OnConflict) -> Conflict {
     match arg {

@@ -206,7 +206,9 @@ impl ObjectNames {
     }
 
     /// Derived names (indexes) must survive PostgreSQL's 63-byte truncation,
-    /// otherwise catalog lookups by the full name would never match.
+    /// otherwise catalog lookups by the full name would never match. (Sequence
+    /// and constraint names are chosen and shortened by PostgreSQL itself and
+    /// are never looked up by name.)
     fn check_derived_lengths(&self) -> Result<(), NameError> {
         let derived = [
             (
@@ -225,11 +227,6 @@ impl ObjectNames {
                 "statistics_table",
                 format!("{}_unique_count", self.statistics_table),
             ),
-            (
-                "schedules_table",
-                format!("{}_expression_entrypoint_key", self.schedules_table),
-            ),
-            ("queue_table", format!("{}_id_seq", self.queue_table)),
             (
                 "prefix",
                 format!("{}pgqueuer_statistics_status", self.prefix),

@@ -343,3 +343,127 @@ pub fn pgqueuer_sdist() -> PathBuf {
         })
         .clone()
 }
+
+/// A long-running `pgq` child (e.g. `listen`) whose stdout and stderr lines
+/// arrive on channels, so tests can wait for a line with a deadline.
+pub struct Spawned {
+    pub child: std::process::Child,
+    pub stdout: std::sync::mpsc::Receiver<String>,
+    pub stderr: std::sync::mpsc::Receiver<String>,
+}
+
+fn forward_lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl TestDb {
+    /// Start the real `pgq` binary without waiting for it to finish.
+    pub fn spawn_pgq(&self, args: &[&str], env: &[(&str, &str)]) -> Spawned {
+        let mut child = pgq_cmd(args, env)
+            .env("PGDSN", self.dsn())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn pgq");
+        let stdout = forward_lines(child.stdout.take().expect("piped stdout"));
+        let stderr = forward_lines(child.stderr.take().expect("piped stderr"));
+        Spawned {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Backend pids in this database running a `LISTEN` (the listener's last
+    /// statement), waiting up to `timeout` for at least one.
+    pub async fn wait_for_listener(&self, timeout: Duration) -> Vec<i32> {
+        let client = self.client().await;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let pids: Vec<i32> = client
+                .query(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    &[&self.name],
+                )
+                .await
+                .expect("pg_stat_activity")
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if !pids.is_empty() || std::time::Instant::now() > deadline {
+                return pids;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Spawned {
+    /// The next stdout line matching `pred` within `timeout` (other lines are
+    /// skipped and returned in the panic message if none matches).
+    pub fn stdout_line(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        wait_line(&self.stdout, timeout, pred)
+    }
+
+    pub fn stderr_line(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        wait_line(&self.stderr, timeout, pred)
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Wait for the exit status, killing the child after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn wait_line(
+    rx: &std::sync::mpsc::Receiver<String>,
+    timeout: Duration,
+    pred: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        match rx.recv_timeout(left) {
+            Ok(line) if pred(&line) => return Some(line),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
