@@ -7,7 +7,10 @@ use common::{TestDb, assert_exit, pgq_cmd, stderr, stdout};
 
 #[test]
 fn unknown_durability_is_a_usage_error() {
-    for args in [vec!["install", "-d", "forever"], vec!["alter-durability", "sometimes"]] {
+    for args in [
+        vec!["install", "-d", "forever"],
+        vec!["alter-durability", "sometimes"],
+    ] {
         let out = pgq_cmd(&args, &[]).output().unwrap();
         assert_exit(&out, 2);
         assert!(stderr(&out).contains("invalid value"), "{}", stderr(&out));
@@ -33,7 +36,12 @@ fn hostile_or_oversized_names_are_rejected_before_connecting() {
         let out = db.pgq(&args);
         assert_exit(&out, 1);
         assert!(stderr(&out).contains(needle), "{names:?}: {}", stderr(&out));
-        assert_eq!(stderr(&out).lines().count(), 1, "one line: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "one line: {}",
+            stderr(&out)
+        );
         assert_eq!(stdout(&out), "");
     }
     let out = db.pgq(&["verify", "--expect", "absent", "--strict"]);
@@ -42,9 +50,12 @@ fn hostile_or_oversized_names_are_rejected_before_connecting() {
 
 #[test]
 fn unreachable_server_names_the_target_and_hides_the_password() {
-    let out = pgq_cmd(&["install"], &[("PGDSN", "postgres://alice:s3cret@127.0.0.1:1/appdb")])
-        .output()
-        .unwrap();
+    let out = pgq_cmd(
+        &["install"],
+        &[("PGDSN", "postgres://alice:s3cret@127.0.0.1:1/appdb")],
+    )
+    .output()
+    .unwrap();
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(err.contains("alice@127.0.0.1:1/appdb"), "{err}");
