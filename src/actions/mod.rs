@@ -193,6 +193,8 @@ pub enum Outcome {
     Upgraded {
         plan: crate::schema::plan::Plan,
         applied: bool,
+        /// The declared durability the plan was made with (for the plan header).
+        durability: Durability,
     },
     Verified(VerifyReport),
     DurabilitySet {

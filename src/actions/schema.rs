@@ -139,6 +139,7 @@ pub(super) async fn upgrade(
         Ok(Outcome::Upgraded {
             plan,
             applied: !dry_run,
+            durability,
         })
     })
     .await

@@ -52,9 +52,10 @@ fn plan_header(names: &ObjectNames, durability: Durability) -> String {
 
 /// Settings PGQueuer reads from the environment for upgrade.
 fn declared_durability() -> Result<Durability, CommandError> {
-    match CaseInsensitiveEnv::from_process()
+    let env = CaseInsensitiveEnv::from_process();
+    match env
         .get("PGQUEUER_DURABILITY")
-        .or_else(|| CaseInsensitiveEnv::from_process().get("DURABILITY"))
+        .or_else(|| env.get("DURABILITY"))
     {
         Some(value) if !value.is_empty() => value
             .parse()
@@ -202,7 +203,11 @@ fn report(names: &ObjectNames, outcome: Outcome) -> Exit {
             }
             Exit::Ok
         }
-        Outcome::Upgraded { plan, applied } => {
+        Outcome::Upgraded {
+            plan,
+            applied,
+            durability,
+        } => {
             for note in &plan.notes {
                 output::note(note);
             }
@@ -212,7 +217,6 @@ fn report(names: &ObjectNames, outcome: Outcome) -> Exit {
             } else if applied {
                 output::status(&format!("Applied {}.", plural(n, "statement")));
             } else {
-                let durability = declared_durability().unwrap_or_default();
                 output::stdout(&render::script(
                     Some(&plan_header(names, durability)),
                     &plan.statements(),
