@@ -21,7 +21,6 @@ Examples:
     version = concat!(env!("CARGO_PKG_VERSION"), " (PGQueuer schema ", "1.6.0", ")"),
     about = "Operations console and CLI for PGQueuer, the PostgreSQL job queue",
     after_help = AFTER_HELP,
-    arg_required_else_help = true,
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -58,10 +57,44 @@ pub struct GlobalArgs {
     /// Never open the console; print plain output even on a terminal
     #[arg(long, global = true)]
     pub headless: bool,
+
+    /// Use the named connection from config.toml ([contexts.NAME]: dsn, schema, prefix, read_only)
+    #[arg(long, global = true, env = "PGQ_CONTEXT", hide_env_values = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Refuse every change to the database (console and commands)
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// Monochrome console (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Whether --dsn was typed on the command line (not taken from PGDSN);
+    /// an explicit flag beats a --context, the environment does not.
+    #[arg(skip)]
+    pub dsn_on_command_line: bool,
+}
+
+/// Tabs the console can open at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConsoleTab {
+    Stats,
+    Events,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the full-screen console (what `pgq` alone does on a terminal)
+    #[command(after_help = "Examples:\n  pgq\n  pgq --context prod --read-only console --tab events")]
+    Console {
+        /// Tab to open first
+        #[arg(long, value_enum, default_value_t = ConsoleTab::Stats)]
+        tab: ConsoleTab,
+    },
+    /// Where pgq reads its configuration, and whether it is valid
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Create the PGQueuer 1.6 schema (refuses an existing installation)
     #[command(after_help = "Example:\n  pgq install --durability balanced")]
     Install {
@@ -246,6 +279,14 @@ pub struct QueueArgs {
     /// Newline-delimited JSON jobs from FILE, or - for stdin
     #[arg(long, value_name = "FILE")]
     pub batch: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the config file path (PGQ_CONFIG_DIR overrides) and the log file path
+    Path,
+    /// Parse config.toml and report the first problem (exit 1), or OK
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

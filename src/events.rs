@@ -141,7 +141,7 @@ impl Event {
     }
 
     /// Type-specific fields as `key=value` pairs.
-    fn fields(&self) -> String {
+    pub fn fields(&self) -> String {
         match self {
             Event::TableChanged {
                 channel,

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod cli;
 pub mod commands;
+pub mod console;
 pub mod cron;
 pub mod db;
 pub mod events;

@@ -1,20 +1,23 @@
 //! The `pgq` binary: parse arguments, set up logging, dispatch.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use pgq::cli::Cli;
 use pgq::output::{self, Exit};
 
 fn main() -> ExitCode {
     // A bug must still end in one readable line, never a Rust backtrace.
+    // (The console wraps this hook to restore the terminal first.)
     std::panic::set_hook(Box::new(|info| {
         output::error(&format!(
             "internal error: {info}. Please report this at the pgq issue tracker."
         ));
     }));
 
-    let cli = match Cli::try_parse() {
+    let cli = match parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -27,15 +30,7 @@ fn main() -> ExitCode {
         }
     };
 
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PGQ_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_target(false)
-        .without_time()
-        .init();
+    init_logging(pgq::commands::opens_console(&cli));
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -49,4 +44,80 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(pgq::commands::run(cli)).into()
+}
+
+/// Parse the command line; no command at all means the console (`pgq`,
+/// `pgq --context prod`).
+fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    use clap::error::ErrorKind;
+    use std::io::IsTerminal;
+    let on_terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let matches = match Cli::command().try_get_matches_from(&args) {
+        // Without a terminal there is no console to open: clap's help and
+        // exit status 2 are the right answer.
+        Err(e)
+            if on_terminal
+                && matches!(
+                    e.kind(),
+                    ErrorKind::MissingSubcommand
+                        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ) =>
+        {
+            let mut with_console = args;
+            with_console.push("console".into());
+            Cli::command().try_get_matches_from(with_console)?
+        }
+        other => other?,
+    };
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.global.dsn_on_command_line = dsn_source(&matches) == Some(ValueSource::CommandLine);
+    Ok(cli)
+}
+
+/// `--dsn` is global: look for it on the command and its subcommand.
+fn dsn_source(matches: &clap::ArgMatches) -> Option<ValueSource> {
+    let here = matches.value_source("dsn");
+    let below = matches
+        .subcommand()
+        .and_then(|(_, sub)| sub.value_source("dsn"));
+    match (here, below) {
+        (Some(ValueSource::CommandLine), _) | (_, Some(ValueSource::CommandLine)) => {
+            Some(ValueSource::CommandLine)
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+/// Commands log to stderr (`PGQ_LOG`, default warnings). The console owns the
+/// screen, so it logs to a file in the data directory instead (never to the
+/// terminal), at info level unless `PGQ_LOG` says otherwise.
+fn init_logging(console: bool) {
+    let filter = |default: &str| {
+        tracing_subscriber::EnvFilter::try_from_env("PGQ_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+    };
+    if console {
+        let file = pgq::console::config::log_path().and_then(|path| {
+            std::fs::create_dir_all(path.parent()?).ok()?;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .ok()
+        });
+        if let Some(file) = file {
+            tracing_subscriber::fmt()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_env_filter(filter("info"))
+                .with_ansi(false)
+                .init();
+        }
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter("warn"))
+        .with_target(false)
+        .without_time()
+        .init();
 }

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod reports;
 pub mod schedules;
 pub mod schema;
+pub mod stats;
 
 use std::fmt;
 
@@ -90,6 +91,12 @@ pub enum Action {
     },
     Workers,
     Backlog,
+    /// Depth, age and windowed completions per entrypoint (console Stats tab).
+    QueueStats {
+        window: stats::StatsWindow,
+    },
+    /// The server's version string (console status bar).
+    ServerVersion,
     ListSchedules,
     RemoveSchedules {
         refs: Vec<schedules::ScheduleRef>,
@@ -107,6 +114,8 @@ impl Action {
                 | Action::Stale { .. }
                 | Action::Workers
                 | Action::Backlog
+                | Action::QueueStats { .. }
+                | Action::ServerVersion
                 | Action::ListSchedules
         )
     }
@@ -163,6 +172,8 @@ impl Action {
             }
             Action::Workers => "pgq workers".into(),
             Action::Backlog => "pgq backlog".into(),
+            Action::QueueStats { .. } => "pgq dashboard".into(),
+            Action::ServerVersion => "psql -c 'SHOW server_version'".into(),
             Action::ListSchedules => "pgq schedules".into(),
             Action::RemoveSchedules { refs } => {
                 let args: Vec<String> = refs
@@ -219,6 +230,8 @@ pub enum Outcome {
     Stale(Vec<reports::StaleJob>),
     Workers(Vec<reports::WorkerRow>),
     Backlog(Vec<reports::BacklogRow>),
+    QueueStats(stats::QueueStats),
+    ServerVersion(String),
     /// Schedules: defined by the schedules action module.
     Schedules(schedules::ScheduleListing),
     SchedulesRemoved(schedules::Removal),
@@ -304,6 +317,13 @@ pub async fn execute(
         Action::Stale { threshold, limit } => reports::stale(session, *threshold, *limit).await,
         Action::Workers => reports::workers(session).await,
         Action::Backlog => reports::backlog(session).await,
+        Action::QueueStats { window } => stats::queue_stats(session, *window).await,
+        Action::ServerVersion => session
+            .client()
+            .query_one("SELECT current_setting('server_version')", &[])
+            .await
+            .map(|row| Outcome::ServerVersion(row.get(0)))
+            .map_err(db_err("reading the server version")),
         Action::ListSchedules => schedules::list(session).await,
         Action::RemoveSchedules { refs } => schedules::remove(session, refs, dry_run).await,
     }

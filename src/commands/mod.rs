@@ -1,6 +1,8 @@
 //! Scripted commands: build an action from arguments, execute it, render the
 //! outcome. No SQL lives here.
 
+mod config;
+mod console;
 mod jobs;
 mod listen;
 mod reports;
@@ -28,34 +30,92 @@ pub enum CommandError {
     Action(#[from] ActionError),
     #[error("{0}")]
     Other(String),
+    /// Wrong use (unknown context, broken config): exit status 2.
+    #[error("{0}")]
+    Usage(String),
 }
 
-/// Object names from the flags, then the environment (case-insensitive).
+/// The `--context` entry of config.toml, when one is asked for. The config
+/// file is read only then, so a broken file never breaks scripted commands
+/// that do not use it.
+pub fn context(cli: &Cli) -> Result<Option<crate::console::config::Context>, CommandError> {
+    let Some(name) = cli.global.context.as_deref() else {
+        return Ok(None);
+    };
+    let config = crate::console::config::Config::load()
+        .map_err(|e| CommandError::Usage(e.to_string()))?;
+    config
+        .context(name)
+        .cloned()
+        .map(Some)
+        .map_err(CommandError::Usage)
+}
+
+/// Object names from the flags, then the context, then the environment
+/// (case-insensitive).
 pub fn object_names(cli: &Cli) -> Result<ObjectNames, CommandError> {
     let env = CaseInsensitiveEnv::from_process();
+    let ctx = context(cli)?.unwrap_or_default();
     let names = ObjectNames::resolve(
-        cli.global.prefix.as_deref(),
-        cli.global.schema.as_deref(),
+        cli.global.prefix.as_deref().or(ctx.prefix.as_deref()),
+        cli.global.schema.as_deref().or(ctx.schema.as_deref()),
         &|key| env.get(key),
     )?;
     Ok(names)
 }
 
+/// Connection settings: `--dsn` typed on the command line, else the
+/// context's DSN, else PGDSN / PGQUEUER_DSN / libpq variables.
+pub fn connection_settings(cli: &Cli) -> Result<ConnectionSettings, CommandError> {
+    let ctx = context(cli)?.unwrap_or_default();
+    let dsn = match (&cli.global.dsn, &ctx.dsn) {
+        (Some(flag), _) if cli.global.dsn_on_command_line => Some(flag.as_str()),
+        (_, Some(from_context)) => Some(from_context.as_str()),
+        (env, None) => env.as_deref(),
+    };
+    Ok(ConnectionSettings::resolve(dsn, &Env::from_process())?)
+}
+
+/// Whether mutations are refused: `--read-only` or the context's `read_only`.
+pub fn read_only(cli: &Cli) -> Result<bool, CommandError> {
+    Ok(cli.global.read_only || context(cli)?.is_some_and(|c| c.read_only))
+}
+
 /// Connect with the resolved settings and open a session on the installation.
 pub async fn open_session(cli: &Cli, names: ObjectNames) -> Result<Session, CommandError> {
-    let settings = ConnectionSettings::resolve(cli.global.dsn.as_deref(), &Env::from_process())?;
+    let settings = connection_settings(cli)?;
+    let read_only = read_only(cli)?;
     let conn = connect::connect(&settings).await?;
     Ok(Session {
         conn,
         names,
         target: settings.target(),
-        read_only: false,
+        read_only,
     })
+}
+
+/// Whether this invocation opens the full-screen console: `pgq`, `pgq
+/// console`, and `dashboard`/`listen` on a terminal without `--headless`
+/// or `--json`.
+pub fn opens_console(cli: &Cli) -> bool {
+    match &cli.command {
+        Command::Console { .. } => true,
+        Command::Dashboard { .. } | Command::Listen { .. } => console::interactive(cli),
+        _ => false,
+    }
 }
 
 /// Run the parsed command line and return its exit status.
 pub async fn run(cli: Cli) -> Exit {
     let result = match &cli.command {
+        Command::Console { tab } => console::run(&cli, *tab, None).await,
+        Command::Dashboard { .. } if console::interactive(&cli) => {
+            console::run(&cli, crate::cli::ConsoleTab::Stats, None).await
+        }
+        Command::Listen { channel } if console::interactive(&cli) => {
+            console::run(&cli, crate::cli::ConsoleTab::Events, channel.as_deref()).await
+        }
+        Command::Config(c) => config::run(c),
         Command::Sql(sql) => schema::sql(&cli, sql),
         Command::Install { .. }
         | Command::Uninstall { .. }
@@ -77,6 +137,10 @@ pub async fn run(cli: Cli) -> Exit {
     };
     match result {
         Ok(exit) => exit,
+        Err(CommandError::Usage(e)) => {
+            output::error(&e);
+            Exit::Usage
+        }
         Err(e) => {
             output::error(&e.to_string());
             Exit::Failure

@@ -1,0 +1,218 @@
+//! Queue statistics for the console's Stats tab: per-entrypoint depth and
+//! age now, completions in a look-back window, and a throughput series.
+//!
+//! Reads only. Completions come from the statistics table plus the log rows
+//! the next aggregation would add (as the dashboard does), so a read-only role
+//! sees the same numbers a worker's aggregation will produce.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::jobs::missing_schema_or;
+use super::{ActionError, Outcome, Session};
+use crate::schema::render::spelled;
+
+/// Look-back windows offered by the console (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum StatsWindow {
+    FiveMinutes,
+    OneHour,
+    SixHours,
+    OneDay,
+}
+
+impl StatsWindow {
+    pub const ALL: [StatsWindow; 4] = [
+        StatsWindow::FiveMinutes,
+        StatsWindow::OneHour,
+        StatsWindow::SixHours,
+        StatsWindow::OneDay,
+    ];
+
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(match self {
+            StatsWindow::FiveMinutes => 300,
+            StatsWindow::OneHour => 3_600,
+            StatsWindow::SixHours => 6 * 3_600,
+            StatsWindow::OneDay => 24 * 3_600,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StatsWindow::FiveMinutes => "5m",
+            StatsWindow::OneHour => "1h",
+            StatsWindow::SixHours => "6h",
+            StatsWindow::OneDay => "24h",
+        }
+    }
+
+    pub fn next(self) -> StatsWindow {
+        let i = Self::ALL.iter().position(|w| *w == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+}
+
+/// Number of equal slices the throughput series divides the window into.
+pub const SERIES_BUCKETS: usize = 60;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Completions {
+    pub successful: i64,
+    pub exception: i64,
+    pub canceled: i64,
+    /// Held jobs (`on_failure = hold`), logged as `failed`.
+    pub failed: i64,
+}
+
+impl Completions {
+    pub fn total(&self) -> i64 {
+        self.successful + self.exception + self.canceled + self.failed
+    }
+
+    /// PGQueuer's definition: (exception + failed) / all terminal outcomes;
+    /// `None` when nothing finished in the window.
+    pub fn failure_rate(&self) -> Option<f64> {
+        let total = self.total();
+        (total > 0).then(|| (self.exception + self.failed) as f64 / total as f64)
+    }
+
+    fn add(&mut self, status: &str, count: i64) {
+        match status {
+            "successful" => self.successful += count,
+            "exception" => self.exception += count,
+            "canceled" => self.canceled += count,
+            "failed" => self.failed += count,
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct EntrypointStats {
+    pub entrypoint: String,
+    pub queued: i64,
+    pub picked: i64,
+    /// Jobs held in `failed` status in the queue table.
+    pub held: i64,
+    pub oldest_queued_age_seconds: Option<f64>,
+    pub done: Completions,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueStats {
+    pub window: StatsWindow,
+    pub as_of: DateTime<Utc>,
+    pub entrypoints: Vec<EntrypointStats>,
+    /// Oldest slice first; each slice is `window / SERIES_BUCKETS` long.
+    pub series: Vec<Completions>,
+}
+
+impl QueueStats {
+    pub fn totals(&self) -> EntrypointStats {
+        let mut t = EntrypointStats {
+            entrypoint: "total".into(),
+            ..Default::default()
+        };
+        for e in &self.entrypoints {
+            t.queued += e.queued;
+            t.picked += e.picked;
+            t.held += e.held;
+            t.oldest_queued_age_seconds = match (t.oldest_queued_age_seconds, e.oldest_queued_age_seconds) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            t.done.successful += e.done.successful;
+            t.done.exception += e.done.exception;
+            t.done.canceled += e.done.canceled;
+            t.done.failed += e.done.failed;
+        }
+        t
+    }
+}
+
+pub(super) async fn queue_stats(
+    session: &Session,
+    window: StatsWindow,
+) -> Result<Outcome, ActionError> {
+    let n = &session.names;
+    let queue = n.qualify(&n.queue_table);
+    let log = n.qualify(&n.queue_table_log);
+    let stats = n.qualify(&n.statistics_table);
+    let status = spelled(&n.queue_status_type, n);
+    let seconds = window.duration().as_secs_f64();
+    let bucket = seconds / SERIES_BUCKETS as f64;
+
+    let now_sql = "SELECT now()";
+    let depth_sql = format!(
+        "SELECT entrypoint,
+                count(*) FILTER (WHERE status = 'queued'::{status}),
+                count(*) FILTER (WHERE status = 'picked'::{status}),
+                count(*) FILTER (WHERE status = 'failed'::{status}),
+                extract(epoch FROM now() - min(created) FILTER (WHERE status = 'queued'::{status}))::float8
+         FROM {queue} GROUP BY entrypoint"
+    );
+    // Terminal outcomes in the window, bucketed by age: slice 0 is the newest.
+    let done_sql = format!(
+        "WITH done AS (
+            SELECT entrypoint, status, created, count FROM {stats}
+             WHERE created > now() - make_interval(secs => $1)
+               AND status IN ('successful', 'exception', 'canceled', 'failed')
+            UNION ALL
+            SELECT entrypoint, status, created, 1 FROM {log}
+             WHERE NOT aggregated AND created > now() - make_interval(secs => $1)
+               AND status IN ('successful', 'exception', 'canceled', 'failed')
+         )
+         SELECT entrypoint, status::text,
+                least(floor(extract(epoch FROM now() - created)::float8 / $2::float8)::int, $3::int - 1),
+                sum(count)::bigint
+         FROM done GROUP BY 1, 2, 3"
+    );
+    let client = session.client();
+    let buckets = SERIES_BUCKETS as i32;
+    let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&seconds, &bucket, &buckets];
+    let (now_row, depth, done) = tokio::try_join!(
+        client.query_one(now_sql, &[]),
+        client.query(depth_sql.as_str(), &[]),
+        client.query(done_sql.as_str(), &done_params),
+    )
+    .map_err(|e| missing_schema_or(session, e, "reading queue statistics"))?;
+
+    let mut by_name: std::collections::BTreeMap<String, EntrypointStats> = Default::default();
+    for r in &depth {
+        let name: String = r.get(0);
+        by_name.insert(
+            name.clone(),
+            EntrypointStats {
+                entrypoint: name,
+                queued: r.get(1),
+                picked: r.get(2),
+                held: r.get(3),
+                oldest_queued_age_seconds: r.get(4),
+                done: Completions::default(),
+            },
+        );
+    }
+    let mut series = vec![Completions::default(); SERIES_BUCKETS];
+    for r in &done {
+        let name: String = r.get(0);
+        let status: String = r.get(1);
+        let age_slice: i32 = r.get(2);
+        let count: i64 = r.get(3);
+        let entry = by_name.entry(name.clone()).or_insert_with(|| EntrypointStats {
+            entrypoint: name,
+            ..Default::default()
+        });
+        entry.done.add(&status, count);
+        let slot = SERIES_BUCKETS - 1 - (age_slice.clamp(0, buckets - 1) as usize);
+        series[slot].add(&status, count);
+    }
+    Ok(Outcome::QueueStats(QueueStats {
+        window,
+        as_of: now_row.get(0),
+        entrypoints: by_name.into_values().collect(),
+        series,
+    }))
+}

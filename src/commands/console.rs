@@ -1,0 +1,54 @@
+//! Opening the console from the command line.
+
+use std::io::IsTerminal;
+
+use super::{CommandError, connection_settings, object_names, read_only};
+use crate::cli::{Cli, ConsoleTab};
+use crate::console::app::Tab;
+use crate::console::config::Config;
+use crate::console::{self, ConsoleOptions};
+use crate::output::Exit;
+use crate::settings::names::checked_channel;
+
+/// A person at a terminal, and no flag asking for plain output.
+pub(super) fn interactive(cli: &Cli) -> bool {
+    !cli.global.headless
+        && !cli.global.json
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+}
+
+pub(super) async fn run(
+    cli: &Cli,
+    tab: ConsoleTab,
+    channel: Option<&str>,
+) -> Result<Exit, CommandError> {
+    if !interactive(cli) {
+        return Err(CommandError::Usage(
+            "the console needs a terminal (stdin and stdout) and no --headless/--json; \
+             for scripts use 'pgq dashboard --headless' or 'pgq listen --json' (see pgq --help)"
+                .into(),
+        ));
+    }
+    let config = Config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
+    let mut names = object_names(cli)?;
+    if let Some(channel) = channel {
+        names.channel = checked_channel(channel)?.to_string();
+    }
+    let settings = connection_settings(cli)?;
+    let options = ConsoleOptions {
+        tab: match tab {
+            ConsoleTab::Stats => Tab::Stats,
+            ConsoleTab::Events => Tab::Events,
+        },
+        settings,
+        names,
+        read_only: read_only(cli)?,
+        no_color: cli.global.no_color,
+        config,
+    };
+    console::run(options)
+        .await
+        .map_err(|e| CommandError::Other(format!("console: {e}")))?;
+    Ok(Exit::Ok)
+}

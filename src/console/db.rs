@@ -1,0 +1,332 @@
+//! The db task: owns the console's two connections (one for queries, one
+//! that LISTENs), runs actions from the action layer, forwards NOTIFY events,
+//! and reconnects by itself. The UI talks to it only through channels, so a
+//! slow query or a dead server never freezes a frame.
+//!
+//! Refresh requests are coalesced: while one statistics query runs, further
+//! requests collapse into one pending refresh (the newest window wins).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::actions::stats::{QueueStats, StatsWindow};
+use crate::actions::{self, Action, DbErrorText, Outcome, Session};
+use crate::db::connect::{self, Connection};
+use crate::events::Received;
+use crate::settings::conn::ConnectionSettings;
+use crate::settings::names::ObjectNames;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// A half-open TCP connection never ends a stream, so probe now and then.
+const PROBE_EVERY: Duration = Duration::from_secs(15);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Server-side guards for the console's own statements.
+const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '5s'";
+
+#[derive(Debug)]
+pub enum Request {
+    /// Refresh the Stats tab (coalesced).
+    Stats(StatsWindow),
+    /// Run an action; answered by [`DbEvent::Done`] with the same id.
+    Execute { id: u64, action: Action },
+    /// Stop waiting for the backoff and try to connect now.
+    Reconnect,
+}
+
+#[derive(Debug)]
+pub enum DbEvent {
+    Connecting {
+        attempt: u32,
+    },
+    Connected {
+        server_version: String,
+    },
+    Disconnected {
+        error: String,
+        attempt: u32,
+        retry_in: Duration,
+    },
+    Stats(Result<QueueStats, String>),
+    Notification(Received),
+    Done {
+        id: u64,
+        result: Result<Outcome, String>,
+        elapsed: Duration,
+    },
+}
+
+/// What the db task needs to connect and LISTEN.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub settings: ConnectionSettings,
+    pub names: ObjectNames,
+    pub channel: String,
+    pub read_only: bool,
+}
+
+pub struct DbHandle {
+    pub requests: UnboundedSender<Request>,
+    pub events: UnboundedReceiver<DbEvent>,
+}
+
+pub fn spawn(target: Target) -> DbHandle {
+    let (req_tx, req_rx) = unbounded_channel();
+    let (ev_tx, ev_rx) = unbounded_channel();
+    tokio::spawn(run(target, req_rx, ev_tx));
+    DbHandle {
+        requests: req_tx,
+        events: ev_rx,
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    stats: Option<StatsWindow>,
+    actions: VecDeque<(u64, Action)>,
+}
+
+impl Pending {
+    fn push(&mut self, request: Request) {
+        match request {
+            Request::Stats(window) => self.stats = Some(window),
+            Request::Execute { id, action } => self.actions.push_back((id, action)),
+            Request::Reconnect => {}
+        }
+    }
+}
+
+enum Job {
+    Stats(StatsWindow),
+    Execute(u64, Action),
+}
+
+impl Pending {
+    /// User actions first; a refresh can wait for them.
+    fn take(&mut self) -> Option<Job> {
+        if let Some((id, action)) = self.actions.pop_front() {
+            return Some(Job::Execute(id, action));
+        }
+        self.stats.take().map(Job::Stats)
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(8));
+    (FIRST_BACKOFF * factor).min(MAX_BACKOFF)
+}
+
+async fn run(
+    target: Target,
+    mut requests: UnboundedReceiver<Request>,
+    events: UnboundedSender<DbEvent>,
+) {
+    let mut pending = Pending::default();
+    let mut attempt = 0u32;
+    loop {
+        if events
+            .send(DbEvent::Connecting {
+                attempt: attempt + 1,
+            })
+            .is_err()
+        {
+            return;
+        }
+        let error = match open(&target).await {
+            Ok((session, listener, server_version)) => {
+                attempt = 0;
+                tracing::info!(target = %session.target, "console connected");
+                if events.send(DbEvent::Connected { server_version }).is_err() {
+                    return;
+                }
+                match serve(&session, listener, &mut requests, &events, &mut pending).await {
+                    Served::UiGone => return,
+                    Served::Lost(reason) => reason,
+                }
+            }
+            Err(e) => e,
+        };
+        attempt += 1;
+        let retry_in = backoff(attempt);
+        tracing::warn!(%error, attempt, "console disconnected");
+        if events
+            .send(DbEvent::Disconnected {
+                error,
+                attempt,
+                retry_in,
+            })
+            .is_err()
+        {
+            return;
+        }
+        // Wait out the backoff; actions cannot run meanwhile, refreshes wait.
+        let sleep = tokio::time::sleep(retry_in);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                request = requests.recv() => match request {
+                    None => return,
+                    Some(Request::Reconnect) => break,
+                    Some(Request::Execute { id, .. }) => {
+                        let _ = events.send(DbEvent::Done {
+                            id,
+                            result: Err("not connected to the database; retrying".into()),
+                            elapsed: Duration::ZERO,
+                        });
+                    }
+                    Some(other) => pending.push(other),
+                },
+            }
+        }
+    }
+}
+
+async fn open(target: &Target) -> Result<(Session, Connection, String), String> {
+    let conn = connect::connect(&target.settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut setup = SESSION_SETUP.to_string();
+    if target.read_only {
+        // Belt and braces: the server refuses writes even if a bug let one through.
+        setup.push_str("; SET default_transaction_read_only = on");
+    }
+    conn.client
+        .batch_execute(&setup)
+        .await
+        .map_err(|e| DbErrorText(&e).to_string())?;
+    let session = Session {
+        conn,
+        names: target.names.clone(),
+        target: target.settings.target(),
+        read_only: target.read_only,
+    };
+    let server_version = match actions::execute(&session, &Action::ServerVersion, false).await {
+        Ok(Outcome::ServerVersion(v)) => v,
+        Ok(_) => String::new(),
+        Err(e) => return Err(e.to_string()),
+    };
+    let listener = connect::connect(&target.settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    // The channel is validated (letters, digits, `_.-`); doubling quotes
+    // keeps the statement safe even if validation ever loosens.
+    let listen = format!("LISTEN \"{}\"", target.channel.replace('"', "\"\""));
+    listener
+        .client
+        .batch_execute(&listen)
+        .await
+        .map_err(|e| format!("LISTEN {}: {}", target.channel, DbErrorText(&e)))?;
+    Ok((session, listener, server_version))
+}
+
+enum Served {
+    UiGone,
+    Lost(String),
+}
+
+type InFlight<'a> = Pin<Box<dyn Future<Output = DbEvent> + Send + 'a>>;
+
+async fn serve(
+    session: &Session,
+    mut listener: Connection,
+    requests: &mut UnboundedReceiver<Request>,
+    events: &UnboundedSender<DbEvent>,
+    pending: &mut Pending,
+) -> Served {
+    let mut in_flight: Option<InFlight<'_>> = None;
+    let mut probe = tokio::time::interval(PROBE_EVERY);
+    probe.tick().await; // the first tick is immediate
+    loop {
+        if in_flight.is_none() {
+            in_flight = pending.take().map(|job| Box::pin(run_job(session, job)) as InFlight<'_>);
+        }
+        tokio::select! {
+            request = requests.recv() => match request {
+                None => return Served::UiGone,
+                Some(r) => pending.push(r),
+            },
+            notification = listener.notifications.recv() => match notification {
+                None => return Served::Lost("the listening connection was closed".into()),
+                Some(n) => {
+                    let received = Received::new(n.payload(), chrono::Utc::now());
+                    if events.send(DbEvent::Notification(received)).is_err() {
+                        return Served::UiGone;
+                    }
+                }
+            },
+            done = async { in_flight.as_mut().expect("guarded by the if").await }, if in_flight.is_some() => {
+                in_flight = None;
+                if events.send(done).is_err() {
+                    return Served::UiGone;
+                }
+                if session.conn.client.is_closed() {
+                    return Served::Lost("the query connection was closed".into());
+                }
+            },
+            _ = probe.tick() => {
+                if session.conn.client.is_closed() {
+                    return Served::Lost("the query connection was closed".into());
+                }
+                match tokio::time::timeout(PROBE_TIMEOUT, listener.client.simple_query("")).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Served::Lost(DbErrorText(&e).to_string()),
+                    Err(_) => return Served::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
+                }
+            },
+        }
+    }
+}
+
+async fn run_job(session: &Session, job: Job) -> DbEvent {
+    match job {
+        Job::Stats(window) => {
+            let result = match actions::execute(session, &Action::QueueStats { window }, false).await {
+                Ok(Outcome::QueueStats(stats)) => Ok(stats),
+                Ok(other) => Err(format!("unexpected outcome {other:?}")),
+                Err(e) => Err(e.to_string()),
+            };
+            DbEvent::Stats(result)
+        }
+        Job::Execute(id, action) => {
+            let started = Instant::now();
+            let result = actions::execute(session, &action, false)
+                .await
+                .map_err(|e| e.to_string());
+            DbEvent::Done {
+                id,
+                result,
+                elapsed: started.elapsed(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
+        assert_eq!(backoff(4), Duration::from_secs(4));
+        assert_eq!(backoff(9), MAX_BACKOFF);
+        assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn refreshes_coalesce_and_actions_go_first() {
+        let mut p = Pending::default();
+        p.push(Request::Stats(StatsWindow::OneHour));
+        p.push(Request::Stats(StatsWindow::FiveMinutes));
+        p.push(Request::Execute { id: 7, action: Action::Backlog });
+        assert!(matches!(p.take(), Some(Job::Execute(7, Action::Backlog))));
+        assert!(matches!(p.take(), Some(Job::Stats(StatsWindow::FiveMinutes))));
+        assert!(p.take().is_none());
+    }
+}

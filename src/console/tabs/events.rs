@@ -1,0 +1,280 @@
+//! Events tab state: a bounded buffer of received NOTIFY payloads.
+//!
+//! Every event gets a sequence number. Pausing freezes the view at the
+//! current number while events keep being collected (the buffer still
+//! evicts the oldest beyond its capacity). The selection is held as a
+//! sequence number so it stays on the same event as new ones arrive;
+//! `None` follows the newest.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{matches_filter, move_cursor};
+use crate::console::keymap::Command;
+use crate::events::{Event, Received};
+
+/// Window over which the event rate is measured.
+const RATE_WINDOW_SECONDS: i64 = 10;
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub seq: u64,
+    pub received: Received,
+}
+
+impl Entry {
+    /// The `type` shown in the table: the 1.6.0 name, or for unknown JSON
+    /// events the payload's own `type`, so nothing is hidden.
+    pub fn kind(&self) -> String {
+        match &self.received.event {
+            Event::Unknown(raw) => serde_json::from_str::<serde_json::Value>(raw)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+                .map_or_else(|| "unknown".to_string(), |t| format!("? {t}")),
+            other => other.kind().to_string(),
+        }
+    }
+
+    pub fn details(&self) -> String {
+        match &self.received.event {
+            Event::TableChanged {
+                operation, table, ..
+            } => format!("{} {table}", operation.as_str()),
+            Event::Cancellation { ids, .. } => {
+                let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!("cancel ids {}", ids.join(","))
+            }
+            Event::HealthCheck { id, .. } => format!("id {id}"),
+            Event::Unknown(_) => self.received.event.fields(),
+        }
+    }
+
+    /// The payload pretty-printed when it is JSON, else as received.
+    pub fn pretty(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.received.raw)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| self.received.raw.clone())
+    }
+
+    fn matches(&self, filter: &str) -> bool {
+        matches_filter(&self.kind(), filter)
+            || matches_filter(&self.details(), filter)
+            || matches_filter(&self.received.raw, filter)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EventsTab {
+    buffer: VecDeque<Entry>,
+    capacity: usize,
+    next_seq: u64,
+    /// Frozen at this sequence number (inclusive) while paused.
+    pub paused_at: Option<u64>,
+    pub filter: String,
+    /// The selected event; `None` follows the newest.
+    pub selected: Option<u64>,
+    /// The event whose JSON is open in the detail view.
+    pub detail: Option<u64>,
+    /// Events evicted because the buffer was full.
+    pub evicted: u64,
+    /// Rows visible in the table at the last draw (for paging).
+    pub page: std::cell::Cell<usize>,
+}
+
+impl EventsTab {
+    pub fn new(capacity: usize) -> EventsTab {
+        EventsTab {
+            buffer: VecDeque::with_capacity(capacity.min(4_096)),
+            capacity: capacity.max(1),
+            next_seq: 1,
+            paused_at: None,
+            filter: String::new(),
+            selected: None,
+            detail: None,
+            evicted: 0,
+            page: std::cell::Cell::new(10),
+        }
+    }
+
+    pub fn push(&mut self, received: Received) {
+        if self.buffer.len() == self.capacity {
+            self.buffer.pop_front();
+            self.evicted += 1;
+        }
+        self.buffer.push_back(Entry {
+            seq: self.next_seq,
+            received,
+        });
+        self.next_seq += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buffer.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Events received since the view was paused.
+    pub fn arrived_while_paused(&self) -> u64 {
+        self.paused_at
+            .map_or(0, |at| self.next_seq.saturating_sub(at + 1))
+    }
+
+    pub fn toggle_pause(&mut self) {
+        self.paused_at = match self.paused_at {
+            Some(_) => None,
+            None => Some(self.next_seq - 1),
+        };
+    }
+
+    pub fn clear(&mut self) {
+        self.buffer.clear();
+        self.selected = None;
+        self.detail = None;
+        if self.paused_at.is_some() {
+            self.paused_at = Some(self.next_seq - 1);
+        }
+    }
+
+    /// Events in view, newest first: at most up to the pause point, filtered.
+    pub fn visible(&self) -> Vec<&Entry> {
+        let limit = self.paused_at.unwrap_or(u64::MAX);
+        self.buffer
+            .iter()
+            .rev()
+            .filter(|e| e.seq <= limit && e.matches(&self.filter))
+            .collect()
+    }
+
+    /// Index of the selection within `visible`.
+    pub fn selected_index(&self, visible: &[&Entry]) -> usize {
+        self.selected
+            .and_then(|seq| visible.iter().position(|e| e.seq == seq))
+            .unwrap_or(0)
+    }
+
+    pub fn navigate(&mut self, command: Command) {
+        let visible = self.visible();
+        if visible.is_empty() {
+            self.selected = None;
+            return;
+        }
+        let current = self.selected_index(&visible);
+        let next = move_cursor(current, visible.len(), self.page.get(), command);
+        // Back at the top means "follow the newest" again.
+        self.selected = (next > 0).then(|| visible[next].seq);
+    }
+
+    pub fn selected_entry(&self) -> Option<&Entry> {
+        let visible = self.visible();
+        let i = self.selected_index(&visible);
+        visible.get(i).copied()
+    }
+
+    pub fn entry(&self, seq: u64) -> Option<&Entry> {
+        self.buffer.iter().find(|e| e.seq == seq)
+    }
+
+    /// Events per second over the last few seconds.
+    pub fn rate(&self, now: DateTime<Utc>) -> f64 {
+        let since = now - Duration::seconds(RATE_WINDOW_SECONDS);
+        let n = self
+            .buffer
+            .iter()
+            .rev()
+            .take_while(|e| e.received.received_at > since)
+            .count();
+        n as f64 / RATE_WINDOW_SECONDS as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(n: i64) -> Received {
+        let at = DateTime::from_timestamp(1_700_000_000 + n, 0).unwrap();
+        Received::new(
+            &format!(
+                r#"{{"channel":"ch_pgqueuer","operation":"insert","sent_at":"2023-11-14T22:13:20Z","table":"t{n}","type":"table_changed_event"}}"#
+            ),
+            at,
+        )
+    }
+
+    #[test]
+    fn buffer_is_bounded_and_counts_evictions() {
+        let mut t = EventsTab::new(3);
+        for n in 0..5 {
+            t.push(ev(n));
+        }
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.evicted, 2);
+        let tables: Vec<String> = t.visible().iter().map(|e| e.details()).collect();
+        assert_eq!(tables, ["insert t4", "insert t3", "insert t2"]);
+    }
+
+    #[test]
+    fn pause_freezes_the_view_but_keeps_collecting() {
+        let mut t = EventsTab::new(100);
+        t.push(ev(1));
+        t.toggle_pause();
+        t.push(ev(2));
+        t.push(ev(3));
+        assert_eq!(t.visible().len(), 1);
+        assert_eq!(t.arrived_while_paused(), 2);
+        assert_eq!(t.len(), 3);
+        t.toggle_pause();
+        assert_eq!(t.visible().len(), 3);
+        assert_eq!(t.arrived_while_paused(), 0);
+    }
+
+    #[test]
+    fn filter_matches_type_details_and_raw_text() {
+        let mut t = EventsTab::new(100);
+        t.push(ev(1));
+        t.push(ev(2));
+        t.push(Received::new(r#"{"type":"custom_event","x":1}"#, Utc::now()));
+        t.push(Received::new("not json", Utc::now()));
+        t.filter = "t2".into();
+        assert_eq!(t.visible().len(), 1);
+        t.filter = "CUSTOM".into();
+        assert_eq!(t.visible()[0].kind(), "? custom_event");
+        t.filter = "not json".into();
+        assert_eq!(t.visible()[0].kind(), "unknown");
+    }
+
+    #[test]
+    fn selection_sticks_to_its_event_and_top_follows() {
+        let mut t = EventsTab::new(100);
+        for n in 0..5 {
+            t.push(ev(n));
+        }
+        t.navigate(Command::Down);
+        let chosen = t.selected_entry().unwrap().seq;
+        t.push(ev(9));
+        assert_eq!(t.selected_entry().unwrap().seq, chosen);
+        t.navigate(Command::Top);
+        assert_eq!(t.selected, None);
+        assert_eq!(t.selected_entry().unwrap().details(), "insert t9");
+    }
+
+    #[test]
+    fn rate_counts_recent_events() {
+        let mut t = EventsTab::new(100);
+        for n in 0..20 {
+            t.push(ev(n));
+        }
+        let now = DateTime::from_timestamp(1_700_000_020, 0).unwrap();
+        // events at +11..+19 are within 10 s of +20
+        assert!((t.rate(now) - 0.9).abs() < 1e-9, "{}", t.rate(now));
+    }
+}

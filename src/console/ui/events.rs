@@ -1,0 +1,120 @@
+//! The Events tab: every NOTIFY payload, newest first, and its JSON view.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use super::centered;
+use super::format::group;
+use crate::console::app::App;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let [header, table] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let t = &app.theme;
+    let ev = &app.events;
+    let mut spans = vec![
+        Span::styled(" ", t.dim),
+        Span::styled(group(ev.len() as i64), t.title),
+        Span::styled(format!(" of {} buffered", group(ev.capacity() as i64)), t.dim),
+        Span::styled("  rate ", t.dim),
+        Span::raw(format!("{:.1}/s", ev.rate(app.now))),
+    ];
+    if ev.evicted > 0 {
+        spans.push(Span::styled(format!("  {} dropped (oldest)", group(ev.evicted as i64)), t.dim));
+    }
+    if !ev.filter.is_empty() {
+        spans.push(Span::styled("  filter ", t.dim));
+        spans.push(Span::styled(ev.filter.clone(), t.warn));
+    }
+    spans.push(Span::raw("  "));
+    if ev.paused_at.is_some() {
+        spans.push(Span::styled(
+            format!(" PAUSED · {} new ", group(ev.arrived_while_paused() as i64)),
+            t.tab_active,
+        ));
+    } else {
+        spans.push(Span::styled("live", t.ok));
+    }
+    frame.render_widget(Line::from(spans), header);
+
+    let visible = ev.visible();
+    let block = Block::default().borders(Borders::TOP).border_style(t.dim);
+    if visible.is_empty() {
+        let text = if ev.is_empty() {
+            format!(" waiting for events on channel {} …", channel_of(app))
+        } else {
+            " no event matches the filter".to_string()
+        };
+        frame.render_widget(Paragraph::new(text).style(t.dim).block(block), table);
+        return;
+    }
+    let page = table.height.saturating_sub(2) as usize;
+    ev.page.set(page);
+    let selected = ev.selected_index(&visible);
+    // Only the rows that can be on screen are built, whatever the buffer size.
+    let first = selected.saturating_sub(page.saturating_sub(1));
+    let rows: Vec<Row> = visible
+        .iter()
+        .skip(first)
+        .take(page.max(1))
+        .map(|e| {
+            let at = e.received.received_at.format("%H:%M:%S%.3f").to_string();
+            let delay = e
+                .received
+                .delay_ms()
+                .map_or_else(|| "-".to_string(), |ms| format!("{ms}ms"));
+            Row::new(vec![
+                Cell::from(at),
+                Cell::from(e.kind()),
+                Cell::from(e.details()),
+                Cell::from(Line::from(delay).right_aligned()),
+            ])
+        })
+        .collect();
+    let header = Row::new(vec![
+        Cell::from("Received (UTC)"),
+        Cell::from("Type"),
+        Cell::from("Details"),
+        Cell::from(Line::from("Delay").right_aligned()),
+    ])
+    .style(t.header);
+    let widths = [
+        Constraint::Length(14),
+        Constraint::Length(20),
+        Constraint::Fill(1),
+        Constraint::Length(8),
+    ];
+    let table_widget = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default().with_selected(Some(selected - first));
+    frame.render_stateful_widget(table_widget, table, &mut state);
+}
+
+fn channel_of(app: &App) -> String {
+    app.conn.channel.clone()
+}
+
+pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let Some(entry) = app.events.detail.and_then(|seq| app.events.entry(seq)) else {
+        return;
+    };
+    let popup = centered(area, 80, 80);
+    frame.render_widget(Clear, popup);
+    let title = format!(
+        " {} · received {} ",
+        entry.kind(),
+        entry.received.received_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")
+    );
+    frame.render_widget(
+        Paragraph::new(entry.pretty())
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(title, t.title)).border_style(t.key)),
+        popup,
+    );
+}

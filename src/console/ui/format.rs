@@ -1,0 +1,72 @@
+//! Compact number and duration text for narrow columns.
+
+/// `987`, `12,345`, `123.4k`, `12.3M`: at most 7 characters.
+pub fn count(n: i64) -> String {
+    let a = n.unsigned_abs();
+    if a < 100_000 {
+        group(n)
+    } else if a < 10_000_000 {
+        format!("{:.1}k", n as f64 / 1_000.0)
+    } else {
+        format!("{:.1}M", n as f64 / 1_000_000.0)
+    }
+}
+
+/// `12,345,678`.
+pub fn group(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `42s`, `3m05s`, `2h13m`, `3d04h`; `-` for none.
+pub fn age(seconds: Option<f64>) -> String {
+    let Some(s) = seconds else {
+        return "-".into();
+    };
+    let s = s.max(0.0) as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m{:02}s", s / 60, s % 60),
+        3_600..86_400 => format!("{}h{:02}m", s / 3_600, (s % 3_600) / 60),
+        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3_600),
+    }
+}
+
+/// `12.5%`; `-` when undefined.
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_fit_columns() {
+        assert_eq!(count(987), "987");
+        assert_eq!(count(12_345), "12,345");
+        assert_eq!(count(123_456), "123.5k");
+        assert_eq!(count(12_345_678), "12.3M");
+        assert_eq!(group(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn ages_are_short() {
+        assert_eq!(age(None), "-");
+        assert_eq!(age(Some(42.9)), "42s");
+        assert_eq!(age(Some(185.0)), "3m05s");
+        assert_eq!(age(Some(7_980.0)), "2h13m");
+        assert_eq!(age(Some(273_600.0)), "3d04h");
+        assert_eq!(percent(Some(0.125)), "12.5%");
+    }
+}

@@ -1,0 +1,175 @@
+//! Drawing: a pure function of [`App`] state onto a ratatui frame.
+//!
+//! Layout: tab bar, the tab's body, a status bar and a key-hint line; the
+//! help overlay and the event detail are drawn on top. Below the minimum
+//! size a single message replaces the layout.
+
+mod events;
+pub mod format;
+mod help;
+mod stats;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::app::{App, Level, Link, Tab};
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "Terminal too small: {}×{}\nneeds at least {MIN_WIDTH}×{MIN_HEIGHT}\n\nq quits",
+            area.width, area.height
+        );
+        let y = area.height.saturating_sub(4) / 2;
+        let centered = Rect::new(area.x, area.y + y, area.width, area.height.saturating_sub(y));
+        frame.render_widget(
+            Paragraph::new(text)
+                .alignment(Alignment::Center)
+                .wrap(Wrap { trim: true }),
+            centered,
+        );
+        return;
+    }
+    let [tabs, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_tabs(frame, tabs, app);
+    match app.tab {
+        Tab::Stats => stats::draw(frame, body, app),
+        Tab::Events => events::draw(frame, body, app),
+    }
+    draw_status(frame, status, app);
+    draw_hints(frame, hints, app);
+    if app.tab == Tab::Events && app.events.detail.is_some() {
+        events::draw_detail(frame, body, app);
+    }
+    if app.help {
+        help::draw(frame, body, app);
+    }
+}
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(" pgq ", t.title)];
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        let style = if *tab == app.tab {
+            t.tab_active
+        } else {
+            t.tab_inactive
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
+    }
+    frame.render_widget(Line::from(spans), area);
+    if app.conn.read_only {
+        frame.render_widget(
+            Line::from(Span::styled(" READ-ONLY ", t.warn)).alignment(Alignment::Right),
+            area,
+        );
+    }
+}
+
+fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let (badge, style) = match &app.conn.link {
+        Link::Connecting { attempt: 1 } => ("● connecting".to_string(), t.warn),
+        Link::Connecting { attempt } => (format!("● connecting ({attempt})"), t.warn),
+        Link::Connected => ("● connected".to_string(), t.ok),
+        Link::Reconnecting {
+            attempt, retry_at, ..
+        } => {
+            let wait = (*retry_at - app.now).num_seconds().max(0);
+            (format!("● reconnecting {attempt} (next in {wait}s)"), t.error)
+        }
+    };
+    let sep = || Span::styled(" │ ", t.dim);
+    let mut spans = vec![Span::styled(badge, style)];
+    if let Some(at) = app.stats.updated_at {
+        let ago = (app.now - at).num_seconds().max(0);
+        spans.push(sep());
+        spans.push(Span::raw(format!("updated {ago}s ago")));
+    }
+    spans.push(sep());
+    spans.push(Span::raw(app.conn.target.clone()));
+    if !app.conn.names.is_empty() {
+        spans.push(sep());
+        spans.push(Span::raw(app.conn.names.clone()));
+    }
+    if let Some(v) = &app.conn.server_version {
+        // "15.4 (Debian 15.4-1.pgdg120+1)" → "PG 15.4"
+        let short = v.split_whitespace().next().unwrap_or(v);
+        spans.push(sep());
+        spans.push(Span::raw(format!("PG {short}")));
+    }
+    frame.render_widget(Line::from(spans), area);
+    let message = match (&app.flash, &app.conn.link) {
+        (Some(flash), _) => Some((
+            flash.text.clone(),
+            if flash.level == Level::Error { t.error } else { t.info },
+        )),
+        (None, Link::Reconnecting { error, .. }) => Some((error.clone(), t.error)),
+        _ => None,
+    };
+    if let Some((text, style)) = message {
+        // The message wins the right-hand side: it is what the user needs now.
+        let width = (text.chars().count() as u16 + 2).min(area.width * 2 / 3);
+        let right = Rect::new(area.right() - width, area.y, width, 1);
+        frame.render_widget(Clear, right);
+        frame.render_widget(
+            Line::from(Span::styled(format!(" {text}"), style)),
+            right,
+        );
+    }
+}
+
+fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let mut spans = Vec::new();
+    if app.editing_filter {
+        spans.push(Span::styled("filter: ", t.key));
+        spans.push(Span::raw(format!("{}█", app.filter())));
+        spans.push(Span::styled("   Enter keep · Esc clear", t.dim));
+    } else {
+        let hints = if app.help {
+            vec![("?/Esc".to_string(), "close help")]
+        } else if app.tab == Tab::Events && app.events.detail.is_some() {
+            vec![
+                (app.keymap.first_key(super::keymap::Command::Back), "close"),
+                (app.keymap.first_key(super::keymap::Command::Copy), "copy"),
+            ]
+        } else {
+            app.keymap
+                .hints(&app.scopes())
+                .into_iter()
+                .map(|b| (b.keys, b.label))
+                .collect()
+        };
+        for (keys, label) in hints {
+            spans.push(Span::styled(keys, t.key));
+            spans.push(Span::raw(format!(" {label}  ")));
+        }
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// A centred rectangle `percent_x`% wide and `percent_y`% tall within `area`.
+fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
+    let w = area.width * percent_x / 100;
+    let h = area.height * percent_y / 100;
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
