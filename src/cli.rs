@@ -59,7 +59,13 @@ pub struct GlobalArgs {
     pub headless: bool,
 
     /// Use the named connection from config.toml ([contexts.NAME]: dsn, schema, prefix, read_only)
-    #[arg(long, global = true, env = "PGQ_CONTEXT", hide_env_values = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "PGQ_CONTEXT",
+        hide_env_values = true,
+        value_name = "NAME"
+    )]
     pub context: Option<String>,
 
     /// Refuse every change to the database (console and commands)
@@ -86,7 +92,9 @@ pub enum ConsoleTab {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the full-screen console (what `pgq` alone does on a terminal)
-    #[command(after_help = "Examples:\n  pgq\n  pgq --context prod --read-only console --tab events")]
+    #[command(
+        after_help = "Examples:\n  pgq\n  pgq --context prod --read-only console --tab events"
+    )]
     Console {
         /// Tab to open first
         #[arg(long, value_enum, default_value_t = ConsoleTab::Stats)]

@@ -120,10 +120,11 @@ impl QueueStats {
             t.queued += e.queued;
             t.picked += e.picked;
             t.held += e.held;
-            t.oldest_queued_age_seconds = match (t.oldest_queued_age_seconds, e.oldest_queued_age_seconds) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
+            t.oldest_queued_age_seconds =
+                match (t.oldest_queued_age_seconds, e.oldest_queued_age_seconds) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
             t.done.successful += e.done.successful;
             t.done.exception += e.done.exception;
             t.done.canceled += e.done.canceled;
@@ -172,7 +173,8 @@ pub(super) async fn queue_stats(
     );
     let client = session.client();
     let buckets = SERIES_BUCKETS as i32;
-    let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&seconds, &bucket, &buckets];
+    let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+        [&seconds, &bucket, &buckets];
     let (now_row, depth, done) = tokio::try_join!(
         client.query_one(now_sql, &[]),
         client.query(depth_sql.as_str(), &[]),
@@ -201,10 +203,12 @@ pub(super) async fn queue_stats(
         let status: String = r.get(1);
         let age_slice: i32 = r.get(2);
         let count: i64 = r.get(3);
-        let entry = by_name.entry(name.clone()).or_insert_with(|| EntrypointStats {
-            entrypoint: name,
-            ..Default::default()
-        });
+        let entry = by_name
+            .entry(name.clone())
+            .or_insert_with(|| EntrypointStats {
+                entrypoint: name,
+                ..Default::default()
+            });
         entry.done.add(&status, count);
         let slot = SERIES_BUCKETS - 1 - (age_slice.clamp(0, buckets - 1) as usize);
         series[slot].add(&status, count);

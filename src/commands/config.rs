@@ -9,7 +9,10 @@ pub(super) fn run(command: &ConfigCommand) -> Result<Exit, CommandError> {
     match command {
         ConfigCommand::Path => {
             let show = |p: Option<std::path::PathBuf>| {
-                p.map_or_else(|| "(no home directory)".to_string(), |p| p.display().to_string())
+                p.map_or_else(
+                    || "(no home directory)".to_string(),
+                    |p| p.display().to_string(),
+                )
             };
             output::stdout(&format!("config: {}\n", show(config::config_path())));
             output::stdout(&format!("log:    {}\n", show(config::log_path())));

@@ -42,8 +42,8 @@ pub fn context(cli: &Cli) -> Result<Option<crate::console::config::Context>, Com
     let Some(name) = cli.global.context.as_deref() else {
         return Ok(None);
     };
-    let config = crate::console::config::Config::load()
-        .map_err(|e| CommandError::Usage(e.to_string()))?;
+    let config =
+        crate::console::config::Config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
     config
         .context(name)
         .cloned()

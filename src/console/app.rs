@@ -56,7 +56,9 @@ impl Tab {
 /// The state of the connection as the status bar shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Link {
-    Connecting { attempt: u32 },
+    Connecting {
+        attempt: u32,
+    },
     Connected,
     Reconnecting {
         attempt: u32,

@@ -97,7 +97,9 @@ impl Config {
     pub fn load() -> Result<Config, ConfigError> {
         let path = config_path().ok_or_else(|| ConfigError {
             path: "config".into(),
-            message: "cannot determine the config directory (no home directory); set PGQ_CONFIG_DIR".into(),
+            message:
+                "cannot determine the config directory (no home directory); set PGQ_CONFIG_DIR"
+                    .into(),
         })?;
         Config::load_from(&path)
     }
@@ -227,9 +229,15 @@ schema = "jobs"
     #[test]
     fn errors_name_the_line_and_key() {
         let e = parse("refresh_interval = 2\nrefresh_intervall = 3\n").unwrap_err();
-        assert!(e.starts_with("line 2, column 1: unknown field `refresh_intervall`"), "{e}");
+        assert!(
+            e.starts_with("line 2, column 1: unknown field `refresh_intervall`"),
+            "{e}"
+        );
         let e = parse("theme = \"neon\"\n").unwrap_err();
-        assert!(e.starts_with("line 1, column 9: unknown variant `neon`"), "{e}");
+        assert!(
+            e.starts_with("line 1, column 9: unknown variant `neon`"),
+            "{e}"
+        );
         let e = parse("[keymap]\nquit = [\"ctrl-\"]\n").unwrap_err();
         assert!(e.starts_with("keymap.quit:"), "{e}");
         let e = parse("refresh_interval = 0.1\n").unwrap_err();

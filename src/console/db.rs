@@ -243,7 +243,9 @@ async fn serve(
     probe.tick().await; // the first tick is immediate
     loop {
         if in_flight.is_none() {
-            in_flight = pending.take().map(|job| Box::pin(run_job(session, job)) as InFlight<'_>);
+            in_flight = pending
+                .take()
+                .map(|job| Box::pin(run_job(session, job)) as InFlight<'_>);
         }
         tokio::select! {
             request = requests.recv() => match request {
@@ -285,11 +287,12 @@ async fn serve(
 async fn run_job(session: &Session, job: Job) -> DbEvent {
     match job {
         Job::Stats(window) => {
-            let result = match actions::execute(session, &Action::QueueStats { window }, false).await {
-                Ok(Outcome::QueueStats(stats)) => Ok(stats),
-                Ok(other) => Err(format!("unexpected outcome {other:?}")),
-                Err(e) => Err(e.to_string()),
-            };
+            let result =
+                match actions::execute(session, &Action::QueueStats { window }, false).await {
+                    Ok(Outcome::QueueStats(stats)) => Ok(stats),
+                    Ok(other) => Err(format!("unexpected outcome {other:?}")),
+                    Err(e) => Err(e.to_string()),
+                };
             DbEvent::Stats(result)
         }
         Job::Execute(id, action) => {
@@ -324,9 +327,15 @@ mod tests {
         let mut p = Pending::default();
         p.push(Request::Stats(StatsWindow::OneHour));
         p.push(Request::Stats(StatsWindow::FiveMinutes));
-        p.push(Request::Execute { id: 7, action: Action::Backlog });
+        p.push(Request::Execute {
+            id: 7,
+            action: Action::Backlog,
+        });
         assert!(matches!(p.take(), Some(Job::Execute(7, Action::Backlog))));
-        assert!(matches!(p.take(), Some(Job::Stats(StatsWindow::FiveMinutes))));
+        assert!(matches!(
+            p.take(),
+            Some(Job::Stats(StatsWindow::FiveMinutes))
+        ));
         assert!(p.take().is_none());
     }
 }

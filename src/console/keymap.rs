@@ -68,27 +68,174 @@ struct Spec {
 }
 
 const SPECS: &[Spec] = &[
-    Spec { command: Command::Quit, name: "quit", scope: Scope::Global, hint: Some("quit"), help: "Quit", defaults: &["q"] },
-    Spec { command: Command::Help, name: "help", scope: Scope::Global, hint: Some("help"), help: "Show/hide this help", defaults: &["?"] },
-    Spec { command: Command::TabStats, name: "tab_stats", scope: Scope::Global, hint: None, help: "Stats tab", defaults: &["1"] },
-    Spec { command: Command::TabEvents, name: "tab_events", scope: Scope::Global, hint: None, help: "Events tab", defaults: &["2"] },
-    Spec { command: Command::NextTab, name: "next_tab", scope: Scope::Global, hint: None, help: "Next tab", defaults: &["tab"] },
-    Spec { command: Command::PrevTab, name: "prev_tab", scope: Scope::Global, hint: None, help: "Previous tab", defaults: &["shift-tab"] },
-    Spec { command: Command::Refresh, name: "refresh", scope: Scope::Global, hint: Some("refresh"), help: "Refresh now", defaults: &["r"] },
-    Spec { command: Command::Pause, name: "pause", scope: Scope::Global, hint: Some("pause"), help: "Pause/resume this tab", defaults: &["space"] },
-    Spec { command: Command::Filter, name: "filter", scope: Scope::List, hint: Some("filter"), help: "Filter (Enter keeps)", defaults: &["/"] },
-    Spec { command: Command::Back, name: "back", scope: Scope::Global, hint: None, help: "Close dialog/filter", defaults: &["esc"] },
-    Spec { command: Command::Up, name: "up", scope: Scope::List, hint: None, help: "Move up", defaults: &["k", "up"] },
-    Spec { command: Command::Down, name: "down", scope: Scope::List, hint: None, help: "Move down", defaults: &["j", "down"] },
-    Spec { command: Command::Top, name: "top", scope: Scope::List, hint: None, help: "First row", defaults: &["g", "home"] },
-    Spec { command: Command::Bottom, name: "bottom", scope: Scope::List, hint: None, help: "Last row", defaults: &["G", "end"] },
-    Spec { command: Command::PageUp, name: "page_up", scope: Scope::List, hint: None, help: "Page up", defaults: &["pgup", "ctrl-u"] },
-    Spec { command: Command::PageDown, name: "page_down", scope: Scope::List, hint: None, help: "Page down", defaults: &["pgdn", "ctrl-d"] },
-    Spec { command: Command::Window, name: "window", scope: Scope::Stats, hint: Some("window"), help: "Window 5m/1h/6h/24h", defaults: &["w"] },
-    Spec { command: Command::Sort, name: "sort", scope: Scope::Stats, hint: Some("sort"), help: "Next sort column", defaults: &["s"] },
-    Spec { command: Command::Open, name: "open", scope: Scope::Events, hint: Some("json"), help: "Show the JSON", defaults: &["enter"] },
-    Spec { command: Command::Clear, name: "clear", scope: Scope::Events, hint: Some("clear"), help: "Clear the buffer", defaults: &["c"] },
-    Spec { command: Command::Copy, name: "copy", scope: Scope::Events, hint: Some("copy"), help: "Copy JSON (OSC 52)", defaults: &["y"] },
+    Spec {
+        command: Command::Quit,
+        name: "quit",
+        scope: Scope::Global,
+        hint: Some("quit"),
+        help: "Quit",
+        defaults: &["q"],
+    },
+    Spec {
+        command: Command::Help,
+        name: "help",
+        scope: Scope::Global,
+        hint: Some("help"),
+        help: "Show/hide this help",
+        defaults: &["?"],
+    },
+    Spec {
+        command: Command::TabStats,
+        name: "tab_stats",
+        scope: Scope::Global,
+        hint: None,
+        help: "Stats tab",
+        defaults: &["1"],
+    },
+    Spec {
+        command: Command::TabEvents,
+        name: "tab_events",
+        scope: Scope::Global,
+        hint: None,
+        help: "Events tab",
+        defaults: &["2"],
+    },
+    Spec {
+        command: Command::NextTab,
+        name: "next_tab",
+        scope: Scope::Global,
+        hint: None,
+        help: "Next tab",
+        defaults: &["tab"],
+    },
+    Spec {
+        command: Command::PrevTab,
+        name: "prev_tab",
+        scope: Scope::Global,
+        hint: None,
+        help: "Previous tab",
+        defaults: &["shift-tab"],
+    },
+    Spec {
+        command: Command::Refresh,
+        name: "refresh",
+        scope: Scope::Global,
+        hint: Some("refresh"),
+        help: "Refresh now",
+        defaults: &["r"],
+    },
+    Spec {
+        command: Command::Pause,
+        name: "pause",
+        scope: Scope::Global,
+        hint: Some("pause"),
+        help: "Pause/resume this tab",
+        defaults: &["space"],
+    },
+    Spec {
+        command: Command::Filter,
+        name: "filter",
+        scope: Scope::List,
+        hint: Some("filter"),
+        help: "Filter (Enter keeps)",
+        defaults: &["/"],
+    },
+    Spec {
+        command: Command::Back,
+        name: "back",
+        scope: Scope::Global,
+        hint: None,
+        help: "Close dialog/filter",
+        defaults: &["esc"],
+    },
+    Spec {
+        command: Command::Up,
+        name: "up",
+        scope: Scope::List,
+        hint: None,
+        help: "Move up",
+        defaults: &["k", "up"],
+    },
+    Spec {
+        command: Command::Down,
+        name: "down",
+        scope: Scope::List,
+        hint: None,
+        help: "Move down",
+        defaults: &["j", "down"],
+    },
+    Spec {
+        command: Command::Top,
+        name: "top",
+        scope: Scope::List,
+        hint: None,
+        help: "First row",
+        defaults: &["g", "home"],
+    },
+    Spec {
+        command: Command::Bottom,
+        name: "bottom",
+        scope: Scope::List,
+        hint: None,
+        help: "Last row",
+        defaults: &["G", "end"],
+    },
+    Spec {
+        command: Command::PageUp,
+        name: "page_up",
+        scope: Scope::List,
+        hint: None,
+        help: "Page up",
+        defaults: &["pgup", "ctrl-u"],
+    },
+    Spec {
+        command: Command::PageDown,
+        name: "page_down",
+        scope: Scope::List,
+        hint: None,
+        help: "Page down",
+        defaults: &["pgdn", "ctrl-d"],
+    },
+    Spec {
+        command: Command::Window,
+        name: "window",
+        scope: Scope::Stats,
+        hint: Some("window"),
+        help: "Window 5m/1h/6h/24h",
+        defaults: &["w"],
+    },
+    Spec {
+        command: Command::Sort,
+        name: "sort",
+        scope: Scope::Stats,
+        hint: Some("sort"),
+        help: "Next sort column",
+        defaults: &["s"],
+    },
+    Spec {
+        command: Command::Open,
+        name: "open",
+        scope: Scope::Events,
+        hint: Some("json"),
+        help: "Show the JSON",
+        defaults: &["enter"],
+    },
+    Spec {
+        command: Command::Clear,
+        name: "clear",
+        scope: Scope::Events,
+        hint: Some("clear"),
+        help: "Clear the buffer",
+        defaults: &["c"],
+    },
+    Spec {
+        command: Command::Copy,
+        name: "copy",
+        scope: Scope::Events,
+        hint: Some("copy"),
+        help: "Copy JSON (OSC 52)",
+        defaults: &["y"],
+    },
 ];
 
 /// One key chord: a key code plus Ctrl/Alt (Shift is part of the character).
@@ -299,16 +446,19 @@ impl Keymap {
 
     /// Two commands that can be active at once must not share a key.
     fn check_conflicts(&self) -> Result<(), String> {
-        let overlaps = |a: Scope, b: Scope| a == b || a == Scope::Global || b == Scope::Global
-            || (a == Scope::List && b != Scope::Global)
-            || (b == Scope::List && a != Scope::Global);
+        // Global and List keys are live on every tab; two tabs never are.
+        let tab_only = |s: Scope| matches!(s, Scope::Stats | Scope::Events);
+        let overlaps = |a: Scope, b: Scope| a == b || !tab_only(a) || !tab_only(b);
         let entries: Vec<(&Spec, &Key)> = SPECS
             .iter()
             .flat_map(|s| self.keys[&s.command].iter().map(move |k| (s, k)))
             .collect();
         for (i, (sa, ka)) in entries.iter().enumerate() {
             if ka.is_ctrl_c() {
-                return Err(format!("keymap.{}: Ctrl-C is reserved for quitting", sa.name));
+                return Err(format!(
+                    "keymap.{}: Ctrl-C is reserved for quitting",
+                    sa.name
+                ));
             }
             for (sb, kb) in &entries[i + 1..] {
                 if ka == kb && sa.command != sb.command && overlaps(sa.scope, sb.scope) {
@@ -415,14 +565,23 @@ mod tests {
     fn lookup_respects_scope_and_ctrl_c() {
         let map = Keymap::default();
         let w = press(KeyCode::Char('w'), KeyModifiers::NONE);
-        assert_eq!(map.lookup(&w, &[Scope::Stats, Scope::List, Scope::Global]), Some(Command::Window));
-        assert_eq!(map.lookup(&w, &[Scope::Events, Scope::List, Scope::Global]), None);
+        assert_eq!(
+            map.lookup(&w, &[Scope::Stats, Scope::List, Scope::Global]),
+            Some(Command::Window)
+        );
+        assert_eq!(
+            map.lookup(&w, &[Scope::Events, Scope::List, Scope::Global]),
+            None
+        );
         let ctrl_c = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(map.lookup(&ctrl_c, &[Scope::Global]), Some(Command::Quit));
         let shift_g = press(KeyCode::Char('G'), KeyModifiers::SHIFT);
         assert_eq!(map.lookup(&shift_g, &[Scope::List]), Some(Command::Bottom));
         let backtab = press(KeyCode::BackTab, KeyModifiers::SHIFT);
-        assert_eq!(map.lookup(&backtab, &[Scope::Global]), Some(Command::PrevTab));
+        assert_eq!(
+            map.lookup(&backtab, &[Scope::Global]),
+            Some(Command::PrevTab)
+        );
     }
 
     #[test]
@@ -438,7 +597,11 @@ mod tests {
 
         let mut bad = BTreeMap::new();
         bad.insert("qiut".to_string(), vec!["x".to_string()]);
-        assert!(Keymap::with_overrides(&bad).unwrap_err().starts_with("keymap.qiut: unknown command"));
+        assert!(
+            Keymap::with_overrides(&bad)
+                .unwrap_err()
+                .starts_with("keymap.qiut: unknown command")
+        );
         let mut clash = BTreeMap::new();
         clash.insert("quit".to_string(), vec!["j".to_string()]);
         assert_eq!(
@@ -447,7 +610,11 @@ mod tests {
         );
         let mut reserved = BTreeMap::new();
         reserved.insert("help".to_string(), vec!["ctrl-c".to_string()]);
-        assert!(Keymap::with_overrides(&reserved).unwrap_err().contains("reserved"));
+        assert!(
+            Keymap::with_overrides(&reserved)
+                .unwrap_err()
+                .contains("reserved")
+        );
     }
 
     #[test]

@@ -242,7 +242,10 @@ mod tests {
         let mut t = EventsTab::new(100);
         t.push(ev(1));
         t.push(ev(2));
-        t.push(Received::new(r#"{"type":"custom_event","x":1}"#, Utc::now()));
+        t.push(Received::new(
+            r#"{"type":"custom_event","x":1}"#,
+            Utc::now(),
+        ));
         t.push(Received::new("not json", Utc::now()));
         t.filter = "t2".into();
         assert_eq!(t.visible().len(), 1);

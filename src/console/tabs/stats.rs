@@ -114,6 +114,20 @@ impl StatsTab {
         rows
     }
 
+    /// Totals over the rows shown (all of them, or those the filter keeps).
+    pub fn totals(&self) -> Option<EntrypointStats> {
+        let data = self.data.as_ref()?;
+        let shown = QueueStats {
+            entrypoints: self.rows().into_iter().cloned().collect(),
+            ..data.clone()
+        };
+        let mut totals = shown.totals();
+        if !self.filter.is_empty() {
+            totals.entrypoint = "total (filtered)".into();
+        }
+        Some(totals)
+    }
+
     pub fn navigate(&mut self, command: Command) {
         let len = self.rows().len();
         self.selected = move_cursor(self.selected, len, self.page.get(), command);

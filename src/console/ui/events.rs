@@ -17,12 +17,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans = vec![
         Span::styled(" ", t.dim),
         Span::styled(group(ev.len() as i64), t.title),
-        Span::styled(format!(" of {} buffered", group(ev.capacity() as i64)), t.dim),
+        Span::styled(
+            format!(" of {} buffered", group(ev.capacity() as i64)),
+            t.dim,
+        ),
         Span::styled("  rate ", t.dim),
         Span::raw(format!("{:.1}/s", ev.rate(app.now))),
     ];
     if ev.evicted > 0 {
-        spans.push(Span::styled(format!("  {} dropped (oldest)", group(ev.evicted as i64)), t.dim));
+        spans.push(Span::styled(
+            format!("  {} dropped (oldest)", group(ev.evicted as i64)),
+            t.dim,
+        ));
     }
     if !ev.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
@@ -109,12 +115,19 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     let title = format!(
         " {} · received {} ",
         entry.kind(),
-        entry.received.received_at.format("%Y-%m-%d %H:%M:%S%.3f UTC")
+        entry
+            .received
+            .received_at
+            .format("%Y-%m-%d %H:%M:%S%.3f UTC")
     );
     frame.render_widget(
         Paragraph::new(entry.pretty())
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(Span::styled(title, t.title)).border_style(t.key)),
+            .block(
+                Block::bordered()
+                    .title(Span::styled(title, t.title))
+                    .border_style(t.key),
+            ),
         popup,
     );
 }

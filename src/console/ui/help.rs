@@ -14,7 +14,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let popup = centered(area, 96, 100);
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
-        .title(Span::styled(" Keys · config.toml [keymap] overrides them ", t.title))
+        .title(Span::styled(
+            " Keys · config.toml [keymap] overrides them ",
+            t.title,
+        ))
         .border_style(t.key);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
@@ -23,7 +26,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let mut last_scope = None;
     for b in app.keymap.help() {
         if last_scope != Some(b.scope) {
-            rows.push(Row::new(vec![Cell::from(Span::styled(b.scope.title(), t.header))]));
+            rows.push(Row::new(vec![Cell::from(Span::styled(
+                b.scope.title(),
+                t.header,
+            ))]));
             last_scope = Some(b.scope);
         }
         rows.push(Row::new(vec![
@@ -37,8 +43,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Table::new(rows, widths), inner);
         return;
     }
-    let [left, right] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).spacing(1).areas(inner);
+    let [left, right] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)])
+        .spacing(1)
+        .areas(inner);
     let rest = rows.split_off(height.min(rows.len()));
     frame.render_widget(Table::new(rows, widths), left);
     frame.render_widget(Table::new(rest, widths), right);

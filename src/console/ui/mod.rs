@@ -27,7 +27,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
             area.width, area.height
         );
         let y = area.height.saturating_sub(4) / 2;
-        let centered = Rect::new(area.x, area.y + y, area.width, area.height.saturating_sub(y));
+        let centered = Rect::new(
+            area.x,
+            area.y + y,
+            area.width,
+            area.height.saturating_sub(y),
+        );
         frame.render_widget(
             Paragraph::new(text)
                 .alignment(Alignment::Center)
@@ -47,6 +52,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.tab {
         Tab::Stats => stats::draw(frame, body, app),
         Tab::Events => events::draw(frame, body, app),
+    }
+    if let Link::Reconnecting { error, .. } = &app.conn.link {
+        // Over the tab's header line: the data below is stale, and why.
+        let line = Rect::new(body.x, body.y, body.width, 1);
+        frame.render_widget(Clear, line);
+        frame.render_widget(
+            Line::from(vec![
+                Span::styled(format!(" ✖ {error}"), app.theme.error),
+                Span::styled(" · showing the last data · r retries now", app.theme.dim),
+            ]),
+            line,
+        );
     }
     draw_status(frame, status, app);
     draw_hints(frame, hints, app);
@@ -89,7 +106,10 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
             attempt, retry_at, ..
         } => {
             let wait = (*retry_at - app.now).num_seconds().max(0);
-            (format!("● reconnecting {attempt} (next in {wait}s)"), t.error)
+            (
+                format!("● reconnecting {attempt} (next in {wait}s)"),
+                t.error,
+            )
         }
     };
     let sep = || Span::styled(" │ ", t.dim);
@@ -112,23 +132,20 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::raw(format!("PG {short}")));
     }
     frame.render_widget(Line::from(spans), area);
-    let message = match (&app.flash, &app.conn.link) {
-        (Some(flash), _) => Some((
+    if let Some(flash) = &app.flash {
+        let (text, style) = (
             flash.text.clone(),
-            if flash.level == Level::Error { t.error } else { t.info },
-        )),
-        (None, Link::Reconnecting { error, .. }) => Some((error.clone(), t.error)),
-        _ => None,
-    };
-    if let Some((text, style)) = message {
+            if flash.level == Level::Error {
+                t.error
+            } else {
+                t.info
+            },
+        );
         // The message wins the right-hand side: it is what the user needs now.
         let width = (text.chars().count() as u16 + 2).min(area.width * 2 / 3);
         let right = Rect::new(area.right() - width, area.y, width, 1);
         frame.render_widget(Clear, right);
-        frame.render_widget(
-            Line::from(Span::styled(format!(" {text}"), style)),
-            right,
-        );
+        frame.render_widget(Line::from(Span::styled(format!(" {text}"), style)), right);
     }
 }
 

@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{
+    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, TableState,
+};
 
 use super::format::{age, count, percent};
 use crate::actions::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
@@ -87,30 +89,47 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
         ]
         .into_iter()
         .enumerate()
-        .map(|(i, h)| if i == 0 { Cell::from(h) } else { Cell::from(Line::from(h).right_aligned()) }),
+        .map(|(i, h)| {
+            if i == 0 {
+                Cell::from(h)
+            } else {
+                Cell::from(Line::from(h).right_aligned())
+            }
+        }),
     )
     .style(t.header);
     let row = |e: &EntrypointStats, style: Style| {
         let mut cells = vec![Cell::from(e.entrypoint.clone())];
-        cells.extend(numbers(e).into_iter().map(|n| Cell::from(Line::from(n).right_aligned())));
+        cells.extend(
+            numbers(e)
+                .into_iter()
+                .map(|n| Cell::from(Line::from(n).right_aligned())),
+        );
         Row::new(cells).style(style)
     };
     let rows = s.rows();
     let mut table_rows: Vec<Row> = rows.iter().map(|e| row(e, base)).collect();
-    let block = Block::default().borders(Borders::TOP | Borders::BOTTOM).border_style(t.dim);
+    let block = Block::default()
+        .borders(Borders::TOP | Borders::BOTTOM)
+        .border_style(t.dim);
     let empty = match &s.data {
         None if s.error.is_some() => Some("statistics unavailable (see the status bar)"),
         None => Some("loading…"),
-        Some(d) if d.entrypoints.is_empty() => Some("no jobs in the queue and none finished in this window"),
+        Some(d) if d.entrypoints.is_empty() => {
+            Some("no jobs in the queue and none finished in this window")
+        }
         Some(_) if rows.is_empty() => Some("no entrypoint matches the filter"),
         Some(_) => None,
     };
     if let Some(text) = empty {
-        frame.render_widget(Paragraph::new(format!(" {text}")).style(t.dim).block(block), area);
+        frame.render_widget(
+            Paragraph::new(format!(" {text}")).style(t.dim).block(block),
+            area,
+        );
         return;
     }
-    if let Some(data) = &s.data {
-        table_rows.push(row(&data.totals(), t.total));
+    if let Some(totals) = s.totals() {
+        table_rows.push(row(&totals, t.total));
     }
     // Rows visible between the header and the totals row (for paging).
     s.page.set(area.height.saturating_sub(4) as usize);
@@ -163,8 +182,17 @@ fn draw_chart(frame: &mut Frame, area: Rect, app: &App) {
         .map(|p| p.1)
         .fold(0.0, f64::max)
         .max(1.0);
-    let marker = if t.monochrome { Marker::Dot } else { Marker::Braille };
-    fn dataset<'a>(name: &'static str, data: &'a [(f64, f64)], style: Style, marker: Marker) -> Dataset<'a> {
+    let marker = if t.monochrome {
+        Marker::Dot
+    } else {
+        Marker::Braille
+    };
+    fn dataset<'a>(
+        name: &'static str,
+        data: &'a [(f64, f64)],
+        style: Style,
+        marker: Marker,
+    ) -> Dataset<'a> {
         Dataset::default()
             .name(name)
             .marker(marker)
@@ -180,7 +208,10 @@ fn draw_chart(frame: &mut Frame, area: Rect, app: &App) {
     // The legend lives in the title: ratatui hides its own legend box on
     // small charts, and the colours must stay explained at 80×24.
     let title = Line::from(vec![
-        Span::styled(format!(" throughput: jobs per {per}, last {}  ", s.window.label()), t.title),
+        Span::styled(
+            format!(" throughput: jobs per {per}, last {}  ", s.window.label()),
+            t.title,
+        ),
         Span::styled("── ok ", t.success_series),
         Span::styled("── errors ", t.error_series),
         Span::styled("── canceled ", t.cancel_series),

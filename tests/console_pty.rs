@@ -1,0 +1,242 @@
+//! The real `pgq` console in a pseudo-terminal, read back through a vt100
+//! emulator: it shows seeded numbers, live events, help, quits cleanly and
+//! restores the terminal, and recovers by itself when the server appears.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{TestDb, assert_exit};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+struct Console {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    _master: Box<dyn MasterPty + Send>,
+    _dirs: tempfile::TempDir,
+}
+
+impl Console {
+    fn start(dsn: &str, extra: &[&str]) -> Console {
+        let (rows, cols) = (30, 100);
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let dirs = tempfile::tempdir().unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pgq"));
+        for (key, _) in std::env::vars_os() {
+            let k = key.to_string_lossy().to_ascii_uppercase();
+            if k.starts_with("PG") || k.starts_with("PGQUEUER_") || k == "NO_COLOR" {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("PGQ_CONFIG_DIR", dirs.path());
+        cmd.env("PGQ_DATA_DIR", dirs.path());
+        cmd.arg("--dsn");
+        cmd.arg(dsn);
+        for a in extra {
+            cmd.arg(a);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn pgq in the pty");
+        drop(pair.slave);
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZero::new(rows).unwrap(),
+            std::num::NonZero::new(cols).unwrap(),
+            0,
+        )));
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let sink = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        let writer = pair.master.take_writer().unwrap();
+        Console {
+            child,
+            writer,
+            screen,
+            _master: pair.master,
+            _dirs: dirs,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    #[track_caller]
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.contents();
+            if pred(&text) {
+                return text;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; the screen shows:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> Option<u32> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.exit_code());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// The screen line that starts with `name` (a table row).
+fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.trim_start().starts_with(name))
+}
+
+#[test]
+fn console_shows_stats_and_live_events_then_quits_cleanly() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    for payload in ["1", "2", "3"] {
+        assert_exit(&db.pgq(&["queue", "send_email", payload]), 0);
+    }
+    let mut console = Console::start(&db.dsn(), &[]);
+    let screen = console.wait_for(
+        "the seeded queue on the Stats tab",
+        Duration::from_secs(15),
+        |s| row(s, "send_email").is_some_and(|r| r.split_whitespace().nth(1) == Some("3")),
+    );
+    assert!(screen.contains("● connected"), "{screen}");
+    assert!(row(&screen, "total").is_some(), "{screen}");
+
+    console.press("2");
+    console.wait_for("the Events tab", Duration::from_secs(5), |s| {
+        s.contains("waiting for events")
+    });
+    assert_exit(&db.pgq(&["queue", "resize_image", "x"]), 0);
+    let screen = console.wait_for("the insert event", Duration::from_secs(10), |s| {
+        s.contains("insert pgqueuer")
+    });
+    assert!(screen.contains("table_changed_event"), "{screen}");
+
+    // The Stats tab picked the change up from the NOTIFY, without waiting
+    // for the 5 s interval.
+    console.press("1");
+    console.wait_for(
+        "resize_image on the Stats tab",
+        Duration::from_secs(5),
+        |s| row(s, "resize_image").is_some(),
+    );
+
+    console.press("?");
+    console.wait_for("the help overlay", Duration::from_secs(5), |s| {
+        s.contains("Keys · config.toml")
+    });
+    console.press("\x1b");
+    console.wait_for("help closed", Duration::from_secs(5), |s| {
+        !s.contains("Keys · config.toml")
+    });
+    console.press("q");
+    assert_eq!(
+        console.wait_exit(Duration::from_secs(10)),
+        Some(0),
+        "pgq exits 0 on q"
+    );
+    let parser = console.screen.lock().unwrap();
+    assert!(
+        !parser.screen().alternate_screen(),
+        "left the alternate screen"
+    );
+    assert!(
+        !parser.screen().hide_cursor(),
+        "the cursor is visible again"
+    );
+}
+
+/// A port where nothing listens yet; the test later forwards it to the server.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn forward(listener: TcpListener, to: String) {
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&to) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut c, mut s) = (client, server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c, &mut s);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+            });
+        }
+    });
+}
+
+#[test]
+fn console_opens_while_the_server_is_down_and_recovers() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    assert_exit(&db.pgq(&["queue", "late_job", "1"]), 0);
+    let port = free_port();
+    let dsn = format!(
+        "postgres://postgres@127.0.0.1:{port}/{}?sslmode=disable",
+        db.name
+    );
+    let mut console = Console::start(&dsn, &[]);
+    let screen = console.wait_for("the reconnecting state", Duration::from_secs(15), |s| {
+        s.contains("reconnecting")
+    });
+    assert!(
+        screen.contains("connection refused") || screen.contains("cannot connect"),
+        "{screen}"
+    );
+
+    let server = format!("{}:{}", "127.0.0.1", 5432);
+    forward(
+        TcpListener::bind(("127.0.0.1", port)).expect("bind the forwarded port"),
+        server,
+    );
+    console.press("r"); // skip the backoff wait
+    console.wait_for("the recovered Stats tab", Duration::from_secs(20), |s| {
+        s.contains("● connected") && row(s, "late_job").is_some()
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(Duration::from_secs(10)), Some(0));
+}
