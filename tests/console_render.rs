@@ -35,6 +35,7 @@ fn app(tab: Tab, theme: Theme) -> App {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn entry(
     name: &str,
     queued: i64,

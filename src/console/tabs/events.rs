@@ -247,7 +247,7 @@ mod tests {
             Utc::now(),
         ));
         t.push(Received::new("not json", Utc::now()));
-        t.filter = "t2".into();
+        t.filter = "insert t2".into();
         assert_eq!(t.visible().len(), 1);
         t.filter = "CUSTOM".into();
         assert_eq!(t.visible()[0].kind(), "? custom_event");
