@@ -240,3 +240,22 @@ fn console_opens_while_the_server_is_down_and_recovers() {
     console.press("q");
     assert_eq!(console.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn dashboard_and_listen_open_their_tab_on_a_terminal() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let mut listen = Console::start(&db.dsn(), &["listen"]);
+    listen.wait_for("the Events tab", Duration::from_secs(15), |s| {
+        s.contains("waiting for events on channel ch_pgqueuer")
+    });
+    listen.press("q");
+    assert_eq!(listen.wait_exit(Duration::from_secs(10)), Some(0));
+
+    let mut dashboard = Console::start(&db.dsn(), &["dashboard"]);
+    dashboard.wait_for("the Stats tab", Duration::from_secs(15), |s| {
+        s.contains("no jobs in the queue")
+    });
+    dashboard.press("\x03"); // Ctrl-C
+    assert_eq!(dashboard.wait_exit(Duration::from_secs(10)), Some(0));
+}
