@@ -106,7 +106,7 @@ fn shell_quote(text: &str) -> String {
 /// The enqueue statement: parallel arrays expanded with UNNEST, ids drawn in a
 /// materialised CTE (so each input row keeps its id across the join), one log
 /// row per inserted job, and one result row per input in input order.
-fn enqueue_sql(session: &Session, on_conflict: Conflict) -> String {
+pub fn enqueue_sql(session: &Session, on_conflict: Conflict) -> String {
     let n = &session.names;
     let queue = n.qualify(&n.queue_table);
     let log = n.qualify(&n.queue_table_log);
@@ -171,11 +171,13 @@ pub(super) async fn enqueue(
     // chunk is written entirely or not at all.
     let transactional = on_conflict == Conflict::Raise && jobs.len() > 1;
     if transactional {
+        super::record::record("BEGIN");
         client
             .batch_execute("BEGIN")
             .await
             .map_err(db_err("enqueueing"))?;
     }
+    super::record::record(&sql);
     let rows = client
         .query(
             &sql,
@@ -204,6 +206,7 @@ pub(super) async fn enqueue(
     if transactional {
         let duplicate = statuses.contains(&EnqueueStatus::Skipped);
         let end = if duplicate { "ROLLBACK" } else { "COMMIT" };
+        super::record::record(end);
         client
             .batch_execute(end)
             .await
@@ -234,11 +237,26 @@ pub(super) fn missing_schema_or(
 /// Put held (`failed`) jobs back to `queued` with attempts reset; ids that are
 /// not held are ignored. Logs one `queued` row per requeued job, like PGQueuer.
 pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Outcome, ActionError> {
+    let sql = requeue_sql(session);
+    super::record::record(&sql);
+    let rows = session
+        .client()
+        .query(&sql, &[&ids])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "requeueing"))?;
+    Ok(Outcome::Requeued {
+        requested: ids.len(),
+        requeued: rows.iter().map(|r| r.get(0)).collect(),
+    })
+}
+
+/// The requeue statement ($1: job ids).
+pub fn requeue_sql(session: &Session) -> String {
     let n = &session.names;
     let queue = n.qualify(&n.queue_table);
     let log = n.qualify(&n.queue_table_log);
     let status = spelled(&n.queue_status_type, n);
-    let sql = format!(
+    format!(
         "WITH requeued AS (
             UPDATE {queue}
                SET status = 'queued'::{status}, execute_after = now(), updated = now(),
@@ -250,14 +268,5 @@ pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Outcome, A
             SELECT id, 'queued'::{status}, entrypoint, priority FROM requeued
         )
         SELECT id FROM requeued ORDER BY id"
-    );
-    let rows = session
-        .client()
-        .query(&sql, &[&ids])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "requeueing"))?;
-    Ok(Outcome::Requeued {
-        requested: ids.len(),
-        requeued: rows.iter().map(|r| r.get(0)).collect(),
-    })
+    )
 }

@@ -8,10 +8,13 @@
 //! is exactly what would run.
 
 pub mod jobs;
+pub mod preview;
+pub mod record;
 pub mod reports;
 pub mod schedules;
 pub mod schema;
 pub mod stats;
+pub mod tables;
 
 use std::fmt;
 
@@ -101,6 +104,16 @@ pub enum Action {
     RemoveSchedules {
         refs: Vec<schedules::ScheduleRef>,
     },
+    /// Set `next_run` to now so the registered scheduler fires them at once.
+    RunSchedulesNow {
+        ids: Vec<i64>,
+    },
+    /// Persistence, size and estimated rows of the four tables.
+    TableInfo,
+    /// Held (`failed`) jobs with their last traceback.
+    HeldJobs {
+        limit: u32,
+    },
 }
 
 impl Action {
@@ -117,7 +130,25 @@ impl Action {
                 | Action::QueueStats { .. }
                 | Action::ServerVersion
                 | Action::ListSchedules
+                | Action::TableInfo
+                | Action::HeldJobs { .. }
         )
+    }
+
+    /// Whether `execute(…, dry_run = true)` stops before changing anything.
+    /// Actions without a dry run are previewed by [`preview::preview`] from
+    /// their SQL builders instead.
+    pub fn supports_dry_run(&self) -> bool {
+        !self.mutates()
+            || matches!(
+                self,
+                Action::Install { .. }
+                    | Action::Uninstall
+                    | Action::Upgrade { .. }
+                    | Action::SetDurability { .. }
+                    | Action::Autovac { .. }
+                    | Action::RemoveSchedules { .. }
+            )
     }
 
     /// The scripted command that performs this action.
@@ -185,6 +216,15 @@ impl Action {
                     .collect();
                 format!("pgq schedules {}", args.join(" "))
             }
+            Action::RunSchedulesNow { ids } => {
+                let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!(
+                    "psql -c \"UPDATE pgqueuer_schedules SET next_run = now() WHERE id IN ({})\"",
+                    ids.join(", ")
+                )
+            }
+            Action::TableInfo => "pgq verify --expect present --strict".into(),
+            Action::HeldJobs { limit } => format!("pgq failed -n {limit}"),
         }
     }
 }
@@ -235,6 +275,12 @@ pub enum Outcome {
     /// Schedules: defined by the schedules action module.
     Schedules(schedules::ScheduleListing),
     SchedulesRemoved(schedules::Removal),
+    SchedulesDue {
+        requested: usize,
+        due: Vec<i64>,
+    },
+    Tables(tables::TablesReport),
+    HeldJobs(Vec<tables::HeldJob>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -247,6 +293,8 @@ pub enum ActionError {
     MissingSchema { schema: String },
     #[error(transparent)]
     Drift(#[from] DriftError),
+    #[error("{action} has no dry run")]
+    NoDryRun { action: String },
     #[error("refused: {action} changes the database and this session is read-only")]
     ReadOnly { action: String },
     #[error("{context}: {source}", source = DbErrorText(.source))]
@@ -289,6 +337,11 @@ pub async fn execute(
     action: &Action,
     dry_run: bool,
 ) -> Result<Outcome, ActionError> {
+    if dry_run && !action.supports_dry_run() {
+        return Err(ActionError::NoDryRun {
+            action: action.command_line(),
+        });
+    }
     if action.mutates() && session.read_only && !dry_run {
         return Err(ActionError::ReadOnly {
             action: action.command_line(),
@@ -326,5 +379,8 @@ pub async fn execute(
             .map_err(db_err("reading the server version")),
         Action::ListSchedules => schedules::list(session).await,
         Action::RemoveSchedules { refs } => schedules::remove(session, refs, dry_run).await,
+        Action::RunSchedulesNow { ids } => schedules::run_now(session, ids).await,
+        Action::TableInfo => tables::table_info(session).await,
+        Action::HeldJobs { limit } => tables::held_jobs(session, *limit).await,
     }
 }

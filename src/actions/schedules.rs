@@ -157,15 +157,14 @@ pub(super) async fn remove(
     dry_run: bool,
 ) -> Result<Outcome, ActionError> {
     let (ids, entrypoints) = split_refs(refs);
-    let sql = format!(
-        "DELETE FROM {} WHERE id = ANY($1) OR entrypoint = ANY($2) RETURNING {COLUMNS}",
-        table(session)
-    );
+    let sql = remove_sql(session);
     let client = session.client();
     client
         .batch_execute("BEGIN")
         .await
         .map_err(map_err(session, "starting the removal"))?;
+    super::record::record("BEGIN");
+    super::record::record(&sql);
     let deleted = match client.query(&sql, &[&ids, &entrypoints]).await {
         Ok(rows) => rows,
         Err(e) => {
@@ -189,6 +188,7 @@ pub(super) async fn remove(
         .collect();
     let applied = !dry_run && unmatched.is_empty();
     let end = if applied { "COMMIT" } else { "ROLLBACK" };
+    super::record::record(end);
     client
         .batch_execute(end)
         .await
@@ -198,6 +198,39 @@ pub(super) async fn remove(
         unmatched,
         applied,
     }))
+}
+
+/// The removal statement ($1: ids, $2: entrypoint names).
+pub fn remove_sql(session: &Session) -> String {
+    format!(
+        "DELETE FROM {} WHERE id = ANY($1) OR entrypoint = ANY($2) RETURNING {COLUMNS}",
+        table(session)
+    )
+}
+
+/// Make schedules due now ($1: ids): the scheduler that registered them
+/// fires them at its next poll. Only idle (`queued`) schedules are touched;
+/// a running one keeps its state.
+pub fn run_now_sql(session: &Session) -> String {
+    format!(
+        "UPDATE {} SET next_run = date_trunc('seconds', now()), updated = now() \
+         WHERE id = ANY($1) AND status IS DISTINCT FROM 'picked' RETURNING id",
+        table(session)
+    )
+}
+
+pub(super) async fn run_now(session: &Session, ids: &[i64]) -> Result<Outcome, ActionError> {
+    let sql = run_now_sql(session);
+    super::record::record(&sql);
+    let rows = session
+        .client()
+        .query(&sql, &[&ids])
+        .await
+        .map_err(map_err(session, "making schedules due"))?;
+    Ok(Outcome::SchedulesDue {
+        requested: ids.len(),
+        due: rows.iter().map(|r| r.get(0)).collect(),
+    })
 }
 
 fn split_refs(refs: &[ScheduleRef]) -> (Vec<i64>, Vec<String>) {

@@ -284,11 +284,8 @@ pub(super) async fn set_durability(
         // rolls every table back to where it was.
         // A bounded lock wait: queued behind a busy worker, an ACCESS EXCLUSIVE
         // request would otherwise stall every enqueue and dequeue behind it.
-        let timeout_ms = lock_timeout.map_or(0, |t| t.as_millis().max(1));
-        let sql = format!(
-            "BEGIN;\nSET LOCAL lock_timeout = {timeout_ms};\n{}\nCOMMIT;",
-            statements.join("\n")
-        );
+        let sql = durability_batch(&statements, lock_timeout);
+        super::record::record(&sql);
         if let Err(e) = session.client().batch_execute(&sql).await {
             let _ = session.client().batch_execute("ROLLBACK").await;
             return Err(db_err("changing durability; no table was changed")(e));
@@ -301,6 +298,18 @@ pub(super) async fn set_durability(
         applied: !dry_run,
         elapsed: started.elapsed(),
     })
+}
+
+/// The one transaction that switches tables, with its bounded lock wait.
+pub fn durability_batch(
+    statements: &[String],
+    lock_timeout: Option<std::time::Duration>,
+) -> String {
+    let timeout_ms = lock_timeout.map_or(0, |t| t.as_millis().max(1));
+    format!(
+        "BEGIN;\nSET LOCAL lock_timeout = {timeout_ms};\n{}\nCOMMIT;",
+        statements.join("\n")
+    )
 }
 
 pub(super) async fn autovac(

@@ -1,0 +1,40 @@
+//! A record of the SQL that actions send, for the console's SQL log and for
+//! tests that check a preview against what really ran.
+//!
+//! Recording is scoped to a task (`tokio::task_local!`): the console's db
+//! task wraps each action in [`recording`]; everywhere else `record` is a
+//! no-op, so scripted commands and workers pay nothing.
+
+use std::cell::RefCell;
+use std::future::Future;
+
+tokio::task_local! {
+    static SQL: RefCell<Vec<String>>;
+}
+
+/// Note that `sql` is about to be sent (exact text, placeholders included).
+pub fn record(sql: &str) {
+    let _ = SQL.try_with(|log| log.borrow_mut().push(sql.to_string()));
+}
+
+/// Run `fut`, returning its output and every statement it recorded.
+pub async fn recording<F: Future>(fut: F) -> (F::Output, Vec<String>) {
+    SQL.scope(RefCell::new(Vec::new()), async move {
+        let out = fut.await;
+        let sql = SQL.with(|log| log.take());
+        (out, sql)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn records_inside_the_scope_only() {
+        record("outside");
+        let ((), sql) = recording(async { record("SELECT 1") }).await;
+        assert_eq!(sql, ["SELECT 1"]);
+    }
+}

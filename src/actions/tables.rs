@@ -1,0 +1,126 @@
+//! Read-only facts about the installation's tables (console Durability tab)
+//! and held jobs with their last traceback (console Held tab).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::jobs::missing_schema_or;
+use super::reports::FailedJob;
+use super::{ActionError, Outcome, Session, db_err};
+use crate::schema::render::{DURABILITY_ORDER, spelled, table_of};
+use crate::settings::durability::{Durability, TableRole};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableInfo {
+    pub table: String,
+    #[serde(skip)]
+    pub role: TableRole,
+    /// `None` when the table does not exist.
+    pub unlogged: Option<bool>,
+    pub total_bytes: i64,
+    pub estimated_rows: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablesReport {
+    pub tables: Vec<TableInfo>,
+    /// The level whose mapping every table matches; `None` is "custom".
+    pub level: Option<Durability>,
+}
+
+pub(super) async fn table_info(session: &Session) -> Result<Outcome, ActionError> {
+    let n = &session.names;
+    let sql = format!(
+        "SELECT c.relname::text, c.relpersistence = 'u', pg_total_relation_size(c.oid),
+                greatest(c.reltuples, 0)::bigint
+         FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+         WHERE c.relkind = 'r' AND ns.nspname = {} AND c.relname = ANY($1)",
+        n.schema_expr()
+    );
+    let names: Vec<String> = DURABILITY_ORDER
+        .iter()
+        .map(|r| table_of(n, *r).to_string())
+        .collect();
+    let rows = session
+        .client()
+        .query(&sql, &[&names])
+        .await
+        .map_err(db_err("reading table sizes"))?;
+    let tables: Vec<TableInfo> = DURABILITY_ORDER
+        .iter()
+        .map(|role| {
+            let name = table_of(n, *role);
+            let row = rows.iter().find(|r| r.get::<_, String>(0) == name);
+            TableInfo {
+                table: name.to_string(),
+                role: *role,
+                unlogged: row.map(|r| r.get(1)),
+                total_bytes: row.map_or(0, |r| r.get(2)),
+                estimated_rows: row.map_or(0, |r| r.get(3)),
+            }
+        })
+        .collect();
+    let level = Durability::matching(|role| {
+        tables
+            .iter()
+            .find(|t| t.role == role)
+            .and_then(|t| t.unlogged)
+    });
+    Ok(Outcome::Tables(TablesReport { tables, level }))
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HeldJob {
+    pub job: FailedJob,
+    /// The traceback of the job's newest log row that has one.
+    pub traceback: Option<serde_json::Value>,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
+    let n = &session.names;
+    let queue = n.qualify(&n.queue_table);
+    let log = n.qualify(&n.queue_table_log);
+    let status = spelled(&n.queue_status_type, n);
+    let sql = format!(
+        "SELECT q.id, q.priority, q.created, q.updated, q.heartbeat, q.execute_after, q.status::text,
+                q.entrypoint, q.attempts, q.queue_manager_id, q.slot, q.headers,
+                coalesce(length(q.payload), 0)::bigint, tb.traceback, tb.created
+         FROM {queue} q
+         LEFT JOIN LATERAL (
+             SELECT l.traceback, l.created FROM {log} l
+             WHERE l.job_id = q.id AND l.traceback IS NOT NULL
+             ORDER BY l.created DESC, l.id DESC LIMIT 1
+         ) tb ON true
+         WHERE q.status = 'failed'::{status}
+         ORDER BY q.updated DESC, q.id DESC LIMIT $1"
+    );
+    let rows = session
+        .client()
+        .query(&sql, &[&i64::from(limit)])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "reading held jobs"))?;
+    Ok(Outcome::HeldJobs(
+        rows.iter()
+            .map(|r| HeldJob {
+                job: FailedJob {
+                    id: r.get(0),
+                    priority: r.get(1),
+                    created: r.get(2),
+                    updated: r.get(3),
+                    heartbeat: r.get(4),
+                    execute_after: r.get(5),
+                    status: r.get(6),
+                    entrypoint: r.get(7),
+                    attempts: r.get(8),
+                    queue_manager_id: r.get(9),
+                    slot: r.get(10),
+                    headers: r.get(11),
+                    payload_bytes: r.get(12),
+                },
+                traceback: r.get(13),
+                failed_at: r.get(14),
+            })
+            .collect(),
+    ))
+}
