@@ -12,10 +12,11 @@
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
+use pgq::actions::Outcome;
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
 use pgq::actions::{Action, Session, execute};
 use pgq::console::app::{App, AppOptions, Tab};
-use pgq::console::db::DbEvent;
+use pgq::console::db::{DbEvent, View};
 use pgq::console::keymap::Keymap;
 use pgq::console::theme::Theme;
 use pgq::console::ui;
@@ -65,12 +66,15 @@ fn seeded_app(tab: Tab) -> App {
             failed: 0,
         })
         .collect();
-    app.on_db(DbEvent::Stats(Ok(QueueStats {
-        window: StatsWindow::OneHour,
-        as_of: t0,
-        entrypoints,
-        series,
-    })));
+    app.on_db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result: Ok(Outcome::QueueStats(QueueStats {
+            window: StatsWindow::OneHour,
+            as_of: t0,
+            entrypoints,
+            series,
+        })),
+    });
     for i in 0..10_000i64 {
         let payload = format!(
             r#"{{"channel":"ch_pgqueuer","operation":"insert","sent_at":"2026-11-27T12:00:00.000+00:00","table":"pgqueuer","type":"table_changed_event","n":{i}}}"#

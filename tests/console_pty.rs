@@ -159,11 +159,11 @@ fn console_shows_stats_and_live_events_then_quits_cleanly() {
 
     console.press("?");
     console.wait_for("the help overlay", Duration::from_secs(5), |s| {
-        s.contains("Keys · config.toml")
+        s.contains("Keys on this tab")
     });
     console.press("\x1b");
     console.wait_for("help closed", Duration::from_secs(5), |s| {
-        !s.contains("Keys · config.toml")
+        !s.contains("Keys on this tab")
     });
     console.press("q");
     assert_eq!(

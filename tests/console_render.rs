@@ -6,13 +6,18 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pgq::actions::Outcome;
+use pgq::actions::preview::Preview;
+use pgq::actions::schedules::{ListedSchedule, Schedule, ScheduleListing};
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
+use pgq::actions::tables::{HeldJob, TableInfo, TablesReport};
 use pgq::console::app::{App, AppOptions, Effect, Tab};
-use pgq::console::db::{DbEvent, Request};
+use pgq::console::db::{DbEvent, Request, View};
 use pgq::console::keymap::Keymap;
 use pgq::console::theme::Theme;
 use pgq::console::ui;
 use pgq::events::Received;
+use pgq::settings::durability::{Durability, TableRole};
 use pgq::settings::names::ObjectNames;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -95,7 +100,10 @@ fn seeded(tab: Tab, theme: Theme) -> App {
     a.on_db(DbEvent::Connected {
         server_version: "16.4 (Debian 16.4-1)".into(),
     });
-    a.on_db(DbEvent::Stats(Ok(seeded_stats())));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result: Ok(Outcome::QueueStats(seeded_stats())),
+    });
     let payloads = [
         r#"{"channel":"ch_pgqueuer","operation":"insert","sent_at":"2026-11-27T11:59:59.990+00:00","table":"pgqueuer","type":"table_changed_event"}"#,
         r#"{"channel":"ch_pgqueuer","sent_at":"2026-11-27T12:00:00.200Z","ids":[41,42],"type":"cancellation_event"}"#,
@@ -192,9 +200,14 @@ fn refreshes_are_debounced_and_paused() {
     });
     assert!(matches!(
         effects.as_slice(),
-        [Effect::Request(Request::Stats(StatsWindow::OneHour))]
+        [Effect::Request(Request::Refresh(View::Stats(
+            StatsWindow::OneHour
+        )))]
     ));
-    a.on_db(DbEvent::Stats(Ok(seeded_stats())));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result: Ok(Outcome::QueueStats(seeded_stats())),
+    });
     // A burst of queue changes: nothing before the debounce and the 1 s gap.
     let change = r#"{"channel":"ch_pgqueuer","operation":"insert","sent_at":"2026-11-27T12:00:00Z","table":"pgqueuer","type":"table_changed_event"}"#;
     for _ in 0..50 {
@@ -212,13 +225,19 @@ fn refreshes_are_debounced_and_paused() {
         a.on_tick(t0() + chrono::Duration::milliseconds(2_500))
             .is_empty()
     );
-    a.on_db(DbEvent::Stats(Ok(seeded_stats())));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result: Ok(Outcome::QueueStats(seeded_stats())),
+    });
     assert_eq!(
         a.on_tick(t0() + chrono::Duration::milliseconds(2_600))
             .len(),
         1
     );
-    a.on_db(DbEvent::Stats(Ok(seeded_stats())));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result: Ok(Outcome::QueueStats(seeded_stats())),
+    });
     // Paused: neither changes nor the interval refresh.
     key(&mut a, KeyCode::Char(' '));
     a.on_db(DbEvent::Notification(Received::new(change, t0())));
@@ -234,7 +253,7 @@ fn keys_switch_tabs_filter_and_quit() {
     key(&mut a, KeyCode::Char('2'));
     assert_eq!(a.tab, Tab::Events);
     key(&mut a, KeyCode::Tab);
-    assert_eq!(a.tab, Tab::Stats);
+    assert_eq!(a.tab, Tab::Schedules);
     a.on_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
     assert_eq!(a.tab, Tab::Events);
     // Typing a filter does not trigger commands ("q" is text here).
@@ -275,4 +294,295 @@ fn r_reconnects_when_down() {
         effects.as_slice(),
         [Effect::Request(Request::Reconnect)]
     ));
+}
+
+// ---- console part 2: schedules, durability, enqueue, held, confirmation ----
+
+fn schedule(
+    id: i64,
+    entrypoint: &str,
+    expression: &str,
+    next_in: i64,
+    status: &str,
+    heartbeat_ago: i64,
+) -> ListedSchedule {
+    let now = t0();
+    ListedSchedule {
+        schedule: Schedule {
+            id,
+            expression: expression.into(),
+            heartbeat: now - chrono::Duration::seconds(heartbeat_ago),
+            created: now - chrono::Duration::days(3),
+            updated: now - chrono::Duration::seconds(heartbeat_ago),
+            next_run: now + chrono::Duration::seconds(next_in),
+            last_run: (next_in < 3_000)
+                .then(|| now - chrono::Duration::seconds(60 - next_in.min(59))),
+            status: Some(status.into()),
+            entrypoint: entrypoint.into(),
+        },
+        next_fires: pgq::cron::next_fires(expression, now, 3),
+    }
+}
+
+fn with_part2_data(mut a: App) -> App {
+    a.on_db(DbEvent::Refreshed {
+        view: View::Schedules,
+        result: Ok(Outcome::Schedules(ScheduleListing {
+            rows: vec![
+                schedule(1, "nightly_report", "0 2 * * *", 50_400, "queued", 600),
+                schedule(2, "cleanup", "*/5 * * * *", 240, "queued", 60),
+                schedule(3, "sync_crm", "* * * * *", -20, "picked", 95),
+            ],
+            as_of: t0(),
+        })),
+    });
+    a.on_db(DbEvent::Refreshed {
+        view: View::Tables,
+        result: Ok(Outcome::Tables(TablesReport {
+            tables: vec![
+                TableInfo {
+                    table: "pgqueuer".into(),
+                    role: TableRole::Queue,
+                    unlogged: Some(false),
+                    total_bytes: 9_437_184,
+                    estimated_rows: 1_515,
+                },
+                TableInfo {
+                    table: "pgqueuer_log".into(),
+                    role: TableRole::Log,
+                    unlogged: Some(false),
+                    total_bytes: 220_200_960,
+                    estimated_rows: 1_000_000,
+                },
+                TableInfo {
+                    table: "pgqueuer_statistics".into(),
+                    role: TableRole::Statistics,
+                    unlogged: Some(false),
+                    total_bytes: 8_388_608,
+                    estimated_rows: 86_400,
+                },
+                TableInfo {
+                    table: "pgqueuer_schedules".into(),
+                    role: TableRole::Schedules,
+                    unlogged: Some(false),
+                    total_bytes: 32_768,
+                    estimated_rows: 3,
+                },
+            ],
+            level: Some(Durability::Durable),
+        })),
+    });
+    a.on_db(DbEvent::Refreshed {
+        view: View::Held,
+        result: Ok(Outcome::HeldJobs(vec![HeldJob {
+            job: pgq::actions::reports::FailedJob {
+                id: 4_211,
+                priority: 0,
+                created: t0() - chrono::Duration::hours(2),
+                updated: t0() - chrono::Duration::minutes(7),
+                heartbeat: t0() - chrono::Duration::minutes(7),
+                execute_after: t0() - chrono::Duration::hours(2),
+                status: "failed".into(),
+                entrypoint: "sync_crm".into(),
+                attempts: 3,
+                queue_manager_id: None,
+                slot: None,
+                headers: Some(serde_json::json!({"trace": "abc"})),
+                payload_bytes: 42,
+            },
+            traceback: Some(serde_json::json!({
+                "job_id": 4211,
+                "timestamp": "2026-11-27T11:53:00Z",
+                "exception_type": "TimeoutError",
+                "exception_message": "CRM did not answer within 30 s",
+                "traceback": "Traceback (most recent call last):\n  File \"sync.py\", line 12, in sync\nTimeoutError: CRM did not answer within 30 s",
+                "additional_context": null
+            })),
+            failed_at: Some(t0() - chrono::Duration::minutes(7)),
+        }])),
+    });
+    a
+}
+
+fn durability_preview() -> Preview {
+    Preview {
+        question: "Switch 2 tables to balanced (pgqueuer_log, pgqueuer_statistics)?".into(),
+        statements: vec!["BEGIN;\nSET LOCAL lock_timeout = 5000;\nALTER TABLE pgqueuer_log SET UNLOGGED;\nALTER TABLE pgqueuer_statistics SET UNLOGGED;\nCOMMIT;".into()],
+        parameters: vec![],
+        command_line: "pgq alter-durability balanced --lock-timeout 5".into(),
+        warning: Some("Each ALTER TABLE rewrites the table under an ACCESS EXCLUSIVE lock (218.0 MB to rewrite): enqueue and dequeue wait meanwhile. The lock wait is bounded by lock_timeout; on any error no table changes.".into()),
+        nothing_to_do: false,
+    }
+}
+
+fn request_ids(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Request(Request::Preview { id, .. }) => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn schedules_tab_and_detail() {
+    let mut a = with_part2_data(seeded(Tab::Schedules, Theme::colour()));
+    key(&mut a, KeyCode::Char(' ')); // tag the first (nearest next run)
+    insta::assert_snapshot!("schedules_80x24", render(&a, 80, 24));
+    insta::assert_snapshot!("schedules_160x48", render(&a, 160, 48));
+    key(&mut a, KeyCode::Char('k'));
+    key(&mut a, KeyCode::Enter);
+    insta::assert_snapshot!("schedule_detail_80x24", render(&a, 80, 24));
+}
+
+#[test]
+fn durability_tab_with_dry_run() {
+    let mut a = with_part2_data(seeded(Tab::Durability, Theme::colour()));
+    // Moving from durable up to balanced asks the db task for its dry run.
+    let effects = key(&mut a, KeyCode::Char('k'));
+    let ids = request_ids(&effects);
+    assert_eq!(ids.len(), 1);
+    a.on_db(DbEvent::Previewed {
+        id: ids[0],
+        result: Ok(durability_preview()),
+    });
+    insta::assert_snapshot!("durability_80x24", render(&a, 80, 24));
+    insta::assert_snapshot!("durability_160x48", render(&a, 160, 48));
+}
+
+#[test]
+fn confirmation_defaults_to_cancel_then_shows_the_outcome_and_logs_sql() {
+    let mut a = with_part2_data(seeded(Tab::Durability, Theme::colour()));
+    key(&mut a, KeyCode::Char('k'));
+    let effects = key(&mut a, KeyCode::Enter); // apply → preview request
+    let ids = request_ids(&effects);
+    a.on_db(DbEvent::Previewed {
+        id: ids[0],
+        result: Ok(durability_preview()),
+    });
+    insta::assert_snapshot!("confirm_80x24", render(&a, 80, 24));
+    // Enter on the default button cancels: nothing runs.
+    assert!(key(&mut a, KeyCode::Enter).is_empty());
+    assert!(a.confirm.is_none());
+
+    let effects = key(&mut a, KeyCode::Enter);
+    let ids = request_ids(&effects);
+    a.on_db(DbEvent::Previewed {
+        id: ids[0],
+        result: Ok(durability_preview()),
+    });
+    key(&mut a, KeyCode::Tab); // focus Confirm
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Request(Request::Execute {
+            action: pgq::actions::Action::SetDurability {
+                level: Durability::Balanced,
+                ..
+            },
+            ..
+        })]
+    ));
+    a.on_db(DbEvent::Done {
+        id: ids[0],
+        result: Err("changing durability; no table was changed: canceling statement due to lock timeout [SQLSTATE 55P03]".into()),
+        elapsed: Duration::from_millis(5_003),
+        sql: durability_preview().statements,
+    });
+    insta::assert_snapshot!("confirm_failed_80x24", render(&a, 80, 24));
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('L'));
+    insta::assert_snapshot!("sql_log_80x24", render(&a, 80, 24));
+    assert_eq!(a.sql_log.entries.len(), 1);
+}
+
+#[test]
+fn enqueue_form_errors_and_submission() {
+    let mut a = with_part2_data(seeded(Tab::Enqueue, Theme::colour()));
+    key(&mut a, KeyCode::Char('e'));
+    for c in "se".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    insta::assert_snapshot!("enqueue_completion_80x24", render(&a, 80, 24));
+    key(&mut a, KeyCode::Tab); // completes send_email
+    key(&mut a, KeyCode::Tab); // → priority
+    for c in "high".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    for _ in 0..6 {
+        key(&mut a, KeyCode::Tab); // → payload
+    }
+    for c in "{\"to\": ".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(a.on_key(ctrl_s).is_empty(), "invalid input sends nothing");
+    insta::assert_snapshot!("enqueue_errors_80x24", render(&a, 80, 24));
+    insta::assert_snapshot!("enqueue_errors_160x48", render(&a, 160, 48));
+}
+
+#[test]
+fn held_tab_and_traceback() {
+    let mut a = with_part2_data(seeded(Tab::Held, Theme::colour()));
+    insta::assert_snapshot!("held_80x24", render(&a, 80, 24));
+    key(&mut a, KeyCode::Enter);
+    insta::assert_snapshot!("held_detail_80x24", render(&a, 80, 24));
+}
+
+#[test]
+fn read_only_hides_and_refuses_every_mutation_key() {
+    let mut a = App::new(AppOptions {
+        tab: Tab::Schedules,
+        keymap: Keymap::default(),
+        theme: Theme::colour(),
+        target: "ops@db.internal:5432/jobs".into(),
+        names: ObjectNames::with_prefix("", None).unwrap(),
+        read_only: true,
+        refresh_interval: Duration::from_secs(5),
+        events_buffer: 100,
+        now: t0(),
+    });
+    a.on_db(DbEvent::Connected {
+        server_version: "16".into(),
+    });
+    a = with_part2_data(a);
+    insta::assert_snapshot!("schedules_read_only_80x24", render(&a, 80, 24));
+    let mut sent = Vec::new();
+    for (tab, keys) in [
+        (
+            KeyCode::Char('3'),
+            vec![KeyCode::Char('d'), KeyCode::Char('D'), KeyCode::Char('t')],
+        ),
+        (KeyCode::Char('4'), vec![KeyCode::Enter]),
+        (KeyCode::Char('6'), vec![KeyCode::Char('R')]),
+    ] {
+        key(&mut a, tab);
+        for k in keys {
+            sent.extend(key(&mut a, k).into_iter().filter(|e| {
+                matches!(
+                    e,
+                    Effect::Request(Request::Preview { .. } | Request::Execute { .. })
+                )
+            }));
+        }
+    }
+    key(&mut a, KeyCode::Char('5'));
+    key(&mut a, KeyCode::Char('e'));
+    for c in "job".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    sent.extend(a.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
+    assert!(
+        sent.iter().all(|e| !matches!(
+            e,
+            Effect::Request(Request::Preview { .. } | Request::Execute { .. })
+        )),
+        "{sent:?}"
+    );
+    assert!(
+        a.flash
+            .as_ref()
+            .is_some_and(|f| f.text.contains("read-only"))
+    );
 }

@@ -2,19 +2,32 @@
 //! clock go in; requests for the db task, clipboard copies and quitting come
 //! out as [`Effect`]s. Nothing here draws or touches the database, so every
 //! behaviour is testable without a terminal or a server.
+//!
+//! Mutations take one path ([`App::propose`]): refused in read-only mode,
+//! otherwise previewed by the db task, confirmed in a dialog whose default
+//! is Cancel, executed, and recorded in the SQL log.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::db::{DbEvent, Request};
+use super::db::{DbEvent, Request, View};
+use super::dialog::{Confirm, Phase, SqlLog, SqlLogEntry, describe};
 use super::keymap::{Command, Keymap, Scope};
+use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
+use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
 use super::tabs::events::EventsTab;
+use super::tabs::held::HeldTab;
+use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
 use super::theme::Theme;
+use crate::actions::schedules::ScheduleRef;
+use crate::actions::{Action, Outcome};
 use crate::events::Event;
 use crate::settings::names::ObjectNames;
 
-/// How long a NOTIFY burst is allowed to settle before the Stats refresh.
+/// How long a NOTIFY burst is allowed to settle before a refresh.
 const DEBOUNCE_MS: i64 = 250;
 /// Refreshes triggered by NOTIFY events are at most this frequent.
 const MIN_REFRESH_GAP_MS: i64 = 1_000;
@@ -24,15 +37,30 @@ const FLASH_SECONDS: i64 = 4;
 pub enum Tab {
     Stats,
     Events,
+    Schedules,
+    Durability,
+    Enqueue,
+    Held,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 2] = [Tab::Stats, Tab::Events];
+    pub const ALL: [Tab; 6] = [
+        Tab::Stats,
+        Tab::Events,
+        Tab::Schedules,
+        Tab::Durability,
+        Tab::Enqueue,
+        Tab::Held,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Stats => "Stats",
             Tab::Events => "Events",
+            Tab::Schedules => "Schedules",
+            Tab::Durability => "Durability",
+            Tab::Enqueue => "Enqueue",
+            Tab::Held => "Held",
         }
     }
 
@@ -40,6 +68,10 @@ impl Tab {
         match self {
             Tab::Stats => Scope::Stats,
             Tab::Events => Scope::Events,
+            Tab::Schedules => Scope::Schedules,
+            Tab::Durability => Scope::Durability,
+            Tab::Enqueue => Scope::Enqueue,
+            Tab::Held => Scope::Held,
         }
     }
 
@@ -51,6 +83,32 @@ impl Tab {
         let n = Tab::ALL.len() as isize;
         Tab::ALL[((self.index() as isize + by).rem_euclid(n)) as usize]
     }
+}
+
+/// The data views tabs show, for refresh bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ViewKind {
+    Stats,
+    Schedules,
+    Tables,
+    Held,
+}
+
+fn kind_of(view: View) -> ViewKind {
+    match view {
+        View::Stats(_) => ViewKind::Stats,
+        View::Schedules => ViewKind::Schedules,
+        View::Tables => ViewKind::Tables,
+        View::Held => ViewKind::Held,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Freshness {
+    due: Option<DateTime<Utc>>,
+    in_flight: bool,
+    last_request: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
 }
 
 /// The state of the connection as the status bar shows it.
@@ -71,7 +129,7 @@ pub enum Link {
 pub struct ConnInfo {
     /// `user@host:port/db`, never the password.
     pub target: String,
-    /// `schema public · prefix app_`.
+    /// `schema jobs · prefix app_` (empty for the defaults).
     pub names: String,
     /// The NOTIFY channel the Events tab listens on.
     pub channel: String,
@@ -101,6 +159,13 @@ pub enum Effect {
     Quit,
 }
 
+/// What an answered preview is for.
+#[derive(Debug, Clone)]
+enum PreviewFor {
+    Confirmation(Action),
+    DurabilityPane(crate::settings::durability::Durability),
+}
+
 pub struct App {
     pub tab: Tab,
     pub keymap: Keymap,
@@ -112,12 +177,18 @@ pub struct App {
     pub editing_filter: bool,
     pub stats: StatsTab,
     pub events: EventsTab,
+    pub schedules: SchedulesTab,
+    pub durability: DurabilityTab,
+    pub enqueue: EnqueueForm,
+    pub held: HeldTab,
+    pub confirm: Option<Confirm>,
+    pub sql_log: SqlLog,
     pub now: DateTime<Utc>,
     refresh_interval: Duration,
-    stats_due: Option<DateTime<Utc>>,
-    stats_in_flight: bool,
-    last_stats_request: Option<DateTime<Utc>>,
-    /// Tables whose changes make the Stats tab refresh.
+    fresh: HashMap<ViewKind, Freshness>,
+    previews: HashMap<u64, PreviewFor>,
+    next_id: u64,
+    /// Tables whose changes make queue views refresh.
     watched_tables: Vec<String>,
 }
 
@@ -143,14 +214,13 @@ impl App {
         if !o.names.prefix.is_empty() {
             parts.push(format!("prefix {}", o.names.prefix));
         }
-        let names = parts.join(" · ");
         App {
             tab: o.tab,
             keymap: o.keymap,
             theme: o.theme,
             conn: ConnInfo {
                 target: o.target,
-                names,
+                names: parts.join(" · "),
                 channel: o.names.channel.clone(),
                 server_version: None,
                 read_only: o.read_only,
@@ -161,12 +231,18 @@ impl App {
             editing_filter: false,
             stats: StatsTab::default(),
             events: EventsTab::new(o.events_buffer),
+            schedules: SchedulesTab::default(),
+            durability: DurabilityTab::default(),
+            enqueue: EnqueueForm::default(),
+            held: HeldTab::default(),
+            confirm: None,
+            sql_log: SqlLog::default(),
             now: o.now,
             refresh_interval: Duration::from_std(o.refresh_interval)
                 .unwrap_or_else(|_| Duration::seconds(5)),
-            stats_due: None,
-            stats_in_flight: false,
-            last_stats_request: None,
+            fresh: HashMap::new(),
+            previews: HashMap::new(),
+            next_id: 1,
             watched_tables: vec![o.names.queue_table.clone(), o.names.queue_table_log.clone()],
         }
     }
@@ -180,12 +256,54 @@ impl App {
         self.conn.link == Link::Connected
     }
 
+    fn view_of(&self, tab: Tab) -> Option<View> {
+        match tab {
+            Tab::Stats => Some(View::Stats(self.stats.window)),
+            Tab::Schedules => Some(View::Schedules),
+            Tab::Durability => Some(View::Tables),
+            Tab::Held => Some(View::Held),
+            Tab::Events | Tab::Enqueue => None,
+        }
+    }
+
+    fn paused(&self, kind: ViewKind) -> bool {
+        kind == ViewKind::Stats && self.stats.paused
+    }
+
+    /// When the current tab's data was last loaded.
+    pub fn updated_at(&self) -> Option<DateTime<Utc>> {
+        let kind = kind_of(self.view_of(self.tab)?);
+        self.fresh.get(&kind).and_then(|f| f.updated_at)
+    }
+
+    /// Entrypoints seen in the queue, the log window and the schedules (for
+    /// completion in the enqueue form).
+    pub fn known_entrypoints(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .stats
+            .data
+            .iter()
+            .flat_map(|d| d.entrypoints.iter().map(|e| e.entrypoint.clone()))
+            .chain(
+                self.schedules
+                    .listing
+                    .iter()
+                    .flat_map(|l| l.rows.iter().map(|r| r.schedule.entrypoint.clone())),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// When the event loop must call [`App::on_tick`] next, at the latest.
     pub fn next_wakeup(&self) -> DateTime<Utc> {
         // One tick a second keeps relative times ("updated 3s ago") true.
         let mut at = self.now + Duration::seconds(1);
-        if let Some(due) = self.stats_due.filter(|_| !self.stats.paused) {
-            at = at.min(due);
+        for (kind, f) in &self.fresh {
+            if let Some(due) = f.due.filter(|_| !self.paused(*kind)) {
+                at = at.min(due);
+            }
         }
         if let Some(flash) = &self.flash {
             at = at.min(flash.until);
@@ -212,34 +330,71 @@ impl App {
             self.flash = None;
         }
         let mut effects = Vec::new();
-        if self.stats_due.is_some_and(|due| due <= now) && !self.stats.paused {
-            self.request_stats(&mut effects);
+        // Only the tab on screen refreshes; others load when shown.
+        if let Some(view) = self.view_of(self.tab) {
+            let kind = kind_of(view);
+            let due = self.fresh.get(&kind).and_then(|f| f.due);
+            if due.is_some_and(|d| d <= now) && !self.paused(kind) {
+                self.request(view, &mut effects);
+            }
         }
         effects
     }
 
-    fn request_stats(&mut self, effects: &mut Vec<Effect>) {
+    fn request(&mut self, view: View, effects: &mut Vec<Effect>) {
         if !self.connected() {
             return;
         }
-        if self.stats_in_flight {
+        let now = self.now;
+        let f = self.fresh.entry(kind_of(view)).or_default();
+        if f.in_flight {
             // Ask again once the running refresh is back.
-            self.stats_due = Some(self.now);
+            f.due = Some(now);
             return;
         }
-        self.stats_in_flight = true;
-        self.stats_due = None;
-        self.last_stats_request = Some(self.now);
-        effects.push(Effect::Request(Request::Stats(self.stats.window)));
+        f.in_flight = true;
+        f.due = None;
+        f.last_request = Some(now);
+        effects.push(Effect::Request(Request::Refresh(view)));
+    }
+
+    fn refresh_current(&mut self, effects: &mut Vec<Effect>) {
+        if let Some(view) = self.view_of(self.tab) {
+            self.request(view, effects);
+        }
+        if self.tab == Tab::Enqueue {
+            // Completion draws on the queue's and the schedules' entrypoints.
+            self.request(View::Stats(self.stats.window), effects);
+            self.request(View::Schedules, effects);
+        }
     }
 
     /// A queue change: refresh soon, but let a burst settle and cap the rate.
-    fn stats_changed(&mut self) {
-        let mut at = self.now + Duration::milliseconds(DEBOUNCE_MS);
-        if let Some(last) = self.last_stats_request {
-            at = at.max(last + Duration::milliseconds(MIN_REFRESH_GAP_MS));
+    fn queue_changed(&mut self) {
+        let now = self.now;
+        for kind in [ViewKind::Stats, ViewKind::Held] {
+            let f = self.fresh.entry(kind).or_default();
+            let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
+            if let Some(last) = f.last_request {
+                at = at.max(last + Duration::milliseconds(MIN_REFRESH_GAP_MS));
+            }
+            f.due = Some(f.due.map_or(at, |due| due.min(at)));
         }
-        self.stats_due = Some(self.stats_due.map_or(at, |due| due.min(at)));
+    }
+
+    fn switch_to(&mut self, tab: Tab, effects: &mut Vec<Effect>) {
+        if self.tab == tab {
+            return;
+        }
+        self.tab = tab;
+        self.editing_filter = false;
+        // Load on arrival unless the data is fresh.
+        let stale = self
+            .updated_at()
+            .is_none_or(|at| self.now - at > Duration::seconds(1));
+        if stale || tab == Tab::Enqueue {
+            self.refresh_current(effects);
+        }
     }
 
     pub fn on_db(&mut self, event: DbEvent) -> Vec<Effect> {
@@ -254,18 +409,22 @@ impl App {
                 let was_down = matches!(self.conn.link, Link::Reconnecting { .. });
                 self.conn.link = Link::Connected;
                 self.conn.server_version = Some(server_version);
-                self.stats_in_flight = false;
+                for f in self.fresh.values_mut() {
+                    f.in_flight = false;
+                }
                 if was_down {
                     self.flash(Level::Info, "reconnected");
                 }
-                self.request_stats(&mut effects);
+                self.refresh_current(&mut effects);
             }
             DbEvent::Disconnected {
                 error,
                 attempt,
                 retry_in,
             } => {
-                self.stats_in_flight = false;
+                for f in self.fresh.values_mut() {
+                    f.in_flight = false;
+                }
                 let retry_at = self.now + Duration::from_std(retry_in).unwrap_or_default();
                 self.conn.link = Link::Reconnecting {
                     attempt,
@@ -273,33 +432,187 @@ impl App {
                     retry_at,
                 };
             }
-            DbEvent::Stats(result) => {
-                self.stats_in_flight = false;
-                match result {
-                    Ok(stats) => self.stats.accept(stats, self.now),
-                    Err(e) => {
-                        self.flash(Level::Error, format!("refresh failed: {e}"));
-                        self.stats.error = Some(e);
-                    }
-                }
-                if self.stats_due.is_none() {
-                    self.stats_due = Some(self.now + self.refresh_interval);
-                }
-            }
+            DbEvent::Refreshed { view, result } => self.refreshed(view, result, &mut effects),
             DbEvent::Notification(received) => {
                 if let Event::TableChanged { table, .. } = &received.event
                     && self.watched_tables.iter().any(|t| t == table)
                 {
-                    self.stats_changed();
+                    self.queue_changed();
                 }
                 self.events.push(received);
             }
-            DbEvent::Done { result, .. } => match result {
-                Ok(_) => self.flash(Level::Info, "done"),
-                Err(e) => self.flash(Level::Error, e),
-            },
+            DbEvent::Previewed { id, result } => self.previewed(id, result),
+            DbEvent::Done {
+                id,
+                result,
+                elapsed,
+                sql,
+            } => self.done(id, result, elapsed, sql, &mut effects),
         }
         effects
+    }
+
+    fn refreshed(
+        &mut self,
+        view: View,
+        result: Result<Outcome, String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let kind = kind_of(view);
+        let now = self.now;
+        let interval = self.refresh_interval;
+        let f = self.fresh.entry(kind).or_default();
+        f.in_flight = false;
+        if result.is_ok() {
+            f.updated_at = Some(now);
+        }
+        if f.due.is_none() {
+            f.due = Some(now + interval);
+        }
+        match result {
+            Ok(Outcome::QueueStats(stats)) => self.stats.accept(stats, now),
+            Ok(Outcome::Schedules(listing)) => self.schedules.accept(listing),
+            Ok(Outcome::Tables(report)) => {
+                self.durability.accept(report);
+                // The dry run depends on the live tables: recompute it.
+                self.preview_durability(effects);
+            }
+            Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
+            Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
+            Err(e) => {
+                if kind == ViewKind::Stats {
+                    self.stats.error = Some(e.clone());
+                }
+                self.flash(Level::Error, format!("refresh failed: {e}"));
+            }
+        }
+    }
+
+    fn preview_durability(&mut self, effects: &mut Vec<Effect>) {
+        if !self.connected() {
+            return;
+        }
+        let level = self.durability.level();
+        let id = self.next_id();
+        self.previews.insert(id, PreviewFor::DurabilityPane(level));
+        effects.push(Effect::Request(Request::Preview {
+            id,
+            action: Action::SetDurability {
+                level,
+                lock_timeout: Some(LOCK_TIMEOUT),
+            },
+        }));
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The one door for mutations: refuse in read-only mode, else preview
+    /// and ask.
+    pub fn propose(&mut self, action: Action) -> Vec<Effect> {
+        if !action.mutates() {
+            return Vec::new();
+        }
+        if self.conn.read_only {
+            self.flash(
+                Level::Error,
+                format!("refused: read-only session ({})", action.command_line()),
+            );
+            return Vec::new();
+        }
+        if !self.connected() {
+            self.flash(Level::Error, "not connected; nothing was changed");
+            return Vec::new();
+        }
+        let id = self.next_id();
+        self.previews
+            .insert(id, PreviewFor::Confirmation(action.clone()));
+        self.flash(Level::Info, "preparing the preview…");
+        vec![Effect::Request(Request::Preview { id, action })]
+    }
+
+    fn previewed(&mut self, id: u64, result: Result<crate::actions::preview::Preview, String>) {
+        match self.previews.remove(&id) {
+            Some(PreviewFor::Confirmation(action)) => match result {
+                Ok(preview) => {
+                    self.flash = None;
+                    self.confirm = Some(Confirm::new(id, action, preview));
+                }
+                Err(e) => self.flash(Level::Error, format!("cannot prepare the change: {e}")),
+            },
+            Some(PreviewFor::DurabilityPane(level)) => {
+                self.durability.preview = Some((level, result));
+            }
+            None => {}
+        }
+    }
+
+    fn done(
+        &mut self,
+        id: u64,
+        result: Result<Outcome, String>,
+        elapsed: std::time::Duration,
+        sql: Vec<String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let Some(confirm) = self.confirm.as_mut().filter(|c| c.id == id) else {
+            return;
+        };
+        let outcome = result
+            .as_ref()
+            .map(|o| describe(o, elapsed))
+            .map_err(Clone::clone);
+        self.sql_log.push(SqlLogEntry {
+            at: self.now,
+            command_line: confirm.action.command_line(),
+            statements: sql,
+            outcome: outcome.clone(),
+            elapsed,
+        });
+        confirm.phase = match &outcome {
+            Ok(text) => Phase::Done {
+                ok: true,
+                text: text.clone(),
+            },
+            Err(e) => Phase::Done {
+                ok: false,
+                text: e.clone(),
+            },
+        };
+        if let Ok(out) = &result {
+            match out {
+                Outcome::Enqueued(r) => {
+                    if let Some(Action::Enqueue { jobs, .. }) = Some(&confirm.action)
+                        && let (Some(job), Some(status)) = (jobs.first(), r.statuses.first())
+                    {
+                        let job_id = match status {
+                            crate::actions::jobs::EnqueueStatus::Enqueued(id)
+                            | crate::actions::jobs::EnqueueStatus::Updated(id) => *id,
+                            crate::actions::jobs::EnqueueStatus::Skipped => 0,
+                        };
+                        self.enqueue.submitted.push(Submitted {
+                            job_id,
+                            entrypoint: job.entrypoint.clone(),
+                            command_line: confirm.action.command_line(),
+                            outcome: outcome.clone().unwrap_or_default(),
+                        });
+                    }
+                }
+                Outcome::SchedulesRemoved(_) => {
+                    self.schedules.tagged.clear();
+                    self.schedules.detail = None;
+                }
+                Outcome::Requeued { .. } => self.held.tagged.clear(),
+                Outcome::DurabilitySet { level, .. } => {
+                    self.durability.last_change = Some((*level, elapsed));
+                }
+                _ => {}
+            }
+        }
+        // Show the effect at once.
+        self.refresh_current(effects);
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -313,8 +626,24 @@ impl App {
             effects.push(Effect::Quit);
             return effects;
         }
+        if self.confirm.is_some() {
+            self.confirm_key(key, &mut effects);
+            return effects;
+        }
         if self.editing_filter {
             self.edit_filter(key);
+            return effects;
+        }
+        if self.tab == Tab::Enqueue && self.enqueue.editing {
+            let submit = self.keymap.lookup(&key, &[Scope::Enqueue]) == Some(Command::Submit);
+            if submit {
+                self.submit_enqueue(&mut effects);
+            } else {
+                let known = self.known_entrypoints();
+                if self.enqueue.key(key, &known) == FormKey::Leave {
+                    self.enqueue.editing = false;
+                }
+            }
             return effects;
         }
         let Some(command) = self.keymap.lookup(&key, &self.scopes()) else {
@@ -329,31 +658,109 @@ impl App {
             }
             return effects;
         }
-        if self.events.detail.is_some() && self.tab == Tab::Events {
+        if self.sql_log.open {
             match command {
-                Command::Back | Command::Open => self.events.detail = None,
-                Command::Copy => self.copy_event(&mut effects),
+                Command::SqlLog | Command::Back => self.sql_log.open = false,
+                Command::Quit => effects.push(Effect::Quit),
+                Command::Down | Command::PageDown => self.sql_log.scroll += 3,
+                Command::Up | Command::PageUp => {
+                    self.sql_log.scroll = self.sql_log.scroll.saturating_sub(3)
+                }
+                _ => {}
+            }
+            return effects;
+        }
+        if self.detail_open() {
+            match command {
+                Command::Back | Command::Open => self.close_detail(),
+                Command::Copy if self.tab == Tab::Events => self.copy_event(&mut effects),
                 Command::Quit => effects.push(Effect::Quit),
                 Command::Help => self.help = true,
                 _ => {}
             }
             return effects;
         }
+        if Keymap::mutates(command) && self.conn.read_only {
+            self.flash(Level::Error, "refused: this session is read-only");
+            return effects;
+        }
         self.run_command(command, &mut effects);
         effects
+    }
+
+    fn detail_open(&self) -> bool {
+        match self.tab {
+            Tab::Events => self.events.detail.is_some(),
+            Tab::Schedules => self.schedules.detail.is_some(),
+            Tab::Held => self.held.detail.is_some(),
+            _ => false,
+        }
+    }
+
+    fn close_detail(&mut self) {
+        self.events.detail = None;
+        self.schedules.detail = None;
+        self.held.detail = None;
+    }
+
+    fn confirm_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let Some(c) = self.confirm.as_mut() else {
+            return;
+        };
+        match (&c.phase, key.code) {
+            (Phase::Running, _) => {}
+            (Phase::Done { .. }, KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q')) => {
+                self.confirm = None;
+            }
+            (Phase::Done { .. }, _) => {}
+            (Phase::Asking, KeyCode::Esc) => {
+                self.confirm = None;
+                self.flash(Level::Info, "cancelled; nothing was changed");
+            }
+            (
+                Phase::Asking,
+                KeyCode::Tab
+                | KeyCode::BackTab
+                | KeyCode::Left
+                | KeyCode::Right
+                | KeyCode::Char('h' | 'l'),
+            ) if !c.preview.nothing_to_do => c.confirm_focused = !c.confirm_focused,
+            (Phase::Asking, KeyCode::Down | KeyCode::Char('j')) => c.scroll += 1,
+            (Phase::Asking, KeyCode::Up | KeyCode::Char('k')) => {
+                c.scroll = c.scroll.saturating_sub(1)
+            }
+            (Phase::Asking, KeyCode::Enter) => {
+                if c.confirm_focused && !c.preview.nothing_to_do {
+                    c.phase = Phase::Running;
+                    effects.push(Effect::Request(Request::Execute {
+                        id: c.id,
+                        action: c.action.clone(),
+                    }));
+                } else {
+                    self.confirm = None;
+                    self.flash(Level::Info, "cancelled; nothing was changed");
+                }
+            }
+            _ => {}
+        }
     }
 
     fn run_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
         match command {
             Command::Quit => effects.push(Effect::Quit),
             Command::Help => self.help = true,
-            Command::TabStats => self.tab = Tab::Stats,
-            Command::TabEvents => self.tab = Tab::Events,
-            Command::NextTab => self.tab = self.tab.offset(1),
-            Command::PrevTab => self.tab = self.tab.offset(-1),
+            Command::SqlLog => self.sql_log.open = true,
+            Command::TabStats => self.switch_to(Tab::Stats, effects),
+            Command::TabEvents => self.switch_to(Tab::Events, effects),
+            Command::TabSchedules => self.switch_to(Tab::Schedules, effects),
+            Command::TabDurability => self.switch_to(Tab::Durability, effects),
+            Command::TabEnqueue => self.switch_to(Tab::Enqueue, effects),
+            Command::TabHeld => self.switch_to(Tab::Held, effects),
+            Command::NextTab => self.switch_to(self.tab.offset(1), effects),
+            Command::PrevTab => self.switch_to(self.tab.offset(-1), effects),
             Command::Refresh => {
                 if self.connected() {
-                    self.request_stats(effects);
+                    self.refresh_current(effects);
                     self.flash(Level::Info, "refreshing");
                 } else {
                     effects.push(Effect::Request(Request::Reconnect));
@@ -364,15 +771,21 @@ impl App {
                 Tab::Stats => {
                     self.stats.paused = !self.stats.paused;
                     if !self.stats.paused {
-                        self.request_stats(effects);
+                        self.request(View::Stats(self.stats.window), effects);
                     }
                 }
                 Tab::Events => self.events.toggle_pause(),
+                _ => {}
             },
-            Command::Filter => self.editing_filter = true,
+            Command::Filter => {
+                if self.filter_mut().is_some() {
+                    self.editing_filter = true;
+                }
+            }
             Command::Back => {
-                let filter = self.filter_mut();
-                if !filter.is_empty() {
+                if let Some(filter) = self.filter_mut()
+                    && !filter.is_empty()
+                {
                     filter.clear();
                     self.reset_selection();
                 }
@@ -385,21 +798,123 @@ impl App {
             | Command::PageDown => match self.tab {
                 Tab::Stats => self.stats.navigate(command),
                 Tab::Events => self.events.navigate(command),
+                Tab::Schedules => self.schedules.navigate(command),
+                Tab::Held => self.held.navigate(command),
+                Tab::Durability => {
+                    if self.durability.navigate(command) {
+                        self.preview_durability(effects);
+                    }
+                }
+                Tab::Enqueue => {}
             },
             Command::Window => {
                 self.stats.window = self.stats.window.next();
-                self.request_stats(effects);
+                self.request(View::Stats(self.stats.window), effects);
             }
             Command::Sort => self.stats.sort = self.stats.sort.next(),
-            Command::Open => {
-                self.events.detail = self.events.selected_entry().map(|e| e.seq);
-            }
+            Command::Open => match self.tab {
+                Tab::Events => self.events.detail = self.events.selected_entry().map(|e| e.seq),
+                Tab::Schedules => {
+                    self.schedules.detail = self.schedules.selected_row().map(|r| r.schedule.id)
+                }
+                Tab::Held => self.held.detail = self.held.selected_row().map(|r| r.job.id),
+                _ => {}
+            },
             Command::Clear => {
                 let n = self.events.len();
                 self.events.clear();
                 self.flash(Level::Info, format!("cleared {n} events"));
             }
             Command::Copy => self.copy_event(effects),
+            Command::Tag => match self.tab {
+                Tab::Schedules => {
+                    self.schedules.toggle_tag();
+                    self.schedules.navigate(Command::Down);
+                }
+                Tab::Held => {
+                    self.held.toggle_tag();
+                    self.held.navigate(Command::Down);
+                }
+                _ => {}
+            },
+            Command::Delete => {
+                if let Some(id) = self.schedules.selected_row().map(|r| r.schedule.id) {
+                    effects.extend(self.propose(Action::RemoveSchedules {
+                        refs: vec![ScheduleRef::Id(id)],
+                    }));
+                }
+            }
+            Command::DeleteTagged => {
+                if self.schedules.tagged.is_empty() {
+                    self.flash(Level::Info, "no schedule is tagged (Space tags)");
+                } else {
+                    let refs = self
+                        .schedules
+                        .tagged
+                        .iter()
+                        .map(|id| ScheduleRef::Id(*id))
+                        .collect();
+                    effects.extend(self.propose(Action::RemoveSchedules { refs }));
+                }
+            }
+            Command::RunNow => {
+                let ids: Vec<i64> = if self.schedules.tagged.is_empty() {
+                    self.schedules
+                        .selected_row()
+                        .map(|r| r.schedule.id)
+                        .into_iter()
+                        .collect()
+                } else {
+                    self.schedules.tagged.iter().copied().collect()
+                };
+                if !ids.is_empty() {
+                    effects.extend(self.propose(Action::RunSchedulesNow { ids }));
+                }
+            }
+            Command::Apply => {
+                let level = self.durability.level();
+                effects.extend(self.propose(Action::SetDurability {
+                    level,
+                    lock_timeout: Some(LOCK_TIMEOUT),
+                }));
+            }
+            Command::Edit => self.enqueue.editing = true,
+            Command::Submit => self.submit_enqueue(effects),
+            Command::Requeue => {
+                let ids = self.held.targets();
+                if ids.is_empty() {
+                    self.flash(Level::Info, "no held job selected");
+                } else {
+                    effects.extend(self.propose(Action::Requeue { ids }));
+                }
+            }
+        }
+    }
+
+    fn submit_enqueue(&mut self, effects: &mut Vec<Effect>) {
+        if self.conn.read_only {
+            self.flash(Level::Error, "refused: this session is read-only");
+            return;
+        }
+        match self.enqueue.validate() {
+            Ok(job) => {
+                self.enqueue.errors.clear();
+                effects.extend(self.propose(Action::Enqueue {
+                    jobs: vec![job],
+                    on_conflict: self.enqueue.on_conflict,
+                }));
+            }
+            Err(errors) => {
+                let n = errors.len();
+                self.enqueue.errors = errors;
+                self.flash(
+                    Level::Error,
+                    format!(
+                        "fix {n} field{} first; nothing was sent",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                );
+            }
         }
     }
 
@@ -417,17 +932,28 @@ impl App {
         }
     }
 
-    fn filter_mut(&mut self) -> &mut String {
+    fn filter_mut(&mut self) -> Option<&mut String> {
         match self.tab {
-            Tab::Stats => &mut self.stats.filter,
-            Tab::Events => &mut self.events.filter,
+            Tab::Stats => Some(&mut self.stats.filter),
+            Tab::Events => Some(&mut self.events.filter),
+            Tab::Schedules => Some(&mut self.schedules.filter),
+            Tab::Held => Some(&mut self.held.filter),
+            Tab::Durability | Tab::Enqueue => None,
         }
+    }
+
+    /// Whether the current tab has a `/` filter.
+    pub fn has_filter(&self) -> bool {
+        !matches!(self.tab, Tab::Durability | Tab::Enqueue)
     }
 
     pub fn filter(&self) -> &str {
         match self.tab {
             Tab::Stats => &self.stats.filter,
             Tab::Events => &self.events.filter,
+            Tab::Schedules => &self.schedules.filter,
+            Tab::Held => &self.held.filter,
+            Tab::Durability | Tab::Enqueue => "",
         }
     }
 
@@ -435,6 +961,9 @@ impl App {
         match self.tab {
             Tab::Stats => self.stats.selected = 0,
             Tab::Events => self.events.selected = None,
+            Tab::Schedules => self.schedules.selected = 0,
+            Tab::Held => self.held.selected = 0,
+            Tab::Durability | Tab::Enqueue => {}
         }
     }
 
@@ -443,13 +972,19 @@ impl App {
             KeyCode::Enter => self.editing_filter = false,
             KeyCode::Esc => {
                 self.editing_filter = false;
-                self.filter_mut().clear();
+                if let Some(f) = self.filter_mut() {
+                    f.clear();
+                }
             }
             KeyCode::Backspace => {
-                self.filter_mut().pop();
+                if let Some(f) = self.filter_mut() {
+                    f.pop();
+                }
             }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.filter_mut().push(c);
+                if let Some(f) = self.filter_mut() {
+                    f.push(c);
+                }
             }
             _ => return,
         }

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::actions::stats::{QueueStats, StatsWindow};
+use crate::actions::preview::{Preview, preview};
+use crate::actions::record::recording;
+use crate::actions::stats::StatsWindow;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session};
 use crate::db::connect::{self, Connection};
 use crate::events::Received;
@@ -26,12 +28,41 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const PROBE_EVERY: Duration = Duration::from_secs(15);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Server-side guards for the console's own statements.
+const NOT_CONNECTED: &str = "not connected to the database; retrying";
 const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '5s'";
+
+/// Data a tab shows; refreshes of the same view coalesce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Stats(StatsWindow),
+    Schedules,
+    Tables,
+    Held,
+}
+
+impl View {
+    fn action(self) -> Action {
+        match self {
+            View::Stats(window) => Action::QueueStats { window },
+            View::Schedules => Action::ListSchedules,
+            View::Tables => Action::TableInfo,
+            View::Held => Action::HeldJobs {
+                limit: super::tabs::held::LIMIT,
+            },
+        }
+    }
+
+    fn same_kind(self, other: View) -> bool {
+        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    }
+}
 
 #[derive(Debug)]
 pub enum Request {
-    /// Refresh the Stats tab (coalesced).
-    Stats(StatsWindow),
+    /// Reload a view (coalesced per view).
+    Refresh(View),
+    /// Compute what an action would do; answered by [`DbEvent::Previewed`].
+    Preview { id: u64, action: Action },
     /// Run an action; answered by [`DbEvent::Done`] with the same id.
     Execute { id: u64, action: Action },
     /// Stop waiting for the backoff and try to connect now.
@@ -51,12 +82,21 @@ pub enum DbEvent {
         attempt: u32,
         retry_in: Duration,
     },
-    Stats(Result<QueueStats, String>),
+    Refreshed {
+        view: View,
+        result: Result<Outcome, String>,
+    },
     Notification(Received),
+    Previewed {
+        id: u64,
+        result: Result<Preview, String>,
+    },
     Done {
         id: u64,
         result: Result<Outcome, String>,
         elapsed: Duration,
+        /// The statements the action sent, as recorded while it ran.
+        sql: Vec<String>,
     },
 }
 
@@ -86,33 +126,37 @@ pub fn spawn(target: Target) -> DbHandle {
 
 #[derive(Default)]
 struct Pending {
-    stats: Option<StatsWindow>,
-    actions: VecDeque<(u64, Action)>,
+    views: Vec<View>,
+    jobs: VecDeque<Job>,
 }
 
 impl Pending {
     fn push(&mut self, request: Request) {
         match request {
-            Request::Stats(window) => self.stats = Some(window),
-            Request::Execute { id, action } => self.actions.push_back((id, action)),
+            Request::Refresh(view) => {
+                // The newest request of a kind replaces an older one (a new window).
+                self.views.retain(|v| !v.same_kind(view));
+                self.views.push(view);
+            }
+            Request::Preview { id, action } => self.jobs.push_back(Job::Preview(id, action)),
+            Request::Execute { id, action } => self.jobs.push_back(Job::Execute(id, action)),
             Request::Reconnect => {}
         }
+    }
+
+    /// User actions first; a refresh can wait for them.
+    fn take(&mut self) -> Option<Job> {
+        if let Some(job) = self.jobs.pop_front() {
+            return Some(job);
+        }
+        (!self.views.is_empty()).then(|| Job::Refresh(self.views.remove(0)))
     }
 }
 
 enum Job {
-    Stats(StatsWindow),
+    Refresh(View),
+    Preview(u64, Action),
     Execute(u64, Action),
-}
-
-impl Pending {
-    /// User actions first; a refresh can wait for them.
-    fn take(&mut self) -> Option<Job> {
-        if let Some((id, action)) = self.actions.pop_front() {
-            return Some(Job::Execute(id, action));
-        }
-        self.stats.take().map(Job::Stats)
-    }
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -175,8 +219,15 @@ async fn run(
                     Some(Request::Execute { id, .. }) => {
                         let _ = events.send(DbEvent::Done {
                             id,
-                            result: Err("not connected to the database; retrying".into()),
+                            result: Err(NOT_CONNECTED.into()),
                             elapsed: Duration::ZERO,
+                            sql: Vec::new(),
+                        });
+                    }
+                    Some(Request::Preview { id, .. }) => {
+                        let _ = events.send(DbEvent::Previewed {
+                            id,
+                            result: Err(NOT_CONNECTED.into()),
                         });
                     }
                     Some(other) => pending.push(other),
@@ -286,24 +337,24 @@ async fn serve(
 
 async fn run_job(session: &Session, job: Job) -> DbEvent {
     match job {
-        Job::Stats(window) => {
-            let result =
-                match actions::execute(session, &Action::QueueStats { window }, false).await {
-                    Ok(Outcome::QueueStats(stats)) => Ok(stats),
-                    Ok(other) => Err(format!("unexpected outcome {other:?}")),
-                    Err(e) => Err(e.to_string()),
-                };
-            DbEvent::Stats(result)
-        }
+        Job::Refresh(view) => DbEvent::Refreshed {
+            view,
+            result: actions::execute(session, &view.action(), false)
+                .await
+                .map_err(|e| e.to_string()),
+        },
+        Job::Preview(id, action) => DbEvent::Previewed {
+            id,
+            result: preview(session, &action).await.map_err(|e| e.to_string()),
+        },
         Job::Execute(id, action) => {
             let started = Instant::now();
-            let result = actions::execute(session, &action, false)
-                .await
-                .map_err(|e| e.to_string());
+            let (result, sql) = recording(actions::execute(session, &action, false)).await;
             DbEvent::Done {
                 id,
-                result,
+                result: result.map_err(|e| e.to_string()),
                 elapsed: started.elapsed(),
+                sql,
             }
         }
     }
@@ -325,8 +376,10 @@ mod tests {
     #[test]
     fn refreshes_coalesce_and_actions_go_first() {
         let mut p = Pending::default();
-        p.push(Request::Stats(StatsWindow::OneHour));
-        p.push(Request::Stats(StatsWindow::FiveMinutes));
+        p.push(Request::Refresh(View::Stats(StatsWindow::OneHour)));
+        p.push(Request::Refresh(View::Schedules));
+        p.push(Request::Refresh(View::Stats(StatsWindow::FiveMinutes)));
+        p.push(Request::Refresh(View::Schedules));
         p.push(Request::Execute {
             id: 7,
             action: Action::Backlog,
@@ -334,8 +387,9 @@ mod tests {
         assert!(matches!(p.take(), Some(Job::Execute(7, Action::Backlog))));
         assert!(matches!(
             p.take(),
-            Some(Job::Stats(StatsWindow::FiveMinutes))
+            Some(Job::Refresh(View::Stats(StatsWindow::FiveMinutes)))
         ));
+        assert!(matches!(p.take(), Some(Job::Refresh(View::Schedules))));
         assert!(p.take().is_none());
     }
 }

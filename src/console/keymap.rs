@@ -17,6 +17,10 @@ pub enum Scope {
     List,
     Stats,
     Events,
+    Schedules,
+    Durability,
+    Enqueue,
+    Held,
 }
 
 impl Scope {
@@ -26,6 +30,10 @@ impl Scope {
             Scope::List => "Lists",
             Scope::Stats => "Stats tab",
             Scope::Events => "Events tab",
+            Scope::Schedules => "Schedules tab",
+            Scope::Durability => "Durability tab",
+            Scope::Enqueue => "Enqueue tab",
+            Scope::Held => "Held tab",
         }
     }
 }
@@ -39,6 +47,11 @@ pub enum Command {
     PrevTab,
     TabStats,
     TabEvents,
+    TabSchedules,
+    TabDurability,
+    TabEnqueue,
+    TabHeld,
+    SqlLog,
     Refresh,
     Pause,
     Filter,
@@ -54,6 +67,14 @@ pub enum Command {
     Sort,
     Clear,
     Copy,
+    Tag,
+    Delete,
+    DeleteTagged,
+    RunNow,
+    Apply,
+    Edit,
+    Submit,
+    Requeue,
 }
 
 struct Spec {
@@ -65,177 +86,90 @@ struct Spec {
     hint: Option<&'static str>,
     help: &'static str,
     defaults: &'static [&'static str],
+    /// Changes the database: hidden from the hints in read-only mode.
+    mutates: bool,
 }
 
+/// A spec for a command that only reads or moves around.
+const fn spec(
+    command: Command,
+    name: &'static str,
+    scope: Scope,
+    hint: Option<&'static str>,
+    help: &'static str,
+    defaults: &'static [&'static str],
+) -> Spec {
+    Spec {
+        command,
+        name,
+        scope,
+        hint,
+        help,
+        defaults,
+        mutates: false,
+    }
+}
+
+/// A spec for a command that changes the database (always confirmed first).
+const fn mutation(
+    command: Command,
+    name: &'static str,
+    scope: Scope,
+    hint: &'static str,
+    help: &'static str,
+    defaults: &'static [&'static str],
+) -> Spec {
+    Spec {
+        command,
+        name,
+        scope,
+        hint: Some(hint),
+        help,
+        defaults,
+        mutates: true,
+    }
+}
+
+// One line per binding reads best as a table.
+#[rustfmt::skip]
 const SPECS: &[Spec] = &[
-    Spec {
-        command: Command::Quit,
-        name: "quit",
-        scope: Scope::Global,
-        hint: Some("quit"),
-        help: "Quit",
-        defaults: &["q"],
-    },
-    Spec {
-        command: Command::Help,
-        name: "help",
-        scope: Scope::Global,
-        hint: Some("help"),
-        help: "Show/hide this help",
-        defaults: &["?"],
-    },
-    Spec {
-        command: Command::TabStats,
-        name: "tab_stats",
-        scope: Scope::Global,
-        hint: None,
-        help: "Stats tab",
-        defaults: &["1"],
-    },
-    Spec {
-        command: Command::TabEvents,
-        name: "tab_events",
-        scope: Scope::Global,
-        hint: None,
-        help: "Events tab",
-        defaults: &["2"],
-    },
-    Spec {
-        command: Command::NextTab,
-        name: "next_tab",
-        scope: Scope::Global,
-        hint: None,
-        help: "Next tab",
-        defaults: &["tab"],
-    },
-    Spec {
-        command: Command::PrevTab,
-        name: "prev_tab",
-        scope: Scope::Global,
-        hint: None,
-        help: "Previous tab",
-        defaults: &["shift-tab"],
-    },
-    Spec {
-        command: Command::Refresh,
-        name: "refresh",
-        scope: Scope::Global,
-        hint: Some("refresh"),
-        help: "Refresh now",
-        defaults: &["r"],
-    },
-    Spec {
-        command: Command::Pause,
-        name: "pause",
-        scope: Scope::Global,
-        hint: Some("pause"),
-        help: "Pause/resume this tab",
-        defaults: &["space"],
-    },
-    Spec {
-        command: Command::Filter,
-        name: "filter",
-        scope: Scope::List,
-        hint: Some("filter"),
-        help: "Filter (Enter keeps)",
-        defaults: &["/"],
-    },
-    Spec {
-        command: Command::Back,
-        name: "back",
-        scope: Scope::Global,
-        hint: None,
-        help: "Close dialog/filter",
-        defaults: &["esc"],
-    },
-    Spec {
-        command: Command::Up,
-        name: "up",
-        scope: Scope::List,
-        hint: None,
-        help: "Move up",
-        defaults: &["k", "up"],
-    },
-    Spec {
-        command: Command::Down,
-        name: "down",
-        scope: Scope::List,
-        hint: None,
-        help: "Move down",
-        defaults: &["j", "down"],
-    },
-    Spec {
-        command: Command::Top,
-        name: "top",
-        scope: Scope::List,
-        hint: None,
-        help: "First row",
-        defaults: &["g", "home"],
-    },
-    Spec {
-        command: Command::Bottom,
-        name: "bottom",
-        scope: Scope::List,
-        hint: None,
-        help: "Last row",
-        defaults: &["G", "end"],
-    },
-    Spec {
-        command: Command::PageUp,
-        name: "page_up",
-        scope: Scope::List,
-        hint: None,
-        help: "Page up",
-        defaults: &["pgup", "ctrl-u"],
-    },
-    Spec {
-        command: Command::PageDown,
-        name: "page_down",
-        scope: Scope::List,
-        hint: None,
-        help: "Page down",
-        defaults: &["pgdn", "ctrl-d"],
-    },
-    Spec {
-        command: Command::Window,
-        name: "window",
-        scope: Scope::Stats,
-        hint: Some("window"),
-        help: "Window 5m/1h/6h/24h",
-        defaults: &["w"],
-    },
-    Spec {
-        command: Command::Sort,
-        name: "sort",
-        scope: Scope::Stats,
-        hint: Some("sort"),
-        help: "Next sort column",
-        defaults: &["s"],
-    },
-    Spec {
-        command: Command::Open,
-        name: "open",
-        scope: Scope::Events,
-        hint: Some("json"),
-        help: "Show the JSON",
-        defaults: &["enter"],
-    },
-    Spec {
-        command: Command::Clear,
-        name: "clear",
-        scope: Scope::Events,
-        hint: Some("clear"),
-        help: "Clear the buffer",
-        defaults: &["c"],
-    },
-    Spec {
-        command: Command::Copy,
-        name: "copy",
-        scope: Scope::Events,
-        hint: Some("copy"),
-        help: "Copy JSON (OSC 52)",
-        defaults: &["y"],
-    },
+    spec(Command::Quit, "quit", Scope::Global, Some("quit"), "Quit", &["q"]),
+    spec(Command::Help, "help", Scope::Global, Some("help"), "Show/hide this help", &["?"]),
+    spec(Command::TabStats, "tab_stats", Scope::Global, None, "Stats tab", &["1"]),
+    spec(Command::TabEvents, "tab_events", Scope::Global, None, "Events tab", &["2"]),
+    spec(Command::TabSchedules, "tab_schedules", Scope::Global, None, "Schedules tab", &["3"]),
+    spec(Command::TabDurability, "tab_durability", Scope::Global, None, "Durability tab", &["4"]),
+    spec(Command::TabEnqueue, "tab_enqueue", Scope::Global, None, "Enqueue tab", &["5"]),
+    spec(Command::TabHeld, "tab_held", Scope::Global, None, "Held jobs tab", &["6"]),
+    spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
+    spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
+    spec(Command::SqlLog, "sql_log", Scope::Global, Some("sql log"), "SQL this session ran", &["L"]),
+    spec(Command::Refresh, "refresh", Scope::Global, Some("refresh"), "Refresh now", &["r"]),
+    spec(Command::Pause, "pause", Scope::Global, Some("pause"), "Pause/resume this tab", &["space"]),
+    spec(Command::Back, "back", Scope::Global, None, "Close dialog/filter", &["esc"]),
+    spec(Command::Filter, "filter", Scope::List, Some("filter"), "Filter (Enter keeps)", &["/"]),
+    spec(Command::Up, "up", Scope::List, None, "Move up", &["k", "up"]),
+    spec(Command::Down, "down", Scope::List, None, "Move down", &["j", "down"]),
+    spec(Command::Top, "top", Scope::List, None, "First row", &["g", "home"]),
+    spec(Command::Bottom, "bottom", Scope::List, None, "Last row", &["G", "end"]),
+    spec(Command::PageUp, "page_up", Scope::List, None, "Page up", &["pgup", "ctrl-u"]),
+    spec(Command::PageDown, "page_down", Scope::List, None, "Page down", &["pgdn", "ctrl-d"]),
+    spec(Command::Window, "window", Scope::Stats, Some("window"), "Window 5m/1h/6h/24h", &["w"]),
+    spec(Command::Sort, "sort", Scope::Stats, Some("sort"), "Next sort column", &["s"]),
+    spec(Command::Open, "open", Scope::Events, Some("json"), "Show the event's JSON", &["enter"]),
+    spec(Command::Clear, "clear", Scope::Events, Some("clear"), "Clear the buffer", &["c"]),
+    spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
+    spec(Command::Open, "open_schedule", Scope::Schedules, Some("details"), "Next 10 fire times", &["enter"]),
+    spec(Command::Tag, "tag", Scope::Schedules, Some("tag"), "Tag/untag the row", &["space"]),
+    mutation(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
+    mutation(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
+    mutation(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
+    mutation(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
+    spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
+    mutation(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
+    spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
+    spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
+    mutation(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
 ];
 
 /// One key chord: a key code plus Ctrl/Alt (Shift is part of the character).
@@ -396,7 +330,8 @@ pub struct Binding {
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    keys: BTreeMap<Command, Vec<Key>>,
+    /// Keys per binding name (`quit`, `tag_held`, …).
+    keys: BTreeMap<&'static str, Vec<Key>>,
 }
 
 impl Default for Keymap {
@@ -409,15 +344,20 @@ impl Default for Keymap {
                     .iter()
                     .map(|k| Key::parse(k).expect("default keys parse"))
                     .collect();
-                (s.command, keys)
+                (s.name, keys)
             })
             .collect();
         Keymap { keys }
     }
 }
 
+/// Tab scopes are live one at a time; Global and List are live on every tab.
+fn tab_scope(scope: Scope) -> bool {
+    !matches!(scope, Scope::Global | Scope::List)
+}
+
 impl Keymap {
-    /// Defaults patched with `overrides` (command name → key list). Errors
+    /// Defaults patched with `overrides` (binding name → key list). Errors
     /// name the offending entry, e.g. `keymap.quit: "ctrl-" is not a key`.
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
         let mut map = Keymap::default();
@@ -438,20 +378,25 @@ impl Keymap {
                     "keymap.{name}: give at least one key (a command cannot be unbound)"
                 ));
             }
-            map.keys.insert(spec.command, parsed);
+            map.keys.insert(spec.name, parsed);
         }
         map.check_conflicts()?;
         Ok(map)
     }
 
-    /// Two commands that can be active at once must not share a key.
+    fn keys(&self, spec: &Spec) -> &[Key] {
+        &self.keys[spec.name]
+    }
+
+    /// Two bindings live at the same time must not share a key. A tab's
+    /// own bindings may deliberately take a Global or List key on that tab
+    /// (Space tags on the Schedules tab instead of pausing); the hint line
+    /// and help then show the tab's meaning.
     fn check_conflicts(&self) -> Result<(), String> {
-        // Global and List keys are live on every tab; two tabs never are.
-        let tab_only = |s: Scope| matches!(s, Scope::Stats | Scope::Events);
-        let overlaps = |a: Scope, b: Scope| a == b || !tab_only(a) || !tab_only(b);
+        let clash = |a: Scope, b: Scope| a == b || (!tab_scope(a) && !tab_scope(b));
         let entries: Vec<(&Spec, &Key)> = SPECS
             .iter()
-            .flat_map(|s| self.keys[&s.command].iter().map(move |k| (s, k)))
+            .flat_map(|s| self.keys(s).iter().map(move |k| (s, k)))
             .collect();
         for (i, (sa, ka)) in entries.iter().enumerate() {
             if ka.is_ctrl_c() {
@@ -461,7 +406,7 @@ impl Keymap {
                 ));
             }
             for (sb, kb) in &entries[i + 1..] {
-                if ka == kb && sa.command != sb.command && overlaps(sa.scope, sb.scope) {
+                if ka == kb && sa.name != sb.name && clash(sa.scope, sb.scope) {
                     return Err(format!(
                         "keymap.{} and keymap.{} both use {ka}",
                         sa.name, sb.name
@@ -472,72 +417,130 @@ impl Keymap {
         Ok(())
     }
 
+    fn live(&self, key: &Key, scopes: &[Scope]) -> Option<&'static Spec> {
+        scopes.iter().find_map(|scope| {
+            SPECS
+                .iter()
+                .filter(|s| s.scope == *scope)
+                .find(|s| self.keys(s).contains(key))
+        })
+    }
+
     /// The command bound to `key` among the active scopes (innermost first).
     pub fn lookup(&self, key: &KeyEvent, scopes: &[Scope]) -> Option<Command> {
         let key = Key::from_event(key)?;
         if key.is_ctrl_c() {
             return Some(Command::Quit);
         }
-        scopes.iter().find_map(|scope| {
-            SPECS
-                .iter()
-                .filter(|s| s.scope == *scope)
-                .find(|s| self.keys[&s.command].contains(&key))
-                .map(|s| s.command)
-        })
+        self.live(&key, scopes).map(|s| s.command)
+    }
+
+    /// Whether `command` changes the database (refused in read-only mode).
+    pub fn mutates(command: Command) -> bool {
+        SPECS.iter().any(|s| s.command == command && s.mutates)
+    }
+
+    fn spec_of(command: Command) -> &'static Spec {
+        SPECS
+            .iter()
+            .find(|s| s.command == command)
+            .expect("every command has a binding")
     }
 
     pub fn keys_of(&self, command: Command) -> String {
-        self.keys[&command]
-            .iter()
-            .map(Key::to_string)
-            .collect::<Vec<_>>()
-            .join("/")
+        join_keys(self.keys(Self::spec_of(command)))
     }
 
     /// The first key of `command`, for the hint line.
     pub fn first_key(&self, command: Command) -> String {
-        self.keys[&command][0].to_string()
+        self.keys(Self::spec_of(command))[0].to_string()
     }
 
-    /// Hints for the active scopes, innermost first, as shown in the hint line.
-    pub fn hints(&self, scopes: &[Scope]) -> Vec<Binding> {
+    /// Hints for the active scopes, innermost first, as shown in the hint
+    /// line: without bindings shadowed by the tab, and without mutations in
+    /// read-only mode.
+    pub fn hints(&self, scopes: &[Scope], read_only: bool) -> Vec<Binding> {
         let mut out = Vec::new();
-        for scope in scopes.iter().rev() {
+        for scope in scopes {
             for s in SPECS.iter().filter(|s| s.scope == *scope) {
-                if let Some(label) = s.hint {
-                    out.push(Binding {
-                        scope: s.scope,
-                        keys: self.first_key(s.command),
-                        label,
-                        help: s.help,
-                    });
+                let Some(label) = s.hint else { continue };
+                if read_only && s.mutates {
+                    continue;
                 }
+                let first = self.keys(s)[0];
+                if self.live(&first, scopes).map(|live| live.name) != Some(s.name) {
+                    continue;
+                }
+                out.push(Binding {
+                    scope: s.scope,
+                    keys: first.to_string(),
+                    label,
+                    help: s.help,
+                });
             }
         }
-        // Innermost scope's commands first: they matter most on this tab.
-        out.sort_by_key(|b| std::cmp::Reverse(b.scope));
         out
     }
 
-    /// Every binding, grouped by scope, for the help overlay.
-    pub fn help(&self) -> Vec<Binding> {
-        let mut rows: Vec<Binding> = SPECS
+    /// The bindings live in `scopes`, grouped by scope, for the help
+    /// overlay (contextual, like gitui: each tab shows its own keys).
+    pub fn help(&self, scopes: &[Scope], read_only: bool) -> Vec<Binding> {
+        let is_tab_key = |c: Command| {
+            matches!(
+                c,
+                Command::TabStats
+                    | Command::TabEvents
+                    | Command::TabSchedules
+                    | Command::TabDurability
+                    | Command::TabEnqueue
+                    | Command::TabHeld
+            )
+        };
+        let mut rows: Vec<Binding> = Vec::new();
+        for s in SPECS
             .iter()
-            .map(|s| Binding {
+            .filter(|s| scopes.contains(&s.scope))
+            .filter(|s| !(read_only && s.mutates))
+        {
+            if is_tab_key(s.command) {
+                // The six tab keys read best as one row.
+                if s.command == Command::TabStats {
+                    let keys: Vec<String> = SPECS
+                        .iter()
+                        .filter(|t| is_tab_key(t.command))
+                        .map(|t| join_keys(self.keys(t)))
+                        .collect();
+                    rows.push(Binding {
+                        scope: s.scope,
+                        keys: keys.join(" "),
+                        label: "",
+                        help: "Go to tab 1–6",
+                    });
+                }
+                continue;
+            }
+            rows.push(Binding {
                 scope: s.scope,
                 keys: if s.command == Command::Quit {
-                    format!("{}/Ctrl-C", self.keys_of(s.command))
+                    format!("{}/Ctrl-C", join_keys(self.keys(s)))
                 } else {
-                    self.keys_of(s.command)
+                    join_keys(self.keys(s))
                 },
                 label: s.hint.unwrap_or(""),
                 help: s.help,
-            })
-            .collect();
-        rows.sort_by_key(|b| b.scope);
+            });
+        }
+        // This tab's own keys first: they are what the user came for.
+        rows.sort_by_key(|b| (!tab_scope(b.scope), b.scope));
         rows
     }
+}
+
+fn join_keys(keys: &[Key]) -> String {
+    keys.iter()
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -622,9 +625,39 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert("window".to_string(), vec!["W".to_string()]);
         let map = Keymap::with_overrides(&o).unwrap();
-        let hints = map.hints(&[Scope::Stats, Scope::List, Scope::Global]);
+        let hints = map.hints(&[Scope::Stats, Scope::List, Scope::Global], false);
         assert_eq!(hints[0].keys, "W");
         assert_eq!(hints[0].label, "window");
-        assert!(map.help().iter().any(|b| b.keys == "q/Ctrl-C"));
+        assert!(
+            map.help(&[Scope::Global], false)
+                .iter()
+                .any(|b| b.keys == "q/Ctrl-C")
+        );
+    }
+
+    #[test]
+    fn tabs_shadow_global_keys_and_read_only_hides_mutations() {
+        let map = Keymap::default();
+        let scopes = [Scope::Schedules, Scope::List, Scope::Global];
+        let space = press(KeyCode::Char(' '), KeyModifiers::NONE);
+        assert_eq!(map.lookup(&space, &scopes), Some(Command::Tag));
+        assert_eq!(
+            map.lookup(&space, &[Scope::Stats, Scope::List, Scope::Global]),
+            Some(Command::Pause)
+        );
+        let labels: Vec<&str> = map.hints(&scopes, false).iter().map(|b| b.label).collect();
+        assert!(
+            labels.contains(&"tag") && labels.contains(&"remove"),
+            "{labels:?}"
+        );
+        assert!(!labels.contains(&"pause"), "shadowed by tag: {labels:?}");
+        let labels: Vec<&str> = map.hints(&scopes, true).iter().map(|b| b.label).collect();
+        assert!(
+            !labels.contains(&"remove") && !labels.contains(&"fire now"),
+            "{labels:?}"
+        );
+        assert!(!map.help(&scopes, true).iter().any(|b| b.label == "remove"));
+        assert!(map.help(&scopes, false).iter().any(|b| b.label == "remove"));
+        assert!(Keymap::mutates(Command::Delete) && !Keymap::mutates(Command::Tag));
     }
 }

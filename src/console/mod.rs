@@ -9,6 +9,7 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod dialog;
 pub mod keymap;
 pub mod tabs;
 pub mod theme;

@@ -1,7 +1,11 @@
 //! Per-tab view state and the list navigation they share. Drawing lives in
 //! `console::ui`; these modules only hold state and react to commands.
 
+pub mod durability;
+pub mod enqueue;
 pub mod events;
+pub mod held;
+pub mod schedules;
 pub mod stats;
 
 use super::keymap::Command;

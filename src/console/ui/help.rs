@@ -15,7 +15,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Span::styled(
-            " Keys · config.toml [keymap] overrides them ",
+            " Keys on this tab · config.toml [keymap] overrides them ",
             t.title,
         ))
         .border_style(t.key);
@@ -24,7 +24,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
     let mut rows = Vec::new();
     let mut last_scope = None;
-    for b in app.keymap.help() {
+    for b in app.keymap.help(&app.scopes(), app.conn.read_only) {
         if last_scope != Some(b.scope) {
             rows.push(Row::new(vec![Cell::from(Span::styled(
                 b.scope.title(),

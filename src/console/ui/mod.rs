@@ -4,9 +4,14 @@
 //! help overlay and the event detail are drawn on top. Below the minimum
 //! size a single message replaces the layout.
 
+mod dialog;
+mod durability;
+mod enqueue;
 mod events;
 pub mod format;
+mod held;
 mod help;
+mod schedules;
 mod stats;
 
 use ratatui::Frame;
@@ -52,6 +57,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.tab {
         Tab::Stats => stats::draw(frame, body, app),
         Tab::Events => events::draw(frame, body, app),
+        Tab::Schedules => schedules::draw(frame, body, app),
+        Tab::Durability => durability::draw(frame, body, app),
+        Tab::Enqueue => enqueue::draw(frame, body, app),
+        Tab::Held => held::draw(frame, body, app),
     }
     if let Link::Reconnecting { error, .. } = &app.conn.link {
         // Over the tab's header line: the data below is stale, and why.
@@ -67,8 +76,19 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     draw_status(frame, status, app);
     draw_hints(frame, hints, app);
-    if app.tab == Tab::Events && app.events.detail.is_some() {
-        events::draw_detail(frame, body, app);
+    match app.tab {
+        Tab::Events if app.events.detail.is_some() => events::draw_detail(frame, body, app),
+        Tab::Schedules if app.schedules.detail.is_some() => {
+            schedules::draw_detail(frame, body, app)
+        }
+        Tab::Held if app.held.detail.is_some() => held::draw_detail(frame, body, app),
+        _ => {}
+    }
+    if app.sql_log.open {
+        dialog::draw_sql_log(frame, body, app);
+    }
+    if app.confirm.is_some() {
+        dialog::draw_confirm(frame, body, app);
     }
     if app.help {
         help::draw(frame, body, app);
@@ -88,12 +108,6 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
     }
     frame.render_widget(Line::from(spans), area);
-    if app.conn.read_only {
-        frame.render_widget(
-            Line::from(Span::styled(" READ-ONLY ", t.warn)).alignment(Alignment::Right),
-            area,
-        );
-    }
 }
 
 fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
@@ -114,7 +128,10 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     };
     let sep = || Span::styled(" │ ", t.dim);
     let mut spans = vec![Span::styled(badge, style)];
-    if let Some(at) = app.stats.updated_at {
+    if app.conn.read_only {
+        spans.push(Span::styled(" READ-ONLY", t.warn));
+    }
+    if let Some(at) = app.updated_at() {
         let ago = (app.now - at).num_seconds().max(0);
         spans.push(sep());
         spans.push(Span::raw(format!("updated {ago}s ago")));
@@ -157,17 +174,51 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(Span::raw(format!("{}█", app.filter())));
         spans.push(Span::styled("   Enter keep · Esc clear", t.dim));
     } else {
-        let hints = if app.help {
-            vec![("?/Esc".to_string(), "close help")]
-        } else if app.tab == Tab::Events && app.events.detail.is_some() {
+        use super::keymap::Command;
+        let detail = match app.tab {
+            Tab::Events => app.events.detail.is_some(),
+            Tab::Schedules => app.schedules.detail.is_some(),
+            Tab::Held => app.held.detail.is_some(),
+            _ => false,
+        };
+        let done = app
+            .confirm
+            .as_ref()
+            .is_some_and(|c| matches!(c.phase, super::dialog::Phase::Done { .. }));
+        let hints = if done {
+            vec![("Enter".to_string(), "close")]
+        } else if app.confirm.is_some() {
             vec![
-                (app.keymap.first_key(super::keymap::Command::Back), "close"),
-                (app.keymap.first_key(super::keymap::Command::Copy), "copy"),
+                ("Tab".to_string(), "switch button"),
+                ("Enter".to_string(), "press it"),
+                ("Esc".to_string(), "cancel"),
+                ("j/k".to_string(), "scroll"),
             ]
+        } else if app.help {
+            vec![("?/Esc".to_string(), "close help")]
+        } else if app.sql_log.open {
+            vec![
+                (app.keymap.first_key(Command::Back), "close"),
+                ("j/k".to_string(), "scroll"),
+            ]
+        } else if app.tab == Tab::Enqueue && app.enqueue.editing {
+            vec![
+                ("Tab/↑↓".to_string(), "next field"),
+                ("Space".to_string(), "toggle choice"),
+                (app.keymap.first_key(Command::Submit), "enqueue"),
+                ("Esc".to_string(), "stop editing"),
+            ]
+        } else if detail {
+            let mut h = vec![(app.keymap.first_key(Command::Back), "close")];
+            if app.tab == Tab::Events {
+                h.push((app.keymap.first_key(Command::Copy), "copy"));
+            }
+            h
         } else {
             app.keymap
-                .hints(&app.scopes())
+                .hints(&app.scopes(), app.conn.read_only)
                 .into_iter()
+                .filter(|b| app.has_filter() || b.label != "filter")
                 .map(|b| (b.keys, b.label))
                 .collect()
         };

@@ -1,0 +1,73 @@
+//! Durability tab state: the tables' persistence and the chosen level's
+//! dry-run preview.
+
+use std::time::Duration;
+
+use crate::actions::preview::Preview;
+use crate::actions::tables::TablesReport;
+use crate::console::keymap::Command;
+use crate::settings::durability::Durability;
+
+/// How long the switch waits for its ACCESS EXCLUSIVE locks.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Default)]
+pub struct DurabilityTab {
+    pub report: Option<TablesReport>,
+    /// Index into `Durability::ALL`.
+    pub selected: usize,
+    /// Dry run of the selected level against the live tables.
+    pub preview: Option<(Durability, Result<Preview, String>)>,
+    /// The last switch this session made, and how long it took.
+    pub last_change: Option<(Durability, Duration)>,
+}
+
+impl DurabilityTab {
+    pub fn level(&self) -> Durability {
+        Durability::ALL[self.selected.min(Durability::ALL.len() - 1)]
+    }
+
+    /// Move the selection; true when it changed (the preview is then stale).
+    pub fn navigate(&mut self, command: Command) -> bool {
+        let before = self.selected;
+        self.selected = super::move_cursor(self.selected, Durability::ALL.len(), 3, command);
+        before != self.selected
+    }
+
+    /// Start at the installation's level once it is known.
+    pub fn accept(&mut self, report: TablesReport) {
+        if self.report.is_none()
+            && let Some(level) = report.level
+        {
+            self.selected = Durability::ALL
+                .iter()
+                .position(|l| *l == level)
+                .unwrap_or(0);
+        }
+        self.report = Some(report);
+    }
+
+    pub fn preview_for(&self, level: Durability) -> Option<&Result<Preview, String>> {
+        self.preview
+            .as_ref()
+            .filter(|(l, _)| *l == level)
+            .map(|(_, p)| p)
+    }
+}
+
+/// What each level means, for the explanation pane.
+pub fn meaning(level: Durability) -> &'static str {
+    match level {
+        Durability::Volatile => {
+            "Every table UNLOGGED: fastest, no WAL. A crash or failover empties all of them, \
+             and nothing reaches replicas."
+        }
+        Durability::Balanced => {
+            "Queue and schedules LOGGED (jobs survive a crash and replicate); log and \
+             statistics UNLOGGED (history is lost on a crash, not replicated)."
+        }
+        Durability::Durable => {
+            "Every table LOGGED: crash-safe and replicated; every write goes through the WAL."
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The Held tab: jobs in `failed` status (held by `on_failure = "hold"`),
+//! with attempts and the last traceback.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use super::centered;
+use super::schedules::relative;
+use crate::console::app::App;
+use crate::console::tabs::held::traceback_text;
+
+fn first_line(tb: &Option<serde_json::Value>) -> String {
+    tb.as_ref()
+        .map(traceback_text)
+        .and_then(|t| t.lines().next().map(str::to_string))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let h = &app.held;
+    let [header, table] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let rows = h.rows();
+    let total = h.jobs.as_ref().map_or(0, Vec::len);
+    let mut spans = vec![
+        Span::styled(" ", t.dim),
+        Span::styled(total.to_string(), t.title),
+        Span::styled(" held jobs", t.dim),
+    ];
+    if !h.tagged.is_empty() {
+        spans.push(Span::styled(format!("  {} tagged", h.tagged.len()), t.warn));
+    }
+    if !h.filter.is_empty() {
+        spans.push(Span::styled("  filter ", t.dim));
+        spans.push(Span::styled(h.filter.clone(), t.warn));
+    }
+    frame.render_widget(Line::from(spans), header);
+    let block = Block::default().borders(Borders::TOP).border_style(t.dim);
+    let empty = match &h.jobs {
+        None => Some("loading…"),
+        Some(j) if j.is_empty() => {
+            Some("no held jobs (entrypoints with on_failure = \"hold\" keep failed jobs here)")
+        }
+        Some(_) if rows.is_empty() => Some("no held job matches the filter"),
+        Some(_) => None,
+    };
+    if let Some(text) = empty {
+        frame.render_widget(
+            Paragraph::new(format!(" {text}")).style(t.dim).block(block),
+            table,
+        );
+        return;
+    }
+    h.page.set(table.height.saturating_sub(2) as usize);
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|j| {
+            let mark = if h.tagged.contains(&j.job.id) {
+                "●"
+            } else {
+                " "
+            };
+            Row::new(vec![
+                Cell::from(mark),
+                Cell::from(Line::from(j.job.id.to_string()).right_aligned()),
+                Cell::from(j.job.entrypoint.clone()),
+                Cell::from(Line::from(j.job.attempts.to_string()).right_aligned()),
+                Cell::from(relative(j.job.updated, app.now)),
+                Cell::from(first_line(&j.traceback)),
+            ])
+        })
+        .collect();
+    let header = Row::new(vec![
+        Cell::from(""),
+        Cell::from(Line::from("Id").right_aligned()),
+        Cell::from("Entrypoint"),
+        Cell::from(Line::from("Tries").right_aligned()),
+        Cell::from("Held since"),
+        Cell::from("Last error"),
+    ])
+    .style(t.header);
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+        Constraint::Length(5),
+        Constraint::Length(10),
+        Constraint::Fill(2),
+    ];
+    let widget = Table::new(body, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default().with_selected(Some(h.selected));
+    frame.render_stateful_widget(widget, table, &mut state);
+}
+
+pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let Some(j) = app.held.detail_row() else {
+        return;
+    };
+    let popup = centered(area, 90, 90);
+    frame.render_widget(Clear, popup);
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("entrypoint  ", t.dim),
+            Span::raw(j.job.entrypoint.clone()),
+        ]),
+        Line::from(vec![
+            Span::styled("attempts    ", t.dim),
+            Span::raw(j.job.attempts.to_string()),
+        ]),
+        Line::from(vec![
+            Span::styled("priority    ", t.dim),
+            Span::raw(j.job.priority.to_string()),
+        ]),
+        Line::from(vec![
+            Span::styled("created     ", t.dim),
+            Span::raw(j.job.created.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        ]),
+        Line::from(vec![
+            Span::styled("held since  ", t.dim),
+            Span::raw(j.job.updated.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        ]),
+        Line::from(vec![
+            Span::styled("headers     ", t.dim),
+            Span::raw(
+                j.job
+                    .headers
+                    .as_ref()
+                    .map_or_else(|| "null".into(), |h| h.to_string()),
+            ),
+        ]),
+        Line::from(vec![
+            Span::styled("payload     ", t.dim),
+            Span::raw(format!("{} bytes", j.job.payload_bytes)),
+        ]),
+        Line::from(""),
+    ];
+    match &j.traceback {
+        Some(tb) => lines.extend(
+            traceback_text(tb)
+                .lines()
+                .map(|l| Line::from(l.to_string())),
+        ),
+        None => lines.push(Line::from(Span::styled(
+            "no traceback was logged for this job",
+            t.dim,
+        ))),
+    }
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .title(Span::styled(format!(" held job {} ", j.job.id), t.title))
+                .border_style(t.key),
+        ),
+        popup,
+    );
+}

@@ -1,0 +1,199 @@
+//! The Schedules tab: every row of the schedules table with its next run
+//! (relative, UTC and local), last run, status and heartbeat age.
+
+use chrono::{DateTime, Local, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+
+use super::centered;
+use super::format::age;
+use crate::console::app::App;
+use crate::console::tabs::schedules::is_stale;
+use crate::cron;
+
+/// `in 4m05s` / `4m05s ago`.
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (at - now).num_milliseconds() as f64 / 1e3;
+    if secs >= 0.0 {
+        format!("in {}", age(Some(secs)))
+    } else {
+        format!("{} ago", age(Some(-secs)))
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let s = &app.schedules;
+    let [header, table] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let rows = s.rows();
+    let total = s.listing.as_ref().map_or(0, |l| l.rows.len());
+    let mut spans = vec![
+        Span::styled(" ", t.dim),
+        Span::styled(format!("{total}"), t.title),
+        Span::styled(" schedules", t.dim),
+    ];
+    if !s.tagged.is_empty() {
+        spans.push(Span::styled(format!("  {} tagged", s.tagged.len()), t.warn));
+    }
+    if !s.filter.is_empty() {
+        spans.push(Span::styled("  filter ", t.dim));
+        spans.push(Span::styled(s.filter.clone(), t.warn));
+    }
+    spans.push(Span::styled(
+        "  times UTC (local in details) · ! = stale heartbeat",
+        t.dim,
+    ));
+    frame.render_widget(Line::from(spans), header);
+
+    let block = Block::default().borders(Borders::TOP).border_style(t.dim);
+    let empty = match &s.listing {
+        None => Some("loading…"),
+        Some(l) if l.rows.is_empty() => Some(
+            "no schedules: register them with a scheduler (PGQueuer's @pgq.schedule or pgq run)",
+        ),
+        Some(_) if rows.is_empty() => Some("no schedule matches the filter"),
+        Some(_) => None,
+    };
+    if let Some(text) = empty {
+        frame.render_widget(
+            Paragraph::new(format!(" {text}")).style(t.dim).block(block),
+            table,
+        );
+        return;
+    }
+    s.page.set(table.height.saturating_sub(2) as usize);
+    let now = app.now;
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let sc = &r.schedule;
+            let mark = if s.tagged.contains(&sc.id) {
+                "●"
+            } else {
+                " "
+            };
+            let stale = is_stale(r, now);
+            let heartbeat = format!(
+                "{}{}",
+                age(Some((now - sc.heartbeat).num_milliseconds() as f64 / 1e3)),
+                // "!" marks a stale heartbeat without colour too (NO_COLOR).
+                if stale { "!" } else { "" }
+            );
+            let row = Row::new(vec![
+                Cell::from(mark),
+                Cell::from(Line::from(sc.id.to_string()).right_aligned()),
+                Cell::from(sc.entrypoint.clone()),
+                Cell::from(sc.expression.clone()),
+                Cell::from(format!(
+                    "{} {}",
+                    sc.next_run.format("%H:%M:%S"),
+                    relative(sc.next_run, now)
+                )),
+                Cell::from(sc.last_run.map_or_else(|| "-".into(), |l| relative(l, now))),
+                Cell::from(sc.status.clone().unwrap_or_else(|| "-".into())),
+                Cell::from(heartbeat),
+            ]);
+            if stale { row.style(t.warn) } else { row }
+        })
+        .collect();
+    let header = Row::new([
+        "",
+        "Id",
+        "Entrypoint",
+        "Expression",
+        "Next run (UTC)",
+        "Last run",
+        "Status",
+        "Beat",
+    ])
+    .style(t.header);
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(4),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+        Constraint::Length(18),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(7),
+    ];
+    let widget = Table::new(body, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    let mut state = TableState::default().with_selected(Some(s.selected));
+    frame.render_stateful_widget(widget, table, &mut state);
+}
+
+pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let Some(row) = app.schedules.detail_row() else {
+        return;
+    };
+    let sc = &row.schedule;
+    let popup = centered(area, 80, 90);
+    frame.render_widget(Clear, popup);
+    let both = |at: DateTime<Utc>| {
+        format!(
+            "{} UTC · {} local · {}",
+            at.format("%Y-%m-%d %H:%M:%S"),
+            at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %:z"),
+            relative(at, app.now)
+        )
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("expression  ", t.dim),
+            Span::raw(sc.expression.clone()),
+        ]),
+        Line::from(vec![
+            Span::styled("status      ", t.dim),
+            Span::raw(sc.status.clone().unwrap_or_else(|| "-".into())),
+        ]),
+        Line::from(vec![
+            Span::styled("next run    ", t.dim),
+            Span::raw(both(sc.next_run)),
+        ]),
+        Line::from(vec![
+            Span::styled("last run    ", t.dim),
+            Span::raw(sc.last_run.map_or_else(|| "never".into(), both)),
+        ]),
+        Line::from(vec![
+            Span::styled("heartbeat   ", t.dim),
+            Span::raw(both(sc.heartbeat)),
+        ]),
+        Line::from(vec![
+            Span::styled("created     ", t.dim),
+            Span::raw(both(sc.created)),
+        ]),
+        Line::from(""),
+        Line::from(Span::styled(
+            "Next 10 fire times (croniter semantics, UTC):",
+            t.header,
+        )),
+    ];
+    match cron::next_fires(&sc.expression, app.now, 10) {
+        Ok(fires) => lines.extend(
+            fires
+                .into_iter()
+                .map(|f| Line::from(format!("  {}", both(f)))),
+        ),
+        Err(e) => lines.push(Line::from(Span::styled(
+            format!("  cannot compute: {e}"),
+            t.error,
+        ))),
+    }
+    let title = format!(" schedule {} · {} ", sc.id, sc.entrypoint);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::bordered()
+                .title(Span::styled(title, t.title))
+                .border_style(t.key),
+        ),
+        popup,
+    );
+}
