@@ -4,123 +4,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::pty::{Console, row};
 use common::{TestDb, assert_exit};
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-
-struct Console {
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    _master: Box<dyn MasterPty + Send>,
-    _dirs: tempfile::TempDir,
-}
-
-impl Console {
-    fn start(dsn: &str, extra: &[&str]) -> Console {
-        let (rows, cols) = (30, 100);
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
-        let dirs = tempfile::tempdir().unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pgq"));
-        for (key, _) in std::env::vars_os() {
-            let k = key.to_string_lossy().to_ascii_uppercase();
-            if k.starts_with("PG") || k.starts_with("PGQUEUER_") || k == "NO_COLOR" {
-                cmd.env_remove(&key);
-            }
-        }
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("PGQ_CONFIG_DIR", dirs.path());
-        cmd.env("PGQ_DATA_DIR", dirs.path());
-        cmd.arg("--dsn");
-        cmd.arg(dsn);
-        for a in extra {
-            cmd.arg(a);
-        }
-        let child = pair.slave.spawn_command(cmd).expect("spawn pgq in the pty");
-        drop(pair.slave);
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZero::new(rows).unwrap(),
-            std::num::NonZero::new(cols).unwrap(),
-            0,
-        )));
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let sink = screen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pair.master.take_writer().unwrap();
-        Console {
-            child,
-            writer,
-            screen,
-            _master: pair.master,
-            _dirs: dirs,
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().unwrap().screen().contents()
-    }
-
-    #[track_caller]
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.contents();
-            if pred(&text) {
-                return text;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; the screen shows:\n{text}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<u32> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status.exit_code());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Console {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-/// The screen line that starts with `name` (a table row).
-fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
-    screen.lines().find(|l| l.trim_start().starts_with(name))
-}
 
 #[test]
 fn console_shows_stats_and_live_events_then_quits_cleanly() {
@@ -161,7 +49,7 @@ fn console_shows_stats_and_live_events_then_quits_cleanly() {
     console.wait_for("the help overlay", Duration::from_secs(5), |s| {
         s.contains("Keys on this tab")
     });
-    console.press("\x1b");
+    console.press_esc();
     console.wait_for("help closed", Duration::from_secs(5), |s| {
         !s.contains("Keys on this tab")
     });

@@ -586,3 +586,37 @@ fn read_only_hides_and_refuses_every_mutation_key() {
             .is_some_and(|f| f.text.contains("read-only"))
     );
 }
+
+#[test]
+fn enqueue_form_shows_every_field_error() {
+    let mut a = with_part2_data(seeded(Tab::Enqueue, Theme::monochrome()));
+    key(&mut a, KeyCode::Char('e'));
+    key(&mut a, KeyCode::Tab); // leave the entrypoint empty
+    for (text, tabs) in [
+        ("1.5", 1),
+        ("-5m", 1),
+        ("x", 2),
+        ("[1,2]", 2),
+        ("{\"a\": 1,\n\"b\": }", 0),
+    ] {
+        for c in text.chars() {
+            key(
+                &mut a,
+                if c == '\n' {
+                    KeyCode::Enter
+                } else {
+                    KeyCode::Char(c)
+                },
+            );
+        }
+        for _ in 0..tabs {
+            key(&mut a, KeyCode::Tab);
+        }
+    }
+    assert!(
+        a.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL))
+            .is_empty()
+    );
+    assert_eq!(a.enqueue.errors.len(), 5, "{:?}", a.enqueue.errors);
+    insta::assert_snapshot!("enqueue_all_errors_100x30", render(&a, 100, 30));
+}

@@ -3,6 +3,8 @@
 //! tests create themselves.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -139,6 +139,10 @@ impl EnqueueForm {
     /// Known entrypoints that complete what is typed.
     pub fn completions<'a>(&self, known: &'a [String]) -> Vec<&'a str> {
         let typed = text(&self.entrypoint);
+        if typed.is_empty() {
+            // Tab on an empty field moves on; it does not pick a name.
+            return Vec::new();
+        }
         known
             .iter()
             .filter(|k| k.starts_with(typed.as_str()) && **k != typed)
