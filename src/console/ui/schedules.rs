@@ -116,7 +116,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Constraint::Fill(1),
         Constraint::Fill(1),
         Constraint::Length(18),
-        Constraint::Length(9),
+        Constraint::Length(10),
         Constraint::Length(6),
         Constraint::Length(7),
     ];
