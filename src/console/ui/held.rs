@@ -28,7 +28,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans = vec![
         Span::styled(" ", t.dim),
         Span::styled(total.to_string(), t.title),
-        Span::styled(if total == 1 { " held job" } else { " held jobs" }, t.dim),
+        Span::styled(
+            if total == 1 {
+                " held job"
+            } else {
+                " held jobs"
+            },
+            t.dim,
+        ),
     ];
     if !h.tagged.is_empty() {
         spans.push(Span::styled(format!("  {} tagged", h.tagged.len()), t.warn));

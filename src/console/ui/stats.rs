@@ -112,8 +112,17 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::default()
         .borders(Borders::TOP | Borders::BOTTOM)
         .border_style(t.dim);
+    if let (None, Some(error)) = (&s.data, &s.error) {
+        frame.render_widget(
+            Paragraph::new(format!(" {error}"))
+                .style(t.error)
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .block(block),
+            area,
+        );
+        return;
+    }
     let empty = match &s.data {
-        None if s.error.is_some() => Some("statistics unavailable (see the status bar)"),
         None => Some("loading…"),
         Some(d) if d.entrypoints.is_empty() => {
             Some("no jobs in the queue and none finished in this window")
