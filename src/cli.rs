@@ -103,6 +103,17 @@ pub enum Command {
     /// Where pgq reads its configuration, and whether it is valid
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  pgq completions bash > ~/.local/share/bash-completion/completions/pgq\n  pgq completions zsh > ~/.zfunc/_pgq\n  pgq completions fish > ~/.config/fish/completions/pgq.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these same definitions
+    #[command(after_help = "Example:\n  pgq man | man -l -")]
+    Man,
     /// Create the PGQueuer 1.6 schema (refuses an existing installation)
     #[command(after_help = "Example:\n  pgq install --durability balanced")]
     Install {

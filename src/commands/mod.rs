@@ -8,6 +8,7 @@ mod listen;
 mod reports;
 mod schedules;
 mod schema;
+mod shell_support;
 
 use crate::actions::{ActionError, Session};
 use crate::cli::{Cli, Command};
@@ -116,6 +117,8 @@ pub async fn run(cli: Cli) -> Exit {
             console::run(&cli, crate::cli::ConsoleTab::Events, channel.as_deref()).await
         }
         Command::Config(c) => config::run(c),
+        Command::Completions { shell } => shell_support::completions(*shell),
+        Command::Man => shell_support::man(),
         Command::Sql(sql) => schema::sql(&cli, sql),
         Command::Install { .. }
         | Command::Uninstall { .. }
