@@ -68,6 +68,11 @@ pub(crate) fn schedule_handler(spec: &ExecutorSpec, extra_args: &[String]) -> Sc
                         ("PGQ_SCHEDULE_ID", fire.id.to_string()),
                         ("PGQ_ENTRYPOINT", fire.entrypoint.clone()),
                         ("PGQ_EXPRESSION", fire.expression.clone()),
+                        (
+                            "PGQ_SCHEDULE_NEXT_RUN",
+                            fire.next_run
+                                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        ),
                         ("PGQ_QUEUE_MANAGER_ID", ctx.queue_manager_id.to_string()),
                     ];
                     let label = Label {

@@ -286,6 +286,8 @@ pub struct ScheduleFire {
     pub id: i64,
     pub entrypoint: String,
     pub expression: String,
+    /// The next fire time this claim set; identifies the fire across a fleet.
+    pub next_run: DateTime<Utc>,
 }
 
 pub type ScheduleHandler =

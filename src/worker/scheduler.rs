@@ -187,6 +187,7 @@ async fn claim(
             id: r.get(0),
             entrypoint: r.get(1),
             expression: r.get(2),
+            next_run: r.get(3),
         })
         .collect())
 }

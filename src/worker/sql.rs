@@ -483,7 +483,7 @@ pub fn fetch_schedules(n: &ObjectNames) -> String {
                 WHERE params.entrypoint = {t}.entrypoint AND params.expression = {t}.expression
             )))
         WHERE (entrypoint, expression) IN (SELECT entrypoint, expression FROM picked_jobs)
-        RETURNING id, entrypoint, expression"
+        RETURNING id, entrypoint, expression, next_run"
     )
 }
 
