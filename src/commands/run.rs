@@ -73,7 +73,31 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
             }
         }
     });
-    let result = worker.run(settings).await;
+    // The worker gets a runtime of its own on one thread: its tasks wake each
+    // other once per job, and on one thread that is a queue push instead of
+    // a cross-thread unpark (measured: about half the worker's CPU per job).
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("pgq-worker".into())
+        .spawn(move || {
+            let result = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(worker.run(settings)),
+                Err(e) => Err(crate::worker::WorkerError::Options(format!(
+                    "cannot start the worker runtime: {e}"
+                ))),
+            };
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| CommandError::Other(format!("cannot start the worker thread: {e}")))?;
+    let result = done_rx.await.unwrap_or_else(|_| {
+        Err(crate::worker::WorkerError::Options(
+            "the worker thread ended unexpectedly".into(),
+        ))
+    });
+    let _ = thread.join();
     signals.abort();
     Ok(match result {
         Ok(()) => Exit::Ok,

@@ -189,14 +189,18 @@ impl Shared {
         if let Some(f) = s.inflight.get_mut(&id) {
             f.completing = true;
         }
-        let c = s.counters.entry(entrypoint.to_string()).or_default();
-        match &outcome {
-            Outcome::Successful => c.successful += 1,
-            Outcome::Exception(_) => c.exception += 1,
-            Outcome::Held(_) => c.failed += 1,
-            Outcome::Canceled => c.canceled += 1,
-            Outcome::Retry { .. } => c.retried += 1,
-            Outcome::Return => c.returned += 1,
+        if !s.counters.contains_key(entrypoint) {
+            s.counters.insert(entrypoint.to_string(), Counters::default());
+        }
+        if let Some(c) = s.counters.get_mut(entrypoint) {
+            match &outcome {
+                Outcome::Successful => c.successful += 1,
+                Outcome::Exception(_) => c.exception += 1,
+                Outcome::Held(_) => c.failed += 1,
+                Outcome::Canceled => c.canceled += 1,
+                Outcome::Retry { .. } => c.retried += 1,
+                Outcome::Return => c.returned += 1,
+            }
         }
         s.pending.push(Pending { id, outcome });
         let full = s.pending.len() >= self.opts.batch_size as usize;
