@@ -3,7 +3,11 @@
 # + uvloop) on the same database, in the same run. Prints figures; never
 # fails on speed.
 #
-#   bench/worker.sh [JOBS] [SECONDS]     (defaults 50000 and 10)
+#   bench/worker.sh [JOBS] [SECONDS] [REPEAT]   (defaults 50000, 10 and 3)
+#
+# Each drain configuration runs REPEAT times and the best run (highest jobs/s)
+# is reported with its CPU, for both workers alike: the machine is shared and
+# single runs vary by ±30 %.
 #
 # 1. Drain: enqueue JOBS no-op jobs, drain them with `--mode drain`, at batch
 #    size 10 and 100. jobs/s is measured in the database (first pick to last
@@ -21,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${1:-50000}
 SECONDS_TP=${2:-10}
+REPEAT=${3:-3}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=pgq_bench_worker
 DSN=${ADMIN%/*}/$DB
@@ -71,17 +76,23 @@ echo "== drain: $JOBS no-op jobs"
 printf '%-8s %6s %10s %9s %12s\n' worker batch "jobs/s" "wall s" "CPU µs/job"
 for batch in 10 100; do
   for w in pgq python; do
-    reset_queue "$JOBS"
-    read -r wall cpu < <(run_worker $w "$batch")
-    read -r done rate < <(psql "$DSN" -Atc "
-      SELECT count(*) FILTER (WHERE status = 'successful'),
-             round(count(*) FILTER (WHERE status = 'successful')
-                   / extract(epoch FROM max(created) - min(created)))
-      FROM pgqueuer_log" | tr '|' ' ')
-    [ "$done" = "$JOBS" ] || echo "warning: $w completed $done of $JOBS jobs"
-    per_job=$(python3 -c "print(round(max($cpu - ${BASE[$w]}, 0) / $JOBS * 1e6, 1))")
-    RATE[$w$batch]=$rate; CPU[$w$batch]=$per_job
-    printf '%-8s %6s %10s %9s %12s\n' "$w" "$batch" "$rate" "$wall" "$per_job"
+    best_rate=0
+    for _ in $(seq "$REPEAT"); do
+      reset_queue "$JOBS"
+      read -r wall cpu < <(run_worker $w "$batch")
+      read -r done rate < <(psql "$DSN" -Atc "
+        SELECT count(*) FILTER (WHERE status = 'successful'),
+               round(count(*) FILTER (WHERE status = 'successful')
+                     / extract(epoch FROM max(created) - min(created)))
+        FROM pgqueuer_log" | tr '|' ' ')
+      [ "$done" = "$JOBS" ] || echo "warning: $w completed $done of $JOBS jobs"
+      if [ "$rate" -gt "$best_rate" ]; then
+        best_rate=$rate; best_wall=$wall
+        best_cpu=$(python3 -c "print(round(max($cpu - ${BASE[$w]}, 0) / $JOBS * 1e6, 1))")
+      fi
+    done
+    RATE[$w$batch]=$best_rate; CPU[$w$batch]=$best_cpu
+    printf '%-8s %6s %10s %9s %12s\n' "$w" "$batch" "$best_rate" "$best_wall" "$best_cpu"
   done
 done
 for batch in 10 100; do
@@ -95,7 +106,7 @@ echo "== throughput: concurrent enqueue (Python, batches of 100) and dequeue, ${
 for w in pgq python; do
   reset_queue 0
   case $w in
-    pgq) timeout --signal=TERM "$SECONDS_TP" $PGQ run "$MANIFEST" --batch-size 10 --log-level warning & ;;
+    pgq) timeout --foreground --signal=TERM "$SECONDS_TP" $PGQ run "$MANIFEST" --batch-size 10 --log-level warning & ;;
     python) "$VENV/bin/python" $PY continuous 10 "$SECONDS_TP" & ;;
   esac
   wpid=$!

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures_util::FutureExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
@@ -190,7 +190,8 @@ impl Shared {
             f.completing = true;
         }
         if !s.counters.contains_key(entrypoint) {
-            s.counters.insert(entrypoint.to_string(), Counters::default());
+            s.counters
+                .insert(entrypoint.to_string(), Counters::default());
         }
         if let Some(c) = s.counters.get_mut(entrypoint) {
             match &outcome {
@@ -752,22 +753,34 @@ async fn serve(
                 r = fail_rx.recv() => return failed(r),
             }
         }
-        loop {
+        // Dequeue until a dequeue comes back empty (PGQueuer's loop), keeping
+        // two statements in flight on the connection so the server starts
+        // the next one without waiting for a round trip. The second one only
+        // ever claims what a sequential loop would have claimed next.
+        let mut pipeline = futures_util::stream::FuturesOrdered::new();
+        pipeline.push_back(db.dequeue(p));
+        let mut exhausted = false;
+        while let Some(result) = pipeline.next().await {
+            let jobs = match result {
+                Ok(jobs) => jobs,
+                Err(e) => return CycleEnd::Failed(e.message),
+            };
+            let full = jobs.len() as i64 >= p.batch_size;
+            exhausted |= jobs.is_empty();
+            for job in jobs {
+                shared.dispatch(job);
+            }
             if shared.stop_level() > 0 {
                 return CycleEnd::Stop;
             }
             if let Ok(reason) = fail_rx.try_recv() {
                 return CycleEnd::Failed(reason);
             }
-            let jobs = match db.dequeue(p).await {
-                Ok(jobs) => jobs,
-                Err(e) => return CycleEnd::Failed(e.message),
-            };
-            if jobs.is_empty() {
-                break;
-            }
-            for job in jobs {
-                shared.dispatch(job);
+            if !exhausted {
+                pipeline.push_back(db.dequeue(p));
+                if full && pipeline.len() < 2 {
+                    pipeline.push_back(db.dequeue(p));
+                }
             }
         }
         let probe = match db.work_probe(&p.entrypoints).await {
