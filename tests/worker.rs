@@ -734,3 +734,30 @@ async fn json_log_format_writes_one_object_per_line() {
     );
     assert!(lines.iter().all(|l| l["ts"].is_string()));
 }
+
+#[tokio::test]
+async fn drain_mode_also_stops_the_scheduler() {
+    let db = TestDb::new();
+    install(&db);
+    enqueue(&db, &["ping"]);
+    let manifest = manifest_file(&format!(
+        "{NOOP}\n[[schedule]]\nentrypoint = \"hourly\"\nexpression = \"@hourly\"\nbuiltin = \"noop\"\n"
+    ));
+    let started = Instant::now();
+    assert_exit(&drain(&db, &manifest, &[]), 0);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let expression: String = db
+        .client()
+        .await
+        .query_one(
+            "SELECT expression FROM pgqueuer_schedules WHERE entrypoint = 'hourly'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        expression, "0 * * * *",
+        "stored normalised, as PGQueuer does"
+    );
+}

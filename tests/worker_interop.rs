@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TestDb, assert_exit, manifest_file, stderr, stdout, wait_for};
+use common::{TestDb, assert_exit, manifest_file, stderr, stdout};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -127,7 +127,7 @@ asyncio.run(main())
         ],
         &[],
     );
-    let mut python = spawn_python(
+    let python = spawn_python(
         &db,
         &py(r#"
 async def main():

@@ -552,11 +552,15 @@ async fn supervise(
     let mut deadline: Option<tokio::time::Instant> = None;
     let mut level_rx = shared.level.subscribe();
     loop {
+        // While (re)connecting, a stop request ends the worker at once when
+        // nothing runs; with jobs running only a forced stop does.
+        let stop_at = if shared.busy() > 0 { 2 } else { 1 };
         let opened = tokio::select! {
             r = Db::open(settings, &shared.names, &shared.params) => Some(r),
-            _ = wait_level(&mut level_rx, 2), if shared.busy() > 0 || failures > 0 => None,
+            _ = wait_level(&mut level_rx, stop_at) => None,
         };
         let opened = match opened {
+            None if shared.busy() == 0 => return finish_scheduler(scheduler).await,
             None => return give_up(shared, "stopped while the database was unreachable").await,
             Some(Err(OpenError::Schema(m))) => return Err(WorkerError::Schema(m)),
             Some(Err(e)) => {
@@ -604,6 +608,15 @@ async fn supervise(
         if let CycleEnd::Stop = end {
             if !stopping {
                 stopping = true;
+                // Drain mode ends the same way as a stop request, so the
+                // scheduler (which watches the level) stops too.
+                shared.level.send_if_modified(|level| {
+                    let raise = *level == 0;
+                    if raise {
+                        *level = 1;
+                    }
+                    raise
+                });
                 let busy = shared.busy();
                 deadline = shared
                     .opts

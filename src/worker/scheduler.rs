@@ -33,12 +33,21 @@ pub(crate) async fn run(shared: Arc<Shared>, schedules: Vec<RegisteredSchedule>)
 
     // Register (and clean) once; retried until the database answers.
     loop {
-        if *level.borrow() > 0 {
-            beat.abort();
-            return;
+        if shared.db().is_none() {
+            // Not connected yet (or reconnecting): wait quietly.
+            if *level.borrow() > 0 {
+                beat.abort();
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
         }
         match register(&shared, &schedules).await {
             Ok(()) => break,
+            Err(_) if *level.borrow() > 0 => {
+                beat.abort();
+                return;
+            }
             Err(e) => {
                 log::warning(&format!("Registering schedules failed: {e}"), &[]);
                 tokio::select! {
