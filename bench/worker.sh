@@ -53,10 +53,13 @@ VACUUM ANALYZE pgqueuer; VACUUM ANALYZE pgqueuer_log;
 SQL
 }
 
-run_worker() { # $1 = pgq|python, $2 = batch; prints "wall user+sys"
+run_worker() { # $1 = pgq|pgq-2conn|python, $2 = batch; prints "wall user+sys"
   case $1 in
     pgq) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
            $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning ;;
+    pgq-2conn) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
+           $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning \
+           --dequeue-connections 2 ;;
     python) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
            "$VENV/bin/python" $PY drain "$2" ;;
   esac
@@ -65,7 +68,7 @@ run_worker() { # $1 = pgq|python, $2 = batch; prints "wall user+sys"
 
 declare -A BASE RATE CPU
 echo "== start-up CPU (empty drain runs, subtracted below)"
-for w in pgq python; do
+for w in pgq pgq-2conn python; do
   reset_queue 0
   read -r _ cpu < <(run_worker $w 10)
   BASE[$w]=$cpu
@@ -73,9 +76,9 @@ for w in pgq python; do
 done
 
 echo "== drain: $JOBS no-op jobs"
-printf '%-8s %6s %10s %9s %12s\n' worker batch "jobs/s" "wall s" "CPU µs/job"
+printf "%-10s %6s %10s %9s %12s\n" worker batch "jobs/s" "wall s" "CPU µs/job"
 for batch in 10 100; do
-  for w in pgq python; do
+  for w in pgq pgq-2conn python; do
     best_rate=0
     for _ in $(seq "$REPEAT"); do
       reset_queue "$JOBS"
@@ -92,14 +95,16 @@ for batch in 10 100; do
       fi
     done
     RATE[$w$batch]=$best_rate; CPU[$w$batch]=$best_cpu
-    printf '%-8s %6s %10s %9s %12s\n' "$w" "$batch" "$best_rate" "$best_wall" "$best_cpu"
+    printf "%-10s %6s %10s %9s %12s\n" "$w" "$batch" "$best_rate" "$best_wall" "$best_cpu"
   done
 done
 for batch in 10 100; do
-  python3 -c "
-r = ${RATE[pgq$batch]} / ${RATE[python$batch]}
-c = ${CPU[pgq$batch]} / ${CPU[python$batch]} if ${CPU[python$batch]} else float('nan')
-print(f'batch $batch: pgq/python jobs/s = {r:.2f}x, pgq CPU per job = {c*100:.0f}% of python')"
+  for w in pgq pgq-2conn; do
+    python3 -c "
+r = ${RATE[$w$batch]} / ${RATE[python$batch]}
+c = ${CPU[$w$batch]} / ${CPU[python$batch]} if ${CPU[python$batch]} else float('nan')
+print(f'batch $batch: $w/python jobs/s = {r:.2f}x, CPU per job = {c*100:.0f}% of python')"
+  done
 done
 
 echo "== throughput: concurrent enqueue (Python, batches of 100) and dequeue, ${SECONDS_TP}s, batch 10"

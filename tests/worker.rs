@@ -761,3 +761,38 @@ async fn drain_mode_also_stops_the_scheduler() {
         "stored normalised, as PGQueuer does"
     );
 }
+
+#[tokio::test]
+async fn parallel_dequeue_connections_pick_each_job_once() {
+    let db = TestDb::new();
+    install(&db);
+    let batch = common::manifest_file(""); // a throwaway file for the job list
+    let lines: String = (0..60)
+        .map(|i| format!("{{\"entrypoint\": \"ping\", \"priority\": {}}}\n", i % 3))
+        .collect();
+    std::fs::write(batch.path(), lines).unwrap();
+    assert_exit(&db.pgq(&["queue", "--batch", path(&batch)]), 0);
+    let manifest = manifest_file(NOOP);
+    let out = drain(
+        &db,
+        &manifest,
+        &["--dequeue-connections", "3", "--batch-size", "4"],
+    );
+    assert_exit(&out, 0);
+    let log = log_statuses(&db.client().await).await;
+    for status in ["picked", "successful"] {
+        let mut ids: Vec<i64> = log
+            .iter()
+            .filter(|(_, s)| s == status)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 60, "{status}");
+        assert_eq!(
+            log.iter().filter(|(_, s)| s == status).count(),
+            60,
+            "{status} twice"
+        );
+    }
+}

@@ -35,6 +35,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
         restart_on_failure: args.restart_on_failure,
         restart_delay: Duration::from_secs_f64(args.restart_delay),
         shutdown_timeout: args.shutdown_timeout.map(Duration::from_secs_f64),
+        dequeue_connections: args.dequeue_connections,
         ..RunOptions::default()
     };
     if let Err(e) = options.validate() {

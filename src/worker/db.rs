@@ -56,6 +56,8 @@ pub struct DequeueParams {
     pub global_limit: Option<i64>,
     pub heartbeat_secs: f64,
     pub queue_manager_id: Uuid,
+    /// Connections that dequeue in parallel (1 = the control connection only).
+    pub connections: u32,
 }
 
 impl DequeueParams {
@@ -67,6 +69,9 @@ impl DequeueParams {
 pub struct Db {
     pub control: Client,
     pub writer: Client,
+    /// Extra connections that only dequeue (`RunOptions::dequeue_connections`
+    /// beyond the first), each with its own prepared statement.
+    lanes: Vec<(Client, Statement)>,
     names: ObjectNames,
     dequeue: Statement,
     work_probe: Statement,
@@ -140,6 +145,12 @@ impl Db {
             sql::return_to_queue(names),
             sql::aggregate_logs(names),
         ];
+        let mut lanes = Vec::new();
+        for _ in 1..params.connections.max(1) {
+            let lane = connect::connect(settings).await?;
+            let stmt = lane.client.prepare(&dequeue_sql).await.map_err(p)?;
+            lanes.push((lane.client, stmt));
+        }
         let (log_jobs, heartbeat, retry, return_to_queue, aggregate) = tokio::try_join!(
             w.prepare(&texts[0]),
             w.prepare(&texts[1]),
@@ -152,6 +163,7 @@ impl Db {
             db: Db {
                 control: control.client,
                 writer: writer.client,
+                lanes,
                 names: names.clone(),
                 dequeue,
                 work_probe,
@@ -167,7 +179,12 @@ impl Db {
 
     /// Claim up to a batch. Losing a capacity-slot race (23505 on the slot
     /// index) or a deadlock (40P01) means "nothing for us now", as in Python.
-    pub async fn dequeue(&self, p: &DequeueParams) -> Result<Vec<Job>, DbFailure> {
+    /// How many connections dequeue (the control connection and the lanes).
+    pub fn dequeue_lanes(&self) -> usize {
+        1 + self.lanes.len()
+    }
+
+    pub async fn dequeue(&self, p: &DequeueParams, lane: usize) -> Result<Vec<Job>, DbFailure> {
         let limits;
         let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
             &p.batch_size,
@@ -182,7 +199,11 @@ impl Db {
         if let Some(global) = &p.global_limit {
             args.push(global);
         }
-        let rows = match self.control.query(&self.dequeue, &args).await {
+        let (client, statement) = match lane.checked_sub(1).and_then(|i| self.lanes.get(i)) {
+            Some((client, statement)) => (client, statement),
+            None => (&self.control, &self.dequeue),
+        };
+        let rows = match client.query(statement, &args).await {
             Ok(rows) => rows,
             Err(e) if self.lost_slot_race(&e) => return Ok(Vec::new()),
             Err(e) => return Err(failure("dequeue")(e)),

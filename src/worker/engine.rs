@@ -484,6 +484,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
             .map(i64::from),
         heartbeat_secs: options.heartbeat_timeout.as_secs_f64(),
         queue_manager_id: qm,
+        connections: options.dequeue_connections,
     };
     let shared = Arc::new(Shared {
         names,
@@ -770,8 +771,15 @@ async fn serve(
         // two statements in flight on the connection so the server starts
         // the next one without waiting for a round trip. The second one only
         // ever claims what a sequential loop would have claimed next.
+        let lanes = db.dequeue_lanes();
+        let depth = 2 * lanes;
+        let mut next_lane = 0;
+        let mut issue = |pipeline: &mut futures_util::stream::FuturesOrdered<_>| {
+            pipeline.push_back(db.dequeue(p, next_lane));
+            next_lane = (next_lane + 1) % lanes;
+        };
         let mut pipeline = futures_util::stream::FuturesOrdered::new();
-        pipeline.push_back(db.dequeue(p));
+        issue(&mut pipeline);
         let mut exhausted = false;
         while let Some(result) = pipeline.next().await {
             let jobs = match result {
@@ -790,9 +798,9 @@ async fn serve(
                 return CycleEnd::Failed(reason);
             }
             if !exhausted {
-                pipeline.push_back(db.dequeue(p));
-                if full && pipeline.len() < 2 {
-                    pipeline.push_back(db.dequeue(p));
+                issue(&mut pipeline);
+                while full && pipeline.len() < depth {
+                    issue(&mut pipeline);
                 }
             }
         }

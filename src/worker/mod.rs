@@ -131,6 +131,10 @@ pub struct RunOptions {
     pub log_aggregation_interval: Duration,
     /// How long a stopped handler may take to end before it is dropped.
     pub stop_grace: Duration,
+    /// Connections that dequeue in parallel (pgq's addition; 1 = one
+    /// connection dequeues, like PGQueuer). More lets PostgreSQL run several
+    /// dequeue statements at once on a multi-core server.
+    pub dequeue_connections: u32,
 }
 
 impl Default for RunOptions {
@@ -147,6 +151,7 @@ impl Default for RunOptions {
             shutdown_timeout: None,
             log_aggregation_interval: Duration::from_secs(30),
             stop_grace: Duration::from_secs(10),
+            dequeue_connections: 1,
         }
     }
 }
@@ -156,6 +161,9 @@ impl RunOptions {
     pub fn validate(&self) -> Result<(), String> {
         if self.batch_size == 0 {
             return Err("--batch-size must be at least 1".into());
+        }
+        if self.dequeue_connections == 0 {
+            return Err("--dequeue-connections must be at least 1".into());
         }
         if self.heartbeat_timeout.is_zero() {
             return Err("--heartbeat-timeout must be more than zero".into());
