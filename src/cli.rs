@@ -245,6 +245,70 @@ pub enum Command {
     /// Queued jobs per entrypoint with their age
     #[command(after_help = "Example:\n  pgq backlog")]
     Backlog,
+    /// Run a worker (queue manager and scheduler) defined by a TOML manifest
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+}
+
+const RUN_HELP: &str = "\
+FACTORY is a TOML manifest (Python's module:function factory cannot exist in
+Rust). It declares [[entrypoint]] tables (name, command = [...] or builtin =
+\"noop\"|\"sleep\"|\"fail\"|\"echo\", concurrency_limit, on_failure, max_attempts, …)
+and [[schedule]] tables (entrypoint, expression, command/builtin).
+
+SIGINT/SIGTERM stop dequeuing and let running jobs finish (exit 0); after
+--shutdown-timeout, or at a second signal, running jobs are stopped and
+returned to the queue. A broken manifest or bad option exits 2 before
+connecting; a database failure exits 1 unless --restart-on-failure.
+
+Examples:
+  pgq --headless run workers.toml
+  pgq run workers.toml --batch-size 100 --mode drain
+  pgq run workers.toml --restart-on-failure --log-format json -- --verbose";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The worker manifest (TOML)
+    #[arg(value_name = "FACTORY")]
+    pub factory: std::path::PathBuf,
+    /// Arguments appended to every command executor (give them after --)
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+    /// Seconds to wait for a NOTIFY before polling again
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub dequeue_timeout: f64,
+    /// Jobs claimed per dequeue statement
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// Seconds without heartbeat after which a picked job is re-picked
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub heartbeat_timeout: f64,
+    /// Seconds before reconnecting after a failure (doubling, up to 30 s)
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = non_negative_seconds)]
+    pub restart_delay: f64,
+    /// Reconnect after database failures instead of exiting 1
+    #[arg(long)]
+    pub restart_on_failure: bool,
+    /// DEBUG, INFO, WARNING, ERROR or CRITICAL (case-insensitive)
+    #[arg(long, default_value = "INFO", value_name = "LEVEL", value_parser = crate::worker::log::Level::parse)]
+    pub log_level: crate::worker::log::Level,
+    #[arg(long, value_enum, default_value_t = crate::worker::log::Format::Text)]
+    pub log_format: crate::worker::log::Format,
+    #[arg(long, value_enum, default_value_t = crate::worker::Mode::Continuous)]
+    pub mode: crate::worker::Mode,
+    /// Cap on this worker's picked jobs (at least twice the batch size; 0 = none)
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_tasks: Option<u32>,
+    /// Exit (or restart) when the LISTEN health check gets no echo
+    #[arg(long)]
+    pub shutdown_on_listener_failure: bool,
+    /// Connections that dequeue in parallel (pgq's addition; PGQueuer uses 1)
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub dequeue_connections: u32,
+    /// After a stop request, seconds running jobs get before they are stopped
+    /// and returned to the queue (default: wait for them)
+    #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds)]
+    pub shutdown_timeout: Option<f64>,
 }
 
 const QUEUE_HELP: &str = "\

@@ -15,3 +15,4 @@ pub mod events;
 pub mod output;
 pub mod schema;
 pub mod settings;
+pub mod worker;

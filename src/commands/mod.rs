@@ -6,6 +6,7 @@ mod console;
 mod jobs;
 mod listen;
 mod reports;
+mod run;
 mod schedules;
 mod schema;
 mod shell_support;
@@ -132,6 +133,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Failed { .. } | Command::Stale { .. } | Command::Workers | Command::Backlog => {
             reports::run(&cli).await
         }
+        Command::Run(args) => run::run(&cli, args).await,
         Command::Listen { channel } => listen::run(&cli, channel.as_deref()).await,
         Command::Schedules {
             remove,

@@ -469,3 +469,46 @@ fn wait_line(
         }
     }
 }
+
+/// Poll `check` every 50 ms until it yields `Some`, or `None` after `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A worker manifest in a temporary file (deleted when dropped).
+pub fn manifest_file(text: &str) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut file = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp manifest");
+    file.write_all(text.as_bytes()).expect("write manifest");
+    file
+}
+
+/// `(job_id, status)` of every log row, oldest first.
+pub async fn log_statuses(client: &Client) -> Vec<(i64, String)> {
+    client
+        .query(
+            "SELECT job_id, status::text FROM pgqueuer_log ORDER BY id",
+            &[],
+        )
+        .await
+        .expect("read the log")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Benchmark: the pgq worker against the Python PGQueuer 1.6.0 worker (asyncpg
+# + uvloop) on the same database, in the same run. Prints figures; never
+# fails on speed.
+#
+#   bench/worker.sh [JOBS] [SECONDS] [REPEAT]   (defaults 50000, 10 and 3)
+#
+# Each drain configuration runs REPEAT times and the best run (highest jobs/s)
+# is reported with its CPU, for both workers alike: the machine is shared and
+# single runs vary by ±30 %.
+#
+# 1. Drain: enqueue JOBS no-op jobs, drain them with `--mode drain`, at batch
+#    size 10 and 100. jobs/s is measured in the database (first pick to last
+#    completion, from pgqueuer_log), so process start-up is not counted for
+#    either worker. Client CPU per job = (user+sys of the worker process −
+#    the same worker's CPU for an empty drain run) / JOBS.
+# 2. Throughput: a Python producer enqueues (batches of 100) while one worker
+#    dequeues, for SECONDS; completed jobs/s inside the window.
+# 3. Server limit: pgbench runs the same dequeue + completion statements
+#    (batch 10 and 100) with no client work at all, 1 and 2 connections.
+#
+# Needs: cargo, PostgreSQL at PGQ_BENCH_DSN (default
+# postgres://postgres@127.0.0.1:5432/postgres), psql, pgbench, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${1:-50000}
+SECONDS_TP=${2:-10}
+REPEAT=${3:-3}
+ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=pgq_bench_worker
+DSN=${ADMIN%/*}/$DB
+PGQ=./target/release/pgq
+VENV=target/bench-venv
+PY=bench/worker_python.py
+cargo build --release --quiet
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import uvloop, pgqueuer" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet pgqueuer==1.6.0 asyncpg uvloop typer==0.19.2
+fi
+psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+export PGDSN=$DSN
+$PGQ install 2>/dev/null
+MANIFEST=$(mktemp --suffix=.toml)
+trap 'rm -f "$MANIFEST" target/bench-time.txt' EXIT
+printf '[[entrypoint]]\nname = "bench"\nbuiltin = "noop"\n' > "$MANIFEST"
+
+reset_queue() { # $1 = jobs to enqueue
+  psql "$DSN" -q <<SQL
+TRUNCATE pgqueuer; TRUNCATE pgqueuer_log; TRUNCATE pgqueuer_statistics;
+INSERT INTO pgqueuer (priority, status, entrypoint, payload)
+  SELECT 0, 'queued', 'bench', NULL FROM generate_series(1, $1);
+VACUUM ANALYZE pgqueuer; VACUUM ANALYZE pgqueuer_log;
+SQL
+}
+
+run_worker() { # $1 = pgq|pgq-2conn|python, $2 = batch; prints "wall user+sys"
+  case $1 in
+    pgq) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
+           $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning ;;
+    pgq-2conn) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
+           $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning \
+           --dequeue-connections 2 ;;
+    python) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
+           "$VENV/bin/python" $PY drain "$2" ;;
+  esac
+  awk '{printf "%s %.3f\n", $1, $2 + $3}' target/bench-time.txt
+}
+
+declare -A BASE RATE CPU
+echo "== start-up CPU (empty drain runs, subtracted below)"
+for w in pgq pgq-2conn python; do
+  reset_queue 0
+  read -r _ cpu < <(run_worker $w 10)
+  BASE[$w]=$cpu
+  echo "$w: ${cpu}s"
+done
+
+echo "== drain: $JOBS no-op jobs"
+printf "%-10s %6s %10s %9s %12s\n" worker batch "jobs/s" "wall s" "CPU µs/job"
+for batch in 10 100; do
+  for w in pgq pgq-2conn python; do
+    best_rate=0
+    for _ in $(seq "$REPEAT"); do
+      reset_queue "$JOBS"
+      read -r wall cpu < <(run_worker $w "$batch")
+      read -r done rate < <(psql "$DSN" -Atc "
+        SELECT count(*) FILTER (WHERE status = 'successful'),
+               round(count(*) FILTER (WHERE status = 'successful')
+                     / extract(epoch FROM max(created) - min(created)))
+        FROM pgqueuer_log" | tr '|' ' ')
+      [ "$done" = "$JOBS" ] || echo "warning: $w completed $done of $JOBS jobs"
+      if [ "$rate" -gt "$best_rate" ]; then
+        best_rate=$rate; best_wall=$wall
+        best_cpu=$(python3 -c "print(round(max($cpu - ${BASE[$w]}, 0) / $JOBS * 1e6, 1))")
+      fi
+    done
+    RATE[$w$batch]=$best_rate; CPU[$w$batch]=$best_cpu
+    printf "%-10s %6s %10s %9s %12s\n" "$w" "$batch" "$best_rate" "$best_wall" "$best_cpu"
+  done
+done
+for batch in 10 100; do
+  for w in pgq pgq-2conn; do
+    python3 -c "
+r = ${RATE[$w$batch]} / ${RATE[python$batch]}
+c = ${CPU[$w$batch]} / ${CPU[python$batch]} if ${CPU[python$batch]} else float('nan')
+print(f'batch $batch: $w/python jobs/s = {r:.2f}x, CPU per job = {c*100:.0f}% of python')"
+  done
+done
+
+echo "== throughput: concurrent enqueue (Python, batches of 100) and dequeue, ${SECONDS_TP}s, batch 10"
+for w in pgq python; do
+  reset_queue 0
+  case $w in
+    pgq) timeout --foreground --signal=TERM "$SECONDS_TP" $PGQ run "$MANIFEST" --batch-size 10 --log-level warning & ;;
+    python) "$VENV/bin/python" $PY continuous 10 "$SECONDS_TP" & ;;
+  esac
+  wpid=$!
+  sleep 1
+  enq=$("$VENV/bin/python" $PY enqueue "$((SECONDS_TP - 2))")
+  wait $wpid || true
+  read -r done rate < <(psql "$DSN" -Atc "
+    SELECT count(*), round(count(*) / greatest(extract(epoch FROM max(created) - min(created)), 0.001))
+    FROM pgqueuer_log WHERE status = 'successful'" | tr '|' ' ')
+  left=$(psql "$DSN" -Atc "SELECT count(*) FROM pgqueuer")
+  echo "$w: enqueued $enq, completed $done ($rate jobs/s while running), left in queue $left"
+done
+
+echo "== server limit: pgbench, the same dequeue + completion SQL, no worker"
+for batch in 10 100; do
+  for clients in 1 2; do
+    reset_queue 400000
+    cat > target/bench-dequeue.sql <<SQL
+WITH available AS (SELECT UNNEST('{bench}'::text[]) AS entrypoint),
+next_queued AS (
+  SELECT job.id, job.priority FROM available CROSS JOIN LATERAL (
+    SELECT c.id, c.priority FROM pgqueuer c
+    WHERE c.entrypoint = available.entrypoint AND c.status = 'queued' AND c.execute_after < NOW()
+    ORDER BY c.priority DESC, c.id ASC LIMIT $batch FOR UPDATE SKIP LOCKED) job
+  ORDER BY job.priority DESC, job.id ASC LIMIT $batch),
+next_stale AS (
+  SELECT s.id, s.priority FROM pgqueuer s
+  WHERE s.status = 'picked' AND s.entrypoint = ANY('{bench}') AND s.heartbeat < NOW() - interval '30 seconds'
+    AND s.execute_after < NOW()
+  ORDER BY s.priority DESC, s.id ASC FOR UPDATE SKIP LOCKED LIMIT $batch),
+eligible AS (SELECT id FROM (SELECT id, priority FROM next_queued UNION ALL SELECT id, priority FROM next_stale) c
+  ORDER BY priority DESC, id ASC LIMIT $batch),
+claimed AS (UPDATE pgqueuer SET status = 'picked', updated = NOW(), heartbeat = NOW(),
+  queue_manager_id = '00000000-0000-0000-0000-000000000001' WHERE id IN (SELECT id FROM eligible) RETURNING *),
+log_pick AS (INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
+  SELECT id, status, entrypoint, priority FROM claimed)
+SELECT coalesce(array_agg(id), '{}') AS ids FROM claimed \gset
+WITH job_status AS (SELECT UNNEST(':ids'::bigint[]) AS id, 'successful'::pgqueuer_status AS status, NULL::jsonb AS traceback),
+deleted AS (DELETE FROM pgqueuer WHERE id = ANY(SELECT id FROM job_status) RETURNING id, entrypoint, priority)
+INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority, traceback)
+SELECT js.id, js.status, d.entrypoint, d.priority, js.traceback FROM job_status js JOIN deleted d ON d.id = js.id;
+SQL
+    tps=$(pgbench -n -f target/bench-dequeue.sql -c "$clients" -j "$clients" -T 5 "$DSN" 2>/dev/null \
+          | awk '/^tps/ {print $3; exit}')
+    echo "batch $batch, $clients connection(s): $(python3 -c "print(round($tps * $batch))") jobs/s"
+  done
+done
+rm -f target/bench-dequeue.sql

@@ -1,0 +1,107 @@
+//! `pgq run FACTORY [-- ARGS…]`: load a worker manifest, then run the worker
+//! until a signal (or drain mode) stops it.
+//!
+//! Exit status: 0 after a clean stop (signal or drain); 1 when the database
+//! fails without `--restart-on-failure`, the schema is missing or the
+//! connection settings are wrong; 2 for a broken manifest or invalid run
+//! options, reported before anything connects.
+
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{CommandError, object_names};
+use crate::cli::{Cli, RunArgs};
+use crate::output::{self, Exit};
+use crate::settings::conn::{ConnectionSettings, Env};
+use crate::worker::{RunOptions, Worker, log, manifest};
+
+pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError> {
+    log::configure(args.log_level, args.log_format);
+    let manifest = match manifest::load(&args.factory) {
+        Ok(m) => m,
+        Err(e) => {
+            output::error(&e.to_string());
+            return Ok(Exit::Usage);
+        }
+    };
+    let options = RunOptions {
+        batch_size: args.batch_size,
+        dequeue_timeout: Duration::from_secs_f64(args.dequeue_timeout),
+        heartbeat_timeout: Duration::from_secs_f64(args.heartbeat_timeout),
+        mode: args.mode,
+        max_concurrent_tasks: args.max_concurrent_tasks.filter(|m| *m > 0),
+        shutdown_on_listener_failure: args.shutdown_on_listener_failure,
+        restart_on_failure: args.restart_on_failure,
+        restart_delay: Duration::from_secs_f64(args.restart_delay),
+        shutdown_timeout: args.shutdown_timeout.map(Duration::from_secs_f64),
+        dequeue_connections: args.dequeue_connections,
+        ..RunOptions::default()
+    };
+    if let Err(e) = options.validate() {
+        output::error(&e);
+        return Ok(Exit::Usage);
+    }
+    let names = object_names(cli)?;
+    let settings = ConnectionSettings::resolve(cli.global.dsn.as_deref(), &Env::from_process())?;
+    let mut worker = Worker::new(names, options);
+    if let Err(e) = worker.register_manifest(&manifest, &args.args) {
+        output::error(&format!("{}: {e}", args.factory.display()));
+        return Ok(Exit::Usage);
+    }
+    let trigger = worker.shutdown_trigger();
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|e| CommandError::Other(format!("cannot install signal handler: {e}")))?;
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|e| CommandError::Other(format!("cannot install signal handler: {e}")))?;
+    let signals = tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            let number = tokio::select! {
+                _ = interrupt.recv() => libc::SIGINT,
+                _ = terminate.recv() => libc::SIGTERM,
+            };
+            seen += 1;
+            if seen == 1 {
+                log::info(&format!("Signal {number} received, shutting down."), &[]);
+                trigger.request();
+            } else {
+                log::warning(
+                    &format!("Signal {number} received again: stopping running jobs now."),
+                    &[],
+                );
+                trigger.now();
+            }
+        }
+    });
+    // The worker gets a runtime of its own on one thread: its tasks wake each
+    // other once per job, and on one thread that is a queue push instead of
+    // a cross-thread unpark (measured: about half the worker's CPU per job).
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("pgq-worker".into())
+        .spawn(move || {
+            let result = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(worker.run(settings)),
+                Err(e) => Err(crate::worker::WorkerError::Options(format!(
+                    "cannot start the worker runtime: {e}"
+                ))),
+            };
+            let _ = done_tx.send(result);
+        })
+        .map_err(|e| CommandError::Other(format!("cannot start the worker thread: {e}")))?;
+    let result = done_rx.await.unwrap_or_else(|_| {
+        Err(crate::worker::WorkerError::Options(
+            "the worker thread ended unexpectedly".into(),
+        ))
+    });
+    let _ = thread.join();
+    signals.abort();
+    Ok(match result {
+        Ok(()) => Exit::Ok,
+        Err(_) => Exit::Failure, // the worker has logged why
+    })
+}

@@ -1,0 +1,341 @@
+//! The worker's two connections and the prepared statements they run.
+//!
+//! `control` LISTENs and dequeues; `writer` writes completions, heartbeats,
+//! retries, aggregation and schedules. Two connections let PostgreSQL work on
+//! a dequeue and a completion batch at the same time (one connection's
+//! statements run one after another), which is most of the throughput gain
+//! over a single-connection worker. Both are replaced together on reconnect.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_postgres::{Client, Notification, Statement};
+use uuid::Uuid;
+
+use super::{Job, sql};
+use crate::actions::DbErrorText;
+use crate::db::connect::{self, ConnectError};
+use crate::settings::conn::ConnectionSettings;
+use crate::settings::names::ObjectNames;
+
+/// A failed statement, as one line; `lost` when the connection is gone.
+#[derive(Debug, Clone)]
+pub struct DbFailure {
+    pub message: String,
+}
+
+impl std::fmt::Display for DbFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn failure(context: &str) -> impl FnOnce(tokio_postgres::Error) -> DbFailure + '_ {
+    move |e| DbFailure {
+        message: format!("{context}: {}", DbErrorText(&e)),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The schema is missing something a 1.6 worker needs: never retried.
+    #[error("{0}")]
+    Schema(String),
+    #[error("{0}")]
+    Db(DbFailure),
+}
+
+/// What shape of dequeue this worker needs; fixed for its lifetime.
+#[derive(Debug, Clone)]
+pub struct DequeueParams {
+    pub batch_size: i64,
+    pub entrypoints: Vec<String>,
+    pub limits: Vec<i64>,
+    pub global_limit: Option<i64>,
+    pub heartbeat_secs: f64,
+    pub queue_manager_id: Uuid,
+    /// Connections that dequeue in parallel (1 = the control connection only).
+    pub connections: u32,
+}
+
+impl DequeueParams {
+    fn capacity_gated(&self) -> bool {
+        self.limits.iter().any(|l| *l > 0)
+    }
+}
+
+pub struct Db {
+    pub control: Client,
+    pub writer: Client,
+    /// Extra connections that only dequeue (`RunOptions::dequeue_connections`
+    /// beyond the first), each with its own prepared statement.
+    lanes: Vec<(Client, Statement)>,
+    names: ObjectNames,
+    dequeue: Statement,
+    work_probe: Statement,
+    log_jobs: Statement,
+    heartbeat: Statement,
+    retry: Statement,
+    return_to_queue: Statement,
+    aggregate: Statement,
+}
+
+pub struct Opened {
+    pub db: Db,
+    pub notifications: mpsc::UnboundedReceiver<Notification>,
+}
+
+/// Answer of the §8.2 probe after an empty dequeue.
+pub struct WorkProbe {
+    pub eligible: bool,
+    pub eta: Option<Duration>,
+    pub queued: bool,
+}
+
+impl Db {
+    /// Connect both connections, check the schema, LISTEN, prepare.
+    pub async fn open(
+        settings: &ConnectionSettings,
+        names: &ObjectNames,
+        params: &DequeueParams,
+    ) -> Result<Opened, OpenError> {
+        let control = connect::connect(settings).await?;
+        let writer = connect::connect(settings).await?;
+        let check = control
+            .client
+            .query_one(&sql::verify_structure(names), &[])
+            .await
+            .map_err(|e| OpenError::Db(failure("checking the PgQueuer schema")(e)))?;
+        let missing: Vec<String> = check
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !check.get::<_, bool>(*i))
+            .map(|(_, c)| c.name().to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(OpenError::Schema(format!(
+                "the PgQueuer schema ({names}) lacks what a 1.6 worker needs: {}. Run 'pgq upgrade' (or 'pgq install').",
+                missing.join(", ")
+            )));
+        }
+        let listen = format!("LISTEN \"{}\"", names.channel.replace('"', "\"\""));
+        control
+            .client
+            .batch_execute(&listen)
+            .await
+            .map_err(|e| OpenError::Db(failure("LISTEN")(e)))?;
+        let c = &control.client;
+        let w = &writer.client;
+        let dequeue_sql = sql::dequeue(
+            names,
+            params.capacity_gated(),
+            params.global_limit.is_some(),
+        );
+        let p = |e| OpenError::Db(failure("preparing the worker statements")(e));
+        let probe_sql = sql::work_probe(names);
+        let (dequeue, work_probe) =
+            tokio::try_join!(c.prepare(&dequeue_sql), c.prepare(&probe_sql)).map_err(p)?;
+        let texts = [
+            sql::log_jobs(names),
+            sql::heartbeat(names),
+            sql::retry(names),
+            sql::return_to_queue(names),
+            sql::aggregate_logs(names),
+        ];
+        let mut lanes = Vec::new();
+        for _ in 1..params.connections.max(1) {
+            let lane = connect::connect(settings).await?;
+            let stmt = lane.client.prepare(&dequeue_sql).await.map_err(p)?;
+            lanes.push((lane.client, stmt));
+        }
+        let (log_jobs, heartbeat, retry, return_to_queue, aggregate) = tokio::try_join!(
+            w.prepare(&texts[0]),
+            w.prepare(&texts[1]),
+            w.prepare(&texts[2]),
+            w.prepare(&texts[3]),
+            w.prepare(&texts[4]),
+        )
+        .map_err(p)?;
+        Ok(Opened {
+            db: Db {
+                control: control.client,
+                writer: writer.client,
+                lanes,
+                names: names.clone(),
+                dequeue,
+                work_probe,
+                log_jobs,
+                heartbeat,
+                retry,
+                return_to_queue,
+                aggregate,
+            },
+            notifications: control.notifications,
+        })
+    }
+
+    /// Claim up to a batch. Losing a capacity-slot race (23505 on the slot
+    /// index) or a deadlock (40P01) means "nothing for us now", as in Python.
+    /// How many connections dequeue (the control connection and the lanes).
+    pub fn dequeue_lanes(&self) -> usize {
+        1 + self.lanes.len()
+    }
+
+    pub async fn dequeue(&self, p: &DequeueParams, lane: usize) -> Result<Vec<Job>, DbFailure> {
+        let limits;
+        let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
+            &p.batch_size,
+            &p.entrypoints,
+            &p.queue_manager_id,
+            &p.heartbeat_secs,
+        ];
+        if p.capacity_gated() {
+            limits = p.limits.clone();
+            args.push(&limits);
+        }
+        if let Some(global) = &p.global_limit {
+            args.push(global);
+        }
+        let (client, statement) = match lane.checked_sub(1).and_then(|i| self.lanes.get(i)) {
+            Some((client, statement)) => (client, statement),
+            None => (&self.control, &self.dequeue),
+        };
+        let rows = match client.query(statement, &args).await {
+            Ok(rows) => rows,
+            Err(e) if self.lost_slot_race(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(failure("dequeue")(e)),
+        };
+        Ok(rows
+            .iter()
+            .map(|r| Job {
+                id: r.get(0),
+                priority: r.get(1),
+                entrypoint: r.get(2),
+                payload: r.get(3),
+                headers: r.get(4),
+                attempts: r.get(5),
+                created: r.get(6),
+                execute_after: r.get(7),
+                queue_manager_id: p.queue_manager_id,
+            })
+            .collect())
+    }
+
+    fn lost_slot_race(&self, e: &tokio_postgres::Error) -> bool {
+        let Some(db) = e.as_db_error() else {
+            return false;
+        };
+        let slot_index = format!("{}_picked_slot_idx", self.names.queue_table);
+        match db.code().code() {
+            "40P01" => true,
+            "23505" => db.constraint() == Some(slot_index.as_str()),
+            _ => false,
+        }
+    }
+
+    pub async fn work_probe(&self, entrypoints: &[String]) -> Result<WorkProbe, DbFailure> {
+        let row = self
+            .control
+            .query_one(&self.work_probe, &[&entrypoints])
+            .await
+            .map_err(failure("probing the queue"))?;
+        Ok(WorkProbe {
+            eligible: row.get(0),
+            eta: row
+                .get::<_, Option<f64>>(1)
+                .map(|s| Duration::from_secs_f64(s.max(0.0))),
+            queued: row.get(2),
+        })
+    }
+
+    pub async fn log_jobs(
+        &self,
+        ids: &[i64],
+        statuses: &[&str],
+        tracebacks: &[Option<String>],
+    ) -> Result<(), DbFailure> {
+        self.writer
+            .execute(&self.log_jobs, &[&ids, &statuses, &tracebacks])
+            .await
+            .map(|_| ())
+            .map_err(failure("logging finished jobs"))
+    }
+
+    pub async fn heartbeat(&self, ids: &[i64]) -> Result<(), DbFailure> {
+        self.writer
+            .execute(&self.heartbeat, &[&ids])
+            .await
+            .map(|_| ())
+            .map_err(failure("heartbeat"))
+    }
+
+    pub async fn retry(&self, id: i64, delay: Duration, traceback: &str) -> Result<(), DbFailure> {
+        self.writer
+            .execute(&self.retry, &[&id, &delay.as_secs_f64(), &traceback])
+            .await
+            .map(|_| ())
+            .map_err(failure("re-queueing a job for retry"))
+    }
+
+    /// Hand jobs back to `queued`, then wake idle workers with a synthetic
+    /// table event (an UPDATE fires no NOTIFY of its own).
+    pub async fn return_to_queue(&self, ids: &[i64], qm: Uuid) -> Result<(), DbFailure> {
+        self.writer
+            .execute(&self.return_to_queue, &[&ids, &qm])
+            .await
+            .map_err(failure("returning jobs to the queue"))?;
+        let table = self
+            .names
+            .queue_table
+            .rsplit('.')
+            .next()
+            .unwrap_or(&self.names.queue_table);
+        let event = serde_json::json!({
+            "channel": self.names.channel,
+            "operation": "update",
+            "sent_at": utc_now_text(),
+            "table": table,
+            "type": "table_changed_event",
+        });
+        self.notify(&event.to_string()).await
+    }
+
+    pub async fn aggregate(&self) -> Result<(), DbFailure> {
+        self.writer
+            .execute(&self.aggregate, &[])
+            .await
+            .map(|_| ())
+            .map_err(failure("aggregating the log into statistics"))
+    }
+
+    /// NOTIFY on the installation's channel (from the LISTENing connection,
+    /// as Python does, so a health probe tests the whole round trip).
+    pub async fn notify(&self, payload: &str) -> Result<(), DbFailure> {
+        self.control
+            .execute("SELECT pg_notify($1, $2)", &[&self.names.channel, &payload])
+            .await
+            .map(|_| ())
+            .map_err(failure("NOTIFY"))
+    }
+
+    /// Re-issue LISTEN (harmless when still listening).
+    pub async fn relisten(&self) -> Result<(), DbFailure> {
+        let listen = format!("LISTEN \"{}\"", self.names.channel.replace('"', "\"\""));
+        self.control
+            .batch_execute(&listen)
+            .await
+            .map_err(failure("LISTEN"))
+    }
+
+    pub fn names(&self) -> &ObjectNames {
+        &self.names
+    }
+}
+
+/// `sent_at` as Python's pydantic writes it: UTC with `Z`, microseconds.
+pub fn utc_now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

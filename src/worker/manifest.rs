@@ -1,0 +1,573 @@
+//! The worker manifest: the TOML file `pgq run FACTORY` takes where Python
+//! PGQueuer takes a `module:function` factory (Rust cannot import code at run
+//! time).
+//!
+//! ```toml
+//! [[entrypoint]]
+//! name = "send_email"
+//! command = ["python3", "send_email.py"]   # payload on stdin, exit 0 = success
+//! timeout = "30s"                           # optional
+//! concurrency_limit = 4                     # fleet-wide, 0 = unlimited
+//! on_failure = "hold"                       # or "delete" (default)
+//! max_attempts = 5                          # database retries (optional)
+//! initial_delay = "1s"
+//! max_delay = "5m"
+//! multiplier = 2.0
+//!
+//! [[entrypoint]]
+//! name = "ping"
+//! builtin = "noop"                          # noop | sleep | fail | echo
+//!
+//! [[schedule]]
+//! entrypoint = "nightly_cleanup"
+//! expression = "0 3 * * *"                  # croniter dialect, UTC
+//! command = ["./cleanup.sh"]
+//! ```
+//!
+//! Everything is checked before connecting: unknown keys, a missing or doubly
+//! given executor, an empty command, duplicate entrypoints or schedules, bad
+//! cron expressions and out-of-range numbers are reported with the file, the
+//! line and the column.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{OnFailure, RetryPolicy};
+
+/// How a job (or a schedule fire) is executed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecutorSpec {
+    Command(CommandSpec),
+    Builtin(Builtin),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    /// Program and arguments; `pgq run … -- ARGS` are appended at run time.
+    pub argv: Vec<String>,
+    /// Kill the command (SIGTERM, then SIGKILL after `kill_grace`) when it
+    /// runs longer; the job then fails like any other error.
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when a command is stopped.
+    pub kill_grace: Duration,
+    /// Extra environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Working directory (default: the worker's).
+    pub workdir: Option<PathBuf>,
+}
+
+/// Built-in handlers for tests, demos and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builtin {
+    /// Succeed at once.
+    Noop,
+    /// Sleep for the payload's number of seconds (default 1), then succeed.
+    Sleep,
+    /// Fail with the payload text as the error message.
+    Fail,
+    /// Log the payload at INFO, then succeed.
+    Echo,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntrypointSpec {
+    pub name: String,
+    pub executor: ExecutorSpec,
+    pub concurrency_limit: u32,
+    pub on_failure: OnFailure,
+    pub retry: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleSpec {
+    pub entrypoint: String,
+    /// Normalised as PGQueuer stores it (`@hourly` → `0 * * * *`).
+    pub expression: String,
+    pub executor: ExecutorSpec,
+    pub clean_old: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Manifest {
+    pub entrypoints: Vec<EntrypointSpec>,
+    pub schedules: Vec<ScheduleSpec>,
+}
+
+/// A rejected manifest: `file:line:column: reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestError {
+    pub file: PathBuf,
+    /// 1-based; absent when the file could not be read at all.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    #[serde(default)]
+    entrypoint: Vec<RawEntrypoint>,
+    #[serde(default)]
+    schedule: Vec<RawSchedule>,
+}
+
+/// The executor keys, shared by entrypoints and schedules.
+struct RawExecutor {
+    command: Option<Spanned<Vec<String>>>,
+    builtin: Option<Spanned<Builtin>>,
+    timeout: Option<Spanned<toml::Value>>,
+    kill_grace: Option<Spanned<toml::Value>>,
+    env: Option<BTreeMap<String, String>>,
+    workdir: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntrypoint {
+    name: Spanned<String>,
+    command: Option<Spanned<Vec<String>>>,
+    builtin: Option<Spanned<Builtin>>,
+    timeout: Option<Spanned<toml::Value>>,
+    kill_grace: Option<Spanned<toml::Value>>,
+    env: Option<BTreeMap<String, String>>,
+    workdir: Option<PathBuf>,
+    concurrency_limit: Option<Spanned<i64>>,
+    on_failure: Option<Spanned<String>>,
+    max_attempts: Option<Spanned<i64>>,
+    initial_delay: Option<Spanned<toml::Value>>,
+    max_delay: Option<Spanned<toml::Value>>,
+    multiplier: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    entrypoint: Spanned<String>,
+    expression: Spanned<String>,
+    command: Option<Spanned<Vec<String>>>,
+    builtin: Option<Spanned<Builtin>>,
+    timeout: Option<Spanned<toml::Value>>,
+    kill_grace: Option<Spanned<toml::Value>>,
+    env: Option<BTreeMap<String, String>>,
+    workdir: Option<PathBuf>,
+    #[serde(default)]
+    clean_old: bool,
+}
+
+/// Read and check a manifest file.
+pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        reason: format!("cannot read the manifest: {e}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Check manifest text; `path` only labels the errors.
+pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+    let at = |span: Option<Range<usize>>, reason: String| {
+        let (line, column) = match span {
+            Some(span) => {
+                let (l, c) = line_column(text, span.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        ManifestError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            reason,
+        }
+    };
+    let raw: RawManifest = toml::from_str(text).map_err(|e| {
+        let reason = e.message().trim().replace('\n', "; ");
+        at(e.span(), reason)
+    })?;
+
+    let mut manifest = Manifest::default();
+    let mut names = HashSet::new();
+    for ep in raw.entrypoint {
+        let name_span = ep.name.span();
+        let name = ep.name.into_inner();
+        if name.trim().is_empty() {
+            return Err(at(Some(name_span), "entrypoint name is empty".into()));
+        }
+        if !names.insert(name.clone()) {
+            return Err(at(
+                Some(name_span),
+                format!("duplicate entrypoint {name:?}: names must be unique"),
+            ));
+        }
+        let executor = executor(
+            &at,
+            name_span.clone(),
+            &format!("entrypoint {name:?}"),
+            RawExecutor {
+                command: ep.command,
+                builtin: ep.builtin,
+                timeout: ep.timeout,
+                kill_grace: ep.kill_grace,
+                env: ep.env,
+                workdir: ep.workdir,
+            },
+        )?;
+        let concurrency_limit = match ep.concurrency_limit {
+            None => 0,
+            Some(v) => u32::try_from(*v.get_ref()).map_err(|_| {
+                at(
+                    Some(v.span()),
+                    format!(
+                        "concurrency_limit must be 0 (unlimited) or more, got {}",
+                        v.get_ref()
+                    ),
+                )
+            })?,
+        };
+        let on_failure = match ep.on_failure {
+            None => OnFailure::Delete,
+            Some(v) => match v.get_ref().as_str() {
+                "delete" => OnFailure::Delete,
+                "hold" => OnFailure::Hold,
+                other => {
+                    return Err(at(
+                        Some(v.span()),
+                        format!("on_failure must be \"delete\" or \"hold\", got {other:?}"),
+                    ));
+                }
+            },
+        };
+        let retry = match ep.max_attempts {
+            None => {
+                let stray = [
+                    ep.initial_delay
+                        .as_ref()
+                        .map(|v| ("initial_delay", v.span())),
+                    ep.max_delay.as_ref().map(|v| ("max_delay", v.span())),
+                    ep.multiplier.as_ref().map(|v| ("multiplier", v.span())),
+                ];
+                if let Some((key, span)) = stray.into_iter().flatten().next() {
+                    return Err(at(
+                        Some(span),
+                        format!("{key} only applies with max_attempts (database retries)"),
+                    ));
+                }
+                None
+            }
+            Some(max) => {
+                let defaults = RetryPolicy::default();
+                let max_attempts = u32::try_from(*max.get_ref()).map_err(|_| {
+                    at(
+                        Some(max.span()),
+                        format!("max_attempts must be 0 or more, got {}", max.get_ref()),
+                    )
+                })?;
+                let initial_delay = optional_duration(&at, ep.initial_delay, "initial_delay")?
+                    .unwrap_or(defaults.initial_delay);
+                let max_delay = optional_duration(&at, ep.max_delay, "max_delay")?
+                    .unwrap_or(defaults.max_delay);
+                let multiplier = match ep.multiplier {
+                    None => defaults.multiplier,
+                    Some(m) if m.get_ref().is_finite() && *m.get_ref() > 0.0 => *m.get_ref(),
+                    Some(m) => {
+                        return Err(at(
+                            Some(m.span()),
+                            format!("multiplier must be a positive number, got {}", m.get_ref()),
+                        ));
+                    }
+                };
+                Some(RetryPolicy {
+                    max_attempts,
+                    initial_delay,
+                    max_delay,
+                    multiplier,
+                })
+            }
+        };
+        manifest.entrypoints.push(EntrypointSpec {
+            name,
+            executor,
+            concurrency_limit,
+            on_failure,
+            retry,
+        });
+    }
+
+    let mut seen = HashSet::new();
+    for s in raw.schedule {
+        let ep_span = s.entrypoint.span();
+        let entrypoint = s.entrypoint.into_inner();
+        if entrypoint.trim().is_empty() {
+            return Err(at(Some(ep_span), "schedule entrypoint is empty".into()));
+        }
+        let expr_span = s.expression.span();
+        let expression = crate::cron::normalize(s.expression.get_ref())
+            .map_err(|e| at(Some(expr_span.clone()), e.to_string()))?;
+        // Evaluate once so an expression that never fires is caught here.
+        crate::cron::next_fires(&expression, chrono::Utc::now(), 1)
+            .map_err(|e| at(Some(expr_span.clone()), e.to_string()))?;
+        if !seen.insert((entrypoint.clone(), expression.clone())) {
+            return Err(at(
+                Some(expr_span),
+                format!(
+                    "duplicate schedule ({entrypoint:?}, {expression:?}): each (entrypoint, expression) pair must be unique"
+                ),
+            ));
+        }
+        let executor = executor(
+            &at,
+            ep_span,
+            &format!("schedule {entrypoint:?}"),
+            RawExecutor {
+                command: s.command,
+                builtin: s.builtin,
+                timeout: s.timeout,
+                kill_grace: s.kill_grace,
+                env: s.env,
+                workdir: s.workdir,
+            },
+        )?;
+        manifest.schedules.push(ScheduleSpec {
+            entrypoint,
+            expression,
+            executor,
+            clean_old: s.clean_old,
+        });
+    }
+
+    if manifest.entrypoints.is_empty() && manifest.schedules.is_empty() {
+        return Err(at(
+            None,
+            "the manifest declares no [[entrypoint]] and no [[schedule]]".into(),
+        ));
+    }
+    Ok(manifest)
+}
+
+type At<'a> = dyn Fn(Option<Range<usize>>, String) -> ManifestError + 'a;
+
+fn executor(
+    at: &At<'_>,
+    owner_span: Range<usize>,
+    owner: &str,
+    raw: RawExecutor,
+) -> Result<ExecutorSpec, ManifestError> {
+    match (raw.command, raw.builtin) {
+        (Some(_), Some(b)) => Err(at(
+            Some(b.span()),
+            format!("{owner} has both command and builtin; choose one"),
+        )),
+        (None, None) => Err(at(
+            Some(owner_span),
+            format!("{owner} needs an executor: command = [\"prog\", …] or builtin = \"noop\""),
+        )),
+        (None, Some(b)) => {
+            let command_only = [
+                raw.timeout.as_ref().map(|v| ("timeout", v.span())),
+                raw.kill_grace.as_ref().map(|v| ("kill_grace", v.span())),
+            ];
+            if let Some((key, span)) = command_only.into_iter().flatten().next() {
+                return Err(at(Some(span), format!("{key} only applies to a command")));
+            }
+            if raw.env.is_some() || raw.workdir.is_some() {
+                return Err(at(
+                    Some(b.span()),
+                    format!("{owner}: env and workdir only apply to a command"),
+                ));
+            }
+            Ok(ExecutorSpec::Builtin(b.into_inner()))
+        }
+        (Some(cmd), None) => {
+            let span = cmd.span();
+            let argv = cmd.into_inner();
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(at(
+                    Some(span),
+                    format!("{owner}: command is empty; give at least the program"),
+                ));
+            }
+            let timeout = optional_duration(at, raw.timeout, "timeout")?;
+            if timeout.is_some_and(|t| t.is_zero()) {
+                return Err(at(Some(span), "timeout must be more than zero".into()));
+            }
+            let kill_grace =
+                optional_duration(at, raw.kill_grace, "kill_grace")?.unwrap_or(DEFAULT_KILL_GRACE);
+            Ok(ExecutorSpec::Command(CommandSpec {
+                argv,
+                timeout,
+                kill_grace,
+                env: raw.env.unwrap_or_default(),
+                workdir: raw.workdir,
+            }))
+        }
+    }
+}
+
+/// A duration given as seconds (`1.5`) or text (`"90s"`, `"5m"`, `"1h30m"`).
+fn optional_duration(
+    at: &At<'_>,
+    value: Option<Spanned<toml::Value>>,
+    key: &str,
+) -> Result<Option<Duration>, ManifestError> {
+    let Some(value) = value else { return Ok(None) };
+    let span = value.span();
+    let parsed = match value.get_ref() {
+        toml::Value::Integer(i) if *i >= 0 => Ok(Duration::from_secs(*i as u64)),
+        toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Ok(Duration::from_secs_f64(*f)),
+        toml::Value::String(s) => crate::cli::parse_duration(s),
+        other => Err(format!("{other} is not a duration")),
+    };
+    parsed.map(Some).map_err(|e| {
+        at(
+            Some(span),
+            format!("{key}: {e} (use seconds or e.g. \"90s\", \"5m\")"),
+        )
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Manifest, ManifestError> {
+        parse(Path::new("w.toml"), text)
+    }
+
+    #[test]
+    fn full_manifest() {
+        let m = check(
+            r#"
+[[entrypoint]]
+name = "send"
+command = ["python3", "send.py"]
+timeout = "30s"
+concurrency_limit = 4
+on_failure = "hold"
+max_attempts = 3
+initial_delay = 0.5
+multiplier = 3
+
+[[entrypoint]]
+name = "ping"
+builtin = "noop"
+
+[[schedule]]
+entrypoint = "cleanup"
+expression = "@hourly"
+builtin = "echo"
+"#,
+        )
+        .unwrap();
+        assert_eq!(m.entrypoints.len(), 2);
+        let send = &m.entrypoints[0];
+        assert_eq!(send.concurrency_limit, 4);
+        assert_eq!(send.on_failure, OnFailure::Hold);
+        let retry = send.retry.clone().unwrap();
+        assert_eq!(retry.max_attempts, 3);
+        assert_eq!(retry.initial_delay, Duration::from_millis(500));
+        assert_eq!(retry.max_delay, Duration::from_secs(300));
+        assert_eq!(retry.multiplier, 3.0);
+        match &send.executor {
+            ExecutorSpec::Command(c) => {
+                assert_eq!(c.timeout, Some(Duration::from_secs(30)));
+                assert_eq!(c.kill_grace, DEFAULT_KILL_GRACE);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(m.schedules[0].expression, "0 * * * *");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let cases = [
+            (
+                "[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\ncolour = 1\n",
+                4,
+                "unknown field",
+            ),
+            (
+                "[[entrypoint]]\nname = \"a\"\ncommand = []\n",
+                3,
+                "command is empty",
+            ),
+            (
+                "[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\n[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\n",
+                5,
+                "duplicate entrypoint",
+            ),
+            (
+                "[[schedule]]\nentrypoint = \"a\"\nexpression = \"61 * * * *\"\nbuiltin = \"noop\"\n",
+                3,
+                "61",
+            ),
+            ("[[entrypoint]]\nname = \"a\"\n", 2, "needs an executor"),
+            (
+                "[[entrypoint]]\nname = \"a\"\nbuiltin = \"nope\"\n",
+                3,
+                "unknown variant",
+            ),
+            (
+                "[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\non_failure = \"keep\"\n",
+                4,
+                "on_failure",
+            ),
+            (
+                "[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\nconcurrency_limit = -1\n",
+                4,
+                "concurrency_limit",
+            ),
+            (
+                "[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\nmultiplier = 2\n",
+                4,
+                "max_attempts",
+            ),
+            ("[[entrypoint]\n", 1, ""),
+        ];
+        for (text, line, needle) in cases {
+            let err = check(text).expect_err(text);
+            assert_eq!(err.line, Some(line), "{text}: {err}");
+            assert!(err.reason.contains(needle), "{text}: {err}");
+            assert!(
+                err.to_string().starts_with(&format!("w.toml:{line}:")),
+                "{err}"
+            );
+        }
+        assert!(check("").unwrap_err().reason.contains("no [[entrypoint]]"));
+    }
+}
