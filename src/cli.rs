@@ -103,6 +103,27 @@ pub enum Command {
     /// Where pgq reads its configuration, and whether it is valid
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// A live PGQueuer system in one command: database, workers, producer, schedules, console
+    #[command(
+        after_help = "Examples:\n  pgq demo\n  pgq demo --headless --duration 30s\n  pgq demo --rate 200 --keep"
+    )]
+    Demo {
+        /// With --headless: how long to run before printing the summary
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+        duration: std::time::Duration,
+        /// Keep the demo database (and a throwaway cluster's directory) afterwards
+        #[arg(long)]
+        keep: bool,
+        /// Jobs per second the producer enqueues
+        #[arg(long, default_value_t = 20.0, value_parser = positive_rate)]
+        rate: f64,
+        /// Name of the database (or schema) the demo creates
+        #[arg(long, default_value = "pgq_demo", value_name = "NAME")]
+        name: String,
+        /// In-process workers sharing the queue
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+        workers: u8,
+    },
     /// Print a shell completion script
     #[command(
         after_help = "Examples:\n  pgq completions bash > ~/.local/share/bash-completion/completions/pgq\n  pgq completions zsh > ~/.zfunc/_pgq\n  pgq completions fish > ~/.config/fish/completions/pgq.fish"
@@ -426,6 +447,15 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
 }
 
 /// Parse a delay such as `90s`, `5m`, `1h30m`, `2d`, `250ms` or plain seconds (`1.5`).
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r <= 100_000.0 => Ok(r),
+        _ => Err(format!(
+            "{text:?} is not a rate between 0 and 100000 jobs/s"
+        )),
+    }
+}
+
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {

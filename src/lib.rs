@@ -11,6 +11,7 @@ pub mod commands;
 pub mod console;
 pub mod cron;
 pub mod db;
+pub mod demo;
 pub mod events;
 pub mod output;
 pub mod schema;

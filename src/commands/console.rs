@@ -1,4 +1,5 @@
-//! Opening the console from the command line.
+//! Opening the console from the command line (`pgq`, `pgq console`,
+//! `dashboard`/`listen` on a terminal, and for `pgq run` and `pgq demo`).
 
 use std::io::IsTerminal;
 
@@ -6,12 +7,13 @@ use super::{CommandError, connection_settings, object_names, read_only};
 use crate::cli::{Cli, ConsoleTab};
 use crate::console::app::Tab;
 use crate::console::config::Config;
-use crate::console::{self, ConsoleOptions};
+use crate::console::{self, ConsoleOptions, WorkerLink};
 use crate::output::Exit;
-use crate::settings::names::checked_channel;
+use crate::settings::conn::ConnectionSettings;
+use crate::settings::names::{ObjectNames, checked_channel};
 
 /// A person at a terminal, and no flag asking for plain output.
-pub(super) fn interactive(cli: &Cli) -> bool {
+pub fn interactive(cli: &Cli) -> bool {
     !cli.global.headless
         && !cli.global.json
         && std::io::stdout().is_terminal()
@@ -30,22 +32,34 @@ pub(super) async fn run(
                 .into(),
         ));
     }
-    let config = Config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
     let mut names = object_names(cli)?;
     if let Some(channel) = channel {
         names.channel = checked_channel(channel)?.to_string();
     }
-    let settings = connection_settings(cli)?;
+    let tab = match tab {
+        ConsoleTab::Stats => Tab::Stats,
+        ConsoleTab::Events => Tab::Events,
+    };
+    open(cli, tab, connection_settings(cli)?, names, None).await
+}
+
+/// Open the console on `settings`/`names`, optionally hosting a worker.
+pub async fn open(
+    cli: &Cli,
+    tab: Tab,
+    settings: ConnectionSettings,
+    names: ObjectNames,
+    worker: Option<WorkerLink>,
+) -> Result<Exit, CommandError> {
+    let config = Config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
     let options = ConsoleOptions {
-        tab: match tab {
-            ConsoleTab::Stats => Tab::Stats,
-            ConsoleTab::Events => Tab::Events,
-        },
+        tab,
         settings,
         names,
         read_only: read_only(cli)?,
         no_color: cli.global.no_color,
         config,
+        worker,
     };
     console::run(options)
         .await

@@ -3,6 +3,8 @@
 
 mod config;
 mod console;
+
+pub use console::{interactive as console_interactive, open as open_console};
 mod jobs;
 mod listen;
 mod reports;
@@ -102,7 +104,10 @@ pub async fn open_session(cli: &Cli, names: ObjectNames) -> Result<Session, Comm
 pub fn opens_console(cli: &Cli) -> bool {
     match &cli.command {
         Command::Console { .. } => true,
-        Command::Dashboard { .. } | Command::Listen { .. } => console::interactive(cli),
+        Command::Dashboard { .. }
+        | Command::Listen { .. }
+        | Command::Demo { .. }
+        | Command::Run(_) => console::interactive(cli),
         _ => false,
     }
 }
@@ -118,6 +123,23 @@ pub async fn run(cli: Cli) -> Exit {
             console::run(&cli, crate::cli::ConsoleTab::Events, channel.as_deref()).await
         }
         Command::Config(c) => config::run(c),
+        Command::Demo {
+            duration,
+            keep,
+            rate,
+            name,
+            workers,
+        } => {
+            let options = crate::demo::DemoOptions {
+                headless: cli.global.headless,
+                duration: Some(*duration),
+                keep: *keep,
+                rate: *rate,
+                name: name.clone(),
+                workers: usize::from(*workers),
+            };
+            crate::demo::run(&cli, options).await
+        }
         Command::Completions { shell } => shell_support::completions(*shell),
         Command::Man => shell_support::man(),
         Command::Sql(sql) => schema::sql(&cli, sql),

@@ -13,7 +13,6 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::{CommandError, object_names};
 use crate::cli::{Cli, RunArgs};
 use crate::output::{self, Exit};
-use crate::settings::conn::{ConnectionSettings, Env};
 use crate::worker::{RunOptions, Worker, log, manifest};
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError> {
@@ -43,13 +42,27 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
         return Ok(Exit::Usage);
     }
     let names = object_names(cli)?;
-    let settings = ConnectionSettings::resolve(cli.global.dsn.as_deref(), &Env::from_process())?;
-    let mut worker = Worker::new(names, options);
+    // --context, --dsn, PGDSN, libpq variables: as every other command.
+    let settings = super::connection_settings(cli)?;
+    let mut worker = Worker::new(names.clone(), options);
     if let Err(e) = worker.register_manifest(&manifest, &args.args) {
         output::error(&format!("{}: {e}", args.factory.display()));
         return Ok(Exit::Usage);
     }
     let trigger = worker.shutdown_trigger();
+    // On a terminal (and without --headless) the console shows the worker:
+    // its log lines go to the Worker tab instead of the screen.
+    let console = super::console_interactive(cli).then(|| {
+        let (lines, logs) = tokio::sync::mpsc::unbounded_channel();
+        log::redirect(Some(lines));
+        crate::console::WorkerLink {
+            snapshot: worker.observe(),
+            logs,
+            shutdown: worker.shutdown_trigger(),
+            owns_worker: true,
+        }
+    });
+    let console_settings = settings.clone();
     let mut interrupt = signal(SignalKind::interrupt())
         .map_err(|e| CommandError::Other(format!("cannot install signal handler: {e}")))?;
     let mut terminate = signal(SignalKind::terminate())
@@ -93,6 +106,23 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
             let _ = done_tx.send(result);
         })
         .map_err(|e| CommandError::Other(format!("cannot start the worker thread: {e}")))?;
+    if let Some(link) = console {
+        let shutdown = link.shutdown.clone();
+        let shown = super::open_console(
+            cli,
+            crate::console::app::Tab::Worker,
+            console_settings,
+            names,
+            Some(link),
+        )
+        .await;
+        log::redirect(None);
+        // However the console ended, the worker stops (gracefully) with it.
+        shutdown.request();
+        if let Err(e) = shown {
+            output::error(&e.to_string());
+        }
+    }
     let result = done_rx.await.unwrap_or_else(|_| {
         Err(crate::worker::WorkerError::Options(
             "the worker thread ended unexpectedly".into(),

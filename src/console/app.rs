@@ -41,6 +41,8 @@ pub enum Tab {
     Durability,
     Enqueue,
     Held,
+    /// Only when the console hosts a worker (`pgq run`, `pgq demo`).
+    Worker,
 }
 
 impl Tab {
@@ -61,6 +63,7 @@ impl Tab {
             Tab::Durability => "Durability",
             Tab::Enqueue => "Enqueue",
             Tab::Held => "Held",
+            Tab::Worker => "Worker",
         }
     }
 
@@ -72,16 +75,8 @@ impl Tab {
             Tab::Durability => Scope::Durability,
             Tab::Enqueue => Scope::Enqueue,
             Tab::Held => Scope::Held,
+            Tab::Worker => Scope::Worker,
         }
-    }
-
-    fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    fn offset(self, by: isize) -> Tab {
-        let n = Tab::ALL.len() as isize;
-        Tab::ALL[((self.index() as isize + by).rem_euclid(n)) as usize]
     }
 }
 
@@ -156,6 +151,10 @@ pub enum Effect {
     Request(Request),
     /// Put this text on the clipboard (OSC 52).
     Copy(String),
+    /// Stop the hosted worker: gracefully, or `now`.
+    StopWorker {
+        now: bool,
+    },
     Quit,
 }
 
@@ -183,6 +182,7 @@ pub struct App {
     pub held: HeldTab,
     pub confirm: Option<Confirm>,
     pub sql_log: SqlLog,
+    pub worker: Option<super::tabs::worker::WorkerTab>,
     pub now: DateTime<Utc>,
     refresh_interval: Duration,
     fresh: HashMap<ViewKind, Freshness>,
@@ -237,6 +237,7 @@ impl App {
             held: HeldTab::default(),
             confirm: None,
             sql_log: SqlLog::default(),
+            worker: None,
             now: o.now,
             refresh_interval: Duration::from_std(o.refresh_interval)
                 .unwrap_or_else(|_| Duration::seconds(5)),
@@ -244,6 +245,77 @@ impl App {
             previews: HashMap::new(),
             next_id: 1,
             watched_tables: vec![o.names.queue_table.clone(), o.names.queue_table_log.clone()],
+        }
+    }
+
+    /// The tabs on offer: the six, plus Worker when a worker is hosted.
+    pub fn tabs(&self) -> Vec<Tab> {
+        let mut tabs = Tab::ALL.to_vec();
+        if self.worker.is_some() {
+            tabs.push(Tab::Worker);
+        }
+        tabs
+    }
+
+    fn tab_offset(&self, by: isize) -> Tab {
+        let tabs = self.tabs();
+        let i = tabs.iter().position(|t| *t == self.tab).unwrap_or(0) as isize;
+        tabs[(i + by).rem_euclid(tabs.len() as isize) as usize]
+    }
+
+    pub fn attach_worker(&mut self, worker: super::tabs::worker::WorkerTab) {
+        self.worker = Some(worker);
+    }
+
+    pub fn on_worker_snapshot(&mut self, snapshot: crate::worker::Snapshot) -> Vec<Effect> {
+        let now = self.now;
+        let Some(w) = self.worker.as_mut() else {
+            return Vec::new();
+        };
+        w.update(snapshot, now);
+        if w.owns_worker && w.stopped() {
+            return vec![Effect::Quit];
+        }
+        Vec::new()
+    }
+
+    pub fn on_worker_log(&mut self, line: String) {
+        if let Some(w) = self.worker.as_mut() {
+            w.push_log(line);
+        }
+    }
+
+    /// SIGTERM: the same as pressing q.
+    pub fn request_quit(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.quit(&mut effects);
+        effects
+    }
+
+    /// Quit, or for a hosted `pgq run` worker: stop it gracefully first,
+    /// at once on the second request; the console exits once it stopped.
+    fn quit(&mut self, effects: &mut Vec<Effect>) {
+        let Some(w) = self.worker.as_mut().filter(|w| w.owns_worker) else {
+            effects.push(Effect::Quit);
+            return;
+        };
+        w.stop_requested = w.stop_requested.saturating_add(1);
+        let now = w.stop_requested > 1;
+        let running = w.snapshot.in_flight.len();
+        effects.push(Effect::StopWorker { now });
+        self.tab = Tab::Worker;
+        self.help = false;
+        self.confirm = None;
+        if now {
+            self.flash(
+                Level::Info,
+                "stopping running jobs now; they return to the queue",
+            );
+        } else {
+            self.flash(
+                Level::Info,
+                format!("stopping: {running} running jobs finish first; q again stops them now"),
+            );
         }
     }
 
@@ -262,7 +334,7 @@ impl App {
             Tab::Schedules => Some(View::Schedules),
             Tab::Durability => Some(View::Tables),
             Tab::Held => Some(View::Held),
-            Tab::Events | Tab::Enqueue => None,
+            Tab::Events | Tab::Enqueue | Tab::Worker => None,
         }
     }
 
@@ -623,7 +695,7 @@ impl App {
         let is_ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL)
             && matches!(key.code, KeyCode::Char('c' | 'C'));
         if is_ctrl_c {
-            effects.push(Effect::Quit);
+            self.quit(&mut effects);
             return effects;
         }
         if self.confirm.is_some() {
@@ -653,7 +725,7 @@ impl App {
             // Help is modal: it closes with help or Esc; quit still quits.
             match command {
                 Command::Help | Command::Back => self.help = false,
-                Command::Quit => effects.push(Effect::Quit),
+                Command::Quit => self.quit(&mut effects),
                 _ => {}
             }
             return effects;
@@ -661,7 +733,7 @@ impl App {
         if self.sql_log.open {
             match command {
                 Command::SqlLog | Command::Back => self.sql_log.open = false,
-                Command::Quit => effects.push(Effect::Quit),
+                Command::Quit => self.quit(&mut effects),
                 Command::Down | Command::PageDown => self.sql_log.scroll += 3,
                 Command::Up | Command::PageUp => {
                     self.sql_log.scroll = self.sql_log.scroll.saturating_sub(3)
@@ -674,7 +746,7 @@ impl App {
             match command {
                 Command::Back | Command::Open => self.close_detail(),
                 Command::Copy if self.tab == Tab::Events => self.copy_event(&mut effects),
-                Command::Quit => effects.push(Effect::Quit),
+                Command::Quit => self.quit(&mut effects),
                 Command::Help => self.help = true,
                 _ => {}
             }
@@ -747,7 +819,7 @@ impl App {
 
     fn run_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
         match command {
-            Command::Quit => effects.push(Effect::Quit),
+            Command::Quit => self.quit(effects),
             Command::Help => self.help = true,
             Command::SqlLog => self.sql_log.open = true,
             Command::TabStats => self.switch_to(Tab::Stats, effects),
@@ -756,8 +828,13 @@ impl App {
             Command::TabDurability => self.switch_to(Tab::Durability, effects),
             Command::TabEnqueue => self.switch_to(Tab::Enqueue, effects),
             Command::TabHeld => self.switch_to(Tab::Held, effects),
-            Command::NextTab => self.switch_to(self.tab.offset(1), effects),
-            Command::PrevTab => self.switch_to(self.tab.offset(-1), effects),
+            Command::TabWorker => {
+                if self.worker.is_some() {
+                    self.switch_to(Tab::Worker, effects)
+                }
+            }
+            Command::NextTab => self.switch_to(self.tab_offset(1), effects),
+            Command::PrevTab => self.switch_to(self.tab_offset(-1), effects),
             Command::Refresh => {
                 if self.connected() {
                     self.refresh_current(effects);
@@ -805,7 +882,7 @@ impl App {
                         self.preview_durability(effects);
                     }
                 }
-                Tab::Enqueue => {}
+                Tab::Enqueue | Tab::Worker => {}
             },
             Command::Window => {
                 self.stats.window = self.stats.window.next();
@@ -938,13 +1015,13 @@ impl App {
             Tab::Events => Some(&mut self.events.filter),
             Tab::Schedules => Some(&mut self.schedules.filter),
             Tab::Held => Some(&mut self.held.filter),
-            Tab::Durability | Tab::Enqueue => None,
+            Tab::Durability | Tab::Enqueue | Tab::Worker => None,
         }
     }
 
     /// Whether the current tab has a `/` filter.
     pub fn has_filter(&self) -> bool {
-        !matches!(self.tab, Tab::Durability | Tab::Enqueue)
+        !matches!(self.tab, Tab::Durability | Tab::Enqueue | Tab::Worker)
     }
 
     pub fn filter(&self) -> &str {
@@ -953,7 +1030,7 @@ impl App {
             Tab::Events => &self.events.filter,
             Tab::Schedules => &self.schedules.filter,
             Tab::Held => &self.held.filter,
-            Tab::Durability | Tab::Enqueue => "",
+            Tab::Durability | Tab::Enqueue | Tab::Worker => "",
         }
     }
 
@@ -963,7 +1040,7 @@ impl App {
             Tab::Events => self.events.selected = None,
             Tab::Schedules => self.schedules.selected = 0,
             Tab::Held => self.held.selected = 0,
-            Tab::Durability | Tab::Enqueue => {}
+            Tab::Durability | Tab::Enqueue | Tab::Worker => {}
         }
     }
 

@@ -21,6 +21,7 @@ pub enum Scope {
     Durability,
     Enqueue,
     Held,
+    Worker,
 }
 
 impl Scope {
@@ -34,6 +35,7 @@ impl Scope {
             Scope::Durability => "Durability tab",
             Scope::Enqueue => "Enqueue tab",
             Scope::Held => "Held tab",
+            Scope::Worker => "Worker tab",
         }
     }
 }
@@ -51,6 +53,7 @@ pub enum Command {
     TabDurability,
     TabEnqueue,
     TabHeld,
+    TabWorker,
     SqlLog,
     Refresh,
     Pause,
@@ -141,6 +144,7 @@ const SPECS: &[Spec] = &[
     spec(Command::TabDurability, "tab_durability", Scope::Global, None, "Durability tab", &["4"]),
     spec(Command::TabEnqueue, "tab_enqueue", Scope::Global, None, "Enqueue tab", &["5"]),
     spec(Command::TabHeld, "tab_held", Scope::Global, None, "Held jobs tab", &["6"]),
+    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["7"]),
     spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
     spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
     spec(Command::SqlLog, "sql_log", Scope::Global, Some("sql log"), "SQL this session ran", &["L"]),
@@ -494,6 +498,7 @@ impl Keymap {
                     | Command::TabDurability
                     | Command::TabEnqueue
                     | Command::TabHeld
+                    | Command::TabWorker
             )
         };
         let mut rows: Vec<Binding> = Vec::new();
@@ -514,7 +519,7 @@ impl Keymap {
                         scope: s.scope,
                         keys: keys.join(" "),
                         label: "",
-                        help: "Go to tab 1–6",
+                        help: "Go to tab",
                     });
                 }
                 continue;

@@ -37,6 +37,18 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     pub no_color: bool,
     pub config: Config,
+    /// A worker running in this process, shown on the Worker tab.
+    pub worker: Option<WorkerLink>,
+}
+
+/// A worker the console shows (and, for `pgq run`, stops on quit).
+pub struct WorkerLink {
+    pub snapshot: tokio::sync::watch::Receiver<crate::worker::Snapshot>,
+    pub logs: tokio::sync::mpsc::UnboundedReceiver<String>,
+    pub shutdown: crate::worker::ShutdownTrigger,
+    /// `pgq run`: q stops the worker gracefully and the console exits when
+    /// it has stopped. `pgq demo`: q quits and the demo stops its workers.
+    pub owns_worker: bool,
 }
 
 pub fn theme_for(config_theme: ThemeName, no_color: bool) -> Theme {
@@ -64,6 +76,11 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         events_buffer: options.config.events_buffer,
         now: Utc::now(),
     });
+    let mut worker = options.worker;
+    if let Some(link) = &worker {
+        let snapshot = link.snapshot.borrow().clone();
+        app.attach_worker(tabs::worker::WorkerTab::new(snapshot, link.owns_worker));
+    }
     let db = db::spawn(db::Target {
         settings: options.settings,
         channel: options.names.channel.clone(),
@@ -71,7 +88,7 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         read_only: options.read_only,
     });
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &mut app, db).await;
+    let result = event_loop(&mut terminal, &mut app, db, worker.as_mut()).await;
     let restored = ratatui::try_restore();
     result.and(restored)
 }
@@ -80,6 +97,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     mut db: db::DbHandle,
+    mut worker: Option<&mut WorkerLink>,
 ) -> std::io::Result<()> {
     let mut input = EventStream::new();
     let mut terminate = signal(SignalKind::terminate())?;
@@ -117,7 +135,27 @@ async fn event_loop(
                 None => return Err(std::io::Error::other("the database task stopped")),
             },
             _ = tokio::time::sleep(wait) => app.on_tick(Utc::now()),
-            _ = terminate.recv() => return Ok(()),
+            changed = worker_changed(&mut worker) => {
+                app.now = Utc::now();
+                match changed {
+                    WorkerUpdate::Snapshot(s) => app.on_worker_snapshot(s),
+                    WorkerUpdate::Log(line) => {
+                        app.on_worker_log(line);
+                        if let Some(link) = worker.as_mut() {
+                            while let Ok(more) = link.logs.try_recv() {
+                                app.on_worker_log(more);
+                            }
+                        }
+                        Vec::new()
+                    }
+                    WorkerUpdate::Gone => {
+                        worker = None;
+                        Vec::new()
+                    }
+                }
+            },
+            // As q: a hosted `pgq run` worker stops gracefully first.
+            _ = terminate.recv() => app.request_quit(),
             _ = hangup.recv() => return Ok(()),
         };
         dirty = true;
@@ -128,8 +166,40 @@ async fn event_loop(
                     let _ = db.requests.send(request);
                 }
                 Effect::Copy(text) => copy_osc52(&text)?,
+                Effect::StopWorker { now } => {
+                    if let Some(link) = worker.as_ref() {
+                        if now {
+                            link.shutdown.now();
+                        } else {
+                            link.shutdown.request();
+                        }
+                    }
+                }
             }
         }
+    }
+}
+
+enum WorkerUpdate {
+    Snapshot(crate::worker::Snapshot),
+    Log(String),
+    Gone,
+}
+
+/// The next change of the hosted worker; pending for ever without one.
+async fn worker_changed(worker: &mut Option<&mut WorkerLink>) -> WorkerUpdate {
+    let Some(link) = worker.as_mut() else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        changed = link.snapshot.changed() => match changed {
+            Ok(()) => WorkerUpdate::Snapshot(link.snapshot.borrow_and_update().clone()),
+            Err(_) => WorkerUpdate::Gone,
+        },
+        line = link.logs.recv() => match line {
+            Some(line) => WorkerUpdate::Log(line),
+            None => std::future::pending().await,
+        },
     }
 }
 

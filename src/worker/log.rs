@@ -57,6 +57,17 @@ pub enum Format {
 }
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
+/// Where lines go instead of stderr while a console owns the screen.
+static SINK: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>> =
+    std::sync::Mutex::new(None);
+
+/// Send event lines to `sink` (a console's Worker tab) instead of stderr;
+/// `None` restores stderr.
+pub fn redirect(sink: Option<tokio::sync::mpsc::UnboundedSender<String>>) {
+    if let Ok(mut guard) = SINK.lock() {
+        *guard = sink;
+    }
+}
 static JSON: AtomicBool = AtomicBool::new(false);
 
 /// Set the minimum level and the line format for the whole process.
@@ -100,6 +111,12 @@ pub fn emit(level: Level, message: &str, fields: &[Field<'_>]) {
         }
         line
     };
+    if let Ok(guard) = SINK.lock()
+        && let Some(sink) = guard.as_ref()
+    {
+        let _ = sink.send(line);
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
 }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod held;
 pub mod schedules;
 pub mod stats;
+pub mod worker;
 
 use super::keymap::Command;
 

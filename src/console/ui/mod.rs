@@ -13,6 +13,7 @@ mod held;
 mod help;
 mod schedules;
 mod stats;
+mod worker;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -61,6 +62,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Tab::Durability => durability::draw(frame, body, app),
         Tab::Enqueue => enqueue::draw(frame, body, app),
         Tab::Held => held::draw(frame, body, app),
+        Tab::Worker => worker::draw(frame, body, app),
     }
     if let Link::Reconnecting { error, .. } = &app.conn.link {
         // Over the tab's header line: the data below is stale, and why.
@@ -98,7 +100,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let mut spans = vec![Span::styled(" pgq ", t.title)];
-    for (i, tab) in Tab::ALL.iter().enumerate() {
+    for (i, tab) in app.tabs().iter().enumerate() {
         let style = if *tab == app.tab {
             t.tab_active
         } else {

@@ -1,0 +1,84 @@
+//! Worker tab state: the running worker's snapshot, per-entrypoint rates
+//! and its recent log lines. Present only when the console hosts a worker
+//! (`pgq run` on a terminal, `pgq demo`).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::worker::{Counters, Snapshot, WorkerState};
+
+/// Log lines kept for the tab.
+const LOG_LINES: usize = 500;
+/// Rates are measured over this window.
+const RATE_WINDOW_SECONDS: i64 = 10;
+
+pub struct WorkerTab {
+    pub snapshot: Snapshot,
+    pub log: VecDeque<String>,
+    /// (time, finished jobs per entrypoint) samples for the rates.
+    samples: VecDeque<(DateTime<Utc>, BTreeMap<String, u64>)>,
+    /// The console stops the worker on quit and exits when it has stopped.
+    pub owns_worker: bool,
+    pub stop_requested: u8,
+}
+
+pub fn finished(c: &Counters) -> u64 {
+    c.successful + c.exception + c.failed + c.canceled
+}
+
+impl WorkerTab {
+    pub fn new(snapshot: Snapshot, owns_worker: bool) -> WorkerTab {
+        WorkerTab {
+            snapshot,
+            log: VecDeque::new(),
+            samples: VecDeque::new(),
+            owns_worker,
+            stop_requested: 0,
+        }
+    }
+
+    pub fn update(&mut self, snapshot: Snapshot, now: DateTime<Utc>) {
+        let totals = snapshot
+            .entrypoints
+            .iter()
+            .map(|(name, c)| (name.clone(), finished(c)))
+            .collect();
+        self.samples.push_back((now, totals));
+        while self
+            .samples
+            .front()
+            .is_some_and(|(at, _)| now - *at > Duration::seconds(RATE_WINDOW_SECONDS))
+            && self.samples.len() > 2
+        {
+            self.samples.pop_front();
+        }
+        self.snapshot = snapshot;
+    }
+
+    pub fn push_log(&mut self, line: String) {
+        if self.log.len() == LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log.push_back(line);
+    }
+
+    /// Finished jobs per second for `entrypoint` over the sample window.
+    pub fn rate(&self, entrypoint: &str) -> f64 {
+        let (Some((t0, first)), Some((t1, last))) = (self.samples.front(), self.samples.back())
+        else {
+            return 0.0;
+        };
+        let seconds = (*t1 - *t0).num_milliseconds() as f64 / 1e3;
+        if seconds <= 0.0 {
+            return 0.0;
+        }
+        let a = first.get(entrypoint).copied().unwrap_or(0);
+        let b = last.get(entrypoint).copied().unwrap_or(0);
+        b.saturating_sub(a) as f64 / seconds
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.snapshot.state == WorkerState::Stopped
+    }
+}

@@ -1,0 +1,200 @@
+//! The Worker tab: jobs in flight, per-entrypoint done / failed / rate, the
+//! recent log lines, and shutdown progress.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+use super::format::{age, count};
+use crate::console::app::App;
+use crate::console::tabs::worker::finished;
+use crate::worker::WorkerState;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let Some(w) = &app.worker else {
+        return;
+    };
+    let s = &w.snapshot;
+    let [header, top, log] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+    ])
+    .areas(area);
+    let state = match s.state {
+        WorkerState::Connecting => ("connecting".to_string(), t.warn),
+        WorkerState::Running => ("running".to_string(), t.ok),
+        WorkerState::Reconnecting(n) => (format!("reconnecting ({n})"), t.error),
+        WorkerState::Stopping => (
+            format!(
+                "stopping: waiting for {} running job{}{}",
+                s.in_flight.len(),
+                if s.in_flight.len() == 1 { "" } else { "s" },
+                if w.owns_worker {
+                    " · q again stops them now"
+                } else {
+                    ""
+                }
+            ),
+            t.warn,
+        ),
+        WorkerState::Stopped => ("stopped".to_string(), t.dim),
+    };
+    let id = s.queue_manager_id.to_string();
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(" worker ", t.dim),
+            Span::raw(id[..8].to_string()),
+            Span::styled("  ", t.dim),
+            Span::styled(state.0, state.1),
+            Span::styled(
+                format!(
+                    "  {} in flight · {} schedule fires",
+                    s.in_flight.len(),
+                    s.schedules_fired
+                ),
+                t.dim,
+            ),
+        ]),
+        header,
+    );
+
+    let [per_entrypoint, in_flight] =
+        Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(top);
+    let rows: Vec<Row> = s
+        .entrypoints
+        .iter()
+        .map(|(name, c)| {
+            let running = s.in_flight.iter().filter(|j| &j.entrypoint == name).count();
+            Row::new(vec![
+                Cell::from(name.clone()),
+                Cell::from(Line::from(running.to_string()).right_aligned()),
+                Cell::from(Line::from(count(c.successful as i64)).right_aligned()),
+                Cell::from(Line::from(count((c.exception + c.failed) as i64)).right_aligned()),
+                Cell::from(Line::from(count(c.retried as i64)).right_aligned()),
+                Cell::from(Line::from(format!("{:.1}/s", w.rate(name))).right_aligned()),
+            ])
+        })
+        .collect();
+    let total: u64 = s.entrypoints.values().map(finished).sum();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(4),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(7),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            Cell::from("Entrypoint"),
+            Cell::from(Line::from("Run").right_aligned()),
+            Cell::from(Line::from("Done").right_aligned()),
+            Cell::from(Line::from("Fail").right_aligned()),
+            Cell::from(Line::from("Retry").right_aligned()),
+            Cell::from(Line::from("Rate").right_aligned()),
+        ])
+        .style(t.header),
+    )
+    .block(
+        Block::default()
+            .borders(Borders::TOP | Borders::RIGHT)
+            .border_style(t.dim)
+            .title(Span::styled(format!(" {total} finished ",), t.title)),
+    )
+    .column_spacing(1);
+    frame.render_widget(table, per_entrypoint);
+
+    let mut jobs: Vec<_> = s.in_flight.iter().collect();
+    jobs.sort_by_key(|j| j.started);
+    let rows: Vec<Row> = jobs
+        .iter()
+        .take(in_flight.height.saturating_sub(2) as usize)
+        .map(|j| {
+            let running = (app.now - j.started).num_milliseconds() as f64 / 1e3;
+            Row::new(vec![
+                Cell::from(j.entrypoint.clone()),
+                Cell::from(Line::from(j.id.to_string()).right_aligned()),
+                Cell::from(
+                    Line::from(if j.completing {
+                        "done".to_string()
+                    } else {
+                        age(Some(running))
+                    })
+                    .right_aligned(),
+                ),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Fill(1),
+                Constraint::Length(8),
+                Constraint::Length(7),
+            ],
+        )
+        .header(
+            Row::new(vec![
+                Cell::from("In flight"),
+                Cell::from(Line::from("Job").right_aligned()),
+                Cell::from(Line::from("For").right_aligned()),
+            ])
+            .style(t.header),
+        )
+        .block(Block::default().borders(Borders::TOP).border_style(t.dim))
+        .column_spacing(1),
+        in_flight,
+    );
+
+    let height = log.height.saturating_sub(1) as usize;
+    let lines: Vec<Line> = w
+        .log
+        .iter()
+        .rev()
+        .take(height)
+        .rev()
+        .map(|l| Line::from(short_line(l)))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::TOP)
+                .border_style(t.dim)
+                .title(Span::styled(" log ", t.title)),
+        ),
+        log,
+    );
+}
+
+/// `2026-11-27T22:01:36.024+00:00 [pgq] INFO: …` → `22:01:36 INFO: …`: the
+/// date and the logger name are the same on every line of this tab.
+fn short_line(line: &str) -> String {
+    let bytes = line.as_bytes();
+    if line.len() > 20 && bytes[4] == b'-' && bytes[10] == b'T' {
+        let time = &line[11..19];
+        let rest = line.split_once(' ').map_or("", |(_, r)| r);
+        let rest = rest.strip_prefix("[pgq] ").unwrap_or(rest);
+        format!("{time} {rest}")
+    } else {
+        line.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_lines_lose_the_date_and_logger() {
+        assert_eq!(
+            super::short_line("2026-11-27T22:01:36.024+00:00 [pgq] INFO: Retry requested x=1"),
+            "22:01:36 INFO: Retry requested x=1"
+        );
+        assert_eq!(super::short_line("plain"), "plain");
+    }
+}
