@@ -147,3 +147,49 @@ fn dashboard_and_listen_open_their_tab_on_a_terminal() {
     dashboard.press("\x03"); // Ctrl-C
     assert_eq!(dashboard.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn pgq_run_on_a_terminal_shows_the_worker_tab_and_stops_gracefully_on_q() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("workers.toml");
+    std::fs::write(
+        &manifest,
+        "[[entrypoint]]\nname = \"ping\"\nbuiltin = \"noop\"\n\n[[entrypoint]]\nname = \"slow\"\nbuiltin = \"sleep\"\n",
+    )
+    .unwrap();
+    for _ in 0..5 {
+        assert_exit(&db.pgq(&["queue", "ping", "x"]), 0);
+    }
+    let mut console = Console::start(&db.dsn(), &["run", manifest.to_str().unwrap()]);
+    let screen = console.wait_for(
+        "the Worker tab with five jobs done",
+        Duration::from_secs(20),
+        |s| row(s, "ping").is_some_and(|r| r.split_whitespace().nth(2) == Some("5")),
+    );
+    assert!(
+        screen.contains("7 Worker") && screen.contains("running"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("INFO"),
+        "the worker's log lines are on the tab:\n{screen}"
+    );
+    // A slow job in flight: q waits for it, and says so.
+    assert_exit(&db.pgq(&["queue", "slow", "4"]), 0);
+    console.wait_for("the slow job in flight", Duration::from_secs(10), |s| {
+        s.contains("1 in flight")
+    });
+    console.press("q");
+    console.wait_for("shutdown progress", Duration::from_secs(5), |s| {
+        s.contains("stopping: waiting for 1 running job")
+    });
+    assert_eq!(
+        console.wait_exit(Duration::from_secs(20)),
+        Some(0),
+        "exits once the job finished"
+    );
+    let parser = console.screen.lock().unwrap();
+    assert!(!parser.screen().alternate_screen(), "terminal restored");
+}

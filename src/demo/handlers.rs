@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::actions::jobs::JobSpec;
-use crate::worker::{EntrypointOptions, JobError, OnFailure, RetryPolicy, Worker, WorkerError};
+use crate::worker::{
+    EntrypointOptions, Job, JobError, OnFailure, RetryPolicy, Worker, WorkerError,
+};
 
 /// SplitMix64: plenty for picking demo durations and failures.
 pub struct Rng(u64);
@@ -39,28 +41,64 @@ impl Rng {
     }
 }
 
-/// Entrypoints and the share of produced jobs each gets.
-const MIX: [(&str, f64); 5] = [
-    ("send_email", 0.40),
-    ("resize_image", 0.25),
-    ("sync_crm", 0.15),
-    ("charge_card", 0.15),
-    ("generate_report", 0.05),
+/// The producer's cycle of entrypoints: every 20 jobs, 8 emails, 5
+/// resizes, 3 CRM syncs, 3 card charges and 1 report. A fixed cycle (not a
+/// random pick) makes the demo's outcomes predictable enough to test.
+const CYCLE: [&str; 20] = [
+    "send_email",
+    "resize_image",
+    "send_email",
+    "sync_crm",
+    "charge_card",
+    "send_email",
+    "resize_image",
+    "send_email",
+    "charge_card",
+    "sync_crm",
+    "send_email",
+    "resize_image",
+    "generate_report",
+    "send_email",
+    "resize_image",
+    "charge_card",
+    "send_email",
+    "sync_crm",
+    "resize_image",
+    "send_email",
 ];
 
-/// One produced job: an entrypoint by the mix, a small JSON payload.
+/// How the producer marks jobs to fail, by their number within their
+/// entrypoint: every 50th email, every 10th resize and every 4th CRM sync
+/// fail; every 3rd card charge fails its first two attempts, then succeeds.
+fn trouble(entrypoint: &str, nth: u64) -> &'static str {
+    match entrypoint {
+        "send_email" if nth % 50 == 49 => "fail",
+        "resize_image" if nth % 10 == 9 => "fail",
+        "sync_crm" if nth % 4 == 3 => "fail",
+        "charge_card" if nth % 3 == 2 => "flaky",
+        _ => "ok",
+    }
+}
+
+/// The `n`-th produced job: the entrypoint from the cycle, a small JSON
+/// payload saying whether it should fail, a random priority.
 pub fn job(rng: &mut Rng, n: u64) -> JobSpec {
-    let mut pick = rng.unit();
-    let entrypoint = MIX
+    let entrypoint = CYCLE[(n % CYCLE.len() as u64) as usize];
+    let per_cycle = CYCLE.iter().filter(|e| **e == entrypoint).count() as u64;
+    let before = CYCLE[..(n % CYCLE.len() as u64) as usize]
         .iter()
-        .find(|(_, share)| {
-            pick -= share;
-            pick < 0.0
-        })
-        .map_or(MIX[0].0, |(name, _)| name);
+        .filter(|e| **e == entrypoint)
+        .count() as u64;
+    let nth = n / CYCLE.len() as u64 * per_cycle + before;
     JobSpec {
         entrypoint: entrypoint.to_string(),
-        payload: Some(format!("{{\"n\": {n}, \"source\": \"pgq demo\"}}").into_bytes()),
+        payload: Some(
+            format!(
+                "{{\"n\": {n}, \"outcome\": \"{}\", \"source\": \"pgq demo\"}}",
+                trouble(entrypoint, nth)
+            )
+            .into_bytes(),
+        ),
         priority: (rng.next_u64() % 10) as i32,
         execute_after: Duration::ZERO,
         dedupe_key: None,
@@ -68,11 +106,22 @@ pub fn job(rng: &mut Rng, n: u64) -> JobSpec {
     }
 }
 
-/// Sleep like real work; fail with `rate` probability.
-async fn work(low: u64, high: u64, rate: f64, kind: &str, message: &str) -> Result<(), JobError> {
+fn outcome(job: &Job) -> &str {
+    let payload = job.payload.as_deref().unwrap_or_default();
+    if payload.windows(14).any(|w| w == b"\"outcome\": \"fa") {
+        "fail"
+    } else if payload.windows(14).any(|w| w == b"\"outcome\": \"fl") {
+        "flaky"
+    } else {
+        "ok"
+    }
+}
+
+/// Sleep like real work, then fail if the job was marked to.
+async fn work(low: u64, high: u64, fail: bool, kind: &str, message: &str) -> Result<(), JobError> {
     let mut rng = Rng::seeded();
     tokio::time::sleep(rng.millis(low, high)).await;
-    if rng.unit() < rate {
+    if fail {
         Err(JobError::new(kind, message))
     } else {
         Ok(())
@@ -80,11 +129,12 @@ async fn work(low: u64, high: u64, rate: f64, kind: &str, message: &str) -> Resu
 }
 
 pub fn register(worker: &mut Worker, with_schedules: bool) -> Result<(), WorkerError> {
-    worker.entrypoint("send_email", EntrypointOptions::default(), |_job, _ctx| {
+    worker.entrypoint("send_email", EntrypointOptions::default(), |job, _ctx| {
+        let fail = outcome(&job) == "fail";
         work(
             20,
             120,
-            0.01,
+            fail,
             "SMTPServerDisconnected",
             "Connection unexpectedly closed",
         )
@@ -94,19 +144,21 @@ pub fn register(worker: &mut Worker, with_schedules: bool) -> Result<(), WorkerE
         concurrency_limit: 4,
         ..EntrypointOptions::default()
     };
-    worker.entrypoint("resize_image", limited, |_job, _ctx| {
-        work(100, 600, 0.05, "ValueError", "corrupt image header")
+    worker.entrypoint("resize_image", limited, |job, _ctx| {
+        let fail = outcome(&job) == "fail";
+        work(100, 600, fail, "ValueError", "corrupt image header")
     })?;
     // Failures are held for `pgq requeue` / the console's Held tab.
     let hold = EntrypointOptions {
         on_failure: OnFailure::Hold,
         ..EntrypointOptions::default()
     };
-    worker.entrypoint("sync_crm", hold, |_job, _ctx| {
+    worker.entrypoint("sync_crm", hold, |job, _ctx| {
+        let fail = outcome(&job) == "fail";
         work(
             50,
             200,
-            0.20,
+            fail,
             "TimeoutError",
             "CRM did not answer within 30 s",
         )
@@ -121,23 +173,25 @@ pub fn register(worker: &mut Worker, with_schedules: bool) -> Result<(), WorkerE
         }),
         ..EntrypointOptions::default()
     };
-    worker.entrypoint("charge_card", retry, |_job, _ctx| {
-        work(30, 150, 0.35, "GatewayTimeout", "payment gateway timed out")
+    worker.entrypoint("charge_card", retry, |job, _ctx| {
+        // Flaky charges fail their first two attempts, then go through.
+        let fail = outcome(&job) == "flaky" && job.attempts < 2;
+        work(30, 150, fail, "GatewayTimeout", "payment gateway timed out")
     })?;
     let single = EntrypointOptions {
         concurrency_limit: 1,
         ..EntrypointOptions::default()
     };
     worker.entrypoint("generate_report", single, |_job, _ctx| {
-        work(1_000, 3_000, 0.0, "", "")
+        work(1_000, 3_000, false, "", "")
     })?;
     if with_schedules {
         // croniter's sixth field is seconds: every 10 s.
         worker.schedule("cleanup", "* * * * * */10", false, |_fire, _ctx| {
-            work(100, 300, 0.0, "", "")
+            work(100, 300, false, "", "")
         })?;
         worker.schedule("hourly_digest", "* * * * *", false, |_fire, _ctx| {
-            work(200, 500, 0.0, "", "")
+            work(200, 500, false, "", "")
         })?;
     }
     Ok(())
@@ -148,13 +202,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_mix_covers_every_entrypoint() {
+    fn the_cycle_marks_failures_predictably() {
         let mut rng = Rng::seeded();
-        let mut seen = std::collections::BTreeSet::new();
-        for n in 0..2_000 {
-            seen.insert(job(&mut rng, n).entrypoint);
-        }
-        assert_eq!(seen.len(), MIX.len(), "{seen:?}");
+        let jobs: Vec<JobSpec> = (0..200).map(|n| job(&mut rng, n)).collect();
+        let count = |ep: &str, what: &str| {
+            jobs.iter()
+                .filter(|j| j.entrypoint == ep)
+                .filter(|j| String::from_utf8_lossy(j.payload.as_deref().unwrap()).contains(what))
+                .count()
+        };
+        assert_eq!(count("send_email", ""), 80);
+        assert_eq!(count("send_email", "\"fail\""), 1);
+        assert_eq!(count("resize_image", "\"fail\""), 5);
+        assert_eq!(count("sync_crm", "\"fail\""), 7);
+        assert_eq!(count("charge_card", "\"flaky\""), 10);
+        assert_eq!(count("generate_report", ""), 10);
         let d = rng.millis(10, 20);
         assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(20));
     }

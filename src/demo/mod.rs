@@ -218,7 +218,9 @@ async fn produce(session: Session, rate: f64, mut stop: watch::Receiver<bool>) -
         if n == 0 {
             continue;
         }
-        let jobs: Vec<JobSpec> = (0..n).map(|_| handlers::job(&mut rng, produced)).collect();
+        let jobs: Vec<JobSpec> = (0..n as u64)
+            .map(|i| handlers::job(&mut rng, produced + i))
+            .collect();
         match execute(
             &session,
             &Action::Enqueue {
