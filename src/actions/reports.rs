@@ -190,25 +190,28 @@ pub(super) async fn failed(session: &Session, limit: u32) -> Result<Outcome, Act
         status = t.status
     );
     let rows = query(session, &sql, &[&i64::from(limit)], "reading held jobs").await?;
-    Ok(Outcome::Failed(
-        rows.iter()
-            .map(|r| FailedJob {
-                id: r.get(0),
-                priority: r.get(1),
-                created: r.get(2),
-                updated: r.get(3),
-                heartbeat: r.get(4),
-                execute_after: r.get(5),
-                status: r.get(6),
-                entrypoint: r.get(7),
-                attempts: r.get(8),
-                queue_manager_id: r.get(9),
-                slot: r.get(10),
-                headers: r.get(11),
-                payload_bytes: r.get(12),
-            })
-            .collect(),
-    ))
+    Ok(Outcome::Failed(rows.iter().map(FailedJob::from_row).collect()))
+}
+
+impl FailedJob {
+    /// The first 13 columns of the held-jobs queries, in their order.
+    pub(super) fn from_row(r: &tokio_postgres::Row) -> FailedJob {
+        FailedJob {
+            id: r.get(0),
+            priority: r.get(1),
+            created: r.get(2),
+            updated: r.get(3),
+            heartbeat: r.get(4),
+            execute_after: r.get(5),
+            status: r.get(6),
+            entrypoint: r.get(7),
+            attempts: r.get(8),
+            queue_manager_id: r.get(9),
+            slot: r.get(10),
+            headers: r.get(11),
+            payload_bytes: r.get(12),
+        }
+    }
 }
 
 pub(super) async fn stale(

@@ -105,21 +105,7 @@ pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Outcome, 
     Ok(Outcome::HeldJobs(
         rows.iter()
             .map(|r| HeldJob {
-                job: FailedJob {
-                    id: r.get(0),
-                    priority: r.get(1),
-                    created: r.get(2),
-                    updated: r.get(3),
-                    heartbeat: r.get(4),
-                    execute_after: r.get(5),
-                    status: r.get(6),
-                    entrypoint: r.get(7),
-                    attempts: r.get(8),
-                    queue_manager_id: r.get(9),
-                    slot: r.get(10),
-                    headers: r.get(11),
-                    payload_bytes: r.get(12),
-                },
+                job: FailedJob::from_row(r),
                 traceback: r.get(13),
                 failed_at: r.get(14),
             })
