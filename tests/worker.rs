@@ -352,12 +352,36 @@ async fn drain_mode_exits_when_its_entrypoints_are_empty() {
 async fn a_killed_workers_job_is_repicked_after_the_heartbeat_timeout() {
     let db = TestDb::new();
     install(&db);
-    let stuck = manifest_file("[[entrypoint]]\nname = \"job\"\ncommand = [\"sleep\", \"20\"]\n");
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let stuck = manifest_file(&format!(
+        "[[entrypoint]]\nname = \"job\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {}; exec sleep 20\"]\n",
+        pid_file.display()
+    ));
     let mut first = spawn_worker(&db, &stuck, &["--heartbeat-timeout", "1"]);
     let job = enqueue(&db, &["job"]);
     wait_picked(&db, 1).await;
+    let pid = wait_for(WAIT, || async {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+    })
+    .await
+    .expect("the command started");
     first.signal("KILL");
     let _ = first.wait_exit(WAIT);
+    // The orphaned command does not keep running beside the re-pick.
+    let gone = wait_for(WAIT, || async {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")))
+        .then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "the command of the killed worker kept running"
+    );
 
     let healthy = manifest_file("[[entrypoint]]\nname = \"job\"\nbuiltin = \"noop\"\n");
     let mut second = spawn_worker(
