@@ -355,7 +355,7 @@ async fn a_killed_workers_job_is_repicked_after_the_heartbeat_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
     let stuck = manifest_file(&format!(
-        "[[entrypoint]]\nname = \"job\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {}; exec sleep 20\"]\n",
+        "[[entrypoint]]\nname = \"job\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {}; exec sleep 60\"]\n",
         pid_file.display()
     ));
     let mut first = spawn_worker(&db, &stuck, &["--heartbeat-timeout", "1"]);
