@@ -820,3 +820,16 @@ async fn parallel_dequeue_connections_pick_each_job_once() {
         );
     }
 }
+
+#[test]
+fn a_missing_schema_exits_one_naming_what_is_missing() {
+    let db = TestDb::new();
+    let manifest = manifest_file(NOOP);
+    let out = db.pgq(&["run", path(&manifest)]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("table pgqueuer,") && err.contains("pgq upgrade"),
+        "{err}"
+    );
+}

@@ -115,6 +115,13 @@ impl Db {
             .filter(|(i, _)| !check.get::<_, bool>(*i))
             .map(|(_, c)| c.name().to_string())
             .collect();
+        // Without a table, its columns and indexes are missing too: name the tables only.
+        let tables: Vec<String> = missing
+            .iter()
+            .filter(|m| m.starts_with("table "))
+            .cloned()
+            .collect();
+        let missing = if tables.is_empty() { missing } else { tables };
         if !missing.is_empty() {
             return Err(OpenError::Schema(format!(
                 "the PgQueuer schema ({names}) lacks what a 1.6 worker needs: {}. Run 'pgq upgrade' (or 'pgq install').",
