@@ -833,3 +833,57 @@ fn a_missing_schema_exits_one_naming_what_is_missing() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn max_concurrent_tasks_caps_this_workers_picked_jobs() {
+    let db = TestDb::new();
+    install(&db);
+    for _ in 0..12 {
+        enqueue(&db, &["slow"]);
+    }
+    let manifest =
+        manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"0.3\"]\n");
+    let mut worker = spawn_worker(
+        &db,
+        &manifest,
+        &[
+            "--mode",
+            "drain",
+            "--batch-size",
+            "2",
+            "--max-concurrent-tasks",
+            "4",
+            "--dequeue-connections",
+            "3",
+            "--dequeue-timeout",
+            "0.2",
+        ],
+    );
+    let client = db.client().await;
+    let mut most = 0i64;
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < WAIT,
+            "the queue was not drained in time"
+        );
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE status = 'picked'), count(*) FROM pgqueuer",
+                &[],
+            )
+            .await
+            .unwrap();
+        most = most.max(row.get(0));
+        if row.get::<_, i64>(1) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(worker.wait_exit(WAIT), Some(0));
+    assert!(most <= 4, "{most} jobs picked at once");
+    assert_eq!(
+        most, 4,
+        "the cap was never reached; the test proves nothing"
+    );
+}

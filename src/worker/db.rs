@@ -153,7 +153,15 @@ impl Db {
             sql::aggregate_logs(names),
         ];
         let mut lanes = Vec::new();
-        for _ in 1..params.connections.max(1) {
+        // Parallel dequeues would each see the same headroom under
+        // --max-concurrent-tasks and could together exceed it, so a budget
+        // keeps dequeuing on one connection (statements there run in order).
+        let connections = if params.global_limit.is_some() {
+            1
+        } else {
+            params.connections.max(1)
+        };
+        for _ in 1..connections {
             let lane = connect::connect(settings).await?;
             let stmt = lane.client.prepare(&dequeue_sql).await.map_err(p)?;
             lanes.push((lane.client, stmt));
