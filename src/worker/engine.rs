@@ -545,7 +545,13 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
     );
     let scheduler =
         (!schedules.is_empty()).then(|| tokio::spawn(scheduler::run(shared.clone(), schedules)));
+    let scheduler_abort = scheduler.as_ref().map(|s| s.abort_handle());
     let result = supervise(&shared, &settings, scheduler).await;
+    // A failed start or a give-up leaves the scheduler waiting for a
+    // connection that will not come; a clean stop has let it finish already.
+    if let Some(handle) = scheduler_abort {
+        handle.abort();
+    }
     shared.set_db(None);
     shared.set_state(WorkerState::Stopped);
     shared.publish();
