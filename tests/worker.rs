@@ -887,3 +887,85 @@ async fn max_concurrent_tasks_caps_this_workers_picked_jobs() {
         "the cap was never reached; the test proves nothing"
     );
 }
+
+#[tokio::test]
+async fn a_schema_and_prefix_installation_works_end_to_end() {
+    let db = TestDb::new();
+    let g = ["--schema", "jobs", "--prefix", "app_"];
+    let with =
+        |rest: &[&str]| -> Vec<String> { g.iter().chain(rest).map(|s| s.to_string()).collect() };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        db.pgq(&refs)
+    };
+    assert_exit(&run(with(&["install"])), 0);
+    for ep in ["ok", "held", "again"] {
+        assert_exit(&run(with(&["queue", ep, "x"])), 0);
+    }
+    let manifest = manifest_file(
+        r#"
+[[entrypoint]]
+name = "ok"
+builtin = "noop"
+concurrency_limit = 3
+
+[[entrypoint]]
+name = "held"
+builtin = "fail"
+on_failure = "hold"
+
+[[entrypoint]]
+name = "again"
+builtin = "fail"
+max_attempts = 1
+initial_delay = 0
+"#,
+    );
+    let out = run(with(&[
+        "run",
+        path(&manifest),
+        "--mode",
+        "drain",
+        "--max-concurrent-tasks",
+        "20",
+    ]));
+    assert_exit(&out, 0);
+    let client = db.client().await;
+    let rows: Vec<(String, String)> = client
+        .query(
+            "SELECT entrypoint, string_agg(status::text, ',' ORDER BY id) FROM jobs.app_pgqueuer_log GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "again".to_string(),
+                "queued,picked,queued,picked,exception".to_string()
+            ),
+            ("held".to_string(), "queued,picked,failed".to_string()),
+            ("ok".to_string(), "queued,picked,successful".to_string()),
+        ]
+    );
+    let held: String = client
+        .query_one("SELECT status::text FROM jobs.app_pgqueuer", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, "failed");
+    // The worker folded what it logged into statistics before exiting.
+    let counted: i64 = client
+        .query_one(
+            "SELECT coalesce(sum(count), 0)::bigint FROM jobs.app_pgqueuer_statistics",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, 11, "every log row is counted once");
+}
