@@ -969,3 +969,29 @@ initial_delay = 0
         .get(0);
     assert_eq!(counted, 11, "every log row is counted once");
 }
+
+#[tokio::test]
+async fn the_worker_sends_health_check_events_on_the_channel() {
+    let db = TestDb::new();
+    install(&db);
+    let listener = db.spawn_pgq(&["--json", "listen"], &[]);
+    assert!(!db.wait_for_listener(WAIT).await.is_empty());
+    let manifest = manifest_file(NOOP);
+    let mut worker = spawn_worker(&db, &manifest, &[]);
+    let line = listener
+        .stdout_line(WAIT, |l| l.contains("health_check_event"))
+        .expect("a health_check_event from the worker");
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["channel"], "ch_pgqueuer");
+    assert!(
+        uuid::Uuid::parse_str(event["id"].as_str().unwrap()).is_ok(),
+        "{line}"
+    );
+    worker.signal("INT");
+    assert_eq!(worker.wait_exit(WAIT), Some(0));
+    assert!(
+        worker
+            .stderr_line(WAIT, |l| l.contains("Signal 2 received, shutting down."))
+            .is_some()
+    );
+}
