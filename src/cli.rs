@@ -323,7 +323,8 @@ pub struct RunArgs {
     /// Exit (or restart) when the LISTEN health check gets no echo
     #[arg(long)]
     pub shutdown_on_listener_failure: bool,
-    /// Connections that dequeue in parallel (pgq's addition; PGQueuer uses 1)
+    /// Connections that dequeue in parallel (pgq's addition; PGQueuer uses 1;
+    /// ignored with --max-concurrent-tasks)
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]
     pub dequeue_connections: u32,
     /// After a stop request, seconds running jobs get before they are stopped

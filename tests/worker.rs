@@ -352,12 +352,36 @@ async fn drain_mode_exits_when_its_entrypoints_are_empty() {
 async fn a_killed_workers_job_is_repicked_after_the_heartbeat_timeout() {
     let db = TestDb::new();
     install(&db);
-    let stuck = manifest_file("[[entrypoint]]\nname = \"job\"\ncommand = [\"sleep\", \"20\"]\n");
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let stuck = manifest_file(&format!(
+        "[[entrypoint]]\nname = \"job\"\ncommand = [\"sh\", \"-c\", \"echo $$ > {}; exec sleep 60\"]\n",
+        pid_file.display()
+    ));
     let mut first = spawn_worker(&db, &stuck, &["--heartbeat-timeout", "1"]);
     let job = enqueue(&db, &["job"]);
     wait_picked(&db, 1).await;
+    let pid = wait_for(WAIT, || async {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+    })
+    .await
+    .expect("the command started");
     first.signal("KILL");
     let _ = first.wait_exit(WAIT);
+    // The orphaned command does not keep running beside the re-pick.
+    let gone = wait_for(WAIT, || async {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")))
+        .then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "the command of the killed worker kept running"
+    );
 
     let healthy = manifest_file("[[entrypoint]]\nname = \"job\"\nbuiltin = \"noop\"\n");
     let mut second = spawn_worker(
@@ -795,4 +819,179 @@ async fn parallel_dequeue_connections_pick_each_job_once() {
             "{status} twice"
         );
     }
+}
+
+#[test]
+fn a_missing_schema_exits_one_naming_what_is_missing() {
+    let db = TestDb::new();
+    let manifest = manifest_file(NOOP);
+    let out = db.pgq(&["run", path(&manifest)]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("table pgqueuer,") && err.contains("pgq upgrade"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn max_concurrent_tasks_caps_this_workers_picked_jobs() {
+    let db = TestDb::new();
+    install(&db);
+    for _ in 0..12 {
+        enqueue(&db, &["slow"]);
+    }
+    let manifest =
+        manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"0.3\"]\n");
+    let mut worker = spawn_worker(
+        &db,
+        &manifest,
+        &[
+            "--mode",
+            "drain",
+            "--batch-size",
+            "2",
+            "--max-concurrent-tasks",
+            "4",
+            "--dequeue-connections",
+            "3",
+            "--dequeue-timeout",
+            "0.2",
+        ],
+    );
+    let client = db.client().await;
+    let mut most = 0i64;
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < WAIT,
+            "the queue was not drained in time"
+        );
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE status = 'picked'), count(*) FROM pgqueuer",
+                &[],
+            )
+            .await
+            .unwrap();
+        most = most.max(row.get(0));
+        if row.get::<_, i64>(1) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(worker.wait_exit(WAIT), Some(0));
+    assert!(most <= 4, "{most} jobs picked at once");
+    assert_eq!(
+        most, 4,
+        "the cap was never reached; the test proves nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_schema_and_prefix_installation_works_end_to_end() {
+    let db = TestDb::new();
+    let g = ["--schema", "jobs", "--prefix", "app_"];
+    let with =
+        |rest: &[&str]| -> Vec<String> { g.iter().chain(rest).map(|s| s.to_string()).collect() };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        db.pgq(&refs)
+    };
+    assert_exit(&run(with(&["install"])), 0);
+    for ep in ["ok", "held", "again"] {
+        assert_exit(&run(with(&["queue", ep, "x"])), 0);
+    }
+    let manifest = manifest_file(
+        r#"
+[[entrypoint]]
+name = "ok"
+builtin = "noop"
+concurrency_limit = 3
+
+[[entrypoint]]
+name = "held"
+builtin = "fail"
+on_failure = "hold"
+
+[[entrypoint]]
+name = "again"
+builtin = "fail"
+max_attempts = 1
+initial_delay = 0
+"#,
+    );
+    let out = run(with(&[
+        "run",
+        path(&manifest),
+        "--mode",
+        "drain",
+        "--max-concurrent-tasks",
+        "20",
+    ]));
+    assert_exit(&out, 0);
+    let client = db.client().await;
+    let rows: Vec<(String, String)> = client
+        .query(
+            "SELECT entrypoint, string_agg(status::text, ',' ORDER BY id) FROM jobs.app_pgqueuer_log GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "again".to_string(),
+                "queued,picked,queued,picked,exception".to_string()
+            ),
+            ("held".to_string(), "queued,picked,failed".to_string()),
+            ("ok".to_string(), "queued,picked,successful".to_string()),
+        ]
+    );
+    let held: String = client
+        .query_one("SELECT status::text FROM jobs.app_pgqueuer", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, "failed");
+    // The worker folded what it logged into statistics before exiting.
+    let counted: i64 = client
+        .query_one(
+            "SELECT coalesce(sum(count), 0)::bigint FROM jobs.app_pgqueuer_statistics",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, 11, "every log row is counted once");
+}
+
+#[tokio::test]
+async fn the_worker_sends_health_check_events_on_the_channel() {
+    let db = TestDb::new();
+    install(&db);
+    let listener = db.spawn_pgq(&["--json", "listen"], &[]);
+    assert!(!db.wait_for_listener(WAIT).await.is_empty());
+    let manifest = manifest_file(NOOP);
+    let mut worker = spawn_worker(&db, &manifest, &[]);
+    let line = listener
+        .stdout_line(WAIT, |l| l.contains("health_check_event"))
+        .expect("a health_check_event from the worker");
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["channel"], "ch_pgqueuer");
+    assert!(
+        uuid::Uuid::parse_str(event["id"].as_str().unwrap()).is_ok(),
+        "{line}"
+    );
+    worker.signal("INT");
+    assert_eq!(worker.wait_exit(WAIT), Some(0));
+    assert!(
+        worker
+            .stderr_line(WAIT, |l| l.contains("Signal 2 received, shutting down."))
+            .is_some()
+    );
 }

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TestDb, assert_exit, manifest_file, stderr, stdout};
+use common::{TestDb, assert_exit, manifest_file, stderr, stdout, wait_for};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -99,7 +99,7 @@ command = ["sh", "-c", "cat > {dir}/$PGQ_JOB_ID.bin; echo \"$PGQ_PRIORITY $PGQ_H
 async fn pgq_and_python_workers_share_a_fleet_wide_concurrency_limit() {
     let db = TestDb::new();
     install(&db);
-    let jobs = 20;
+    let jobs = 24;
     let out = db.python(
         &py(&format!(
             r#"
@@ -115,17 +115,6 @@ asyncio.run(main())
     assert_exit(&out, 0);
     let manifest = manifest_file(
         "[[entrypoint]]\nname = \"limited\"\ncommand = [\"sleep\", \"0.3\"]\nconcurrency_limit = 2\n",
-    );
-    let mut pgq = db.spawn_pgq(
-        &[
-            "run",
-            path(&manifest),
-            "--mode",
-            "drain",
-            "--dequeue-timeout",
-            "0.2",
-        ],
-        &[],
     );
     let python = spawn_python(
         &db,
@@ -144,6 +133,31 @@ asyncio.run(main())
 "#),
     );
     let client = db.client().await;
+    // Python starts slower; let it claim first so both workers compete.
+    let python_running = wait_for(WAIT, || async {
+        let n: i64 = client
+            .query_one("SELECT count(*) FROM pgqueuer WHERE status = 'picked'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        (n > 0).then_some(())
+    })
+    .await;
+    assert!(
+        python_running.is_some(),
+        "the Python worker never picked a job"
+    );
+    let mut pgq = db.spawn_pgq(
+        &[
+            "run",
+            path(&manifest),
+            "--mode",
+            "drain",
+            "--dequeue-timeout",
+            "0.2",
+        ],
+        &[],
+    );
     let mut max_picked = 0i64;
     let mut workers: HashSet<uuid::Uuid> = HashSet::new();
     let deadline = std::time::Instant::now() + WAIT;
@@ -393,7 +407,7 @@ async def main():
         with open({fires:?}, "a") as f:
             f.write(row["next_run"].strftime("%Y-%m-%dT%H:%M:%S.000000Z") + " python\n")
 
-    asyncio.get_running_loop().call_later(6, sm.shutdown.set)
+    asyncio.get_running_loop().call_later(8, sm.shutdown.set)
     await sm.run()
     await conn.close()
 asyncio.run(main())
@@ -411,7 +425,10 @@ asyncio.run(main())
     assert_eq!(pgq.wait_exit(WAIT), Some(0));
     let text = std::fs::read_to_string(&fires).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() >= 4, "too few fires: {lines:?}");
+    // Each scheduler polls one second after the next fire, so a shared
+    // schedule fires about every other second; which scheduler wins a fire
+    // is a race.
+    assert!(lines.len() >= 3, "too few fires: {lines:?}");
     let mut ids: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
     ids.sort_unstable();
     let before = ids.len();

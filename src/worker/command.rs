@@ -8,7 +8,8 @@
 //! The child gets its own process group: a Ctrl-C on the worker's terminal
 //! reaches only the worker, which then lets running jobs finish. Stopping a
 //! command (cancellation, timeout, forced shutdown) sends SIGTERM to the
-//! group, then SIGKILL after `kill_grace`.
+//! group, then SIGKILL after `kill_grace`. On Linux a command also gets
+//! SIGTERM when the worker process dies.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -133,6 +134,20 @@ async fn run(
         .process_group(0);
     if let Some(dir) = &spec.workdir {
         cmd.current_dir(dir);
+    }
+    // If the worker dies (kill -9), its job is re-picked elsewhere after the
+    // heartbeat timeout; the orphaned command must not keep running beside
+    // the new attempt, so it gets SIGTERM when its parent goes away.
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours; it
+    // runs in the forked child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().map_err(|e| {
         JobError::new(

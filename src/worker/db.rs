@@ -115,6 +115,13 @@ impl Db {
             .filter(|(i, _)| !check.get::<_, bool>(*i))
             .map(|(_, c)| c.name().to_string())
             .collect();
+        // Without a table, its columns and indexes are missing too: name the tables only.
+        let tables: Vec<String> = missing
+            .iter()
+            .filter(|m| m.starts_with("table "))
+            .cloned()
+            .collect();
+        let missing = if tables.is_empty() { missing } else { tables };
         if !missing.is_empty() {
             return Err(OpenError::Schema(format!(
                 "the PgQueuer schema ({names}) lacks what a 1.6 worker needs: {}. Run 'pgq upgrade' (or 'pgq install').",
@@ -146,7 +153,15 @@ impl Db {
             sql::aggregate_logs(names),
         ];
         let mut lanes = Vec::new();
-        for _ in 1..params.connections.max(1) {
+        // Parallel dequeues would each see the same headroom under
+        // --max-concurrent-tasks and could together exceed it, so a budget
+        // keeps dequeuing on one connection (statements there run in order).
+        let connections = if params.global_limit.is_some() {
+            1
+        } else {
+            params.connections.max(1)
+        };
+        for _ in 1..connections {
             let lane = connect::connect(settings).await?;
             let stmt = lane.client.prepare(&dequeue_sql).await.map_err(p)?;
             lanes.push((lane.client, stmt));
