@@ -201,4 +201,12 @@ fn the_demo_console_shows_moving_numbers_and_events() {
     console.press("q");
     assert_eq!(console.wait_exit(Duration::from_secs(30)), Some(0));
     assert_eq!(databases_like(&name), 0, "the demo database is gone");
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &name])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&left.stdout).trim().is_empty(),
+        "nothing of the demo runs"
+    );
 }

@@ -190,7 +190,9 @@ pub(super) async fn failed(session: &Session, limit: u32) -> Result<Outcome, Act
         status = t.status
     );
     let rows = query(session, &sql, &[&i64::from(limit)], "reading held jobs").await?;
-    Ok(Outcome::Failed(rows.iter().map(FailedJob::from_row).collect()))
+    Ok(Outcome::Failed(
+        rows.iter().map(FailedJob::from_row).collect(),
+    ))
 }
 
 impl FailedJob {
