@@ -63,9 +63,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
     let [per_entrypoint, in_flight] =
         Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(top);
-    let rows: Vec<Row> = s
-        .entrypoints
-        .iter()
+    // Entrypoints with totals, and those whose first jobs are still running.
+    let mut names: Vec<&String> = s.entrypoints.keys().collect();
+    for job in &s.in_flight {
+        if !names.contains(&&job.entrypoint) {
+            names.push(&job.entrypoint);
+        }
+    }
+    names.sort();
+    let zero = crate::worker::Counters::default();
+    let rows: Vec<Row> = names
+        .into_iter()
+        .map(|name| (name, s.entrypoints.get(name).unwrap_or(&zero)))
         .map(|(name, c)| {
             let running = s.in_flight.iter().filter(|j| &j.entrypoint == name).count();
             Row::new(vec![
