@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::{CommandError, object_names, open_session};
-use crate::actions::jobs::{Conflict, EnqueueResult, EnqueueStatus, JobSpec};
+use crate::actions::jobs::{
+    BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, enqueue_bulk,
+};
 use crate::actions::{self, Action, Outcome, Session};
 use crate::cli::{Cli, OnConflict, QueueArgs, parse_duration};
 use crate::output::{self, Exit, plural};
@@ -242,21 +244,26 @@ fn read_source(source: &str) -> Result<String, CommandError> {
 }
 
 /// Parse every line before writing anything: a bad line anywhere means
-/// nothing is enqueued, and every bad line (up to 10) is reported.
-fn parse_batch(text: &str, source: &str) -> Result<Vec<(usize, JobSpec)>, CommandError> {
+/// nothing is enqueued, and every bad line (up to 10) is reported. Returns the
+/// jobs and, for each, its line number.
+fn parse_batch(text: &str, source: &str) -> Result<(Vec<JobSpec>, Vec<usize>), CommandError> {
     let mut jobs = vec![];
+    let mut lines = vec![];
     let mut errors = vec![];
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         match parse_line(line) {
-            Ok(job) => jobs.push((index + 1, job)),
+            Ok(job) => {
+                jobs.push(job);
+                lines.push(index + 1);
+            }
             Err(e) => errors.push(format!("{source}:{}: {e}", index + 1)),
         }
     }
     if errors.is_empty() {
-        return Ok(jobs);
+        return Ok((jobs, lines));
     }
     let shown = errors.len().min(10);
     let mut message = errors[..shown].join("\n");
@@ -267,43 +274,74 @@ fn parse_batch(text: &str, source: &str) -> Result<Vec<(usize, JobSpec)>, Comman
     Err(CommandError::Other(message))
 }
 
+/// Connections used by `--batch`: chunks are inserted on all of them at once
+/// (each chunk still one statement in its own transaction, committed in input
+/// order), which keeps both the server's CPUs busy and overlaps one chunk's
+/// commit with the next chunk's insert.
+const BATCH_CONNECTIONS: usize = 3;
+
+fn batch_connections() -> usize {
+    std::env::var("PGQ_BATCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(BATCH_CONNECTIONS)
+}
+
 async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, CommandError> {
     let text = read_source(source)?;
     let label = if source == "-" { "<stdin>" } else { source };
-    let jobs = parse_batch(&text, label)?;
+    let (jobs, lines) = parse_batch(&text, label)?;
     drop(text);
     let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+    let chunks = jobs.len().div_ceil(BATCH_CHUNK);
+    let wanted = batch_connections().min(chunks).max(1);
+    // The first connection must open; more are a speed-up, so one that fails
+    // to open (e.g. max_connections reached) is done without.
+    let session = open_session(cli, names.clone()).await?;
+    let extra =
+        futures_util::future::join_all((1..wanted).map(|_| open_session(cli, names.clone()))).await;
+    let sessions: Vec<Session> = std::iter::once(session)
+        .chain(extra.into_iter().filter_map(Result::ok))
+        .collect();
     let progress = indicatif::ProgressBar::new(jobs.len() as u64);
     if !std::io::stderr().is_terminal() {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let mut total = EnqueueResult::default();
-    for chunk in jobs.chunks(BATCH_CHUNK) {
-        let result = enqueue_chunk(&session, chunk, on_conflict).await?;
-        if on_conflict == Conflict::Raise
-            && let Some(pos) = result
-                .statuses
-                .iter()
-                .position(|s| *s == EnqueueStatus::Skipped)
-        {
-            progress.abandon();
-            let (line, job) = &chunk[pos];
-            output::error(&format!(
-                "{label}:{line}: duplicate dedupe_key {}; this chunk of {} was not written ({} enqueued before it). Use --on-conflict skip or update-priority to continue past duplicates.",
-                py_repr(job.dedupe_key.as_deref().unwrap_or_default()),
-                plural(chunk.len(), "job"),
-                total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)))
-            ));
-            return Ok(Exit::Failure);
-        }
-        total.statuses.extend(result.statuses);
-        progress.inc(chunk.len() as u64);
+    let outcome = enqueue_bulk(&sessions, &jobs, BATCH_CHUNK, on_conflict, |written| {
+        progress.set_position(written as u64)
+    })
+    .await?;
+    let total = EnqueueResult {
+        statuses: outcome.statuses,
+    };
+    let enqueued = total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)));
+    if let Some(failure) = outcome.failure {
+        progress.abandon();
+        let start = failure.chunk * BATCH_CHUNK;
+        let end = (start + BATCH_CHUNK).min(jobs.len());
+        let (first, last) = (lines[start], lines[end - 1]);
+        let size = plural(end - start, "job");
+        let before = match start {
+            0 => "nothing was enqueued".to_string(),
+            _ => format!("{} enqueued before it", plural(enqueued, "job")),
+        };
+        let message = match failure.cause {
+            BulkCause::Duplicate(pos) => format!(
+                "{label}:{}: duplicate dedupe_key {}; this chunk of {size} (lines {first}-{last}) was not written, nor anything after it ({before}). Use --on-conflict skip or update-priority to continue past duplicates.",
+                lines[start + pos],
+                py_repr(jobs[start + pos].dedupe_key.as_deref().unwrap_or_default()),
+            ),
+            BulkCause::Error(e) => format!(
+                "{label}:{first}-{last}: {e}; this chunk of {size} was not written, nor anything after it ({before})."
+            ),
+        };
+        output::error(&message);
+        return Ok(Exit::Failure);
     }
     progress.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
-    let enqueued = total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)));
     let skipped = total.count(|s| *s == EnqueueStatus::Skipped);
     let updated = total.count(|s| matches!(s, EnqueueStatus::Updated(_)));
     if cli.global.json {
@@ -319,21 +357,6 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
         ));
     }
     Ok(Exit::Ok)
-}
-
-async fn enqueue_chunk(
-    session: &Session,
-    chunk: &[(usize, JobSpec)],
-    on_conflict: Conflict,
-) -> Result<EnqueueResult, CommandError> {
-    let action = Action::Enqueue {
-        jobs: chunk.iter().map(|(_, job)| job.clone()).collect(),
-        on_conflict,
-    };
-    match actions::execute(session, &action, false).await? {
-        Outcome::Enqueued(result) => Ok(result),
-        _ => unreachable!("Enqueue yields Enqueued"),
-    }
 }
 
 pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError> {
