@@ -294,7 +294,11 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     let (jobs, lines) = parse_batch(&text, label)?;
     drop(text);
     let names = object_names(cli)?;
-    let chunks = jobs.len().div_ceil(BATCH_CHUNK);
+    let chunk_size = std::env::var("PGQ_BATCH_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(BATCH_CHUNK);
+    let chunks = jobs.len().div_ceil(chunk_size);
     let wanted = batch_connections().min(chunks).max(1);
     // The first connection must open; more are a speed-up, so one that fails
     // to open (e.g. max_connections reached) is done without.
@@ -309,7 +313,7 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let outcome = enqueue_bulk(&sessions, &jobs, BATCH_CHUNK, on_conflict, |written| {
+    let outcome = enqueue_bulk(&sessions, &jobs, chunk_size, on_conflict, |written| {
         progress.set_position(written as u64)
     })
     .await?;
@@ -319,8 +323,8 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     let enqueued = total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)));
     if let Some(failure) = outcome.failure {
         progress.abandon();
-        let start = failure.chunk * BATCH_CHUNK;
-        let end = (start + BATCH_CHUNK).min(jobs.len());
+        let start = failure.chunk * chunk_size;
+        let end = (start + chunk_size).min(jobs.len());
         let (first, last) = (lines[start], lines[end - 1]);
         let size = plural(end - start, "job");
         let before = match start {
