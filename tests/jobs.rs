@@ -629,12 +629,12 @@ fn mixed_line(i: usize) -> (String, Option<Vec<u8>>, i32, Value, i64) {
         2 => None,
         _ => Some(vec![]),
     };
-    let headers = if i % 3 == 0 {
+    let headers = if i.is_multiple_of(3) {
         serde_json::json!({"n": i, "trace": {"id": format!("t{i}")}})
     } else {
         Value::Null
     };
-    let delay_us = if i % 5 == 0 { 90_500_000 } else { 0 };
+    let delay_us = if i.is_multiple_of(5) { 90_500_000 } else { 0 };
     (
         format!("ep{}", i % 3),
         payload,

@@ -184,13 +184,13 @@ fn fast_enqueue_sql(session: &Session) -> String {
     )
 }
 
-/// Draws `$1` ids from the queue's sequence, in order: what the enqueue
-/// statement's own `nextval` would have drawn.
+/// Draws `$1` ids from the queue's sequence, in order (one array): what the
+/// enqueue statement's own `nextval` would have drawn.
 fn draw_ids_sql(session: &Session) -> String {
     let n = &session.names;
     let queue = n.qualify(&n.queue_table);
     format!(
-        "SELECT nextval((SELECT pg_get_serial_sequence('{queue}', 'id')::regclass))
+        "SELECT array_agg(nextval((SELECT pg_get_serial_sequence('{queue}', 'id')::regclass)))
          FROM generate_series(1, $1::int)"
     )
 }
@@ -368,8 +368,7 @@ impl<F: Fn(usize)> Bulk<'_, F> {
     async fn wait(&self, until: impl FnMut(&Turns) -> bool) -> Turns {
         let mut rx = self.turns.subscribe();
         // The sender lives as long as `self`, so waiting cannot fail.
-        let turns = *rx.wait_for(until).await.expect("bulk turns sender alive");
-        turns
+        *rx.wait_for(until).await.expect("bulk turns sender alive")
     }
 
     /// One connection's share: take the next chunk, draw its ids when the
@@ -399,11 +398,11 @@ impl<F: Fn(usize)> Bulk<'_, F> {
             // Pipelined: BEGIN and the draw go out together.
             let (begun, drawn) = futures_util::join!(
                 client.batch_execute("BEGIN"),
-                client.query(&s.draw_ids, &params)
+                client.query_one(&s.draw_ids, &params)
             );
             self.turns.send_modify(|t| t.drawn = i + 1);
             let ids: Vec<i64> = match (begun, drawn) {
-                (Ok(()), Ok(rows)) => rows.iter().map(|r| r.get(0)).collect(),
+                (Ok(()), Ok(row)) => row.get(0),
                 (begun, drawn) => {
                     let e = begun.err().or(drawn.err()).expect("one failed");
                     let _ = client.batch_execute("ROLLBACK").await;
