@@ -282,7 +282,12 @@ fn read_source(source: &str) -> Result<String, CommandError> {
     let result = if source == "-" {
         std::io::stdin().read_to_string(&mut text).map(|_| ())
     } else {
-        std::fs::File::open(source).and_then(|mut f| f.read_to_string(&mut text).map(|_| ()))
+        std::fs::File::open(source).and_then(|mut f| {
+            // Sized up front: one allocation for a large file.
+            let size = f.metadata().map_or(0, |m| m.len() as usize);
+            text.reserve_exact(size + 1);
+            f.read_to_string(&mut text).map(|_| ())
+        })
     };
     result.map_err(|e| CommandError::Other(format!("reading {source}: {e}")))?;
     Ok(text)
@@ -291,48 +296,52 @@ fn read_source(source: &str) -> Result<String, CommandError> {
 /// Parse every line before writing anything: a bad line anywhere means
 /// nothing is enqueued, and every bad line (up to 10) is reported. Returns the
 /// jobs and, for each, its line number. Large inputs are parsed on several
-/// threads (nothing else runs yet).
+/// threads, each taking a run of whole lines (nothing else runs yet).
 fn parse_batch(text: &str, source: &str) -> Result<(Vec<JobSpec>, Vec<usize>), CommandError> {
-    let numbered: Vec<(usize, &str)> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| (index + 1, line))
-        .collect();
-    let threads = if numbered.len() >= 20_000 {
+    let threads = if text.len() >= 1 << 20 {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
     } else {
         1
     };
-    let part = numbered.len().div_ceil(threads).max(1);
-    let parsed: Vec<Result<JobSpec, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = numbered
-            .chunks(part)
-            .map(|lines| {
-                scope.spawn(move || {
-                    lines
-                        .iter()
-                        .map(|(_, line)| parse_line(line))
-                        .collect::<Vec<_>>()
-                })
-            })
+    // Split after a newline, so each part holds whole lines.
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = text;
+    for k in (1..=threads).rev() {
+        let cut = match rest.len() / k {
+            0 => rest.len(),
+            at => rest.as_bytes()[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| at + i + 1),
+        };
+        let (part, tail) = rest.split_at(cut);
+        parts.push(part);
+        rest = tail;
+    }
+    let parsed: Vec<ParsedPart> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| scope.spawn(move || parse_part(part)))
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("parser thread"))
+            .map(|h| h.join().expect("parser thread"))
             .collect()
     });
-    let mut jobs = Vec::with_capacity(parsed.len());
-    let mut lines = Vec::with_capacity(parsed.len());
+    let total = parsed.iter().map(|p| p.jobs.len()).sum();
+    let mut jobs = Vec::with_capacity(total);
+    let mut lines = Vec::with_capacity(total);
     let mut errors = vec![];
-    for ((line, _), result) in numbered.iter().zip(parsed) {
-        match result {
-            Ok(job) => {
-                jobs.push(job);
-                lines.push(*line);
-            }
-            Err(e) => errors.push(format!("{source}:{line}: {e}")),
-        }
+    let mut offset = 0;
+    for part in parsed {
+        jobs.extend(part.jobs);
+        lines.extend(part.lines.iter().map(|l| l + offset));
+        errors.extend(
+            part.errors
+                .into_iter()
+                .map(|(l, e)| format!("{source}:{}: {e}", l + offset)),
+        );
+        offset += part.line_count;
     }
     if errors.is_empty() {
         return Ok((jobs, lines));
@@ -346,12 +355,49 @@ fn parse_batch(text: &str, source: &str) -> Result<(Vec<JobSpec>, Vec<usize>), C
     Err(CommandError::Other(message))
 }
 
-/// Connections used by `--batch`: chunks are inserted on all of them at once
-/// (each chunk still one statement in its own transaction, committed in input
-/// order), which keeps both the server's CPUs busy and overlaps one chunk's
-/// commit with the next chunk's insert.
+/// One part's jobs, their line numbers and bad lines, numbered from 1
+/// within the part.
+struct ParsedPart {
+    jobs: Vec<JobSpec>,
+    lines: Vec<usize>,
+    errors: Vec<(usize, String)>,
+    line_count: usize,
+}
+
+fn parse_part(part: &str) -> ParsedPart {
+    let estimate = part.bytes().filter(|&b| b == b'\n').count() + 1;
+    let mut parsed = ParsedPart {
+        jobs: Vec::with_capacity(estimate),
+        lines: Vec::with_capacity(estimate),
+        errors: vec![],
+        line_count: 0,
+    };
+    for (index, line) in part.lines().enumerate() {
+        parsed.line_count = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_line(line) {
+            Ok(job) => {
+                parsed.jobs.push(job);
+                parsed.lines.push(index + 1);
+            }
+            Err(e) => parsed.errors.push((index + 1, e)),
+        }
+    }
+    parsed
+}
+
+/// Connections used by `--batch` (at most one per chunk): chunks are inserted
+/// on all of them at once, each still one statement in its own transaction,
+/// ids drawn and commits made in input order (see `enqueue_bulk`). This keeps
+/// the server busy while one chunk commits and the next one's ids are drawn;
+/// on a 2-core server two or three connections measure the same, more do not
+/// help.
 const BATCH_CONNECTIONS: usize = 3;
 
+/// `PGQ_BATCH_CONNECTIONS` overrides [`BATCH_CONNECTIONS`] (1: one connection,
+/// chunk after chunk), e.g. for a pooler with few server connections to spare.
 fn batch_connections() -> usize {
     std::env::var("PGQ_BATCH_CONNECTIONS")
         .ok()
@@ -376,11 +422,7 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     let (parsed, first) = tokio::join!(parse, first);
     let (jobs, lines) = parsed.expect("parse task")?;
     let (names, session) = first?;
-    let chunk_size = std::env::var("PGQ_BATCH_CHUNK")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(BATCH_CHUNK);
-    let chunks = jobs.len().div_ceil(chunk_size);
+    let chunks = jobs.len().div_ceil(BATCH_CHUNK);
     let wanted = batch_connections().min(chunks).max(1);
     // More connections are a speed-up only, so one that fails to open (e.g.
     // max_connections reached) is done without.
@@ -394,7 +436,7 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let outcome = enqueue_bulk(&sessions, &jobs, chunk_size, on_conflict, |written| {
+    let outcome = enqueue_bulk(&sessions, &jobs, BATCH_CHUNK, on_conflict, |written| {
         progress.set_position(written as u64)
     })
     .await?;
@@ -404,8 +446,8 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     let enqueued = total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)));
     if let Some(failure) = outcome.failure {
         progress.abandon();
-        let start = failure.chunk * chunk_size;
-        let end = (start + chunk_size).min(jobs.len());
+        let start = failure.chunk * BATCH_CHUNK;
+        let end = (start + BATCH_CHUNK).min(jobs.len());
         let (first, last) = (lines[start], lines[end - 1]);
         let size = plural(end - start, "job");
         let before = match start {
@@ -485,6 +527,41 @@ mod tests {
         assert!(parse_line(r#"{"payload":"x"}"#).is_err());
         assert!(parse_line(r#"{"entrypoint":"e","bogus":1}"#).is_err());
         assert!(parse_line("not json").is_err());
+    }
+
+    #[test]
+    fn a_large_batch_is_split_on_whole_lines() {
+        // > 1 MiB, multi-byte text everywhere, blank lines, CRLF, bad lines.
+        let lines: Vec<String> = (0..40_000)
+            .map(|i| match i % 1000 {
+                7 => String::new(),
+                8 => "   ".into(),
+                9 => format!(r#"{{"entrypoint":"ü{i}","bad":1}}"#),
+                10 => format!("{{\"entrypoint\":\"crlf{i}\"}}\r"),
+                _ => format!(r#"{{"entrypoint":"ép{i}","payload":"ünïcödé {i}"}}"#),
+            })
+            .collect();
+        let text = lines.join("\n");
+        assert!(text.len() > 1 << 20);
+        let Err(CommandError::Other(message)) = parse_batch(&text, "f") else {
+            panic!("bad lines must fail");
+        };
+        assert!(message.starts_with("f:10: unknown key \"bad\"\nf:1010: unknown key"));
+        assert!(message.contains("… and 30 more bad lines"));
+        let good: String = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if i % 1000 == 9 { "" } else { l.as_str() })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (jobs, numbers) = parse_batch(&good, "f").unwrap();
+        let reference = parse_part(&good);
+        assert_eq!(jobs, reference.jobs);
+        assert_eq!(numbers, reference.lines);
+        assert_eq!(jobs.len(), 40_000 - 3 * 40);
+        assert_eq!(jobs[7].entrypoint, "crlf10", "lines 8-10 are blank");
+        assert_eq!(numbers[7], 11);
+        assert_eq!(*numbers.last().unwrap(), 40_000);
     }
 
     #[test]
