@@ -391,10 +391,10 @@ fn parse_part(part: &str) -> ParsedPart {
 /// Connections used by `--batch` (at most one per chunk): chunks are inserted
 /// on all of them at once, each still one statement in its own transaction,
 /// ids drawn and commits made in input order (see `enqueue_bulk`). This keeps
-/// the server busy while one chunk commits and the next one's ids are drawn;
-/// on a 2-core server two or three connections measure the same, more do not
-/// help.
-const BATCH_CONNECTIONS: usize = 3;
+/// the server busy while one chunk commits and the next one's ids are drawn.
+/// On the 2-core benchmark server two connections beat one by about 20% and
+/// three by a few percent (more backends fight over the same index pages).
+const BATCH_CONNECTIONS: usize = 2;
 
 /// `PGQ_BATCH_CONNECTIONS` overrides [`BATCH_CONNECTIONS`] (1: one connection,
 /// chunk after chunk), e.g. for a pooler with few server connections to spare.
