@@ -401,41 +401,45 @@ impl<F: Fn(usize)> Bulk<'_, F> {
                 client.query_one(&s.draw_ids, &params)
             );
             self.turns.send_modify(|t| t.drawn = i + 1);
-            let ids: Vec<i64> = match (begun, drawn) {
-                (Ok(()), Ok(row)) => row.get(0),
-                (begun, drawn) => {
-                    let e = begun.err().or(drawn.err()).expect("one failed");
+            let ids = match (begun, drawn) {
+                (Ok(()), Ok(row)) => row.try_get::<_, Vec<i64>>(0),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            let outcome = match ids {
+                Err(e) => Err(BulkCause::Error(db_err("drawing job ids")(e))),
+                Ok(ids) => match self.insert(session, s, chunk, &ids).await {
+                    Err(e) => Err(BulkCause::Error(e)),
+                    Ok(statuses) => {
+                        match statuses.iter().position(|s| *s == EnqueueStatus::Skipped) {
+                            Some(pos) if self.on_conflict == Conflict::Raise => {
+                                Err(BulkCause::Duplicate(pos))
+                            }
+                            _ => Ok(statuses),
+                        }
+                    }
+                },
+            };
+            let statuses = match outcome {
+                Ok(statuses) => statuses,
+                Err(cause) => {
+                    // Said at once, so the chunks after this one stop now.
                     let _ = client.batch_execute("ROLLBACK").await;
-                    self.fail(i, BulkCause::Error(db_err("enqueueing")(e)));
+                    self.fail(i, cause);
                     return;
                 }
             };
-            let written = self.insert(session, s, chunk, &ids).await;
-            let turns = self.wait(|t| t.committed == i || t.failed < i).await;
-            let outcome = match written {
-                _ if turns.failed < i => None,
-                Err(e) => Some(BulkCause::Error(e)),
-                Ok(statuses) => match statuses.iter().position(|s| *s == EnqueueStatus::Skipped) {
-                    Some(pos) if self.on_conflict == Conflict::Raise => {
-                        Some(BulkCause::Duplicate(pos))
-                    }
-                    _ => match client.batch_execute("COMMIT").await {
-                        Ok(()) => {
-                            self.results.borrow_mut().push(statuses);
-                            self.turns.send_modify(|t| t.committed = i + 1);
-                            let done = (i * self.chunk_size + chunk.len()).min(self.jobs.len());
-                            (self.on_written)(done);
-                            continue;
-                        }
-                        Err(e) => Some(BulkCause::Error(db_err("committing")(e))),
-                    },
-                },
-            };
-            let _ = client.batch_execute("ROLLBACK").await;
-            if let Some(cause) = outcome {
-                self.fail(i, cause);
+            if self.wait(|t| t.committed == i || t.failed < i).await.failed < i {
+                // An earlier chunk failed: nothing from it on is written.
+                let _ = client.batch_execute("ROLLBACK").await;
+                return;
             }
-            return;
+            if let Err(e) = client.batch_execute("COMMIT").await {
+                self.fail(i, BulkCause::Error(db_err("committing")(e)));
+                return;
+            }
+            self.results.borrow_mut().push(statuses);
+            self.turns.send_modify(|t| t.committed = i + 1);
+            (self.on_written)(i * self.chunk_size + chunk.len());
         }
     }
 
