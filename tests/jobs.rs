@@ -629,12 +629,19 @@ fn mixed_line(i: usize) -> (String, Option<Vec<u8>>, i32, Value, i64) {
         2 => None,
         _ => Some(vec![]),
     };
-    let headers = if i.is_multiple_of(3) {
+    // Chunk 1: no delays, no headers; chunk 2: some delays; chunk 3: some
+    // headers; chunk 4: both (pgq words each chunk's statement by what the
+    // chunk holds).
+    let headers = if i >= 2000 && i.is_multiple_of(3) {
         serde_json::json!({"n": i, "trace": {"id": format!("t{i}")}})
     } else {
         Value::Null
     };
-    let delay_us = if i.is_multiple_of(5) { 90_500_000 } else { 0 };
+    let delay_us = if (1000..2000).contains(&i) || i >= 3000 {
+        if i.is_multiple_of(5) { 90_500_000 } else { 0 }
+    } else {
+        0
+    };
     (
         format!("ep{}", i % 3),
         payload,
@@ -644,8 +651,9 @@ fn mixed_line(i: usize) -> (String, Option<Vec<u8>>, i32, Value, i64) {
     )
 }
 
-/// NDJSON for [`mixed_line`]: string / object / null / absent-empty payloads,
-/// negative priorities, headers on every third line, delays on every fifth.
+/// NDJSON for [`mixed_line`]: string / object / null / empty payloads,
+/// negative priorities, headers on every third line and delays on every fifth
+/// in some chunks.
 fn mixed_lines(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
