@@ -90,9 +90,10 @@ echo "ratio pgq/python      : $(python3 -c "print(f'{$ratio / 1000:.2f}')")x (me
 if [ "${PGQ_BENCH_SKIP_PGBENCH:-0}" != 1 ] && command -v pgbench > /dev/null; then
   # The server's own limit: pgbench runs the INSERT statements with nothing
   # else, 1000 rows each, the arrays as constants of a prepared statement
-  # (no client work, no parameter decoding), 5 s per line. "pgq" is the shape
-  # of pgq's fast path (ids from the column default here; pgq draws the same
-  # nextval values just before), "python" is PGQueuer 1.6.0's statement.
+  # (no client work, no parameter decoding), 5 s per line. "pgq" is pgq's
+  # fast-path statement for these jobs (no delays, no headers; ids from the
+  # column default here, where pgq draws the same nextval values just
+  # before), "python" is PGQueuer 1.6.0's statement.
   python3 - "$WORK" <<'PY'
 import sys
 work, B = sys.argv[1], 1000
@@ -105,9 +106,8 @@ nul = arr(["NULL"] * B)
 hdr = arr(["null"] * B)
 pgq = f"""WITH written AS (
   INSERT INTO pgqueuer (priority, entrypoint, payload, execute_after, headers, status)
-  SELECT priority, entrypoint, payload, now() + delay, headers, 'queued'::pgqueuer_status
-  FROM unnest({pri}::int[], {ep}::text[], {pl}::bytea[], {zero}::text[]::interval[], {hdr}::jsonb[])
-       AS t(priority, entrypoint, payload, delay, headers)
+  SELECT priority, entrypoint, payload, now(), 'null'::jsonb, 'queued'::pgqueuer_status
+  FROM unnest({pri}::int[], {ep}::text[], {pl}::bytea[]) AS t(priority, entrypoint, payload)
   RETURNING id, entrypoint, priority)
 INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
 SELECT id, 'queued'::pgqueuer_status, entrypoint, priority FROM written;"""
