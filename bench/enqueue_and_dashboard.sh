@@ -1,43 +1,48 @@
 #!/usr/bin/env bash
 # Benchmark: bulk enqueue (pgq queue --batch vs Python Queries.enqueue in
-# batches of 1000) and dashboard latency with 1,000,000 log rows and 100,000
-# queued jobs. Prints figures; never fails on speed.
+# batches of 1000, plus pgbench running the same INSERT statements to show
+# what the server itself can do) and dashboard latency with 1,000,000 log rows
+# and 100,000 queued jobs. Prints figures; never fails on speed.
 #
-#   bench/enqueue_and_dashboard.sh [JOBS]      (default 200000)
+#   bench/enqueue_and_dashboard.sh [JOBS] [ROUNDS]   (default 200000, 3)
+#
+# Each round runs pgq and then Python on an emptied queue; the summary lines
+# are medians over the rounds (on a shared machine single runs are noisy).
+# PGQ_BENCH_SKIP_PGBENCH=1 leaves the pgbench lines out.
 #
 # Needs: a release build (cargo build --release), PostgreSQL at PGQ_BENCH_DSN
-# (default postgres://postgres@127.0.0.1:5432/postgres), python3 with pip.
+# (default postgres://postgres@127.0.0.1:5432/postgres), python3 with pip,
+# pgbench (ships with PostgreSQL). PGQ_BENCH_DB names the scratch database
+# (default pgq_bench; it is dropped and re-created).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${1:-200000}
+ROUNDS=${2:-3}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
-DB=pgq_bench
+DB=${PGQ_BENCH_DB:-pgq_bench}
 DSN=${ADMIN%/*}/$DB
 PGQ=./target/release/pgq
 VENV=target/bench-venv
+WORK=target/bench-work
 [ -x "$PGQ" ] || cargo build --release
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet pgqueuer==1.6.0 asyncpg typer==0.19.2
 fi
+mkdir -p "$WORK"
 psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 export PGDSN=$DSN
 $PGQ install 2>/dev/null
+empty() { psql "$DSN" -qc "TRUNCATE pgqueuer; TRUNCATE pgqueuer_log"; }
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 
-echo "== bulk enqueue: $JOBS no-op jobs"
-python3 - "$JOBS" > target/bench-jobs.ndjson <<'PY'
+echo "== bulk enqueue: $JOBS no-op jobs, $ROUNDS rounds"
+python3 - "$JOBS" > "$WORK/jobs.ndjson" <<'PY'
 import json, sys
 for i in range(int(sys.argv[1])):
     print(json.dumps({"entrypoint": "bench", "payload": f"job {i}", "priority": i % 10}))
 PY
-start=$(date +%s.%N)
-$PGQ queue --batch target/bench-jobs.ndjson 2>/dev/null
-end=$(date +%s.%N)
-pgq_rate=$(python3 -c "print(round($JOBS/($end-$start)))")
-echo "pgq queue --batch      : $pgq_rate jobs/s (wall, incl. parsing and process start)"
-psql "$DSN" -qc "TRUNCATE pgqueuer; TRUNCATE pgqueuer_log"
-
-py_rate=$("$VENV/bin/python" - "$JOBS" <<'PY'
+cat > "$WORK/python_enqueue.py" <<'PY'
 import asyncio, os, sys, time
 import asyncpg
 from pgqueuer.db import AsyncpgDriver
@@ -53,9 +58,87 @@ async def main():
     print(round(N / (time.perf_counter() - t)))
 asyncio.run(main())
 PY
-)
-echo "python Queries.enqueue : $py_rate jobs/s (batches of 1000, enqueue calls only)"
-python3 -c "print(f'ratio pgq/python      : {$pgq_rate/$py_rate:.2f}x')"
+for f in pgq pgq-inner py ratio; do : > "$WORK/$f.rates"; done
+for round in $(seq "$ROUNDS"); do
+  empty
+  start=$(date +%s.%N)
+  seconds=$($PGQ --json queue --batch "$WORK/jobs.ndjson" \
+    | python3 -c "import json, sys; print(json.load(sys.stdin)['seconds'])")
+  end=$(date +%s.%N)
+  rows=$(psql "$DSN" -Atc "SELECT (SELECT count(*) FROM pgqueuer) || '/' || (SELECT count(*) FROM pgqueuer_log)")
+  [ "$rows" = "$JOBS/$JOBS" ] || { echo "pgq wrote $rows jobs/log rows, expected $JOBS/$JOBS" >&2; exit 1; }
+  pgq_rate=$(python3 -c "print(round($JOBS / ($end - $start)))")
+  pgq_inner=$(python3 -c "print(round($JOBS / $seconds))")
+  empty
+  py_rate=$("$VENV/bin/python" "$WORK/python_enqueue.py" "$JOBS")
+  echo "  round $round: pgq $pgq_rate jobs/s (inserting: $pgq_inner), python $py_rate jobs/s," \
+    "ratio $(python3 -c "print(f'{$pgq_rate / $py_rate:.2f}')")x"
+  echo "$pgq_rate" >> "$WORK/pgq.rates"
+  echo "$pgq_inner" >> "$WORK/pgq-inner.rates"
+  echo "$py_rate" >> "$WORK/py.rates"
+  python3 -c "print(round(1000 * $pgq_rate / $py_rate))" >> "$WORK/ratio.rates"
+done
+pgq_rate=$(median < "$WORK/pgq.rates")
+pgq_inner=$(median < "$WORK/pgq-inner.rates")
+py_rate=$(median < "$WORK/py.rates")
+ratio=$(median < "$WORK/ratio.rates")
+echo "pgq queue --batch      : $pgq_rate jobs/s (median; wall, whole process: start, read+check file, connect, insert)"
+echo "                         $pgq_inner jobs/s (median; inserting only, as pgq reports it)"
+echo "python Queries.enqueue : $py_rate jobs/s (median; batches of 1000, enqueue calls only)"
+echo "ratio pgq/python      : $(python3 -c "print(f'{$ratio / 1000:.2f}')")x (median of the per-round ratios)"
+
+if [ "${PGQ_BENCH_SKIP_PGBENCH:-0}" != 1 ] && command -v pgbench > /dev/null; then
+  # The server's own limit: pgbench runs the INSERT statements with nothing
+  # else, 1000 rows each, the arrays as constants of a prepared statement
+  # (no client work, no parameter decoding), 5 s per line. "pgq" is pgq's
+  # fast-path statement for these jobs (no delays, no headers; ids from the
+  # column default here, where pgq draws the same nextval values just
+  # before), "python" is PGQueuer 1.6.0's statement.
+  python3 - "$WORK" <<'PY'
+import sys
+work, B = sys.argv[1], 1000
+arr = lambda items: "'{" + ",".join(items) + "}'"
+pri = arr(str(i % 10) for i in range(B))
+ep = arr(["bench"] * B)
+pl = arr('"\\\\x%s"' % f"job {i}".encode().hex() for i in range(B))
+zero = arr(['"0 microseconds"'] * B)
+nul = arr(["NULL"] * B)
+hdr = arr(["null"] * B)
+pgq = f"""WITH written AS (
+  INSERT INTO pgqueuer (priority, entrypoint, payload, execute_after, headers, status)
+  SELECT priority, entrypoint, payload, now(), 'null'::jsonb, 'queued'::pgqueuer_status
+  FROM unnest({pri}::int[], {ep}::text[], {pl}::bytea[]) AS t(priority, entrypoint, payload)
+  RETURNING id, entrypoint, priority)
+INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
+SELECT id, 'queued'::pgqueuer_status, entrypoint, priority FROM written;"""
+python = f"""WITH input AS MATERIALIZED (
+  SELECT nextval((SELECT pg_get_serial_sequence('pgqueuer', 'id'))) AS id,
+         priority, entrypoint, payload, execute_after, dedupe_key, headers, ord
+  FROM UNNEST({pri}::int[], {ep}::text[], {pl}::bytea[], {zero}::interval[], {nul}::text[], {hdr}::jsonb[])
+       WITH ORDINALITY AS t(priority, entrypoint, payload, execute_after, dedupe_key, headers, ord)),
+inserted AS (
+  INSERT INTO pgqueuer AS job (id, priority, entrypoint, payload, execute_after, dedupe_key, headers, status)
+  SELECT id, priority, entrypoint, payload, execute_after + NOW(), dedupe_key, headers, 'queued' FROM input
+  RETURNING id, entrypoint, priority, dedupe_key),
+logged AS (
+  INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
+  SELECT id, 'queued', entrypoint, priority FROM inserted WHERE id IN (SELECT id FROM input))
+SELECT i.ord AS ord, ins.id AS id FROM inserted ins JOIN input i ON i.id = ins.id ORDER BY i.ord;"""
+for name, sql in (("pgq", pgq), ("python", python)):
+    open(f"{work}/pgbench_{name}.sql", "w").write(" ".join(sql.split("\n")) + "\n")
+PY
+  echo "pgbench, the same INSERTs of 1000 rows, server only (jobs/s):"
+  for spec in python:1 pgq:1 pgq:2 pgq:3; do
+    shape=${spec%:*}
+    clients=${spec#*:}
+    empty
+    tps=$(pgbench -n -M prepared -f "$WORK/pgbench_$shape.sql" -c "$clients" -j "$clients" -T 5 "$DSN" 2>&1 \
+      | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    printf '  %-6s statement, %d connection(s): %s\n' "$shape" "$clients" \
+      "$(python3 -c "print(round(${tps:-0} * 1000))")"
+  done
+  echo "  (2x python would need $((2 * py_rate)) jobs/s)"
+fi
 
 echo "== dashboard: 1,000,000 log rows, 100,000 queued jobs"
 psql "$DSN" -q <<'SQL'

@@ -541,3 +541,522 @@ async fn dashboard_works_for_a_read_only_role() {
         .await
         .unwrap();
 }
+
+// ---- queue --batch: bulk path (fast path, several connections, failures) ----
+
+/// Write NDJSON lines to a temp file.
+fn ndjson(lines: &[String]) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), lines.join("\n")).unwrap();
+    file
+}
+
+/// Collects the payloads of NOTIFY messages on `channel` until dropped.
+struct Listener {
+    _client: tokio_postgres::Client,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Listener {
+    async fn start(dsn: &str, channel: &str) -> Listener {
+        use futures_util::StreamExt;
+        let (client, mut connection) = tokio_postgres::connect(dsn, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let sink = seen.clone();
+        tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(Ok(message)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                    sink.lock().unwrap().push(n.payload().to_string());
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN {channel}"))
+            .await
+            .unwrap();
+        Listener {
+            _client: client,
+            seen,
+        }
+    }
+
+    /// Operations (`insert`, …) of the events received so far, after a pause
+    /// for late deliveries.
+    async fn operations(&self) -> Vec<String> {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                serde_json::from_str::<Value>(p).unwrap()["operation"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    }
+}
+
+/// pgq run off the test's runtime thread (so a listener keeps reading).
+async fn pgq_async(db: &TestDb, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let dsn = db.dsn();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        common::pgq_cmd(&args, &env)
+            .env("PGDSN", dsn)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// The expected stored form of line `i` of [`mixed_lines`].
+fn mixed_line(i: usize) -> (String, Option<Vec<u8>>, i32, Value, i64) {
+    let payload = match i % 4 {
+        0 => Some(format!("job {i} ü").into_bytes()),
+        1 => Some(format!(r#"{{"i":{i}}}"#).into_bytes()),
+        2 => None,
+        _ => Some(vec![]),
+    };
+    // Chunk 1: no delays, no headers; chunk 2: some delays; chunk 3: some
+    // headers; chunk 4: both (pgq words each chunk's statement by what the
+    // chunk holds).
+    let headers = if i >= 2000 && i.is_multiple_of(3) {
+        serde_json::json!({"n": i, "trace": {"id": format!("t{i}")}})
+    } else {
+        Value::Null
+    };
+    let delay_us = if (1000..2000).contains(&i) || i >= 3000 {
+        if i.is_multiple_of(5) { 90_500_000 } else { 0 }
+    } else {
+        0
+    };
+    (
+        format!("ep{}", i % 3),
+        payload,
+        (i % 7) as i32 - 3,
+        headers,
+        delay_us,
+    )
+}
+
+/// NDJSON for [`mixed_line`]: string / object / null / empty payloads,
+/// negative priorities, headers on every third line and delays on every fifth
+/// in some chunks.
+fn mixed_lines(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let (ep, _, priority, headers, delay) = mixed_line(i);
+            let mut obj = serde_json::json!({"entrypoint": ep, "priority": priority});
+            match i % 4 {
+                0 => obj["payload"] = Value::String(format!("job {i} ü")),
+                1 => obj["payload"] = serde_json::json!({"i": i}),
+                2 => obj["payload"] = Value::Null,
+                _ => obj["payload"] = Value::String(String::new()),
+            }
+            if !headers.is_null() {
+                obj["headers"] = headers;
+            }
+            if delay != 0 {
+                obj["execute_after"] = Value::String("90.5s".into());
+            }
+            obj.to_string()
+        })
+        .collect()
+}
+
+/// Every stored job in id order as (entrypoint, payload, priority, headers,
+/// execute_after - created in µs), plus the log rows that do not match
+/// their job exactly.
+async fn stored_jobs(
+    client: &tokio_postgres::Client,
+) -> (Vec<(String, Option<Vec<u8>>, i32, Value, i64)>, i64) {
+    let rows = client
+        .query(
+            "SELECT entrypoint, payload, priority, headers,
+                    (extract(epoch FROM execute_after - created) * 1000000)::bigint,
+                    status::text, attempts, created = updated AND created = heartbeat
+             FROM pgqueuer ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|r| r.get::<_, String>(5) == "queued"
+        && r.get::<_, i32>(6) == 0
+        && r.get::<_, bool>(7)));
+    let jobs = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    let unmatched: i64 = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM pgqueuer_log l
+                     WHERE l.status <> 'queued' OR NOT EXISTS (
+                         SELECT 1 FROM pgqueuer q WHERE q.id = l.job_id
+                            AND q.entrypoint = l.entrypoint AND q.priority = l.priority))
+                  + abs((SELECT count(*) FROM pgqueuer_log) - (SELECT count(*) FROM pgqueuer))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    (jobs, unmatched)
+}
+
+#[tokio::test]
+async fn batch_without_dedupe_keys_writes_every_row_in_file_order() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let lines = mixed_lines(3500);
+    let file = ndjson(&lines);
+    let path = file.path().to_str().unwrap();
+    let events = Listener::start(&db.dsn(), "ch_pgqueuer").await;
+    let out = pgq_async(&db, &["--json", "queue", "--batch", path], &[]).await;
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["enqueued"], 3500);
+    assert_eq!(
+        events.operations().await,
+        vec!["insert"; 4],
+        "one NOTIFY per chunk of 1000, as one statement per chunk sends"
+    );
+    let client = db.client().await;
+    let (jobs, unmatched) = stored_jobs(&client).await;
+    assert_eq!(unmatched, 0, "one matching 'queued' log row per job");
+    assert_eq!(jobs.len(), 3500);
+    for (i, job) in jobs.iter().enumerate() {
+        assert_eq!(*job, mixed_line(i), "job at id rank {i} is line {}", i + 1);
+    }
+    // Ids increase in file order across chunks, with no gaps.
+    let row = client
+        .query_one("SELECT max(id) - min(id) + 1 FROM pgqueuer", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 3500);
+
+    // One connection leaves exactly the same rows.
+    let single = TestDb::new();
+    assert_exit(&single.pgq(&["install"]), 0);
+    let out = single.pgq_env(
+        &["queue", "--batch", path],
+        &[("PGQ_BATCH_CONNECTIONS", "1")],
+    );
+    assert_exit(&out, 0);
+    let (single_jobs, unmatched) = stored_jobs(&single.client().await).await;
+    assert_eq!(unmatched, 0);
+    assert_eq!(single_jobs, jobs);
+}
+
+#[test]
+fn batch_dedupe_keys_across_chunks_behave_as_one_connection_would() {
+    // Keys k0..k1199 on lines i % 1200: each key first appears in chunk 1 or
+    // 2 and comes back once or twice in later chunks (never twice in one).
+    let lines: Vec<String> = (0..3000)
+        .map(|i| {
+            format!(
+                r#"{{"entrypoint": "d", "payload": "line {i}", "priority": {}, "dedupe_key": "k{}"{}}}"#,
+                i,
+                i % 1200,
+                if i % 2 == 0 { r#", "headers": {"h": 1}"# } else { "" }
+            )
+        })
+        .collect();
+    let file = ndjson(&lines);
+    let path = file.path().to_str().unwrap();
+    for connections in ["3", "1"] {
+        let env = [("PGQ_BATCH_CONNECTIONS", connections)];
+        let db = TestDb::new();
+        assert_exit(&db.pgq(&["install"]), 0);
+        let out = db.pgq_env(
+            &["--json", "queue", "--batch", path, "--on-conflict", "skip"],
+            &env,
+        );
+        assert_exit(&out, 0);
+        assert_eq!(json(&out)["enqueued"], 1200, "{connections} connections");
+        assert_eq!(json(&out)["skipped"], 1800);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let rows = rt.block_on(async {
+            let client = db.client().await;
+            client
+                .query(
+                    "SELECT convert_from(payload, 'UTF8'), priority, dedupe_key FROM pgqueuer ORDER BY id",
+                    &[],
+                )
+                .await
+                .unwrap()
+        });
+        assert_eq!(rows.len(), 1200);
+        for (i, row) in rows.iter().enumerate() {
+            // The first occurrence of each key is kept, in file order.
+            assert_eq!(row.get::<_, String>(0), format!("line {i}"));
+            assert_eq!(row.get::<_, i32>(1), i as i32);
+            assert_eq!(row.get::<_, String>(2), format!("k{i}"));
+        }
+
+        // update-priority on top: every key is held, so each line raises the
+        // held job's priority to its own when higher; no new rows, no log rows.
+        let out = db.pgq_env(
+            &[
+                "--json",
+                "queue",
+                "--batch",
+                path,
+                "--on-conflict",
+                "update-priority",
+            ],
+            &env,
+        );
+        assert_exit(&out, 0);
+        assert_eq!(json(&out)["enqueued"], 0);
+        assert_eq!(json(&out)["updated"], 3000);
+        let (priorities, logged) = rt.block_on(async {
+            let client = db.client().await;
+            let p: Vec<i32> = client
+                .query("SELECT priority FROM pgqueuer ORDER BY id", &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let l: i64 = client
+                .query_one("SELECT count(*) FROM pgqueuer_log", &[])
+                .await
+                .unwrap()
+                .get(0);
+            (p, l)
+        });
+        assert_eq!(logged, 1200);
+        for (i, p) in priorities.iter().enumerate() {
+            // key k{i} is on lines i, i+1200 and (if < 3000) i+2400.
+            let last = if i + 2400 < 3000 { i + 2400 } else { i + 1200 };
+            assert_eq!(*p, last as i32, "k{i}");
+        }
+    }
+}
+
+#[test]
+fn batch_update_priority_across_chunks_in_a_fresh_queue() {
+    // The same key in chunk 1 and chunk 3: the later chunk must see the
+    // earlier one committed (updated, not a second row, not a deadlock).
+    let mut lines: Vec<String> = (0..3000)
+        .map(|i| format!(r#"{{"entrypoint": "u", "payload": "p{i}"}}"#))
+        .collect();
+    lines[10] =
+        r#"{"entrypoint": "u", "payload": "first", "priority": 1, "dedupe_key": "same"}"#.into();
+    lines[2500] =
+        r#"{"entrypoint": "u", "payload": "second", "priority": 8, "dedupe_key": "same"}"#.into();
+    let file = ndjson(&lines);
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let out = db.pgq(&[
+        "--json",
+        "queue",
+        "--batch",
+        file.path().to_str().unwrap(),
+        "--on-conflict",
+        "update-priority",
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["enqueued"], 2999);
+    assert_eq!(json(&out)["updated"], 1);
+    let backlog = json(&db.pgq(&["--json", "backlog"]));
+    assert_eq!(backlog[0]["queued_count"], 2999);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let row = rt.block_on(async {
+        db.client()
+            .await
+            .query_one(
+                "SELECT convert_from(payload, 'UTF8'), priority FROM pgqueuer WHERE dedupe_key = 'same'",
+                &[],
+            )
+            .await
+            .unwrap()
+    });
+    assert_eq!(row.get::<_, String>(0), "first");
+    assert_eq!(row.get::<_, i32>(1), 8);
+}
+
+/// (rows in the queue, log rows, payloads of the batch rows in id order)
+fn queue_state(db: &TestDb) -> (i64, i64, Vec<String>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = db.client().await;
+        let count = |sql: &'static str| {
+            let client = &client;
+            async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+        };
+        let jobs = count("SELECT count(*) FROM pgqueuer").await;
+        let logs = count("SELECT count(*) FROM pgqueuer_log").await;
+        let payloads = client
+            .query(
+                "SELECT convert_from(payload, 'UTF8') FROM pgqueuer WHERE entrypoint = 'bulk' ORDER BY id",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        (jobs, logs, payloads)
+    })
+}
+
+fn bulk_lines(n: usize) -> Vec<String> {
+    (1..=n)
+        .map(|line| {
+            let key = if line % 10 == 0 && line > 3000 {
+                format!(r#", "dedupe_key": "u{line}""#)
+            } else {
+                String::new()
+            };
+            format!(
+                r#"{{"entrypoint": "bulk", "payload": "line {line}", "priority": {}{key}}}"#,
+                line % 4
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn batch_raise_in_the_third_chunk_keeps_exactly_the_chunks_before_it() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    assert_exit(&db.pgq(&["queue", "other", "--dedupe-key", "taken"]), 0);
+    // Chunks 1-2 have no dedupe keys (fast path); line 2500 duplicates a
+    // held key; chunks 4-5 hold unique keys.
+    let mut lines = bulk_lines(5000);
+    lines[2499] = r#"{"entrypoint": "bulk", "payload": "line 2500", "dedupe_key": "taken"}"#.into();
+    let file = ndjson(&lines);
+    let path = file.path().to_str().unwrap();
+    let out = db.pgq(&["queue", "--batch", path]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{path}:2500: duplicate dedupe_key 'taken'; this chunk of 1000 jobs (lines 2001-3000) was not written, nor anything after it (2000 jobs enqueued before it)."
+        )),
+        "{err}"
+    );
+    let (jobs, logs, payloads) = queue_state(&db);
+    assert_eq!((jobs, logs), (2001, 2001), "the held job and chunks 1-2");
+    let expected: Vec<String> = (1..=2000).map(|l| format!("line {l}")).collect();
+    assert_eq!(payloads, expected);
+
+    // A key repeated in the file itself, chunks 1 and 4: the 4th chunk fails.
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let mut lines = bulk_lines(5000);
+    lines[99] = r#"{"entrypoint": "bulk", "payload": "line 100", "dedupe_key": "dup"}"#.into();
+    lines[3504] = r#"{"entrypoint": "bulk", "payload": "line 3505", "dedupe_key": "dup"}"#.into();
+    let file = ndjson(&lines);
+    let path = file.path().to_str().unwrap();
+    let out = db.pgq(&["queue", "--batch", path]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(&format!(
+            "{path}:3505: duplicate dedupe_key 'dup'; this chunk of 1000 jobs (lines 3001-4000)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let (jobs, logs, payloads) = queue_state(&db);
+    assert_eq!((jobs, logs), (3000, 3000));
+    let expected: Vec<String> = (1..=3000).map(|l| format!("line {l}")).collect();
+    assert_eq!(payloads, expected);
+
+    // skip carries on past the held key: only line 100 ('dup', held since
+    // the first run) and line 3505 (same key) are skipped.
+    let out = db.pgq(&["--json", "queue", "--batch", path, "--on-conflict", "skip"]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["skipped"], 2);
+    assert_eq!(json(&out)["enqueued"], 4998);
+}
+
+#[test]
+fn batch_database_error_mid_file_names_the_failed_line_range() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let mut lines = bulk_lines(2600);
+    // Valid JSON, refused by PostgreSQL (text cannot hold NUL).
+    lines[2100] = r#"{"entrypoint": "bulk\u0000", "payload": "line 2101"}"#.into();
+    let file = ndjson(&lines);
+    let path = file.path().to_str().unwrap();
+    let out = db.pgq(&["queue", "--batch", path]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{path}:2001-2600: enqueueing: ")),
+        "{err}"
+    );
+    assert!(
+        err.contains("this chunk of 600 jobs was not written, nor anything after it (2000 jobs enqueued before it)."),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+    let (jobs, logs, payloads) = queue_state(&db);
+    assert_eq!((jobs, logs), (2000, 2000));
+    assert_eq!(payloads.last().map(String::as_str), Some("line 2000"));
+
+    // The first chunk failing late, after the chunks running beside it on
+    // the other connections have inserted: they are rolled back, nothing is
+    // written, and that is said plainly.
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        db.client()
+            .await
+            .batch_execute(
+                "CREATE FUNCTION boom(ep text) RETURNS boolean LANGUAGE plpgsql AS $$
+                 BEGIN
+                   IF ep = 'boom' THEN PERFORM pg_sleep(1); RAISE EXCEPTION 'boom at last'; END IF;
+                   RETURN true;
+                 END $$;
+                 ALTER TABLE pgqueuer ADD CONSTRAINT no_boom CHECK (boom(entrypoint));",
+            )
+            .await
+            .unwrap()
+    });
+    let mut lines = bulk_lines(2500);
+    lines[999] = r#"{"entrypoint": "boom"}"#.into();
+    let file = ndjson(&lines);
+    let path = file.path().to_str().unwrap();
+    let out = db.pgq(&["queue", "--batch", path]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{path}:1-1000: enqueueing: boom at last")),
+        "{err}"
+    );
+    assert!(
+        err.contains("was not written, nor anything after it (nothing was enqueued)."),
+        "{err}"
+    );
+    assert_eq!(queue_state(&db), (0, 0, vec![]));
+}
+
+#[test]
+fn batch_is_refused_in_read_only_mode_and_an_empty_file_writes_nothing() {
+    let db = TestDb::new();
+    assert_exit(&db.pgq(&["install"]), 0);
+    let file = ndjson(&bulk_lines(1200));
+    let path = file.path().to_str().unwrap();
+    let out = db.pgq(&["--read-only", "queue", "--batch", path]);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    let empty = ndjson(&["".to_string()]);
+    let out = db.pgq(&["--json", "queue", "--batch", empty.path().to_str().unwrap()]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["enqueued"], 0);
+    assert_eq!(queue_state(&db).0, 0);
+}

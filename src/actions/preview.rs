@@ -4,7 +4,7 @@
 //! same builders (or the same dry run) the execution uses, so the preview is
 //! what runs; `record` lets tests and the console's SQL log check that.
 
-use super::jobs::{Conflict, JobSpec, enqueue_sql, requeue_sql};
+use super::jobs::{Conflict, JobSpec, enqueue_statement, requeue_sql};
 use super::schedules::{Removal, ScheduleRef, remove_sql, run_now_sql};
 use super::schema::durability_batch;
 use super::{Action, ActionError, Outcome, Session, db_err, execute};
@@ -213,7 +213,7 @@ fn enqueue(
     on_conflict: Conflict,
     base: impl Fn(String, Vec<String>) -> Preview,
 ) -> Preview {
-    let sql = enqueue_sql(session, on_conflict);
+    let sql = enqueue_statement(session, on_conflict);
     let statements = if on_conflict == Conflict::Raise && jobs.len() > 1 {
         vec!["BEGIN".into(), sql, "COMMIT".into()]
     } else {
