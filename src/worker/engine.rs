@@ -824,11 +824,15 @@ async fn serve(
                 }
             }
         }
+        // Drain ends only if nothing ran while the probe looked: a job that
+        // finished during the probe (say, a retry put back to `queued`) may
+        // have been written after the probe's snapshot was taken.
+        let idle_before_probe = shared.busy() == 0;
         let probe = match db.work_probe(&p.entrypoints).await {
             Ok(probe) => probe,
             Err(e) => return CycleEnd::Failed(e.message),
         };
-        if shared.opts.mode == Mode::Drain && shared.busy() == 0 && !probe.queued {
+        if shared.opts.mode == Mode::Drain && idle_before_probe && !probe.queued {
             log::info("Drain mode: the queue is empty", &[]);
             return CycleEnd::Stop;
         }
