@@ -63,7 +63,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     })?;
 
-    worker.schedule("report", "*/10 * * * * *", false, |fire, _ctx| async move {
+    // croniter's sixth field is seconds: every 10 s. ("*/10 * * * * *" would
+    // be every tenth minute, every second of it.)
+    worker.schedule("report", "* * * * * */10", false, |fire, _ctx| async move {
         println!("schedule {} fired ({})", fire.entrypoint, fire.expression);
         Ok(())
     })?;

@@ -515,11 +515,20 @@ impl Keymap {
                         .filter(|t| is_tab_key(t.command))
                         .map(|t| join_keys(self.keys(t)))
                         .collect();
+                    // Consecutive digits read as a range: "1–7".
+                    let digits: Vec<u32> =
+                        keys.iter().filter_map(|k| k.parse::<u32>().ok()).collect();
+                    let consecutive =
+                        digits.len() == keys.len() && digits.windows(2).all(|w| w[1] == w[0] + 1);
+                    let keys = match (consecutive, digits.first(), digits.last()) {
+                        (true, Some(first), Some(last)) => format!("{first}–{last}"),
+                        _ => keys.join(" "),
+                    };
                     rows.push(Binding {
                         scope: s.scope,
-                        keys: keys.join(" "),
+                        keys,
                         label: "",
-                        help: "Go to tab",
+                        help: "Go to tab (7: Worker, when one runs)",
                     });
                 }
                 continue;
