@@ -528,7 +528,7 @@ impl Keymap {
                         scope: s.scope,
                         keys,
                         label: "",
-                        help: "Go to tab (7: Worker, when one runs)",
+                        help: "Tabs (7: Worker)",
                     });
                 }
                 continue;
