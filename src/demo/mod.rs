@@ -146,7 +146,7 @@ async fn run_in(
         let (lines, logs) = tokio::sync::mpsc::unbounded_channel();
         crate::worker::log::redirect(Some(lines));
         let link = crate::console::WorkerLink {
-            snapshot: snapshots[0].clone(),
+            snapshot: merged(&snapshots),
             logs,
             shutdown: stops[0].clone(),
             owns_worker: false,
@@ -197,6 +197,41 @@ async fn run_in(
         summary(&session, produced, &snapshots).await?;
     }
     Ok(Exit::Ok)
+}
+
+/// One snapshot for the Worker tab from all demo workers: in-flight jobs
+/// and counters added up (state and id are the first worker's).
+fn merged(snapshots: &[watch::Receiver<Snapshot>]) -> watch::Receiver<Snapshot> {
+    let combine = |all: &[watch::Receiver<Snapshot>]| {
+        let mut out = all[0].borrow().clone();
+        for other in &all[1..] {
+            let s = other.borrow();
+            out.in_flight.extend(s.in_flight.iter().cloned());
+            out.schedules_fired += s.schedules_fired;
+            for (name, c) in &s.entrypoints {
+                let total = out.entrypoints.entry(name.clone()).or_default();
+                total.successful += c.successful;
+                total.exception += c.exception;
+                total.failed += c.failed;
+                total.canceled += c.canceled;
+                total.retried += c.retried;
+                total.returned += c.returned;
+            }
+        }
+        out
+    };
+    let (tx, rx) = watch::channel(combine(snapshots));
+    let mut sources = snapshots.to_vec();
+    tokio::spawn(async move {
+        loop {
+            let changes = sources.iter_mut().map(|s| Box::pin(s.changed()));
+            let (result, _, _) = futures_util::future::select_all(changes).await;
+            if result.is_err() || tx.send(combine(&sources)).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// Enqueue jobs at `rate` per second in small batches until told to stop.
