@@ -5,7 +5,7 @@
 //! what runs; `record` lets tests and the console's SQL log check that.
 
 use super::jobs::{Conflict, JobSpec, enqueue_statement, requeue_sql};
-use super::schedules::{Removal, ScheduleRef, remove_sql, run_now_sql};
+use super::schedules::{Removal, ScheduleRef, remove_sql, run_now_sql, split_refs};
 use super::schema::durability_batch;
 use super::{Action, ActionError, Outcome, Session, db_err, execute};
 use crate::schema::render::spelled;
@@ -98,15 +98,8 @@ pub async fn preview(session: &Session, action: &Action) -> Result<Preview, Acti
                     )
                 }
             };
-            let (ids, names): (Vec<String>, Vec<String>) =
-                refs.iter()
-                    .fold((Vec::new(), Vec::new()), |(mut ids, mut names), r| {
-                        match r {
-                            ScheduleRef::Id(id) => ids.push(id.to_string()),
-                            ScheduleRef::Entrypoint(e) => names.push(e.clone()),
-                        }
-                        (ids, names)
-                    });
+            let (ids, names) = split_refs(refs);
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
             let mut p = base(
                 question,
                 vec!["BEGIN".into(), remove_sql(session), "COMMIT".into()],

@@ -233,7 +233,7 @@ pub(super) async fn run_now(session: &Session, ids: &[i64]) -> Result<Outcome, A
     })
 }
 
-fn split_refs(refs: &[ScheduleRef]) -> (Vec<i64>, Vec<String>) {
+pub(super) fn split_refs(refs: &[ScheduleRef]) -> (Vec<i64>, Vec<String>) {
     let mut ids = Vec::new();
     let mut entrypoints = Vec::new();
     for r in refs {

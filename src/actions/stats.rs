@@ -110,28 +110,27 @@ pub struct QueueStats {
     pub series: Vec<Completions>,
 }
 
-impl QueueStats {
-    pub fn totals(&self) -> EntrypointStats {
-        let mut t = EntrypointStats {
-            entrypoint: "total".into(),
-            ..Default::default()
-        };
-        for e in &self.entrypoints {
-            t.queued += e.queued;
-            t.picked += e.picked;
-            t.held += e.held;
-            t.oldest_queued_age_seconds =
-                match (t.oldest_queued_age_seconds, e.oldest_queued_age_seconds) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
-            t.done.successful += e.done.successful;
-            t.done.exception += e.done.exception;
-            t.done.canceled += e.done.canceled;
-            t.done.failed += e.done.failed;
-        }
-        t
+/// The sum of `rows` (the oldest queued age is the largest).
+pub fn totals<'a>(rows: impl IntoIterator<Item = &'a EntrypointStats>) -> EntrypointStats {
+    let mut t = EntrypointStats {
+        entrypoint: "total".into(),
+        ..Default::default()
+    };
+    for e in rows {
+        t.queued += e.queued;
+        t.picked += e.picked;
+        t.held += e.held;
+        t.oldest_queued_age_seconds =
+            match (t.oldest_queued_age_seconds, e.oldest_queued_age_seconds) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        t.done.successful += e.done.successful;
+        t.done.exception += e.done.exception;
+        t.done.canceled += e.done.canceled;
+        t.done.failed += e.done.failed;
     }
+    t
 }
 
 pub(super) async fn queue_stats(

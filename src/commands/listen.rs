@@ -94,9 +94,7 @@ async fn connect_and_listen(
     channel: &str,
 ) -> Result<Session, CommandError> {
     let session = open_session(cli, names.clone()).await?;
-    // The channel is validated (letters, digits, `_.-`), so quoting is safe;
-    // doubling quotes keeps it safe even if validation ever loosens.
-    let sql = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
+    let sql = crate::settings::names::listen_statement(channel);
     session
         .client()
         .batch_execute(&sql)

@@ -41,17 +41,18 @@ pub enum CommandError {
 
 /// The `--context` entry of config.toml, when one is asked for. The config
 /// file is read only then, so a broken file never breaks scripted commands
-/// that do not use it.
+/// that do not use it; and only once per command line.
 pub fn context(cli: &Cli) -> Result<Option<crate::console::config::Context>, CommandError> {
-    let Some(name) = cli.global.context.as_deref() else {
-        return Ok(None);
-    };
-    let config =
-        crate::console::config::Config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
-    config
-        .context(name)
-        .cloned()
-        .map(Some)
+    cli.global
+        .context_entry
+        .get_or_init(|| {
+            let Some(name) = cli.global.context.as_deref() else {
+                return Ok(None);
+            };
+            let config = crate::console::config::Config::load().map_err(|e| e.to_string())?;
+            config.context(name).cloned().map(Some)
+        })
+        .clone()
         .map_err(CommandError::Usage)
 }
 

@@ -542,7 +542,7 @@ impl App {
             f.due = Some(now + interval);
         }
         match result {
-            Ok(Outcome::QueueStats(stats)) => self.stats.accept(stats, now),
+            Ok(Outcome::QueueStats(stats)) => self.stats.accept(stats),
             Ok(Outcome::Schedules(listing)) => self.schedules.accept(listing),
             Ok(Outcome::Tables(report)) => {
                 self.durability.accept(report);

@@ -264,9 +264,7 @@ async fn open(target: &Target) -> Result<(Session, Connection, String), String> 
     let listener = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
-    // The channel is validated (letters, digits, `_.-`); doubling quotes
-    // keeps the statement safe even if validation ever loosens.
-    let listen = format!("LISTEN \"{}\"", target.channel.replace('"', "\"\""));
+    let listen = crate::settings::names::listen_statement(&target.channel);
     listener
         .client
         .batch_execute(&listen)

@@ -31,11 +31,6 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     pub fn millis(&mut self, low: u64, high: u64) -> Duration {
         Duration::from_millis(low + self.next_u64() % (high - low + 1))
     }

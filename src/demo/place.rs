@@ -56,89 +56,89 @@ pub async fn prepare(admin: &ConnectionSettings, name: &str) -> Result<Place, Co
         .await
         .map_err(err("reading the role"))?
         .get(0);
-    if can_create {
-        let comment: Option<Option<String>> = c
-            .query_opt(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
-                &[&name],
-            )
-            .await
-            .map_err(err("looking for the demo database"))?
-            .map(|r| r.get(0));
-        match comment {
-            Some(Some(text)) if text == MARKER => {
-                c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                    .await
-                    .map_err(err("dropping the previous demo database"))?;
-            }
-            Some(_) => {
-                return Err(CommandError::Other(format!(
-                    "demo: a database {name} exists that pgq demo did not create; \
-                     drop it, or choose another name with --name"
-                )));
-            }
-            None => {}
-        }
-        // Two statements: CREATE DATABASE cannot share a transaction.
-        c.batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .map_err(err("creating the demo database"))?;
-        c.batch_execute(&format!("COMMENT ON DATABASE {name} IS '{MARKER}'"))
-            .await
-            .map_err(err("marking the demo database"))?;
-        Ok(Place {
-            settings: admin.with_database(&name),
-            names: ObjectNames::with_prefix("", None)?,
-            admin: admin.clone(),
-            kind: Kind::Database,
-            name,
-        })
+    let kind = if can_create {
+        Kind::Database
     } else {
-        let comment: Option<Option<String>> = c
-            .query_opt(
-                "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1",
-                &[&name],
-            )
-            .await
-            .map_err(err("looking for the demo schema"))?
-            .map(|r| r.get(0));
-        match comment {
-            Some(Some(text)) if text == MARKER => {
-                c.batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
-                    .await
-                    .map_err(err("dropping the previous demo schema"))?;
-            }
-            Some(_) => {
-                return Err(CommandError::Other(format!(
-                    "demo: a schema {name} exists that pgq demo did not create; \
-                     drop it, or choose another name with --name"
-                )));
-            }
-            None => {}
-        }
-        c.batch_execute(&format!(
-            "CREATE SCHEMA {name}; COMMENT ON SCHEMA {name} IS '{MARKER}'"
-        ))
+        Kind::Schema
+    };
+    let (lookup, drop, create) = match kind {
+        Kind::Database => (
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+            format!("DROP DATABASE {name} WITH (FORCE)"),
+            // Two statements: CREATE DATABASE cannot share a transaction.
+            vec![
+                format!("CREATE DATABASE {name}"),
+                format!("COMMENT ON DATABASE {name} IS '{MARKER}'"),
+            ],
+        ),
+        Kind::Schema => (
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1",
+            format!("DROP SCHEMA {name} CASCADE"),
+            vec![format!(
+                "CREATE SCHEMA {name}; COMMENT ON SCHEMA {name} IS '{MARKER}'"
+            )],
+        ),
+    };
+    let noun = kind.noun();
+    // A previous demo's leftover is replaced; anything else of that name is
+    // someone's data and stops the demo.
+    let comment: Option<Option<String>> = c
+        .query_opt(lookup, &[&name])
         .await
-        .map_err(err(
-            "creating the demo schema (the role may not create databases)",
-        ))?;
-        Ok(Place {
-            settings: admin.clone(),
-            names: ObjectNames::with_prefix("", Some(&name))?,
-            admin: admin.clone(),
-            kind: Kind::Schema,
-            name,
-        })
+        .map_err(err("looking for an earlier demo"))?
+        .map(|r| r.get(0));
+    match comment {
+        Some(Some(text)) if text == MARKER => c
+            .batch_execute(&drop)
+            .await
+            .map_err(err("dropping the previous demo data"))?,
+        Some(_) => {
+            return Err(CommandError::Other(format!(
+                "demo: a {noun} {name} exists that pgq demo did not create; \
+                 drop it, or choose another name with --name"
+            )));
+        }
+        None => {}
+    }
+    for statement in &create {
+        c.batch_execute(statement)
+            .await
+            .map_err(err("creating the demo data"))?;
+    }
+    let (settings, schema) = match kind {
+        Kind::Database => (admin.with_database(&name), None),
+        Kind::Schema => (admin.clone(), Some(name.as_str())),
+    };
+    Ok(Place {
+        settings,
+        names: ObjectNames::with_prefix("", schema)?,
+        admin: admin.clone(),
+        kind,
+        name,
+    })
+}
+
+impl Kind {
+    fn noun(&self) -> &'static str {
+        match self {
+            Kind::Database => "database",
+            Kind::Schema => "schema",
+        }
     }
 }
 
 impl Place {
     pub fn describe(&self) -> String {
-        match self.kind {
-            Kind::Database => format!("database {} on {}", self.name, self.admin.target()),
-            Kind::Schema => format!("schema {} in {}", self.name, self.admin.target()),
-        }
+        let preposition = match self.kind {
+            Kind::Database => "on",
+            Kind::Schema => "in",
+        };
+        format!(
+            "{} {} {preposition} {}",
+            self.kind.noun(),
+            self.name,
+            self.admin.target()
+        )
     }
 
     pub async fn session(&self) -> Result<Session, CommandError> {

@@ -341,6 +341,13 @@ pub fn checked_channel(channel: &str) -> Result<&str, NameError> {
     Ok(channel)
 }
 
+/// `LISTEN "channel"`. Channels are validated (letters, digits, `_.-`), so
+/// quoting is enough; doubling quotes keeps it safe even if validation ever
+/// loosens.
+pub fn listen_statement(channel: &str) -> String {
+    format!("LISTEN \"{}\"", channel.replace('"', "\"\""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

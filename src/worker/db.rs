@@ -128,7 +128,7 @@ impl Db {
                 missing.join(", ")
             )));
         }
-        let listen = format!("LISTEN \"{}\"", names.channel.replace('"', "\"\""));
+        let listen = crate::settings::names::listen_statement(&names.channel);
         control
             .client
             .batch_execute(&listen)
@@ -338,7 +338,7 @@ impl Db {
 
     /// Re-issue LISTEN (harmless when still listening).
     pub async fn relisten(&self) -> Result<(), DbFailure> {
-        let listen = format!("LISTEN \"{}\"", self.names.channel.replace('"', "\"\""));
+        let listen = crate::settings::names::listen_statement(&self.names.channel);
         self.control
             .batch_execute(&listen)
             .await

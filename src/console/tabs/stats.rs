@@ -1,9 +1,7 @@
 //! Stats tab state: the latest statistics, window, sort, filter, selection.
 
-use chrono::{DateTime, Utc};
-
 use super::{matches_filter, move_cursor};
-use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow};
+use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
 use crate::console::keymap::Command;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +72,6 @@ pub struct StatsTab {
     pub data: Option<QueueStats>,
     /// The last refresh failed with this (older data stays on screen).
     pub error: Option<String>,
-    pub updated_at: Option<DateTime<Utc>>,
     pub sort: SortKey,
     pub filter: String,
     pub selected: usize,
@@ -89,7 +86,6 @@ impl Default for StatsTab {
             window: StatsWindow::OneHour,
             data: None,
             error: None,
-            updated_at: None,
             sort: SortKey::Queued,
             filter: String::new(),
             selected: 0,
@@ -116,12 +112,8 @@ impl StatsTab {
 
     /// Totals over the rows shown (all of them, or those the filter keeps).
     pub fn totals(&self) -> Option<EntrypointStats> {
-        let data = self.data.as_ref()?;
-        let shown = QueueStats {
-            entrypoints: self.rows().into_iter().cloned().collect(),
-            ..data.clone()
-        };
-        let mut totals = shown.totals();
+        self.data.as_ref()?;
+        let mut totals = totals(self.rows());
         if !self.filter.is_empty() {
             totals.entrypoint = "total (filtered)".into();
         }
@@ -133,10 +125,9 @@ impl StatsTab {
         self.selected = move_cursor(self.selected, len, self.page.get(), command);
     }
 
-    pub fn accept(&mut self, stats: QueueStats, now: DateTime<Utc>) {
+    pub fn accept(&mut self, stats: QueueStats) {
         self.data = Some(stats);
         self.error = None;
-        self.updated_at = Some(now);
         let len = self.rows().len();
         self.selected = self.selected.min(len.saturating_sub(1));
     }
