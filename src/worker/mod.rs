@@ -16,6 +16,7 @@
 
 mod builtin;
 mod command;
+mod command_output;
 mod db;
 mod engine;
 pub mod log;
