@@ -90,16 +90,9 @@ pub(crate) async fn forward(
     };
     let mut reader = BufReader::with_capacity(READ_CHUNK, stream);
     let mut line = CappedLine::new(limits.max_line_bytes);
-    loop {
-        let chunk = match reader.fill_buf().await {
-            Ok(chunk) => chunk,
-            // A read error on a pipe (not EOF) leaves nothing more to read.
-            Err(_) => break,
-        };
+    // Ends at EOF, or at a read error (a pipe that fails has nothing more).
+    while let Ok(chunk) = reader.fill_buf().await {
         if chunk.is_empty() {
-            if line.started() {
-                sink.line(&mut line, false);
-            }
             break;
         }
         let (used, complete) = match chunk.iter().position(|b| *b == b'\n') {
@@ -116,6 +109,9 @@ pub(crate) async fn forward(
         if complete {
             sink.line(&mut line, true);
         }
+    }
+    if line.started() {
+        sink.line(&mut line, false);
     }
     sink.report.tail = sink.tail.into();
     sink.report
