@@ -106,6 +106,12 @@ fn peak_rss(pid: u32) -> u64 {
     kib * 1024
 }
 
+/// The end of a long log, for a failure message.
+fn last_chars(text: &str, n: usize) -> String {
+    let chars: Vec<char> = text.chars().rev().take(n).collect();
+    chars.into_iter().rev().collect()
+}
+
 #[tokio::test]
 async fn huge_output_keeps_the_worker_small_and_the_log_within_the_default_cap() {
     let db = TestDb::new();
@@ -156,7 +162,7 @@ timeout = "120s"
         done.as_deref(),
         Some(&["queued", "picked", "successful"].map(String::from)[..]),
         "the job never finished successfully; log tail:\n{}",
-        &text[text.len().saturating_sub(4000)..]
+        last_chars(&text, 4000)
     );
     assert_eq!(exit.code(), Some(0), "worker exit after SIGTERM");
     eprintln!(
@@ -180,7 +186,7 @@ timeout = "120s"
     let cut = job_lines(&text, job)
         .into_iter()
         .find(|l| l.contains("WARNING: command output cut:"))
-        .unwrap_or_else(|| panic!("no cut warning in:\n{}", &text[text.len() - 2000..]))
+        .unwrap_or_else(|| panic!("no cut warning in:\n{}", last_chars(&text, 2000)))
         .to_string();
     assert!(
         cut.contains("1 line(s) longer than max_line_bytes = 16384 lost 49983616 byte(s)")
