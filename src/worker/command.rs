@@ -3,7 +3,12 @@
 //! The payload goes to stdin; the job's metadata goes into `PGQ_JOB_ID`,
 //! `PGQ_ENTRYPOINT`, `PGQ_PRIORITY`, `PGQ_ATTEMPTS`, `PGQ_HEADERS` (JSON) and
 //! `PGQ_QUEUE_MANAGER_ID`; exit status 0 is success. Each line the command
-//! writes to stdout or stderr becomes a worker log line carrying the job id.
+//! writes to stdout or stderr becomes a worker log line carrying the job id,
+//! within the manifest's output limits (see `command_output`).
+//!
+//! The command inherits the worker's environment except the variables that
+//! carry the worker's own database secrets ([`CONNECTION_SECRETS`]), unless
+//! the manifest says `pass_database_env = true` or names them in `env`.
 //!
 //! The child gets its own process group: a Ctrl-C on the worker's terminal
 //! reaches only the worker, which then lets running jobs finish. Stopping a
@@ -16,14 +21,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::command_output::{self, LogBudget, StreamReport};
 use super::manifest::{CommandSpec, ExecutorSpec};
 use super::{Handler, JobContext, JobError, ScheduleHandler, builtin, log};
 
 /// Lines of stderr kept for the traceback of a failed command.
 const STDERR_TAIL: usize = 20;
+
+/// The variables through which the worker may have been given its database
+/// password: the password itself and the DSNs `pgq` connects with (`--dsn`'s
+/// variable and PGQueuer's), either of which can hold one (see
+/// `settings::conn`). A job that prints its environment would put them into
+/// the log, so commands do not get them unless the manifest asks. A `--dsn`
+/// typed on the command line is in no variable and never reaches a command.
+/// `PGPASSFILE` stays: it names a file, which the command (the same user)
+/// could read at its default path anyway.
+const CONNECTION_SECRETS: &[&str] = &["PGPASSWORD", "PGDSN", "PGQUEUER_DSN"];
 
 pub(crate) fn entrypoint_handler(spec: &ExecutorSpec, extra_args: &[String]) -> Handler {
     match spec {
@@ -124,6 +140,12 @@ async fn run(
     label: Label,
 ) -> Result<(), JobError> {
     let mut cmd = Command::new(&spec.argv[0]);
+    if !spec.pass_database_env {
+        for key in CONNECTION_SECRETS {
+            cmd.env_remove(key);
+        }
+    }
+    // Explicit `env` entries come last, so they also restore a withheld one.
     cmd.args(&spec.argv[1..])
         .envs(env)
         .envs(&spec.env)
@@ -163,14 +185,25 @@ async fn run(
             let _ = input.shutdown().await;
         });
     }
+    let budget = LogBudget::new(spec.output.max_log_bytes);
+    let forward = |stream: Box<dyn AsyncRead + Send + Unpin>, name, keep| {
+        tokio::spawn(command_output::forward(
+            stream,
+            name,
+            label.fields(),
+            keep,
+            spec.output,
+            budget.clone(),
+        ))
+    };
     let out = child
         .stdout
         .take()
-        .map(|s| tokio::spawn(forward(s, "stdout", label.fields(), 0)));
+        .map(|s| forward(Box::new(s), "stdout", 0));
     let err = child
         .stderr
         .take()
-        .map(|s| tokio::spawn(forward(s, "stderr", label.fields(), STDERR_TAIL)));
+        .map(|s| forward(Box::new(s), "stderr", STDERR_TAIL));
 
     let timeout = async {
         match spec.timeout {
@@ -209,17 +242,10 @@ async fn run(
     };
     // The readers end at EOF; a grandchild holding the pipes open must not
     // hold the job, so wait briefly.
-    let tail = match err {
-        Some(h) => tokio::time::timeout(Duration::from_secs(1), h)
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    if let Some(h) = out {
-        let _ = tokio::time::timeout(Duration::from_secs(1), h).await;
-    }
+    let err = finished(err).await;
+    let out = finished(out).await;
+    command_output::report_cuts(&[&out, &err], spec.output, &label.fields());
+    let tail = err.tail;
     let detail = || {
         let mut d = format!("command: {:?}", spec.argv);
         if !tail.is_empty() {
@@ -261,25 +287,15 @@ fn signal_group(pid: Option<u32>, signal: i32) {
     }
 }
 
-/// Log each line of `stream`; return the last `keep` lines.
-async fn forward(
-    stream: impl AsyncRead + Unpin,
-    name: &'static str,
-    fields: Vec<log::Field<'static>>,
-    keep: usize,
-) -> Vec<String> {
-    let mut lines = BufReader::new(stream).lines();
-    let mut tail = std::collections::VecDeque::new();
-    let mut fields = fields;
-    fields.push(("stream", Value::from(name)));
-    while let Ok(Some(line)) = lines.next_line().await {
-        log::info(&line, &fields);
-        if keep > 0 {
-            if tail.len() == keep {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
+/// A reader's report once it reached EOF, or an empty one if it did not
+/// within a second (a grandchild may hold the pipe open).
+async fn finished(reader: Option<tokio::task::JoinHandle<StreamReport>>) -> StreamReport {
+    match reader {
+        Some(h) => tokio::time::timeout(Duration::from_secs(1), h)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default(),
+        None => StreamReport::default(),
     }
-    tail.into()
 }

@@ -85,8 +85,14 @@ pub type Field<'a> = (&'a str, Value);
 
 /// Write one event line to stderr if `level` is enabled.
 pub fn emit(level: Level, message: &str, fields: &[Field<'_>]) {
+    emit_counted(level, message, fields);
+}
+
+/// [`emit`], returning the bytes the line took (0 when filtered out), so a
+/// caller can hold a producer to a log budget.
+pub(crate) fn emit_counted(level: Level, message: &str, fields: &[Field<'_>]) -> usize {
     if !enabled(level) {
-        return;
+        return 0;
     }
     let now = Local::now().to_rfc3339_opts(SecondsFormat::Millis, false);
     let line = if JSON.load(Ordering::Relaxed) {
@@ -111,14 +117,16 @@ pub fn emit(level: Level, message: &str, fields: &[Field<'_>]) {
         }
         line
     };
+    let size = line.len() + 1;
     if let Ok(guard) = SINK.lock()
         && let Some(sink) = guard.as_ref()
     {
         let _ = sink.send(line);
-        return;
+        return size;
     }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
+    size
 }
 
 pub fn debug(message: &str, fields: &[Field<'_>]) {

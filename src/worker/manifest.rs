@@ -7,6 +7,9 @@
 //! name = "send_email"
 //! command = ["python3", "send_email.py"]   # payload on stdin, exit 0 = success
 //! timeout = "30s"                           # optional
+//! max_line_bytes = "16KiB"                  # longest output line logged (default)
+//! max_log_bytes = "1MiB"                    # log bytes one job may write (default)
+//! pass_database_env = false                 # default: PGPASSWORD, PGDSN, PGQUEUER_DSN withheld
 //! concurrency_limit = 4                     # fleet-wide, 0 = unlimited
 //! on_failure = "hold"                       # or "delete" (default)
 //! max_attempts = 5                          # database retries (optional)
@@ -60,6 +63,38 @@ pub struct CommandSpec {
     pub env: BTreeMap<String, String>,
     /// Working directory (default: the worker's).
     pub workdir: Option<PathBuf>,
+    /// How much of the command's stdout/stderr reaches the worker log.
+    pub output: OutputLimits,
+    /// Pass the worker's own connection secrets (`PGPASSWORD`, `PGDSN`,
+    /// `PGQUEUER_DSN`) on to the command; by default they are withheld so a
+    /// job that prints its environment cannot put them into the log.
+    pub pass_database_env: bool,
+}
+
+/// Caps on what a command's output may cost the worker and its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimits {
+    /// Bytes of one output line kept (the rest of the line is counted and
+    /// dropped); also the most memory one stream's reader holds.
+    pub max_line_bytes: usize,
+    /// Bytes of log lines one run may write, stdout and stderr together;
+    /// later output is still read (so the command never blocks) but only
+    /// counted.
+    pub max_log_bytes: u64,
+}
+
+impl Default for OutputLimits {
+    /// 16 KiB per line is the size at which Docker's log drivers split a
+    /// line: far beyond anything a person reads, small enough that a job's
+    /// two readers hold little memory. 1 MiB per run is thousands of lines,
+    /// yet a hundred concurrent runs add at most ~100 MiB of log; a job that
+    /// needs more should write its own file.
+    fn default() -> Self {
+        OutputLimits {
+            max_line_bytes: 16 * 1024,
+            max_log_bytes: 1024 * 1024,
+        }
+    }
 }
 
 /// Built-in handlers for tests, demos and benchmarks.
@@ -144,6 +179,9 @@ struct RawExecutor {
     kill_grace: Option<Spanned<toml::Value>>,
     env: Option<BTreeMap<String, String>>,
     workdir: Option<PathBuf>,
+    max_line_bytes: Option<Spanned<toml::Value>>,
+    max_log_bytes: Option<Spanned<toml::Value>>,
+    pass_database_env: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -156,6 +194,9 @@ struct RawEntrypoint {
     kill_grace: Option<Spanned<toml::Value>>,
     env: Option<BTreeMap<String, String>>,
     workdir: Option<PathBuf>,
+    max_line_bytes: Option<Spanned<toml::Value>>,
+    max_log_bytes: Option<Spanned<toml::Value>>,
+    pass_database_env: Option<Spanned<bool>>,
     concurrency_limit: Option<Spanned<i64>>,
     on_failure: Option<Spanned<String>>,
     max_attempts: Option<Spanned<i64>>,
@@ -175,6 +216,9 @@ struct RawSchedule {
     kill_grace: Option<Spanned<toml::Value>>,
     env: Option<BTreeMap<String, String>>,
     workdir: Option<PathBuf>,
+    max_line_bytes: Option<Spanned<toml::Value>>,
+    max_log_bytes: Option<Spanned<toml::Value>>,
+    pass_database_env: Option<Spanned<bool>>,
     #[serde(default)]
     clean_old: bool,
 }
@@ -237,6 +281,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
                 kill_grace: ep.kill_grace,
                 env: ep.env,
                 workdir: ep.workdir,
+                max_line_bytes: ep.max_line_bytes,
+                max_log_bytes: ep.max_log_bytes,
+                pass_database_env: ep.pass_database_env,
             },
         )?;
         let concurrency_limit = match ep.concurrency_limit {
@@ -352,6 +399,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
                 kill_grace: s.kill_grace,
                 env: s.env,
                 workdir: s.workdir,
+                max_line_bytes: s.max_line_bytes,
+                max_log_bytes: s.max_log_bytes,
+                pass_database_env: s.pass_database_env,
             },
         )?;
         manifest.schedules.push(ScheduleSpec {
@@ -392,6 +442,15 @@ fn executor(
             let command_only = [
                 raw.timeout.as_ref().map(|v| ("timeout", v.span())),
                 raw.kill_grace.as_ref().map(|v| ("kill_grace", v.span())),
+                raw.max_line_bytes
+                    .as_ref()
+                    .map(|v| ("max_line_bytes", v.span())),
+                raw.max_log_bytes
+                    .as_ref()
+                    .map(|v| ("max_log_bytes", v.span())),
+                raw.pass_database_env
+                    .as_ref()
+                    .map(|v| ("pass_database_env", v.span())),
             ];
             if let Some((key, span)) = command_only.into_iter().flatten().next() {
                 return Err(at(Some(span), format!("{key} only applies to a command")));
@@ -419,12 +478,25 @@ fn executor(
             }
             let kill_grace =
                 optional_duration(at, raw.kill_grace, "kill_grace")?.unwrap_or(DEFAULT_KILL_GRACE);
+            let defaults = OutputLimits::default();
+            let max_line_bytes = match optional_bytes(at, raw.max_line_bytes, "max_line_bytes")? {
+                None => defaults.max_line_bytes,
+                Some((n, span)) => usize::try_from(n)
+                    .map_err(|_| at(Some(span), format!("max_line_bytes: {n} is too large")))?,
+            };
+            let max_log_bytes = optional_bytes(at, raw.max_log_bytes, "max_log_bytes")?
+                .map_or(defaults.max_log_bytes, |(n, _)| n);
             Ok(ExecutorSpec::Command(CommandSpec {
                 argv,
                 timeout,
                 kill_grace,
                 env: raw.env.unwrap_or_default(),
                 workdir: raw.workdir,
+                output: OutputLimits {
+                    max_line_bytes,
+                    max_log_bytes,
+                },
+                pass_database_env: raw.pass_database_env.is_some_and(|v| v.into_inner()),
             }))
         }
     }
@@ -450,6 +522,51 @@ fn optional_duration(
             format!("{key}: {e} (use seconds or e.g. \"90s\", \"5m\")"),
         )
     })
+}
+
+/// A positive size given as bytes (`4096`) or text (`"16KiB"`, `"1MiB"`),
+/// with the span for later range errors.
+fn optional_bytes(
+    at: &At<'_>,
+    value: Option<Spanned<toml::Value>>,
+    key: &str,
+) -> Result<Option<(u64, Range<usize>)>, ManifestError> {
+    let Some(value) = value else { return Ok(None) };
+    let span = value.span();
+    let parsed = match value.get_ref() {
+        toml::Value::Integer(i) => u64::try_from(*i).map_err(|_| format!("{i} is negative")),
+        toml::Value::String(s) => parse_byte_size(s),
+        other => Err(format!("{other} is not a size")),
+    };
+    match parsed {
+        Ok(0) => Err(at(Some(span), format!("{key} must be at least 1 byte"))),
+        Ok(n) => Ok(Some((n, span))),
+        Err(e) => Err(at(
+            Some(span),
+            format!("{key}: {e} (use bytes or e.g. \"16KiB\", \"1MiB\")"),
+        )),
+    }
+}
+
+/// `"512"`, `"512B"`, `"16KiB"`, `"1MiB"`, `"2GiB"` (binary units, any case).
+fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return Err(format!("{text:?} is not a size (units: B, KiB, MiB, GiB)")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("{text:?} is not a size (units: B, KiB, MiB, GiB)"))
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -569,5 +686,65 @@ builtin = "echo"
             );
         }
         assert!(check("").unwrap_err().reason.contains("no [[entrypoint]]"));
+    }
+
+    fn command_spec(extra: &str) -> Result<CommandSpec, ManifestError> {
+        let m = check(&format!(
+            "[[entrypoint]]\nname = \"a\"\ncommand = [\"true\"]\n{extra}"
+        ))?;
+        match &m.entrypoints[0].executor {
+            ExecutorSpec::Command(c) => Ok(c.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_limits_and_database_env() {
+        let c = command_spec("").unwrap();
+        assert_eq!(c.output, OutputLimits::default());
+        assert!(!c.pass_database_env);
+        let c = command_spec(
+            "max_line_bytes = 100\nmax_log_bytes = \"2MiB\"\npass_database_env = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.output.max_line_bytes, 100);
+        assert_eq!(c.output.max_log_bytes, 2 << 20);
+        assert!(c.pass_database_env);
+        assert_eq!(
+            command_spec("max_line_bytes = \"16 kib\"\n")
+                .unwrap()
+                .output
+                .max_line_bytes,
+            16384
+        );
+        let cases = [
+            (
+                "max_line_bytes = 0\n",
+                "max_line_bytes must be at least 1 byte",
+            ),
+            ("max_log_bytes = -5\n", "max_log_bytes: -5 is negative"),
+            (
+                "max_log_bytes = \"lots\"\n",
+                "max_log_bytes: \"lots\" is not a size",
+            ),
+            ("max_line_bytes = \"1TiB\"\n", "units: B, KiB, MiB, GiB"),
+            (
+                "max_line_bytes = 1.5\n",
+                "max_line_bytes: 1.5 is not a size",
+            ),
+            ("pass_database_env = \"yes\"\n", "invalid type"),
+        ];
+        for (extra, needle) in cases {
+            let err = command_spec(extra).expect_err(extra);
+            assert_eq!(err.line, Some(4), "{extra}: {err}");
+            assert!(err.reason.contains(needle), "{extra}: {err}");
+        }
+        let err = check("[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\nmax_log_bytes = 10\n")
+            .unwrap_err();
+        assert!(
+            err.reason
+                .contains("max_log_bytes only applies to a command"),
+            "{err}"
+        );
     }
 }

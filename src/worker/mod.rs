@@ -10,12 +10,14 @@
 //!
 //! Module map: [`manifest`] (the TOML factory), `engine` (the dequeue loop,
 //! buffers, reconnects and shutdown), `sql`/`db` (statements and the
-//! connections that run them), `command`/`builtin` (executors), `scheduler`
+//! connections that run them), `command`/`builtin` (executors;
+//! `command_output` bounds what a command writes to the log), `scheduler`
 //! (the `pgqueuer_schedules` protocol), `traceback` (log row JSON), [`log`]
 //! (event lines) and [`snapshot`] (what a console can observe).
 
 mod builtin;
 mod command;
+mod command_output;
 mod db;
 mod engine;
 pub mod log;
