@@ -5,6 +5,11 @@
 //!
 //! Refresh requests are coalesced: while one statistics query runs, further
 //! requests collapse into one pending refresh (the newest window wins).
+//!
+//! On a hot standby (a read replica) LISTEN is refused, so the task keeps
+//! only the query connection, tells the UI ([`DbEvent::Standby`]) so tabs
+//! poll instead, and asks the server every `standby_recheck` whether it has
+//! been promoted; then it LISTENs and goes live without reconnecting.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -18,6 +23,7 @@ use crate::actions::record::recording;
 use crate::actions::stats::StatsWindow;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session};
 use crate::db::connect::{self, Connection};
+use crate::db::recovery;
 use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
@@ -87,6 +93,9 @@ pub enum DbEvent {
         result: Result<Outcome, String>,
     },
     Notification(Received),
+    /// Sent after `Connected` and again when it changes: `true` on a hot
+    /// standby (no NOTIFY, writes refused), `false` on a primary.
+    Standby(bool),
     Previewed {
         id: u64,
         result: Result<Preview, String>,
@@ -107,6 +116,8 @@ pub struct Target {
     pub names: ObjectNames,
     pub channel: String,
     pub read_only: bool,
+    /// How often a standby is asked whether it has been promoted.
+    pub standby_recheck: Duration,
 }
 
 pub struct DbHandle {
@@ -181,15 +192,16 @@ async fn run(
             return;
         }
         let error = match open(&target).await {
-            Ok((session, listener, server_version)) => {
+            Ok((session, server_version)) => {
                 attempt = 0;
                 tracing::info!(target = %session.target, "console connected");
                 if events.send(DbEvent::Connected { server_version }).is_err() {
                     return;
                 }
-                match serve(&session, listener, &mut requests, &events, &mut pending).await {
+                match serve_session(&target, &session, &mut requests, &events, &mut pending).await {
                     Served::UiGone => return,
                     Served::Lost(reason) => reason,
+                    Served::Promoted => unreachable!("serve_session goes live on promotion"),
                 }
             }
             Err(e) => e,
@@ -237,7 +249,8 @@ async fn run(
     }
 }
 
-async fn open(target: &Target) -> Result<(Session, Connection, String), String> {
+/// The query connection, set up, and the server's version.
+async fn open(target: &Target) -> Result<(Session, String), String> {
     let conn = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -261,6 +274,11 @@ async fn open(target: &Target) -> Result<(Session, Connection, String), String> 
         Ok(_) => String::new(),
         Err(e) => return Err(e.to_string()),
     };
+    Ok((session, server_version))
+}
+
+/// The second connection, LISTENing on the channel.
+async fn listen(target: &Target) -> Result<Connection, String> {
     let listener = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -270,19 +288,81 @@ async fn open(target: &Target) -> Result<(Session, Connection, String), String> 
         .batch_execute(&listen)
         .await
         .map_err(|e| format!("LISTEN {}: {}", target.channel, DbErrorText(&e)))?;
-    Ok((session, listener, server_version))
+    Ok(listener)
 }
 
 enum Served {
     UiGone,
     Lost(String),
+    /// The standby being served was promoted: time to LISTEN.
+    Promoted,
+}
+
+/// Serve one connected session until it is lost: live with a listener on a
+/// primary; on a standby without one until it is promoted, then live.
+async fn serve_session(
+    target: &Target,
+    session: &Session,
+    requests: &mut UnboundedReceiver<Request>,
+    events: &UnboundedSender<DbEvent>,
+    pending: &mut Pending,
+) -> Served {
+    let standby = match recovery::in_recovery(session.client()).await {
+        Ok(standby) => standby,
+        Err(e) => return Served::Lost(DbErrorText(&e).to_string()),
+    };
+    if standby {
+        tracing::info!(target = %session.target, "the server is a hot standby; polling without LISTEN");
+        if events.send(DbEvent::Standby(true)).is_err() {
+            return Served::UiGone;
+        }
+        let mode = Mode::Standby(target.standby_recheck);
+        match serve(session, mode, requests, events, pending).await {
+            Served::Promoted => tracing::info!("the standby was promoted; going live"),
+            other => return other,
+        }
+    }
+    let listener = match listen(target).await {
+        Ok(listener) => listener,
+        Err(e) => return Served::Lost(e),
+    };
+    if events.send(DbEvent::Standby(false)).is_err() {
+        return Served::UiGone;
+    }
+    serve(session, Mode::Live(listener), requests, events, pending).await
+}
+
+/// How [`serve`] learns about changes: NOTIFY on a listening connection, or
+/// (on a standby, which cannot LISTEN) nothing, while it watches for a
+/// promotion this often.
+enum Mode {
+    Live(Connection),
+    Standby(Duration),
+}
+
+impl Mode {
+    /// The next NOTIFY; never, on a standby. `None`: the listener closed.
+    async fn notification(&mut self) -> Option<tokio_postgres::Notification> {
+        match self {
+            Mode::Live(listener) => listener.notifications.recv().await,
+            Mode::Standby(_) => std::future::pending().await,
+        }
+    }
+
+    /// The connection the probe keeps an eye on.
+    fn probed<'a>(&'a self, session: &'a Session) -> &'a tokio_postgres::Client {
+        match self {
+            Mode::Live(listener) => &listener.client,
+            Mode::Standby(_) => session.client(),
+        }
+    }
 }
 
 type InFlight<'a> = Pin<Box<dyn Future<Output = DbEvent> + Send + 'a>>;
 
 async fn serve(
     session: &Session,
-    mut listener: Connection,
+    mut mode: Mode,
     requests: &mut UnboundedReceiver<Request>,
     events: &UnboundedSender<DbEvent>,
     pending: &mut Pending,
@@ -290,6 +370,16 @@ async fn serve(
     let mut in_flight: Option<InFlight<'_>> = None;
     let mut probe = tokio::time::interval(PROBE_EVERY);
     probe.tick().await; // the first tick is immediate
+    // A primary stays one (a demoted primary restarts, ending the session).
+    let mut recheck = match mode {
+        Mode::Standby(every) => {
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            // Ticks skipped while a job ran are not made up in a burst.
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            Some(interval)
+        }
+        Mode::Live(_) => None,
+    };
     loop {
         if in_flight.is_none() {
             in_flight = pending
@@ -301,7 +391,7 @@ async fn serve(
                 None => return Served::UiGone,
                 Some(r) => pending.push(r),
             },
-            notification = listener.notifications.recv() => match notification {
+            notification = mode.notification() => match notification {
                 None => return Served::Lost("the listening connection was closed".into()),
                 Some(n) => {
                     let received = Received::new(n.payload(), chrono::Utc::now());
@@ -323,13 +413,32 @@ async fn serve(
                 if session.conn.client.is_closed() {
                     return Served::Lost("the query connection was closed".into());
                 }
-                match tokio::time::timeout(PROBE_TIMEOUT, listener.client.simple_query("")).await {
+                match tokio::time::timeout(PROBE_TIMEOUT, mode.probed(session).simple_query("")).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => return Served::Lost(DbErrorText(&e).to_string()),
                     Err(_) => return Served::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
                 }
             },
+            // Only between jobs, so no answer is lost when going live.
+            _ = tick(&mut recheck), if in_flight.is_none() => {
+                match tokio::time::timeout(PROBE_TIMEOUT, recovery::in_recovery(session.client())).await {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => return Served::Promoted,
+                    Ok(Err(e)) => return Served::Lost(DbErrorText(&e).to_string()),
+                    Err(_) => return Served::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
+                }
+            },
         }
+    }
+}
+
+/// The next tick; never without an interval.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
