@@ -15,6 +15,69 @@ use common::pty::{Console, line_with, row};
 use common::standby::ReplicaPair;
 use common::{assert_exit, pgq_cmd, stderr, stdout};
 
+/// The console's state at 80×24, without a server: the standby notice on
+/// the status bar and the Events tab, every change refused before a preview,
+/// and the normal state back after a promotion.
+#[test]
+fn console_state_follows_the_standby_flag() {
+    use pgq::actions::Action;
+    use pgq::console::app::{App, AppOptions, Tab};
+    use pgq::console::db::DbEvent;
+    use pgq::settings::durability::Durability;
+
+    let mut app = App::new(AppOptions {
+        tab: Tab::Events,
+        keymap: pgq::console::keymap::Keymap::default(),
+        theme: pgq::console::theme::Theme::monochrome(),
+        target: "ops@replica:5432/jobs".into(),
+        names: pgq::settings::names::ObjectNames::with_prefix("", None).unwrap(),
+        read_only: false,
+        refresh_interval: Duration::from_secs(5),
+        events_buffer: 100,
+        now: chrono::Utc::now(),
+    });
+    let draw = |app: &App| {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| pgq::console::ui::draw(f, app)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    app.on_db(DbEvent::Connected {
+        server_version: "15.4".into(),
+    });
+    app.on_db(DbEvent::Standby(true));
+    let screen = draw(&app);
+    let notice = "standby: no live events, refreshing every 5s";
+    assert_eq!(screen.matches(notice).count(), 2, "{screen}");
+
+    let change = Action::SetDurability {
+        level: Durability::Volatile,
+        lock_timeout: None,
+    };
+    assert!(app.propose(change.clone()).is_empty(), "nothing is sent");
+    let flash = app.flash.clone().expect("a refusal");
+    assert!(
+        flash
+            .text
+            .starts_with("refused: read-only standby; use the primary"),
+        "{flash:?}"
+    );
+
+    app.on_db(DbEvent::Standby(false));
+    let screen = draw(&app);
+    assert!(!screen.contains("standby:"), "{screen}");
+    assert!(screen.contains("waiting for events"), "{screen}");
+    assert!(!app.propose(change).is_empty(), "a primary takes changes");
+}
+
 /// The pair, or `None` after saying why this machine cannot have one.
 fn replica_pair() -> Option<ReplicaPair> {
     common::ensure_server();
@@ -86,6 +149,20 @@ fn scripted_commands_on_a_standby_read_and_refuse_writes_in_one_line() {
     assert!(stderr(&queue).contains("pgq queue"), "{queue:?}");
     let requeue = pgq_at(&standby, &["requeue", "1"]);
     assert_standby_error(&requeue);
+
+    // A worker cannot run there either (it LISTENs and writes).
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("workers.toml");
+    std::fs::write(
+        &manifest,
+        "[[entrypoint]]\nname = \"send_email\"\nbuiltin = \"noop\"\n",
+    )
+    .unwrap();
+    let run = pgq_at(&standby, &["--headless", "run", manifest.to_str().unwrap()]);
+    assert_exit(&run, 1);
+    let err = stderr(&run);
+    assert!(err.contains("is a read-only hot standby"), "{err}");
+    assert!(!err.contains("during recovery"), "{err}");
 
     // Nothing reached the primary either.
     assert_eq!(
