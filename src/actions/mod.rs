@@ -3,7 +3,8 @@
 //! An [`Action`] is a typed request; [`execute`] runs it against a [`Session`]
 //! and returns a typed [`Outcome`]. Scripted commands and the console build the
 //! same actions, so there is one place that decides what SQL runs, one place
-//! that refuses mutations in read-only mode, and one place that words errors.
+//! that refuses mutations in read-only mode and on a hot standby, and one place
+//! that words errors.
 //! A dry run goes through the same code and stops before applying, so a preview
 //! is exactly what would run.
 

@@ -3,9 +3,9 @@
 //! out as [`Effect`]s. Nothing here draws or touches the database, so every
 //! behaviour is testable without a terminal or a server.
 //!
-//! Mutations take one path ([`App::propose`]): refused in read-only mode,
-//! otherwise previewed by the db task, confirmed in a dialog whose default
-//! is Cancel, executed, and recorded in the SQL log.
+//! Mutations take one path ([`App::propose`]): refused in read-only mode and
+//! on a hot standby, otherwise previewed by the db task, confirmed in a
+//! dialog whose default is Cancel, executed, and recorded in the SQL log.
 
 use std::collections::HashMap;
 

@@ -201,7 +201,6 @@ async fn run(
                 match serve_session(&target, &session, &mut requests, &events, &mut pending).await {
                     Served::UiGone => return,
                     Served::Lost(reason) => reason,
-                    Served::Promoted => unreachable!("serve_session goes live on promotion"),
                 }
             }
             Err(e) => e,
@@ -291,7 +290,14 @@ async fn listen(target: &Target) -> Result<Connection, String> {
     Ok(listener)
 }
 
+/// Why a connected session ended for good.
 enum Served {
+    UiGone,
+    Lost(String),
+}
+
+/// Why [`serve`] returned.
+enum Ended {
     UiGone,
     Lost(String),
     /// The standby being served was promoted: time to LISTEN.
@@ -307,29 +313,29 @@ async fn serve_session(
     events: &UnboundedSender<DbEvent>,
     pending: &mut Pending,
 ) -> Served {
-    let standby = match recovery::in_recovery(session.client()).await {
-        Ok(standby) => standby,
-        Err(e) => return Served::Lost(DbErrorText(&e).to_string()),
-    };
-    if standby {
-        tracing::info!(target = %session.target, "the server is a hot standby; polling without LISTEN");
-        if events.send(DbEvent::Standby(true)).is_err() {
+    loop {
+        let standby = match recovery::in_recovery(session.client()).await {
+            Ok(standby) => standby,
+            Err(e) => return Served::Lost(DbErrorText(&e).to_string()),
+        };
+        let mode = if standby {
+            tracing::info!(target = %session.target, "the server is a hot standby; polling without LISTEN");
+            Mode::Standby(target.standby_recheck)
+        } else {
+            match listen(target).await {
+                Ok(listener) => Mode::Live(listener),
+                Err(e) => return Served::Lost(e),
+            }
+        };
+        if events.send(DbEvent::Standby(standby)).is_err() {
             return Served::UiGone;
         }
-        let mode = Mode::Standby(target.standby_recheck);
         match serve(session, mode, requests, events, pending).await {
-            Served::Promoted => tracing::info!("the standby was promoted; going live"),
-            other => return other,
+            Ended::UiGone => return Served::UiGone,
+            Ended::Lost(reason) => return Served::Lost(reason),
+            Ended::Promoted => tracing::info!("the standby was promoted; going live"),
         }
     }
-    let listener = match listen(target).await {
-        Ok(listener) => listener,
-        Err(e) => return Served::Lost(e),
-    };
-    if events.send(DbEvent::Standby(false)).is_err() {
-        return Served::UiGone;
-    }
-    serve(session, Mode::Live(listener), requests, events, pending).await
 }
 
 /// How [`serve`] learns about changes: NOTIFY on a listening connection, or
@@ -366,7 +372,7 @@ async fn serve(
     requests: &mut UnboundedReceiver<Request>,
     events: &UnboundedSender<DbEvent>,
     pending: &mut Pending,
-) -> Served {
+) -> Ended {
     let mut in_flight: Option<InFlight<'_>> = None;
     let mut probe = tokio::time::interval(PROBE_EVERY);
     probe.tick().await; // the first tick is immediate
@@ -388,44 +394,44 @@ async fn serve(
         }
         tokio::select! {
             request = requests.recv() => match request {
-                None => return Served::UiGone,
+                None => return Ended::UiGone,
                 Some(r) => pending.push(r),
             },
             notification = mode.notification() => match notification {
-                None => return Served::Lost("the listening connection was closed".into()),
+                None => return Ended::Lost("the listening connection was closed".into()),
                 Some(n) => {
                     let received = Received::new(n.payload(), chrono::Utc::now());
                     if events.send(DbEvent::Notification(received)).is_err() {
-                        return Served::UiGone;
+                        return Ended::UiGone;
                     }
                 }
             },
             done = async { in_flight.as_mut().expect("guarded by the if").await }, if in_flight.is_some() => {
                 in_flight = None;
                 if events.send(done).is_err() {
-                    return Served::UiGone;
+                    return Ended::UiGone;
                 }
                 if session.conn.client.is_closed() {
-                    return Served::Lost("the query connection was closed".into());
+                    return Ended::Lost("the query connection was closed".into());
                 }
             },
             _ = probe.tick() => {
                 if session.conn.client.is_closed() {
-                    return Served::Lost("the query connection was closed".into());
+                    return Ended::Lost("the query connection was closed".into());
                 }
                 match tokio::time::timeout(PROBE_TIMEOUT, mode.probed(session).simple_query("")).await {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Served::Lost(DbErrorText(&e).to_string()),
-                    Err(_) => return Served::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
+                    Ok(Err(e)) => return Ended::Lost(DbErrorText(&e).to_string()),
+                    Err(_) => return Ended::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
                 }
             },
             // Only between jobs, so no answer is lost when going live.
             _ = tick(&mut recheck), if in_flight.is_none() => {
                 match tokio::time::timeout(PROBE_TIMEOUT, recovery::in_recovery(session.client())).await {
                     Ok(Ok(true)) => {}
-                    Ok(Ok(false)) => return Served::Promoted,
-                    Ok(Err(e)) => return Served::Lost(DbErrorText(&e).to_string()),
-                    Err(_) => return Served::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
+                    Ok(Ok(false)) => return Ended::Promoted,
+                    Ok(Err(e)) => return Ended::Lost(DbErrorText(&e).to_string()),
+                    Err(_) => return Ended::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
                 }
             },
         }
