@@ -137,6 +137,14 @@ pub struct ConnInfo {
     pub link: Link,
 }
 
+impl ConnInfo {
+    /// Whether changes are refused and their keys hidden: a read-only
+    /// session, or a hot standby that could not apply them.
+    pub fn refuses_changes(&self) -> bool {
+        self.read_only || self.standby
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Info,

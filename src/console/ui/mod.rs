@@ -222,7 +222,7 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
             h
         } else {
             app.keymap
-                .hints(&app.scopes(), app.conn.read_only || app.conn.standby)
+                .hints(&app.scopes(), app.conn.refuses_changes())
                 .into_iter()
                 .filter(|b| app.has_filter() || b.label != "filter")
                 .map(|b| (b.keys, b.label))
