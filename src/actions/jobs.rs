@@ -573,6 +573,8 @@ pub async fn enqueue_bulk(
             action: command_line(jobs, on_conflict),
         });
     }
+    // All sessions reach the same server: asking one is enough.
+    super::refuse_on_standby(&sessions[0], || command_line(jobs, on_conflict)).await?;
     let chunks = jobs.len().div_ceil(chunk_size);
     if chunks == 0 {
         return Ok(BulkOutcome {

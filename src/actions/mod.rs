@@ -3,7 +3,8 @@
 //! An [`Action`] is a typed request; [`execute`] runs it against a [`Session`]
 //! and returns a typed [`Outcome`]. Scripted commands and the console build the
 //! same actions, so there is one place that decides what SQL runs, one place
-//! that refuses mutations in read-only mode, and one place that words errors.
+//! that refuses mutations in read-only mode and on a hot standby, and one place
+//! that words errors.
 //! A dry run goes through the same code and stops before applying, so a preview
 //! is exactly what would run.
 
@@ -297,6 +298,8 @@ pub enum ActionError {
     NoDryRun { action: String },
     #[error("refused: {action} changes the database and this session is read-only")]
     ReadOnly { action: String },
+    #[error("refused: {action} changes the database and {reason}", reason = crate::db::recovery::standby_reason(.target))]
+    Standby { action: String, target: String },
     #[error("{context}: {source}", source = DbErrorText(.source))]
     Db {
         context: String,
@@ -331,6 +334,25 @@ pub(crate) fn db_err(
     move |source| ActionError::Db { context, source }
 }
 
+/// Refuse a write up front on a hot standby, which would otherwise fail
+/// part-way with an error that does not say why. Asked before each write
+/// rather than once per session, so a standby promoted meanwhile is writable.
+pub(crate) async fn refuse_on_standby(
+    session: &Session,
+    action: impl FnOnce() -> String,
+) -> Result<(), ActionError> {
+    let standby = crate::db::recovery::in_recovery(session.client())
+        .await
+        .map_err(db_err("checking whether the server is a standby"))?;
+    if standby {
+        return Err(ActionError::Standby {
+            action: action(),
+            target: session.target.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// Run `action`; with `dry_run`, compute exactly what would run and stop there.
 pub async fn execute(
     session: &Session,
@@ -346,6 +368,9 @@ pub async fn execute(
         return Err(ActionError::ReadOnly {
             action: action.command_line(),
         });
+    }
+    if action.mutates() && !dry_run {
+        refuse_on_standby(session, || action.command_line()).await?;
     }
     match action {
         Action::Install {

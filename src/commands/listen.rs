@@ -8,6 +8,7 @@
 //! Unlike Python, which never re-LISTENs after a dropped connection, pgq
 //! reconnects with exponential backoff and LISTENs again; events sent while
 //! disconnected are lost (NOTIFY is not queued for absent listeners).
+//! On a hot standby it exits 1 at once, saying so: a standby cannot LISTEN.
 //! SIGINT and SIGTERM end it with exit 0, as does a closed stdout pipe
 //! (`pgq listen | head -3`).
 
@@ -20,6 +21,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::{CommandError, object_names, open_session};
 use crate::actions::{DbErrorText, Session};
 use crate::cli::Cli;
+use crate::db::recovery::{in_recovery, standby_reason};
 use crate::events::Received;
 use crate::output::{self, Exit};
 use crate::settings::names::{ObjectNames, checked_channel};
@@ -94,6 +96,17 @@ async fn connect_and_listen(
     channel: &str,
 ) -> Result<Session, CommandError> {
     let session = open_session(cli, names.clone()).await?;
+    // A standby refuses LISTEN with an error that does not say why; and it
+    // never delivers NOTIFY, so waiting there would show nothing anyway.
+    let standby = in_recovery(session.client())
+        .await
+        .map_err(|e| CommandError::Other(format!("LISTEN {channel}: {}", DbErrorText(&e))))?;
+    if standby {
+        return Err(CommandError::Other(format!(
+            "cannot LISTEN on {channel}: {}",
+            standby_reason(&session.target)
+        )));
+    }
     let sql = crate::settings::names::listen_statement(channel);
     session
         .client()

@@ -3,9 +3,9 @@
 //! out as [`Effect`]s. Nothing here draws or touches the database, so every
 //! behaviour is testable without a terminal or a server.
 //!
-//! Mutations take one path ([`App::propose`]): refused in read-only mode,
-//! otherwise previewed by the db task, confirmed in a dialog whose default
-//! is Cancel, executed, and recorded in the SQL log.
+//! Mutations take one path ([`App::propose`]): refused in read-only mode and
+//! on a hot standby, otherwise previewed by the db task, confirmed in a
+//! dialog whose default is Cancel, executed, and recorded in the SQL log.
 
 use std::collections::HashMap;
 
@@ -32,6 +32,8 @@ const DEBOUNCE_MS: i64 = 250;
 /// Refreshes triggered by NOTIFY events are at most this frequent.
 const MIN_REFRESH_GAP_MS: i64 = 1_000;
 const FLASH_SECONDS: i64 = 4;
+/// Short enough for the flash area of an 80-column terminal.
+const STANDBY_REFUSAL: &str = "refused: read-only standby; use the primary";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -130,7 +132,17 @@ pub struct ConnInfo {
     pub channel: String,
     pub server_version: Option<String>,
     pub read_only: bool,
+    /// The server is a hot standby: no NOTIFY, writes refused; tabs poll.
+    pub standby: bool,
     pub link: Link,
+}
+
+impl ConnInfo {
+    /// Whether changes are refused and their keys hidden: a read-only
+    /// session, or a hot standby that could not apply them.
+    pub fn refuses_changes(&self) -> bool {
+        self.read_only || self.standby
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +236,7 @@ impl App {
                 channel: o.names.channel.clone(),
                 server_version: None,
                 read_only: o.read_only,
+                standby: false,
                 link: Link::Connecting { attempt: 1 },
             },
             flash: None,
@@ -504,6 +517,7 @@ impl App {
                     retry_at,
                 };
             }
+            DbEvent::Standby(standby) => self.on_standby(standby),
             DbEvent::Refreshed { view, result } => self.refreshed(view, result, &mut effects),
             DbEvent::Notification(received) => {
                 if let Event::TableChanged { table, .. } = &received.event
@@ -522,6 +536,29 @@ impl App {
             } => self.done(id, result, elapsed, sql, &mut effects),
         }
         effects
+    }
+
+    /// The db task found a standby, or a primary (at connect or after a
+    /// promotion). A standby sends no events, so tabs live on their
+    /// periodic refresh, which runs in every mode.
+    fn on_standby(&mut self, standby: bool) {
+        let promoted = self.conn.standby && !standby;
+        self.conn.standby = standby;
+        if promoted {
+            self.flash(Level::Info, "the standby was promoted: live events resumed");
+        }
+    }
+
+    /// What the status bar and the Events tab say on a standby.
+    pub fn standby_notice(&self) -> Option<String> {
+        self.conn.standby.then(|| {
+            let every = self.refresh_interval.to_std().unwrap_or_default();
+            let every = match every.subsec_millis() {
+                0 => format!("{}", every.as_secs()),
+                _ => format!("{:.1}", every.as_secs_f64()),
+            };
+            format!("standby: no live events, refreshing every {every}s")
+        })
     }
 
     fn refreshed(
@@ -591,6 +628,13 @@ impl App {
             self.flash(
                 Level::Error,
                 format!("refused: read-only session ({})", action.command_line()),
+            );
+            return Vec::new();
+        }
+        if self.conn.standby {
+            self.flash(
+                Level::Error,
+                format!("{STANDBY_REFUSAL} ({})", action.command_line()),
             );
             return Vec::new();
         }
@@ -754,6 +798,10 @@ impl App {
         }
         if Keymap::mutates(command) && self.conn.read_only {
             self.flash(Level::Error, "refused: this session is read-only");
+            return effects;
+        }
+        if Keymap::mutates(command) && self.conn.standby {
+            self.flash(Level::Error, STANDBY_REFUSAL);
             return effects;
         }
         self.run_command(command, &mut effects);
@@ -971,6 +1019,10 @@ impl App {
     fn submit_enqueue(&mut self, effects: &mut Vec<Effect>) {
         if self.conn.read_only {
             self.flash(Level::Error, "refused: this session is read-only");
+            return;
+        }
+        if self.conn.standby {
+            self.flash(Level::Error, STANDBY_REFUSAL);
             return;
         }
         match self.enqueue.validate() {

@@ -5,6 +5,11 @@
 //!
 //! Refresh requests are coalesced: while one statistics query runs, further
 //! requests collapse into one pending refresh (the newest window wins).
+//!
+//! On a hot standby (a read replica) LISTEN is refused, so the task keeps
+//! only the query connection, tells the UI ([`DbEvent::Standby`]) so tabs
+//! poll instead, and asks the server every `standby_recheck` whether it has
+//! been promoted; then it LISTENs and goes live without reconnecting.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -18,6 +23,7 @@ use crate::actions::record::recording;
 use crate::actions::stats::StatsWindow;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session};
 use crate::db::connect::{self, Connection};
+use crate::db::recovery;
 use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
@@ -87,6 +93,9 @@ pub enum DbEvent {
         result: Result<Outcome, String>,
     },
     Notification(Received),
+    /// Sent after `Connected` and again when it changes: `true` on a hot
+    /// standby (no NOTIFY, writes refused), `false` on a primary.
+    Standby(bool),
     Previewed {
         id: u64,
         result: Result<Preview, String>,
@@ -107,6 +116,8 @@ pub struct Target {
     pub names: ObjectNames,
     pub channel: String,
     pub read_only: bool,
+    /// How often a standby is asked whether it has been promoted.
+    pub standby_recheck: Duration,
 }
 
 pub struct DbHandle {
@@ -181,13 +192,13 @@ async fn run(
             return;
         }
         let error = match open(&target).await {
-            Ok((session, listener, server_version)) => {
+            Ok((session, server_version)) => {
                 attempt = 0;
                 tracing::info!(target = %session.target, "console connected");
                 if events.send(DbEvent::Connected { server_version }).is_err() {
                     return;
                 }
-                match serve(&session, listener, &mut requests, &events, &mut pending).await {
+                match serve_session(&target, &session, &mut requests, &events, &mut pending).await {
                     Served::UiGone => return,
                     Served::Lost(reason) => reason,
                 }
@@ -237,7 +248,8 @@ async fn run(
     }
 }
 
-async fn open(target: &Target) -> Result<(Session, Connection, String), String> {
+/// The query connection, set up, and the server's version.
+async fn open(target: &Target) -> Result<(Session, String), String> {
     let conn = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -261,6 +273,11 @@ async fn open(target: &Target) -> Result<(Session, Connection, String), String> 
         Ok(_) => String::new(),
         Err(e) => return Err(e.to_string()),
     };
+    Ok((session, server_version))
+}
+
+/// The second connection, LISTENing on the channel.
+async fn listen(target: &Target) -> Result<Connection, String> {
     let listener = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -270,26 +287,105 @@ async fn open(target: &Target) -> Result<(Session, Connection, String), String> 
         .batch_execute(&listen)
         .await
         .map_err(|e| format!("LISTEN {}: {}", target.channel, DbErrorText(&e)))?;
-    Ok((session, listener, server_version))
+    Ok(listener)
 }
 
+/// Why a connected session ended for good.
 enum Served {
     UiGone,
     Lost(String),
+}
+
+/// Why [`serve`] returned.
+enum Ended {
+    UiGone,
+    Lost(String),
+    /// The standby being served was promoted: time to LISTEN.
+    Promoted,
+}
+
+/// Serve one connected session until it is lost: live with a listener on a
+/// primary; on a standby without one until it is promoted, then live.
+async fn serve_session(
+    target: &Target,
+    session: &Session,
+    requests: &mut UnboundedReceiver<Request>,
+    events: &UnboundedSender<DbEvent>,
+    pending: &mut Pending,
+) -> Served {
+    loop {
+        let standby = match recovery::in_recovery(session.client()).await {
+            Ok(standby) => standby,
+            Err(e) => return Served::Lost(DbErrorText(&e).to_string()),
+        };
+        let mode = if standby {
+            tracing::info!(target = %session.target, "the server is a hot standby; polling without LISTEN");
+            Mode::Standby(target.standby_recheck)
+        } else {
+            match listen(target).await {
+                Ok(listener) => Mode::Live(listener),
+                Err(e) => return Served::Lost(e),
+            }
+        };
+        if events.send(DbEvent::Standby(standby)).is_err() {
+            return Served::UiGone;
+        }
+        match serve(session, mode, requests, events, pending).await {
+            Ended::UiGone => return Served::UiGone,
+            Ended::Lost(reason) => return Served::Lost(reason),
+            Ended::Promoted => tracing::info!("the standby was promoted; going live"),
+        }
+    }
+}
+
+/// How [`serve`] learns about changes: NOTIFY on a listening connection, or
+/// (on a standby, which cannot LISTEN) nothing, while it watches for a
+/// promotion this often.
+enum Mode {
+    Live(Connection),
+    Standby(Duration),
+}
+
+impl Mode {
+    /// The next NOTIFY; never, on a standby. `None`: the listener closed.
+    async fn notification(&mut self) -> Option<tokio_postgres::Notification> {
+        match self {
+            Mode::Live(listener) => listener.notifications.recv().await,
+            Mode::Standby(_) => std::future::pending().await,
+        }
+    }
+
+    /// The connection the probe keeps an eye on.
+    fn probed<'a>(&'a self, session: &'a Session) -> &'a tokio_postgres::Client {
+        match self {
+            Mode::Live(listener) => &listener.client,
+            Mode::Standby(_) => session.client(),
+        }
+    }
 }
 
 type InFlight<'a> = Pin<Box<dyn Future<Output = DbEvent> + Send + 'a>>;
 
 async fn serve(
     session: &Session,
-    mut listener: Connection,
+    mut mode: Mode,
     requests: &mut UnboundedReceiver<Request>,
     events: &UnboundedSender<DbEvent>,
     pending: &mut Pending,
-) -> Served {
+) -> Ended {
     let mut in_flight: Option<InFlight<'_>> = None;
     let mut probe = tokio::time::interval(PROBE_EVERY);
     probe.tick().await; // the first tick is immediate
+    // A primary stays one (a demoted primary restarts, ending the session).
+    let mut recheck = match mode {
+        Mode::Standby(every) => {
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            // Ticks skipped while a job ran are not made up in a burst.
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            Some(interval)
+        }
+        Mode::Live(_) => None,
+    };
     loop {
         if in_flight.is_none() {
             in_flight = pending
@@ -298,38 +394,57 @@ async fn serve(
         }
         tokio::select! {
             request = requests.recv() => match request {
-                None => return Served::UiGone,
+                None => return Ended::UiGone,
                 Some(r) => pending.push(r),
             },
-            notification = listener.notifications.recv() => match notification {
-                None => return Served::Lost("the listening connection was closed".into()),
+            notification = mode.notification() => match notification {
+                None => return Ended::Lost("the listening connection was closed".into()),
                 Some(n) => {
                     let received = Received::new(n.payload(), chrono::Utc::now());
                     if events.send(DbEvent::Notification(received)).is_err() {
-                        return Served::UiGone;
+                        return Ended::UiGone;
                     }
                 }
             },
             done = async { in_flight.as_mut().expect("guarded by the if").await }, if in_flight.is_some() => {
                 in_flight = None;
                 if events.send(done).is_err() {
-                    return Served::UiGone;
+                    return Ended::UiGone;
                 }
                 if session.conn.client.is_closed() {
-                    return Served::Lost("the query connection was closed".into());
+                    return Ended::Lost("the query connection was closed".into());
                 }
             },
             _ = probe.tick() => {
                 if session.conn.client.is_closed() {
-                    return Served::Lost("the query connection was closed".into());
+                    return Ended::Lost("the query connection was closed".into());
                 }
-                match tokio::time::timeout(PROBE_TIMEOUT, listener.client.simple_query("")).await {
+                match tokio::time::timeout(PROBE_TIMEOUT, mode.probed(session).simple_query("")).await {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Served::Lost(DbErrorText(&e).to_string()),
-                    Err(_) => return Served::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
+                    Ok(Err(e)) => return Ended::Lost(DbErrorText(&e).to_string()),
+                    Err(_) => return Ended::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
+                }
+            },
+            // Only between jobs, so no answer is lost when going live.
+            _ = tick(&mut recheck), if in_flight.is_none() => {
+                match tokio::time::timeout(PROBE_TIMEOUT, recovery::in_recovery(session.client())).await {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => return Ended::Promoted,
+                    Ok(Err(e)) => return Ended::Lost(DbErrorText(&e).to_string()),
+                    Err(_) => return Ended::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
                 }
             },
         }
+    }
+}
+
+/// The next tick; never without an interval.
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -86,6 +86,8 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         channel: options.names.channel.clone(),
         names: options.names,
         read_only: options.read_only,
+        // "Each poll": a promotion shows up as soon as the next refresh would.
+        standby_recheck: options.config.refresh_interval,
     });
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(&mut terminal, &mut app, db, worker.as_mut()).await;

@@ -1,4 +1,6 @@
-//! Database access: connecting and catalog inspection.
+//! Database access: connecting, catalog inspection, and recognising a hot
+//! standby.
 
 pub mod catalog;
 pub mod connect;
+pub mod recovery;

@@ -45,6 +45,9 @@ pub enum OpenError {
     Schema(String),
     #[error("{0}")]
     Db(DbFailure),
+    /// A hot standby: no LISTEN, no writes (retried: it may be promoted).
+    #[error("{0}")]
+    Standby(String),
 }
 
 /// What shape of dequeue this worker needs; fixed for its lifetime.
@@ -127,6 +130,14 @@ impl Db {
                 "the PgQueuer schema ({names}) lacks what a 1.6 worker needs: {}. Run 'pgq upgrade' (or 'pgq install').",
                 missing.join(", ")
             )));
+        }
+        // A standby would refuse LISTEN with an error that does not say why.
+        let standby = crate::db::recovery::in_recovery(&control.client)
+            .await
+            .map_err(|e| OpenError::Db(failure("checking whether the server is a standby")(e)))?;
+        if standby {
+            let reason = crate::db::recovery::standby_reason(&settings.target());
+            return Err(OpenError::Standby(reason));
         }
         let listen = crate::settings::names::listen_statement(&names.channel);
         control

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod pty;
+pub mod standby;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

@@ -40,6 +40,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             format!(" PAUSED · {} new ", group(ev.arrived_while_paused() as i64)),
             t.tab_active,
         ));
+    } else if app.conn.standby {
+        spans.push(Span::styled("standby", t.warn));
     } else {
         spans.push(Span::styled("live", t.ok));
     }
@@ -48,7 +50,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let visible = ev.visible();
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
     if visible.is_empty() {
-        let text = if ev.is_empty() {
+        let text = if let Some(notice) = app.standby_notice().filter(|_| ev.is_empty()) {
+            format!(" {notice}")
+        } else if ev.is_empty() {
             format!(" waiting for events on channel {} …", channel_of(app))
         } else {
             " no event matches the filter".to_string()

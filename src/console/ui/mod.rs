@@ -133,6 +133,10 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     if app.conn.read_only {
         spans.push(Span::styled(" READ-ONLY", t.warn));
     }
+    if let Some(notice) = app.standby_notice() {
+        spans.push(sep());
+        spans.push(Span::styled(notice, t.warn));
+    }
     if let Some(at) = app.updated_at() {
         let ago = (app.now - at).num_seconds().max(0);
         spans.push(sep());
@@ -218,7 +222,7 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
             h
         } else {
             app.keymap
-                .hints(&app.scopes(), app.conn.read_only)
+                .hints(&app.scopes(), app.conn.refuses_changes())
                 .into_iter()
                 .filter(|b| app.has_filter() || b.label != "filter")
                 .map(|b| (b.keys, b.label))
