@@ -186,6 +186,18 @@ fn every_tab_wakes_only_for_its_clock_before_and_after_queue_events() {
             sim.queue_event();
             sim.now += Duration::milliseconds(20);
         }
+        // Once on_tick did what the events asked for, the next wake-up is
+        // the clock tick (or a later refresh), not a moment already past.
+        let at = sim.app.next_wakeup();
+        sim.now = sim.now.max(at);
+        let effects = sim.app.on_tick(sim.now);
+        sim.handle(effects);
+        let gap = sim.app.next_wakeup() - sim.now;
+        assert!(
+            gap >= Duration::seconds(1),
+            "{tab:?}: after the events' tick the next wake-up is {} ms away",
+            gap.num_milliseconds()
+        );
         sim.idle(Duration::seconds(30), &format!("{tab:?} after events"));
     }
 }
