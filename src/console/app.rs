@@ -34,6 +34,8 @@ const MIN_REFRESH_GAP_MS: i64 = 1_000;
 const FLASH_SECONDS: i64 = 4;
 /// Short enough for the flash area of an 80-column terminal.
 const STANDBY_REFUSAL: &str = "refused: read-only standby; use the primary";
+/// The idle console wakes this often, to keep relative times true.
+const CLOCK_TICK_SECONDS: i64 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -381,14 +383,33 @@ impl App {
         names
     }
 
+    /// The refresh [`App::on_tick`] will send, and when: only the tab on
+    /// screen refreshes by the clock, never a paused one, one that is
+    /// already being fetched (its answer wakes the loop) or one that cannot
+    /// be fetched while the connection is down (connecting refreshes it).
+    /// Other views keep their due time and load when their tab is shown.
+    /// `on_tick` and `next_wakeup` both ask this one function so that the
+    /// loop is never woken for work that `on_tick` will not do: a wake-up
+    /// in the past for such work made the idle console spin.
+    fn clock_refresh(&self) -> Option<(View, DateTime<Utc>)> {
+        if !self.connected() {
+            return None;
+        }
+        let view = self.view_of(self.tab)?;
+        let kind = kind_of(view);
+        if self.paused(kind) {
+            return None;
+        }
+        let f = self.fresh.get(&kind).filter(|f| !f.in_flight)?;
+        Some((view, f.due?))
+    }
+
     /// When the event loop must call [`App::on_tick`] next, at the latest.
     pub fn next_wakeup(&self) -> DateTime<Utc> {
         // One tick a second keeps relative times ("updated 3s ago") true.
-        let mut at = self.now + Duration::seconds(1);
-        for (kind, f) in &self.fresh {
-            if let Some(due) = f.due.filter(|_| !self.paused(*kind)) {
-                at = at.min(due);
-            }
+        let mut at = self.now + Duration::seconds(CLOCK_TICK_SECONDS);
+        if let Some((_, due)) = self.clock_refresh() {
+            at = at.min(due);
         }
         if let Some(flash) = &self.flash {
             at = at.min(flash.until);
@@ -415,13 +436,10 @@ impl App {
             self.flash = None;
         }
         let mut effects = Vec::new();
-        // Only the tab on screen refreshes; others load when shown.
-        if let Some(view) = self.view_of(self.tab) {
-            let kind = kind_of(view);
-            let due = self.fresh.get(&kind).and_then(|f| f.due);
-            if due.is_some_and(|d| d <= now) && !self.paused(kind) {
-                self.request(view, &mut effects);
-            }
+        if let Some((view, due)) = self.clock_refresh()
+            && due <= now
+        {
+            self.request(view, &mut effects);
         }
         effects
     }

@@ -70,6 +70,13 @@ impl Console {
         }
     }
 
+    /// The console process's id (for reading its CPU time from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child
+            .process_id()
+            .expect("the console process has an id")
+    }
+
     pub fn contents(&self) -> String {
         self.screen.lock().unwrap().screen().contents()
     }

@@ -8,8 +8,9 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
+use super::event_rate::RateMeter;
 use super::{matches_filter, move_cursor};
 use crate::console::keymap::Command;
 use crate::events::{Event, Received};
@@ -79,6 +80,8 @@ pub struct EventsTab {
     pub detail: Option<u64>,
     /// Events evicted because the buffer was full.
     pub evicted: u64,
+    /// Arrivals counted apart from the buffer, which keeps only the newest.
+    arrivals: RateMeter,
     /// Rows visible in the table at the last draw (for paging).
     pub page: std::cell::Cell<usize>,
 }
@@ -94,11 +97,13 @@ impl EventsTab {
             selected: None,
             detail: None,
             evicted: 0,
+            arrivals: RateMeter::new(RATE_WINDOW_SECONDS),
             page: std::cell::Cell::new(10),
         }
     }
 
     pub fn push(&mut self, received: Received) {
+        self.arrivals.record(received.received_at);
         if self.buffer.len() == self.capacity {
             self.buffer.pop_front();
             self.evicted += 1;
@@ -183,22 +188,17 @@ impl EventsTab {
         self.buffer.iter().find(|e| e.seq == seq)
     }
 
-    /// Events per second over the last few seconds.
+    /// Events per second over the last few seconds, however many the
+    /// buffer keeps.
     pub fn rate(&self, now: DateTime<Utc>) -> f64 {
-        let since = now - Duration::seconds(RATE_WINDOW_SECONDS);
-        let n = self
-            .buffer
-            .iter()
-            .rev()
-            .take_while(|e| e.received.received_at > since)
-            .count();
-        n as f64 / RATE_WINDOW_SECONDS as f64
+        self.arrivals.per_second(now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     fn ev(n: i64) -> Received {
         let at = DateTime::from_timestamp(1_700_000_000 + n, 0).unwrap();
@@ -277,7 +277,22 @@ mod tests {
             t.push(ev(n));
         }
         let now = DateTime::from_timestamp(1_700_000_020, 0).unwrap();
-        // events at +11..+19 are within 10 s of +20
-        assert!((t.rate(now) - 0.9).abs() < 1e-9, "{}", t.rate(now));
+        // One a second, whatever the window's alignment.
+        assert!((t.rate(now) - 1.0).abs() < 1e-9, "{}", t.rate(now));
+    }
+
+    #[test]
+    fn rate_is_not_capped_by_the_buffer_size() {
+        // 5,000 a second for 10 s into the default buffer of 10,000: the
+        // buffer holds 2 s of them, the rate must still read 5,000/s.
+        let mut t = EventsTab::new(10_000);
+        let start = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        for n in 0..50_000 {
+            let at = start + Duration::microseconds(200 * n);
+            t.push(Received::new(r#"{"type":"table_changed_event"}"#, at));
+        }
+        assert_eq!(t.len(), 10_000);
+        let rate = t.rate(start + Duration::seconds(10));
+        assert!((rate - 5_000.0).abs() < 50.0, "rate {rate}/s");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod durability;
 pub mod enqueue;
+pub mod event_rate;
 pub mod events;
 pub mod held;
 pub mod schedules;

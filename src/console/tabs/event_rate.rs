@@ -1,0 +1,116 @@
+//! Arrivals per second over a sliding window, counted in one-second
+//! buckets. The Events tab's buffer keeps only the newest events, so a rate
+//! measured on it tops out at its size over the window; counting arrivals
+//! as they come keeps the rate true at any speed, in constant memory.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone)]
+pub struct RateMeter {
+    /// (unix second, arrivals in it), oldest first, only seconds with
+    /// arrivals and only within the window of the newest one.
+    buckets: VecDeque<(i64, u64)>,
+    window_seconds: i64,
+}
+
+impl RateMeter {
+    pub fn new(window_seconds: i64) -> RateMeter {
+        RateMeter {
+            buckets: VecDeque::new(),
+            window_seconds: window_seconds.max(2),
+        }
+    }
+
+    /// Count one arrival at `at`.
+    pub fn record(&mut self, at: DateTime<Utc>) {
+        let second = at.timestamp();
+        // Arrivals come in time order; a clock step backwards may put one
+        // into an earlier second, which is then found or inserted in order.
+        match self.buckets.iter().rposition(|(s, _)| *s <= second) {
+            Some(i) if self.buckets[i].0 == second => self.buckets[i].1 += 1,
+            Some(i) => self.buckets.insert(i + 1, (second, 1)),
+            None => self.buckets.push_front((second, 1)),
+        }
+        let newest = self.buckets.back().map_or(second, |(s, _)| *s);
+        while self
+            .buckets
+            .front()
+            .is_some_and(|(s, _)| *s <= newest - self.window_seconds)
+        {
+            self.buckets.pop_front();
+        }
+    }
+
+    /// Arrivals per second over the window that ends at `now`: the current
+    /// (partial) second and the whole seconds before it. Dividing by the
+    /// time those seconds really cover keeps a steady rate exact whatever
+    /// the fraction of the current second.
+    pub fn per_second(&self, now: DateTime<Utc>) -> f64 {
+        let current = now.timestamp();
+        let first = current - (self.window_seconds - 1);
+        let arrivals: u64 = self
+            .buckets
+            .iter()
+            .filter(|(s, _)| (first..=current).contains(s))
+            .map(|(_, n)| n)
+            .sum();
+        let into_current = f64::from(now.timestamp_subsec_nanos()) / 1e9;
+        let covered = (self.window_seconds - 1) as f64 + into_current;
+        arrivals as f64 / covered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn a_steady_rate_reads_true_at_any_point_in_the_second() {
+        for ms in [0, 1, 250, 999] {
+            let now = t0() + Duration::seconds(20) + Duration::milliseconds(ms);
+            // 200 per second, one every 5 ms, from t0 until now.
+            let mut m = RateMeter::new(10);
+            let mut at = t0();
+            while at <= now {
+                m.record(at);
+                at += Duration::milliseconds(5);
+            }
+            let rate = m.per_second(now);
+            assert!((rate - 200.0).abs() < 2.0, "at +{ms} ms: {rate}");
+        }
+    }
+
+    #[test]
+    fn arrivals_older_than_the_window_do_not_count() {
+        let mut m = RateMeter::new(10);
+        for _ in 0..100 {
+            m.record(t0());
+        }
+        assert!(m.per_second(t0() + Duration::seconds(5)) > 0.0);
+        assert_eq!(m.per_second(t0() + Duration::seconds(10)), 0.0);
+        m.record(t0() + Duration::seconds(30));
+        assert_eq!(m.buckets.len(), 1, "old seconds are dropped");
+    }
+
+    #[test]
+    fn an_arrival_from_an_earlier_second_is_counted_in_order() {
+        let mut m = RateMeter::new(10);
+        m.record(t0() + Duration::seconds(3));
+        m.record(t0() + Duration::seconds(1));
+        m.record(t0() + Duration::seconds(3));
+        m.record(t0());
+        let seconds: Vec<(i64, u64)> = m
+            .buckets
+            .iter()
+            .map(|(s, n)| (s - t0().timestamp(), *n))
+            .collect();
+        assert_eq!(seconds, [(0, 1), (1, 1), (3, 2)]);
+    }
+}
