@@ -341,6 +341,68 @@ pub async fn presence(
     })
 }
 
+/// What the connected role lacks to use the installation: the privileges a
+/// PGQueuer client needs (USAGE on the schema; SELECT, INSERT, UPDATE and
+/// DELETE on each table; USAGE on their id sequences), for the objects that
+/// exist. Read from `pg_catalog`, which every role sees whatever its grants,
+/// so a role without privileges is told so instead of "missing table".
+pub struct Privileges {
+    /// `current_user`.
+    pub role: String,
+    /// `SELECT, INSERT on tables pgqueuer, pgqueuer_log`: objects that lack
+    /// the same privileges are listed together; in a fixed order.
+    pub missing: Vec<String>,
+}
+
+pub async fn privileges(
+    client: &impl GenericClient,
+    names: &ObjectNames,
+) -> Result<Privileges, tokio_postgres::Error> {
+    let ns = names.schema.as_deref();
+    let tables: Vec<&str> = names.tables_sorted();
+    let row = client
+        .query_one(
+            "WITH ns AS (
+                 SELECT oid, nspname FROM pg_namespace
+                 WHERE nspname = COALESCE($1::text, current_schema())
+             ), t AS (
+                 SELECT c.oid, c.relname FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+                 WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($2)
+             ), missing AS (
+                 SELECT 0 AS rank, 'schema' AS kind, nspname AS name, 'USAGE' AS privs
+                 FROM ns WHERE NOT has_schema_privilege(oid, 'USAGE')
+                 UNION ALL
+                 SELECT 1, 'table', t.relname,
+                        (SELECT string_agg(p, ', ' ORDER BY n)
+                         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'])
+                              WITH ORDINALITY AS u(p, n)
+                         WHERE NOT has_table_privilege(t.oid, p))
+                 FROM t
+                 UNION ALL
+                 SELECT 2, 'sequence', seq.relname, 'USAGE'
+                 FROM t
+                 JOIN pg_depend d ON d.refobjid = t.oid AND d.classid = 'pg_class'::regclass
+                      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+                 JOIN pg_class seq ON seq.oid = d.objid AND seq.relkind = 'S'
+                 -- CASE: the planner may test rows before the join keeps only sequences.
+                 WHERE CASE WHEN seq.relkind = 'S'
+                            THEN NOT has_sequence_privilege(seq.oid, 'USAGE') END
+             )
+             SELECT current_user::text,
+                    ARRAY(SELECT privs || ' on ' || kind
+                                 || CASE WHEN count(*) > 1 THEN 's ' ELSE ' ' END
+                                 || string_agg(name, ', ' ORDER BY name)
+                          FROM missing WHERE privs IS NOT NULL
+                          GROUP BY rank, kind, privs ORDER BY rank, privs)",
+            &[&ns, &tables],
+        )
+        .await?;
+    Ok(Privileges {
+        role: row.get(0),
+        missing: row.get(1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::strip_qualifier;

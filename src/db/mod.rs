@@ -2,3 +2,4 @@
 
 pub mod catalog;
 pub mod connect;
+pub mod read_only;
