@@ -69,7 +69,8 @@ fn install(db: &TestDb) {
 async fn reserved_words_are_refused_as_names_before_connecting() {
     // Nothing listens on port 1: a name error must come before any connect.
     let nowhere = [("PGDSN", "postgres://postgres@127.0.0.1:1/db")];
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["--schema", "user", "install"],
             vec![],
