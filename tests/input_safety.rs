@@ -209,8 +209,8 @@ async fn verify_and_upgrade_plan_say_the_role_lacks_privileges() {
     let role = TestRole::new().await;
     let db = TestDb::new();
     install(&db);
-    let as_role = [("PGDSN", role.dsn(&db))];
-    let as_role: Vec<(&str, &str)> = as_role.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dsn = role.dsn(&db);
+    let as_role = [("PGDSN", dsn.as_str())];
     for args in [
         vec!["verify", "--expect", "present"],
         vec!["verify", "--expect", "absent"],
@@ -227,41 +227,51 @@ async fn verify_and_upgrade_plan_say_the_role_lacks_privileges() {
             "{args:?}: {err}"
         );
         assert!(
-            err.contains("SELECT, INSERT, UPDATE, DELETE on tables pgqueuer, pgqueuer_log"),
+            err.contains(
+                "SELECT on tables pgqueuer, pgqueuer_log, pgqueuer_schedules, pgqueuer_statistics"
+            ),
             "{args:?}: {err}"
         );
-        assert!(err.contains("USAGE on sequences pgqueuer_id_seq"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(!stdout(&out).contains("missing table"), "{}", stdout(&out));
         assert!(!err.contains("up to date"), "{err}");
     }
 
-    // Only what is still missing is named.
+    // Only what is still missing is named: here the schema, then one table.
     let client = db.client().await;
     client
         .batch_execute(&format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
-            role.name
+            "CREATE SCHEMA jobs;
+             REVOKE ALL ON SCHEMA jobs FROM PUBLIC;
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
+             REVOKE SELECT ON pgqueuer_log FROM {role};",
+            role = role.name
         ))
         .await
         .unwrap();
+    assert_exit(&db.pgq(&["--schema", "jobs", "install"]), 0);
+    let out = pgq_cmd(&["--schema", "jobs", "upgrade", "--plan"], &as_role)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains(": USAGE on schema jobs; SELECT on tables pgqueuer, "),
+        "{}",
+        stderr(&out)
+    );
     let out = pgq_cmd(&["verify", "--expect", "present"], &as_role)
         .output()
         .unwrap();
     assert_exit(&out, 1);
-    assert!(!stderr(&out).contains("on table"), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("USAGE on sequences"),
+        stderr(&out).contains(": SELECT on table pgqueuer_log ("),
         "{}",
         stderr(&out)
     );
 
-    // With the privileges a PGQueuer client needs, both commands succeed.
+    // Reading is enough (a monitoring role): both commands succeed.
     client
-        .batch_execute(&format!(
-            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {}",
-            role.name
-        ))
+        .batch_execute(&format!("GRANT SELECT ON pgqueuer_log TO {}", role.name))
         .await
         .unwrap();
     let out = pgq_cmd(&["verify", "--expect", "present"], &as_role)

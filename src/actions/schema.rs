@@ -23,9 +23,9 @@ async fn inspect(session: &Session) -> Result<Schema, ActionError> {
         .map_err(db_err("reading the catalog"))
 }
 
-/// Refuse to judge an installation the role cannot use: the catalog shows its
-/// objects to every role, privileges or not, so without this `verify` would
-/// call them missing and `upgrade --plan` would call them up to date.
+/// Refuse to judge an installation the role cannot read: the catalog shows
+/// its objects to every role, privileges or not, so without this `verify`
+/// would call them missing and `upgrade --plan` would call them up to date.
 async fn require_privileges(session: &Session) -> Result<(), ActionError> {
     let found = catalog::privileges(session.client(), &session.names)
         .await

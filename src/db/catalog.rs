@@ -341,16 +341,17 @@ pub async fn presence(
     })
 }
 
-/// What the connected role lacks to use the installation: the privileges a
-/// PGQueuer client needs (USAGE on the schema; SELECT, INSERT, UPDATE and
-/// DELETE on each table; USAGE on their id sequences), for the objects that
-/// exist. Read from `pg_catalog`, which every role sees whatever its grants,
-/// so a role without privileges is told so instead of "missing table".
+/// What the connected role lacks to read the installation: USAGE on the
+/// schema and SELECT on each table that exists. Read from `pg_catalog`, which
+/// every role sees whatever its grants, so a role without privileges is told
+/// so instead of "missing table". Reading is the bar, not writing: monitoring
+/// roles with SELECT only are a supported setup (and PGQueuer's own `verify`
+/// counts a table as present for them).
 pub struct Privileges {
     /// `current_user`.
     pub role: String,
-    /// `SELECT, INSERT on tables pgqueuer, pgqueuer_log`: objects that lack
-    /// the same privileges are listed together; in a fixed order.
+    /// `SELECT on tables pgqueuer, pgqueuer_log`: one entry per kind of
+    /// object, schema first.
     pub missing: Vec<String>,
 }
 
@@ -365,35 +366,19 @@ pub async fn privileges(
             "WITH ns AS (
                  SELECT oid, nspname FROM pg_namespace
                  WHERE nspname = COALESCE($1::text, current_schema())
-             ), t AS (
-                 SELECT c.oid, c.relname FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
-                 WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($2)
              ), missing AS (
-                 SELECT 0 AS rank, 'schema' AS kind, nspname AS name, 'USAGE' AS privs
+                 SELECT 0 AS rank, 'USAGE on schema' AS what, nspname AS name
                  FROM ns WHERE NOT has_schema_privilege(oid, 'USAGE')
                  UNION ALL
-                 SELECT 1, 'table', t.relname,
-                        (SELECT string_agg(p, ', ' ORDER BY n)
-                         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE'])
-                              WITH ORDINALITY AS u(p, n)
-                         WHERE NOT has_table_privilege(t.oid, p))
-                 FROM t
-                 UNION ALL
-                 SELECT 2, 'sequence', seq.relname, 'USAGE'
-                 FROM t
-                 JOIN pg_depend d ON d.refobjid = t.oid AND d.classid = 'pg_class'::regclass
-                      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-                 JOIN pg_class seq ON seq.oid = d.objid AND seq.relkind = 'S'
-                 -- CASE: the planner may test rows before the join keeps only sequences.
-                 WHERE CASE WHEN seq.relkind = 'S'
-                            THEN NOT has_sequence_privilege(seq.oid, 'USAGE') END
+                 SELECT 1, 'SELECT on table', c.relname
+                 FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+                 WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($2)
+                   AND NOT has_table_privilege(c.oid, 'SELECT')
              )
              SELECT current_user::text,
-                    ARRAY(SELECT privs || ' on ' || kind
-                                 || CASE WHEN count(*) > 1 THEN 's ' ELSE ' ' END
+                    ARRAY(SELECT what || CASE WHEN count(*) > 1 THEN 's ' ELSE ' ' END
                                  || string_agg(name, ', ' ORDER BY name)
-                          FROM missing WHERE privs IS NOT NULL
-                          GROUP BY rank, kind, privs ORDER BY rank, privs)",
+                          FROM missing GROUP BY rank, what ORDER BY rank)",
             &[&ns, &tables],
         )
         .await?;
