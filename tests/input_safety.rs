@@ -488,8 +488,8 @@ async fn read_only_commands_run_in_read_only_server_sessions() {
 
 /// Read-only sessions still run every reading command, including the ones
 /// that take the upgrade lock or LISTEN.
-#[test]
-fn reading_commands_work_in_read_only_sessions() {
+#[tokio::test]
+async fn reading_commands_work_in_read_only_sessions() {
     let db = TestDb::new();
     install(&db);
     for args in [
@@ -501,6 +501,20 @@ fn reading_commands_work_in_read_only_sessions() {
         let out = db.pgq(&args);
         assert_exit(&out, 0);
     }
+    let listener = db.spawn_pgq(&["--read-only", "--json", "listen"], &[]);
+    let wait = Duration::from_secs(20);
+    assert!(!db.wait_for_listener(wait).await.is_empty(), "no LISTEN");
+    db.client()
+        .await
+        .batch_execute("SELECT pg_notify('ch_pgqueuer', 'read-only probe')")
+        .await
+        .unwrap();
+    assert!(
+        listener
+            .stdout_line(wait, |l| l.contains("read-only probe"))
+            .is_some(),
+        "the read-only listener received nothing"
+    );
     // A write is still refused, by the action layer, with its own message.
     let out = db.pgq(&["--read-only", "queue", "probe"]);
     assert_exit(&out, 1);

@@ -127,12 +127,9 @@ pub fn opens_console(cli: &Cli) -> bool {
 /// local user can read (`ps`, `/proc/PID/cmdline`), as with psql. Said once
 /// per run, on stderr, whatever the command; PGDSN and contexts stay quiet.
 fn warn_about_password_in_arguments(cli: &Cli) {
-    let typed = cli
-        .global
-        .dsn
-        .as_deref()
-        .filter(|_| cli.global.dsn_on_command_line);
-    if typed.is_some_and(crate::settings::conn::dsn_has_password) {
+    use crate::settings::conn::dsn_has_password;
+    let typed = cli.global.dsn.as_deref();
+    if cli.global.dsn_on_command_line && typed.is_some_and(dsn_has_password) {
         output::warning(
             "the password in --dsn is visible to other local users (ps, /proc/PID/cmdline); \
              put it in PGPASSWORD or ~/.pgpass, or pass the DSN in PGDSN",

@@ -9,9 +9,10 @@
 //!
 //! Source: `SELECT word, catcode FROM pg_get_keywords()` on PostgreSQL 15,
 //! plus the words PostgreSQL 16 and 17 added to these categories
-//! (`system_user`; the SQL/JSON constructors and `merge_action`). A word a
-//! newer server reserves is rejected for every server: a name must work
-//! wherever the installation may move.
+//! (`system_user`; the SQL/JSON constructors and `merge_action`); checked
+//! against the keyword lists of the PostgreSQL 17.7 and 18.6 parsers, which
+//! add nothing more here. A word a newer server reserves is rejected for every
+//! server: a name must work wherever the installation may move.
 
 /// How far a key word is reserved (`catcode` of `pg_get_keywords()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
