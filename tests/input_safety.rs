@@ -520,3 +520,25 @@ async fn reading_commands_work_in_read_only_sessions() {
     assert_exit(&out, 1);
     assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
 }
+
+/// A worker only writes, so read-only mode refuses `run` before it takes a
+/// job (it used to run the worker as if the flag were not there).
+#[tokio::test]
+async fn run_is_refused_in_read_only_mode() {
+    let db = TestDb::new();
+    install(&db);
+    assert_exit(&db.pgq(&["queue", "probe"]), 0);
+    let manifest = common::manifest_file("[[entrypoint]]\nname = \"probe\"\nbuiltin = \"noop\"\n");
+    let path = manifest.path().to_str().unwrap();
+    let out = db.pgq(&["--read-only", "--headless", "run", path, "--mode", "drain"]);
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    let queued: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM pgqueuer", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 1, "the job was taken");
+}
