@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         }
     };
 
-    init_logging(pgq::commands::opens_console(&cli));
+    init_logging(pgq::commands::opens_console(&cli), cli.global.no_color);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -91,7 +91,7 @@ fn dsn_source(matches: &clap::ArgMatches) -> Option<ValueSource> {
 /// Commands log to stderr (`PGQ_LOG`, default warnings). The console owns the
 /// screen, so it logs to a file in the data directory instead (never to the
 /// terminal), at info level unless `PGQ_LOG` says otherwise.
-fn init_logging(console: bool) {
+fn init_logging(console: bool, no_color: bool) {
     let filter = |default: &str| {
         tracing_subscriber::EnvFilter::try_from_env("PGQ_LOG")
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
@@ -116,6 +116,7 @@ fn init_logging(console: bool) {
     }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(!no_color && output::stderr_colour())
         .with_env_filter(filter("warn"))
         .with_target(false)
         .without_time()

@@ -26,6 +26,14 @@ pub fn stdout(text: &str) {
     let _ = out.flush();
 }
 
+/// Whether diagnostics on stderr may use colour: only on a terminal (never
+/// into a file or pipe), and not when `NO_COLOR` is set to a non-empty value
+/// (<https://no-color.org>).
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// One diagnostic line on stderr.
 pub fn status(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");

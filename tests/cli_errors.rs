@@ -34,7 +34,7 @@ fn hostile_or_oversized_names_are_rejected_before_connecting() {
         let mut args = names.clone();
         args.push("install");
         let out = db.pgq(&args);
-        assert_exit(&out, 1);
+        assert_exit(&out, 2);
         assert!(stderr(&out).contains(needle), "{names:?}: {}", stderr(&out));
         assert_eq!(
             stderr(&out).lines().count(),

@@ -170,11 +170,11 @@ async fn unknown_payloads_are_printed_raw() {
 async fn invalid_channel_is_rejected() {
     let db = TestDb::new();
     let out = db.pgq(&["listen", "--channel", "bad channel;"]);
-    assert_exit(&out, 1);
+    assert_exit(&out, 2);
     assert!(stderr(&out).contains("invalid channel"), "{}", stderr(&out));
     let long = "c".repeat(64);
     let out = db.pgq(&["listen", "--channel", &long]);
-    assert_exit(&out, 1);
+    assert_exit(&out, 2);
     assert!(stderr(&out).contains("63 bytes"), "{}", stderr(&out));
 }
 

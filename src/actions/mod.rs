@@ -296,6 +296,11 @@ pub enum ActionError {
     Drift(#[from] DriftError),
     #[error("{action} has no dry run")]
     NoDryRun { action: String },
+    #[error(
+        "role \"{role}\" lacks privileges on the PgQueuer installation: {missing} (grant them, or connect as a role that has them)",
+        missing = .missing.join("; ")
+    )]
+    MissingPrivileges { role: String, missing: Vec<String> },
     #[error("refused: {action} changes the database and this session is read-only")]
     ReadOnly { action: String },
     #[error("refused: {action} changes the database and {reason}", reason = crate::db::recovery::standby_reason(.target))]

@@ -23,6 +23,22 @@ async fn inspect(session: &Session) -> Result<Schema, ActionError> {
         .map_err(db_err("reading the catalog"))
 }
 
+/// Refuse to judge an installation the role cannot read: the catalog shows
+/// its objects to every role, privileges or not, so without this `verify`
+/// would call them missing and `upgrade --plan` would call them up to date.
+async fn require_privileges(session: &Session) -> Result<(), ActionError> {
+    let found = catalog::privileges(session.client(), &session.names)
+        .await
+        .map_err(db_err("reading privileges"))?;
+    if found.missing.is_empty() {
+        return Ok(());
+    }
+    Err(ActionError::MissingPrivileges {
+        role: found.role,
+        missing: found.missing,
+    })
+}
+
 pub(super) async fn install(
     session: &Session,
     durability: Durability,
@@ -113,6 +129,7 @@ pub(super) async fn upgrade(
     widen_id: bool,
     dry_run: bool,
 ) -> Result<Outcome, ActionError> {
+    require_privileges(session).await?;
     with_upgrade_lock(session, async || {
         let live = inspect(session).await?;
         let plan = plan::plan(
@@ -166,6 +183,7 @@ pub(super) async fn verify(
     strict: bool,
 ) -> Result<Outcome, ActionError> {
     let names = &session.names;
+    require_privileges(session).await?;
     let presence = catalog::presence(session.client(), names)
         .await
         .map_err(db_err("reading the catalog"))?;

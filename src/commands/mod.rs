@@ -91,6 +91,16 @@ pub async fn open_session(cli: &Cli, names: ObjectNames) -> Result<Session, Comm
     let settings = connection_settings(cli)?;
     let read_only = read_only(cli)?;
     let conn = connect::connect(&settings).await?;
+    if read_only {
+        crate::db::read_only::enforce(&conn.client)
+            .await
+            .map_err(|e| {
+                CommandError::Other(format!(
+                    "cannot make the session read-only: {}",
+                    crate::actions::DbErrorText(&e)
+                ))
+            })?;
+    }
     Ok(Session {
         conn,
         names,
@@ -113,8 +123,23 @@ pub fn opens_console(cli: &Cli) -> bool {
     }
 }
 
+/// A password typed into `--dsn` sits in the argument list, which every
+/// local user can read (`ps`, `/proc/PID/cmdline`), as with psql. Said once
+/// per run, on stderr, whatever the command; PGDSN and contexts stay quiet.
+fn warn_about_password_in_arguments(cli: &Cli) {
+    use crate::settings::conn::dsn_has_password;
+    let typed = cli.global.dsn.as_deref();
+    if cli.global.dsn_on_command_line && typed.is_some_and(dsn_has_password) {
+        output::warning(
+            "the password in --dsn is visible to other local users (ps, /proc/PID/cmdline); \
+             put it in PGPASSWORD or ~/.pgpass, or pass the DSN in PGDSN",
+        );
+    }
+}
+
 /// Run the parsed command line and return its exit status.
 pub async fn run(cli: Cli) -> Exit {
+    warn_about_password_in_arguments(&cli);
     let result = match &cli.command {
         Command::Console { tab } => console::run(&cli, *tab, None).await,
         Command::Dashboard { .. } if console::interactive(&cli) => {
@@ -167,6 +192,11 @@ pub async fn run(cli: Cli) -> Exit {
         Ok(exit) => exit,
         Err(CommandError::Usage(e)) => {
             output::error(&e);
+            Exit::Usage
+        }
+        // A bad object name is wrong use, refused before anything connects.
+        Err(CommandError::Names(e)) => {
+            output::error(&e.to_string());
             Exit::Usage
         }
         Err(e) => {

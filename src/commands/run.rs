@@ -41,6 +41,14 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
         output::error(&e);
         return Ok(Exit::Usage);
     }
+    // A worker writes with every job it takes: read-only mode (the flag or the
+    // context's read_only) refuses it before it connects, as the action layer
+    // refuses other writes.
+    if super::read_only(cli)? {
+        return Err(CommandError::Other(
+            "refused: run dequeues and completes jobs, and this session is read-only".into(),
+        ));
+    }
     let names = object_names(cli)?;
     // --context, --dsn, PGDSN, libpq variables: as every other command.
     let settings = super::connection_settings(cli)?;

@@ -253,15 +253,15 @@ async fn open(target: &Target) -> Result<(Session, String), String> {
     let conn = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
-    let mut setup = SESSION_SETUP.to_string();
-    if target.read_only {
-        // Belt and braces: the server refuses writes even if a bug let one through.
-        setup.push_str("; SET default_transaction_read_only = on");
-    }
     conn.client
-        .batch_execute(&setup)
+        .batch_execute(SESSION_SETUP)
         .await
         .map_err(|e| DbErrorText(&e).to_string())?;
+    if target.read_only {
+        crate::db::read_only::enforce(&conn.client)
+            .await
+            .map_err(|e| DbErrorText(&e).to_string())?;
+    }
     let session = Session {
         conn,
         names: target.names.clone(),

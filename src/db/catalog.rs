@@ -341,6 +341,53 @@ pub async fn presence(
     })
 }
 
+/// What the connected role lacks to read the installation: USAGE on the
+/// schema and SELECT on each table that exists. Read from `pg_catalog`, which
+/// every role sees whatever its grants, so a role without privileges is told
+/// so instead of "missing table". Reading is the bar, not writing: monitoring
+/// roles with SELECT only are a supported setup (and PGQueuer's own `verify`
+/// counts a table as present for them).
+pub struct Privileges {
+    /// `current_user`.
+    pub role: String,
+    /// `SELECT on tables pgqueuer, pgqueuer_log`: one entry per kind of
+    /// object, schema first.
+    pub missing: Vec<String>,
+}
+
+pub async fn privileges(
+    client: &impl GenericClient,
+    names: &ObjectNames,
+) -> Result<Privileges, tokio_postgres::Error> {
+    let ns = names.schema.as_deref();
+    let tables: Vec<&str> = names.tables_sorted();
+    let row = client
+        .query_one(
+            "WITH ns AS (
+                 SELECT oid, nspname FROM pg_namespace
+                 WHERE nspname = COALESCE($1::text, current_schema())
+             ), missing AS (
+                 SELECT 0 AS rank, 'USAGE on schema' AS what, nspname AS name
+                 FROM ns WHERE NOT has_schema_privilege(oid, 'USAGE')
+                 UNION ALL
+                 SELECT 1, 'SELECT on table', c.relname
+                 FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+                 WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($2)
+                   AND NOT has_table_privilege(c.oid, 'SELECT')
+             )
+             SELECT current_user::text,
+                    ARRAY(SELECT what || CASE WHEN count(*) > 1 THEN 's ' ELSE ' ' END
+                                 || string_agg(name, ', ' ORDER BY name)
+                          FROM missing GROUP BY rank, what ORDER BY rank)",
+            &[&ns, &tables],
+        )
+        .await?;
+    Ok(Privileges {
+        role: row.get(0),
+        missing: row.get(1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::strip_qualifier;

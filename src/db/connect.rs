@@ -97,6 +97,9 @@ pub enum ConnectCause {
     Tls(String),
     /// The root certificate file needed for verification is unusable.
     RootCert(String),
+    /// Something answered on the port, but not in PostgreSQL's protocol
+    /// (an HTTP server, a TLS-only proxy, …); names `host:port`.
+    NotPostgres(String),
     /// Anything else (I/O errors, protocol errors).
     Other(String),
     /// Every host in a multi-host list failed; one entry per host.
@@ -133,6 +136,10 @@ impl fmt::Display for ConnectCause {
                 write!(f, "server does not support SSL, but sslmode={mode}")
             }
             ConnectCause::Tls(msg) => write!(f, "TLS error: {msg}"),
+            ConnectCause::NotPostgres(endpoint) => write!(
+                f,
+                "the server at {endpoint} did not answer as PostgreSQL (is another service listening on that port?)"
+            ),
             ConnectCause::RootCert(msg) | ConnectCause::Other(msg) => f.write_str(msg),
             ConnectCause::AllHosts(failures) => {
                 let parts: Vec<String> = failures
@@ -561,7 +568,7 @@ fn classify_source(
     timeout: Option<Duration>,
 ) -> Option<ConnectCause> {
     if let Some(tls) = source.downcast_ref::<rustls::Error>() {
-        return Some(ConnectCause::Tls(describe_tls(tls, endpoint)));
+        return Some(tls_cause(tls, endpoint));
     }
     if let Some(io) = source.downcast_ref::<io::Error>() {
         return Some(classify_io(io, endpoint, mode, timeout));
@@ -569,6 +576,11 @@ fn classify_source(
     match source.to_string().as_str() {
         "server does not support TLS" => Some(ConnectCause::TlsUnsupported(mode)),
         "password missing" => Some(ConnectCause::PasswordMissing),
+        // Bytes that are no PostgreSQL message, or a close without a word (a
+        // PostgreSQL server explains itself with an error message first).
+        "unexpected message from server"
+        | "error parsing response from server"
+        | "connection closed" => Some(ConnectCause::NotPostgres(endpoint.label())),
         _ => None,
     }
 }
@@ -581,7 +593,7 @@ fn classify_io(
 ) -> ConnectCause {
     // tokio-rustls wraps rustls errors in io::Error; `source()` skips them.
     if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-        return ConnectCause::Tls(describe_tls(tls, endpoint));
+        return tls_cause(tls, endpoint);
     }
     let socket = match endpoint.host() {
         Host::Unix(dir) => Some(dir.join(format!(".s.PGSQL.{}", endpoint.port()))),
@@ -600,6 +612,11 @@ fn classify_io(
         (io::ErrorKind::UnexpectedEof, _) if mode.requires_tls() => ConnectCause::Tls(format!(
             "server closed the connection during the TLS handshake ({text})"
         )),
+        // The peer closed mid-message or before its first byte: what it sent
+        // was not framed as PostgreSQL messages ("bytes remaining on stream"
+        // is how tokio-util's codec words it).
+        (io::ErrorKind::UnexpectedEof, _) => ConnectCause::NotPostgres(endpoint.label()),
+        _ if text == "bytes remaining on stream" => ConnectCause::NotPostgres(endpoint.label()),
         _ if text.starts_with("failed to lookup address") => ConnectCause::UnknownHost {
             host: match endpoint.host() {
                 Host::Tcp(h) => h.clone(),
@@ -611,6 +628,15 @@ fn classify_io(
                 .to_owned(),
         },
         _ => ConnectCause::Other(text),
+    }
+}
+
+/// A peer that agreed to TLS and then sent no TLS records is no PostgreSQL
+/// server (an SSH banner starts with the `S` that means "TLS, yes").
+fn tls_cause(err: &rustls::Error, endpoint: &Endpoint) -> ConnectCause {
+    match err {
+        rustls::Error::InvalidMessage(_) => ConnectCause::NotPostgres(endpoint.label()),
+        other => ConnectCause::Tls(describe_tls(other, endpoint)),
     }
 }
 

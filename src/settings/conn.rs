@@ -481,6 +481,12 @@ impl fmt::Debug for ConnectionSettings {
     }
 }
 
+/// Whether `dsn` carries a (non-empty) password. A DSN that does not parse
+/// says no: resolving it reports the syntax error.
+pub fn dsn_has_password(dsn: &str) -> bool {
+    parse_dsn(dsn).is_ok_and(|params| params.get("password").is_some())
+}
+
 /// Parameters given by a DSN, keyed by canonical libpq keyword. Later
 /// occurrences replace earlier ones, as in libpq.
 #[derive(Default, Clone, PartialEq, Eq)]
@@ -1531,6 +1537,17 @@ mod tests {
         );
         assert_eq!(s.target(), "u@/tmp/x:5432/d");
         assert!(!format!("{s:?}").contains("hunter2secret"));
+    }
+
+    #[test]
+    fn passwords_in_a_dsn_are_detected() {
+        assert!(dsn_has_password("postgres://alice:pw@db/app"));
+        assert!(dsn_has_password("host=db password='p w'"));
+        assert!(dsn_has_password("postgres://db/app?password=pw"));
+        assert!(!dsn_has_password("postgres://alice@db/app"));
+        assert!(!dsn_has_password("postgres://alice:@db/app"));
+        assert!(!dsn_has_password("host=db user=alice"));
+        assert!(!dsn_has_password("password='unterminated"));
     }
 
     #[test]

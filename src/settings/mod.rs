@@ -2,6 +2,7 @@
 
 pub mod conn;
 pub mod durability;
+pub mod keywords;
 pub mod names;
 
 use std::collections::HashMap;

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::keywords::{self, Category};
+
 /// PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1).
 pub const MAX_IDENTIFIER_BYTES: usize = 63;
 
@@ -31,6 +33,10 @@ pub enum NameError {
         "invalid channel {0:?}: use letters, digits, '_', '.' and '-', starting with a letter, digit or underscore"
     )]
     Channel(String),
+    #[error(
+        "invalid {field} {value:?}: it is a reserved word in PostgreSQL, and pgq (like PGQueuer) writes names unquoted; choose another name"
+    )]
+    Keyword { field: &'static str, value: String },
     #[error(
         "name {name:?} is {len} bytes; PostgreSQL truncates identifiers to 63 bytes, so pgq could not find it again (shorten the prefix or the {field} name)"
     )]
@@ -290,7 +296,9 @@ fn validate_schema(schema: &str) -> Result<String, NameError> {
             len: schema.len(),
         });
     }
-    Ok(schema.to_ascii_lowercase())
+    let schema = schema.to_ascii_lowercase();
+    reject_keyword("schema", &schema, Splice::Relation)?;
+    Ok(schema)
 }
 
 fn validate_object(field: &'static str, value: &str) -> Result<(), NameError> {
@@ -305,6 +313,39 @@ fn validate_object(field: &'static str, value: &str) -> Result<(), NameError> {
             field,
             name: value.to_string(),
             len: value.len(),
+        });
+    }
+    let splice = match field {
+        "function" => Splice::Function,
+        "queue_status_type" => Splice::Type,
+        _ => Splice::Relation,
+    };
+    reject_keyword(field, value, splice)
+}
+
+/// Where an unquoted name lands in the DDL, which decides the key words it
+/// cannot be (PostgreSQL's grammar: `ColId` for relations, schemas and
+/// triggers; `type_function_name` for functions; both for a type, which is
+/// created as one and used as the other).
+#[derive(Clone, Copy)]
+enum Splice {
+    Relation,
+    Function,
+    Type,
+}
+
+fn reject_keyword(field: &'static str, value: &str, splice: Splice) -> Result<(), NameError> {
+    let clash = match (keywords::category(value), splice) {
+        (None, _) => false,
+        (Some(Category::Reserved), _) | (Some(_), Splice::Type) => true,
+        (Some(Category::TypeFuncName), Splice::Relation) => true,
+        (Some(Category::ColName), Splice::Function) => true,
+        (Some(_), _) => false,
+    };
+    if clash {
+        return Err(NameError::Keyword {
+            field,
+            value: value.to_string(),
         });
     }
     Ok(())
@@ -420,6 +461,38 @@ mod tests {
         assert!(ObjectNames::resolve(None, None, &env).is_err());
         let env = env_of(&[("PGQUEUER_QUEUE_TABLE", "Jobs")]);
         assert!(ObjectNames::resolve(None, None, &env).is_err());
+    }
+
+    #[test]
+    fn key_words_are_rejected_where_postgresql_cannot_parse_them() {
+        for schema in ["user", "SELECT", "left"] {
+            let err = ObjectNames::with_prefix("", Some(schema)).unwrap_err();
+            assert!(matches!(err, NameError::Keyword { .. }), "{schema}: {err}");
+        }
+        // Column-name key words are fine as schema and table names…
+        assert!(ObjectNames::with_prefix("", Some("values")).is_ok());
+        let ok = env_of(&[("PGQUEUER_QUEUE_TABLE", "values"), ("FUNCTION", "left")]);
+        assert!(ObjectNames::resolve(None, None, &ok).is_ok());
+        // …but not as function or type names, and type-function key words are
+        // not table, trigger or type names.
+        for (var, value) in [
+            ("PGQUEUER_QUEUE_TABLE", "user"),
+            ("PGQUEUER_QUEUE_TABLE", "join"),
+            ("PGQUEUER_TRIGGER", "left"),
+            ("PGQUEUER_FUNCTION", "int"),
+            ("PGQUEUER_QUEUE_STATUS_TYPE", "int"),
+            ("PGQUEUER_QUEUE_STATUS_TYPE", "left"),
+        ] {
+            let pairs = [(var, value)];
+            let env = env_of(&pairs);
+            let err = ObjectNames::resolve(None, None, &env).unwrap_err();
+            assert!(
+                matches!(err, NameError::Keyword { .. }),
+                "{var}={value}: {err}"
+            );
+        }
+        // A prefix only ever precedes a fixed suffix, so it cannot form one.
+        assert!(ObjectNames::with_prefix("user", None).is_ok());
     }
 
     #[test]
