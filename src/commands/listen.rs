@@ -16,7 +16,7 @@ use std::io::Write;
 
 use super::{CommandError, object_names};
 use crate::cli::Cli;
-use crate::db::listener::{Backoff, ListenError, ListenSpec, Listener};
+use crate::db::listener::{Backoff, Heard, ListenError, ListenSpec, Listener};
 use crate::db::signal::Signals;
 use crate::events::Received;
 use crate::output::{self, Exit};
@@ -30,32 +30,46 @@ pub(super) async fn run(cli: &Cli, channel: Option<&str>) -> Result<Exit, Comman
     };
     let spec = ListenSpec {
         settings: super::connection_settings(cli)?,
-        channel,
+        channel: channel.clone(),
         read_only: super::read_only(cli)?,
     };
     // Installed before connecting, so either signal ends the command cleanly
     // at any point.
     let mut stop =
         Signals::interrupt_and_terminate().map_err(|e| CommandError::Other(e.to_string()))?;
-    let Some(listener) = stop.or_signal(Listener::open(&spec)).await else {
+    let Some(listener) = stop
+        .or_signal(Listener::open(spec, Backoff::RECONNECT))
+        .await
+    else {
         return Ok(Exit::Ok);
     };
     let mut listener = listener.map_err(command_error)?;
     let json = cli.global.json;
-    loop {
-        match stop
-            .or_signal(pump(&mut listener, &spec.channel, json))
-            .await
-        {
-            None | Some(Ended::StdoutClosed) => return Ok(Exit::Ok),
-            Some(Ended::ConnectionLost(reason)) => {
-                match reconnect(&spec, &mut stop, &reason).await {
-                    Some(fresh) => listener = fresh,
-                    None => return Ok(Exit::Ok),
+    while let Some(heard) = stop.or_signal(listener.next()).await {
+        match heard {
+            Heard::Notification(n) => {
+                let received = Received::new(n.payload(), chrono::Utc::now());
+                let line = if json {
+                    received.json_line(&channel)
+                } else {
+                    received.human()
+                };
+                if write_line(&line).is_err() {
+                    break;
                 }
             }
+            Heard::Lost { reason, retry_in } => output::status(&format!(
+                "listen: connection lost ({reason}); reconnecting in {}s",
+                retry_in.as_secs_f64()
+            )),
+            Heard::Reconnected => output::status("listen: reconnected"),
+            Heard::RetryFailed { error, retry_in } => output::status(&format!(
+                "listen: reconnect failed ({error}); retrying in {}s",
+                retry_in.as_secs_f64()
+            )),
         }
     }
+    Ok(Exit::Ok)
 }
 
 /// The first connection's failure, as the other commands report theirs.
@@ -66,30 +80,6 @@ fn command_error(e: ListenError) -> CommandError {
     }
 }
 
-enum Ended {
-    StdoutClosed,
-    ConnectionLost(String),
-}
-
-/// Print notifications until the connection ends or stdout closes.
-async fn pump(listener: &mut Listener, channel: &str, json: bool) -> Ended {
-    loop {
-        let n = match listener.recv().await {
-            Ok(n) => n,
-            Err(reason) => return Ended::ConnectionLost(reason),
-        };
-        let received = Received::new(n.payload(), chrono::Utc::now());
-        let line = if json {
-            received.json_line(channel)
-        } else {
-            received.human()
-        };
-        if write_line(&line).is_err() {
-            return Ended::StdoutClosed;
-        }
-    }
-}
-
 /// One line, flushed, so `pgq listen | grep` sees events immediately. Any
 /// write error (in practice a closed pipe) ends the command.
 fn write_line(line: &str) -> std::io::Result<()> {
@@ -97,32 +87,4 @@ fn write_line(line: &str) -> std::io::Result<()> {
     out.write_all(line.as_bytes())?;
     out.write_all(b"\n")?;
     out.flush()
-}
-
-/// Reconnect with backoff until LISTEN succeeds again; `None` when a stop
-/// signal arrives first.
-async fn reconnect(spec: &ListenSpec, stop: &mut Signals, reason: &str) -> Option<Listener> {
-    let mut failures = 1;
-    let mut delay = Backoff::RECONNECT.delay(failures);
-    output::status(&format!(
-        "listen: connection lost ({reason}); reconnecting in {}s",
-        delay.as_secs_f64()
-    ));
-    loop {
-        stop.or_signal(tokio::time::sleep(delay)).await?;
-        match stop.or_signal(Listener::open(spec)).await? {
-            Ok(listener) => {
-                output::status("listen: reconnected");
-                return Some(listener);
-            }
-            Err(e) => {
-                failures += 1;
-                delay = Backoff::RECONNECT.delay(failures);
-                output::status(&format!(
-                    "listen: reconnect failed ({e}); retrying in {}s",
-                    delay.as_secs_f64()
-                ));
-            }
-        }
-    }
 }

@@ -23,7 +23,9 @@ use crate::actions::record::recording;
 use crate::actions::stats::StatsWindow;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session};
 use crate::db::connect;
-use crate::db::listener::{self, Backoff, ListenSpec, Listener, PROBE_EVERY, PROBE_TIMEOUT};
+use crate::db::listener::{
+    self, Backoff, ListenConnection, ListenSpec, PROBE_EVERY, PROBE_TIMEOUT,
+};
 use crate::db::recovery;
 use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
@@ -268,14 +270,16 @@ async fn open(target: &Target) -> Result<(Session, String), String> {
 }
 
 /// The second connection, LISTENing on the channel.
-async fn listen(target: &Target) -> Result<Listener, String> {
+async fn listen(target: &Target) -> Result<ListenConnection, String> {
     let spec = ListenSpec {
         settings: target.settings.clone(),
         channel: target.channel.clone(),
         // It only listens; the query connection carries read-only mode.
         read_only: false,
     };
-    Listener::open(&spec).await.map_err(|e| e.to_string())
+    ListenConnection::open(&spec)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Why a connected session ended for good.
@@ -330,7 +334,7 @@ async fn serve_session(
 /// (on a standby, which cannot LISTEN) nothing, while it watches for a
 /// promotion this often.
 enum Mode {
-    Live(Listener),
+    Live(ListenConnection),
     Standby(Duration),
 }
 

@@ -1,7 +1,16 @@
-//! The one LISTEN connection that `pgq listen`, the console and the worker
-//! share: connect, session set-up, a refusal that names a hot standby,
-//! quoted LISTEN, a probe that notices a dead peer, and the backoff to
-//! wait between reconnects.
+//! LISTEN for `pgq listen`, the console and the worker, in one place:
+//! connect, session set-up, a refusal that names a hot standby, quoted
+//! LISTEN, a probe that notices a dead peer, and the backoff between
+//! reconnects.
+//!
+//! - [`Listener`] is the reconnecting listener (`pgq listen`): it reports
+//!   each loss and reconnect and goes on delivering.
+//! - [`ListenConnection`] is one listening connection that probes itself;
+//!   the console pairs it with its query connection and reconnects both
+//!   together (its own loop, so `r` can cut the wait short).
+//! - [`listen_on`] LISTENs on a connection used for other work too (the
+//!   worker's dequeue connection, whose liveness check is PGQueuer's
+//!   health-check echo).
 //!
 //! Probe: every [`PROBE_EVERY`] (15 s) an empty query that must answer
 //! within [`PROBE_TIMEOUT`]. A half-open TCP connection (a peer that
@@ -88,15 +97,98 @@ pub struct ListenSpec {
     pub read_only: bool,
 }
 
-/// A connection that LISTENs on one channel and probes itself.
+/// What [`Listener::next`] heard.
+#[derive(Debug)]
+pub enum Heard {
+    Notification(Notification),
+    /// The connection was lost; the next call waits `retry_in`, then
+    /// reconnects.
+    Lost {
+        reason: String,
+        retry_in: Duration,
+    },
+    /// Listening again after a loss.
+    Reconnected,
+    /// A reconnect failed; the next call waits `retry_in` and tries again.
+    RetryFailed {
+        error: ListenError,
+        retry_in: Duration,
+    },
+}
+
+/// The reconnecting listener: delivers NOTIFY on one channel and, when the
+/// connection is lost, reconnects with [`Backoff`] and LISTENs again.
 pub struct Listener {
+    spec: ListenSpec,
+    backoff: Backoff,
+    conn: Option<ListenConnection>,
+    /// Failed attempts since the connection was last up.
+    failures: u32,
+    /// When the next reconnect attempt is due (kept across a cancelled
+    /// [`Listener::next`], so a `select!` does not restart the wait).
+    retry_at: tokio::time::Instant,
+}
+
+impl Listener {
+    /// Connect and LISTEN. The first connection's failure is returned, not
+    /// retried: a wrong DSN or a standby should end a command at once.
+    pub async fn open(spec: ListenSpec, backoff: Backoff) -> Result<Listener, ListenError> {
+        let conn = ListenConnection::open(&spec).await?;
+        Ok(Listener {
+            spec,
+            backoff,
+            conn: Some(conn),
+            failures: 0,
+            retry_at: tokio::time::Instant::now(),
+        })
+    }
+
+    /// The next notification or change of connection state. Cancel-safe.
+    pub async fn next(&mut self) -> Heard {
+        if let Some(conn) = &mut self.conn {
+            return match conn.recv().await {
+                Ok(n) => Heard::Notification(n),
+                Err(reason) => {
+                    self.conn = None;
+                    Heard::Lost {
+                        reason,
+                        retry_in: self.failed(),
+                    }
+                }
+            };
+        }
+        tokio::time::sleep_until(self.retry_at).await;
+        match ListenConnection::open(&self.spec).await {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.failures = 0;
+                Heard::Reconnected
+            }
+            Err(error) => Heard::RetryFailed {
+                error,
+                retry_in: self.failed(),
+            },
+        }
+    }
+
+    /// Count a failure and schedule the next attempt; the wait.
+    fn failed(&mut self) -> Duration {
+        self.failures += 1;
+        let wait = self.backoff.delay(self.failures);
+        self.retry_at = tokio::time::Instant::now() + wait;
+        wait
+    }
+}
+
+/// One connection that LISTENs on one channel and probes itself.
+pub struct ListenConnection {
     conn: Connection,
     probe: Interval,
 }
 
-impl Listener {
+impl ListenConnection {
     /// Connect, set the session up, and LISTEN.
-    pub async fn open(spec: &ListenSpec) -> Result<Listener, ListenError> {
+    pub async fn open(spec: &ListenSpec) -> Result<ListenConnection, ListenError> {
         let conn = connect::connect(&spec.settings).await?;
         if spec.read_only {
             super::read_only::enforce(&conn.client)
@@ -108,7 +200,7 @@ impl Listener {
             tokio::time::interval_at(tokio::time::Instant::now() + PROBE_EVERY, PROBE_EVERY);
         // A probe skipped while nobody waited is not made up in a burst.
         probe.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        Ok(Listener { conn, probe })
+        Ok(ListenConnection { conn, probe })
     }
 
     pub fn client(&self) -> &Client {
