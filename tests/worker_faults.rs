@@ -145,7 +145,11 @@ async fn three_running_jobs(db: &TestDb, client: &Client) -> Spawned {
     let manifest = manifest_file(SLOW);
     let worker = spawn_worker(db, &manifest, &[]);
     let picked = wait_for(WAIT, || async {
-        let n = count(client, "SELECT count(*) FROM pgqueuer WHERE status = 'picked'").await;
+        let n = count(
+            client,
+            "SELECT count(*) FROM pgqueuer WHERE status = 'picked'",
+        )
+        .await;
         (n == 3).then_some(())
     })
     .await;
@@ -235,7 +239,11 @@ async fn a_worker_that_gives_up_without_a_database_says_its_jobs_stay_picked() {
     let status = worker.wait_exit(WAIT);
     admin.batch_execute(&allow(true)).await.expect("allow");
     assert_eq!(status, Some(1));
-    let picked = count(&client, "SELECT count(*) FROM pgqueuer WHERE status = 'picked'").await;
+    let picked = count(
+        &client,
+        "SELECT count(*) FROM pgqueuer WHERE status = 'picked'",
+    )
+    .await;
     assert_eq!(picked, 3, "the rows could not have been written");
     let lines = stderr_lines(&worker);
     let all = lines.join("\n");
