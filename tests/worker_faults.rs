@@ -154,6 +154,7 @@ async fn three_running_jobs(db: &TestDb, client: &Client) -> Spawned {
     })
     .await;
     assert!(picked.is_some(), "the worker never picked its three jobs");
+    // The manifest file may go now: the worker read it before picking.
     worker
 }
 
@@ -161,15 +162,15 @@ async fn three_running_jobs(db: &TestDb, client: &Client) -> Spawned {
 /// worker sees its connections fail and, without `--restart-on-failure`,
 /// gives up.
 async fn terminate_worker_backends(db: &TestDb, client: &Client) {
-    let ended = count(
-        client,
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-             WHERE datname = '{}' AND pid <> pg_backend_pid()",
-            db.name
-        ),
-    )
-    .await;
+    let ended = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&db.name],
+        )
+        .await
+        .expect("terminate the worker's backends")
+        .len();
     assert!(ended >= 2, "the worker's connections were not found");
 }
 
