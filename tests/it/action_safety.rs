@@ -2,7 +2,7 @@
 //! every mutating action (checked over the whole list, so a new action
 //! cannot slip past), and a preview shows exactly the SQL that then runs.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -147,7 +147,6 @@ async fn fingerprint(db: &TestDb) -> Vec<String> {
 }
 
 async fn seed(db: &TestDb) {
-    assert_exit(&db.pgq(&["install"]), 0);
     assert_exit(&db.pgq(&["queue", "seeded", "1"]), 0);
     let client = db.client().await;
     client
@@ -161,7 +160,7 @@ async fn seed(db: &TestDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_every_mutating_action_and_reads_really_only_read() {
-    let db = TestDb::new();
+    let db = TestDb::installed();
     seed(&db).await;
     let before = fingerprint(&db).await;
     let ro = session(&db, true).await;
@@ -197,7 +196,7 @@ async fn read_only_refuses_every_mutating_action_and_reads_really_only_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_of_an_action_without_one_is_refused_not_executed() {
-    let db = TestDb::new();
+    let db = TestDb::installed();
     seed(&db).await;
     let before = fingerprint(&db).await;
     let s = session(&db, false).await;
@@ -219,7 +218,7 @@ async fn a_dry_run_of_an_action_without_one_is_refused_not_executed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn previews_show_exactly_the_sql_that_runs() {
-    let db = TestDb::new();
+    let db = TestDb::installed();
     seed(&db).await;
     let s = session(&db, false).await;
     let actions = [

@@ -1,7 +1,7 @@
 //! Bad input to the schema commands: a clear one-line error, the right exit
 //! code, no backtrace, and nothing sent to (or changed in) the database.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, assert_exit, pgq_cmd, stderr, stdout};
 

@@ -1,6 +1,6 @@
 //! config.toml and named contexts, through the real binary.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, assert_exit, pgq_cmd, stderr, stdout};
 
@@ -72,8 +72,7 @@ fn a_broken_config_names_file_line_and_key() {
 
 #[test]
 fn contexts_supply_the_connection_and_read_only() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let dir = config_dir(&format!(
         "[contexts.dev]\ndsn = \"{dsn}\"\n\n[contexts.prod]\ndsn = \"{dsn}\"\nread_only = true\n",
         dsn = db.dsn()
@@ -120,8 +119,7 @@ fn contexts_supply_the_connection_and_read_only() {
 
 #[test]
 fn an_explicit_dsn_flag_beats_the_context_but_pgdsn_does_not() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let dir = config_dir(
         "[contexts.broken]\ndsn = \"postgres://postgres@127.0.0.1:1/nowhere\"\n\n[contexts.good]\n",
     );

@@ -6,7 +6,7 @@
 //! it; then the real binary in a pseudo-terminal, whose CPU time is read
 //! from /proc while it sits on each tab.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -397,8 +397,7 @@ fn buffered(screen: &str) -> Option<usize> {
 
 #[test]
 fn the_console_stays_idle_on_every_tab_before_and_after_events() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let mut console = Console::start(&db.dsn(), &[]);
     console.wait_for("the loaded Stats tab", StdDuration::from_secs(15), |s| {
         s.contains("● connected") && s.contains("no jobs in the queue")
@@ -410,8 +409,7 @@ fn the_console_stays_idle_on_every_tab_before_and_after_events() {
 
 #[test]
 fn the_console_hosting_a_worker_stays_idle_on_every_tab() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("workers.toml");
     std::fs::write(

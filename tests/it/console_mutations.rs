@@ -3,45 +3,23 @@
 //! schedules removal, durability switching (also behind a held lock), the
 //! enqueue form, and read-only mode.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use common::pty::{Console, line_with};
-use common::{TestDb, assert_exit, stderr, stdout};
+use common::{TestDb, assert_exit};
 
 const WAIT: Duration = Duration::from_secs(15);
 const TAB: &str = "\t";
 const ENTER: &str = "\r";
 
-const PY_SCHEDULER: &str = r#"
-import asyncio, os, asyncpg
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.queries import Queries
-from pgqueuer.sm import SchedulerManager
-
-async def main():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    sm = SchedulerManager(Queries(AsyncpgDriver(conn)))
-
-    @sm.schedule("nightly", "0 3 * * *")
-    async def a(schedule):
-        pass
-
-    @sm.schedule("nightly", "@hourly")
-    async def b(schedule):
-        pass
-
-    @sm.schedule("weekdays", "0 9 * * MON-FRI")
-    async def c(schedule):
-        pass
-
-    asyncio.get_running_loop().call_later(1, sm.shutdown.set)
-    await sm.run()
-    await conn.close()
-
-asyncio.run(main())
-"#;
+/// Two schedules for one entrypoint and one for another.
+const THREE_SCHEDULES: [(&str, &str); 3] = [
+    ("nightly", "0 3 * * *"),
+    ("nightly", "@hourly"),
+    ("weekdays", "0 9 * * MON-FRI"),
+];
 
 async fn schedules(db: &TestDb) -> Vec<(String, String)> {
     let client = db.client().await;
@@ -73,9 +51,8 @@ fn confirm(console: &mut Console, expect: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedules_registered_by_python_are_removed_with_the_keyboard() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
-    assert_exit(&db.python(PY_SCHEDULER, &[]), 0);
+    let db = TestDb::installed();
+    assert_exit(&common::python_schedules(&db, &THREE_SCHEDULES, "1"), 0);
     assert_eq!(schedules(&db).await.len(), 3);
 
     let mut console = Console::start(&db.dsn(), &[]);
@@ -120,7 +97,7 @@ async fn schedules_registered_by_python_are_removed_with_the_keyboard() {
 
     // A Python scheduler that still registers them inserts them again on
     // start (ON CONFLICT DO NOTHING), as PGQueuer documents.
-    assert_exit(&db.python(PY_SCHEDULER, &[]), 0);
+    assert_exit(&common::python_schedules(&db, &THREE_SCHEDULES, "1"), 0);
     assert_eq!(schedules(&db).await.len(), 3);
 }
 
@@ -162,8 +139,7 @@ async fn row_counts(db: &TestDb) -> Vec<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn durability_switches_keep_every_row_and_a_held_lock_changes_nothing() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     for i in 0..5 {
         assert_exit(&db.pgq(&["queue", "dur_job", &i.to_string()]), 0);
     }
@@ -267,30 +243,6 @@ async fn durability_switches_keep_every_row_and_a_held_lock_changes_nothing() {
     assert_eq!(console.wait_exit(WAIT), Some(0));
 }
 
-const PY_DRAIN: &str = r#"
-import asyncio, json, os
-from datetime import timedelta
-import asyncpg
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.qm import QueueManager
-from pgqueuer.queries import Queries
-from pgqueuer.domain.types import QueueExecutionMode
-
-async def main():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    qm = QueueManager(Queries(AsyncpgDriver(conn)))
-    seen = []
-
-    @qm.entrypoint("form_job")
-    async def handler(job):
-        seen.append({"payload": (job.payload or b"").decode(), "headers": job.headers, "priority": job.priority})
-
-    await qm.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=1))
-    print(json.dumps(seen))
-
-asyncio.run(main())
-"#;
-
 async fn queued(client: &tokio_postgres::Client) -> i64 {
     client
         .query_one("SELECT count(*) FROM pgqueuer", &[])
@@ -301,8 +253,7 @@ async fn queued(client: &tokio_postgres::Client) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_enqueue_form_creates_a_job_a_python_worker_processes() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("5");
     console.wait_for("the form", WAIT, |s| {
@@ -340,19 +291,19 @@ async fn the_enqueue_form_creates_a_job_a_python_worker_processes() {
     console.press("q");
     assert_eq!(console.wait_exit(WAIT), Some(0));
 
-    let out = db.python(PY_DRAIN, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let seen: serde_json::Value =
-        serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
-    assert_eq!(seen[0]["payload"], "{\"n\": 42,\n \"ok\": true}");
+    let seen = common::python_drain(&db, "form_job", false);
+    let payload: Vec<u8> = serde_json::from_value(seen[0]["payload"].clone()).unwrap();
+    assert_eq!(
+        String::from_utf8(payload).unwrap(),
+        "{\"n\": 42,\n \"ok\": true}"
+    );
     assert_eq!(seen[0]["headers"]["trace"], "t-1");
     assert_eq!(seen[0]["priority"], 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_mode_refuses_every_mutation_key() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "ro_job", "1"]), 0);
     let client = db.client().await;
     client

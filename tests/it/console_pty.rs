@@ -2,7 +2,7 @@
 //! emulator: it shows seeded numbers, live events, help, quits cleanly and
 //! restores the terminal, and recovers by itself when the server appears.
 
-mod common;
+use crate::common;
 
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
@@ -12,8 +12,7 @@ use common::{TestDb, assert_exit};
 
 #[test]
 fn console_shows_stats_and_live_events_then_quits_cleanly() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     for payload in ["1", "2", "3"] {
         assert_exit(&db.pgq(&["queue", "send_email", payload]), 0);
     }
@@ -99,8 +98,7 @@ fn forward(listener: TcpListener, to: String) {
 
 #[test]
 fn console_opens_while_the_server_is_down_and_recovers() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "late_job", "1"]), 0);
     let port = free_port();
     let dsn = format!(
@@ -131,8 +129,7 @@ fn console_opens_while_the_server_is_down_and_recovers() {
 
 #[test]
 fn dashboard_and_listen_open_their_tab_on_a_terminal() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let mut listen = Console::start(&db.dsn(), &["listen"]);
     listen.wait_for("the Events tab", Duration::from_secs(15), |s| {
         s.contains("waiting for events on channel ch_pgqueuer")
@@ -150,8 +147,7 @@ fn dashboard_and_listen_open_their_tab_on_a_terminal() {
 
 #[test]
 fn pgq_run_on_a_terminal_shows_the_worker_tab_and_stops_gracefully_on_q() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("workers.toml");
     std::fs::write(

@@ -1,7 +1,7 @@
 //! `pgq demo`: headless against the test server, on a throwaway cluster,
 //! and in a pseudo-terminal with the console.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

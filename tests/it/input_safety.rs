@@ -3,7 +3,7 @@
 //! named as such, no colour codes in piped diagnostics, a warning for a
 //! password on the command line, and read-only mode enforced by the server.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener};
@@ -56,11 +56,6 @@ async fn admin(sql: &str) {
         .batch_execute(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-fn install(db: &TestDb) {
-    let out = db.pgq(&["install"]);
-    assert_exit(&out, 0);
 }
 
 // ---- item 10: reserved words ------------------------------------------
@@ -207,8 +202,7 @@ fn a_port_that_does_not_speak_postgresql_is_named() {
 #[tokio::test]
 async fn verify_and_upgrade_plan_say_the_role_lacks_privileges() {
     let role = TestRole::new().await;
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let dsn = role.dsn(&db);
     let as_role = [("PGDSN", dsn.as_str())];
     for args in [
@@ -375,8 +369,7 @@ fn pgpass_warning_is_coloured_only_on_a_terminal_without_no_color() {
 
 #[test]
 fn a_password_in_the_dsn_argument_is_warned_about_once() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let mut url = url::Url::parse(&db.dsn()).unwrap();
     url.set_password(Some("hunter2")).unwrap();
     let with_password = url.to_string();
@@ -434,8 +427,7 @@ fn a_password_in_the_dsn_argument_is_warned_about_once() {
 #[tokio::test]
 async fn read_only_commands_run_in_read_only_server_sessions() {
     let role = TestRole::new().await;
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "probe"]), 0);
     db.client()
         .await
@@ -490,8 +482,7 @@ async fn read_only_commands_run_in_read_only_server_sessions() {
 /// that take the upgrade lock or LISTEN.
 #[tokio::test]
 async fn reading_commands_work_in_read_only_sessions() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     for args in [
         vec!["--read-only", "verify", "--expect", "present", "--strict"],
         vec!["--read-only", "upgrade", "--plan"],
@@ -525,8 +516,7 @@ async fn reading_commands_work_in_read_only_sessions() {
 /// job (it used to run the worker as if the flag were not there).
 #[tokio::test]
 async fn run_is_refused_in_read_only_mode() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "probe"]), 0);
     let manifest = common::manifest_file("[[entrypoint]]\nname = \"probe\"\nbuiltin = \"noop\"\n");
     let path = manifest.path().to_str().unwrap();

@@ -1,9 +1,9 @@
 //! Job commands against a real PostgreSQL and the real Python PGQueuer 1.6.0:
 //! queue (single and --batch), dashboard, failed, requeue, stale, workers, backlog.
 
-mod common;
+use crate::common;
 
-use common::{TestDb, assert_exit, stderr, stdout};
+use common::{TestDb, assert_exit, python_drain, stderr, stdout};
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {
@@ -13,8 +13,7 @@ fn json(out: &std::process::Output) -> Value {
 
 #[test]
 fn queue_dedupe_and_on_conflict_follow_pgqueuer() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let out = db.pgq(&["queue", "ep", "hello", "--dedupe-key", "k"]);
     assert_exit(&out, 0);
     assert_eq!(stdout(&out), "Enqueued job 1.\n");
@@ -55,8 +54,7 @@ fn queue_dedupe_and_on_conflict_follow_pgqueuer() {
 
 #[tokio::test]
 async fn queue_writes_rows_exactly_as_python_does() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let payload_file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(payload_file.path(), [0x80u8, 0xff, 0x00]).unwrap();
     let at_file = format!("@{}", payload_file.path().display());
@@ -146,8 +144,7 @@ async fn queue_writes_rows_exactly_as_python_does() {
 
 #[test]
 fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     for (args, code, needle) in [
         (
             vec!["queue", "e", "--headers", "{nope"],
@@ -193,8 +190,7 @@ fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
 
 #[test]
 fn batch_with_a_broken_line_500_writes_nothing() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let mut lines: Vec<String> = (1..=1000)
         .map(|i| {
             format!(
@@ -220,8 +216,7 @@ fn batch_with_a_broken_line_500_writes_nothing() {
 
 #[test]
 fn batch_raise_rolls_back_the_chunk_with_a_duplicate() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "e", "--dedupe-key", "taken"]), 0);
     let text = [
         r#"{"entrypoint": "e", "payload": "a"}"#,
@@ -268,8 +263,7 @@ fn commands_on_a_database_without_pgqueuer_say_to_install() {
 
 #[test]
 fn reports_on_an_empty_queue() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     for (cmd, empty) in [
         ("failed", "No failed jobs.\n"),
         ("stale", "No stale jobs.\n"),
@@ -287,8 +281,7 @@ fn reports_on_an_empty_queue() {
 
 #[tokio::test]
 async fn stale_workers_and_backlog_report_seeded_rows() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let client = db.client().await;
     client
         .batch_execute(
@@ -318,49 +311,9 @@ async fn stale_workers_and_backlog_report_seeded_rows() {
     );
 }
 
-const PY_DRAIN: &str = r#"
-import asyncio, json, os, sys
-from datetime import timedelta
-import asyncpg
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.qm import QueueManager
-from pgqueuer.queries import Queries
-from pgqueuer.domain.types import QueueExecutionMode
-
-FAIL = os.environ.get("FAIL") == "1"
-
-async def main():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    qm = QueueManager(Queries(AsyncpgDriver(conn)))
-    seen = []
-    for ep in os.environ["EPS"].split(","):
-        def make(name):
-            async def handler(job):
-                seen.append({"ep": name, "id": job.id, "payload": list(job.payload or b""), "headers": job.headers, "priority": job.priority})
-                if FAIL:
-                    raise RuntimeError("boom")
-            return handler
-        qm.entrypoint(ep, on_failure="hold")(make(ep))
-    await qm.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=1))
-    print(json.dumps(seen))
-
-asyncio.run(main())
-"#;
-
-fn python_drain(db: &TestDb, eps: &str, fail: bool) -> Vec<Value> {
-    let out = db.python(
-        PY_DRAIN,
-        &[("EPS", eps), ("FAIL", if fail { "1" } else { "0" })],
-    );
-    assert!(out.status.success(), "python worker: {}", stderr(&out));
-    let last = stdout(&out).lines().last().unwrap_or("[]").to_string();
-    serde_json::from_str::<Vec<Value>>(&last).unwrap()
-}
-
 #[test]
 fn python_worker_processes_single_and_bulk_jobs_from_pgq() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(
         &db.pgq(&["queue", "work", "low", "-p", "1", "--header", "trace=t1"]),
         0,
@@ -409,8 +362,7 @@ fn python_worker_processes_single_and_bulk_jobs_from_pgq() {
 
 #[test]
 fn held_jobs_show_in_failed_and_run_again_after_requeue() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "flaky", "one"]), 0);
     assert_exit(&db.pgq(&["queue", "flaky", "two"]), 0);
     let seen = python_drain(&db, "flaky", true);
@@ -457,8 +409,7 @@ fn totals(
 
 #[test]
 fn dashboard_is_read_only_and_agrees_with_python() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     for i in 0..20 {
         assert_exit(
             &db.pgq(&["queue", if i % 2 == 0 { "even" } else { "odd" }, "x"]),
@@ -508,8 +459,7 @@ fn dashboard_is_read_only_and_agrees_with_python() {
 
 #[tokio::test]
 async fn dashboard_works_for_a_read_only_role() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "e", "x"]), 0);
     let client = db.client().await;
     let role = format!("ro_{}", &db.name[7..]);
@@ -553,9 +503,13 @@ fn ndjson(lines: &[String]) -> tempfile::NamedTempFile {
 
 /// Collects the payloads of NOTIFY messages on `channel` until dropped.
 struct Listener {
-    _client: tokio_postgres::Client,
+    client: tokio_postgres::Client,
+    channel: String,
     seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
+
+/// A payload no pgq statement sends: marks the end of what came before it.
+const END_MARKER: &str = "end-of-test-events";
 
 impl Listener {
     async fn start(dsn: &str, channel: &str) -> Listener {
@@ -578,19 +532,28 @@ impl Listener {
             .await
             .unwrap();
         Listener {
-            _client: client,
+            client,
+            channel: channel.to_string(),
             seen,
         }
     }
 
-    /// Operations (`insert`, …) of the events received so far, after a pause
-    /// for late deliveries.
+    /// Operations (`insert`, …) of every event committed before this call.
+    /// PostgreSQL delivers notifications in commit order, so once a marker
+    /// sent now has arrived, every earlier event has too (no guessed pause).
     async fn operations(&self) -> Vec<String> {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
+        self.client
+            .batch_execute(&format!("NOTIFY {}, '{END_MARKER}'", self.channel))
+            .await
+            .unwrap();
+        let seen = common::wait_for(std::time::Duration::from_secs(10), || async {
+            let seen = self.seen.lock().unwrap();
+            let end = seen.iter().position(|p| p == END_MARKER)?;
+            Some(seen[..end].to_vec())
+        })
+        .await
+        .expect("the end marker never arrived");
+        seen.iter()
             .map(|p| {
                 serde_json::from_str::<Value>(p).unwrap()["operation"]
                     .as_str()
@@ -716,8 +679,7 @@ async fn stored_jobs(
 
 #[tokio::test]
 async fn batch_without_dedupe_keys_writes_every_row_in_file_order() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let lines = mixed_lines(3500);
     let file = ndjson(&lines);
     let path = file.path().to_str().unwrap();
@@ -745,8 +707,7 @@ async fn batch_without_dedupe_keys_writes_every_row_in_file_order() {
     assert_eq!(row.get::<_, i64>(0), 3500);
 
     // One connection leaves exactly the same rows.
-    let single = TestDb::new();
-    assert_exit(&single.pgq(&["install"]), 0);
+    let single = TestDb::installed();
     let out = single.pgq_env(
         &["queue", "--batch", path],
         &[("PGQ_BATCH_CONNECTIONS", "1")],
@@ -775,8 +736,7 @@ fn batch_dedupe_keys_across_chunks_behave_as_one_connection_would() {
     let path = file.path().to_str().unwrap();
     for connections in ["3", "1"] {
         let env = [("PGQ_BATCH_CONNECTIONS", connections)];
-        let db = TestDb::new();
-        assert_exit(&db.pgq(&["install"]), 0);
+        let db = TestDb::installed();
         let out = db.pgq_env(
             &["--json", "queue", "--batch", path, "--on-conflict", "skip"],
             &env,
@@ -856,8 +816,7 @@ fn batch_update_priority_across_chunks_in_a_fresh_queue() {
     lines[2500] =
         r#"{"entrypoint": "u", "payload": "second", "priority": 8, "dedupe_key": "same"}"#.into();
     let file = ndjson(&lines);
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let out = db.pgq(&[
         "--json",
         "queue",
@@ -929,8 +888,7 @@ fn bulk_lines(n: usize) -> Vec<String> {
 
 #[test]
 fn batch_raise_in_the_third_chunk_keeps_exactly_the_chunks_before_it() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "other", "--dedupe-key", "taken"]), 0);
     // Chunks 1-2 have no dedupe keys (fast path); line 2500 duplicates a
     // held key; chunks 4-5 hold unique keys.
@@ -953,8 +911,7 @@ fn batch_raise_in_the_third_chunk_keeps_exactly_the_chunks_before_it() {
     assert_eq!(payloads, expected);
 
     // A key repeated in the file itself, chunks 1 and 4: the 4th chunk fails.
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let mut lines = bulk_lines(5000);
     lines[99] = r#"{"entrypoint": "bulk", "payload": "line 100", "dedupe_key": "dup"}"#.into();
     lines[3504] = r#"{"entrypoint": "bulk", "payload": "line 3505", "dedupe_key": "dup"}"#.into();
@@ -984,8 +941,7 @@ fn batch_raise_in_the_third_chunk_keeps_exactly_the_chunks_before_it() {
 
 #[test]
 fn batch_database_error_mid_file_names_the_failed_line_range() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let mut lines = bulk_lines(2600);
     // Valid JSON, refused by PostgreSQL (text cannot hold NUL).
     lines[2100] = r#"{"entrypoint": "bulk\u0000", "payload": "line 2101"}"#.into();
@@ -1010,8 +966,7 @@ fn batch_database_error_mid_file_names_the_failed_line_range() {
     // The first chunk failing late, after the chunks running beside it on
     // the other connections have inserted: they are rolled back, nothing is
     // written, and that is said plainly.
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         db.client()
@@ -1047,8 +1002,7 @@ fn batch_database_error_mid_file_names_the_failed_line_range() {
 
 #[test]
 fn batch_is_refused_in_read_only_mode_and_an_empty_file_writes_nothing() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let file = ndjson(&bulk_lines(1200));
     let path = file.path().to_str().unwrap();
     let out = db.pgq(&["--read-only", "queue", "--batch", path]);

@@ -2,7 +2,7 @@
 //! trigger events from Python and SQL enqueues, health checks from a running
 //! Python worker, raw unknown payloads, reconnects and signals.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -41,26 +41,12 @@ async fn sql_insert(db: &TestDb, table: &str) {
         .expect("plain INSERT");
 }
 
-const PY_ENQUEUE: &str = r#"
-import asyncio, os, asyncpg
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.queries import Queries
-
-async def main():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    await Queries(AsyncpgDriver(conn)).enqueue("py_job", b"hello")
-    await conn.close()
-
-asyncio.run(main())
-"#;
-
 #[tokio::test]
 async fn json_receives_insert_events_from_python_and_sql() {
-    let db = TestDb::new();
-    install(&db, &[]);
+    let db = TestDb::installed();
     let listener = listen(&db, &["--json", "listen"]).await;
 
-    let out = db.python(PY_ENQUEUE, &[]);
+    let out = db.python(common::fixtures::ENQUEUE_ONE, &[]);
     assert_exit(&out, 0);
     let line = listener
         .stdout_line(WAIT, is_insert)
@@ -83,8 +69,7 @@ async fn json_receives_insert_events_from_python_and_sql() {
 
 #[tokio::test]
 async fn text_mode_prints_readable_lines() {
-    let db = TestDb::new();
-    install(&db, &[]);
+    let db = TestDb::installed();
     let listener = listen(&db, &["listen"]).await;
     sql_insert(&db, "pgqueuer").await;
     let line = listener
@@ -107,32 +92,11 @@ async fn listen_honours_prefix() {
     assert_eq!(event["table"], "app_pgqueuer");
 }
 
-const PY_WORKER: &str = r#"
-import asyncio, os, asyncpg
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.qm import QueueManager
-from pgqueuer.queries import Queries
-
-async def main():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    qm = QueueManager(Queries(AsyncpgDriver(conn)))
-
-    @qm.entrypoint("noop")
-    async def noop(job):
-        pass
-
-    asyncio.get_running_loop().call_later(12, qm.shutdown.set)
-    await qm.run()
-
-asyncio.run(main())
-"#;
-
 #[tokio::test]
 async fn health_checks_from_a_running_python_worker() {
-    let db = TestDb::new();
-    install(&db, &[]);
+    let db = TestDb::installed();
     let listener = listen(&db, &["--json", "listen"]).await;
-    let out = db.python(PY_WORKER, &[]);
+    let out = db.python(common::fixtures::HEALTH_CHECK_WORKER, &[]);
     assert_exit(&out, 0);
     let mut ids = Vec::new();
     while let Some(line) = listener.stdout_line(Duration::from_millis(500), |l| {
@@ -152,8 +116,7 @@ async fn health_checks_from_a_running_python_worker() {
 
 #[tokio::test]
 async fn unknown_payloads_are_printed_raw() {
-    let db = TestDb::new();
-    install(&db, &[]);
+    let db = TestDb::installed();
     let listener = listen(&db, &["listen"]).await;
     db.client()
         .await
@@ -180,8 +143,7 @@ async fn invalid_channel_is_rejected() {
 
 #[tokio::test]
 async fn reconnects_after_the_backend_is_terminated() {
-    let db = TestDb::new();
-    install(&db, &[]);
+    let db = TestDb::installed();
     let listener = db.spawn_pgq(&["--json", "listen", "--channel", "ch_pgqueuer"], &[]);
     let pids = db.wait_for_listener(WAIT).await;
     assert_eq!(pids.len(), 1, "one listener backend");
@@ -216,15 +178,15 @@ async fn sigterm_and_sigint_exit_zero() {
         let mut listener = listen(&db, &["listen"]).await;
         listener.signal(sig);
         assert_eq!(listener.wait_exit(WAIT), Some(0), "SIG{sig}");
-        // Let the backend go before the next round looks for a listener.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The next round must not mistake this backend, still on its way
+        // out, for the next listener.
+        assert!(db.wait_for_no_listener(WAIT).await, "the backend stayed");
     }
 }
 
 #[tokio::test]
 async fn closed_stdout_ends_quietly() {
-    let db = TestDb::new();
-    install(&db, &[]);
+    let db = TestDb::installed();
     let mut child = common::pgq_cmd(&["--json", "listen"], &[])
         .env("PGDSN", db.dsn())
         .stdout(std::process::Stdio::piped())

@@ -3,7 +3,7 @@
 //! reconnects with its backoff, LISTENs again, and delivers what is sent
 //! afterwards.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

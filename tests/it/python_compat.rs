@@ -1,6 +1,6 @@
 //! Compatibility with the real Python PGQueuer 1.6.0 in both directions.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, assert_exit, catalog_dump, stderr, stdout};
 
@@ -116,32 +116,6 @@ async fn pgq_accepts_python_installs_and_the_catalogs_match() {
     }
 }
 
-const PYTHON_WORKER: &str = r#"
-import asyncio, json, os
-from datetime import timedelta
-import asyncpg
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.qm import QueueManager
-from pgqueuer.queries import Queries
-from pgqueuer.domain.types import QueueExecutionMode
-
-async def main():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    driver = AsyncpgDriver(conn)
-    qm = QueueManager(Queries(driver))
-    seen = []
-
-    @qm.entrypoint("greet")
-    async def greet(job):
-        seen.append(job.payload.decode())
-
-    ids = await Queries(driver).enqueue(["greet", "greet"], [b"hello", b"world"], [0, 5])
-    await qm.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=1))
-    print(json.dumps({"ids": ids, "seen": seen}))
-
-asyncio.run(main())
-"#;
-
 /// A Python 1.6.0 worker enqueues and processes jobs on a pgq-installed
 /// database, in priority order, and logs them the way Python expects.
 #[tokio::test]
@@ -150,7 +124,7 @@ async fn python_worker_runs_jobs_on_a_pgq_install() {
         let db = TestDb::new();
         let env = [("PGQUEUER_PREFIX", prefix), ("PGQUEUER_SCHEMA", schema)];
         assert_exit(&db.pgq_env(&["install"], &env), 0);
-        let out = db.python(PYTHON_WORKER, &env);
+        let out = db.python(common::fixtures::GREET_WORKER, &env);
         assert!(
             out.status.success(),
             "python worker failed:\n{}",

@@ -1,49 +1,27 @@
 //! `pgq schedules` against rows written by a real Python PGQueuer 1.6.0
 //! `SchedulerManager`, and cron parity with the croniter PGQueuer uses.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, assert_exit, stderr, stdout};
 
 /// Registers four schedules and runs the scheduler for ~4 s, so the
 /// every-3-seconds one fires at least once (and gets a `last_run`).
-const PY_SCHEDULER: &str = r#"
-import asyncio, os, asyncpg
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.queries import Queries
-from pgqueuer.sm import SchedulerManager
-
-async def main():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    sm = SchedulerManager(Queries(AsyncpgDriver(conn)))
-
-    @sm.schedule("nightly", "0 3 * * *")
-    async def a(schedule):
-        pass
-
-    @sm.schedule("nightly", "@hourly")
-    async def b(schedule):
-        pass
-
-    @sm.schedule("weekdays", "0 9 * * MON-FRI")
-    async def c(schedule):
-        pass
-
-    @sm.schedule("fast", "* * * * * */3")
-    async def d(schedule):
-        pass
-
-    asyncio.get_running_loop().call_later(4, sm.shutdown.set)
-    await sm.run()
-    await conn.close()
-
-asyncio.run(main())
-"#;
-
 fn with_python_schedules() -> TestDb {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
-    assert_exit(&db.python(PY_SCHEDULER, &[]), 0);
+    let db = TestDb::installed();
+    assert_exit(
+        &common::python_schedules(
+            &db,
+            &[
+                ("nightly", "0 3 * * *"),
+                ("nightly", "@hourly"),
+                ("weekdays", "0 9 * * MON-FRI"),
+                ("fast", "* * * * * */3"),
+            ],
+            "4",
+        ),
+        0,
+    );
     db
 }
 
@@ -62,24 +40,6 @@ fn id_of(rows: &[serde_json::Value], entrypoint: &str, expression: &str) -> i64 
 
 /// Checks, with the venv's croniter, that each row's first fire time is
 /// croniter's next after some instant in [T0, T1] and the rest follow it.
-const PY_CHECK_FIRES: &str = r#"
-import json, os, sys
-from datetime import datetime, timezone, timedelta
-from croniter import croniter
-
-t0 = datetime.fromisoformat(os.environ["T0"])
-t1 = datetime.fromisoformat(os.environ["T1"])
-def nxt(expr, start):
-    return datetime.fromtimestamp(croniter(expr, start_time=start).get_next(), timezone.utc)
-for row in json.loads(os.environ["ROWS"]):
-    fires = [datetime.fromisoformat(f.replace("Z", "+00:00")) for f in row["next_fires"]]
-    assert len(fires) == 3, row
-    assert nxt(row["expression"], t0) <= fires[0] <= nxt(row["expression"], t1), row
-    assert nxt(row["expression"], fires[0]) == fires[1], row
-    assert nxt(row["expression"], fires[1]) == fires[2], row
-print("ok")
-"#;
-
 #[test]
 fn lists_python_registered_schedules_as_json_with_croniter_fire_times() {
     let db = with_python_schedules();
@@ -104,7 +64,7 @@ fn lists_python_registered_schedules_as_json_with_croniter_fire_times() {
         assert_eq!(row["status"], "queued");
     }
     let out = db.python(
-        PY_CHECK_FIRES,
+        common::fixtures::CHECK_FIRE_TIMES,
         &[
             ("ROWS", &serde_json::to_string(&rows).expect("json")),
             ("T0", &t0.to_rfc3339()),
@@ -227,21 +187,6 @@ fn empty_table_and_missing_schema() {
 
 /// Prints, per input line, croniter's normalised form and the next three fire
 /// times after a fixed instant, exactly as PGQueuer 1.6.0 calls croniter.
-const PY_CRON_TABLE: &str = r#"
-import os
-from datetime import datetime, timezone
-from croniter import croniter
-start = datetime(2026, 3, 14, 15, 9, 26, tzinfo=timezone.utc)
-for expr in os.environ["EXPRS"].split("|"):
-    if not croniter.is_valid(expr):
-        print("INVALID")
-        continue
-    norm = " ".join(croniter(expr).expressions)
-    it = croniter(norm, start_time=start)
-    fires = [datetime.fromtimestamp(it.get_next(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") for _ in range(3)]
-    print(norm + "|" + ",".join(fires))
-"#;
-
 #[test]
 fn cron_normalisation_and_fire_times_match_croniter() {
     let exprs = [
@@ -267,7 +212,7 @@ fn cron_normalisation_and_fire_times_match_croniter() {
         "* * * *",
     ];
     let db = TestDb::new();
-    let out = db.python(PY_CRON_TABLE, &[("EXPRS", &exprs.join("|"))]);
+    let out = db.python(common::fixtures::CRON_TABLE, &[("EXPRS", &exprs.join("|"))]);
     assert_exit(&out, 0);
     let start = chrono::DateTime::parse_from_rfc3339("2026-03-14T15:09:26Z")
         .expect("start")

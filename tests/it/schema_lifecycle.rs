@@ -2,7 +2,7 @@
 //! alter-durability, autovac, uninstall — every durability, with and without
 //! prefix and schema.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, assert_exit, stderr, stdout};
 

@@ -1,6 +1,6 @@
 //! Completions and the man page come from the clap definitions.
 
-mod common;
+use crate::common;
 
 use clap::CommandFactory;
 use common::{assert_exit, pgq_cmd, stdout};

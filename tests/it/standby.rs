@@ -7,7 +7,7 @@
 //! where that is impossible (no server binaries, replication refused) the
 //! test says why on stderr and passes without checking anything.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,13 +3,12 @@
 //! time): the upgraded catalog must equal a fresh pgq install, no row may be
 //! lost, and Python 1.6.0 must then see a current schema.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, assert_exit, catalog_dump, stderr, stdout};
 
 async fn fresh_install_dump() -> Vec<String> {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     catalog_dump(&db.client().await, "public").await
 }
 

@@ -4,7 +4,7 @@
 //! graceful and forced shutdown, a terminated backend, schedules with two
 //! schedulers, broken manifests).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -12,10 +12,6 @@ use chrono::{DateTime, Utc};
 use common::{Spawned, TestDb, assert_exit, log_statuses, manifest_file, stderr, wait_for};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn install(db: &TestDb) {
-    assert_exit(&db.pgq(&["install"]), 0);
-}
 
 /// `pgq queue ARGS…`, returning the new job id.
 fn enqueue(db: &TestDb, args: &[&str]) -> i64 {
@@ -91,8 +87,7 @@ const NOOP: &str = "[[entrypoint]]\nname = \"ping\"\nbuiltin = \"noop\"\n";
 
 #[tokio::test]
 async fn jobs_are_picked_by_priority_then_id() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let ids: Vec<i64> = [1, 5, 3, 5, -2]
         .iter()
         .map(|p| enqueue(&db, &["ping", "-p", &p.to_string()]))
@@ -110,8 +105,7 @@ async fn jobs_are_picked_by_priority_then_id() {
 
 #[tokio::test]
 async fn execute_after_defers_a_job_and_drain_waits_for_it() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let later = enqueue(&db, &["ping", "--execute-after", "1.5"]);
     let now = enqueue(&db, &["ping"]);
     let client = db.client().await;
@@ -153,8 +147,7 @@ async fn execute_after_defers_a_job_and_drain_waits_for_it() {
 
 #[tokio::test]
 async fn a_finished_job_releases_its_dedupe_key() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let first = enqueue(&db, &["ping", "--dedupe-key", "nightly"]);
     assert_exit(&db.pgq(&["queue", "ping", "--dedupe-key", "nightly"]), 1);
     let manifest = manifest_file(NOOP);
@@ -165,8 +158,7 @@ async fn a_finished_job_releases_its_dedupe_key() {
 
 #[tokio::test]
 async fn retries_requeue_with_backoff_then_fail_with_python_shaped_log_rows() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let job = enqueue(&db, &["flaky", "boom"]);
     let manifest = manifest_file(
         "[[entrypoint]]\nname = \"flaky\"\nbuiltin = \"fail\"\nmax_attempts = 2\ninitial_delay = 0.2\nmultiplier = 2\n",
@@ -222,8 +214,7 @@ async fn retries_requeue_with_backoff_then_fail_with_python_shaped_log_rows() {
 
 #[tokio::test]
 async fn held_jobs_stay_failed_until_requeued() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let job = enqueue(&db, &["fragile", "broken input"]);
     let failing = manifest_file(
         "[[entrypoint]]\nname = \"fragile\"\nbuiltin = \"fail\"\non_failure = \"hold\"\n",
@@ -267,8 +258,7 @@ async fn held_jobs_stay_failed_until_requeued() {
 
 #[tokio::test]
 async fn a_cancellation_event_stops_a_running_command() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let manifest = manifest_file(
         r#"[[entrypoint]]
 name = "long"
@@ -319,8 +309,7 @@ asyncio.run(main())
 
 #[tokio::test]
 async fn drain_mode_exits_when_its_entrypoints_are_empty() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     for _ in 0..3 {
         enqueue(&db, &["ping"]);
     }
@@ -350,8 +339,7 @@ async fn drain_mode_exits_when_its_entrypoints_are_empty() {
 
 #[tokio::test]
 async fn a_killed_workers_job_is_repicked_after_the_heartbeat_timeout() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
     let stuck = manifest_file(&format!(
@@ -415,8 +403,7 @@ async fn a_killed_workers_job_is_repicked_after_the_heartbeat_timeout() {
 
 #[tokio::test]
 async fn a_running_worker_keeps_its_jobs_alive_with_heartbeats() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let slow = manifest_file("[[entrypoint]]\nname = \"job\"\ncommand = [\"sleep\", \"2.5\"]\n");
     let mut first = spawn_worker(&db, &slow, &["--heartbeat-timeout", "1"]);
     let job = enqueue(&db, &["job"]);
@@ -440,8 +427,7 @@ async fn a_running_worker_keeps_its_jobs_alive_with_heartbeats() {
 
 #[tokio::test]
 async fn sigterm_lets_running_jobs_finish_and_exits_zero() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let manifest = manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"1\"]\n");
     let mut worker = spawn_worker(&db, &manifest, &[]);
     let jobs: Vec<i64> = (0..3).map(|_| enqueue(&db, &["slow"])).collect();
@@ -466,17 +452,25 @@ async fn sigterm_lets_running_jobs_finish_and_exits_zero() {
 
 /// Jobs still running when the stop is forced go back to `queued`.
 async fn forced_stop_returns_jobs(extra: &[&str], signals: usize) {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let manifest =
         manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"30\"]\n");
     let mut worker = spawn_worker(&db, &manifest, extra);
     let jobs: Vec<i64> = (0..2).map(|_| enqueue(&db, &["slow"])).collect();
     wait_picked(&db, 2).await;
     let started = Instant::now();
-    for _ in 0..signals {
+    for n in 0..signals {
         worker.signal("TERM");
-        std::thread::sleep(Duration::from_millis(100));
+        // Each signal is handled before the next is sent: two sent at once
+        // may arrive as one.
+        let said = if n == 0 {
+            "received, shutting down"
+        } else {
+            "received again"
+        };
+        worker
+            .stderr_line(WAIT, |l| l.contains(said))
+            .unwrap_or_else(|| panic!("no {said:?} after signal {}", n + 1));
     }
     assert_eq!(worker.wait_exit(WAIT), Some(0));
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -544,8 +538,7 @@ async fn terminate_backends(db: &TestDb) -> u64 {
 
 #[tokio::test]
 async fn a_terminated_backend_is_survived_with_restart_on_failure() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let manifest = manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"1\"]\n");
     let worker = spawn_worker(
         &db,
@@ -577,8 +570,7 @@ async fn a_terminated_backend_is_survived_with_restart_on_failure() {
 
 #[tokio::test]
 async fn a_terminated_backend_exits_one_without_restart_on_failure() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let manifest = manifest_file(NOOP);
     let mut worker = spawn_worker(&db, &manifest, &[]);
     wait_connected(&db).await;
@@ -588,8 +580,7 @@ async fn a_terminated_backend_exits_one_without_restart_on_failure() {
 
 #[tokio::test]
 async fn two_schedulers_run_each_fire_once() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let dir = tempfile::tempdir().unwrap();
     let fires = dir.path().join("fires");
     let manifest = manifest_file(&format!(
@@ -704,8 +695,7 @@ fn broken_manifests_are_rejected_before_connecting() {
 
 #[tokio::test]
 async fn command_executors_get_the_payload_metadata_and_extra_args() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("out");
     let manifest = manifest_file(&format!(
@@ -737,8 +727,7 @@ command = ["sh", "-c", "echo \"$(cat)|$PGQ_JOB_ID|$PGQ_ENTRYPOINT|$PGQ_PRIORITY|
 
 #[tokio::test]
 async fn json_log_format_writes_one_object_per_line() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     enqueue(&db, &["ping"]);
     let manifest = manifest_file(NOOP);
     let out = drain(
@@ -761,8 +750,7 @@ async fn json_log_format_writes_one_object_per_line() {
 
 #[tokio::test]
 async fn drain_mode_also_stops_the_scheduler() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     enqueue(&db, &["ping"]);
     let manifest = manifest_file(&format!(
         "{NOOP}\n[[schedule]]\nentrypoint = \"hourly\"\nexpression = \"@hourly\"\nbuiltin = \"noop\"\n"
@@ -788,8 +776,7 @@ async fn drain_mode_also_stops_the_scheduler() {
 
 #[tokio::test]
 async fn parallel_dequeue_connections_pick_each_job_once() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let batch = common::manifest_file(""); // a throwaway file for the job list
     let lines: String = (0..60)
         .map(|i| format!("{{\"entrypoint\": \"ping\", \"priority\": {}}}\n", i % 3))
@@ -836,8 +823,7 @@ fn a_missing_schema_exits_one_naming_what_is_missing() {
 
 #[tokio::test]
 async fn max_concurrent_tasks_caps_this_workers_picked_jobs() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     for _ in 0..12 {
         enqueue(&db, &["slow"]);
     }
@@ -972,8 +958,7 @@ initial_delay = 0
 
 #[tokio::test]
 async fn the_worker_sends_health_check_events_on_the_channel() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let listener = db.spawn_pgq(&["--json", "listen"], &[]);
     assert!(!db.wait_for_listener(WAIT).await.is_empty());
     let manifest = manifest_file(NOOP);

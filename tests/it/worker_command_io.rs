@@ -4,7 +4,7 @@
 //! size, a pipe that keeps draining), and the worker's database secrets kept
 //! out of a command's environment unless the manifest passes them.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::Stdio;
@@ -13,10 +13,6 @@ use std::time::{Duration, Instant};
 use common::{TestDb, assert_exit, log_statuses, manifest_file, pgq_cmd, stderr, wait_for};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn install(db: &TestDb) {
-    assert_exit(&db.pgq(&["install"]), 0);
-}
 
 /// `pgq queue ENTRYPOINT`, returning the new job id.
 fn enqueue(db: &TestDb, entrypoint: &str) -> i64 {
@@ -51,8 +47,7 @@ fn job_lines(log: &str, job: i64) -> Vec<&str> {
 
 #[tokio::test]
 async fn output_that_is_not_utf8_is_logged_lossily_and_the_job_succeeds() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     // After the invalid bytes each stream gets 300 kB more (beyond any pipe
     // buffer): a reader that gave up at the bad byte would close the pipe
     // and `tr` would die of SIGPIPE, failing the job (`set -e`).
@@ -114,8 +109,7 @@ fn last_chars(text: &str, n: usize) -> String {
 
 #[tokio::test]
 async fn huge_output_keeps_the_worker_small_and_the_log_within_the_default_cap() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     // 50 MB without a newline, then 50 MB of 101-byte lines.
     let manifest = manifest_file(
         r#"[[entrypoint]]
@@ -197,8 +191,7 @@ timeout = "120s"
 
 #[tokio::test]
 async fn manifest_caps_shorten_lines_count_the_rest_and_keep_draining() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("finished");
     // All on stderr, so the order of logged lines is fixed. 2 000 000 lines
@@ -334,8 +327,7 @@ fn dsn_with_password(db: &TestDb, password: &str) -> String {
 
 #[tokio::test]
 async fn commands_do_not_get_the_workers_database_secrets() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let manifest = manifest_file("[[entrypoint]]\nname = \"show\"\ncommand = [\"env\"]\n");
     let with_pw = dsn_with_password(&db, "dsn-secret-4711");
 
@@ -367,8 +359,7 @@ async fn commands_do_not_get_the_workers_database_secrets() {
 
 #[tokio::test]
 async fn a_manifest_can_pass_the_database_secrets_on() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let manifest = manifest_file(
         r#"[[entrypoint]]
 name = "inherit"

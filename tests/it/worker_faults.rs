@@ -5,11 +5,11 @@
 //! answers, and says truthfully that they stay `picked` when it does not.
 //! Every test counts every job afterwards.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{Spawned, TestDb, assert_exit, log_statuses, manifest_file, wait_for};
+use common::{Spawned, TestDb, log_statuses, manifest_file, wait_for};
 use tokio_postgres::Client;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -17,10 +17,6 @@ const NOOP: &str = "[[entrypoint]]\nname = \"ping\"\nbuiltin = \"noop\"\n";
 const SLOW: &str = "[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"30\"]\n";
 /// Enough no-op jobs that a drain is still claiming batches when it is stopped.
 const DRAIN_JOBS: i64 = 30_000;
-
-fn install(db: &TestDb) {
-    assert_exit(&db.pgq(&["install"]), 0);
-}
 
 fn spawn_worker(db: &TestDb, manifest: &tempfile::NamedTempFile, extra: &[&str]) -> Spawned {
     let mut args = vec![
@@ -119,8 +115,7 @@ async fn stop_mid_drain(db: &TestDb, client: &Client, extra: &[&str], after: i64
 
 #[tokio::test]
 async fn a_stop_during_a_fast_drain_runs_or_returns_every_claimed_job() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let client = db.client().await;
     let parallel = ["--batch-size", "100", "--dequeue-connections", "2"];
     // Different moments in the drain, and a second (fast-stop) signal.
@@ -131,8 +126,7 @@ async fn a_stop_during_a_fast_drain_runs_or_returns_every_claimed_job() {
 
 #[tokio::test]
 async fn a_stop_during_a_fast_drain_on_one_connection_leaves_nothing_picked() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let client = db.client().await;
     for (batch, after, signals) in [("100", 1_000, 1), ("10", 300, 1), ("10", 1_500, 2)] {
         stop_mid_drain(&db, &client, &["--batch-size", batch], after, signals).await;
@@ -185,8 +179,7 @@ fn stderr_lines(worker: &Spawned) -> Vec<String> {
 
 #[tokio::test]
 async fn a_worker_that_gives_up_returns_its_jobs_when_the_database_answers() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let client = db.client().await;
     let mut worker = three_running_jobs(&db, &client).await;
     terminate_worker_backends(&db, &client).await;
@@ -226,8 +219,7 @@ async fn a_worker_that_gives_up_returns_its_jobs_when_the_database_answers() {
 
 #[tokio::test]
 async fn a_worker_that_gives_up_without_a_database_says_its_jobs_stay_picked() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let client = db.client().await;
     let mut worker = three_running_jobs(&db, &client).await;
     // Refuse new connections (superusers included), so the worker cannot

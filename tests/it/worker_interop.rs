@@ -4,7 +4,7 @@
 //! job (and that Python's strict models and `pgq dashboard` read), and a pgq
 //! and a Python scheduler sharing one schedule.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
@@ -14,30 +14,12 @@ use common::{TestDb, assert_exit, manifest_file, stderr, stdout, wait_for};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn install(db: &TestDb) {
-    assert_exit(&db.pgq(&["install"]), 0);
-}
-
 fn path(file: &tempfile::NamedTempFile) -> &str {
     file.path().to_str().expect("utf-8 temp path")
 }
 
-const PY_PRELUDE: &str = r#"
-import asyncio, os, sys, asyncpg
-from datetime import timedelta
-from pgqueuer.db import AsyncpgDriver
-from pgqueuer.qm import QueueManager
-from pgqueuer.queries import Queries
-from pgqueuer.types import QueueExecutionMode
-from pgqueuer.executors import DatabaseRetryEntrypointExecutor
-
-async def connect():
-    conn = await asyncpg.connect(os.environ["PGDSN"])
-    return conn, Queries(AsyncpgDriver(conn))
-"#;
-
 fn py(body: &str) -> String {
-    format!("{PY_PRELUDE}\n{body}")
+    format!("{}\n{body}", common::fixtures::INTEROP_PRELUDE)
 }
 
 /// Start a Python script in the background.
@@ -55,8 +37,7 @@ fn spawn_python(db: &TestDb, script: &str) -> Child {
 
 #[tokio::test]
 async fn a_pgq_worker_runs_jobs_enqueued_by_python() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let out = db.python(
         &py(r#"
 async def main():
@@ -97,8 +78,7 @@ command = ["sh", "-c", "cat > {dir}/$PGQ_JOB_ID.bin; echo \"$PGQ_PRIORITY $PGQ_H
 
 #[tokio::test]
 async fn pgq_and_python_workers_share_a_fleet_wide_concurrency_limit() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let jobs = 24;
     let out = db.python(
         &py(&format!(
@@ -239,8 +219,7 @@ fn keys(v: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn log_rows_look_the_same_whichever_worker_ran_the_job() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let enqueue = |db: &TestDb| -> Vec<i64> {
         ["ok", "bad", "again"]
             .iter()
@@ -375,8 +354,7 @@ asyncio.run(main())
 
 #[tokio::test]
 async fn a_pgq_and_a_python_scheduler_fire_each_schedule_once() {
-    let db = TestDb::new();
-    install(&db);
+    let db = TestDb::installed();
     let dir = tempfile::tempdir().unwrap();
     let fires = dir.path().join("fires");
     let manifest = manifest_file(&format!(

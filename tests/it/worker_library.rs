@@ -1,7 +1,7 @@
 //! The worker engine as a Rust library: async handlers registered by name,
 //! retries, the observable snapshot, and the shutdown trigger.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,8 +24,7 @@ fn settings(db: &TestDb) -> ConnectionSettings {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handlers_run_retry_and_show_up_in_the_snapshot() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     for args in [
         ["queue", "add", "2"],
         ["queue", "add", "40"],
@@ -96,8 +95,7 @@ async fn handlers_run_retry_and_show_up_in_the_snapshot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shutdown_trigger_stops_a_continuous_worker_and_a_second_request_stops_jobs() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "wait"]), 0);
     let mut worker = Worker::new(ObjectNames::default(), RunOptions::default());
     worker
@@ -120,7 +118,12 @@ async fn the_shutdown_trigger_stops_a_continuous_worker_and_a_second_request_sto
     .await;
     assert!(running.is_some(), "the job never showed up as in flight");
     stop.request();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = wait_for(Duration::from_secs(10), || {
+        let snapshot = snapshot.clone();
+        async move { (snapshot.borrow().state == WorkerState::Stopping).then_some(()) }
+    })
+    .await;
+    assert!(stopping.is_some(), "the worker never took the stop request");
     assert!(!run.is_finished(), "a graceful stop waits for running jobs");
     stop.request();
     tokio::time::timeout(Duration::from_secs(10), run)

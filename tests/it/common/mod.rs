@@ -5,6 +5,7 @@
 
 pub mod pty;
 pub mod standby;
+mod template;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -67,7 +68,7 @@ pub async fn connect(dsn: &str) -> Client {
     client
 }
 
-fn run_admin(sql: String) {
+pub(crate) fn run_admin(sql: String) {
     // Own thread and runtime: usable from Drop and from inside other runtimes.
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -92,10 +93,23 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// An empty database: for tests that install with options of their own,
+    /// install an old release, or check what happens without a schema.
     pub fn new() -> Self {
         ensure_server();
         let name = format!("pgq_t_{}", uuid::Uuid::new_v4().simple());
         run_admin(format!("CREATE DATABASE {name}"));
+        TestDb { name }
+    }
+
+    /// A database holding exactly what a plain `pgq install` leaves, cloned
+    /// from a template (a file copy is much cheaper than running the DDL in
+    /// every test).
+    pub fn installed() -> Self {
+        ensure_server();
+        let template = template::installed();
+        let name = format!("pgq_t_{}", uuid::Uuid::new_v4().simple());
+        run_admin(format!("CREATE DATABASE {name} TEMPLATE {template}"));
         TestDb { name }
     }
 
@@ -411,6 +425,27 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Wait up to `timeout` until no backend in this database is LISTENing;
+    /// false if one still is.
+    pub async fn wait_for_no_listener(&self, timeout: Duration) -> bool {
+        let client = self.client().await;
+        wait_for(timeout, || async {
+            let listening: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    &[&self.name],
+                )
+                .await
+                .expect("pg_stat_activity")
+                .get(0);
+            (listening == 0).then_some(())
+        })
+        .await
+        .is_some()
+    }
+}
+
 impl Spawned {
     /// The next stdout line matching `pred` within `timeout` (other lines are
     /// skipped and returned in the panic message if none matches).
@@ -487,6 +522,48 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The Python scripts the tests run, kept as files in tests/fixtures/ (one
+/// copy each, readable and runnable on their own).
+pub mod fixtures {
+    pub const DRAIN_WORKER: &str = include_str!("../../fixtures/drain_worker.py");
+    pub const REGISTER_SCHEDULES: &str = include_str!("../../fixtures/register_schedules.py");
+    pub const ENQUEUE_ONE: &str = include_str!("../../fixtures/enqueue_one.py");
+    pub const HEALTH_CHECK_WORKER: &str = include_str!("../../fixtures/health_check_worker.py");
+    pub const GREET_WORKER: &str = include_str!("../../fixtures/greet_worker.py");
+    pub const CHECK_FIRE_TIMES: &str = include_str!("../../fixtures/check_fire_times.py");
+    pub const CRON_TABLE: &str = include_str!("../../fixtures/cron_table.py");
+    pub const INTEROP_PRELUDE: &str = include_str!("../../fixtures/interop_prelude.py");
+}
+
+/// Drain the queue once with a Python PGQueuer 1.6.0 worker serving `eps`
+/// (comma-separated); every handler raises when `fail`. Returns the jobs it
+/// ran: `{ep, id, payload (bytes as numbers), headers, priority}`.
+pub fn python_drain(db: &TestDb, eps: &str, fail: bool) -> Vec<serde_json::Value> {
+    let out = db.python(
+        fixtures::DRAIN_WORKER,
+        &[("EPS", eps), ("FAIL", if fail { "1" } else { "0" })],
+    );
+    assert!(out.status.success(), "python worker: {}", stderr(&out));
+    let last = stdout(&out).lines().last().unwrap_or("[]").to_string();
+    serde_json::from_str::<Vec<serde_json::Value>>(&last).unwrap()
+}
+
+/// Register `(entrypoint, cron expression)` schedules through Python
+/// PGQueuer 1.6.0's SchedulerManager, which then runs for `run_seconds`.
+pub fn python_schedules(db: &TestDb, schedules: &[(&str, &str)], run_seconds: &str) -> Output {
+    let lines: Vec<String> = schedules
+        .iter()
+        .map(|(ep, expr)| format!("{ep} {expr}"))
+        .collect();
+    db.python(
+        fixtures::REGISTER_SCHEDULES,
+        &[
+            ("SCHEDULES", &lines.join("\n")),
+            ("RUN_SECONDS", run_seconds),
+        ],
+    )
 }
 
 /// A worker manifest in a temporary file (deleted when dropped).

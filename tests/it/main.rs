@@ -1,0 +1,35 @@
+//! pgq's integration tests, as ONE test binary: one link step instead of one
+//! per file, and libtest runs every test of the suite in one pool instead of
+//! file after file. Each module below was a binary of its own before; tests
+//! share the harness in `common` (a real PostgreSQL, the real `pgq` binary,
+//! the real Python PGQueuer 1.6.0) and the Python scripts in
+//! `tests/fixtures/`.
+//!
+//! Run one area with a filter: `cargo test --test it worker_faults::`.
+
+mod common;
+
+mod action_safety;
+mod cli_errors;
+mod connect;
+mod console_config;
+mod console_idle;
+mod console_mutations;
+mod console_pty;
+mod console_render;
+mod demo;
+mod input_safety;
+mod jobs;
+mod listen;
+mod listener;
+mod python_compat;
+mod schedules;
+mod schema_lifecycle;
+mod shell_support;
+mod standby;
+mod upgrade_releases;
+mod worker;
+mod worker_command_io;
+mod worker_faults;
+mod worker_interop;
+mod worker_library;
