@@ -264,10 +264,10 @@ fn keys_switch_tabs_filter_and_quit() {
     key(&mut a, KeyCode::Char('q'));
     key(&mut a, KeyCode::Backspace);
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.events.filter, "cancel");
+    assert_eq!(a.events.list.filter, "cancel");
     assert_eq!(a.events.visible().len(), 1);
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.events.filter, "");
+    assert_eq!(a.events.list.filter, "");
     // c clears, y copies the selected raw JSON.
     let copied = key(&mut a, KeyCode::Char('y'));
     assert!(matches!(copied.as_slice(), [Effect::Copy(text)] if text == "not json at all"));

@@ -3,9 +3,17 @@
 
 use std::time::Duration;
 
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Context, Reply, TabView};
+use crate::actions::Action;
 use crate::actions::preview::Preview;
 use crate::actions::tables::TablesReport;
-use crate::console::keymap::Command;
+use crate::console::app::App;
+use crate::console::db::View;
+use crate::console::keymap::{Command, Scope};
+use crate::console::ui;
 use crate::settings::durability::Durability;
 
 /// How long the switch waits for its ACCESS EXCLUSIVE locks.
@@ -52,6 +60,47 @@ impl DurabilityTab {
             .as_ref()
             .filter(|(l, _)| *l == level)
             .map(|(_, p)| p)
+    }
+}
+
+impl TabView for DurabilityTab {
+    fn title(&self) -> &'static str {
+        "Durability"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Durability
+    }
+
+    fn view(&self) -> Option<View> {
+        Some(View::Tables)
+    }
+
+    fn on_command(&mut self, command: Command, _cx: &Context) -> Vec<Reply> {
+        match command {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => {
+                if self.navigate(command) {
+                    return vec![Reply::PreviewDurability];
+                }
+            }
+            Command::Apply => {
+                return vec![Reply::Propose(Action::SetDurability {
+                    level: self.level(),
+                    lock_timeout: Some(LOCK_TIMEOUT),
+                })];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
+        ui::durability::draw(frame, area, app);
     }
 }
 

@@ -1,10 +1,17 @@
-//! Held jobs tab state: jobs in `failed` status with their last traceback.
+//! Held jobs tab state: jobs in `failed` status with their last traceback,
+//! on the shared list view.
 
-use std::collections::BTreeSet;
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
-use super::{matches_filter, move_cursor};
+use super::list::ListView;
+use super::{Context, Reply, TabView, matches_filter};
+use crate::actions::Action;
 use crate::actions::tables::HeldJob;
-use crate::console::keymap::Command;
+use crate::console::app::{App, Level};
+use crate::console::db::View;
+use crate::console::keymap::{Command, Scope};
+use crate::console::ui;
 
 /// How many held jobs the tab loads.
 pub const LIMIT: u32 = 500;
@@ -12,65 +19,121 @@ pub const LIMIT: u32 = 500;
 #[derive(Debug, Clone, Default)]
 pub struct HeldTab {
     pub jobs: Option<Vec<HeldJob>>,
-    pub filter: String,
-    pub selected: usize,
-    pub tagged: BTreeSet<i64>,
-    pub detail: Option<i64>,
-    pub page: std::cell::Cell<usize>,
+    pub list: ListView<i64>,
 }
 
 impl HeldTab {
     pub fn rows(&self) -> Vec<&HeldJob> {
+        let filter = &self.list.filter;
         self.jobs
             .iter()
             .flatten()
             .filter(|j| {
-                matches_filter(&j.job.entrypoint, &self.filter)
-                    || matches_filter(&j.job.id.to_string(), &self.filter)
+                matches_filter(&j.job.entrypoint, filter)
+                    || matches_filter(&j.job.id.to_string(), filter)
                     || j.traceback
                         .as_ref()
-                        .is_some_and(|t| matches_filter(&t.to_string(), &self.filter))
+                        .is_some_and(|t| matches_filter(&t.to_string(), filter))
             })
             .collect()
     }
 
     pub fn selected_row(&self) -> Option<&HeldJob> {
-        self.rows().get(self.selected).copied()
+        self.rows().get(self.list.selected).copied()
     }
 
-    pub fn navigate(&mut self, command: Command) {
-        let len = self.rows().len();
-        self.selected = move_cursor(self.selected, len, self.page.get(), command);
-    }
-
-    pub fn toggle_tag(&mut self) {
-        if let Some(id) = self.selected_row().map(|r| r.job.id)
-            && !self.tagged.remove(&id)
-        {
-            self.tagged.insert(id);
-        }
+    fn selected_id(&self) -> Option<i64> {
+        self.selected_row().map(|r| r.job.id)
     }
 
     /// The tagged jobs, or else the selected one.
     pub fn targets(&self) -> Vec<i64> {
-        if self.tagged.is_empty() {
-            self.selected_row().map(|r| r.job.id).into_iter().collect()
-        } else {
-            self.tagged.iter().copied().collect()
-        }
+        self.list.targets(self.selected_id())
     }
 
     pub fn accept(&mut self, jobs: Vec<HeldJob>) {
-        self.tagged
-            .retain(|id| jobs.iter().any(|j| j.job.id == *id));
+        let ids: Vec<i64> = jobs.iter().map(|j| j.job.id).collect();
         self.jobs = Some(jobs);
         let len = self.rows().len();
-        self.selected = self.selected.min(len.saturating_sub(1));
+        self.list.accept(len, |id| ids.contains(id));
     }
 
     pub fn detail_row(&self) -> Option<&HeldJob> {
-        let id = self.detail?;
+        let id = self.list.detail?;
         self.jobs.iter().flatten().find(|j| j.job.id == id)
+    }
+}
+
+impl TabView for HeldTab {
+    fn title(&self) -> &'static str {
+        "Held"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Held
+    }
+
+    fn view(&self) -> Option<View> {
+        Some(View::Held)
+    }
+
+    fn filter(&self) -> Option<&str> {
+        Some(&self.list.filter)
+    }
+
+    fn filter_mut(&mut self) -> Option<&mut String> {
+        Some(&mut self.list.filter)
+    }
+
+    fn reset_selection(&mut self) {
+        self.list.reset_selection();
+    }
+
+    fn detail_open(&self) -> bool {
+        self.list.detail.is_some()
+    }
+
+    fn close_detail(&mut self) {
+        self.list.detail = None;
+    }
+
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
+        let page = ui::held::page_height(cx.body);
+        match command {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => {
+                let len = self.rows().len();
+                self.list.navigate(len, page, command);
+            }
+            Command::Open => self.list.detail = self.selected_id(),
+            Command::Tag => {
+                let id = self.selected_id();
+                self.list.toggle_tag(id);
+                let len = self.rows().len();
+                self.list.navigate(len, page, Command::Down);
+            }
+            Command::Requeue => {
+                let ids = self.targets();
+                if ids.is_empty() {
+                    return vec![Reply::Flash(Level::Info, "no held job selected".into())];
+                }
+                return vec![Reply::Propose(Action::Requeue { ids })];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
+        ui::held::draw(frame, area, app, self);
+    }
+
+    fn draw_detail(&self, frame: &mut Frame, area: Rect, app: &App) {
+        ui::held::draw_detail(frame, area, app, self);
     }
 }
 

@@ -1,16 +1,103 @@
-//! Per-tab view state and the list navigation they share. Drawing lives in
-//! `console::ui`; these modules only hold state and react to commands.
+//! The console's tabs: each is one type implementing [`TabView`], holding
+//! its state and reacting to commands; list tabs build on the shared
+//! [`list::ListView`]. Drawing lives in `console::ui`, which the trait's
+//! `draw` hands over to.
+//!
+//! A new list tab is a state type with a `ListView`, its `TabView` impl, a
+//! draw function in `ui/`, a `Tab` id and a keymap scope.
 
 pub mod durability;
 pub mod enqueue;
 pub mod event_rate;
 pub mod events;
 pub mod held;
+pub mod list;
 pub mod schedules;
 pub mod stats;
 pub mod worker;
 
-use super::keymap::Command;
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::app::{App, Level};
+use super::db::View;
+use super::keymap::{Command, Keymap, Scope};
+use crate::actions::Action;
+
+/// What a tab asks of the app after a command: the app owns the doors
+/// (mutations, the db task, the clipboard, the flash line).
+#[derive(Debug)]
+pub enum Reply {
+    /// A mutation: preview, confirm, execute (refused when read-only).
+    Propose(Action),
+    Flash(Level, String),
+    /// Load this view now.
+    Refresh(View),
+    /// Put this text on the clipboard.
+    Copy(String),
+    /// The durability level moved: dry-run it again.
+    PreviewDurability,
+}
+
+/// What a tab knows of the world when it handles a command.
+pub struct Context {
+    pub now: DateTime<Utc>,
+    /// The area below the tab bar and above the status lines, from the
+    /// terminal size: list tabs derive their page height from it.
+    pub body: Rect,
+}
+
+/// One tab of the console.
+pub trait TabView {
+    fn title(&self) -> &'static str;
+    /// The keymap scope of this tab's own keys.
+    fn scope(&self) -> Scope;
+    /// The data this tab shows, refreshed by the clock while it is on screen.
+    fn view(&self) -> Option<View> {
+        None
+    }
+    /// The user paused this tab's refreshes.
+    fn paused(&self) -> bool {
+        false
+    }
+    /// The `/` filter text, for tabs that have one.
+    fn filter(&self) -> Option<&str> {
+        None
+    }
+    fn filter_mut(&mut self) -> Option<&mut String> {
+        None
+    }
+    /// The filter changed: back to the first row.
+    fn reset_selection(&mut self) {}
+    fn detail_open(&self) -> bool {
+        false
+    }
+    fn close_detail(&mut self) {}
+    /// Commands that still work while the detail pane is open (besides
+    /// closing it, help and quit).
+    fn detail_commands(&self) -> &'static [Command] {
+        &[]
+    }
+    /// A command from this tab's scope, or navigation from the List scope.
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply>;
+    /// The clock moved (about once a second while the console is open).
+    fn on_clock(&mut self, _now: DateTime<Utc>) {}
+    /// The hint line while the tab is in a mode of its own (a detail pane,
+    /// a form being edited); `None` shows the keymap's hints for its scope.
+    fn hints(&self, keymap: &Keymap) -> Option<Vec<(String, &'static str)>> {
+        if !self.detail_open() {
+            return None;
+        }
+        let mut hints = vec![(keymap.first_key(Command::Back), "close")];
+        for command in self.detail_commands() {
+            hints.push((keymap.first_key(*command), keymap.label(*command)));
+        }
+        Some(hints)
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, app: &App);
+    fn draw_detail(&self, _frame: &mut Frame, _area: Rect, _app: &App) {}
+}
 
 /// A cursor over a list of `len` rows shown `page` rows at a time.
 pub fn move_cursor(selected: usize, len: usize, page: usize, command: Command) -> usize {

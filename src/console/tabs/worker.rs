@@ -5,6 +5,13 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Context, Reply, TabView};
+use crate::console::app::App;
+use crate::console::keymap::{Command, Scope};
+use crate::console::ui;
 
 use crate::worker::{Counters, Snapshot, WorkerState};
 
@@ -80,5 +87,23 @@ impl WorkerTab {
 
     pub fn stopped(&self) -> bool {
         self.snapshot.state == WorkerState::Stopped
+    }
+}
+
+impl TabView for WorkerTab {
+    fn title(&self) -> &'static str {
+        "Worker"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Worker
+    }
+
+    fn on_command(&mut self, _command: Command, _cx: &Context) -> Vec<Reply> {
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
+        ui::worker::draw(frame, area, app);
     }
 }

@@ -8,10 +8,20 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Table
 use super::centered;
 use super::format::group;
 use crate::console::app::App;
+use crate::console::tabs::list::window;
+
+/// A header line above the table.
+fn layout(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area)
+}
+
+/// Table rows visible in `body` (below the top border and column titles).
+pub fn page_height(body: Rect) -> usize {
+    layout(body)[1].height.saturating_sub(2) as usize
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let [header, table] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let [header, table] = layout(area);
     let t = &app.theme;
     let ev = &app.events;
     let mut spans = vec![
@@ -30,9 +40,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.dim,
         ));
     }
-    if !ev.filter.is_empty() {
+    if !ev.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
-        spans.push(Span::styled(ev.filter.clone(), t.warn));
+        spans.push(Span::styled(ev.list.filter.clone(), t.warn));
     }
     spans.push(Span::raw("  "));
     if ev.paused_at.is_some() {
@@ -60,11 +70,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(text).style(t.dim).block(block), table);
         return;
     }
-    let page = table.height.saturating_sub(2) as usize;
-    ev.page.set(page);
+    let page = page_height(area);
     let selected = ev.selected_index(&visible);
-    // Only the rows that can be on screen are built, whatever the buffer size.
-    let first = selected.saturating_sub(page.saturating_sub(1));
+    // Only the rows that can be on screen are built, whatever the buffer
+    // size, from the scroll position navigation left.
+    let first = window(ev.list.table.offset(), selected, visible.len(), page);
     let rows: Vec<Row> = visible
         .iter()
         .skip(first)
@@ -111,7 +121,7 @@ fn channel_of(app: &App) -> String {
 
 pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
-    let Some(entry) = app.events.detail.and_then(|seq| app.events.entry(seq)) else {
+    let Some(entry) = app.events.detail_entry() else {
         return;
     };
     let popup = centered(area, 80, 80);

@@ -5,13 +5,12 @@ use chrono::{DateTime, Local, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
 use super::centered;
 use super::format::age;
 use crate::console::app::App;
-use crate::console::tabs::schedules::is_stale;
-use crate::cron;
+use crate::console::tabs::schedules::{SchedulesTab, is_stale};
 
 /// `in 4m05s` / `4m05s ago`.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -23,11 +22,19 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+/// A header line above the table.
+fn layout(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area)
+}
+
+/// Table rows visible in `body` (below the top border and column titles).
+pub fn page_height(body: Rect) -> usize {
+    layout(body)[1].height.saturating_sub(2) as usize
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
     let t = &app.theme;
-    let s = &app.schedules;
-    let [header, table] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let [header, table] = layout(area);
     let rows = s.rows();
     let total = s.listing.as_ref().map_or(0, |l| l.rows.len());
     let mut spans = vec![
@@ -35,12 +42,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(format!("{total}"), t.title),
         Span::styled(" schedules", t.dim),
     ];
-    if !s.tagged.is_empty() {
-        spans.push(Span::styled(format!("  {} tagged", s.tagged.len()), t.warn));
+    if !s.list.tagged.is_empty() {
+        spans.push(Span::styled(
+            format!("  {} tagged", s.list.tagged.len()),
+            t.warn,
+        ));
     }
-    if !s.filter.is_empty() {
+    if !s.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
-        spans.push(Span::styled(s.filter.clone(), t.warn));
+        spans.push(Span::styled(s.list.filter.clone(), t.warn));
     }
     spans.push(Span::styled(
         "  times UTC (local in details) · ! = stale heartbeat",
@@ -64,13 +74,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    s.page.set(table.height.saturating_sub(2) as usize);
+    let mut state = s.list.state_for(rows.len(), page_height(area));
     let now = app.now;
     let body: Vec<Row> = rows
         .iter()
         .map(|r| {
             let sc = &r.schedule;
-            let mark = if s.tagged.contains(&sc.id) {
+            let mark = if s.list.tagged.contains(&sc.id) {
                 "●"
             } else {
                 " "
@@ -125,13 +135,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .block(block)
         .column_spacing(1)
         .row_highlight_style(t.selected);
-    let mut state = TableState::default().with_selected(Some(s.selected));
     frame.render_stateful_widget(widget, table, &mut state);
 }
 
-pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
     let t = &app.theme;
-    let Some(row) = app.schedules.detail_row() else {
+    let Some(row) = s.detail_row() else {
         return;
     };
     let sc = &row.schedule;
@@ -176,16 +185,18 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             t.header,
         )),
     ];
-    match cron::next_fires(&sc.expression, app.now, 10) {
-        Ok(fires) => lines.extend(
+    // Computed by the tab when the data or the clock moved, not here.
+    match s.detail_fires() {
+        Some(Ok(fires)) => lines.extend(
             fires
-                .into_iter()
-                .map(|f| Line::from(format!("  {}", both(f)))),
+                .iter()
+                .map(|f| Line::from(format!("  {}", both(*f)))),
         ),
-        Err(e) => lines.push(Line::from(Span::styled(
+        Some(Err(e)) => lines.push(Line::from(Span::styled(
             format!("  cannot compute: {e}"),
             t.error,
         ))),
+        None => {}
     }
     let title = format!(" schedule {} · {} ", sc.id, sc.entrypoint);
     frame.render_widget(
