@@ -692,7 +692,10 @@ fn dialog_and_filter_keys_follow_the_keymap_and_show_in_help() {
     });
     assert!(render(&a, 80, 24).contains("y press it"));
     key(&mut a, KeyCode::Tab); // focus Confirm
-    assert!(key(&mut a, KeyCode::Enter).is_empty(), "Enter is unbound now");
+    assert!(
+        key(&mut a, KeyCode::Enter).is_empty(),
+        "Enter is unbound now"
+    );
     assert!(a.confirm.is_some());
     let effects = key(&mut a, KeyCode::Char('y'));
     assert!(
@@ -715,7 +718,10 @@ fn dialog_and_filter_keys_follow_the_keymap_and_show_in_help() {
     assert_eq!(a.filter(), "s");
     key(&mut a, KeyCode::Char('?'));
     let help = render(&a, 160, 48);
-    assert!(help.contains("Filter input") && help.contains("Ctrl-k"), "{help}");
+    assert!(
+        help.contains("Filter input") && help.contains("Ctrl-k"),
+        "{help}"
+    );
 }
 
 #[test]

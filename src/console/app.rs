@@ -22,7 +22,7 @@ use super::tabs::events::EventsTab;
 use super::tabs::held::HeldTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
-use super::tabs::{Context, Reply, TabView};
+use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
 use crate::actions::{Action, Outcome};
 use crate::events::Event;
@@ -59,7 +59,6 @@ impl Tab {
         Tab::Enqueue,
         Tab::Held,
     ];
-
 }
 
 /// The data views tabs show, for refresh bookkeeping.
@@ -125,11 +124,7 @@ impl ConnInfo {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Error,
-}
+pub use super::tabs::Level;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flash {
@@ -297,7 +292,25 @@ impl App {
     fn context(&self) -> Context {
         Context {
             now: self.now,
-            body: super::ui::body_area(self.viewport),
+            body: super::ui::widgets::body_area(self.viewport),
+        }
+    }
+
+    /// What the tabs' views draw with besides their own state.
+    pub fn screen(&self) -> Screen<'_> {
+        Screen {
+            theme: &self.theme,
+            keymap: &self.keymap,
+            now: self.now,
+            connected: self.connected(),
+            standby: self.conn.standby,
+            standby_notice: self.standby_notice(),
+            channel: &self.conn.channel,
+            known_entrypoints: if self.tab == Tab::Enqueue {
+                self.known_entrypoints()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -366,7 +379,9 @@ impl App {
     /// The scopes whose keys are live, innermost first.
     pub fn scopes(&self) -> Vec<Scope> {
         let tab = self.current().map(|t| t.scope());
-        tab.into_iter().chain([Scope::List, Scope::Global]).collect()
+        tab.into_iter()
+            .chain([Scope::List, Scope::Global])
+            .collect()
     }
 
     /// The scopes the `?` overlay explains: the live ones, and the filter

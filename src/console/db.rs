@@ -28,6 +28,9 @@ use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
+/// How many held jobs the Held tab loads.
+pub const HELD_LIMIT: u32 = 500;
+
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// A half-open TCP connection never ends a stream, so probe now and then.
@@ -52,9 +55,7 @@ impl View {
             View::Stats(window) => Action::QueueStats { window },
             View::Schedules => Action::ListSchedules,
             View::Tables => Action::TableInfo,
-            View::Held => Action::HeldJobs {
-                limit: super::tabs::held::LIMIT,
-            },
+            View::Held => Action::HeldJobs { limit: HELD_LIMIT },
         }
     }
 

@@ -3,8 +3,9 @@
 //! [`list::ListView`]. Drawing lives in `console::ui`, which the trait's
 //! `draw` hands over to.
 //!
-//! A new list tab is a state type with a `ListView`, its `TabView` impl, a
-//! draw function in `ui/`, a `Tab` id and a keymap scope.
+//! A tab is a folder: `mod.rs` holds the state and the `TabView` impl,
+//! `view.rs` draws it from a [`Screen`]. A new list tab is such a folder
+//! with a `ListView`, plus a `Tab` id, a keymap scope and its key specs.
 
 pub mod durability;
 pub mod enqueue;
@@ -20,10 +21,17 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::app::{App, Level};
 use super::db::View;
 use super::keymap::{Command, Keymap, Scope};
+use super::theme::Theme;
 use crate::actions::Action;
+
+/// How a flash message reads: information, or something that went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
 
 /// What a tab asks of the app after a command: the app owns the doors
 /// (mutations, the db task, the clipboard, the flash line).
@@ -46,6 +54,24 @@ pub struct Context {
     /// The area below the tab bar and above the status lines, from the
     /// terminal size: list tabs derive their page height from it.
     pub body: Rect,
+}
+
+/// What a tab's view draws with besides its own state: a snapshot of the
+/// app's shared state, so tabs never see (or import) the app itself.
+pub struct Screen<'a> {
+    pub theme: &'a Theme,
+    pub keymap: &'a Keymap,
+    pub now: DateTime<Utc>,
+    /// Connected now; otherwise the data on screen is stale.
+    pub connected: bool,
+    /// The server is a hot standby (no NOTIFY).
+    pub standby: bool,
+    /// What to say about a standby, if on one.
+    pub standby_notice: Option<String>,
+    /// The NOTIFY channel the Events tab listens on.
+    pub channel: &'a str,
+    /// Entrypoints seen anywhere, for the enqueue form's completion.
+    pub known_entrypoints: Vec<String>,
 }
 
 /// One tab of the console.
@@ -95,8 +121,8 @@ pub trait TabView {
         }
         Some(hints)
     }
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App);
-    fn draw_detail(&self, _frame: &mut Frame, _area: Rect, _app: &App) {}
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen);
+    fn draw_detail(&self, _frame: &mut Frame, _area: Rect, _screen: &Screen) {}
 }
 
 /// A cursor over a list of `len` rows shown `page` rows at a time.

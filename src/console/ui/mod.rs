@@ -5,23 +5,18 @@
 //! size a single message replaces the layout.
 
 mod dialog;
-pub(crate) mod durability;
-pub(crate) mod enqueue;
-pub(crate) mod events;
 pub mod format;
-pub(crate) mod held;
 mod help;
-pub(crate) mod schedules;
-pub(crate) mod stats;
-pub(crate) mod worker;
+pub mod widgets;
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::app::{App, Level, Link};
 use super::keymap::{Command, Scope};
+use widgets::screen;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
@@ -51,8 +46,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let [tabs, body, status, hints] = screen(area);
     draw_tabs(frame, tabs, app);
     let tab = app.current();
+    let screen = app.screen();
     if let Some(tab) = tab {
-        tab.draw(frame, body, app);
+        tab.draw(frame, body, &screen);
     }
     if let Link::Reconnecting { error, .. } = &app.conn.link {
         // Over the tab's header line: the data below is stale, and why.
@@ -69,7 +65,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_status(frame, status, app);
     draw_hints(frame, hints, app);
     if let Some(tab) = tab.filter(|t| t.detail_open()) {
-        tab.draw_detail(frame, body, app);
+        tab.draw_detail(frame, body, &screen);
     }
     if app.sql_log.open {
         dialog::draw_sql_log(frame, body, app);
@@ -80,24 +76,6 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if app.help {
         help::draw(frame, body, app);
     }
-}
-
-/// Tab bar, body, status bar and hint line.
-fn screen(area: Rect) -> [Rect; 4] {
-    Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area)
-}
-
-/// The area tabs draw in on a terminal of `area`: list tabs derive their
-/// page height from it when keys arrive, so nothing is remembered from the
-/// last draw.
-pub fn body_area(area: Rect) -> Rect {
-    screen(area)[1]
 }
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
@@ -238,16 +216,4 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     frame.render_widget(Line::from(spans), area);
-}
-
-/// A centred rectangle `percent_x`% wide and `percent_y`% tall within `area`.
-fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
-    let w = area.width * percent_x / 100;
-    let h = area.height * percent_y / 100;
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
 }

@@ -1,17 +1,18 @@
 //! The enqueue form: fields, validation with inline errors, entrypoint
 //! completion, and the jobs this session enqueued.
 
+mod view;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-use super::{Context, Reply, TabView};
+use super::Level;
+use super::{Context, Reply, Screen, TabView};
 use crate::actions::Action;
 use crate::actions::jobs::{Conflict, JobSpec};
-use crate::console::app::{App, Level};
 use crate::console::keymap::{Command, Keymap, Scope};
-use crate::console::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -352,8 +353,8 @@ impl TabView for EnqueueForm {
         })
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::enqueue::draw(frame, area, app);
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 }
 

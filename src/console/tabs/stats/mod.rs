@@ -1,16 +1,16 @@
 //! Stats tab state: the latest statistics, window, sort, and the shared
 //! list view (filter, selection, scroll).
 
+mod view;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::list::ListView;
-use super::{Context, Reply, TabView, matches_filter};
+use super::{Context, Reply, Screen, TabView, matches_filter};
 use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
-use crate::console::app::App;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
-use crate::console::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -170,8 +170,7 @@ impl TabView for StatsTab {
             | Command::PageUp
             | Command::PageDown => {
                 let len = self.rows().len();
-                self.list
-                    .navigate(len, ui::stats::page_height(cx.body), command);
+                self.list.navigate(len, view::page_height(cx.body), command);
             }
             Command::Pause => {
                 self.paused = !self.paused;
@@ -189,7 +188,7 @@ impl TabView for StatsTab {
         Vec::new()
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::stats::draw(frame, area, app);
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 }

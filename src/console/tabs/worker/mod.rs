@@ -2,16 +2,16 @@
 //! and its recent log lines. Present only when the console hosts a worker
 //! (`pgq run` on a terminal, `pgq demo`).
 
+mod view;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Context, Reply, TabView};
-use crate::console::app::App;
+use super::{Context, Reply, Screen, TabView};
 use crate::console::keymap::{Command, Scope};
-use crate::console::ui;
 
 use crate::worker::{Counters, Snapshot, WorkerState};
 
@@ -103,7 +103,7 @@ impl TabView for WorkerTab {
         Vec::new()
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::worker::draw(frame, area, app);
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 }

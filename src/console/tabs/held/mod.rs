@@ -1,20 +1,18 @@
 //! Held jobs tab state: jobs in `failed` status with their last traceback,
 //! on the shared list view.
 
+mod view;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::Level;
 use super::list::ListView;
-use super::{Context, Reply, TabView, matches_filter};
+use super::{Context, Reply, Screen, TabView, matches_filter};
 use crate::actions::Action;
 use crate::actions::tables::HeldJob;
-use crate::console::app::{App, Level};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
-use crate::console::ui;
-
-/// How many held jobs the tab loads.
-pub const LIMIT: u32 = 500;
 
 #[derive(Debug, Clone, Default)]
 pub struct HeldTab {
@@ -98,7 +96,7 @@ impl TabView for HeldTab {
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
-        let page = ui::held::page_height(cx.body);
+        let page = view::page_height(cx.body);
         match command {
             Command::Up
             | Command::Down
@@ -128,12 +126,12 @@ impl TabView for HeldTab {
         Vec::new()
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::held::draw(frame, area, app, self);
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 
-    fn draw_detail(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::held::draw_detail(frame, area, app, self);
+    fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw_detail(frame, area, screen, self);
     }
 }
 

@@ -2,18 +2,19 @@
 //! selection, tags, detail), and the detail's next fire times, computed when
 //! data arrives or the clock passes the first of them, never while drawing.
 
+mod view;
+
 use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::Level;
 use super::list::ListView;
-use super::{Context, Reply, TabView, matches_filter};
+use super::{Context, Reply, Screen, TabView, matches_filter};
 use crate::actions::Action;
 use crate::actions::schedules::{ListedSchedule, ScheduleListing, ScheduleRef};
-use crate::console::app::{App, Level};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
-use crate::console::ui;
 use crate::cron;
 
 /// A `picked` schedule whose heartbeat is older than this is re-claimed by
@@ -85,7 +86,10 @@ impl SchedulesTab {
     /// The fire times of the open detail, if computed for it.
     pub fn detail_fires(&self) -> Option<&Fires> {
         let id = self.list.detail?;
-        self.fires.as_ref().filter(|(f, _)| *f == id).map(|(_, f)| f)
+        self.fires
+            .as_ref()
+            .filter(|(f, _)| *f == id)
+            .map(|(_, f)| f)
     }
 
     fn compute_fires(&mut self, now: DateTime<Utc>) {
@@ -110,7 +114,7 @@ impl SchedulesTab {
     }
 
     fn page(cx: &Context) -> usize {
-        ui::schedules::page_height(cx.body)
+        view::page_height(cx.body)
     }
 }
 
@@ -187,7 +191,12 @@ impl TabView for SchedulesTab {
                         "no schedule is tagged (Space tags)".into(),
                     )];
                 }
-                let refs = self.list.tagged.iter().map(|id| ScheduleRef::Id(*id)).collect();
+                let refs = self
+                    .list
+                    .tagged
+                    .iter()
+                    .map(|id| ScheduleRef::Id(*id))
+                    .collect();
                 return vec![Reply::Propose(Action::RemoveSchedules { refs })];
             }
             Command::RunNow => {
@@ -201,12 +210,12 @@ impl TabView for SchedulesTab {
         Vec::new()
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::schedules::draw(frame, area, app, self);
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 
-    fn draw_detail(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::schedules::draw_detail(frame, area, app, self);
+    fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw_detail(frame, area, screen, self);
     }
 }
 
@@ -249,7 +258,10 @@ mod tests {
         };
         let mut tab = SchedulesTab::default();
         tab.accept(listing("* * * * *", t0), t0);
-        assert!(tab.detail_fires().is_none(), "computed only for an open detail");
+        assert!(
+            tab.detail_fires().is_none(),
+            "computed only for an open detail"
+        );
         tab.on_command(Command::Open, &cx);
         let first = |tab: &SchedulesTab| tab.detail_fires().unwrap().as_ref().unwrap()[0];
         assert_eq!(first(&tab).timestamp(), 1_700_000_040);
@@ -259,6 +271,10 @@ mod tests {
         assert_eq!(first(&tab).timestamp(), 1_700_000_100);
         assert_eq!(tab.detail_fires().unwrap().as_ref().unwrap().len(), 10);
         tab.accept(listing("0 0 * * *", t0), t0);
-        assert_eq!(first(&tab).timestamp(), 1_700_006_400, "new data, new fires");
+        assert_eq!(
+            first(&tab).timestamp(),
+            1_700_006_400,
+            "new data, new fires"
+        );
     }
 }

@@ -1,19 +1,19 @@
 //! Durability tab state: the tables' persistence and the chosen level's
 //! dry-run preview.
 
+mod view;
+
 use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Context, Reply, TabView};
+use super::{Context, Reply, Screen, TabView};
 use crate::actions::Action;
 use crate::actions::preview::Preview;
 use crate::actions::tables::TablesReport;
-use crate::console::app::App;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
-use crate::console::ui;
 use crate::settings::durability::Durability;
 
 /// How long the switch waits for its ACCESS EXCLUSIVE locks.
@@ -84,9 +84,12 @@ impl TabView for DurabilityTab {
             | Command::Bottom
             | Command::PageUp
             | Command::PageDown => {
-                if self.navigate(command) {
-                    return vec![Reply::PreviewDurability];
-                }
+                // A new level makes the shown dry run stale.
+                let moved = self.navigate(command);
+                return moved
+                    .then_some(Reply::PreviewDurability)
+                    .into_iter()
+                    .collect();
             }
             Command::Apply => {
                 return vec![Reply::Propose(Action::SetDurability {
@@ -99,8 +102,8 @@ impl TabView for DurabilityTab {
         Vec::new()
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::durability::draw(frame, area, app);
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 }
 

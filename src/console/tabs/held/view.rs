@@ -6,10 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::centered;
-use super::schedules::relative;
-use crate::console::app::App;
-use crate::console::tabs::held::{HeldTab, traceback_text};
+use super::{HeldTab, traceback_text};
+use crate::console::tabs::Screen;
+use crate::console::ui::format::relative;
+use crate::console::ui::widgets::centered;
 
 fn first_line(tb: &Option<serde_json::Value>) -> String {
     tb.as_ref()
@@ -28,8 +28,8 @@ pub fn page_height(body: Rect) -> usize {
     layout(body)[1].height.saturating_sub(2) as usize
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, h: &HeldTab) {
-    let t = &app.theme;
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
+    let t = &screen.theme;
     let [header, table] = layout(area);
     let rows = h.rows();
     let total = h.jobs.as_ref().map_or(0, Vec::len);
@@ -86,7 +86,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, h: &HeldTab) {
                 Cell::from(Line::from(j.job.id.to_string()).right_aligned()),
                 Cell::from(j.job.entrypoint.clone()),
                 Cell::from(Line::from(j.job.attempts.to_string()).right_aligned()),
-                Cell::from(relative(j.job.updated, app.now)),
+                Cell::from(relative(j.job.updated, screen.now)),
                 Cell::from(first_line(&j.traceback)),
             ])
         })
@@ -116,8 +116,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, h: &HeldTab) {
     frame.render_stateful_widget(widget, table, &mut state);
 }
 
-pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, h: &HeldTab) {
-    let t = &app.theme;
+pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
+    let t = &screen.theme;
     let Some(j) = h.detail_row() else {
         return;
     };

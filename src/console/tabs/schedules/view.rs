@@ -7,10 +7,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::centered;
-use super::format::age;
-use crate::console::app::App;
-use crate::console::tabs::schedules::{SchedulesTab, is_stale};
+use super::{SchedulesTab, is_stale};
+use crate::console::tabs::Screen;
+use crate::console::ui::format::age;
+use crate::console::ui::widgets::centered;
 
 /// `in 4m05s` / `4m05s ago`.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -32,8 +32,8 @@ pub fn page_height(body: Rect) -> usize {
     layout(body)[1].height.saturating_sub(2) as usize
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
-    let t = &app.theme;
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
+    let t = &screen.theme;
     let [header, table] = layout(area);
     let rows = s.rows();
     let total = s.listing.as_ref().map_or(0, |l| l.rows.len());
@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
         return;
     }
     let mut state = s.list.state_for(rows.len(), page_height(area));
-    let now = app.now;
+    let now = screen.now;
     let body: Vec<Row> = rows
         .iter()
         .map(|r| {
@@ -138,8 +138,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
     frame.render_stateful_widget(widget, table, &mut state);
 }
 
-pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
-    let t = &app.theme;
+pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
+    let t = &screen.theme;
     let Some(row) = s.detail_row() else {
         return;
     };
@@ -151,7 +151,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
             "{} UTC · {} local · {}",
             at.format("%Y-%m-%d %H:%M:%S"),
             at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %:z"),
-            relative(at, app.now)
+            relative(at, screen.now)
         )
     };
     let mut lines = vec![
@@ -187,11 +187,9 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App, s: &SchedulesTab) {
     ];
     // Computed by the tab when the data or the clock moved, not here.
     match s.detail_fires() {
-        Some(Ok(fires)) => lines.extend(
-            fires
-                .iter()
-                .map(|f| Line::from(format!("  {}", both(*f)))),
-        ),
+        Some(Ok(fires)) => {
+            lines.extend(fires.iter().map(|f| Line::from(format!("  {}", both(*f)))))
+        }
         Some(Err(e)) => lines.push(Line::from(Span::styled(
             format!("  cannot compute: {e}"),
             t.error,

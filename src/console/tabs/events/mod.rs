@@ -6,18 +6,19 @@
 //! sequence number so it stays on the same event as new ones arrive;
 //! `None` follows the newest.
 
+mod view;
+
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::Level;
 use super::event_rate::RateMeter;
 use super::list::ListView;
-use super::{Context, Reply, TabView, matches_filter, move_cursor};
-use crate::console::app::{App, Level};
+use super::{Context, Reply, Screen, TabView, matches_filter, move_cursor};
 use crate::console::keymap::{Command, Scope};
-use crate::console::ui;
 use crate::events::{Event, Received};
 
 /// Window over which the event rate is measured.
@@ -260,7 +261,7 @@ impl TabView for EventsTab {
             | Command::Top
             | Command::Bottom
             | Command::PageUp
-            | Command::PageDown => self.navigate(command, ui::events::page_height(cx.body)),
+            | Command::PageDown => self.navigate(command, view::page_height(cx.body)),
             Command::Pause => self.toggle_pause(),
             Command::Open => self.list.detail = self.selected_entry().map(|e| e.seq),
             Command::Clear => {
@@ -274,12 +275,12 @@ impl TabView for EventsTab {
         Vec::new()
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::events::draw(frame, area, app);
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 
-    fn draw_detail(&self, frame: &mut Frame, area: Rect, app: &App) {
-        ui::events::draw_detail(frame, area, app);
+    fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw_detail(frame, area, screen, self);
     }
 }
 

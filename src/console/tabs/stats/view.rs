@@ -10,9 +10,10 @@ use ratatui::widgets::{
     Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table,
 };
 
-use super::format::{age, count, percent};
+use super::StatsTab;
 use crate::actions::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
-use crate::console::app::App;
+use crate::console::tabs::Screen;
+use crate::console::ui::format::{age, count, percent};
 
 const CHART_HEIGHT: u16 = 9;
 
@@ -33,19 +34,18 @@ pub fn page_height(body: Rect) -> usize {
     layout(body)[1].height.saturating_sub(4) as usize
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
     let [header, table, chart] = layout(area);
     let chart_height = chart.height;
-    draw_header(frame, header, app);
-    draw_table(frame, table, app);
+    draw_header(frame, header, screen, s);
+    draw_table(frame, table, screen, s);
     if chart_height > 0 {
-        draw_chart(frame, chart, app);
+        draw_chart(frame, chart, screen, s);
     }
 }
 
-fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let s = &app.stats;
+fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let t = &screen.theme;
     let mut spans = vec![
         Span::styled(" window ", t.dim),
         Span::styled(s.window.label(), t.title),
@@ -81,10 +81,9 @@ fn numbers(e: &EntrypointStats) -> [String; 8] {
     ]
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let s = &app.stats;
-    let stale = !app.connected();
+fn draw_table(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let t = &screen.theme;
+    let stale = !screen.connected;
     let base = if stale { t.dim } else { t.base };
     let window = s.window.label();
     let header = Row::new(
@@ -175,9 +174,8 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn draw_chart(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let s = &app.stats;
+fn draw_chart(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let t = &screen.theme;
     let Some(data) = &s.data else {
         return;
     };
