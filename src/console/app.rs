@@ -306,6 +306,8 @@ impl App {
             standby: self.conn.standby,
             standby_notice: self.standby_notice(),
             channel: &self.conn.channel,
+            // Only the enqueue form completes entrypoints: skip the work
+            // on other tabs.
             known_entrypoints: if self.tab == Tab::Enqueue {
                 self.known_entrypoints()
             } else {

@@ -8,8 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-use super::Level;
-use super::{Context, Reply, Screen, TabView};
+use super::{Context, Level, Reply, Screen, TabView};
 use crate::actions::Action;
 use crate::actions::jobs::{Conflict, JobSpec};
 use crate::console::keymap::{Command, Keymap, Scope};

@@ -14,10 +14,9 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::Level;
 use super::event_rate::RateMeter;
 use super::list::ListView;
-use super::{Context, Reply, Screen, TabView, matches_filter, move_cursor};
+use super::{Context, Level, Reply, Screen, TabView, matches_filter, move_cursor};
 use crate::console::keymap::{Command, Scope};
 use crate::events::{Event, Received};
 

@@ -6,9 +6,8 @@ mod view;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::Level;
 use super::list::ListView;
-use super::{Context, Reply, Screen, TabView, matches_filter};
+use super::{Context, Level, Reply, Screen, TabView, matches_filter};
 use crate::actions::Action;
 use crate::actions::tables::HeldJob;
 use crate::console::db::View;

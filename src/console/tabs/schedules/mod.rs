@@ -8,9 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::Level;
 use super::list::ListView;
-use super::{Context, Reply, Screen, TabView, matches_filter};
+use super::{Context, Level, Reply, Screen, TabView, matches_filter};
 use crate::actions::Action;
 use crate::actions::schedules::{ListedSchedule, ScheduleListing, ScheduleRef};
 use crate::console::db::View;
