@@ -311,7 +311,7 @@ fn batch_text(bytes: Vec<u8>, label: &str) -> Result<String, CommandError> {
     let (mut line, mut line_start, mut offset) = (1, 0, 0);
     let mut reported = 0;
     for chunk in bytes.utf8_chunks() {
-        for newline in memchr_all(chunk.valid().as_bytes()) {
+        for newline in newlines(chunk.valid().as_bytes()) {
             line += 1;
             line_start = offset + newline + 1;
         }
@@ -320,8 +320,9 @@ fn batch_text(bytes: Vec<u8>, label: &str) -> Result<String, CommandError> {
         if !invalid.is_empty() && line != reported {
             let hex: Vec<String> = invalid.iter().map(|b| format!("0x{b:02X}")).collect();
             errors.push(format!(
-                "{label}:{line}:{}: invalid UTF-8 (byte {})",
+                "{label}:{line}:{}: invalid UTF-8 ({} {})",
                 offset - line_start + 1,
+                if hex.len() == 1 { "byte" } else { "bytes" },
                 hex.join(" ")
             ));
             reported = line;
@@ -332,7 +333,7 @@ fn batch_text(bytes: Vec<u8>, label: &str) -> Result<String, CommandError> {
 }
 
 /// Positions of the newlines in `bytes`.
-fn memchr_all(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+fn newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
     bytes
         .iter()
         .enumerate()
