@@ -415,7 +415,8 @@ pub fn repeated_keys(jobs: &[JobSpec]) -> Vec<Repeat> {
 ///
 /// No key then appears twice in the writes, so no chunk has to wait for
 /// another one's commit and no statement meets its own key twice (which
-/// `ON CONFLICT DO UPDATE` refuses).
+/// `ON CONFLICT DO UPDATE` refuses). (Should a later chunk fail, a repeat
+/// after it has still raised its first job, written before it.)
 struct Folded {
     /// Input indices of the jobs written, in input order.
     written: Vec<usize>,
