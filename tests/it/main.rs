@@ -10,6 +10,7 @@
 mod common;
 
 mod action_safety;
+mod batch_input;
 mod cli_errors;
 mod connect;
 mod console_config;
