@@ -100,7 +100,7 @@ async fn connect_and_listen(
     // never delivers NOTIFY, so waiting there would show nothing anyway.
     let standby = in_recovery(session.client())
         .await
-        .map_err(|e| CommandError::Other(format!("LISTEN {channel}: {}", DbErrorText(&e))))?;
+        .map_err(CommandError::db(format!("LISTEN {channel}")))?;
     if standby {
         return Err(CommandError::Other(format!(
             "cannot LISTEN on {channel}: {}",
@@ -112,7 +112,7 @@ async fn connect_and_listen(
         .client()
         .batch_execute(&sql)
         .await
-        .map_err(|e| CommandError::Other(format!("LISTEN {channel}: {}", DbErrorText(&e))))?;
+        .map_err(CommandError::db(format!("LISTEN {channel}")))?;
     Ok(session)
 }
 
