@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::{TestDb, assert_exit};
 use pgq::actions::ActionError;
 use pgq::commands::CommandError;
+use pgq::db::listener::{ListenError, listen_on};
 use pgq::settings::conn::{ConnectionSettings, Env};
 use pgq::settings::names::ObjectNames;
 use pgq::worker::{EntrypointOptions, Mode, RunOptions, Worker, WorkerError};
@@ -48,6 +49,28 @@ async fn command_errors_keep_the_sqlstate_of_a_failed_statement() {
 
     let usage = CommandError::Usage("unknown context".into());
     assert_eq!(usage.sql_state(), None);
+}
+
+/// The shared LISTEN helper (used by `pgq listen`, the console and the
+/// worker) keeps the server's error instead of its text.
+#[tokio::test]
+async fn a_refused_listen_keeps_its_sqlstate() {
+    let db = TestDb::new();
+    let client = db.client().await;
+    // In an aborted transaction every statement is refused with 25P02.
+    client.batch_execute("BEGIN").await.unwrap();
+    client.batch_execute("SELECT 1 / 0").await.unwrap_err();
+    let err = listen_on(&client, "test", "ch_pgqueuer")
+        .await
+        .expect_err("LISTEN in an aborted transaction fails");
+    let ListenError::Listen { source, .. } = &err else {
+        panic!("expected a refused LISTEN, got {err}");
+    };
+    assert_eq!(source.code(), Some(&SqlState::IN_FAILED_SQL_TRANSACTION));
+    assert_eq!(
+        err.to_string(),
+        "LISTEN ch_pgqueuer: current transaction is aborted, commands ignored until end of transaction block [SQLSTATE 25P02]"
+    );
 }
 
 /// A worker with one no-op entrypoint that stops when the queue is empty.

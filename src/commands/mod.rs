@@ -15,9 +15,10 @@ mod shell_support;
 
 use tokio_postgres::error::SqlState;
 
-use crate::actions::{ActionError, DbErrorText, Session};
+use crate::actions::{ActionError, Session};
 use crate::cli::{Cli, Command};
 use crate::db::connect;
+use crate::db::error_text::DbErrorText;
 use crate::output::{self, Exit};
 use crate::settings::CaseInsensitiveEnv;
 use crate::settings::conn::{ConnectionSettings, Env};
