@@ -31,6 +31,9 @@ use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
+/// How many held jobs the Held tab loads.
+pub const HELD_LIMIT: u32 = 500;
+
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
 const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '5s'";
@@ -50,9 +53,7 @@ impl View {
             View::Stats(window) => Action::QueueStats { window },
             View::Schedules => Action::ListSchedules,
             View::Tables => Action::TableInfo,
-            View::Held => Action::HeldJobs {
-                limit: super::tabs::held::LIMIT,
-            },
+            View::Held => Action::HeldJobs { limit: HELD_LIMIT },
         }
     }
 
