@@ -307,9 +307,11 @@ async fn summary(
         "SELECT entrypoint, status::text, count(*) FROM {} GROUP BY 1, 2 ORDER BY 1, 2",
         n.qualify(&n.queue_table_log)
     );
-    let rows = session.client().query(&sql, &[]).await.map_err(|e| {
-        CommandError::Other(format!("demo summary: {}", crate::actions::DbErrorText(&e)))
-    })?;
+    let rows = session
+        .client()
+        .query(&sql, &[])
+        .await
+        .map_err(CommandError::db("demo summary"))?;
     let mut table: std::collections::BTreeMap<String, [i64; 5]> = Default::default();
     for r in &rows {
         let (ep, status, count): (String, String, i64) = (r.get(0), r.get(1), r.get(2));
