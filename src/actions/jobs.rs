@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 
-use super::{ActionError, Outcome, Session, db_err};
+use super::{ActionError, Finish, Session, db_err};
 use crate::schema::declare::dedupe_predicate;
 use crate::schema::render::spelled;
+use crate::settings::names::ObjectNames;
 
 /// One job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,7 +57,8 @@ impl EnqueueResult {
     }
 }
 
-pub fn command_line(jobs: &[JobSpec], on_conflict: Conflict) -> String {
+/// `pgq queue …` for `jobs` (several jobs: a `--batch` file holding them).
+pub fn command_line(names: &ObjectNames, jobs: &[JobSpec], on_conflict: Conflict) -> String {
     let conflict = match on_conflict {
         Conflict::Raise => "",
         Conflict::Skip => " --on-conflict skip",
@@ -64,7 +66,7 @@ pub fn command_line(jobs: &[JobSpec], on_conflict: Conflict) -> String {
     };
     match jobs {
         [job] => {
-            let mut line = format!("pgq queue {}", shell_quote(&job.entrypoint));
+            let mut line = super::pgq(names, &format!("queue {}", shell_quote(&job.entrypoint)));
             if let Some(p) = &job.payload {
                 line.push(' ');
                 line.push_str(&shell_quote(&String::from_utf8_lossy(p)));
@@ -89,11 +91,11 @@ pub fn command_line(jobs: &[JobSpec], on_conflict: Conflict) -> String {
             }
             line + conflict
         }
-        _ => format!("pgq queue --batch jobs.ndjson{conflict}"),
+        _ => super::pgq(names, &format!("queue --batch jobs.ndjson{conflict}")),
     }
 }
 
-fn shell_quote(text: &str) -> String {
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty()
         && text
             .chars()
@@ -271,56 +273,46 @@ pub(super) async fn enqueue(
     session: &Session,
     jobs: &[JobSpec],
     on_conflict: Conflict,
-) -> Result<Outcome, ActionError> {
+) -> Result<EnqueueResult, ActionError> {
     let delays = delays_of(jobs);
     let c = Columns::new(jobs, &delays);
-    let client = session.client();
     // Delays travel as text ("N microseconds") and are cast in SQL.
     let sql = enqueue_sql(session, on_conflict, Ids::Drawn);
+    let insert = async || {
+        let rows = session
+            .apply(
+                &sql,
+                &[
+                    &c.priority,
+                    &c.entrypoint,
+                    &c.payload,
+                    &c.delay,
+                    &c.dedupe,
+                    &c.headers,
+                ],
+            )
+            .await
+            .map_err(|e| missing_schema_or(session, e, "enqueueing"))?;
+        Ok(EnqueueResult {
+            statuses: statuses_of(&rows),
+        })
+    };
     // Raise rolls the whole call back when any input was a duplicate, so a bulk
     // chunk is written entirely or not at all.
-    let transactional = on_conflict == Conflict::Raise && jobs.len() > 1;
-    if transactional {
-        super::record::record("BEGIN");
-        client
-            .batch_execute("BEGIN")
+    if on_conflict == Conflict::Raise && jobs.len() > 1 {
+        session
+            .transaction("enqueueing", async || {
+                let result = insert().await?;
+                Ok(if result.statuses.contains(&EnqueueStatus::Skipped) {
+                    Finish::Rollback(result)
+                } else {
+                    Finish::Commit(result)
+                })
+            })
             .await
-            .map_err(db_err("enqueueing"))?;
+    } else {
+        insert().await
     }
-    super::record::record(&sql);
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &c.priority,
-                &c.entrypoint,
-                &c.payload,
-                &c.delay,
-                &c.dedupe,
-                &c.headers,
-            ],
-        )
-        .await;
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => {
-            if transactional {
-                let _ = client.batch_execute("ROLLBACK").await;
-            }
-            return Err(missing_schema_or(session, e, "enqueueing"));
-        }
-    };
-    let statuses = statuses_of(&rows);
-    if transactional {
-        let duplicate = statuses.contains(&EnqueueStatus::Skipped);
-        let end = if duplicate { "ROLLBACK" } else { "COMMIT" };
-        super::record::record(end);
-        client
-            .batch_execute(end)
-            .await
-            .map_err(db_err("enqueueing"))?;
-    }
-    Ok(Outcome::Enqueued(EnqueueResult { statuses }))
 }
 
 /// How a bulk enqueue ended.
@@ -420,10 +412,8 @@ impl<F: Fn(usize)> Bulk<'_, F> {
             let n = i32::try_from(chunk.len()).expect("chunk size fits i32");
             let params: [&(dyn ToSql + Sync); 1] = [&n];
             // Pipelined: BEGIN and the draw go out together.
-            let (begun, drawn) = futures_util::join!(
-                client.batch_execute("BEGIN"),
-                client.query_one(&s.draw_ids, &params)
-            );
+            let (begun, drawn) =
+                futures_util::join!(session.begin(), client.query_one(&s.draw_ids, &params));
             self.turns.send_modify(|t| t.drawn = i + 1);
             let ids = match (begun, drawn) {
                 (Ok(()), Ok(row)) => row.try_get::<_, Vec<i64>>(0),
@@ -447,17 +437,17 @@ impl<F: Fn(usize)> Bulk<'_, F> {
                 Ok(statuses) => statuses,
                 Err(cause) => {
                     // Said at once, so the chunks after this one stop now.
-                    let _ = client.batch_execute("ROLLBACK").await;
+                    session.rollback().await;
                     self.fail(i, cause);
                     return;
                 }
             };
             if self.wait(|t| t.committed == i || t.failed < i).await.failed < i {
                 // An earlier chunk failed: nothing from it on is written.
-                let _ = client.batch_execute("ROLLBACK").await;
+                session.rollback().await;
                 return;
             }
-            if let Err(e) = client.batch_execute("COMMIT").await {
+            if let Err(e) = session.commit().await {
                 self.fail(i, BulkCause::Error(db_err("committing")(e)));
                 return;
             }
@@ -568,13 +558,11 @@ pub async fn enqueue_bulk(
     on_written: impl Fn(usize),
 ) -> Result<BulkOutcome, ActionError> {
     assert!(!sessions.is_empty() && chunk_size > 0);
-    if sessions.iter().any(|s| s.read_only) {
-        return Err(ActionError::ReadOnly {
-            action: command_line(jobs, on_conflict),
-        });
-    }
-    // All sessions reach the same server: asking one is enough.
-    super::refuse_on_standby(&sessions[0], || command_line(jobs, on_conflict)).await?;
+    // All sessions are opened alike on one server: asking one is enough.
+    super::refuse_writes(&sessions[0], || {
+        command_line(&sessions[0].names, jobs, on_conflict)
+    })
+    .await?;
     let chunks = jobs.len().div_ceil(chunk_size);
     if chunks == 0 {
         return Ok(BulkOutcome {
@@ -666,18 +654,22 @@ pub(super) fn missing_schema_or(
 
 /// Put held (`failed`) jobs back to `queued` with attempts reset; ids that are
 /// not held are ignored. Logs one `queued` row per requeued job, like PGQueuer.
-pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Outcome, ActionError> {
-    let sql = requeue_sql(session);
-    super::record::record(&sql);
+pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Requeued, ActionError> {
     let rows = session
-        .client()
-        .query(&sql, &[&ids])
+        .apply(&requeue_sql(session), &[&ids])
         .await
         .map_err(|e| missing_schema_or(session, e, "requeueing"))?;
-    Ok(Outcome::Requeued {
+    Ok(Requeued {
         requested: ids.len(),
         requeued: rows.iter().map(|r| r.get(0)).collect(),
     })
+}
+
+/// Which of the jobs asked for were held, and so requeued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requeued {
+    pub requested: usize,
+    pub requeued: Vec<i64>,
 }
 
 /// The requeue statement ($1: job ids).

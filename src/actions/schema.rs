@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{ActionError, Expect, Outcome, Session, db_err};
+use super::{ActionError, Expect, Session, db_err};
 use crate::db::catalog;
 use crate::schema::model::Schema;
 use crate::schema::plan::{self, PlanOptions};
@@ -44,7 +44,7 @@ pub(super) async fn install(
     durability: Durability,
     create_schema: bool,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<Installed, ActionError> {
     let names = &session.names;
     let statements = render::install(names, durability, create_schema);
     if !dry_run {
@@ -65,31 +65,46 @@ pub(super) async fn install(
         // One simple-query batch: PostgreSQL runs it as a single implicit
         // transaction, so a failure leaves nothing half-installed.
         session
-            .client()
-            .batch_execute(&statements.join("\n\n"))
+            .apply_batch(&statements.join("\n\n"))
             .await
             .map_err(db_err("installing"))?;
     }
-    Ok(Outcome::Installed {
+    Ok(Installed {
         durability,
         statements,
         applied: !dry_run,
     })
 }
 
-pub(super) async fn uninstall(session: &Session, dry_run: bool) -> Result<Outcome, ActionError> {
+/// Install ran (or, on a dry run, would run) these statements as one batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Installed {
+    pub durability: Durability,
+    pub statements: Vec<String>,
+    pub applied: bool,
+}
+
+pub(super) async fn uninstall(
+    session: &Session,
+    dry_run: bool,
+) -> Result<Uninstalled, ActionError> {
     let statements = render::uninstall(&session.names);
     if !dry_run {
         session
-            .client()
-            .batch_execute(&statements.join("\n"))
+            .apply_batch(&statements.join("\n"))
             .await
             .map_err(db_err("uninstalling"))?;
     }
-    Ok(Outcome::Uninstalled {
+    Ok(Uninstalled {
         statements,
         applied: !dry_run,
     })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uninstalled {
+    pub statements: Vec<String>,
+    pub applied: bool,
 }
 
 /// Holds the installation's upgrade lock for the life of the guard's scope.
@@ -128,7 +143,7 @@ pub(super) async fn upgrade(
     durability: Durability,
     widen_id: bool,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<Upgraded, ActionError> {
     require_privileges(session).await?;
     with_upgrade_lock(session, async || {
         let live = inspect(session).await?;
@@ -144,7 +159,7 @@ pub(super) async fn upgrade(
             // One statement per round trip in autocommit: an enum label added
             // by one statement is used by later ones, which needs a commit between.
             for (n, step) in plan.steps.iter().enumerate() {
-                session.client().batch_execute(&step.sql).await.map_err(db_err(format!(
+                session.apply_batch(&step.sql).await.map_err(db_err(format!(
                     "upgrade statement {} of {} ({}) failed; the {} before it are applied, re-run upgrade to plan the rest",
                     n + 1,
                     plan.steps.len(),
@@ -153,13 +168,21 @@ pub(super) async fn upgrade(
                 )))?;
             }
         }
-        Ok(Outcome::Upgraded {
+        Ok(Upgraded {
             plan,
             applied: !dry_run,
             durability,
         })
     })
     .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Upgraded {
+    pub plan: plan::Plan,
+    pub applied: bool,
+    /// The declared durability the plan was made with (for the plan header).
+    pub durability: Durability,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -181,7 +204,7 @@ pub(super) async fn verify(
     session: &Session,
     expect: Expect,
     strict: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<VerifyReport, ActionError> {
     let names = &session.names;
     require_privileges(session).await?;
     let presence = catalog::presence(session.client(), names)
@@ -237,11 +260,11 @@ pub(super) async fn verify(
             );
         }
     }
-    Ok(Outcome::Verified(VerifyReport {
+    Ok(VerifyReport {
         expect_present,
         divergences,
         differences,
-    }))
+    })
 }
 
 /// The durability level the installed tables are at, if they match one.
@@ -268,7 +291,7 @@ pub(super) async fn set_durability(
     level: Durability,
     lock_timeout: Option<std::time::Duration>,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<DurabilitySet, ActionError> {
     let names = &session.names;
     let live = inspect(session).await?;
     let mut changes = vec![];
@@ -303,19 +326,28 @@ pub(super) async fn set_durability(
         // A bounded lock wait: queued behind a busy worker, an ACCESS EXCLUSIVE
         // request would otherwise stall every enqueue and dequeue behind it.
         let sql = durability_batch(&statements, lock_timeout);
-        super::record::record(&sql);
-        if let Err(e) = session.client().batch_execute(&sql).await {
-            let _ = session.client().batch_execute("ROLLBACK").await;
+        if let Err(e) = session.apply_batch(&sql).await {
+            // The batch's own BEGIN left a failed transaction open.
+            session.rollback().await;
             return Err(db_err("changing durability; no table was changed")(e));
         }
     }
-    Ok(Outcome::DurabilitySet {
+    Ok(DurabilitySet {
         level,
         changes,
         statements,
         applied: !dry_run,
         elapsed: started.elapsed(),
     })
+}
+
+#[derive(Debug, Clone)]
+pub struct DurabilitySet {
+    pub level: Durability,
+    pub changes: Vec<DurabilityChange>,
+    pub statements: Vec<String>,
+    pub applied: bool,
+    pub elapsed: std::time::Duration,
 }
 
 /// The one transaction that switches tables, with its bounded lock wait.
@@ -334,18 +366,24 @@ pub(super) async fn autovac(
     session: &Session,
     rollback: bool,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<AutovacSet, ActionError> {
     let statements = render::autovac(&session.names, rollback);
     if !dry_run {
         session
-            .client()
-            .batch_execute(&statements.join("\n\n"))
+            .apply_batch(&statements.join("\n\n"))
             .await
             .map_err(db_err("applying autovacuum settings"))?;
     }
-    Ok(Outcome::AutovacSet {
+    Ok(AutovacSet {
         rollback,
         statements,
         applied: !dry_run,
     })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutovacSet {
+    pub rollback: bool,
+    pub statements: Vec<String>,
+    pub applied: bool,
 }

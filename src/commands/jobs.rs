@@ -7,9 +7,9 @@ use serde_json::{Map, Value};
 
 use super::{CommandError, object_names, open_session};
 use crate::actions::jobs::{
-    BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, enqueue_bulk,
+    BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, Requeued, enqueue_bulk,
 };
-use crate::actions::{self, Action, Outcome, Session};
+use crate::actions::{self, Session, kinds};
 use crate::cli::{Cli, OnConflict, QueueArgs, parse_duration};
 use crate::output::{self, Exit, plural};
 
@@ -113,13 +113,11 @@ pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandEr
     };
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let action = Action::Enqueue {
+    let action = kinds::Enqueue {
         jobs: vec![job.clone()],
         on_conflict: conflict(args.on_conflict),
     };
-    let Outcome::Enqueued(result) = actions::execute(&session, &action, false).await? else {
-        unreachable!("Enqueue yields Enqueued");
-    };
+    let result = actions::run(&session, &action, false).await?;
     let key = job.dedupe_key.as_deref().unwrap_or_default();
     let status = result
         .statuses
@@ -489,14 +487,11 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
 pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError> {
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let action = Action::Requeue { ids: ids.to_vec() };
-    let Outcome::Requeued {
+    let action = kinds::Requeue { ids: ids.to_vec() };
+    let Requeued {
         requested,
         requeued,
-    } = actions::execute(&session, &action, false).await?
-    else {
-        unreachable!("Requeue yields Requeued");
-    };
+    } = actions::run(&session, &action, false).await?;
     if cli.global.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "requested": requested, "requeued": requeued,

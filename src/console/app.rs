@@ -23,7 +23,7 @@ use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
 use super::theme::Theme;
 use crate::actions::schedules::ScheduleRef;
-use crate::actions::{Action, Outcome};
+use crate::actions::{Action, Outcome, kinds};
 use crate::events::Event;
 use crate::settings::names::ObjectNames;
 
@@ -204,6 +204,8 @@ pub struct App {
     next_id: u64,
     /// Tables whose changes make queue views refresh.
     watched_tables: Vec<String>,
+    /// The installation, for the command lines the console shows.
+    object_names: ObjectNames,
 }
 
 pub struct AppOptions {
@@ -260,6 +262,7 @@ impl App {
             previews: HashMap::new(),
             next_id: 1,
             watched_tables: vec![o.names.queue_table.clone(), o.names.queue_table_log.clone()],
+            object_names: o.names,
         }
     }
 
@@ -624,10 +627,11 @@ impl App {
         self.previews.insert(id, PreviewFor::DurabilityPane(level));
         effects.push(Effect::Request(Request::Preview {
             id,
-            action: Action::SetDurability {
+            action: kinds::SetDurability {
                 level,
                 lock_timeout: Some(LOCK_TIMEOUT),
-            },
+            }
+            .into(),
         }));
     }
 
@@ -645,14 +649,20 @@ impl App {
         if self.conn.read_only {
             self.flash(
                 Level::Error,
-                format!("refused: read-only session ({})", action.command_line()),
+                format!(
+                    "refused: read-only session ({})",
+                    action.command_line(&self.object_names)
+                ),
             );
             return Vec::new();
         }
         if self.conn.standby {
             self.flash(
                 Level::Error,
-                format!("{STANDBY_REFUSAL} ({})", action.command_line()),
+                format!(
+                    "{STANDBY_REFUSAL} ({})",
+                    action.command_line(&self.object_names)
+                ),
             );
             return Vec::new();
         }
@@ -700,7 +710,7 @@ impl App {
             .map_err(Clone::clone);
         self.sql_log.push(SqlLogEntry {
             at: self.now,
-            command_line: confirm.action.command_line(),
+            command_line: confirm.action.command_line(&self.object_names),
             statements: sql,
             outcome: outcome.clone(),
             elapsed,
@@ -718,7 +728,7 @@ impl App {
         if let Ok(out) = &result {
             match out {
                 Outcome::Enqueued(r) => {
-                    if let Some(Action::Enqueue { jobs, .. }) = Some(&confirm.action)
+                    if let Action::Enqueue(kinds::Enqueue { jobs, .. }) = &confirm.action
                         && let (Some(job), Some(status)) = (jobs.first(), r.statuses.first())
                     {
                         let job_id = match status {
@@ -729,7 +739,7 @@ impl App {
                         self.enqueue.submitted.push(Submitted {
                             job_id,
                             entrypoint: job.entrypoint.clone(),
-                            command_line: confirm.action.command_line(),
+                            command_line: confirm.action.command_line(&self.object_names),
                             outcome: outcome.clone().unwrap_or_default(),
                         });
                     }
@@ -738,9 +748,9 @@ impl App {
                     self.schedules.tagged.clear();
                     self.schedules.detail = None;
                 }
-                Outcome::Requeued { .. } => self.held.tagged.clear(),
-                Outcome::DurabilitySet { level, .. } => {
-                    self.durability.last_change = Some((*level, elapsed));
+                Outcome::Requeued(_) => self.held.tagged.clear(),
+                Outcome::DurabilitySet(set) => {
+                    self.durability.last_change = Some((set.level, elapsed));
                 }
                 _ => {}
             }
@@ -982,9 +992,14 @@ impl App {
             },
             Command::Delete => {
                 if let Some(id) = self.schedules.selected_row().map(|r| r.schedule.id) {
-                    effects.extend(self.propose(Action::RemoveSchedules {
-                        refs: vec![ScheduleRef::Id(id)],
-                    }));
+                    effects.extend(
+                        self.propose(
+                            kinds::RemoveSchedules {
+                                refs: vec![ScheduleRef::Id(id)],
+                            }
+                            .into(),
+                        ),
+                    );
                 }
             }
             Command::DeleteTagged => {
@@ -997,7 +1012,7 @@ impl App {
                         .iter()
                         .map(|id| ScheduleRef::Id(*id))
                         .collect();
-                    effects.extend(self.propose(Action::RemoveSchedules { refs }));
+                    effects.extend(self.propose(kinds::RemoveSchedules { refs }.into()));
                 }
             }
             Command::RunNow => {
@@ -1011,15 +1026,20 @@ impl App {
                     self.schedules.tagged.iter().copied().collect()
                 };
                 if !ids.is_empty() {
-                    effects.extend(self.propose(Action::RunSchedulesNow { ids }));
+                    effects.extend(self.propose(kinds::RunSchedulesNow { ids }.into()));
                 }
             }
             Command::Apply => {
                 let level = self.durability.level();
-                effects.extend(self.propose(Action::SetDurability {
-                    level,
-                    lock_timeout: Some(LOCK_TIMEOUT),
-                }));
+                effects.extend(
+                    self.propose(
+                        kinds::SetDurability {
+                            level,
+                            lock_timeout: Some(LOCK_TIMEOUT),
+                        }
+                        .into(),
+                    ),
+                );
             }
             Command::Edit => self.enqueue.editing = true,
             Command::Submit => self.submit_enqueue(effects),
@@ -1028,7 +1048,7 @@ impl App {
                 if ids.is_empty() {
                     self.flash(Level::Info, "no held job selected");
                 } else {
-                    effects.extend(self.propose(Action::Requeue { ids }));
+                    effects.extend(self.propose(kinds::Requeue { ids }.into()));
                 }
             }
         }
@@ -1046,10 +1066,15 @@ impl App {
         match self.enqueue.validate() {
             Ok(job) => {
                 self.enqueue.errors.clear();
-                effects.extend(self.propose(Action::Enqueue {
-                    jobs: vec![job],
-                    on_conflict: self.enqueue.on_conflict,
-                }));
+                effects.extend(
+                    self.propose(
+                        kinds::Enqueue {
+                            jobs: vec![job],
+                            on_conflict: self.enqueue.on_conflict,
+                        }
+                        .into(),
+                    ),
+                );
             }
             Err(errors) => {
                 let n = errors.len();

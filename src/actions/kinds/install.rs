@@ -1,0 +1,43 @@
+//! `pgq install`: create the PGQueuer 1.6 schema (refuses an existing one).
+
+use crate::actions::preview::Preview;
+use crate::actions::schema::{self, Installed};
+use crate::actions::{Act, ActionError, Session, pgq, run};
+use crate::settings::durability::Durability;
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Install {
+    pub durability: Durability,
+    pub create_schema: bool,
+}
+
+impl Act for Install {
+    type Output = Installed;
+    const MUTATES: bool = true;
+    const DRY_RUN: bool = true;
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        let no_create = if self.create_schema {
+            ""
+        } else {
+            " --no-create-schema"
+        };
+        pgq(
+            names,
+            &format!("install --durability {}{no_create}", self.durability),
+        )
+    }
+
+    async fn perform(&self, session: &Session, dry_run: bool) -> Result<Installed, ActionError> {
+        schema::install(session, self.durability, self.create_schema, dry_run).await
+    }
+
+    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+        let installed = run(session, self, true).await?;
+        Ok(Preview::of_dry_run(
+            self.command_line(&session.names),
+            installed.statements,
+        ))
+    }
+}
