@@ -7,7 +7,8 @@
 //! This module holds the shape and the wording helpers they share.
 
 use super::jobs::{Conflict, JobSpec, enqueue_statement};
-use super::{ActionError, Session, db_err};
+use super::record::recording;
+use super::{Act, ActionError, Session, db_err, run};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preview {
@@ -57,12 +58,22 @@ impl Preview {
         p
     }
 
-    /// An action that sends the statements of its dry run, as they are.
+    /// An action whose dry run recorded `statements` (see [`dry_run`]).
     pub fn of_dry_run(command_line: String, statements: Vec<String>) -> Preview {
         let mut p = Preview::new(format!("Run {command_line}?"), statements, command_line);
         p.nothing_to_do = p.statements.is_empty();
         p
     }
+}
+
+/// Run `action` dry: its output, and the statements a real run sends (the
+/// session's record of the dry run, so the preview cannot drift from them).
+pub(super) async fn dry_run<A: Act>(
+    session: &Session,
+    action: &A,
+) -> Result<(A::Output, Vec<String>), ActionError> {
+    let (output, statements) = recording(run(session, action, true)).await;
+    Ok((output?, statements))
 }
 
 pub(super) fn enqueue(

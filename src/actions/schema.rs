@@ -62,13 +62,13 @@ pub(super) async fn install(
                 schema: schema.clone(),
             });
         }
-        // One simple-query batch: PostgreSQL runs it as a single implicit
-        // transaction, so a failure leaves nothing half-installed.
-        session
-            .apply_batch(&statements.join("\n\n"))
-            .await
-            .map_err(db_err("installing"))?;
     }
+    // One simple-query batch: PostgreSQL runs it as a single implicit
+    // transaction, so a failure leaves nothing half-installed.
+    session
+        .apply_batch_unless_dry(&statements.join("\n\n"), dry_run)
+        .await
+        .map_err(db_err("installing"))?;
     Ok(Installed {
         durability,
         statements,
@@ -89,12 +89,10 @@ pub(super) async fn uninstall(
     dry_run: bool,
 ) -> Result<Uninstalled, ActionError> {
     let statements = render::uninstall(&session.names);
-    if !dry_run {
-        session
-            .apply_batch(&statements.join("\n"))
-            .await
-            .map_err(db_err("uninstalling"))?;
-    }
+    session
+        .apply_batch_unless_dry(&statements.join("\n"), dry_run)
+        .await
+        .map_err(db_err("uninstalling"))?;
     Ok(Uninstalled {
         statements,
         applied: !dry_run,
@@ -155,18 +153,16 @@ pub(super) async fn upgrade(
                 widen_id,
             },
         )?;
-        if !dry_run {
-            // One statement per round trip in autocommit: an enum label added
-            // by one statement is used by later ones, which needs a commit between.
-            for (n, step) in plan.steps.iter().enumerate() {
-                session.apply_batch(&step.sql).await.map_err(db_err(format!(
+        // One statement per round trip in autocommit: an enum label added
+        // by one statement is used by later ones, which needs a commit between.
+        for (n, step) in plan.steps.iter().enumerate() {
+            session.apply_batch_unless_dry(&step.sql, dry_run).await.map_err(db_err(format!(
                     "upgrade statement {} of {} ({}) failed; the {} before it are applied, re-run upgrade to plan the rest",
                     n + 1,
                     plan.steps.len(),
                     step.reason,
                     n
                 )))?;
-            }
         }
         Ok(Upgraded {
             plan,
@@ -320,13 +316,13 @@ pub(super) async fn set_durability(
         .map(|c| render::set_persistence(names, c.role, level))
         .collect();
     let started = Instant::now();
-    if !dry_run && !statements.is_empty() {
+    if !statements.is_empty() {
         // All tables in one transaction: a failure (lock timeout, disk full)
         // rolls every table back to where it was.
         // A bounded lock wait: queued behind a busy worker, an ACCESS EXCLUSIVE
         // request would otherwise stall every enqueue and dequeue behind it.
         let sql = durability_batch(&statements, lock_timeout);
-        if let Err(e) = session.apply_batch(&sql).await {
+        if let Err(e) = session.apply_batch_unless_dry(&sql, dry_run).await {
             // The batch's own BEGIN left a failed transaction open.
             session.rollback().await;
             return Err(db_err("changing durability; no table was changed")(e));
@@ -368,12 +364,10 @@ pub(super) async fn autovac(
     dry_run: bool,
 ) -> Result<AutovacSet, ActionError> {
     let statements = render::autovac(&session.names, rollback);
-    if !dry_run {
-        session
-            .apply_batch(&statements.join("\n\n"))
-            .await
-            .map_err(db_err("applying autovacuum settings"))?;
-    }
+    session
+        .apply_batch_unless_dry(&statements.join("\n\n"), dry_run)
+        .await
+        .map_err(db_err("applying autovacuum settings"))?;
     Ok(AutovacSet {
         rollback,
         statements,

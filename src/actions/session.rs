@@ -6,7 +6,9 @@
 //! console's SQL log and the check that a preview is what runs both read that
 //! record, so no action places a `record` call by hand. Reads that only
 //! inform the action (catalog inspection, counts for a question) go through
-//! [`Session::client`] and are not part of the record.
+//! [`Session::client`] and are not part of the record. On a dry run,
+//! [`Session::apply_batch_unless_dry`] records without sending, so the
+//! record of a dry run is the preview of the real one.
 
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -53,6 +55,21 @@ impl Session {
     pub async fn apply_batch(&self, sql: &str) -> Result<(), tokio_postgres::Error> {
         record(sql);
         self.conn.client.batch_execute(sql).await
+    }
+
+    /// [`Session::apply_batch`], or on a dry run only its record: a dry
+    /// run's record is then exactly what a real run sends, and is its preview.
+    pub async fn apply_batch_unless_dry(
+        &self,
+        sql: &str,
+        dry_run: bool,
+    ) -> Result<(), tokio_postgres::Error> {
+        if dry_run {
+            record(sql);
+            Ok(())
+        } else {
+            self.apply_batch(sql).await
+        }
     }
 
     pub async fn begin(&self) -> Result<(), tokio_postgres::Error> {

@@ -1,8 +1,8 @@
 //! `pgq autovac`: PGQueuer's autovacuum settings for the queue tables.
 
-use crate::actions::preview::Preview;
+use crate::actions::preview::{Preview, dry_run};
 use crate::actions::schema::{self, AutovacSet};
-use crate::actions::{Act, ActionError, Session, pgq, run};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +31,10 @@ impl Act for Autovac {
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-        let set = run(session, self, true).await?;
+        let (_, statements) = dry_run(session, self).await?;
         Ok(Preview::of_dry_run(
             self.command_line(&session.names),
-            set.statements,
+            statements,
         ))
     }
 }

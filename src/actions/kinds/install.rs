@@ -1,8 +1,8 @@
 //! `pgq install`: create the PGQueuer 1.6 schema (refuses an existing one).
 
-use crate::actions::preview::Preview;
+use crate::actions::preview::{Preview, dry_run};
 use crate::actions::schema::{self, Installed};
-use crate::actions::{Act, ActionError, Session, pgq, run};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::durability::Durability;
 use crate::settings::names::ObjectNames;
 
@@ -34,10 +34,10 @@ impl Act for Install {
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-        let installed = run(session, self, true).await?;
+        let (_, statements) = dry_run(session, self).await?;
         Ok(Preview::of_dry_run(
             self.command_line(&session.names),
-            installed.statements,
+            statements,
         ))
     }
 }

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crate::actions::preview::{Preview, human_bytes, plural, rewrite_bytes};
-use crate::actions::schema::{self, DurabilitySet, durability_batch};
-use crate::actions::{Act, ActionError, Session, pgq, run};
+use crate::actions::preview::{Preview, dry_run, human_bytes, plural, rewrite_bytes};
+use crate::actions::schema::{self, DurabilitySet};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::durability::Durability;
 use crate::settings::names::ObjectNames;
 
@@ -35,9 +35,9 @@ impl Act for SetDurability {
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
         let command_line = self.command_line(&session.names);
-        let planned = run(session, self, true).await?;
+        let (planned, statements) = dry_run(session, self).await?;
         let level = self.level;
-        if planned.statements.is_empty() {
+        if statements.is_empty() {
             let mut p = Preview::new(
                 format!("Every table is already {level}."),
                 Vec::new(),
@@ -54,7 +54,7 @@ impl Act for SetDurability {
                 plural(planned.changes.len(), "table", "tables"),
                 tables.join(", ")
             ),
-            vec![durability_batch(&planned.statements, self.lock_timeout)],
+            statements,
             command_line,
         );
         p.warning = Some(format!(

@@ -1,8 +1,8 @@
 //! `pgq uninstall`: drop the PGQueuer objects (never the schema itself).
 
-use crate::actions::preview::Preview;
+use crate::actions::preview::{Preview, dry_run};
 use crate::actions::schema::{self, Uninstalled};
-use crate::actions::{Act, ActionError, Session, pgq, run};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,8 +22,8 @@ impl Act for Uninstall {
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-        let uninstalled = run(session, self, true).await?;
-        let mut p = Preview::of_dry_run(self.command_line(&session.names), uninstalled.statements);
+        let (_, statements) = dry_run(session, self).await?;
+        let mut p = Preview::of_dry_run(self.command_line(&session.names), statements);
         p.warning = Some("Every job, log row, statistic and schedule is deleted.".into());
         Ok(p)
     }

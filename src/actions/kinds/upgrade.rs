@@ -1,8 +1,8 @@
 //! `pgq upgrade`: converge any earlier schema to 1.6.0.
 
-use crate::actions::preview::Preview;
+use crate::actions::preview::{Preview, dry_run};
 use crate::actions::schema::{self, Upgraded};
-use crate::actions::{Act, ActionError, Session, pgq, run};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::durability::Durability;
 use crate::settings::names::ObjectNames;
 
@@ -29,8 +29,7 @@ impl Act for Upgrade {
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-        let upgraded = run(session, self, true).await?;
-        let statements = upgraded.plan.steps.into_iter().map(|s| s.sql).collect();
+        let (_, statements) = dry_run(session, self).await?;
         Ok(Preview::of_dry_run(
             self.command_line(&session.names),
             statements,
