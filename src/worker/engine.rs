@@ -40,6 +40,7 @@ use super::{
     Job, JobContext, JobError, Mode, OnFailure, RegisteredEntrypoint, RunOptions, StopReason,
     Worker, WorkerError, log, scheduler, traceback,
 };
+use crate::db::listener::Backoff;
 use crate::events::Event;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
@@ -48,6 +49,8 @@ const MIN_POLL: Duration = Duration::from_millis(100);
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const HEALTH_EVERY: Duration = Duration::from_secs(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a worker that gives up tries to write its jobs' outcomes.
+const WRITE_BACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a finished run leaves to be written.
 #[derive(Debug, Clone)]
@@ -295,6 +298,10 @@ impl Shared {
         if !returns.is_empty() {
             db.return_to_queue(&returns, self.qm).await?;
             self.written(&returns);
+            log::info(
+                "Returned stopped jobs to the queue",
+                &[("jobs", Value::from(returns.len()))],
+            );
         }
         Ok(())
     }
@@ -400,10 +407,8 @@ async fn run_job(
             Outcome::Successful
         }
         (Some(StopReason::Shutdown), _) => {
-            log::warning(
-                "Job stopped by shutdown; returning it to the queue",
-                &fields(vec![]),
-            );
+            // Whether it really goes back is logged when that is written.
+            log::warning("Job stopped by shutdown", &fields(vec![]));
             Outcome::Return
         }
         (None, Some(Err(error))) => failure_outcome(&shared, &ep, id, attempts, &error, fields),
@@ -582,12 +587,19 @@ async fn supervise(
         };
         let opened = match opened {
             None if shared.busy() == 0 => return finish_scheduler(scheduler).await,
-            None => return give_up(shared, "stopped while the database was unreachable").await,
+            None => {
+                return give_up(
+                    shared,
+                    settings,
+                    "stopped while the database was unreachable",
+                )
+                .await;
+            }
             Some(Err(OpenError::Schema(m))) => return Err(WorkerError::Schema(m)),
             Some(Err(e)) => {
                 let reason = e.to_string();
                 if !shared.opts.restart_on_failure {
-                    give_up(shared, &reason).await?;
+                    give_up(shared, settings, &reason).await?;
                     return Err(match e {
                         OpenError::Connect(c) => WorkerError::Connect(c),
                         other => WorkerError::Database(other.to_string()),
@@ -681,7 +693,7 @@ async fn supervise(
                 tasks.abort_all();
                 shared.set_db(None);
                 if !shared.opts.restart_on_failure {
-                    give_up(shared, &reason).await?;
+                    give_up(shared, settings, &reason).await?;
                     return Err(WorkerError::Database(reason));
                 }
                 failures += 1;
@@ -702,27 +714,57 @@ async fn finish_scheduler(
     Ok(())
 }
 
-/// The database is gone for good (no `--restart-on-failure`, or a forced
-/// stop during an outage): stop running jobs; their rows stay `picked` and
-/// other workers re-pick them after the heartbeat timeout.
-async fn give_up(shared: &Arc<Shared>, reason: &str) -> Result<(), WorkerError> {
-    let running = shared.stop_all_jobs();
-    let grace = shared.opts.stop_grace;
-    let deadline = Instant::now() + grace + Duration::from_secs(1);
+/// The worker ends without its connections (a database failure without
+/// `--restart-on-failure`, or a forced stop during an outage): stop running
+/// jobs, then write what they left (completions, and `queued` for the
+/// stopped ones) over fresh connections. Only when the database does not
+/// answer do their rows stay `picked`, for other workers to re-pick after
+/// the heartbeat timeout; `Err` says so.
+async fn give_up(
+    shared: &Arc<Shared>,
+    settings: &ConnectionSettings,
+    reason: &str,
+) -> Result<(), WorkerError> {
+    shared.stop_all_jobs();
+    let deadline = Instant::now() + shared.opts.stop_grace + Duration::from_secs(1);
     while shared.state().inflight.values().any(|f| !f.completing) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let left = shared.state().inflight.len();
-    if left > 0 || running > 0 {
-        log::error(
-            "Giving up with jobs this worker could not report; other workers re-pick them after the heartbeat timeout",
-            &[("jobs", Value::from(left)), ("reason", Value::from(reason))],
-        );
-        return Err(WorkerError::Database(format!(
-            "{reason}; {left} job(s) left picked for re-pick after the heartbeat timeout"
-        )));
+    if shared.busy() == 0 {
+        return Ok(());
     }
-    Ok(())
+    let unwritten = write_back(shared, settings).await.err();
+    // Written jobs have left `inflight`; what remains is still `picked`.
+    let left = shared.state().inflight.len();
+    if left == 0 {
+        return Ok(());
+    }
+    let why = unwritten.unwrap_or_else(|| "a job did not stop within the grace".into());
+    log::error(
+        "Giving up with jobs left picked; other workers re-pick them after the heartbeat timeout",
+        &[
+            ("jobs", Value::from(left)),
+            ("reason", Value::from(reason)),
+            ("not_written_because", Value::from(why)),
+        ],
+    );
+    Err(WorkerError::Database(format!(
+        "{reason}; {left} job(s) left picked for re-pick after the heartbeat timeout"
+    )))
+}
+
+/// Open new connections and write the pending outcomes, bounded in time so
+/// an unreachable database cannot hold the exit.
+async fn write_back(shared: &Shared, settings: &ConnectionSettings) -> Result<(), String> {
+    let attempt = async {
+        let opened = Db::open(settings, &shared.names, &shared.params)
+            .await
+            .map_err(|e| e.to_string())?;
+        shared.flush(&opened.db).await.map_err(|e| e.message)
+    };
+    tokio::time::timeout(WRITE_BACK_TIMEOUT, attempt)
+        .await
+        .unwrap_or_else(|_| Err("the database did not answer in time".into()))
 }
 
 /// Wait before reconnecting; `false` when a stop made reconnecting pointless.
@@ -733,12 +775,9 @@ async fn backoff(
     reason: &str,
     scheduler: &Option<tokio::task::JoinHandle<()>>,
 ) -> bool {
+    // The listeners' doubling policy, from the user's --restart-delay.
     let base = shared.opts.restart_delay;
-    let cap = MAX_BACKOFF.max(base);
-    let delay = base
-        .checked_mul(1u32 << (failures - 1).min(16))
-        .unwrap_or(cap)
-        .min(cap);
+    let delay = Backoff::new(base, MAX_BACKOFF.max(base)).delay(failures);
     shared.set_state(WorkerState::Reconnecting(failures));
     log::error(
         &format!("Database failure: {reason}"),
@@ -801,28 +840,42 @@ async fn serve(
         let mut pipeline = futures_util::stream::FuturesOrdered::new();
         issue(&mut pipeline);
         let mut exhausted = false;
+        // Set on a stop or failure: issue nothing more, but keep reading.
+        // A dequeue already sent commits its claims on the server whether or
+        // not its answer is read, so dropping it would leave those jobs
+        // `picked` by nobody until the heartbeat timeout. Every job a sent
+        // dequeue claimed is dispatched, as Python runs its last batch.
+        let mut end = None;
         while let Some(result) = pipeline.next().await {
             let jobs = match result {
                 Ok(jobs) => jobs,
-                Err(e) => return CycleEnd::Failed(e.message),
+                Err(e) => {
+                    end.get_or_insert(CycleEnd::Failed(e.message));
+                    continue;
+                }
             };
             let full = jobs.len() as i64 >= p.batch_size;
             exhausted |= jobs.is_empty();
             for job in jobs {
                 shared.dispatch(job);
             }
-            if shared.stop_level() > 0 {
-                return CycleEnd::Stop;
+            if end.is_none() && shared.stop_level() > 0 {
+                end = Some(CycleEnd::Stop);
             }
-            if let Ok(reason) = fail_rx.try_recv() {
-                return CycleEnd::Failed(reason);
+            if end.is_none()
+                && let Ok(reason) = fail_rx.try_recv()
+            {
+                end = Some(CycleEnd::Failed(reason));
             }
-            if !exhausted {
+            if end.is_none() && !exhausted {
                 issue(&mut pipeline);
                 while full && pipeline.len() < depth {
                     issue(&mut pipeline);
                 }
             }
+        }
+        if let Some(end) = end {
+            return end;
         }
         // Drain ends only if nothing ran while the probe looked: a job that
         // finished during the probe (say, a retry put back to `queued`) may
