@@ -17,6 +17,15 @@ use pgq::settings::durability::Durability;
 use pgq::settings::names::ObjectNames;
 
 const SCHEMA: &str = "jobs";
+
+/// A job row as written: entrypoint, payload, priority, dedupe key, headers.
+type Written = (
+    String,
+    Option<Vec<u8>>,
+    i32,
+    Option<String>,
+    Option<serde_json::Value>,
+);
 const PREFIX: &str = "app_";
 
 fn names() -> ObjectNames {
@@ -186,6 +195,61 @@ async fn every_command_line_runs_on_the_sessions_installation() {
     );
     assert!(row.get::<_, bool>(5), "the delay came through");
 
+    // A payload the command line would read as "from stdin", and several
+    // jobs at once (a batch on stdin).
+    let dash = JobSpec {
+        entrypoint: "dash".into(),
+        payload: Some(b"-".to_vec()),
+        priority: 0,
+        execute_after: Duration::ZERO,
+        dedupe_key: None,
+        headers: serde_json::Value::Null,
+    };
+    let many: Vec<JobSpec> = (0..3)
+        .map(|i| JobSpec {
+            entrypoint: "many".into(),
+            payload: Some(format!("{{\"i\": {i}}} it's").into_bytes()),
+            dedupe_key: Some(format!("many {i}")),
+            ..job.clone()
+        })
+        .collect();
+    for jobs in [vec![dash.clone()], many.clone()] {
+        run_line(
+            &db,
+            &path,
+            &kinds::Enqueue {
+                jobs,
+                on_conflict: Conflict::Skip,
+            }
+            .into(),
+        );
+    }
+    let rows = client
+        .query(
+            "SELECT entrypoint, payload, priority, dedupe_key, headers FROM jobs.app_pgqueuer
+             WHERE entrypoint IN ('dash', 'many') ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let written: Vec<Written> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    let expected: Vec<_> = std::iter::once(&dash)
+        .chain(&many)
+        .map(|j| {
+            (
+                j.entrypoint.clone(),
+                j.payload.clone(),
+                j.priority,
+                j.dedupe_key.clone(),
+                Some(j.headers.clone()),
+            )
+        })
+        .collect();
+    assert_eq!(written, expected);
+
     client
         .batch_execute("UPDATE jobs.app_pgqueuer SET status = 'failed'")
         .await
@@ -244,8 +308,8 @@ async fn every_command_line_runs_on_the_sessions_installation() {
         &db,
         &path,
         &kinds::Upgrade {
-            durability: Durability::Durable,
-            widen_id: true,
+            durability: Durability::Balanced,
+            widen_id: false,
         }
         .into(),
     );

@@ -57,42 +57,93 @@ impl EnqueueResult {
     }
 }
 
-/// `pgq queue …` for `jobs` (several jobs: a `--batch` file holding them).
+/// `pgq queue …` that enqueues exactly `jobs`: one job as arguments, several
+/// as a `--batch` read from standard input. Payloads are shown as text (a
+/// payload that is not UTF-8 cannot be typed on a command line).
 pub fn command_line(names: &ObjectNames, jobs: &[JobSpec], on_conflict: Conflict) -> String {
     let conflict = match on_conflict {
         Conflict::Raise => "",
         Conflict::Skip => " --on-conflict skip",
         Conflict::UpdatePriority => " --on-conflict update-priority",
     };
-    match jobs {
-        [job] => {
-            let mut line = super::pgq(names, &format!("queue {}", shell_quote(&job.entrypoint)));
-            if let Some(p) = &job.payload {
-                line.push(' ');
-                line.push_str(&shell_quote(&String::from_utf8_lossy(p)));
-            }
-            if job.priority != 0 {
-                line.push_str(&format!(" --priority {}", job.priority));
-            }
-            if !job.execute_after.is_zero() {
-                line.push_str(&format!(
-                    " --execute-after {}s",
-                    job.execute_after.as_secs_f64()
-                ));
-            }
-            if let Some(k) = &job.dedupe_key {
-                line.push_str(&format!(" --dedupe-key {}", shell_quote(k)));
-            }
-            if !job.headers.is_null() {
-                line.push_str(&format!(
-                    " --headers {}",
-                    shell_quote(&job.headers.to_string())
-                ));
-            }
-            line + conflict
-        }
-        _ => super::pgq(names, &format!("queue --batch jobs.ndjson{conflict}")),
+    let [job] = jobs else {
+        let lines: Vec<String> = jobs
+            .iter()
+            .map(|job| shell_quote(&batch_line(job).to_string()))
+            .collect();
+        let queue = super::pgq(names, &format!("queue --batch -{conflict}"));
+        return format!("printf '%s\\n' {} | {queue}", lines.join(" "));
+    };
+    let mut options = String::new();
+    if job.priority != 0 {
+        options.push_str(&format!(" --priority {}", job.priority));
     }
+    if !job.execute_after.is_zero() {
+        options.push_str(&format!(
+            " --execute-after {}s",
+            job.execute_after.as_secs_f64()
+        ));
+    }
+    if let Some(k) = &job.dedupe_key {
+        options.push_str(&format!(" --dedupe-key {}", shell_quote(k)));
+    }
+    if !job.headers.is_null() {
+        options.push_str(&format!(
+            " --headers {}",
+            shell_quote(&job.headers.to_string())
+        ));
+    }
+    options.push_str(conflict);
+    // A payload of "-" or "@file" would be read from stdin or a file: pipe it.
+    let payload = job.payload.as_deref().map(String::from_utf8_lossy);
+    let piped = payload
+        .as_deref()
+        .filter(|p| *p == "-" || p.starts_with('@'));
+    let mut positionals = shell_quote(&job.entrypoint);
+    match (&payload, piped) {
+        (_, Some(_)) => positionals.push_str(" -"),
+        (Some(p), None) => {
+            positionals.push(' ');
+            positionals.push_str(&shell_quote(p));
+        }
+        (None, None) => {}
+    }
+    // An entrypoint starting with '-' would read as an option: options go
+    // first, then `--` ends them.
+    let line = if job.entrypoint.starts_with('-') {
+        super::pgq(names, &format!("queue{options} -- {positionals}"))
+    } else {
+        super::pgq(names, &format!("queue {positionals}{options}"))
+    };
+    match piped {
+        Some(p) => format!("printf '%s' {} | {line}", shell_quote(p)),
+        None => line,
+    }
+}
+
+/// One line of a `--batch` file for `job`.
+fn batch_line(job: &JobSpec) -> serde_json::Value {
+    let mut line = serde_json::Map::new();
+    line.insert("entrypoint".into(), job.entrypoint.clone().into());
+    if let Some(p) = &job.payload {
+        line.insert("payload".into(), String::from_utf8_lossy(p).into());
+    }
+    if job.priority != 0 {
+        line.insert("priority".into(), job.priority.into());
+    }
+    if !job.execute_after.is_zero() {
+        line.insert(
+            "execute_after".into(),
+            job.execute_after.as_secs_f64().into(),
+        );
+    }
+    if let Some(k) = &job.dedupe_key {
+        line.insert("dedupe_key".into(), k.clone().into());
+    }
+    if !job.headers.is_null() {
+        line.insert("headers".into(), job.headers.clone());
+    }
+    line.into()
 }
 
 pub(crate) fn shell_quote(text: &str) -> String {

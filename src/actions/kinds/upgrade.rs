@@ -21,7 +21,13 @@ impl Act for Upgrade {
 
     fn command_line(&self, names: &ObjectNames) -> String {
         let no_widen = if self.widen_id { "" } else { " --no-widen-id" };
-        pgq(names, &format!("upgrade{no_widen}"))
+        let line = pgq(names, &format!("upgrade{no_widen}"));
+        // The command reads the durability of tables it creates from here.
+        if self.durability == Durability::default() {
+            line
+        } else {
+            format!("PGQUEUER_DURABILITY={} {line}", self.durability)
+        }
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Upgraded, ActionError> {
