@@ -1,5 +1,5 @@
 //! The action layer's two promises to the console: read-only mode refuses
-//! every mutating action (checked over the whole list, so a new action
+//! every mutating action (checked over every registered action, so a new action
 //! cannot slip past), and a preview shows exactly the SQL that then runs.
 
 mod common;
@@ -11,8 +11,7 @@ use pgq::actions::jobs::{Conflict, JobSpec};
 use pgq::actions::preview::preview;
 use pgq::actions::record::recording;
 use pgq::actions::schedules::ScheduleRef;
-use pgq::actions::stats::StatsWindow;
-use pgq::actions::{Action, ActionError, Expect, Session, execute, kinds};
+use pgq::actions::{Action, ActionError, Session, execute, kinds};
 use pgq::settings::conn::{ConnectionSettings, Env};
 use pgq::settings::durability::Durability;
 use pgq::settings::names::ObjectNames;
@@ -43,86 +42,10 @@ fn job(entrypoint: &str) -> JobSpec {
     }
 }
 
-/// One instance of every action. The match without a wildcard makes a new
-/// `Action` variant a compile error here until it is added to the list.
+/// One instance of every action, from the registry: a new action is in
+/// this list by being registered.
 fn every_action() -> Vec<Action> {
-    let all: Vec<Action> = vec![
-        kinds::Install {
-            durability: Durability::Durable,
-            create_schema: true,
-        }
-        .into(),
-        kinds::Uninstall.into(),
-        kinds::Upgrade {
-            durability: Durability::Durable,
-            widen_id: true,
-        }
-        .into(),
-        kinds::Verify {
-            expect: Expect::Present,
-            strict: true,
-        }
-        .into(),
-        kinds::SetDurability {
-            level: Durability::Volatile,
-            lock_timeout: Some(Duration::from_secs(2)),
-        }
-        .into(),
-        kinds::Autovac { rollback: false }.into(),
-        kinds::Enqueue {
-            jobs: vec![job("ro")],
-            on_conflict: Conflict::Raise,
-        }
-        .into(),
-        kinds::Dashboard { limit: 5 }.into(),
-        kinds::ListFailed { limit: 5 }.into(),
-        kinds::Requeue { ids: vec![1, 2] }.into(),
-        kinds::Stale {
-            threshold: Duration::from_secs(1),
-            limit: 5,
-        }
-        .into(),
-        kinds::Workers.into(),
-        kinds::Backlog.into(),
-        kinds::QueueStats {
-            window: StatsWindow::OneHour,
-        }
-        .into(),
-        kinds::ServerVersion.into(),
-        kinds::ListSchedules.into(),
-        kinds::RemoveSchedules {
-            refs: vec![ScheduleRef::Entrypoint("nightly".into())],
-        }
-        .into(),
-        kinds::RunSchedulesNow { ids: vec![1] }.into(),
-        kinds::TableInfo.into(),
-        kinds::HeldJobs { limit: 5 }.into(),
-    ];
-    for a in &all {
-        match a {
-            Action::Install(_)
-            | Action::Uninstall(_)
-            | Action::Upgrade(_)
-            | Action::Verify(_)
-            | Action::SetDurability(_)
-            | Action::Autovac(_)
-            | Action::Enqueue(_)
-            | Action::Dashboard(_)
-            | Action::ListFailed(_)
-            | Action::Requeue(_)
-            | Action::Stale(_)
-            | Action::Workers(_)
-            | Action::Backlog(_)
-            | Action::QueueStats(_)
-            | Action::ServerVersion(_)
-            | Action::ListSchedules(_)
-            | Action::RemoveSchedules(_)
-            | Action::RunSchedulesNow(_)
-            | Action::TableInfo(_)
-            | Action::HeldJobs(_) => {}
-        }
-    }
-    all
+    Action::samples()
 }
 
 /// Everything a mutation could change: the content of every table, its

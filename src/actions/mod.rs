@@ -44,6 +44,12 @@ pub trait Act: Into<Action> {
     /// without one are previewed from their SQL builders instead.
     const DRY_RUN: bool = !Self::MUTATES;
 
+    /// An instance for the checks that must cover every action (read-only
+    /// refusal, dry runs): being here, a new action cannot slip past them.
+    fn sample() -> Self
+    where
+        Self: Sized;
+
     /// The scripted command that does exactly this, for `names`.
     fn command_line(&self, names: &ObjectNames) -> String;
 

@@ -15,6 +15,10 @@ impl Act for Autovac {
     const MUTATES: bool = true;
     const DRY_RUN: bool = true;
 
+    fn sample() -> Self {
+        Autovac { rollback: false }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         pgq(
             names,

@@ -11,6 +11,10 @@ impl Act for Backlog {
     type Output = Vec<BacklogRow>;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        Backlog
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         pgq(names, "backlog")
     }

@@ -14,6 +14,10 @@ impl Act for Dashboard {
     type Output = DashboardReport;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        Dashboard { limit: 5 }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         pgq(names, &format!("dashboard -n {}", self.limit))
     }

@@ -16,6 +16,20 @@ impl Act for Enqueue {
     const MUTATES: bool = true;
     const DRY_RUN: bool = false;
 
+    fn sample() -> Self {
+        Enqueue {
+            jobs: vec![JobSpec {
+                entrypoint: "sample".into(),
+                payload: Some(b"{\"n\": 1}".to_vec()),
+                priority: 3,
+                execute_after: std::time::Duration::ZERO,
+                dedupe_key: None,
+                headers: serde_json::json!({"trace": "abc"}),
+            }],
+            on_conflict: Conflict::Raise,
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         jobs::command_line(names, &self.jobs, self.on_conflict)
     }

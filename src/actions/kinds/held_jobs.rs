@@ -14,6 +14,10 @@ impl Act for HeldJobs {
     type Output = Vec<HeldJob>;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        HeldJobs { limit: 5 }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         psql(&[bind(&held_jobs_sql(names), &[self.limit.to_string()])])
     }

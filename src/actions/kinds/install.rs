@@ -17,6 +17,13 @@ impl Act for Install {
     const MUTATES: bool = true;
     const DRY_RUN: bool = true;
 
+    fn sample() -> Self {
+        Install {
+            durability: Durability::Durable,
+            create_schema: true,
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let no_create = if self.create_schema {
             ""

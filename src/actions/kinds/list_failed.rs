@@ -13,6 +13,10 @@ impl Act for ListFailed {
     type Output = Vec<FailedJob>;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        ListFailed { limit: 5 }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         pgq(names, &format!("failed -n {}", self.limit))
     }

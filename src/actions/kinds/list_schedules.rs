@@ -11,6 +11,10 @@ impl Act for ListSchedules {
     type Output = ScheduleListing;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        ListSchedules
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         pgq(names, "schedules")
     }

@@ -36,6 +36,11 @@ macro_rules! register {
         )*
 
         impl Action {
+            /// One sample of every registered action (see [`Act::sample`]).
+            pub fn samples() -> Vec<Action> {
+                vec![$(<$Type as Act>::sample().into(),)*]
+            }
+
             pub fn mutates(&self) -> bool {
                 match self {
                     $(Action::$Type(_) => <$Type as Act>::MUTATES,)*

@@ -14,6 +14,12 @@ impl Act for QueueStats {
     const MUTATES: bool = false;
 
     /// No pgq command prints these numbers: the console's two queries.
+    fn sample() -> Self {
+        QueueStats {
+            window: StatsWindow::OneHour,
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let seconds = self.window.duration().as_secs_f64();
         let bucket = seconds / SERIES_BUCKETS as f64;

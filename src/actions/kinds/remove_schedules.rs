@@ -15,6 +15,12 @@ impl Act for RemoveSchedules {
     const MUTATES: bool = true;
     const DRY_RUN: bool = true;
 
+    fn sample() -> Self {
+        RemoveSchedules {
+            refs: vec![ScheduleRef::Entrypoint("nightly".into())],
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let args: Vec<String> = self
             .refs

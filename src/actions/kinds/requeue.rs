@@ -16,6 +16,10 @@ impl Act for Requeue {
     const MUTATES: bool = true;
     const DRY_RUN: bool = false;
 
+    fn sample() -> Self {
+        Requeue { ids: vec![1, 2] }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let ids: Vec<String> = self.ids.iter().map(i64::to_string).collect();
         pgq(names, &format!("requeue {}", ids.join(" ")))

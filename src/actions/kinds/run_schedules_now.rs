@@ -16,6 +16,10 @@ impl Act for RunSchedulesNow {
     const MUTATES: bool = true;
     const DRY_RUN: bool = false;
 
+    fn sample() -> Self {
+        RunSchedulesNow { ids: vec![1] }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let ids: Vec<String> = self.ids.iter().map(i64::to_string).collect();
         let ids = format!("'{{{}}}'::bigint[]", ids.join(","));

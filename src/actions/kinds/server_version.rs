@@ -12,6 +12,10 @@ impl Act for ServerVersion {
     type Output = String;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        ServerVersion
+    }
+
     fn command_line(&self, _: &ObjectNames) -> String {
         psql(&[SQL.to_string()])
     }

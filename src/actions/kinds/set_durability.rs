@@ -20,6 +20,13 @@ impl Act for SetDurability {
     const MUTATES: bool = true;
     const DRY_RUN: bool = true;
 
+    fn sample() -> Self {
+        SetDurability {
+            level: Durability::Volatile,
+            lock_timeout: Some(Duration::from_secs(2)),
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         // The command's 0 means "wait forever", as None does here.
         let seconds = self.lock_timeout.map_or(0.0, |t| t.as_secs_f64());

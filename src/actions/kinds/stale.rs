@@ -16,6 +16,13 @@ impl Act for Stale {
     type Output = Vec<StaleJob>;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        Stale {
+            threshold: Duration::from_secs(1),
+            limit: 5,
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let seconds = self.threshold.as_secs_f64();
         pgq(names, &format!("stale -t {seconds} -n {}", self.limit))

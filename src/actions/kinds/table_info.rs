@@ -12,6 +12,10 @@ impl Act for TableInfo {
     type Output = TablesReport;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        TableInfo
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let tables: Vec<String> = table_names(names)
             .iter()

@@ -13,6 +13,10 @@ impl Act for Uninstall {
     const MUTATES: bool = true;
     const DRY_RUN: bool = true;
 
+    fn sample() -> Self {
+        Uninstall
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         pgq(names, "uninstall")
     }

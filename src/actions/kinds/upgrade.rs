@@ -19,6 +19,13 @@ impl Act for Upgrade {
     const MUTATES: bool = true;
     const DRY_RUN: bool = true;
 
+    fn sample() -> Self {
+        Upgrade {
+            durability: Durability::Durable,
+            widen_id: true,
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let no_widen = if self.widen_id { "" } else { " --no-widen-id" };
         let line = pgq(names, &format!("upgrade{no_widen}"));

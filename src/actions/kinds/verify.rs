@@ -14,6 +14,13 @@ impl Act for Verify {
     type Output = VerifyReport;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        Verify {
+            expect: Expect::Present,
+            strict: true,
+        }
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         let expect = match self.expect {
             Expect::Present => "present",

@@ -11,6 +11,10 @@ impl Act for Workers {
     type Output = Vec<WorkerRow>;
     const MUTATES: bool = false;
 
+    fn sample() -> Self {
+        Workers
+    }
+
     fn command_line(&self, names: &ObjectNames) -> String {
         pgq(names, "workers")
     }
