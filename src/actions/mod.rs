@@ -31,6 +31,8 @@ pub use schema::{DurabilityChange, VerifyReport};
 pub use session::{Finish, Session};
 
 /// One action: everything pgq knows about it lives in its implementation.
+/// `Into<Action>` comes from the registry in [`kinds`], so an action that is
+/// not registered does not compile.
 // Callers always name the concrete type (through `run` or the registry), so
 // whether a future is `Send` is known where it matters without a bound here.
 #[allow(async_fn_in_trait)]
@@ -46,9 +48,7 @@ pub trait Act: Into<Action> {
 
     /// An instance for the checks that must cover every action (read-only
     /// refusal, dry runs): being here, a new action cannot slip past them.
-    fn sample() -> Self
-    where
-        Self: Sized;
+    fn sample() -> Self;
 
     /// The scripted command that does exactly this, for `names`.
     fn command_line(&self, names: &ObjectNames) -> String;

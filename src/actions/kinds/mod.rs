@@ -1,6 +1,6 @@
 //! Every action pgq runs, one file each, registered once in the list below.
 //!
-//! Adding an action is a file here (a type implementing [`Act`]) plus one
+//! Adding an action is a file here (a type implementing [`Act`], with its sample) plus one
 //! line in `register!`: that line gives the console its [`Action`] variant
 //! (named like the type) and its [`Outcome`] variant (named on the right).
 
