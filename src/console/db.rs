@@ -31,6 +31,9 @@ use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
+/// How many held jobs the Held tab loads.
+pub const HELD_LIMIT: u32 = 500;
+
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
 const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '5s'";
@@ -50,10 +53,7 @@ impl View {
             View::Stats(window) => kinds::QueueStats { window }.into(),
             View::Schedules => kinds::ListSchedules.into(),
             View::Tables => kinds::TableInfo.into(),
-            View::Held => kinds::HeldJobs {
-                limit: super::tabs::held::LIMIT,
-            }
-            .into(),
+            View::Held => kinds::HeldJobs { limit: HELD_LIMIT }.into(),
         }
     }
 

@@ -106,6 +106,10 @@ async fn event_loop(
     let mut stop = Signals::install(&[StopSignal::Terminate, StopSignal::Hangup])
         .map_err(std::io::Error::other)?;
     let mut dirty = true;
+    // Lists page by the terminal's height; the app learns it here and on
+    // every resize, never from a draw.
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
     loop {
         if dirty {
             terminal.draw(|frame| ui::draw(frame, app))?;
@@ -120,7 +124,10 @@ async fn event_loop(
                     app.now = Utc::now();
                     app.on_key(key)
                 }
-                Some(Ok(TermEvent::Resize(..))) => Vec::new(),
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    app.resize(width, height);
+                    Vec::new()
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
