@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 
 use super::{CommandError, object_names, open_session};
 use crate::actions::jobs::{
-    Analyzed, BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, analyze_queue,
+    Analyzed, BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, Requeued, analyze_queue,
     enqueue_bulk, repeated_keys,
 };
-use crate::actions::{self, Action, Outcome, Session};
+use crate::actions::{self, Session, kinds};
 use crate::cli::{Cli, OnConflict, QueueArgs, parse_duration};
 use crate::output::{self, Exit, plural};
 
@@ -119,13 +119,11 @@ pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandEr
     };
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let action = Action::Enqueue {
+    let action = kinds::Enqueue {
         jobs: vec![job.clone()],
         on_conflict: conflict(args.on_conflict),
     };
-    let Outcome::Enqueued(result) = actions::execute(&session, &action, false).await? else {
-        unreachable!("Enqueue yields Enqueued");
-    };
+    let result = actions::run(&session, &action, false).await?;
     let key = job.dedupe_key.as_deref().unwrap_or_default();
     let status = result
         .statuses
@@ -636,14 +634,11 @@ async fn batch(
 pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError> {
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let action = Action::Requeue { ids: ids.to_vec() };
-    let Outcome::Requeued {
+    let action = kinds::Requeue { ids: ids.to_vec() };
+    let Requeued {
         requested,
         requeued,
-    } = actions::execute(&session, &action, false).await?
-    else {
-        unreachable!("Requeue yields Requeued");
-    };
+    } = actions::run(&session, &action, false).await?;
     if cli.global.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "requested": requested, "requeued": requeued,
