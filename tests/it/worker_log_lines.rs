@@ -2,7 +2,7 @@
 //! and timings): PGQueuer's text shape and the JSON shape, whichever logging
 //! machinery writes them.
 
-mod common;
+use crate::common;
 
 use common::{TestDb, assert_exit, manifest_file, stderr};
 
@@ -12,8 +12,7 @@ const FAILING_COMMAND: &str = "[[entrypoint]]\nname = \"sh\"\n\
 /// Run one failing command job in drain mode at DEBUG; stderr with the
 /// timestamps, the queue manager id and the elapsed times replaced.
 fn worker_lines(format: &str) -> Vec<String> {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "sh", "y"]), 0);
     let manifest = manifest_file(FAILING_COMMAND);
     let path = manifest.path().to_str().unwrap();

@@ -1,7 +1,7 @@
 //! Errors keep the server's SQLSTATE, so callers match on codes instead of
 //! parsing text, while the one-line messages users see stay as they were.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -113,8 +113,7 @@ async fn refuse(db: &TestDb, table: &str, event: &str, when: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_dequeue_ends_the_worker_with_its_sqlstate() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "work", "x"]), 0);
     refuse(&db, "pgqueuer", "UPDATE", "true").await;
 
@@ -134,8 +133,7 @@ async fn a_failed_dequeue_ends_the_worker_with_its_sqlstate() {
 /// give-up path (which adds what happened to the unreported job).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_log_write_ends_the_worker_with_its_sqlstate() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     assert_exit(&db.pgq(&["queue", "work", "x"]), 0);
     refuse(&db, "pgqueuer_log", "INSERT", "NEW.status = 'successful'").await;
 

@@ -3,7 +3,7 @@
 //! real `pgq` console in a pseudo-terminal, with the emulator recording what
 //! it was asked to copy.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -13,8 +13,7 @@ use common::{TestDb, assert_exit};
 
 #[test]
 fn y_copies_the_selected_event_json_to_the_terminal_clipboard() {
-    let db = TestDb::new();
-    assert_exit(&db.pgq(&["install"]), 0);
+    let db = TestDb::installed();
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("2");
     console.wait_for("the Events tab", Duration::from_secs(15), |s| {

@@ -2,7 +2,7 @@
 //! shell against an installation with a schema and a prefix, it does what the
 //! action does, on that installation (not on `pgqueuer` in the search path).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
