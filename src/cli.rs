@@ -83,7 +83,8 @@ pub struct GlobalArgs {
 
     /// The `--context` entry, read from config.toml once (see `commands::context`).
     #[arg(skip)]
-    pub context_entry: std::sync::OnceLock<Result<Option<crate::console::config::Context>, String>>,
+    pub context_entry:
+        std::sync::OnceLock<Result<Option<crate::settings::config::Context>, String>>,
 }
 
 /// Tabs the console can open at.

@@ -97,7 +97,7 @@ fn init_logging(console: bool, no_color: bool) {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
     };
     if console {
-        let file = pgq::console::config::log_path().and_then(|path| {
+        let file = pgq::settings::config::log_path().and_then(|path| {
             std::fs::create_dir_all(path.parent()?).ok()?;
             std::fs::OpenOptions::new()
                 .create(true)

@@ -2,8 +2,8 @@
 
 use super::CommandError;
 use crate::cli::ConfigCommand;
-use crate::console::config::{self, Config};
 use crate::output::{self, Exit};
+use crate::settings::config::{self, Config};
 
 pub(super) fn run(command: &ConfigCommand) -> Result<Exit, CommandError> {
     match command {

@@ -6,9 +6,9 @@ use std::io::IsTerminal;
 use super::{CommandError, connection_settings, object_names, read_only};
 use crate::cli::{Cli, ConsoleTab};
 use crate::console::app::Tab;
-use crate::console::config::Config;
 use crate::console::{self, ConsoleOptions, WorkerLink};
 use crate::output::Exit;
+use crate::settings::config::Config;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::{ObjectNames, checked_channel};
 

@@ -3,6 +3,7 @@
 
 mod config;
 mod console;
+pub mod demo;
 
 pub use console::{interactive as console_interactive, open as open_console};
 mod jobs;
@@ -42,14 +43,14 @@ pub enum CommandError {
 /// The `--context` entry of config.toml, when one is asked for. The config
 /// file is read only then, so a broken file never breaks scripted commands
 /// that do not use it; and only once per command line.
-pub fn context(cli: &Cli) -> Result<Option<crate::console::config::Context>, CommandError> {
+pub fn context(cli: &Cli) -> Result<Option<crate::settings::config::Context>, CommandError> {
     cli.global
         .context_entry
         .get_or_init(|| {
             let Some(name) = cli.global.context.as_deref() else {
                 return Ok(None);
             };
-            let config = crate::console::config::Config::load().map_err(|e| e.to_string())?;
+            let config = crate::settings::config::Config::load().map_err(|e| e.to_string())?;
             config.context(name).cloned().map(Some)
         })
         .clone()
@@ -156,7 +157,7 @@ pub async fn run(cli: Cli) -> Exit {
             name,
             workers,
         } => {
-            let options = crate::demo::DemoOptions {
+            let options = demo::DemoOptions {
                 headless: cli.global.headless,
                 duration: Some(*duration),
                 keep: *keep,
@@ -164,7 +165,7 @@ pub async fn run(cli: Cli) -> Exit {
                 name: name.clone(),
                 workers: usize::from(*workers),
             };
-            crate::demo::run(&cli, options).await
+            demo::run(&cli, options).await
         }
         Command::Completions { shell } => shell_support::completions(*shell),
         Command::Man => shell_support::man(),

@@ -7,7 +7,6 @@
 //! (ratatui's hook restores it before pgq's own hook prints the message).
 
 pub mod app;
-pub mod config;
 pub mod db;
 pub mod dialog;
 pub mod keymap;
@@ -22,8 +21,8 @@ use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::settings::config::{Config, ThemeName};
 use app::{App, AppOptions, Effect, Tab};
-use config::{Config, ThemeName};
 use theme::Theme;
 
 use crate::settings::conn::ConnectionSettings;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::keymap::Keymap;
+use crate::console::keymap::Keymap;
 
 pub const FILE_NAME: &str = "config.toml";
 const DEFAULT_REFRESH_SECONDS: f64 = 5.0;
