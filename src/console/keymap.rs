@@ -10,7 +10,9 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Where a command applies: everywhere, or on one tab's view.
+/// Where a command applies: everywhere, on one tab's view, or in a modal
+/// input (the confirmation dialog, the filter line) that takes the keys
+/// while it is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
     Global,
@@ -22,6 +24,8 @@ pub enum Scope {
     Enqueue,
     Held,
     Worker,
+    Dialog,
+    Filter,
 }
 
 impl Scope {
@@ -36,7 +40,14 @@ impl Scope {
             Scope::Enqueue => "Enqueue tab",
             Scope::Held => "Held tab",
             Scope::Worker => "Worker tab",
+            Scope::Dialog => "Confirmation",
+            Scope::Filter => "Filter input",
         }
+    }
+
+    /// Modal scopes take the keys while open; they are not tabs.
+    fn is_modal(self) -> bool {
+        matches!(self, Scope::Dialog | Scope::Filter)
     }
 }
 
@@ -78,6 +89,14 @@ pub enum Command {
     Edit,
     Submit,
     Requeue,
+    DialogSwitch,
+    DialogPress,
+    DialogCancel,
+    DialogDown,
+    DialogUp,
+    FilterKeep,
+    FilterClear,
+    FilterErase,
 }
 
 struct Spec {
@@ -174,6 +193,14 @@ const SPECS: &[Spec] = &[
     spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
     mutation(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
+    spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),
+    spec(Command::DialogPress, "dialog_press", Scope::Dialog, Some("press it"), "Press the focused button", &["enter"]),
+    spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),
+    spec(Command::DialogDown, "dialog_down", Scope::Dialog, None, "Scroll the preview down", &["j", "down"]),
+    spec(Command::DialogUp, "dialog_up", Scope::Dialog, None, "Scroll the preview up", &["k", "up"]),
+    spec(Command::FilterKeep, "filter_keep", Scope::Filter, Some("keep"), "Keep the filter", &["enter"]),
+    spec(Command::FilterClear, "filter_clear", Scope::Filter, Some("clear"), "Clear the filter", &["esc"]),
+    spec(Command::FilterErase, "filter_erase", Scope::Filter, None, "Delete a character", &["backspace"]),
 ];
 
 /// One key chord: a key code plus Ctrl/Alt (Shift is part of the character).
@@ -355,7 +382,8 @@ impl Default for Keymap {
     }
 }
 
-/// Tab scopes are live one at a time; Global and List are live on every tab.
+/// Tab and modal scopes are live one at a time; Global and List are live
+/// on every tab.
 fn tab_scope(scope: Scope) -> bool {
     !matches!(scope, Scope::Global | Scope::List)
 }
@@ -442,6 +470,18 @@ impl Keymap {
     /// Whether `command` changes the database (refused in read-only mode).
     pub fn mutates(command: Command) -> bool {
         SPECS.iter().any(|s| s.command == command && s.mutates)
+    }
+
+    /// Whether `scope` holds a command that changes the database (and so
+    /// leads to the confirmation dialog).
+    pub fn has_mutations(scope: Scope) -> bool {
+        SPECS.iter().any(|s| s.scope == scope && s.mutates)
+    }
+
+    /// The hint-line label of `command` (its help text if it has none).
+    pub fn label(&self, command: Command) -> &'static str {
+        let spec = Self::spec_of(command);
+        spec.hint.unwrap_or(spec.help)
     }
 
     fn spec_of(command: Command) -> &'static Spec {
@@ -544,8 +584,18 @@ impl Keymap {
                 help: s.help,
             });
         }
-        // This tab's own keys first: they are what the user came for.
-        rows.sort_by_key(|b| (!tab_scope(b.scope), b.scope));
+        // This tab's own keys first: they are what the user came for; the
+        // dialog's and the filter line's last.
+        rows.sort_by_key(|b| {
+            let rank = if b.scope.is_modal() {
+                2
+            } else if tab_scope(b.scope) {
+                0
+            } else {
+                1
+            };
+            (rank, b.scope)
+        });
         rows
     }
 }

@@ -19,12 +19,12 @@ use std::io::Write;
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
 
 use crate::settings::config::{Config, ThemeName};
 use app::{App, AppOptions, Effect, Tab};
 use theme::Theme;
 
+use crate::db::signal::{Signals, StopSignal};
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
@@ -101,9 +101,14 @@ async fn event_loop(
     mut worker: Option<&mut WorkerLink>,
 ) -> std::io::Result<()> {
     let mut input = EventStream::new();
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
+    // Ctrl-C is a key in raw mode, so SIGINT keeps its default.
+    let mut stop = Signals::install(&[StopSignal::Terminate, StopSignal::Hangup])
+        .map_err(std::io::Error::other)?;
     let mut dirty = true;
+    // Lists page by the terminal's height; the app learns it here and on
+    // every resize, never from a draw.
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
     loop {
         if dirty {
             terminal.draw(|frame| ui::draw(frame, app))?;
@@ -118,7 +123,10 @@ async fn event_loop(
                     app.now = Utc::now();
                     app.on_key(key)
                 }
-                Some(Ok(TermEvent::Resize(..))) => Vec::new(),
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    app.resize(width, height);
+                    Vec::new()
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
@@ -156,8 +164,11 @@ async fn event_loop(
                 }
             },
             // As q: a hosted `pgq run` worker stops gracefully first.
-            _ = terminate.recv() => app.request_quit(),
-            _ = hangup.recv() => return Ok(()),
+            signal = stop.recv() => match signal {
+                // The terminal is gone: nothing to show a goodbye on.
+                StopSignal::Hangup => return Ok(()),
+                _ => app.request_quit(),
+            },
         };
         dirty = true;
         for effect in effects {

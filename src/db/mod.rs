@@ -1,7 +1,11 @@
-//! Database access: connecting, catalog inspection, server-enforced read-only
-//! sessions, and recognising a hot standby.
+//! Database access: connecting, the shared LISTEN listener, catalog
+//! inspection, server-enforced read-only sessions, recognising a hot
+//! standby, and the stop signals long-running commands share.
 
 pub mod catalog;
 pub mod connect;
+pub mod error_text;
+pub mod listener;
 pub mod read_only;
 pub mod recovery;
+pub mod signal;

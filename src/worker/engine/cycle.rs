@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use super::serve::{serve, wait_level, wind_down};
 use super::shared::Shared;
 use super::tasks::{aggregator, flusher, health_probe, heartbeater, router};
+use crate::db::listener::Backoff;
 use crate::settings::conn::ConnectionSettings;
 use crate::worker::db::{Db, OpenError};
 use crate::worker::snapshot::WorkerState;
@@ -239,12 +240,9 @@ pub(super) async fn backoff(
     reason: &str,
     scheduler: &Option<tokio::task::JoinHandle<()>>,
 ) -> bool {
+    // The listeners' doubling policy, from the user's --restart-delay.
     let base = shared.opts.restart_delay;
-    let cap = MAX_BACKOFF.max(base);
-    let delay = base
-        .checked_mul(1u32 << (failures - 1).min(16))
-        .unwrap_or(cap)
-        .min(cap);
+    let delay = Backoff::new(base, MAX_BACKOFF.max(base)).delay(failures);
     shared.set_state(WorkerState::Reconnecting(failures));
     log::error(
         &format!("Database failure: {reason}"),
