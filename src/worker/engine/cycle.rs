@@ -8,7 +8,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::serve::{serve, wait_level, wind_down};
+use super::serve::{CycleEnd, serve, wait_level, wind_down};
 use super::shared::Shared;
 use super::tasks::{aggregator, flusher, health_probe, heartbeater, router};
 use crate::db::listener::Backoff;
@@ -20,15 +20,6 @@ use crate::worker::{WorkerError, log};
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a worker that gives up tries to write its jobs' outcomes.
 const WRITE_BACK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Why a connection cycle ended.
-pub(super) enum CycleEnd {
-    /// Stopping was requested (or drain mode found nothing): no more dequeues.
-    Stop,
-    /// Everything finished and was written.
-    Done,
-    Failed(String),
-}
 
 pub(super) async fn supervise(
     shared: &Arc<Shared>,

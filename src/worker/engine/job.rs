@@ -2,18 +2,63 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use chrono::Utc;
 use futures_util::FutureExt;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::shared::{Outcome, Shared};
+use super::shared::{InFlight, Outcome, Shared};
 use crate::worker::{
     Job, JobContext, JobError, OnFailure, RegisteredEntrypoint, StopReason, log, traceback,
 };
 
-pub(super) async fn run_job(
+impl Shared {
+    /// Start a task for `job` unless it already runs here (a late heartbeat
+    /// can let our own dequeue re-pick a job we are still running).
+    pub(super) fn dispatch(self: &Arc<Self>, job: Job) {
+        let Some(ep) = self.registry.get(&job.entrypoint).cloned() else {
+            log::error(
+                "dequeued a job for an entrypoint this worker does not serve",
+                &[("job_id", Value::from(job.id))],
+            );
+            return;
+        };
+        let (stop, stop_rx) = watch::channel(None);
+        {
+            let mut s = self.state();
+            if s.inflight.contains_key(&job.id) {
+                return;
+            }
+            s.inflight.insert(
+                job.id,
+                InFlight {
+                    entrypoint: ep.name.clone(),
+                    started: Utc::now(),
+                    last_beat: Instant::now(),
+                    stop,
+                    completing: false,
+                },
+            );
+        }
+        self.dirty.store(true, Ordering::Relaxed);
+        if log::enabled(log::Level::Debug) {
+            log::debug(
+                "Dispatching job",
+                &[
+                    ("job_id", Value::from(job.id)),
+                    ("entrypoint", Value::from(job.entrypoint.as_str())),
+                    ("attempts", Value::from(job.attempts)),
+                ],
+            );
+        }
+        tokio::spawn(run_job(self.clone(), ep, job, stop_rx));
+    }
+}
+
+async fn run_job(
     shared: Arc<Shared>,
     ep: Arc<RegisteredEntrypoint>,
     job: Job,

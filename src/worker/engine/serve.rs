@@ -8,12 +8,20 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
-use super::cycle::CycleEnd;
 use super::shared::Shared;
 use crate::worker::db::Db;
 use crate::worker::{Mode, log};
 
 const MIN_POLL: Duration = Duration::from_millis(100);
+
+/// Why a connection cycle ended.
+pub(super) enum CycleEnd {
+    /// Stopping was requested (or drain mode found nothing): no more dequeues.
+    Stop,
+    /// Everything finished and was written.
+    Done,
+    Failed(String),
+}
 
 pub(super) async fn wait_level(rx: &mut watch::Receiver<u8>, at_least: u8) {
     while *rx.borrow_and_update() < at_least {

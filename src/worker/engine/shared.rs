@@ -11,11 +11,10 @@ use serde_json::Value;
 use tokio::sync::{Notify, oneshot, watch};
 use uuid::Uuid;
 
-use super::job::run_job;
 use crate::settings::names::ObjectNames;
 use crate::worker::db::{Db, DbFailure, DequeueParams};
 use crate::worker::snapshot::{Counters, InFlightJob, Snapshot, WorkerState};
-use crate::worker::{Job, RegisteredEntrypoint, RunOptions, StopReason, log};
+use crate::worker::{RegisteredEntrypoint, RunOptions, StopReason, log};
 
 /// What a finished run leaves to be written.
 #[derive(Debug, Clone)]
@@ -111,47 +110,6 @@ impl Shared {
     pub(super) fn busy(&self) -> usize {
         let s = self.state();
         s.inflight.len() + s.pending.len()
-    }
-
-    /// Start a task for `job` unless it already runs here (a late heartbeat
-    /// can let our own dequeue re-pick a job we are still running).
-    pub(super) fn dispatch(self: &Arc<Self>, job: Job) {
-        let Some(ep) = self.registry.get(&job.entrypoint).cloned() else {
-            log::error(
-                "dequeued a job for an entrypoint this worker does not serve",
-                &[("job_id", Value::from(job.id))],
-            );
-            return;
-        };
-        let (stop, stop_rx) = watch::channel(None);
-        {
-            let mut s = self.state();
-            if s.inflight.contains_key(&job.id) {
-                return;
-            }
-            s.inflight.insert(
-                job.id,
-                InFlight {
-                    entrypoint: ep.name.clone(),
-                    started: Utc::now(),
-                    last_beat: Instant::now(),
-                    stop,
-                    completing: false,
-                },
-            );
-        }
-        self.dirty.store(true, Ordering::Relaxed);
-        if log::enabled(log::Level::Debug) {
-            log::debug(
-                "Dispatching job",
-                &[
-                    ("job_id", Value::from(job.id)),
-                    ("entrypoint", Value::from(job.entrypoint.as_str())),
-                    ("attempts", Value::from(job.attempts)),
-                ],
-            );
-        }
-        tokio::spawn(run_job(self.clone(), ep, job, stop_rx));
     }
 
     pub(super) fn finish(&self, id: i64, entrypoint: &str, outcome: Outcome) {
