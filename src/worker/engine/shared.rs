@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::settings::names::ObjectNames;
 use crate::worker::db::{Db, DbFailure, DequeueParams};
 use crate::worker::snapshot::{Counters, InFlightJob, Snapshot, WorkerState};
-use crate::worker::{RegisteredEntrypoint, RunOptions, StopReason, log};
+use crate::worker::{RegisteredEntrypoint, RunOptions, StopReason, log, scheduler};
 
 /// What a finished run leaves to be written.
 #[derive(Debug, Clone)]
@@ -85,21 +85,12 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn db(&self) -> Option<Arc<Db>> {
-        self.db.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
     pub(super) fn set_db(&self, db: Option<Arc<Db>>) {
         *self.db.lock().unwrap_or_else(|p| p.into_inner()) = db;
     }
 
     pub(super) fn set_state(&self, s: WorkerState) {
         self.state().worker_state = Some(s);
-        self.dirty.store(true, Ordering::Relaxed);
-    }
-
-    pub fn schedule_fired(&self) {
-        self.state().schedules_fired += 1;
         self.dirty.store(true, Ordering::Relaxed);
     }
 
@@ -268,5 +259,25 @@ impl Shared {
             snap.entrypoints = entrypoints;
             snap.schedules_fired = fired;
         });
+    }
+}
+
+/// The scheduler's narrow handle on the worker.
+impl scheduler::Host for Shared {
+    fn db(&self) -> Option<Arc<Db>> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn subscribe_stop(&self) -> watch::Receiver<u8> {
+        self.level.subscribe()
+    }
+
+    fn queue_manager_id(&self) -> Uuid {
+        self.qm
+    }
+
+    fn schedule_fired(&self) {
+        self.state().schedules_fired += 1;
+        self.dirty.store(true, Ordering::Relaxed);
     }
 }
