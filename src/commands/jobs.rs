@@ -10,8 +10,9 @@ use crate::actions::jobs::{
     BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, enqueue_bulk,
 };
 use crate::actions::{self, Action, Outcome, Session};
-use crate::cli::{Cli, OnConflict, QueueArgs, parse_duration};
+use crate::cli::{Cli, OnConflict, QueueArgs};
 use crate::output::{self, Exit, plural};
+use crate::settings::duration::parse_duration;
 
 /// Rows per INSERT statement in --batch mode: large enough to amortise round
 /// trips, small enough to keep one statement's arrays a few MB.

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod conn;
 pub mod durability;
+pub mod duration;
 pub mod keywords;
 pub mod names;
 
