@@ -81,11 +81,6 @@ pub struct GlobalArgs {
     /// an explicit flag beats a --context, the environment does not.
     #[arg(skip)]
     pub dsn_on_command_line: bool,
-
-    /// The `--context` entry, read from config.toml once (see `commands::context`).
-    #[arg(skip)]
-    pub context_entry:
-        std::sync::OnceLock<Result<Option<crate::settings::config::Context>, String>>,
 }
 
 /// Tabs the console can open at.

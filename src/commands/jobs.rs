@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::jobs::{
     BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, enqueue_bulk,
 };
 use crate::actions::{self, Action, Outcome, Session};
-use crate::cli::{Cli, OnConflict, QueueArgs};
+use crate::cli::{OnConflict, QueueArgs};
 use crate::output::{self, Exit, plural};
 use crate::settings::duration::parse_duration;
 
@@ -94,9 +95,9 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandError> {
+pub(super) async fn queue(ctx: &CommandContext, args: &QueueArgs) -> Result<Exit, CommandError> {
     if let Some(source) = &args.batch {
-        return batch(cli, source, conflict(args.on_conflict)).await;
+        return batch(ctx, source, conflict(args.on_conflict)).await;
     }
     let entrypoint = args.entrypoint.clone().unwrap_or_default();
     if entrypoint.is_empty() {
@@ -112,8 +113,8 @@ pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandEr
         dedupe_key: args.dedupe_key.clone(),
         headers: build_headers(args.headers.as_deref(), &args.header)?,
     };
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     let action = Action::Enqueue {
         jobs: vec![job.clone()],
         on_conflict: conflict(args.on_conflict),
@@ -127,7 +128,7 @@ pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandEr
         .first()
         .copied()
         .unwrap_or(EnqueueStatus::Skipped);
-    if cli.global.json {
+    if ctx.json {
         let (state, id) = match status {
             EnqueueStatus::Enqueued(id) => ("enqueued", Some(id)),
             EnqueueStatus::Updated(id) => ("updated", Some(id)),
@@ -407,7 +408,11 @@ fn batch_connections() -> usize {
         .unwrap_or(BATCH_CONNECTIONS)
 }
 
-async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, CommandError> {
+async fn batch(
+    ctx: &CommandContext,
+    source: &str,
+    on_conflict: Conflict,
+) -> Result<Exit, CommandError> {
     let label = if source == "-" { "<stdin>" } else { source };
     // Read and check the file while the first connection opens; a bad file
     // is reported (and nothing written) even if connecting fails too.
@@ -416,8 +421,8 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
         tokio::task::spawn_blocking(move || parse_batch(&read_source(&source)?, &label))
     };
     let first = async {
-        let names = object_names(cli)?;
-        let session = open_session(cli, names.clone()).await?;
+        let names = object_names(ctx)?;
+        let session = open_session(ctx, names.clone()).await?;
         Ok::<_, CommandError>((names, session))
     };
     let (parsed, first) = tokio::join!(parse, first);
@@ -428,7 +433,7 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     // More connections are a speed-up only, so one that fails to open (e.g.
     // max_connections reached) is done without.
     let extra =
-        futures_util::future::join_all((1..wanted).map(|_| open_session(cli, names.clone()))).await;
+        futures_util::future::join_all((1..wanted).map(|_| open_session(ctx, names.clone()))).await;
     let sessions: Vec<Session> = std::iter::once(session)
         .chain(extra.into_iter().filter_map(Result::ok))
         .collect();
@@ -472,7 +477,7 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     let elapsed = started.elapsed().as_secs_f64();
     let skipped = total.count(|s| *s == EnqueueStatus::Skipped);
     let updated = total.count(|s| matches!(s, EnqueueStatus::Updated(_)));
-    if cli.global.json {
+    if ctx.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "enqueued": enqueued, "skipped": skipped, "updated": updated,
             "seconds": elapsed,
@@ -487,9 +492,9 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     Ok(Exit::Ok)
 }
 
-pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+pub(super) async fn requeue(ctx: &CommandContext, ids: &[i64]) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     let action = Action::Requeue { ids: ids.to_vec() };
     let Outcome::Requeued {
         requested,
@@ -498,7 +503,7 @@ pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError
     else {
         unreachable!("Requeue yields Requeued");
     };
-    if cli.global.json {
+    if ctx.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "requested": requested, "requeued": requeued,
         })));

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
 
+use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::reports::DashboardReport;
 use crate::actions::{self, Action, Outcome};
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 use crate::output::{self, Exit, py_datetime, table};
 
 fn utc(dt: &DateTime<Utc>) -> String {
@@ -29,8 +30,8 @@ fn round_half_even(x: f64) -> i64 {
     value as i64
 }
 
-pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
-    let action = match &cli.command {
+pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit, CommandError> {
+    let action = match command {
         Command::Failed { limit } => Action::ListFailed { limit: *limit },
         Command::Stale { threshold, limit } => Action::Stale {
             threshold: Duration::from_secs_f64(*threshold),
@@ -40,10 +41,10 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
         Command::Backlog => Action::Backlog,
         _ => unreachable!("commands::run dispatches only reports here"),
     };
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     let outcome = actions::execute(&session, &action, false).await?;
-    let json = cli.global.json;
+    let json = ctx.json;
     let text = match outcome {
         Outcome::Failed(rows) if json => output::json_line(&rows),
         Outcome::Failed(rows) if rows.is_empty() => "No failed jobs.\n".into(),
@@ -191,18 +192,18 @@ fn render_dashboard(report: &DashboardReport) -> String {
 /// Print the dashboard once, or every `interval` seconds until interrupted.
 /// It only reads, so a read-only role can run it.
 pub(super) async fn dashboard(
-    cli: &Cli,
+    ctx: &CommandContext,
     interval: Option<f64>,
     limit: u32,
 ) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     let action = Action::Dashboard { limit };
     loop {
         let Outcome::Dashboard(report) = actions::execute(&session, &action, false).await? else {
             unreachable!("Dashboard yields Dashboard");
         };
-        if cli.global.json {
+        if ctx.json {
             output::stdout(&output::json_line(&report));
         } else {
             let clear = if interval.is_some() {

@@ -1,8 +1,9 @@
 //! install, uninstall, upgrade, verify, alter-durability, autovac and `sql …`.
 
+use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::{self, Action, Outcome};
-use crate::cli::{Cli, Command, SqlCommand};
+use crate::cli::{Command, SqlCommand};
 use crate::output::{self, Exit, plural};
 use crate::schema::converge::converge;
 use crate::schema::render;
@@ -11,8 +12,8 @@ use crate::settings::durability::Durability;
 use crate::settings::names::ObjectNames;
 
 /// Offline SQL (`pgq sql …`): stdout carries only SQL, nothing connects.
-pub(super) fn sql(cli: &Cli, command: &SqlCommand) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
+pub(super) fn sql(ctx: &CommandContext, command: &SqlCommand) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
     let text = match command {
         SqlCommand::Install {
             durability,
@@ -75,11 +76,11 @@ fn widen_from_env() -> bool {
     )
 }
 
-pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
+pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
     // Commands whose dry run needs no database: print and stop before connecting,
     // so CI can render them without credentials.
-    match &cli.command {
+    match command {
         Command::Install {
             durability,
             no_create_schema,
@@ -106,7 +107,7 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
         _ => {}
     }
 
-    let (action, dry_run) = match &cli.command {
+    let (action, dry_run) = match command {
         Command::Install {
             durability,
             no_create_schema,
@@ -166,7 +167,7 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
         _ => unreachable!("commands::run dispatches only schema commands here"),
     };
 
-    let session = open_session(cli, names).await?;
+    let session = open_session(ctx, names).await?;
     let outcome = actions::execute(&session, &action, dry_run).await?;
     Ok(report(&session.names, outcome))
 }

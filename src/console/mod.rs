@@ -36,6 +36,8 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     pub no_color: bool,
     pub config: Config,
+    /// The keymap with config.toml's overrides applied (checked on load).
+    pub keymap: keymap::Keymap,
     /// A worker running in this process, shown on the Worker tab.
     pub worker: Option<WorkerLink>,
 }
@@ -66,7 +68,7 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
     let target = options.settings.target();
     let mut app = App::new(AppOptions {
         tab: options.tab,
-        keymap: options.config.keymap.clone(),
+        keymap: options.keymap,
         theme: theme_for(options.config.theme, options.no_color),
         target,
         names: options.names.clone(),
