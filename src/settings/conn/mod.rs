@@ -16,6 +16,9 @@
 //!
 //! Resolution reads the environment from an [`Env`] value rather than the
 //! process so that it can be tested without mutating global state.
+//!
+//! Files: `dsn` parses a DSN, `resolve` fills the rest from the environment
+//! and defaults, `pgpass` reads the password file; this file holds the types.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -20,6 +20,11 @@
 //! [`Shared`], outside the cycle, so nothing is lost when the worker
 //! reconnects. Aborting a cycle task is safe at any point: the flusher only
 //! removes outcomes after they were written.
+//!
+//! Files: `shared` (the state that outlives a cycle), `job` (dispatch and the
+//! job task), `cycle` (connect, supervise, back off, give up), `serve` (the
+//! serve loop and winding down), `tasks` (the per-cycle tasks); this file
+//! builds the shared state and starts the scheduler.
 
 mod cycle;
 mod job;
