@@ -477,10 +477,10 @@ fn confirmation_defaults_to_cancel_then_shows_the_outcome_and_logs_sql() {
     assert!(matches!(
         effects.as_slice(),
         [Effect::Request(Request::Execute {
-            action: pgq::actions::Action::SetDurability {
+            action: pgq::actions::Action::SetDurability(pgq::actions::kinds::SetDurability {
                 level: Durability::Balanced,
                 ..
-            },
+            }),
             ..
         })]
     ));

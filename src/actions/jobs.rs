@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 
-use super::{ActionError, Outcome, Session, db_err};
+use super::{ActionError, Finish, Session, db_err};
 use crate::schema::declare::dedupe_predicate;
 use crate::schema::render::spelled;
+use crate::settings::names::ObjectNames;
 
 /// One job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,44 +59,96 @@ impl EnqueueResult {
     }
 }
 
-pub fn command_line(jobs: &[JobSpec], on_conflict: Conflict) -> String {
+/// `pgq queue …` that enqueues exactly `jobs`: one job as arguments, several
+/// as a `--batch` read from standard input. Payloads are shown as text (a
+/// payload that is not UTF-8 cannot be typed on a command line).
+pub fn command_line(names: &ObjectNames, jobs: &[JobSpec], on_conflict: Conflict) -> String {
     let conflict = match on_conflict {
         Conflict::Raise => "",
         Conflict::Skip => " --on-conflict skip",
         Conflict::UpdatePriority => " --on-conflict update-priority",
     };
-    match jobs {
-        [job] => {
-            let mut line = format!("pgq queue {}", shell_quote(&job.entrypoint));
-            if let Some(p) = &job.payload {
-                line.push(' ');
-                line.push_str(&shell_quote(&String::from_utf8_lossy(p)));
-            }
-            if job.priority != 0 {
-                line.push_str(&format!(" --priority {}", job.priority));
-            }
-            if !job.execute_after.is_zero() {
-                line.push_str(&format!(
-                    " --execute-after {}s",
-                    job.execute_after.as_secs_f64()
-                ));
-            }
-            if let Some(k) = &job.dedupe_key {
-                line.push_str(&format!(" --dedupe-key {}", shell_quote(k)));
-            }
-            if !job.headers.is_null() {
-                line.push_str(&format!(
-                    " --headers {}",
-                    shell_quote(&job.headers.to_string())
-                ));
-            }
-            line + conflict
+    let [job] = jobs else {
+        let lines: Vec<String> = jobs
+            .iter()
+            .map(|job| shell_quote(&batch_line(job).to_string()))
+            .collect();
+        let queue = super::pgq(names, &format!("queue --batch -{conflict}"));
+        return format!("printf '%s\\n' {} | {queue}", lines.join(" "));
+    };
+    let mut options = String::new();
+    if job.priority != 0 {
+        options.push_str(&format!(" --priority {}", job.priority));
+    }
+    if !job.execute_after.is_zero() {
+        options.push_str(&format!(
+            " --execute-after {}s",
+            job.execute_after.as_secs_f64()
+        ));
+    }
+    if let Some(k) = &job.dedupe_key {
+        options.push_str(&format!(" --dedupe-key {}", shell_quote(k)));
+    }
+    if !job.headers.is_null() {
+        options.push_str(&format!(
+            " --headers {}",
+            shell_quote(&job.headers.to_string())
+        ));
+    }
+    options.push_str(conflict);
+    // A payload of "-" or "@file" would be read from stdin or a file: pipe it.
+    let payload = job.payload.as_deref().map(String::from_utf8_lossy);
+    let piped = payload
+        .as_deref()
+        .filter(|p| *p == "-" || p.starts_with('@'));
+    let mut positionals = shell_quote(&job.entrypoint);
+    match (&payload, piped) {
+        (_, Some(_)) => positionals.push_str(" -"),
+        (Some(p), None) => {
+            positionals.push(' ');
+            positionals.push_str(&shell_quote(p));
         }
-        _ => format!("pgq queue --batch jobs.ndjson{conflict}"),
+        (None, None) => {}
+    }
+    // An entrypoint starting with '-' would read as an option: options go
+    // first, then `--` ends them.
+    let line = if job.entrypoint.starts_with('-') {
+        super::pgq(names, &format!("queue{options} -- {positionals}"))
+    } else {
+        super::pgq(names, &format!("queue {positionals}{options}"))
+    };
+    match piped {
+        Some(p) => format!("printf '%s' {} | {line}", shell_quote(p)),
+        None => line,
     }
 }
 
-fn shell_quote(text: &str) -> String {
+/// One line of a `--batch` file for `job`.
+fn batch_line(job: &JobSpec) -> serde_json::Value {
+    let mut line = serde_json::Map::new();
+    line.insert("entrypoint".into(), job.entrypoint.clone().into());
+    if let Some(p) = &job.payload {
+        line.insert("payload".into(), String::from_utf8_lossy(p).into());
+    }
+    if job.priority != 0 {
+        line.insert("priority".into(), job.priority.into());
+    }
+    if !job.execute_after.is_zero() {
+        line.insert(
+            "execute_after".into(),
+            job.execute_after.as_secs_f64().into(),
+        );
+    }
+    if let Some(k) = &job.dedupe_key {
+        line.insert("dedupe_key".into(), k.clone().into());
+    }
+    if !job.headers.is_null() {
+        line.insert("headers".into(), job.headers.clone());
+    }
+    line.into()
+}
+
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty()
         && text
             .chars()
@@ -286,57 +339,47 @@ pub(super) async fn enqueue(
     session: &Session,
     jobs: &[JobSpec],
     on_conflict: Conflict,
-) -> Result<Outcome, ActionError> {
+) -> Result<EnqueueResult, ActionError> {
     let jobs: Vec<&JobSpec> = jobs.iter().collect();
     let delays = delays_of(&jobs);
     let c = Columns::new(&jobs, &delays);
-    let client = session.client();
     // Delays travel as text ("N microseconds") and are cast in SQL.
     let sql = enqueue_sql(session, on_conflict, Ids::Drawn);
+    let insert = async || {
+        let rows = session
+            .apply(
+                &sql,
+                &[
+                    &c.priority,
+                    &c.entrypoint,
+                    &c.payload,
+                    &c.delay,
+                    &c.dedupe,
+                    &c.headers,
+                ],
+            )
+            .await
+            .map_err(|e| missing_schema_or(session, e, "enqueueing"))?;
+        Ok(EnqueueResult {
+            statuses: statuses_of(&rows),
+        })
+    };
     // Raise rolls the whole call back when any input was a duplicate, so a bulk
     // chunk is written entirely or not at all.
-    let transactional = on_conflict == Conflict::Raise && jobs.len() > 1;
-    if transactional {
-        super::record::record("BEGIN");
-        client
-            .batch_execute("BEGIN")
+    if on_conflict == Conflict::Raise && jobs.len() > 1 {
+        session
+            .transaction("enqueueing", async || {
+                let result = insert().await?;
+                Ok(if result.statuses.contains(&EnqueueStatus::Skipped) {
+                    Finish::Rollback(result)
+                } else {
+                    Finish::Commit(result)
+                })
+            })
             .await
-            .map_err(db_err("enqueueing"))?;
+    } else {
+        insert().await
     }
-    super::record::record(&sql);
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &c.priority,
-                &c.entrypoint,
-                &c.payload,
-                &c.delay,
-                &c.dedupe,
-                &c.headers,
-            ],
-        )
-        .await;
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => {
-            if transactional {
-                let _ = client.batch_execute("ROLLBACK").await;
-            }
-            return Err(missing_schema_or(session, e, "enqueueing"));
-        }
-    };
-    let statuses = statuses_of(&rows);
-    if transactional {
-        let duplicate = statuses.contains(&EnqueueStatus::Skipped);
-        let end = if duplicate { "ROLLBACK" } else { "COMMIT" };
-        super::record::record(end);
-        client
-            .batch_execute(end)
-            .await
-            .map_err(db_err("enqueueing"))?;
-    }
-    Ok(Outcome::Enqueued(EnqueueResult { statuses }))
 }
 
 /// How a bulk enqueue ended.
@@ -549,10 +592,8 @@ impl<F: Fn(usize)> Bulk<'_, F> {
             let n = i32::try_from(chunk.len()).expect("chunk size fits i32");
             let params: [&(dyn ToSql + Sync); 1] = [&n];
             // Pipelined: BEGIN and the draw go out together.
-            let (begun, drawn) = futures_util::join!(
-                client.batch_execute("BEGIN"),
-                client.query_one(&s.draw_ids, &params)
-            );
+            let (begun, drawn) =
+                futures_util::join!(session.begin(), client.query_one(&s.draw_ids, &params));
             self.turns.send_modify(|t| t.drawn = i + 1);
             let ids = match (begun, drawn) {
                 (Ok(()), Ok(row)) => row.try_get::<_, Vec<i64>>(0),
@@ -576,17 +617,17 @@ impl<F: Fn(usize)> Bulk<'_, F> {
                 Ok(statuses) => statuses,
                 Err(cause) => {
                     // Said at once, so the chunks after this one stop now.
-                    let _ = client.batch_execute("ROLLBACK").await;
+                    session.rollback().await;
                     self.fail(i, cause);
                     return;
                 }
             };
             if self.wait(|t| t.committed == i || t.failed < i).await.failed < i {
                 // An earlier chunk failed: nothing from it on is written.
-                let _ = client.batch_execute("ROLLBACK").await;
+                session.rollback().await;
                 return;
             }
-            if let Err(e) = client.batch_execute("COMMIT").await {
+            if let Err(e) = session.commit().await {
                 self.fail(i, BulkCause::Error(db_err("committing")(e)));
                 return;
             }
@@ -747,13 +788,11 @@ pub async fn enqueue_bulk(
     on_written: impl Fn(usize),
 ) -> Result<BulkOutcome, ActionError> {
     assert!(!sessions.is_empty() && chunk_size > 0);
-    if sessions.iter().any(|s| s.read_only) {
-        return Err(ActionError::ReadOnly {
-            action: command_line(jobs, on_conflict),
-        });
-    }
-    // All sessions reach the same server: asking one is enough.
-    super::refuse_on_standby(&sessions[0], || command_line(jobs, on_conflict)).await?;
+    // All sessions are opened alike on one server: asking one is enough.
+    super::refuse_writes(&sessions[0], || {
+        command_line(&sessions[0].names, jobs, on_conflict)
+    })
+    .await?;
     // Refused before writing: the failed "chunk" is the whole input.
     let refused = |cause: BulkCause| BulkOutcome {
         statuses: vec![],
@@ -889,9 +928,8 @@ pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
     }
     let n = &session.names;
     let sql = format!("ANALYZE {}", n.qualify(&n.queue_table));
-    super::record::record(&sql);
-    client
-        .batch_execute(&sql)
+    session
+        .apply_batch(&sql)
         .await
         .map_err(|e| missing_schema_or(session, e, "analyzing the queue table"))?;
     Ok(Analyzed::Done)
@@ -918,18 +956,22 @@ pub(super) fn missing_schema_or(
 
 /// Put held (`failed`) jobs back to `queued` with attempts reset; ids that are
 /// not held are ignored. Logs one `queued` row per requeued job, like PGQueuer.
-pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Outcome, ActionError> {
-    let sql = requeue_sql(session);
-    super::record::record(&sql);
+pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Requeued, ActionError> {
     let rows = session
-        .client()
-        .query(&sql, &[&ids])
+        .apply(&requeue_sql(session), &[&ids])
         .await
         .map_err(|e| missing_schema_or(session, e, "requeueing"))?;
-    Ok(Outcome::Requeued {
+    Ok(Requeued {
         requested: ids.len(),
         requeued: rows.iter().map(|r| r.get(0)).collect(),
     })
+}
+
+/// Which of the jobs asked for were held, and so requeued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requeued {
+    pub requested: usize,
+    pub requeued: Vec<i64>,
 }
 
 /// The requeue statement ($1: job ids).

@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::jobs::missing_schema_or;
-use super::{ActionError, Outcome, Session};
+use super::{ActionError, Session};
 use crate::schema::render::spelled;
+use crate::settings::names::ObjectNames;
 
 /// Look-back windows offered by the console (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,29 +134,26 @@ pub fn totals<'a>(rows: impl IntoIterator<Item = &'a EntrypointStats>) -> Entryp
     t
 }
 
-pub(super) async fn queue_stats(
-    session: &Session,
-    window: StatsWindow,
-) -> Result<Outcome, ActionError> {
-    let n = &session.names;
+/// Depth and age of the queue per entrypoint, now.
+pub(super) fn depth_sql(n: &ObjectNames) -> String {
     let queue = n.qualify(&n.queue_table);
-    let log = n.qualify(&n.queue_table_log);
-    let stats = n.qualify(&n.statistics_table);
     let status = spelled(&n.queue_status_type, n);
-    let seconds = window.duration().as_secs_f64();
-    let bucket = seconds / SERIES_BUCKETS as f64;
-
-    let now_sql = "SELECT now()";
-    let depth_sql = format!(
+    format!(
         "SELECT entrypoint,
                 count(*) FILTER (WHERE status = 'queued'::{status}),
                 count(*) FILTER (WHERE status = 'picked'::{status}),
                 count(*) FILTER (WHERE status = 'failed'::{status}),
                 extract(epoch FROM now() - min(created) FILTER (WHERE status = 'queued'::{status}))::float8
          FROM {queue} GROUP BY entrypoint"
-    );
-    // Terminal outcomes in the window, bucketed by age: slice 0 is the newest.
-    let done_sql = format!(
+    )
+}
+
+/// Terminal outcomes in the window (`$1` seconds), bucketed by age in slices
+/// of `$2` seconds, at most `$3` of them: slice 0 is the newest.
+pub(super) fn done_sql(n: &ObjectNames) -> String {
+    let log = n.qualify(&n.queue_table_log);
+    let stats = n.qualify(&n.statistics_table);
+    format!(
         "WITH done AS (
             SELECT entrypoint, status, created, count FROM {stats}
              WHERE created > now() - make_interval(secs => $1)
@@ -169,7 +167,17 @@ pub(super) async fn queue_stats(
                 least(floor(extract(epoch FROM now() - created)::float8 / $2::float8)::int, $3::int - 1),
                 sum(count)::bigint
          FROM done GROUP BY 1, 2, 3"
-    );
+    )
+}
+
+pub(super) async fn queue_stats(
+    session: &Session,
+    window: StatsWindow,
+) -> Result<QueueStats, ActionError> {
+    let seconds = window.duration().as_secs_f64();
+    let bucket = seconds / SERIES_BUCKETS as f64;
+    let now_sql = "SELECT now()";
+    let (depth_sql, done_sql) = (depth_sql(&session.names), done_sql(&session.names));
     let client = session.client();
     let buckets = SERIES_BUCKETS as i32;
     let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
@@ -212,10 +220,10 @@ pub(super) async fn queue_stats(
         let slot = SERIES_BUCKETS - 1 - (age_slice.clamp(0, buckets - 1) as usize);
         series[slot].add(&status, count);
     }
-    Ok(Outcome::QueueStats(QueueStats {
+    Ok(QueueStats {
         window,
         as_of: now_row.get(0),
         entrypoints: by_name.into_values().collect(),
         series,
-    }))
+    })
 }

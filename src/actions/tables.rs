@@ -6,9 +6,10 @@ use serde::Serialize;
 
 use super::jobs::missing_schema_or;
 use super::reports::FailedJob;
-use super::{ActionError, Outcome, Session, db_err};
+use super::{ActionError, Session, db_err};
 use crate::schema::render::{DURABILITY_ORDER, spelled, table_of};
 use crate::settings::durability::{Durability, TableRole};
+use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TableInfo {
@@ -28,9 +29,9 @@ pub struct TablesReport {
     pub level: Option<Durability>,
 }
 
-pub(super) async fn table_info(session: &Session) -> Result<Outcome, ActionError> {
-    let n = &session.names;
-    let sql = format!(
+/// Persistence, size and estimated rows of the tables named in `$1`.
+pub(super) fn table_info_sql(n: &ObjectNames) -> String {
+    format!(
         "SELECT c.relname::text, c.relpersistence = 'u', pg_total_relation_size(c.oid),
                 -- Never analyzed (reltuples = -1): the statistics collector's count.
                 (CASE WHEN c.reltuples < 0 THEN coalesce(s.n_live_tup, 0) ELSE c.reltuples END)::bigint
@@ -38,14 +39,22 @@ pub(super) async fn table_info(session: &Session) -> Result<Outcome, ActionError
          LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
          WHERE c.relkind = 'r' AND ns.nspname = {} AND c.relname = ANY($1)",
         n.schema_expr()
-    );
-    let names: Vec<String> = DURABILITY_ORDER
+    )
+}
+
+/// The four tables, in the order the Durability tab lists them.
+pub(super) fn table_names(n: &ObjectNames) -> Vec<String> {
+    DURABILITY_ORDER
         .iter()
         .map(|r| table_of(n, *r).to_string())
-        .collect();
+        .collect()
+}
+
+pub(super) async fn table_info(session: &Session) -> Result<TablesReport, ActionError> {
+    let n = &session.names;
     let rows = session
         .client()
-        .query(&sql, &[&names])
+        .query(&table_info_sql(n), &[&table_names(n)])
         .await
         .map_err(db_err("reading table sizes"))?;
     let tables: Vec<TableInfo> = DURABILITY_ORDER
@@ -68,7 +77,7 @@ pub(super) async fn table_info(session: &Session) -> Result<Outcome, ActionError
             .find(|t| t.role == role)
             .and_then(|t| t.unlogged)
     });
-    Ok(Outcome::Tables(TablesReport { tables, level }))
+    Ok(TablesReport { tables, level })
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -79,12 +88,12 @@ pub struct HeldJob {
     pub failed_at: Option<DateTime<Utc>>,
 }
 
-pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
-    let n = &session.names;
+/// Held jobs with their newest traceback, newest first (`$1`: limit).
+pub(super) fn held_jobs_sql(n: &ObjectNames) -> String {
     let queue = n.qualify(&n.queue_table);
     let log = n.qualify(&n.queue_table_log);
     let status = spelled(&n.queue_status_type, n);
-    let sql = format!(
+    format!(
         "SELECT q.id, q.priority, q.created, q.updated, q.heartbeat, q.execute_after, q.status::text,
                 q.entrypoint, q.attempts, q.queue_manager_id, q.slot, q.headers,
                 coalesce(length(q.payload), 0)::bigint, tb.traceback, tb.created
@@ -96,19 +105,21 @@ pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Outcome, 
          ) tb ON true
          WHERE q.status = 'failed'::{status}
          ORDER BY q.updated DESC, q.id DESC LIMIT $1"
-    );
+    )
+}
+
+pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Vec<HeldJob>, ActionError> {
     let rows = session
         .client()
-        .query(&sql, &[&i64::from(limit)])
+        .query(&held_jobs_sql(&session.names), &[&i64::from(limit)])
         .await
         .map_err(|e| missing_schema_or(session, e, "reading held jobs"))?;
-    Ok(Outcome::HeldJobs(
-        rows.iter()
-            .map(|r| HeldJob {
-                job: FailedJob::from_row(r),
-                traceback: r.get(13),
-                failed_at: r.get(14),
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .map(|r| HeldJob {
+            job: FailedJob::from_row(r),
+            traceback: r.get(13),
+            failed_at: r.get(14),
+        })
+        .collect())
 }

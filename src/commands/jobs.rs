@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::jobs::{
-    Analyzed, BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, analyze_queue,
+    Analyzed, BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, Requeued, analyze_queue,
     enqueue_bulk, repeated_keys,
 };
-use crate::actions::{self, Action, Outcome, Session};
+use crate::actions::{self, Session, kinds};
 use crate::cli::{OnConflict, QueueArgs};
 use crate::output::{self, Exit, plural};
 use crate::settings::duration::parse_duration;
@@ -121,13 +121,11 @@ pub(super) async fn queue(ctx: &CommandContext, args: &QueueArgs) -> Result<Exit
     };
     let names = object_names(ctx)?;
     let session = open_session(ctx, names).await?;
-    let action = Action::Enqueue {
+    let action = kinds::Enqueue {
         jobs: vec![job.clone()],
         on_conflict: conflict(args.on_conflict),
     };
-    let Outcome::Enqueued(result) = actions::execute(&session, &action, false).await? else {
-        unreachable!("Enqueue yields Enqueued");
-    };
+    let result = actions::run(&session, &action, false).await?;
     let key = job.dedupe_key.as_deref().unwrap_or_default();
     let status = result
         .statuses
@@ -638,14 +636,11 @@ async fn batch(
 pub(super) async fn requeue(ctx: &CommandContext, ids: &[i64]) -> Result<Exit, CommandError> {
     let names = object_names(ctx)?;
     let session = open_session(ctx, names).await?;
-    let action = Action::Requeue { ids: ids.to_vec() };
-    let Outcome::Requeued {
+    let action = kinds::Requeue { ids: ids.to_vec() };
+    let Requeued {
         requested,
         requeued,
-    } = actions::execute(&session, &action, false).await?
-    else {
-        unreachable!("Requeue yields Requeued");
-    };
+    } = actions::run(&session, &action, false).await?;
     if ctx.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "requested": requested, "requeued": requeued,

@@ -24,7 +24,7 @@ use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
 use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
-use crate::actions::{Action, Outcome};
+use crate::actions::{Action, Outcome, kinds};
 use crate::events::Event;
 use crate::settings::names::ObjectNames;
 
@@ -180,6 +180,8 @@ pub struct App {
     next_id: u64,
     /// Tables whose changes make queue views refresh.
     watched_tables: Vec<String>,
+    /// The installation, for the command lines the console shows.
+    object_names: ObjectNames,
 }
 
 pub struct AppOptions {
@@ -237,6 +239,7 @@ impl App {
             previews: HashMap::new(),
             next_id: 1,
             watched_tables: vec![o.names.queue_table.clone(), o.names.queue_table_log.clone()],
+            object_names: o.names,
         }
     }
 
@@ -679,10 +682,11 @@ impl App {
         self.previews.insert(id, PreviewFor::DurabilityPane(level));
         effects.push(Effect::Request(Request::Preview {
             id,
-            action: Action::SetDurability {
+            action: kinds::SetDurability {
                 level,
                 lock_timeout: Some(LOCK_TIMEOUT),
-            },
+            }
+            .into(),
         }));
     }
 
@@ -700,14 +704,20 @@ impl App {
         if self.conn.read_only {
             self.flash(
                 Level::Error,
-                format!("refused: read-only session ({})", action.command_line()),
+                format!(
+                    "refused: read-only session ({})",
+                    action.command_line(&self.object_names)
+                ),
             );
             return Vec::new();
         }
         if self.conn.standby {
             self.flash(
                 Level::Error,
-                format!("{STANDBY_REFUSAL} ({})", action.command_line()),
+                format!(
+                    "{STANDBY_REFUSAL} ({})",
+                    action.command_line(&self.object_names)
+                ),
             );
             return Vec::new();
         }
@@ -755,7 +765,7 @@ impl App {
             .map_err(Clone::clone);
         self.sql_log.push(SqlLogEntry {
             at: self.now,
-            command_line: confirm.action.command_line(),
+            command_line: confirm.action.command_line(&self.object_names),
             statements: sql,
             outcome: outcome.clone(),
             elapsed,
@@ -773,7 +783,7 @@ impl App {
         if let Ok(out) = &result {
             match out {
                 Outcome::Enqueued(r) => {
-                    if let Some(Action::Enqueue { jobs, .. }) = Some(&confirm.action)
+                    if let Action::Enqueue(kinds::Enqueue { jobs, .. }) = &confirm.action
                         && let (Some(job), Some(status)) = (jobs.first(), r.statuses.first())
                     {
                         let job_id = match status {
@@ -784,7 +794,7 @@ impl App {
                         self.enqueue.submitted.push(Submitted {
                             job_id,
                             entrypoint: job.entrypoint.clone(),
-                            command_line: confirm.action.command_line(),
+                            command_line: confirm.action.command_line(&self.object_names),
                             outcome: outcome.clone().unwrap_or_default(),
                         });
                     }
@@ -793,9 +803,9 @@ impl App {
                     self.schedules.list.tagged.clear();
                     self.schedules.close_detail();
                 }
-                Outcome::Requeued { .. } => self.held.list.tagged.clear(),
-                Outcome::DurabilitySet { level, .. } => {
-                    self.durability.last_change = Some((*level, elapsed));
+                Outcome::Requeued(_) => self.held.list.tagged.clear(),
+                Outcome::DurabilitySet(set) => {
+                    self.durability.last_change = Some((set.level, elapsed));
                 }
                 _ => {}
             }

@@ -10,6 +10,9 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use crate::actions::Act;
+use crate::actions::kinds::{Enqueue, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability};
+
 /// Where a command applies: everywhere, on one tab's view, or in a modal
 /// input (the confirmation dialog, the filter line) that takes the keys
 /// while it is open.
@@ -108,7 +111,8 @@ struct Spec {
     hint: Option<&'static str>,
     help: &'static str,
     defaults: &'static [&'static str],
-    /// Changes the database: hidden from the hints in read-only mode.
+    /// Changes the database (from the action it proposes): hidden from the
+    /// hints in read-only mode.
     mutates: bool,
 }
 
@@ -132,8 +136,9 @@ const fn spec(
     }
 }
 
-/// A spec for a command that changes the database (always confirmed first).
-const fn mutation(
+/// A spec for a command that proposes action `A` (always confirmed first
+/// when the action changes the database, which the action itself says).
+const fn proposes<A: Act>(
     command: Command,
     name: &'static str,
     scope: Scope,
@@ -148,7 +153,7 @@ const fn mutation(
         hint: Some(hint),
         help,
         defaults,
-        mutates: true,
+        mutates: A::MUTATES,
     }
 }
 
@@ -184,15 +189,15 @@ const SPECS: &[Spec] = &[
     spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
     spec(Command::Open, "open_schedule", Scope::Schedules, Some("details"), "Next 10 fire times", &["enter"]),
     spec(Command::Tag, "tag", Scope::Schedules, Some("tag"), "Tag/untag the row", &["space"]),
-    mutation(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
-    mutation(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
-    mutation(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
-    mutation(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
+    proposes::<RunSchedulesNow>(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
+    proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
+    proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
+    proposes::<SetDurability>(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
     spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
-    mutation(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
+    proposes::<Enqueue>(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
     spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
-    mutation(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
+    proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
     spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),
     spec(Command::DialogPress, "dialog_press", Scope::Dialog, Some("press it"), "Press the focused button", &["enter"]),
     spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),

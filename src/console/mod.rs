@@ -14,8 +14,6 @@ pub mod tabs;
 pub mod theme;
 pub mod ui;
 
-use std::io::Write;
-
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
@@ -218,11 +216,11 @@ async fn worker_changed(worker: &mut Option<&mut WorkerLink>) -> WorkerUpdate {
 }
 
 /// Put `text` on the clipboard of the terminal the user sits at, also over
-/// SSH, with the OSC 52 escape sequence.
+/// SSH: crossterm writes the OSC 52 escape sequence, which the terminal (not
+/// the machine pgq runs on) acts upon.
 fn copy_osc52(text: &str) -> std::io::Result<()> {
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-    let mut out = std::io::stdout().lock();
-    write!(out, "\x1b]52;c;{encoded}\x07")?;
-    out.flush()
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+    )
 }

@@ -13,7 +13,7 @@ use super::shared::Shared;
 use super::tasks::{aggregator, flusher, health_probe, heartbeater, router};
 use crate::db::listener::Backoff;
 use crate::settings::conn::ConnectionSettings;
-use crate::worker::db::{Db, OpenError};
+use crate::worker::db::{Db, DbFailure, OpenError};
 use crate::worker::snapshot::WorkerState;
 use crate::worker::{WorkerError, log};
 
@@ -41,21 +41,21 @@ pub(super) async fn supervise(
         let opened = match opened {
             None if shared.busy() == 0 => return finish_scheduler(scheduler).await,
             None => {
-                return give_up(
-                    shared,
-                    settings,
-                    "stopped while the database was unreachable",
-                )
-                .await;
+                let why = "stopped while the database was unreachable";
+                return give_up(shared, settings, DbFailure::without_server_error(why)).await;
             }
             Some(Err(OpenError::Schema(m))) => return Err(WorkerError::Schema(m)),
             Some(Err(e)) => {
                 let reason = e.to_string();
                 if !shared.opts.restart_on_failure {
-                    give_up(shared, settings, &reason).await?;
+                    let failure = match &e {
+                        OpenError::Db(failure) => failure.clone(),
+                        _ => DbFailure::without_server_error(reason),
+                    };
+                    give_up(shared, settings, failure.clone()).await?;
                     return Err(match e {
                         OpenError::Connect(c) => WorkerError::Connect(c),
-                        other => WorkerError::Database(other.to_string()),
+                        _ => WorkerError::Database(failure),
                     });
                 }
                 failures += 1;
@@ -72,7 +72,7 @@ pub(super) async fn supervise(
         failures = 0;
         let db = Arc::new(opened.db);
         shared.set_db(Some(db.clone()));
-        let (fail_tx, mut fail_rx) = mpsc::unbounded_channel::<String>();
+        let (fail_tx, mut fail_rx) = mpsc::unbounded_channel::<DbFailure>();
         let mut tasks = JoinSet::new();
         tasks.spawn(router(
             shared.clone(),
@@ -142,14 +142,15 @@ pub(super) async fn supervise(
                 return Ok(());
             }
             CycleEnd::Stop => unreachable!("wind_down never returns Stop"),
-            CycleEnd::Failed(reason) => {
+            CycleEnd::Failed(failure) => {
                 tasks.abort_all();
                 shared.set_db(None);
                 if !shared.opts.restart_on_failure {
-                    give_up(shared, settings, &reason).await?;
-                    return Err(WorkerError::Database(reason));
+                    give_up(shared, settings, failure.clone()).await?;
+                    return Err(WorkerError::Database(failure));
                 }
                 failures += 1;
+                let reason = failure.to_string();
                 if !backoff(shared, &mut level_rx, failures, &reason, &scheduler).await {
                     return finish_scheduler(scheduler).await;
                 }
@@ -176,7 +177,7 @@ pub(super) async fn finish_scheduler(
 pub(super) async fn give_up(
     shared: &Arc<Shared>,
     settings: &ConnectionSettings,
-    reason: &str,
+    failure: DbFailure,
 ) -> Result<(), WorkerError> {
     shared.stop_all_jobs();
     let deadline = Instant::now() + shared.opts.stop_grace + Duration::from_secs(1);
@@ -197,13 +198,13 @@ pub(super) async fn give_up(
         "Giving up with jobs left picked; other workers re-pick them after the heartbeat timeout",
         &[
             ("jobs", Value::from(left)),
-            ("reason", Value::from(reason)),
+            ("reason", Value::from(failure.to_string())),
             ("not_written_because", Value::from(why)),
         ],
     );
-    Err(WorkerError::Database(format!(
-        "{reason}; {left} job(s) left picked for re-pick after the heartbeat timeout"
-    )))
+    Err(WorkerError::Database(failure.and_then(&format!(
+        "{left} job(s) left picked for re-pick after the heartbeat timeout"
+    ))))
 }
 
 /// Open new connections and write the pending outcomes, bounded in time so
@@ -216,7 +217,7 @@ pub(super) async fn write_back(
         let opened = Db::open(settings, &shared.names, &shared.params)
             .await
             .map_err(|e| e.to_string())?;
-        shared.flush(&opened.db).await.map_err(|e| e.message)
+        shared.flush(&opened.db).await.map_err(|e| e.to_string())
     };
     tokio::time::timeout(WRITE_BACK_TIMEOUT, attempt)
         .await

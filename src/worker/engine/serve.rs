@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::shared::Shared;
-use crate::worker::db::Db;
+use crate::worker::db::{Db, DbFailure};
 use crate::worker::{Mode, log};
 
 const MIN_POLL: Duration = Duration::from_millis(100);
@@ -20,7 +20,7 @@ pub(super) enum CycleEnd {
     Stop,
     /// Everything finished and was written.
     Done,
-    Failed(String),
+    Failed(DbFailure),
 }
 
 pub(super) async fn wait_level(rx: &mut watch::Receiver<u8>, at_least: u8) {
@@ -36,7 +36,7 @@ pub(super) async fn serve(
     shared: &Arc<Shared>,
     db: &Db,
     level_rx: &mut watch::Receiver<u8>,
-    fail_rx: &mut mpsc::UnboundedReceiver<String>,
+    fail_rx: &mut mpsc::UnboundedReceiver<DbFailure>,
 ) -> CycleEnd {
     let p = &shared.params;
     loop {
@@ -73,7 +73,7 @@ pub(super) async fn serve(
             let jobs = match result {
                 Ok(jobs) => jobs,
                 Err(e) => {
-                    end.get_or_insert(CycleEnd::Failed(e.message));
+                    end.get_or_insert(CycleEnd::Failed(e));
                     continue;
                 }
             };
@@ -106,7 +106,7 @@ pub(super) async fn serve(
         let idle_before_probe = shared.busy() == 0;
         let probe = match db.work_probe(&p.entrypoints).await {
             Ok(probe) => probe,
-            Err(e) => return CycleEnd::Failed(e.message),
+            Err(e) => return CycleEnd::Failed(e),
         };
         if shared.opts.mode == Mode::Drain && idle_before_probe && !probe.queued {
             log::info("Drain mode: the queue is empty", &[]);
@@ -132,8 +132,10 @@ pub(super) async fn serve(
     }
 }
 
-pub(super) fn failed(reason: Option<String>) -> CycleEnd {
-    CycleEnd::Failed(reason.unwrap_or_else(|| "a worker task ended".into()))
+pub(super) fn failed(failure: Option<DbFailure>) -> CycleEnd {
+    CycleEnd::Failed(
+        failure.unwrap_or_else(|| DbFailure::without_server_error("a worker task ended")),
+    )
 }
 
 /// After a stop request: wait until every job has finished and been written
@@ -142,7 +144,7 @@ pub(super) fn failed(reason: Option<String>) -> CycleEnd {
 pub(super) async fn wind_down(
     shared: &Arc<Shared>,
     level_rx: &mut watch::Receiver<u8>,
-    fail_rx: &mut mpsc::UnboundedReceiver<String>,
+    fail_rx: &mut mpsc::UnboundedReceiver<DbFailure>,
     deadline: Option<tokio::time::Instant>,
     scheduler: &mut Option<tokio::task::JoinHandle<()>>,
 ) -> CycleEnd {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::shared::Shared;
 use crate::events::Event;
-use crate::worker::db::{Db, utc_now_text};
+use crate::worker::db::{Db, DbFailure, utc_now_text};
 use crate::worker::{Mode, log};
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -25,7 +25,7 @@ fn jitter(d: Duration) -> Duration {
 pub(super) async fn router(
     shared: Arc<Shared>,
     mut notifications: mpsc::UnboundedReceiver<tokio_postgres::Notification>,
-    fail: mpsc::UnboundedSender<String>,
+    fail: mpsc::UnboundedSender<DbFailure>,
 ) {
     while let Some(n) = notifications.recv().await {
         match Event::parse(n.payload()) {
@@ -47,17 +47,23 @@ pub(super) async fn router(
             ),
         }
     }
-    let _ = fail.send("the connection to the server was lost".into());
+    let _ = fail.send(DbFailure::without_server_error(
+        "the connection to the server was lost",
+    ));
 }
 
-pub(super) async fn flusher(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSender<String>) {
+pub(super) async fn flusher(
+    shared: Arc<Shared>,
+    db: Arc<Db>,
+    fail: mpsc::UnboundedSender<DbFailure>,
+) {
     loop {
         tokio::select! {
             _ = shared.flush_now.notified() => {}
             _ = tokio::time::sleep(jitter(FLUSH_EVERY)) => {}
         }
         if let Err(e) = shared.flush(&db).await {
-            let _ = fail.send(e.message);
+            let _ = fail.send(e);
             return;
         }
     }
@@ -66,7 +72,7 @@ pub(super) async fn flusher(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::Unboun
 pub(super) async fn heartbeater(
     shared: Arc<Shared>,
     db: Arc<Db>,
-    fail: mpsc::UnboundedSender<String>,
+    fail: mpsc::UnboundedSender<DbFailure>,
 ) {
     let timeout = shared.opts.heartbeat_timeout;
     let (beat_every, flush_every) = (timeout / 2, timeout / 8);
@@ -84,7 +90,7 @@ pub(super) async fn heartbeater(
             continue;
         }
         if let Err(e) = db.heartbeat(&due).await {
-            let _ = fail.send(e.message);
+            let _ = fail.send(e);
             return;
         }
         let mut s = shared.state();
@@ -102,7 +108,7 @@ pub(super) async fn heartbeater(
 pub(super) async fn health_probe(
     shared: Arc<Shared>,
     db: Arc<Db>,
-    fail: mpsc::UnboundedSender<String>,
+    fail: mpsc::UnboundedSender<DbFailure>,
 ) {
     loop {
         let id = Uuid::new_v4();
@@ -120,7 +126,7 @@ pub(super) async fn health_probe(
         })
         .to_string();
         if let Err(e) = db.notify(&payload).await {
-            let _ = fail.send(e.message);
+            let _ = fail.send(e);
             return;
         }
         let echoed = tokio::time::timeout(HEALTH_EVERY, rx).await;
@@ -131,12 +137,14 @@ pub(super) async fn health_probe(
             .remove(&id);
         if !matches!(echoed, Ok(Ok(()))) {
             if shared.opts.shutdown_on_listener_failure && shared.opts.mode != Mode::Drain {
-                let _ = fail.send("the LISTEN connection failed its health check".into());
+                let _ = fail.send(DbFailure::without_server_error(
+                    "the LISTEN connection failed its health check",
+                ));
                 return;
             }
             log::warning("The LISTEN health check got no echo; listening again", &[]);
             if let Err(e) = db.relisten().await {
-                let _ = fail.send(e.message);
+                let _ = fail.send(e);
                 return;
             }
         }

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Context, Reply, Screen, TabView};
-use crate::actions::Action;
+use crate::actions::kinds;
 use crate::actions::preview::Preview;
 use crate::actions::tables::TablesReport;
 use crate::console::db::View;
@@ -92,10 +92,13 @@ impl TabView for DurabilityTab {
                     .collect();
             }
             Command::Apply => {
-                return vec![Reply::Propose(Action::SetDurability {
-                    level: self.level(),
-                    lock_timeout: Some(LOCK_TIMEOUT),
-                })];
+                return vec![Reply::Propose(
+                    kinds::SetDurability {
+                        level: self.level(),
+                        lock_timeout: Some(LOCK_TIMEOUT),
+                    }
+                    .into(),
+                )];
             }
             _ => {}
         }

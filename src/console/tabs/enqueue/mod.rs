@@ -9,8 +9,8 @@ use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
 use super::{Context, Level, Reply, Screen, TabView};
-use crate::actions::Action;
 use crate::actions::jobs::{Conflict, JobSpec};
+use crate::actions::kinds;
 use crate::console::keymap::{Command, Keymap, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,10 +303,13 @@ impl EnqueueForm {
         match self.validate() {
             Ok(job) => {
                 self.errors.clear();
-                vec![Reply::Propose(Action::Enqueue {
-                    jobs: vec![job],
-                    on_conflict: self.on_conflict,
-                })]
+                vec![Reply::Propose(
+                    kinds::Enqueue {
+                        jobs: vec![job],
+                        on_conflict: self.on_conflict,
+                    }
+                    .into(),
+                )]
             }
             Err(errors) => {
                 let n = errors.len();

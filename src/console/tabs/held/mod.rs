@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Level, Reply, Screen, TabView, matches_filter};
-use crate::actions::Action;
+use crate::actions::kinds;
 use crate::actions::tables::HeldJob;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -118,7 +118,7 @@ impl TabView for HeldTab {
                 if ids.is_empty() {
                     return vec![Reply::Flash(Level::Info, "no held job selected".into())];
                 }
-                return vec![Reply::Propose(Action::Requeue { ids })];
+                return vec![Reply::Propose(kinds::Requeue { ids }.into())];
             }
             _ => {}
         }

@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Level, Reply, Screen, TabView, matches_filter};
-use crate::actions::Action;
+use crate::actions::kinds;
 use crate::actions::schedules::{ListedSchedule, ScheduleListing, ScheduleRef};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -178,9 +178,12 @@ impl TabView for SchedulesTab {
             }
             Command::Delete => {
                 if let Some(id) = self.selected_id() {
-                    return vec![Reply::Propose(Action::RemoveSchedules {
-                        refs: vec![ScheduleRef::Id(id)],
-                    })];
+                    return vec![Reply::Propose(
+                        kinds::RemoveSchedules {
+                            refs: vec![ScheduleRef::Id(id)],
+                        }
+                        .into(),
+                    )];
                 }
             }
             Command::DeleteTagged => {
@@ -196,12 +199,12 @@ impl TabView for SchedulesTab {
                     .iter()
                     .map(|id| ScheduleRef::Id(*id))
                     .collect();
-                return vec![Reply::Propose(Action::RemoveSchedules { refs })];
+                return vec![Reply::Propose(kinds::RemoveSchedules { refs }.into())];
             }
             Command::RunNow => {
                 let ids = self.list.targets(self.selected_id());
                 if !ids.is_empty() {
-                    return vec![Reply::Propose(Action::RunSchedulesNow { ids })];
+                    return vec![Reply::Propose(kinds::RunSchedulesNow { ids }.into())];
                 }
             }
             _ => {}
