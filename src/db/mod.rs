@@ -5,3 +5,4 @@ pub mod catalog;
 pub mod connect;
 pub mod read_only;
 pub mod recovery;
+pub mod statements;
