@@ -11,8 +11,6 @@ pub mod commands;
 pub mod console;
 pub mod cron;
 pub mod db;
-#[cfg(test)]
-mod parity_tmp;
 pub mod demo;
 pub mod events;
 pub mod output;

@@ -8,7 +8,7 @@ use super::jobs::{Conflict, JobSpec, enqueue_statement, requeue_sql};
 use super::schedules::{Removal, ScheduleRef, remove_sql, run_now_sql, split_refs};
 use super::schema::durability_batch;
 use super::{Action, ActionError, Outcome, Session, db_err, execute};
-use crate::schema::render::spelled;
+use crate::db::statements::Statement;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preview {
@@ -52,11 +52,7 @@ pub async fn preview(session: &Session, action: &Action) -> Result<Preview, Acti
         Action::Enqueue { jobs, on_conflict } => Ok(enqueue(session, jobs, *on_conflict, base)),
         Action::Requeue { ids } => {
             let n = &session.names;
-            let sql = format!(
-                "SELECT count(*) FROM {} WHERE id = ANY($1) AND status = 'failed'::{}",
-                n.qualify(&n.queue_table),
-                spelled(&n.queue_status_type, n)
-            );
+            let sql = Statement::RequeueCount.render(n);
             let held: i64 = session
                 .client()
                 .query_one(&sql, &[ids])

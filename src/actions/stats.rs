@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::jobs::missing_schema_or;
 use super::{ActionError, Outcome, Session};
-use crate::schema::render::spelled;
+use crate::db::statements::Statement;
 
 /// Look-back windows offered by the console (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -138,38 +138,13 @@ pub(super) async fn queue_stats(
     window: StatsWindow,
 ) -> Result<Outcome, ActionError> {
     let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    let log = n.qualify(&n.queue_table_log);
-    let stats = n.qualify(&n.statistics_table);
-    let status = spelled(&n.queue_status_type, n);
     let seconds = window.duration().as_secs_f64();
     let bucket = seconds / SERIES_BUCKETS as f64;
 
     let now_sql = "SELECT now()";
-    let depth_sql = format!(
-        "SELECT entrypoint,
-                count(*) FILTER (WHERE status = 'queued'::{status}),
-                count(*) FILTER (WHERE status = 'picked'::{status}),
-                count(*) FILTER (WHERE status = 'failed'::{status}),
-                extract(epoch FROM now() - min(created) FILTER (WHERE status = 'queued'::{status}))::float8
-         FROM {queue} GROUP BY entrypoint"
-    );
+    let depth_sql = Statement::StatsDepth.render(n);
     // Terminal outcomes in the window, bucketed by age: slice 0 is the newest.
-    let done_sql = format!(
-        "WITH done AS (
-            SELECT entrypoint, status, created, count FROM {stats}
-             WHERE created > now() - make_interval(secs => $1)
-               AND status IN ('successful', 'exception', 'canceled', 'failed')
-            UNION ALL
-            SELECT entrypoint, status, created, 1 FROM {log}
-             WHERE NOT aggregated AND created > now() - make_interval(secs => $1)
-               AND status IN ('successful', 'exception', 'canceled', 'failed')
-         )
-         SELECT entrypoint, status::text,
-                least(floor(extract(epoch FROM now() - created)::float8 / $2::float8)::int, $3::int - 1),
-                sum(count)::bigint
-         FROM done GROUP BY 1, 2, 3"
-    );
+    let done_sql = Statement::StatsDone.render(n);
     let client = session.client();
     let buckets = SERIES_BUCKETS as i32;
     let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =

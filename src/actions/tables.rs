@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::jobs::missing_schema_or;
 use super::reports::FailedJob;
 use super::{ActionError, Outcome, Session, db_err};
-use crate::schema::render::{DURABILITY_ORDER, spelled, table_of};
+use crate::db::statements::Statement;
+use crate::schema::render::{DURABILITY_ORDER, table_of};
 use crate::settings::durability::{Durability, TableRole};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -30,15 +31,7 @@ pub struct TablesReport {
 
 pub(super) async fn table_info(session: &Session) -> Result<Outcome, ActionError> {
     let n = &session.names;
-    let sql = format!(
-        "SELECT c.relname::text, c.relpersistence = 'u', pg_total_relation_size(c.oid),
-                -- Never analyzed (reltuples = -1): the statistics collector's count.
-                (CASE WHEN c.reltuples < 0 THEN coalesce(s.n_live_tup, 0) ELSE c.reltuples END)::bigint
-         FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
-         LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-         WHERE c.relkind = 'r' AND ns.nspname = {} AND c.relname = ANY($1)",
-        n.schema_expr()
-    );
+    let sql = Statement::TableInfo.render(n);
     let names: Vec<String> = DURABILITY_ORDER
         .iter()
         .map(|r| table_of(n, *r).to_string())
@@ -80,23 +73,7 @@ pub struct HeldJob {
 }
 
 pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    let log = n.qualify(&n.queue_table_log);
-    let status = spelled(&n.queue_status_type, n);
-    let sql = format!(
-        "SELECT q.id, q.priority, q.created, q.updated, q.heartbeat, q.execute_after, q.status::text,
-                q.entrypoint, q.attempts, q.queue_manager_id, q.slot, q.headers,
-                coalesce(length(q.payload), 0)::bigint, tb.traceback, tb.created
-         FROM {queue} q
-         LEFT JOIN LATERAL (
-             SELECT l.traceback, l.created FROM {log} l
-             WHERE l.job_id = q.id AND l.traceback IS NOT NULL
-             ORDER BY l.created DESC, l.id DESC LIMIT 1
-         ) tb ON true
-         WHERE q.status = 'failed'::{status}
-         ORDER BY q.updated DESC, q.id DESC LIMIT $1"
-    );
+    let sql = Statement::HeldJobs.render(&session.names);
     let rows = session
         .client()
         .query(&sql, &[&i64::from(limit)])

@@ -29,6 +29,7 @@ pub(super) fn sql(cli: &Cli, command: &SqlCommand) -> Result<Exit, CommandError>
         SqlCommand::Autovac { rollback } => {
             render::script(None, &render::autovac(&names, *rollback), "\n\n")
         }
+        SqlCommand::Statement { name } => name.render(&names) + "\n",
     };
     output::stdout(&text);
     Ok(Exit::Ok)

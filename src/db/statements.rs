@@ -118,10 +118,7 @@ const OBJECTS: [&str; 5] = [
 impl Statement {
     /// The statement named by its file name without `.sql` (`dequeue`).
     pub fn by_name(name: &str) -> Option<Statement> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|s| s.name() == name)
+        Self::ALL.iter().copied().find(|s| s.name() == name)
     }
 
     /// The file name without `.sql`.
@@ -255,9 +252,36 @@ mod tests {
         assert!(sql.contains("::jobs.app_pgqueuer_status[]"), "{sql}");
         let verify = Statement::VerifyStructure.render(&names);
         assert!(verify.contains("table_schema = 'jobs'"), "{verify}");
-        assert!(verify.contains("table_name = 'app_pgqueuer_log'"), "{verify}");
+        assert!(
+            verify.contains("table_name = 'app_pgqueuer_log'"),
+            "{verify}"
+        );
         let plain = Statement::VerifyStructure.render(&ObjectNames::default());
         assert!(plain.contains("table_schema = current_schema()"), "{plain}");
+    }
+
+    /// ON CONFLICT must name the unique index's predicate exactly, and the
+    /// index is generated from the schema declaration.
+    #[test]
+    fn enqueue_files_spell_the_declared_dedupe_predicate() {
+        use crate::schema::declare::dedupe_predicate;
+        use crate::schema::render::spelled;
+        for names in name_sets() {
+            let predicate = spelled(&dedupe_predicate(&names.queue_status_type), &names);
+            for statement in [
+                Statement::Enqueue,
+                Statement::EnqueueUpdatePriority,
+                Statement::EnqueueGivenIds,
+                Statement::EnqueueGivenIdsUpdatePriority,
+            ] {
+                let sql = statement.render(&names);
+                assert!(
+                    sql.contains(&format!("ON CONFLICT (dedupe_key) WHERE {predicate} DO")),
+                    "{}: {sql}",
+                    statement.file_name()
+                );
+            }
+        }
     }
 
     #[test]
@@ -303,10 +327,15 @@ mod tests {
             }
         }
         for statement in Statement::ALL {
-            let use_site = format!("Statement::{statement:?}.");
+            let use_site = format!("Statement::{statement:?}");
+            // `Statement::Dequeue` but not `Statement::DequeueBudget`.
+            let used = code.match_indices(&use_site).any(|(at, _)| {
+                !code[at + use_site.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            });
             assert!(
-                code.contains(&use_site),
-                "{} is never rendered ({use_site} appears nowhere in src/)",
+                used,
+                "{} is never used ({use_site} appears nowhere in src/)",
                 statement.file_name()
             );
         }
