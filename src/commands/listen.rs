@@ -12,26 +12,15 @@
 //! SIGINT and SIGTERM end it with exit 0, as does a closed stdout pipe
 //! (`pgq listen | head -3`).
 
-use std::future::Future;
 use std::io::Write;
-use std::time::Duration;
 
-use tokio::signal::unix::{Signal, SignalKind, signal};
-
-use super::{CommandError, object_names, open_session};
-use crate::actions::{DbErrorText, Session};
+use super::{CommandError, object_names};
 use crate::cli::Cli;
-use crate::db::recovery::{in_recovery, standby_reason};
+use crate::db::listener::{Backoff, Heard, ListenError, ListenSpec, Listener};
+use crate::db::signal::Signals;
 use crate::events::Received;
 use crate::output::{self, Exit};
-use crate::settings::names::{ObjectNames, checked_channel};
-
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
-/// A half-open TCP connection never ends the notification stream, so probe
-/// the server now and then.
-const PROBE_EVERY: Duration = Duration::from_secs(30);
-const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::settings::names::checked_channel;
 
 pub(super) async fn run(cli: &Cli, channel: Option<&str>) -> Result<Exit, CommandError> {
     let names = object_names(cli)?;
@@ -39,121 +28,55 @@ pub(super) async fn run(cli: &Cli, channel: Option<&str>) -> Result<Exit, Comman
         Some(c) => checked_channel(c)?.to_string(),
         None => names.channel.clone(),
     };
-    let mut stop = Stop::install()?;
-    let Some(session) = stop
-        .or_signal(connect_and_listen(cli, &names, &channel))
+    let spec = ListenSpec {
+        settings: super::connection_settings(cli)?,
+        channel: channel.clone(),
+        read_only: super::read_only(cli)?,
+    };
+    // Installed before connecting, so either signal ends the command cleanly
+    // at any point.
+    let mut stop =
+        Signals::interrupt_and_terminate().map_err(|e| CommandError::Other(e.to_string()))?;
+    let Some(listener) = stop
+        .or_signal(Listener::open(spec, Backoff::RECONNECT))
         .await
     else {
         return Ok(Exit::Ok);
     };
-    let mut session = session?;
+    let mut listener = listener.map_err(command_error)?;
     let json = cli.global.json;
-    loop {
-        match stop.or_signal(pump(&mut session, &channel, json)).await {
-            None | Some(Ended::StdoutClosed) => return Ok(Exit::Ok),
-            Some(Ended::ConnectionLost(reason)) => {
-                match reconnect(cli, &names, &channel, &mut stop, &reason).await {
-                    Some(fresh) => session = fresh,
-                    None => return Ok(Exit::Ok),
-                }
-            }
-        }
-    }
-}
-
-/// SIGINT/SIGTERM handlers, installed before connecting so either signal
-/// ends the command cleanly at any point.
-struct Stop {
-    interrupt: Signal,
-    terminate: Signal,
-}
-
-impl Stop {
-    fn install() -> Result<Stop, CommandError> {
-        let handler = |kind| {
-            signal(kind)
-                .map_err(|e| CommandError::Other(format!("cannot install signal handler: {e}")))
-        };
-        Ok(Stop {
-            interrupt: handler(SignalKind::interrupt())?,
-            terminate: handler(SignalKind::terminate())?,
-        })
-    }
-
-    /// Run `fut` unless a stop signal arrives first (then `None`).
-    async fn or_signal<F: Future>(&mut self, fut: F) -> Option<F::Output> {
-        tokio::select! {
-            _ = self.interrupt.recv() => None,
-            _ = self.terminate.recv() => None,
-            out = fut => Some(out),
-        }
-    }
-}
-
-async fn connect_and_listen(
-    cli: &Cli,
-    names: &ObjectNames,
-    channel: &str,
-) -> Result<Session, CommandError> {
-    let session = open_session(cli, names.clone()).await?;
-    // A standby refuses LISTEN with an error that does not say why; and it
-    // never delivers NOTIFY, so waiting there would show nothing anyway.
-    let standby = in_recovery(session.client())
-        .await
-        .map_err(|e| CommandError::Other(format!("LISTEN {channel}: {}", DbErrorText(&e))))?;
-    if standby {
-        return Err(CommandError::Other(format!(
-            "cannot LISTEN on {channel}: {}",
-            standby_reason(&session.target)
-        )));
-    }
-    let sql = crate::settings::names::listen_statement(channel);
-    session
-        .client()
-        .batch_execute(&sql)
-        .await
-        .map_err(|e| CommandError::Other(format!("LISTEN {channel}: {}", DbErrorText(&e))))?;
-    Ok(session)
-}
-
-enum Ended {
-    StdoutClosed,
-    ConnectionLost(String),
-}
-
-/// Print notifications until the connection ends or stdout closes.
-async fn pump(session: &mut Session, channel: &str, json: bool) -> Ended {
-    let mut probe = tokio::time::interval(PROBE_EVERY);
-    probe.tick().await; // the first tick is immediate
-    loop {
-        tokio::select! {
-            notification = session.conn.notifications.recv() => {
-                let Some(n) = notification else {
-                    return Ended::ConnectionLost("the server closed the connection".into());
-                };
+    while let Some(heard) = stop.or_signal(listener.next()).await {
+        match heard {
+            Heard::Notification(n) => {
                 let received = Received::new(n.payload(), chrono::Utc::now());
-                let line = if json { received.json_line(channel) } else { received.human() };
+                let line = if json {
+                    received.json_line(&channel)
+                } else {
+                    received.human()
+                };
                 if write_line(&line).is_err() {
-                    return Ended::StdoutClosed;
+                    break;
                 }
             }
-            _ = probe.tick() => {
-                if let Err(reason) = ping(session).await {
-                    return Ended::ConnectionLost(reason);
-                }
-            }
+            Heard::Lost { reason, retry_in } => output::status(&format!(
+                "listen: connection lost ({reason}); reconnecting in {}s",
+                retry_in.as_secs_f64()
+            )),
+            Heard::Reconnected => output::status("listen: reconnected"),
+            Heard::RetryFailed { error, retry_in } => output::status(&format!(
+                "listen: reconnect failed ({error}); retrying in {}s",
+                retry_in.as_secs_f64()
+            )),
         }
     }
+    Ok(Exit::Ok)
 }
 
-async fn ping(session: &Session) -> Result<(), String> {
-    match tokio::time::timeout(PROBE_TIMEOUT, session.client().simple_query("")).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(DbErrorText(&e).to_string()),
-        Err(_) => Err(format!(
-            "no answer to a probe within {}s",
-            PROBE_TIMEOUT.as_secs()
-        )),
+/// The first connection's failure, as the other commands report theirs.
+fn command_error(e: ListenError) -> CommandError {
+    match e {
+        ListenError::Connect(e) => CommandError::Connect(e),
+        other => CommandError::Other(other.to_string()),
     }
 }
 
@@ -164,39 +87,4 @@ fn write_line(line: &str) -> std::io::Result<()> {
     out.write_all(line.as_bytes())?;
     out.write_all(b"\n")?;
     out.flush()
-}
-
-/// Reconnect with exponential backoff until LISTEN succeeds again; `None`
-/// when a stop signal arrives first.
-async fn reconnect(
-    cli: &Cli,
-    names: &ObjectNames,
-    channel: &str,
-    stop: &mut Stop,
-    reason: &str,
-) -> Option<Session> {
-    let mut delay = FIRST_BACKOFF;
-    output::status(&format!(
-        "listen: connection lost ({reason}); reconnecting in {}s",
-        delay.as_secs_f64()
-    ));
-    loop {
-        stop.or_signal(tokio::time::sleep(delay)).await?;
-        match stop
-            .or_signal(connect_and_listen(cli, names, channel))
-            .await?
-        {
-            Ok(session) => {
-                output::status("listen: reconnected");
-                return Some(session);
-            }
-            Err(e) => {
-                delay = (delay * 2).min(MAX_BACKOFF);
-                output::status(&format!(
-                    "listen: reconnect failed ({e}); retrying in {}s",
-                    delay.as_secs_f64()
-                ));
-            }
-        }
-    }
 }

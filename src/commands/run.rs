@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
-
 use super::{CommandError, object_names};
 use crate::cli::{Cli, RunArgs};
 use crate::output::{self, Exit};
@@ -71,17 +69,12 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
         }
     });
     let console_settings = settings.clone();
-    let mut interrupt = signal(SignalKind::interrupt())
-        .map_err(|e| CommandError::Other(format!("cannot install signal handler: {e}")))?;
-    let mut terminate = signal(SignalKind::terminate())
-        .map_err(|e| CommandError::Other(format!("cannot install signal handler: {e}")))?;
+    let mut stop = crate::db::signal::Signals::interrupt_and_terminate()
+        .map_err(|e| CommandError::Other(e.to_string()))?;
     let signals = tokio::spawn(async move {
         let mut seen = 0;
         loop {
-            let number = tokio::select! {
-                _ = interrupt.recv() => libc::SIGINT,
-                _ = terminate.recv() => libc::SIGTERM,
-            };
+            let number = stop.recv().await.number();
             seen += 1;
             if seen == 1 {
                 log::info(&format!("Signal {number} received, shutting down."), &[]);

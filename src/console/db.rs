@@ -22,17 +22,15 @@ use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
 use crate::actions::stats::StatsWindow;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session};
-use crate::db::connect::{self, Connection};
+use crate::db::connect;
+use crate::db::listener::{
+    self, Backoff, ListenConnection, ListenSpec, PROBE_EVERY, PROBE_TIMEOUT,
+};
 use crate::db::recovery;
 use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
-/// A half-open TCP connection never ends a stream, so probe now and then.
-const PROBE_EVERY: Duration = Duration::from_secs(15);
-const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
 const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '5s'";
@@ -170,11 +168,6 @@ enum Job {
     Execute(u64, Action),
 }
 
-fn backoff(attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(8));
-    (FIRST_BACKOFF * factor).min(MAX_BACKOFF)
-}
-
 async fn run(
     target: Target,
     mut requests: UnboundedReceiver<Request>,
@@ -206,7 +199,7 @@ async fn run(
             Err(e) => e,
         };
         attempt += 1;
-        let retry_in = backoff(attempt);
+        let retry_in = Backoff::RECONNECT.delay(attempt);
         tracing::warn!(%error, attempt, "console disconnected");
         if events
             .send(DbEvent::Disconnected {
@@ -277,17 +270,16 @@ async fn open(target: &Target) -> Result<(Session, String), String> {
 }
 
 /// The second connection, LISTENing on the channel.
-async fn listen(target: &Target) -> Result<Connection, String> {
-    let listener = connect::connect(&target.settings)
+async fn listen(target: &Target) -> Result<ListenConnection, String> {
+    let spec = ListenSpec {
+        settings: target.settings.clone(),
+        channel: target.channel.clone(),
+        // It only listens; the query connection carries read-only mode.
+        read_only: false,
+    };
+    ListenConnection::open(&spec)
         .await
-        .map_err(|e| e.to_string())?;
-    let listen = crate::settings::names::listen_statement(&target.channel);
-    listener
-        .client
-        .batch_execute(&listen)
-        .await
-        .map_err(|e| format!("LISTEN {}: {}", target.channel, DbErrorText(&e)))?;
-    Ok(listener)
+        .map_err(|e| e.to_string())
 }
 
 /// Why a connected session ended for good.
@@ -342,24 +334,17 @@ async fn serve_session(
 /// (on a standby, which cannot LISTEN) nothing, while it watches for a
 /// promotion this often.
 enum Mode {
-    Live(Connection),
+    Live(ListenConnection),
     Standby(Duration),
 }
 
 impl Mode {
-    /// The next NOTIFY; never, on a standby. `None`: the listener closed.
-    async fn notification(&mut self) -> Option<tokio_postgres::Notification> {
+    /// The next NOTIFY (the listener probes itself); never, on a standby.
+    /// `Err`: the listening connection was lost.
+    async fn notification(&mut self) -> Result<tokio_postgres::Notification, String> {
         match self {
-            Mode::Live(listener) => listener.notifications.recv().await,
+            Mode::Live(listener) => listener.recv().await,
             Mode::Standby(_) => std::future::pending().await,
-        }
-    }
-
-    /// The connection the probe keeps an eye on.
-    fn probed<'a>(&'a self, session: &'a Session) -> &'a tokio_postgres::Client {
-        match self {
-            Mode::Live(listener) => &listener.client,
-            Mode::Standby(_) => session.client(),
         }
     }
 }
@@ -398,8 +383,8 @@ async fn serve(
                 Some(r) => pending.push(r),
             },
             notification = mode.notification() => match notification {
-                None => return Ended::Lost("the listening connection was closed".into()),
-                Some(n) => {
+                Err(reason) => return Ended::Lost(reason),
+                Ok(n) => {
                     let received = Received::new(n.payload(), chrono::Utc::now());
                     if events.send(DbEvent::Notification(received)).is_err() {
                         return Ended::UiGone;
@@ -419,10 +404,12 @@ async fn serve(
                 if session.conn.client.is_closed() {
                     return Ended::Lost("the query connection was closed".into());
                 }
-                match tokio::time::timeout(PROBE_TIMEOUT, mode.probed(session).simple_query("")).await {
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => return Ended::Lost(DbErrorText(&e).to_string()),
-                    Err(_) => return Ended::Lost(format!("no answer to a probe within {}s", PROBE_TIMEOUT.as_secs())),
+                // A live listener probes itself; on a standby the query
+                // connection is the only one, so it is probed here.
+                if let Mode::Standby(_) = mode
+                    && let Err(reason) = listener::probe(session.client()).await
+                {
+                    return Ended::Lost(reason);
                 }
             },
             // Only between jobs, so no answer is lost when going live.
@@ -476,15 +463,6 @@ async fn run_job(session: &Session, job: Job) -> DbEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        assert_eq!(backoff(1), Duration::from_millis(500));
-        assert_eq!(backoff(2), Duration::from_secs(1));
-        assert_eq!(backoff(4), Duration::from_secs(4));
-        assert_eq!(backoff(9), MAX_BACKOFF);
-        assert_eq!(backoff(40), MAX_BACKOFF);
-    }
 
     #[test]
     fn refreshes_coalesce_and_actions_go_first() {

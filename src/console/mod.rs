@@ -20,12 +20,12 @@ use std::io::Write;
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
 
 use app::{App, AppOptions, Effect, Tab};
 use config::{Config, ThemeName};
 use theme::Theme;
 
+use crate::db::signal::{Signals, StopSignal};
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
@@ -102,8 +102,9 @@ async fn event_loop(
     mut worker: Option<&mut WorkerLink>,
 ) -> std::io::Result<()> {
     let mut input = EventStream::new();
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
+    // Ctrl-C is a key in raw mode, so SIGINT keeps its default.
+    let mut stop = Signals::install(&[StopSignal::Terminate, StopSignal::Hangup])
+        .map_err(std::io::Error::other)?;
     let mut dirty = true;
     loop {
         if dirty {
@@ -157,8 +158,11 @@ async fn event_loop(
                 }
             },
             // As q: a hosted `pgq run` worker stops gracefully first.
-            _ = terminate.recv() => app.request_quit(),
-            _ = hangup.recv() => return Ok(()),
+            signal = stop.recv() => match signal {
+                // The terminal is gone: nothing to show a goodbye on.
+                StopSignal::Hangup => return Ok(()),
+                _ => app.request_quit(),
+            },
         };
         dirty = true;
         for effect in effects {

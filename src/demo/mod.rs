@@ -276,19 +276,15 @@ async fn headless(
     duration: Duration,
     snapshots: &[watch::Receiver<Snapshot>],
 ) -> Result<(), CommandError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt =
-        signal(SignalKind::interrupt()).map_err(|e| CommandError::Other(e.to_string()))?;
-    let mut terminate =
-        signal(SignalKind::terminate()).map_err(|e| CommandError::Other(e.to_string()))?;
+    let mut stop = crate::db::signal::Signals::interrupt_and_terminate()
+        .map_err(|e| CommandError::Other(e.to_string()))?;
     let end = tokio::time::Instant::now() + duration;
     let mut report = tokio::time::interval(Duration::from_secs(5));
     report.tick().await;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(end) => return Ok(()),
-            _ = interrupt.recv() => return Ok(()),
-            _ = terminate.recv() => return Ok(()),
+            _ = stop.recv() => return Ok(()),
             _ = report.tick() => {
                 let (done, running) = snapshots.iter().fold((0u64, 0usize), |(d, r), s| {
                     let s = s.borrow();

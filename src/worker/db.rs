@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{Job, sql};
 use crate::actions::DbErrorText;
 use crate::db::connect::{self, ConnectError};
+use crate::db::listener::{ListenError, listen_on};
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
@@ -131,20 +132,17 @@ impl Db {
                 missing.join(", ")
             )));
         }
-        // A standby would refuse LISTEN with an error that does not say why.
-        let standby = crate::db::recovery::in_recovery(&control.client)
+        // The control connection both LISTENs and dequeues, so it LISTENs
+        // through the shared helper rather than being a `Listener`; its
+        // liveness check is the health-check echo (engine.rs), as in PGQueuer.
+        listen_on(&control.client, &settings.target(), &names.channel)
             .await
-            .map_err(|e| OpenError::Db(failure("checking whether the server is a standby")(e)))?;
-        if standby {
-            let reason = crate::db::recovery::standby_reason(&settings.target());
-            return Err(OpenError::Standby(reason));
-        }
-        let listen = crate::settings::names::listen_statement(&names.channel);
-        control
-            .client
-            .batch_execute(&listen)
-            .await
-            .map_err(|e| OpenError::Db(failure("LISTEN")(e)))?;
+            .map_err(|e| match e {
+                ListenError::Standby { reason, .. } => OpenError::Standby(reason),
+                other => OpenError::Db(DbFailure {
+                    message: other.to_string(),
+                }),
+            })?;
         let c = &control.client;
         let w = &writer.client;
         let dequeue_sql = sql::dequeue(

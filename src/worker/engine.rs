@@ -40,6 +40,7 @@ use super::{
     Job, JobContext, JobError, Mode, OnFailure, RegisteredEntrypoint, RunOptions, StopReason,
     Worker, WorkerError, log, scheduler, traceback,
 };
+use crate::db::listener::Backoff;
 use crate::events::Event;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
@@ -774,12 +775,9 @@ async fn backoff(
     reason: &str,
     scheduler: &Option<tokio::task::JoinHandle<()>>,
 ) -> bool {
+    // The listeners' doubling policy, from the user's --restart-delay.
     let base = shared.opts.restart_delay;
-    let cap = MAX_BACKOFF.max(base);
-    let delay = base
-        .checked_mul(1u32 << (failures - 1).min(16))
-        .unwrap_or(cap)
-        .min(cap);
+    let delay = Backoff::new(base, MAX_BACKOFF.max(base)).delay(failures);
     shared.set_state(WorkerState::Reconnecting(failures));
     log::error(
         &format!("Database failure: {reason}"),
