@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use pgq::actions::Outcome;
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
-use pgq::actions::{Action, Session, execute};
+use pgq::actions::{Session, kinds, run};
 use pgq::console::app::{App, AppOptions, Tab};
 use pgq::console::db::{DbEvent, View};
 use pgq::console::keymap::Keymap;
@@ -126,7 +126,7 @@ async fn query_bench(dsn: &str) -> Result<(), Box<dyn std::error::Error>> {
         let mut times = Vec::new();
         for _ in 0..10 {
             let start = Instant::now();
-            execute(&session, &Action::QueueStats { window }, false).await?;
+            run(&session, &kinds::QueueStats { window }, false).await?;
             times.push(start.elapsed());
         }
         times.sort();

@@ -388,6 +388,11 @@ pub struct QueueArgs {
     /// Newline-delimited JSON jobs from FILE, or - for stdin
     #[arg(long, value_name = "FILE")]
     pub batch: Option<String>,
+    // Only with --batch, checked by the command: clap's `requires` lets it
+    // pass when the entrypoint (which conflicts with --batch) is given.
+    /// With --batch: do not ANALYZE the queue table after 10,000 or more new jobs
+    #[arg(long)]
+    pub no_analyze: bool,
 }
 
 #[derive(Debug, Subcommand)]

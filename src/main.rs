@@ -90,12 +90,21 @@ fn dsn_source(matches: &clap::ArgMatches) -> Option<ValueSource> {
 
 /// Commands log to stderr (`PGQ_LOG`, default warnings). The console owns the
 /// screen, so it logs to a file in the data directory instead (never to the
-/// terminal), at info level unless `PGQ_LOG` says otherwise.
+/// terminal), at info level unless `PGQ_LOG` says otherwise. The worker's
+/// event lines have their own layer, level and shape (`pgq run --log-level`,
+/// `--log-format`), so the `PGQ_LOG` formatter leaves them alone.
 fn init_logging(console: bool, no_color: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{FilterExt, filter_fn};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = |default: &str| {
-        tracing_subscriber::EnvFilter::try_from_env("PGQ_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        let env = tracing_subscriber::EnvFilter::try_from_env("PGQ_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        env.and(filter_fn(|meta| meta.target() != pgq::worker::log::TARGET))
     };
+    let registry = tracing_subscriber::registry().with(pgq::worker::log::layer());
     if console {
         let file = pgq::console::config::log_path().and_then(|path| {
             std::fs::create_dir_all(path.parent()?).ok()?;
@@ -105,20 +114,20 @@ fn init_logging(console: bool, no_color: bool) {
                 .open(path)
                 .ok()
         });
-        if let Some(file) = file {
-            tracing_subscriber::fmt()
+        let to_file = file.map(|file| {
+            tracing_subscriber::fmt::layer()
                 .with_writer(std::sync::Mutex::new(file))
-                .with_env_filter(filter("info"))
                 .with_ansi(false)
-                .init();
-        }
+                .with_filter(filter("info"))
+        });
+        registry.with(to_file).init();
         return;
     }
-    tracing_subscriber::fmt()
+    let to_stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(!no_color && output::stderr_colour())
-        .with_env_filter(filter("warn"))
         .with_target(false)
         .without_time()
-        .init();
+        .with_filter(filter("warn"));
+    registry.with(to_stderr).init();
 }

@@ -1,5 +1,5 @@
 //! The action layer's two promises to the console: read-only mode refuses
-//! every mutating action (checked over the whole list, so a new action
+//! every mutating action (checked over every registered action, so a new action
 //! cannot slip past), and a preview shows exactly the SQL that then runs.
 
 mod common;
@@ -11,8 +11,7 @@ use pgq::actions::jobs::{Conflict, JobSpec};
 use pgq::actions::preview::preview;
 use pgq::actions::record::recording;
 use pgq::actions::schedules::ScheduleRef;
-use pgq::actions::stats::StatsWindow;
-use pgq::actions::{Action, ActionError, Expect, Session, execute};
+use pgq::actions::{Action, ActionError, Session, execute, kinds};
 use pgq::settings::conn::{ConnectionSettings, Env};
 use pgq::settings::durability::Durability;
 use pgq::settings::names::ObjectNames;
@@ -43,78 +42,10 @@ fn job(entrypoint: &str) -> JobSpec {
     }
 }
 
-/// One instance of every action. The match without a wildcard makes a new
-/// `Action` variant a compile error here until it is added to the list.
+/// One instance of every action, from the registry: a new action is in
+/// this list by being registered.
 fn every_action() -> Vec<Action> {
-    let all = vec![
-        Action::Install {
-            durability: Durability::Durable,
-            create_schema: true,
-        },
-        Action::Uninstall,
-        Action::Upgrade {
-            durability: Durability::Durable,
-            widen_id: true,
-        },
-        Action::Verify {
-            expect: Expect::Present,
-            strict: true,
-        },
-        Action::SetDurability {
-            level: Durability::Volatile,
-            lock_timeout: Some(Duration::from_secs(2)),
-        },
-        Action::Autovac { rollback: false },
-        Action::Enqueue {
-            jobs: vec![job("ro")],
-            on_conflict: Conflict::Raise,
-        },
-        Action::Dashboard { limit: 5 },
-        Action::ListFailed { limit: 5 },
-        Action::Requeue { ids: vec![1, 2] },
-        Action::Stale {
-            threshold: Duration::from_secs(1),
-            limit: 5,
-        },
-        Action::Workers,
-        Action::Backlog,
-        Action::QueueStats {
-            window: StatsWindow::OneHour,
-        },
-        Action::ServerVersion,
-        Action::ListSchedules,
-        Action::RemoveSchedules {
-            refs: vec![ScheduleRef::Entrypoint("nightly".into())],
-        },
-        Action::RunSchedulesNow { ids: vec![1] },
-        Action::TableInfo,
-        Action::HeldJobs { limit: 5 },
-    ];
-    for a in &all {
-        match a {
-            Action::Install { .. }
-            | Action::Uninstall
-            | Action::Upgrade { .. }
-            | Action::Verify { .. }
-            | Action::SetDurability { .. }
-            | Action::Autovac { .. }
-            | Action::Enqueue { .. }
-            | Action::Dashboard { .. }
-            | Action::ListFailed { .. }
-            | Action::Requeue { .. }
-            | Action::Stale { .. }
-            | Action::Workers
-            | Action::Backlog
-            | Action::QueueStats { .. }
-            | Action::ServerVersion
-            | Action::ListSchedules
-            | Action::RemoveSchedules { .. }
-            | Action::RunSchedulesNow { .. }
-            | Action::TableInfo
-            | Action::HeldJobs { .. } => {}
-        }
-    }
-    all
+    Action::samples()
 }
 
 /// Everything a mutation could change: the content of every table, its
@@ -222,24 +153,28 @@ async fn previews_show_exactly_the_sql_that_runs() {
     let db = TestDb::new();
     seed(&db).await;
     let s = session(&db, false).await;
-    let actions = [
-        Action::Enqueue {
+    let actions: [Action; 6] = [
+        kinds::Enqueue {
             jobs: vec![job("previewed")],
             on_conflict: Conflict::Raise,
-        },
-        Action::Enqueue {
+        }
+        .into(),
+        kinds::Enqueue {
             jobs: vec![job("a"), job("b")],
             on_conflict: Conflict::Raise,
-        },
-        Action::Requeue { ids: vec![1] },
-        Action::RunSchedulesNow { ids: vec![1, 2] },
-        Action::RemoveSchedules {
+        }
+        .into(),
+        kinds::Requeue { ids: vec![1] }.into(),
+        kinds::RunSchedulesNow { ids: vec![1, 2] }.into(),
+        kinds::RemoveSchedules {
             refs: vec![ScheduleRef::Entrypoint("nightly".into())],
-        },
-        Action::SetDurability {
+        }
+        .into(),
+        kinds::SetDurability {
             level: Durability::Balanced,
             lock_timeout: Some(Duration::from_secs(3)),
-        },
+        }
+        .into(),
     ];
     for action in actions {
         let shown = preview(&s, &action).await.unwrap();
@@ -247,23 +182,25 @@ async fn previews_show_exactly_the_sql_that_runs() {
         let (result, ran) = recording(execute(&s, &action, false)).await;
         result.unwrap_or_else(|e| panic!("{action:?}: {e}"));
         assert_eq!(shown.statements, ran, "{action:?}");
-        assert_eq!(shown.command_line, action.command_line());
+        assert_eq!(shown.command_line, action.command_line(&s.names));
     }
     let shown = preview(
         &s,
-        &Action::RemoveSchedules {
+        &kinds::RemoveSchedules {
             refs: vec![ScheduleRef::Id(2)],
-        },
+        }
+        .into(),
     )
     .await
     .unwrap();
     assert_eq!(shown.question, "Remove 1 schedule: 2 hourly (0 * * * *)?");
     let shown = preview(
         &s,
-        &Action::SetDurability {
+        &kinds::SetDurability {
             level: Durability::Balanced,
             lock_timeout: None,
-        },
+        }
+        .into(),
     )
     .await
     .unwrap();

@@ -264,10 +264,10 @@ fn keys_switch_tabs_filter_and_quit() {
     key(&mut a, KeyCode::Char('q'));
     key(&mut a, KeyCode::Backspace);
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.events.filter, "cancel");
+    assert_eq!(a.events.list.filter, "cancel");
     assert_eq!(a.events.visible().len(), 1);
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.events.filter, "");
+    assert_eq!(a.events.list.filter, "");
     // c clears, y copies the selected raw JSON.
     let copied = key(&mut a, KeyCode::Char('y'));
     assert!(matches!(copied.as_slice(), [Effect::Copy(text)] if text == "not json at all"));
@@ -477,10 +477,10 @@ fn confirmation_defaults_to_cancel_then_shows_the_outcome_and_logs_sql() {
     assert!(matches!(
         effects.as_slice(),
         [Effect::Request(Request::Execute {
-            action: pgq::actions::Action::SetDurability {
+            action: pgq::actions::Action::SetDurability(pgq::actions::kinds::SetDurability {
                 level: Durability::Balanced,
                 ..
-            },
+            }),
             ..
         })]
     ));
@@ -619,4 +619,135 @@ fn enqueue_form_shows_every_field_error() {
     );
     assert_eq!(a.enqueue.errors.len(), 5, "{:?}", a.enqueue.errors);
     insta::assert_snapshot!("enqueue_all_errors_100x30", render(&a, 100, 30));
+}
+
+// ---- issue 12: the shared list view and keymap scopes for dialogs ----
+
+fn held_jobs(ids: std::ops::RangeInclusive<i64>) -> Vec<HeldJob> {
+    ids.map(|id| HeldJob {
+        job: pgq::actions::reports::FailedJob {
+            id,
+            priority: 0,
+            created: t0() - chrono::Duration::hours(1),
+            updated: t0() - chrono::Duration::minutes(5),
+            heartbeat: t0() - chrono::Duration::minutes(5),
+            execute_after: t0() - chrono::Duration::hours(1),
+            status: "failed".into(),
+            entrypoint: "sync_crm".into(),
+            attempts: 1,
+            queue_manager_id: None,
+            slot: None,
+            headers: None,
+            payload_bytes: 2,
+        },
+        traceback: None,
+        failed_at: None,
+    })
+    .collect()
+}
+
+#[test]
+fn list_scroll_offset_is_kept_between_frames() {
+    let mut a = seeded(Tab::Held, Theme::colour());
+    a.on_db(DbEvent::Refreshed {
+        view: View::Held,
+        result: Ok(Outcome::HeldJobs(held_jobs(9001..=9040))),
+    });
+    // To the last row, then one up: the view must not scroll, so the last
+    // row stays on screen below the selection.
+    key(&mut a, KeyCode::Char('G'));
+    assert!(render(&a, 80, 24).contains("9040"));
+    key(&mut a, KeyCode::Char('k'));
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("9039"), "{screen}");
+    assert!(
+        screen.contains("9040"),
+        "the view scrolled although the selection stayed inside it:\n{screen}"
+    );
+    // Page down from the top moves by the page the 80×24 layout shows.
+    key(&mut a, KeyCode::Char('g'));
+    key(&mut a, KeyCode::PageDown);
+    assert_eq!(a.held.list.selected, 18, "18 rows fit at 80×24");
+}
+
+#[test]
+fn dialog_and_filter_keys_follow_the_keymap_and_show_in_help() {
+    let overrides = [("dialog_press", "y"), ("filter_keep", "ctrl-k")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+        .collect();
+    let mut a = with_part2_data(seeded(Tab::Durability, Theme::colour()));
+    a.keymap = Keymap::with_overrides(&overrides).unwrap();
+    key(&mut a, KeyCode::Char('?'));
+    let help = render(&a, 160, 48);
+    assert!(help.contains("Confirmation"), "{help}");
+    assert!(help.contains(" y ") && help.contains("Press the focused button"));
+    key(&mut a, KeyCode::Esc);
+
+    key(&mut a, KeyCode::Char('k'));
+    let ids = request_ids(&key(&mut a, KeyCode::Enter));
+    a.on_db(DbEvent::Previewed {
+        id: ids[0],
+        result: Ok(durability_preview()),
+    });
+    assert!(render(&a, 80, 24).contains("y press it"));
+    key(&mut a, KeyCode::Tab); // focus Confirm
+    assert!(
+        key(&mut a, KeyCode::Enter).is_empty(),
+        "Enter is unbound now"
+    );
+    assert!(a.confirm.is_some());
+    let effects = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Request(Request::Execute { .. })]
+        ),
+        "{effects:?}"
+    );
+
+    // The filter line keeps its text with the overridden key.
+    a.confirm = None;
+    key(&mut a, KeyCode::Char('1'));
+    key(&mut a, KeyCode::Char('/'));
+    key(&mut a, KeyCode::Char('s'));
+    key(&mut a, KeyCode::Enter);
+    assert!(a.editing_filter, "Enter no longer ends the filter");
+    a.on_key(KeyEvent::new(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    assert!(!a.editing_filter);
+    assert_eq!(a.filter(), "s");
+    key(&mut a, KeyCode::Char('?'));
+    let help = render(&a, 160, 48);
+    assert!(
+        help.contains("Filter input") && help.contains("Ctrl-k"),
+        "{help}"
+    );
+}
+
+#[test]
+fn config_toml_overrides_dialog_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |text: &str| {
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_pgq"))
+            .args(["config", "check"])
+            .env("PGQ_CONFIG_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = check("[keymap]\ndialog_press = [\"y\"]\ndialog_cancel = [\"n\", \"esc\"]\n");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Keys of one dialog must not collide.
+    let out = check("[keymap]\ndialog_press = [\"tab\"]\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("keymap.dialog_switch and keymap.dialog_press both use Tab"),
+        "{err}"
+    );
 }

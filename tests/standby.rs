@@ -58,10 +58,11 @@ fn console_state_follows_the_standby_flag() {
     let notice = "standby: no live events, refreshing every 5s";
     assert_eq!(screen.matches(notice).count(), 2, "{screen}");
 
-    let change = Action::SetDurability {
+    let change: Action = pgq::actions::kinds::SetDurability {
         level: Durability::Volatile,
         lock_timeout: None,
-    };
+    }
+    .into();
     assert!(app.propose(change.clone()).is_empty(), "nothing is sent");
     let flash = app.flash.clone().expect("a refusal");
     assert!(

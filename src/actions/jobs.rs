@@ -4,12 +4,17 @@
 //! `queued`, `execute_after = now() + delay`, headers a JSON object or JSON
 //! `null`, and one `queued` log row per inserted job.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 
-use super::{ActionError, Outcome, Session, db_err};
+use super::{ActionError, Finish, Session, db_err};
 use crate::db::statements::Statement;
+use crate::schema::declare::dedupe_predicate;
+use crate::schema::render::spelled;
+use crate::settings::names::ObjectNames;
 
 /// One job to enqueue.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,44 +60,96 @@ impl EnqueueResult {
     }
 }
 
-pub fn command_line(jobs: &[JobSpec], on_conflict: Conflict) -> String {
+/// `pgq queue …` that enqueues exactly `jobs`: one job as arguments, several
+/// as a `--batch` read from standard input. Payloads are shown as text (a
+/// payload that is not UTF-8 cannot be typed on a command line).
+pub fn command_line(names: &ObjectNames, jobs: &[JobSpec], on_conflict: Conflict) -> String {
     let conflict = match on_conflict {
         Conflict::Raise => "",
         Conflict::Skip => " --on-conflict skip",
         Conflict::UpdatePriority => " --on-conflict update-priority",
     };
-    match jobs {
-        [job] => {
-            let mut line = format!("pgq queue {}", shell_quote(&job.entrypoint));
-            if let Some(p) = &job.payload {
-                line.push(' ');
-                line.push_str(&shell_quote(&String::from_utf8_lossy(p)));
-            }
-            if job.priority != 0 {
-                line.push_str(&format!(" --priority {}", job.priority));
-            }
-            if !job.execute_after.is_zero() {
-                line.push_str(&format!(
-                    " --execute-after {}s",
-                    job.execute_after.as_secs_f64()
-                ));
-            }
-            if let Some(k) = &job.dedupe_key {
-                line.push_str(&format!(" --dedupe-key {}", shell_quote(k)));
-            }
-            if !job.headers.is_null() {
-                line.push_str(&format!(
-                    " --headers {}",
-                    shell_quote(&job.headers.to_string())
-                ));
-            }
-            line + conflict
+    let [job] = jobs else {
+        let lines: Vec<String> = jobs
+            .iter()
+            .map(|job| shell_quote(&batch_line(job).to_string()))
+            .collect();
+        let queue = super::pgq(names, &format!("queue --batch -{conflict}"));
+        return format!("printf '%s\\n' {} | {queue}", lines.join(" "));
+    };
+    let mut options = String::new();
+    if job.priority != 0 {
+        options.push_str(&format!(" --priority {}", job.priority));
+    }
+    if !job.execute_after.is_zero() {
+        options.push_str(&format!(
+            " --execute-after {}s",
+            job.execute_after.as_secs_f64()
+        ));
+    }
+    if let Some(k) = &job.dedupe_key {
+        options.push_str(&format!(" --dedupe-key {}", shell_quote(k)));
+    }
+    if !job.headers.is_null() {
+        options.push_str(&format!(
+            " --headers {}",
+            shell_quote(&job.headers.to_string())
+        ));
+    }
+    options.push_str(conflict);
+    // A payload of "-" or "@file" would be read from stdin or a file: pipe it.
+    let payload = job.payload.as_deref().map(String::from_utf8_lossy);
+    let piped = payload
+        .as_deref()
+        .filter(|p| *p == "-" || p.starts_with('@'));
+    let mut positionals = shell_quote(&job.entrypoint);
+    match (&payload, piped) {
+        (_, Some(_)) => positionals.push_str(" -"),
+        (Some(p), None) => {
+            positionals.push(' ');
+            positionals.push_str(&shell_quote(p));
         }
-        _ => format!("pgq queue --batch jobs.ndjson{conflict}"),
+        (None, None) => {}
+    }
+    // An entrypoint starting with '-' would read as an option: options go
+    // first, then `--` ends them.
+    let line = if job.entrypoint.starts_with('-') {
+        super::pgq(names, &format!("queue{options} -- {positionals}"))
+    } else {
+        super::pgq(names, &format!("queue {positionals}{options}"))
+    };
+    match piped {
+        Some(p) => format!("printf '%s' {} | {line}", shell_quote(p)),
+        None => line,
     }
 }
 
-fn shell_quote(text: &str) -> String {
+/// One line of a `--batch` file for `job`.
+fn batch_line(job: &JobSpec) -> serde_json::Value {
+    let mut line = serde_json::Map::new();
+    line.insert("entrypoint".into(), job.entrypoint.clone().into());
+    if let Some(p) = &job.payload {
+        line.insert("payload".into(), String::from_utf8_lossy(p).into());
+    }
+    if job.priority != 0 {
+        line.insert("priority".into(), job.priority.into());
+    }
+    if !job.execute_after.is_zero() {
+        line.insert(
+            "execute_after".into(),
+            job.execute_after.as_secs_f64().into(),
+        );
+    }
+    if let Some(k) = &job.dedupe_key {
+        line.insert("dedupe_key".into(), k.clone().into());
+    }
+    if !job.headers.is_null() {
+        line.insert("headers".into(), job.headers.clone());
+    }
+    line.into()
+}
+
+pub(crate) fn shell_quote(text: &str) -> String {
     if !text.is_empty()
         && text
             .chars()
@@ -124,7 +181,11 @@ fn enqueue_sql(session: &Session, on_conflict: Conflict, ids: Ids) -> String {
         (Ids::Given, Conflict::Raise | Conflict::Skip) => Statement::EnqueueGivenIds,
     };
     // The files spell the unique index's predicate in ON CONFLICT; a test in
-    // db::statements keeps it equal to the declared one.
+    // db::statements keeps it equal to the declared one. Bulk inputs (given
+    // ids) also carry `own_priority`: the job's own priority, which its
+    // `queued` log row records, while `priority` (the value inserted, or
+    // merged on conflict) may have been raised by later repeats of its key
+    // in the same input (see `fold_repeats`).
     statement.render(&session.names)
 }
 
@@ -171,7 +232,7 @@ struct Columns<'a> {
 impl<'a> Columns<'a> {
     /// `delays` holds the text of each non-zero delay ("N microseconds");
     /// zero delays share one string.
-    fn new(jobs: &'a [JobSpec], delays: &'a [Option<String>]) -> Self {
+    fn new(jobs: &[&'a JobSpec], delays: &'a [Option<String>]) -> Self {
         Columns {
             priority: jobs.iter().map(|j| j.priority).collect(),
             entrypoint: jobs.iter().map(|j| j.entrypoint.as_str()).collect(),
@@ -186,7 +247,7 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn delays_of(jobs: &[JobSpec]) -> Vec<Option<String>> {
+fn delays_of(jobs: &[&JobSpec]) -> Vec<Option<String>> {
     jobs.iter()
         .map(|j| (!j.execute_after.is_zero()).then(|| interval_of(j.execute_after)))
         .collect()
@@ -209,83 +270,192 @@ pub(super) async fn enqueue(
     session: &Session,
     jobs: &[JobSpec],
     on_conflict: Conflict,
-) -> Result<Outcome, ActionError> {
-    let delays = delays_of(jobs);
-    let c = Columns::new(jobs, &delays);
-    let client = session.client();
+) -> Result<EnqueueResult, ActionError> {
+    let jobs: Vec<&JobSpec> = jobs.iter().collect();
+    let delays = delays_of(&jobs);
+    let c = Columns::new(&jobs, &delays);
     // Delays travel as text ("N microseconds") and are cast in SQL.
     let sql = enqueue_sql(session, on_conflict, Ids::Drawn);
+    let insert = async || {
+        let rows = session
+            .apply(
+                &sql,
+                &[
+                    &c.priority,
+                    &c.entrypoint,
+                    &c.payload,
+                    &c.delay,
+                    &c.dedupe,
+                    &c.headers,
+                ],
+            )
+            .await
+            .map_err(|e| missing_schema_or(session, e, "enqueueing"))?;
+        Ok(EnqueueResult {
+            statuses: statuses_of(&rows),
+        })
+    };
     // Raise rolls the whole call back when any input was a duplicate, so a bulk
     // chunk is written entirely or not at all.
-    let transactional = on_conflict == Conflict::Raise && jobs.len() > 1;
-    if transactional {
-        super::record::record("BEGIN");
-        client
-            .batch_execute("BEGIN")
+    if on_conflict == Conflict::Raise && jobs.len() > 1 {
+        session
+            .transaction("enqueueing", async || {
+                let result = insert().await?;
+                Ok(if result.statuses.contains(&EnqueueStatus::Skipped) {
+                    Finish::Rollback(result)
+                } else {
+                    Finish::Commit(result)
+                })
+            })
             .await
-            .map_err(db_err("enqueueing"))?;
+    } else {
+        insert().await
     }
-    super::record::record(&sql);
-    let rows = client
-        .query(
-            &sql,
-            &[
-                &c.priority,
-                &c.entrypoint,
-                &c.payload,
-                &c.delay,
-                &c.dedupe,
-                &c.headers,
-            ],
-        )
-        .await;
-    let rows = match rows {
-        Ok(rows) => rows,
-        Err(e) => {
-            if transactional {
-                let _ = client.batch_execute("ROLLBACK").await;
-            }
-            return Err(missing_schema_or(session, e, "enqueueing"));
-        }
-    };
-    let statuses = statuses_of(&rows);
-    if transactional {
-        let duplicate = statuses.contains(&EnqueueStatus::Skipped);
-        let end = if duplicate { "ROLLBACK" } else { "COMMIT" };
-        super::record::record(end);
-        client
-            .batch_execute(end)
-            .await
-            .map_err(db_err("enqueueing"))?;
-    }
-    Ok(Outcome::Enqueued(EnqueueResult { statuses }))
 }
 
 /// How a bulk enqueue ended.
 #[derive(Debug)]
 pub struct BulkOutcome {
-    /// One status per job written, in input order: the jobs of every chunk
-    /// before `failure` (all of them when there is none).
+    /// One status per input job, in input order, for every job before the
+    /// failed chunk's first job (all of them when there is no failure).
     pub statuses: Vec<EnqueueStatus>,
     pub failure: Option<BulkFailure>,
 }
 
-/// The first chunk that was not written. It, and every chunk after it, left
-/// nothing in the database; every chunk before it is committed.
+/// Why a bulk enqueue stopped. Every chunk before the failed one is
+/// committed; nothing of it or after it is written.
 #[derive(Debug)]
 pub struct BulkFailure {
-    /// Index of the chunk (chunk `i` holds jobs `i * chunk_size ..`).
-    pub chunk: usize,
+    /// Input indices of the failed chunk's first and last job, and its number
+    /// of jobs. Causes found before writing (`Held`, `Repeated`) fail the
+    /// first chunk: nothing at all was written.
+    pub first: usize,
+    pub last: usize,
+    pub size: usize,
     pub cause: BulkCause,
 }
 
 #[derive(Debug)]
 pub enum BulkCause {
-    /// `Conflict::Raise`: the job at this index within the chunk has a dedupe
-    /// key already held by a queued or picked job (or by an earlier job of
-    /// the same chunk).
+    /// `Conflict::Raise`, found before writing: the job at this input index
+    /// has a dedupe key that a queued or picked job already holds.
+    Held(usize),
+    /// `Conflict::Raise`: a job repeats an earlier job's key (see
+    /// [`repeated_keys`]); found before writing.
+    Repeated(Repeat),
+    /// `Conflict::Raise`, found while inserting: the job at this input index
+    /// has a key taken after the check before writing (another producer).
     Duplicate(usize),
     Error(ActionError),
+}
+
+/// A job whose dedupe key an earlier job of the same input already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeat {
+    /// Input index of the first job with the key.
+    pub first: usize,
+    /// Input index of this later job.
+    pub at: usize,
+}
+
+/// Every job whose dedupe key an earlier job of `jobs` has, in input order.
+/// New rows are all `queued`, which the unique dedupe index covers, so such
+/// a pair always conflicts. One pass over a map of the keys.
+pub fn repeated_keys(jobs: &[JobSpec]) -> Vec<Repeat> {
+    let mut first = HashMap::new();
+    jobs.iter()
+        .enumerate()
+        .filter_map(|(at, job)| match first.entry(job.dedupe_key.as_deref()?) {
+            Entry::Occupied(seen) => Some(Repeat {
+                first: *seen.get(),
+                at,
+            }),
+            Entry::Vacant(slot) => {
+                slot.insert(at);
+                None
+            }
+        })
+        .collect()
+}
+
+/// What a bulk enqueue writes once repeated keys are folded into the first
+/// job with the key, which leaves the database as enqueuing the jobs one by
+/// one in input order would:
+/// - `Skip`: a repeat is skipped (by then its key is held, by the first job
+///   or by the job that made the first one skip);
+/// - `UpdatePriority`: a repeat raises the priority of the job holding its
+///   key, so the first job is written with the highest priority among its
+///   key's jobs (its `queued` log row keeps its own, as one by one).
+///
+/// No key then appears twice in the writes, so no chunk has to wait for
+/// another one's commit and no statement meets its own key twice (which
+/// `ON CONFLICT DO UPDATE` refuses). (Should a later chunk fail, a repeat
+/// after it has still raised its first job, written before it.)
+struct Folded {
+    /// Input indices of the jobs written, in input order.
+    written: Vec<usize>,
+    repeats: Vec<Repeat>,
+    /// Input index of a first job → the priority to write for it.
+    raised: HashMap<usize, i32>,
+}
+
+fn fold_repeats(jobs: &[JobSpec], repeats: Vec<Repeat>, on_conflict: Conflict) -> Folded {
+    if repeats.is_empty() {
+        return Folded {
+            written: (0..jobs.len()).collect(),
+            repeats,
+            raised: HashMap::new(),
+        };
+    }
+    let mut repeated = vec![false; jobs.len()];
+    let mut raised = HashMap::new();
+    for r in &repeats {
+        repeated[r.at] = true;
+        if on_conflict == Conflict::UpdatePriority {
+            let top = raised.entry(r.first).or_insert(jobs[r.first].priority);
+            *top = (*top).max(jobs[r.at].priority);
+        }
+    }
+    Folded {
+        written: (0..jobs.len()).filter(|&i| !repeated[i]).collect(),
+        repeats,
+        raised,
+    }
+}
+
+impl Folded {
+    /// Statuses in input order for the inputs before `end`, from the
+    /// statuses of the written jobs (a prefix of `written`, covering every
+    /// written job before `end`). A repeat gets what its own enqueue would
+    /// have returned: skipped, or updated with the id of the job holding the key.
+    fn unfold(
+        &self,
+        end: usize,
+        written: Vec<EnqueueStatus>,
+        on_conflict: Conflict,
+    ) -> Vec<EnqueueStatus> {
+        if self.repeats.is_empty() {
+            let mut written = written;
+            written.truncate(end);
+            return written;
+        }
+        let mut all = vec![None; end];
+        for (&i, status) in self.written.iter().zip(written) {
+            if i < end {
+                all[i] = Some(status);
+            }
+        }
+        for r in self.repeats.iter().take_while(|r| r.at < end) {
+            all[r.at] = Some(match (on_conflict, all[r.first]) {
+                (
+                    Conflict::UpdatePriority,
+                    Some(EnqueueStatus::Enqueued(id) | EnqueueStatus::Updated(id)),
+                ) => EnqueueStatus::Updated(id),
+                _ => EnqueueStatus::Skipped,
+            });
+        }
+        all.into_iter().flatten().collect()
+    }
 }
 
 /// Progress shared by the bulk workers (all polled on one task).
@@ -301,28 +471,29 @@ struct Turns {
 
 struct Bulk<'a, F> {
     jobs: &'a [JobSpec],
+    folded: &'a Folded,
     chunk_size: usize,
     chunks: usize,
     on_conflict: Conflict,
-    /// Per chunk, the last earlier chunk sharing a dedupe key with it.
-    after: Vec<Option<usize>>,
     turns: tokio::sync::watch::Sender<Turns>,
     next: std::cell::Cell<usize>,
     results: std::cell::RefCell<Vec<Vec<EnqueueStatus>>>,
-    failure: std::cell::RefCell<Option<BulkFailure>>,
+    failure: std::cell::RefCell<Option<(usize, BulkCause)>>,
     on_written: F,
 }
 
 impl<F: Fn(usize)> Bulk<'_, F> {
-    fn chunk(&self, i: usize) -> &[JobSpec] {
+    /// Input indices of chunk `i`'s jobs.
+    fn chunk(&self, i: usize) -> &[usize] {
+        let written = &self.folded.written;
         let start = i * self.chunk_size;
-        &self.jobs[start..(start + self.chunk_size).min(self.jobs.len())]
+        &written[start..(start + self.chunk_size).min(written.len())]
     }
 
     fn fail(&self, chunk: usize, cause: BulkCause) {
         let mut failure = self.failure.borrow_mut();
-        if failure.as_ref().is_none_or(|f| chunk < f.chunk) {
-            *failure = Some(BulkFailure { chunk, cause });
+        if failure.as_ref().is_none_or(|(f, _)| chunk < *f) {
+            *failure = Some((chunk, cause));
             self.turns.send_modify(|t| t.failed = t.failed.min(chunk));
         }
     }
@@ -346,22 +517,14 @@ impl<F: Fn(usize)> Bulk<'_, F> {
             }
             self.next.set(i + 1);
             let chunk = self.chunk(i);
-            if let Some(d) = self.after[i] {
-                // A dedupe key is shared with chunk `d`: insert only once `d`
-                // is committed, exactly as one connection would have seen it
-                // (and never wait on a row lock held by our own later chunk).
-                self.wait(|t| t.committed > d || t.failed <= i).await;
-            }
             if self.wait(|t| t.drawn == i || t.failed <= i).await.failed <= i {
                 return;
             }
             let n = i32::try_from(chunk.len()).expect("chunk size fits i32");
             let params: [&(dyn ToSql + Sync); 1] = [&n];
             // Pipelined: BEGIN and the draw go out together.
-            let (begun, drawn) = futures_util::join!(
-                client.batch_execute("BEGIN"),
-                client.query_one(&s.draw_ids, &params)
-            );
+            let (begun, drawn) =
+                futures_util::join!(session.begin(), client.query_one(&s.draw_ids, &params));
             self.turns.send_modify(|t| t.drawn = i + 1);
             let ids = match (begun, drawn) {
                 (Ok(()), Ok(row)) => row.try_get::<_, Vec<i64>>(0),
@@ -374,7 +537,7 @@ impl<F: Fn(usize)> Bulk<'_, F> {
                     Ok(statuses) => {
                         match statuses.iter().position(|s| *s == EnqueueStatus::Skipped) {
                             Some(pos) if self.on_conflict == Conflict::Raise => {
-                                Err(BulkCause::Duplicate(pos))
+                                Err(BulkCause::Duplicate(chunk[pos]))
                             }
                             _ => Ok(statuses),
                         }
@@ -385,17 +548,17 @@ impl<F: Fn(usize)> Bulk<'_, F> {
                 Ok(statuses) => statuses,
                 Err(cause) => {
                     // Said at once, so the chunks after this one stop now.
-                    let _ = client.batch_execute("ROLLBACK").await;
+                    session.rollback().await;
                     self.fail(i, cause);
                     return;
                 }
             };
             if self.wait(|t| t.committed == i || t.failed < i).await.failed < i {
                 // An earlier chunk failed: nothing from it on is written.
-                let _ = client.batch_execute("ROLLBACK").await;
+                session.rollback().await;
                 return;
             }
-            if let Err(e) = client.batch_execute("COMMIT").await {
+            if let Err(e) = session.commit().await {
                 self.fail(i, BulkCause::Error(db_err("committing")(e)));
                 return;
             }
@@ -410,15 +573,16 @@ impl<F: Fn(usize)> Bulk<'_, F> {
         &self,
         session: &Session,
         s: &mut Prepared,
-        chunk: &[JobSpec],
+        chunk: &[usize],
         ids: &[i64],
     ) -> Result<Vec<EnqueueStatus>, ActionError> {
         let client = session.client();
-        let delays = delays_of(chunk);
-        let c = Columns::new(chunk, &delays);
+        let jobs: Vec<&JobSpec> = chunk.iter().map(|&i| &self.jobs[i]).collect();
+        let delays = delays_of(&jobs);
+        let c = Columns::new(&jobs, &delays);
         if c.dedupe.iter().all(Option::is_none) {
             let has_delays = delays.iter().any(Option::is_some);
-            let has_headers = chunk.iter().any(|j| !j.headers.is_null());
+            let has_headers = jobs.iter().any(|j| !j.headers.is_null());
             let statement = s.fast(session, has_delays, has_headers).await?;
             let mut params: Vec<&(dyn ToSql + Sync)> =
                 vec![&ids, &c.priority, &c.entrypoint, &c.payload];
@@ -435,19 +599,27 @@ impl<F: Fn(usize)> Bulk<'_, F> {
             debug_assert_eq!(written, ids.len() as u64);
             return Ok(ids.iter().map(|&id| EnqueueStatus::Enqueued(id)).collect());
         }
+        // Written with the priority raised by later repeats of the key; the
+        // log row keeps the job's own.
+        let raised = &self.folded.raised;
+        let priority: Vec<i32> = chunk
+            .iter()
+            .map(|i| raised.get(i).copied().unwrap_or(self.jobs[*i].priority))
+            .collect();
         // Prepared per chunk, as a one-off statement: the planner then sees
         // the real array sizes (a cached generic plan may not).
         let rows = client
             .query(
                 &s.dedupe,
                 &[
-                    &c.priority,
+                    &priority,
                     &c.entrypoint,
                     &c.payload,
                     &c.delay,
                     &c.dedupe,
                     &c.headers,
                     &ids,
+                    &c.priority,
                 ],
             )
             .await
@@ -484,17 +656,58 @@ impl Prepared {
     }
 }
 
+/// The first job (its index in `$2`) whose key (`$1`) a queued or picked job
+/// holds: the unique index's own predicate, so each probe is an index-only
+/// lookup (about 3 µs). The first, uncorrelated EXISTS runs once, before
+/// any probe: when no job holds any key (a bulk load into a queue without
+/// keyed jobs) the check costs one index lookup instead of one per key.
+fn held_key_sql(session: &Session) -> String {
+    let n = &session.names;
+    let queue = n.qualify(&n.queue_table);
+    let predicate = spelled(&dedupe_predicate(&n.queue_status_type), n);
+    format!(
+        "SELECT k.job FROM unnest($1::text[], $2::bigint[]) AS k(key, job)
+         WHERE EXISTS (SELECT FROM {queue} WHERE {predicate})
+           AND EXISTS (SELECT FROM {queue} WHERE dedupe_key = k.key AND {predicate})
+         ORDER BY k.job LIMIT 1"
+    )
+}
+
+/// Under `Conflict::Raise`, the first job whose key is already held, looked
+/// up before anything is written.
+async fn first_held_key(session: &Session, jobs: &[JobSpec]) -> Result<Option<usize>, ActionError> {
+    let (keys, indices): (Vec<&str>, Vec<i64>) = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| Some((j.dedupe_key.as_deref()?, i as i64)))
+        .unzip();
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let row = session
+        .client()
+        .query_opt(&held_key_sql(session), &[&keys, &indices])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "checking dedupe keys"))?;
+    Ok(row.map(|r| r.get::<_, i64>(0) as usize))
+}
+
 /// Enqueue `jobs` in chunks of `chunk_size`, each chunk one INSERT statement
 /// in its own transaction, all or nothing, over every given session at once
 /// (one connection each; one session is the plain sequential loop).
 ///
-/// What lands in the database is what one connection inserting chunk after
-/// chunk would leave: the same rows and `queued` log rows, one NOTIFY per
+/// What lands in the database is what enqueuing the jobs one by one in input
+/// order would leave, with a dedupe key repeated within `jobs` handled as
+/// [`Folded`] says: the same rows and `queued` log rows, one NOTIFY per
 /// chunk, ids increasing in input order (drawn from the queue's sequence
-/// chunk by chunk, in order), commits in input order, and a dedupe key that
-/// appears in two chunks seen by the later chunk as committed. When a chunk
-/// fails, the chunks before it are committed and nothing of it or after it
-/// is. `on_written` gets the number of jobs committed so far.
+/// chunk by chunk, in order), commits in input order. When a chunk fails,
+/// the chunks before it are committed and nothing of it or after it is.
+/// `on_written` gets the number of jobs committed so far.
+///
+/// Under `Conflict::Raise` a repeated key in `jobs`, or a key a queued or
+/// picked job already holds, fails before anything is written; only a key
+/// taken by another producer while the chunks are being written fails a
+/// later chunk with the chunks before it committed.
 ///
 /// Errors here (read-only session, PgQueuer not installed) mean nothing was
 /// written.
@@ -506,34 +719,35 @@ pub async fn enqueue_bulk(
     on_written: impl Fn(usize),
 ) -> Result<BulkOutcome, ActionError> {
     assert!(!sessions.is_empty() && chunk_size > 0);
-    if sessions.iter().any(|s| s.read_only) {
-        return Err(ActionError::ReadOnly {
-            action: command_line(jobs, on_conflict),
-        });
+    // All sessions are opened alike on one server: asking one is enough.
+    super::refuse_writes(&sessions[0], || {
+        command_line(&sessions[0].names, jobs, on_conflict)
+    })
+    .await?;
+    // Refused before writing: the failed "chunk" is the whole input.
+    let refused = |cause: BulkCause| BulkOutcome {
+        statuses: vec![],
+        failure: Some(BulkFailure {
+            first: 0,
+            last: jobs.len() - 1,
+            size: jobs.len(),
+            cause,
+        }),
+    };
+    let repeats = repeated_keys(jobs);
+    if on_conflict == Conflict::Raise
+        && let Some(&repeat) = repeats.first()
+    {
+        return Ok(refused(BulkCause::Repeated(repeat)));
     }
-    // All sessions reach the same server: asking one is enough.
-    super::refuse_on_standby(&sessions[0], || command_line(jobs, on_conflict)).await?;
-    let chunks = jobs.len().div_ceil(chunk_size);
+    let folded = fold_repeats(jobs, repeats, on_conflict);
+    let chunks = folded.written.len().div_ceil(chunk_size);
     if chunks == 0 {
         return Ok(BulkOutcome {
             statuses: vec![],
             failure: None,
         });
     }
-    let mut last = std::collections::HashMap::new();
-    let after = (0..chunks)
-        .map(|i| {
-            let start = i * chunk_size;
-            let chunk = &jobs[start..(start + chunk_size).min(jobs.len())];
-            let mut after = None;
-            for key in chunk.iter().filter_map(|j| j.dedupe_key.as_deref()) {
-                if let Some(d) = last.insert(key, i).filter(|&d| d < i) {
-                    after = after.max(Some(d));
-                }
-            }
-            after
-        })
-        .collect();
     let sessions = &sessions[..sessions.len().min(chunks)];
     let mut prepared = Vec::with_capacity(sessions.len());
     for session in sessions {
@@ -553,12 +767,19 @@ pub async fn enqueue_bulk(
             dedupe: enqueue_sql(session, on_conflict, Ids::Given),
         });
     }
+    // A key held already would fail its chunk after the chunks before it
+    // are committed; looked up first, so such a batch writes nothing.
+    if on_conflict == Conflict::Raise
+        && let Some(at) = first_held_key(&sessions[0], jobs).await?
+    {
+        return Ok(refused(BulkCause::Held(at)));
+    }
     let bulk = Bulk {
         jobs,
+        folded: &folded,
         chunk_size,
         chunks,
         on_conflict,
-        after,
         turns: tokio::sync::watch::Sender::new(Turns {
             drawn: 0,
             committed: 0,
@@ -576,11 +797,73 @@ pub async fn enqueue_bulk(
             .map(|(session, s)| bulk.worker(session, s)),
     )
     .await;
-    let statuses = bulk.results.into_inner().into_iter().flatten().collect();
+    let written = bulk.results.into_inner().into_iter().flatten().collect();
+    let failure = bulk.failure.into_inner().map(|(i, cause)| {
+        let chunk = folded
+            .written
+            .chunks(chunk_size)
+            .nth(i)
+            .expect("failed chunk exists");
+        BulkFailure {
+            first: chunk[0],
+            last: chunk[chunk.len() - 1],
+            size: chunk.len(),
+            cause,
+        }
+    });
+    let end = failure.as_ref().map_or(jobs.len(), |f| f.first);
     Ok(BulkOutcome {
-        statuses,
-        failure: bulk.failure.into_inner(),
+        statuses: folded.unfold(end, written, on_conflict),
+        failure,
     })
+}
+
+/// Whether `analyze_queue` refreshed the queue table's planner statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Analyzed {
+    Done,
+    /// The role may not ANALYZE the table (PostgreSQL would only warn and
+    /// skip it): not its owner, the database owner, a superuser or, from
+    /// PostgreSQL 17, granted MAINTAIN.
+    NotPermitted {
+        role: String,
+    },
+}
+
+/// The current role, and whether it may ANALYZE the queue table, by the
+/// rules ANALYZE itself applies. (MAINTAIN is unknown before PostgreSQL 17,
+/// so it is asked only from 17 on; CASE keeps that order.)
+fn may_analyze_sql(session: &Session) -> String {
+    let n = &session.names;
+    let queue = n.qualify(&n.queue_table);
+    format!(
+        "SELECT current_user::text,
+                pg_has_role(c.relowner, 'USAGE')
+             OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
+             OR CASE WHEN current_setting('server_version_num')::int >= 170000
+                     THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END
+         FROM pg_class c WHERE c.oid = '{queue}'::regclass"
+    )
+}
+
+/// ANALYZE the queue table, so that dequeues right after a bulk load plan
+/// with statistics that know the new rows (autovacuum may take minutes).
+pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
+    let client = session.client();
+    let row = client
+        .query_one(&may_analyze_sql(session), &[])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "checking ANALYZE privilege"))?;
+    if !row.get::<_, bool>(1) {
+        return Ok(Analyzed::NotPermitted { role: row.get(0) });
+    }
+    let n = &session.names;
+    let sql = format!("ANALYZE {}", n.qualify(&n.queue_table));
+    session
+        .apply_batch(&sql)
+        .await
+        .map_err(|e| missing_schema_or(session, e, "analyzing the queue table"))?;
+    Ok(Analyzed::Done)
 }
 
 /// An undefined table (42P01) or type (42704) means PGQueuer is not installed here.
@@ -604,18 +887,22 @@ pub(super) fn missing_schema_or(
 
 /// Put held (`failed`) jobs back to `queued` with attempts reset; ids that are
 /// not held are ignored. Logs one `queued` row per requeued job, like PGQueuer.
-pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Outcome, ActionError> {
-    let sql = requeue_sql(session);
-    super::record::record(&sql);
+pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Requeued, ActionError> {
     let rows = session
-        .client()
-        .query(&sql, &[&ids])
+        .apply(&requeue_sql(session), &[&ids])
         .await
         .map_err(|e| missing_schema_or(session, e, "requeueing"))?;
-    Ok(Outcome::Requeued {
+    Ok(Requeued {
         requested: ids.len(),
         requeued: rows.iter().map(|r| r.get(0)).collect(),
     })
+}
+
+/// Which of the jobs asked for were held, and so requeued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requeued {
+    pub requested: usize,
+    pub requeued: Vec<i64>,
 }
 
 /// The requeue statement ($1: job ids).

@@ -1,42 +1,66 @@
 //! The action layer: every operation that touches the database.
 //!
-//! An [`Action`] is a typed request; [`execute`] runs it against a [`Session`]
-//! and returns a typed [`Outcome`]. Scripted commands and the console build the
-//! same actions, so there is one place that decides what SQL runs, one place
-//! that refuses mutations in read-only mode and on a hot standby, and one place
-//! that words errors.
-//! A dry run goes through the same code and stops before applying, so a preview
-//! is exactly what would run.
+//! Each action is a type in [`kinds`] implementing [`Act`]: whether it
+//! mutates, whether it has a dry run, its equivalent `pgq …` command line,
+//! its preview, and what it does, returning its own typed output. [`run`]
+//! runs one against a [`Session`]; it is the one place that refuses
+//! mutations in read-only mode and on a hot standby. Scripted commands and
+//! the console build the same actions, so there is one place that decides
+//! what SQL runs and one place that words errors. The console, which passes
+//! actions over a channel, uses the [`Action`] and [`Outcome`] enums that
+//! [`kinds`] generates from its registry.
+//! A dry run goes through the same code and stops before applying, so a
+//! preview is exactly what would run.
 
 pub mod jobs;
+pub mod kinds;
 pub mod preview;
 pub mod record;
 pub mod reports;
 pub mod schedules;
 pub mod schema;
+pub mod session;
 pub mod stats;
 pub mod tables;
 
-use crate::db::connect::Connection;
 use crate::schema::plan::DriftError;
-use crate::settings::durability::Durability;
 use crate::settings::names::ObjectNames;
 
+pub use kinds::{Action, Outcome};
 pub use schema::{DurabilityChange, VerifyReport};
+pub use session::{Finish, Session};
 
-/// A connected session on one PGQueuer installation.
-pub struct Session {
-    pub conn: Connection,
-    pub names: ObjectNames,
-    /// Connection label without the password (`user@host:port/db`).
-    pub target: String,
-    /// Refuse every mutating action (console `--read-only`, config contexts).
-    pub read_only: bool,
-}
+/// One action: everything pgq knows about it lives in its implementation.
+/// `Into<Action>` comes from the registry in [`kinds`], so an action that is
+/// not registered does not compile.
+// Callers always name the concrete type (through `run` or the registry), so
+// whether a future is `Send` is known where it matters without a bound here.
+#[allow(async_fn_in_trait)]
+pub trait Act: Into<Action> {
+    /// What [`run`] returns.
+    type Output;
+    /// Changes the database: refused in read-only mode and on a standby,
+    /// confirmed with a preview in the console.
+    const MUTATES: bool;
+    /// `run(…, dry_run = true)` stops before changing anything. Mutations
+    /// without one are previewed from their SQL builders instead.
+    const DRY_RUN: bool = !Self::MUTATES;
 
-impl Session {
-    pub fn client(&self) -> &tokio_postgres::Client {
-        &self.conn.client
+    /// An instance for the checks that must cover every action (read-only
+    /// refusal, dry runs): being here, a new action cannot slip past them.
+    fn sample() -> Self;
+
+    /// The scripted command that does exactly this, for `names`.
+    fn command_line(&self, names: &ObjectNames) -> String;
+
+    /// What the action does; called by [`run`] once the refusals passed.
+    async fn perform(&self, session: &Session, dry_run: bool) -> Result<Self::Output, ActionError>;
+
+    /// What the action will do, before it runs (the console's confirmation).
+    async fn preview(&self, session: &Session) -> Result<preview::Preview, ActionError> {
+        Ok(preview::Preview::read_only(
+            self.command_line(&session.names),
+        ))
     }
 }
 
@@ -44,242 +68,6 @@ impl Session {
 pub enum Expect {
     Present,
     Absent,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Install {
-        durability: Durability,
-        create_schema: bool,
-    },
-    Uninstall,
-    /// Converge any earlier schema to 1.6.0. `durability` only applies to tables
-    /// that must be created; existing tables keep their persistence.
-    Upgrade {
-        durability: Durability,
-        widen_id: bool,
-    },
-    Verify {
-        expect: Expect,
-        strict: bool,
-    },
-    SetDurability {
-        level: Durability,
-        /// Give up when a table lock is not granted in time (None: wait forever).
-        lock_timeout: Option<std::time::Duration>,
-    },
-    Autovac {
-        rollback: bool,
-    },
-    /// Insert jobs in one statement (the caller chunks large batches).
-    Enqueue {
-        jobs: Vec<jobs::JobSpec>,
-        on_conflict: jobs::Conflict,
-    },
-    /// Statistics buckets (aggregated plus not-yet-aggregated log rows) and the
-    /// per-entrypoint summary; reads only.
-    Dashboard {
-        limit: u32,
-    },
-    ListFailed {
-        limit: u32,
-    },
-    Requeue {
-        ids: Vec<i64>,
-    },
-    Stale {
-        threshold: std::time::Duration,
-        limit: u32,
-    },
-    Workers,
-    Backlog,
-    /// Depth, age and windowed completions per entrypoint (console Stats tab).
-    QueueStats {
-        window: stats::StatsWindow,
-    },
-    /// The server's version string (console status bar).
-    ServerVersion,
-    ListSchedules,
-    RemoveSchedules {
-        refs: Vec<schedules::ScheduleRef>,
-    },
-    /// Set `next_run` to now so the registered scheduler fires them at once.
-    RunSchedulesNow {
-        ids: Vec<i64>,
-    },
-    /// Persistence, size and estimated rows of the four tables.
-    TableInfo,
-    /// Held (`failed`) jobs with their last traceback.
-    HeldJobs {
-        limit: u32,
-    },
-}
-
-impl Action {
-    /// Whether the action changes the database (read-only mode refuses these).
-    pub fn mutates(&self) -> bool {
-        !matches!(
-            self,
-            Action::Verify { .. }
-                | Action::Dashboard { .. }
-                | Action::ListFailed { .. }
-                | Action::Stale { .. }
-                | Action::Workers
-                | Action::Backlog
-                | Action::QueueStats { .. }
-                | Action::ServerVersion
-                | Action::ListSchedules
-                | Action::TableInfo
-                | Action::HeldJobs { .. }
-        )
-    }
-
-    /// Whether `execute(…, dry_run = true)` stops before changing anything.
-    /// Actions without a dry run are previewed by [`preview::preview`] from
-    /// their SQL builders instead.
-    pub fn supports_dry_run(&self) -> bool {
-        !self.mutates()
-            || matches!(
-                self,
-                Action::Install { .. }
-                    | Action::Uninstall
-                    | Action::Upgrade { .. }
-                    | Action::SetDurability { .. }
-                    | Action::Autovac { .. }
-                    | Action::RemoveSchedules { .. }
-            )
-    }
-
-    /// The scripted command that performs this action.
-    pub fn command_line(&self) -> String {
-        match self {
-            Action::Install {
-                durability,
-                create_schema,
-            } => format!(
-                "pgq install --durability {durability}{}",
-                if *create_schema {
-                    ""
-                } else {
-                    " --no-create-schema"
-                }
-            ),
-            Action::Uninstall => "pgq uninstall".into(),
-            Action::Upgrade { widen_id, .. } => format!(
-                "pgq upgrade{}",
-                if *widen_id { "" } else { " --no-widen-id" }
-            ),
-            Action::Verify { expect, strict } => format!(
-                "pgq verify --expect {}{}",
-                match expect {
-                    Expect::Present => "present",
-                    Expect::Absent => "absent",
-                },
-                if *strict { " --strict" } else { "" }
-            ),
-            Action::SetDurability {
-                level,
-                lock_timeout,
-            } => format!(
-                "pgq alter-durability {level}{}",
-                match lock_timeout {
-                    Some(t) => format!(" --lock-timeout {}", t.as_secs_f64()),
-                    None => " --lock-timeout 0".into(),
-                }
-            ),
-            Action::Autovac { rollback } => {
-                format!("pgq autovac{}", if *rollback { " --rollback" } else { "" })
-            }
-            Action::Enqueue { jobs, on_conflict } => jobs::command_line(jobs, *on_conflict),
-            Action::Dashboard { limit } => format!("pgq dashboard -n {limit}"),
-            Action::ListFailed { limit } => format!("pgq failed -n {limit}"),
-            Action::Requeue { ids } => {
-                let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-                format!("pgq requeue {}", ids.join(" "))
-            }
-            Action::Stale { threshold, limit } => {
-                format!("pgq stale -t {} -n {limit}", threshold.as_secs_f64())
-            }
-            Action::Workers => "pgq workers".into(),
-            Action::Backlog => "pgq backlog".into(),
-            Action::QueueStats { .. } => "pgq dashboard".into(),
-            Action::ServerVersion => "psql -c 'SHOW server_version'".into(),
-            Action::ListSchedules => "pgq schedules".into(),
-            Action::RemoveSchedules { refs } => {
-                let args: Vec<String> = refs
-                    .iter()
-                    .map(|r| match r {
-                        schedules::ScheduleRef::Id(id) => format!("--remove {id}"),
-                        schedules::ScheduleRef::Entrypoint(e) => format!("--remove {e}"),
-                    })
-                    .collect();
-                format!("pgq schedules {}", args.join(" "))
-            }
-            Action::RunSchedulesNow { ids } => {
-                let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-                format!(
-                    "psql -c \"UPDATE pgqueuer_schedules SET next_run = now() WHERE id IN ({})\"",
-                    ids.join(", ")
-                )
-            }
-            Action::TableInfo => "pgq verify --expect present --strict".into(),
-            Action::HeldJobs { limit } => format!("pgq failed -n {limit}"),
-        }
-    }
-}
-
-#[derive(Debug)]
-pub enum Outcome {
-    /// Install ran (or, on a dry run, would run) these statements as one batch.
-    Installed {
-        durability: Durability,
-        statements: Vec<String>,
-        applied: bool,
-    },
-    Uninstalled {
-        statements: Vec<String>,
-        applied: bool,
-    },
-    Upgraded {
-        plan: crate::schema::plan::Plan,
-        applied: bool,
-        /// The declared durability the plan was made with (for the plan header).
-        durability: Durability,
-    },
-    Verified(VerifyReport),
-    DurabilitySet {
-        level: Durability,
-        changes: Vec<DurabilityChange>,
-        statements: Vec<String>,
-        applied: bool,
-        elapsed: std::time::Duration,
-    },
-    AutovacSet {
-        rollback: bool,
-        statements: Vec<String>,
-        applied: bool,
-    },
-    Enqueued(jobs::EnqueueResult),
-    Dashboard(reports::DashboardReport),
-    Failed(Vec<reports::FailedJob>),
-    Requeued {
-        requested: usize,
-        requeued: Vec<i64>,
-    },
-    Stale(Vec<reports::StaleJob>),
-    Workers(Vec<reports::WorkerRow>),
-    Backlog(Vec<reports::BacklogRow>),
-    QueueStats(stats::QueueStats),
-    ServerVersion(String),
-    /// Schedules: defined by the schedules action module.
-    Schedules(schedules::ScheduleListing),
-    SchedulesRemoved(schedules::Removal),
-    SchedulesDue {
-        requested: usize,
-        due: Vec<i64>,
-    },
-    Tables(tables::TablesReport),
-    HeldJobs(Vec<tables::HeldJob>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -321,13 +109,17 @@ pub(crate) fn db_err(
     move |source| ActionError::Db { context, source }
 }
 
-/// Refuse a write up front on a hot standby, which would otherwise fail
-/// part-way with an error that does not say why. Asked before each write
-/// rather than once per session, so a standby promoted meanwhile is writable.
-pub(crate) async fn refuse_on_standby(
+/// Refuse a write up front: in a read-only session, and on a hot standby,
+/// which would otherwise fail part-way with an error that does not say why.
+/// The standby is asked before each write rather than once per session, so a
+/// standby promoted meanwhile is writable. The one place writes are refused.
+pub(crate) async fn refuse_writes(
     session: &Session,
-    action: impl FnOnce() -> String,
+    action: impl Fn() -> String,
 ) -> Result<(), ActionError> {
+    if session.read_only {
+        return Err(ActionError::ReadOnly { action: action() });
+    }
     let standby = crate::db::recovery::in_recovery(session.client())
         .await
         .map_err(db_err("checking whether the server is a standby"))?;
@@ -341,58 +133,64 @@ pub(crate) async fn refuse_on_standby(
 }
 
 /// Run `action`; with `dry_run`, compute exactly what would run and stop there.
+pub async fn run<A: Act>(
+    session: &Session,
+    action: &A,
+    dry_run: bool,
+) -> Result<A::Output, ActionError> {
+    let command_line = || action.command_line(&session.names);
+    if dry_run && !A::DRY_RUN {
+        return Err(ActionError::NoDryRun {
+            action: command_line(),
+        });
+    }
+    if A::MUTATES && !dry_run {
+        refuse_writes(session, command_line).await?;
+    }
+    action.perform(session, dry_run).await
+}
+
+/// [`run`] for an action passed as the [`Action`] enum (the console's channel).
 pub async fn execute(
     session: &Session,
     action: &Action,
     dry_run: bool,
 ) -> Result<Outcome, ActionError> {
-    if dry_run && !action.supports_dry_run() {
-        return Err(ActionError::NoDryRun {
-            action: action.command_line(),
-        });
+    action.execute(session, dry_run).await
+}
+
+/// `pgq` with the global flags that select `names`' installation, then `rest`.
+pub fn pgq(names: &ObjectNames, rest: &str) -> String {
+    let mut line = String::from("pgq");
+    if let Some(schema) = &names.schema {
+        line.push_str(&format!(" --schema {}", jobs::shell_quote(schema)));
     }
-    if action.mutates() && session.read_only && !dry_run {
-        return Err(ActionError::ReadOnly {
-            action: action.command_line(),
-        });
+    if !names.prefix.is_empty() {
+        line.push_str(&format!(" --prefix {}", jobs::shell_quote(&names.prefix)));
     }
-    if action.mutates() && !dry_run {
-        refuse_on_standby(session, || action.command_line()).await?;
+    format!("{line} {rest}")
+}
+
+/// A `psql` command line running `statements` in order: the exact
+/// equivalent of the few actions that have no pgq command.
+pub fn psql(statements: &[String]) -> String {
+    let mut line = String::from("psql");
+    for sql in statements {
+        line.push_str(" -c ");
+        line.push_str(&jobs::shell_quote(sql));
     }
-    match action {
-        Action::Install {
-            durability,
-            create_schema,
-        } => schema::install(session, *durability, *create_schema, dry_run).await,
-        Action::Uninstall => schema::uninstall(session, dry_run).await,
-        Action::Upgrade {
-            durability,
-            widen_id,
-        } => schema::upgrade(session, *durability, *widen_id, dry_run).await,
-        Action::Verify { expect, strict } => schema::verify(session, *expect, *strict).await,
-        Action::SetDurability {
-            level,
-            lock_timeout,
-        } => schema::set_durability(session, *level, *lock_timeout, dry_run).await,
-        Action::Autovac { rollback } => schema::autovac(session, *rollback, dry_run).await,
-        Action::Enqueue { jobs, on_conflict } => jobs::enqueue(session, jobs, *on_conflict).await,
-        Action::Dashboard { limit } => reports::dashboard(session, *limit).await,
-        Action::ListFailed { limit } => reports::failed(session, *limit).await,
-        Action::Requeue { ids } => jobs::requeue(session, ids).await,
-        Action::Stale { threshold, limit } => reports::stale(session, *threshold, *limit).await,
-        Action::Workers => reports::workers(session).await,
-        Action::Backlog => reports::backlog(session).await,
-        Action::QueueStats { window } => stats::queue_stats(session, *window).await,
-        Action::ServerVersion => session
-            .client()
-            .query_one("SELECT current_setting('server_version')", &[])
-            .await
-            .map(|row| Outcome::ServerVersion(row.get(0)))
-            .map_err(db_err("reading the server version")),
-        Action::ListSchedules => schedules::list(session).await,
-        Action::RemoveSchedules { refs } => schedules::remove(session, refs, dry_run).await,
-        Action::RunSchedulesNow { ids } => schedules::run_now(session, ids).await,
-        Action::TableInfo => tables::table_info(session).await,
-        Action::HeldJobs { limit } => tables::held_jobs(session, *limit).await,
-    }
+    line
+}
+
+/// `sql` with its placeholders `$1`, `$2`, … replaced by `literals` (SQL
+/// literals), for a command line that runs it by hand.
+pub fn bind(sql: &str, literals: &[String]) -> String {
+    // Highest first, so `$1` never eats the start of `$12`.
+    literals
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(sql.to_string(), |sql, (i, literal)| {
+            sql.replace(&format!("${}", i + 1), literal)
+        })
 }

@@ -1,14 +1,14 @@
 //! What a mutating action will do, before it runs: the question a
 //! confirmation dialog asks (target and count), the exact SQL, the
-//! parameters, and the equivalent scripted command. The SQL comes from the
-//! same builders (or the same dry run) the execution uses, so the preview is
-//! what runs; `record` lets tests and the console's SQL log check that.
+//! parameters, and the equivalent scripted command. Each action builds its
+//! own preview (`Act::preview`) from the same builders (or the same dry run)
+//! its execution uses, so the preview is what runs; the session's record of
+//! applied statements lets tests and the console's SQL log check that.
+//! This module holds the shape and the wording helpers they share.
 
-use super::jobs::{Conflict, JobSpec, enqueue_statement, requeue_sql};
-use super::schedules::{Removal, ScheduleRef, remove_sql, run_now_sql, split_refs};
-use super::schema::durability_batch;
-use super::{Action, ActionError, Outcome, Session, db_err, execute};
-use crate::db::statements::Statement;
+use super::jobs::{Conflict, JobSpec, enqueue_statement};
+use super::record::recording;
+use super::{Act, ActionError, Session, db_err, run};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preview {
@@ -25,11 +25,11 @@ pub struct Preview {
     pub nothing_to_do: bool,
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn list<T: ToString>(items: &[T]) -> String {
+pub(super) fn list<T: ToString>(items: &[T]) -> String {
     const SHOWN: usize = 10;
     let mut text: Vec<String> = items.iter().take(SHOWN).map(T::to_string).collect();
     if items.len() > SHOWN {
@@ -38,169 +38,49 @@ fn list<T: ToString>(items: &[T]) -> String {
     text.join(", ")
 }
 
-pub async fn preview(session: &Session, action: &Action) -> Result<Preview, ActionError> {
-    let command_line = action.command_line();
-    let base = |question: String, statements: Vec<String>| Preview {
-        question,
-        statements,
-        parameters: Vec::new(),
-        command_line: command_line.clone(),
-        warning: None,
-        nothing_to_do: false,
-    };
-    match action {
-        Action::Enqueue { jobs, on_conflict } => Ok(enqueue(session, jobs, *on_conflict, base)),
-        Action::Requeue { ids } => {
-            let n = &session.names;
-            let sql = Statement::RequeueCount.render(n);
-            let held: i64 = session
-                .client()
-                .query_one(&sql, &[ids])
-                .await
-                .map_err(db_err("counting held jobs"))?
-                .get(0);
-            let mut p = base(
-                format!(
-                    "Requeue {} ({})?",
-                    plural(held as usize, "held job", "held jobs"),
-                    list(ids)
-                ),
-                vec![requeue_sql(session)],
-            );
-            p.parameters = vec![format!("$1 = {{{}}}", list(ids))];
-            p.nothing_to_do = held == 0;
-            Ok(p)
+impl Preview {
+    /// A preview asking `question` before sending `statements`.
+    pub fn new(question: String, statements: Vec<String>, command_line: String) -> Preview {
+        Preview {
+            question,
+            statements,
+            parameters: Vec::new(),
+            command_line,
+            warning: None,
+            nothing_to_do: false,
         }
-        Action::RemoveSchedules { refs } => {
-            let Outcome::SchedulesRemoved(Removal { removed, .. }) =
-                execute(session, action, true).await?
-            else {
-                unreachable!("RemoveSchedules returns SchedulesRemoved")
-            };
-            let question = match refs.as_slice() {
-                [ScheduleRef::Entrypoint(name)] => format!(
-                    "Remove {} of entrypoint {name}?",
-                    plural(removed.len(), "schedule", "schedules")
-                ),
-                _ => {
-                    let what: Vec<String> = removed
-                        .iter()
-                        .map(|s| format!("{} {} ({})", s.id, s.entrypoint, s.expression))
-                        .collect();
-                    format!(
-                        "Remove {}: {}?",
-                        plural(removed.len(), "schedule", "schedules"),
-                        list(&what)
-                    )
-                }
-            };
-            let (ids, names) = split_refs(refs);
-            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-            let mut p = base(
-                question,
-                vec!["BEGIN".into(), remove_sql(session), "COMMIT".into()],
-            );
-            p.parameters = vec![
-                format!("$1 = {{{}}}", ids.join(",")),
-                format!("$2 = {{{}}}", names.join(",")),
-            ];
-            p.nothing_to_do = removed.is_empty();
-            p.warning = Some(
-                "A scheduler that still registers these expressions inserts them again when it restarts."
-                    .into(),
-            );
-            Ok(p)
-        }
-        Action::RunSchedulesNow { ids } => {
-            let mut p = base(
-                format!(
-                    "Make {} due now ({})?",
-                    plural(ids.len(), "schedule", "schedules"),
-                    list(ids)
-                ),
-                vec![run_now_sql(session)],
-            );
-            p.parameters = vec![format!("$1 = {{{}}}", list(ids))];
-            p.warning =
-                Some("The scheduler that registered them fires them at its next poll.".into());
-            Ok(p)
-        }
-        Action::SetDurability {
-            level,
-            lock_timeout,
-        } => {
-            let Outcome::DurabilitySet {
-                changes,
-                statements,
-                ..
-            } = execute(session, action, true).await?
-            else {
-                unreachable!("SetDurability returns DurabilitySet")
-            };
-            if statements.is_empty() {
-                let mut p = base(format!("Every table is already {level}."), Vec::new());
-                p.nothing_to_do = true;
-                return Ok(p);
-            }
-            let tables: Vec<String> = changes.iter().map(|c| c.table.clone()).collect();
-            let bytes = rewrite_bytes(session, &tables).await?;
-            let mut p = base(
-                format!(
-                    "Switch {} to {level} ({})?",
-                    plural(changes.len(), "table", "tables"),
-                    tables.join(", ")
-                ),
-                vec![durability_batch(&statements, *lock_timeout)],
-            );
-            p.warning = Some(format!(
-                "Each ALTER TABLE rewrites the table under an ACCESS EXCLUSIVE lock ({} to rewrite): \
-                 enqueue and dequeue wait meanwhile. The lock wait is bounded by lock_timeout; \
-                 on any error no table changes.",
-                human_bytes(bytes)
-            ));
-            Ok(p)
-        }
-        Action::Install { .. }
-        | Action::Uninstall
-        | Action::Upgrade { .. }
-        | Action::Autovac { .. } => {
-            let statements = match execute(session, action, true).await? {
-                Outcome::Installed { statements, .. }
-                | Outcome::Uninstalled { statements, .. }
-                | Outcome::AutovacSet { statements, .. } => statements,
-                Outcome::Upgraded { plan, .. } => plan.steps.into_iter().map(|s| s.sql).collect(),
-                _ => Vec::new(),
-            };
-            let mut p = base(format!("Run {command_line}?"), statements);
-            p.nothing_to_do = p.statements.is_empty();
-            if matches!(action, Action::Uninstall) {
-                p.warning = Some("Every job, log row, statistic and schedule is deleted.".into());
-            }
-            Ok(p)
-        }
-        Action::Verify { .. }
-        | Action::Dashboard { .. }
-        | Action::ListFailed { .. }
-        | Action::Stale { .. }
-        | Action::Workers
-        | Action::Backlog
-        | Action::QueueStats { .. }
-        | Action::ServerVersion
-        | Action::ListSchedules
-        | Action::TableInfo
-        | Action::HeldJobs { .. } => {
-            let mut p = base("This only reads.".into(), Vec::new());
-            p.nothing_to_do = true;
-            Ok(p)
-        }
+    }
+
+    /// An action that only reads: there is nothing to confirm.
+    pub fn read_only(command_line: String) -> Preview {
+        let mut p = Preview::new("This only reads.".into(), Vec::new(), command_line);
+        p.nothing_to_do = true;
+        p
+    }
+
+    /// An action whose dry run recorded `statements` (see [`dry_run`]).
+    pub fn of_dry_run(command_line: String, statements: Vec<String>) -> Preview {
+        let mut p = Preview::new(format!("Run {command_line}?"), statements, command_line);
+        p.nothing_to_do = p.statements.is_empty();
+        p
     }
 }
 
-fn enqueue(
+/// Run `action` dry: its output, and the statements a real run sends (the
+/// session's record of the dry run, so the preview cannot drift from them).
+pub(super) async fn dry_run<A: Act>(
+    session: &Session,
+    action: &A,
+) -> Result<(A::Output, Vec<String>), ActionError> {
+    let (output, statements) = recording(run(session, action, true)).await;
+    Ok((output?, statements))
+}
+
+pub(super) fn enqueue(
     session: &Session,
     jobs: &[JobSpec],
     on_conflict: Conflict,
-    base: impl Fn(String, Vec<String>) -> Preview,
+    command_line: String,
 ) -> Preview {
     let sql = enqueue_statement(session, on_conflict);
     let statements = if on_conflict == Conflict::Raise && jobs.len() > 1 {
@@ -212,7 +92,7 @@ fn enqueue(
         [job] => format!("Enqueue a job for entrypoint {}?", job.entrypoint),
         _ => format!("Enqueue {} jobs?", jobs.len()),
     };
-    let mut p = base(question, statements);
+    let mut p = Preview::new(question, statements, command_line);
     let column = |name: &str, f: &dyn Fn(&JobSpec) -> String| {
         let values: Vec<String> = jobs.iter().map(f).collect();
         format!("{name} = {{{}}}", list(&values))
@@ -243,7 +123,10 @@ fn enqueue(
     p
 }
 
-async fn rewrite_bytes(session: &Session, tables: &[String]) -> Result<i64, ActionError> {
+pub(super) async fn rewrite_bytes(
+    session: &Session,
+    tables: &[String],
+) -> Result<i64, ActionError> {
     let n = &session.names;
     let qualified: Vec<String> = tables.iter().map(|t| n.qualify(t)).collect();
     let row = session
@@ -270,4 +153,9 @@ pub fn human_bytes(bytes: i64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// The preview of any action, as the console passes them ([`Action`]).
+pub async fn preview(session: &Session, action: &super::Action) -> Result<Preview, ActionError> {
+    action.preview(session).await
 }

@@ -3,7 +3,8 @@
 //!
 //! Recording is scoped to a task (`tokio::task_local!`): the console's db
 //! task wraps each action in [`recording`]; everywhere else `record` is a
-//! no-op, so scripted commands and workers pay nothing.
+//! no-op, so scripted commands and workers pay nothing. Only the session
+//! wrapper (`super::session`) records, as it sends: no action records by hand.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -13,7 +14,7 @@ tokio::task_local! {
 }
 
 /// Note that `sql` is about to be sent (exact text, placeholders included).
-pub fn record(sql: &str) {
+pub(super) fn record(sql: &str) {
     let _ = SQL.try_with(|log| log.borrow_mut().push(sql.to_string()));
 }
 

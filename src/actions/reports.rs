@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::jobs::missing_schema_or;
-use super::{ActionError, Outcome, Session};
+use super::{ActionError, Session};
 use crate::db::statements::Statement;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -98,7 +98,10 @@ async fn query(
         .map_err(|e| missing_schema_or(session, e, context))
 }
 
-pub(super) async fn dashboard(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
+pub(super) async fn dashboard(
+    session: &Session,
+    limit: u32,
+) -> Result<DashboardReport, ActionError> {
     // The newest statistics rows (by id, as PGQueuer orders them) merged with
     // the buckets the next aggregation would add. Buckets not yet in the
     // statistics table sort first, as the aggregation would give them new ids.
@@ -127,18 +130,16 @@ pub(super) async fn dashboard(session: &Session, limit: u32) -> Result<Outcome, 
             oldest_queued_age_seconds: r.get(4),
         })
         .collect();
-    Ok(Outcome::Dashboard(DashboardReport {
+    Ok(DashboardReport {
         statistics,
         summary,
-    }))
+    })
 }
 
-pub(super) async fn failed(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
+pub(super) async fn failed(session: &Session, limit: u32) -> Result<Vec<FailedJob>, ActionError> {
     let sql = Statement::FailedJobs.render(&session.names);
     let rows = query(session, &sql, &[&i64::from(limit)], "reading held jobs").await?;
-    Ok(Outcome::Failed(
-        rows.iter().map(FailedJob::from_row).collect(),
-    ))
+    Ok(rows.iter().map(FailedJob::from_row).collect())
 }
 
 impl FailedJob {
@@ -166,7 +167,7 @@ pub(super) async fn stale(
     session: &Session,
     threshold: std::time::Duration,
     limit: u32,
-) -> Result<Outcome, ActionError> {
+) -> Result<Vec<StaleJob>, ActionError> {
     let sql = Statement::StaleJobs.render(&session.names);
     let rows = query(
         session,
@@ -175,52 +176,49 @@ pub(super) async fn stale(
         "reading stale jobs",
     )
     .await?;
-    Ok(Outcome::Stale(
-        rows.iter()
-            .map(|r| StaleJob {
-                id: r.get(0),
-                priority: r.get(1),
-                queue_manager_id: r.get(2),
-                created: r.get(3),
-                updated: r.get(4),
-                heartbeat: r.get(5),
-                execute_after: r.get(6),
-                status: r.get(7),
-                entrypoint: r.get(8),
-                seconds_since_heartbeat: r.get(9),
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .map(|r| StaleJob {
+            id: r.get(0),
+            priority: r.get(1),
+            queue_manager_id: r.get(2),
+            created: r.get(3),
+            updated: r.get(4),
+            heartbeat: r.get(5),
+            execute_after: r.get(6),
+            status: r.get(7),
+            entrypoint: r.get(8),
+            seconds_since_heartbeat: r.get(9),
+        })
+        .collect())
 }
 
-pub(super) async fn workers(session: &Session) -> Result<Outcome, ActionError> {
+pub(super) async fn workers(session: &Session) -> Result<Vec<WorkerRow>, ActionError> {
     let sql = Statement::Workers.render(&session.names);
     let rows = query(session, &sql, &[], "reading workers").await?;
-    Ok(Outcome::Workers(
-        rows.iter()
-            .map(|r| WorkerRow {
-                queue_manager_id: r.get(0),
-                active_jobs: r.get(1),
-                oldest_heartbeat: r.get(2),
-                newest_heartbeat: r.get(3),
-                entrypoints: r.get(4),
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .map(|r| WorkerRow {
+            queue_manager_id: r.get(0),
+            active_jobs: r.get(1),
+            oldest_heartbeat: r.get(2),
+            newest_heartbeat: r.get(3),
+            entrypoints: r.get(4),
+        })
+        .collect())
 }
 
-pub(super) async fn backlog(session: &Session) -> Result<Outcome, ActionError> {
+pub(super) async fn backlog(session: &Session) -> Result<Vec<BacklogRow>, ActionError> {
     let sql = Statement::Backlog.render(&session.names);
     let rows = query(session, &sql, &[], "reading the backlog").await?;
-    Ok(Outcome::Backlog(
-        rows.iter()
-            .map(|r| BacklogRow {
-                entrypoint: r.get(0),
-                queued_count: r.get(1),
-                oldest_created: r.get(2),
-                oldest_age_seconds: r.get(3),
-                avg_age_seconds: r.get(4),
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .map(|r| BacklogRow {
+            entrypoint: r.get(0),
+            queued_count: r.get(1),
+            oldest_created: r.get(2),
+            oldest_age_seconds: r.get(3),
+            avg_age_seconds: r.get(4),
+        })
+        .collect())
 }

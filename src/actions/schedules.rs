@@ -9,9 +9,10 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use super::{ActionError, Outcome, Session};
+use super::{ActionError, Finish, Session};
 use crate::cron;
 use crate::db::statements::Statement;
+use crate::settings::names::ObjectNames;
 
 /// How many upcoming fire times a listing shows per schedule.
 pub const NEXT_FIRES: usize = 3;
@@ -117,7 +118,7 @@ fn map_err(session: &Session, context: &str) -> impl FnOnce(tokio_postgres::Erro
     }
 }
 
-pub(super) async fn list(session: &Session) -> Result<Outcome, ActionError> {
+pub(super) async fn list(session: &Session) -> Result<ScheduleListing, ActionError> {
     // Columns in PGQueuer's order (as removal returns them); the status enum
     // as text, so it reads into a String whatever the enum's (prefixed) name.
     let sql = Statement::ListSchedules.render(&session.names);
@@ -139,7 +140,7 @@ pub(super) async fn list(session: &Session) -> Result<Outcome, ActionError> {
             schedule,
         })
         .collect();
-    Ok(Outcome::Schedules(ScheduleListing { rows, as_of }))
+    Ok(ScheduleListing { rows, as_of })
 }
 
 /// Delete every schedule whose id or entrypoint is in `refs`, in one
@@ -151,49 +152,39 @@ pub(super) async fn remove(
     session: &Session,
     refs: &[ScheduleRef],
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<Removal, ActionError> {
     let (ids, entrypoints) = split_refs(refs);
     let sql = remove_sql(session);
-    let client = session.client();
-    client
-        .batch_execute("BEGIN")
+    session
+        .transaction("removing schedules", async || {
+            let deleted = session
+                .apply(&sql, &[&ids, &entrypoints])
+                .await
+                .map_err(map_err(session, "removing schedules"))?;
+            let mut removed: Vec<Schedule> = deleted
+                .iter()
+                .map(Schedule::from_row)
+                .collect::<Result<_, _>>()
+                .map_err(map_err(session, "reading removed schedules"))?;
+            removed.sort_by_key(|s| s.id);
+            let unmatched: Vec<ScheduleRef> = refs
+                .iter()
+                .filter(|r| !removed.iter().any(|s| s.matches(r)))
+                .cloned()
+                .collect();
+            let applied = !dry_run && unmatched.is_empty();
+            let removal = Removal {
+                removed,
+                unmatched,
+                applied,
+            };
+            Ok(if applied {
+                Finish::Commit(removal)
+            } else {
+                Finish::Rollback(removal)
+            })
+        })
         .await
-        .map_err(map_err(session, "starting the removal"))?;
-    super::record::record("BEGIN");
-    super::record::record(&sql);
-    let deleted = match client.query(&sql, &[&ids, &entrypoints]).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            // Best effort: the error is what the user needs to see.
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(map_err(session, "removing schedules")(e));
-        }
-    };
-    let mut removed: Vec<Schedule> = match deleted.iter().map(Schedule::from_row).collect() {
-        Ok(rows) => rows,
-        Err(e) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(map_err(session, "reading removed schedules")(e));
-        }
-    };
-    removed.sort_by_key(|s| s.id);
-    let unmatched: Vec<ScheduleRef> = refs
-        .iter()
-        .filter(|r| !removed.iter().any(|s| s.matches(r)))
-        .cloned()
-        .collect();
-    let applied = !dry_run && unmatched.is_empty();
-    let end = if applied { "COMMIT" } else { "ROLLBACK" };
-    super::record::record(end);
-    client
-        .batch_execute(end)
-        .await
-        .map_err(map_err(session, "finishing the removal"))?;
-    Ok(Outcome::SchedulesRemoved(Removal {
-        removed,
-        unmatched,
-        applied,
-    }))
 }
 
 /// The removal statement ($1: ids, $2: entrypoint names).
@@ -204,19 +195,23 @@ pub fn remove_sql(session: &Session) -> String {
 /// Make schedules due now ($1: ids): the scheduler that registered them
 /// fires them at its next poll. Only idle (`queued`) schedules are touched;
 /// a running one keeps its state.
-pub fn run_now_sql(session: &Session) -> String {
-    Statement::RunSchedulesNow.render(&session.names)
+pub fn run_now_sql(names: &ObjectNames) -> String {
+    Statement::RunSchedulesNow.render(names)
 }
 
-pub(super) async fn run_now(session: &Session, ids: &[i64]) -> Result<Outcome, ActionError> {
-    let sql = run_now_sql(session);
-    super::record::record(&sql);
+/// Which of the schedules asked for were made due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulesDue {
+    pub requested: usize,
+    pub due: Vec<i64>,
+}
+
+pub(super) async fn run_now(session: &Session, ids: &[i64]) -> Result<SchedulesDue, ActionError> {
     let rows = session
-        .client()
-        .query(&sql, &[&ids])
+        .apply(&run_now_sql(&session.names), &[&ids])
         .await
         .map_err(map_err(session, "making schedules due"))?;
-    Ok(Outcome::SchedulesDue {
+    Ok(SchedulesDue {
         requested: ids.len(),
         due: rows.iter().map(|r| r.get(0)).collect(),
     })

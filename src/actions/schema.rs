@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{ActionError, Expect, Outcome, Session, db_err};
+use super::{ActionError, Expect, Session, db_err};
 use crate::db::catalog;
 use crate::schema::model::Schema;
 use crate::schema::plan::{self, PlanOptions};
@@ -44,7 +44,7 @@ pub(super) async fn install(
     durability: Durability,
     create_schema: bool,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<Installed, ActionError> {
     let names = &session.names;
     let statements = render::install(names, durability, create_schema);
     if !dry_run {
@@ -62,34 +62,47 @@ pub(super) async fn install(
                 schema: schema.clone(),
             });
         }
-        // One simple-query batch: PostgreSQL runs it as a single implicit
-        // transaction, so a failure leaves nothing half-installed.
-        session
-            .client()
-            .batch_execute(&statements.join("\n\n"))
-            .await
-            .map_err(db_err("installing"))?;
     }
-    Ok(Outcome::Installed {
+    // One simple-query batch: PostgreSQL runs it as a single implicit
+    // transaction, so a failure leaves nothing half-installed.
+    session
+        .apply_batch_unless_dry(&statements.join("\n\n"), dry_run)
+        .await
+        .map_err(db_err("installing"))?;
+    Ok(Installed {
         durability,
         statements,
         applied: !dry_run,
     })
 }
 
-pub(super) async fn uninstall(session: &Session, dry_run: bool) -> Result<Outcome, ActionError> {
+/// Install ran (or, on a dry run, would run) these statements as one batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Installed {
+    pub durability: Durability,
+    pub statements: Vec<String>,
+    pub applied: bool,
+}
+
+pub(super) async fn uninstall(
+    session: &Session,
+    dry_run: bool,
+) -> Result<Uninstalled, ActionError> {
     let statements = render::uninstall(&session.names);
-    if !dry_run {
-        session
-            .client()
-            .batch_execute(&statements.join("\n"))
-            .await
-            .map_err(db_err("uninstalling"))?;
-    }
-    Ok(Outcome::Uninstalled {
+    session
+        .apply_batch_unless_dry(&statements.join("\n"), dry_run)
+        .await
+        .map_err(db_err("uninstalling"))?;
+    Ok(Uninstalled {
         statements,
         applied: !dry_run,
     })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uninstalled {
+    pub statements: Vec<String>,
+    pub applied: bool,
 }
 
 /// Holds the installation's upgrade lock for the life of the guard's scope.
@@ -128,7 +141,7 @@ pub(super) async fn upgrade(
     durability: Durability,
     widen_id: bool,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<Upgraded, ActionError> {
     require_privileges(session).await?;
     with_upgrade_lock(session, async || {
         let live = inspect(session).await?;
@@ -140,26 +153,32 @@ pub(super) async fn upgrade(
                 widen_id,
             },
         )?;
-        if !dry_run {
-            // One statement per round trip in autocommit: an enum label added
-            // by one statement is used by later ones, which needs a commit between.
-            for (n, step) in plan.steps.iter().enumerate() {
-                session.client().batch_execute(&step.sql).await.map_err(db_err(format!(
+        // One statement per round trip in autocommit: an enum label added
+        // by one statement is used by later ones, which needs a commit between.
+        for (n, step) in plan.steps.iter().enumerate() {
+            session.apply_batch_unless_dry(&step.sql, dry_run).await.map_err(db_err(format!(
                     "upgrade statement {} of {} ({}) failed; the {} before it are applied, re-run upgrade to plan the rest",
                     n + 1,
                     plan.steps.len(),
                     step.reason,
                     n
                 )))?;
-            }
         }
-        Ok(Outcome::Upgraded {
+        Ok(Upgraded {
             plan,
             applied: !dry_run,
             durability,
         })
     })
     .await
+}
+
+#[derive(Debug, Clone)]
+pub struct Upgraded {
+    pub plan: plan::Plan,
+    pub applied: bool,
+    /// The declared durability the plan was made with (for the plan header).
+    pub durability: Durability,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -181,7 +200,7 @@ pub(super) async fn verify(
     session: &Session,
     expect: Expect,
     strict: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<VerifyReport, ActionError> {
     let names = &session.names;
     require_privileges(session).await?;
     let presence = catalog::presence(session.client(), names)
@@ -237,11 +256,11 @@ pub(super) async fn verify(
             );
         }
     }
-    Ok(Outcome::Verified(VerifyReport {
+    Ok(VerifyReport {
         expect_present,
         divergences,
         differences,
-    }))
+    })
 }
 
 /// The durability level the installed tables are at, if they match one.
@@ -268,7 +287,7 @@ pub(super) async fn set_durability(
     level: Durability,
     lock_timeout: Option<std::time::Duration>,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<DurabilitySet, ActionError> {
     let names = &session.names;
     let live = inspect(session).await?;
     let mut changes = vec![];
@@ -297,25 +316,34 @@ pub(super) async fn set_durability(
         .map(|c| render::set_persistence(names, c.role, level))
         .collect();
     let started = Instant::now();
-    if !dry_run && !statements.is_empty() {
+    if !statements.is_empty() {
         // All tables in one transaction: a failure (lock timeout, disk full)
         // rolls every table back to where it was.
         // A bounded lock wait: queued behind a busy worker, an ACCESS EXCLUSIVE
         // request would otherwise stall every enqueue and dequeue behind it.
         let sql = durability_batch(&statements, lock_timeout);
-        super::record::record(&sql);
-        if let Err(e) = session.client().batch_execute(&sql).await {
-            let _ = session.client().batch_execute("ROLLBACK").await;
+        if let Err(e) = session.apply_batch_unless_dry(&sql, dry_run).await {
+            // The batch's own BEGIN left a failed transaction open.
+            session.rollback().await;
             return Err(db_err("changing durability; no table was changed")(e));
         }
     }
-    Ok(Outcome::DurabilitySet {
+    Ok(DurabilitySet {
         level,
         changes,
         statements,
         applied: !dry_run,
         elapsed: started.elapsed(),
     })
+}
+
+#[derive(Debug, Clone)]
+pub struct DurabilitySet {
+    pub level: Durability,
+    pub changes: Vec<DurabilityChange>,
+    pub statements: Vec<String>,
+    pub applied: bool,
+    pub elapsed: std::time::Duration,
 }
 
 /// The one transaction that switches tables, with its bounded lock wait.
@@ -334,18 +362,22 @@ pub(super) async fn autovac(
     session: &Session,
     rollback: bool,
     dry_run: bool,
-) -> Result<Outcome, ActionError> {
+) -> Result<AutovacSet, ActionError> {
     let statements = render::autovac(&session.names, rollback);
-    if !dry_run {
-        session
-            .client()
-            .batch_execute(&statements.join("\n\n"))
-            .await
-            .map_err(db_err("applying autovacuum settings"))?;
-    }
-    Ok(Outcome::AutovacSet {
+    session
+        .apply_batch_unless_dry(&statements.join("\n\n"), dry_run)
+        .await
+        .map_err(db_err("applying autovacuum settings"))?;
+    Ok(AutovacSet {
         rollback,
         statements,
         applied: !dry_run,
     })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutovacSet {
+    pub rollback: bool,
+    pub statements: Vec<String>,
+    pub applied: bool,
 }

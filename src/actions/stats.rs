@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::jobs::missing_schema_or;
-use super::{ActionError, Outcome, Session};
+use super::{ActionError, Session};
 use crate::db::statements::Statement;
+use crate::settings::names::ObjectNames;
 
 /// Look-back windows offered by the console (seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,18 +134,25 @@ pub fn totals<'a>(rows: impl IntoIterator<Item = &'a EntrypointStats>) -> Entryp
     t
 }
 
+/// Depth and age of the queue per entrypoint, now.
+pub(super) fn depth_sql(n: &ObjectNames) -> String {
+    Statement::StatsDepth.render(n)
+}
+
+/// Terminal outcomes in the window (`$1` seconds), bucketed by age in slices
+/// of `$2` seconds, at most `$3` of them: slice 0 is the newest.
+pub(super) fn done_sql(n: &ObjectNames) -> String {
+    Statement::StatsDone.render(n)
+}
+
 pub(super) async fn queue_stats(
     session: &Session,
     window: StatsWindow,
-) -> Result<Outcome, ActionError> {
-    let n = &session.names;
+) -> Result<QueueStats, ActionError> {
     let seconds = window.duration().as_secs_f64();
     let bucket = seconds / SERIES_BUCKETS as f64;
-
     let now_sql = "SELECT now()";
-    let depth_sql = Statement::StatsDepth.render(n);
-    // Terminal outcomes in the window, bucketed by age: slice 0 is the newest.
-    let done_sql = Statement::StatsDone.render(n);
+    let (depth_sql, done_sql) = (depth_sql(&session.names), done_sql(&session.names));
     let client = session.client();
     let buckets = SERIES_BUCKETS as i32;
     let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
@@ -187,10 +195,10 @@ pub(super) async fn queue_stats(
         let slot = SERIES_BUCKETS - 1 - (age_slice.clamp(0, buckets - 1) as usize);
         series[slot].add(&status, count);
     }
-    Ok(Outcome::QueueStats(QueueStats {
+    Ok(QueueStats {
         window,
         as_of: now_row.get(0),
         entrypoints: by_name.into_values().collect(),
         series,
-    }))
+    })
 }

@@ -6,10 +6,11 @@ use serde::Serialize;
 
 use super::jobs::missing_schema_or;
 use super::reports::FailedJob;
-use super::{ActionError, Outcome, Session, db_err};
+use super::{ActionError, Session, db_err};
 use crate::db::statements::Statement;
 use crate::schema::render::{DURABILITY_ORDER, table_of};
 use crate::settings::durability::{Durability, TableRole};
+use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TableInfo {
@@ -29,16 +30,24 @@ pub struct TablesReport {
     pub level: Option<Durability>,
 }
 
-pub(super) async fn table_info(session: &Session) -> Result<Outcome, ActionError> {
-    let n = &session.names;
-    let sql = Statement::TableInfo.render(n);
-    let names: Vec<String> = DURABILITY_ORDER
+/// Persistence, size and estimated rows of the tables named in `$1`.
+pub(super) fn table_info_sql(n: &ObjectNames) -> String {
+    Statement::TableInfo.render(n)
+}
+
+/// The four tables, in the order the Durability tab lists them.
+pub(super) fn table_names(n: &ObjectNames) -> Vec<String> {
+    DURABILITY_ORDER
         .iter()
         .map(|r| table_of(n, *r).to_string())
-        .collect();
+        .collect()
+}
+
+pub(super) async fn table_info(session: &Session) -> Result<TablesReport, ActionError> {
+    let n = &session.names;
     let rows = session
         .client()
-        .query(&sql, &[&names])
+        .query(&table_info_sql(n), &[&table_names(n)])
         .await
         .map_err(db_err("reading table sizes"))?;
     let tables: Vec<TableInfo> = DURABILITY_ORDER
@@ -61,7 +70,7 @@ pub(super) async fn table_info(session: &Session) -> Result<Outcome, ActionError
             .find(|t| t.role == role)
             .and_then(|t| t.unlogged)
     });
-    Ok(Outcome::Tables(TablesReport { tables, level }))
+    Ok(TablesReport { tables, level })
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -72,20 +81,23 @@ pub struct HeldJob {
     pub failed_at: Option<DateTime<Utc>>,
 }
 
-pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Outcome, ActionError> {
-    let sql = Statement::HeldJobs.render(&session.names);
+/// Held jobs with their newest traceback, newest first (`$1`: limit).
+pub(super) fn held_jobs_sql(n: &ObjectNames) -> String {
+    Statement::HeldJobs.render(n)
+}
+
+pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Vec<HeldJob>, ActionError> {
     let rows = session
         .client()
-        .query(&sql, &[&i64::from(limit)])
+        .query(&held_jobs_sql(&session.names), &[&i64::from(limit)])
         .await
         .map_err(|e| missing_schema_or(session, e, "reading held jobs"))?;
-    Ok(Outcome::HeldJobs(
-        rows.iter()
-            .map(|r| HeldJob {
-                job: FailedJob::from_row(r),
-                traceback: r.get(13),
-                failed_at: r.get(14),
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .map(|r| HeldJob {
+            job: FailedJob::from_row(r),
+            traceback: r.get(13),
+            failed_at: r.get(14),
+        })
+        .collect())
 }

@@ -7,9 +7,10 @@ use serde_json::{Map, Value};
 
 use super::{CommandError, object_names, open_session};
 use crate::actions::jobs::{
-    BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, enqueue_bulk,
+    Analyzed, BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, Requeued, analyze_queue,
+    enqueue_bulk, repeated_keys,
 };
-use crate::actions::{self, Action, Outcome, Session};
+use crate::actions::{self, Session, kinds};
 use crate::cli::{Cli, OnConflict, QueueArgs, parse_duration};
 use crate::output::{self, Exit, plural};
 
@@ -95,7 +96,12 @@ fn json_kind(v: &Value) -> &'static str {
 
 pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandError> {
     if let Some(source) = &args.batch {
-        return batch(cli, source, conflict(args.on_conflict)).await;
+        return batch(cli, source, conflict(args.on_conflict), !args.no_analyze).await;
+    }
+    if args.no_analyze {
+        return Err(CommandError::Usage(
+            "--no-analyze applies only to --batch".into(),
+        ));
     }
     let entrypoint = args.entrypoint.clone().unwrap_or_default();
     if entrypoint.is_empty() {
@@ -113,13 +119,11 @@ pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandEr
     };
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let action = Action::Enqueue {
+    let action = kinds::Enqueue {
         jobs: vec![job.clone()],
         on_conflict: conflict(args.on_conflict),
     };
-    let Outcome::Enqueued(result) = actions::execute(&session, &action, false).await? else {
-        unreachable!("Enqueue yields Enqueued");
-    };
+    let result = actions::run(&session, &action, false).await?;
     let key = job.dedupe_key.as_deref().unwrap_or_default();
     let status = result
         .statuses
@@ -277,20 +281,99 @@ fn parse_line_value(line: &str) -> Result<JobSpec, String> {
     Ok(job)
 }
 
-fn read_source(source: &str) -> Result<String, CommandError> {
-    let mut text = String::new();
+fn read_source(source: &str) -> Result<Vec<u8>, CommandError> {
+    let mut bytes = vec![];
     let result = if source == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
+        std::io::stdin().read_to_end(&mut bytes).map(|_| ())
     } else {
         std::fs::File::open(source).and_then(|mut f| {
             // Sized up front: one allocation for a large file.
             let size = f.metadata().map_or(0, |m| m.len() as usize);
-            text.reserve_exact(size + 1);
-            f.read_to_string(&mut text).map(|_| ())
+            bytes.reserve_exact(size + 1);
+            f.read_to_end(&mut bytes).map(|_| ())
         })
     };
     result.map_err(|e| CommandError::Other(format!("reading {source}: {e}")))?;
-    Ok(text)
+    Ok(bytes)
+}
+
+/// The input as text. Invalid UTF-8 is a bad line like any other: reported
+/// with its line and byte column (the first place on each line), and
+/// nothing is enqueued.
+fn batch_text(bytes: Vec<u8>, label: &str) -> Result<String, CommandError> {
+    let bytes = match String::from_utf8(bytes) {
+        Ok(text) => return Ok(text),
+        Err(e) => e.into_bytes(),
+    };
+    let mut errors = vec![];
+    let (mut line, mut line_start, mut offset) = (1, 0, 0);
+    let mut reported = 0;
+    for chunk in bytes.utf8_chunks() {
+        for newline in newlines(chunk.valid().as_bytes()) {
+            line += 1;
+            line_start = offset + newline + 1;
+        }
+        offset += chunk.valid().len();
+        let invalid = chunk.invalid();
+        if !invalid.is_empty() && line != reported {
+            let hex: Vec<String> = invalid.iter().map(|b| format!("0x{b:02X}")).collect();
+            errors.push(format!(
+                "{label}:{line}:{}: invalid UTF-8 ({} {})",
+                offset - line_start + 1,
+                if hex.len() == 1 { "byte" } else { "bytes" },
+                hex.join(" ")
+            ));
+            reported = line;
+        }
+        offset += invalid.len();
+    }
+    Err(CommandError::Other(bad_lines(errors)))
+}
+
+/// Positions of the newlines in `bytes`.
+fn newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+}
+
+/// Bad-line messages (each "FILE:LINE: …") as one message: the first 10,
+/// then how many more, then that nothing was written.
+fn bad_lines(errors: Vec<String>) -> String {
+    let shown = errors.len().min(10);
+    let mut message = errors[..shown].join("\n");
+    if errors.len() > shown {
+        message.push_str(&format!("\n… and {} more bad lines", errors.len() - shown));
+    }
+    message.push_str("\nNothing was enqueued.");
+    message
+}
+
+/// Under `--on-conflict raise`, a dedupe key given twice in the input would
+/// fail at insert time, after earlier chunks were committed: refused here,
+/// before anything is written, naming both lines of each repeat.
+fn check_repeated_keys(jobs: &[JobSpec], lines: &[usize], label: &str) -> Result<(), CommandError> {
+    let repeats = repeated_keys(jobs);
+    if repeats.is_empty() {
+        return Ok(());
+    }
+    let errors = repeats
+        .iter()
+        .map(|r| {
+            format!(
+                "{label}:{}: duplicate dedupe_key {}, first on line {}",
+                lines[r.at],
+                py_repr(jobs[r.at].dedupe_key.as_deref().unwrap_or_default()),
+                lines[r.first]
+            )
+        })
+        .collect();
+    let mut message = bad_lines(errors);
+    message.push_str(
+        " Use --on-conflict skip to keep the first line of each key, or update-priority to keep it at the highest priority of its lines.",
+    );
+    Err(CommandError::Other(message))
 }
 
 /// Parse every line before writing anything: a bad line anywhere means
@@ -346,13 +429,7 @@ fn parse_batch(text: &str, source: &str) -> Result<(Vec<JobSpec>, Vec<usize>), C
     if errors.is_empty() {
         return Ok((jobs, lines));
     }
-    let shown = errors.len().min(10);
-    let mut message = errors[..shown].join("\n");
-    if errors.len() > shown {
-        message.push_str(&format!("\n… and {} more bad lines", errors.len() - shown));
-    }
-    message.push_str("\nNothing was enqueued.");
-    Err(CommandError::Other(message))
+    Err(CommandError::Other(bad_lines(errors)))
 }
 
 /// One part's jobs, their line numbers and bad lines, numbered from 1
@@ -406,13 +483,34 @@ fn batch_connections() -> usize {
         .unwrap_or(BATCH_CONNECTIONS)
 }
 
-async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, CommandError> {
+/// New jobs a batch must add before pgq runs ANALYZE on the queue table.
+/// Dequeues plan from the table's statistics; after a bulk load they still
+/// describe the table before it, and the dequeue then sorts the whole table
+/// (measured 150-700 jobs/s instead of ~8,800 until ANALYZE, with autovacuum
+/// lagging). Autovacuum's own trigger (10 % of the table + 50 rows) comes
+/// late on a busy server. Below this the plan rarely changes, and ANALYZE (a
+/// sample of at most 30,000 rows) is not worth its time.
+const ANALYZE_AFTER_JOBS: usize = 10_000;
+
+async fn batch(
+    cli: &Cli,
+    source: &str,
+    on_conflict: Conflict,
+    analyze: bool,
+) -> Result<Exit, CommandError> {
     let label = if source == "-" { "<stdin>" } else { source };
     // Read and check the file while the first connection opens; a bad file
     // is reported (and nothing written) even if connecting fails too.
     let parse = {
         let (source, label) = (source.to_string(), label.to_string());
-        tokio::task::spawn_blocking(move || parse_batch(&read_source(&source)?, &label))
+        tokio::task::spawn_blocking(move || {
+            let text = batch_text(read_source(&source)?, &label)?;
+            let (jobs, lines) = parse_batch(&text, &label)?;
+            if on_conflict == Conflict::Raise {
+                check_repeated_keys(&jobs, &lines, &label)?;
+            }
+            Ok::<_, CommandError>((jobs, lines))
+        })
     };
     let first = async {
         let names = object_names(cli)?;
@@ -446,23 +544,49 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     let enqueued = total.count(|s| matches!(s, EnqueueStatus::Enqueued(_)));
     if let Some(failure) = outcome.failure {
         progress.abandon();
-        let start = failure.chunk * BATCH_CHUNK;
-        let end = (start + BATCH_CHUNK).min(jobs.len());
-        let (first, last) = (lines[start], lines[end - 1]);
-        let size = plural(end - start, "job");
-        let before = match start {
-            0 => "nothing was enqueued".to_string(),
-            _ => format!("{} enqueued before it", plural(enqueued, "job")),
-        };
+        let key = |at: usize| py_repr(jobs[at].dedupe_key.as_deref().unwrap_or_default());
+        let (first, last) = (lines[failure.first], lines[failure.last]);
+        let size = plural(failure.size, "job");
+        let hint = "Use --on-conflict skip or update-priority to continue past duplicates.";
         let message = match failure.cause {
-            BulkCause::Duplicate(pos) => format!(
-                "{label}:{}: duplicate dedupe_key {}; this chunk of {size} (lines {first}-{last}) was not written, nor anything after it ({before}). Use --on-conflict skip or update-priority to continue past duplicates.",
-                lines[start + pos],
-                py_repr(jobs[start + pos].dedupe_key.as_deref().unwrap_or_default()),
+            BulkCause::Held(at) => format!(
+                "{label}:{}: duplicate dedupe_key {} (a queued or picked job holds it); nothing was enqueued. {hint}",
+                lines[at],
+                key(at)
             ),
-            BulkCause::Error(e) => format!(
-                "{label}:{first}-{last}: {e}; this chunk of {size} was not written, nor anything after it ({before})."
+            BulkCause::Repeated(r) => format!(
+                "{label}:{}: duplicate dedupe_key {}, first on line {}; nothing was enqueued. {hint}",
+                lines[r.at],
+                key(r.at),
+                lines[r.first]
             ),
+            // Chunks commit one by one (see BATCH_CONNECTIONS), so the ones
+            // before a key taken meanwhile stay written: said plainly.
+            BulkCause::Duplicate(at) => {
+                let before = match failure.first {
+                    0 => "nothing was enqueued".to_string(),
+                    f => format!(
+                        "{} (lines {}-{}) were written before the conflict and stay queued",
+                        plural(enqueued, "job"),
+                        lines[0],
+                        lines[f - 1]
+                    ),
+                };
+                format!(
+                    "{label}:{}: duplicate dedupe_key {} (taken while this batch was being written); this chunk of {size} (lines {first}-{last}) was not written, nor anything after it; {before}. {hint}",
+                    lines[at],
+                    key(at)
+                )
+            }
+            BulkCause::Error(e) => {
+                let before = match failure.first {
+                    0 => "nothing was enqueued".to_string(),
+                    _ => format!("{} enqueued before it", plural(enqueued, "job")),
+                };
+                format!(
+                    "{label}:{first}-{last}: {e}; this chunk of {size} was not written, nor anything after it ({before})."
+                )
+            }
         };
         output::error(&message);
         return Ok(Exit::Failure);
@@ -471,10 +595,15 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
     let elapsed = started.elapsed().as_secs_f64();
     let skipped = total.count(|s| *s == EnqueueStatus::Skipped);
     let updated = total.count(|s| matches!(s, EnqueueStatus::Updated(_)));
+    let analyzed = if analyze && enqueued >= ANALYZE_AFTER_JOBS {
+        Some(analyze_queue(&sessions[0]).await)
+    } else {
+        None
+    };
     if cli.global.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "enqueued": enqueued, "skipped": skipped, "updated": updated,
-            "seconds": elapsed,
+            "seconds": elapsed, "analyzed": matches!(analyzed, Some(Ok(Analyzed::Done))),
         })));
     } else {
         output::status(&format!(
@@ -483,20 +612,33 @@ async fn batch(cli: &Cli, source: &str, on_conflict: Conflict) -> Result<Exit, C
             jobs.len() as f64 / elapsed.max(1e-9)
         ));
     }
+    // The batch is written whatever happens here: ANALYZE is an aid, never
+    // a reason to fail.
+    let table = names.qualify(&names.queue_table);
+    match analyzed {
+        None => {}
+        Some(Ok(Analyzed::Done)) => output::status(&format!(
+            "Analyzed {table} so the next dequeues plan with the new rows (--no-analyze skips this)."
+        )),
+        Some(Ok(Analyzed::NotPermitted { role })) => output::note(&format!(
+            "{table} was not analyzed: role {} may not (only its owner may); dequeues may be slow until its owner runs ANALYZE {table} or autovacuum does.",
+            py_repr(&role)
+        )),
+        Some(Err(e)) => output::warning(&format!(
+            "{table} was not analyzed: {e}; dequeues may be slow until ANALYZE {table} runs."
+        )),
+    }
     Ok(Exit::Ok)
 }
 
 pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError> {
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let action = Action::Requeue { ids: ids.to_vec() };
-    let Outcome::Requeued {
+    let action = kinds::Requeue { ids: ids.to_vec() };
+    let Requeued {
         requested,
         requeued,
-    } = actions::execute(&session, &action, false).await?
-    else {
-        unreachable!("Requeue yields Requeued");
-    };
+    } = actions::run(&session, &action, false).await?;
     if cli.global.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "requested": requested, "requeued": requeued,

@@ -76,6 +76,12 @@ pub(super) async fn run(cli: &Cli, channel: Option<&str>) -> Result<Exit, Comman
 fn command_error(e: ListenError) -> CommandError {
     match e {
         ListenError::Connect(e) => CommandError::Connect(e),
+        ListenError::ReadOnly(source) => {
+            CommandError::db("cannot make the session read-only")(source)
+        }
+        ListenError::Listen { channel, source } => {
+            CommandError::db(format!("LISTEN {channel}"))(source)
+        }
         other => CommandError::Other(other.to_string()),
     }
 }

@@ -13,9 +13,12 @@ mod schedules;
 mod schema;
 mod shell_support;
 
+use tokio_postgres::error::SqlState;
+
 use crate::actions::{ActionError, Session};
 use crate::cli::{Cli, Command};
 use crate::db::connect;
+use crate::db::error_text::DbErrorText;
 use crate::output::{self, Exit};
 use crate::settings::CaseInsensitiveEnv;
 use crate::settings::conn::{ConnectionSettings, Env};
@@ -32,11 +35,36 @@ pub enum CommandError {
     Connect(#[from] connect::ConnectError),
     #[error(transparent)]
     Action(#[from] ActionError),
+    /// A statement failed outside an action; the server's error stays whole
+    /// so callers can match on its SQLSTATE.
+    #[error("{context}: {source}", source = DbErrorText(.source))]
+    Db {
+        context: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
     #[error("{0}")]
     Other(String),
     /// Wrong use (unknown context, broken config): exit status 2.
     #[error("{0}")]
     Usage(String),
+}
+
+impl CommandError {
+    /// Wrap a failed statement, saying what was being done.
+    pub fn db(context: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> CommandError {
+        let context = context.into();
+        move |source| CommandError::Db { context, source }
+    }
+
+    /// The SQLSTATE the server reported, when a server error caused this.
+    pub fn sql_state(&self) -> Option<&SqlState> {
+        match self {
+            CommandError::Db { source, .. }
+            | CommandError::Action(ActionError::Db { source, .. }) => source.code(),
+            _ => None,
+        }
+    }
 }
 
 /// The `--context` entry of config.toml, when one is asked for. The config
@@ -94,12 +122,7 @@ pub async fn open_session(cli: &Cli, names: ObjectNames) -> Result<Session, Comm
     if read_only {
         crate::db::read_only::enforce(&conn.client)
             .await
-            .map_err(|e| {
-                CommandError::Other(format!(
-                    "cannot make the session read-only: {}",
-                    crate::actions::DbErrorText(&e)
-                ))
-            })?;
+            .map_err(CommandError::db("cannot make the session read-only"))?;
     }
     Ok(Session {
         conn,

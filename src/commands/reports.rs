@@ -6,7 +6,7 @@ use chrono::{DateTime, Local, Utc};
 
 use super::{CommandError, object_names, open_session};
 use crate::actions::reports::DashboardReport;
-use crate::actions::{self, Action, Outcome};
+use crate::actions::{self, kinds};
 use crate::cli::{Cli, Command};
 use crate::output::{self, Exit, py_datetime, table};
 
@@ -30,106 +30,131 @@ fn round_half_even(x: f64) -> i64 {
 }
 
 pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
-    let action = match &cli.command {
-        Command::Failed { limit } => Action::ListFailed { limit: *limit },
-        Command::Stale { threshold, limit } => Action::Stale {
-            threshold: Duration::from_secs_f64(*threshold),
-            limit: *limit,
-        },
-        Command::Workers => Action::Workers,
-        Command::Backlog => Action::Backlog,
-        _ => unreachable!("commands::run dispatches only reports here"),
-    };
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let outcome = actions::execute(&session, &action, false).await?;
     let json = cli.global.json;
-    let text = match outcome {
-        Outcome::Failed(rows) if json => output::json_line(&rows),
-        Outcome::Failed(rows) if rows.is_empty() => "No failed jobs.\n".into(),
-        Outcome::Failed(rows) => table(
-            &["ID", "Entrypoint", "Attempts", "Created", "Payload bytes"],
-            rows.iter()
-                .map(|r| {
-                    vec![
-                        r.id.to_string(),
-                        r.entrypoint.clone(),
-                        r.attempts.to_string(),
-                        r.created.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        r.payload_bytes.to_string(),
-                    ]
-                })
-                .collect(),
-        ),
-        Outcome::Stale(rows) if json => output::json_line(&rows),
-        Outcome::Stale(rows) if rows.is_empty() => "No stale jobs.\n".into(),
-        Outcome::Stale(rows) => table(
-            &[
-                "ID",
-                "Entrypoint",
-                "Queue manager",
-                "Heartbeat",
-                "Seconds since heartbeat",
-            ],
-            rows.iter()
-                .map(|r| {
-                    vec![
-                        r.id.to_string(),
-                        r.entrypoint.clone(),
-                        r.queue_manager_id
-                            .map(|u| u.to_string())
-                            .unwrap_or_default(),
-                        utc(&r.heartbeat),
-                        round_half_even(r.seconds_since_heartbeat).to_string(),
-                    ]
-                })
-                .collect(),
-        ),
-        Outcome::Workers(rows) if json => output::json_line(&rows),
-        Outcome::Workers(rows) if rows.is_empty() => "No workers are holding picked jobs.\n".into(),
-        Outcome::Workers(rows) => table(
-            &[
-                "Queue manager",
-                "Picked jobs",
-                "Oldest heartbeat",
-                "Newest heartbeat",
-                "Entrypoints",
-            ],
-            rows.iter()
-                .map(|r| {
-                    vec![
-                        r.queue_manager_id.to_string(),
-                        r.active_jobs.to_string(),
-                        utc(&r.oldest_heartbeat),
-                        utc(&r.newest_heartbeat),
-                        r.entrypoints.join(", "),
-                    ]
-                })
-                .collect(),
-        ),
-        Outcome::Backlog(rows) if json => output::json_line(&rows),
-        Outcome::Backlog(rows) if rows.is_empty() => "No queued jobs.\n".into(),
-        Outcome::Backlog(rows) => table(
-            &[
-                "Entrypoint",
-                "Queued",
-                "Oldest created",
-                "Oldest age (s)",
-                "Average age (s)",
-            ],
-            rows.iter()
-                .map(|r| {
-                    vec![
-                        r.entrypoint.clone(),
-                        r.queued_count.to_string(),
-                        utc(&r.oldest_created),
-                        round_half_even(r.oldest_age_seconds).to_string(),
-                        round_half_even(r.avg_age_seconds).to_string(),
-                    ]
-                })
-                .collect(),
-        ),
-        other => unreachable!("not a report outcome: {other:?}"),
+    let text = match &cli.command {
+        Command::Failed { limit } => {
+            let rows = actions::run(&session, &kinds::ListFailed { limit: *limit }, false).await?;
+            if json {
+                output::json_line(&rows)
+            } else if rows.is_empty() {
+                "No failed jobs.\n".into()
+            } else {
+                table(
+                    &["ID", "Entrypoint", "Attempts", "Created", "Payload bytes"],
+                    rows.iter()
+                        .map(|r| {
+                            vec![
+                                r.id.to_string(),
+                                r.entrypoint.clone(),
+                                r.attempts.to_string(),
+                                r.created.format("%Y-%m-%d %H:%M:%S").to_string(),
+                                r.payload_bytes.to_string(),
+                            ]
+                        })
+                        .collect(),
+                )
+            }
+        }
+        Command::Stale { threshold, limit } => {
+            let rows = actions::run(
+                &session,
+                &kinds::Stale {
+                    threshold: Duration::from_secs_f64(*threshold),
+                    limit: *limit,
+                },
+                false,
+            )
+            .await?;
+            if json {
+                output::json_line(&rows)
+            } else if rows.is_empty() {
+                "No stale jobs.\n".into()
+            } else {
+                table(
+                    &[
+                        "ID",
+                        "Entrypoint",
+                        "Queue manager",
+                        "Heartbeat",
+                        "Seconds since heartbeat",
+                    ],
+                    rows.iter()
+                        .map(|r| {
+                            vec![
+                                r.id.to_string(),
+                                r.entrypoint.clone(),
+                                r.queue_manager_id
+                                    .map(|u| u.to_string())
+                                    .unwrap_or_default(),
+                                utc(&r.heartbeat),
+                                round_half_even(r.seconds_since_heartbeat).to_string(),
+                            ]
+                        })
+                        .collect(),
+                )
+            }
+        }
+        Command::Workers => {
+            let rows = actions::run(&session, &kinds::Workers, false).await?;
+            if json {
+                output::json_line(&rows)
+            } else if rows.is_empty() {
+                "No workers are holding picked jobs.\n".into()
+            } else {
+                table(
+                    &[
+                        "Queue manager",
+                        "Picked jobs",
+                        "Oldest heartbeat",
+                        "Newest heartbeat",
+                        "Entrypoints",
+                    ],
+                    rows.iter()
+                        .map(|r| {
+                            vec![
+                                r.queue_manager_id.to_string(),
+                                r.active_jobs.to_string(),
+                                utc(&r.oldest_heartbeat),
+                                utc(&r.newest_heartbeat),
+                                r.entrypoints.join(", "),
+                            ]
+                        })
+                        .collect(),
+                )
+            }
+        }
+        Command::Backlog => {
+            let rows = actions::run(&session, &kinds::Backlog, false).await?;
+            if json {
+                output::json_line(&rows)
+            } else if rows.is_empty() {
+                "No queued jobs.\n".into()
+            } else {
+                table(
+                    &[
+                        "Entrypoint",
+                        "Queued",
+                        "Oldest created",
+                        "Oldest age (s)",
+                        "Average age (s)",
+                    ],
+                    rows.iter()
+                        .map(|r| {
+                            vec![
+                                r.entrypoint.clone(),
+                                r.queued_count.to_string(),
+                                utc(&r.oldest_created),
+                                round_half_even(r.oldest_age_seconds).to_string(),
+                                round_half_even(r.avg_age_seconds).to_string(),
+                            ]
+                        })
+                        .collect(),
+                )
+            }
+        }
+        _ => unreachable!("commands::run dispatches only reports here"),
     };
     output::stdout(&text);
     Ok(Exit::Ok)
@@ -197,11 +222,9 @@ pub(super) async fn dashboard(
 ) -> Result<Exit, CommandError> {
     let names = object_names(cli)?;
     let session = open_session(cli, names).await?;
-    let action = Action::Dashboard { limit };
+    let action = kinds::Dashboard { limit };
     loop {
-        let Outcome::Dashboard(report) = actions::execute(&session, &action, false).await? else {
-            unreachable!("Dashboard yields Dashboard");
-        };
+        let report = actions::run(&session, &action, false).await?;
         if cli.global.json {
             output::stdout(&output::json_line(&report));
         } else {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Local, SecondsFormat, Utc};
 
 use super::{CommandError, object_names, open_session};
 use crate::actions::schedules::{ListedSchedule, Removal, Schedule, ScheduleRef};
-use crate::actions::{self, Action, Outcome, Session};
+use crate::actions::{self, Session, kinds};
 use crate::cli::Cli;
 use crate::output::{self, Exit, plural};
 
@@ -44,10 +44,7 @@ pub(super) async fn run(
         let removal = remove_refs(&session, refs, ignore_missing).await?;
         report_removal(&removal);
     }
-    let listing = match actions::execute(&session, &Action::ListSchedules, false).await? {
-        Outcome::Schedules(listing) => listing,
-        other => return Err(unexpected(&other)),
-    };
+    let listing = actions::run(&session, &kinds::ListSchedules, false).await?;
     let text = if cli.global.json {
         output::json_line(&listing.rows.iter().map(json_row).collect::<Vec<_>>())
     } else {
@@ -81,11 +78,8 @@ async fn remove_refs(
 ) -> Result<Removal, CommandError> {
     let mut missing: Vec<ScheduleRef> = Vec::new();
     for _ in 0..MAX_REMOVAL_ROUNDS {
-        let action = Action::RemoveSchedules { refs: refs.clone() };
-        let mut removal = match actions::execute(session, &action, false).await? {
-            Outcome::SchedulesRemoved(removal) => removal,
-            other => return Err(unexpected(&other)),
-        };
+        let action = kinds::RemoveSchedules { refs: refs.clone() };
+        let mut removal = actions::run(session, &action, false).await?;
         if removal.applied {
             removal.unmatched = missing;
             return Ok(removal);
@@ -135,10 +129,6 @@ fn report_removal(removal: &Removal) {
     for r in &removal.unmatched {
         output::note(&format!("no schedule matches '{r}'"));
     }
-}
-
-fn unexpected(outcome: &Outcome) -> CommandError {
-    CommandError::Other(format!("internal error: unexpected outcome {outcome:?}"))
 }
 
 fn local(t: &DateTime<Utc>) -> String {

@@ -1,7 +1,8 @@
 //! install, uninstall, upgrade, verify, alter-durability, autovac and `sql …`.
 
 use super::{CommandError, object_names, open_session};
-use crate::actions::{self, Action, Outcome};
+use crate::actions::schema::{AutovacSet, DurabilitySet, Installed, Uninstalled, Upgraded};
+use crate::actions::{self, Act, VerifyReport, kinds};
 use crate::cli::{Cli, Command, SqlCommand};
 use crate::output::{self, Exit, plural};
 use crate::schema::converge::converge;
@@ -107,19 +108,21 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
         _ => {}
     }
 
-    let (action, dry_run) = match &cli.command {
+    match &cli.command {
         Command::Install {
             durability,
             no_create_schema,
             dry_run,
-        } => (
-            Action::Install {
+        } => {
+            let action = kinds::Install {
                 durability: *durability,
                 create_schema: !no_create_schema,
-            },
-            *dry_run,
-        ),
-        Command::Uninstall { dry_run } => (Action::Uninstall, *dry_run),
+            };
+            perform(cli, names, action, *dry_run, installed).await
+        }
+        Command::Uninstall { dry_run } => {
+            perform(cli, names, kinds::Uninstall, *dry_run, uninstalled).await
+        }
         Command::Upgrade {
             plan,
             no_widen_id,
@@ -131,166 +134,179 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
                     "--durability is ignored by upgrade (it never changes durability); use 'pgq alter-durability'.",
                 );
             }
-            (
-                Action::Upgrade {
-                    durability: declared_durability()?,
-                    widen_id: !no_widen_id && widen_from_env(),
-                },
-                *plan || *dry_run,
-            )
+            let action = kinds::Upgrade {
+                durability: declared_durability()?,
+                widen_id: !no_widen_id && widen_from_env(),
+            };
+            perform(cli, names, action, *plan || *dry_run, upgraded).await
         }
-        Command::Verify { expect, strict } => (
-            Action::Verify {
+        Command::Verify { expect, strict } => {
+            let action = kinds::Verify {
                 expect: *expect,
                 strict: *strict,
-            },
-            false,
-        ),
+            };
+            perform(cli, names, action, false, verified).await
+        }
         Command::AlterDurability {
             level,
             dry_run,
             lock_timeout,
-        } => (
-            Action::SetDurability {
+        } => {
+            let action = kinds::SetDurability {
                 level: *level,
                 lock_timeout: (*lock_timeout > 0.0)
                     .then(|| std::time::Duration::from_secs_f64(*lock_timeout)),
-            },
-            *dry_run,
-        ),
-        Command::Autovac { rollback, dry_run } => (
-            Action::Autovac {
+            };
+            perform(cli, names, action, *dry_run, durability_set).await
+        }
+        Command::Autovac { rollback, dry_run } => {
+            let action = kinds::Autovac {
                 rollback: *rollback,
-            },
-            *dry_run,
-        ),
+            };
+            perform(cli, names, action, *dry_run, autovac_set).await
+        }
         _ => unreachable!("commands::run dispatches only schema commands here"),
-    };
-
-    let session = open_session(cli, names).await?;
-    let outcome = actions::execute(&session, &action, dry_run).await?;
-    Ok(report(&session.names, outcome))
+    }
 }
 
-/// Render an outcome: SQL and verify lines on stdout, summaries on stderr.
-fn report(names: &ObjectNames, outcome: Outcome) -> Exit {
-    match outcome {
-        Outcome::Installed {
-            durability,
-            statements,
-            applied,
-        } => {
-            if applied {
-                output::status(&format!(
-                    "Installed PgQueuer schema (durability={durability})."
-                ));
-            } else {
-                output::stdout(&render::script(
-                    Some(&render::provenance(names, durability)),
-                    &statements,
-                    "\n\n",
-                ));
-            }
-            Exit::Ok
-        }
-        Outcome::Uninstalled {
-            statements,
-            applied,
-        } => {
-            if applied {
-                output::status("Uninstalled PgQueuer schema.");
-            } else {
-                output::stdout(&render::script(None, &statements, "\n"));
-            }
-            Exit::Ok
-        }
-        Outcome::Upgraded {
-            plan,
-            applied,
-            durability,
-        } => {
-            for note in &plan.notes {
-                output::note(note);
-            }
-            let n = plan.steps.len();
-            if n == 0 {
-                output::status("PgQueuer schema is already up to date.");
-            } else if applied {
-                output::status(&format!("Applied {}.", plural(n, "statement")));
-            } else {
-                output::stdout(&render::script(
-                    Some(&plan_header(names, durability)),
-                    &plan.statements(),
-                    "\n\n",
-                ));
-                output::status(&format!("Would apply {}.", plural(n, "statement")));
-            }
-            Exit::Ok
-        }
-        Outcome::Verified(report) => {
-            let mut lines = report.divergences.clone();
-            lines.extend(report.differences.iter().cloned());
-            if lines.is_empty() {
-                output::stdout(if report.expect_present {
-                    "All required PgQueuer database objects are present.\n"
-                } else {
-                    "No PgQueuer database objects found\n"
-                });
-                Exit::Ok
-            } else {
-                output::stdout(&(lines.join("\n") + "\n"));
-                Exit::Failure
-            }
-        }
-        Outcome::DurabilitySet {
-            level,
-            changes,
-            statements,
-            applied,
-            elapsed,
-        } => {
-            let persistence = |unlogged| if unlogged { "UNLOGGED" } else { "LOGGED" };
-            if !applied {
-                output::stdout(&render::script(None, &statements, "\n"));
-            }
-            if changes.is_empty() {
-                output::status(&format!(
-                    "PgQueuer durability is already {level}; nothing to change."
-                ));
-                return Exit::Ok;
-            }
-            let verb = if applied { "Changed" } else { "Would change" };
-            for c in &changes {
-                output::status(&format!(
-                    "{verb} {}: {} -> {}",
-                    c.table,
-                    persistence(c.from_unlogged),
-                    persistence(c.to_unlogged)
-                ));
-            }
-            if applied {
-                output::status(&format!(
-                    "Set PgQueuer durability to {level} ({} in {:.0?}).",
-                    plural(changes.len(), "table"),
-                    elapsed
-                ));
-            }
-            Exit::Ok
-        }
-        Outcome::AutovacSet {
-            rollback,
-            statements,
-            applied,
-        } => {
-            if !applied {
-                output::stdout(&render::script(None, &statements, "\n\n"));
-            } else if rollback {
-                output::status("Reset autovacuum settings to defaults.");
-            } else {
-                output::status("Applied recommended autovacuum settings.");
-            }
-            Exit::Ok
-        }
-        other => unreachable!("not a schema outcome: {other:?}"),
+/// Connect, run `action` and render its output with `report`.
+async fn perform<A: Act>(
+    cli: &Cli,
+    names: ObjectNames,
+    action: A,
+    dry_run: bool,
+    report: fn(&ObjectNames, A::Output) -> Exit,
+) -> Result<Exit, CommandError> {
+    let session = open_session(cli, names).await?;
+    let output = actions::run(&session, &action, dry_run).await?;
+    Ok(report(&session.names, output))
+}
+
+// Render each output: SQL and verify lines on stdout, summaries on stderr.
+
+fn installed(names: &ObjectNames, output: Installed) -> Exit {
+    let Installed {
+        durability,
+        statements,
+        applied,
+    } = output;
+    if applied {
+        output::status(&format!(
+            "Installed PgQueuer schema (durability={durability})."
+        ));
+    } else {
+        output::stdout(&render::script(
+            Some(&render::provenance(names, durability)),
+            &statements,
+            "\n\n",
+        ));
     }
+    Exit::Ok
+}
+
+fn uninstalled(_: &ObjectNames, output: Uninstalled) -> Exit {
+    let Uninstalled {
+        statements,
+        applied,
+    } = output;
+    if applied {
+        output::status("Uninstalled PgQueuer schema.");
+    } else {
+        output::stdout(&render::script(None, &statements, "\n"));
+    }
+    Exit::Ok
+}
+
+fn upgraded(names: &ObjectNames, output: Upgraded) -> Exit {
+    let Upgraded {
+        plan,
+        applied,
+        durability,
+    } = output;
+    for note in &plan.notes {
+        output::note(note);
+    }
+    let n = plan.steps.len();
+    if n == 0 {
+        output::status("PgQueuer schema is already up to date.");
+    } else if applied {
+        output::status(&format!("Applied {}.", plural(n, "statement")));
+    } else {
+        output::stdout(&render::script(
+            Some(&plan_header(names, durability)),
+            &plan.statements(),
+            "\n\n",
+        ));
+        output::status(&format!("Would apply {}.", plural(n, "statement")));
+    }
+    Exit::Ok
+}
+
+fn verified(_: &ObjectNames, report: VerifyReport) -> Exit {
+    let mut lines = report.divergences.clone();
+    lines.extend(report.differences.iter().cloned());
+    if lines.is_empty() {
+        output::stdout(if report.expect_present {
+            "All required PgQueuer database objects are present.\n"
+        } else {
+            "No PgQueuer database objects found\n"
+        });
+        Exit::Ok
+    } else {
+        output::stdout(&(lines.join("\n") + "\n"));
+        Exit::Failure
+    }
+}
+
+fn durability_set(_: &ObjectNames, output: DurabilitySet) -> Exit {
+    let DurabilitySet {
+        level,
+        changes,
+        statements,
+        applied,
+        elapsed,
+    } = output;
+    let persistence = |unlogged| if unlogged { "UNLOGGED" } else { "LOGGED" };
+    if !applied {
+        output::stdout(&render::script(None, &statements, "\n"));
+    }
+    if changes.is_empty() {
+        output::status(&format!(
+            "PgQueuer durability is already {level}; nothing to change."
+        ));
+        return Exit::Ok;
+    }
+    let verb = if applied { "Changed" } else { "Would change" };
+    for c in &changes {
+        output::status(&format!(
+            "{verb} {}: {} -> {}",
+            c.table,
+            persistence(c.from_unlogged),
+            persistence(c.to_unlogged)
+        ));
+    }
+    if applied {
+        output::status(&format!(
+            "Set PgQueuer durability to {level} ({} in {:.0?}).",
+            plural(changes.len(), "table"),
+            elapsed
+        ));
+    }
+    Exit::Ok
+}
+
+fn autovac_set(_: &ObjectNames, output: AutovacSet) -> Exit {
+    let AutovacSet {
+        rollback,
+        statements,
+        applied,
+    } = output;
+    if !applied {
+        output::stdout(&render::script(None, &statements, "\n\n"));
+    } else if rollback {
+        output::status("Reset autovacuum settings to defaults.");
+    } else {
+        output::status("Applied recommended autovacuum settings.");
+    }
+    Exit::Ok
 }

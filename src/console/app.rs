@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
 
 use super::db::{DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog, SqlLogEntry, describe};
@@ -21,9 +22,9 @@ use super::tabs::events::EventsTab;
 use super::tabs::held::HeldTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
+use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
-use crate::actions::schedules::ScheduleRef;
-use crate::actions::{Action, Outcome};
+use crate::actions::{Action, Outcome, kinds};
 use crate::events::Event;
 use crate::settings::names::ObjectNames;
 
@@ -58,30 +59,6 @@ impl Tab {
         Tab::Enqueue,
         Tab::Held,
     ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Stats => "Stats",
-            Tab::Events => "Events",
-            Tab::Schedules => "Schedules",
-            Tab::Durability => "Durability",
-            Tab::Enqueue => "Enqueue",
-            Tab::Held => "Held",
-            Tab::Worker => "Worker",
-        }
-    }
-
-    fn scope(self) -> Scope {
-        match self {
-            Tab::Stats => Scope::Stats,
-            Tab::Events => Scope::Events,
-            Tab::Schedules => Scope::Schedules,
-            Tab::Durability => Scope::Durability,
-            Tab::Enqueue => Scope::Enqueue,
-            Tab::Held => Scope::Held,
-            Tab::Worker => Scope::Worker,
-        }
-    }
 }
 
 /// The data views tabs show, for refresh bookkeeping.
@@ -147,11 +124,7 @@ impl ConnInfo {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Error,
-}
+pub use super::tabs::Level;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flash {
@@ -198,12 +171,17 @@ pub struct App {
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
     pub now: DateTime<Utc>,
+    /// The terminal's size, for the page height of lists (80×24 until the
+    /// event loop says otherwise).
+    viewport: Rect,
     refresh_interval: Duration,
     fresh: HashMap<ViewKind, Freshness>,
     previews: HashMap<u64, PreviewFor>,
     next_id: u64,
     /// Tables whose changes make queue views refresh.
     watched_tables: Vec<String>,
+    /// The installation, for the command lines the console shows.
+    object_names: ObjectNames,
 }
 
 pub struct AppOptions {
@@ -254,12 +232,14 @@ impl App {
             sql_log: SqlLog::default(),
             worker: None,
             now: o.now,
+            viewport: Rect::new(0, 0, 80, 24),
             refresh_interval: Duration::from_std(o.refresh_interval)
                 .unwrap_or_else(|_| Duration::seconds(5)),
             fresh: HashMap::new(),
             previews: HashMap::new(),
             next_id: 1,
             watched_tables: vec![o.names.queue_table.clone(), o.names.queue_table_log.clone()],
+            object_names: o.names,
         }
     }
 
@@ -270,6 +250,73 @@ impl App {
             tabs.push(Tab::Worker);
         }
         tabs
+    }
+
+    /// The tab object behind an id (Worker only while a worker is hosted):
+    /// the one place that maps ids to tabs.
+    pub fn tab_view(&self, tab: Tab) -> Option<&dyn TabView> {
+        match tab {
+            Tab::Stats => Some(&self.stats),
+            Tab::Events => Some(&self.events),
+            Tab::Schedules => Some(&self.schedules),
+            Tab::Durability => Some(&self.durability),
+            Tab::Enqueue => Some(&self.enqueue),
+            Tab::Held => Some(&self.held),
+            Tab::Worker => self.worker.as_ref().map(|w| w as &dyn TabView),
+        }
+    }
+
+    fn tab_view_mut(&mut self, tab: Tab) -> Option<&mut dyn TabView> {
+        match tab {
+            Tab::Stats => Some(&mut self.stats),
+            Tab::Events => Some(&mut self.events),
+            Tab::Schedules => Some(&mut self.schedules),
+            Tab::Durability => Some(&mut self.durability),
+            Tab::Enqueue => Some(&mut self.enqueue),
+            Tab::Held => Some(&mut self.held),
+            Tab::Worker => self.worker.as_mut().map(|w| w as &mut dyn TabView),
+        }
+    }
+
+    /// The tab on screen.
+    pub fn current(&self) -> Option<&dyn TabView> {
+        self.tab_view(self.tab)
+    }
+
+    fn current_mut(&mut self) -> Option<&mut dyn TabView> {
+        self.tab_view_mut(self.tab)
+    }
+
+    /// The terminal was resized (or its size first learnt).
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.viewport = Rect::new(0, 0, width, height);
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            now: self.now,
+            body: super::ui::widgets::body_area(self.viewport),
+        }
+    }
+
+    /// What the tabs' views draw with besides their own state.
+    pub fn screen(&self) -> Screen<'_> {
+        Screen {
+            theme: &self.theme,
+            keymap: &self.keymap,
+            now: self.now,
+            connected: self.connected(),
+            standby: self.conn.standby,
+            standby_notice: self.standby_notice(),
+            channel: &self.conn.channel,
+            // Only the enqueue form completes entrypoints: skip the work
+            // on other tabs.
+            known_entrypoints: if self.tab == Tab::Enqueue {
+                self.known_entrypoints()
+            } else {
+                Vec::new()
+            },
+        }
     }
 
     fn tab_offset(&self, by: isize) -> Tab {
@@ -336,30 +383,35 @@ impl App {
 
     /// The scopes whose keys are live, innermost first.
     pub fn scopes(&self) -> Vec<Scope> {
-        vec![self.tab.scope(), Scope::List, Scope::Global]
+        let tab = self.current().map(|t| t.scope());
+        tab.into_iter()
+            .chain([Scope::List, Scope::Global])
+            .collect()
+    }
+
+    /// The scopes the `?` overlay explains: the live ones, and the filter
+    /// line and confirmation dialog this tab can open.
+    pub fn help_scopes(&self) -> Vec<Scope> {
+        let mut scopes = self.scopes();
+        if self.has_filter() {
+            scopes.push(Scope::Filter);
+        }
+        let mutates = self
+            .current()
+            .is_some_and(|t| Keymap::has_mutations(t.scope()));
+        if mutates && !self.conn.refuses_changes() {
+            scopes.push(Scope::Dialog);
+        }
+        scopes
     }
 
     pub fn connected(&self) -> bool {
         self.conn.link == Link::Connected
     }
 
-    fn view_of(&self, tab: Tab) -> Option<View> {
-        match tab {
-            Tab::Stats => Some(View::Stats(self.stats.window)),
-            Tab::Schedules => Some(View::Schedules),
-            Tab::Durability => Some(View::Tables),
-            Tab::Held => Some(View::Held),
-            Tab::Events | Tab::Enqueue | Tab::Worker => None,
-        }
-    }
-
-    fn paused(&self, kind: ViewKind) -> bool {
-        kind == ViewKind::Stats && self.stats.paused
-    }
-
     /// When the current tab's data was last loaded.
     pub fn updated_at(&self) -> Option<DateTime<Utc>> {
-        let kind = kind_of(self.view_of(self.tab)?);
+        let kind = kind_of(self.current()?.view()?);
         self.fresh.get(&kind).and_then(|f| f.updated_at)
     }
 
@@ -395,11 +447,12 @@ impl App {
         if !self.connected() {
             return None;
         }
-        let view = self.view_of(self.tab)?;
-        let kind = kind_of(view);
-        if self.paused(kind) {
+        let tab = self.current()?;
+        let view = tab.view()?;
+        if tab.paused() {
             return None;
         }
+        let kind = kind_of(view);
         let f = self.fresh.get(&kind).filter(|f| !f.in_flight)?;
         Some((view, f.due?))
     }
@@ -435,6 +488,11 @@ impl App {
         if self.flash.as_ref().is_some_and(|f| f.until <= now) {
             self.flash = None;
         }
+        for tab in self.tabs() {
+            if let Some(t) = self.tab_view_mut(tab) {
+                t.on_clock(now);
+            }
+        }
         let mut effects = Vec::new();
         if let Some((view, due)) = self.clock_refresh()
             && due <= now
@@ -462,7 +520,7 @@ impl App {
     }
 
     fn refresh_current(&mut self, effects: &mut Vec<Effect>) {
-        if let Some(view) = self.view_of(self.tab) {
+        if let Some(view) = self.current().and_then(|t| t.view()) {
             self.request(view, effects);
         }
         if self.tab == Tab::Enqueue {
@@ -598,7 +656,7 @@ impl App {
         }
         match result {
             Ok(Outcome::QueueStats(stats)) => self.stats.accept(stats),
-            Ok(Outcome::Schedules(listing)) => self.schedules.accept(listing),
+            Ok(Outcome::Schedules(listing)) => self.schedules.accept(listing, now),
             Ok(Outcome::Tables(report)) => {
                 self.durability.accept(report);
                 // The dry run depends on the live tables: recompute it.
@@ -624,10 +682,11 @@ impl App {
         self.previews.insert(id, PreviewFor::DurabilityPane(level));
         effects.push(Effect::Request(Request::Preview {
             id,
-            action: Action::SetDurability {
+            action: kinds::SetDurability {
                 level,
                 lock_timeout: Some(LOCK_TIMEOUT),
-            },
+            }
+            .into(),
         }));
     }
 
@@ -645,14 +704,20 @@ impl App {
         if self.conn.read_only {
             self.flash(
                 Level::Error,
-                format!("refused: read-only session ({})", action.command_line()),
+                format!(
+                    "refused: read-only session ({})",
+                    action.command_line(&self.object_names)
+                ),
             );
             return Vec::new();
         }
         if self.conn.standby {
             self.flash(
                 Level::Error,
-                format!("{STANDBY_REFUSAL} ({})", action.command_line()),
+                format!(
+                    "{STANDBY_REFUSAL} ({})",
+                    action.command_line(&self.object_names)
+                ),
             );
             return Vec::new();
         }
@@ -700,7 +765,7 @@ impl App {
             .map_err(Clone::clone);
         self.sql_log.push(SqlLogEntry {
             at: self.now,
-            command_line: confirm.action.command_line(),
+            command_line: confirm.action.command_line(&self.object_names),
             statements: sql,
             outcome: outcome.clone(),
             elapsed,
@@ -718,7 +783,7 @@ impl App {
         if let Ok(out) = &result {
             match out {
                 Outcome::Enqueued(r) => {
-                    if let Some(Action::Enqueue { jobs, .. }) = Some(&confirm.action)
+                    if let Action::Enqueue(kinds::Enqueue { jobs, .. }) = &confirm.action
                         && let (Some(job), Some(status)) = (jobs.first(), r.statuses.first())
                     {
                         let job_id = match status {
@@ -729,18 +794,18 @@ impl App {
                         self.enqueue.submitted.push(Submitted {
                             job_id,
                             entrypoint: job.entrypoint.clone(),
-                            command_line: confirm.action.command_line(),
+                            command_line: confirm.action.command_line(&self.object_names),
                             outcome: outcome.clone().unwrap_or_default(),
                         });
                     }
                 }
                 Outcome::SchedulesRemoved(_) => {
-                    self.schedules.tagged.clear();
-                    self.schedules.detail = None;
+                    self.schedules.list.tagged.clear();
+                    self.schedules.close_detail();
                 }
-                Outcome::Requeued { .. } => self.held.tagged.clear(),
-                Outcome::DurabilitySet { level, .. } => {
-                    self.durability.last_change = Some((*level, elapsed));
+                Outcome::Requeued(_) => self.held.list.tagged.clear(),
+                Outcome::DurabilitySet(set) => {
+                    self.durability.last_change = Some((set.level, elapsed));
                 }
                 _ => {}
             }
@@ -768,6 +833,8 @@ impl App {
             self.edit_filter(key);
             return effects;
         }
+        // The form takes every key while edited; its entrypoint completion
+        // draws on the other tabs' data, so the app hands the keys over.
         if self.tab == Tab::Enqueue && self.enqueue.editing {
             let submit = self.keymap.lookup(&key, &[Scope::Enqueue]) == Some(Command::Submit);
             if submit {
@@ -804,12 +871,17 @@ impl App {
             }
             return effects;
         }
-        if self.detail_open() {
+        if let Some(tab) = self.current().filter(|t| t.detail_open()) {
+            let for_tab = tab.detail_commands().contains(&command);
             match command {
-                Command::Back | Command::Open => self.close_detail(),
-                Command::Copy if self.tab == Tab::Events => self.copy_event(&mut effects),
+                Command::Back | Command::Open => {
+                    if let Some(tab) = self.current_mut() {
+                        tab.close_detail();
+                    }
+                }
                 Command::Quit => self.quit(&mut effects),
                 Command::Help => self.help = true,
+                _ if for_tab => self.tab_command(command, &mut effects),
                 _ => {}
             }
             return effects;
@@ -826,48 +898,30 @@ impl App {
         effects
     }
 
-    fn detail_open(&self) -> bool {
-        match self.tab {
-            Tab::Events => self.events.detail.is_some(),
-            Tab::Schedules => self.schedules.detail.is_some(),
-            Tab::Held => self.held.detail.is_some(),
-            _ => false,
-        }
-    }
-
-    fn close_detail(&mut self) {
-        self.events.detail = None;
-        self.schedules.detail = None;
-        self.held.detail = None;
-    }
-
     fn confirm_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let command = self.keymap.lookup(&key, &[Scope::Dialog, Scope::Global]);
         let Some(c) = self.confirm.as_mut() else {
             return;
         };
-        match (&c.phase, key.code) {
+        match (&c.phase, command) {
             (Phase::Running, _) => {}
-            (Phase::Done { .. }, KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q')) => {
+            (
+                Phase::Done { .. },
+                Some(Command::DialogPress | Command::DialogCancel | Command::Quit),
+            ) => {
                 self.confirm = None;
             }
             (Phase::Done { .. }, _) => {}
-            (Phase::Asking, KeyCode::Esc) => {
+            (Phase::Asking, Some(Command::DialogCancel)) => {
                 self.confirm = None;
                 self.flash(Level::Info, "cancelled; nothing was changed");
             }
-            (
-                Phase::Asking,
-                KeyCode::Tab
-                | KeyCode::BackTab
-                | KeyCode::Left
-                | KeyCode::Right
-                | KeyCode::Char('h' | 'l'),
-            ) if !c.preview.nothing_to_do => c.confirm_focused = !c.confirm_focused,
-            (Phase::Asking, KeyCode::Down | KeyCode::Char('j')) => c.scroll += 1,
-            (Phase::Asking, KeyCode::Up | KeyCode::Char('k')) => {
-                c.scroll = c.scroll.saturating_sub(1)
+            (Phase::Asking, Some(Command::DialogSwitch)) if !c.preview.nothing_to_do => {
+                c.confirm_focused = !c.confirm_focused
             }
-            (Phase::Asking, KeyCode::Enter) => {
+            (Phase::Asking, Some(Command::DialogDown)) => c.scroll += 1,
+            (Phase::Asking, Some(Command::DialogUp)) => c.scroll = c.scroll.saturating_sub(1),
+            (Phase::Asking, Some(Command::DialogPress)) => {
                 if c.confirm_focused && !c.preview.nothing_to_do {
                     c.phase = Phase::Running;
                     effects.push(Effect::Request(Request::Execute {
@@ -910,126 +964,44 @@ impl App {
                     self.flash(Level::Info, "reconnecting now");
                 }
             }
-            Command::Pause => match self.tab {
-                Tab::Stats => {
-                    self.stats.paused = !self.stats.paused;
-                    if !self.stats.paused {
-                        self.request(View::Stats(self.stats.window), effects);
-                    }
-                }
-                Tab::Events => self.events.toggle_pause(),
-                _ => {}
-            },
             Command::Filter => {
-                if self.filter_mut().is_some() {
+                if self.has_filter() {
                     self.editing_filter = true;
                 }
             }
             Command::Back => {
-                if let Some(filter) = self.filter_mut()
+                if let Some(tab) = self.current_mut()
+                    && let Some(filter) = tab.filter_mut()
                     && !filter.is_empty()
                 {
                     filter.clear();
-                    self.reset_selection();
+                    tab.reset_selection();
                 }
             }
-            Command::Up
-            | Command::Down
-            | Command::Top
-            | Command::Bottom
-            | Command::PageUp
-            | Command::PageDown => match self.tab {
-                Tab::Stats => self.stats.navigate(command),
-                Tab::Events => self.events.navigate(command),
-                Tab::Schedules => self.schedules.navigate(command),
-                Tab::Held => self.held.navigate(command),
-                Tab::Durability => {
-                    if self.durability.navigate(command) {
-                        self.preview_durability(effects);
-                    }
-                }
-                Tab::Enqueue | Tab::Worker => {}
-            },
-            Command::Window => {
-                self.stats.window = self.stats.window.next();
-                self.request(View::Stats(self.stats.window), effects);
-            }
-            Command::Sort => self.stats.sort = self.stats.sort.next(),
-            Command::Open => match self.tab {
-                Tab::Events => self.events.detail = self.events.selected_entry().map(|e| e.seq),
-                Tab::Schedules => {
-                    self.schedules.detail = self.schedules.selected_row().map(|r| r.schedule.id)
-                }
-                Tab::Held => self.held.detail = self.held.selected_row().map(|r| r.job.id),
-                _ => {}
-            },
-            Command::Clear => {
-                let n = self.events.len();
-                self.events.clear();
-                self.flash(Level::Info, format!("cleared {n} events"));
-            }
-            Command::Copy => self.copy_event(effects),
-            Command::Tag => match self.tab {
-                Tab::Schedules => {
-                    self.schedules.toggle_tag();
-                    self.schedules.navigate(Command::Down);
-                }
-                Tab::Held => {
-                    self.held.toggle_tag();
-                    self.held.navigate(Command::Down);
-                }
-                _ => {}
-            },
-            Command::Delete => {
-                if let Some(id) = self.schedules.selected_row().map(|r| r.schedule.id) {
-                    effects.extend(self.propose(Action::RemoveSchedules {
-                        refs: vec![ScheduleRef::Id(id)],
-                    }));
-                }
-            }
-            Command::DeleteTagged => {
-                if self.schedules.tagged.is_empty() {
-                    self.flash(Level::Info, "no schedule is tagged (Space tags)");
-                } else {
-                    let refs = self
-                        .schedules
-                        .tagged
-                        .iter()
-                        .map(|id| ScheduleRef::Id(*id))
-                        .collect();
-                    effects.extend(self.propose(Action::RemoveSchedules { refs }));
-                }
-            }
-            Command::RunNow => {
-                let ids: Vec<i64> = if self.schedules.tagged.is_empty() {
-                    self.schedules
-                        .selected_row()
-                        .map(|r| r.schedule.id)
-                        .into_iter()
-                        .collect()
-                } else {
-                    self.schedules.tagged.iter().copied().collect()
-                };
-                if !ids.is_empty() {
-                    effects.extend(self.propose(Action::RunSchedulesNow { ids }));
-                }
-            }
-            Command::Apply => {
-                let level = self.durability.level();
-                effects.extend(self.propose(Action::SetDurability {
-                    level,
-                    lock_timeout: Some(LOCK_TIMEOUT),
-                }));
-            }
-            Command::Edit => self.enqueue.editing = true,
-            Command::Submit => self.submit_enqueue(effects),
-            Command::Requeue => {
-                let ids = self.held.targets();
-                if ids.is_empty() {
-                    self.flash(Level::Info, "no held job selected");
-                } else {
-                    effects.extend(self.propose(Action::Requeue { ids }));
-                }
+            // Everything else belongs to the tab whose scope it came from
+            // (or to every list, for moving around).
+            _ => self.tab_command(command, effects),
+        }
+    }
+
+    /// Hand `command` to the tab on screen and carry out what it asks.
+    fn tab_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
+        let cx = self.context();
+        let Some(tab) = self.current_mut() else {
+            return;
+        };
+        let replies = tab.on_command(command, &cx);
+        self.apply(replies, effects);
+    }
+
+    fn apply(&mut self, replies: Vec<Reply>, effects: &mut Vec<Effect>) {
+        for reply in replies {
+            match reply {
+                Reply::Propose(action) => effects.extend(self.propose(action)),
+                Reply::Flash(level, text) => self.flash(level, text),
+                Reply::Refresh(view) => self.request(view, effects),
+                Reply::Copy(text) => effects.push(Effect::Copy(text)),
+                Reply::PreviewDurability => self.preview_durability(effects),
             }
         }
     }
@@ -1043,98 +1015,47 @@ impl App {
             self.flash(Level::Error, STANDBY_REFUSAL);
             return;
         }
-        match self.enqueue.validate() {
-            Ok(job) => {
-                self.enqueue.errors.clear();
-                effects.extend(self.propose(Action::Enqueue {
-                    jobs: vec![job],
-                    on_conflict: self.enqueue.on_conflict,
-                }));
-            }
-            Err(errors) => {
-                let n = errors.len();
-                self.enqueue.errors = errors;
-                self.flash(
-                    Level::Error,
-                    format!(
-                        "fix {n} field{} first; nothing was sent",
-                        if n == 1 { "" } else { "s" }
-                    ),
-                );
-            }
-        }
-    }
-
-    fn copy_event(&mut self, effects: &mut Vec<Effect>) {
-        let entry = match self.events.detail {
-            Some(seq) => self.events.entry(seq),
-            None => self.events.selected_entry(),
-        };
-        match entry.map(|e| e.received.raw.clone()) {
-            Some(raw) => {
-                effects.push(Effect::Copy(raw));
-                self.flash(Level::Info, "copied the event JSON (OSC 52)");
-            }
-            None => self.flash(Level::Info, "no event to copy"),
-        }
-    }
-
-    fn filter_mut(&mut self) -> Option<&mut String> {
-        match self.tab {
-            Tab::Stats => Some(&mut self.stats.filter),
-            Tab::Events => Some(&mut self.events.filter),
-            Tab::Schedules => Some(&mut self.schedules.filter),
-            Tab::Held => Some(&mut self.held.filter),
-            Tab::Durability | Tab::Enqueue | Tab::Worker => None,
-        }
+        let replies = self.enqueue.submit();
+        self.apply(replies, effects);
     }
 
     /// Whether the current tab has a `/` filter.
     pub fn has_filter(&self) -> bool {
-        !matches!(self.tab, Tab::Durability | Tab::Enqueue | Tab::Worker)
+        self.current().is_some_and(|t| t.filter().is_some())
     }
 
     pub fn filter(&self) -> &str {
-        match self.tab {
-            Tab::Stats => &self.stats.filter,
-            Tab::Events => &self.events.filter,
-            Tab::Schedules => &self.schedules.filter,
-            Tab::Held => &self.held.filter,
-            Tab::Durability | Tab::Enqueue | Tab::Worker => "",
-        }
-    }
-
-    fn reset_selection(&mut self) {
-        match self.tab {
-            Tab::Stats => self.stats.selected = 0,
-            Tab::Events => self.events.selected = None,
-            Tab::Schedules => self.schedules.selected = 0,
-            Tab::Held => self.held.selected = 0,
-            Tab::Durability | Tab::Enqueue | Tab::Worker => {}
-        }
+        self.current().and_then(|t| t.filter()).unwrap_or("")
     }
 
     fn edit_filter(&mut self, key: KeyEvent) {
-        match key.code {
-            KeyCode::Enter => self.editing_filter = false,
-            KeyCode::Esc => {
-                self.editing_filter = false;
-                if let Some(f) = self.filter_mut() {
+        let command = self.keymap.lookup(&key, &[Scope::Filter]);
+        let Some(tab) = self.current_mut() else {
+            self.editing_filter = false;
+            return;
+        };
+        let mut keep_editing = true;
+        match (command, key.code) {
+            (Some(Command::FilterKeep), _) => keep_editing = false,
+            (Some(Command::FilterClear), _) => {
+                keep_editing = false;
+                if let Some(f) = tab.filter_mut() {
                     f.clear();
                 }
             }
-            KeyCode::Backspace => {
-                if let Some(f) = self.filter_mut() {
+            (Some(Command::FilterErase), _) => {
+                if let Some(f) = tab.filter_mut() {
                     f.pop();
                 }
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if let Some(f) = self.filter_mut() {
+            (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                if let Some(f) = tab.filter_mut() {
                     f.push(c);
                 }
             }
             _ => return,
         }
-        self.reset_selection();
+        tab.reset_selection();
+        self.editing_filter = keep_editing;
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
 use crate::actions::stats::StatsWindow;
-use crate::actions::{self, Action, DbErrorText, Outcome, Session};
+use crate::actions::{self, Action, DbErrorText, Outcome, Session, kinds};
 use crate::db::connect;
 use crate::db::listener::{
     self, Backoff, ListenConnection, ListenSpec, PROBE_EVERY, PROBE_TIMEOUT,
@@ -30,6 +30,9 @@ use crate::db::recovery;
 use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
+
+/// How many held jobs the Held tab loads.
+pub const HELD_LIMIT: u32 = 500;
 
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
@@ -47,12 +50,10 @@ pub enum View {
 impl View {
     fn action(self) -> Action {
         match self {
-            View::Stats(window) => Action::QueueStats { window },
-            View::Schedules => Action::ListSchedules,
-            View::Tables => Action::TableInfo,
-            View::Held => Action::HeldJobs {
-                limit: super::tabs::held::LIMIT,
-            },
+            View::Stats(window) => kinds::QueueStats { window }.into(),
+            View::Schedules => kinds::ListSchedules.into(),
+            View::Tables => kinds::TableInfo.into(),
+            View::Held => kinds::HeldJobs { limit: HELD_LIMIT }.into(),
         }
     }
 
@@ -261,11 +262,9 @@ async fn open(target: &Target) -> Result<(Session, String), String> {
         target: target.settings.target(),
         read_only: target.read_only,
     };
-    let server_version = match actions::execute(&session, &Action::ServerVersion, false).await {
-        Ok(Outcome::ServerVersion(v)) => v,
-        Ok(_) => String::new(),
-        Err(e) => return Err(e.to_string()),
-    };
+    let server_version = actions::run(&session, &kinds::ServerVersion, false)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok((session, server_version))
 }
 
@@ -473,9 +472,12 @@ mod tests {
         p.push(Request::Refresh(View::Schedules));
         p.push(Request::Execute {
             id: 7,
-            action: Action::Backlog,
+            action: kinds::Backlog.into(),
         });
-        assert!(matches!(p.take(), Some(Job::Execute(7, Action::Backlog))));
+        assert!(matches!(
+            p.take(),
+            Some(Job::Execute(7, Action::Backlog(_)))
+        ));
         assert!(matches!(
             p.take(),
             Some(Job::Refresh(View::Stats(StatsWindow::FiveMinutes)))

@@ -94,17 +94,10 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
                 .collect();
             ids.join(", ")
         }
-        Outcome::Requeued {
-            requested,
-            requeued,
-        } => format!("requeued {} of {requested} jobs", requeued.len()),
+        Outcome::Requeued(r) => format!("requeued {} of {} jobs", r.requeued.len(), r.requested),
         Outcome::SchedulesRemoved(r) => format!("removed {} schedules", r.removed.len()),
-        Outcome::SchedulesDue { requested, due } => {
-            format!("{} of {requested} schedules due now", due.len())
-        }
-        Outcome::DurabilitySet { level, changes, .. } => {
-            format!("switched {} tables to {level}", changes.len())
-        }
+        Outcome::SchedulesDue(d) => format!("{} of {} schedules due now", d.due.len(), d.requested),
+        Outcome::DurabilitySet(d) => format!("switched {} tables to {}", d.changes.len(), d.level),
         other => format!("{other:?}"),
     };
     format!("{what} ({ms:.0} ms)")

@@ -10,7 +10,12 @@ use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// Where a command applies: everywhere, or on one tab's view.
+use crate::actions::Act;
+use crate::actions::kinds::{Enqueue, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability};
+
+/// Where a command applies: everywhere, on one tab's view, or in a modal
+/// input (the confirmation dialog, the filter line) that takes the keys
+/// while it is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
     Global,
@@ -22,6 +27,8 @@ pub enum Scope {
     Enqueue,
     Held,
     Worker,
+    Dialog,
+    Filter,
 }
 
 impl Scope {
@@ -36,7 +43,14 @@ impl Scope {
             Scope::Enqueue => "Enqueue tab",
             Scope::Held => "Held tab",
             Scope::Worker => "Worker tab",
+            Scope::Dialog => "Confirmation",
+            Scope::Filter => "Filter input",
         }
+    }
+
+    /// Modal scopes take the keys while open; they are not tabs.
+    fn is_modal(self) -> bool {
+        matches!(self, Scope::Dialog | Scope::Filter)
     }
 }
 
@@ -78,6 +92,14 @@ pub enum Command {
     Edit,
     Submit,
     Requeue,
+    DialogSwitch,
+    DialogPress,
+    DialogCancel,
+    DialogDown,
+    DialogUp,
+    FilterKeep,
+    FilterClear,
+    FilterErase,
 }
 
 struct Spec {
@@ -89,7 +111,8 @@ struct Spec {
     hint: Option<&'static str>,
     help: &'static str,
     defaults: &'static [&'static str],
-    /// Changes the database: hidden from the hints in read-only mode.
+    /// Changes the database (from the action it proposes): hidden from the
+    /// hints in read-only mode.
     mutates: bool,
 }
 
@@ -113,8 +136,9 @@ const fn spec(
     }
 }
 
-/// A spec for a command that changes the database (always confirmed first).
-const fn mutation(
+/// A spec for a command that proposes action `A` (always confirmed first
+/// when the action changes the database, which the action itself says).
+const fn proposes<A: Act>(
     command: Command,
     name: &'static str,
     scope: Scope,
@@ -129,7 +153,7 @@ const fn mutation(
         hint: Some(hint),
         help,
         defaults,
-        mutates: true,
+        mutates: A::MUTATES,
     }
 }
 
@@ -165,15 +189,23 @@ const SPECS: &[Spec] = &[
     spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
     spec(Command::Open, "open_schedule", Scope::Schedules, Some("details"), "Next 10 fire times", &["enter"]),
     spec(Command::Tag, "tag", Scope::Schedules, Some("tag"), "Tag/untag the row", &["space"]),
-    mutation(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
-    mutation(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
-    mutation(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
-    mutation(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
+    proposes::<RunSchedulesNow>(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
+    proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
+    proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
+    proposes::<SetDurability>(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
     spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
-    mutation(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
+    proposes::<Enqueue>(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
     spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
-    mutation(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
+    proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
+    spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),
+    spec(Command::DialogPress, "dialog_press", Scope::Dialog, Some("press it"), "Press the focused button", &["enter"]),
+    spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),
+    spec(Command::DialogDown, "dialog_down", Scope::Dialog, None, "Scroll the preview down", &["j", "down"]),
+    spec(Command::DialogUp, "dialog_up", Scope::Dialog, None, "Scroll the preview up", &["k", "up"]),
+    spec(Command::FilterKeep, "filter_keep", Scope::Filter, Some("keep"), "Keep the filter", &["enter"]),
+    spec(Command::FilterClear, "filter_clear", Scope::Filter, Some("clear"), "Clear the filter", &["esc"]),
+    spec(Command::FilterErase, "filter_erase", Scope::Filter, None, "Delete a character", &["backspace"]),
 ];
 
 /// One key chord: a key code plus Ctrl/Alt (Shift is part of the character).
@@ -355,7 +387,8 @@ impl Default for Keymap {
     }
 }
 
-/// Tab scopes are live one at a time; Global and List are live on every tab.
+/// Tab and modal scopes are live one at a time; Global and List are live
+/// on every tab.
 fn tab_scope(scope: Scope) -> bool {
     !matches!(scope, Scope::Global | Scope::List)
 }
@@ -442,6 +475,18 @@ impl Keymap {
     /// Whether `command` changes the database (refused in read-only mode).
     pub fn mutates(command: Command) -> bool {
         SPECS.iter().any(|s| s.command == command && s.mutates)
+    }
+
+    /// Whether `scope` holds a command that changes the database (and so
+    /// leads to the confirmation dialog).
+    pub fn has_mutations(scope: Scope) -> bool {
+        SPECS.iter().any(|s| s.scope == scope && s.mutates)
+    }
+
+    /// The hint-line label of `command` (its help text if it has none).
+    pub fn label(&self, command: Command) -> &'static str {
+        let spec = Self::spec_of(command);
+        spec.hint.unwrap_or(spec.help)
     }
 
     fn spec_of(command: Command) -> &'static Spec {
@@ -544,8 +589,18 @@ impl Keymap {
                 help: s.help,
             });
         }
-        // This tab's own keys first: they are what the user came for.
-        rows.sort_by_key(|b| (!tab_scope(b.scope), b.scope));
+        // This tab's own keys first: they are what the user came for; the
+        // dialog's and the filter line's last.
+        rows.sort_by_key(|b| {
+            let rank = if b.scope.is_modal() {
+                2
+            } else if tab_scope(b.scope) {
+                0
+            } else {
+                1
+            };
+            (rank, b.scope)
+        });
         rows
     }
 }

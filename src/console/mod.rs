@@ -15,8 +15,6 @@ pub mod tabs;
 pub mod theme;
 pub mod ui;
 
-use std::io::Write;
-
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
@@ -106,6 +104,10 @@ async fn event_loop(
     let mut stop = Signals::install(&[StopSignal::Terminate, StopSignal::Hangup])
         .map_err(std::io::Error::other)?;
     let mut dirty = true;
+    // Lists page by the terminal's height; the app learns it here and on
+    // every resize, never from a draw.
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
     loop {
         if dirty {
             terminal.draw(|frame| ui::draw(frame, app))?;
@@ -120,7 +122,10 @@ async fn event_loop(
                     app.now = Utc::now();
                     app.on_key(key)
                 }
-                Some(Ok(TermEvent::Resize(..))) => Vec::new(),
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    app.resize(width, height);
+                    Vec::new()
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
@@ -210,11 +215,11 @@ async fn worker_changed(worker: &mut Option<&mut WorkerLink>) -> WorkerUpdate {
 }
 
 /// Put `text` on the clipboard of the terminal the user sits at, also over
-/// SSH, with the OSC 52 escape sequence.
+/// SSH: crossterm writes the OSC 52 escape sequence, which the terminal (not
+/// the machine pgq runs on) acts upon.
 fn copy_osc52(text: &str) -> std::io::Result<()> {
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-    let mut out = std::io::stdout().lock();
-    write!(out, "\x1b]52;c;{encoded}\x07")?;
-    out.flush()
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+    )
 }

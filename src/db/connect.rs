@@ -28,6 +28,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
+use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::sync::mpsc;
 use tokio_postgres::error::SqlState;
@@ -268,14 +269,31 @@ fn load_root_file(path: &Path) -> Result<RootCertStore, ConnectCause> {
         _ => unusable(e.to_string()),
     })?;
     let mut store = RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| unusable(e.to_string()))?;
+    // Only CERTIFICATE sections count; anything else in the bundle (a key
+    // someone concatenated in) is skipped, as libpq does.
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| unusable(pem_problem(&e)))?;
         store.add(cert).map_err(|e| unusable(e.to_string()))?;
     }
     if store.is_empty() {
         return Err(unusable("no certificates found".into()));
     }
     Ok(store)
+}
+
+/// What is wrong with a PEM file, in words: the parser's own text shows the
+/// section label as a list of bytes.
+fn pem_problem(e: &pem::Error) -> String {
+    match e {
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "section end {:?} missing",
+            String::from_utf8_lossy(end_marker)
+        ),
+        pem::Error::IllegalSectionStart { line } => {
+            format!("illegal section start: {:?}", String::from_utf8_lossy(line))
+        }
+        other => other.to_string(),
+    }
 }
 
 fn provider() -> Arc<CryptoProvider> {

@@ -77,14 +77,19 @@ impl Backoff {
 pub enum ListenError {
     #[error(transparent)]
     Connect(#[from] ConnectError),
-    #[error("cannot make the session read-only: {0}")]
-    ReadOnly(String),
+    #[error("cannot make the session read-only: {}", DbErrorText(.0))]
+    ReadOnly(#[source] tokio_postgres::Error),
     /// A hot standby refuses LISTEN (and never delivers NOTIFY); `reason`
     /// is the shared wording of [`standby_reason`].
     #[error("cannot LISTEN on {channel}: {reason}")]
     Standby { channel: String, reason: String },
-    #[error("LISTEN {channel}: {message}")]
-    Listen { channel: String, message: String },
+    /// The server refused; its error is kept whole for its SQLSTATE.
+    #[error("LISTEN {channel}: {}", DbErrorText(.source))]
+    Listen {
+        channel: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
 }
 
 /// What to connect to and listen on.
@@ -193,7 +198,7 @@ impl ListenConnection {
         if spec.read_only {
             super::read_only::enforce(&conn.client)
                 .await
-                .map_err(|e| ListenError::ReadOnly(DbErrorText(&e).to_string()))?;
+                .map_err(ListenError::ReadOnly)?;
         }
         listen_on(&conn.client, &spec.settings.target(), &spec.channel).await?;
         let mut probe =
@@ -227,9 +232,9 @@ impl ListenConnection {
 /// (the worker dequeues on its listening connection); `target` is the
 /// `user@host:port/db` label for the standby refusal.
 pub async fn listen_on(client: &Client, target: &str, channel: &str) -> Result<(), ListenError> {
-    let failed = |e: tokio_postgres::Error| ListenError::Listen {
+    let failed = |source| ListenError::Listen {
         channel: channel.to_string(),
-        message: DbErrorText(&e).to_string(),
+        source,
     };
     // A standby refuses LISTEN with an error that does not say why.
     if in_recovery(client).await.map_err(failed)? {

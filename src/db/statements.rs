@@ -106,15 +106,6 @@ statements! {
     RunSchedulesNow => "run_schedules_now.sql",
 }
 
-/// The objects a placeholder can name.
-const OBJECTS: [&str; 5] = [
-    "queue_table",
-    "queue_table_log",
-    "statistics_table",
-    "schedules_table",
-    "queue_status_type",
-];
-
 impl Statement {
     /// The statement named by its file name without `.sql` (`dequeue`).
     pub fn by_name(name: &str) -> Option<Statement> {
@@ -152,7 +143,6 @@ fn placeholder(key: &str, names: &ObjectNames) -> Option<String> {
         "queue_status_type" => &names.queue_status_type,
         _ => return None,
     };
-    debug_assert!(OBJECTS.contains(&object));
     Some(if bare {
         name.clone()
     } else {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::actions::jobs::{Conflict, JobSpec};
-use crate::actions::{Action, Session, execute};
+use crate::actions::{self, Session, kinds};
 use crate::cli::Cli;
 use crate::commands::CommandError;
 use crate::db::connect;
@@ -97,15 +97,11 @@ async fn run_in(
     place: &place::Place,
 ) -> Result<Exit, CommandError> {
     let session = place.session().await?;
-    execute(
-        &session,
-        &Action::Install {
-            durability: crate::settings::durability::Durability::Durable,
-            create_schema: true,
-        },
-        false,
-    )
-    .await?;
+    let install = kinds::Install {
+        durability: crate::settings::durability::Durability::Durable,
+        create_schema: true,
+    };
+    actions::run(&session, &install, false).await?;
 
     let console = !options.headless && crate::commands::console_interactive(cli);
     if !console {
@@ -256,16 +252,11 @@ async fn produce(session: Session, rate: f64, mut stop: watch::Receiver<bool>) -
         let jobs: Vec<JobSpec> = (0..n as u64)
             .map(|i| handlers::job(&mut rng, produced + i))
             .collect();
-        match execute(
-            &session,
-            &Action::Enqueue {
-                jobs,
-                on_conflict: Conflict::Skip,
-            },
-            false,
-        )
-        .await
-        {
+        let enqueue = kinds::Enqueue {
+            jobs,
+            on_conflict: Conflict::Skip,
+        };
+        match actions::run(&session, &enqueue, false).await {
             Ok(_) => produced += n as u64,
             Err(e) => tracing::warn!("demo producer: {e}"),
         }
@@ -307,9 +298,11 @@ async fn summary(
         "SELECT entrypoint, status::text, count(*) FROM {} GROUP BY 1, 2 ORDER BY 1, 2",
         n.qualify(&n.queue_table_log)
     );
-    let rows = session.client().query(&sql, &[]).await.map_err(|e| {
-        CommandError::Other(format!("demo summary: {}", crate::actions::DbErrorText(&e)))
-    })?;
+    let rows = session
+        .client()
+        .query(&sql, &[])
+        .await
+        .map_err(CommandError::db("demo summary"))?;
     let mut table: std::collections::BTreeMap<String, [i64; 5]> = Default::default();
     for r in &rows {
         let (ep, status, count): (String, String, i64) = (r.get(0), r.get(1), r.get(2));

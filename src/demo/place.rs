@@ -3,7 +3,7 @@
 //! Either is marked with a comment, so the demo only ever drops what it
 //! created.
 
-use crate::actions::{DbErrorText, Session};
+use crate::actions::Session;
 use crate::commands::CommandError;
 use crate::db::connect;
 use crate::settings::conn::ConnectionSettings;
@@ -24,8 +24,8 @@ enum Kind {
     Schema,
 }
 
-fn err(context: &str) -> impl FnOnce(tokio_postgres::Error) -> CommandError + '_ {
-    move |e| CommandError::Other(format!("demo: {context}: {}", DbErrorText(&e)))
+fn err(context: &str) -> impl FnOnce(tokio_postgres::Error) -> CommandError {
+    CommandError::db(format!("demo: {context}"))
 }
 
 fn checked(name: &str) -> Result<&str, CommandError> {

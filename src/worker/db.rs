@@ -6,9 +6,11 @@
 //! statements run one after another), which is most of the throughput gain
 //! over a single-connection worker. Both are replaced together on reconnect.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Notification, Statement};
 use uuid::Uuid;
 
@@ -19,10 +21,36 @@ use crate::db::listener::{ListenError, listen_on};
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
-/// A failed statement, as one line; `lost` when the connection is gone.
+/// A database failure that ends a connection cycle: one line for the log,
+/// and the server's error when there was one, so callers match on its
+/// SQLSTATE instead of the text. Shared (`Arc`) because the failure is
+/// cloned into the log, the backoff and the final error.
 #[derive(Debug, Clone)]
 pub struct DbFailure {
-    pub message: String,
+    message: String,
+    source: Option<Arc<tokio_postgres::Error>>,
+}
+
+impl DbFailure {
+    /// A failure the server did not report (a lost connection, a LISTEN
+    /// that stopped answering).
+    pub(crate) fn without_server_error(message: impl Into<String>) -> Self {
+        DbFailure {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same failure with more said about its consequences.
+    pub(crate) fn and_then(mut self, consequence: &str) -> Self {
+        self.message = format!("{}; {consequence}", self.message);
+        self
+    }
+
+    /// The SQLSTATE the server reported, if the server reported the failure.
+    pub fn sql_state(&self) -> Option<&SqlState> {
+        self.source.as_deref().and_then(tokio_postgres::Error::code)
+    }
 }
 
 impl std::fmt::Display for DbFailure {
@@ -31,9 +59,18 @@ impl std::fmt::Display for DbFailure {
     }
 }
 
-fn failure(context: &str) -> impl FnOnce(tokio_postgres::Error) -> DbFailure + '_ {
+impl std::error::Error for DbFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+fn failure(context: &str) -> impl FnOnce(tokio_postgres::Error) -> DbFailure {
     move |e| DbFailure {
         message: format!("{context}: {}", DbErrorText(&e)),
+        source: Some(Arc::new(e)),
     }
 }
 
@@ -139,9 +176,10 @@ impl Db {
             .await
             .map_err(|e| match e {
                 ListenError::Standby { reason, .. } => OpenError::Standby(reason),
-                other => OpenError::Db(DbFailure {
-                    message: other.to_string(),
-                }),
+                ListenError::Listen { channel, source } => {
+                    OpenError::Db(failure(&format!("LISTEN {channel}"))(source))
+                }
+                other => OpenError::Db(DbFailure::without_server_error(other.to_string())),
             })?;
         let c = &control.client;
         let w = &writer.client;

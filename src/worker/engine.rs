@@ -465,7 +465,7 @@ enum CycleEnd {
     Stop,
     /// Everything finished and was written.
     Done,
-    Failed(String),
+    Failed(DbFailure),
 }
 
 pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<(), WorkerError> {
@@ -588,21 +588,21 @@ async fn supervise(
         let opened = match opened {
             None if shared.busy() == 0 => return finish_scheduler(scheduler).await,
             None => {
-                return give_up(
-                    shared,
-                    settings,
-                    "stopped while the database was unreachable",
-                )
-                .await;
+                let why = "stopped while the database was unreachable";
+                return give_up(shared, settings, DbFailure::without_server_error(why)).await;
             }
             Some(Err(OpenError::Schema(m))) => return Err(WorkerError::Schema(m)),
             Some(Err(e)) => {
                 let reason = e.to_string();
                 if !shared.opts.restart_on_failure {
-                    give_up(shared, settings, &reason).await?;
+                    let failure = match &e {
+                        OpenError::Db(failure) => failure.clone(),
+                        _ => DbFailure::without_server_error(reason),
+                    };
+                    give_up(shared, settings, failure.clone()).await?;
                     return Err(match e {
                         OpenError::Connect(c) => WorkerError::Connect(c),
-                        other => WorkerError::Database(other.to_string()),
+                        _ => WorkerError::Database(failure),
                     });
                 }
                 failures += 1;
@@ -619,7 +619,7 @@ async fn supervise(
         failures = 0;
         let db = Arc::new(opened.db);
         shared.set_db(Some(db.clone()));
-        let (fail_tx, mut fail_rx) = mpsc::unbounded_channel::<String>();
+        let (fail_tx, mut fail_rx) = mpsc::unbounded_channel::<DbFailure>();
         let mut tasks = JoinSet::new();
         tasks.spawn(router(
             shared.clone(),
@@ -689,14 +689,15 @@ async fn supervise(
                 return Ok(());
             }
             CycleEnd::Stop => unreachable!("wind_down never returns Stop"),
-            CycleEnd::Failed(reason) => {
+            CycleEnd::Failed(failure) => {
                 tasks.abort_all();
                 shared.set_db(None);
                 if !shared.opts.restart_on_failure {
-                    give_up(shared, settings, &reason).await?;
-                    return Err(WorkerError::Database(reason));
+                    give_up(shared, settings, failure.clone()).await?;
+                    return Err(WorkerError::Database(failure));
                 }
                 failures += 1;
+                let reason = failure.to_string();
                 if !backoff(shared, &mut level_rx, failures, &reason, &scheduler).await {
                     return finish_scheduler(scheduler).await;
                 }
@@ -723,7 +724,7 @@ async fn finish_scheduler(
 async fn give_up(
     shared: &Arc<Shared>,
     settings: &ConnectionSettings,
-    reason: &str,
+    failure: DbFailure,
 ) -> Result<(), WorkerError> {
     shared.stop_all_jobs();
     let deadline = Instant::now() + shared.opts.stop_grace + Duration::from_secs(1);
@@ -744,13 +745,13 @@ async fn give_up(
         "Giving up with jobs left picked; other workers re-pick them after the heartbeat timeout",
         &[
             ("jobs", Value::from(left)),
-            ("reason", Value::from(reason)),
+            ("reason", Value::from(failure.to_string())),
             ("not_written_because", Value::from(why)),
         ],
     );
-    Err(WorkerError::Database(format!(
-        "{reason}; {left} job(s) left picked for re-pick after the heartbeat timeout"
-    )))
+    Err(WorkerError::Database(failure.and_then(&format!(
+        "{left} job(s) left picked for re-pick after the heartbeat timeout"
+    ))))
 }
 
 /// Open new connections and write the pending outcomes, bounded in time so
@@ -760,7 +761,7 @@ async fn write_back(shared: &Shared, settings: &ConnectionSettings) -> Result<()
         let opened = Db::open(settings, &shared.names, &shared.params)
             .await
             .map_err(|e| e.to_string())?;
-        shared.flush(&opened.db).await.map_err(|e| e.message)
+        shared.flush(&opened.db).await.map_err(|e| e.to_string())
     };
     tokio::time::timeout(WRITE_BACK_TIMEOUT, attempt)
         .await
@@ -813,7 +814,7 @@ async fn serve(
     shared: &Arc<Shared>,
     db: &Db,
     level_rx: &mut watch::Receiver<u8>,
-    fail_rx: &mut mpsc::UnboundedReceiver<String>,
+    fail_rx: &mut mpsc::UnboundedReceiver<DbFailure>,
 ) -> CycleEnd {
     let p = &shared.params;
     loop {
@@ -850,7 +851,7 @@ async fn serve(
             let jobs = match result {
                 Ok(jobs) => jobs,
                 Err(e) => {
-                    end.get_or_insert(CycleEnd::Failed(e.message));
+                    end.get_or_insert(CycleEnd::Failed(e));
                     continue;
                 }
             };
@@ -883,7 +884,7 @@ async fn serve(
         let idle_before_probe = shared.busy() == 0;
         let probe = match db.work_probe(&p.entrypoints).await {
             Ok(probe) => probe,
-            Err(e) => return CycleEnd::Failed(e.message),
+            Err(e) => return CycleEnd::Failed(e),
         };
         if shared.opts.mode == Mode::Drain && idle_before_probe && !probe.queued {
             log::info("Drain mode: the queue is empty", &[]);
@@ -909,8 +910,10 @@ async fn serve(
     }
 }
 
-fn failed(reason: Option<String>) -> CycleEnd {
-    CycleEnd::Failed(reason.unwrap_or_else(|| "a worker task ended".into()))
+fn failed(failure: Option<DbFailure>) -> CycleEnd {
+    CycleEnd::Failed(
+        failure.unwrap_or_else(|| DbFailure::without_server_error("a worker task ended")),
+    )
 }
 
 /// After a stop request: wait until every job has finished and been written
@@ -919,7 +922,7 @@ fn failed(reason: Option<String>) -> CycleEnd {
 async fn wind_down(
     shared: &Arc<Shared>,
     level_rx: &mut watch::Receiver<u8>,
-    fail_rx: &mut mpsc::UnboundedReceiver<String>,
+    fail_rx: &mut mpsc::UnboundedReceiver<DbFailure>,
     deadline: Option<tokio::time::Instant>,
     scheduler: &mut Option<tokio::task::JoinHandle<()>>,
 ) -> CycleEnd {
@@ -962,7 +965,7 @@ async fn wind_down(
 async fn router(
     shared: Arc<Shared>,
     mut notifications: mpsc::UnboundedReceiver<tokio_postgres::Notification>,
-    fail: mpsc::UnboundedSender<String>,
+    fail: mpsc::UnboundedSender<DbFailure>,
 ) {
     while let Some(n) = notifications.recv().await {
         match Event::parse(n.payload()) {
@@ -984,23 +987,25 @@ async fn router(
             ),
         }
     }
-    let _ = fail.send("the connection to the server was lost".into());
+    let _ = fail.send(DbFailure::without_server_error(
+        "the connection to the server was lost",
+    ));
 }
 
-async fn flusher(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSender<String>) {
+async fn flusher(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSender<DbFailure>) {
     loop {
         tokio::select! {
             _ = shared.flush_now.notified() => {}
             _ = tokio::time::sleep(jitter(FLUSH_EVERY)) => {}
         }
         if let Err(e) = shared.flush(&db).await {
-            let _ = fail.send(e.message);
+            let _ = fail.send(e);
             return;
         }
     }
 }
 
-async fn heartbeater(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSender<String>) {
+async fn heartbeater(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSender<DbFailure>) {
     let timeout = shared.opts.heartbeat_timeout;
     let (beat_every, flush_every) = (timeout / 2, timeout / 8);
     loop {
@@ -1017,7 +1022,7 @@ async fn heartbeater(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSend
             continue;
         }
         if let Err(e) = db.heartbeat(&due).await {
-            let _ = fail.send(e.message);
+            let _ = fail.send(e);
             return;
         }
         let mut s = shared.state();
@@ -1032,7 +1037,7 @@ async fn heartbeater(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSend
 /// Every 10 s: NOTIFY a `health_check_event` and expect our own echo within
 /// 10 s. A missing echo ends the cycle under `--shutdown-on-listener-failure`
 /// (as in PGQueuer, except in drain mode); otherwise pgq re-issues LISTEN.
-async fn health_probe(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSender<String>) {
+async fn health_probe(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSender<DbFailure>) {
     loop {
         let id = Uuid::new_v4();
         let (tx, rx) = oneshot::channel();
@@ -1049,7 +1054,7 @@ async fn health_probe(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSen
         })
         .to_string();
         if let Err(e) = db.notify(&payload).await {
-            let _ = fail.send(e.message);
+            let _ = fail.send(e);
             return;
         }
         let echoed = tokio::time::timeout(HEALTH_EVERY, rx).await;
@@ -1060,12 +1065,14 @@ async fn health_probe(shared: Arc<Shared>, db: Arc<Db>, fail: mpsc::UnboundedSen
             .remove(&id);
         if !matches!(echoed, Ok(Ok(()))) {
             if shared.opts.shutdown_on_listener_failure && shared.opts.mode != Mode::Drain {
-                let _ = fail.send("the LISTEN connection failed its health check".into());
+                let _ = fail.send(DbFailure::without_server_error(
+                    "the LISTEN connection failed its health check",
+                ));
                 return;
             }
             log::warning("The LISTEN health check got no echo; listening again", &[]);
             if let Err(e) = db.relisten().await {
-                let _ = fail.send(e.message);
+                let _ = fail.send(e);
                 return;
             }
         }

@@ -37,6 +37,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::settings::names::ObjectNames;
+pub use db::DbFailure;
 pub use snapshot::{Counters, InFlightJob, Snapshot, WorkerState};
 
 /// `continuous` runs until stopped; `drain` stops once nothing is queued for
@@ -313,8 +314,19 @@ pub enum WorkerError {
     Connect(#[from] crate::db::connect::ConnectError),
     #[error("{0}")]
     Schema(String),
+    /// The database failed and the worker gave up (no restart on failure).
     #[error("{0}")]
-    Database(String),
+    Database(DbFailure),
+}
+
+impl WorkerError {
+    /// The SQLSTATE the server reported, when a server error ended the worker.
+    pub fn sql_state(&self) -> Option<&tokio_postgres::error::SqlState> {
+        match self {
+            WorkerError::Database(failure) => failure.sql_state(),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) struct RegisteredEntrypoint {

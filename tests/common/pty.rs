@@ -10,7 +10,7 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 pub struct Console {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
-    pub screen: Arc<Mutex<vt100::Parser>>,
+    pub screen: Arc<Mutex<vt100::Parser<Clipboard>>>,
     _master: Box<dyn MasterPty + Send>,
     _dirs: tempfile::TempDir,
 }
@@ -44,10 +44,11 @@ impl Console {
         }
         let child = pair.slave.spawn_command(cmd).expect("spawn pgq in the pty");
         drop(pair.slave);
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+        let screen = Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(
             std::num::NonZero::new(rows).unwrap(),
             std::num::NonZero::new(cols).unwrap(),
             0,
+            Clipboard::default(),
         )));
         let mut reader = pair.master.try_clone_reader().unwrap();
         let sink = screen.clone();
@@ -117,6 +118,20 @@ impl Console {
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+}
+
+/// What the program asked the terminal to put on the clipboard (OSC 52):
+/// selection and base64 text, in order.
+#[derive(Default)]
+pub struct Clipboard {
+    pub copies: Vec<(String, String)>,
+}
+
+impl vt100::Callbacks for Clipboard {
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8], data: &[u8]) {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        self.copies.push((text(ty), text(data)));
     }
 }
 

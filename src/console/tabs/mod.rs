@@ -1,16 +1,129 @@
-//! Per-tab view state and the list navigation they share. Drawing lives in
-//! `console::ui`; these modules only hold state and react to commands.
+//! The console's tabs: each is one type implementing [`TabView`], holding
+//! its state and reacting to commands; list tabs build on the shared
+//! [`list::ListView`]. Drawing lives in `console::ui`, which the trait's
+//! `draw` hands over to.
+//!
+//! A tab is a folder: `mod.rs` holds the state and the `TabView` impl,
+//! `view.rs` draws it from a [`Screen`]. A new list tab is such a folder
+//! with a `ListView`, plus a `Tab` id, a keymap scope and its key specs.
 
 pub mod durability;
 pub mod enqueue;
 pub mod event_rate;
 pub mod events;
 pub mod held;
+pub mod list;
 pub mod schedules;
 pub mod stats;
 pub mod worker;
 
-use super::keymap::Command;
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::db::View;
+use super::keymap::{Command, Keymap, Scope};
+use super::theme::Theme;
+use crate::actions::Action;
+
+/// How a flash message reads: information, or something that went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+/// What a tab asks of the app after a command: the app owns the doors
+/// (mutations, the db task, the clipboard, the flash line).
+#[derive(Debug)]
+pub enum Reply {
+    /// A mutation: preview, confirm, execute (refused when read-only).
+    Propose(Action),
+    Flash(Level, String),
+    /// Load this view now.
+    Refresh(View),
+    /// Put this text on the clipboard.
+    Copy(String),
+    /// The durability level moved: dry-run it again.
+    PreviewDurability,
+}
+
+/// What a tab knows of the world when it handles a command.
+pub struct Context {
+    pub now: DateTime<Utc>,
+    /// The area below the tab bar and above the status lines, from the
+    /// terminal size: list tabs derive their page height from it.
+    pub body: Rect,
+}
+
+/// What a tab's view draws with besides its own state: a snapshot of the
+/// app's shared state, so tabs never see (or import) the app itself.
+pub struct Screen<'a> {
+    pub theme: &'a Theme,
+    pub keymap: &'a Keymap,
+    pub now: DateTime<Utc>,
+    /// Connected now; otherwise the data on screen is stale.
+    pub connected: bool,
+    /// The server is a hot standby (no NOTIFY).
+    pub standby: bool,
+    /// What to say about a standby, if on one.
+    pub standby_notice: Option<String>,
+    /// The NOTIFY channel the Events tab listens on.
+    pub channel: &'a str,
+    /// Entrypoints seen anywhere, for the enqueue form's completion.
+    pub known_entrypoints: Vec<String>,
+}
+
+/// One tab of the console.
+pub trait TabView {
+    fn title(&self) -> &'static str;
+    /// The keymap scope of this tab's own keys.
+    fn scope(&self) -> Scope;
+    /// The data this tab shows, refreshed by the clock while it is on screen.
+    fn view(&self) -> Option<View> {
+        None
+    }
+    /// The user paused this tab's refreshes.
+    fn paused(&self) -> bool {
+        false
+    }
+    /// The `/` filter text, for tabs that have one.
+    fn filter(&self) -> Option<&str> {
+        None
+    }
+    fn filter_mut(&mut self) -> Option<&mut String> {
+        None
+    }
+    /// The filter changed: back to the first row.
+    fn reset_selection(&mut self) {}
+    fn detail_open(&self) -> bool {
+        false
+    }
+    fn close_detail(&mut self) {}
+    /// Commands that still work while the detail pane is open (besides
+    /// closing it, help and quit).
+    fn detail_commands(&self) -> &'static [Command] {
+        &[]
+    }
+    /// A command from this tab's scope, or navigation from the List scope.
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply>;
+    /// The clock moved (about once a second while the console is open).
+    fn on_clock(&mut self, _now: DateTime<Utc>) {}
+    /// The hint line while the tab is in a mode of its own (a detail pane,
+    /// a form being edited); `None` shows the keymap's hints for its scope.
+    fn hints(&self, keymap: &Keymap) -> Option<Vec<(String, &'static str)>> {
+        if !self.detail_open() {
+            return None;
+        }
+        let mut hints = vec![(keymap.first_key(Command::Back), "close")];
+        for command in self.detail_commands() {
+            hints.push((keymap.first_key(*command), keymap.label(*command)));
+        }
+        Some(hints)
+    }
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen);
+    fn draw_detail(&self, _frame: &mut Frame, _area: Rect, _screen: &Screen) {}
+}
 
 /// A cursor over a list of `len` rows shown `page` rows at a time.
 pub fn move_cursor(selected: usize, len: usize, page: usize, command: Command) -> usize {

@@ -47,6 +47,16 @@ pub fn percent(rate: Option<f64>) -> String {
     rate.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
+/// `in 4m05s` / `4m05s ago`.
+pub fn relative(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (at - now).num_milliseconds() as f64 / 1e3;
+    if secs >= 0.0 {
+        format!("in {}", age(Some(secs)))
+    } else {
+        format!("{} ago", age(Some(-secs)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Clear, Row, Table};
 
-use super::centered;
+use super::widgets::centered;
 use crate::console::app::App;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -24,7 +24,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 
     let mut rows = Vec::new();
     let mut last_scope = None;
-    for b in app.keymap.help(&app.scopes(), app.conn.refuses_changes()) {
+    for b in app
+        .keymap
+        .help(&app.help_scopes(), app.conn.refuses_changes())
+    {
         if last_scope != Some(b.scope) {
             rows.push(Row::new(vec![Cell::from(Span::styled(
                 b.scope.title(),

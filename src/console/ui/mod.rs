@@ -5,22 +5,18 @@
 //! size a single message replaces the layout.
 
 mod dialog;
-mod durability;
-mod enqueue;
-mod events;
 pub mod format;
-mod held;
 mod help;
-mod schedules;
-mod stats;
-mod worker;
+pub mod widgets;
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use super::app::{App, Level, Link, Tab};
+use super::app::{App, Level, Link};
+use super::keymap::{Command, Scope};
+use widgets::screen;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 16;
@@ -47,22 +43,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
         return;
     }
-    let [tabs, body, status, hints] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [tabs, body, status, hints] = screen(area);
     draw_tabs(frame, tabs, app);
-    match app.tab {
-        Tab::Stats => stats::draw(frame, body, app),
-        Tab::Events => events::draw(frame, body, app),
-        Tab::Schedules => schedules::draw(frame, body, app),
-        Tab::Durability => durability::draw(frame, body, app),
-        Tab::Enqueue => enqueue::draw(frame, body, app),
-        Tab::Held => held::draw(frame, body, app),
-        Tab::Worker => worker::draw(frame, body, app),
+    let tab = app.current();
+    let screen = app.screen();
+    if let Some(tab) = tab {
+        tab.draw(frame, body, &screen);
     }
     if let Link::Reconnecting { error, .. } = &app.conn.link {
         // Over the tab's header line: the data below is stale, and why.
@@ -78,13 +64,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     draw_status(frame, status, app);
     draw_hints(frame, hints, app);
-    match app.tab {
-        Tab::Events if app.events.detail.is_some() => events::draw_detail(frame, body, app),
-        Tab::Schedules if app.schedules.detail.is_some() => {
-            schedules::draw_detail(frame, body, app)
-        }
-        Tab::Held if app.held.detail.is_some() => held::draw_detail(frame, body, app),
-        _ => {}
+    if let Some(tab) = tab.filter(|t| t.detail_open()) {
+        tab.draw_detail(frame, body, &screen);
     }
     if app.sql_log.open {
         dialog::draw_sql_log(frame, body, app);
@@ -101,13 +82,16 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let mut spans = vec![Span::styled(" pgq ", t.title)];
     for (i, tab) in app.tabs().iter().enumerate() {
+        let Some(title) = app.tab_view(*tab).map(|t| t.title()) else {
+            continue;
+        };
         let style = if *tab == app.tab {
             t.tab_active
         } else {
             t.tab_inactive
         };
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!(" {} {} ", i + 1, tab.title()), style));
+        spans.push(Span::styled(format!(" {} {title} ", i + 1), style));
     }
     frame.render_widget(Line::from(spans), area);
 }
@@ -178,28 +162,37 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
     if app.editing_filter {
         spans.push(Span::styled("filter: ", t.key));
         spans.push(Span::raw(format!("{}█", app.filter())));
-        spans.push(Span::styled("   Enter keep · Esc clear", t.dim));
+        let key = |c| app.keymap.first_key(c);
+        spans.push(Span::styled(
+            format!(
+                "   {} keep · {} clear",
+                key(Command::FilterKeep),
+                key(Command::FilterClear)
+            ),
+            t.dim,
+        ));
     } else {
-        use super::keymap::Command;
-        let detail = match app.tab {
-            Tab::Events => app.events.detail.is_some(),
-            Tab::Schedules => app.schedules.detail.is_some(),
-            Tab::Held => app.held.detail.is_some(),
-            _ => false,
-        };
         let done = app
             .confirm
             .as_ref()
             .is_some_and(|c| matches!(c.phase, super::dialog::Phase::Done { .. }));
+        let tab_hints = app.current().and_then(|t| t.hints(&app.keymap));
         let hints = if done {
-            vec![("Enter".to_string(), "close")]
+            vec![(app.keymap.first_key(Command::DialogPress), "close")]
         } else if app.confirm.is_some() {
-            vec![
-                ("Tab".to_string(), "switch button"),
-                ("Enter".to_string(), "press it"),
-                ("Esc".to_string(), "cancel"),
-                ("j/k".to_string(), "scroll"),
-            ]
+            let mut h: Vec<(String, &str)> = app
+                .keymap
+                .hints(&[Scope::Dialog], false)
+                .into_iter()
+                .map(|b| (b.keys, b.label))
+                .collect();
+            let scroll = format!(
+                "{}/{}",
+                app.keymap.first_key(Command::DialogDown),
+                app.keymap.first_key(Command::DialogUp)
+            );
+            h.push((scroll, "scroll"));
+            h
         } else if app.help {
             vec![("?/Esc".to_string(), "close help")]
         } else if app.sql_log.open {
@@ -207,18 +200,7 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
                 (app.keymap.first_key(Command::Back), "close"),
                 ("j/k".to_string(), "scroll"),
             ]
-        } else if app.tab == Tab::Enqueue && app.enqueue.editing {
-            vec![
-                ("Tab/↑↓".to_string(), "next field"),
-                ("Space".to_string(), "toggle choice"),
-                (app.keymap.first_key(Command::Submit), "enqueue"),
-                ("Esc".to_string(), "stop editing"),
-            ]
-        } else if detail {
-            let mut h = vec![(app.keymap.first_key(Command::Back), "close")];
-            if app.tab == Tab::Events {
-                h.push((app.keymap.first_key(Command::Copy), "copy"));
-            }
+        } else if let Some(h) = tab_hints {
             h
         } else {
             app.keymap
@@ -234,16 +216,4 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     frame.render_widget(Line::from(spans), area);
-}
-
-/// A centred rectangle `percent_x`% wide and `percent_y`% tall within `area`.
-fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
-    let w = area.width * percent_x / 100;
-    let h = area.height * percent_y / 100;
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
 }

@@ -6,16 +6,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
-use super::format::{age, count};
-use crate::console::app::App;
-use crate::console::tabs::worker::finished;
+use super::{WorkerTab, finished};
+use crate::console::tabs::Screen;
+use crate::console::ui::format::{age, count};
 use crate::worker::WorkerState;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let Some(w) = &app.worker else {
-        return;
-    };
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
+    let t = &screen.theme;
     let s = &w.snapshot;
     let [header, top, log] = Layout::vertical([
         Constraint::Length(1),
@@ -125,7 +122,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .take(in_flight.height.saturating_sub(2) as usize)
         .map(|j| {
-            let running = (app.now - j.started).num_milliseconds() as f64 / 1e3;
+            let running = (screen.now - j.started).num_milliseconds() as f64 / 1e3;
             Row::new(vec![
                 Cell::from(j.entrypoint.clone()),
                 Cell::from(Line::from(j.id.to_string()).right_aligned()),

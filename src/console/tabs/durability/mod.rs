@@ -1,11 +1,19 @@
 //! Durability tab state: the tables' persistence and the chosen level's
 //! dry-run preview.
 
+mod view;
+
 use std::time::Duration;
 
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Context, Reply, Screen, TabView};
+use crate::actions::kinds;
 use crate::actions::preview::Preview;
 use crate::actions::tables::TablesReport;
-use crate::console::keymap::Command;
+use crate::console::db::View;
+use crate::console::keymap::{Command, Scope};
 use crate::settings::durability::Durability;
 
 /// How long the switch waits for its ACCESS EXCLUSIVE locks.
@@ -52,6 +60,53 @@ impl DurabilityTab {
             .as_ref()
             .filter(|(l, _)| *l == level)
             .map(|(_, p)| p)
+    }
+}
+
+impl TabView for DurabilityTab {
+    fn title(&self) -> &'static str {
+        "Durability"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Durability
+    }
+
+    fn view(&self) -> Option<View> {
+        Some(View::Tables)
+    }
+
+    fn on_command(&mut self, command: Command, _cx: &Context) -> Vec<Reply> {
+        match command {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => {
+                // A new level makes the shown dry run stale.
+                let moved = self.navigate(command);
+                return moved
+                    .then_some(Reply::PreviewDurability)
+                    .into_iter()
+                    .collect();
+            }
+            Command::Apply => {
+                return vec![Reply::Propose(
+                    kinds::SetDurability {
+                        level: self.level(),
+                        lock_timeout: Some(LOCK_TIMEOUT),
+                    }
+                    .into(),
+                )];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 }
 

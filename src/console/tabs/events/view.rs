@@ -5,15 +5,25 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use super::centered;
-use super::format::group;
-use crate::console::app::App;
+use super::EventsTab;
+use crate::console::tabs::Screen;
+use crate::console::tabs::list::window;
+use crate::console::ui::format::group;
+use crate::console::ui::widgets::centered;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let [header, table] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-    let t = &app.theme;
-    let ev = &app.events;
+/// A header line above the table.
+fn layout(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area)
+}
+
+/// Table rows visible in `body` (below the top border and column titles).
+pub fn page_height(body: Rect) -> usize {
+    layout(body)[1].height.saturating_sub(2) as usize
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTab) {
+    let [header, table] = layout(area);
+    let t = &screen.theme;
     let mut spans = vec![
         Span::styled(" ", t.dim),
         Span::styled(group(ev.len() as i64), t.title),
@@ -22,7 +32,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.dim,
         ),
         Span::styled("  rate ", t.dim),
-        Span::raw(format!("{:.1}/s", ev.rate(app.now))),
+        Span::raw(format!("{:.1}/s", ev.rate(screen.now))),
     ];
     if ev.evicted > 0 {
         spans.push(Span::styled(
@@ -30,9 +40,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.dim,
         ));
     }
-    if !ev.filter.is_empty() {
+    if !ev.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
-        spans.push(Span::styled(ev.filter.clone(), t.warn));
+        spans.push(Span::styled(ev.list.filter.clone(), t.warn));
     }
     spans.push(Span::raw("  "));
     if ev.paused_at.is_some() {
@@ -40,7 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             format!(" PAUSED · {} new ", group(ev.arrived_while_paused() as i64)),
             t.tab_active,
         ));
-    } else if app.conn.standby {
+    } else if screen.standby {
         spans.push(Span::styled("standby", t.warn));
     } else {
         spans.push(Span::styled("live", t.ok));
@@ -50,21 +60,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let visible = ev.visible();
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
     if visible.is_empty() {
-        let text = if let Some(notice) = app.standby_notice().filter(|_| ev.is_empty()) {
+        let text = if let Some(notice) = screen.standby_notice.clone().filter(|_| ev.is_empty()) {
             format!(" {notice}")
         } else if ev.is_empty() {
-            format!(" waiting for events on channel {} …", channel_of(app))
+            format!(" waiting for events on channel {} …", screen.channel)
         } else {
             " no event matches the filter".to_string()
         };
         frame.render_widget(Paragraph::new(text).style(t.dim).block(block), table);
         return;
     }
-    let page = table.height.saturating_sub(2) as usize;
-    ev.page.set(page);
+    let page = page_height(area);
     let selected = ev.selected_index(&visible);
-    // Only the rows that can be on screen are built, whatever the buffer size.
-    let first = selected.saturating_sub(page.saturating_sub(1));
+    // Only the rows that can be on screen are built, whatever the buffer
+    // size, from the scroll position navigation left.
+    let first = window(ev.list.table.offset(), selected, visible.len(), page);
     let rows: Vec<Row> = visible
         .iter()
         .skip(first)
@@ -105,13 +115,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(table_widget, table, &mut state);
 }
 
-fn channel_of(app: &App) -> String {
-    app.conn.channel.clone()
-}
-
-pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let Some(entry) = app.events.detail.and_then(|seq| app.events.entry(seq)) else {
+pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTab) {
+    let t = &screen.theme;
+    let Some(entry) = ev.detail_entry() else {
         return;
     };
     let popup = centered(area, 80, 80);

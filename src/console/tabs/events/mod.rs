@@ -6,13 +6,18 @@
 //! sequence number so it stays on the same event as new ones arrive;
 //! `None` follows the newest.
 
+mod view;
+
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
 
 use super::event_rate::RateMeter;
-use super::{matches_filter, move_cursor};
-use crate::console::keymap::Command;
+use super::list::ListView;
+use super::{Context, Level, Reply, Screen, TabView, matches_filter, move_cursor};
+use crate::console::keymap::{Command, Scope};
 use crate::events::{Event, Received};
 
 /// Window over which the event rate is measured.
@@ -73,17 +78,15 @@ pub struct EventsTab {
     next_seq: u64,
     /// Frozen at this sequence number (inclusive) while paused.
     pub paused_at: Option<u64>,
-    pub filter: String,
+    /// Filter, scroll and the event whose JSON is open (by sequence
+    /// number); the selection is kept apart, as a sequence number.
+    pub list: ListView<u64>,
     /// The selected event; `None` follows the newest.
     pub selected: Option<u64>,
-    /// The event whose JSON is open in the detail view.
-    pub detail: Option<u64>,
     /// Events evicted because the buffer was full.
     pub evicted: u64,
     /// Arrivals counted apart from the buffer, which keeps only the newest.
     arrivals: RateMeter,
-    /// Rows visible in the table at the last draw (for paging).
-    pub page: std::cell::Cell<usize>,
 }
 
 impl EventsTab {
@@ -93,12 +96,10 @@ impl EventsTab {
             capacity: capacity.max(1),
             next_seq: 1,
             paused_at: None,
-            filter: String::new(),
+            list: ListView::default(),
             selected: None,
-            detail: None,
             evicted: 0,
             arrivals: RateMeter::new(RATE_WINDOW_SECONDS),
-            page: std::cell::Cell::new(10),
         }
     }
 
@@ -143,7 +144,7 @@ impl EventsTab {
     pub fn clear(&mut self) {
         self.buffer.clear();
         self.selected = None;
-        self.detail = None;
+        self.list.detail = None;
         if self.paused_at.is_some() {
             self.paused_at = Some(self.next_seq - 1);
         }
@@ -155,7 +156,7 @@ impl EventsTab {
         self.buffer
             .iter()
             .rev()
-            .filter(|e| e.seq <= limit && e.matches(&self.filter))
+            .filter(|e| e.seq <= limit && e.matches(&self.list.filter))
             .collect()
     }
 
@@ -166,16 +167,19 @@ impl EventsTab {
             .unwrap_or(0)
     }
 
-    pub fn navigate(&mut self, command: Command) {
+    /// Move the selection over the visible events, `page` at a time.
+    pub fn navigate(&mut self, command: Command, page: usize) {
         let visible = self.visible();
         if visible.is_empty() {
             self.selected = None;
             return;
         }
         let current = self.selected_index(&visible);
-        let next = move_cursor(current, visible.len(), self.page.get(), command);
+        let len = visible.len();
+        let next = move_cursor(current, len, page, command);
         // Back at the top means "follow the newest" again.
         self.selected = (next > 0).then(|| visible[next].seq);
+        self.list.scroll_to(next, len, page);
     }
 
     pub fn selected_entry(&self) -> Option<&Entry> {
@@ -188,10 +192,94 @@ impl EventsTab {
         self.buffer.iter().find(|e| e.seq == seq)
     }
 
+    /// The event whose JSON is open.
+    pub fn detail_entry(&self) -> Option<&Entry> {
+        self.list.detail.and_then(|seq| self.entry(seq))
+    }
+
+    /// The open event, or else the selected one, onto the clipboard.
+    fn copy(&self) -> Vec<Reply> {
+        let entry = match self.list.detail {
+            Some(seq) => self.entry(seq),
+            None => self.selected_entry(),
+        };
+        match entry.map(|e| e.received.raw.clone()) {
+            Some(raw) => vec![
+                Reply::Copy(raw),
+                Reply::Flash(Level::Info, "copied the event JSON (OSC 52)".into()),
+            ],
+            None => vec![Reply::Flash(Level::Info, "no event to copy".into())],
+        }
+    }
+
     /// Events per second over the last few seconds, however many the
     /// buffer keeps.
     pub fn rate(&self, now: DateTime<Utc>) -> f64 {
         self.arrivals.per_second(now)
+    }
+}
+
+impl TabView for EventsTab {
+    fn title(&self) -> &'static str {
+        "Events"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Events
+    }
+
+    fn filter(&self) -> Option<&str> {
+        Some(&self.list.filter)
+    }
+
+    fn filter_mut(&mut self) -> Option<&mut String> {
+        Some(&mut self.list.filter)
+    }
+
+    fn reset_selection(&mut self) {
+        self.selected = None;
+        self.list.reset_selection();
+    }
+
+    fn detail_open(&self) -> bool {
+        self.list.detail.is_some()
+    }
+
+    fn close_detail(&mut self) {
+        self.list.detail = None;
+    }
+
+    fn detail_commands(&self) -> &'static [Command] {
+        &[Command::Copy]
+    }
+
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
+        match command {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => self.navigate(command, view::page_height(cx.body)),
+            Command::Pause => self.toggle_pause(),
+            Command::Open => self.list.detail = self.selected_entry().map(|e| e.seq),
+            Command::Clear => {
+                let n = self.len();
+                self.clear();
+                return vec![Reply::Flash(Level::Info, format!("cleared {n} events"))];
+            }
+            Command::Copy => return self.copy(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
+    }
+
+    fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw_detail(frame, area, screen, self);
     }
 }
 
@@ -247,11 +335,11 @@ mod tests {
             Utc::now(),
         ));
         t.push(Received::new("not json", Utc::now()));
-        t.filter = "insert t2".into();
+        t.list.filter = "insert t2".into();
         assert_eq!(t.visible().len(), 1);
-        t.filter = "CUSTOM".into();
+        t.list.filter = "CUSTOM".into();
         assert_eq!(t.visible()[0].kind(), "? custom_event");
-        t.filter = "not json".into();
+        t.list.filter = "not json".into();
         assert_eq!(t.visible()[0].kind(), "unknown");
     }
 
@@ -261,11 +349,11 @@ mod tests {
         for n in 0..5 {
             t.push(ev(n));
         }
-        t.navigate(Command::Down);
+        t.navigate(Command::Down, 10);
         let chosen = t.selected_entry().unwrap().seq;
         t.push(ev(9));
         assert_eq!(t.selected_entry().unwrap().seq, chosen);
-        t.navigate(Command::Top);
+        t.navigate(Command::Top, 10);
         assert_eq!(t.selected, None);
         assert_eq!(t.selected_entry().unwrap().details(), "insert t9");
     }

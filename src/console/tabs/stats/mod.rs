@@ -1,8 +1,16 @@
-//! Stats tab state: the latest statistics, window, sort, filter, selection.
+//! Stats tab state: the latest statistics, window, sort, and the shared
+//! list view (filter, selection, scroll).
 
-use super::{matches_filter, move_cursor};
+mod view;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::list::ListView;
+use super::{Context, Reply, Screen, TabView, matches_filter};
 use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
-use crate::console::keymap::Command;
+use crate::console::db::View;
+use crate::console::keymap::{Command, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -73,11 +81,9 @@ pub struct StatsTab {
     /// The last refresh failed with this (older data stays on screen).
     pub error: Option<String>,
     pub sort: SortKey,
-    pub filter: String,
-    pub selected: usize,
+    /// Entrypoint rows are not tagged or opened: the key type is `()`.
+    pub list: ListView<()>,
     pub paused: bool,
-    /// Rows visible in the table at the last draw (for paging).
-    pub page: std::cell::Cell<usize>,
 }
 
 impl Default for StatsTab {
@@ -87,10 +93,8 @@ impl Default for StatsTab {
             data: None,
             error: None,
             sort: SortKey::Queued,
-            filter: String::new(),
-            selected: 0,
+            list: ListView::default(),
             paused: false,
-            page: std::cell::Cell::new(10),
         }
     }
 }
@@ -104,7 +108,7 @@ impl StatsTab {
         let mut rows: Vec<&EntrypointStats> = data
             .entrypoints
             .iter()
-            .filter(|e| matches_filter(&e.entrypoint, &self.filter))
+            .filter(|e| matches_filter(&e.entrypoint, &self.list.filter))
             .collect();
         rows.sort_by(|a, b| self.sort.compare(a, b));
         rows
@@ -114,21 +118,77 @@ impl StatsTab {
     pub fn totals(&self) -> Option<EntrypointStats> {
         self.data.as_ref()?;
         let mut totals = totals(self.rows());
-        if !self.filter.is_empty() {
+        if !self.list.filter.is_empty() {
             totals.entrypoint = "total (filtered)".into();
         }
         Some(totals)
-    }
-
-    pub fn navigate(&mut self, command: Command) {
-        let len = self.rows().len();
-        self.selected = move_cursor(self.selected, len, self.page.get(), command);
     }
 
     pub fn accept(&mut self, stats: QueueStats) {
         self.data = Some(stats);
         self.error = None;
         let len = self.rows().len();
-        self.selected = self.selected.min(len.saturating_sub(1));
+        self.list.accept(len, |_| true);
+    }
+}
+
+impl TabView for StatsTab {
+    fn title(&self) -> &'static str {
+        "Stats"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Stats
+    }
+
+    fn view(&self) -> Option<View> {
+        Some(View::Stats(self.window))
+    }
+
+    fn paused(&self) -> bool {
+        self.paused
+    }
+
+    fn filter(&self) -> Option<&str> {
+        Some(&self.list.filter)
+    }
+
+    fn filter_mut(&mut self) -> Option<&mut String> {
+        Some(&mut self.list.filter)
+    }
+
+    fn reset_selection(&mut self) {
+        self.list.reset_selection();
+    }
+
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
+        match command {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => {
+                let len = self.rows().len();
+                self.list.navigate(len, view::page_height(cx.body), command);
+            }
+            Command::Pause => {
+                self.paused = !self.paused;
+                if !self.paused {
+                    return vec![Reply::Refresh(View::Stats(self.window))];
+                }
+            }
+            Command::Window => {
+                self.window = self.window.next();
+                return vec![Reply::Refresh(View::Stats(self.window))];
+            }
+            Command::Sort => self.sort = self.sort.next(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 }

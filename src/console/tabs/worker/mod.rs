@@ -2,9 +2,16 @@
 //! and its recent log lines. Present only when the console hosts a worker
 //! (`pgq run` on a terminal, `pgq demo`).
 
+mod view;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::{Context, Reply, Screen, TabView};
+use crate::console::keymap::{Command, Scope};
 
 use crate::worker::{Counters, Snapshot, WorkerState};
 
@@ -80,5 +87,23 @@ impl WorkerTab {
 
     pub fn stopped(&self) -> bool {
         self.snapshot.state == WorkerState::Stopped
+    }
+}
+
+impl TabView for WorkerTab {
+    fn title(&self) -> &'static str {
+        "Worker"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Worker
+    }
+
+    fn on_command(&mut self, _command: Command, _cx: &Context) -> Vec<Reply> {
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
     }
 }

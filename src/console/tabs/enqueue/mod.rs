@@ -1,10 +1,17 @@
 //! The enqueue form: fields, validation with inline errors, entrypoint
 //! completion, and the jobs this session enqueued.
 
+mod view;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
+use super::{Context, Level, Reply, Screen, TabView};
 use crate::actions::jobs::{Conflict, JobSpec};
+use crate::actions::kinds;
+use crate::console::keymap::{Command, Keymap, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -287,6 +294,70 @@ fn replaced(_old: &TextArea<'static>, with: &str) -> TextArea<'static> {
     t.set_cursor_line_style(ratatui::style::Style::new());
     t.move_cursor(ratatui_textarea::CursorMove::End);
     t
+}
+
+impl EnqueueForm {
+    /// Validate the form: the job to propose, or its errors shown beside
+    /// their fields and nothing sent.
+    pub fn submit(&mut self) -> Vec<Reply> {
+        match self.validate() {
+            Ok(job) => {
+                self.errors.clear();
+                vec![Reply::Propose(
+                    kinds::Enqueue {
+                        jobs: vec![job],
+                        on_conflict: self.on_conflict,
+                    }
+                    .into(),
+                )]
+            }
+            Err(errors) => {
+                let n = errors.len();
+                self.errors = errors;
+                vec![Reply::Flash(
+                    Level::Error,
+                    format!(
+                        "fix {n} field{} first; nothing was sent",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )]
+            }
+        }
+    }
+}
+
+impl TabView for EnqueueForm {
+    fn title(&self) -> &'static str {
+        "Enqueue"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Enqueue
+    }
+
+    fn on_command(&mut self, command: Command, _cx: &Context) -> Vec<Reply> {
+        match command {
+            Command::Edit => self.editing = true,
+            Command::Submit => return self.submit(),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn hints(&self, keymap: &Keymap) -> Option<Vec<(String, &'static str)>> {
+        self.editing.then(|| {
+            vec![
+                ("Tab/↑↓".to_string(), "next field"),
+                ("Space".to_string(), "toggle choice"),
+                (keymap.first_key(Command::Submit), "enqueue"),
+                ("Esc".to_string(), "stop editing"),
+            ]
+        })
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
+    }
 }
 
 fn cycle_conflict(c: Conflict, back: bool) -> Conflict {

@@ -4,12 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::centered;
-use super::schedules::relative;
-use crate::console::app::App;
-use crate::console::tabs::held::traceback_text;
+use super::{HeldTab, traceback_text};
+use crate::console::tabs::Screen;
+use crate::console::ui::format::relative;
+use crate::console::ui::widgets::centered;
 
 fn first_line(tb: &Option<serde_json::Value>) -> String {
     tb.as_ref()
@@ -18,11 +18,19 @@ fn first_line(tb: &Option<serde_json::Value>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let h = &app.held;
-    let [header, table] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+/// A header line above the table.
+fn layout(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area)
+}
+
+/// Table rows visible in `body` (below the top border and column titles).
+pub fn page_height(body: Rect) -> usize {
+    layout(body)[1].height.saturating_sub(2) as usize
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
+    let t = &screen.theme;
+    let [header, table] = layout(area);
     let rows = h.rows();
     let total = h.jobs.as_ref().map_or(0, Vec::len);
     let mut spans = vec![
@@ -37,12 +45,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.dim,
         ),
     ];
-    if !h.tagged.is_empty() {
-        spans.push(Span::styled(format!("  {} tagged", h.tagged.len()), t.warn));
+    if !h.list.tagged.is_empty() {
+        spans.push(Span::styled(
+            format!("  {} tagged", h.list.tagged.len()),
+            t.warn,
+        ));
     }
-    if !h.filter.is_empty() {
+    if !h.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
-        spans.push(Span::styled(h.filter.clone(), t.warn));
+        spans.push(Span::styled(h.list.filter.clone(), t.warn));
     }
     frame.render_widget(Line::from(spans), header);
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
@@ -61,11 +72,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    h.page.set(table.height.saturating_sub(2) as usize);
+    let mut state = h.list.state_for(rows.len(), page_height(area));
     let body: Vec<Row> = rows
         .iter()
         .map(|j| {
-            let mark = if h.tagged.contains(&j.job.id) {
+            let mark = if h.list.tagged.contains(&j.job.id) {
                 "●"
             } else {
                 " "
@@ -75,7 +86,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(Line::from(j.job.id.to_string()).right_aligned()),
                 Cell::from(j.job.entrypoint.clone()),
                 Cell::from(Line::from(j.job.attempts.to_string()).right_aligned()),
-                Cell::from(relative(j.job.updated, app.now)),
+                Cell::from(relative(j.job.updated, screen.now)),
                 Cell::from(first_line(&j.traceback)),
             ])
         })
@@ -102,13 +113,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .block(block)
         .column_spacing(1)
         .row_highlight_style(t.selected);
-    let mut state = TableState::default().with_selected(Some(h.selected));
     frame.render_stateful_widget(widget, table, &mut state);
 }
 
-pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let Some(j) = app.held.detail_row() else {
+pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
+    let t = &screen.theme;
+    let Some(j) = h.detail_row() else {
         return;
     };
     let popup = centered(area, 90, 90);

@@ -5,13 +5,12 @@ use chrono::{DateTime, Local, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
-use super::centered;
-use super::format::age;
-use crate::console::app::App;
-use crate::console::tabs::schedules::is_stale;
-use crate::cron;
+use super::{SchedulesTab, is_stale};
+use crate::console::tabs::Screen;
+use crate::console::ui::format::age;
+use crate::console::ui::widgets::centered;
 
 /// `in 4m05s` / `4m05s ago`.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -23,11 +22,19 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let s = &app.schedules;
-    let [header, table] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+/// A header line above the table.
+fn layout(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area)
+}
+
+/// Table rows visible in `body` (below the top border and column titles).
+pub fn page_height(body: Rect) -> usize {
+    layout(body)[1].height.saturating_sub(2) as usize
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
+    let t = &screen.theme;
+    let [header, table] = layout(area);
     let rows = s.rows();
     let total = s.listing.as_ref().map_or(0, |l| l.rows.len());
     let mut spans = vec![
@@ -35,12 +42,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Span::styled(format!("{total}"), t.title),
         Span::styled(" schedules", t.dim),
     ];
-    if !s.tagged.is_empty() {
-        spans.push(Span::styled(format!("  {} tagged", s.tagged.len()), t.warn));
+    if !s.list.tagged.is_empty() {
+        spans.push(Span::styled(
+            format!("  {} tagged", s.list.tagged.len()),
+            t.warn,
+        ));
     }
-    if !s.filter.is_empty() {
+    if !s.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
-        spans.push(Span::styled(s.filter.clone(), t.warn));
+        spans.push(Span::styled(s.list.filter.clone(), t.warn));
     }
     spans.push(Span::styled(
         "  times UTC (local in details) · ! = stale heartbeat",
@@ -64,13 +74,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         return;
     }
-    s.page.set(table.height.saturating_sub(2) as usize);
-    let now = app.now;
+    let mut state = s.list.state_for(rows.len(), page_height(area));
+    let now = screen.now;
     let body: Vec<Row> = rows
         .iter()
         .map(|r| {
             let sc = &r.schedule;
-            let mark = if s.tagged.contains(&sc.id) {
+            let mark = if s.list.tagged.contains(&sc.id) {
                 "●"
             } else {
                 " "
@@ -125,13 +135,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .block(block)
         .column_spacing(1)
         .row_highlight_style(t.selected);
-    let mut state = TableState::default().with_selected(Some(s.selected));
     frame.render_stateful_widget(widget, table, &mut state);
 }
 
-pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let Some(row) = app.schedules.detail_row() else {
+pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
+    let t = &screen.theme;
+    let Some(row) = s.detail_row() else {
         return;
     };
     let sc = &row.schedule;
@@ -142,7 +151,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             "{} UTC · {} local · {}",
             at.format("%Y-%m-%d %H:%M:%S"),
             at.with_timezone(&Local).format("%Y-%m-%d %H:%M:%S %:z"),
-            relative(at, app.now)
+            relative(at, screen.now)
         )
     };
     let mut lines = vec![
@@ -176,16 +185,16 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, app: &App) {
             t.header,
         )),
     ];
-    match cron::next_fires(&sc.expression, app.now, 10) {
-        Ok(fires) => lines.extend(
-            fires
-                .into_iter()
-                .map(|f| Line::from(format!("  {}", both(f)))),
-        ),
-        Err(e) => lines.push(Line::from(Span::styled(
+    // Computed by the tab when the data or the clock moved, not here.
+    match s.detail_fires() {
+        Some(Ok(fires)) => {
+            lines.extend(fires.iter().map(|f| Line::from(format!("  {}", both(*f)))))
+        }
+        Some(Err(e)) => lines.push(Line::from(Span::styled(
             format!("  cannot compute: {e}"),
             t.error,
         ))),
+        None => {}
     }
     let title = format!(" schedule {} · {} ", sc.id, sc.entrypoint);
     frame.render_widget(

@@ -6,15 +6,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
-use super::format::group;
+use super::{DurabilityTab, meaning};
 use crate::actions::preview::human_bytes;
-use crate::console::app::App;
-use crate::console::tabs::durability::meaning;
+use crate::console::tabs::Screen;
+use crate::console::ui::format::group;
 use crate::settings::durability::Durability;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let d = &app.durability;
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, d: &DurabilityTab) {
+    let t = &screen.theme;
     let [header, tables, rest] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(6),

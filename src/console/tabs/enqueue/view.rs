@@ -8,12 +8,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui_textarea::TextArea;
 
-use crate::console::app::App;
-use crate::console::tabs::enqueue::{Field, conflict_label};
+use super::{EnqueueForm, Field, conflict_label};
+use crate::console::tabs::Screen;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let f = &app.enqueue;
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, f: &EnqueueForm) {
+    let t = &screen.theme;
     let submitted_height = (f.submitted.len().min(4) as u16 + 1).max(2);
     let [form, payload, submitted] = Layout::vertical([
         Constraint::Length(8),
@@ -43,7 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             area_text,
             f.editing && f.focus == field,
             f.error_of(field),
-            app,
+            screen,
         );
     }
     let choice = |field: Field, value: String| {
@@ -74,7 +73,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         &f.headers,
         f.editing && f.focus == Field::Headers,
         f.error_of(Field::Headers),
-        app,
+        screen,
     );
     frame.render_widget(
         choice(
@@ -88,8 +87,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         rows[6],
     );
     // Completion for the entrypoint, from what the queue, log and schedules know.
-    let known = app.known_entrypoints();
-    let completions = f.completions(&known);
+    let completions = f.completions(&screen.known_entrypoints);
     let hint = if f.editing && f.focus == Field::Entrypoint && !completions.is_empty() {
         Line::from(vec![
             Span::styled(" Tab completes: ", t.dim),
@@ -99,7 +97,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         Line::from(Span::styled(
             format!(
                 " press {} to edit the form",
-                app.keymap.keys_of(crate::console::keymap::Command::Edit)
+                screen.keymap.keys_of(crate::console::keymap::Command::Edit)
             ),
             t.dim,
         ))
@@ -149,9 +147,9 @@ fn draw_line_field(
     text: &TextArea<'static>,
     focused: bool,
     error: Option<&str>,
-    app: &App,
+    screen: &Screen,
 ) {
-    let t = &app.theme;
+    let t = &screen.theme;
     let [l, field, err] = Layout::horizontal([
         Constraint::Length(13),
         Constraint::Fill(2),

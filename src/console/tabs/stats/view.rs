@@ -7,42 +7,54 @@ use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table, TableState,
+    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table,
 };
 
-use super::format::{age, count, percent};
+use super::StatsTab;
 use crate::actions::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
-use crate::console::app::App;
+use crate::console::tabs::Screen;
+use crate::console::ui::format::{age, count, percent};
 
 const CHART_HEIGHT: u16 = 9;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+/// Header line, table, and the chart when there is room for it.
+fn layout(area: Rect) -> [Rect; 3] {
     let chart_height = if area.height >= 16 { CHART_HEIGHT } else { 0 };
-    let [header, table, chart] = Layout::vertical([
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(chart_height),
     ])
-    .areas(area);
-    draw_header(frame, header, app);
-    draw_table(frame, table, app);
+    .areas(area)
+}
+
+/// Entrypoint rows visible in `body`, between the column titles and the
+/// totals row.
+pub fn page_height(body: Rect) -> usize {
+    layout(body)[1].height.saturating_sub(4) as usize
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let [header, table, chart] = layout(area);
+    let chart_height = chart.height;
+    draw_header(frame, header, screen, s);
+    draw_table(frame, table, screen, s);
     if chart_height > 0 {
-        draw_chart(frame, chart, app);
+        draw_chart(frame, chart, screen, s);
     }
 }
 
-fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let s = &app.stats;
+fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let t = &screen.theme;
     let mut spans = vec![
         Span::styled(" window ", t.dim),
         Span::styled(s.window.label(), t.title),
         Span::styled("  sort ", t.dim),
         Span::raw(format!("{} ↓", s.sort.label())),
     ];
-    if !s.filter.is_empty() {
+    if !s.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
-        spans.push(Span::styled(s.filter.clone(), t.warn));
+        spans.push(Span::styled(s.list.filter.clone(), t.warn));
     }
     spans.push(Span::raw("  "));
     if s.paused {
@@ -69,10 +81,9 @@ fn numbers(e: &EntrypointStats) -> [String; 8] {
     ]
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let s = &app.stats;
-    let stale = !app.connected();
+fn draw_table(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let t = &screen.theme;
+    let stale = !screen.connected;
     let base = if stale { t.dim } else { t.base };
     let window = s.window.label();
     let header = Row::new(
@@ -140,8 +151,10 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(totals) = s.totals() {
         table_rows.push(row(&totals, t.total));
     }
-    // Rows visible between the header and the totals row (for paging).
-    s.page.set(area.height.saturating_sub(4) as usize);
+    // Paged over the entrypoint rows, between the titles and the totals.
+    let mut state = s
+        .list
+        .state_for(rows.len(), area.height.saturating_sub(4) as usize);
     let widths = [
         Constraint::Fill(1),
         Constraint::Length(7),
@@ -158,13 +171,11 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
         .block(block)
         .column_spacing(1)
         .row_highlight_style(t.selected);
-    let mut state = TableState::default().with_selected(Some(s.selected));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn draw_chart(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let s = &app.stats;
+fn draw_chart(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let t = &screen.theme;
     let Some(data) = &s.data else {
         return;
     };

@@ -1,0 +1,49 @@
+//! `pgq queue`: insert jobs in one statement (callers chunk large batches).
+
+use crate::actions::jobs::{self, Conflict, EnqueueResult, JobSpec};
+use crate::actions::preview::{self, Preview};
+use crate::actions::{Act, ActionError, Session};
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueue {
+    pub jobs: Vec<JobSpec>,
+    pub on_conflict: Conflict,
+}
+
+impl Act for Enqueue {
+    type Output = EnqueueResult;
+    const MUTATES: bool = true;
+    const DRY_RUN: bool = false;
+
+    fn sample() -> Self {
+        Enqueue {
+            jobs: vec![JobSpec {
+                entrypoint: "sample".into(),
+                payload: Some(b"{\"n\": 1}".to_vec()),
+                priority: 3,
+                execute_after: std::time::Duration::ZERO,
+                dedupe_key: None,
+                headers: serde_json::json!({"trace": "abc"}),
+            }],
+            on_conflict: Conflict::Raise,
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        jobs::command_line(names, &self.jobs, self.on_conflict)
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<EnqueueResult, ActionError> {
+        jobs::enqueue(session, &self.jobs, self.on_conflict).await
+    }
+
+    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+        Ok(preview::enqueue(
+            session,
+            &self.jobs,
+            self.on_conflict,
+            self.command_line(&session.names),
+        ))
+    }
+}

@@ -1,0 +1,102 @@
+//! Every action pgq runs, one file each, registered once in the list below.
+//!
+//! Adding an action is a file here (a type implementing [`Act`], with its sample) plus one
+//! line in `register!`: that line gives the console its [`Action`] variant
+//! (named like the type) and its [`Outcome`] variant (named on the right).
+
+use super::preview::Preview;
+use super::{Act, ActionError, Session};
+use crate::settings::names::ObjectNames;
+
+macro_rules! register {
+    ($($module:ident :: $Type:ident => $Out:ident,)*) => {
+        $(
+            pub mod $module;
+            pub use $module::$Type;
+        )*
+
+        /// Any action: what the console passes to its database task.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Action {
+            $($Type($Type),)*
+        }
+
+        /// Any action's output: what the console's database task sends back.
+        #[derive(Debug)]
+        pub enum Outcome {
+            $($Out(<$Type as Act>::Output),)*
+        }
+
+        $(
+            impl From<$Type> for Action {
+                fn from(action: $Type) -> Action {
+                    Action::$Type(action)
+                }
+            }
+        )*
+
+        impl Action {
+            /// One sample of every registered action (see [`Act::sample`]).
+            pub fn samples() -> Vec<Action> {
+                vec![$(<$Type as Act>::sample().into(),)*]
+            }
+
+            pub fn mutates(&self) -> bool {
+                match self {
+                    $(Action::$Type(_) => <$Type as Act>::MUTATES,)*
+                }
+            }
+
+            pub fn supports_dry_run(&self) -> bool {
+                match self {
+                    $(Action::$Type(_) => <$Type as Act>::DRY_RUN,)*
+                }
+            }
+
+            pub fn command_line(&self, names: &ObjectNames) -> String {
+                match self {
+                    $(Action::$Type(a) => a.command_line(names),)*
+                }
+            }
+
+            pub async fn execute(
+                &self,
+                session: &Session,
+                dry_run: bool,
+            ) -> Result<Outcome, ActionError> {
+                match self {
+                    $(Action::$Type(a) => super::run(session, a, dry_run).await.map(Outcome::$Out),)*
+                }
+            }
+
+            pub async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+                match self {
+                    $(Action::$Type(a) => a.preview(session).await,)*
+                }
+            }
+        }
+    };
+}
+
+register! {
+    install::Install => Installed,
+    uninstall::Uninstall => Uninstalled,
+    upgrade::Upgrade => Upgraded,
+    verify::Verify => Verified,
+    set_durability::SetDurability => DurabilitySet,
+    autovac::Autovac => AutovacSet,
+    enqueue::Enqueue => Enqueued,
+    dashboard::Dashboard => Dashboard,
+    list_failed::ListFailed => Failed,
+    requeue::Requeue => Requeued,
+    stale::Stale => Stale,
+    workers::Workers => Workers,
+    backlog::Backlog => Backlog,
+    queue_stats::QueueStats => QueueStats,
+    server_version::ServerVersion => ServerVersion,
+    list_schedules::ListSchedules => Schedules,
+    remove_schedules::RemoveSchedules => SchedulesRemoved,
+    run_schedules_now::RunSchedulesNow => SchedulesDue,
+    table_info::TableInfo => Tables,
+    held_jobs::HeldJobs => HeldJobs,
+}

@@ -1,0 +1,42 @@
+//! Depth, age and windowed completions per entrypoint (console Stats tab).
+
+use crate::actions::stats::{self, QueueStats as Stats, SERIES_BUCKETS, StatsWindow};
+use crate::actions::{Act, ActionError, Session, bind, psql};
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueStats {
+    pub window: StatsWindow,
+}
+
+impl Act for QueueStats {
+    type Output = Stats;
+    const MUTATES: bool = false;
+
+    /// No pgq command prints these numbers: the console's two queries.
+    fn sample() -> Self {
+        QueueStats {
+            window: StatsWindow::OneHour,
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        let seconds = self.window.duration().as_secs_f64();
+        let bucket = seconds / SERIES_BUCKETS as f64;
+        psql(&[
+            stats::depth_sql(names),
+            bind(
+                &stats::done_sql(names),
+                &[
+                    seconds.to_string(),
+                    bucket.to_string(),
+                    SERIES_BUCKETS.to_string(),
+                ],
+            ),
+        ])
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<Stats, ActionError> {
+        stats::queue_stats(session, self.window).await
+    }
+}

@@ -1,0 +1,54 @@
+//! `pgq requeue`: put held jobs back to `queued` with attempts reset.
+
+use crate::actions::jobs::{self, Requeued, requeue_sql};
+use crate::actions::preview::{Preview, list, plural};
+use crate::actions::{Act, ActionError, Session, db_err, pgq};
+use crate::db::statements::Statement;
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requeue {
+    pub ids: Vec<i64>,
+}
+
+impl Act for Requeue {
+    type Output = Requeued;
+    const MUTATES: bool = true;
+    const DRY_RUN: bool = false;
+
+    fn sample() -> Self {
+        Requeue { ids: vec![1, 2] }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        let ids: Vec<String> = self.ids.iter().map(i64::to_string).collect();
+        pgq(names, &format!("requeue {}", ids.join(" ")))
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<Requeued, ActionError> {
+        jobs::requeue(session, &self.ids).await
+    }
+
+    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+        let n = &session.names;
+        let sql = Statement::RequeueCount.render(n);
+        let held: i64 = session
+            .client()
+            .query_one(&sql, &[&self.ids])
+            .await
+            .map_err(db_err("counting held jobs"))?
+            .get(0);
+        let mut p = Preview::new(
+            format!(
+                "Requeue {} ({})?",
+                plural(held as usize, "held job", "held jobs"),
+                list(&self.ids)
+            ),
+            vec![requeue_sql(session)],
+            self.command_line(n),
+        );
+        p.parameters = vec![format!("$1 = {{{}}}", list(&self.ids))];
+        p.nothing_to_do = held == 0;
+        Ok(p)
+    }
+}

@@ -1,0 +1,31 @@
+//! The server's version string (console status bar).
+
+use crate::actions::{Act, ActionError, Session, db_err, psql};
+use crate::settings::names::ObjectNames;
+
+const SQL: &str = "SELECT current_setting('server_version')";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerVersion;
+
+impl Act for ServerVersion {
+    type Output = String;
+    const MUTATES: bool = false;
+
+    fn sample() -> Self {
+        ServerVersion
+    }
+
+    fn command_line(&self, _: &ObjectNames) -> String {
+        psql(&[SQL.to_string()])
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<String, ActionError> {
+        session
+            .client()
+            .query_one(SQL, &[])
+            .await
+            .map(|row| row.get(0))
+            .map_err(db_err("reading the server version"))
+    }
+}

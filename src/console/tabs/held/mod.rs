@@ -1,0 +1,152 @@
+//! Held jobs tab state: jobs in `failed` status with their last traceback,
+//! on the shared list view.
+
+mod view;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::list::ListView;
+use super::{Context, Level, Reply, Screen, TabView, matches_filter};
+use crate::actions::kinds;
+use crate::actions::tables::HeldJob;
+use crate::console::db::View;
+use crate::console::keymap::{Command, Scope};
+
+#[derive(Debug, Clone, Default)]
+pub struct HeldTab {
+    pub jobs: Option<Vec<HeldJob>>,
+    pub list: ListView<i64>,
+}
+
+impl HeldTab {
+    pub fn rows(&self) -> Vec<&HeldJob> {
+        let filter = &self.list.filter;
+        self.jobs
+            .iter()
+            .flatten()
+            .filter(|j| {
+                matches_filter(&j.job.entrypoint, filter)
+                    || matches_filter(&j.job.id.to_string(), filter)
+                    || j.traceback
+                        .as_ref()
+                        .is_some_and(|t| matches_filter(&t.to_string(), filter))
+            })
+            .collect()
+    }
+
+    pub fn selected_row(&self) -> Option<&HeldJob> {
+        self.rows().get(self.list.selected).copied()
+    }
+
+    fn selected_id(&self) -> Option<i64> {
+        self.selected_row().map(|r| r.job.id)
+    }
+
+    /// The tagged jobs, or else the selected one.
+    pub fn targets(&self) -> Vec<i64> {
+        self.list.targets(self.selected_id())
+    }
+
+    pub fn accept(&mut self, jobs: Vec<HeldJob>) {
+        let ids: Vec<i64> = jobs.iter().map(|j| j.job.id).collect();
+        self.jobs = Some(jobs);
+        let len = self.rows().len();
+        self.list.accept(len, |id| ids.contains(id));
+    }
+
+    pub fn detail_row(&self) -> Option<&HeldJob> {
+        let id = self.list.detail?;
+        self.jobs.iter().flatten().find(|j| j.job.id == id)
+    }
+}
+
+impl TabView for HeldTab {
+    fn title(&self) -> &'static str {
+        "Held"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Held
+    }
+
+    fn view(&self) -> Option<View> {
+        Some(View::Held)
+    }
+
+    fn filter(&self) -> Option<&str> {
+        Some(&self.list.filter)
+    }
+
+    fn filter_mut(&mut self) -> Option<&mut String> {
+        Some(&mut self.list.filter)
+    }
+
+    fn reset_selection(&mut self) {
+        self.list.reset_selection();
+    }
+
+    fn detail_open(&self) -> bool {
+        self.list.detail.is_some()
+    }
+
+    fn close_detail(&mut self) {
+        self.list.detail = None;
+    }
+
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
+        let page = view::page_height(cx.body);
+        match command {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => {
+                let len = self.rows().len();
+                self.list.navigate(len, page, command);
+            }
+            Command::Open => self.list.detail = self.selected_id(),
+            Command::Tag => {
+                let id = self.selected_id();
+                self.list.toggle_tag(id);
+                let len = self.rows().len();
+                self.list.navigate(len, page, Command::Down);
+            }
+            Command::Requeue => {
+                let ids = self.targets();
+                if ids.is_empty() {
+                    return vec![Reply::Flash(Level::Info, "no held job selected".into())];
+                }
+                return vec![Reply::Propose(kinds::Requeue { ids }.into())];
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
+    }
+
+    fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw_detail(frame, area, screen, self);
+    }
+}
+
+/// The traceback as readable lines: PGQueuer stores an object with
+/// `exception_type`, `exception_message` and `traceback` text (§7.5).
+pub fn traceback_text(traceback: &serde_json::Value) -> String {
+    let field = |k: &str| traceback.get(k).and_then(|v| v.as_str());
+    match (field("exception_type"), field("exception_message")) {
+        (Some(kind), message) => {
+            let mut text = format!("{kind}: {}", message.unwrap_or(""));
+            if let Some(tb) = field("traceback") {
+                text.push_str("\n\n");
+                text.push_str(tb);
+            }
+            text
+        }
+        _ => serde_json::to_string_pretty(traceback).unwrap_or_default(),
+    }
+}

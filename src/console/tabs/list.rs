@@ -1,0 +1,150 @@
+//! The list view every list tab shares: filter text, selection, tags, the
+//! row whose detail pane is open, and the table's scroll state.
+//!
+//! The scroll state is a ratatui [`TableState`] kept here between frames and
+//! moved only by navigation, so the view does not jump when the selection
+//! moves inside the visible rows. The page height comes from the tab's
+//! layout of the known terminal size, never from a value the last draw left
+//! behind, so drawing stays a pure function of the state.
+
+use std::collections::BTreeSet;
+
+use ratatui::widgets::TableState;
+
+use super::move_cursor;
+use crate::console::keymap::Command;
+
+#[derive(Debug, Clone)]
+pub struct ListView<K: Ord> {
+    pub filter: String,
+    /// Index of the selected row among the filtered rows.
+    pub selected: usize,
+    pub tagged: BTreeSet<K>,
+    /// The row whose detail pane is open.
+    pub detail: Option<K>,
+    /// Selection and scroll offset as last placed by navigation.
+    pub table: TableState,
+}
+
+impl<K: Ord> Default for ListView<K> {
+    fn default() -> Self {
+        ListView {
+            filter: String::new(),
+            selected: 0,
+            tagged: BTreeSet::new(),
+            detail: None,
+            table: TableState::default(),
+        }
+    }
+}
+
+impl<K: Ord + Copy> ListView<K> {
+    /// Move the selection over `len` rows shown `page` at a time, scrolling
+    /// only as far as needed to keep it visible.
+    pub fn navigate(&mut self, len: usize, page: usize, command: Command) {
+        self.selected = move_cursor(self.selected, len, page, command);
+        self.scroll_to(self.selected, len, page);
+    }
+
+    /// Keep the scroll offset so that row `selected` of `len` is visible.
+    pub fn scroll_to(&mut self, selected: usize, len: usize, page: usize) {
+        let offset = window(self.table.offset(), selected, len, page);
+        self.table = TableState::default()
+            .with_offset(offset)
+            .with_selected(Some(selected));
+    }
+
+    /// New data arrived: keep the selection in range and drop tags of rows
+    /// that are gone (they would act on nothing).
+    pub fn accept(&mut self, len: usize, exists: impl Fn(&K) -> bool) {
+        self.tagged.retain(|k| exists(k));
+        self.selected = self.selected.min(len.saturating_sub(1));
+    }
+
+    pub fn toggle_tag(&mut self, key: Option<K>) {
+        if let Some(key) = key
+            && !self.tagged.remove(&key)
+        {
+            self.tagged.insert(key);
+        }
+    }
+
+    /// The tagged rows, or else the given selected one.
+    pub fn targets(&self, selected: Option<K>) -> Vec<K> {
+        if self.tagged.is_empty() {
+            selected.into_iter().collect()
+        } else {
+            self.tagged.iter().copied().collect()
+        }
+    }
+
+    /// Back to the first row (the filter changed).
+    pub fn reset_selection(&mut self) {
+        self.selected = 0;
+        self.table = TableState::default();
+    }
+
+    /// The state to draw `len` rows with, `page` of them visible: the kept
+    /// offset, moved only if the selection would be off screen at this
+    /// size. Pure, so a frame never changes what the next one starts from.
+    pub fn state_for(&self, len: usize, page: usize) -> TableState {
+        let selected = self.selected.min(len.saturating_sub(1));
+        TableState::default()
+            .with_offset(window(self.table.offset(), selected, len, page))
+            .with_selected(Some(selected))
+    }
+}
+
+/// The first visible row of `len` rows, `page` at a time, starting from
+/// `offset` and moving as little as possible to show `selected`; never past
+/// the point where the last page is full.
+pub fn window(offset: usize, selected: usize, len: usize, page: usize) -> usize {
+    let page = page.max(1);
+    let offset = if selected < offset {
+        selected
+    } else if selected >= offset + page {
+        selected + 1 - page
+    } else {
+        offset
+    };
+    offset.min(len.saturating_sub(page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_moves_only_when_the_selection_leaves_the_page() {
+        assert_eq!(window(0, 3, 50, 10), 0);
+        assert_eq!(window(0, 12, 50, 10), 3);
+        assert_eq!(window(40, 48, 50, 10), 40, "moving up inside the page");
+        assert_eq!(window(40, 35, 50, 10), 35);
+        assert_eq!(window(45, 49, 50, 10), 40, "the last page stays full");
+        assert_eq!(window(7, 0, 3, 10), 0);
+    }
+
+    #[test]
+    fn scroll_offset_survives_moves_inside_the_page() {
+        let mut list: ListView<i64> = ListView::default();
+        list.navigate(50, 10, Command::Bottom);
+        assert_eq!(list.table.offset(), 40);
+        list.navigate(50, 10, Command::Up);
+        assert_eq!((list.selected, list.table.offset()), (48, 40));
+        assert_eq!(list.state_for(50, 10).offset(), 40);
+        // A smaller terminal shows the selection without storing anything.
+        assert_eq!(list.state_for(50, 5).offset(), 44);
+        assert_eq!(list.table.offset(), 40);
+    }
+
+    #[test]
+    fn tags_toggle_and_vanish_with_their_rows() {
+        let mut list: ListView<i64> = ListView::default();
+        list.toggle_tag(Some(3));
+        list.toggle_tag(Some(4));
+        list.toggle_tag(Some(3));
+        assert_eq!(list.targets(Some(9)), vec![4]);
+        list.accept(1, |k| *k != 4);
+        assert_eq!(list.targets(Some(9)), vec![9]);
+    }
+}
