@@ -430,6 +430,19 @@ pub enum SqlCommand {
         #[arg(long)]
         rollback: bool,
     },
+    /// One statement of sql/ with the object names filled in, as pgq runs it
+    /// (for the benchmarks' pgbench scripts)
+    #[command(hide = true)]
+    Statement {
+        /// The file name without .sql (e.g. dequeue, log_jobs)
+        #[arg(value_parser = statement_name)]
+        name: crate::db::statements::Statement,
+    },
+}
+
+fn statement_name(name: &str) -> Result<crate::db::statements::Statement, String> {
+    crate::db::statements::Statement::by_name(name)
+        .ok_or_else(|| format!("no statement {name:?} in sql/"))
 }
 
 /// Parse a number of seconds that must be finite and not negative.

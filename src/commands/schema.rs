@@ -31,6 +31,7 @@ pub(super) fn sql(ctx: &CommandContext, command: &SqlCommand) -> Result<Exit, Co
         SqlCommand::Autovac { rollback } => {
             render::script(None, &render::autovac(&names, *rollback), "\n\n")
         }
+        SqlCommand::Statement { name } => name.render(&names) + "\n",
     };
     output::stdout(&text);
     Ok(Exit::Ok)
