@@ -12,8 +12,6 @@ use tokio_postgres::types::ToSql;
 
 use super::{ActionError, Finish, Session, db_err};
 use crate::db::statements::Statement;
-use crate::schema::declare::dedupe_predicate;
-use crate::schema::render::spelled;
 use crate::settings::names::ObjectNames;
 
 /// One job to enqueue.
@@ -662,15 +660,7 @@ impl Prepared {
 /// any probe: when no job holds any key (a bulk load into a queue without
 /// keyed jobs) the check costs one index lookup instead of one per key.
 fn held_key_sql(session: &Session) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    let predicate = spelled(&dedupe_predicate(&n.queue_status_type), n);
-    format!(
-        "SELECT k.job FROM unnest($1::text[], $2::bigint[]) AS k(key, job)
-         WHERE EXISTS (SELECT FROM {queue} WHERE {predicate})
-           AND EXISTS (SELECT FROM {queue} WHERE dedupe_key = k.key AND {predicate})
-         ORDER BY k.job LIMIT 1"
-    )
+    Statement::HeldDedupeKey.render(&session.names)
 }
 
 /// Under `Conflict::Raise`, the first job whose key is already held, looked
@@ -834,16 +824,7 @@ pub enum Analyzed {
 /// rules ANALYZE itself applies. (MAINTAIN is unknown before PostgreSQL 17,
 /// so it is asked only from 17 on; CASE keeps that order.)
 fn may_analyze_sql(session: &Session) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    format!(
-        "SELECT current_user::text,
-                pg_has_role(c.relowner, 'USAGE')
-             OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
-             OR CASE WHEN current_setting('server_version_num')::int >= 170000
-                     THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END
-         FROM pg_class c WHERE c.oid = '{queue}'::regclass"
-    )
+    Statement::MayAnalyzeQueue.render(&session.names)
 }
 
 /// ANALYZE the queue table, so that dequeues right after a bulk load plan
@@ -857,10 +838,8 @@ pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
     if !row.get::<_, bool>(1) {
         return Ok(Analyzed::NotPermitted { role: row.get(0) });
     }
-    let n = &session.names;
-    let sql = format!("ANALYZE {}", n.qualify(&n.queue_table));
     session
-        .apply_batch(&sql)
+        .apply_batch(&Statement::AnalyzeQueue.render(&session.names))
         .await
         .map_err(|e| missing_schema_or(session, e, "analyzing the queue table"))?;
     Ok(Analyzed::Done)

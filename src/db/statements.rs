@@ -89,6 +89,11 @@ statements! {
     DrawIds => "draw_ids.sql",
     Requeue => "requeue.sql",
     RequeueCount => "requeue_count.sql",
+    // Bulk enqueue's checks (actions/jobs.rs): a key already held, and
+    // ANALYZE after a large load, with the privilege check before it.
+    HeldDedupeKey => "held_dedupe_key.sql",
+    MayAnalyzeQueue => "may_analyze_queue.sql",
+    AnalyzeQueue => "analyze_queue.sql",
     // Reports, statistics, held jobs and tables (actions/).
     DashboardStatistics => "dashboard_statistics.sql",
     DashboardSummary => "dashboard_summary.sql",
@@ -271,6 +276,28 @@ mod tests {
                     statement.file_name()
                 );
             }
+        }
+    }
+
+    /// The held-key probe must use the same predicate, so each probe is an
+    /// index-only lookup on that unique index.
+    #[test]
+    fn held_key_probe_spells_the_declared_dedupe_predicate() {
+        use crate::schema::declare::dedupe_predicate;
+        use crate::schema::render::spelled;
+        for names in name_sets() {
+            let predicate = spelled(&dedupe_predicate(&names.queue_status_type), &names);
+            let sql = Statement::HeldDedupeKey.render(&names);
+            assert_eq!(
+                sql.matches(&format!("AND {predicate})")).count(),
+                1,
+                "{sql}"
+            );
+            assert_eq!(
+                sql.matches(&format!("WHERE {predicate})")).count(),
+                1,
+                "{sql}"
+            );
         }
     }
 
