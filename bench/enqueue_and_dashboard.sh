@@ -21,7 +21,8 @@ ROUNDS=${2:-3}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=${PGQ_BENCH_DB:-pgq_bench}
 DSN=${ADMIN%/*}/$DB
-PGQ=./target/release/pgq
+# Where cargo puts the release build (CARGO_TARGET_DIR, else ./target).
+PGQ=${CARGO_TARGET_DIR:-target}/release/pgq
 VENV=target/bench-venv
 WORK=target/bench-work
 [ -x "$PGQ" ] || cargo build --release
@@ -90,10 +91,13 @@ echo "ratio pgq/python      : $(python3 -c "print(f'{$ratio / 1000:.2f}')")x (me
 if [ "${PGQ_BENCH_SKIP_PGBENCH:-0}" != 1 ] && command -v pgbench > /dev/null; then
   # The server's own limit: pgbench runs the INSERT statements with nothing
   # else, 1000 rows each, the arrays as constants of a prepared statement
-  # (no client work, no parameter decoding), 5 s per line. "pgq" is pgq's
-  # fast-path statement for these jobs (no delays, no headers; ids from the
-  # column default here, where pgq draws the same nextval values just
-  # before), "python" is PGQueuer 1.6.0's statement.
+  # (no client work; only pgq's drawn ids travel as a parameter), 5 s per
+  # line. "pgq" is what pgq sends for a chunk of these jobs (no delays, no
+  # headers): sql/draw_ids.sql, then sql/enqueue_fast.sql with the drawn ids
+  # (\gset), both as `pgq sql statement` fills them; "python" is PGQueuer
+  # 1.6.0's statement.
+  $PGQ sql statement draw_ids > "$WORK/draw_ids.sql"
+  $PGQ sql statement enqueue_fast > "$WORK/enqueue_fast.sql"
   python3 - "$WORK" <<'PY'
 import sys
 work, B = sys.argv[1], 1000
@@ -104,13 +108,18 @@ pl = arr('"\\\\x%s"' % f"job {i}".encode().hex() for i in range(B))
 zero = arr(['"0 microseconds"'] * B)
 nul = arr(["NULL"] * B)
 hdr = arr(["null"] * B)
-pgq = f"""WITH written AS (
-  INSERT INTO pgqueuer (priority, entrypoint, payload, execute_after, headers, status)
-  SELECT priority, entrypoint, payload, now(), 'null'::jsonb, 'queued'::pgqueuer_status
-  FROM unnest({pri}::int[], {ep}::text[], {pl}::bytea[]) AS t(priority, entrypoint, payload)
-  RETURNING id, entrypoint, priority)
-INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
-SELECT id, 'queued'::pgqueuer_status, entrypoint, priority FROM written;"""
+def pgq_file(name, params):
+    # pgq's statement with its bind parameters replaced, highest first ($1 is
+    # a prefix of $10).
+    sql = open(f"{work}/{name}.sql").read().rstrip("\n")
+    for n in sorted(params, reverse=True):
+        assert f"${n}::" in sql, (name, n)
+        sql = sql.replace(f"${n}::", f"{params[n]}::")
+    return sql
+draw = pgq_file("draw_ids", {1: str(B)})
+# The draw's one column is array_agg: \gset stores it as :array_agg.
+insert = pgq_file("enqueue_fast", {1: ":array_agg", 2: pri, 3: ep, 4: pl})
+pgq = f"{draw} \\gset\n{insert};"
 python = f"""WITH input AS MATERIALIZED (
   SELECT nextval((SELECT pg_get_serial_sequence('pgqueuer', 'id'))) AS id,
          priority, entrypoint, payload, execute_after, dedupe_key, headers, ord
@@ -124,8 +133,8 @@ logged AS (
   INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
   SELECT id, 'queued', entrypoint, priority FROM inserted WHERE id IN (SELECT id FROM input))
 SELECT i.ord AS ord, ins.id AS id FROM inserted ins JOIN input i ON i.id = ins.id ORDER BY i.ord;"""
-for name, sql in (("pgq", pgq), ("python", python)):
-    open(f"{work}/pgbench_{name}.sql", "w").write(" ".join(sql.split("\n")) + "\n")
+open(f"{work}/pgbench_pgq.sql", "w").write(pgq + "\n")
+open(f"{work}/pgbench_python.sql", "w").write(" ".join(python.split("\n")) + "\n")
 PY
   echo "pgbench, the same INSERTs of 1000 rows, server only (jobs/s):"
   for spec in python:1 pgq:1 pgq:2 pgq:3; do

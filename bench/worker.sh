@@ -17,7 +17,8 @@
 # 2. Throughput: a Python producer enqueues (batches of 100) while one worker
 #    dequeues, for SECONDS; completed jobs/s inside the window.
 # 3. Server limit: pgbench runs the same dequeue + completion statements
-#    (batch 10 and 100) with no client work at all, 1 and 2 connections.
+#    (the files in sql/, as pgq fills them) at batch 10 and 100 with no
+#    client work at all, 1 and 2 connections.
 #
 # Needs: cargo, PostgreSQL at PGQ_BENCH_DSN (default
 # postgres://postgres@127.0.0.1:5432/postgres), psql, pgbench, python3.
@@ -29,7 +30,8 @@ REPEAT=${3:-3}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=pgq_bench_worker
 DSN=${ADMIN%/*}/$DB
-PGQ=./target/release/pgq
+# Where cargo puts the release build (CARGO_TARGET_DIR, else ./target).
+PGQ=${CARGO_TARGET_DIR:-target}/release/pgq
 VENV=target/bench-venv
 PY=bench/worker_python.py
 cargo build --release --quiet
@@ -125,37 +127,36 @@ for w in pgq python; do
   echo "$w: enqueued $enq, completed $done ($rate jobs/s while running), left in queue $left"
 done
 
-echo "== server limit: pgbench, the same dequeue + completion SQL, no worker"
+echo "== server limit: pgbench, the same dequeue + completion statements, no worker"
+# pgbench runs the statements pgq runs: sql/dequeue.sql and sql/log_jobs.sql,
+# names filled by pgq itself (`pgq sql statement`, the function the worker
+# uses, so a prefix or schema would be honoured the same way). Two mechanical
+# changes only: the bind parameters become pgbench variables ($N -> :dN for
+# the dequeue, :cN for the completion), sent as parameters of prepared
+# statements (-M prepared) as the worker sends them; and since pgbench keeps
+# one result row, the dequeue's final SELECT collects the claimed rows into
+# the completion's three arrays instead of returning them (the CTEs that do
+# the work are unchanged).
+RESULT='SELECT id, priority, entrypoint, payload, headers, attempts, created, execute_after
+FROM claimed ORDER BY priority DESC, id ASC'
+dequeue=$($PGQ sql statement dequeue)
+[ "$(tail -n 2 <<< "$dequeue")" = "$RESULT" ] \
+  || { echo "sql/dequeue.sql no longer ends in the result SELECT this script replaces" >&2; exit 1; }
+{
+  head -n -2 <<< "$dequeue" | sed -E 's/\$([0-9]+)/:d\1/g'
+  echo "SELECT coalesce(array_agg(id), '{}') AS ids,"
+  echo "       coalesce(array_agg('successful'::text), '{}') AS statuses,"
+  echo "       coalesce(array_agg(NULL::text), '{}') AS tracebacks"
+  echo "FROM claimed \gset"
+  $PGQ sql statement log_jobs | sed -E 's/\$1::/:ids::/; s/\$2::/:statuses::/; s/\$3::/:tracebacks::/'
+  echo ";"
+} > target/bench-dequeue.sql
 for batch in 10 100; do
   for clients in 1 2; do
     reset_queue 400000
-    cat > target/bench-dequeue.sql <<SQL
-WITH available AS (SELECT UNNEST('{bench}'::text[]) AS entrypoint),
-next_queued AS (
-  SELECT job.id, job.priority FROM available CROSS JOIN LATERAL (
-    SELECT c.id, c.priority FROM pgqueuer c
-    WHERE c.entrypoint = available.entrypoint AND c.status = 'queued' AND c.execute_after < NOW()
-    ORDER BY c.priority DESC, c.id ASC LIMIT $batch FOR UPDATE SKIP LOCKED) job
-  ORDER BY job.priority DESC, job.id ASC LIMIT $batch),
-next_stale AS (
-  SELECT s.id, s.priority FROM pgqueuer s
-  WHERE s.status = 'picked' AND s.entrypoint = ANY('{bench}') AND s.heartbeat < NOW() - interval '30 seconds'
-    AND s.execute_after < NOW()
-  ORDER BY s.priority DESC, s.id ASC FOR UPDATE SKIP LOCKED LIMIT $batch),
-eligible AS (SELECT id FROM (SELECT id, priority FROM next_queued UNION ALL SELECT id, priority FROM next_stale) c
-  ORDER BY priority DESC, id ASC LIMIT $batch),
-claimed AS (UPDATE pgqueuer SET status = 'picked', updated = NOW(), heartbeat = NOW(),
-  queue_manager_id = '00000000-0000-0000-0000-000000000001' WHERE id IN (SELECT id FROM eligible) RETURNING *),
-log_pick AS (INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)
-  SELECT id, status, entrypoint, priority FROM claimed)
-SELECT coalesce(array_agg(id), '{}') AS ids FROM claimed \gset
-WITH job_status AS (SELECT UNNEST(':ids'::bigint[]) AS id, 'successful'::pgqueuer_status AS status, NULL::jsonb AS traceback),
-deleted AS (DELETE FROM pgqueuer WHERE id = ANY(SELECT id FROM job_status) RETURNING id, entrypoint, priority)
-INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority, traceback)
-SELECT js.id, js.status, d.entrypoint, d.priority, js.traceback FROM job_status js JOIN deleted d ON d.id = js.id;
-SQL
-    tps=$(pgbench -n -f target/bench-dequeue.sql -c "$clients" -j "$clients" -T 5 "$DSN" 2>/dev/null \
-          | awk '/^tps/ {print $3; exit}')
+    tps=$(pgbench -n -M prepared -f target/bench-dequeue.sql -c "$clients" -j "$clients" -T 5 \
+          -D d1="$batch" -D d2='{bench}' -D d3=00000000-0000-0000-0000-000000000001 -D d4=30 \
+          "$DSN" 2>/dev/null | awk '/^tps/ {print $3; exit}')
     echo "batch $batch, $clients connection(s): $(python3 -c "print(round($tps * $batch))") jobs/s"
   done
 done

@@ -4,6 +4,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::actions::Expect;
 use crate::settings::durability::Durability;
+use crate::settings::duration::parse_duration;
 
 const AFTER_HELP: &str = "\
 Connection: --dsn, else PGDSN, else PGQUEUER_DSN, else the libpq variables
@@ -80,10 +81,6 @@ pub struct GlobalArgs {
     /// an explicit flag beats a --context, the environment does not.
     #[arg(skip)]
     pub dsn_on_command_line: bool,
-
-    /// The `--context` entry, read from config.toml once (see `commands::context`).
-    #[arg(skip)]
-    pub context_entry: std::sync::OnceLock<Result<Option<crate::console::config::Context>, String>>,
 }
 
 /// Tabs the console can open at.
@@ -372,7 +369,7 @@ pub struct QueueArgs {
     #[arg(short, long, default_value_t = 0, allow_negative_numbers = true)]
     pub priority: i32,
     /// Delay before the job is eligible, e.g. 90s, 5m, 1h30m, 2d (or plain seconds)
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub execute_after: Option<std::time::Duration>,
     /// Deduplication key: unique among queued and picked jobs
     #[arg(long, value_name = "KEY")]
@@ -433,6 +430,19 @@ pub enum SqlCommand {
         #[arg(long)]
         rollback: bool,
     },
+    /// One statement of sql/ with the object names filled in, as pgq runs it
+    /// (for the benchmarks' pgbench scripts)
+    #[command(hide = true)]
+    Statement {
+        /// The file name without .sql (e.g. dequeue, log_jobs)
+        #[arg(value_parser = statement_name)]
+        name: crate::db::statements::Statement,
+    },
+}
+
+fn statement_name(name: &str) -> Result<crate::db::statements::Statement, String> {
+    crate::db::statements::Statement::by_name(name)
+        .ok_or_else(|| format!("no statement {name:?} in sql/"))
 }
 
 /// Parse a number of seconds that must be finite and not negative.
@@ -456,7 +466,7 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
-/// Parse a delay such as `90s`, `5m`, `1h30m`, `2d`, `250ms` or plain seconds (`1.5`).
+/// Parse a rate in jobs per second, above 0 and at most 100000.
 fn positive_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 && r <= 100_000.0 => Ok(r),
@@ -466,73 +476,9 @@ fn positive_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err("empty duration".into());
-    }
-    if trimmed.starts_with('-') {
-        return Err(format!("{text:?}: a delay cannot be negative"));
-    }
-    if let Ok(seconds) = trimmed.parse::<f64>() {
-        return if seconds.is_finite() && seconds >= 0.0 {
-            Ok(std::time::Duration::from_secs_f64(seconds))
-        } else {
-            Err(format!("{text:?}: a delay cannot be negative"))
-        };
-    }
-    let mut total = 0f64;
-    let mut rest = trimmed;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{text:?}: missing unit (use ms, s, m, h or d)"))?;
-        if digits == 0 {
-            return Err(format!(
-                "{text:?} is not a duration (examples: 90s, 5m, 1h30m, 2d)"
-            ));
-        }
-        let value: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?} is not a duration"))?;
-        let unit_len = rest[digits..]
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len() - digits);
-        let unit = &rest[digits..digits + unit_len];
-        let factor = match unit {
-            "ms" => 0.001,
-            "s" | "sec" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            _ => {
-                return Err(format!(
-                    "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
-                ));
-            }
-        };
-        total += value * factor;
-        rest = &rest[digits + unit_len..];
-    }
-    Ok(std::time::Duration::from_secs_f64(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        for bad in ["-5s", "-1", "abc", "5x", "", "m5", "nan"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

@@ -11,7 +11,6 @@ pub mod commands;
 pub mod console;
 pub mod cron;
 pub mod db;
-pub mod demo;
 pub mod events;
 pub mod output;
 pub mod schema;

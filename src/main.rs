@@ -106,7 +106,7 @@ fn init_logging(console: bool, no_color: bool) {
     };
     let registry = tracing_subscriber::registry().with(pgq::worker::log::layer());
     if console {
-        let file = pgq::console::config::log_path().and_then(|path| {
+        let file = pgq::settings::config::log_path().and_then(|path| {
             std::fs::create_dir_all(path.parent()?).ok()?;
             std::fs::OpenOptions::new()
                 .create(true)

@@ -11,8 +11,7 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 
 use super::{ActionError, Finish, Session, db_err};
-use crate::schema::declare::dedupe_predicate;
-use crate::schema::render::spelled;
+use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
 /// One job to enqueue.
@@ -173,60 +172,19 @@ enum Ids {
 /// materialised CTE (so each input row keeps its id across the join) or given,
 /// one log row per inserted job, and one result row per input in input order.
 fn enqueue_sql(session: &Session, on_conflict: Conflict, ids: Ids) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    let log = n.qualify(&n.queue_table_log);
-    let status = spelled(&n.queue_status_type, n);
-    let predicate = spelled(&dedupe_predicate(&n.queue_status_type), n);
-    let action = match on_conflict {
-        Conflict::UpdatePriority => {
-            format!("DO UPDATE SET priority = GREATEST({queue}.priority, EXCLUDED.priority)")
-        }
-        _ => "DO NOTHING".into(),
+    let statement = match (ids, on_conflict) {
+        (Ids::Drawn, Conflict::UpdatePriority) => Statement::EnqueueUpdatePriority,
+        (Ids::Drawn, Conflict::Raise | Conflict::Skip) => Statement::Enqueue,
+        (Ids::Given, Conflict::UpdatePriority) => Statement::EnqueueGivenIdsUpdatePriority,
+        (Ids::Given, Conflict::Raise | Conflict::Skip) => Statement::EnqueueGivenIds,
     };
-    // Bulk inputs also carry `own_priority`: the job's own priority, which its
+    // The files spell the unique index's predicate in ON CONFLICT; a test in
+    // db::statements keeps it equal to the declared one. Bulk inputs (given
+    // ids) also carry `own_priority`: the job's own priority, which its
     // `queued` log row records, while `priority` (the value inserted, or
     // merged on conflict) may have been raised by later repeats of its key
     // in the same input (see `fold_repeats`).
-    let (input, log_rows) = match ids {
-        Ids::Drawn => (
-            format!(
-                "SELECT nextval(pg_get_serial_sequence('{queue}', 'id')) AS id, t.*
-            FROM unnest($1::int[], $2::text[], $3::bytea[], $4::text[]::interval[], $5::text[], $6::jsonb[])
-                 WITH ORDINALITY AS t(priority, entrypoint, payload, delay, dedupe_key, headers, ord)"
-            ),
-            format!("SELECT id, 'queued'::{status}, entrypoint, priority FROM written WHERE fresh"),
-        ),
-        Ids::Given => (
-            "SELECT t.*
-            FROM unnest($1::int[], $2::text[], $3::bytea[], $4::text[]::interval[], $5::text[], $6::jsonb[], $7::bigint[], $8::int[])
-                 WITH ORDINALITY AS t(priority, entrypoint, payload, delay, dedupe_key, headers, id, own_priority, ord)"
-                .to_string(),
-            format!(
-                "SELECT written.id, 'queued'::{status}, written.entrypoint, input.own_priority
-            FROM written JOIN input ON input.id = written.id WHERE written.fresh"
-            ),
-        ),
-    };
-    format!(
-        "WITH input AS MATERIALIZED (
-            {input}
-        ), written AS (
-            INSERT INTO {queue} (id, priority, entrypoint, payload, execute_after, dedupe_key, headers, status)
-            SELECT id, priority, entrypoint, payload, now() + delay, dedupe_key, headers, 'queued'::{status}
-            FROM input ORDER BY ord
-            ON CONFLICT (dedupe_key) WHERE {predicate} {action}
-            RETURNING id, entrypoint, priority, dedupe_key, xmax = 0 AS fresh
-        ), logged AS (
-            INSERT INTO {log} (job_id, status, entrypoint, priority)
-            {log_rows}
-        )
-        SELECT input.ord, coalesce(mine.id, kept.id), coalesce(mine.fresh, false)
-        FROM input
-        LEFT JOIN written AS mine ON mine.id = input.id
-        LEFT JOIN written AS kept ON NOT kept.fresh AND kept.dedupe_key = input.dedupe_key
-        ORDER BY input.ord"
-    )
+    statement.render(&session.names)
 }
 
 /// Bulk fast path, for a chunk in which no job has a dedupe key: nothing can
@@ -240,48 +198,19 @@ fn enqueue_sql(session: &Session, on_conflict: Conflict, ids: Ids) -> String {
 /// (`headers` false) stores the JSON `null` every job would have sent. The
 /// server then decodes neither array (about a tenth of its work per row).
 fn fast_enqueue_sql(session: &Session, delays: bool, headers: bool) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    let log = n.qualify(&n.queue_table_log);
-    let status = spelled(&n.queue_status_type, n);
-    let mut arrays = vec!["$1::bigint[]", "$2::int[]", "$3::text[]", "$4::bytea[]"];
-    let mut names = vec!["id", "priority", "entrypoint", "payload"];
-    let execute_after = if delays {
-        arrays.push("$5::text[]::interval[]");
-        names.push("delay");
-        "now() + delay"
-    } else {
-        "now()"
+    let statement = match (delays, headers) {
+        (false, false) => Statement::EnqueueFast,
+        (true, false) => Statement::EnqueueFastDelays,
+        (false, true) => Statement::EnqueueFastHeaders,
+        (true, true) => Statement::EnqueueFastDelaysHeaders,
     };
-    let headers = if headers {
-        arrays.push(if delays { "$6::jsonb[]" } else { "$5::jsonb[]" });
-        names.push("headers");
-        "headers"
-    } else {
-        "'null'::jsonb"
-    };
-    let (arrays, names) = (arrays.join(", "), names.join(", "));
-    format!(
-        "WITH written AS (
-            INSERT INTO {queue} (id, priority, entrypoint, payload, execute_after, headers, status)
-            SELECT id, priority, entrypoint, payload, {execute_after}, {headers}, 'queued'::{status}
-            FROM unnest({arrays}) AS t({names})
-            RETURNING id, entrypoint, priority
-        )
-        INSERT INTO {log} (job_id, status, entrypoint, priority)
-        SELECT id, 'queued'::{status}, entrypoint, priority FROM written"
-    )
+    statement.render(&session.names)
 }
 
 /// Draws `$1` ids from the queue's sequence, in order (one array): what the
 /// enqueue statement's own `nextval` would have drawn.
 fn draw_ids_sql(session: &Session) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    format!(
-        "SELECT array_agg(nextval((SELECT pg_get_serial_sequence('{queue}', 'id')::regclass)))
-         FROM generate_series(1, $1::int)"
-    )
+    Statement::DrawIds.render(&session.names)
 }
 
 fn interval_of(d: Duration) -> String {
@@ -731,15 +660,7 @@ impl Prepared {
 /// any probe: when no job holds any key (a bulk load into a queue without
 /// keyed jobs) the check costs one index lookup instead of one per key.
 fn held_key_sql(session: &Session) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    let predicate = spelled(&dedupe_predicate(&n.queue_status_type), n);
-    format!(
-        "SELECT k.job FROM unnest($1::text[], $2::bigint[]) AS k(key, job)
-         WHERE EXISTS (SELECT FROM {queue} WHERE {predicate})
-           AND EXISTS (SELECT FROM {queue} WHERE dedupe_key = k.key AND {predicate})
-         ORDER BY k.job LIMIT 1"
-    )
+    Statement::HeldDedupeKey.render(&session.names)
 }
 
 /// Under `Conflict::Raise`, the first job whose key is already held, looked
@@ -903,16 +824,7 @@ pub enum Analyzed {
 /// rules ANALYZE itself applies. (MAINTAIN is unknown before PostgreSQL 17,
 /// so it is asked only from 17 on; CASE keeps that order.)
 fn may_analyze_sql(session: &Session) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    format!(
-        "SELECT current_user::text,
-                pg_has_role(c.relowner, 'USAGE')
-             OR pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
-             OR CASE WHEN current_setting('server_version_num')::int >= 170000
-                     THEN has_table_privilege(c.oid, 'MAINTAIN') ELSE false END
-         FROM pg_class c WHERE c.oid = '{queue}'::regclass"
-    )
+    Statement::MayAnalyzeQueue.render(&session.names)
 }
 
 /// ANALYZE the queue table, so that dequeues right after a bulk load plan
@@ -926,10 +838,8 @@ pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
     if !row.get::<_, bool>(1) {
         return Ok(Analyzed::NotPermitted { role: row.get(0) });
     }
-    let n = &session.names;
-    let sql = format!("ANALYZE {}", n.qualify(&n.queue_table));
     session
-        .apply_batch(&sql)
+        .apply_batch(&Statement::AnalyzeQueue.render(&session.names))
         .await
         .map_err(|e| missing_schema_or(session, e, "analyzing the queue table"))?;
     Ok(Analyzed::Done)
@@ -982,21 +892,5 @@ pub fn enqueue_statement(session: &Session, on_conflict: Conflict) -> String {
 }
 
 pub fn requeue_sql(session: &Session) -> String {
-    let n = &session.names;
-    let queue = n.qualify(&n.queue_table);
-    let log = n.qualify(&n.queue_table_log);
-    let status = spelled(&n.queue_status_type, n);
-    format!(
-        "WITH requeued AS (
-            UPDATE {queue}
-               SET status = 'queued'::{status}, execute_after = now(), updated = now(),
-                   attempts = 0, queue_manager_id = NULL
-             WHERE id = ANY($1::bigint[]) AND status = 'failed'::{status}
-            RETURNING id, entrypoint, priority
-        ), logged AS (
-            INSERT INTO {log} (job_id, status, entrypoint, priority)
-            SELECT id, 'queued'::{status}, entrypoint, priority FROM requeued
-        )
-        SELECT id FROM requeued ORDER BY id"
-    )
+    Statement::Requeue.render(&session.names)
 }

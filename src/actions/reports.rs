@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::jobs::missing_schema_or;
 use super::{ActionError, Session};
-use crate::schema::render::spelled;
+use crate::db::statements::Statement;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StatisticsRow {
@@ -85,23 +85,6 @@ pub struct BacklogRow {
     pub avg_age_seconds: f64,
 }
 
-struct Tables {
-    queue: String,
-    log: String,
-    stats: String,
-    status: String,
-}
-
-fn tables(session: &Session) -> Tables {
-    let n = &session.names;
-    Tables {
-        queue: n.qualify(&n.queue_table),
-        log: n.qualify(&n.queue_table_log),
-        stats: n.qualify(&n.statistics_table),
-        status: spelled(&n.queue_status_type, n),
-    }
-}
-
 async fn query(
     session: &Session,
     sql: &str,
@@ -119,31 +102,10 @@ pub(super) async fn dashboard(
     session: &Session,
     limit: u32,
 ) -> Result<DashboardReport, ActionError> {
-    let t = tables(session);
     // The newest statistics rows (by id, as PGQueuer orders them) merged with
     // the buckets the next aggregation would add. Buckets not yet in the
     // statistics table sort first, as the aggregation would give them new ids.
-    let stats_sql = format!(
-        "WITH recent AS (
-            SELECT id, created, count, entrypoint, status, priority
-            FROM {stats} ORDER BY id DESC LIMIT $1
-        ), pending AS (
-            SELECT date_trunc('sec', created) AS created, count(*) AS count, entrypoint, status, priority
-            FROM {log} WHERE NOT aggregated
-            GROUP BY date_trunc('sec', created), entrypoint, status, priority
-        )
-        SELECT coalesce(r.created, p.created), coalesce(r.count, 0) + coalesce(p.count, 0),
-               coalesce(r.entrypoint, p.entrypoint), coalesce(r.status, p.status)::text,
-               coalesce(r.priority, p.priority)
-        FROM recent r
-        FULL JOIN pending p
-          ON r.priority = p.priority AND r.status = p.status AND r.entrypoint = p.entrypoint
-         AND date_trunc('sec', r.created) = p.created
-        ORDER BY r.id DESC NULLS FIRST, p.created DESC, 3, 4, 5
-        LIMIT $1",
-        stats = t.stats,
-        log = t.log,
-    );
+    let stats_sql = Statement::DashboardStatistics.render(&session.names);
     let limit = i64::from(limit);
     let rows = query(session, &stats_sql, &[&limit], "reading statistics").await?;
     let statistics = rows
@@ -156,16 +118,7 @@ pub(super) async fn dashboard(
             priority: r.get(4),
         })
         .collect();
-    let summary_sql = format!(
-        "SELECT entrypoint,
-                count(*) FILTER (WHERE status = 'queued'::{status}),
-                count(*) FILTER (WHERE status = 'picked'::{status}),
-                count(*) FILTER (WHERE status = 'failed'::{status}),
-                extract(epoch FROM now() - min(created) FILTER (WHERE status = 'queued'::{status}))::float8
-         FROM {queue} GROUP BY entrypoint ORDER BY entrypoint",
-        status = t.status,
-        queue = t.queue,
-    );
+    let summary_sql = Statement::DashboardSummary.render(&session.names);
     let rows = query(session, &summary_sql, &[], "reading the queue").await?;
     let summary = rows
         .iter()
@@ -184,14 +137,7 @@ pub(super) async fn dashboard(
 }
 
 pub(super) async fn failed(session: &Session, limit: u32) -> Result<Vec<FailedJob>, ActionError> {
-    let t = tables(session);
-    let sql = format!(
-        "SELECT id, priority, created, updated, heartbeat, execute_after, status::text, entrypoint,
-                attempts, queue_manager_id, slot, headers, coalesce(length(payload), 0)::bigint
-         FROM {queue} WHERE status = 'failed'::{status} ORDER BY created DESC, id DESC LIMIT $1",
-        queue = t.queue,
-        status = t.status
-    );
+    let sql = Statement::FailedJobs.render(&session.names);
     let rows = query(session, &sql, &[&i64::from(limit)], "reading held jobs").await?;
     Ok(rows.iter().map(FailedJob::from_row).collect())
 }
@@ -222,16 +168,7 @@ pub(super) async fn stale(
     threshold: std::time::Duration,
     limit: u32,
 ) -> Result<Vec<StaleJob>, ActionError> {
-    let t = tables(session);
-    let sql = format!(
-        "SELECT id, priority, queue_manager_id, created, updated, heartbeat, execute_after,
-                status::text, entrypoint, extract(epoch FROM now() - heartbeat)::float8
-         FROM {queue}
-         WHERE status = 'picked'::{status} AND heartbeat < now() - make_interval(secs => $1)
-         ORDER BY heartbeat ASC LIMIT $2",
-        queue = t.queue,
-        status = t.status
-    );
+    let sql = Statement::StaleJobs.render(&session.names);
     let rows = query(
         session,
         &sql,
@@ -257,16 +194,7 @@ pub(super) async fn stale(
 }
 
 pub(super) async fn workers(session: &Session) -> Result<Vec<WorkerRow>, ActionError> {
-    let t = tables(session);
-    let sql = format!(
-        "SELECT queue_manager_id, count(*), min(heartbeat), max(heartbeat),
-                array_agg(DISTINCT entrypoint ORDER BY entrypoint)
-         FROM {queue}
-         WHERE status = 'picked'::{status} AND queue_manager_id IS NOT NULL
-         GROUP BY 1 ORDER BY 1",
-        queue = t.queue,
-        status = t.status
-    );
+    let sql = Statement::Workers.render(&session.names);
     let rows = query(session, &sql, &[], "reading workers").await?;
     Ok(rows
         .iter()
@@ -281,16 +209,7 @@ pub(super) async fn workers(session: &Session) -> Result<Vec<WorkerRow>, ActionE
 }
 
 pub(super) async fn backlog(session: &Session) -> Result<Vec<BacklogRow>, ActionError> {
-    let t = tables(session);
-    let sql = format!(
-        "SELECT entrypoint, count(*), min(created),
-                extract(epoch FROM now() - min(created))::float8,
-                avg(extract(epoch FROM now() - created))::float8
-         FROM {queue} WHERE status = 'queued'::{status}
-         GROUP BY entrypoint ORDER BY entrypoint",
-        queue = t.queue,
-        status = t.status
-    );
+    let sql = Statement::Backlog.render(&session.names);
     let rows = query(session, &sql, &[], "reading the backlog").await?;
     Ok(rows
         .iter()

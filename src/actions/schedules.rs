@@ -11,6 +11,7 @@ use tokio_postgres::error::SqlState;
 
 use super::{ActionError, Finish, Session};
 use crate::cron;
+use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
 /// How many upcoming fire times a listing shows per schedule.
@@ -96,10 +97,6 @@ pub struct Removal {
     pub applied: bool,
 }
 
-/// Columns in PGQueuer's order; the status enum as text so it reads into a
-/// String whatever the enum's (prefixed) name is.
-const COLUMNS: &str = "id, expression, heartbeat, created, updated, next_run, last_run, status::text AS status, entrypoint";
-
 fn table(session: &Session) -> String {
     session.names.qualify(&session.names.schedules_table)
 }
@@ -122,10 +119,9 @@ fn map_err(session: &Session, context: &str) -> impl FnOnce(tokio_postgres::Erro
 }
 
 pub(super) async fn list(session: &Session) -> Result<ScheduleListing, ActionError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {} ORDER BY last_run ASC, id ASC",
-        table(session)
-    );
+    // Columns in PGQueuer's order (as removal returns them); the status enum
+    // as text, so it reads into a String whatever the enum's (prefixed) name.
+    let sql = Statement::ListSchedules.render(&session.names);
     let rows = session
         .client()
         .query(&sql, &[])
@@ -193,21 +189,14 @@ pub(super) async fn remove(
 
 /// The removal statement ($1: ids, $2: entrypoint names).
 pub fn remove_sql(session: &Session) -> String {
-    format!(
-        "DELETE FROM {} WHERE id = ANY($1) OR entrypoint = ANY($2) RETURNING {COLUMNS}",
-        table(session)
-    )
+    Statement::RemoveSchedules.render(&session.names)
 }
 
 /// Make schedules due now ($1: ids): the scheduler that registered them
 /// fires them at its next poll. Only idle (`queued`) schedules are touched;
 /// a running one keeps its state.
 pub fn run_now_sql(names: &ObjectNames) -> String {
-    format!(
-        "UPDATE {} SET next_run = date_trunc('seconds', now()), updated = now() \
-         WHERE id = ANY($1) AND status IS DISTINCT FROM 'picked' RETURNING id",
-        names.qualify(&names.schedules_table)
-    )
+    Statement::RunSchedulesNow.render(names)
 }
 
 /// Which of the schedules asked for were made due.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::jobs::missing_schema_or;
 use super::{ActionError, Session};
-use crate::schema::render::spelled;
+use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
 /// Look-back windows offered by the console (seconds).
@@ -136,38 +136,13 @@ pub fn totals<'a>(rows: impl IntoIterator<Item = &'a EntrypointStats>) -> Entryp
 
 /// Depth and age of the queue per entrypoint, now.
 pub(super) fn depth_sql(n: &ObjectNames) -> String {
-    let queue = n.qualify(&n.queue_table);
-    let status = spelled(&n.queue_status_type, n);
-    format!(
-        "SELECT entrypoint,
-                count(*) FILTER (WHERE status = 'queued'::{status}),
-                count(*) FILTER (WHERE status = 'picked'::{status}),
-                count(*) FILTER (WHERE status = 'failed'::{status}),
-                extract(epoch FROM now() - min(created) FILTER (WHERE status = 'queued'::{status}))::float8
-         FROM {queue} GROUP BY entrypoint"
-    )
+    Statement::StatsDepth.render(n)
 }
 
 /// Terminal outcomes in the window (`$1` seconds), bucketed by age in slices
 /// of `$2` seconds, at most `$3` of them: slice 0 is the newest.
 pub(super) fn done_sql(n: &ObjectNames) -> String {
-    let log = n.qualify(&n.queue_table_log);
-    let stats = n.qualify(&n.statistics_table);
-    format!(
-        "WITH done AS (
-            SELECT entrypoint, status, created, count FROM {stats}
-             WHERE created > now() - make_interval(secs => $1)
-               AND status IN ('successful', 'exception', 'canceled', 'failed')
-            UNION ALL
-            SELECT entrypoint, status, created, 1 FROM {log}
-             WHERE NOT aggregated AND created > now() - make_interval(secs => $1)
-               AND status IN ('successful', 'exception', 'canceled', 'failed')
-         )
-         SELECT entrypoint, status::text,
-                least(floor(extract(epoch FROM now() - created)::float8 / $2::float8)::int, $3::int - 1),
-                sum(count)::bigint
-         FROM done GROUP BY 1, 2, 3"
-    )
+    Statement::StatsDone.render(n)
 }
 
 pub(super) async fn queue_stats(

@@ -7,7 +7,8 @@ use serde::Serialize;
 use super::jobs::missing_schema_or;
 use super::reports::FailedJob;
 use super::{ActionError, Session, db_err};
-use crate::schema::render::{DURABILITY_ORDER, spelled, table_of};
+use crate::db::statements::Statement;
+use crate::schema::render::{DURABILITY_ORDER, table_of};
 use crate::settings::durability::{Durability, TableRole};
 use crate::settings::names::ObjectNames;
 
@@ -31,15 +32,7 @@ pub struct TablesReport {
 
 /// Persistence, size and estimated rows of the tables named in `$1`.
 pub(super) fn table_info_sql(n: &ObjectNames) -> String {
-    format!(
-        "SELECT c.relname::text, c.relpersistence = 'u', pg_total_relation_size(c.oid),
-                -- Never analyzed (reltuples = -1): the statistics collector's count.
-                (CASE WHEN c.reltuples < 0 THEN coalesce(s.n_live_tup, 0) ELSE c.reltuples END)::bigint
-         FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
-         LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-         WHERE c.relkind = 'r' AND ns.nspname = {} AND c.relname = ANY($1)",
-        n.schema_expr()
-    )
+    Statement::TableInfo.render(n)
 }
 
 /// The four tables, in the order the Durability tab lists them.
@@ -90,22 +83,7 @@ pub struct HeldJob {
 
 /// Held jobs with their newest traceback, newest first (`$1`: limit).
 pub(super) fn held_jobs_sql(n: &ObjectNames) -> String {
-    let queue = n.qualify(&n.queue_table);
-    let log = n.qualify(&n.queue_table_log);
-    let status = spelled(&n.queue_status_type, n);
-    format!(
-        "SELECT q.id, q.priority, q.created, q.updated, q.heartbeat, q.execute_after, q.status::text,
-                q.entrypoint, q.attempts, q.queue_manager_id, q.slot, q.headers,
-                coalesce(length(q.payload), 0)::bigint, tb.traceback, tb.created
-         FROM {queue} q
-         LEFT JOIN LATERAL (
-             SELECT l.traceback, l.created FROM {log} l
-             WHERE l.job_id = q.id AND l.traceback IS NOT NULL
-             ORDER BY l.created DESC, l.id DESC LIMIT 1
-         ) tb ON true
-         WHERE q.status = 'failed'::{status}
-         ORDER BY q.updated DESC, q.id DESC LIMIT $1"
-    )
+    Statement::HeldJobs.render(n)
 }
 
 pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Vec<HeldJob>, ActionError> {

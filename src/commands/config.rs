@@ -2,8 +2,9 @@
 
 use super::CommandError;
 use crate::cli::ConfigCommand;
-use crate::console::config::{self, Config};
+use crate::console::keymap::Keymap;
 use crate::output::{self, Exit};
+use crate::settings::config::{self, Config, ConfigError};
 
 pub(super) fn run(command: &ConfigCommand) -> Result<Exit, CommandError> {
     match command {
@@ -19,7 +20,7 @@ pub(super) fn run(command: &ConfigCommand) -> Result<Exit, CommandError> {
             Ok(Exit::Ok)
         }
         ConfigCommand::Check => {
-            let config = Config::load().map_err(|e| CommandError::Other(e.to_string()))?;
+            let (config, _keymap) = load().map_err(|e| CommandError::Other(e.to_string()))?;
             if config.loaded {
                 output::stdout(&format!("{}: OK\n", config.path.display()));
             } else {
@@ -30,5 +31,35 @@ pub(super) fn run(command: &ConfigCommand) -> Result<Exit, CommandError> {
             }
             Ok(Exit::Ok)
         }
+    }
+}
+
+/// config.toml with its `[keymap]` checked against the console's commands.
+/// `config check`, `--context` and the console all load it here, so a broken
+/// file fails the three the same way.
+pub(super) fn load() -> Result<(Config, Keymap), ConfigError> {
+    let config = Config::load()?;
+    let keymap = keymap(&config)?;
+    Ok((config, keymap))
+}
+
+fn keymap(config: &Config) -> Result<Keymap, ConfigError> {
+    Keymap::with_overrides(&config.keymap).map_err(|message| ConfigError {
+        path: config.path.display().to_string(),
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn keymap_errors_name_the_file_and_key() {
+        let config =
+            Config::parse("[keymap]\nquit = [\"ctrl-\"]\n", Path::new("config.toml")).unwrap();
+        let e = keymap(&config).unwrap_err().to_string();
+        assert!(e.starts_with("config.toml: keymap.quit:"), "{e}");
     }
 }

@@ -3,36 +3,33 @@
 
 use std::io::IsTerminal;
 
+use super::CommandContext;
 use super::{CommandError, connection_settings, object_names, read_only};
-use crate::cli::{Cli, ConsoleTab};
+use crate::cli::ConsoleTab;
 use crate::console::app::Tab;
-use crate::console::config::Config;
 use crate::console::{self, ConsoleOptions, WorkerLink};
 use crate::output::Exit;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::{ObjectNames, checked_channel};
 
 /// A person at a terminal, and no flag asking for plain output.
-pub fn interactive(cli: &Cli) -> bool {
-    !cli.global.headless
-        && !cli.global.json
-        && std::io::stdout().is_terminal()
-        && std::io::stdin().is_terminal()
+pub fn interactive(headless: bool, json: bool) -> bool {
+    !headless && !json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
 pub(super) async fn run(
-    cli: &Cli,
+    ctx: &CommandContext,
     tab: ConsoleTab,
     channel: Option<&str>,
 ) -> Result<Exit, CommandError> {
-    if !interactive(cli) {
+    if !ctx.interactive() {
         return Err(CommandError::Usage(
             "the console needs a terminal (stdin and stdout) and no --headless/--json; \
              for scripts use 'pgq dashboard --headless' or 'pgq listen --json' (see pgq --help)"
                 .into(),
         ));
     }
-    let mut names = object_names(cli)?;
+    let mut names = object_names(ctx)?;
     if let Some(channel) = channel {
         names.channel = checked_channel(channel)?.to_string();
     }
@@ -40,25 +37,26 @@ pub(super) async fn run(
         ConsoleTab::Stats => Tab::Stats,
         ConsoleTab::Events => Tab::Events,
     };
-    open(cli, tab, connection_settings(cli)?, names, None).await
+    open(ctx, tab, connection_settings(ctx)?, names, None).await
 }
 
 /// Open the console on `settings`/`names`, optionally hosting a worker.
 pub async fn open(
-    cli: &Cli,
+    ctx: &CommandContext,
     tab: Tab,
     settings: ConnectionSettings,
     names: ObjectNames,
     worker: Option<WorkerLink>,
 ) -> Result<Exit, CommandError> {
-    let config = Config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
+    let (config, keymap) = super::config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
     let options = ConsoleOptions {
         tab,
         settings,
         names,
-        read_only: read_only(cli)?,
-        no_color: cli.global.no_color,
+        read_only: read_only(ctx)?,
+        no_color: ctx.no_color,
         config,
+        keymap,
         worker,
     };
     console::run(options)

@@ -5,14 +5,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::jobs::{
     Analyzed, BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, Requeued, analyze_queue,
     enqueue_bulk, repeated_keys,
 };
 use crate::actions::{self, Session, kinds};
-use crate::cli::{Cli, OnConflict, QueueArgs, parse_duration};
+use crate::cli::{OnConflict, QueueArgs};
 use crate::output::{self, Exit, plural};
+use crate::settings::duration::parse_duration;
 
 /// Rows per INSERT statement in --batch mode: large enough to amortise round
 /// trips, small enough to keep one statement's arrays a few MB.
@@ -94,9 +96,9 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandError> {
+pub(super) async fn queue(ctx: &CommandContext, args: &QueueArgs) -> Result<Exit, CommandError> {
     if let Some(source) = &args.batch {
-        return batch(cli, source, conflict(args.on_conflict), !args.no_analyze).await;
+        return batch(ctx, source, conflict(args.on_conflict), !args.no_analyze).await;
     }
     if args.no_analyze {
         return Err(CommandError::Usage(
@@ -117,8 +119,8 @@ pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandEr
         dedupe_key: args.dedupe_key.clone(),
         headers: build_headers(args.headers.as_deref(), &args.header)?,
     };
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     let action = kinds::Enqueue {
         jobs: vec![job.clone()],
         on_conflict: conflict(args.on_conflict),
@@ -130,7 +132,7 @@ pub(super) async fn queue(cli: &Cli, args: &QueueArgs) -> Result<Exit, CommandEr
         .first()
         .copied()
         .unwrap_or(EnqueueStatus::Skipped);
-    if cli.global.json {
+    if ctx.json {
         let (state, id) = match status {
             EnqueueStatus::Enqueued(id) => ("enqueued", Some(id)),
             EnqueueStatus::Updated(id) => ("updated", Some(id)),
@@ -493,7 +495,7 @@ fn batch_connections() -> usize {
 const ANALYZE_AFTER_JOBS: usize = 10_000;
 
 async fn batch(
-    cli: &Cli,
+    ctx: &CommandContext,
     source: &str,
     on_conflict: Conflict,
     analyze: bool,
@@ -513,8 +515,8 @@ async fn batch(
         })
     };
     let first = async {
-        let names = object_names(cli)?;
-        let session = open_session(cli, names.clone()).await?;
+        let names = object_names(ctx)?;
+        let session = open_session(ctx, names.clone()).await?;
         Ok::<_, CommandError>((names, session))
     };
     let (parsed, first) = tokio::join!(parse, first);
@@ -525,7 +527,7 @@ async fn batch(
     // More connections are a speed-up only, so one that fails to open (e.g.
     // max_connections reached) is done without.
     let extra =
-        futures_util::future::join_all((1..wanted).map(|_| open_session(cli, names.clone()))).await;
+        futures_util::future::join_all((1..wanted).map(|_| open_session(ctx, names.clone()))).await;
     let sessions: Vec<Session> = std::iter::once(session)
         .chain(extra.into_iter().filter_map(Result::ok))
         .collect();
@@ -600,7 +602,7 @@ async fn batch(
     } else {
         None
     };
-    if cli.global.json {
+    if ctx.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "enqueued": enqueued, "skipped": skipped, "updated": updated,
             "seconds": elapsed, "analyzed": matches!(analyzed, Some(Ok(Analyzed::Done))),
@@ -631,15 +633,15 @@ async fn batch(
     Ok(Exit::Ok)
 }
 
-pub(super) async fn requeue(cli: &Cli, ids: &[i64]) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+pub(super) async fn requeue(ctx: &CommandContext, ids: &[i64]) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     let action = kinds::Requeue { ids: ids.to_vec() };
     let Requeued {
         requested,
         requeued,
     } = actions::run(&session, &action, false).await?;
-    if cli.global.json {
+    if ctx.json {
         output::stdout(&output::json_line(&serde_json::json!({
             "requested": requested, "requeued": requeued,
         })));

@@ -15,23 +15,23 @@
 use std::io::Write;
 
 use super::{CommandError, object_names};
-use crate::cli::Cli;
+use crate::commands::CommandContext;
 use crate::db::listener::{Backoff, Heard, ListenError, ListenSpec, Listener};
 use crate::db::signal::Signals;
 use crate::events::Received;
 use crate::output::{self, Exit};
 use crate::settings::names::checked_channel;
 
-pub(super) async fn run(cli: &Cli, channel: Option<&str>) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
+pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
     let channel = match channel {
         Some(c) => checked_channel(c)?.to_string(),
         None => names.channel.clone(),
     };
     let spec = ListenSpec {
-        settings: super::connection_settings(cli)?,
+        settings: super::connection_settings(ctx)?,
         channel: channel.clone(),
-        read_only: super::read_only(cli)?,
+        read_only: super::read_only(ctx)?,
     };
     // Installed before connecting, so either signal ends the command cleanly
     // at any point.
@@ -44,7 +44,7 @@ pub(super) async fn run(cli: &Cli, channel: Option<&str>) -> Result<Exit, Comman
         return Ok(Exit::Ok);
     };
     let mut listener = listener.map_err(command_error)?;
-    let json = cli.global.json;
+    let json = ctx.json;
     while let Some(heard) = stop.or_signal(listener.next()).await {
         match heard {
             Heard::Notification(n) => {

@@ -3,8 +3,11 @@
 
 mod config;
 mod console;
+mod context;
+pub mod demo;
 
-pub use console::{interactive as console_interactive, open as open_console};
+pub use console::open as open_console;
+pub use context::CommandContext;
 mod jobs;
 mod listen;
 mod reports;
@@ -67,31 +70,14 @@ impl CommandError {
     }
 }
 
-/// The `--context` entry of config.toml, when one is asked for. The config
-/// file is read only then, so a broken file never breaks scripted commands
-/// that do not use it; and only once per command line.
-pub fn context(cli: &Cli) -> Result<Option<crate::console::config::Context>, CommandError> {
-    cli.global
-        .context_entry
-        .get_or_init(|| {
-            let Some(name) = cli.global.context.as_deref() else {
-                return Ok(None);
-            };
-            let config = crate::console::config::Config::load().map_err(|e| e.to_string())?;
-            config.context(name).cloned().map(Some)
-        })
-        .clone()
-        .map_err(CommandError::Usage)
-}
-
 /// Object names from the flags, then the context, then the environment
 /// (case-insensitive).
-pub fn object_names(cli: &Cli) -> Result<ObjectNames, CommandError> {
+pub fn object_names(ctx: &CommandContext) -> Result<ObjectNames, CommandError> {
     let env = CaseInsensitiveEnv::from_process();
-    let ctx = context(cli)?.unwrap_or_default();
+    let entry = ctx.entry()?.cloned().unwrap_or_default();
     let names = ObjectNames::resolve(
-        cli.global.prefix.as_deref().or(ctx.prefix.as_deref()),
-        cli.global.schema.as_deref().or(ctx.schema.as_deref()),
+        ctx.prefix.as_deref().or(entry.prefix.as_deref()),
+        ctx.schema.as_deref().or(entry.schema.as_deref()),
         &|key| env.get(key),
     )?;
     Ok(names)
@@ -99,10 +85,10 @@ pub fn object_names(cli: &Cli) -> Result<ObjectNames, CommandError> {
 
 /// Connection settings: `--dsn` typed on the command line, else the
 /// context's DSN, else PGDSN / PGQUEUER_DSN / libpq variables.
-pub fn connection_settings(cli: &Cli) -> Result<ConnectionSettings, CommandError> {
-    let ctx = context(cli)?.unwrap_or_default();
-    let dsn = match (&cli.global.dsn, &ctx.dsn) {
-        (Some(flag), _) if cli.global.dsn_on_command_line => Some(flag.as_str()),
+pub fn connection_settings(ctx: &CommandContext) -> Result<ConnectionSettings, CommandError> {
+    let entry = ctx.entry()?.cloned().unwrap_or_default();
+    let dsn = match (&ctx.dsn, &entry.dsn) {
+        (Some(flag), _) if ctx.dsn_on_command_line => Some(flag.as_str()),
         (_, Some(from_context)) => Some(from_context.as_str()),
         (env, None) => env.as_deref(),
     };
@@ -110,14 +96,17 @@ pub fn connection_settings(cli: &Cli) -> Result<ConnectionSettings, CommandError
 }
 
 /// Whether mutations are refused: `--read-only` or the context's `read_only`.
-pub fn read_only(cli: &Cli) -> Result<bool, CommandError> {
-    Ok(cli.global.read_only || context(cli)?.is_some_and(|c| c.read_only))
+pub fn read_only(ctx: &CommandContext) -> Result<bool, CommandError> {
+    Ok(ctx.read_only_flag || ctx.entry()?.is_some_and(|c| c.read_only))
 }
 
 /// Connect with the resolved settings and open a session on the installation.
-pub async fn open_session(cli: &Cli, names: ObjectNames) -> Result<Session, CommandError> {
-    let settings = connection_settings(cli)?;
-    let read_only = read_only(cli)?;
+pub async fn open_session(
+    ctx: &CommandContext,
+    names: ObjectNames,
+) -> Result<Session, CommandError> {
+    let settings = connection_settings(ctx)?;
+    let read_only = read_only(ctx)?;
     let conn = connect::connect(&settings).await?;
     if read_only {
         crate::db::read_only::enforce(&conn.client)
@@ -141,7 +130,7 @@ pub fn opens_console(cli: &Cli) -> bool {
         Command::Dashboard { .. }
         | Command::Listen { .. }
         | Command::Demo { .. }
-        | Command::Run(_) => console::interactive(cli),
+        | Command::Run(_) => console::interactive(cli.global.headless, cli.global.json),
         _ => false,
     }
 }
@@ -149,10 +138,10 @@ pub fn opens_console(cli: &Cli) -> bool {
 /// A password typed into `--dsn` sits in the argument list, which every
 /// local user can read (`ps`, `/proc/PID/cmdline`), as with psql. Said once
 /// per run, on stderr, whatever the command; PGDSN and contexts stay quiet.
-fn warn_about_password_in_arguments(cli: &Cli) {
+fn warn_about_password_in_arguments(ctx: &CommandContext) {
     use crate::settings::conn::dsn_has_password;
-    let typed = cli.global.dsn.as_deref();
-    if cli.global.dsn_on_command_line && typed.is_some_and(dsn_has_password) {
+    let typed = ctx.dsn.as_deref();
+    if ctx.dsn_on_command_line && typed.is_some_and(dsn_has_password) {
         output::warning(
             "the password in --dsn is visible to other local users (ps, /proc/PID/cmdline); \
              put it in PGPASSWORD or ~/.pgpass, or pass the DSN in PGDSN",
@@ -162,14 +151,16 @@ fn warn_about_password_in_arguments(cli: &Cli) {
 
 /// Run the parsed command line and return its exit status.
 pub async fn run(cli: Cli) -> Exit {
-    warn_about_password_in_arguments(&cli);
-    let result = match &cli.command {
-        Command::Console { tab } => console::run(&cli, *tab, None).await,
-        Command::Dashboard { .. } if console::interactive(&cli) => {
-            console::run(&cli, crate::cli::ConsoleTab::Stats, None).await
+    let Cli { global, command } = cli;
+    let ctx = CommandContext::resolve(global);
+    warn_about_password_in_arguments(&ctx);
+    let result = match &command {
+        Command::Console { tab } => console::run(&ctx, *tab, None).await,
+        Command::Dashboard { .. } if ctx.interactive() => {
+            console::run(&ctx, crate::cli::ConsoleTab::Stats, None).await
         }
-        Command::Listen { channel } if console::interactive(&cli) => {
-            console::run(&cli, crate::cli::ConsoleTab::Events, channel.as_deref()).await
+        Command::Listen { channel } if ctx.interactive() => {
+            console::run(&ctx, crate::cli::ConsoleTab::Events, channel.as_deref()).await
         }
         Command::Config(c) => config::run(c),
         Command::Demo {
@@ -179,37 +170,37 @@ pub async fn run(cli: Cli) -> Exit {
             name,
             workers,
         } => {
-            let options = crate::demo::DemoOptions {
-                headless: cli.global.headless,
+            let options = demo::DemoOptions {
+                headless: ctx.headless,
                 duration: Some(*duration),
                 keep: *keep,
                 rate: *rate,
                 name: name.clone(),
                 workers: usize::from(*workers),
             };
-            crate::demo::run(&cli, options).await
+            demo::run(&ctx, options).await
         }
         Command::Completions { shell } => shell_support::completions(*shell),
         Command::Man => shell_support::man(),
-        Command::Sql(sql) => schema::sql(&cli, sql),
+        Command::Sql(sql) => schema::sql(&ctx, sql),
         Command::Install { .. }
         | Command::Uninstall { .. }
         | Command::Upgrade { .. }
         | Command::Verify { .. }
         | Command::AlterDurability { .. }
-        | Command::Autovac { .. } => schema::run(&cli).await,
-        Command::Queue(args) => jobs::queue(&cli, args).await,
-        Command::Requeue { ids } => jobs::requeue(&cli, ids).await,
-        Command::Dashboard { interval, limit } => reports::dashboard(&cli, *interval, *limit).await,
+        | Command::Autovac { .. } => schema::run(&ctx, &command).await,
+        Command::Queue(args) => jobs::queue(&ctx, args).await,
+        Command::Requeue { ids } => jobs::requeue(&ctx, ids).await,
+        Command::Dashboard { interval, limit } => reports::dashboard(&ctx, *interval, *limit).await,
         Command::Failed { .. } | Command::Stale { .. } | Command::Workers | Command::Backlog => {
-            reports::run(&cli).await
+            reports::run(&ctx, &command).await
         }
-        Command::Run(args) => run::run(&cli, args).await,
-        Command::Listen { channel } => listen::run(&cli, channel.as_deref()).await,
+        Command::Run(args) => run::run(&ctx, args).await,
+        Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,
             ignore_missing,
-        } => schedules::run(&cli, remove, *ignore_missing).await,
+        } => schedules::run(&ctx, remove, *ignore_missing).await,
     };
     match result {
         Ok(exit) => exit,

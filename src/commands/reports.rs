@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Local, Utc};
 
+use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::reports::DashboardReport;
 use crate::actions::{self, kinds};
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 use crate::output::{self, Exit, py_datetime, table};
 
 fn utc(dt: &DateTime<Utc>) -> String {
@@ -29,11 +30,11 @@ fn round_half_even(x: f64) -> i64 {
     value as i64
 }
 
-pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
-    let json = cli.global.json;
-    let text = match &cli.command {
+pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
+    let json = ctx.json;
+    let text = match command {
         Command::Failed { limit } => {
             let rows = actions::run(&session, &kinds::ListFailed { limit: *limit }, false).await?;
             if json {
@@ -216,16 +217,16 @@ fn render_dashboard(report: &DashboardReport) -> String {
 /// Print the dashboard once, or every `interval` seconds until interrupted.
 /// It only reads, so a read-only role can run it.
 pub(super) async fn dashboard(
-    cli: &Cli,
+    ctx: &CommandContext,
     interval: Option<f64>,
     limit: u32,
 ) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     let action = kinds::Dashboard { limit };
     loop {
         let report = actions::run(&session, &action, false).await?;
-        if cli.global.json {
+        if ctx.json {
             output::stdout(&output::json_line(&report));
         } else {
             let clear = if interval.is_some() {

@@ -8,12 +8,13 @@
 
 use std::time::Duration;
 
+use super::CommandContext;
 use super::{CommandError, object_names};
-use crate::cli::{Cli, RunArgs};
+use crate::cli::RunArgs;
 use crate::output::{self, Exit};
 use crate::worker::{RunOptions, Worker, log, manifest};
 
-pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError> {
+pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, CommandError> {
     log::configure(args.log_level, args.log_format);
     let manifest = match manifest::load(&args.factory) {
         Ok(m) => m,
@@ -42,14 +43,14 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
     // A worker writes with every job it takes: read-only mode (the flag or the
     // context's read_only) refuses it before it connects, as the action layer
     // refuses other writes.
-    if super::read_only(cli)? {
+    if super::read_only(ctx)? {
         return Err(CommandError::Other(
             "refused: run dequeues and completes jobs, and this session is read-only".into(),
         ));
     }
-    let names = object_names(cli)?;
+    let names = object_names(ctx)?;
     // --context, --dsn, PGDSN, libpq variables: as every other command.
-    let settings = super::connection_settings(cli)?;
+    let settings = super::connection_settings(ctx)?;
     let mut worker = Worker::new(names.clone(), options);
     if let Err(e) = worker.register_manifest(&manifest, &args.args) {
         output::error(&format!("{}: {e}", args.factory.display()));
@@ -58,7 +59,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
     let trigger = worker.shutdown_trigger();
     // On a terminal (and without --headless) the console shows the worker:
     // its log lines go to the Worker tab instead of the screen.
-    let console = super::console_interactive(cli).then(|| {
+    let console = ctx.interactive().then(|| {
         let (lines, logs) = tokio::sync::mpsc::unbounded_channel();
         log::redirect(Some(lines));
         crate::console::WorkerLink {
@@ -110,7 +111,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<Exit, CommandError>
     if let Some(link) = console {
         let shutdown = link.shutdown.clone();
         let shown = super::open_console(
-            cli,
+            ctx,
             crate::console::app::Tab::Worker,
             console_settings,
             names,

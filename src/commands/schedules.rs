@@ -12,7 +12,7 @@ use chrono::{DateTime, Local, SecondsFormat, Utc};
 use super::{CommandError, object_names, open_session};
 use crate::actions::schedules::{ListedSchedule, Removal, Schedule, ScheduleRef};
 use crate::actions::{self, Session, kinds};
-use crate::cli::Cli;
+use crate::commands::CommandContext;
 use crate::output::{self, Exit, plural};
 
 const HEADERS: [&str; 10] = [
@@ -33,19 +33,19 @@ const HEADERS: [&str; 10] = [
 const MAX_REMOVAL_ROUNDS: usize = 3;
 
 pub(super) async fn run(
-    cli: &Cli,
+    ctx: &CommandContext,
     remove: &[String],
     ignore_missing: bool,
 ) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
-    let session = open_session(cli, names).await?;
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
     if !remove.is_empty() {
         let refs: Vec<ScheduleRef> = remove.iter().map(|v| parse_ref(v)).collect();
         let removal = remove_refs(&session, refs, ignore_missing).await?;
         report_removal(&removal);
     }
     let listing = actions::run(&session, &kinds::ListSchedules, false).await?;
-    let text = if cli.global.json {
+    let text = if ctx.json {
         output::json_line(&listing.rows.iter().map(json_row).collect::<Vec<_>>())
     } else {
         text_table(&listing.rows)

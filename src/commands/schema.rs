@@ -1,9 +1,10 @@
 //! install, uninstall, upgrade, verify, alter-durability, autovac and `sql …`.
 
+use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::schema::{AutovacSet, DurabilitySet, Installed, Uninstalled, Upgraded};
 use crate::actions::{self, Act, VerifyReport, kinds};
-use crate::cli::{Cli, Command, SqlCommand};
+use crate::cli::{Command, SqlCommand};
 use crate::output::{self, Exit, plural};
 use crate::schema::converge::converge;
 use crate::schema::render;
@@ -12,8 +13,8 @@ use crate::settings::durability::Durability;
 use crate::settings::names::ObjectNames;
 
 /// Offline SQL (`pgq sql …`): stdout carries only SQL, nothing connects.
-pub(super) fn sql(cli: &Cli, command: &SqlCommand) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
+pub(super) fn sql(ctx: &CommandContext, command: &SqlCommand) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
     let text = match command {
         SqlCommand::Install {
             durability,
@@ -30,6 +31,7 @@ pub(super) fn sql(cli: &Cli, command: &SqlCommand) -> Result<Exit, CommandError>
         SqlCommand::Autovac { rollback } => {
             render::script(None, &render::autovac(&names, *rollback), "\n\n")
         }
+        SqlCommand::Statement { name } => name.render(&names) + "\n",
     };
     output::stdout(&text);
     Ok(Exit::Ok)
@@ -76,11 +78,11 @@ fn widen_from_env() -> bool {
     )
 }
 
-pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
-    let names = object_names(cli)?;
+pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit, CommandError> {
+    let names = object_names(ctx)?;
     // Commands whose dry run needs no database: print and stop before connecting,
     // so CI can render them without credentials.
-    match &cli.command {
+    match command {
         Command::Install {
             durability,
             no_create_schema,
@@ -107,7 +109,7 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
         _ => {}
     }
 
-    match &cli.command {
+    match command {
         Command::Install {
             durability,
             no_create_schema,
@@ -117,10 +119,10 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
                 durability: *durability,
                 create_schema: !no_create_schema,
             };
-            perform(cli, names, action, *dry_run, installed).await
+            perform(ctx, names, action, *dry_run, installed).await
         }
         Command::Uninstall { dry_run } => {
-            perform(cli, names, kinds::Uninstall, *dry_run, uninstalled).await
+            perform(ctx, names, kinds::Uninstall, *dry_run, uninstalled).await
         }
         Command::Upgrade {
             plan,
@@ -137,14 +139,14 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
                 durability: declared_durability()?,
                 widen_id: !no_widen_id && widen_from_env(),
             };
-            perform(cli, names, action, *plan || *dry_run, upgraded).await
+            perform(ctx, names, action, *plan || *dry_run, upgraded).await
         }
         Command::Verify { expect, strict } => {
             let action = kinds::Verify {
                 expect: *expect,
                 strict: *strict,
             };
-            perform(cli, names, action, false, verified).await
+            perform(ctx, names, action, false, verified).await
         }
         Command::AlterDurability {
             level,
@@ -156,13 +158,13 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
                 lock_timeout: (*lock_timeout > 0.0)
                     .then(|| std::time::Duration::from_secs_f64(*lock_timeout)),
             };
-            perform(cli, names, action, *dry_run, durability_set).await
+            perform(ctx, names, action, *dry_run, durability_set).await
         }
         Command::Autovac { rollback, dry_run } => {
             let action = kinds::Autovac {
                 rollback: *rollback,
             };
-            perform(cli, names, action, *dry_run, autovac_set).await
+            perform(ctx, names, action, *dry_run, autovac_set).await
         }
         _ => unreachable!("commands::run dispatches only schema commands here"),
     }
@@ -170,13 +172,13 @@ pub(super) async fn run(cli: &Cli) -> Result<Exit, CommandError> {
 
 /// Connect, run `action` and render its output with `report`.
 async fn perform<A: Act>(
-    cli: &Cli,
+    ctx: &CommandContext,
     names: ObjectNames,
     action: A,
     dry_run: bool,
     report: fn(&ObjectNames, A::Output) -> Exit,
 ) -> Result<Exit, CommandError> {
-    let session = open_session(cli, names).await?;
+    let session = open_session(ctx, names).await?;
     let output = actions::run(&session, &action, dry_run).await?;
     Ok(report(&session.names, output))
 }

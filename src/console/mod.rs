@@ -7,7 +7,6 @@
 //! (ratatui's hook restores it before pgq's own hook prints the message).
 
 pub mod app;
-pub mod config;
 pub mod db;
 pub mod dialog;
 pub mod keymap;
@@ -19,8 +18,8 @@ use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 
+use crate::settings::config::{Config, ThemeName};
 use app::{App, AppOptions, Effect, Tab};
-use config::{Config, ThemeName};
 use theme::Theme;
 
 use crate::db::signal::{Signals, StopSignal};
@@ -35,6 +34,8 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     pub no_color: bool,
     pub config: Config,
+    /// The keymap with config.toml's overrides applied (checked on load).
+    pub keymap: keymap::Keymap,
     /// A worker running in this process, shown on the Worker tab.
     pub worker: Option<WorkerLink>,
 }
@@ -65,7 +66,7 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
     let target = options.settings.target();
     let mut app = App::new(AppOptions {
         tab: options.tab,
-        keymap: options.config.keymap.clone(),
+        keymap: options.keymap,
         theme: theme_for(options.config.theme, options.no_color),
         target,
         names: options.names.clone(),

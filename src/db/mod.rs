@@ -1,6 +1,7 @@
 //! Database access: connecting, the shared LISTEN listener, catalog
 //! inspection, server-enforced read-only sessions, recognising a hot
-//! standby, and the stop signals long-running commands share.
+//! standby, the stop signals long-running commands share, and the
+//! statements of `sql/` with the object names filled in.
 
 pub mod catalog;
 pub mod connect;
@@ -9,3 +10,4 @@ pub mod listener;
 pub mod read_only;
 pub mod recovery;
 pub mod signal;
+pub mod statements;

@@ -1,7 +1,9 @@
 //! Settings: object names, durability levels and connection parameters.
 
+pub mod config;
 pub mod conn;
 pub mod durability;
+pub mod duration;
 pub mod keywords;
 pub mod names;
 

@@ -171,7 +171,7 @@ impl Db {
         }
         // The control connection both LISTENs and dequeues, so it LISTENs
         // through the shared helper rather than being a `Listener`; its
-        // liveness check is the health-check echo (engine.rs), as in PGQueuer.
+        // liveness check is the health-check echo (engine/tasks.rs), as in PGQueuer.
         listen_on(&control.client, &settings.target(), &names.channel)
             .await
             .map_err(|e| match e {

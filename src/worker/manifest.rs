@@ -513,7 +513,7 @@ fn optional_duration(
     let parsed = match value.get_ref() {
         toml::Value::Integer(i) if *i >= 0 => Ok(Duration::from_secs(*i as u64)),
         toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Ok(Duration::from_secs_f64(*f)),
-        toml::Value::String(s) => crate::cli::parse_duration(s),
+        toml::Value::String(s) => crate::settings::duration::parse_duration(s),
         other => Err(format!("{other} is not a duration")),
     };
     parsed.map(Some).map_err(|e| {

@@ -24,7 +24,7 @@ pub mod log;
 pub mod manifest;
 mod scheduler;
 pub mod snapshot;
-mod sql;
+pub mod sql;
 mod traceback;
 
 use std::future::Future;

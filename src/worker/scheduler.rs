@@ -17,23 +17,35 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::engine::Shared;
+use super::db::Db;
 use super::{JobContext, RegisteredSchedule, ScheduleFire, StopReason, log, sql};
+
+/// What the scheduler uses of the worker that hosts it. The engine implements
+/// it; the scheduler sees these four facts and nothing else of the engine.
+pub(crate) trait Host: Send + Sync {
+    /// The worker's connections; `None` while it connects or reconnects.
+    fn db(&self) -> Option<Arc<Db>>;
+    /// The stop level: 0 running, 1 finish running fires, 2 stop them now.
+    fn subscribe_stop(&self) -> watch::Receiver<u8>;
+    fn queue_manager_id(&self) -> uuid::Uuid;
+    /// Count one fire in the worker's snapshot.
+    fn schedule_fired(&self);
+}
 
 const LEEWAY: Duration = Duration::from_secs(1);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-pub(crate) async fn run(shared: Arc<Shared>, schedules: Vec<RegisteredSchedule>) {
+pub(crate) async fn run(host: Arc<dyn Host>, schedules: Vec<RegisteredSchedule>) {
     let schedules: Arc<Vec<RegisteredSchedule>> = Arc::new(schedules);
     let active: Arc<Mutex<HashSet<i64>>> = Arc::default();
     let (stop_tx, stop_rx) = watch::channel(None::<StopReason>);
-    let mut level = shared.level.subscribe();
+    let mut level = host.subscribe_stop();
     let mut running = JoinSet::new();
-    let beat = tokio::spawn(heartbeat(shared.clone(), active.clone()));
+    let beat = tokio::spawn(heartbeat(host.clone(), active.clone()));
 
     // Register (and clean) once; retried until the database answers.
     loop {
-        if shared.db().is_none() {
+        if host.db().is_none() {
             // Not connected yet (or reconnecting): wait quietly.
             if *level.borrow() > 0 {
                 beat.abort();
@@ -42,7 +54,7 @@ pub(crate) async fn run(shared: Arc<Shared>, schedules: Vec<RegisteredSchedule>)
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
-        match register(&shared, &schedules).await {
+        match register(host.as_ref(), &schedules).await {
             Ok(()) => break,
             Err(_) if *level.borrow() > 0 => {
                 beat.abort();
@@ -59,7 +71,7 @@ pub(crate) async fn run(shared: Arc<Shared>, schedules: Vec<RegisteredSchedule>)
     }
 
     while *level.borrow() == 0 {
-        let claimed = match claim(&shared, &schedules).await {
+        let claimed = match claim(host.as_ref(), &schedules).await {
             Ok(rows) => rows,
             Err(e) => {
                 log::warning(&format!("Polling schedules failed: {e}"), &[]);
@@ -74,14 +86,14 @@ pub(crate) async fn run(shared: Arc<Shared>, schedules: Vec<RegisteredSchedule>)
                 continue;
             };
             let handler = reg.handler.clone();
-            let ctx = JobContext::new(stop_rx.clone(), shared.qm);
-            let shared = shared.clone();
+            let ctx = JobContext::new(stop_rx.clone(), host.queue_manager_id());
+            let host = host.clone();
             let active = active.clone();
             active
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(fire.id);
-            shared.schedule_fired();
+            host.schedule_fired();
             running.spawn(async move {
                 let fields = [
                     ("schedule_id", Value::from(fire.id)),
@@ -95,7 +107,7 @@ pub(crate) async fn run(shared: Arc<Shared>, schedules: Vec<RegisteredSchedule>)
                         log::error(&format!("Exception while running schedule: {e}"), &fields)
                     }
                 }
-                release(&shared, fire.id).await;
+                release(host.as_ref(), fire.id).await;
                 active
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -157,8 +169,8 @@ fn arrays(schedules: &[RegisteredSchedule]) -> (Vec<String>, Vec<String>, Vec<f6
     (exprs, eps, delays)
 }
 
-async fn register(shared: &Shared, schedules: &[RegisteredSchedule]) -> Result<(), String> {
-    let db = shared.db().ok_or("not connected")?;
+async fn register(host: &dyn Host, schedules: &[RegisteredSchedule]) -> Result<(), String> {
+    let db = host.db().ok_or("not connected")?;
     let names = db.names();
     let clean: Vec<String> = schedules
         .iter()
@@ -180,10 +192,10 @@ async fn register(shared: &Shared, schedules: &[RegisteredSchedule]) -> Result<(
 }
 
 async fn claim(
-    shared: &Shared,
+    host: &dyn Host,
     schedules: &[RegisteredSchedule],
 ) -> Result<Vec<ScheduleFire>, String> {
-    let db = shared.db().ok_or("not connected")?;
+    let db = host.db().ok_or("not connected")?;
     let (exprs, eps, delays) = arrays(schedules);
     let rows = db
         .writer
@@ -203,9 +215,9 @@ async fn claim(
 
 /// Put a fired schedule back to `queued` with `last_run`; retried while the
 /// worker reconnects (a stuck `picked` row would be taken over after 30 s).
-async fn release(shared: &Shared, id: i64) {
+async fn release(host: &dyn Host, id: i64) {
     for _ in 0..60 {
-        if let Some(db) = shared.db()
+        if let Some(db) = host.db()
             && db
                 .writer
                 .execute(&sql::schedule_done(db.names()), &[&vec![id]])
@@ -222,7 +234,7 @@ async fn release(shared: &Shared, id: i64) {
     );
 }
 
-async fn heartbeat(shared: Arc<Shared>, active: Arc<Mutex<HashSet<i64>>>) {
+async fn heartbeat(host: Arc<dyn Host>, active: Arc<Mutex<HashSet<i64>>>) {
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let ids: Vec<i64> = active
@@ -234,7 +246,7 @@ async fn heartbeat(shared: Arc<Shared>, active: Arc<Mutex<HashSet<i64>>>) {
         if ids.is_empty() {
             continue;
         }
-        if let Some(db) = shared.db()
+        if let Some(db) = host.db()
             && let Err(e) = db
                 .writer
                 .execute(&sql::schedule_heartbeat(db.names()), &[&ids])

@@ -3,7 +3,7 @@
 use crate::actions::jobs::{self, Requeued, requeue_sql};
 use crate::actions::preview::{Preview, list, plural};
 use crate::actions::{Act, ActionError, Session, db_err, pgq};
-use crate::schema::render::spelled;
+use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,11 +31,7 @@ impl Act for Requeue {
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
         let n = &session.names;
-        let sql = format!(
-            "SELECT count(*) FROM {} WHERE id = ANY($1) AND status = 'failed'::{}",
-            n.qualify(&n.queue_table),
-            spelled(&n.queue_status_type, n)
-        );
+        let sql = Statement::RequeueCount.render(n);
         let held: i64 = session
             .client()
             .query_one(&sql, &[&self.ids])

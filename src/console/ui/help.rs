@@ -22,12 +22,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
 
+    let bindings = app
+        .keymap
+        .help(&app.help_scopes(), app.conn.refuses_changes());
+    // The key column fits the longest key list ("Tab/Shift-Tab"), so no
+    // binding is cut; 13 columns at least, as the layout always had.
+    let key_width = bindings
+        .iter()
+        .map(|b| b.keys.chars().count() + 2)
+        .max()
+        .unwrap_or(0)
+        .clamp(13, 24) as u16;
     let mut rows = Vec::new();
     let mut last_scope = None;
-    for b in app
-        .keymap
-        .help(&app.help_scopes(), app.conn.refuses_changes())
-    {
+    for b in bindings {
         if last_scope != Some(b.scope) {
             rows.push(Row::new(vec![Cell::from(Span::styled(
                 b.scope.title(),
@@ -40,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(b.help),
         ]));
     }
-    let widths = [Constraint::Length(13), Constraint::Fill(1)];
+    let widths = [Constraint::Length(key_width), Constraint::Fill(1)];
     let height = inner.height as usize;
     if rows.len() <= height {
         frame.render_widget(Table::new(rows, widths), inner);

@@ -35,7 +35,7 @@ impl ReplicaPair {
     /// Start both servers; `Err` says why a replica cannot be had here
     /// (no server binaries, replication refused, …) so the test can skip.
     pub fn start() -> Result<ReplicaPair, String> {
-        let bin = pgq::demo::cluster::find_binaries()
+        let bin = pgq::commands::demo::cluster::find_binaries()
             .ok_or("no PostgreSQL server binaries (initdb, pg_ctl) found")?;
         if !bin.join("pg_basebackup").is_file() {
             return Err(format!("no pg_basebackup in {}", bin.display()));

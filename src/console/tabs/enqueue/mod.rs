@@ -238,7 +238,7 @@ impl EnqueueForm {
         let delay_text = text(&self.delay);
         let execute_after = match delay_text.trim() {
             "" => std::time::Duration::ZERO,
-            d => crate::cli::parse_duration(d).unwrap_or_else(|e| {
+            d => crate::settings::duration::parse_duration(d).unwrap_or_else(|e| {
                 errors.push((Field::Delay, e));
                 std::time::Duration::ZERO
             }),

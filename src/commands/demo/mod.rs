@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::actions::jobs::{Conflict, JobSpec};
 use crate::actions::{self, Session, kinds};
-use crate::cli::Cli;
+use crate::commands::CommandContext;
 use crate::commands::CommandError;
 use crate::db::connect;
 use crate::output::{self, Exit};
@@ -43,8 +43,8 @@ pub struct DemoOptions {
 /// How long to wait for a server before falling back to a throwaway cluster.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub async fn run(cli: &Cli, options: DemoOptions) -> Result<Exit, CommandError> {
-    let settings = crate::commands::connection_settings(cli)?;
+pub async fn run(ctx: &CommandContext, options: DemoOptions) -> Result<Exit, CommandError> {
+    let settings = crate::commands::connection_settings(ctx)?;
     let (settings, cluster) = match probe(&settings).await {
         Ok(()) => (settings, None),
         Err(reason) => {
@@ -71,7 +71,7 @@ pub async fn run(cli: &Cli, options: DemoOptions) -> Result<Exit, CommandError> 
 
     let place = place::prepare(&settings, &options.name).await?;
     output::status(&format!("demo: {}", place.describe()));
-    let result = run_in(cli, &options, &place).await;
+    let result = run_in(ctx, &options, &place).await;
     if options.keep {
         output::status(&format!("demo: kept {} (--keep)", place.describe()));
         if let Some(c) = cluster {
@@ -92,7 +92,7 @@ async fn probe(settings: &ConnectionSettings) -> Result<(), String> {
 }
 
 async fn run_in(
-    cli: &Cli,
+    ctx: &CommandContext,
     options: &DemoOptions,
     place: &place::Place,
 ) -> Result<Exit, CommandError> {
@@ -103,7 +103,7 @@ async fn run_in(
     };
     actions::run(&session, &install, false).await?;
 
-    let console = !options.headless && crate::commands::console_interactive(cli);
+    let console = !options.headless && ctx.interactive();
     if !console {
         // Headless: warnings and errors only; the summary tells the rest.
         crate::worker::log::configure(
@@ -148,7 +148,7 @@ async fn run_in(
             owns_worker: false,
         };
         let shown = crate::commands::open_console(
-            cli,
+            ctx,
             crate::console::app::Tab::Stats,
             place.settings.clone(),
             place.names.clone(),

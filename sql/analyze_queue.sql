@@ -1,0 +1,1 @@
+ANALYZE {queue_table}

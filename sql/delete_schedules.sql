@@ -1,0 +1,1 @@
+DELETE FROM {schedules_table} WHERE entrypoint = ANY($1::text[])

@@ -1,0 +1,8 @@
+WITH written AS (
+            INSERT INTO {queue_table} (id, priority, entrypoint, payload, execute_after, headers, status)
+            SELECT id, priority, entrypoint, payload, now(), headers, 'queued'::{queue_status_type}
+            FROM unnest($1::bigint[], $2::int[], $3::text[], $4::bytea[], $5::jsonb[]) AS t(id, priority, entrypoint, payload, headers)
+            RETURNING id, entrypoint, priority
+        )
+        INSERT INTO {queue_table_log} (job_id, status, entrypoint, priority)
+        SELECT id, 'queued'::{queue_status_type}, entrypoint, priority FROM written

@@ -1,0 +1,12 @@
+SELECT (EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table}' AND column_name = 'id')) AS "table {bare:queue_table}",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:statistics_table}' AND column_name = 'id')) AS "table {bare:statistics_table}",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table_log}' AND column_name = 'id')) AS "table {bare:queue_table_log}",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table}' AND column_name = 'slot')) AS "column {bare:queue_table}.slot",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table}' AND column_name = 'attempts')) AS "column {bare:queue_table}.attempts",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table}' AND column_name = 'headers')) AS "column {bare:queue_table}.headers",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table}' AND column_name = 'execute_after')) AS "column {bare:queue_table}.execute_after",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table}' AND column_name = 'queue_manager_id')) AS "column {bare:queue_table}.queue_manager_id",
+(EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = {schema_expr} AND table_name = '{bare:queue_table_log}' AND column_name = 'traceback')) AS "column {bare:queue_table_log}.traceback",
+((SELECT count(*) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace s ON s.oid = t.typnamespace WHERE s.nspname = {schema_expr} AND t.typname = '{bare:queue_status_type}' AND e.enumlabel IN ('canceled', 'failed')) = 2) AS "enum labels canceled/failed of {bare:queue_status_type}",
+(EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = {schema_expr} AND c.relname = '{bare:queue_table_log}_job_id_status' AND c.relkind = 'i')) AS "index {bare:queue_table_log}_job_id_status",
+(EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = {schema_expr} AND c.relname = '{bare:queue_table}_picked_slot_idx' AND c.relkind = 'i')) AS "index {bare:queue_table}_picked_slot_idx"

@@ -1,0 +1,185 @@
+//! The serve loop: dequeue and dispatch until a stop, a drained queue or a
+//! failure; then wind down.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::shared::Shared;
+use crate::worker::db::{Db, DbFailure};
+use crate::worker::{Mode, log};
+
+const MIN_POLL: Duration = Duration::from_millis(100);
+
+/// Why a connection cycle ended.
+pub(super) enum CycleEnd {
+    /// Stopping was requested (or drain mode found nothing): no more dequeues.
+    Stop,
+    /// Everything finished and was written.
+    Done,
+    Failed(DbFailure),
+}
+
+pub(super) async fn wait_level(rx: &mut watch::Receiver<u8>, at_least: u8) {
+    while *rx.borrow_and_update() < at_least {
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Dequeue and dispatch until a stop request, drain completion or failure.
+pub(super) async fn serve(
+    shared: &Arc<Shared>,
+    db: &Db,
+    level_rx: &mut watch::Receiver<u8>,
+    fail_rx: &mut mpsc::UnboundedReceiver<DbFailure>,
+) -> CycleEnd {
+    let p = &shared.params;
+    loop {
+        if p.entrypoints.is_empty() {
+            if shared.opts.mode == Mode::Drain {
+                return CycleEnd::Stop;
+            }
+            tokio::select! {
+                _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
+                r = fail_rx.recv() => return failed(r),
+            }
+        }
+        // Dequeue until a dequeue comes back empty (PGQueuer's loop), keeping
+        // two statements in flight on the connection so the server starts
+        // the next one without waiting for a round trip. The second one only
+        // ever claims what a sequential loop would have claimed next.
+        let lanes = db.dequeue_lanes();
+        let depth = 2 * lanes;
+        let mut next_lane = 0;
+        let mut issue = |pipeline: &mut futures_util::stream::FuturesOrdered<_>| {
+            pipeline.push_back(db.dequeue(p, next_lane));
+            next_lane = (next_lane + 1) % lanes;
+        };
+        let mut pipeline = futures_util::stream::FuturesOrdered::new();
+        issue(&mut pipeline);
+        let mut exhausted = false;
+        // Set on a stop or failure: issue nothing more, but keep reading.
+        // A dequeue already sent commits its claims on the server whether or
+        // not its answer is read, so dropping it would leave those jobs
+        // `picked` by nobody until the heartbeat timeout. Every job a sent
+        // dequeue claimed is dispatched, as Python runs its last batch.
+        let mut end = None;
+        while let Some(result) = pipeline.next().await {
+            let jobs = match result {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    end.get_or_insert(CycleEnd::Failed(e));
+                    continue;
+                }
+            };
+            let full = jobs.len() as i64 >= p.batch_size;
+            exhausted |= jobs.is_empty();
+            for job in jobs {
+                shared.dispatch(job);
+            }
+            if end.is_none() && shared.stop_level() > 0 {
+                end = Some(CycleEnd::Stop);
+            }
+            if end.is_none()
+                && let Ok(reason) = fail_rx.try_recv()
+            {
+                end = Some(CycleEnd::Failed(reason));
+            }
+            if end.is_none() && !exhausted {
+                issue(&mut pipeline);
+                while full && pipeline.len() < depth {
+                    issue(&mut pipeline);
+                }
+            }
+        }
+        if let Some(end) = end {
+            return end;
+        }
+        // Drain ends only if nothing ran while the probe looked: a job that
+        // finished during the probe (say, a retry put back to `queued`) may
+        // have been written after the probe's snapshot was taken.
+        let idle_before_probe = shared.busy() == 0;
+        let probe = match db.work_probe(&p.entrypoints).await {
+            Ok(probe) => probe,
+            Err(e) => return CycleEnd::Failed(e),
+        };
+        if shared.opts.mode == Mode::Drain && idle_before_probe && !probe.queued {
+            log::info("Drain mode: the queue is empty", &[]);
+            return CycleEnd::Stop;
+        }
+        // §8.2: re-poll soon when eligible work is waiting (e.g. capacity was
+        // full) or a deferred job is due before the dequeue timeout.
+        let timeout = if probe.eligible {
+            MIN_POLL
+        } else {
+            match probe.eta {
+                Some(eta) if eta < shared.opts.dequeue_timeout => eta.max(MIN_POLL),
+                None if probe.queued => MIN_POLL,
+                _ => shared.opts.dequeue_timeout,
+            }
+        };
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = tokio::time::sleep(timeout) => {}
+            _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
+            r = fail_rx.recv() => return failed(r),
+        }
+    }
+}
+
+pub(super) fn failed(failure: Option<DbFailure>) -> CycleEnd {
+    CycleEnd::Failed(
+        failure.unwrap_or_else(|| DbFailure::without_server_error("a worker task ended")),
+    )
+}
+
+/// After a stop request: wait until every job has finished and been written
+/// (and the scheduler has released its schedules), stopping jobs when the
+/// shutdown timeout passes or a second stop request arrives.
+pub(super) async fn wind_down(
+    shared: &Arc<Shared>,
+    level_rx: &mut watch::Receiver<u8>,
+    fail_rx: &mut mpsc::UnboundedReceiver<DbFailure>,
+    deadline: Option<tokio::time::Instant>,
+    scheduler: &mut Option<tokio::task::JoinHandle<()>>,
+) -> CycleEnd {
+    let mut announced = false;
+    loop {
+        if shared.stop_level() >= 2 {
+            let n = shared.stop_all_jobs();
+            if n > 0 || !announced {
+                log::warning(
+                    "Stopping running jobs now; they go back to the queue",
+                    &[("jobs", Value::from(n))],
+                );
+                announced = true;
+            }
+        }
+        shared.flush_now.notify_one();
+        let scheduler_done = scheduler.as_ref().is_none_or(|s| s.is_finished());
+        if shared.busy() == 0 && scheduler_done {
+            return CycleEnd::Done;
+        }
+        let timeout = async {
+            match deadline {
+                Some(d) if shared.stop_level() < 2 => tokio::time::sleep_until(d).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = level_rx.changed() => {}
+            _ = timeout => {
+                log::warning("Shutdown timeout reached", &[]);
+                shared.level.send_replace(2);
+            }
+            r = fail_rx.recv() => return failed(r),
+        }
+    }
+}

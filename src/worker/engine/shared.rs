@@ -1,0 +1,283 @@
+//! The state a worker keeps across connection cycles: jobs in flight,
+//! outcomes waiting to be written, counters, and the stop level.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio::sync::{Notify, oneshot, watch};
+use uuid::Uuid;
+
+use crate::settings::names::ObjectNames;
+use crate::worker::db::{Db, DbFailure, DequeueParams};
+use crate::worker::snapshot::{Counters, InFlightJob, Snapshot, WorkerState};
+use crate::worker::{RegisteredEntrypoint, RunOptions, StopReason, log, scheduler};
+
+/// What a finished run leaves to be written.
+#[derive(Debug, Clone)]
+pub(super) enum Outcome {
+    Successful,
+    Exception(String),
+    Held(String),
+    Canceled,
+    Retry {
+        delay: Duration,
+        traceback: String,
+    },
+    /// Stopped by a forced shutdown: back to `queued`.
+    Return,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
+    pub(super) id: i64,
+    pub(super) outcome: Outcome,
+}
+
+pub(super) struct InFlight {
+    pub(super) entrypoint: Arc<str>,
+    pub(super) started: DateTime<Utc>,
+    pub(super) last_beat: Instant,
+    pub(super) stop: watch::Sender<Option<StopReason>>,
+    pub(super) completing: bool,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) inflight: HashMap<i64, InFlight>,
+    pub(super) pending: Vec<Pending>,
+    pub(super) counters: BTreeMap<String, Counters>,
+    pub(super) jobs_logged: u64,
+    pub(super) worker_state: Option<WorkerState>,
+    pub(super) schedules_fired: u64,
+}
+
+pub(crate) struct Shared {
+    pub names: ObjectNames,
+    pub opts: RunOptions,
+    pub qm: Uuid,
+    pub(super) registry: HashMap<String, Arc<RegisteredEntrypoint>>,
+    pub(super) params: DequeueParams,
+    pub(super) state: Mutex<State>,
+    /// The pending buffer reached a batch: flush now.
+    pub(super) flush_now: Notify,
+    /// Something worth a new dequeue (table event, job written).
+    pub(super) wake: Notify,
+    pub(super) probes: Mutex<HashMap<Uuid, oneshot::Sender<()>>>,
+    /// The current connections (None while reconnecting); the scheduler
+    /// borrows them.
+    pub(super) db: Mutex<Option<Arc<Db>>>,
+    /// 0 running, 1 stop requested (finish jobs), 2 stop jobs now.
+    pub level: watch::Sender<u8>,
+    /// Pending outcomes that trigger a flush before the ~0.1 s timer.
+    pub(super) flush_at: usize,
+    pub(super) dirty: AtomicBool,
+    pub(super) snapshot: watch::Sender<Snapshot>,
+}
+
+impl Shared {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // in a way that matters more than stopping would.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn set_db(&self, db: Option<Arc<Db>>) {
+        *self.db.lock().unwrap_or_else(|p| p.into_inner()) = db;
+    }
+
+    pub(super) fn set_state(&self, s: WorkerState) {
+        self.state().worker_state = Some(s);
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    pub(super) fn stop_level(&self) -> u8 {
+        *self.level.borrow()
+    }
+
+    pub(super) fn busy(&self) -> usize {
+        let s = self.state();
+        s.inflight.len() + s.pending.len()
+    }
+
+    pub(super) fn finish(&self, id: i64, entrypoint: &str, outcome: Outcome) {
+        let mut s = self.state();
+        if let Some(f) = s.inflight.get_mut(&id) {
+            f.completing = true;
+        }
+        if !s.counters.contains_key(entrypoint) {
+            s.counters
+                .insert(entrypoint.to_string(), Counters::default());
+        }
+        if let Some(c) = s.counters.get_mut(entrypoint) {
+            match &outcome {
+                Outcome::Successful => c.successful += 1,
+                Outcome::Exception(_) => c.exception += 1,
+                Outcome::Held(_) => c.failed += 1,
+                Outcome::Canceled => c.canceled += 1,
+                Outcome::Retry { .. } => c.retried += 1,
+                Outcome::Return => c.returned += 1,
+            }
+        }
+        s.pending.push(Pending { id, outcome });
+        let full = s.pending.len() >= self.flush_at;
+        drop(s);
+        self.dirty.store(true, Ordering::Relaxed);
+        if full {
+            self.flush_now.notify_one();
+        }
+    }
+
+    /// A `cancellation_event`: stop the named jobs that run here.
+    pub(super) fn cancel(&self, ids: &[i64]) {
+        let s = self.state();
+        for id in ids {
+            if let Some(f) = s.inflight.get(id)
+                && !f.completing
+            {
+                log::info(
+                    "Cancellation requested",
+                    &[
+                        ("job_id", Value::from(*id)),
+                        ("entrypoint", Value::from(&*f.entrypoint)),
+                    ],
+                );
+                f.stop.send_replace(Some(StopReason::Canceled));
+            }
+        }
+    }
+
+    /// Forced shutdown: stop every running handler (not yet canceled).
+    pub(super) fn stop_all_jobs(&self) -> usize {
+        let s = self.state();
+        let mut n = 0;
+        for f in s.inflight.values().filter(|f| !f.completing) {
+            let changed = f.stop.send_if_modified(|r| {
+                if r.is_none() {
+                    *r = Some(StopReason::Shutdown);
+                    true
+                } else {
+                    false
+                }
+            });
+            n += usize::from(changed);
+        }
+        n
+    }
+
+    /// Write pending outcomes. Items leave the buffer only once written, so
+    /// an aborted or failed flush loses nothing (re-writing a completion is
+    /// harmless: a deleted row logs nothing the second time).
+    pub(super) async fn flush(&self, db: &Db) -> Result<(), DbFailure> {
+        let items = self.state().pending.clone();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::new();
+        let mut statuses = Vec::new();
+        let mut tracebacks = Vec::new();
+        let mut later = Vec::new();
+        for p in &items {
+            let (status, tb) = match &p.outcome {
+                Outcome::Successful => ("successful", None),
+                Outcome::Exception(tb) => ("exception", Some(tb.clone())),
+                Outcome::Held(tb) => ("failed", Some(tb.clone())),
+                Outcome::Canceled => ("canceled", None),
+                Outcome::Retry { .. } | Outcome::Return => {
+                    later.push(p);
+                    continue;
+                }
+            };
+            ids.push(p.id);
+            statuses.push(status);
+            tracebacks.push(tb);
+        }
+        if !ids.is_empty() {
+            db.log_jobs(&ids, &statuses, &tracebacks).await?;
+            self.written(&ids);
+        }
+        let mut returns = Vec::new();
+        for p in later {
+            match &p.outcome {
+                Outcome::Retry { delay, traceback } => {
+                    db.retry(p.id, *delay, traceback).await?;
+                    self.written(&[p.id]);
+                }
+                _ => returns.push(p.id),
+            }
+        }
+        if !returns.is_empty() {
+            db.return_to_queue(&returns, self.qm).await?;
+            self.written(&returns);
+            log::info(
+                "Returned stopped jobs to the queue",
+                &[("jobs", Value::from(returns.len()))],
+            );
+        }
+        Ok(())
+    }
+
+    pub(super) fn written(&self, ids: &[i64]) {
+        let done: HashSet<i64> = ids.iter().copied().collect();
+        let mut s = self.state();
+        s.pending.retain(|p| !done.contains(&p.id));
+        for id in ids {
+            s.inflight.remove(id);
+        }
+        s.jobs_logged += ids.len() as u64;
+        drop(s);
+        self.dirty.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    pub(super) fn publish(&self) {
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let s = self.state();
+        let mut in_flight: Vec<InFlightJob> = s
+            .inflight
+            .iter()
+            .map(|(id, f)| InFlightJob {
+                id: *id,
+                entrypoint: f.entrypoint.to_string(),
+                started: f.started,
+                completing: f.completing,
+            })
+            .collect();
+        in_flight.sort_by_key(|j| j.id);
+        let entrypoints = s.counters.clone();
+        let state = s.worker_state.unwrap_or(WorkerState::Connecting);
+        let fired = s.schedules_fired;
+        drop(s);
+        self.snapshot.send_modify(|snap| {
+            snap.state = state;
+            snap.in_flight = in_flight;
+            snap.entrypoints = entrypoints;
+            snap.schedules_fired = fired;
+        });
+    }
+}
+
+/// The scheduler's narrow handle on the worker.
+impl scheduler::Host for Shared {
+    fn db(&self) -> Option<Arc<Db>> {
+        self.db.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn subscribe_stop(&self) -> watch::Receiver<u8> {
+        self.level.subscribe()
+    }
+
+    fn queue_manager_id(&self) -> Uuid {
+        self.qm
+    }
+
+    fn schedule_fired(&self) {
+        self.state().schedules_fired += 1;
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+}
