@@ -1,0 +1,75 @@
+//! Bad input to the schema commands: a clear one-line error, the right exit
+//! code, no backtrace, and nothing sent to (or changed in) the database.
+
+use crate::common;
+
+use common::{TestDb, assert_exit, pgq_cmd, stderr, stdout};
+
+#[test]
+fn unknown_durability_is_a_usage_error() {
+    for args in [
+        vec!["install", "-d", "forever"],
+        vec!["alter-durability", "sometimes"],
+    ] {
+        let out = pgq_cmd(&args, &[]).output().unwrap();
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains("invalid value"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn hostile_or_oversized_names_are_rejected_before_connecting() {
+    let db = TestDb::new();
+    let long = "x".repeat(64);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--prefix", "a'; DROP TABLE x; --"], "invalid prefix"),
+        (vec!["--prefix", "has space"], "invalid prefix"),
+        (vec!["--prefix", "Mixed_"], "invalid prefix"),
+        (vec!["--schema", "jobs;drop"], "invalid schema"),
+        (vec!["--schema", "a\"b"], "invalid schema"),
+        (vec!["--schema", &long], "63 bytes"),
+        (vec!["--prefix", &long[..40]], "63 bytes"),
+    ];
+    for (names, needle) in cases {
+        let mut args = names.clone();
+        args.push("install");
+        let out = db.pgq(&args);
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains(needle), "{names:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "one line: {}",
+            stderr(&out)
+        );
+        assert_eq!(stdout(&out), "");
+    }
+    let out = db.pgq(&["verify", "--expect", "absent", "--strict"]);
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn unreachable_server_names_the_target_and_hides_the_password() {
+    let out = pgq_cmd(
+        &["install"],
+        &[("PGDSN", "postgres://alice:s3cret@127.0.0.1:1/appdb")],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("alice@127.0.0.1:1/appdb"), "{err}");
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(!err.contains("s3cret"));
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"));
+}
+
+#[test]
+fn no_arguments_prints_help_with_exit_2() {
+    let out = pgq_cmd(&[], &[]).output().unwrap();
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("Usage"), "{}", stderr(&out));
+    let out = pgq_cmd(&["--version"], &[]).output().unwrap();
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("PGQueuer schema 1.6.0"));
+}

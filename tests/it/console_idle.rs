@@ -1,0 +1,427 @@
+//! Idle means idle: the console wakes only for work it will do, in every
+//! tab, before and after queue events, paused, and while the connection is
+//! down or a refresh is under way.
+//!
+//! First on the app state with a simulated clock, as the event loop drives
+//! it; then the real binary in a pseudo-terminal, whose CPU time is read
+//! from /proc while it sits on each tab.
+
+use crate::common;
+
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pgq::actions::Outcome;
+use pgq::actions::schedules::ScheduleListing;
+use pgq::actions::stats::{QueueStats, StatsWindow};
+use pgq::actions::tables::TablesReport;
+use pgq::console::app::{App, AppOptions, Effect, Tab};
+use pgq::console::db::{DbEvent, Request, View};
+use pgq::console::keymap::Keymap;
+use pgq::console::tabs::worker::WorkerTab;
+use pgq::console::theme::Theme;
+use pgq::events::Received;
+use pgq::settings::names::ObjectNames;
+use pgq::worker::Snapshot;
+
+use common::pty::Console;
+use common::{TestDb, assert_exit};
+
+const REFRESH: StdDuration = StdDuration::from_secs(5);
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap()
+}
+
+/// The console's state with a hosted worker, so all seven tabs exist.
+fn app() -> App {
+    let mut app = App::new(AppOptions {
+        tab: Tab::Stats,
+        keymap: Keymap::default(),
+        theme: Theme::monochrome(),
+        target: "postgres@127.0.0.1:5432/idle".into(),
+        names: ObjectNames::with_prefix("", None).unwrap(),
+        read_only: false,
+        refresh_interval: REFRESH,
+        events_buffer: 10_000,
+        now: t0(),
+    });
+    app.attach_worker(WorkerTab::new(Snapshot::new(uuid::Uuid::nil()), false));
+    app
+}
+
+/// What the db task would answer to a refresh (empty, but real outcomes).
+fn answer_to(view: View, now: DateTime<Utc>) -> Outcome {
+    match view {
+        View::Stats(window) => Outcome::QueueStats(QueueStats {
+            window,
+            as_of: now,
+            entrypoints: Vec::new(),
+            series: Vec::new(),
+        }),
+        View::Schedules => Outcome::Schedules(ScheduleListing {
+            rows: Vec::new(),
+            as_of: now,
+        }),
+        View::Tables => Outcome::Tables(TablesReport {
+            tables: Vec::new(),
+            level: None,
+        }),
+        View::Held => Outcome::HeldJobs(Vec::new()),
+    }
+}
+
+/// The console's event loop on a simulated clock; the db task answers
+/// refreshes at once unless `answering` is off.
+struct Sim {
+    app: App,
+    now: DateTime<Utc>,
+    answering: bool,
+    /// Refreshes sent, in order.
+    refreshes: Vec<View>,
+}
+
+impl Sim {
+    fn connected(tab_key: char) -> Sim {
+        let mut sim = Sim {
+            app: app(),
+            now: t0(),
+            answering: true,
+            refreshes: Vec::new(),
+        };
+        sim.db(DbEvent::Connected {
+            server_version: "17".into(),
+        });
+        sim.key(tab_key);
+        sim
+    }
+
+    fn handle(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            if let Effect::Request(Request::Refresh(view)) = effect {
+                self.refreshes.push(view);
+                if self.answering {
+                    let result = Ok(answer_to(view, self.now));
+                    self.db(DbEvent::Refreshed { view, result });
+                }
+            }
+        }
+    }
+
+    fn db(&mut self, event: DbEvent) {
+        self.app.now = self.now;
+        let effects = self.app.on_db(event);
+        self.handle(effects);
+    }
+
+    fn key(&mut self, c: char) {
+        self.app.now = self.now;
+        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let effects = self.app.on_key(key);
+        self.handle(effects);
+    }
+
+    /// An insert into the queue table, as PGQueuer's trigger announces it.
+    fn queue_event(&mut self) {
+        let payload = r#"{"channel":"ch_pgqueuer","operation":"insert","sent_at":"2026-11-29T12:00:00Z","table":"pgqueuer","type":"table_changed_event"}"#;
+        self.db(DbEvent::Notification(Received::new(payload, self.now)));
+    }
+
+    /// Sit idle for `span`, waking when the app asks; returns the wake-ups.
+    /// After every tick the next wake-up must lie ahead: one that does not
+    /// is work `on_tick` left undone, and the real loop would spin on it.
+    fn idle(&mut self, span: Duration, what: &str) -> usize {
+        let end = self.now + span;
+        let mut wakeups = 0;
+        loop {
+            let at = self.app.next_wakeup();
+            if at > end {
+                break;
+            }
+            self.now = self.now.max(at);
+            let effects = self.app.on_tick(self.now);
+            self.handle(effects);
+            wakeups += 1;
+            let next = self.app.next_wakeup();
+            assert!(
+                next > self.now,
+                "{what}: after on_tick at +{} ms on the {:?} tab the next wake-up is \
+                 not in the future ({} ms): the console would spin",
+                (self.now - t0()).num_milliseconds(),
+                self.app.tab,
+                (next - self.now).num_milliseconds(),
+            );
+        }
+        self.now = end;
+        // The clock tick (1 s) and the refresh interval are the only
+        // reasons to wake while idle.
+        let allowed = 2 + span.num_milliseconds() as usize * 3 / 2_000;
+        assert!(
+            wakeups <= allowed,
+            "{what}: {wakeups} wake-ups in {} ms",
+            span.num_milliseconds()
+        );
+        wakeups
+    }
+}
+
+const TABS: [(char, Tab); 7] = [
+    ('1', Tab::Stats),
+    ('2', Tab::Events),
+    ('3', Tab::Schedules),
+    ('4', Tab::Durability),
+    ('5', Tab::Enqueue),
+    ('6', Tab::Held),
+    ('7', Tab::Worker),
+];
+
+#[test]
+fn every_tab_wakes_only_for_its_clock_before_and_after_queue_events() {
+    for (key, tab) in TABS {
+        let mut sim = Sim::connected(key);
+        assert_eq!(sim.app.tab, tab);
+        sim.idle(Duration::seconds(30), &format!("{tab:?} before events"));
+        for _ in 0..3 {
+            sim.queue_event();
+            sim.now += Duration::milliseconds(20);
+        }
+        // Once on_tick did what the events asked for, the next wake-up is
+        // the clock tick (or a later refresh), not a moment already past.
+        let at = sim.app.next_wakeup();
+        sim.now = sim.now.max(at);
+        let effects = sim.app.on_tick(sim.now);
+        sim.handle(effects);
+        let gap = sim.app.next_wakeup() - sim.now;
+        assert!(
+            gap >= Duration::seconds(1),
+            "{tab:?}: after the events' tick the next wake-up is {} ms away",
+            gap.num_milliseconds()
+        );
+        sim.idle(Duration::seconds(30), &format!("{tab:?} after events"));
+    }
+}
+
+#[test]
+fn the_tab_on_screen_still_refreshes_after_events_and_hidden_ones_on_arrival() {
+    // Stats on screen: the NOTIFY makes it refresh well before the interval.
+    let mut sim = Sim::connected('1');
+    sim.idle(Duration::seconds(2), "Stats");
+    let before = sim.refreshes.len();
+    sim.queue_event();
+    sim.idle(Duration::milliseconds(500), "Stats after an event");
+    assert!(
+        sim.refreshes[before..].contains(&View::Stats(StatsWindow::OneHour)),
+        "{:?}",
+        sim.refreshes
+    );
+
+    // Held hidden while the event arrives: it loads when shown.
+    let mut sim = Sim::connected('2');
+    sim.queue_event();
+    sim.idle(Duration::seconds(3), "Events after an event");
+    let before = sim.refreshes.len();
+    sim.key('6');
+    sim.idle(Duration::milliseconds(100), "Held on arrival");
+    assert_eq!(sim.refreshes[before..], [View::Held]);
+}
+
+#[test]
+fn paused_offline_and_in_flight_states_stay_idle() {
+    // Stats paused with Space: events mark it due, but it must not wake.
+    let mut sim = Sim::connected('1');
+    sim.key(' ');
+    assert!(sim.app.stats.paused);
+    sim.queue_event();
+    sim.idle(Duration::seconds(20), "Stats paused after events");
+
+    // The Events view frozen with Space while events keep coming.
+    let mut sim = Sim::connected('2');
+    sim.key(' ');
+    assert!(sim.app.events.paused_at.is_some());
+    sim.queue_event();
+    sim.idle(Duration::seconds(20), "Events paused after events");
+
+    // The connection lost with a refresh due: nothing can be fetched, and
+    // reconnecting refreshes the tab anyway.
+    for (key, tab) in TABS {
+        let mut sim = Sim::connected(key);
+        sim.idle(Duration::seconds(6), "before the loss");
+        sim.queue_event();
+        sim.db(DbEvent::Disconnected {
+            error: "connection refused".into(),
+            attempt: 1,
+            retry_in: StdDuration::from_secs(30),
+        });
+        sim.idle(Duration::seconds(20), &format!("{tab:?} offline"));
+    }
+
+    // A slow refresh under way while more events arrive: its answer, not
+    // the clock, is the reason to look again.
+    let mut sim = Sim::connected('1');
+    sim.answering = false;
+    sim.queue_event();
+    sim.idle(Duration::seconds(2), "Stats with the refresh sent");
+    sim.queue_event();
+    sim.idle(Duration::seconds(20), "Stats with a refresh in flight");
+    let asked = sim.refreshes.len();
+    sim.answering = true;
+    let result = Ok(answer_to(View::Stats(StatsWindow::OneHour), sim.now));
+    sim.db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result,
+    });
+    sim.idle(Duration::seconds(2), "Stats after the slow answer");
+    assert!(
+        sim.refreshes.len() > asked,
+        "the events that came during the slow refresh are fetched after it"
+    );
+}
+
+#[test]
+fn the_events_tab_shows_the_real_rate_beyond_the_buffer_size() {
+    let mut sim = Sim::connected('2');
+    // 5,000 events a second for 10 s, 50 every 10 ms, into a buffer of
+    // 10,000 (two seconds' worth).
+    for _ in 0..1_000 {
+        for _ in 0..50 {
+            sim.queue_event();
+        }
+        sim.now += Duration::milliseconds(10);
+    }
+    let rate = sim.app.events.rate(sim.now);
+    assert!((rate - 5_000.0).abs() < 50.0, "rate {rate}/s");
+    let backend = ratatui::backend::TestBackend::new(100, 30);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    sim.app.now = sim.now;
+    terminal
+        .draw(|frame| pgq::console::ui::draw(frame, &sim.app))
+        .unwrap();
+    let screen: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("rate 5000.0/s"), "{screen}");
+}
+
+// --- the real binary in a pseudo-terminal ---------------------------------
+
+/// The hint each tab shows in the bottom bar, to know it is on screen.
+const TAB_MARKERS: [(&str, &str); 7] = [
+    ("1", "w window"),
+    ("2", "c clear"),
+    ("3", "t fire now"),
+    ("4", "Enter apply"),
+    ("5", "e edit"),
+    ("6", "R requeue"),
+    ("7", "in flight"),
+];
+
+/// How long each tab is watched.
+const WATCH: StdDuration = StdDuration::from_secs(3);
+/// The target is < 1 % of a core; the margin is for a loaded machine. The
+/// fault this guards against burned 25–45 %.
+const MAX_CPU_SHARE: f64 = 0.03;
+
+/// user + system CPU time the process has used, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // The command name may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of stat(5); 3 is the first here.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf only reads a system constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    ticks as f64 / per_second as f64
+}
+
+/// The share of one core the console used while watched for `WATCH`.
+fn watch_cpu(console: &Console) -> f64 {
+    let (start, cpu) = (Instant::now(), cpu_seconds(console.pid()));
+    std::thread::sleep(WATCH);
+    (cpu_seconds(console.pid()) - cpu) / start.elapsed().as_secs_f64()
+}
+
+fn show_tab(console: &mut Console, key: &str, marker: &str) {
+    console.press(key);
+    console.wait_for(&format!("tab {key}"), StdDuration::from_secs(10), |s| {
+        s.contains(marker)
+    });
+}
+
+/// Sit on every tab before and after queue events, and check the console's
+/// CPU time on each; then check that every event arrived.
+fn idle_on_every_tab(db: &TestDb, console: &mut Console, tabs: &[(&str, &str)], entrypoint: &str) {
+    let mut figures = Vec::new();
+    let mut sent = 0;
+    for phase in ["before events", "after events"] {
+        for (key, marker) in tabs {
+            show_tab(console, key, marker);
+            if phase == "after events" {
+                // The NOTIFY arrives within milliseconds, at the start of
+                // the watch; the fault spun from 250 ms after it on.
+                assert_exit(&db.pgq(&["queue", entrypoint, "x"]), 0);
+                sent += 1;
+            }
+            let share = watch_cpu(console);
+            figures.push(format!("tab {key} {phase}: {:.2} %", share * 100.0));
+            assert!(
+                share < MAX_CPU_SHARE,
+                "the idle console used {:.1} % of a core on tab {key} {phase}:\n{}",
+                share * 100.0,
+                figures.join("\n")
+            );
+        }
+    }
+    eprintln!("{}", figures.join("\n"));
+    // The events really reached the console during the watches.
+    show_tab(console, "2", "c clear");
+    console.wait_for(
+        &format!("the {sent} events"),
+        StdDuration::from_secs(10),
+        |s| buffered(s).is_some_and(|n| n >= sent),
+    );
+}
+
+/// The number of events the Events tab says it holds.
+fn buffered(screen: &str) -> Option<usize> {
+    let line = screen.lines().find(|l| l.contains(" buffered"))?;
+    let count = line.split_whitespace().next()?;
+    count.replace(',', "").parse().ok()
+}
+
+#[test]
+fn the_console_stays_idle_on_every_tab_before_and_after_events() {
+    let db = TestDb::installed();
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.wait_for("the loaded Stats tab", StdDuration::from_secs(15), |s| {
+        s.contains("● connected") && s.contains("no jobs in the queue")
+    });
+    idle_on_every_tab(&db, &mut console, &TAB_MARKERS[..6], "idle_check");
+    console.press("q");
+    assert_eq!(console.wait_exit(StdDuration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn the_console_hosting_a_worker_stays_idle_on_every_tab() {
+    let db = TestDb::installed();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("workers.toml");
+    std::fs::write(
+        &manifest,
+        "[[entrypoint]]\nname = \"ping\"\nbuiltin = \"noop\"\n",
+    )
+    .unwrap();
+    let mut console = Console::start(&db.dsn(), &["run", manifest.to_str().unwrap()]);
+    console.wait_for("the running worker", StdDuration::from_secs(20), |s| {
+        s.contains("running") && s.contains("in flight")
+    });
+    idle_on_every_tab(&db, &mut console, &TAB_MARKERS, "ping");
+    console.press("q");
+    assert_eq!(console.wait_exit(StdDuration::from_secs(20)), Some(0));
+}

@@ -1,0 +1,43 @@
+//! pgq's integration tests, as ONE test binary: one link step instead of one
+//! per file, and libtest runs every test of the suite in one pool instead of
+//! file after file. Each module below was a binary of its own before; tests
+//! share the harness in `common` (a real PostgreSQL, the real `pgq` binary,
+//! the real Python PGQueuer 1.6.0) and the Python scripts in
+//! `tests/fixtures/`.
+//!
+//! Run one area with a filter: `cargo test --test it worker_faults::`.
+
+mod common;
+
+mod action_safety;
+mod action_types;
+mod batch_input;
+mod cli_errors;
+mod command_context;
+mod connect;
+mod console_clipboard;
+mod console_config;
+mod console_idle;
+mod console_mutations;
+mod console_pty;
+mod console_render;
+mod demo;
+mod errors_sqlstate;
+mod input_safety;
+mod jobs;
+mod listen;
+mod listener;
+mod python_compat;
+mod root_cert_pem;
+mod schedules;
+mod schema_lifecycle;
+mod shell_support;
+mod sql_statements;
+mod standby;
+mod upgrade_releases;
+mod worker;
+mod worker_command_io;
+mod worker_faults;
+mod worker_interop;
+mod worker_library;
+mod worker_log_lines;
