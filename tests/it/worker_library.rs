@@ -93,6 +93,75 @@ async fn handlers_run_retry_and_show_up_in_the_snapshot() {
     );
 }
 
+/// Retries with no delay put each row back to `queued` while the worker
+/// still holds the run's entry; a pipelined dequeue can claim the row again
+/// before that entry is cleared. Every such claim must run: a claim dropped
+/// as a duplicate would leave its job `picked` by nobody (and the drain
+/// would end with it there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn immediate_retries_run_every_claim_and_leave_nothing_picked() {
+    const JOBS: usize = 400;
+    let db = TestDb::installed();
+    let lines: String = (0..JOBS)
+        .map(|i| format!("{{\"entrypoint\": \"once\", \"payload\": \"{i}\"}}\n"))
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), lines).unwrap();
+    assert_exit(
+        &db.pgq(&["queue", "--batch", file.path().to_str().unwrap()]),
+        0,
+    );
+    let options = RunOptions {
+        mode: Mode::Drain,
+        batch_size: 5,
+        dequeue_connections: 2,
+        dequeue_timeout: Duration::from_millis(200),
+        ..RunOptions::default()
+    };
+    let mut worker = Worker::new(ObjectNames::default(), options);
+    let retry = EntrypointOptions {
+        retry: Some(RetryPolicy {
+            max_attempts: 1,
+            initial_delay: Duration::ZERO,
+            ..RetryPolicy::default()
+        }),
+        ..EntrypointOptions::default()
+    };
+    worker
+        .entrypoint("once", retry, |job, _ctx| async move {
+            if job.attempts == 0 {
+                Err(JobError::new("IOError", "first try fails"))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
+    let snapshot = worker.observe();
+    tokio::time::timeout(Duration::from_secs(120), worker.run(settings(&db)))
+        .await
+        .expect("the drain ends")
+        .expect("drain run");
+    let client = db.client().await;
+    let left: i64 = client
+        .query_one("SELECT count(*) FROM pgqueuer", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "jobs left in the queue table");
+    let done: i64 = client
+        .query_one(
+            "SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = 'successful'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(done, JOBS as i64);
+    let snap = snapshot.borrow().clone();
+    assert_eq!(snap.entrypoints["once"].retried, JOBS as u64);
+    assert_eq!(snap.entrypoints["once"].successful, JOBS as u64);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shutdown_trigger_stops_a_continuous_worker_and_a_second_request_stops_jobs() {
     let db = TestDb::installed();

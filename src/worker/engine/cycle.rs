@@ -210,7 +210,7 @@ pub(super) async fn give_up(
 /// Open new connections and write the pending outcomes, bounded in time so
 /// an unreachable database cannot hold the exit.
 pub(super) async fn write_back(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     settings: &ConnectionSettings,
 ) -> Result<(), String> {
     let attempt = async {

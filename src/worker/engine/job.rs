@@ -19,6 +19,17 @@ impl Shared {
     /// Start a task for `job` unless it already runs here (a late heartbeat
     /// can let our own dequeue re-pick a job we are still running).
     pub(super) fn dispatch(self: &Arc<Self>, job: Job) {
+        self.launch(job, false);
+    }
+
+    /// Run a job claimed again while its previous run's entry was still
+    /// being cleared: it replaces that entry, so the worker never looks idle
+    /// in between.
+    pub(super) fn dispatch_repicked(self: &Arc<Self>, job: Job) {
+        self.launch(job, true);
+    }
+
+    fn launch(self: &Arc<Self>, job: Job, replace: bool) {
         let Some(ep) = self.registry.get(&job.entrypoint).cloned() else {
             log::error(
                 "dequeued a job for an entrypoint this worker does not serve",
@@ -29,7 +40,19 @@ impl Shared {
         let (stop, stop_rx) = watch::channel(None);
         {
             let mut s = self.state();
-            if s.inflight.contains_key(&job.id) {
+            if !replace && s.inflight.contains_key(&job.id) {
+                // A run that put the row back to `queued` (a retry, a
+                // return) may have committed before its entry is cleared
+                // here, and this claim is then a new one: run it once the
+                // entry is cleared (see `State::repicked`). Any other
+                // duplicate is our own running job, re-picked after a late
+                // heartbeat: drop it.
+                let requeued = s.pending.iter().any(|p| {
+                    p.id == job.id && matches!(p.outcome, Outcome::Retry { .. } | Outcome::Return)
+                });
+                if requeued {
+                    s.repicked.insert(job.id, job);
+                }
                 return;
             }
             s.inflight.insert(

@@ -50,6 +50,11 @@ pub(super) struct State {
     pub(super) inflight: HashMap<i64, InFlight>,
     pub(super) pending: Vec<Pending>,
     pub(super) counters: BTreeMap<String, Counters>,
+    /// Jobs dequeued again while their previous run's outcome (a retry, a
+    /// return) was being written: the write committed, a dequeue claimed the
+    /// row, and its answer arrived before `written` cleared the old entry.
+    /// Each runs once that entry is cleared, so no claimed job is dropped.
+    pub(super) repicked: HashMap<i64, crate::worker::Job>,
     pub(super) jobs_logged: u64,
     pub(super) worker_state: Option<WorkerState>,
     pub(super) schedules_fired: u64,
@@ -171,7 +176,7 @@ impl Shared {
     /// Write pending outcomes. Items leave the buffer only once written, so
     /// an aborted or failed flush loses nothing (re-writing a completion is
     /// harmless: a deleted row logs nothing the second time).
-    pub(super) async fn flush(&self, db: &Db) -> Result<(), DbFailure> {
+    pub(super) async fn flush(self: &Arc<Self>, db: &Db) -> Result<(), DbFailure> {
         let items = self.state().pending.clone();
         if items.is_empty() {
             return Ok(());
@@ -220,15 +225,25 @@ impl Shared {
         Ok(())
     }
 
-    pub(super) fn written(&self, ids: &[i64]) {
+    pub(super) fn written(self: &Arc<Self>, ids: &[i64]) {
         let done: HashSet<i64> = ids.iter().copied().collect();
         let mut s = self.state();
         s.pending.retain(|p| !done.contains(&p.id));
+        let mut repicked = Vec::new();
         for id in ids {
-            s.inflight.remove(id);
+            match s.repicked.remove(id) {
+                // Its entry stays until the new run replaces it.
+                Some(job) => repicked.push(job),
+                None => {
+                    s.inflight.remove(id);
+                }
+            }
         }
         s.jobs_logged += ids.len() as u64;
         drop(s);
+        for job in repicked {
+            self.dispatch_repicked(job);
+        }
         self.dirty.store(true, Ordering::Relaxed);
         self.wake.notify_one();
     }
