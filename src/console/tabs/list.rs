@@ -26,6 +26,39 @@ pub struct ListView<K: Ord> {
     pub table: TableState,
 }
 
+/// What the app asks of any tab's list, whatever its row key: the filter,
+/// the selection reset, and the detail pane. Tabs hand out their
+/// `ListView` as this, and `TabView`'s defaults do the rest.
+pub trait ListControls {
+    fn filter(&self) -> &str;
+    fn filter_mut(&mut self) -> &mut String;
+    fn reset_selection(&mut self);
+    fn detail_open(&self) -> bool;
+    fn close_detail(&mut self);
+}
+
+impl<K: Ord + Copy> ListControls for ListView<K> {
+    fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    fn filter_mut(&mut self) -> &mut String {
+        &mut self.filter
+    }
+
+    fn reset_selection(&mut self) {
+        ListView::reset_selection(self);
+    }
+
+    fn detail_open(&self) -> bool {
+        self.detail.is_some()
+    }
+
+    fn close_detail(&mut self) {
+        self.detail = None;
+    }
+}
+
 impl<K: Ord> Default for ListView<K> {
     fn default() -> Self {
         ListView {

@@ -17,6 +17,7 @@ pub mod schedules;
 pub mod stats;
 pub mod worker;
 
+use crate::console::tabs::list::ListControls;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -87,19 +88,35 @@ pub trait TabView {
     fn paused(&self) -> bool {
         false
     }
+    /// The tab's list, for list tabs: filter, selection and detail pane
+    /// come from it through the defaults below.
+    fn list(&self) -> Option<&dyn ListControls> {
+        None
+    }
+    fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
+        None
+    }
     /// The `/` filter text, for tabs that have one.
     fn filter(&self) -> Option<&str> {
-        None
+        self.list().map(|l| l.filter())
     }
     fn filter_mut(&mut self) -> Option<&mut String> {
-        None
+        self.list_mut().map(|l| l.filter_mut())
     }
     /// The filter changed: back to the first row.
-    fn reset_selection(&mut self) {}
-    fn detail_open(&self) -> bool {
-        false
+    fn reset_selection(&mut self) {
+        if let Some(l) = self.list_mut() {
+            l.reset_selection();
+        }
     }
-    fn close_detail(&mut self) {}
+    fn detail_open(&self) -> bool {
+        self.list().is_some_and(|l| l.detail_open())
+    }
+    fn close_detail(&mut self) {
+        if let Some(l) = self.list_mut() {
+            l.close_detail();
+        }
+    }
     /// Commands that still work while the detail pane is open (besides
     /// closing it, help and quit).
     fn detail_commands(&self) -> &'static [Command] {

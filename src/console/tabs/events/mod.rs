@@ -8,6 +8,7 @@
 
 mod view;
 
+use crate::console::tabs::list::ListControls;
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
@@ -228,25 +229,17 @@ impl TabView for EventsTab {
         Scope::Events
     }
 
-    fn filter(&self) -> Option<&str> {
-        Some(&self.list.filter)
+    fn list(&self) -> Option<&dyn ListControls> {
+        Some(&self.list)
     }
 
-    fn filter_mut(&mut self) -> Option<&mut String> {
-        Some(&mut self.list.filter)
+    fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
+        Some(&mut self.list)
     }
 
     fn reset_selection(&mut self) {
         self.selected = None;
         self.list.reset_selection();
-    }
-
-    fn detail_open(&self) -> bool {
-        self.list.detail.is_some()
-    }
-
-    fn close_detail(&mut self) {
-        self.list.detail = None;
     }
 
     fn detail_commands(&self) -> &'static [Command] {

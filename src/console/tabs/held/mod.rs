@@ -3,6 +3,7 @@
 
 mod view;
 
+use crate::console::tabs::list::ListControls;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
@@ -70,28 +71,16 @@ impl TabView for HeldTab {
         Scope::Held
     }
 
+    fn list(&self) -> Option<&dyn ListControls> {
+        Some(&self.list)
+    }
+
+    fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
+        Some(&mut self.list)
+    }
+
     fn view(&self) -> Option<View> {
         Some(View::Held)
-    }
-
-    fn filter(&self) -> Option<&str> {
-        Some(&self.list.filter)
-    }
-
-    fn filter_mut(&mut self) -> Option<&mut String> {
-        Some(&mut self.list.filter)
-    }
-
-    fn reset_selection(&mut self) {
-        self.list.reset_selection();
-    }
-
-    fn detail_open(&self) -> bool {
-        self.list.detail.is_some()
-    }
-
-    fn close_detail(&mut self) {
-        self.list.detail = None;
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {

@@ -4,6 +4,7 @@
 
 mod view;
 
+use crate::console::tabs::list::ListControls;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -126,24 +127,16 @@ impl TabView for SchedulesTab {
         Scope::Schedules
     }
 
+    fn list(&self) -> Option<&dyn ListControls> {
+        Some(&self.list)
+    }
+
+    fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
+        Some(&mut self.list)
+    }
+
     fn view(&self) -> Option<View> {
         Some(View::Schedules)
-    }
-
-    fn filter(&self) -> Option<&str> {
-        Some(&self.list.filter)
-    }
-
-    fn filter_mut(&mut self) -> Option<&mut String> {
-        Some(&mut self.list.filter)
-    }
-
-    fn reset_selection(&mut self) {
-        self.list.reset_selection();
-    }
-
-    fn detail_open(&self) -> bool {
-        self.list.detail.is_some()
     }
 
     fn close_detail(&mut self) {

@@ -3,6 +3,7 @@
 
 mod view;
 
+use crate::console::tabs::list::ListControls;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
@@ -141,24 +142,20 @@ impl TabView for StatsTab {
         Scope::Stats
     }
 
+    fn list(&self) -> Option<&dyn ListControls> {
+        Some(&self.list)
+    }
+
+    fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
+        Some(&mut self.list)
+    }
+
     fn view(&self) -> Option<View> {
         Some(View::Stats(self.window))
     }
 
     fn paused(&self) -> bool {
         self.paused
-    }
-
-    fn filter(&self) -> Option<&str> {
-        Some(&self.list.filter)
-    }
-
-    fn filter_mut(&mut self) -> Option<&mut String> {
-        Some(&mut self.list.filter)
-    }
-
-    fn reset_selection(&mut self) {
-        self.list.reset_selection();
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
