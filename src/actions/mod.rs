@@ -14,6 +14,7 @@
 
 pub mod jobs;
 pub mod kinds;
+pub mod metrics;
 pub mod preview;
 pub mod record;
 pub mod reports;

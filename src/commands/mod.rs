@@ -10,6 +10,7 @@ pub use console::open as open_console;
 pub use context::CommandContext;
 mod jobs;
 mod listen;
+mod metrics;
 mod reports;
 mod run;
 mod schedules;
@@ -196,6 +197,18 @@ pub async fn run(cli: Cli) -> Exit {
             reports::run(&ctx, &command).await
         }
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Metrics {
+            listen,
+            window,
+            stale_after,
+        } => {
+            let options = metrics::MetricsOptions {
+                listen: *listen,
+                window: *window,
+                stale_after: std::time::Duration::from_secs_f64(*stale_after),
+            };
+            metrics::run(&ctx, &options).await
+        }
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

@@ -105,6 +105,11 @@ statements! {
     StatsDone => "stats_done.sql",
     HeldJobs => "held_jobs.sql",
     TableInfo => "table_info.sql",
+    // The metrics endpoint's read-only scrape (actions/metrics.rs).
+    MetricsQueue => "metrics_queue.sql",
+    MetricsLogs => "metrics_logs.sql",
+    MetricsUnaggregated => "metrics_unaggregated.sql",
+    MissingTables => "missing_tables.sql",
     // Schedules (actions/schedules.rs).
     ListSchedules => "list_schedules.sql",
     RemoveSchedules => "remove_schedules.sql",

@@ -99,4 +99,6 @@ register! {
     run_schedules_now::RunSchedulesNow => SchedulesDue,
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
+    queue_metrics::QueueMetrics => QueueMetrics,
+    missing_tables::MissingTables => MissingTables,
 }
