@@ -84,8 +84,10 @@ impl WorkerMetrics {
             .expect("the bucket list is not empty")
             .build_recorder();
         describe(&recorder);
-        let counter = |name: &'static str| recorder.register_counter(&Key::from_static_name(name), &METADATA);
-        let gauge = |name: &'static str| recorder.register_gauge(&Key::from_static_name(name), &METADATA);
+        let counter =
+            |name: &'static str| recorder.register_counter(&Key::from_static_name(name), &METADATA);
+        let gauge =
+            |name: &'static str| recorder.register_gauge(&Key::from_static_name(name), &METADATA);
         let states = [
             WorkerState::Connecting,
             WorkerState::Running,
@@ -204,16 +206,66 @@ pub fn state_label(state: WorkerState) -> &'static str {
 fn describe(recorder: &PrometheusRecorder) {
     let seconds = Some(Unit::Seconds);
     let help: &[(&str, Option<Unit>, &str, Kind)] = &[
-        (FINISHED, None, "Handler runs this worker finished, by entrypoint and how they ended (retried: put back for a database retry; returned: put back by a forced shutdown).", Kind::Counter),
-        (DURATION, seconds, "Handler execution time per entrypoint, in seconds.", Kind::Histogram),
-        (DEQUEUES, None, "Dequeue statements this worker ran (empty answers included).", Kind::Counter),
-        (DEQUEUED, None, "Jobs this worker claimed with its dequeue statements.", Kind::Counter),
-        (DEQUEUE_DURATION, seconds, "Time from sending a dequeue statement to its answer, in seconds.", Kind::Histogram),
-        (RECONNECTS, None, "Times the worker reconnected after a database failure.", Kind::Counter),
-        (LISTEN_HEALTHY, None, "1 when the last LISTEN health check got its echo, 0 when it did not.", Kind::Gauge),
-        (LISTEN_FAILURES, None, "LISTEN health checks that got no echo.", Kind::Counter),
-        (IN_FLIGHT, None, "Jobs this worker runs now, or whose outcome it is writing.", Kind::Gauge),
-        (STATE, None, "1 for the worker's current state (connecting, running, reconnecting, stopping, stopped), 0 for the others.", Kind::Gauge),
+        (
+            FINISHED,
+            None,
+            "Handler runs this worker finished, by entrypoint and how they ended (retried: put back for a database retry; returned: put back by a forced shutdown).",
+            Kind::Counter,
+        ),
+        (
+            DURATION,
+            seconds,
+            "Handler execution time per entrypoint, in seconds.",
+            Kind::Histogram,
+        ),
+        (
+            DEQUEUES,
+            None,
+            "Dequeue statements this worker ran (empty answers included).",
+            Kind::Counter,
+        ),
+        (
+            DEQUEUED,
+            None,
+            "Jobs this worker claimed with its dequeue statements.",
+            Kind::Counter,
+        ),
+        (
+            DEQUEUE_DURATION,
+            seconds,
+            "Time from sending a dequeue statement to its answer, in seconds.",
+            Kind::Histogram,
+        ),
+        (
+            RECONNECTS,
+            None,
+            "Times the worker reconnected after a database failure.",
+            Kind::Counter,
+        ),
+        (
+            LISTEN_HEALTHY,
+            None,
+            "1 when the last LISTEN health check got its echo, 0 when it did not.",
+            Kind::Gauge,
+        ),
+        (
+            LISTEN_FAILURES,
+            None,
+            "LISTEN health checks that got no echo.",
+            Kind::Counter,
+        ),
+        (
+            IN_FLIGHT,
+            None,
+            "Jobs this worker runs now, or whose outcome it is writing.",
+            Kind::Gauge,
+        ),
+        (
+            STATE,
+            None,
+            "1 for the worker's current state (connecting, running, reconnecting, stopping, stopped), 0 for the others.",
+            Kind::Gauge,
+        ),
     ];
     for (name, unit, text, kind) in help {
         let key = metrics::KeyName::from_const_str(name);

@@ -27,6 +27,7 @@ mod input_safety;
 mod jobs;
 mod listen;
 mod listener;
+mod metrics;
 mod python_compat;
 mod root_cert_pem;
 mod schedules;

@@ -38,7 +38,10 @@ pub struct Bound {
 impl Bound {
     /// Resolve the connection and bind the address; nothing connects yet
     /// (the first scrape does).
-    pub async fn new(ctx: &CommandContext, options: &MetricsOptions) -> Result<Bound, CommandError> {
+    pub async fn new(
+        ctx: &CommandContext,
+        options: &MetricsOptions,
+    ) -> Result<Bound, CommandError> {
         let names = object_names(ctx)?;
         let settings = connection_settings(ctx)?;
         let action = QueueMetrics {
