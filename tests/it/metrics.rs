@@ -78,9 +78,18 @@ struct Reply {
 
 /// One HTTP/1.1 GET over a plain TCP connection.
 async fn get(addr: &str, path: &str) -> Reply {
+    receive(send(addr, path).await).await
+}
+
+/// Connect and send a GET; the reply is read by [`receive`].
+async fn send(addr: &str, path: &str) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("send");
+    stream
+}
+
+async fn receive(mut stream: tokio::net::TcpStream) -> Reply {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
     parse_reply(&String::from_utf8(raw).expect("utf-8 reply"))
@@ -394,12 +403,12 @@ async fn concurrent_scrapes_share_one_collection() {
         .batch_execute("BEGIN; LOCK TABLE pgqueuer IN ACCESS EXCLUSIVE MODE")
         .await
         .unwrap();
-    let scrapes: Vec<_> = (0..20)
-        .map(|_| {
-            let addr = server.addr.clone();
-            tokio::spawn(async move { get(&addr, "/metrics").await })
-        })
-        .collect();
+    // Every request is on the wire before the collection can finish.
+    let mut scrapes = Vec::new();
+    for _ in 0..20 {
+        let stream = send(&server.addr, "/metrics").await;
+        scrapes.push(tokio::spawn(receive(stream)));
+    }
     let watcher = db.client().await;
     let waiting = wait_for(WAIT, || async {
         let n: i64 = watcher
