@@ -28,7 +28,8 @@
 #    client work at all, 1 and 2 connections.
 #
 # Needs: cargo, PostgreSQL at PGQ_BENCH_DSN (default
-# postgres://postgres@127.0.0.1:5432/postgres), psql, pgbench, python3.
+# postgres://postgres@127.0.0.1:5432/postgres), psql, pgbench, python3, curl.
+# The benchmark database is PGQ_BENCH_DB (default pgq_bench_worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 METRICS_ONLY=0
@@ -41,14 +42,14 @@ JOBS=${1:-50000}
 SECONDS_TP=${2:-10}
 REPEAT=${3:-3}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
-DB=pgq_bench_worker
+DB=${PGQ_BENCH_DB:-pgq_bench_worker}
 DSN=${ADMIN%/*}/$DB
 # Where cargo puts the release build (CARGO_TARGET_DIR, else ./target).
 PGQ=${CARGO_TARGET_DIR:-target}/release/pgq
 VENV=target/bench-venv
 PY=bench/worker_python.py
 cargo build --release --quiet
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import uvloop, pgqueuer" 2>/dev/null; then
+if [ "$METRICS_ONLY" = 0 ] && { [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import uvloop, pgqueuer" 2>/dev/null; }; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet pgqueuer==1.6.0 asyncpg uvloop typer==0.19.2
 fi
