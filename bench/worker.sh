@@ -47,6 +47,7 @@ DSN=${ADMIN%/*}/$DB
 # Where cargo puts the release build (CARGO_TARGET_DIR, else ./target).
 PGQ=${CARGO_TARGET_DIR:-target}/release/pgq
 VENV=target/bench-venv
+mkdir -p target  # scratch files live here even when CARGO_TARGET_DIR points elsewhere
 PY=bench/worker_python.py
 cargo build --release --quiet
 if [ "$METRICS_ONLY" = 0 ] && { [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import uvloop, pgqueuer" 2>/dev/null; }; then
