@@ -101,19 +101,24 @@ drain_rate() { # jobs/s of the last drain, measured in the database
 if [ "$METRICS_ONLY" = 1 ]; then
   echo "== metrics cost: $JOBS no-op jobs, pgq drain with and without --metrics-listen, alternating, $REPEAT runs each"
   for batch in 10 100; do
-    off=(); on=()
+    off=(); on=(); off_cpu=(); on_cpu=()
     for _ in $(seq "$REPEAT"); do
       for w in pgq pgq-metrics; do
         reset_queue "$JOBS"
-        run_worker $w "$batch" > /dev/null
+        read -r _ cpu < <(run_worker $w "$batch")
         rate=$(drain_rate)
-        if [ $w = pgq ]; then off+=("$rate"); else on+=("$rate"); fi
+        # Client CPU per job (start-up included alike), less sensitive to a busy server.
+        us=$(python3 -c "print(round($cpu / $JOBS * 1e6, 1))")
+        if [ $w = pgq ]; then off+=("$rate"); off_cpu+=("$us"); else on+=("$rate"); on_cpu+=("$us"); fi
       done
     done
     python3 -c "
 import statistics as s
 off = [$(IFS=,; echo "${off[*]}")]; on = [$(IFS=,; echo "${on[*]}")]
+off_cpu = [$(IFS=,; echo "${off_cpu[*]}")]; on_cpu = [$(IFS=,; echo "${on_cpu[*]}")]
 print(f'batch $batch: metrics off {off} jobs/s, on {on} jobs/s')
+print(f'batch $batch: CPU µs/job off {off_cpu}, on {on_cpu}; median off {s.median(off_cpu)}, on {s.median(on_cpu)} '
+      f'({s.median(on_cpu) / s.median(off_cpu) * 100 - 100:+.1f} %)')
 print(f'batch $batch: median off {s.median(off):.0f}, on {s.median(on):.0f} ({s.median(on) / s.median(off) * 100 - 100:+.1f} %); '
       f'best off {max(off)}, on {max(on)} ({max(on) / max(off) * 100 - 100:+.1f} %); '
       f'spread of off runs {(max(off) - min(off)) / s.median(off) * 100:.0f} %')"
