@@ -10,6 +10,7 @@ pub use console::open as open_console;
 pub use context::CommandContext;
 mod jobs;
 mod listen;
+mod prune;
 mod reports;
 mod run;
 mod schedules;
@@ -196,6 +197,7 @@ pub async fn run(cli: Cli) -> Exit {
             reports::run(&ctx, &command).await
         }
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Prune(args) => prune::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

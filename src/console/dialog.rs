@@ -98,6 +98,23 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
         Outcome::SchedulesRemoved(r) => format!("removed {} schedules", r.removed.len()),
         Outcome::SchedulesDue(d) => format!("{} of {} schedules due now", d.due.len(), d.requested),
         Outcome::DurabilitySet(d) => format!("switched {} tables to {}", d.changes.len(), d.level),
+        Outcome::Pruned(p) => {
+            let table =
+                |t: &Option<crate::actions::prune::TablePrune>| t.as_ref().map_or(0, |t| t.deleted);
+            let mut text = format!(
+                "deleted {} log rows and {} statistics rows in {} batches",
+                table(&p.log),
+                table(&p.statistics),
+                p.batches()
+            );
+            if p.held_back() > 0 {
+                text.push_str(&format!(
+                    "; kept {} old log rows not aggregated yet",
+                    p.held_back()
+                ));
+            }
+            text
+        }
         other => format!("{other:?}"),
     };
     format!("{what} ({ms:.0} ms)")
