@@ -19,6 +19,7 @@ mod console_clipboard;
 mod console_config;
 mod console_idle;
 mod console_mutations;
+mod console_prune;
 mod console_pty;
 mod console_render;
 mod demo;

@@ -182,8 +182,9 @@ fn retention_lines<'a>(report: &TablesReport, screen: &Screen, d: &DurabilityTab
     } else {
         group(info.not_aggregated)
     };
+    // Two lines that fit 80 columns.
     let facts = format!(
-        " log ≈{} rows, {} · statistics ≈{} rows, {} · {backlog} log rows not aggregated yet",
+        " log ≈{} · {}   statistics ≈{} · {}",
         group(rows(TableRole::Log)),
         oldest(info.oldest_log),
         group(rows(TableRole::Statistics)),
@@ -191,7 +192,7 @@ fn retention_lines<'a>(report: &TablesReport, screen: &Screen, d: &DurabilityTab
     );
     let keys = screen.keymap;
     let action = format!(
-        " {} prunes both older than {} ({} changes it), in batches; unaggregated log rows stay",
+        " {backlog} unaggregated kept · {} prunes older than {} · {} changes the age",
         keys.first_key(Command::Prune),
         age_text(d.prune_age()),
         keys.first_key(Command::Retention),
