@@ -306,13 +306,13 @@ impl TablePrune {
 pub fn age_text(age: Duration) -> String {
     let ms = age.as_millis();
     let secs = age.as_secs();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         format!("{ms}ms")
-    } else if secs > 0 && secs % 86_400 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
-    } else if secs > 0 && secs % 3_600 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(3_600) {
         format!("{}h", secs / 3_600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
