@@ -26,6 +26,7 @@ use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
 use crate::actions::{Action, Outcome, kinds};
 use crate::events::Event;
+use crate::output::plural;
 use crate::settings::names::ObjectNames;
 
 /// How long a NOTIFY burst is allowed to settle before a refresh.
@@ -376,7 +377,10 @@ impl App {
         } else {
             self.flash(
                 Level::Info,
-                format!("stopping: {running} running jobs finish first; q again stops them now"),
+                format!(
+                    "stopping: {} finish first; q again stops them now",
+                    plural(running, "running job")
+                ),
             );
         }
     }
