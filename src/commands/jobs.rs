@@ -347,8 +347,8 @@ fn bad_lines(errors: Vec<String>) -> String {
     let mut message = errors[..shown].join("\n");
     if errors.len() > shown {
         message.push_str(&format!(
-            "\n… and {} more",
-            plural(errors.len() - shown, "bad line")
+            "\n… and {}",
+            plural(errors.len() - shown, "more bad line")
         ));
     }
     message.push_str("\nNothing was enqueued.");

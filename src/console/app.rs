@@ -15,7 +15,7 @@ use ratatui::layout::Rect;
 
 use super::db::{DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog, SqlLogEntry, describe};
-use super::keymap::{Command, Keymap, Scope};
+use super::keymap::{Command, Keymap, Scope, TabEntry};
 use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
 use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
 use super::tabs::events::EventsTab;
@@ -60,6 +60,24 @@ impl Tab {
         Tab::Enqueue,
         Tab::Held,
     ];
+
+    /// The command that shows this tab (its keys are in the keymap).
+    pub fn command(self) -> Command {
+        match self {
+            Tab::Stats => Command::TabStats,
+            Tab::Events => Command::TabEvents,
+            Tab::Schedules => Command::TabSchedules,
+            Tab::Durability => Command::TabDurability,
+            Tab::Enqueue => Command::TabEnqueue,
+            Tab::Held => Command::TabHeld,
+            Tab::Worker => Command::TabWorker,
+        }
+    }
+
+    /// Present only while the console hosts a worker.
+    pub fn hosted(self) -> bool {
+        self == Tab::Worker
+    }
 }
 
 /// The data views tabs show, for refresh bookkeeping.
@@ -251,6 +269,20 @@ impl App {
             tabs.push(Tab::Worker);
         }
         tabs
+    }
+
+    /// The tabs on offer as the help overlay lists them.
+    pub fn tab_entries(&self) -> Vec<TabEntry> {
+        self.tabs()
+            .into_iter()
+            .filter_map(|tab| {
+                Some(TabEntry {
+                    command: tab.command(),
+                    title: self.tab_view(tab)?.title(),
+                    hosted: tab.hosted(),
+                })
+            })
+            .collect()
     }
 
     /// The tab object behind an id (Worker only while a worker is hosted):

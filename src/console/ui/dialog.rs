@@ -1,4 +1,4 @@
-//! The confirmation dialog and the SQL log overlay.
+//! The confirmation dialog and the overlay of the session's changes.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -91,7 +91,7 @@ pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {
     let mut lines = Vec::new();
     if app.sql_log.entries.is_empty() {
         lines.push(Line::from(Span::styled(
-            "No statement has run in this session.",
+            "No change has been made in this session. Confirmed changes are listed here with the SQL they sent; what the tabs read is not.",
             t.dim,
         )));
     }
@@ -121,7 +121,7 @@ pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {
             .block(
                 Block::bordered()
                     .title(Span::styled(
-                        " SQL log (this session, newest first) ",
+                        " Changes this session made or tried, with their SQL · newest first ",
                         t.title,
                     ))
                     .border_style(t.key),
