@@ -171,7 +171,7 @@ const SPECS: &[Spec] = &[
     spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["7"]),
     spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
     spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
-    spec(Command::SqlLog, "sql_log", Scope::Global, Some("changes"), "Changes made here, with their SQL", &["L"]),
+    spec(Command::SqlLog, "sql_log", Scope::Global, Some("changes"), "Changes made, with SQL", &["L"]),
     spec(Command::Refresh, "refresh", Scope::Global, Some("refresh"), "Refresh now", &["r"]),
     spec(Command::Pause, "pause", Scope::Global, Some("pause"), "Pause/resume this tab", &["space"]),
     spec(Command::Back, "back", Scope::Global, None, "Close dialog/filter", &["esc"]),

@@ -12,8 +12,6 @@ use crate::console::dialog::Phase;
 pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let Some(c) = &app.confirm else { return };
-    let popup = centered(area, 94, 96);
-    frame.render_widget(Clear, popup);
     let p = &c.preview;
     let mut lines = vec![Line::from(Span::styled(p.question.clone(), t.title))];
     match &c.phase {
@@ -48,19 +46,24 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
     for param in &p.parameters {
         lines.push(Line::from(Span::styled(format!("  {param}"), t.dim)));
     }
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let popup = fitted(area, &text);
+    frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(Span::styled(" Confirm ", t.title))
         .border_style(t.warn);
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
-    let [body, buttons] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((c.scroll, 0)),
-        body,
-    );
+    let [body, _, buttons] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    // Scrolling stops at the last line: past it the dialog would go blank.
+    let rows = text.line_count(body.width) as u16;
+    let scroll = c.scroll.min(rows.saturating_sub(body.height));
+    frame.render_widget(text.scroll((scroll, 0)), body);
     let footer = match &c.phase {
         Phase::Asking if p.nothing_to_do => Line::from(vec![
             Span::styled("Nothing to change.  ", t.ok),
@@ -82,6 +85,22 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
         Phase::Done { .. } => Line::from(Span::styled("[ Close ]", t.selected)),
     };
     frame.render_widget(footer.centered(), buttons);
+}
+
+/// The dialog's frame: 94% of the width, and as tall as its wrapped text
+/// plus a blank line, the buttons and the border, within 96% of the height
+/// (longer text scrolls).
+fn fitted(area: Rect, text: &Paragraph) -> Rect {
+    let width = area.width * 94 / 100;
+    let chrome = 2 + 1 + 1;
+    let rows = text.line_count(width.saturating_sub(2)) as u16;
+    let height = (rows + chrome).min(area.height * 96 / 100);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
 }
 
 pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {

@@ -100,8 +100,14 @@ fn hints_width(hints: &[(String, String)]) -> usize {
 /// The hints that fit `width` columns. `hints` come most important first
 /// (the keymap's order); when they do not all fit, the least important are
 /// dropped whole, the help hint among them, and the line ends with
-/// "`help_key` more" so the rest stays one key away.
-pub fn fit_hints(hints: &[(String, &str)], width: usize, help_key: &str) -> Vec<(String, String)> {
+/// "`help_key` more" so the rest stays one key away. Hints on a key in
+/// `pinned` (quit) are never dropped.
+pub fn fit_hints(
+    hints: &[(String, &str)],
+    width: usize,
+    help_key: &str,
+    pinned: &[String],
+) -> Vec<(String, String)> {
     let all: Vec<(String, String)> = hints
         .iter()
         .map(|(k, l)| (k.clone(), l.to_string()))
@@ -109,19 +115,18 @@ pub fn fit_hints(hints: &[(String, &str)], width: usize, help_key: &str) -> Vec<
     if hints_width(&all) <= width {
         return all;
     }
-    let more = (help_key.to_string(), MORE.to_string());
-    let mut kept: Vec<(String, String)> = Vec::new();
-    for hint in all.into_iter().filter(|(k, _)| k != help_key) {
-        kept.push(hint);
-        kept.push(more.clone());
-        let fits = hints_width(&kept) <= width;
-        kept.pop();
-        if !fits {
-            kept.pop();
+    let mut kept: Vec<(String, String)> = all.into_iter().filter(|(k, _)| k != help_key).collect();
+    kept.push((help_key.to_string(), MORE.to_string()));
+    while hints_width(&kept) > width {
+        // The last droppable one before "more".
+        let Some(i) = kept[..kept.len() - 1]
+            .iter()
+            .rposition(|(k, _)| !pinned.contains(k))
+        else {
             break;
-        }
+        };
+        kept.remove(i);
     }
-    kept.push(more);
     kept
 }
 
@@ -233,7 +238,7 @@ mod tests {
     #[test]
     fn hints_that_fit_are_kept_as_they_are() {
         let h = hints(&[("q", "quit"), ("?", "help")]);
-        let fitted = fit_hints(&h, 80, "?");
+        let fitted = fit_hints(&h, 80, "?", &[]);
         assert_eq!(
             fitted,
             vec![("q".into(), "quit".into()), ("?".into(), "help".into())]
@@ -254,7 +259,7 @@ mod tests {
             ("Space", "pause"),
         ]);
         for width in [40, 60, 80] {
-            let fitted = fit_hints(&h, width, "?");
+            let fitted = fit_hints(&h, width, "?", &[]);
             assert!(hints_width(&fitted) <= width, "{width}: {fitted:?}");
             assert_eq!(fitted.last(), Some(&("?".to_string(), "more".to_string())));
             assert!(!fitted.iter().any(|(_, l)| l == "help"));
@@ -265,13 +270,39 @@ mod tests {
                 }
             }
         }
-        let at_80: Vec<String> = fit_hints(&h, 80, "?")
-            .iter()
-            .map(|(k, l)| format!("{k} {l}"))
-            .collect();
         assert_eq!(
-            at_80.join("  "),
+            line(&fit_hints(&h, 80, "?", &[])),
             "Enter traceback  Space tag  R requeue  / filter  q quit  L changes  ? more"
+        );
+    }
+
+    fn line(fitted: &[(String, String)]) -> String {
+        let hints: Vec<String> = fitted.iter().map(|(k, l)| format!("{k} {l}")).collect();
+        hints.join("  ")
+    }
+
+    #[test]
+    fn pinned_hints_stay_while_others_go() {
+        let h = hints(&[
+            ("Enter", "details"),
+            ("Space", "tag"),
+            ("t", "fire now"),
+            ("d", "remove"),
+            ("D", "remove tagged"),
+            ("/", "filter"),
+            ("q", "quit"),
+            ("?", "help"),
+            ("L", "changes"),
+            ("r", "refresh"),
+        ]);
+        let pinned = ["q".to_string()];
+        assert_eq!(
+            line(&fit_hints(&h, 80, "?", &pinned)),
+            "Enter details  Space tag  t fire now  d remove  D remove tagged  q quit  ? more"
+        );
+        assert_eq!(
+            line(&fit_hints(&h, 40, "?", &pinned)),
+            "Enter details  Space tag  q quit  ? more"
         );
     }
 }

@@ -228,7 +228,9 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
                 .collect()
         };
         let help_key = app.keymap.first_key(Command::Help);
-        let fitted = fit::fit_hints(&hints, area.width as usize, &help_key);
+        // Quitting is always one visible key away.
+        let pinned = [app.keymap.first_key(Command::Quit)];
+        let fitted = fit::fit_hints(&hints, area.width as usize, &help_key, &pinned);
         for (i, (keys, label)) in fitted.into_iter().enumerate() {
             if i > 0 {
                 spans.push(Span::raw(" ".repeat(fit::HINT_GAP)));
