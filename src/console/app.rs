@@ -955,7 +955,13 @@ impl App {
             (Phase::Asking, Some(Command::DialogSwitch)) if !c.preview.nothing_to_do => {
                 c.confirm_focused = !c.confirm_focused
             }
-            (Phase::Asking, Some(Command::DialogDown)) => c.scroll += 1,
+            (Phase::Asking, Some(Command::DialogDown)) => {
+                // Up goes up at once: never further than the last line.
+                let text = super::ui::confirm::text(c, &self.conn.target, &self.theme);
+                let body = super::ui::widgets::body_area(self.viewport);
+                let max = super::ui::confirm::Shape::of(body, &text).max_scroll;
+                c.scroll = (c.scroll + 1).min(max);
+            }
             (Phase::Asking, Some(Command::DialogUp)) => c.scroll = c.scroll.saturating_sub(1),
             (Phase::Asking, Some(Command::DialogPress)) => {
                 if c.confirm_focused && !c.preview.nothing_to_do {

@@ -25,7 +25,7 @@ use pgq::worker::Snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use common::pty::Console;
+use common::pty::{Console, line_with};
 use common::{admin_dsn, ensure_server};
 
 fn t0() -> DateTime<Utc> {
@@ -239,6 +239,11 @@ fn a_long_confirm_dialog_takes_the_screen_and_scrolls_to_its_last_line() {
         "scrolled to the end:\n{screen}"
     );
     assert!(screen.contains("[ Cancel ]"), "{screen}");
+    // Scrolling stopped at the end, so one step up shows the line before.
+    key(&mut a, KeyCode::Char('k'));
+    let screen = render(&a, 80, 24).join("\n");
+    assert!(!screen.contains("-- line 60"), "{screen}");
+    assert!(screen.contains("-- line 59"), "{screen}");
 }
 
 fn unique(prefix: &str) -> String {
@@ -267,9 +272,9 @@ fn the_demo_console_at_80x24_opens_on_5_minutes_and_names_every_tab() {
     assert!(bar.contains(" 7 "), "the Worker tab's key shows: {bar:?}");
     console.press("7");
     let screen = console.wait_for("the Worker tab", Duration::from_secs(10), |s| {
-        s.lines().next().is_some_and(|l| l.contains("7 Worker"))
+        s.lines().next().is_some_and(|l| l.contains("7 Worker")) && s.contains("q quit")
     });
-    let hints = screen.lines().last().unwrap_or_default().trim_end();
+    let hints = line_with(&screen, "q quit").unwrap_or_default().trim_end();
     assert!(
         hints.ends_with("more") || hints.ends_with("pause") || hints.ends_with("refresh"),
         "the hint line ends on a whole hint: {hints:?}"

@@ -1,10 +1,11 @@
 //! The confirmation dialog and the overlay of the session's changes.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use super::confirm;
 use super::widgets::centered;
 use crate::console::app::App;
 use crate::console::dialog::Phase;
@@ -13,57 +14,16 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let Some(c) = &app.confirm else { return };
     let p = &c.preview;
-    let mut lines = vec![Line::from(Span::styled(p.question.clone(), t.title))];
-    match &c.phase {
-        Phase::Done { ok: true, text } => {
-            lines.push(Line::from(Span::styled(format!("✔ done: {text}"), t.ok)))
-        }
-        Phase::Done { ok: false, text } => lines.push(Line::from(Span::styled(
-            format!("✖ failed: {text}"),
-            t.error,
-        ))),
-        _ => {}
-    }
-    lines.extend([
-        Line::from(vec![
-            Span::styled("target   ", t.dim),
-            Span::raw(app.conn.target.clone()),
-        ]),
-        Line::from(vec![
-            Span::styled("command  ", t.dim),
-            Span::raw(p.command_line.clone()),
-        ]),
-    ]);
-    if let Some(w) = &p.warning {
-        lines.push(Line::from(Span::styled(format!("⚠ {w}"), t.warn)));
-    }
-    if !p.statements.is_empty() {
-        lines.push(Line::from(Span::styled("SQL", t.header)));
-        for stmt in &p.statements {
-            lines.extend(stmt.lines().map(|l| Line::from(format!("  {l}"))));
-        }
-    }
-    for param in &p.parameters {
-        lines.push(Line::from(Span::styled(format!("  {param}"), t.dim)));
-    }
-    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
-    let popup = fitted(area, &text);
-    frame.render_widget(Clear, popup);
+    let text = confirm::text(c, &app.conn.target, t);
+    let shape = confirm::Shape::of(area, &text);
+    frame.render_widget(Clear, shape.popup);
     let block = Block::bordered()
         .title(Span::styled(" Confirm ", t.title))
         .border_style(t.warn);
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
-    let [body, _, buttons] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
-    // Scrolling stops at the last line: past it the dialog would go blank.
-    let rows = text.line_count(body.width) as u16;
-    let scroll = c.scroll.min(rows.saturating_sub(body.height));
-    frame.render_widget(text.scroll((scroll, 0)), body);
+    frame.render_widget(block, shape.popup);
+    let scroll = c.scroll.min(shape.max_scroll);
+    frame.render_widget(text.scroll((scroll, 0)), shape.body);
+    let buttons = shape.buttons;
     let footer = match &c.phase {
         Phase::Asking if p.nothing_to_do => Line::from(vec![
             Span::styled("Nothing to change.  ", t.ok),
@@ -85,22 +45,6 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
         Phase::Done { .. } => Line::from(Span::styled("[ Close ]", t.selected)),
     };
     frame.render_widget(footer.centered(), buttons);
-}
-
-/// The dialog's frame: 94% of the width, and as tall as its wrapped text
-/// plus a blank line, the buttons and the border, within 96% of the height
-/// (longer text scrolls).
-fn fitted(area: Rect, text: &Paragraph) -> Rect {
-    let width = area.width * 94 / 100;
-    let chrome = 2 + 1 + 1;
-    let rows = text.line_count(width.saturating_sub(2)) as u16;
-    let height = (rows + chrome).min(area.height * 96 / 100);
-    Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    )
 }
 
 pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {

@@ -4,6 +4,7 @@
 //! help overlay and the event detail are drawn on top. Below the minimum
 //! size a single message replaces the layout.
 
+pub mod confirm;
 mod dialog;
 pub mod fit;
 pub mod format;

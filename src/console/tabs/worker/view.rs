@@ -27,9 +27,8 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
         WorkerState::Reconnecting(n) => (format!("reconnecting ({n})"), t.error),
         WorkerState::Stopping => (
             format!(
-                "stopping: waiting for {} running job{}{}",
-                s.in_flight.len(),
-                if s.in_flight.len() == 1 { "" } else { "s" },
+                "stopping: waiting for {}{}",
+                plural(s.in_flight.len(), "running job"),
                 if w.owns_worker {
                     " · q again stops them now"
                 } else {
