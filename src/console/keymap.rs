@@ -157,7 +157,9 @@ const fn proposes<A: Act>(
     }
 }
 
-// One line per binding reads best as a table.
+// One line per binding reads best as a table. Within a scope the order is
+// the hints' importance, most important first: a hint line too long for
+// the terminal drops hints from the end (see `ui::fit::fit_hints`).
 #[rustfmt::skip]
 const SPECS: &[Spec] = &[
     spec(Command::Quit, "quit", Scope::Global, Some("quit"), "Quit", &["q"]),
@@ -722,6 +724,43 @@ mod tests {
             map.help(&[Scope::Global], false, &[])
                 .iter()
                 .any(|b| b.keys == "q/Ctrl-C")
+        );
+    }
+
+    #[test]
+    fn the_help_tab_row_names_what_is_there() {
+        let entry = |command, title, hosted| TabEntry {
+            command,
+            title,
+            hosted,
+        };
+        let six = [
+            entry(Command::TabStats, "Stats", false),
+            entry(Command::TabEvents, "Events", false),
+            entry(Command::TabSchedules, "Schedules", false),
+            entry(Command::TabDurability, "Durability", false),
+            entry(Command::TabEnqueue, "Enqueue", false),
+            entry(Command::TabHeld, "Held", false),
+        ];
+        let row = |map: &Keymap, tabs: &[TabEntry]| {
+            let help = map.help(&[Scope::Global], false, tabs);
+            let row = help.into_iter().find(|b| b.help.starts_with("Tabs"));
+            row.map(|b| (b.keys, b.help))
+        };
+        let map = Keymap::default();
+        assert_eq!(row(&map, &six), Some(("1–6".into(), "Tabs".into())));
+        let mut seven = six.to_vec();
+        seven.push(entry(Command::TabWorker, "Worker", true));
+        assert_eq!(
+            row(&map, &seven),
+            Some(("1–7".into(), "Tabs (7: Worker)".into()))
+        );
+        let mut o = BTreeMap::new();
+        o.insert("tab_worker".to_string(), vec!["f7".to_string()]);
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(
+            row(&map, &seven),
+            Some(("1 2 3 4 5 6 F7".into(), "Tabs (F7: Worker)".into()))
         );
     }
 
