@@ -24,6 +24,8 @@ mod console_render;
 mod demo;
 mod errors_sqlstate;
 mod input_safety;
+mod job_actions;
+mod job_actions_interop;
 mod jobs;
 mod listen;
 mod listener;
