@@ -25,6 +25,7 @@ mod demo;
 mod errors_sqlstate;
 mod input_safety;
 mod job_actions;
+mod job_actions_console;
 mod job_actions_interop;
 mod jobs;
 mod listen;
