@@ -7,8 +7,8 @@ WITH selected AS (
              LIMIT $5
                FOR UPDATE
         ), removed AS (
-            DELETE FROM {queue_table} q USING selected s WHERE q.id = s.id
-            RETURNING q.id, q.entrypoint, q.priority
+            DELETE FROM {queue_table} WHERE id = ANY(ARRAY(SELECT id FROM selected))
+            RETURNING id, entrypoint, priority
         ), logged AS (
             INSERT INTO {queue_table_log} (job_id, status, entrypoint, priority)
             SELECT id, $6::text::{queue_status_type}, entrypoint, priority FROM removed

@@ -191,7 +191,7 @@ async fn dry_run_prints_the_sql_and_the_count_and_changes_nothing() {
     assert_exit(&out, 0);
     let text = stdout(&out);
     assert!(
-        text.contains("DELETE FROM pgqueuer q USING selected s"),
+        text.contains("DELETE FROM pgqueuer WHERE id = ANY(ARRAY(SELECT id FROM selected))"),
         "{text}"
     );
     assert!(text.contains("-- $3 entrypoints = {e}"), "{text}");
