@@ -95,6 +95,10 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
             ids.join(", ")
         }
         Outcome::Requeued(r) => format!("requeued {} of {} jobs", r.requeued.len(), r.requested),
+        Outcome::Canceled(r) | Outcome::Deleted(r) | Outcome::Purged(r) => {
+            let jobs = if r.count == 1 { "job" } else { "jobs" };
+            format!("{} {} {jobs}", r.removal.past(), r.count)
+        }
         Outcome::SchedulesRemoved(r) => format!("removed {} schedules", r.removed.len()),
         Outcome::SchedulesDue(d) => format!("{} of {} schedules due now", d.due.len(), d.requested),
         Outcome::DurabilitySet(d) => format!("switched {} tables to {}", d.changes.len(), d.level),
