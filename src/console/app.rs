@@ -839,7 +839,7 @@ impl App {
                     self.schedules.list.tagged.clear();
                     self.schedules.close_detail();
                 }
-                Outcome::Requeued(_) => self.held.list.tagged.clear(),
+                Outcome::Requeued(_) | Outcome::Deleted(_) => self.held.list.tagged.clear(),
                 Outcome::DurabilitySet(set) => {
                     self.durability.last_change = Some((set.level, elapsed));
                 }

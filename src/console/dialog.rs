@@ -100,6 +100,9 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
             r.requeued.len(),
             plural(r.requested, "job")
         ),
+        Outcome::Canceled(r) | Outcome::Deleted(r) | Outcome::Purged(r) => {
+            format!("{} {}", r.removal.past(), plural(r.count as usize, "job"))
+        }
         Outcome::SchedulesRemoved(r) => format!("removed {}", plural(r.removed.len(), "schedule")),
         Outcome::SchedulesDue(d) => format!(
             "{} of {} due now",

@@ -11,7 +11,9 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::actions::Act;
-use crate::actions::kinds::{Enqueue, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability};
+use crate::actions::kinds::{
+    DeleteJobs, Enqueue, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability,
+};
 
 /// Where a command applies: everywhere, on one tab's view, or in a modal
 /// input (the confirmation dialog, the filter line) that takes the keys
@@ -200,6 +202,7 @@ const SPECS: &[Spec] = &[
     spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
     proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
+    proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Held, "delete", "Delete tagged/selected", &["d"]),
     spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),
     spec(Command::DialogPress, "dialog_press", Scope::Dialog, Some("press it"), "Press the focused button", &["enter"]),
     spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),
