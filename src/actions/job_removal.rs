@@ -18,9 +18,10 @@
 
 use super::job_selection::{JobSelection, JobStatus, SelectionBinds};
 use super::jobs::missing_schema_or;
-use super::preview::{Preview, list, plural};
+use super::preview::{Preview, list};
 use super::{ActionError, Finish, Session, db_err};
 use crate::db::statements::Statement;
+use crate::output::plural;
 
 /// Rows per statement when working off a filter.
 pub const BATCH: i64 = 10_000;
@@ -303,7 +304,7 @@ pub async fn preview(
 ) -> Result<Preview, ActionError> {
     let (statements, parameters) = statements(session, removal, selection)?;
     let (n, found) = count(session, removal, selection).await?;
-    let jobs = plural(n as usize, "job", "jobs");
+    let jobs = plural(n as usize, "job");
     let which = match selection {
         JobSelection::Ids(_) => format!(" ({})", list(&found)),
         JobSelection::Matching { .. } => format!(" matching {}", selection.arguments()),

@@ -15,6 +15,7 @@ mod batch_input;
 mod cli_errors;
 mod command_context;
 mod connect;
+mod console_chrome;
 mod console_clipboard;
 mod console_config;
 mod console_idle;
