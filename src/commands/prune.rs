@@ -141,7 +141,7 @@ fn summary(p: &Pruned) -> String {
     let head = if p.interrupted {
         format!(
             "Interrupted after {}: deleted {parts}; {} left.",
-            batches(p.batches()).replace("batch", "whole batch"),
+            output::plural(p.batches() as usize, "whole batch"),
             p.eligible().saturating_sub(p.deleted())
         )
     } else {
@@ -149,11 +149,7 @@ fn summary(p: &Pruned) -> String {
     };
     format!(
         "{head} {} in {seconds:.1} s ({rate:.0} rows/s, longest batch {:.0} ms).",
-        batches(p.batches()),
+        output::plural(p.batches() as usize, "batch"),
         p.max_batch_ms()
     )
-}
-
-fn batches(n: u64) -> String {
-    format!("{n} {}", if n == 1 { "batch" } else { "batches" })
 }

@@ -117,6 +117,11 @@ statements! {
     ListSchedules => "list_schedules.sql",
     RemoveSchedules => "remove_schedules.sql",
     RunSchedulesNow => "run_schedules_now.sql",
+    // Cancel, delete and purge (actions/job_removal.rs): the same job
+    // selection predicate in both, and the cancellation NOTIFY.
+    RemoveJobs => "remove_jobs.sql",
+    CountJobs => "count_jobs.sql",
+    Notify => "notify.sql",
 }
 
 impl Statement {

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use crate::actions::jobs::shell_quote;
-use crate::actions::preview::{Preview, plural};
+use crate::actions::preview::Preview;
 use crate::actions::prune::{self, Control, DEFAULT_BATCH_SIZE, Pruned, Retention, age_text};
 use crate::actions::{Act, ActionError, Session, pgq};
+use crate::output::plural;
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,14 +69,14 @@ impl Act for Prune {
         if let Some(t) = &planned.log {
             parts.push(format!(
                 "{} older than {}",
-                plural(t.eligible as usize, "log row", "log rows"),
+                plural(t.eligible as usize, "log row"),
                 t.cutoff.format("%Y-%m-%d %H:%M:%S UTC")
             ));
         }
         if let Some(t) = &planned.statistics {
             parts.push(format!(
                 "{} older than {}",
-                plural(t.eligible as usize, "statistics row", "statistics rows"),
+                plural(t.eligible as usize, "statistics row"),
                 t.cutoff.format("%Y-%m-%d %H:%M:%S UTC")
             ));
         }
@@ -104,8 +105,8 @@ impl Act for Prune {
         );
         if planned.held_back() > 0 {
             warning.push_str(&format!(
-                " {} kept: not aggregated into statistics yet.",
-                plural(planned.held_back() as usize, "old log row is", "old log rows are")
+                " Kept: {} not aggregated into statistics yet.",
+                plural(planned.held_back() as usize, "old log row")
             ));
         }
         p.warning = Some(warning);
