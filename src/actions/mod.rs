@@ -17,6 +17,7 @@ pub mod job_selection;
 pub mod jobs;
 pub mod kinds;
 pub mod preview;
+pub mod prune;
 pub mod record;
 pub mod reports;
 pub mod schedules;

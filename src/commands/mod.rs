@@ -11,6 +11,7 @@ pub use context::CommandContext;
 mod job_removal;
 mod jobs;
 mod listen;
+mod prune;
 mod reports;
 mod run;
 mod schedules;
@@ -200,6 +201,7 @@ pub async fn run(cli: Cli) -> Exit {
             reports::run(&ctx, &command).await
         }
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Prune(args) => prune::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

@@ -102,4 +102,5 @@ register! {
     cancel::CancelJobs => Canceled,
     delete::DeleteJobs => Deleted,
     purge::PurgeJobs => Purged,
+    prune::Prune => Pruned,
 }
