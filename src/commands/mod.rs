@@ -8,9 +8,11 @@ pub mod demo;
 
 pub use console::open as open_console;
 pub use context::CommandContext;
+mod job_removal;
 mod jobs;
 mod listen;
 mod metrics;
+mod prune;
 mod reports;
 mod run;
 mod schedules;
@@ -192,6 +194,9 @@ pub async fn run(cli: Cli) -> Exit {
         | Command::Autovac { .. } => schema::run(&ctx, &command).await,
         Command::Queue(args) => jobs::queue(&ctx, args).await,
         Command::Requeue { ids } => jobs::requeue(&ctx, ids).await,
+        Command::Cancel(args) => job_removal::cancel(&ctx, args).await,
+        Command::Delete(args) => job_removal::delete(&ctx, args).await,
+        Command::Purge(args) => job_removal::purge(&ctx, args).await,
         Command::Dashboard { interval, limit } => reports::dashboard(&ctx, *interval, *limit).await,
         Command::Failed { .. } | Command::Stale { .. } | Command::Workers | Command::Backlog => {
             reports::run(&ctx, &command).await
@@ -209,6 +214,7 @@ pub async fn run(cli: Cli) -> Exit {
             };
             metrics::run(&ctx, &options).await
         }
+        Command::Prune(args) => prune::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

@@ -101,4 +101,8 @@ register! {
     held_jobs::HeldJobs => HeldJobs,
     queue_metrics::QueueMetrics => QueueMetrics,
     missing_tables::MissingTables => MissingTables,
+    cancel::CancelJobs => Canceled,
+    delete::DeleteJobs => Deleted,
+    purge::PurgeJobs => Purged,
+    prune::Prune => Pruned,
 }
