@@ -24,6 +24,7 @@ mod console_render;
 mod demo;
 mod errors_sqlstate;
 mod input_safety;
+mod job_browser;
 mod jobs;
 mod listen;
 mod listener;

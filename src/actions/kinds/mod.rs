@@ -99,4 +99,6 @@ register! {
     run_schedules_now::RunSchedulesNow => SchedulesDue,
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
+    list_jobs::ListJobs => Jobs,
+    job_detail::ShowJob => Job,
 }
