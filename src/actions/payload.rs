@@ -107,9 +107,7 @@ mod tests {
         );
         assert_eq!(
             PayloadView::of(Some(&[0xff, 0x00, b'A'])),
-            PayloadView::Binary(
-                "00000000  ff 00 41                                          |..A|".into()
-            )
+            PayloadView::Binary(format!("00000000  {:<47}  |..A|", "ff 00 41"))
         );
         assert_eq!(PayloadView::of(None), PayloadView::None);
     }
