@@ -416,6 +416,9 @@ pub struct JobsArgs {
     /// Continue after this job id (the cursor the previous page printed)
     #[arg(long, value_name = "ID")]
     pub after_id: Option<i64>,
+    /// Also print the server's EXPLAIN ANALYZE of the page (benchmarks)
+    #[arg(long, hide = true)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Args)]

@@ -123,6 +123,10 @@ pub struct JobsPage {
     pub rows: Vec<JobRow>,
     /// `--after-id` for the next page; `None` when this page is the last.
     pub next_after_id: Option<i64>,
+    /// The server's EXPLAIN ANALYZE of the page's statement, when asked
+    /// for (the benchmark's server-side times).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<String>,
 }
 
 /// The statement, WHERE clause (the cursor included) and parameters of a page.
@@ -181,6 +185,27 @@ pub(super) async fn page(
     .await
 }
 
+/// EXPLAIN (ANALYZE, BUFFERS) of the page's (first) statement, with the
+/// same parameters: what the server spends on it, without the client.
+pub(super) async fn explain(
+    session: &Session,
+    filter: &JobFilter,
+    history: bool,
+    request: &PageRequest,
+) -> Result<Vec<String>, ActionError> {
+    let (sql, w) = page_query(&session.names, filter, history, request)?;
+    let limit = i64::from(request.limit);
+    let rows = query_page(
+        session,
+        &format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"),
+        limit,
+        &w,
+        "explaining the page",
+    )
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 async fn query_page(
     session: &Session,
     sql: &str,
@@ -215,6 +240,7 @@ fn finish(history: bool, rows: Vec<Row>, limit: i64) -> JobsPage {
         history,
         rows,
         next_after_id,
+        plan: Vec::new(),
     }
 }
 
@@ -283,6 +309,7 @@ async fn search_pages(
                     history: false,
                     rows: found,
                     next_after_id: None,
+                    plan: Vec::new(),
                 });
             }
         }
@@ -293,6 +320,7 @@ async fn search_pages(
         history: false,
         rows: found,
         next_after_id,
+        plan: Vec::new(),
     })
 }
 

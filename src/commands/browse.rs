@@ -47,6 +47,7 @@ fn list_action(args: &JobsArgs) -> Result<ListJobs, CommandError> {
             limit: args.limit,
         },
         search_timeout: Duration::from_secs_f64(args.search_timeout),
+        explain: args.explain,
     })
 }
 
@@ -60,6 +61,9 @@ pub(super) async fn jobs(ctx: &CommandContext, args: &JobsArgs) -> Result<Exit, 
         return Ok(Exit::Ok);
     }
     output::stdout(&jobs_text(&page));
+    for line in &page.plan {
+        output::status(line);
+    }
     if let Some(next) = page.next_after_id {
         let mut next_page = action.clone();
         next_page.page.after_id = Some(next);

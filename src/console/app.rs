@@ -20,6 +20,7 @@ use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
 use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
 use super::tabs::events::EventsTab;
 use super::tabs::held::HeldTab;
+use super::tabs::jobs::JobsTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
 use super::tabs::{Context, Reply, Screen, TabView};
@@ -41,6 +42,7 @@ const CLOCK_TICK_SECONDS: i64 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Stats,
+    Jobs,
     Events,
     Schedules,
     Durability,
@@ -51,8 +53,9 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Stats,
+        Tab::Jobs,
         Tab::Events,
         Tab::Schedules,
         Tab::Durability,
@@ -68,14 +71,18 @@ enum ViewKind {
     Schedules,
     Tables,
     Held,
+    Jobs,
+    Job,
 }
 
-fn kind_of(view: View) -> ViewKind {
+fn kind_of(view: &View) -> ViewKind {
     match view {
         View::Stats(_) => ViewKind::Stats,
         View::Schedules => ViewKind::Schedules,
         View::Tables => ViewKind::Tables,
         View::Held => ViewKind::Held,
+        View::Jobs(_) => ViewKind::Jobs,
+        View::Job(_) => ViewKind::Job,
     }
 }
 
@@ -167,6 +174,7 @@ pub struct App {
     pub durability: DurabilityTab,
     pub enqueue: EnqueueForm,
     pub held: HeldTab,
+    pub jobs: JobsTab,
     pub confirm: Option<Confirm>,
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
@@ -228,6 +236,7 @@ impl App {
             durability: DurabilityTab::default(),
             enqueue: EnqueueForm::default(),
             held: HeldTab::default(),
+            jobs: JobsTab::default(),
             confirm: None,
             sql_log: SqlLog::default(),
             worker: None,
@@ -257,6 +266,7 @@ impl App {
     pub fn tab_view(&self, tab: Tab) -> Option<&dyn TabView> {
         match tab {
             Tab::Stats => Some(&self.stats),
+            Tab::Jobs => Some(&self.jobs),
             Tab::Events => Some(&self.events),
             Tab::Schedules => Some(&self.schedules),
             Tab::Durability => Some(&self.durability),
@@ -269,6 +279,7 @@ impl App {
     fn tab_view_mut(&mut self, tab: Tab) -> Option<&mut dyn TabView> {
         match tab {
             Tab::Stats => Some(&mut self.stats),
+            Tab::Jobs => Some(&mut self.jobs),
             Tab::Events => Some(&mut self.events),
             Tab::Schedules => Some(&mut self.schedules),
             Tab::Durability => Some(&mut self.durability),
@@ -411,7 +422,7 @@ impl App {
 
     /// When the current tab's data was last loaded.
     pub fn updated_at(&self) -> Option<DateTime<Utc>> {
-        let kind = kind_of(self.current()?.view()?);
+        let kind = kind_of(&self.current()?.view()?);
         self.fresh.get(&kind).and_then(|f| f.updated_at)
     }
 
@@ -452,7 +463,7 @@ impl App {
         if tab.paused() {
             return None;
         }
-        let kind = kind_of(view);
+        let kind = kind_of(&view);
         let f = self.fresh.get(&kind).filter(|f| !f.in_flight)?;
         Some((view, f.due?))
     }
@@ -507,7 +518,7 @@ impl App {
             return;
         }
         let now = self.now;
-        let f = self.fresh.entry(kind_of(view)).or_default();
+        let f = self.fresh.entry(kind_of(&view)).or_default();
         if f.in_flight {
             // Ask again once the running refresh is back.
             f.due = Some(now);
@@ -533,7 +544,12 @@ impl App {
     /// A queue change: refresh soon, but let a burst settle and cap the rate.
     fn queue_changed(&mut self) {
         let now = self.now;
-        for kind in [ViewKind::Stats, ViewKind::Held] {
+        for kind in [
+            ViewKind::Stats,
+            ViewKind::Held,
+            ViewKind::Jobs,
+            ViewKind::Job,
+        ] {
             let f = self.fresh.entry(kind).or_default();
             let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
             if let Some(last) = f.last_request {
@@ -643,7 +659,7 @@ impl App {
         result: Result<Outcome, String>,
         effects: &mut Vec<Effect>,
     ) {
-        let kind = kind_of(view);
+        let kind = kind_of(&view);
         let now = self.now;
         let interval = self.refresh_interval;
         let f = self.fresh.entry(kind).or_default();
@@ -663,6 +679,14 @@ impl App {
                 self.preview_durability(effects);
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
+            // A page for a filter or cursor since left behind is dropped.
+            Ok(Outcome::Jobs(page)) => {
+                if view == View::Jobs(Box::new(self.jobs.request())) {
+                    self.jobs.accept(page);
+                }
+            }
+            Ok(Outcome::Job(detail)) => self.jobs.accept_detail(detail),
+            Err(e) if kind == ViewKind::Jobs => self.jobs.failed(e),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
             Err(e) => {
                 if kind == ViewKind::Stats {
@@ -830,7 +854,7 @@ impl App {
             return effects;
         }
         if self.editing_filter {
-            self.edit_filter(key);
+            self.edit_filter(key, &mut effects);
             return effects;
         }
         // The form takes every key while edited; its entrypoint completion
@@ -943,6 +967,7 @@ impl App {
             Command::Help => self.help = true,
             Command::SqlLog => self.sql_log.open = true,
             Command::TabStats => self.switch_to(Tab::Stats, effects),
+            Command::TabJobs => self.switch_to(Tab::Jobs, effects),
             Command::TabEvents => self.switch_to(Tab::Events, effects),
             Command::TabSchedules => self.switch_to(Tab::Schedules, effects),
             Command::TabDurability => self.switch_to(Tab::Durability, effects),
@@ -976,6 +1001,8 @@ impl App {
                 {
                     filter.clear();
                     tab.reset_selection();
+                    let replies = tab.filter_applied();
+                    self.apply(replies, effects);
                 }
             }
             // Everything else belongs to the tab whose scope it came from
@@ -1002,6 +1029,13 @@ impl App {
                 Reply::Refresh(view) => self.request(view, effects),
                 Reply::Copy(text) => effects.push(Effect::Copy(text)),
                 Reply::PreviewDurability => self.preview_durability(effects),
+                Reply::ShowJobs(filter) => {
+                    let text = super::tabs::jobs::filter_text(&filter);
+                    self.jobs.show(filter, text);
+                    self.tab = Tab::Jobs;
+                    self.editing_filter = false;
+                    self.refresh_current(effects);
+                }
             }
         }
     }
@@ -1028,7 +1062,7 @@ impl App {
         self.current().and_then(|t| t.filter()).unwrap_or("")
     }
 
-    fn edit_filter(&mut self, key: KeyEvent) {
+    fn edit_filter(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
         let command = self.keymap.lookup(&key, &[Scope::Filter]);
         let Some(tab) = self.current_mut() else {
             self.editing_filter = false;
@@ -1056,6 +1090,12 @@ impl App {
             _ => return,
         }
         tab.reset_selection();
+        let replies = if keep_editing {
+            Vec::new()
+        } else {
+            tab.filter_applied()
+        };
         self.editing_filter = keep_editing;
+        self.apply(replies, effects);
     }
 }

@@ -18,6 +18,7 @@ mod connect;
 mod console_clipboard;
 mod console_config;
 mod console_idle;
+mod console_jobs;
 mod console_mutations;
 mod console_pty;
 mod console_render;

@@ -15,6 +15,8 @@ pub struct ListJobs {
     pub history: bool,
     pub page: PageRequest,
     pub search_timeout: Duration,
+    /// Also return the server's EXPLAIN ANALYZE of the page (benchmarks).
+    pub explain: bool,
 }
 
 impl Act for ListJobs {
@@ -33,6 +35,7 @@ impl Act for ListJobs {
             history: false,
             page: PageRequest::default(),
             search_timeout: browse::DEFAULT_SEARCH_TIMEOUT,
+            explain: false,
         }
     }
 
@@ -82,13 +85,17 @@ impl Act for ListJobs {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<JobsPage, ActionError> {
-        browse::page(
+        let mut page = browse::page(
             session,
             &self.filter,
             self.history,
             &self.page,
             self.search_timeout,
         )
-        .await
+        .await?;
+        if self.explain {
+            page.plan = browse::explain(session, &self.filter, self.history, &self.page).await?;
+        }
+        Ok(page)
     }
 }
