@@ -89,6 +89,14 @@ server_ms() {
   done | median
 }
 
+# trip_ms ARGS…: median round trip of the page's query(ies) as pgq times it
+# (sent, answered, decoded; without process start and connecting).
+trip_ms() {
+  for _ in $(seq "$RUNS"); do
+    PGDSN=$DSN $PGQ jobs --explain "$@" 2>&1 >/dev/null | sed -n 's/^Page round trip: \([0-9.]*\) ms$/\1/p'
+  done | median
+}
+
 # case LABEL TABLE WHERE -- ARGS…: first page, and the next page that starts
 # half-way through the matching rows (at most 500,000 rows in).
 case_row() {
@@ -98,34 +106,36 @@ case_row() {
   local cursor
   cursor=$(psql "$DSN" -tAc "SELECT $column FROM $table WHERE $where ORDER BY $column DESC
              OFFSET LEAST(500000, (SELECT count(*) / 2 FROM $table WHERE $where)) LIMIT 1")
-  printf "| %-34s | %8s | %8s | %8s | %8s |\n" "$label" \
-    "$(wall_ms "$@")" "$(server_ms "$@")" \
+  printf "| %-34s | %7s | %7s | %7s | %7s | %7s | %7s |\n" "$label" \
+    "$(wall_ms "$@")" "$(trip_ms "$@")" "$(server_ms "$@")" \
     "$( [ -n "$cursor" ] && wall_ms "$@" --after-id "$cursor" || echo -)" \
+    "$( [ -n "$cursor" ] && trip_ms "$@" --after-id "$cursor" || echo -)" \
     "$( [ -n "$cursor" ] && server_ms "$@" --after-id "$cursor" || echo -)"
 }
 
 echo
-echo "Pages of 50 rows; median of $RUNS runs; ms. 'pgq' = whole process, 'server' = EXPLAIN ANALYZE."
-printf "| %-34s | %8s | %8s | %8s | %8s |\n" "Listing" "first" "server" "next" "server"
-printf "|%s|%s|%s|%s|%s|\n" "------------------------------------" "----------" "----------" "----------" "----------"
+echo "Pages of 50 rows; median of $RUNS runs; ms. 'process' = the whole pgq process (start,"
+echo "connect, query, print); 'query' = the page's round trip inside pgq; 'server' = EXPLAIN ANALYZE."
+printf "| %-34s | %7s | %7s | %7s | %7s | %7s | %7s |\n" "Listing" "process" "query" "server" "next:pr" "query" "server"
+printf "|%s|%s|%s|%s|%s|%s|%s|\n" "------------------------------------" "---------" "---------" "---------" "---------" "---------" "---------"
 case_row "unfiltered" pgqueuer "true" --
 case_row "--status queued" pgqueuer "status = 'queued'" -- --status queued
 case_row "--status picked" pgqueuer "status = 'picked'" -- --status picked
 case_row "--status failed" pgqueuer "status = 'failed'" -- --status failed
 case_row "--entrypoint ep3" pgqueuer "entrypoint = 'ep3'" -- --entrypoint ep3
 case_row "--priority-min 3 --priority-max 5" pgqueuer "priority BETWEEN 3 AND 5" -- --priority-min 3 --priority-max 5
-case_row "--status queued -e ep3 prio ≥ 8" pgqueuer "status = 'queued' AND entrypoint = 'ep3' AND priority >= 8" -- --status queued -e ep3 --priority-min 8
+case_row "--status queued -e ep3 --priority-min 8" pgqueuer "status = 'queued' AND entrypoint = 'ep3' AND priority >= 8" -- --status queued -e ep3 --priority-min 8
 case_row "--id 2500000" pgqueuer "id = 2500000" -- --id 2500000
-case_row "--worker …03" pgqueuer "queue_manager_id = '00000000-0000-4000-8000-000000000003'" -- --worker 00000000-0000-4000-8000-000000000003
+case_row "--worker <uuid>" pgqueuer "queue_manager_id = '00000000-0000-4000-8000-000000000001'" -- --worker 00000000-0000-4000-8000-000000000001
 case_row "--history" pgqueuer_log "status IN ('successful','exception','canceled','deleted')" -- --history
 case_row "--history --status exception" pgqueuer_log "status = 'exception'" -- --history --status exception
 case_row "--history --entrypoint ep3" pgqueuer_log "status IN ('successful','exception','canceled','deleted') AND entrypoint = 'ep3'" -- --history --entrypoint ep3
 case_row "--history --id 1000000" pgqueuer_log "status IN ('successful','exception','canceled','deleted') AND job_id = 1000000" -- --history --id 1000000
 
 echo
-echo "Searches (scan the queue; median of $RUNS runs of the whole process, ms):"
+echo "Searches (scan the queue; first page; median of $RUNS runs; ms, process / query):"
 for search in "c4242\"" "customer=c4242" "tenant=t7" "no-such-text"; do
-  printf "  --search %-16s %8s\n" "$search" "$(wall_ms --search "$search")"
+  printf "  --search %-16s %8s %8s\n" "$search" "$(wall_ms --search "$search")" "$(trip_ms --search "$search")"
 done
 
 echo

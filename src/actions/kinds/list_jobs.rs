@@ -85,6 +85,7 @@ impl Act for ListJobs {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<JobsPage, ActionError> {
+        let started = std::time::Instant::now();
         let mut page = browse::page(
             session,
             &self.filter,
@@ -94,7 +95,11 @@ impl Act for ListJobs {
         )
         .await?;
         if self.explain {
-            page.plan = browse::explain(session, &self.filter, self.history, &self.page).await?;
+            // The page's round trip as pgq sees it, then the server's account.
+            let took = started.elapsed().as_secs_f64() * 1e3;
+            page.plan = vec![format!("Page round trip: {took:.3} ms")];
+            page.plan
+                .extend(browse::explain(session, &self.filter, self.history, &self.page).await?);
         }
         Ok(page)
     }

@@ -61,6 +61,12 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
     if !j.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
         spans.push(Span::styled(j.list.filter.clone(), t.warn));
+    } else {
+        // The filter line's syntax, where it is used.
+        spans.push(Span::styled(
+            "  / status: ep: prio:N..M id: key: worker: text|k=v",
+            t.dim,
+        ));
     }
     frame.render_widget(Line::from(spans), header);
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
