@@ -252,6 +252,19 @@ pub enum Command {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
     },
+    /// Cancel queued or picked jobs: deleted, logged 'canceled', and their workers told to stop them
+    #[command(after_help = CANCEL_HELP)]
+    Cancel(CancelArgs),
+    /// Delete held (failed) jobs, logged 'deleted'
+    #[command(
+        after_help = "Examples:\n  pgq delete 41 42\n  pgq delete --entrypoint resize --status failed --dry-run\n  pgq delete --entrypoint resize --yes"
+    )]
+    Delete(DeleteArgs),
+    /// Delete queued jobs matching a filter, in batches of 10,000, logged 'deleted'
+    #[command(
+        after_help = "Examples:\n  pgq purge --entrypoint resize --older-than 1h --dry-run\n  pgq purge --entrypoint resize --yes"
+    )]
+    Purge(PurgeArgs),
     /// Picked jobs whose heartbeat is older than the threshold
     #[command(after_help = "Example:\n  pgq stale -t 60")]
     Stale {
@@ -341,6 +354,81 @@ pub struct RunArgs {
     /// and returned to the queue (default: wait for them)
     #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds)]
     pub shutdown_timeout: Option<f64>,
+}
+
+const CANCEL_HELP: &str = "\
+Jobs given by id must all be queued or picked, or nothing is canceled (exit 1).
+A filter touching more than one job needs --yes; --dry-run prints the SQL and
+the count and changes nothing.
+
+Examples:
+  pgq cancel 48121
+  pgq cancel --entrypoint resize --status picked --dry-run
+  pgq cancel --entrypoint resize --yes";
+
+/// `--dry-run` and `--yes`, shared by cancel, delete and purge.
+#[derive(Debug, Args)]
+pub struct Confirm {
+    /// Print the SQL and how many jobs it would take; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Go ahead when a filter selects more than one job
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Job ids
+    #[arg(value_name = "ID", required_unless_present = "entrypoint", conflicts_with_all = ["entrypoint", "status"])]
+    pub ids: Vec<i64>,
+    /// Every queued or picked job of this entrypoint (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub entrypoint: Vec<String>,
+    /// Only jobs in this status
+    #[arg(long, value_parser = status_parser(&["queued", "picked"]))]
+    pub status: Option<crate::actions::job_selection::JobStatus>,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Held job ids
+    #[arg(value_name = "ID", required_unless_present = "entrypoint", conflicts_with_all = ["entrypoint", "status"])]
+    pub ids: Vec<i64>,
+    /// Every held job of this entrypoint (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub entrypoint: Vec<String>,
+    /// Held jobs are the ones in status failed (the only value)
+    #[arg(long, value_parser = status_parser(&["failed"]))]
+    pub status: Option<crate::actions::job_selection::JobStatus>,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Queued jobs of this entrypoint (repeatable; at least one)
+    #[arg(long, value_name = "NAME", required = true)]
+    pub entrypoint: Vec<String>,
+    /// Only jobs created longer ago than this, e.g. 90s, 5m, 1h30m, 2d
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+/// `--status` limited to `names` (each a [`JobStatus`] value).
+fn status_parser(
+    names: &'static [&'static str],
+) -> impl clap::builder::TypedValueParser<Value = crate::actions::job_selection::JobStatus> {
+    use clap::ValueEnum;
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names).map(|name: String| {
+        crate::actions::job_selection::JobStatus::from_str(&name, false)
+            .expect("possible values are statuses")
+    })
 }
 
 const QUEUE_HELP: &str = "\

@@ -14,6 +14,8 @@
 
 pub mod browse;
 pub mod job_filter;
+pub mod job_removal;
+pub mod job_selection;
 pub mod jobs;
 pub mod kinds;
 pub mod payload;
@@ -102,6 +104,20 @@ pub enum ActionError {
         "the search was stopped after {seconds}s (it scans payloads and headers): narrow it with a status, entrypoint, priority or id, or raise the search timeout"
     )]
     SearchTimedOut { seconds: f64 },
+    /// A selection that cannot be used (empty filter, wrong status): wrong use.
+    #[error("{0}")]
+    Selection(String),
+    /// Jobs given by id that are not there (in the statuses the operation
+    /// touches); nothing was changed.
+    #[error(
+        "no {wanted} job with id {ids}; nothing was {verb}",
+        ids = .ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownJobs {
+        wanted: String,
+        ids: Vec<i64>,
+        verb: String,
+    },
     #[error("{context}: {source}", source = DbErrorText(.source))]
     Db {
         context: String,

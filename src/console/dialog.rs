@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::actions::preview::Preview;
 use crate::actions::{Action, Outcome};
+use crate::output::plural;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -94,10 +95,25 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
                 .collect();
             ids.join(", ")
         }
-        Outcome::Requeued(r) => format!("requeued {} of {} jobs", r.requeued.len(), r.requested),
-        Outcome::SchedulesRemoved(r) => format!("removed {} schedules", r.removed.len()),
-        Outcome::SchedulesDue(d) => format!("{} of {} schedules due now", d.due.len(), d.requested),
-        Outcome::DurabilitySet(d) => format!("switched {} tables to {}", d.changes.len(), d.level),
+        Outcome::Requeued(r) => format!(
+            "requeued {} of {}",
+            r.requeued.len(),
+            plural(r.requested, "job")
+        ),
+        Outcome::Canceled(r) | Outcome::Deleted(r) | Outcome::Purged(r) => {
+            format!("{} {}", r.removal.past(), plural(r.count as usize, "job"))
+        }
+        Outcome::SchedulesRemoved(r) => format!("removed {}", plural(r.removed.len(), "schedule")),
+        Outcome::SchedulesDue(d) => format!(
+            "{} of {} due now",
+            d.due.len(),
+            plural(d.requested, "schedule")
+        ),
+        Outcome::DurabilitySet(d) => format!(
+            "switched {} to {}",
+            plural(d.changes.len(), "table"),
+            d.level
+        ),
         other => format!("{other:?}"),
     };
     format!("{what} ({ms:.0} ms)")

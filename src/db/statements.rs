@@ -121,6 +121,11 @@ statements! {
     JobPayloads => "job_payloads.sql",
     JobRow => "job_row.sql",
     JobLogHistory => "job_log_history.sql",
+    // Cancel, delete and purge (actions/job_removal.rs): the same job
+    // selection predicate in both, and the cancellation NOTIFY.
+    RemoveJobs => "remove_jobs.sql",
+    CountJobs => "count_jobs.sql",
+    Notify => "notify.sql",
 }
 
 /// The composed-WHERE placeholder (see [`Statement::render_filtered`]).

@@ -101,4 +101,7 @@ register! {
     held_jobs::HeldJobs => HeldJobs,
     list_jobs::ListJobs => Jobs,
     job_detail::ShowJob => Job,
+    cancel::CancelJobs => Canceled,
+    delete::DeleteJobs => Deleted,
+    purge::PurgeJobs => Purged,
 }

@@ -68,6 +68,10 @@ impl TabView for DurabilityTab {
         "Durability"
     }
 
+    fn short_title(&self) -> &'static str {
+        "Durab"
+    }
+
     fn scope(&self) -> Scope {
         Scope::Durability
     }
