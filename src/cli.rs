@@ -141,8 +141,11 @@ pub enum Command {
     Install {
         #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
         durability: Durability,
+        /// Run CREATE SCHEMA IF NOT EXISTS for --schema (the default; Python's spelling)
+        #[arg(long, overrides_with = "no_create_schema")]
+        create_schema: bool,
         /// Do not run CREATE SCHEMA IF NOT EXISTS for --schema
-        #[arg(long)]
+        #[arg(long, overrides_with = "create_schema")]
         no_create_schema: bool,
         /// Print the SQL instead of running it (does not connect)
         #[arg(long)]
@@ -161,8 +164,11 @@ pub enum Command {
         /// Print the statements this database needs; change nothing
         #[arg(long)]
         plan: bool,
+        /// Widen int4 id columns and sequences to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        #[arg(long, overrides_with = "no_widen_id")]
+        widen_id: bool,
         /// Leave int4 id columns and sequences as they are
-        #[arg(long)]
+        #[arg(long, overrides_with = "widen_id")]
         no_widen_id: bool,
         /// Same as --plan: print exactly what would be applied
         #[arg(long)]
@@ -199,8 +205,11 @@ pub enum Command {
     #[command(after_help = "Example:\n  pgq autovac --rollback")]
     Autovac {
         /// Reset the settings to PostgreSQL's defaults
-        #[arg(long)]
+        #[arg(long, overrides_with = "no_rollback")]
         rollback: bool,
+        /// Apply the recommended settings (the default; Python's spelling)
+        #[arg(long, overrides_with = "rollback")]
+        no_rollback: bool,
         /// Print the SQL instead of running it (does not connect)
         #[arg(long)]
         dry_run: bool,
@@ -292,6 +301,41 @@ pub enum Command {
     /// Run a worker (queue manager and scheduler) defined by a TOML manifest
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+    /// Delete old log and statistics rows in batches (never unaggregated log rows)
+    #[command(after_help = PRUNE_HELP)]
+    Prune(PruneArgs),
+}
+
+const PRUNE_HELP: &str = "\
+Each batch is its own short transaction. Log rows not yet aggregated into
+statistics are kept and counted (a running worker, pgq's or PGQueuer's,
+aggregates them every ~30 s). SIGINT stops after the current batch: whole
+batches only, a summary of what was deleted, exit status 130.
+
+Examples:
+  pgq prune --log-older-than 30d --dry-run
+  pgq prune --log-older-than 30d --statistics-older-than 90d
+  pgq prune --log-older-than 7d --entrypoint send_email --batch-size 5000 --json";
+
+// At least one of the two ages is required; the command says so itself, in
+// words that make clear nothing is deleted by default.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete log rows created more than DURATION ago (e.g. 30d, 12h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub log_older_than: Option<std::time::Duration>,
+    /// Delete statistics rows created more than DURATION ago
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub statistics_older_than: Option<std::time::Duration>,
+    /// Only rows of this entrypoint (repeatable)
+    #[arg(long = "entrypoint", value_name = "NAME")]
+    pub entrypoints: Vec<String>,
+    /// Rows deleted per statement (each its own transaction)
+    #[arg(long, default_value_t = crate::actions::prune::DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_size: u32,
+    /// Print the statements and the counts; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 const RUN_HELP: &str = "\
@@ -559,7 +603,10 @@ pub enum SqlCommand {
     Install {
         #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
         durability: Durability,
-        #[arg(long)]
+        /// Include CREATE SCHEMA IF NOT EXISTS for --schema (the default)
+        #[arg(long, overrides_with = "no_create_schema")]
+        create_schema: bool,
+        #[arg(long, overrides_with = "create_schema")]
         no_create_schema: bool,
     },
     /// The uninstall script
@@ -569,7 +616,10 @@ pub enum SqlCommand {
     Upgrade {
         #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
         durability: Durability,
-        #[arg(long)]
+        /// Widen int4 ids to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        #[arg(long, overrides_with = "no_widen_id")]
+        widen_id: bool,
+        #[arg(long, overrides_with = "widen_id")]
         no_widen_id: bool,
     },
     /// ALTER TABLE … SET LOGGED/UNLOGGED for all four tables
@@ -579,8 +629,11 @@ pub enum SqlCommand {
     },
     /// The autovacuum settings (or their reset)
     Autovac {
-        #[arg(long)]
+        #[arg(long, overrides_with = "no_rollback")]
         rollback: bool,
+        /// The recommended settings (the default)
+        #[arg(long, overrides_with = "rollback")]
+        no_rollback: bool,
     },
     /// One statement of sql/ with the object names filled in, as pgq runs it
     /// (for the benchmarks' pgbench scripts)

@@ -10,6 +10,8 @@ pub enum Exit {
     Ok = 0,
     Failure = 1,
     Usage = 2,
+    /// Stopped by SIGINT after finishing cleanly (128 + 2, as shells report it).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

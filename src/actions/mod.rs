@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod kinds;
 pub mod payload;
 pub mod preview;
+pub mod prune;
 pub mod record;
 pub mod reports;
 pub mod schedules;

@@ -12,6 +12,7 @@ mod browse;
 mod job_removal;
 mod jobs;
 mod listen;
+mod prune;
 mod reports;
 mod run;
 mod schedules;
@@ -203,6 +204,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Jobs(args) => browse::jobs(&ctx, args).await,
         Command::Job { id } => browse::job(&ctx, *id).await,
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Prune(args) => prune::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

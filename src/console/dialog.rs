@@ -114,6 +114,23 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
             plural(d.changes.len(), "table"),
             d.level
         ),
+        Outcome::Pruned(p) => {
+            let table =
+                |t: &Option<crate::actions::prune::TablePrune>| t.as_ref().map_or(0, |t| t.deleted);
+            let mut text = format!(
+                "deleted {} and {} in {}",
+                plural(table(&p.log) as usize, "log row"),
+                plural(table(&p.statistics) as usize, "statistics row"),
+                plural(p.batches() as usize, "batch")
+            );
+            if p.held_back() > 0 {
+                text.push_str(&format!(
+                    "; kept {} not aggregated yet",
+                    plural(p.held_back() as usize, "old log row")
+                ));
+            }
+            text
+        }
         other => format!("{other:?}"),
     };
     format!("{what} ({ms:.0} ms)")

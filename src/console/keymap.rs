@@ -12,7 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::actions::Act;
 use crate::actions::kinds::{
-    DeleteJobs, Enqueue, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability,
+    DeleteJobs, Enqueue, Prune, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability,
 };
 
 /// Where a command applies: everywhere, on one tab's view, or in a modal
@@ -94,6 +94,8 @@ pub enum Command {
     DeleteTagged,
     RunNow,
     Apply,
+    Retention,
+    Prune,
     Edit,
     Submit,
     Requeue,
@@ -211,6 +213,8 @@ const SPECS: &[Spec] = &[
     proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
     proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
     proposes::<SetDurability>(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
+    spec(Command::Retention, "retention", Scope::Durability, None, "Prune age 1d/7d/30d/90d", &["o"]),
+    proposes::<Prune>(Command::Prune, "prune", Scope::Durability, "prune", "Delete older log and statistics rows", &["p"]),
     spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
     proposes::<Enqueue>(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
     spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),

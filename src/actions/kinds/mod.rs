@@ -104,4 +104,5 @@ register! {
     cancel::CancelJobs => Canceled,
     delete::DeleteJobs => Deleted,
     purge::PurgeJobs => Purged,
+    prune::Prune => Pruned,
 }
