@@ -233,6 +233,16 @@ fn filter_line_paging_and_history_send_the_right_pages() {
         view: View::Jobs(Box::new(request.clone())),
         result: Ok(Outcome::Jobs(page())),
     });
+    // A search is not re-run by the clock (it scans the queue)…
+    let later = a.on_tick(t0() + chrono::Duration::seconds(30));
+    assert!(list_request(&later).is_none(), "{later:?}");
+    assert!(render(&a, 100, 24).contains("not live"));
+    // …only when asked.
+    assert!(list_request(&key(&mut a, KeyCode::Char('r'))).is_some());
+    a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(request.clone())),
+        result: Ok(Outcome::Jobs(page())),
+    });
     let next = list_request(&key(&mut a, KeyCode::Char('n'))).unwrap();
     assert_eq!(next.page.after_id, Some(48120));
     assert_eq!(

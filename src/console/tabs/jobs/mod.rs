@@ -128,6 +128,12 @@ impl TabView for JobsTab {
         })
     }
 
+    /// A search scans the queue: it runs when asked (filter, paging, `r`),
+    /// never again by itself on the clock or on every queue change.
+    fn paused(&self) -> bool {
+        self.applied.search.is_some()
+    }
+
     fn list(&self) -> Option<&dyn ListControls> {
         Some(&self.list)
     }

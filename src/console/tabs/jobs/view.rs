@@ -58,6 +58,9 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
         };
         spans.push(Span::styled(doing, t.warn));
     }
+    if j.applied.search.is_some() && !j.loading {
+        spans.push(Span::styled("  not live (r searches again)", t.dim));
+    }
     if !j.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
         spans.push(Span::styled(j.list.filter.clone(), t.warn));
