@@ -718,8 +718,13 @@ impl App {
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
             // A page for a filter or cursor since left behind is dropped.
             Ok(Outcome::Jobs(page)) => {
-                if view == View::Jobs(Box::new(self.jobs.request())) {
+                let wanted = View::Jobs(Box::new(self.jobs.request()));
+                if view == wanted {
                     self.jobs.accept(page);
+                } else {
+                    // The filter or cursor moved while this page was on its
+                    // way; a search would not be fetched by the clock.
+                    self.request(wanted, effects);
                 }
             }
             Ok(Outcome::Job(detail)) => self.jobs.accept_detail(detail),

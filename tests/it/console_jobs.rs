@@ -249,8 +249,8 @@ fn filter_line_paging_and_history_send_the_right_pages() {
         next.filter, request.filter,
         "the filter is kept while paging"
     );
-    // A page for a filter left behind is dropped.
-    a.on_db(DbEvent::Refreshed {
+    // A page for a cursor left behind is dropped, and the wanted one asked for.
+    let effects = a.on_db(DbEvent::Refreshed {
         view: View::Jobs(Box::new(request.clone())),
         result: Ok(Outcome::Jobs(JobsPage {
             rows: Vec::new(),
@@ -258,6 +258,11 @@ fn filter_line_paging_and_history_send_the_right_pages() {
         })),
     });
     assert!(a.jobs.loading);
+    assert_eq!(list_request(&effects), Some(next.clone()));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(next)),
+        result: Ok(Outcome::Jobs(page())),
+    });
     let back = list_request(&key(&mut a, KeyCode::Char('p'))).unwrap();
     assert_eq!(back.page.after_id, None);
 
@@ -279,6 +284,25 @@ fn filter_line_paging_and_history_send_the_right_pages() {
     typed(&mut a, "status:done");
     assert!(list_request(&key(&mut a, KeyCode::Enter)).is_none());
     assert!(a.flash.as_ref().unwrap().text.contains("unknown status"));
+}
+
+/// A filter applied while a page is on its way is fetched when that page
+/// comes back (it is dropped as stale).
+#[test]
+fn a_filter_applied_during_a_load_is_fetched_after_it() {
+    let mut a = app(Tab::Jobs);
+    let first = a.jobs.request();
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "needle");
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(list_request(&effects).is_none(), "one page at a time");
+    let effects = a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(first)),
+        result: Ok(Outcome::Jobs(page())),
+    });
+    assert!(a.jobs.page.is_none(), "the stale page is not shown");
+    let request = list_request(&effects).expect("the search is sent now");
+    assert_eq!(request.filter.search, Some(Search::Text("needle".into())));
 }
 
 #[test]
