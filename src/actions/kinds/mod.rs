@@ -101,6 +101,8 @@ register! {
     held_jobs::HeldJobs => HeldJobs,
     queue_metrics::QueueMetrics => QueueMetrics,
     missing_tables::MissingTables => MissingTables,
+    list_jobs::ListJobs => Jobs,
+    job_detail::ShowJob => Job,
     cancel::CancelJobs => Canceled,
     delete::DeleteJobs => Deleted,
     purge::PurgeJobs => Purged,
