@@ -18,6 +18,7 @@ pub mod job_removal;
 pub mod job_selection;
 pub mod jobs;
 pub mod kinds;
+pub mod metrics;
 pub mod payload;
 pub mod preview;
 pub mod prune;

@@ -108,6 +108,11 @@ statements! {
     StatsDone => "stats_done.sql",
     HeldJobs => "held_jobs.sql",
     TableInfo => "table_info.sql",
+    // The metrics endpoint's read-only scrape (actions/metrics.rs).
+    MetricsQueue => "metrics_queue.sql",
+    MetricsLogs => "metrics_logs.sql",
+    MetricsUnaggregated => "metrics_unaggregated.sql",
+    MissingTables => "missing_tables.sql",
     // Retention (actions/prune.rs): the cut-off, counts, and one batch per
     // table; the Durability tab's oldest rows and aggregation backlog.
     PruneCutoff => "prune_cutoff.sql",

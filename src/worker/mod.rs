@@ -22,6 +22,7 @@ mod db;
 mod engine;
 pub mod log;
 pub mod manifest;
+pub mod metrics;
 mod scheduler;
 pub mod snapshot;
 pub mod sql;
@@ -369,6 +370,7 @@ pub struct Worker {
     queue_manager_id: Uuid,
     shutdown: watch::Sender<u8>,
     snapshot: watch::Sender<Snapshot>,
+    metrics: Option<Arc<metrics::WorkerMetrics>>,
 }
 
 impl Worker {
@@ -382,6 +384,7 @@ impl Worker {
             queue_manager_id,
             shutdown: watch::channel(0).0,
             snapshot: watch::channel(Snapshot::new(queue_manager_id)).0,
+            metrics: None,
         }
     }
 
@@ -503,6 +506,14 @@ impl Worker {
     /// published at most every 200 ms while something changes.
     pub fn observe(&self) -> watch::Receiver<Snapshot> {
         self.snapshot.subscribe()
+    }
+
+    /// Record the worker's own Prometheus series (off until asked for, so a
+    /// worker without a metrics endpoint does not pay for them).
+    pub fn metrics(&mut self) -> Arc<metrics::WorkerMetrics> {
+        self.metrics
+            .get_or_insert_with(|| Arc::new(metrics::WorkerMetrics::new()))
+            .clone()
     }
 
     /// Run until stopped (or drained); `Ok` on a clean stop.

@@ -34,6 +34,7 @@ mod job_browser;
 mod jobs;
 mod listen;
 mod listener;
+mod metrics;
 mod prune;
 mod python_compat;
 mod python_flags;

@@ -99,6 +99,8 @@ register! {
     run_schedules_now::RunSchedulesNow => SchedulesDue,
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
+    queue_metrics::QueueMetrics => QueueMetrics,
+    missing_tables::MissingTables => MissingTables,
     list_jobs::ListJobs => Jobs,
     job_detail::ShowJob => Job,
     cancel::CancelJobs => Canceled,

@@ -147,6 +147,9 @@ async fn run_job(
         (None, Some(Err(error))) => failure_outcome(&shared, &ep, id, attempts, &error, fields),
         (None, None) => Outcome::Canceled,
     };
+    if let Some(m) = &shared.metrics {
+        m.job_finished(&ep.name, outcome.metric_status(), started.elapsed());
+    }
     shared.finish(id, name, outcome);
 }
 

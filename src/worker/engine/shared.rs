@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::settings::names::ObjectNames;
 use crate::worker::db::{Db, DbFailure, DequeueParams};
+use crate::worker::metrics::WorkerMetrics;
 use crate::worker::snapshot::{Counters, InFlightJob, Snapshot, WorkerState};
 use crate::worker::{RegisteredEntrypoint, RunOptions, StopReason, log, scheduler};
 
@@ -29,6 +30,20 @@ pub(super) enum Outcome {
     },
     /// Stopped by a forced shutdown: back to `queued`.
     Return,
+}
+
+impl Outcome {
+    /// The `status` label of the worker's jobs-finished series.
+    pub(super) fn metric_status(&self) -> &'static str {
+        match self {
+            Outcome::Successful => "successful",
+            Outcome::Exception(_) => "exception",
+            Outcome::Held(_) => "failed",
+            Outcome::Canceled => "canceled",
+            Outcome::Retry { .. } => "retried",
+            Outcome::Return => "returned",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +96,8 @@ pub(crate) struct Shared {
     pub(super) flush_at: usize,
     pub(super) dirty: AtomicBool,
     pub(super) snapshot: watch::Sender<Snapshot>,
+    /// The worker's own series, when something serves them.
+    pub(super) metrics: Option<Arc<WorkerMetrics>>,
 }
 
 impl Shared {
