@@ -38,6 +38,7 @@ mod upgrade_releases;
 mod worker;
 mod worker_command_io;
 mod worker_faults;
+mod worker_http;
 mod worker_interop;
 mod worker_library;
 mod worker_log_lines;
