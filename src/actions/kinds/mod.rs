@@ -99,4 +99,8 @@ register! {
     run_schedules_now::RunSchedulesNow => SchedulesDue,
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
+    cancel::CancelJobs => Canceled,
+    delete::DeleteJobs => Deleted,
+    purge::PurgeJobs => Purged,
+    prune::Prune => Pruned,
 }
