@@ -20,6 +20,7 @@ use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
 use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
 use super::tabs::events::EventsTab;
 use super::tabs::held::HeldTab;
+use super::tabs::jobs::JobsTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
 use super::tabs::{Context, Reply, Screen, TabView};
@@ -42,6 +43,7 @@ const CLOCK_TICK_SECONDS: i64 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Stats,
+    Jobs,
     Events,
     Schedules,
     Durability,
@@ -52,8 +54,9 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Stats,
+        Tab::Jobs,
         Tab::Events,
         Tab::Schedules,
         Tab::Durability,
@@ -65,6 +68,7 @@ impl Tab {
     pub fn command(self) -> Command {
         match self {
             Tab::Stats => Command::TabStats,
+            Tab::Jobs => Command::TabJobs,
             Tab::Events => Command::TabEvents,
             Tab::Schedules => Command::TabSchedules,
             Tab::Durability => Command::TabDurability,
@@ -87,14 +91,18 @@ enum ViewKind {
     Schedules,
     Tables,
     Held,
+    Jobs,
+    Job,
 }
 
-fn kind_of(view: View) -> ViewKind {
+fn kind_of(view: &View) -> ViewKind {
     match view {
         View::Stats(_) => ViewKind::Stats,
         View::Schedules => ViewKind::Schedules,
         View::Tables => ViewKind::Tables,
         View::Held => ViewKind::Held,
+        View::Jobs(_) => ViewKind::Jobs,
+        View::Job(_) => ViewKind::Job,
     }
 }
 
@@ -186,6 +194,7 @@ pub struct App {
     pub durability: DurabilityTab,
     pub enqueue: EnqueueForm,
     pub held: HeldTab,
+    pub jobs: JobsTab,
     pub confirm: Option<Confirm>,
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
@@ -247,6 +256,7 @@ impl App {
             durability: DurabilityTab::default(),
             enqueue: EnqueueForm::default(),
             held: HeldTab::default(),
+            jobs: JobsTab::default(),
             confirm: None,
             sql_log: SqlLog::default(),
             worker: None,
@@ -290,6 +300,7 @@ impl App {
     pub fn tab_view(&self, tab: Tab) -> Option<&dyn TabView> {
         match tab {
             Tab::Stats => Some(&self.stats),
+            Tab::Jobs => Some(&self.jobs),
             Tab::Events => Some(&self.events),
             Tab::Schedules => Some(&self.schedules),
             Tab::Durability => Some(&self.durability),
@@ -302,6 +313,7 @@ impl App {
     fn tab_view_mut(&mut self, tab: Tab) -> Option<&mut dyn TabView> {
         match tab {
             Tab::Stats => Some(&mut self.stats),
+            Tab::Jobs => Some(&mut self.jobs),
             Tab::Events => Some(&mut self.events),
             Tab::Schedules => Some(&mut self.schedules),
             Tab::Durability => Some(&mut self.durability),
@@ -447,7 +459,7 @@ impl App {
 
     /// When the current tab's data was last loaded.
     pub fn updated_at(&self) -> Option<DateTime<Utc>> {
-        let kind = kind_of(self.current()?.view()?);
+        let kind = kind_of(&self.current()?.view()?);
         self.fresh.get(&kind).and_then(|f| f.updated_at)
     }
 
@@ -488,7 +500,7 @@ impl App {
         if tab.paused() {
             return None;
         }
-        let kind = kind_of(view);
+        let kind = kind_of(&view);
         let f = self.fresh.get(&kind).filter(|f| !f.in_flight)?;
         Some((view, f.due?))
     }
@@ -543,7 +555,7 @@ impl App {
             return;
         }
         let now = self.now;
-        let f = self.fresh.entry(kind_of(view)).or_default();
+        let f = self.fresh.entry(kind_of(&view)).or_default();
         if f.in_flight {
             // Ask again once the running refresh is back.
             f.due = Some(now);
@@ -569,7 +581,12 @@ impl App {
     /// A queue change: refresh soon, but let a burst settle and cap the rate.
     fn queue_changed(&mut self) {
         let now = self.now;
-        for kind in [ViewKind::Stats, ViewKind::Held] {
+        for kind in [
+            ViewKind::Stats,
+            ViewKind::Held,
+            ViewKind::Jobs,
+            ViewKind::Job,
+        ] {
             let f = self.fresh.entry(kind).or_default();
             let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
             if let Some(last) = f.last_request {
@@ -679,7 +696,7 @@ impl App {
         result: Result<Outcome, String>,
         effects: &mut Vec<Effect>,
     ) {
-        let kind = kind_of(view);
+        let kind = kind_of(&view);
         let now = self.now;
         let interval = self.refresh_interval;
         let f = self.fresh.entry(kind).or_default();
@@ -699,6 +716,19 @@ impl App {
                 self.preview_durability(effects);
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
+            // A page for a filter or cursor since left behind is dropped.
+            Ok(Outcome::Jobs(page)) => {
+                let wanted = View::Jobs(Box::new(self.jobs.request()));
+                if view == wanted {
+                    self.jobs.accept(page);
+                } else {
+                    // The filter or cursor moved while this page was on its
+                    // way; a search would not be fetched by the clock.
+                    self.request(wanted, effects);
+                }
+            }
+            Ok(Outcome::Job(detail)) => self.jobs.accept_detail(detail),
+            Err(e) if kind == ViewKind::Jobs => self.jobs.failed(e),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
             Err(e) => {
                 if kind == ViewKind::Stats {
@@ -866,7 +896,7 @@ impl App {
             return effects;
         }
         if self.editing_filter {
-            self.edit_filter(key);
+            self.edit_filter(key, &mut effects);
             return effects;
         }
         // The form takes every key while edited; its entrypoint completion
@@ -985,6 +1015,7 @@ impl App {
             Command::Help => self.help = true,
             Command::SqlLog => self.sql_log.open = true,
             Command::TabStats => self.switch_to(Tab::Stats, effects),
+            Command::TabJobs => self.switch_to(Tab::Jobs, effects),
             Command::TabEvents => self.switch_to(Tab::Events, effects),
             Command::TabSchedules => self.switch_to(Tab::Schedules, effects),
             Command::TabDurability => self.switch_to(Tab::Durability, effects),
@@ -1018,6 +1049,8 @@ impl App {
                 {
                     filter.clear();
                     tab.reset_selection();
+                    let replies = tab.filter_applied();
+                    self.apply(replies, effects);
                 }
             }
             // Everything else belongs to the tab whose scope it came from
@@ -1044,6 +1077,13 @@ impl App {
                 Reply::Refresh(view) => self.request(view, effects),
                 Reply::Copy(text) => effects.push(Effect::Copy(text)),
                 Reply::PreviewDurability => self.preview_durability(effects),
+                Reply::ShowJobs(filter) => {
+                    let text = super::tabs::jobs::filter_text(&filter);
+                    self.jobs.show(filter, text);
+                    self.tab = Tab::Jobs;
+                    self.editing_filter = false;
+                    self.refresh_current(effects);
+                }
             }
         }
     }
@@ -1070,7 +1110,7 @@ impl App {
         self.current().and_then(|t| t.filter()).unwrap_or("")
     }
 
-    fn edit_filter(&mut self, key: KeyEvent) {
+    fn edit_filter(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
         let command = self.keymap.lookup(&key, &[Scope::Filter]);
         let Some(tab) = self.current_mut() else {
             self.editing_filter = false;
@@ -1098,6 +1138,12 @@ impl App {
             _ => return,
         }
         tab.reset_selection();
+        let replies = if keep_editing {
+            Vec::new()
+        } else {
+            tab.filter_applied()
+        };
         self.editing_filter = keep_editing;
+        self.apply(replies, effects);
     }
 }

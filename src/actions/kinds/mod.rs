@@ -99,6 +99,8 @@ register! {
     run_schedules_now::RunSchedulesNow => SchedulesDue,
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
+    list_jobs::ListJobs => Jobs,
+    job_detail::ShowJob => Job,
     cancel::CancelJobs => Canceled,
     delete::DeleteJobs => Deleted,
     purge::PurgeJobs => Purged,
