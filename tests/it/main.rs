@@ -48,6 +48,8 @@ mod upgrade_releases;
 mod worker;
 mod worker_command_io;
 mod worker_faults;
+mod worker_http;
 mod worker_interop;
+mod worker_latency;
 mod worker_library;
 mod worker_log_lines;

@@ -163,6 +163,7 @@ pub(super) fn failure_outcome(
 ) -> Outcome {
     let name = &*ep.name;
     if let Some(policy) = &ep.options.retry
+        && error.retryable
         && i64::from(attempts) < i64::from(policy.max_attempts)
     {
         let delay = policy.delay(attempts);

@@ -101,6 +101,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         db: Mutex::new(None),
         level: shutdown,
         flush_at,
+        no_backlog: AtomicBool::new(true),
         dirty: AtomicBool::new(true),
         snapshot,
         metrics,

@@ -81,6 +81,7 @@ pub(super) async fn serve(
             };
             let full = jobs.len() as i64 >= p.batch_size;
             exhausted |= jobs.is_empty();
+            shared.set_backlog(full);
             for job in jobs {
                 shared.dispatch(job);
             }
