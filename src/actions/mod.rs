@@ -14,6 +14,7 @@
 
 pub mod jobs;
 pub mod kinds;
+pub mod latency;
 pub mod preview;
 pub mod record;
 pub mod reports;
@@ -22,6 +23,7 @@ pub mod schema;
 pub mod session;
 pub mod stats;
 pub mod tables;
+pub mod workers;
 
 use crate::schema::plan::DriftError;
 use crate::settings::names::ObjectNames;

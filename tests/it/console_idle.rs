@@ -59,6 +59,7 @@ fn answer_to(view: View, now: DateTime<Utc>) -> Outcome {
             as_of: now,
             entrypoints: Vec::new(),
             series: Vec::new(),
+            latency: Default::default(),
         }),
         View::Schedules => Outcome::Schedules(ScheduleListing {
             rows: Vec::new(),

@@ -25,6 +25,7 @@ mod demo;
 mod errors_sqlstate;
 mod input_safety;
 mod jobs;
+mod latency;
 mod listen;
 mod listener;
 mod python_compat;

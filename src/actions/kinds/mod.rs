@@ -99,4 +99,5 @@ register! {
     run_schedules_now::RunSchedulesNow => SchedulesDue,
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
+    latency::LatencyPercentiles => Latency,
 }
