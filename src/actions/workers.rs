@@ -25,7 +25,9 @@ pub struct WorkerJob {
     pub id: i64,
     pub entrypoint: String,
     pub priority: i32,
-    /// Since the job was picked (its `updated`, which dequeue sets).
+    /// When it was picked (its `updated`, which dequeue sets).
+    pub picked: DateTime<Utc>,
+    pub heartbeat: DateTime<Utc>,
     pub picked_age_seconds: f64,
     pub heartbeat_age_seconds: f64,
     /// Its heartbeat is older than the stale threshold.
@@ -81,18 +83,18 @@ impl WorkerRow {
         let picked: Vec<f64> = r.get(11);
         let heartbeats: Vec<f64> = r.get(12);
         let stale: Vec<bool> = r.get(13);
-        let jobs = ids
-            .into_iter()
-            .zip(entrypoints)
-            .zip(priorities)
-            .zip(picked.into_iter().zip(heartbeats).zip(stale))
-            .map(|(((id, entrypoint), priority), ((picked, heartbeat), stale))| WorkerJob {
-                id,
-                entrypoint,
-                priority,
-                picked_age_seconds: picked,
-                heartbeat_age_seconds: heartbeat,
-                stale,
+        let picked_at: Vec<DateTime<Utc>> = r.get(14);
+        let heartbeat_at: Vec<DateTime<Utc>> = r.get(15);
+        let jobs = (0..ids.len())
+            .map(|i| WorkerJob {
+                id: ids[i],
+                entrypoint: entrypoints[i].clone(),
+                priority: priorities[i],
+                picked: picked_at[i],
+                heartbeat: heartbeat_at[i],
+                picked_age_seconds: picked[i],
+                heartbeat_age_seconds: heartbeats[i],
+                stale: stale[i],
             })
             .collect();
         WorkerRow {

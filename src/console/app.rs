@@ -20,6 +20,7 @@ use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
 use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
 use super::tabs::events::EventsTab;
 use super::tabs::held::HeldTab;
+use super::tabs::workers::WorkersTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
 use super::tabs::{Context, Reply, Screen, TabView};
@@ -46,18 +47,20 @@ pub enum Tab {
     Durability,
     Enqueue,
     Held,
+    Workers,
     /// Only when the console hosts a worker (`pgq run`, `pgq demo`).
     Worker,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Stats,
         Tab::Events,
         Tab::Schedules,
         Tab::Durability,
         Tab::Enqueue,
         Tab::Held,
+        Tab::Workers,
     ];
 }
 
@@ -68,6 +71,7 @@ enum ViewKind {
     Schedules,
     Tables,
     Held,
+    Workers,
 }
 
 fn kind_of(view: View) -> ViewKind {
@@ -76,6 +80,7 @@ fn kind_of(view: View) -> ViewKind {
         View::Schedules => ViewKind::Schedules,
         View::Tables => ViewKind::Tables,
         View::Held => ViewKind::Held,
+        View::Workers => ViewKind::Workers,
     }
 }
 
@@ -167,6 +172,7 @@ pub struct App {
     pub durability: DurabilityTab,
     pub enqueue: EnqueueForm,
     pub held: HeldTab,
+    pub workers: WorkersTab,
     pub confirm: Option<Confirm>,
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
@@ -228,6 +234,7 @@ impl App {
             durability: DurabilityTab::default(),
             enqueue: EnqueueForm::default(),
             held: HeldTab::default(),
+            workers: WorkersTab::default(),
             confirm: None,
             sql_log: SqlLog::default(),
             worker: None,
@@ -262,6 +269,7 @@ impl App {
             Tab::Durability => Some(&self.durability),
             Tab::Enqueue => Some(&self.enqueue),
             Tab::Held => Some(&self.held),
+            Tab::Workers => Some(&self.workers),
             Tab::Worker => self.worker.as_ref().map(|w| w as &dyn TabView),
         }
     }
@@ -274,6 +282,7 @@ impl App {
             Tab::Durability => Some(&mut self.durability),
             Tab::Enqueue => Some(&mut self.enqueue),
             Tab::Held => Some(&mut self.held),
+            Tab::Workers => Some(&mut self.workers),
             Tab::Worker => self.worker.as_mut().map(|w| w as &mut dyn TabView),
         }
     }
@@ -533,7 +542,7 @@ impl App {
     /// A queue change: refresh soon, but let a burst settle and cap the rate.
     fn queue_changed(&mut self) {
         let now = self.now;
-        for kind in [ViewKind::Stats, ViewKind::Held] {
+        for kind in [ViewKind::Stats, ViewKind::Held, ViewKind::Workers] {
             let f = self.fresh.entry(kind).or_default();
             let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
             if let Some(last) = f.last_request {
@@ -663,6 +672,7 @@ impl App {
                 self.preview_durability(effects);
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
+            Ok(Outcome::Workers(workers)) => self.workers.accept(workers),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
             Err(e) => {
                 if kind == ViewKind::Stats {
@@ -948,6 +958,7 @@ impl App {
             Command::TabDurability => self.switch_to(Tab::Durability, effects),
             Command::TabEnqueue => self.switch_to(Tab::Enqueue, effects),
             Command::TabHeld => self.switch_to(Tab::Held, effects),
+            Command::TabWorkers => self.switch_to(Tab::Workers, effects),
             Command::TabWorker => {
                 if self.worker.is_some() {
                     self.switch_to(Tab::Worker, effects)

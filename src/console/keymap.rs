@@ -26,6 +26,7 @@ pub enum Scope {
     Durability,
     Enqueue,
     Held,
+    Workers,
     Worker,
     Dialog,
     Filter,
@@ -42,6 +43,7 @@ impl Scope {
             Scope::Durability => "Durability tab",
             Scope::Enqueue => "Enqueue tab",
             Scope::Held => "Held tab",
+            Scope::Workers => "Workers tab",
             Scope::Worker => "Worker tab",
             Scope::Dialog => "Confirmation",
             Scope::Filter => "Filter input",
@@ -67,6 +69,7 @@ pub enum Command {
     TabDurability,
     TabEnqueue,
     TabHeld,
+    TabWorkers,
     TabWorker,
     SqlLog,
     Refresh,
@@ -168,7 +171,8 @@ const SPECS: &[Spec] = &[
     spec(Command::TabDurability, "tab_durability", Scope::Global, None, "Durability tab", &["4"]),
     spec(Command::TabEnqueue, "tab_enqueue", Scope::Global, None, "Enqueue tab", &["5"]),
     spec(Command::TabHeld, "tab_held", Scope::Global, None, "Held jobs tab", &["6"]),
-    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["7"]),
+    spec(Command::TabWorkers, "tab_workers", Scope::Global, None, "Workers tab", &["7"]),
+    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["8"]),
     spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
     spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
     spec(Command::SqlLog, "sql_log", Scope::Global, Some("sql log"), "SQL this session ran", &["L"]),
@@ -543,6 +547,7 @@ impl Keymap {
                     | Command::TabDurability
                     | Command::TabEnqueue
                     | Command::TabHeld
+                    | Command::TabWorkers
                     | Command::TabWorker
             )
         };
@@ -573,7 +578,7 @@ impl Keymap {
                         scope: s.scope,
                         keys,
                         label: "",
-                        help: "Tabs (7: Worker)",
+                        help: "Tabs (8: Worker)",
                     });
                 }
                 continue;

@@ -70,6 +70,7 @@ fn answer_to(view: View, now: DateTime<Utc>) -> Outcome {
             level: None,
         }),
         View::Held => Outcome::HeldJobs(Vec::new()),
+        View::Workers => Outcome::Workers(Vec::new()),
     }
 }
 
@@ -167,14 +168,15 @@ impl Sim {
     }
 }
 
-const TABS: [(char, Tab); 7] = [
+const TABS: [(char, Tab); 8] = [
     ('1', Tab::Stats),
     ('2', Tab::Events),
     ('3', Tab::Schedules),
     ('4', Tab::Durability),
     ('5', Tab::Enqueue),
     ('6', Tab::Held),
-    ('7', Tab::Worker),
+    ('7', Tab::Workers),
+    ('8', Tab::Worker),
 ];
 
 #[test]
@@ -311,14 +313,15 @@ fn the_events_tab_shows_the_real_rate_beyond_the_buffer_size() {
 // --- the real binary in a pseudo-terminal ---------------------------------
 
 /// The hint each tab shows in the bottom bar, to know it is on screen.
-const TAB_MARKERS: [(&str, &str); 7] = [
+const TAB_MARKERS: [(&str, &str); 8] = [
     ("1", "w window"),
     ("2", "c clear"),
     ("3", "t fire now"),
     ("4", "Enter apply"),
     ("5", "e edit"),
     ("6", "R requeue"),
-    ("7", "in flight"),
+    ("7", "stale after"),
+    ("8", "in flight"),
 ];
 
 /// How long each tab is watched.
@@ -403,7 +406,7 @@ fn the_console_stays_idle_on_every_tab_before_and_after_events() {
     console.wait_for("the loaded Stats tab", StdDuration::from_secs(15), |s| {
         s.contains("● connected") && s.contains("no jobs in the queue")
     });
-    idle_on_every_tab(&db, &mut console, &TAB_MARKERS[..6], "idle_check");
+    idle_on_every_tab(&db, &mut console, &TAB_MARKERS[..7], "idle_check");
     console.press("q");
     assert_eq!(console.wait_exit(StdDuration::from_secs(10)), Some(0));
 }

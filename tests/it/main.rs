@@ -21,6 +21,7 @@ mod console_idle;
 mod console_mutations;
 mod console_pty;
 mod console_render;
+mod console_workers;
 mod demo;
 mod errors_sqlstate;
 mod input_safety;
