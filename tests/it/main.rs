@@ -43,3 +43,4 @@ mod worker_faults;
 mod worker_interop;
 mod worker_library;
 mod worker_log_lines;
+mod workers_report;
