@@ -68,8 +68,10 @@ pub async fn workers(
     job_limit: u32,
 ) -> Result<Vec<WorkerRow>, ActionError> {
     let sql = workers_sql(&session.names);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
-        [&stale_after.as_secs_f64(), &i32::try_from(job_limit).unwrap_or(i32::MAX)];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [
+        &stale_after.as_secs_f64(),
+        &i32::try_from(job_limit).unwrap_or(i32::MAX),
+    ];
     let rows = query(session, &sql, &params, "reading workers").await?;
     Ok(rows.iter().map(WorkerRow::from_row).collect())
 }

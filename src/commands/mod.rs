@@ -192,9 +192,10 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Queue(args) => jobs::queue(&ctx, args).await,
         Command::Requeue { ids } => jobs::requeue(&ctx, ids).await,
         Command::Dashboard { interval, limit } => reports::dashboard(&ctx, *interval, *limit).await,
-        Command::Failed { .. } | Command::Stale { .. } | Command::Workers { .. } | Command::Backlog => {
-            reports::run(&ctx, &command).await
-        }
+        Command::Failed { .. }
+        | Command::Stale { .. }
+        | Command::Workers { .. }
+        | Command::Backlog => reports::run(&ctx, &command).await,
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {

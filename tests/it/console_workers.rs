@@ -177,7 +177,7 @@ fn latency_stats() -> QueueStats {
     };
     // A p95 that climbs over the hour, with a gap of idle minutes.
     let climbing: Vec<Option<f64>> = (0..SERIES_BUCKETS)
-        .map(|i| (!(20..26).contains(&i)).then(|| 0.2 + i as f64 * 0.05))
+        .map(|i| (!(20..26).contains(&i)).then_some(0.2 + i as f64 * 0.05))
         .collect();
     let flat = vec![Some(0.03); SERIES_BUCKETS];
     let series = |run: &Vec<Option<f64>>| P95Series {

@@ -80,9 +80,15 @@ fn varied_jobs() -> Vec<(i64, &'static str, &'static str, f64)> {
     // Still running: a wait, no execution.
     rows.extend([(101, "slow", "queued", 20.0), (101, "slow", "picked", 19.0)]);
     // Picked at the same instant as logged done (ordered by id).
-    rows.extend([(102, "fast", "picked", 10.0), (102, "fast", "successful", 10.0)]);
+    rows.extend([
+        (102, "fast", "picked", 10.0),
+        (102, "fast", "successful", 10.0),
+    ]);
     // Picked before the window (600 s), finished inside: not paired.
-    rows.extend([(103, "slow", "picked", 700.0), (103, "slow", "successful", 500.0)]);
+    rows.extend([
+        (103, "slow", "picked", 700.0),
+        (103, "slow", "successful", 500.0),
+    ]);
     // Entirely before the window.
     rows.extend([
         (104, "old", "queued", 900.0),
@@ -129,7 +135,10 @@ async fn execution_percentiles_match_python_pgqueuer() {
             (ours.max, "max_seconds"),
         ] {
             let theirs = row[key].as_f64().unwrap();
-            assert!(close(value, theirs), "{name} {key}: pgq {value}, Python {theirs}");
+            assert!(
+                close(value, theirs),
+                "{name} {key}: pgq {value}, Python {theirs}"
+            );
         }
     }
     // 20 plain jobs + the retried job + the zero-length one on "fast".

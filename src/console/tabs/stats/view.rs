@@ -112,7 +112,9 @@ fn columns(window: &str) -> Vec<Column> {
         col("Picked", 7, 13, |e, _| count(e.picked)),
         col("Held", 7, 11, |e, _| count(e.held)),
         col("Oldest", 6, 14, |e, _| age(e.oldest_queued_age_seconds)),
-        col(format!("OK/{window}"), 7, 12, |e, _| count(e.done.successful)),
+        col(format!("OK/{window}"), 7, 12, |e, _| {
+            count(e.done.successful)
+        }),
         col("Errors", 7, 12, |e, _| {
             count(e.done.exception + e.done.failed)
         }),
@@ -129,7 +131,8 @@ fn columns(window: &str) -> Vec<Column> {
 
 /// The columns that fit `width` (one space between columns), in order.
 fn fitting(mut cols: Vec<Column>, width: u16) -> Vec<Column> {
-    let need = |cols: &[Column]| -> u16 { NAME_MIN + cols.iter().map(|c| c.width + 1).sum::<u16>() };
+    let need =
+        |cols: &[Column]| -> u16 { NAME_MIN + cols.iter().map(|c| c.width + 1).sum::<u16>() };
     while need(&cols) > width {
         let Some(drop) = cols
             .iter()
@@ -267,8 +270,16 @@ fn draw_latency(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
         title,
     );
     let lines = [
-        ("run ", latency.and_then(|l| l.execution), series.map(|p| &p.execution)),
-        ("wait", latency.and_then(|l| l.wait), series.map(|p| &p.wait)),
+        (
+            "run ",
+            latency.and_then(|l| l.execution),
+            series.map(|p| &p.execution),
+        ),
+        (
+            "wait",
+            latency.and_then(|l| l.wait),
+            series.map(|p| &p.wait),
+        ),
     ];
     for ((label, p, values), line) in lines.into_iter().zip([run, wait]) {
         let text = match p {

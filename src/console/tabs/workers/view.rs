@@ -45,7 +45,9 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
     let rows = w.rows();
     let [header, list, detail] = layout(area, rows.len());
     draw_header(frame, header, screen, w);
-    let block = Block::default().borders(Borders::TOP).border_style(screen.theme.dim);
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(screen.theme.dim);
     let empty = match &w.workers {
         None => Some("loading…"),
         Some(all) if all.is_empty() => Some("no worker holds a picked job right now"),
@@ -76,7 +78,11 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
         Span::styled(" ", t.dim),
         Span::styled(all.len().to_string(), t.title),
         Span::styled(
-            if all.len() == 1 { " worker holds " } else { " workers hold " },
+            if all.len() == 1 {
+                " worker holds "
+            } else {
+                " workers hold "
+            },
             t.dim,
         ),
         Span::styled(count(held), t.title),
@@ -96,7 +102,13 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
     frame.render_widget(Line::from(spans), area);
 }
 
-fn draw_workers(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab, rows: &[&WorkerRow]) {
+fn draw_workers(
+    frame: &mut Frame,
+    area: Rect,
+    screen: &Screen,
+    w: &WorkersTab,
+    rows: &[&WorkerRow],
+) {
     let t = &screen.theme;
     let base = if screen.connected { t.base } else { t.dim };
     let body: Vec<Row> = rows
@@ -135,7 +147,9 @@ fn draw_workers(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab, 
         Constraint::Length(9),
         Constraint::Fill(1),
     ];
-    let mut state = w.list.state_for(rows.len(), area.height.saturating_sub(2) as usize);
+    let mut state = w
+        .list
+        .state_for(rows.len(), area.height.saturating_sub(2) as usize);
     let table = Table::new(body, widths)
         .header(header)
         .block(Block::default().borders(Borders::TOP).border_style(t.dim))
