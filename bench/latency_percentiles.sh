@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 ROWS=${1:-5000000}
 REPEAT=${2:-3}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
-DB=pgq_bench_latency
+DB=pgq_bench_latency_percentiles
 DSN=${ADMIN%/*}/$DB
 PGQ=${CARGO_TARGET_DIR:-target}/release/pgq
 VENV=${CARGO_TARGET_DIR:-target}/bench-venv

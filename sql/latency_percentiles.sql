@@ -6,18 +6,18 @@ WITH transitions AS (
             WHERE created > now() - make_interval(secs => $1)
             WINDOW w AS (PARTITION BY job_id ORDER BY created, id)
          ), durations AS (
-            SELECT entrypoint,
-                   CASE WHEN prev_status = 'picked' THEN 'execution' ELSE 'wait' END AS kind,
+            SELECT entrypoint COLLATE "C" AS entrypoint,
+                   prev_status = 'picked' AS execution,
                    least(floor(extract(epoch FROM now() - created)::float8 / $2::float8)::int, $3::int - 1) AS slice,
                    extract(epoch FROM created - prev_created)::float8 AS seconds
             FROM transitions
             WHERE (prev_status = 'picked' AND status IN ('successful', 'exception', 'canceled', 'failed'))
                OR (prev_status = 'queued' AND status = 'picked')
          )
-         SELECT kind, entrypoint, slice, count(*),
+         SELECT execution, entrypoint, slice, count(*),
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds),
                 percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds),
                 max(seconds)
          FROM durations
-         GROUP BY GROUPING SETS ((kind, entrypoint, slice), (kind, entrypoint), (kind, slice), (kind))
+         GROUP BY GROUPING SETS ((execution, entrypoint, slice), (execution, entrypoint), (execution, slice), (execution))
