@@ -48,6 +48,10 @@ pub struct LatencyReport {
     pub overall: Latency,
     /// p95 per slice of the window.
     pub series: LatencySeries,
+    /// Why the percentiles are missing, when the statement failed (a
+    /// statement timeout on a very large window) while the rest of a
+    /// refresh did not.
+    pub error: Option<String>,
 }
 
 /// p95 per slice of the window, oldest slice first; `None` where no

@@ -169,11 +169,18 @@ pub(super) async fn queue_stats(
         )
         .map_err(|e| missing_schema_or(session, e, "reading queue statistics"))
     };
-    // Sent together: the connection pipelines them, one round trip.
-    let ((now_row, depth, done), latency) = tokio::try_join!(
+    // Sent together: the connection pipelines them, one round trip. The
+    // latency scans the window's log rows and can take seconds on a large
+    // log: when it fails (a statement timeout) the counts still show.
+    let (counts, latency) = tokio::join!(
         counts,
         latency::percentiles(session, window.duration(), SERIES_BUCKETS),
-    )?;
+    );
+    let (now_row, depth, done) = counts?;
+    let latency = latency.unwrap_or_else(|e| LatencyReport {
+        error: Some(e.to_string()),
+        ..Default::default()
+    });
 
     let mut by_name: std::collections::BTreeMap<String, EntrypointStats> = Default::default();
     for r in &depth {

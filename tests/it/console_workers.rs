@@ -222,6 +222,7 @@ fn latency_stats() -> QueueStats {
                 entrypoints: series_by,
                 overall: series(&climbing),
             },
+            error: None,
         },
     }
 }
@@ -246,4 +247,24 @@ fn stats_tab_shows_latency_percentiles_and_a_p95_sparkline() {
         screen.contains("run  nothing finished in this window"),
         "{screen}"
     );
+}
+
+#[test]
+fn stats_tab_keeps_the_counts_when_the_latency_query_failed() {
+    let mut a = app(Tab::Stats);
+    let mut stats = latency_stats();
+    stats.latency = LatencyReport {
+        error: Some(
+            "reading latency percentiles: canceling statement due to statement timeout".into(),
+        ),
+        ..Default::default()
+    };
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result: Ok(Outcome::QueueStats(stats)),
+    });
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("send_email            1,204"), "{screen}");
+    assert!(screen.contains("statement timeout"), "{screen}");
+    assert!(!screen.contains("refresh failed"), "{screen}");
 }

@@ -254,6 +254,16 @@ fn draw_latency(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
         ),
     };
     let [title, run, wait] = Layout::vertical([Constraint::Length(1); 3]).areas(area);
+    if let Some(error) = &data.latency.error {
+        frame.render_widget(Span::styled(" latency", t.title), title);
+        frame.render_widget(
+            Paragraph::new(format!(" {error}"))
+                .style(t.error)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            Rect { height: 2, ..run },
+        );
+        return;
+    }
     frame.render_widget(
         Line::from(vec![
             Span::styled(" latency ", t.title),
