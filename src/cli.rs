@@ -141,8 +141,11 @@ pub enum Command {
     Install {
         #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
         durability: Durability,
+        /// Run CREATE SCHEMA IF NOT EXISTS for --schema (the default; Python's spelling)
+        #[arg(long, overrides_with = "no_create_schema")]
+        create_schema: bool,
         /// Do not run CREATE SCHEMA IF NOT EXISTS for --schema
-        #[arg(long)]
+        #[arg(long, overrides_with = "create_schema")]
         no_create_schema: bool,
         /// Print the SQL instead of running it (does not connect)
         #[arg(long)]
@@ -161,8 +164,11 @@ pub enum Command {
         /// Print the statements this database needs; change nothing
         #[arg(long)]
         plan: bool,
+        /// Widen int4 id columns and sequences to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        #[arg(long, overrides_with = "no_widen_id")]
+        widen_id: bool,
         /// Leave int4 id columns and sequences as they are
-        #[arg(long)]
+        #[arg(long, overrides_with = "widen_id")]
         no_widen_id: bool,
         /// Same as --plan: print exactly what would be applied
         #[arg(long)]
@@ -199,8 +205,11 @@ pub enum Command {
     #[command(after_help = "Example:\n  pgq autovac --rollback")]
     Autovac {
         /// Reset the settings to PostgreSQL's defaults
-        #[arg(long)]
+        #[arg(long, overrides_with = "no_rollback")]
         rollback: bool,
+        /// Apply the recommended settings (the default; Python's spelling)
+        #[arg(long, overrides_with = "rollback")]
+        no_rollback: bool,
         /// Print the SQL instead of running it (does not connect)
         #[arg(long)]
         dry_run: bool,
@@ -252,6 +261,19 @@ pub enum Command {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
     },
+    /// Cancel queued or picked jobs: deleted, logged 'canceled', and their workers told to stop them
+    #[command(after_help = CANCEL_HELP)]
+    Cancel(CancelArgs),
+    /// Delete held (failed) jobs, logged 'deleted'
+    #[command(
+        after_help = "Examples:\n  pgq delete 41 42\n  pgq delete --entrypoint resize --status failed --dry-run\n  pgq delete --entrypoint resize --yes"
+    )]
+    Delete(DeleteArgs),
+    /// Delete queued jobs matching a filter, in batches of 10,000, logged 'deleted'
+    #[command(
+        after_help = "Examples:\n  pgq purge --entrypoint resize --older-than 1h --dry-run\n  pgq purge --entrypoint resize --yes"
+    )]
+    Purge(PurgeArgs),
     /// Picked jobs whose heartbeat is older than the threshold
     #[command(after_help = "Example:\n  pgq stale -t 60")]
     Stale {
@@ -277,6 +299,41 @@ pub enum Command {
     /// Run a worker (queue manager and scheduler) defined by a TOML manifest
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+    /// Delete old log and statistics rows in batches (never unaggregated log rows)
+    #[command(after_help = PRUNE_HELP)]
+    Prune(PruneArgs),
+}
+
+const PRUNE_HELP: &str = "\
+Each batch is its own short transaction. Log rows not yet aggregated into
+statistics are kept and counted (a running worker, pgq's or PGQueuer's,
+aggregates them every ~30 s). SIGINT stops after the current batch: whole
+batches only, a summary of what was deleted, exit status 130.
+
+Examples:
+  pgq prune --log-older-than 30d --dry-run
+  pgq prune --log-older-than 30d --statistics-older-than 90d
+  pgq prune --log-older-than 7d --entrypoint send_email --batch-size 5000 --json";
+
+// At least one of the two ages is required; the command says so itself, in
+// words that make clear nothing is deleted by default.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete log rows created more than DURATION ago (e.g. 30d, 12h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub log_older_than: Option<std::time::Duration>,
+    /// Delete statistics rows created more than DURATION ago
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub statistics_older_than: Option<std::time::Duration>,
+    /// Only rows of this entrypoint (repeatable)
+    #[arg(long = "entrypoint", value_name = "NAME")]
+    pub entrypoints: Vec<String>,
+    /// Rows deleted per statement (each its own transaction)
+    #[arg(long, default_value_t = crate::actions::prune::DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_size: u32,
+    /// Print the statements and the counts; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 const RUN_HELP: &str = "\
@@ -339,6 +396,81 @@ pub struct RunArgs {
     /// and returned to the queue (default: wait for them)
     #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds)]
     pub shutdown_timeout: Option<f64>,
+}
+
+const CANCEL_HELP: &str = "\
+Jobs given by id must all be queued or picked, or nothing is canceled (exit 1).
+A filter touching more than one job needs --yes; --dry-run prints the SQL and
+the count and changes nothing.
+
+Examples:
+  pgq cancel 48121
+  pgq cancel --entrypoint resize --status picked --dry-run
+  pgq cancel --entrypoint resize --yes";
+
+/// `--dry-run` and `--yes`, shared by cancel, delete and purge.
+#[derive(Debug, Args)]
+pub struct Confirm {
+    /// Print the SQL and how many jobs it would take; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Go ahead when a filter selects more than one job
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Job ids
+    #[arg(value_name = "ID", required_unless_present = "entrypoint", conflicts_with_all = ["entrypoint", "status"])]
+    pub ids: Vec<i64>,
+    /// Every queued or picked job of this entrypoint (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub entrypoint: Vec<String>,
+    /// Only jobs in this status
+    #[arg(long, value_parser = status_parser(&["queued", "picked"]))]
+    pub status: Option<crate::actions::job_selection::JobStatus>,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Held job ids
+    #[arg(value_name = "ID", required_unless_present = "entrypoint", conflicts_with_all = ["entrypoint", "status"])]
+    pub ids: Vec<i64>,
+    /// Every held job of this entrypoint (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub entrypoint: Vec<String>,
+    /// Held jobs are the ones in status failed (the only value)
+    #[arg(long, value_parser = status_parser(&["failed"]))]
+    pub status: Option<crate::actions::job_selection::JobStatus>,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Queued jobs of this entrypoint (repeatable; at least one)
+    #[arg(long, value_name = "NAME", required = true)]
+    pub entrypoint: Vec<String>,
+    /// Only jobs created longer ago than this, e.g. 90s, 5m, 1h30m, 2d
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub confirm: Confirm,
+}
+
+/// `--status` limited to `names` (each a [`JobStatus`] value).
+fn status_parser(
+    names: &'static [&'static str],
+) -> impl clap::builder::TypedValueParser<Value = crate::actions::job_selection::JobStatus> {
+    use clap::ValueEnum;
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(names).map(|name: String| {
+        crate::actions::job_selection::JobStatus::from_str(&name, false)
+            .expect("possible values are statuses")
+    })
 }
 
 const QUEUE_HELP: &str = "\
@@ -414,7 +546,10 @@ pub enum SqlCommand {
     Install {
         #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
         durability: Durability,
-        #[arg(long)]
+        /// Include CREATE SCHEMA IF NOT EXISTS for --schema (the default)
+        #[arg(long, overrides_with = "no_create_schema")]
+        create_schema: bool,
+        #[arg(long, overrides_with = "create_schema")]
         no_create_schema: bool,
     },
     /// The uninstall script
@@ -424,7 +559,10 @@ pub enum SqlCommand {
     Upgrade {
         #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
         durability: Durability,
-        #[arg(long)]
+        /// Widen int4 ids to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        #[arg(long, overrides_with = "no_widen_id")]
+        widen_id: bool,
+        #[arg(long, overrides_with = "widen_id")]
         no_widen_id: bool,
     },
     /// ALTER TABLE … SET LOGGED/UNLOGGED for all four tables
@@ -434,8 +572,11 @@ pub enum SqlCommand {
     },
     /// The autovacuum settings (or their reset)
     Autovac {
-        #[arg(long)]
+        #[arg(long, overrides_with = "no_rollback")]
         rollback: bool,
+        /// The recommended settings (the default)
+        #[arg(long, overrides_with = "rollback")]
+        no_rollback: bool,
     },
     /// One statement of sql/ with the object names filled in, as pgq runs it
     /// (for the benchmarks' pgbench scripts)

@@ -224,6 +224,41 @@ impl Received {
     }
 }
 
+/// PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
+pub const MAX_PAYLOAD: usize = 7999;
+
+/// `cancellation_event` payloads naming `ids`, shaped as Python 1.6.0 sends
+/// them (compact JSON, `sent_at` in UTC with `Z`). Python sends one payload
+/// whatever its size, which PostgreSQL refuses past its limit; here the ids
+/// are split over as many payloads as needed, each under [`MAX_PAYLOAD`].
+pub fn cancellation_payloads(channel: &str, ids: &[i64], sent_at: DateTime<Utc>) -> Vec<String> {
+    let head = format!(
+        r#"{{"channel":{},"sent_at":"{}","type":"cancellation_event","ids":["#,
+        serde_json::Value::from(channel),
+        sent_at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    );
+    let mut payloads = Vec::new();
+    let mut current = head.clone();
+    for id in ids {
+        let id = id.to_string();
+        let empty = current.len() == head.len();
+        // The id, a comma before it unless first, and the closing "]}".
+        let grown = current.len() + id.len() + usize::from(!empty) + 2;
+        if grown > MAX_PAYLOAD && !empty {
+            current.push_str("]}");
+            payloads.push(std::mem::replace(&mut current, head.clone()));
+        } else if !empty {
+            current.push(',');
+        }
+        current.push_str(&id);
+    }
+    if current.len() > head.len() {
+        current.push_str("]}");
+        payloads.push(current);
+    }
+    payloads
+}
+
 /// Control characters escaped so a payload cannot break the one-line format.
 fn one_line(raw: &str) -> String {
     raw.chars()
@@ -269,6 +304,31 @@ mod tests {
 
     fn at(text: &str) -> DateTime<FixedOffset> {
         parse_timestamp(text).expect("valid timestamp")
+    }
+
+    #[test]
+    fn cancellation_payloads_parse_and_stay_under_the_limit() {
+        let sent = Utc.with_ymd_and_hms(2026, 11, 27, 18, 33, 52).unwrap();
+        let one = cancellation_payloads("ch_pgqueuer", &[1, 2], sent);
+        assert_eq!(
+            one,
+            vec![
+                r#"{"channel":"ch_pgqueuer","sent_at":"2026-11-27T18:33:52.000000Z","type":"cancellation_event","ids":[1,2]}"#
+            ]
+        );
+        assert!(cancellation_payloads("c", &[], sent).is_empty());
+        let ids: Vec<i64> = (0..5000).map(|i| i64::MAX - i).collect();
+        let many = cancellation_payloads("ch_pgqueuer", &ids, sent);
+        assert!(many.len() > 1);
+        let mut seen = Vec::new();
+        for payload in &many {
+            assert!(payload.len() <= MAX_PAYLOAD, "{}", payload.len());
+            match Event::parse(payload) {
+                Event::Cancellation { ids, .. } => seen.extend(ids),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seen, ids);
     }
 
     #[test]

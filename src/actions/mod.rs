@@ -12,10 +12,13 @@
 //! A dry run goes through the same code and stops before applying, so a
 //! preview is exactly what would run.
 
+pub mod job_removal;
+pub mod job_selection;
 pub mod jobs;
 pub mod kinds;
 pub mod latency;
 pub mod preview;
+pub mod prune;
 pub mod record;
 pub mod reports;
 pub mod schedules;
@@ -93,6 +96,20 @@ pub enum ActionError {
     ReadOnly { action: String },
     #[error("refused: {action} changes the database and {reason}", reason = crate::db::recovery::standby_reason(.target))]
     Standby { action: String, target: String },
+    /// A selection that cannot be used (empty filter, wrong status): wrong use.
+    #[error("{0}")]
+    Selection(String),
+    /// Jobs given by id that are not there (in the statuses the operation
+    /// touches); nothing was changed.
+    #[error(
+        "no {wanted} job with id {ids}; nothing was {verb}",
+        ids = .ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownJobs {
+        wanted: String,
+        ids: Vec<i64>,
+        verb: String,
+    },
     #[error("{context}: {source}", source = DbErrorText(.source))]
     Db {
         context: String,

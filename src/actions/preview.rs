@@ -25,10 +25,6 @@ pub struct Preview {
     pub nothing_to_do: bool,
 }
 
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 pub(super) fn list<T: ToString>(items: &[T]) -> String {
     const SHOWN: usize = 10;
     let mut text: Vec<String> = items.iter().take(SHOWN).map(T::to_string).collect();

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::jobs::missing_schema_or;
+use super::prune::{RetentionInfo, retention_info};
 use super::reports::FailedJob;
 use super::{ActionError, Session, db_err};
 use crate::db::statements::Statement;
@@ -26,6 +27,9 @@ pub struct TableInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TablesReport {
     pub tables: Vec<TableInfo>,
+    /// Oldest log and statistics rows and the aggregation backlog; `None`
+    /// while either table is missing.
+    pub retention: Option<RetentionInfo>,
     /// The level whose mapping every table matches; `None` is "custom".
     pub level: Option<Durability>,
 }
@@ -70,7 +74,21 @@ pub(super) async fn table_info(session: &Session) -> Result<TablesReport, Action
             .find(|t| t.role == role)
             .and_then(|t| t.unlogged)
     });
-    Ok(TablesReport { tables, level })
+    let present = |role| {
+        tables
+            .iter()
+            .any(|t| t.role == role && t.unlogged.is_some())
+    };
+    let retention = if present(TableRole::Log) && present(TableRole::Statistics) {
+        Some(retention_info(session).await?)
+    } else {
+        None
+    };
+    Ok(TablesReport {
+        tables,
+        level,
+        retention,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -7,7 +7,7 @@ use super::CommandContext;
 use super::{CommandError, connection_settings, object_names, read_only};
 use crate::cli::ConsoleTab;
 use crate::console::app::Tab;
-use crate::console::{self, ConsoleOptions, WorkerLink};
+use crate::console::{self, ConsoleOptions, Start, WorkerLink};
 use crate::output::Exit;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::{ObjectNames, checked_channel};
@@ -43,14 +43,14 @@ pub(super) async fn run(
 /// Open the console on `settings`/`names`, optionally hosting a worker.
 pub async fn open(
     ctx: &CommandContext,
-    tab: Tab,
+    start: impl Into<Start>,
     settings: ConnectionSettings,
     names: ObjectNames,
     worker: Option<WorkerLink>,
 ) -> Result<Exit, CommandError> {
     let (config, keymap) = super::config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
     let options = ConsoleOptions {
-        tab,
+        start: start.into(),
         settings,
         names,
         read_only: read_only(ctx)?,

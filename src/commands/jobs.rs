@@ -346,7 +346,10 @@ fn bad_lines(errors: Vec<String>) -> String {
     let shown = errors.len().min(10);
     let mut message = errors[..shown].join("\n");
     if errors.len() > shown {
-        message.push_str(&format!("\n… and {} more bad lines", errors.len() - shown));
+        message.push_str(&format!(
+            "\n… and {}",
+            plural(errors.len() - shown, "more bad line")
+        ));
     }
     message.push_str("\nNothing was enqueued.");
     message

@@ -8,8 +8,10 @@ pub mod demo;
 
 pub use console::open as open_console;
 pub use context::CommandContext;
+mod job_removal;
 mod jobs;
 mod listen;
+mod prune;
 mod reports;
 mod run;
 mod schedules;
@@ -191,12 +193,16 @@ pub async fn run(cli: Cli) -> Exit {
         | Command::Autovac { .. } => schema::run(&ctx, &command).await,
         Command::Queue(args) => jobs::queue(&ctx, args).await,
         Command::Requeue { ids } => jobs::requeue(&ctx, ids).await,
+        Command::Cancel(args) => job_removal::cancel(&ctx, args).await,
+        Command::Delete(args) => job_removal::delete(&ctx, args).await,
+        Command::Purge(args) => job_removal::purge(&ctx, args).await,
         Command::Dashboard { interval, limit } => reports::dashboard(&ctx, *interval, *limit).await,
         Command::Failed { .. }
         | Command::Stale { .. }
         | Command::Workers { .. }
         | Command::Backlog => reports::run(&ctx, &command).await,
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Prune(args) => prune::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

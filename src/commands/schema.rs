@@ -19,16 +19,18 @@ pub(super) fn sql(ctx: &CommandContext, command: &SqlCommand) -> Result<Exit, Co
         SqlCommand::Install {
             durability,
             no_create_schema,
+            ..
         } => install_script(&names, *durability, !no_create_schema),
         SqlCommand::Uninstall => render::script(None, &render::uninstall(&names), "\n"),
         SqlCommand::Upgrade {
             durability,
             no_widen_id,
+            ..
         } => render::script(None, &converge(&names, *durability, !no_widen_id), "\n\n"),
         SqlCommand::Durability { level } => {
             render::script(None, &render::durability_all(&names, *level), "\n\n")
         }
-        SqlCommand::Autovac { rollback } => {
+        SqlCommand::Autovac { rollback, .. } => {
             render::script(None, &render::autovac(&names, *rollback), "\n\n")
         }
         SqlCommand::Statement { name } => name.render(&names) + "\n",
@@ -87,6 +89,7 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
             durability,
             no_create_schema,
             dry_run: true,
+            ..
         } => {
             output::stdout(&install_script(&names, *durability, !no_create_schema));
             return Ok(Exit::Ok);
@@ -98,6 +101,7 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
         Command::Autovac {
             rollback,
             dry_run: true,
+            ..
         } => {
             output::stdout(&render::script(
                 None,
@@ -114,6 +118,7 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
             durability,
             no_create_schema,
             dry_run,
+            ..
         } => {
             let action = kinds::Install {
                 durability: *durability,
@@ -126,6 +131,7 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
         }
         Command::Upgrade {
             plan,
+            widen_id,
             no_widen_id,
             dry_run,
             durability,
@@ -137,7 +143,9 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
             }
             let action = kinds::Upgrade {
                 durability: declared_durability()?,
-                widen_id: !no_widen_id && widen_from_env(),
+                // A flag on the command line beats PGQUEUER_WIDEN_ID (clap keeps
+                // only the last of --widen-id / --no-widen-id).
+                widen_id: *widen_id || (!no_widen_id && widen_from_env()),
             };
             perform(ctx, names, action, *plan || *dry_run, upgraded).await
         }
@@ -160,7 +168,9 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
             };
             perform(ctx, names, action, *dry_run, durability_set).await
         }
-        Command::Autovac { rollback, dry_run } => {
+        Command::Autovac {
+            rollback, dry_run, ..
+        } => {
             let action = kinds::Autovac {
                 rollback: *rollback,
             };

@@ -15,7 +15,7 @@ use ratatui::layout::Rect;
 
 use super::db::{DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog, SqlLogEntry, describe};
-use super::keymap::{Command, Keymap, Scope};
+use super::keymap::{Command, Keymap, Scope, TabEntry};
 use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
 use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
 use super::tabs::events::EventsTab;
@@ -27,6 +27,7 @@ use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
 use crate::actions::{Action, Outcome, kinds};
 use crate::events::Event;
+use crate::output::plural;
 use crate::settings::names::ObjectNames;
 
 /// How long a NOTIFY burst is allowed to settle before a refresh.
@@ -62,6 +63,25 @@ impl Tab {
         Tab::Held,
         Tab::Workers,
     ];
+
+    /// The command that shows this tab (its keys are in the keymap).
+    pub fn command(self) -> Command {
+        match self {
+            Tab::Stats => Command::TabStats,
+            Tab::Events => Command::TabEvents,
+            Tab::Schedules => Command::TabSchedules,
+            Tab::Durability => Command::TabDurability,
+            Tab::Enqueue => Command::TabEnqueue,
+            Tab::Held => Command::TabHeld,
+            Tab::Workers => Command::TabWorkers,
+            Tab::Worker => Command::TabWorker,
+        }
+    }
+
+    /// Present only while the console hosts a worker.
+    pub fn hosted(self) -> bool {
+        self == Tab::Worker
+    }
 }
 
 /// The data views tabs show, for refresh bookkeeping.
@@ -259,6 +279,20 @@ impl App {
         tabs
     }
 
+    /// The tabs on offer as the help overlay lists them.
+    pub fn tab_entries(&self) -> Vec<TabEntry> {
+        self.tabs()
+            .into_iter()
+            .filter_map(|tab| {
+                Some(TabEntry {
+                    command: tab.command(),
+                    title: self.tab_view(tab)?.title(),
+                    hosted: tab.hosted(),
+                })
+            })
+            .collect()
+    }
+
     /// The tab object behind an id (Worker only while a worker is hosted):
     /// the one place that maps ids to tabs.
     pub fn tab_view(&self, tab: Tab) -> Option<&dyn TabView> {
@@ -385,7 +419,10 @@ impl App {
         } else {
             self.flash(
                 Level::Info,
-                format!("stopping: {running} running jobs finish first; q again stops them now"),
+                format!(
+                    "stopping: {} finish first; q again stops them now",
+                    plural(running, "running job")
+                ),
             );
         }
     }
@@ -813,7 +850,7 @@ impl App {
                     self.schedules.list.tagged.clear();
                     self.schedules.close_detail();
                 }
-                Outcome::Requeued(_) => self.held.list.tagged.clear(),
+                Outcome::Requeued(_) | Outcome::Deleted(_) => self.held.list.tagged.clear(),
                 Outcome::DurabilitySet(set) => {
                     self.durability.last_change = Some((set.level, elapsed));
                 }
@@ -929,7 +966,13 @@ impl App {
             (Phase::Asking, Some(Command::DialogSwitch)) if !c.preview.nothing_to_do => {
                 c.confirm_focused = !c.confirm_focused
             }
-            (Phase::Asking, Some(Command::DialogDown)) => c.scroll += 1,
+            (Phase::Asking, Some(Command::DialogDown)) => {
+                // Up goes up at once: never further than the last line.
+                let text = super::ui::confirm::text(c, &self.conn.target, &self.theme);
+                let body = super::ui::widgets::body_area(self.viewport);
+                let max = super::ui::confirm::Shape::of(body, &text).max_scroll;
+                c.scroll = (c.scroll + 1).min(max);
+            }
             (Phase::Asking, Some(Command::DialogUp)) => c.scroll = c.scroll.saturating_sub(1),
             (Phase::Asking, Some(Command::DialogPress)) => {
                 if c.confirm_focused && !c.preview.nothing_to_do {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::actions::preview::Preview;
 use crate::actions::{Action, Outcome};
+use crate::output::plural;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -94,10 +95,42 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
                 .collect();
             ids.join(", ")
         }
-        Outcome::Requeued(r) => format!("requeued {} of {} jobs", r.requeued.len(), r.requested),
-        Outcome::SchedulesRemoved(r) => format!("removed {} schedules", r.removed.len()),
-        Outcome::SchedulesDue(d) => format!("{} of {} schedules due now", d.due.len(), d.requested),
-        Outcome::DurabilitySet(d) => format!("switched {} tables to {}", d.changes.len(), d.level),
+        Outcome::Requeued(r) => format!(
+            "requeued {} of {}",
+            r.requeued.len(),
+            plural(r.requested, "job")
+        ),
+        Outcome::Canceled(r) | Outcome::Deleted(r) | Outcome::Purged(r) => {
+            format!("{} {}", r.removal.past(), plural(r.count as usize, "job"))
+        }
+        Outcome::SchedulesRemoved(r) => format!("removed {}", plural(r.removed.len(), "schedule")),
+        Outcome::SchedulesDue(d) => format!(
+            "{} of {} due now",
+            d.due.len(),
+            plural(d.requested, "schedule")
+        ),
+        Outcome::DurabilitySet(d) => format!(
+            "switched {} to {}",
+            plural(d.changes.len(), "table"),
+            d.level
+        ),
+        Outcome::Pruned(p) => {
+            let table =
+                |t: &Option<crate::actions::prune::TablePrune>| t.as_ref().map_or(0, |t| t.deleted);
+            let mut text = format!(
+                "deleted {} and {} in {}",
+                plural(table(&p.log) as usize, "log row"),
+                plural(table(&p.statistics) as usize, "statistics row"),
+                plural(p.batches() as usize, "batch")
+            );
+            if p.held_back() > 0 {
+                text.push_str(&format!(
+                    "; kept {} not aggregated yet",
+                    plural(p.held_back() as usize, "old log row")
+                ));
+            }
+            text
+        }
         other => format!("{other:?}"),
     };
     format!("{what} ({ms:.0} ms)")

@@ -11,7 +11,9 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::actions::Act;
-use crate::actions::kinds::{Enqueue, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability};
+use crate::actions::kinds::{
+    DeleteJobs, Enqueue, Prune, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability,
+};
 
 /// Where a command applies: everywhere, on one tab's view, or in a modal
 /// input (the confirmation dialog, the filter line) that takes the keys
@@ -92,6 +94,8 @@ pub enum Command {
     DeleteTagged,
     RunNow,
     Apply,
+    Retention,
+    Prune,
     Edit,
     Submit,
     Requeue,
@@ -160,7 +164,9 @@ const fn proposes<A: Act>(
     }
 }
 
-// One line per binding reads best as a table.
+// One line per binding reads best as a table. Within a scope the order is
+// the hints' importance, most important first: a hint line too long for
+// the terminal drops hints from the end (see `ui::fit::fit_hints`).
 #[rustfmt::skip]
 const SPECS: &[Spec] = &[
     spec(Command::Quit, "quit", Scope::Global, Some("quit"), "Quit", &["q"]),
@@ -175,7 +181,7 @@ const SPECS: &[Spec] = &[
     spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["8"]),
     spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
     spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
-    spec(Command::SqlLog, "sql_log", Scope::Global, Some("sql log"), "SQL this session ran", &["L"]),
+    spec(Command::SqlLog, "sql_log", Scope::Global, Some("changes"), "Changes made, with SQL", &["L"]),
     spec(Command::Refresh, "refresh", Scope::Global, Some("refresh"), "Refresh now", &["r"]),
     spec(Command::Pause, "pause", Scope::Global, Some("pause"), "Pause/resume this tab", &["space"]),
     spec(Command::Back, "back", Scope::Global, None, "Close dialog/filter", &["esc"]),
@@ -197,11 +203,14 @@ const SPECS: &[Spec] = &[
     proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
     proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
     proposes::<SetDurability>(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
+    spec(Command::Retention, "retention", Scope::Durability, None, "Prune age 1d/7d/30d/90d", &["o"]),
+    proposes::<Prune>(Command::Prune, "prune", Scope::Durability, "prune", "Delete older log and statistics rows", &["p"]),
     spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
     proposes::<Enqueue>(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
     spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
     proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
+    proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Held, "delete", "Delete tagged/selected", &["d"]),
     spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),
     spec(Command::DialogPress, "dialog_press", Scope::Dialog, Some("press it"), "Press the focused button", &["enter"]),
     spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),
@@ -365,7 +374,7 @@ pub struct Binding {
     pub scope: Scope,
     pub keys: String,
     pub label: &'static str,
-    pub help: &'static str,
+    pub help: String,
 }
 
 #[derive(Debug, Clone)]
@@ -528,7 +537,7 @@ impl Keymap {
                     scope: s.scope,
                     keys: first.to_string(),
                     label,
-                    help: s.help,
+                    help: s.help.to_string(),
                 });
             }
         }
@@ -536,51 +545,23 @@ impl Keymap {
     }
 
     /// The bindings live in `scopes`, grouped by scope, for the help
-    /// overlay (contextual, like gitui: each tab shows its own keys).
-    pub fn help(&self, scopes: &[Scope], read_only: bool) -> Vec<Binding> {
-        let is_tab_key = |c: Command| {
-            matches!(
-                c,
-                Command::TabStats
-                    | Command::TabEvents
-                    | Command::TabSchedules
-                    | Command::TabDurability
-                    | Command::TabEnqueue
-                    | Command::TabHeld
-                    | Command::TabWorkers
-                    | Command::TabWorker
-            )
-        };
+    /// overlay (contextual, like gitui: each tab shows its own keys). The
+    /// tab keys read as one row built from `tabs`, the tabs on offer in the
+    /// bar's order, so it names only tabs that are there.
+    pub fn help(&self, scopes: &[Scope], read_only: bool, tabs: &[TabEntry]) -> Vec<Binding> {
         let mut rows: Vec<Binding> = Vec::new();
+        let mut tabs_shown = false;
         for s in SPECS
             .iter()
             .filter(|s| scopes.contains(&s.scope))
             .filter(|s| !(read_only && s.mutates))
         {
-            if is_tab_key(s.command) {
-                // The six tab keys read best as one row.
-                if s.command == Command::TabStats {
-                    let keys: Vec<String> = SPECS
-                        .iter()
-                        .filter(|t| is_tab_key(t.command))
-                        .map(|t| join_keys(self.keys(t)))
-                        .collect();
-                    // Consecutive digits read as a range: "1–7".
-                    let digits: Vec<u32> =
-                        keys.iter().filter_map(|k| k.parse::<u32>().ok()).collect();
-                    let consecutive =
-                        digits.len() == keys.len() && digits.windows(2).all(|w| w[1] == w[0] + 1);
-                    let keys = match (consecutive, digits.first(), digits.last()) {
-                        (true, Some(first), Some(last)) => format!("{first}–{last}"),
-                        _ => keys.join(" "),
-                    };
-                    rows.push(Binding {
-                        scope: s.scope,
-                        keys,
-                        label: "",
-                        help: "Tabs (8: Worker)",
-                    });
+            if is_tab_key(s) {
+                // One row, where the first tab key is listed.
+                if !tabs_shown && !tabs.is_empty() {
+                    rows.push(self.tabs_row(tabs));
                 }
+                tabs_shown = true;
                 continue;
             }
             rows.push(Binding {
@@ -591,7 +572,7 @@ impl Keymap {
                     join_keys(self.keys(s))
                 },
                 label: s.hint.unwrap_or(""),
-                help: s.help,
+                help: s.help.to_string(),
             });
         }
         // This tab's own keys first: they are what the user came for; the
@@ -607,6 +588,54 @@ impl Keymap {
             (rank, b.scope)
         });
         rows
+    }
+}
+
+/// The keys that jump to one tab (`tab_stats`, `tab_held`, …): their
+/// binding names start with `tab_`, so tabs added later join the row.
+fn is_tab_key(spec: &Spec) -> bool {
+    spec.name.starts_with("tab_")
+}
+
+/// A tab on offer, for the help overlay's tab row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TabEntry {
+    /// The command that shows the tab (its keys come from the keymap).
+    pub command: Command,
+    pub title: &'static str,
+    /// Present only while the console hosts a worker: named in the row.
+    pub hosted: bool,
+}
+
+impl Keymap {
+    /// "1–6  Tabs", or with a hosted worker "1–7  Tabs (7: Worker)":
+    /// consecutive single digits read as a range, other keys are listed.
+    fn tabs_row(&self, tabs: &[TabEntry]) -> Binding {
+        let keys: Vec<String> = tabs.iter().map(|t| self.keys_of(t.command)).collect();
+        let digits: Vec<u32> = keys.iter().filter_map(|k| k.parse::<u32>().ok()).collect();
+        let consecutive = digits.len() == keys.len()
+            && digits.len() > 1
+            && digits.windows(2).all(|w| w[1] == w[0] + 1);
+        let keys_text = match (consecutive, digits.first(), digits.last()) {
+            (true, Some(first), Some(last)) => format!("{first}–{last}"),
+            _ => keys.join(" "),
+        };
+        let hosted: Vec<String> = tabs
+            .iter()
+            .filter(|t| t.hosted)
+            .map(|t| format!("{}: {}", self.first_key(t.command), t.title))
+            .collect();
+        let help = if hosted.is_empty() {
+            "Tabs".to_string()
+        } else {
+            format!("Tabs ({})", hosted.join(", "))
+        };
+        Binding {
+            scope: Scope::Global,
+            keys: keys_text,
+            label: "",
+            help,
+        }
     }
 }
 
@@ -703,9 +732,47 @@ mod tests {
         assert_eq!(hints[0].keys, "W");
         assert_eq!(hints[0].label, "window");
         assert!(
-            map.help(&[Scope::Global], false)
+            map.help(&[Scope::Global], false, &[])
                 .iter()
                 .any(|b| b.keys == "q/Ctrl-C")
+        );
+    }
+
+    #[test]
+    fn the_help_tab_row_names_what_is_there() {
+        let entry = |command, title, hosted| TabEntry {
+            command,
+            title,
+            hosted,
+        };
+        let seven = [
+            entry(Command::TabStats, "Stats", false),
+            entry(Command::TabEvents, "Events", false),
+            entry(Command::TabSchedules, "Schedules", false),
+            entry(Command::TabDurability, "Durability", false),
+            entry(Command::TabEnqueue, "Enqueue", false),
+            entry(Command::TabHeld, "Held", false),
+            entry(Command::TabWorkers, "Workers", false),
+        ];
+        let row = |map: &Keymap, tabs: &[TabEntry]| {
+            let help = map.help(&[Scope::Global], false, tabs);
+            let row = help.into_iter().find(|b| b.help.starts_with("Tabs"));
+            row.map(|b| (b.keys, b.help))
+        };
+        let map = Keymap::default();
+        assert_eq!(row(&map, &seven), Some(("1–7".into(), "Tabs".into())));
+        let mut eight = seven.to_vec();
+        eight.push(entry(Command::TabWorker, "Worker", true));
+        assert_eq!(
+            row(&map, &eight),
+            Some(("1–8".into(), "Tabs (8: Worker)".into()))
+        );
+        let mut o = BTreeMap::new();
+        o.insert("tab_worker".to_string(), vec!["f7".to_string()]);
+        let map = Keymap::with_overrides(&o).unwrap();
+        assert_eq!(
+            row(&map, &eight),
+            Some(("1 2 3 4 5 6 7 F7".into(), "Tabs (F7: Worker)".into()))
         );
     }
 
@@ -730,8 +797,16 @@ mod tests {
             !labels.contains(&"remove") && !labels.contains(&"fire now"),
             "{labels:?}"
         );
-        assert!(!map.help(&scopes, true).iter().any(|b| b.label == "remove"));
-        assert!(map.help(&scopes, false).iter().any(|b| b.label == "remove"));
+        assert!(
+            !map.help(&scopes, true, &[])
+                .iter()
+                .any(|b| b.label == "remove")
+        );
+        assert!(
+            map.help(&scopes, false, &[])
+                .iter()
+                .any(|b| b.label == "remove")
+        );
         assert!(Keymap::mutates(Command::Delete) && !Keymap::mutates(Command::Tag));
     }
 }

@@ -18,6 +18,7 @@ use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 
+use crate::actions::stats::StatsWindow;
 use crate::settings::config::{Config, ThemeName};
 use app::{App, AppOptions, Effect, Tab};
 use theme::Theme;
@@ -26,9 +27,26 @@ use crate::db::signal::{Signals, StopSignal};
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
 
+/// Where the console opens: a tab, and optionally the Stats window.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    pub tab: Tab,
+    /// `None` keeps the Stats tab's own default.
+    pub stats_window: Option<StatsWindow>,
+}
+
+impl From<Tab> for Start {
+    fn from(tab: Tab) -> Start {
+        Start {
+            tab,
+            stats_window: None,
+        }
+    }
+}
+
 /// Everything the console needs, resolved by the command layer.
 pub struct ConsoleOptions {
-    pub tab: Tab,
+    pub start: Start,
     pub settings: ConnectionSettings,
     pub names: ObjectNames,
     pub read_only: bool,
@@ -65,7 +83,7 @@ pub fn theme_for(config_theme: ThemeName, no_color: bool) -> Theme {
 pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
     let target = options.settings.target();
     let mut app = App::new(AppOptions {
-        tab: options.tab,
+        tab: options.start.tab,
         keymap: options.keymap,
         theme: theme_for(options.config.theme, options.no_color),
         target,
@@ -75,6 +93,9 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         events_buffer: options.config.events_buffer,
         now: Utc::now(),
     });
+    if let Some(window) = options.start.stats_window {
+        app.stats.window = window;
+    }
     let mut worker = options.worker;
     if let Some(link) = &worker {
         let snapshot = link.snapshot.borrow().clone();

@@ -108,10 +108,23 @@ statements! {
     LatencyPercentiles => "latency_percentiles.sql",
     HeldJobs => "held_jobs.sql",
     TableInfo => "table_info.sql",
+    // Retention (actions/prune.rs): the cut-off, counts, and one batch per
+    // table; the Durability tab's oldest rows and aggregation backlog.
+    PruneCutoff => "prune_cutoff.sql",
+    PruneLogCount => "prune_log_count.sql",
+    PruneLogBatch => "prune_log_batch.sql",
+    PruneStatisticsCount => "prune_statistics_count.sql",
+    PruneStatisticsBatch => "prune_statistics_batch.sql",
+    RetentionInfo => "retention_info.sql",
     // Schedules (actions/schedules.rs).
     ListSchedules => "list_schedules.sql",
     RemoveSchedules => "remove_schedules.sql",
     RunSchedulesNow => "run_schedules_now.sql",
+    // Cancel, delete and purge (actions/job_removal.rs): the same job
+    // selection predicate in both, and the cancellation NOTIFY.
+    RemoveJobs => "remove_jobs.sql",
+    CountJobs => "count_jobs.sql",
+    Notify => "notify.sql",
 }
 
 impl Statement {

@@ -68,6 +68,7 @@ fn answer_to(view: View, now: DateTime<Utc>) -> Outcome {
         View::Tables => Outcome::Tables(TablesReport {
             tables: Vec::new(),
             level: None,
+            retention: None,
         }),
         View::Held => Outcome::HeldJobs(Vec::new()),
         View::Workers => Outcome::Workers(Vec::new()),

@@ -86,10 +86,10 @@ async fn schedules_registered_by_python_are_removed_with_the_keyboard() {
         [("weekdays".to_string(), "0 9 * * mon-fri".to_string())]
     );
 
-    // The SQL log has the statement that ran.
+    // The list of this session's changes has the statement that ran.
     console.press("L");
-    console.wait_for("the SQL log", WAIT, |s| {
-        s.contains("SQL log") && s.contains("DELETE FROM pgqueuer_schedules")
+    console.wait_for("the session's changes", WAIT, |s| {
+        s.contains("Changes this session made") && s.contains("DELETE FROM pgqueuer_schedules")
     });
     console.press_esc();
     console.press("q");

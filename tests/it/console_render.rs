@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgq::actions::Outcome;
 use pgq::actions::preview::Preview;
+use pgq::actions::prune::RetentionInfo;
 use pgq::actions::schedules::{ListedSchedule, Schedule, ScheduleListing};
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
 use pgq::actions::tables::{HeldJob, TableInfo, TablesReport};
@@ -371,6 +372,11 @@ fn with_part2_data(mut a: App) -> App {
                 },
             ],
             level: Some(Durability::Durable),
+            retention: Some(RetentionInfo {
+                oldest_log: Some(t0() - chrono::Duration::hours(41 * 24 + 2)),
+                oldest_statistics: Some(t0() - chrono::Duration::days(90)),
+                not_aggregated: 1_234,
+            }),
         })),
     });
     a.on_db(DbEvent::Refreshed {

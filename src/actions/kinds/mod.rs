@@ -100,4 +100,8 @@ register! {
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
     latency::LatencyPercentiles => Latency,
+    cancel::CancelJobs => Canceled,
+    delete::DeleteJobs => Deleted,
+    purge::PurgeJobs => Purged,
+    prune::Prune => Pruned,
 }

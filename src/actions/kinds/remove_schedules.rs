@@ -1,6 +1,7 @@
 //! `pgq schedules --remove`: delete schedules by id or entrypoint, all or nothing.
 
-use crate::actions::preview::{Preview, list, plural};
+use crate::actions::preview::{Preview, list};
+use crate::output::plural;
 use crate::actions::schedules::{self, Removal, ScheduleRef, remove_sql, split_refs};
 use crate::actions::{Act, ActionError, Session, pgq, run};
 use crate::settings::names::ObjectNames;
@@ -39,7 +40,7 @@ impl Act for RemoveSchedules {
         let question = match self.refs.as_slice() {
             [ScheduleRef::Entrypoint(name)] => format!(
                 "Remove {} of entrypoint {name}?",
-                plural(removed.len(), "schedule", "schedules")
+                plural(removed.len(), "schedule")
             ),
             _ => {
                 let what: Vec<String> = removed
@@ -48,7 +49,7 @@ impl Act for RemoveSchedules {
                     .collect();
                 format!(
                     "Remove {}: {}?",
-                    plural(removed.len(), "schedule", "schedules"),
+                    plural(removed.len(), "schedule"),
                     list(&what)
                 )
             }

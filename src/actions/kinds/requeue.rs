@@ -1,7 +1,8 @@
 //! `pgq requeue`: put held jobs back to `queued` with attempts reset.
 
 use crate::actions::jobs::{self, Requeued, requeue_sql};
-use crate::actions::preview::{Preview, list, plural};
+use crate::actions::preview::{Preview, list};
+use crate::output::plural;
 use crate::actions::{Act, ActionError, Session, db_err, pgq};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -41,7 +42,7 @@ impl Act for Requeue {
         let mut p = Preview::new(
             format!(
                 "Requeue {} ({})?",
-                plural(held as usize, "held job", "held jobs"),
+                plural(held as usize, "held job"),
                 list(&self.ids)
             ),
             vec![requeue_sql(session)],

@@ -1,7 +1,8 @@
 //! Make schedules due now, so the scheduler that registered them fires them
 //! at its next poll. No pgq command does this: its equivalent is the UPDATE.
 
-use crate::actions::preview::{Preview, list, plural};
+use crate::actions::preview::{Preview, list};
+use crate::output::plural;
 use crate::actions::schedules::{self, SchedulesDue, run_now_sql};
 use crate::actions::{Act, ActionError, Session, bind, psql};
 use crate::settings::names::ObjectNames;
@@ -34,7 +35,7 @@ impl Act for RunSchedulesNow {
         let mut p = Preview::new(
             format!(
                 "Make {} due now ({})?",
-                plural(self.ids.len(), "schedule", "schedules"),
+                plural(self.ids.len(), "schedule"),
                 list(&self.ids)
             ),
             vec![run_now_sql(&session.names)],

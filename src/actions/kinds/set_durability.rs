@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::actions::preview::{Preview, dry_run, human_bytes, plural, rewrite_bytes};
+use crate::actions::preview::{Preview, dry_run, human_bytes, rewrite_bytes};
+use crate::output::plural;
 use crate::actions::schema::{self, DurabilitySet};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::durability::Durability;
@@ -58,7 +59,7 @@ impl Act for SetDurability {
         let mut p = Preview::new(
             format!(
                 "Switch {} to {level} ({})?",
-                plural(planned.changes.len(), "table", "tables"),
+                plural(planned.changes.len(), "table"),
                 tables.join(", ")
             ),
             statements,

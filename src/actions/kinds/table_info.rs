@@ -1,6 +1,7 @@
 //! Persistence, size and estimated rows of the four tables (console
 //! Durability tab). No pgq command prints these: its equivalent is the query.
 
+use crate::actions::prune::{BACKLOG_COUNT_LIMIT, retention_info_sql};
 use crate::actions::tables::{self, TablesReport, table_info_sql, table_names};
 use crate::actions::{Act, ActionError, Session, bind, psql};
 use crate::settings::names::ObjectNames;
@@ -22,7 +23,13 @@ impl Act for TableInfo {
             .map(|t| format!("'{t}'"))
             .collect();
         let tables = format!("ARRAY[{}]", tables.join(", "));
-        psql(&[bind(&table_info_sql(names), &[tables])])
+        psql(&[
+            bind(&table_info_sql(names), &[tables]),
+            bind(
+                &retention_info_sql(names),
+                &[(BACKLOG_COUNT_LIMIT + 1).to_string()],
+            ),
+        ])
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<TablesReport, ActionError> {

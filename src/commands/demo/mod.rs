@@ -21,7 +21,7 @@ use crate::actions::{self, Session, kinds};
 use crate::commands::CommandContext;
 use crate::commands::CommandError;
 use crate::db::connect;
-use crate::output::{self, Exit};
+use crate::output::{self, Exit, plural};
 use crate::settings::conn::ConnectionSettings;
 use crate::worker::{Mode, RunOptions, Snapshot, Worker};
 
@@ -147,9 +147,15 @@ async fn run_in(
             shutdown: stops[0].clone(),
             owns_worker: false,
         };
+        // A 5-minute window of 5-second buckets: the chart moves from the
+        // first minute, where an hour of one-minute buckets shows one spike.
+        let start = crate::console::Start {
+            tab: crate::console::app::Tab::Stats,
+            stats_window: Some(crate::actions::stats::StatsWindow::FiveMinutes),
+        };
         let shown = crate::commands::open_console(
             ctx,
-            crate::console::app::Tab::Stats,
+            start,
             place.settings.clone(),
             place.names.clone(),
             Some(link),
@@ -282,7 +288,10 @@ async fn headless(
                     let done: u64 = s.entrypoints.values().map(|c| c.successful + c.exception + c.failed + c.canceled).sum();
                     (d + done, r + s.in_flight.len())
                 });
-                output::status(&format!("demo: {done} jobs finished, {running} running"));
+                output::status(&format!(
+                    "demo: {} finished, {running} running",
+                    plural(done as usize, "job")
+                ));
             }
         }
     }
@@ -328,7 +337,10 @@ async fn summary(
         .sum();
     let fired: u64 = snapshots.iter().map(|s| s.borrow().schedules_fired).sum();
     let mut out = format!(
-        "Demo summary: {produced} jobs enqueued by the producer, {retried} retries, {fired} schedule fires\n"
+        "Demo summary: {} enqueued by the producer, {}, {}\n",
+        plural(produced as usize, "job"),
+        plural(retried as usize, "retry"),
+        plural(fired as usize, "schedule fire")
     );
     let mut rows = Vec::new();
     let mut totals = [0i64; 5];

@@ -79,6 +79,11 @@ pub struct Screen<'a> {
 /// One tab of the console.
 pub trait TabView {
     fn title(&self) -> &'static str;
+    /// The title where the tab bar is short of room (at most about five
+    /// letters); short titles need not override it.
+    fn short_title(&self) -> &'static str {
+        self.title()
+    }
     /// The keymap scope of this tab's own keys.
     fn scope(&self) -> Scope;
     /// The data this tab shows, refreshed by the clock while it is on screen.

@@ -1,10 +1,11 @@
-//! The confirmation dialog and the SQL log overlay.
+//! The confirmation dialog and the overlay of the session's changes.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use super::confirm;
 use super::widgets::centered;
 use crate::console::app::App;
 use crate::console::dialog::Phase;
@@ -12,55 +13,17 @@ use crate::console::dialog::Phase;
 pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let Some(c) = &app.confirm else { return };
-    let popup = centered(area, 94, 96);
-    frame.render_widget(Clear, popup);
     let p = &c.preview;
-    let mut lines = vec![Line::from(Span::styled(p.question.clone(), t.title))];
-    match &c.phase {
-        Phase::Done { ok: true, text } => {
-            lines.push(Line::from(Span::styled(format!("✔ done: {text}"), t.ok)))
-        }
-        Phase::Done { ok: false, text } => lines.push(Line::from(Span::styled(
-            format!("✖ failed: {text}"),
-            t.error,
-        ))),
-        _ => {}
-    }
-    lines.extend([
-        Line::from(vec![
-            Span::styled("target   ", t.dim),
-            Span::raw(app.conn.target.clone()),
-        ]),
-        Line::from(vec![
-            Span::styled("command  ", t.dim),
-            Span::raw(p.command_line.clone()),
-        ]),
-    ]);
-    if let Some(w) = &p.warning {
-        lines.push(Line::from(Span::styled(format!("⚠ {w}"), t.warn)));
-    }
-    if !p.statements.is_empty() {
-        lines.push(Line::from(Span::styled("SQL", t.header)));
-        for stmt in &p.statements {
-            lines.extend(stmt.lines().map(|l| Line::from(format!("  {l}"))));
-        }
-    }
-    for param in &p.parameters {
-        lines.push(Line::from(Span::styled(format!("  {param}"), t.dim)));
-    }
+    let text = confirm::text(c, &app.conn.target, t);
+    let shape = confirm::Shape::of(area, &text);
+    frame.render_widget(Clear, shape.popup);
     let block = Block::bordered()
         .title(Span::styled(" Confirm ", t.title))
         .border_style(t.warn);
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
-    let [body, buttons] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((c.scroll, 0)),
-        body,
-    );
+    frame.render_widget(block, shape.popup);
+    let scroll = c.scroll.min(shape.max_scroll);
+    frame.render_widget(text.scroll((scroll, 0)), shape.body);
+    let buttons = shape.buttons;
     let footer = match &c.phase {
         Phase::Asking if p.nothing_to_do => Line::from(vec![
             Span::styled("Nothing to change.  ", t.ok),
@@ -91,7 +54,7 @@ pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {
     let mut lines = Vec::new();
     if app.sql_log.entries.is_empty() {
         lines.push(Line::from(Span::styled(
-            "No statement has run in this session.",
+            "No change has been made in this session. Confirmed changes are listed here with the SQL they sent; what the tabs read is not.",
             t.dim,
         )));
     }
@@ -121,7 +84,7 @@ pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {
             .block(
                 Block::bordered()
                     .title(Span::styled(
-                        " SQL log (this session, newest first) ",
+                        " Changes this session made or tried, with their SQL · newest first ",
                         t.title,
                     ))
                     .border_style(t.key),

@@ -22,9 +22,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
 
-    let bindings = app
-        .keymap
-        .help(&app.help_scopes(), app.conn.refuses_changes());
+    let bindings = app.keymap.help(
+        &app.help_scopes(),
+        app.conn.refuses_changes(),
+        &app.tab_entries(),
+    );
     // The key column fits the longest key list ("Tab/Shift-Tab"), so no
     // binding is cut; 13 columns at least, as the layout always had.
     let key_width = bindings

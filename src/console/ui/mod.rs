@@ -4,7 +4,9 @@
 //! help overlay and the event detail are drawn on top. Below the minimum
 //! size a single message replaces the layout.
 
+pub mod confirm;
 mod dialog;
+pub mod fit;
 pub mod format;
 mod help;
 pub mod widgets;
@@ -80,18 +82,34 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
-    let mut spans = vec![Span::styled(" pgq ", t.title)];
-    for (i, tab) in app.tabs().iter().enumerate() {
-        let Some(title) = app.tab_view(*tab).map(|t| t.title()) else {
+    let mut labels = Vec::new();
+    let mut current = 0;
+    for tab in app.tabs() {
+        let Some(view) = app.tab_view(tab) else {
             continue;
         };
-        let style = if *tab == app.tab {
+        if tab == app.tab {
+            current = labels.len();
+        }
+        labels.push(fit::TabLabel {
+            key: app.keymap.first_key(tab.command()),
+            title: view.title(),
+            short: view.short_title(),
+        });
+    }
+    let bar = fit::fit_tabs(&labels, current, area.width as usize);
+    let mut spans = Vec::new();
+    if bar.brand {
+        spans.push(Span::styled(fit::BRAND, t.title));
+    }
+    for (i, cell) in bar.cells.into_iter().enumerate() {
+        let style = if i == current {
             t.tab_active
         } else {
             t.tab_inactive
         };
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!(" {} {title} ", i + 1), style));
+        spans.push(Span::raw(" ".repeat(bar.gap)));
+        spans.push(Span::styled(cell, style));
     }
     frame.render_widget(Line::from(spans), area);
 }
@@ -210,9 +228,16 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
                 .map(|b| (b.keys, b.label))
                 .collect()
         };
-        for (keys, label) in hints {
+        let help_key = app.keymap.first_key(Command::Help);
+        // Quitting is always one visible key away.
+        let pinned = [app.keymap.first_key(Command::Quit)];
+        let fitted = fit::fit_hints(&hints, area.width as usize, &help_key, &pinned);
+        for (i, (keys, label)) in fitted.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw(" ".repeat(fit::HINT_GAP)));
+            }
             spans.push(Span::styled(keys, t.key));
-            spans.push(Span::raw(format!(" {label}  ")));
+            spans.push(Span::raw(format!(" {label}")));
         }
     }
     frame.render_widget(Line::from(spans), area);

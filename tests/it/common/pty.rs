@@ -17,7 +17,11 @@ pub struct Console {
 
 impl Console {
     pub fn start(dsn: &str, extra: &[&str]) -> Console {
-        let (rows, cols) = (30, 100);
+        Console::start_sized(dsn, extra, 30, 100)
+    }
+
+    /// As [`Console::start`], on a terminal of `rows`×`cols`.
+    pub fn start_sized(dsn: &str, extra: &[&str], rows: u16, cols: u16) -> Console {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,

@@ -1,5 +1,5 @@
 //! Durability tab state: the tables' persistence and the chosen level's
-//! dry-run preview.
+//! dry-run preview; retention (oldest rows, and pruning older ones).
 
 mod view;
 
@@ -11,6 +11,7 @@ use ratatui::layout::Rect;
 use super::{Context, Reply, Screen, TabView};
 use crate::actions::kinds;
 use crate::actions::preview::Preview;
+use crate::actions::prune::{DEFAULT_BATCH_SIZE, Retention};
 use crate::actions::tables::TablesReport;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -18,6 +19,16 @@ use crate::settings::durability::Durability;
 
 /// How long the switch waits for its ACCESS EXCLUSIVE locks.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The ages the prune key offers, cycled by the retention key.
+pub const PRUNE_AGES: [Duration; 4] = [
+    Duration::from_secs(86_400),
+    Duration::from_secs(7 * 86_400),
+    Duration::from_secs(30 * 86_400),
+    Duration::from_secs(90 * 86_400),
+];
+/// 30 days until the user picks another age.
+const DEFAULT_PRUNE_AGE: usize = 2;
 
 #[derive(Debug, Clone, Default)]
 pub struct DurabilityTab {
@@ -28,6 +39,8 @@ pub struct DurabilityTab {
     pub preview: Option<(Durability, Result<Preview, String>)>,
     /// The last switch this session made, and how long it took.
     pub last_change: Option<(Durability, Duration)>,
+    /// Steps taken through [`PRUNE_AGES`] from the default.
+    pub prune_age_steps: usize,
 }
 
 impl DurabilityTab {
@@ -55,6 +68,22 @@ impl DurabilityTab {
         self.report = Some(report);
     }
 
+    /// Log and statistics rows older than this are what the prune key deletes.
+    pub fn prune_age(&self) -> Duration {
+        PRUNE_AGES[(DEFAULT_PRUNE_AGE + self.prune_age_steps) % PRUNE_AGES.len()]
+    }
+
+    /// The prune the prune key proposes: both tables, every entrypoint.
+    pub fn prune(&self) -> kinds::Prune {
+        let age = self.prune_age();
+        kinds::Prune::new(Retention {
+            log_older_than: Some(age),
+            statistics_older_than: Some(age),
+            entrypoints: Vec::new(),
+            batch_size: DEFAULT_BATCH_SIZE,
+        })
+    }
+
     pub fn preview_for(&self, level: Durability) -> Option<&Result<Preview, String>> {
         self.preview
             .as_ref()
@@ -66,6 +95,10 @@ impl DurabilityTab {
 impl TabView for DurabilityTab {
     fn title(&self) -> &'static str {
         "Durability"
+    }
+
+    fn short_title(&self) -> &'static str {
+        "Durab"
     }
 
     fn scope(&self) -> Scope {
@@ -91,6 +124,10 @@ impl TabView for DurabilityTab {
                     .into_iter()
                     .collect();
             }
+            Command::Retention => {
+                self.prune_age_steps = (self.prune_age_steps + 1) % PRUNE_AGES.len();
+            }
+            Command::Prune => return vec![Reply::Propose(self.prune().into())],
             Command::Apply => {
                 return vec![Reply::Propose(
                     kinds::SetDurability {

@@ -1,5 +1,7 @@
 //! The Durability tab: each table's persistence, size and rows; the three
 //! levels; and for the selected level, what it means and the dry-run SQL.
+//! Between them, retention: the log's and statistics' rows and oldest row,
+//! and the age the prune key deletes beyond.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,15 +10,20 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::{DurabilityTab, meaning};
 use crate::actions::preview::human_bytes;
+use crate::actions::prune::{BACKLOG_COUNT_LIMIT, age_text};
+use crate::actions::tables::TablesReport;
+use crate::console::keymap::Command;
 use crate::console::tabs::Screen;
-use crate::console::ui::format::group;
+use crate::console::ui::format::{group, relative};
 use crate::settings::durability::Durability;
+use crate::settings::durability::TableRole;
 
 pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, d: &DurabilityTab) {
     let t = &screen.theme;
-    let [header, tables, rest] = Layout::vertical([
+    let [header, tables, retention, rest] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(6),
+        Constraint::Length(2),
         Constraint::Fill(1),
     ])
     .areas(area);
@@ -81,6 +88,10 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, d: &DurabilityTab) {
         .block(Block::default().borders(Borders::TOP).border_style(t.dim))
         .column_spacing(1);
     frame.render_widget(table, tables);
+    frame.render_widget(
+        Paragraph::new(retention_lines(report, screen, d)).wrap(Wrap { trim: false }),
+        retention,
+    );
 
     let [levels, detail] =
         Layout::horizontal([Constraint::Length(16), Constraint::Fill(1)]).areas(rest);
@@ -142,4 +153,52 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, d: &DurabilityTab) {
         ),
         detail,
     );
+}
+
+/// "log ≈1,000,000 rows, oldest 41d02h ago · statistics …", then the prune key.
+fn retention_lines<'a>(report: &TablesReport, screen: &Screen, d: &DurabilityTab) -> Vec<Line<'a>> {
+    let t = &screen.theme;
+    let Some(info) = &report.retention else {
+        return vec![Line::from(Span::styled(
+            " retention: log or statistics table missing",
+            t.dim,
+        ))];
+    };
+    let rows = |role| {
+        report
+            .tables
+            .iter()
+            .find(|tb| tb.role == role)
+            .map_or(0, |tb| tb.estimated_rows)
+    };
+    let oldest = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or_else(
+            || "empty".to_string(),
+            |at| format!("oldest {}", relative(at, screen.now)),
+        )
+    };
+    let backlog = if info.not_aggregated > BACKLOG_COUNT_LIMIT {
+        format!("{}+", group(BACKLOG_COUNT_LIMIT))
+    } else {
+        group(info.not_aggregated)
+    };
+    // Two lines that fit 80 columns.
+    let facts = format!(
+        " log ≈{} · {}   statistics ≈{} · {}",
+        group(rows(TableRole::Log)),
+        oldest(info.oldest_log),
+        group(rows(TableRole::Statistics)),
+        oldest(info.oldest_statistics),
+    );
+    let keys = screen.keymap;
+    let action = format!(
+        " {backlog} unaggregated kept · {} prunes older than {} · {} changes the age",
+        keys.first_key(Command::Prune),
+        age_text(d.prune_age()),
+        keys.first_key(Command::Retention),
+    );
+    vec![
+        Line::from(Span::styled(facts, t.dim)),
+        Line::from(Span::styled(action, t.dim)),
+    ]
 }

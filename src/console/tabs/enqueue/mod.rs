@@ -331,6 +331,10 @@ impl TabView for EnqueueForm {
         "Enqueue"
     }
 
+    fn short_title(&self) -> &'static str {
+        "Enq"
+    }
+
     fn scope(&self) -> Scope {
         Scope::Enqueue
     }

@@ -20,6 +20,7 @@ use super::list::ListView;
 use super::{Context, Level, Reply, Screen, TabView, matches_filter, move_cursor};
 use crate::console::keymap::{Command, Scope};
 use crate::events::{Event, Received};
+use crate::output::plural;
 
 /// Window over which the event rate is measured.
 const RATE_WINDOW_SECONDS: i64 = 10;
@@ -259,7 +260,10 @@ impl TabView for EventsTab {
             Command::Clear => {
                 let n = self.len();
                 self.clear();
-                return vec![Reply::Flash(Level::Info, format!("cleared {n} events"))];
+                return vec![Reply::Flash(
+                    Level::Info,
+                    format!("cleared {}", plural(n, "event")),
+                )];
             }
             Command::Copy => return self.copy(),
             _ => {}

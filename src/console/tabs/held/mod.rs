@@ -109,6 +109,14 @@ impl TabView for HeldTab {
                 }
                 return vec![Reply::Propose(kinds::Requeue { ids }.into())];
             }
+            Command::Delete => {
+                let ids = self.targets();
+                if ids.is_empty() {
+                    return vec![Reply::Flash(Level::Info, "no held job selected".into())];
+                }
+                let selection = crate::actions::job_selection::JobSelection::Ids(ids);
+                return vec![Reply::Propose(kinds::DeleteJobs { selection }.into())];
+            }
             _ => {}
         }
         Vec::new()

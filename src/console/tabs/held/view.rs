@@ -10,6 +10,7 @@ use super::{HeldTab, traceback_text};
 use crate::console::tabs::Screen;
 use crate::console::ui::format::relative;
 use crate::console::ui::widgets::centered;
+use crate::output::plural;
 
 fn first_line(tb: &Option<serde_json::Value>) -> String {
     tb.as_ref()
@@ -155,7 +156,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) 
         ]),
         Line::from(vec![
             Span::styled("payload     ", t.dim),
-            Span::raw(format!("{} bytes", j.job.payload_bytes)),
+            Span::raw(plural(j.job.payload_bytes as usize, "byte")),
         ]),
         Line::from(""),
     ];

@@ -123,6 +123,10 @@ impl TabView for SchedulesTab {
         "Schedules"
     }
 
+    fn short_title(&self) -> &'static str {
+        "Sched"
+    }
+
     fn scope(&self) -> Scope {
         Scope::Schedules
     }

@@ -40,7 +40,14 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
     let mut spans = vec![
         Span::styled(" ", t.dim),
         Span::styled(format!("{total}"), t.title),
-        Span::styled(" schedules", t.dim),
+        Span::styled(
+            if total == 1 {
+                " schedule"
+            } else {
+                " schedules"
+            },
+            t.dim,
+        ),
     ];
     if !s.list.tagged.is_empty() {
         spans.push(Span::styled(

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use super::{WorkerTab, finished};
 use crate::console::tabs::Screen;
 use crate::console::ui::format::{age, count};
+use crate::output::plural;
 use crate::worker::WorkerState;
 
 pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
@@ -26,9 +27,8 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
         WorkerState::Reconnecting(n) => (format!("reconnecting ({n})"), t.error),
         WorkerState::Stopping => (
             format!(
-                "stopping: waiting for {} running job{}{}",
-                s.in_flight.len(),
-                if s.in_flight.len() == 1 { "" } else { "s" },
+                "stopping: waiting for {}{}",
+                plural(s.in_flight.len(), "running job"),
                 if w.owns_worker {
                     " · q again stops them now"
                 } else {
@@ -48,9 +48,9 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
             Span::styled(state.0, state.1),
             Span::styled(
                 format!(
-                    "  {} in flight · {} schedule fires",
+                    "  {} in flight · {}",
                     s.in_flight.len(),
-                    s.schedules_fired
+                    plural(s.schedules_fired as usize, "schedule fire")
                 ),
                 t.dim,
             ),

@@ -1,0 +1,1 @@
+SELECT now() - make_interval(secs => $1::float8)

@@ -1,0 +1,2 @@
+SELECT count(*) FROM {statistics_table}
+WHERE created < $1 AND ($2::text[] IS NULL OR entrypoint = ANY($2))

@@ -1,0 +1,3 @@
+SELECT (SELECT min(created) FROM {queue_table_log}),
+       (SELECT created FROM {statistics_table} ORDER BY id LIMIT 1),
+       (SELECT count(*) FROM (SELECT 1 FROM {queue_table_log} WHERE NOT aggregated LIMIT $1) AS waiting)

@@ -1,0 +1,42 @@
+//! `pgq delete`: remove held (failed) jobs, logged `deleted`.
+//! Everything but the kind of removal lives in `actions::job_removal`.
+
+use crate::actions::job_removal::{self, Removal, Removed};
+use crate::actions::job_selection::JobSelection;
+use crate::actions::preview::Preview;
+use crate::actions::{Act, ActionError, Session, pgq};
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteJobs {
+    pub selection: JobSelection,
+}
+
+impl Act for DeleteJobs {
+    type Output = Removed;
+    const MUTATES: bool = true;
+    const DRY_RUN: bool = true;
+
+    fn sample() -> Self {
+        DeleteJobs {
+            selection: JobSelection::Ids(vec![1, 2]),
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        let yes = if self.selection.is_ids() { "" } else { " --yes" };
+        pgq(
+            names,
+            &format!("{} {}{yes}", Removal::Delete.command(), self.selection.arguments()),
+        )
+    }
+
+    async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
+        job_removal::remove(session, Removal::Delete, &self.selection, dry_run, &mut |_| true).await
+    }
+
+    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+        let line = self.command_line(&session.names);
+        job_removal::preview(session, Removal::Delete, &self.selection, line).await
+    }
+}

@@ -1,0 +1,46 @@
+//! `pgq purge`: remove queued jobs matching a filter, in batches, logged `deleted`.
+//! Everything but the kind of removal lives in `actions::job_removal`.
+
+use crate::actions::job_removal::{self, Removal, Removed};
+use crate::actions::job_selection::JobSelection;
+use crate::actions::preview::Preview;
+use crate::actions::{Act, ActionError, Session, pgq};
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurgeJobs {
+    pub selection: JobSelection,
+}
+
+impl Act for PurgeJobs {
+    type Output = Removed;
+    const MUTATES: bool = true;
+    const DRY_RUN: bool = true;
+
+    fn sample() -> Self {
+        PurgeJobs {
+            selection: JobSelection::Matching {
+                entrypoints: vec!["nightly".into()],
+                statuses: vec![],
+                older_than: Some(std::time::Duration::from_secs(3600)),
+            },
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        let yes = if self.selection.is_ids() { "" } else { " --yes" };
+        pgq(
+            names,
+            &format!("{} {}{yes}", Removal::Purge.command(), self.selection.arguments()),
+        )
+    }
+
+    async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
+        job_removal::remove(session, Removal::Purge, &self.selection, dry_run, &mut |_| true).await
+    }
+
+    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+        let line = self.command_line(&session.names);
+        job_removal::preview(session, Removal::Purge, &self.selection, line).await
+    }
+}

@@ -1,0 +1,376 @@
+//! Retention: delete old log and statistics rows in batches (`pgq prune`,
+//! the console's Durability tab).
+//!
+//! Each batch is one autocommitted statement deleting at most `batch_size`
+//! rows, so no transaction holds row locks or WAL for long, and a stop
+//! request (SIGINT) takes effect between batches: what is deleted is always
+//! whole batches. Log rows not yet aggregated into statistics are never
+//! deleted (the dashboard's totals would shrink); they are counted and
+//! reported as held back.
+//!
+//! Batches walk an index instead of rescanning: the log by its `created`
+//! index from the previous batch's newest row on, statistics by primary key
+//! from the previous batch's last id on, so pruning N rows costs O(N).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{ActionError, Session, db_err};
+use crate::db::statements::Statement;
+use crate::settings::names::ObjectNames;
+
+/// Rows per statement unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: u32 = 10_000;
+
+/// How the caller watches and stops a running prune: the command's progress
+/// bar reads `deleted`, its SIGINT handler sets `stop`. Not part of what the
+/// action *is*, so two prunes with the same parameters compare equal.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    stop: Arc<AtomicBool>,
+    deleted: Arc<AtomicU64>,
+    total: Arc<AtomicU64>,
+}
+
+impl Control {
+    /// Finish the batch under way, then stop.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Rows deleted so far, over both tables.
+    pub fn deleted(&self) -> u64 {
+        self.deleted.load(Ordering::Relaxed)
+    }
+
+    /// Rows that qualified, once counted (0 before).
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+impl PartialEq for Control {
+    fn eq(&self, _: &Control) -> bool {
+        true
+    }
+}
+
+/// What to prune: at least one of the two ages is set (the command insists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retention {
+    pub log_older_than: Option<Duration>,
+    pub statistics_older_than: Option<Duration>,
+    /// Only these entrypoints (empty: all).
+    pub entrypoints: Vec<String>,
+    pub batch_size: u32,
+}
+
+/// One table's part of a prune.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TablePrune {
+    pub table: String,
+    /// Rows older than this are pruned.
+    pub cutoff: DateTime<Utc>,
+    /// Rows that qualified when the prune started.
+    pub eligible: u64,
+    pub deleted: u64,
+    /// Old log rows kept because they are not aggregated yet (0 for statistics).
+    pub held_back: u64,
+    pub batches: u64,
+    /// The longest batch: how long its statement held its row locks.
+    pub max_batch_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Pruned {
+    pub log: Option<TablePrune>,
+    pub statistics: Option<TablePrune>,
+    /// The statements a run sends, once each (every batch repeats its table's).
+    pub statements: Vec<String>,
+    pub dry_run: bool,
+    /// Stopped on request before the end; whole batches only.
+    pub interrupted: bool,
+    pub elapsed_ms: f64,
+}
+
+impl Pruned {
+    pub fn deleted(&self) -> u64 {
+        self.tables().map(|t| t.deleted).sum()
+    }
+
+    pub fn eligible(&self) -> u64 {
+        self.tables().map(|t| t.eligible).sum()
+    }
+
+    pub fn held_back(&self) -> u64 {
+        self.log.as_ref().map_or(0, |t| t.held_back)
+    }
+
+    pub fn batches(&self) -> u64 {
+        self.tables().map(|t| t.batches).sum()
+    }
+
+    pub fn max_batch_ms(&self) -> f64 {
+        self.tables().map(|t| t.max_batch_ms).fold(0.0, f64::max)
+    }
+
+    fn tables(&self) -> impl Iterator<Item = &TablePrune> {
+        self.log.iter().chain(self.statistics.iter())
+    }
+}
+
+pub fn log_batch_sql(n: &ObjectNames) -> String {
+    Statement::PruneLogBatch.render(n)
+}
+
+pub fn statistics_batch_sql(n: &ObjectNames) -> String {
+    Statement::PruneStatisticsBatch.render(n)
+}
+
+/// The batch statements `retention` sends, in order.
+pub fn statements(n: &ObjectNames, retention: &Retention) -> Vec<String> {
+    let mut out = Vec::new();
+    if retention.log_older_than.is_some() {
+        out.push(log_batch_sql(n));
+    }
+    if retention.statistics_older_than.is_some() {
+        out.push(statistics_batch_sql(n));
+    }
+    out
+}
+
+/// `$2`: NULL for every entrypoint.
+fn entrypoint_filter(retention: &Retention) -> Option<Vec<String>> {
+    (!retention.entrypoints.is_empty()).then(|| retention.entrypoints.clone())
+}
+
+/// The server's `now()` minus `age`: one cut-off for the whole run, so rows
+/// that age past it while the prune runs are left for the next one.
+async fn cutoff(session: &Session, age: Duration) -> Result<DateTime<Utc>, ActionError> {
+    let sql = Statement::PruneCutoff.render(&session.names);
+    Ok(session
+        .client()
+        .query_one(&sql, &[&age.as_secs_f64()])
+        .await
+        .map_err(db_err("computing the cut-off"))?
+        .get(0))
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Count what qualifies (and, for the log, what is held back), then, unless
+/// `dry_run`, delete it batch by batch until done or `control` says stop.
+pub async fn prune(
+    session: &Session,
+    retention: &Retention,
+    control: &Control,
+    dry_run: bool,
+) -> Result<Pruned, ActionError> {
+    let started = Instant::now();
+    let n = &session.names;
+    let entrypoints = entrypoint_filter(retention);
+    let limit = i64::from(retention.batch_size.max(1));
+
+    let mut log = match retention.log_older_than {
+        Some(age) => {
+            let cutoff = cutoff(session, age).await?;
+            let row = session
+                .client()
+                .query_one(
+                    &Statement::PruneLogCount.render(n),
+                    &[&cutoff, &entrypoints],
+                )
+                .await
+                .map_err(db_err("counting old log rows"))?;
+            Some(TablePrune {
+                table: n.qualify(&n.queue_table_log),
+                cutoff,
+                eligible: count(row.get(0)),
+                deleted: 0,
+                held_back: count(row.get(1)),
+                batches: 0,
+                max_batch_ms: 0.0,
+            })
+        }
+        None => None,
+    };
+    let mut statistics = match retention.statistics_older_than {
+        Some(age) => {
+            let cutoff = cutoff(session, age).await?;
+            let row = session
+                .client()
+                .query_one(
+                    &Statement::PruneStatisticsCount.render(n),
+                    &[&cutoff, &entrypoints],
+                )
+                .await
+                .map_err(db_err("counting old statistics rows"))?;
+            Some(TablePrune {
+                table: n.qualify(&n.statistics_table),
+                cutoff,
+                eligible: count(row.get(0)),
+                deleted: 0,
+                held_back: 0,
+                batches: 0,
+                max_batch_ms: 0.0,
+            })
+        }
+        None => None,
+    };
+
+    let eligible = log
+        .iter()
+        .chain(statistics.iter())
+        .map(|t| t.eligible)
+        .sum();
+    control.total.store(eligible, Ordering::Relaxed);
+    let mut interrupted = false;
+    if !dry_run {
+        if let Some(t) = log.as_mut().filter(|t| t.eligible > 0) {
+            let sql = log_batch_sql(n);
+            // Keyset on `created`: each batch starts where the last one ended.
+            let mut from: Option<DateTime<Utc>> = None;
+            loop {
+                if control.stopping() {
+                    interrupted = true;
+                    break;
+                }
+                let began = Instant::now();
+                let rows = session
+                    .apply(&sql, &[&t.cutoff, &entrypoints, &limit, &from])
+                    .await
+                    .map_err(db_err("deleting a batch of log rows"))?;
+                let (gone, last): (i64, Option<DateTime<Utc>>) = (rows[0].get(0), rows[0].get(1));
+                t.note_batch(began, count(gone), control);
+                match last {
+                    Some(last) if gone == limit => from = Some(last),
+                    _ => break,
+                }
+            }
+        }
+        if let Some(t) = statistics
+            .as_mut()
+            .filter(|t| t.eligible > 0 && !interrupted)
+        {
+            let sql = statistics_batch_sql(n);
+            let mut from: i64 = 0;
+            loop {
+                if control.stopping() {
+                    interrupted = true;
+                    break;
+                }
+                let began = Instant::now();
+                let rows = session
+                    .apply(&sql, &[&t.cutoff, &entrypoints, &limit, &from])
+                    .await
+                    .map_err(db_err("deleting a batch of statistics rows"))?;
+                let (gone, last): (i64, Option<i64>) = (rows[0].get(0), rows[0].get(1));
+                t.note_batch(began, count(gone), control);
+                match last {
+                    Some(last) if gone == limit => from = last,
+                    _ => break,
+                }
+            }
+        }
+    }
+    Ok(Pruned {
+        log,
+        statistics,
+        statements: statements(n, retention),
+        dry_run,
+        interrupted,
+        elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+    })
+}
+
+impl TablePrune {
+    fn note_batch(&mut self, began: Instant, gone: u64, control: &Control) {
+        self.batches += 1;
+        self.deleted += gone;
+        self.max_batch_ms = self.max_batch_ms.max(began.elapsed().as_secs_f64() * 1e3);
+        control.deleted.fetch_add(gone, Ordering::Relaxed);
+    }
+}
+
+/// `30d`, `12h`, `90m`, `45s`, `1500ms`: an age as `--…-older-than` takes it.
+pub fn age_text(age: Duration) -> String {
+    let ms = age.as_millis();
+    let secs = age.as_secs();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else if secs > 0 && secs.is_multiple_of(86_400) {
+        format!("{}d", secs / 86_400)
+    } else if secs > 0 && secs.is_multiple_of(3_600) {
+        format!("{}h", secs / 3_600)
+    } else if secs > 0 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// The oldest rows and the aggregation backlog (console Durability tab).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RetentionInfo {
+    pub oldest_log: Option<DateTime<Utc>>,
+    /// The first statistics row by id: statistics has no index on `created`,
+    /// and buckets are inserted in time order, so this is the oldest one in
+    /// practice without scanning the table.
+    pub oldest_statistics: Option<DateTime<Utc>>,
+    /// Log rows not aggregated yet, counted up to [`BACKLOG_COUNT_LIMIT`].
+    pub not_aggregated: i64,
+}
+
+/// Counting stops here: the tab says "100,000+" rather than scan a backlog.
+pub const BACKLOG_COUNT_LIMIT: i64 = 100_000;
+
+pub fn retention_info_sql(n: &ObjectNames) -> String {
+    Statement::RetentionInfo.render(n)
+}
+
+pub async fn retention_info(session: &Session) -> Result<RetentionInfo, ActionError> {
+    let row = session
+        .client()
+        .query_one(
+            &retention_info_sql(&session.names),
+            &[&(BACKLOG_COUNT_LIMIT + 1)],
+        )
+        .await
+        .map_err(db_err("reading the oldest log and statistics rows"))?;
+    Ok(RetentionInfo {
+        oldest_log: row.get(0),
+        oldest_statistics: row.get(1),
+        not_aggregated: row.get(2),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_print_as_the_flags_take_them() {
+        let cases = [
+            (Duration::from_secs(30 * 86_400), "30d"),
+            (Duration::from_secs(7_200), "2h"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_secs(600), "10m"),
+            (Duration::from_millis(1_500), "1500ms"),
+            (Duration::ZERO, "0s"),
+        ];
+        for (age, text) in cases {
+            assert_eq!(age_text(age), text);
+            assert_eq!(crate::settings::duration::parse_duration(text), Ok(age));
+        }
+    }
+}

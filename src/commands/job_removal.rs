@@ -1,0 +1,207 @@
+//! `pgq cancel`, `pgq delete` and `pgq purge`: arguments → a job selection
+//! → the removal, with `--dry-run`, the `--yes` guard, progress and Ctrl-C.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{CommandContext, CommandError, object_names, open_session};
+use crate::actions::job_removal::{self, Removal, Removed};
+use crate::actions::job_selection::JobSelection;
+use crate::actions::kinds::{CancelJobs, DeleteJobs, PurgeJobs};
+use crate::actions::{self, Act, Session};
+use crate::cli::{CancelArgs, Confirm, DeleteArgs, PurgeArgs};
+use crate::output::{self, Exit, plural};
+
+pub(super) async fn cancel(ctx: &CommandContext, args: &CancelArgs) -> Result<Exit, CommandError> {
+    let selection = selection(&args.ids, &args.entrypoint, args.status, None);
+    let action = CancelJobs {
+        selection: selection.clone(),
+    };
+    run(ctx, Removal::Cancel, &action, &selection, &args.confirm).await
+}
+
+pub(super) async fn delete(ctx: &CommandContext, args: &DeleteArgs) -> Result<Exit, CommandError> {
+    let selection = selection(&args.ids, &args.entrypoint, args.status, None);
+    let action = DeleteJobs {
+        selection: selection.clone(),
+    };
+    run(ctx, Removal::Delete, &action, &selection, &args.confirm).await
+}
+
+pub(super) async fn purge(ctx: &CommandContext, args: &PurgeArgs) -> Result<Exit, CommandError> {
+    let selection = selection(&[], &args.entrypoint, None, args.older_than);
+    let action = PurgeJobs {
+        selection: selection.clone(),
+    };
+    run(ctx, Removal::Purge, &action, &selection, &args.confirm).await
+}
+
+fn selection(
+    ids: &[i64],
+    entrypoints: &[String],
+    status: Option<crate::actions::job_selection::JobStatus>,
+    older_than: Option<std::time::Duration>,
+) -> JobSelection {
+    if ids.is_empty() {
+        JobSelection::Matching {
+            entrypoints: entrypoints.to_vec(),
+            statuses: status.into_iter().collect(),
+            older_than,
+        }
+    } else {
+        JobSelection::Ids(ids.to_vec())
+    }
+}
+
+async fn run<A: Act<Output = Removed>>(
+    ctx: &CommandContext,
+    removal: Removal,
+    action: &A,
+    selection: &JobSelection,
+    confirm: &Confirm,
+) -> Result<Exit, CommandError> {
+    // An empty filter or a wrong status is wrong use, refused before connecting.
+    selection
+        .binds(removal.statuses())
+        .map_err(|e| CommandError::Usage(e.to_string()))?;
+    let names = object_names(ctx)?;
+    let session = open_session(ctx, names).await?;
+    if confirm.dry_run {
+        let removed = actions::run(&session, action, true).await?;
+        return dry_run(ctx, &session, removal, selection, &removed);
+    }
+    if !selection.is_ids() && !confirm.yes {
+        let (n, _) = job_removal::count(&session, removal, selection).await?;
+        if n > 1 {
+            return Err(CommandError::Usage(format!(
+                "{} {} {}; add --yes to {} them (--dry-run shows the SQL)",
+                plural(n as usize, &format!("{} job", removal.jobs_word())),
+                if n == 1 { "matches" } else { "match" },
+                selection.arguments(),
+                removal.command()
+            )));
+        }
+    }
+    actions::refuse_writes(&session, || action.command_line(&session.names)).await?;
+    let removed = with_progress(&session, removal, selection).await?;
+    report(ctx, &removed);
+    Ok(if removed.interrupted {
+        Exit::Failure
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Run the removal with a progress bar on a terminal; Ctrl-C stops it
+/// between batches (a batch is never cut in half).
+async fn with_progress(
+    session: &Session,
+    removal: Removal,
+    selection: &JobSelection,
+) -> Result<Removed, CommandError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+            }
+        })
+    };
+    let progress = if selection.is_ids() || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let (n, _) = job_removal::count(session, removal, selection).await?;
+        indicatif::ProgressBar::new(n)
+    };
+    let result = job_removal::remove(session, removal, selection, false, &mut |done| {
+        progress.set_position(done);
+        !stop.load(Ordering::SeqCst)
+    })
+    .await;
+    watcher.abort();
+    progress.finish_and_clear();
+    Ok(result?)
+}
+
+fn report(ctx: &CommandContext, removed: &Removed) {
+    let jobs = plural(removed.count as usize, "job");
+    if ctx.json {
+        let mut value = serde_json::json!({
+            "action": removed.removal.command(),
+            "count": removed.count,
+            "batches": removed.batches,
+            "interrupted": removed.interrupted,
+        });
+        if !removed.ids.is_empty() {
+            value["ids"] = removed.ids.clone().into();
+        }
+        if removed.removal == Removal::Cancel {
+            value["events"] = removed.events.into();
+        }
+        output::stdout(&output::json_line(&value));
+    } else if removed.interrupted {
+        output::stdout(&format!(
+            "Interrupted: {} {jobs} in {}; the rest is untouched.\n",
+            removed.removal.past(),
+            plural(removed.batches, "batch")
+        ));
+    } else {
+        let mut line = format!("{} {jobs}", capitalised(removed.removal.past()));
+        if !removed.ids.is_empty() {
+            let ids: Vec<String> = removed.ids.iter().map(i64::to_string).collect();
+            line.push_str(&format!(" ({})", ids.join(", ")));
+        }
+        output::stdout(&format!("{line}.\n"));
+    }
+    if removed.interrupted {
+        output::error("interrupted; whole batches were written, the rest is untouched");
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn dry_run(
+    ctx: &CommandContext,
+    session: &Session,
+    removal: Removal,
+    selection: &JobSelection,
+    removed: &Removed,
+) -> Result<Exit, CommandError> {
+    let (statements, parameters) = job_removal::statements(session, removal, selection)?;
+    if ctx.json {
+        output::stdout(&output::json_line(&serde_json::json!({
+            "action": removal.command(),
+            "dry_run": true,
+            "count": removed.count,
+            "statements": statements,
+            "parameters": parameters,
+        })));
+    } else {
+        let mut text = String::new();
+        for sql in &statements {
+            text.push_str(sql);
+            text.push_str(";\n");
+        }
+        for p in &parameters {
+            text.push_str(&format!("-- {p}\n"));
+        }
+        text.push_str(&format!(
+            "-- would {} {} (dry run: nothing changed)\n",
+            removal.command(),
+            plural(
+                removed.count as usize,
+                &format!("{} job", removal.jobs_word())
+            )
+        ));
+        output::stdout(&text);
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,155 @@
+//! `pgq prune`: run the prune action with a progress bar on a terminal, stop
+//! after the current batch on SIGINT, and print one summary.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use super::{CommandContext, CommandError, object_names, open_session};
+use crate::actions::kinds::Prune;
+use crate::actions::prune::{Pruned, Retention, TablePrune};
+use crate::actions::{self, Act};
+use crate::cli::PruneArgs;
+use crate::db::signal::{Signals, StopSignal};
+use crate::output::{self, Exit};
+
+/// How often the progress bar is redrawn.
+const PROGRESS_EVERY: Duration = Duration::from_millis(200);
+
+pub(super) async fn run(ctx: &CommandContext, args: &PruneArgs) -> Result<Exit, CommandError> {
+    if args.log_older_than.is_none() && args.statistics_older_than.is_none() {
+        return Err(CommandError::Usage(
+            "say what to delete: --log-older-than DURATION and/or --statistics-older-than DURATION \
+             (pgq prune never deletes anything by default; e.g. pgq prune --log-older-than 30d --dry-run)"
+                .into(),
+        ));
+    }
+    let action = Prune::new(Retention {
+        log_older_than: args.log_older_than,
+        statistics_older_than: args.statistics_older_than,
+        entrypoints: args.entrypoints.clone(),
+        batch_size: args.batch_size,
+    });
+    // Installed before connecting: from here on SIGINT asks for a clean stop.
+    let mut signals = Signals::install(&[StopSignal::Interrupt, StopSignal::Terminate])
+        .map_err(|e| CommandError::Other(e.to_string()))?;
+    let session = open_session(ctx, object_names(ctx)?).await?;
+
+    let progress = indicatif::ProgressBar::hidden();
+    let on_terminal = std::io::stderr().is_terminal() && !args.dry_run && !ctx.json;
+    let control = action.control.clone();
+    let work = actions::run(&session, &action, args.dry_run);
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+    let mut stopping = false;
+    let pruned = loop {
+        tokio::select! {
+            done = &mut work => break done?,
+            _ = signals.recv(), if !stopping => {
+                stopping = true;
+                control.stop();
+                progress.suspend(|| output::status("Stopping after the current batch…"));
+            }
+            _ = tick.tick() => {
+                // The total is known once the counts ran (first deletion).
+                let deleted = control.deleted();
+                if on_terminal && deleted > 0 && progress.is_hidden() {
+                    progress.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                    progress.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}",
+                        )
+                        .expect("valid progress template"),
+                    );
+                }
+                progress.set_length(control.total());
+                progress.set_position(deleted);
+            }
+        }
+    };
+    progress.finish_and_clear();
+    report(&session.names, &action, &pruned, ctx.json);
+    Ok(if pruned.interrupted {
+        Exit::Interrupted
+    } else {
+        Exit::Ok
+    })
+}
+
+fn report(
+    names: &crate::settings::names::ObjectNames,
+    action: &Prune,
+    pruned: &Pruned,
+    json: bool,
+) {
+    if json {
+        output::stdout(&(output::json_line(pruned) + "\n"));
+    } else {
+        if pruned.dry_run {
+            output::stdout(&format!(
+                "-- {} (dry run: nothing deleted)\n",
+                action.command_line(names)
+            ));
+            for sql in &pruned.statements {
+                output::stdout(&format!("{sql};\n\n"));
+            }
+        }
+        output::stdout(&(summary(pruned) + "\n"));
+    }
+    if pruned.held_back() > 0 {
+        let one = pruned.held_back() == 1;
+        output::note(&format!(
+            "{} older than the cut-off {} kept because {} not aggregated into statistics yet; \
+             a running worker (pgq run, or PGQueuer's) aggregates the log every ~30 s, \
+             PGQueuer's 'pgq dashboard' does too. Prune again afterwards.",
+            output::plural(pruned.held_back() as usize, "log row"),
+            match (pruned.dry_run, one) {
+                (true, _) => "would be",
+                (false, true) => "was",
+                (false, false) => "were",
+            },
+            if one { "it is" } else { "they are" },
+        ));
+    }
+}
+
+/// One line: what went (or would go), per table, and how fast.
+fn summary(p: &Pruned) -> String {
+    let part = |t: &TablePrune, what: &str| {
+        let n = if p.dry_run { t.eligible } else { t.deleted };
+        format!(
+            "{} older than {}",
+            output::plural(n as usize, what),
+            t.cutoff.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    };
+    let parts: Vec<String> = p
+        .log
+        .iter()
+        .map(|t| part(t, "log row"))
+        .chain(p.statistics.iter().map(|t| part(t, "statistics row")))
+        .collect();
+    let parts = parts.join(" and ");
+    if p.dry_run {
+        return format!("Would delete {parts}.");
+    }
+    let seconds = p.elapsed_ms / 1e3;
+    let rate = if seconds > 0.0 {
+        p.deleted() as f64 / seconds
+    } else {
+        0.0
+    };
+    let head = if p.interrupted {
+        format!(
+            "Interrupted after {}: deleted {parts}; {} left.",
+            output::plural(p.batches() as usize, "whole batch"),
+            p.eligible().saturating_sub(p.deleted())
+        )
+    } else {
+        format!("Deleted {parts}.")
+    };
+    format!(
+        "{head} {} in {seconds:.1} s ({rate:.0} rows/s, longest batch {:.0} ms).",
+        output::plural(p.batches() as usize, "batch"),
+        p.max_batch_ms()
+    )
+}

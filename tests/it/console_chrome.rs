@@ -1,0 +1,288 @@
+//! The console's chrome at the SSH default of 80×24: the tab bar names every
+//! tab (the current one in full) and hint lines end on whole hints; the help
+//! lists the tabs that are there; the confirm dialog is as tall as what it
+//! says; counts read naturally. Drawn into ratatui's TestBackend from seeded
+//! state, and the real `pgq demo` in a pseudo-terminal.
+
+use crate::common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pgq::actions::Outcome;
+use pgq::actions::kinds::RemoveSchedules;
+use pgq::actions::preview::Preview;
+use pgq::actions::schedules::{Removal, Schedule, ScheduleRef};
+use pgq::console::app::{App, AppOptions, Effect, Tab};
+use pgq::console::db::{DbEvent, Request};
+use pgq::console::keymap::Keymap;
+use pgq::console::tabs::worker::WorkerTab;
+use pgq::console::theme::Theme;
+use pgq::console::ui;
+use pgq::settings::names::ObjectNames;
+use pgq::worker::Snapshot;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use common::pty::{Console, line_with};
+use common::{admin_dsn, ensure_server};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+fn app(worker: bool) -> App {
+    let mut a = App::new(AppOptions {
+        tab: Tab::Stats,
+        keymap: Keymap::default(),
+        theme: Theme::monochrome(),
+        target: "ops@db.internal:5432/jobs".into(),
+        names: ObjectNames::with_prefix("", None).unwrap(),
+        read_only: false,
+        refresh_interval: Duration::from_secs(5),
+        events_buffer: 1_000,
+        now: t0(),
+    });
+    a.on_db(DbEvent::Connected {
+        server_version: "16.4".into(),
+    });
+    if worker {
+        a.attach_worker(WorkerTab::new(Snapshot::new(uuid::Uuid::nil()), false));
+    }
+    a
+}
+
+/// The screen's lines, without TestBackend's quotes.
+fn render(app: &App, width: u16, height: u16) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| ui::draw(f, app)).unwrap();
+    terminal
+        .backend()
+        .to_string()
+        .lines()
+        .map(|l| l.trim_matches('"').to_string())
+        .collect()
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+/// The hints of a hint line: "key label" pieces two spaces apart.
+fn hints_of(line: &str) -> Vec<String> {
+    line.trim_end()
+        .split("  ")
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_tab_at_80x24_names_the_tab_set_and_ends_hints_whole() {
+    let mut a = app(true);
+    let titles = [
+        "Stats",
+        "Events",
+        "Schedules",
+        "Durability",
+        "Enqueue",
+        "Held",
+        "Worker",
+    ];
+    assert_eq!(a.tabs().len(), titles.len());
+    for (i, title) in titles.iter().enumerate() {
+        key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
+        // What the hint line says with room for everything.
+        let wide = render(&a, 400, 24);
+        let mut whole = hints_of(&wide[23]);
+        whole.push("? more".into());
+        let screen = render(&a, 80, 24);
+        let bar = &screen[0];
+        assert!(
+            bar.contains(&format!(" {} {title} ", i + 1)),
+            "the current tab is named: {bar:?}"
+        );
+        for n in 1..=titles.len() {
+            assert!(bar.contains(&format!(" {n} ")), "tab {n} is in {bar:?}");
+        }
+        for word in bar.split_whitespace() {
+            assert!(
+                word == "pgq"
+                    || word.parse::<usize>().is_ok()
+                    || titles.contains(&word)
+                    || ["Sched", "Durab", "Enq"].contains(&word),
+                "{word:?} is cut in {bar:?}"
+            );
+        }
+        let hints = hints_of(&screen[23]);
+        assert!(!hints.is_empty());
+        for hint in &hints {
+            assert!(whole.contains(hint), "{hint:?} is cut in {:?}", screen[23]);
+        }
+        assert!(hints.contains(&"q quit".to_string()), "{hints:?}");
+        if hints.len() < whole.len() - 1 {
+            assert_eq!(hints.last().map(String::as_str), Some("? more"));
+        }
+    }
+}
+
+#[test]
+fn the_help_names_the_worker_tab_only_when_there_is_one() {
+    let mut plain = app(false);
+    key(&mut plain, KeyCode::Char('?'));
+    let help = render(&plain, 160, 48).join("\n");
+    assert!(help.contains("1–6"), "{help}");
+    assert!(!help.contains("Worker"), "{help}");
+
+    let mut hosted = app(true);
+    key(&mut hosted, KeyCode::Char('?'));
+    let help = render(&hosted, 160, 48).join("\n");
+    assert!(help.contains("1–7"), "{help}");
+    assert!(help.contains("Tabs (7: Worker)"), "{help}");
+    // The change log's key says what it lists.
+    assert!(help.contains("Changes made, with SQL"), "{help}");
+}
+
+fn schedule(id: i64) -> Schedule {
+    Schedule {
+        id,
+        expression: "0 3 * * *".into(),
+        heartbeat: t0(),
+        created: t0(),
+        updated: t0(),
+        next_run: t0(),
+        last_run: None,
+        status: Some("queued".into()),
+        entrypoint: "nightly_report".into(),
+    }
+}
+
+fn remove_one(a: &mut App, preview: Preview) -> u64 {
+    let effects = a.propose(
+        RemoveSchedules {
+            refs: vec![ScheduleRef::Id(7)],
+        }
+        .into(),
+    );
+    let [Effect::Request(Request::Preview { id, .. })] = effects.as_slice() else {
+        panic!("a preview request: {effects:?}");
+    };
+    a.on_db(DbEvent::Previewed {
+        id: *id,
+        result: Ok(preview),
+    });
+    *id
+}
+
+#[test]
+fn the_confirm_dialog_is_as_tall_as_its_text_and_counts_read_naturally() {
+    let mut a = app(false);
+    let preview = Preview::new(
+        "Remove 1 schedule (id 7, nightly_report)?".into(),
+        vec!["DELETE FROM pgqueuer_schedules\nWHERE id = ANY($1) RETURNING *".into()],
+        "pgq schedules --remove 7".into(),
+    );
+    let id = remove_one(&mut a, preview.clone());
+    let screen = render(&a, 80, 24);
+    insta::assert_snapshot!("chrome_confirm_small_80x24", screen.join("\n"));
+    let height = screen.iter().filter(|l| l.contains('│')).count();
+    assert!(
+        height < 12,
+        "a short statement, a short dialog:\n{}",
+        screen.join("\n")
+    );
+
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Enter);
+    a.on_db(DbEvent::Done {
+        id,
+        result: Ok(Outcome::SchedulesRemoved(Removal {
+            removed: vec![schedule(7)],
+            unmatched: Vec::new(),
+            applied: true,
+        })),
+        elapsed: Duration::from_millis(3),
+        sql: preview.statements.clone(),
+    });
+    let done = render(&a, 80, 24).join("\n");
+    assert!(done.contains("removed 1 schedule (3 ms)"), "{done}");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('L'));
+    let log = render(&a, 80, 24).join("\n");
+    assert!(
+        log.contains("Changes this session made or tried, with their SQL"),
+        "{log}"
+    );
+    assert!(log.contains("removed 1 schedule"), "{log}");
+}
+
+#[test]
+fn a_long_confirm_dialog_takes_the_screen_and_scrolls_to_its_last_line() {
+    let mut a = app(false);
+    let statement: Vec<String> = (1..=60).map(|i| format!("-- line {i}")).collect();
+    let preview = Preview::new(
+        "Remove 60 schedules?".into(),
+        vec![statement.join("\n")],
+        "pgq schedules --remove 7".into(),
+    );
+    remove_one(&mut a, preview);
+    let screen = render(&a, 80, 24).join("\n");
+    assert!(screen.contains("-- line 1\u{20}"), "{screen}");
+    assert!(!screen.contains("-- line 60"), "{screen}");
+    for _ in 0..200 {
+        key(&mut a, KeyCode::Char('j'));
+    }
+    let screen = render(&a, 80, 24).join("\n");
+    assert!(
+        screen.contains("-- line 60"),
+        "scrolled to the end:\n{screen}"
+    );
+    assert!(screen.contains("[ Cancel ]"), "{screen}");
+    // Scrolling stopped at the end, so one step up shows the line before.
+    key(&mut a, KeyCode::Char('k'));
+    let screen = render(&a, 80, 24).join("\n");
+    assert!(!screen.contains("-- line 60"), "{screen}");
+    assert!(screen.contains("-- line 59"), "{screen}");
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+#[test]
+fn the_demo_console_at_80x24_opens_on_5_minutes_and_names_every_tab() {
+    ensure_server();
+    let name = unique("pgq_demo_chrome");
+    let mut console = Console::start_sized(
+        &admin_dsn(),
+        &["demo", "--name", &name, "--rate", "20"],
+        24,
+        80,
+    );
+    let screen = console.wait_for("the Stats tab", Duration::from_secs(30), |s| {
+        s.contains("window 5m")
+    });
+    let lines: Vec<&str> = screen.lines().collect();
+    let bar = lines[0];
+    assert!(bar.contains("1 Stats"), "{bar:?}");
+    assert!(bar.contains(" 7 "), "the Worker tab's key shows: {bar:?}");
+    console.press("7");
+    let screen = console.wait_for("the Worker tab", Duration::from_secs(10), |s| {
+        s.lines().next().is_some_and(|l| l.contains("7 Worker")) && s.contains("q quit")
+    });
+    let hints = line_with(&screen, "q quit").unwrap_or_default().trim_end();
+    assert!(
+        hints.ends_with("more") || hints.ends_with("pause") || hints.ends_with("refresh"),
+        "the hint line ends on a whole hint: {hints:?}"
+    );
+    console.press("?");
+    console.wait_for("the help", Duration::from_secs(10), |s| {
+        s.contains("Tabs (7: Worker)")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(Duration::from_secs(30)), Some(0));
+}
