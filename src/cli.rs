@@ -296,6 +296,15 @@ pub enum Command {
     /// Queued jobs per entrypoint with their age
     #[command(after_help = "Example:\n  pgq backlog")]
     Backlog,
+    /// Browse jobs: the queue (or finished jobs with --history), filtered, one keyset page at a time
+    #[command(after_help = JOBS_HELP)]
+    Jobs(JobsArgs),
+    /// One job: its queue row, payload, headers and whole log history
+    #[command(after_help = "Examples:\n  pgq job 48121\n  pgq job 48121 --json | jq .log")]
+    Job {
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
     /// Run a worker (queue manager and scheduler) defined by a TOML manifest
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
@@ -494,6 +503,61 @@ pub enum OnConflict {
     Skip,
     /// Keep the existing job, raising its priority to the higher of the two
     UpdatePriority,
+}
+
+const JOBS_HELP: &str = "\
+Pages are keyed by job id: the last line names the --after-id of the next page.
+--search matches a substring of the payload (as UTF-8) or of the headers, or,
+written KEY=VALUE, a top-level key of a JSON payload or of the headers; it may
+scan the queue, so it stops after --search-timeout. The log of finished jobs
+(--history) has no payload, headers, dedupe key or worker to filter on.
+
+Examples:
+  pgq jobs --status queued --entrypoint send_email --limit 20
+  pgq jobs --search order_id=4711
+  pgq jobs --history --status exception --after-id 48000";
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// queued, picked, failed; with --history: successful, exception, canceled, deleted
+    #[arg(long, value_enum)]
+    pub status: Option<crate::actions::job_filter::JobStatus>,
+    /// Only this entrypoint; repeatable
+    #[arg(short, long, value_name = "NAME")]
+    pub entrypoint: Vec<String>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_min: Option<i32>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_max: Option<i32>,
+    /// Only the job with this id
+    #[arg(long, value_name = "ID")]
+    pub id: Option<i64>,
+    #[arg(long, value_name = "KEY")]
+    pub dedupe_key: Option<String>,
+    /// Only jobs held by this queue manager (queue_manager_id)
+    #[arg(long, value_name = "UUID")]
+    pub worker: Option<uuid::Uuid>,
+    /// Substring of payload or headers, or KEY=VALUE on JSON payloads and headers
+    #[arg(short, long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Seconds a search may run before the server stops it
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub search_timeout: f64,
+    /// Finished jobs from the log table instead of the queue
+    #[arg(long)]
+    pub history: bool,
+    /// Lowest ids first (default: newest first)
+    #[arg(long)]
+    pub oldest_first: bool,
+    /// Rows per page (1 to 10000)
+    #[arg(short = 'n', long, default_value_t = 50, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    /// Continue after this job id (the cursor the previous page printed)
+    #[arg(long, value_name = "ID")]
+    pub after_id: Option<i64>,
+    /// Also print the server's EXPLAIN ANALYZE of the page (benchmarks)
+    #[arg(long, hide = true)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Args)]

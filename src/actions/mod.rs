@@ -12,11 +12,14 @@
 //! A dry run goes through the same code and stops before applying, so a
 //! preview is exactly what would run.
 
+pub mod browse;
+pub mod job_filter;
 pub mod job_removal;
 pub mod job_selection;
 pub mod jobs;
 pub mod kinds;
 pub mod latency;
+pub mod payload;
 pub mod preview;
 pub mod prune;
 pub mod record;
@@ -96,6 +99,14 @@ pub enum ActionError {
     ReadOnly { action: String },
     #[error("refused: {action} changes the database and {reason}", reason = crate::db::recovery::standby_reason(.target))]
     Standby { action: String, target: String },
+    #[error(transparent)]
+    Filter(#[from] job_filter::FilterError),
+    #[error("job {id} is neither in the queue nor in the log")]
+    UnknownJob { id: i64 },
+    #[error(
+        "the search was stopped after {seconds}s (it scans payloads and headers): narrow it with a status, entrypoint, priority or id, or raise the search timeout"
+    )]
+    SearchTimedOut { seconds: f64 },
     /// A selection that cannot be used (empty filter, wrong status): wrong use.
     #[error("{0}")]
     Selection(String),

@@ -8,6 +8,7 @@ pub mod demo;
 
 pub use console::open as open_console;
 pub use context::CommandContext;
+mod browse;
 mod job_removal;
 mod jobs;
 mod listen;
@@ -201,6 +202,8 @@ pub async fn run(cli: Cli) -> Exit {
         | Command::Stale { .. }
         | Command::Workers { .. }
         | Command::Backlog => reports::run(&ctx, &command).await,
+        Command::Jobs(args) => browse::jobs(&ctx, args).await,
+        Command::Job { id } => browse::job(&ctx, *id).await,
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Prune(args) => prune::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,

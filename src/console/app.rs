@@ -20,6 +20,7 @@ use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
 use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
 use super::tabs::events::EventsTab;
 use super::tabs::held::HeldTab;
+use super::tabs::jobs::JobsTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
 use super::tabs::workers::WorkersTab;
@@ -43,6 +44,7 @@ const CLOCK_TICK_SECONDS: i64 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Stats,
+    Jobs,
     Events,
     Schedules,
     Durability,
@@ -54,8 +56,9 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Stats,
+        Tab::Jobs,
         Tab::Events,
         Tab::Schedules,
         Tab::Durability,
@@ -68,6 +71,7 @@ impl Tab {
     pub fn command(self) -> Command {
         match self {
             Tab::Stats => Command::TabStats,
+            Tab::Jobs => Command::TabJobs,
             Tab::Events => Command::TabEvents,
             Tab::Schedules => Command::TabSchedules,
             Tab::Durability => Command::TabDurability,
@@ -92,15 +96,19 @@ enum ViewKind {
     Tables,
     Held,
     Workers,
+    Jobs,
+    Job,
 }
 
-fn kind_of(view: View) -> ViewKind {
+fn kind_of(view: &View) -> ViewKind {
     match view {
         View::Stats(_) => ViewKind::Stats,
         View::Schedules => ViewKind::Schedules,
         View::Tables => ViewKind::Tables,
         View::Held => ViewKind::Held,
         View::Workers => ViewKind::Workers,
+        View::Jobs(_) => ViewKind::Jobs,
+        View::Job(_) => ViewKind::Job,
     }
 }
 
@@ -193,6 +201,7 @@ pub struct App {
     pub enqueue: EnqueueForm,
     pub held: HeldTab,
     pub workers: WorkersTab,
+    pub jobs: JobsTab,
     pub confirm: Option<Confirm>,
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
@@ -255,6 +264,7 @@ impl App {
             enqueue: EnqueueForm::default(),
             held: HeldTab::default(),
             workers: WorkersTab::default(),
+            jobs: JobsTab::default(),
             confirm: None,
             sql_log: SqlLog::default(),
             worker: None,
@@ -298,6 +308,7 @@ impl App {
     pub fn tab_view(&self, tab: Tab) -> Option<&dyn TabView> {
         match tab {
             Tab::Stats => Some(&self.stats),
+            Tab::Jobs => Some(&self.jobs),
             Tab::Events => Some(&self.events),
             Tab::Schedules => Some(&self.schedules),
             Tab::Durability => Some(&self.durability),
@@ -311,6 +322,7 @@ impl App {
     fn tab_view_mut(&mut self, tab: Tab) -> Option<&mut dyn TabView> {
         match tab {
             Tab::Stats => Some(&mut self.stats),
+            Tab::Jobs => Some(&mut self.jobs),
             Tab::Events => Some(&mut self.events),
             Tab::Schedules => Some(&mut self.schedules),
             Tab::Durability => Some(&mut self.durability),
@@ -457,7 +469,7 @@ impl App {
 
     /// When the current tab's data was last loaded.
     pub fn updated_at(&self) -> Option<DateTime<Utc>> {
-        let kind = kind_of(self.current()?.view()?);
+        let kind = kind_of(&self.current()?.view()?);
         self.fresh.get(&kind).and_then(|f| f.updated_at)
     }
 
@@ -498,7 +510,7 @@ impl App {
         if tab.paused() {
             return None;
         }
-        let kind = kind_of(view);
+        let kind = kind_of(&view);
         let f = self.fresh.get(&kind).filter(|f| !f.in_flight)?;
         Some((view, f.due?))
     }
@@ -553,7 +565,7 @@ impl App {
             return;
         }
         let now = self.now;
-        let f = self.fresh.entry(kind_of(view)).or_default();
+        let f = self.fresh.entry(kind_of(&view)).or_default();
         if f.in_flight {
             // Ask again once the running refresh is back.
             f.due = Some(now);
@@ -579,7 +591,13 @@ impl App {
     /// A queue change: refresh soon, but let a burst settle and cap the rate.
     fn queue_changed(&mut self) {
         let now = self.now;
-        for kind in [ViewKind::Stats, ViewKind::Held, ViewKind::Workers] {
+        for kind in [
+            ViewKind::Stats,
+            ViewKind::Held,
+            ViewKind::Workers,
+            ViewKind::Jobs,
+            ViewKind::Job,
+        ] {
             let f = self.fresh.entry(kind).or_default();
             let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
             if let Some(last) = f.last_request {
@@ -689,7 +707,7 @@ impl App {
         result: Result<Outcome, String>,
         effects: &mut Vec<Effect>,
     ) {
-        let kind = kind_of(view);
+        let kind = kind_of(&view);
         let now = self.now;
         let interval = self.refresh_interval;
         let f = self.fresh.entry(kind).or_default();
@@ -710,6 +728,19 @@ impl App {
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
             Ok(Outcome::Workers(workers)) => self.workers.accept(workers),
+            // A page for a filter or cursor since left behind is dropped.
+            Ok(Outcome::Jobs(page)) => {
+                let wanted = View::Jobs(Box::new(self.jobs.request()));
+                if view == wanted {
+                    self.jobs.accept(page);
+                } else {
+                    // The filter or cursor moved while this page was on its
+                    // way; a search would not be fetched by the clock.
+                    self.request(wanted, effects);
+                }
+            }
+            Ok(Outcome::Job(detail)) => self.jobs.accept_detail(detail),
+            Err(e) if kind == ViewKind::Jobs => self.jobs.failed(e),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
             Err(e) => {
                 if kind == ViewKind::Stats {
@@ -877,7 +908,7 @@ impl App {
             return effects;
         }
         if self.editing_filter {
-            self.edit_filter(key);
+            self.edit_filter(key, &mut effects);
             return effects;
         }
         // The form takes every key while edited; its entrypoint completion
@@ -996,6 +1027,7 @@ impl App {
             Command::Help => self.help = true,
             Command::SqlLog => self.sql_log.open = true,
             Command::TabStats => self.switch_to(Tab::Stats, effects),
+            Command::TabJobs => self.switch_to(Tab::Jobs, effects),
             Command::TabEvents => self.switch_to(Tab::Events, effects),
             Command::TabSchedules => self.switch_to(Tab::Schedules, effects),
             Command::TabDurability => self.switch_to(Tab::Durability, effects),
@@ -1030,6 +1062,8 @@ impl App {
                 {
                     filter.clear();
                     tab.reset_selection();
+                    let replies = tab.filter_applied();
+                    self.apply(replies, effects);
                 }
             }
             // Everything else belongs to the tab whose scope it came from
@@ -1056,6 +1090,13 @@ impl App {
                 Reply::Refresh(view) => self.request(view, effects),
                 Reply::Copy(text) => effects.push(Effect::Copy(text)),
                 Reply::PreviewDurability => self.preview_durability(effects),
+                Reply::ShowJobs(filter) => {
+                    let text = super::tabs::jobs::filter_text(&filter);
+                    self.jobs.show(filter, text);
+                    self.tab = Tab::Jobs;
+                    self.editing_filter = false;
+                    self.refresh_current(effects);
+                }
             }
         }
     }
@@ -1082,7 +1123,7 @@ impl App {
         self.current().and_then(|t| t.filter()).unwrap_or("")
     }
 
-    fn edit_filter(&mut self, key: KeyEvent) {
+    fn edit_filter(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
         let command = self.keymap.lookup(&key, &[Scope::Filter]);
         let Some(tab) = self.current_mut() else {
             self.editing_filter = false;
@@ -1110,6 +1151,12 @@ impl App {
             _ => return,
         }
         tab.reset_selection();
+        let replies = if keep_editing {
+            Vec::new()
+        } else {
+            tab.filter_applied()
+        };
         self.editing_filter = keep_editing;
+        self.apply(replies, effects);
     }
 }

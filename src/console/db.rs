@@ -41,19 +41,23 @@ const NOT_CONNECTED: &str = "not connected to the database; retrying";
 const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '5s'";
 
 /// Data a tab shows; refreshes of the same view coalesce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum View {
     Stats(StatsWindow),
     Schedules,
     Tables,
     Held,
     Workers,
+    /// A page of the Jobs tab (its filter, history switch and cursor).
+    Jobs(Box<kinds::ListJobs>),
+    /// One job's detail.
+    Job(i64),
 }
 
 impl View {
-    fn action(self) -> Action {
+    fn action(&self) -> Action {
         match self {
-            View::Stats(window) => kinds::QueueStats { window }.into(),
+            View::Stats(window) => kinds::QueueStats { window: *window }.into(),
             View::Schedules => kinds::ListSchedules.into(),
             View::Tables => kinds::TableInfo.into(),
             View::Held => kinds::HeldJobs { limit: HELD_LIMIT }.into(),
@@ -62,11 +66,13 @@ impl View {
                 job_limit: WORKER_JOBS_LIMIT,
             }
             .into(),
+            View::Jobs(list) => (**list).clone().into(),
+            View::Job(id) => kinds::ShowJob { id: *id }.into(),
         }
     }
 
-    fn same_kind(self, other: View) -> bool {
-        std::mem::discriminant(&self) == std::mem::discriminant(&other)
+    fn same_kind(&self, other: &View) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
     }
 }
 
@@ -153,7 +159,7 @@ impl Pending {
         match request {
             Request::Refresh(view) => {
                 // The newest request of a kind replaces an older one (a new window).
-                self.views.retain(|v| !v.same_kind(view));
+                self.views.retain(|v| !v.same_kind(&view));
                 self.views.push(view);
             }
             Request::Preview { id, action } => self.jobs.push_back(Job::Preview(id, action)),
@@ -444,12 +450,12 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
 
 async fn run_job(session: &Session, job: Job) -> DbEvent {
     match job {
-        Job::Refresh(view) => DbEvent::Refreshed {
-            view,
-            result: actions::execute(session, &view.action(), false)
+        Job::Refresh(view) => {
+            let result = actions::execute(session, &view.action(), false)
                 .await
-                .map_err(|e| e.to_string()),
-        },
+                .map_err(|e| e.to_string());
+            DbEvent::Refreshed { view, result }
+        }
         Job::Preview(id, action) => DbEvent::Previewed {
             id,
             result: preview(session, &action).await.map_err(|e| e.to_string()),

@@ -29,6 +29,7 @@ pub enum Scope {
     Enqueue,
     Held,
     Workers,
+    Jobs,
     Worker,
     Dialog,
     Filter,
@@ -46,6 +47,7 @@ impl Scope {
             Scope::Enqueue => "Enqueue tab",
             Scope::Held => "Held tab",
             Scope::Workers => "Workers tab",
+            Scope::Jobs => "Jobs tab",
             Scope::Worker => "Worker tab",
             Scope::Dialog => "Confirmation",
             Scope::Filter => "Filter input",
@@ -66,6 +68,7 @@ pub enum Command {
     NextTab,
     PrevTab,
     TabStats,
+    TabJobs,
     TabEvents,
     TabSchedules,
     TabDurability,
@@ -99,6 +102,9 @@ pub enum Command {
     Edit,
     Submit,
     Requeue,
+    NextPage,
+    PrevPage,
+    History,
     DialogSwitch,
     DialogPress,
     DialogCancel,
@@ -172,13 +178,14 @@ const SPECS: &[Spec] = &[
     spec(Command::Quit, "quit", Scope::Global, Some("quit"), "Quit", &["q"]),
     spec(Command::Help, "help", Scope::Global, Some("help"), "Show/hide this help", &["?"]),
     spec(Command::TabStats, "tab_stats", Scope::Global, None, "Stats tab", &["1"]),
-    spec(Command::TabEvents, "tab_events", Scope::Global, None, "Events tab", &["2"]),
-    spec(Command::TabSchedules, "tab_schedules", Scope::Global, None, "Schedules tab", &["3"]),
-    spec(Command::TabDurability, "tab_durability", Scope::Global, None, "Durability tab", &["4"]),
-    spec(Command::TabEnqueue, "tab_enqueue", Scope::Global, None, "Enqueue tab", &["5"]),
-    spec(Command::TabHeld, "tab_held", Scope::Global, None, "Held jobs tab", &["6"]),
-    spec(Command::TabWorkers, "tab_workers", Scope::Global, None, "Workers tab", &["7"]),
-    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["8"]),
+    spec(Command::TabJobs, "tab_jobs", Scope::Global, None, "Jobs tab", &["2"]),
+    spec(Command::TabEvents, "tab_events", Scope::Global, None, "Events tab", &["3"]),
+    spec(Command::TabSchedules, "tab_schedules", Scope::Global, None, "Schedules tab", &["4"]),
+    spec(Command::TabDurability, "tab_durability", Scope::Global, None, "Durability tab", &["5"]),
+    spec(Command::TabEnqueue, "tab_enqueue", Scope::Global, None, "Enqueue tab", &["6"]),
+    spec(Command::TabHeld, "tab_held", Scope::Global, None, "Held jobs tab", &["7"]),
+    spec(Command::TabWorkers, "tab_workers", Scope::Global, None, "Workers tab", &["8"]),
+    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["9"]),
     spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
     spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
     spec(Command::SqlLog, "sql_log", Scope::Global, Some("changes"), "Changes made, with SQL", &["L"]),
@@ -194,6 +201,13 @@ const SPECS: &[Spec] = &[
     spec(Command::PageDown, "page_down", Scope::List, None, "Page down", &["pgdn", "ctrl-d"]),
     spec(Command::Window, "window", Scope::Stats, Some("window"), "Window 5m/1h/6h/24h", &["w"]),
     spec(Command::Sort, "sort", Scope::Stats, Some("sort"), "Next sort column", &["s"]),
+    spec(Command::Open, "open_entrypoint", Scope::Stats, Some("jobs"), "Jobs of this entrypoint", &["enter"]),
+    spec(Command::Open, "open_job", Scope::Jobs, Some("detail"), "Job detail (payload, log timeline)", &["enter"]),
+    spec(Command::NextPage, "next_page", Scope::Jobs, Some("next page"), "Next page (keyset)", &["n", "]"]),
+    spec(Command::PrevPage, "prev_page", Scope::Jobs, Some("prev page"), "Previous page", &["p", "["]),
+    spec(Command::History, "history", Scope::Jobs, Some("history"), "Queue ⇄ finished jobs (log)", &["h"]),
+    spec(Command::Sort, "order", Scope::Jobs, Some("order"), "Newest ⇄ oldest first", &["o"]),
+    spec(Command::Copy, "copy_payload", Scope::Jobs, None, "Copy the payload", &["y"]),
     spec(Command::Open, "open", Scope::Events, Some("json"), "Show the event's JSON", &["enter"]),
     spec(Command::Clear, "clear", Scope::Events, Some("clear"), "Clear the buffer", &["c"]),
     spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
@@ -745,8 +759,9 @@ mod tests {
             title,
             hosted,
         };
-        let seven = [
+        let always = [
             entry(Command::TabStats, "Stats", false),
+            entry(Command::TabJobs, "Jobs", false),
             entry(Command::TabEvents, "Events", false),
             entry(Command::TabSchedules, "Schedules", false),
             entry(Command::TabDurability, "Durability", false),
@@ -760,19 +775,19 @@ mod tests {
             row.map(|b| (b.keys, b.help))
         };
         let map = Keymap::default();
-        assert_eq!(row(&map, &seven), Some(("1–7".into(), "Tabs".into())));
-        let mut eight = seven.to_vec();
-        eight.push(entry(Command::TabWorker, "Worker", true));
+        assert_eq!(row(&map, &always), Some(("1–8".into(), "Tabs".into())));
+        let mut hosting = always.to_vec();
+        hosting.push(entry(Command::TabWorker, "Worker", true));
         assert_eq!(
-            row(&map, &eight),
-            Some(("1–8".into(), "Tabs (8: Worker)".into()))
+            row(&map, &hosting),
+            Some(("1–9".into(), "Tabs (9: Worker)".into()))
         );
         let mut o = BTreeMap::new();
         o.insert("tab_worker".to_string(), vec!["f7".to_string()]);
         let map = Keymap::with_overrides(&o).unwrap();
         assert_eq!(
-            row(&map, &eight),
-            Some(("1 2 3 4 5 6 7 F7".into(), "Tabs (F7: Worker)".into()))
+            row(&map, &hosting),
+            Some(("1 2 3 4 5 6 7 8 F7".into(), "Tabs (F7: Worker)".into()))
         );
     }
 

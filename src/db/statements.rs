@@ -16,6 +16,9 @@
 //!   lookups by name (`relname = '{bare:queue_table}'`).
 //! - `{schema_expr}`: the target namespace as an SQL expression
 //!   (`'jobs'`, or `current_schema()` when no schema is configured).
+//! - `{filter}`: a WHERE clause composed at run time from fixed fragments
+//!   with bind parameters (`actions::job_filter`), filled by
+//!   [`Statement::render_filtered`] — never from user text.
 //!
 //! Names are spliced unquoted, as the DDL creates them: validation
 //! guarantees plain lower-case identifiers that are not key words where they
@@ -120,12 +123,24 @@ statements! {
     ListSchedules => "list_schedules.sql",
     RemoveSchedules => "remove_schedules.sql",
     RunSchedulesNow => "run_schedules_now.sql",
+    // The job browser (actions/browse.rs): keyset pages of the queue and of
+    // finished jobs in the log, with a composed `{filter}`; one job's detail.
+    JobsNewest => "jobs_newest.sql",
+    JobsOldest => "jobs_oldest.sql",
+    HistoryNewest => "history_newest.sql",
+    HistoryOldest => "history_oldest.sql",
+    JobPayloads => "job_payloads.sql",
+    JobRow => "job_row.sql",
+    JobLogHistory => "job_log_history.sql",
     // Cancel, delete and purge (actions/job_removal.rs): the same job
     // selection predicate in both, and the cancellation NOTIFY.
     RemoveJobs => "remove_jobs.sql",
     CountJobs => "count_jobs.sql",
     Notify => "notify.sql",
 }
+
+/// The composed-WHERE placeholder (see [`Statement::render_filtered`]).
+const FILTER: &str = "{filter}";
 
 impl Statement {
     /// The statement named by its file name without `.sql` (`dequeue`).
@@ -143,6 +158,19 @@ impl Statement {
     /// The statement with every placeholder filled from `names`.
     pub fn render(self, names: &ObjectNames) -> String {
         fill(self.template(), names)
+    }
+
+    /// Whether the statement has a `{filter}` for [`Statement::render_filtered`].
+    pub fn takes_filter(self) -> bool {
+        self.template().contains(FILTER)
+    }
+
+    /// [`Statement::render`], with `{filter}` replaced by `where_sql`: a
+    /// clause composed from the fixed fragments of `actions::job_filter`,
+    /// whose values travel as bind parameters.
+    pub fn render_filtered(self, names: &ObjectNames, where_sql: &str) -> String {
+        debug_assert!(self.takes_filter(), "{} has no {FILTER}", self.file_name());
+        self.render(names).replacen(FILTER, where_sql, 1)
     }
 }
 
@@ -234,15 +262,25 @@ mod tests {
     fn every_placeholder_is_known_and_filled() {
         for statement in Statement::ALL {
             let template = statement.template();
-            for key in tokens(template) {
+            // `{filter}` is filled by `render_filtered`, checked below.
+            for key in tokens(template).into_iter().filter(|k| k != "filter") {
                 assert!(
                     placeholder(&key, &ObjectNames::default()).is_some(),
                     "{}: unknown placeholder {{{key}}}",
                     statement.file_name()
                 );
             }
+            assert!(
+                template.matches(FILTER).count() <= 1,
+                "{}: more than one {FILTER}",
+                statement.file_name()
+            );
             for names in name_sets() {
-                let sql = statement.render(&names);
+                let sql = if statement.takes_filter() {
+                    statement.render_filtered(&names, "id = $2")
+                } else {
+                    statement.render(&names)
+                };
                 assert_eq!(
                     tokens(&sql),
                     Vec::<String>::new(),

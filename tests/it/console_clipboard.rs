@@ -15,7 +15,7 @@ use common::{TestDb, assert_exit};
 fn y_copies_the_selected_event_json_to_the_terminal_clipboard() {
     let db = TestDb::installed();
     let mut console = Console::start(&db.dsn(), &[]);
-    console.press("2");
+    console.press("3");
     console.wait_for("the Events tab", Duration::from_secs(15), |s| {
         s.contains("waiting for events")
     });

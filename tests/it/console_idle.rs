@@ -52,10 +52,10 @@ fn app() -> App {
 }
 
 /// What the db task would answer to a refresh (empty, but real outcomes).
-fn answer_to(view: View, now: DateTime<Utc>) -> Outcome {
+fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
     match view {
         View::Stats(window) => Outcome::QueueStats(QueueStats {
-            window,
+            window: *window,
             as_of: now,
             entrypoints: Vec::new(),
             series: Vec::new(),
@@ -72,6 +72,17 @@ fn answer_to(view: View, now: DateTime<Utc>) -> Outcome {
         }),
         View::Held => Outcome::HeldJobs(Vec::new()),
         View::Workers => Outcome::Workers(Vec::new()),
+        View::Jobs(_) => Outcome::Jobs(pgq::actions::browse::JobsPage {
+            history: false,
+            rows: Vec::new(),
+            next_after_id: None,
+            plan: Vec::new(),
+        }),
+        View::Job(id) => Outcome::Job(pgq::actions::browse::JobDetail {
+            id: *id,
+            job: None,
+            log: Vec::new(),
+        }),
     }
 }
 
@@ -103,9 +114,9 @@ impl Sim {
     fn handle(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             if let Effect::Request(Request::Refresh(view)) = effect {
-                self.refreshes.push(view);
+                self.refreshes.push(view.clone());
                 if self.answering {
-                    let result = Ok(answer_to(view, self.now));
+                    let result = Ok(answer_to(&view, self.now));
                     self.db(DbEvent::Refreshed { view, result });
                 }
             }
@@ -169,15 +180,16 @@ impl Sim {
     }
 }
 
-const TABS: [(char, Tab); 8] = [
+const TABS: [(char, Tab); 9] = [
     ('1', Tab::Stats),
-    ('2', Tab::Events),
-    ('3', Tab::Schedules),
-    ('4', Tab::Durability),
-    ('5', Tab::Enqueue),
-    ('6', Tab::Held),
-    ('7', Tab::Workers),
-    ('8', Tab::Worker),
+    ('2', Tab::Jobs),
+    ('3', Tab::Events),
+    ('4', Tab::Schedules),
+    ('5', Tab::Durability),
+    ('6', Tab::Enqueue),
+    ('7', Tab::Held),
+    ('8', Tab::Workers),
+    ('9', Tab::Worker),
 ];
 
 #[test]
@@ -221,11 +233,11 @@ fn the_tab_on_screen_still_refreshes_after_events_and_hidden_ones_on_arrival() {
     );
 
     // Held hidden while the event arrives: it loads when shown.
-    let mut sim = Sim::connected('2');
+    let mut sim = Sim::connected('3');
     sim.queue_event();
     sim.idle(Duration::seconds(3), "Events after an event");
     let before = sim.refreshes.len();
-    sim.key('6');
+    sim.key('7');
     sim.idle(Duration::milliseconds(100), "Held on arrival");
     assert_eq!(sim.refreshes[before..], [View::Held]);
 }
@@ -240,7 +252,7 @@ fn paused_offline_and_in_flight_states_stay_idle() {
     sim.idle(Duration::seconds(20), "Stats paused after events");
 
     // The Events view frozen with Space while events keep coming.
-    let mut sim = Sim::connected('2');
+    let mut sim = Sim::connected('3');
     sim.key(' ');
     assert!(sim.app.events.paused_at.is_some());
     sim.queue_event();
@@ -270,7 +282,7 @@ fn paused_offline_and_in_flight_states_stay_idle() {
     sim.idle(Duration::seconds(20), "Stats with a refresh in flight");
     let asked = sim.refreshes.len();
     sim.answering = true;
-    let result = Ok(answer_to(View::Stats(StatsWindow::OneHour), sim.now));
+    let result = Ok(answer_to(&View::Stats(StatsWindow::OneHour), sim.now));
     sim.db(DbEvent::Refreshed {
         view: View::Stats(StatsWindow::OneHour),
         result,
@@ -284,7 +296,7 @@ fn paused_offline_and_in_flight_states_stay_idle() {
 
 #[test]
 fn the_events_tab_shows_the_real_rate_beyond_the_buffer_size() {
-    let mut sim = Sim::connected('2');
+    let mut sim = Sim::connected('3');
     // 5,000 events a second for 10 s, 50 every 10 ms, into a buffer of
     // 10,000 (two seconds' worth).
     for _ in 0..1_000 {
@@ -314,15 +326,16 @@ fn the_events_tab_shows_the_real_rate_beyond_the_buffer_size() {
 // --- the real binary in a pseudo-terminal ---------------------------------
 
 /// The hint each tab shows in the bottom bar, to know it is on screen.
-const TAB_MARKERS: [(&str, &str); 8] = [
+const TAB_MARKERS: [(&str, &str); 9] = [
     ("1", "w window"),
-    ("2", "c clear"),
-    ("3", "t fire now"),
-    ("4", "Enter apply"),
-    ("5", "e edit"),
-    ("6", "R requeue"),
-    ("7", "stale after"),
-    ("8", "in flight"),
+    ("2", "h history"),
+    ("3", "c clear"),
+    ("4", "t fire now"),
+    ("5", "Enter apply"),
+    ("6", "e edit"),
+    ("7", "R requeue"),
+    ("8", "stale after"),
+    ("9", "in flight"),
 ];
 
 /// How long each tab is watched.
@@ -385,7 +398,7 @@ fn idle_on_every_tab(db: &TestDb, console: &mut Console, tabs: &[(&str, &str)], 
     }
     eprintln!("{}", figures.join("\n"));
     // The events really reached the console during the watches.
-    show_tab(console, "2", "c clear");
+    show_tab(console, "3", "c clear");
     console.wait_for(
         &format!("the {sent} events"),
         StdDuration::from_secs(10),
@@ -407,7 +420,7 @@ fn the_console_stays_idle_on_every_tab_before_and_after_events() {
     console.wait_for("the loaded Stats tab", StdDuration::from_secs(15), |s| {
         s.contains("● connected") && s.contains("no jobs in the queue")
     });
-    idle_on_every_tab(&db, &mut console, &TAB_MARKERS[..7], "idle_check");
+    idle_on_every_tab(&db, &mut console, &TAB_MARKERS[..8], "idle_check");
     console.press("q");
     assert_eq!(console.wait_exit(StdDuration::from_secs(10)), Some(0));
 }

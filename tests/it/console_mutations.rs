@@ -56,7 +56,7 @@ async fn schedules_registered_by_python_are_removed_with_the_keyboard() {
     assert_eq!(schedules(&db).await.len(), 3);
 
     let mut console = Console::start(&db.dsn(), &[]);
-    console.press("3");
+    console.press("4");
     console.wait_for("three schedules", WAIT, |s| s.contains("3 schedules"));
     // d on a row, then Enter on the default button: Cancel, nothing removed.
     console.press("d");
@@ -155,7 +155,7 @@ async fn durability_switches_keep_every_row_and_a_held_lock_changes_nothing() {
     assert_eq!(rows, [5, 5, 1, 1]);
 
     let mut console = Console::start(&db.dsn(), &[]);
-    console.press("4");
+    console.press("5");
     console.wait_for("the Durability tab", WAIT, |s| {
         s.contains("installation is at durable")
     });
@@ -255,7 +255,7 @@ async fn queued(client: &tokio_postgres::Client) -> i64 {
 async fn the_enqueue_form_creates_a_job_a_python_worker_processes() {
     let db = TestDb::installed();
     let mut console = Console::start(&db.dsn(), &[]);
-    console.press("5");
+    console.press("6");
     console.wait_for("the form", WAIT, |s| {
         s.contains("Entrypoint") && s.contains("press e/i to edit")
     });
@@ -320,22 +320,22 @@ async fn read_only_mode_refuses_every_mutation_key() {
 
     let mut console = Console::start(&db.dsn(), &["--read-only"]);
     console.wait_for("the read-only badge", WAIT, |s| s.contains("READ-ONLY"));
-    console.press("3");
+    console.press("4");
     console.wait_for("the schedule", WAIT, |s| s.contains("ro_sched"));
     for key in ["d", "D", "t"] {
         console.press(key);
     }
     console.wait_for("a refusal", WAIT, |s| s.contains("refused"));
-    console.press("4");
+    console.press("5");
     console.wait_for("the Durability tab", WAIT, |s| {
         s.contains("installation is at")
     });
     console.press("g");
     console.press(ENTER);
-    console.press("6");
+    console.press("7");
     console.wait_for("the held job", WAIT, |s| s.contains("ro_job"));
     console.press("R");
-    console.press("5");
+    console.press("6");
     console.press("e");
     console.press("ro_form");
     console.press("\x13");

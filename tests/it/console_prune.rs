@@ -50,7 +50,7 @@ async fn the_durability_tab_shows_retention_and_prunes_after_a_preview() {
     let db = TestDb::installed();
     seed(&db).await;
     let mut console = Console::start(&db.dsn(), &[]);
-    console.press("4");
+    console.press("5");
     let screen = console.wait_for("the retention lines", WAIT, |s| {
         s.contains("7 unaggregated kept")
     });
@@ -88,7 +88,7 @@ async fn read_only_refuses_the_prune() {
     let db = TestDb::installed();
     seed(&db).await;
     let mut console = Console::start(&db.dsn(), &["--read-only"]);
-    console.press("4");
+    console.press("5");
     console.wait_for("the retention lines", WAIT, |s| {
         s.contains("unaggregated kept")
     });

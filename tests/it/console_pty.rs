@@ -25,7 +25,7 @@ fn console_shows_stats_and_live_events_then_quits_cleanly() {
     assert!(screen.contains("● connected"), "{screen}");
     assert!(row(&screen, "total").is_some(), "{screen}");
 
-    console.press("2");
+    console.press("3");
     console.wait_for("the Events tab", Duration::from_secs(5), |s| {
         s.contains("waiting for events")
     });
@@ -165,7 +165,7 @@ fn pgq_run_on_a_terminal_shows_the_worker_tab_and_stops_gracefully_on_q() {
         |s| row(s, "ping").is_some_and(|r| r.split_whitespace().nth(2) == Some("5")),
     );
     assert!(
-        screen.contains("8 Worker") && screen.contains("running"),
+        screen.contains("9 Worker") && screen.contains("running"),
         "{screen}"
     );
     assert!(

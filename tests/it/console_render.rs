@@ -252,7 +252,7 @@ fn refreshes_are_debounced_and_paused() {
 #[test]
 fn keys_switch_tabs_filter_and_quit() {
     let mut a = seeded(Tab::Stats, Theme::colour());
-    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('3'));
     assert_eq!(a.tab, Tab::Events);
     key(&mut a, KeyCode::Tab);
     assert_eq!(a.tab, Tab::Schedules);
@@ -558,11 +558,11 @@ fn read_only_hides_and_refuses_every_mutation_key() {
     let mut sent = Vec::new();
     for (tab, keys) in [
         (
-            KeyCode::Char('3'),
+            KeyCode::Char('4'),
             vec![KeyCode::Char('d'), KeyCode::Char('D'), KeyCode::Char('t')],
         ),
-        (KeyCode::Char('4'), vec![KeyCode::Enter]),
-        (KeyCode::Char('6'), vec![KeyCode::Char('R')]),
+        (KeyCode::Char('5'), vec![KeyCode::Enter]),
+        (KeyCode::Char('7'), vec![KeyCode::Char('R')]),
     ] {
         key(&mut a, tab);
         for k in keys {
@@ -574,7 +574,7 @@ fn read_only_hides_and_refuses_every_mutation_key() {
             }));
         }
     }
-    key(&mut a, KeyCode::Char('5'));
+    key(&mut a, KeyCode::Char('6'));
     key(&mut a, KeyCode::Char('e'));
     for c in "job".chars() {
         key(&mut a, KeyCode::Char(c));

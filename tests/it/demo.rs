@@ -193,11 +193,11 @@ fn the_demo_console_shows_moving_numbers_and_events() {
     console.wait_for("the numbers to move", Duration::from_secs(20), |s| {
         ok_total(s).is_some_and(|n| n > before)
     });
-    console.press("2");
+    console.press("3");
     console.wait_for("live events", Duration::from_secs(10), |s| {
         s.contains("table_changed_event")
     });
-    console.press("8");
+    console.press("9");
     console.wait_for("the Worker tab", Duration::from_secs(10), |s| {
         s.contains("In flight") && s.contains("finished")
     });

@@ -33,7 +33,7 @@ async fn held_jobs_are_deleted_through_the_confirmation_dialog() {
     let db = TestDb::installed();
     let client = two_held_jobs(&db).await;
     let mut console = Console::start(&db.dsn(), &[]);
-    console.press("6");
+    console.press("7");
     console.wait_for("the held jobs", WAIT, |s| s.contains("held_ep"));
 
     // d, then Enter on the default button (Cancel): nothing deleted.
@@ -77,7 +77,7 @@ async fn read_only_refuses_deleting_held_jobs() {
     let db = TestDb::installed();
     let client = two_held_jobs(&db).await;
     let mut console = Console::start(&db.dsn(), &["--read-only"]);
-    console.press("6");
+    console.press("7");
     console.wait_for("the held jobs", WAIT, |s| s.contains("held_ep"));
     console.press("d");
     let screen = console.wait_for("a refusal", WAIT, |s| s.contains("refused"));

@@ -203,14 +203,14 @@ fn console_on_a_standby_polls_its_data_and_refuses_changes() {
     });
 
     // The Events tab says why it stays empty, in its body too.
-    console.press("2");
+    console.press("3");
     let screen = console.wait_for("the Events tab's notice", Duration::from_secs(5), |s| {
         s.matches("standby: no live events").count() == 2
     });
     assert!(!screen.contains("waiting for events"), "{screen}");
 
     // A change is refused with the reason, before any preview.
-    console.press("4");
+    console.press("5");
     console.wait_for("the Durability tab", Duration::from_secs(10), |s| {
         s.contains("pgqueuer_log")
     });
@@ -248,7 +248,7 @@ fn console_goes_live_when_the_standby_is_promoted() {
     assert!(!screen.contains("reconnecting"), "{screen}");
 
     // Live events now: a job queued on the promoted server shows at once.
-    console.press("2");
+    console.press("3");
     console.wait_for("the live Events tab", Duration::from_secs(10), |s| {
         s.contains("waiting for events on channel ch_pgqueuer")
     });

@@ -100,6 +100,8 @@ register! {
     table_info::TableInfo => Tables,
     held_jobs::HeldJobs => HeldJobs,
     latency::LatencyPercentiles => Latency,
+    list_jobs::ListJobs => Jobs,
+    job_detail::ShowJob => Job,
     cancel::CancelJobs => Canceled,
     delete::DeleteJobs => Deleted,
     purge::PurgeJobs => Purged,

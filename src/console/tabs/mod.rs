@@ -12,6 +12,7 @@ pub mod enqueue;
 pub mod event_rate;
 pub mod events;
 pub mod held;
+pub mod jobs;
 pub mod list;
 pub mod schedules;
 pub mod stats;
@@ -48,6 +49,8 @@ pub enum Reply {
     Copy(String),
     /// The durability level moved: dry-run it again.
     PreviewDurability,
+    /// Open the Jobs tab on these jobs (a drill-down).
+    ShowJobs(crate::actions::job_filter::JobFilter),
 }
 
 /// What a tab knows of the world when it handles a command.
@@ -108,6 +111,11 @@ pub trait TabView {
     }
     fn filter_mut(&mut self) -> Option<&mut String> {
         self.list_mut().map(|l| l.filter_mut())
+    }
+    /// The `/` line was closed (kept or cleared): a tab whose filter is a
+    /// query loads it now.
+    fn filter_applied(&mut self) -> Vec<Reply> {
+        Vec::new()
     }
     /// The filter changed: back to the first row.
     fn reset_selection(&mut self) {

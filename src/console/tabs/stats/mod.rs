@@ -180,6 +180,16 @@ impl TabView for StatsTab {
                 return vec![Reply::Refresh(View::Stats(self.window))];
             }
             Command::Sort => self.sort = self.sort.next(),
+            // Drill down: the Jobs tab filtered by the selected entrypoint.
+            Command::Open => {
+                if let Some(row) = self.rows().get(self.list.selected) {
+                    let filter = crate::actions::job_filter::JobFilter {
+                        entrypoints: vec![row.entrypoint.clone()],
+                        ..Default::default()
+                    };
+                    return vec![Reply::ShowJobs(filter)];
+                }
+            }
             _ => {}
         }
         Vec::new()

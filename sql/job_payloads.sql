@@ -1,0 +1,1 @@
+SELECT id, payload FROM {queue_table} WHERE id = ANY($1)

@@ -1,0 +1,469 @@
+//! The job browser's reads: keyset pages of jobs (the queue table, or the
+//! finished jobs in the log) under a [`JobFilter`], and one job's detail.
+//!
+//! Pages are keyed by job id, never by OFFSET: a next page starts right after
+//! the last id shown, so page 20,000 costs what page 1 does, on the primary
+//! key of the queue and the `(job_id, created)` index of the log. No index
+//! is added to PGQueuer's schema.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::job_filter::{FilterError, JobFilter, Param, Where};
+use super::jobs::missing_schema_or;
+use super::{ActionError, Session, db_err};
+use crate::db::statements::Statement;
+
+/// Which end of the id range a page starts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+/// One page of a listing: where it starts and how long it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub order: Order,
+    /// Continue after this job id (the previous page's `next_after_id`).
+    pub after_id: Option<i64>,
+    pub limit: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            order: Order::NewestFirst,
+            after_id: None,
+            limit: 50,
+        }
+    }
+}
+
+/// How long a payload/header search may run before the server stops it.
+pub const DEFAULT_SEARCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A job in a listing. From the log (history) only the log's columns are known.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobRow {
+    pub id: i64,
+    pub entrypoint: String,
+    pub status: String,
+    pub priority: i32,
+    /// Queue: when the job was enqueued. History: when it finished.
+    pub created: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+    pub heartbeat: Option<DateTime<Utc>>,
+    pub execute_after: Option<DateTime<Utc>>,
+    pub attempts: Option<i32>,
+    pub dedupe_key: Option<String>,
+    pub queue_manager_id: Option<Uuid>,
+    pub headers: Option<serde_json::Value>,
+    pub payload_bytes: Option<i64>,
+    /// The first bytes of the payload, for a preview column.
+    #[serde(skip)]
+    pub payload_head: Option<Vec<u8>>,
+    /// History: whether the log row carries a traceback.
+    pub has_traceback: Option<bool>,
+}
+
+impl JobRow {
+    fn from_queue(r: &Row) -> JobRow {
+        JobRow {
+            id: r.get(0),
+            priority: r.get(1),
+            queue_manager_id: r.get(2),
+            created: r.get(3),
+            updated: Some(r.get(4)),
+            heartbeat: Some(r.get(5)),
+            execute_after: Some(r.get(6)),
+            status: r.get(7),
+            entrypoint: r.get(8),
+            dedupe_key: r.get(9),
+            attempts: Some(r.get(10)),
+            headers: r.get(11),
+            payload_bytes: r.get(12),
+            payload_head: r.get(13),
+            has_traceback: None,
+        }
+    }
+
+    fn from_log(r: &Row) -> JobRow {
+        JobRow {
+            id: r.get(0),
+            priority: r.get(1),
+            created: r.get(2),
+            status: r.get(3),
+            entrypoint: r.get(4),
+            has_traceback: Some(r.get(5)),
+            updated: None,
+            heartbeat: None,
+            execute_after: None,
+            attempts: None,
+            dedupe_key: None,
+            queue_manager_id: None,
+            headers: None,
+            payload_bytes: None,
+            payload_head: None,
+        }
+    }
+}
+
+/// A page of jobs and the cursor of the next one.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobsPage {
+    pub history: bool,
+    pub rows: Vec<JobRow>,
+    /// `--after-id` for the next page; `None` when this page is the last.
+    pub next_after_id: Option<i64>,
+    /// The server's EXPLAIN ANALYZE of the page's statement, when asked
+    /// for (the benchmark's server-side times).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<String>,
+}
+
+/// The statement, WHERE clause (the cursor included) and parameters of a page.
+pub fn page_query(
+    session_names: &crate::settings::names::ObjectNames,
+    filter: &JobFilter,
+    history: bool,
+    page: &PageRequest,
+) -> Result<(String, Where), FilterError> {
+    // $1 is the skeleton's LIMIT; the filter's binds follow.
+    let mut w = if history {
+        filter.log_where(2)?
+    } else {
+        filter.queue_where(2)?
+    };
+    let id_column = if history { "job_id" } else { "id" };
+    if let Some(after) = page.after_id {
+        let op = match page.order {
+            Order::NewestFirst => "<",
+            Order::OldestFirst => ">",
+        };
+        let n = w.params.len() + 2;
+        let cursor = format!("{id_column} {op} ${n}");
+        w.sql = if w.sql == "true" {
+            cursor
+        } else {
+            format!("{} AND {cursor}", w.sql)
+        };
+        w.params.push(Param::BigInt(after));
+    }
+    let statement = match (history, page.order) {
+        (false, Order::NewestFirst) => Statement::JobsNewest,
+        (false, Order::OldestFirst) => Statement::JobsOldest,
+        (true, Order::NewestFirst) => Statement::HistoryNewest,
+        (true, Order::OldestFirst) => Statement::HistoryOldest,
+    };
+    Ok((statement.render_filtered(session_names, &w.sql), w))
+}
+
+pub(super) async fn page(
+    session: &Session,
+    filter: &JobFilter,
+    history: bool,
+    request: &PageRequest,
+    search_timeout: Duration,
+) -> Result<JobsPage, ActionError> {
+    let limit = i64::from(request.limit);
+    if filter.search.is_none() {
+        let (sql, w) = page_query(&session.names, filter, history, request)?;
+        let rows = query_page(session, &sql, limit, &w, "listing jobs").await?;
+        return Ok(finish(history, rows, limit));
+    }
+    with_timeout(session, search_timeout, async || {
+        search_pages(session, filter, request, search_timeout).await
+    })
+    .await
+}
+
+/// EXPLAIN (ANALYZE, BUFFERS) of the page's (first) statement, with the
+/// same parameters: what the server spends on it, without the client.
+pub(super) async fn explain(
+    session: &Session,
+    filter: &JobFilter,
+    history: bool,
+    request: &PageRequest,
+) -> Result<Vec<String>, ActionError> {
+    let (sql, w) = page_query(&session.names, filter, history, request)?;
+    let limit = i64::from(request.limit);
+    let rows = query_page(
+        session,
+        &format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"),
+        limit,
+        &w,
+        "explaining the page",
+    )
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+async fn query_page(
+    session: &Session,
+    sql: &str,
+    limit: i64,
+    w: &Where,
+    context: &str,
+) -> Result<Vec<Row>, ActionError> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&limit];
+    params.extend(w.refs());
+    session
+        .client()
+        .query(sql, &params)
+        .await
+        .map_err(|e| missing_schema_or(session, e, context))
+}
+
+fn finish(history: bool, rows: Vec<Row>, limit: i64) -> JobsPage {
+    let rows: Vec<JobRow> = rows
+        .iter()
+        .map(|r| {
+            if history {
+                JobRow::from_log(r)
+            } else {
+                JobRow::from_queue(r)
+            }
+        })
+        .collect();
+    let next_after_id = (rows.len() as i64 >= limit && limit > 0)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    JobsPage {
+        history,
+        rows,
+        next_after_id,
+        plan: Vec::new(),
+    }
+}
+
+/// A search: the SQL narrows, and a key=value search is decided on the
+/// payloads of the rows it returned, page after page until this page is full.
+async fn search_pages(
+    session: &Session,
+    filter: &JobFilter,
+    request: &PageRequest,
+    timeout: Duration,
+) -> Result<JobsPage, ActionError> {
+    let limit = i64::from(request.limit);
+    let context = format!(
+        "searching payloads and headers (stopped after {}s: narrow the filter or raise the search timeout)",
+        timeout.as_secs_f64()
+    );
+    let Some(search) = filter
+        .search
+        .as_ref()
+        .filter(|_| filter.needs_payload_check())
+    else {
+        let (sql, w) = page_query(&session.names, filter, false, request)?;
+        let rows = query_page(session, &sql, limit, &w, &context).await?;
+        return Ok(finish(false, rows, limit));
+    };
+    let started = Instant::now();
+    let mut found: Vec<JobRow> = Vec::new();
+    let mut cursor = request.clone();
+    loop {
+        let (sql, w) = page_query(&session.names, filter, false, &cursor)?;
+        let candidates = finish(
+            false,
+            query_page(session, &sql, limit, &w, &context).await?,
+            limit,
+        );
+        let ids: Vec<i64> = candidates.rows.iter().map(|r| r.id).collect();
+        let payloads = session
+            .client()
+            .query(&Statement::JobPayloads.render(&session.names), &[&ids])
+            .await
+            .map_err(db_err(context.clone()))?;
+        let payload_of = |id: i64| -> Option<Vec<u8>> {
+            payloads
+                .iter()
+                .find(|r| r.get::<_, i64>(0) == id)
+                .and_then(|r| r.get(1))
+        };
+        for row in candidates.rows {
+            if search.matches(payload_of(row.id).as_deref(), row.headers.as_ref()) {
+                found.push(row);
+            }
+        }
+        match candidates.next_after_id {
+            Some(next) if (found.len() as i64) < limit => {
+                if started.elapsed() > timeout {
+                    return Err(ActionError::SearchTimedOut {
+                        seconds: timeout.as_secs_f64(),
+                    });
+                }
+                cursor.after_id = Some(next);
+            }
+            Some(_) => break,
+            None => {
+                found.truncate(request.limit as usize);
+                return Ok(JobsPage {
+                    history: false,
+                    rows: found,
+                    next_after_id: None,
+                    plan: Vec::new(),
+                });
+            }
+        }
+    }
+    found.truncate(request.limit as usize);
+    let next_after_id = found.last().map(|r| r.id);
+    Ok(JobsPage {
+        history: false,
+        rows: found,
+        next_after_id,
+        plan: Vec::new(),
+    })
+}
+
+/// Run `work` in a read-only transaction whose statements the server stops
+/// after `timeout` (a search may scan the whole queue).
+async fn with_timeout<T>(
+    session: &Session,
+    timeout: Duration,
+    work: impl AsyncFnOnce() -> Result<T, ActionError>,
+) -> Result<T, ActionError> {
+    let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
+    session
+        .client()
+        .batch_execute(&format!(
+            "BEGIN READ ONLY; SET LOCAL statement_timeout = {millis}"
+        ))
+        .await
+        .map_err(db_err("starting the search"))?;
+    let result = work().await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = session.client().batch_execute(end).await;
+    match (result, ended) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(e)) => Err(db_err("ending the search")(e)),
+        (Err(e), _) => Err(match e {
+            ActionError::Db { source, .. }
+                if source.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) =>
+            {
+                ActionError::SearchTimedOut {
+                    seconds: timeout.as_secs_f64(),
+                }
+            }
+            other => other,
+        }),
+    }
+}
+
+/// One job: its queue row when it is still there, and its whole log.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct JobDetail {
+    pub id: i64,
+    pub job: Option<QueueJob>,
+    pub log: Vec<LogEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueueJob {
+    pub id: i64,
+    pub priority: i32,
+    pub queue_manager_id: Option<Uuid>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub heartbeat: DateTime<Utc>,
+    pub execute_after: DateTime<Utc>,
+    pub status: String,
+    pub entrypoint: String,
+    pub dedupe_key: Option<String>,
+    #[serde(skip)]
+    pub payload: Option<Vec<u8>>,
+    pub headers: Option<serde_json::Value>,
+    pub attempts: i32,
+    pub slot: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LogEntry {
+    pub id: i64,
+    pub created: DateTime<Utc>,
+    pub status: String,
+    pub priority: i32,
+    pub entrypoint: String,
+    pub traceback: Option<serde_json::Value>,
+}
+
+impl JobDetail {
+    /// The newest traceback of the log, if any.
+    pub fn last_traceback(&self) -> Option<&LogEntry> {
+        self.log.iter().rev().find(|e| e.traceback.is_some())
+    }
+
+    pub fn entrypoint(&self) -> &str {
+        self.job
+            .as_ref()
+            .map(|j| j.entrypoint.as_str())
+            .or_else(|| self.log.last().map(|e| e.entrypoint.as_str()))
+            .unwrap_or_default()
+    }
+
+    /// The queue row's status, else the newest log status.
+    pub fn status(&self) -> &str {
+        self.job
+            .as_ref()
+            .map(|j| j.status.as_str())
+            .or_else(|| self.log.last().map(|e| e.status.as_str()))
+            .unwrap_or_default()
+    }
+}
+
+/// At most this many log rows per job (PGQueuer's own history view shows 100).
+pub const LOG_HISTORY_LIMIT: i64 = 1000;
+
+pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, ActionError> {
+    let rows = session
+        .client()
+        .query(&Statement::JobRow.render(&session.names), &[&id])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "reading the job"))?;
+    let job = rows.first().map(|r| QueueJob {
+        id: r.get(0),
+        priority: r.get(1),
+        queue_manager_id: r.get(2),
+        created: r.get(3),
+        updated: r.get(4),
+        heartbeat: r.get(5),
+        execute_after: r.get(6),
+        status: r.get(7),
+        entrypoint: r.get(8),
+        dedupe_key: r.get(9),
+        payload: r.get(10),
+        headers: r.get(11),
+        attempts: r.get(12),
+        slot: r.get(13),
+    });
+    let log = session
+        .client()
+        .query(
+            &Statement::JobLogHistory.render(&session.names),
+            &[&id, &LOG_HISTORY_LIMIT],
+        )
+        .await
+        .map_err(|e| missing_schema_or(session, e, "reading the job's log"))?
+        .iter()
+        .map(|r| LogEntry {
+            id: r.get(0),
+            created: r.get(1),
+            status: r.get(2),
+            priority: r.get(3),
+            entrypoint: r.get(4),
+            traceback: r.get(5),
+        })
+        .collect::<Vec<_>>();
+    if job.is_none() && log.is_empty() {
+        return Err(ActionError::UnknownJob { id });
+    }
+    Ok(JobDetail { id, job, log })
+}

@@ -1,0 +1,28 @@
+//! `pgq job ID`: one job's queue row (when still queued, picked or held) and
+//! its whole log history.
+
+use crate::actions::browse::{self, JobDetail};
+use crate::actions::{Act, ActionError, Session, pgq};
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShowJob {
+    pub id: i64,
+}
+
+impl Act for ShowJob {
+    type Output = JobDetail;
+    const MUTATES: bool = false;
+
+    fn sample() -> Self {
+        ShowJob { id: 1 }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        pgq(names, &format!("job {}", self.id))
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<JobDetail, ActionError> {
+        browse::detail(session, self.id).await
+    }
+}

@@ -1,0 +1,106 @@
+//! `pgq jobs`: a keyset page of jobs under a filter (the Jobs tab's listing).
+
+use std::time::Duration;
+
+use crate::actions::browse::{self, JobsPage, Order, PageRequest};
+use crate::actions::job_filter::{JobFilter, JobStatus, Search};
+use crate::actions::jobs::shell_quote;
+use crate::actions::{Act, ActionError, Session, pgq};
+use crate::settings::names::ObjectNames;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListJobs {
+    pub filter: JobFilter,
+    /// Finished jobs from the log table instead of the queue.
+    pub history: bool,
+    pub page: PageRequest,
+    pub search_timeout: Duration,
+    /// Also return the server's EXPLAIN ANALYZE of the page (benchmarks).
+    pub explain: bool,
+}
+
+impl Act for ListJobs {
+    type Output = JobsPage;
+    const MUTATES: bool = false;
+
+    fn sample() -> Self {
+        ListJobs {
+            filter: JobFilter {
+                status: Some(JobStatus::Queued),
+                entrypoints: vec!["sample".into()],
+                priority_min: Some(0),
+                search: Some(Search::Text("x".into())),
+                ..JobFilter::default()
+            },
+            history: false,
+            page: PageRequest::default(),
+            search_timeout: browse::DEFAULT_SEARCH_TIMEOUT,
+            explain: false,
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        let f = &self.filter;
+        let mut args = vec!["jobs".to_string()];
+        let mut flag = |name: &str, value: String| args.push(format!("--{name} {}", shell_quote(&value)));
+        if let Some(status) = f.status {
+            flag("status", status.label().into());
+        }
+        for e in &f.entrypoints {
+            flag("entrypoint", e.clone());
+        }
+        if let Some(n) = f.priority_min {
+            flag("priority-min", n.to_string());
+        }
+        if let Some(n) = f.priority_max {
+            flag("priority-max", n.to_string());
+        }
+        if let Some(id) = f.id {
+            flag("id", id.to_string());
+        }
+        if let Some(k) = &f.dedupe_key {
+            flag("dedupe-key", k.clone());
+        }
+        if let Some(w) = f.worker {
+            flag("worker", w.to_string());
+        }
+        match &f.search {
+            Some(Search::Text(t)) => flag("search", t.clone()),
+            Some(Search::KeyValue { key, value }) => flag("search", format!("{key}={value}")),
+            None => {}
+        }
+        if self.page.limit != PageRequest::default().limit {
+            flag("limit", self.page.limit.to_string());
+        }
+        if let Some(after) = self.page.after_id {
+            flag("after-id", after.to_string());
+        }
+        if self.history {
+            args.push("--history".into());
+        }
+        if self.page.order == Order::OldestFirst {
+            args.push("--oldest-first".into());
+        }
+        pgq(names, &args.join(" "))
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<JobsPage, ActionError> {
+        let started = std::time::Instant::now();
+        let mut page = browse::page(
+            session,
+            &self.filter,
+            self.history,
+            &self.page,
+            self.search_timeout,
+        )
+        .await?;
+        if self.explain {
+            // The page's round trip as pgq sees it, then the server's account.
+            let took = started.elapsed().as_secs_f64() * 1e3;
+            page.plan = vec![format!("Page round trip: {took:.3} ms")];
+            page.plan
+                .extend(browse::explain(session, &self.filter, self.history, &self.page).await?);
+        }
+        Ok(page)
+    }
+}

@@ -1,0 +1,392 @@
+//! The Jobs tab: the queue (or the finished jobs of the log) one keyset page
+//! at a time under a filter typed on the `/` line, and a job's detail.
+//!
+//! The filter line has a small syntax (see [`parse_filter`]); it is applied
+//! when the line is closed, not at every key, because each filter is a query.
+
+mod view;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::list::{ListControls, ListView};
+use super::{Context, Level, Reply, Screen, TabView};
+use crate::actions::browse::{DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest};
+use crate::actions::job_filter::{JobFilter, JobStatus, Search};
+use crate::actions::kinds::ListJobs;
+use crate::actions::payload::PayloadView;
+use crate::console::db::View;
+use crate::console::keymap::{Command, Scope};
+
+/// Rows per page: a screenful on a large terminal, cheap on the server.
+pub const PAGE_SIZE: u32 = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct JobsTab {
+    pub list: ListView<i64>,
+    /// The filter of the pages shown (the `/` line's text once applied).
+    pub applied: JobFilter,
+    pub history: bool,
+    pub order: Order,
+    /// Cursors of the pages before this one (for going back), and this one's.
+    pub previous: Vec<Option<i64>>,
+    pub after_id: Option<i64>,
+    pub page: Option<JobsPage>,
+    /// A page is being fetched for a new filter or cursor.
+    pub loading: bool,
+    pub error: Option<String>,
+    pub detail: Option<JobDetail>,
+    pub detail_scroll: u16,
+}
+
+impl JobsTab {
+    /// The action that loads the page on screen.
+    pub fn request(&self) -> ListJobs {
+        ListJobs {
+            filter: self.applied.clone(),
+            history: self.history,
+            page: PageRequest {
+                order: self.order,
+                after_id: self.after_id,
+                limit: PAGE_SIZE,
+            },
+            search_timeout: DEFAULT_SEARCH_TIMEOUT,
+            explain: false,
+        }
+    }
+
+    pub fn rows(&self) -> &[crate::actions::browse::JobRow] {
+        self.page.as_ref().map_or(&[], |p| p.rows.as_slice())
+    }
+
+    fn selected_id(&self) -> Option<i64> {
+        self.rows().get(self.list.selected).map(|r| r.id)
+    }
+
+    /// A page arrived; pages for an older request are dropped by the app.
+    pub fn accept(&mut self, page: JobsPage) {
+        self.loading = false;
+        self.error = None;
+        let len = page.rows.len();
+        self.page = Some(page);
+        self.list.accept(len, |_| true);
+    }
+
+    pub fn accept_detail(&mut self, detail: JobDetail) {
+        if self.list.detail == Some(detail.id) {
+            self.detail = Some(detail);
+        }
+    }
+
+    pub fn failed(&mut self, error: String) {
+        self.loading = false;
+        self.error = Some(error);
+    }
+
+    /// Show jobs under `filter` from the first page (drill-down from another tab).
+    pub fn show(&mut self, filter: JobFilter, text: String) {
+        self.applied = filter;
+        self.list.filter = text;
+        self.history = false;
+        self.restart();
+    }
+
+    /// Back to the first page of the current filter.
+    fn restart(&mut self) {
+        self.previous.clear();
+        self.after_id = None;
+        self.loading = true;
+        self.list.reset_selection();
+        self.list.detail = None;
+    }
+
+    fn reload(&self) -> Vec<Reply> {
+        vec![Reply::Refresh(View::Jobs(Box::new(self.request())))]
+    }
+
+    fn open_detail(&mut self, id: i64) -> Vec<Reply> {
+        self.list.detail = Some(id);
+        self.detail = None;
+        self.detail_scroll = 0;
+        vec![Reply::Refresh(View::Job(id))]
+    }
+}
+
+impl TabView for JobsTab {
+    fn title(&self) -> &'static str {
+        "Jobs"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Jobs
+    }
+
+    fn view(&self) -> Option<View> {
+        Some(match self.list.detail {
+            Some(id) => View::Job(id),
+            None => View::Jobs(Box::new(self.request())),
+        })
+    }
+
+    /// A search scans the queue: it runs when asked (filter, paging, `r`),
+    /// never again by itself on the clock or on every queue change.
+    fn paused(&self) -> bool {
+        self.applied.search.is_some()
+    }
+
+    fn list(&self) -> Option<&dyn ListControls> {
+        Some(&self.list)
+    }
+
+    fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
+        Some(&mut self.list)
+    }
+
+    fn filter_applied(&mut self) -> Vec<Reply> {
+        match parse_filter(&self.list.filter) {
+            Ok(filter) => {
+                let checked = if self.history {
+                    filter.log_where(1)
+                } else {
+                    filter.queue_where(1)
+                };
+                if let Err(e) = checked {
+                    return vec![Reply::Flash(Level::Error, e.to_string())];
+                }
+                self.applied = filter;
+                self.restart();
+                self.reload()
+            }
+            Err(e) => vec![Reply::Flash(Level::Error, e)],
+        }
+    }
+
+    fn detail_commands(&self) -> &'static [Command] {
+        &[
+            Command::Copy,
+            Command::Up,
+            Command::Down,
+            Command::PageUp,
+            Command::PageDown,
+        ]
+    }
+
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
+        if self.list.detail.is_some() {
+            match command {
+                Command::Up => self.detail_scroll = self.detail_scroll.saturating_sub(1),
+                Command::Down => self.detail_scroll = self.detail_scroll.saturating_add(1),
+                Command::PageUp => self.detail_scroll = self.detail_scroll.saturating_sub(10),
+                Command::PageDown => self.detail_scroll = self.detail_scroll.saturating_add(10),
+                Command::Copy => {
+                    let payload = self.detail.as_ref().and_then(|d| d.job.as_ref());
+                    return match payload {
+                        Some(job) => {
+                            let view = PayloadView::of(job.payload.as_deref());
+                            vec![Reply::Copy(view.text().to_string())]
+                        }
+                        None => vec![Reply::Flash(
+                            Level::Info,
+                            "no payload: the job is only in the log".into(),
+                        )],
+                    };
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
+        let page = view::page_height(cx.body);
+        match command {
+            Command::Up
+            | Command::Down
+            | Command::Top
+            | Command::Bottom
+            | Command::PageUp
+            | Command::PageDown => {
+                let len = self.rows().len();
+                self.list.navigate(len, page, command);
+            }
+            Command::Open => {
+                if let Some(id) = self.selected_id() {
+                    return self.open_detail(id);
+                }
+            }
+            Command::NextPage => {
+                let next = self.page.as_ref().and_then(|p| p.next_after_id);
+                let Some(next) = next else {
+                    return vec![Reply::Flash(Level::Info, "this is the last page".into())];
+                };
+                self.previous.push(self.after_id);
+                self.after_id = Some(next);
+                self.loading = true;
+                self.list.reset_selection();
+                return self.reload();
+            }
+            Command::PrevPage => {
+                let Some(before) = self.previous.pop() else {
+                    return vec![Reply::Flash(Level::Info, "this is the first page".into())];
+                };
+                self.after_id = before;
+                self.loading = true;
+                self.list.reset_selection();
+                return self.reload();
+            }
+            Command::History => {
+                self.history = !self.history;
+                if self.history && self.applied.status.is_some_and(JobStatus::in_queue)
+                    || !self.history && self.applied.status.is_some_and(|s| !s.in_queue())
+                {
+                    self.applied.status = None;
+                }
+                let checked = if self.history {
+                    self.applied.log_where(1)
+                } else {
+                    self.applied.queue_where(1)
+                };
+                if let Err(e) = checked {
+                    self.history = !self.history;
+                    return vec![Reply::Flash(Level::Error, e.to_string())];
+                }
+                self.restart();
+                return self.reload();
+            }
+            Command::Sort => {
+                self.order = match self.order {
+                    Order::NewestFirst => Order::OldestFirst,
+                    Order::OldestFirst => Order::NewestFirst,
+                };
+                self.restart();
+                return self.reload();
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
+    }
+
+    fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw_detail(frame, area, screen, self);
+    }
+}
+
+/// The filter line: `status:queued ep:send_email prio:5..10 id:123
+/// key:abc worker:UUID`, and any other words as the search (free text, or
+/// `key=value` on JSON payloads and headers). `ep:` repeats.
+pub fn parse_filter(text: &str) -> Result<JobFilter, String> {
+    let mut filter = JobFilter::default();
+    let mut search: Vec<&str> = Vec::new();
+    for word in text.split_whitespace() {
+        let Some((name, value)) = word.split_once(':').filter(|(n, _)| {
+            matches!(
+                *n,
+                "status" | "ep" | "entrypoint" | "prio" | "priority" | "id" | "key" | "worker"
+            )
+        }) else {
+            search.push(word);
+            continue;
+        };
+        match name {
+            "status" => {
+                filter.status = Some(JobStatus::parse(value).ok_or_else(|| {
+                    format!("unknown status {value:?} (queued, picked, failed; successful, exception, canceled, deleted with history)")
+                })?)
+            }
+            "ep" | "entrypoint" => filter.entrypoints.push(value.to_string()),
+            "prio" | "priority" => {
+                let number = |t: &str| {
+                    t.parse::<i32>()
+                        .map_err(|_| format!("prio:{value} is not N, N.., ..M or N..M"))
+                };
+                match value.split_once("..") {
+                    Some((min, max)) => {
+                        filter.priority_min = (!min.is_empty()).then(|| number(min)).transpose()?;
+                        filter.priority_max = (!max.is_empty()).then(|| number(max)).transpose()?;
+                    }
+                    None => {
+                        let n = number(value)?;
+                        filter.priority_min = Some(n);
+                        filter.priority_max = Some(n);
+                    }
+                }
+            }
+            "id" => {
+                filter.id = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("id:{value} is not a job id"))?,
+                )
+            }
+            "key" => filter.dedupe_key = Some(value.to_string()),
+            _ => {
+                filter.worker = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("worker:{value} is not a queue manager id (UUID)"))?,
+                )
+            }
+        }
+    }
+    if !search.is_empty() {
+        filter.search = Some(Search::parse(&search.join(" ")));
+    }
+    Ok(filter)
+}
+
+/// The filter line that selects `filter` (for a drill-down).
+pub fn filter_text(filter: &JobFilter) -> String {
+    let mut words: Vec<String> = Vec::new();
+    if let Some(s) = filter.status {
+        words.push(format!("status:{}", s.label()));
+    }
+    words.extend(filter.entrypoints.iter().map(|e| format!("ep:{e}")));
+    if let Some(w) = filter.worker {
+        words.push(format!("worker:{w}"));
+    }
+    words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_line_syntax() {
+        let f = parse_filter("status:queued ep:a ep:b prio:5..10 id:12 key:k order=7").unwrap();
+        assert_eq!(f.status, Some(JobStatus::Queued));
+        assert_eq!(f.entrypoints, ["a", "b"]);
+        assert_eq!((f.priority_min, f.priority_max), (Some(5), Some(10)));
+        assert_eq!(f.id, Some(12));
+        assert_eq!(f.dedupe_key.as_deref(), Some("k"));
+        assert_eq!(
+            f.search,
+            Some(Search::KeyValue {
+                key: "order".into(),
+                value: "7".into()
+            })
+        );
+        let f = parse_filter("prio:3.. hello world").unwrap();
+        assert_eq!((f.priority_min, f.priority_max), (Some(3), None));
+        assert_eq!(f.search, Some(Search::Text("hello world".into())));
+        assert!(parse_filter("status:nope").is_err());
+        assert!(parse_filter("prio:x").is_err());
+        assert!(parse_filter("worker:nope").is_err());
+        assert_eq!(parse_filter("").unwrap(), JobFilter::default());
+        // Words that only look like fields are searched.
+        assert_eq!(
+            parse_filter("url:https").unwrap().search,
+            Some(Search::Text("url:https".into()))
+        );
+    }
+
+    #[test]
+    fn drill_down_text_parses_back() {
+        let filter = JobFilter {
+            entrypoints: vec!["send_email".into()],
+            ..JobFilter::default()
+        };
+        assert_eq!(parse_filter(&filter_text(&filter)).unwrap(), filter);
+    }
+}

@@ -1,0 +1,368 @@
+//! The Jobs tab: drawn into ratatui's TestBackend from seeded pages (insta
+//! snapshots), its keys (filter line, paging, history, drill-down from
+//! Stats), and the real binary in a pseudo-terminal finding a job by its
+//! payload and opening its detail.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pgq::actions::Outcome;
+use pgq::actions::browse::{JobDetail, JobRow, JobsPage, LogEntry, QueueJob};
+use pgq::actions::job_filter::{JobStatus, Search};
+use pgq::actions::kinds::ListJobs;
+use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, StatsWindow};
+use pgq::console::app::{App, AppOptions, Effect, Tab};
+use pgq::console::db::{DbEvent, Request, View};
+use pgq::console::keymap::Keymap;
+use pgq::console::theme::Theme;
+use pgq::console::ui;
+use pgq::settings::names::ObjectNames;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::common::pty::Console;
+use crate::common::{TestDb, assert_exit};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+fn app(tab: Tab) -> App {
+    let mut a = App::new(AppOptions {
+        tab,
+        keymap: Keymap::default(),
+        theme: Theme::colour(),
+        target: "ops@db.internal:5432/jobs".into(),
+        names: ObjectNames::with_prefix("", None).unwrap(),
+        read_only: false,
+        refresh_interval: Duration::from_secs(5),
+        events_buffer: 100,
+        now: t0(),
+    });
+    a.on_db(DbEvent::Connected {
+        server_version: "16.4".into(),
+    });
+    a
+}
+
+fn row(id: i64, entrypoint: &str, status: &str, minutes_ago: i64, payload: &str) -> JobRow {
+    let created = t0() - chrono::Duration::minutes(minutes_ago);
+    JobRow {
+        id,
+        entrypoint: entrypoint.into(),
+        status: status.into(),
+        priority: (id % 10) as i32,
+        created,
+        updated: Some(created),
+        heartbeat: Some(created),
+        execute_after: Some(if id == 48121 {
+            t0() + chrono::Duration::minutes(4)
+        } else {
+            created
+        }),
+        attempts: Some(if status == "failed" { 3 } else { 0 }),
+        dedupe_key: (id % 3 == 0).then(|| format!("k{id}")),
+        queue_manager_id: (status == "picked")
+            .then(|| "6f1c2f9e-8d55-4c39-9a35-0b0f0f1f2a3b".parse().unwrap()),
+        headers: None,
+        payload_bytes: Some(payload.len() as i64),
+        payload_head: Some(payload.as_bytes().to_vec()),
+        has_traceback: None,
+    }
+}
+
+fn page() -> JobsPage {
+    JobsPage {
+        history: false,
+        rows: vec![
+            row(
+                48123,
+                "send_email",
+                "queued",
+                1,
+                r#"{"to": "ada@example.com"}"#,
+            ),
+            row(48122, "resize_image", "picked", 3, r#"{"image": 7}"#),
+            row(
+                48121,
+                "send_email",
+                "queued",
+                5,
+                r#"{"to": "bob@example.com"}"#,
+            ),
+            row(48120, "sync_crm", "failed", 70, "plain text payload"),
+        ],
+        next_after_id: Some(48120),
+        plan: Vec::new(),
+    }
+}
+
+fn detail() -> JobDetail {
+    let at = |m: i64| t0() - chrono::Duration::minutes(m);
+    let log = |id, m, status: &str, tb: Option<serde_json::Value>| LogEntry {
+        id,
+        created: at(m),
+        status: status.into(),
+        priority: 1,
+        entrypoint: "sync_crm".into(),
+        traceback: tb,
+    };
+    JobDetail {
+        id: 48120,
+        job: Some(QueueJob {
+            id: 48120,
+            priority: 1,
+            queue_manager_id: None,
+            created: at(70),
+            updated: at(60),
+            heartbeat: at(60),
+            execute_after: at(70),
+            status: "failed".into(),
+            entrypoint: "sync_crm".into(),
+            dedupe_key: None,
+            payload: Some(br#"{"account": 17, "full": true}"#.to_vec()),
+            headers: Some(serde_json::json!({"tenant": "acme"})),
+            attempts: 3,
+            slot: None,
+        }),
+        log: vec![
+            log(1, 70, "queued", None),
+            log(2, 69, "picked", None),
+            log(
+                3,
+                60,
+                "failed",
+                Some(serde_json::json!({
+                    "exception_type": "TimeoutError",
+                    "exception_message": "crm did not answer",
+                    "traceback": "Traceback (most recent call last):\n  File \"crm.py\", line 3\nTimeoutError: crm did not answer"
+                })),
+            ),
+        ],
+    }
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| ui::draw(f, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+/// The page request among `effects`, if one was sent.
+fn list_request(effects: &[Effect]) -> Option<ListJobs> {
+    effects.iter().find_map(|e| match e {
+        Effect::Request(Request::Refresh(View::Jobs(list))) => Some((**list).clone()),
+        _ => None,
+    })
+}
+
+fn with_page(mut a: App) -> App {
+    let view = View::Jobs(Box::new(a.jobs.request()));
+    a.on_db(DbEvent::Refreshed {
+        view,
+        result: Ok(Outcome::Jobs(page())),
+    });
+    a
+}
+
+#[test]
+fn jobs_tab_snapshots() {
+    let a = with_page(app(Tab::Jobs));
+    insta::assert_snapshot!("jobs_tab_80x24", render(&a, 80, 24));
+    insta::assert_snapshot!("jobs_tab_160x30", render(&a, 160, 30));
+
+    let mut a = a;
+    key(&mut a, KeyCode::Char('G'));
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Request(Request::Refresh(View::Job(48120)))))
+    );
+    a.on_db(DbEvent::Refreshed {
+        view: View::Job(48120),
+        result: Ok(Outcome::Job(detail())),
+    });
+    insta::assert_snapshot!("jobs_detail_100x40", render(&a, 100, 40));
+    let copied = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        copied.iter().any(
+            |e| matches!(e, Effect::Copy(t) if t == "{\n  \"account\": 17,\n  \"full\": true\n}")
+        ),
+        "{copied:?}"
+    );
+    key(&mut a, KeyCode::Esc);
+    assert!(a.jobs.list.detail.is_none());
+}
+
+#[test]
+fn filter_line_paging_and_history_send_the_right_pages() {
+    let mut a = with_page(app(Tab::Jobs));
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "status:queued ep:send_email prio:1..5 order=7");
+    let effects = key(&mut a, KeyCode::Enter);
+    let request = list_request(&effects).expect("a page request");
+    assert_eq!(request.filter.status, Some(JobStatus::Queued));
+    assert_eq!(request.filter.entrypoints, ["send_email"]);
+    assert_eq!(
+        (request.filter.priority_min, request.filter.priority_max),
+        (Some(1), Some(5))
+    );
+    assert_eq!(
+        request.filter.search,
+        Some(Search::KeyValue {
+            key: "order".into(),
+            value: "7".into()
+        })
+    );
+    assert_eq!(request.page.after_id, None);
+    assert!(render(&a, 100, 24).contains("searching…"));
+    // The answer for this filter lands; `n` pages on with its cursor, `p` back.
+    a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(request.clone())),
+        result: Ok(Outcome::Jobs(page())),
+    });
+    // A search is not re-run by the clock (it scans the queue)…
+    let later = a.on_tick(t0() + chrono::Duration::seconds(30));
+    assert!(list_request(&later).is_none(), "{later:?}");
+    assert!(render(&a, 100, 24).contains("not live"));
+    // …only when asked.
+    assert!(list_request(&key(&mut a, KeyCode::Char('r'))).is_some());
+    a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(request.clone())),
+        result: Ok(Outcome::Jobs(page())),
+    });
+    let next = list_request(&key(&mut a, KeyCode::Char('n'))).unwrap();
+    assert_eq!(next.page.after_id, Some(48120));
+    assert_eq!(
+        next.filter, request.filter,
+        "the filter is kept while paging"
+    );
+    // A page for a cursor left behind is dropped, and the wanted one asked for.
+    let effects = a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(request.clone())),
+        result: Ok(Outcome::Jobs(JobsPage {
+            rows: Vec::new(),
+            ..page()
+        })),
+    });
+    assert!(a.jobs.loading);
+    assert_eq!(list_request(&effects), Some(next.clone()));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(next)),
+        result: Ok(Outcome::Jobs(page())),
+    });
+    let back = list_request(&key(&mut a, KeyCode::Char('p'))).unwrap();
+    assert_eq!(back.page.after_id, None);
+
+    // History drops the queue-only status and refuses a payload search.
+    let refused = key(&mut a, KeyCode::Char('h'));
+    assert!(list_request(&refused).is_none());
+    assert!(!a.jobs.history);
+    assert!(
+        a.flash.as_ref().unwrap().text.contains("payload"),
+        "{:?}",
+        a.flash
+    );
+
+    // A bad filter says why and keeps the pages shown.
+    key(&mut a, KeyCode::Char('/'));
+    for _ in 0..60 {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typed(&mut a, "status:done");
+    assert!(list_request(&key(&mut a, KeyCode::Enter)).is_none());
+    assert!(a.flash.as_ref().unwrap().text.contains("unknown status"));
+}
+
+/// A filter applied while a page is on its way is fetched when that page
+/// comes back (it is dropped as stale).
+#[test]
+fn a_filter_applied_during_a_load_is_fetched_after_it() {
+    let mut a = app(Tab::Jobs);
+    let first = a.jobs.request();
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "needle");
+    let effects = key(&mut a, KeyCode::Enter);
+    assert!(list_request(&effects).is_none(), "one page at a time");
+    let effects = a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(first)),
+        result: Ok(Outcome::Jobs(page())),
+    });
+    assert!(a.jobs.page.is_none(), "the stale page is not shown");
+    let request = list_request(&effects).expect("the search is sent now");
+    assert_eq!(request.filter.search, Some(Search::Text("needle".into())));
+}
+
+#[test]
+fn enter_on_a_stats_row_opens_its_jobs() {
+    let mut a = app(Tab::Stats);
+    let stats = QueueStats {
+        window: StatsWindow::OneHour,
+        as_of: t0(),
+        entrypoints: vec![EntrypointStats {
+            entrypoint: "send_email".into(),
+            queued: 3,
+            picked: 0,
+            held: 0,
+            oldest_queued_age_seconds: Some(4.0),
+            done: Completions::default(),
+        }],
+        series: Vec::new(),
+        latency: Default::default(),
+    };
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(StatsWindow::OneHour),
+        result: Ok(Outcome::QueueStats(stats)),
+    });
+    let effects = key(&mut a, KeyCode::Enter);
+    assert_eq!(a.tab, Tab::Jobs);
+    let request = list_request(&effects).expect("the Jobs page is loaded");
+    assert_eq!(request.filter.entrypoints, ["send_email"]);
+    assert!(render(&a, 100, 24).contains("ep:send_email"));
+}
+
+/// The real console: find a job by a word of its payload, open it, see the
+/// payload and the log timeline.
+#[test]
+fn find_a_job_by_payload_and_open_its_detail() {
+    let db = TestDb::installed();
+    for (ep, payload) in [
+        ("send_email", r#"{"to": "ada@example.com"}"#),
+        ("send_email", r#"{"to": "zebra-invoice@example.com"}"#),
+        ("resize_image", "plain"),
+    ] {
+        assert_exit(&db.pgq(&["queue", ep, payload]), 0);
+    }
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the Jobs tab", Duration::from_secs(15), |s| {
+        s.contains("resize_image") && s.contains("h history")
+    });
+    console.press("/");
+    console.press("zebra-invoice");
+    console.press("\r");
+    let screen = console.wait_for("the search result", Duration::from_secs(10), |s| {
+        s.contains("filter zebra-invoice")
+            && !s.contains("resize_image")
+            && !s.contains("searching")
+    });
+    assert!(screen.contains("send_email"), "{screen}");
+    console.press("\r");
+    let screen = console.wait_for("the detail", Duration::from_secs(10), |s| {
+        s.contains("timeline") && s.contains("\"to\": \"zebra-invoice@example.com\"")
+    });
+    assert!(screen.contains("job 2"), "{screen}");
+    assert!(screen.contains("queued"), "{screen}");
+}
