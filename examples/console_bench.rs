@@ -73,6 +73,7 @@ fn seeded_app(tab: Tab) -> App {
             as_of: t0,
             entrypoints,
             series,
+            latency: Default::default(),
         })),
     });
     for i in 0..10_000i64 {

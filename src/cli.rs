@@ -283,9 +283,16 @@ pub enum Command {
         #[arg(short = 'n', long, default_value_t = 25)]
         limit: u32,
     },
-    /// Queue managers currently holding picked jobs
-    #[command(after_help = "Example:\n  pgq workers --json")]
-    Workers,
+    /// Queue managers currently holding picked jobs, with their jobs and heartbeat ages
+    #[command(after_help = "Example:\n  pgq workers -t 60 --jobs 5\n  pgq --json workers")]
+    Workers {
+        /// A held job whose heartbeat is older than this many seconds is stale
+        #[arg(short, long, default_value_t = 300.0, value_parser = non_negative_seconds)]
+        threshold: f64,
+        /// Job ids listed per worker (its count covers all of them)
+        #[arg(long, default_value_t = 20)]
+        jobs: u32,
+    },
     /// Queued jobs per entrypoint with their age
     #[command(after_help = "Example:\n  pgq backlog")]
     Backlog,

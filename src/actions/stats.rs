@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::jobs::missing_schema_or;
+use super::latency::{self, LatencyReport};
 use super::{ActionError, Session};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -109,6 +110,9 @@ pub struct QueueStats {
     pub entrypoints: Vec<EntrypointStats>,
     /// Oldest slice first; each slice is `window / SERIES_BUCKETS` long.
     pub series: Vec<Completions>,
+    /// Execution and wait percentiles in the window, with their p95 per
+    /// slice sliced like `series`.
+    pub latency: LatencyReport,
 }
 
 /// The sum of `rows` (the oldest queued age is the largest).
@@ -157,12 +161,26 @@ pub(super) async fn queue_stats(
     let buckets = SERIES_BUCKETS as i32;
     let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
         [&seconds, &bucket, &buckets];
-    let (now_row, depth, done) = tokio::try_join!(
-        client.query_one(now_sql, &[]),
-        client.query(depth_sql.as_str(), &[]),
-        client.query(done_sql.as_str(), &done_params),
-    )
-    .map_err(|e| missing_schema_or(session, e, "reading queue statistics"))?;
+    let counts = async {
+        tokio::try_join!(
+            client.query_one(now_sql, &[]),
+            client.query(depth_sql.as_str(), &[]),
+            client.query(done_sql.as_str(), &done_params),
+        )
+        .map_err(|e| missing_schema_or(session, e, "reading queue statistics"))
+    };
+    // Sent together: the connection pipelines them, one round trip. The
+    // latency scans the window's log rows and can take seconds on a large
+    // log: when it fails (a statement timeout) the counts still show.
+    let (counts, latency) = tokio::join!(
+        counts,
+        latency::percentiles(session, window.duration(), SERIES_BUCKETS),
+    );
+    let (now_row, depth, done) = counts?;
+    let latency = latency.unwrap_or_else(|e| LatencyReport {
+        error: Some(e.to_string()),
+        ..Default::default()
+    });
 
     let mut by_name: std::collections::BTreeMap<String, EntrypointStats> = Default::default();
     for r in &depth {
@@ -200,5 +218,6 @@ pub(super) async fn queue_stats(
         as_of: now_row.get(0),
         entrypoints: by_name.into_values().collect(),
         series,
+        latency,
     })
 }

@@ -199,9 +199,10 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Delete(args) => job_removal::delete(&ctx, args).await,
         Command::Purge(args) => job_removal::purge(&ctx, args).await,
         Command::Dashboard { interval, limit } => reports::dashboard(&ctx, *interval, *limit).await,
-        Command::Failed { .. } | Command::Stale { .. } | Command::Workers | Command::Backlog => {
-            reports::run(&ctx, &command).await
-        }
+        Command::Failed { .. }
+        | Command::Stale { .. }
+        | Command::Workers { .. }
+        | Command::Backlog => reports::run(&ctx, &command).await,
         Command::Jobs(args) => browse::jobs(&ctx, args).await,
         Command::Job { id } => browse::job(&ctx, *id).await,
         Command::Run(args) => run::run(&ctx, args).await,

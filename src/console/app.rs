@@ -23,6 +23,7 @@ use super::tabs::held::HeldTab;
 use super::tabs::jobs::JobsTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
+use super::tabs::workers::WorkersTab;
 use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
 use crate::actions::{Action, Outcome, kinds};
@@ -49,12 +50,13 @@ pub enum Tab {
     Durability,
     Enqueue,
     Held,
+    Workers,
     /// Only when the console hosts a worker (`pgq run`, `pgq demo`).
     Worker,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Stats,
         Tab::Jobs,
         Tab::Events,
@@ -62,6 +64,7 @@ impl Tab {
         Tab::Durability,
         Tab::Enqueue,
         Tab::Held,
+        Tab::Workers,
     ];
 
     /// The command that shows this tab (its keys are in the keymap).
@@ -74,6 +77,7 @@ impl Tab {
             Tab::Durability => Command::TabDurability,
             Tab::Enqueue => Command::TabEnqueue,
             Tab::Held => Command::TabHeld,
+            Tab::Workers => Command::TabWorkers,
             Tab::Worker => Command::TabWorker,
         }
     }
@@ -91,6 +95,7 @@ enum ViewKind {
     Schedules,
     Tables,
     Held,
+    Workers,
     Jobs,
     Job,
 }
@@ -101,6 +106,7 @@ fn kind_of(view: &View) -> ViewKind {
         View::Schedules => ViewKind::Schedules,
         View::Tables => ViewKind::Tables,
         View::Held => ViewKind::Held,
+        View::Workers => ViewKind::Workers,
         View::Jobs(_) => ViewKind::Jobs,
         View::Job(_) => ViewKind::Job,
     }
@@ -194,6 +200,7 @@ pub struct App {
     pub durability: DurabilityTab,
     pub enqueue: EnqueueForm,
     pub held: HeldTab,
+    pub workers: WorkersTab,
     pub jobs: JobsTab,
     pub confirm: Option<Confirm>,
     pub sql_log: SqlLog,
@@ -256,6 +263,7 @@ impl App {
             durability: DurabilityTab::default(),
             enqueue: EnqueueForm::default(),
             held: HeldTab::default(),
+            workers: WorkersTab::default(),
             jobs: JobsTab::default(),
             confirm: None,
             sql_log: SqlLog::default(),
@@ -306,6 +314,7 @@ impl App {
             Tab::Durability => Some(&self.durability),
             Tab::Enqueue => Some(&self.enqueue),
             Tab::Held => Some(&self.held),
+            Tab::Workers => Some(&self.workers),
             Tab::Worker => self.worker.as_ref().map(|w| w as &dyn TabView),
         }
     }
@@ -319,6 +328,7 @@ impl App {
             Tab::Durability => Some(&mut self.durability),
             Tab::Enqueue => Some(&mut self.enqueue),
             Tab::Held => Some(&mut self.held),
+            Tab::Workers => Some(&mut self.workers),
             Tab::Worker => self.worker.as_mut().map(|w| w as &mut dyn TabView),
         }
     }
@@ -584,6 +594,7 @@ impl App {
         for kind in [
             ViewKind::Stats,
             ViewKind::Held,
+            ViewKind::Workers,
             ViewKind::Jobs,
             ViewKind::Job,
         ] {
@@ -716,6 +727,7 @@ impl App {
                 self.preview_durability(effects);
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
+            Ok(Outcome::Workers(workers)) => self.workers.accept(workers),
             // A page for a filter or cursor since left behind is dropped.
             Ok(Outcome::Jobs(page)) => {
                 let wanted = View::Jobs(Box::new(self.jobs.request()));
@@ -1021,6 +1033,7 @@ impl App {
             Command::TabDurability => self.switch_to(Tab::Durability, effects),
             Command::TabEnqueue => self.switch_to(Tab::Enqueue, effects),
             Command::TabHeld => self.switch_to(Tab::Held, effects),
+            Command::TabWorkers => self.switch_to(Tab::Workers, effects),
             Command::TabWorker => {
                 if self.worker.is_some() {
                     self.switch_to(Tab::Worker, effects)

@@ -33,6 +33,8 @@ use crate::settings::names::ObjectNames;
 
 /// How many held jobs the Held tab loads.
 pub const HELD_LIMIT: u32 = 500;
+/// How many of each worker's jobs the Workers tab loads.
+pub const WORKER_JOBS_LIMIT: u32 = 200;
 
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
@@ -45,6 +47,7 @@ pub enum View {
     Schedules,
     Tables,
     Held,
+    Workers,
     /// A page of the Jobs tab (its filter, history switch and cursor).
     Jobs(Box<kinds::ListJobs>),
     /// One job's detail.
@@ -58,6 +61,11 @@ impl View {
             View::Schedules => kinds::ListSchedules.into(),
             View::Tables => kinds::TableInfo.into(),
             View::Held => kinds::HeldJobs { limit: HELD_LIMIT }.into(),
+            View::Workers => kinds::Workers {
+                stale_after: crate::actions::workers::STALE_AFTER,
+                job_limit: WORKER_JOBS_LIMIT,
+            }
+            .into(),
             View::Jobs(list) => (**list).clone().into(),
             View::Job(id) => kinds::ShowJob { id: *id }.into(),
         }

@@ -106,6 +106,9 @@ statements! {
     Backlog => "backlog.sql",
     StatsDepth => "stats_depth.sql",
     StatsDone => "stats_done.sql",
+    // Latency percentiles (actions/latency.rs): per entrypoint and overall,
+    // over a window and per slice of it, in one pass over the log.
+    LatencyPercentiles => "latency_percentiles.sql",
     HeldJobs => "held_jobs.sql",
     TableInfo => "table_info.sql",
     // The metrics endpoint's read-only scrape (actions/metrics.rs).

@@ -320,6 +320,7 @@ fn enter_on_a_stats_row_opens_its_jobs() {
             done: Completions::default(),
         }],
         series: Vec::new(),
+        latency: Default::default(),
     };
     a.on_db(DbEvent::Refreshed {
         view: View::Stats(StatsWindow::OneHour),

@@ -86,6 +86,7 @@ fn seeded_stats() -> QueueStats {
             entry("sync_crm", 0, 1, 5, None, 880, 91, 14),
         ],
         series,
+        latency: Default::default(),
     }
 }
 

@@ -101,6 +101,7 @@ register! {
     held_jobs::HeldJobs => HeldJobs,
     queue_metrics::QueueMetrics => QueueMetrics,
     missing_tables::MissingTables => MissingTables,
+    latency::LatencyPercentiles => Latency,
     list_jobs::ListJobs => Jobs,
     job_detail::ShowJob => Job,
     cancel::CancelJobs => Canceled,

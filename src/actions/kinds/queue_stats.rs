@@ -1,5 +1,6 @@
 //! Depth, age and windowed completions per entrypoint (console Stats tab).
 
+use crate::actions::latency;
 use crate::actions::stats::{self, QueueStats as Stats, SERIES_BUCKETS, StatsWindow};
 use crate::actions::{Act, ActionError, Session, bind, psql};
 use crate::settings::names::ObjectNames;
@@ -13,7 +14,7 @@ impl Act for QueueStats {
     type Output = Stats;
     const MUTATES: bool = false;
 
-    /// No pgq command prints these numbers: the console's two queries.
+    /// No pgq command prints these numbers: the console's queries.
     fn sample() -> Self {
         QueueStats {
             window: StatsWindow::OneHour,
@@ -27,6 +28,14 @@ impl Act for QueueStats {
             stats::depth_sql(names),
             bind(
                 &stats::done_sql(names),
+                &[
+                    seconds.to_string(),
+                    bucket.to_string(),
+                    SERIES_BUCKETS.to_string(),
+                ],
+            ),
+            bind(
+                &latency::percentiles_sql(names),
                 &[
                     seconds.to_string(),
                     bucket.to_string(),
