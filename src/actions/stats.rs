@@ -111,8 +111,11 @@ pub struct QueueStats {
     /// Oldest slice first; each slice is `window / SERIES_BUCKETS` long.
     pub series: Vec<Completions>,
     /// Execution and wait percentiles in the window, with their p95 per
-    /// slice sliced like `series`.
+    /// slice sliced like `series`; empty unless `latency_included`.
     pub latency: LatencyReport,
+    /// Whether this refresh computed `latency` (the console asks for it less
+    /// often than for the counts and keeps the last one meanwhile).
+    pub latency_included: bool,
 }
 
 /// The sum of `rows` (the oldest queued age is the largest).
@@ -152,6 +155,7 @@ pub(super) fn done_sql(n: &ObjectNames) -> String {
 pub(super) async fn queue_stats(
     session: &Session,
     window: StatsWindow,
+    with_latency: bool,
 ) -> Result<QueueStats, ActionError> {
     let seconds = window.duration().as_secs_f64();
     let bucket = seconds / SERIES_BUCKETS as f64;
@@ -172,15 +176,19 @@ pub(super) async fn queue_stats(
     // Sent together: the connection pipelines them, one round trip. The
     // latency scans the window's log rows and can take seconds on a large
     // log: when it fails (a statement timeout) the counts still show.
-    let (counts, latency) = tokio::join!(
-        counts,
-        latency::percentiles(session, window.duration(), SERIES_BUCKETS),
-    );
+    let latency = async {
+        if !with_latency {
+            return LatencyReport::default();
+        }
+        latency::percentiles(session, window.duration(), SERIES_BUCKETS)
+            .await
+            .unwrap_or_else(|e| LatencyReport {
+                error: Some(e.to_string()),
+                ..Default::default()
+            })
+    };
+    let (counts, latency) = tokio::join!(counts, latency);
     let (now_row, depth, done) = counts?;
-    let latency = latency.unwrap_or_else(|e| LatencyReport {
-        error: Some(e.to_string()),
-        ..Default::default()
-    });
 
     let mut by_name: std::collections::BTreeMap<String, EntrypointStats> = Default::default();
     for r in &depth {
@@ -219,5 +227,6 @@ pub(super) async fn queue_stats(
         entrypoints: by_name.into_values().collect(),
         series,
         latency,
+        latency_included: with_latency,
     })
 }

@@ -583,7 +583,7 @@ impl App {
         }
         if self.tab == Tab::Enqueue {
             // Completion draws on the queue's and the schedules' entrypoints.
-            self.request(View::Stats(self.stats.window), effects);
+            self.request(self.stats.counts_view(), effects);
             self.request(View::Schedules, effects);
         }
     }

@@ -20,7 +20,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
-use crate::actions::stats::StatsWindow;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session, kinds};
 use crate::db::connect;
 use crate::db::listener::{
@@ -43,7 +42,8 @@ const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '
 /// Data a tab shows; refreshes of the same view coalesce.
 #[derive(Debug, Clone, PartialEq)]
 pub enum View {
-    Stats(StatsWindow),
+    /// The Stats tab's counts, with the latency percentiles when asked.
+    Stats(kinds::QueueStats),
     Schedules,
     Tables,
     Held,
@@ -57,7 +57,7 @@ pub enum View {
 impl View {
     fn action(&self) -> Action {
         match self {
-            View::Stats(window) => kinds::QueueStats { window: *window }.into(),
+            View::Stats(stats) => stats.clone().into(),
             View::Schedules => kinds::ListSchedules.into(),
             View::Tables => kinds::TableInfo.into(),
             View::Held => kinds::HeldJobs { limit: HELD_LIMIT }.into(),
@@ -476,13 +476,20 @@ async fn run_job(session: &Session, job: Job) -> DbEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::stats::StatsWindow;
 
     #[test]
     fn refreshes_coalesce_and_actions_go_first() {
         let mut p = Pending::default();
-        p.push(Request::Refresh(View::Stats(StatsWindow::OneHour)));
+        p.push(Request::Refresh(View::Stats(kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        })));
         p.push(Request::Refresh(View::Schedules));
-        p.push(Request::Refresh(View::Stats(StatsWindow::FiveMinutes)));
+        p.push(Request::Refresh(View::Stats(kinds::QueueStats {
+            window: StatsWindow::FiveMinutes,
+            latency: true,
+        })));
         p.push(Request::Refresh(View::Schedules));
         p.push(Request::Execute {
             id: 7,
@@ -494,7 +501,10 @@ mod tests {
         ));
         assert!(matches!(
             p.take(),
-            Some(Job::Refresh(View::Stats(StatsWindow::FiveMinutes)))
+            Some(Job::Refresh(View::Stats(kinds::QueueStats {
+                window: StatsWindow::FiveMinutes,
+                latency: true
+            })))
         ));
         assert!(matches!(p.take(), Some(Job::Refresh(View::Schedules))));
         assert!(p.take().is_none());

@@ -163,6 +163,7 @@ async fn every_command_line_runs_on_the_sessions_installation() {
         kinds::Backlog.into(),
         kinds::QueueStats {
             window: StatsWindow::OneHour,
+            latency: true,
         }
         .into(),
         kinds::ServerVersion.into(),

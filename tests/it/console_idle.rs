@@ -54,12 +54,13 @@ fn app() -> App {
 /// What the db task would answer to a refresh (empty, but real outcomes).
 fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
     match view {
-        View::Stats(window) => Outcome::QueueStats(QueueStats {
-            window: *window,
+        View::Stats(asked) => Outcome::QueueStats(QueueStats {
+            window: asked.window,
             as_of: now,
             entrypoints: Vec::new(),
             series: Vec::new(),
             latency: Default::default(),
+            latency_included: asked.latency,
         }),
         View::Schedules => Outcome::Schedules(ScheduleListing {
             rows: Vec::new(),
@@ -227,7 +228,9 @@ fn the_tab_on_screen_still_refreshes_after_events_and_hidden_ones_on_arrival() {
     sim.queue_event();
     sim.idle(Duration::milliseconds(500), "Stats after an event");
     assert!(
-        sim.refreshes[before..].contains(&View::Stats(StatsWindow::OneHour)),
+        sim.refreshes[before..]
+            .iter()
+            .any(|v| matches!(v, View::Stats(q) if q.window == StatsWindow::OneHour)),
         "{:?}",
         sim.refreshes
     );
@@ -282,9 +285,18 @@ fn paused_offline_and_in_flight_states_stay_idle() {
     sim.idle(Duration::seconds(20), "Stats with a refresh in flight");
     let asked = sim.refreshes.len();
     sim.answering = true;
-    let result = Ok(answer_to(&View::Stats(StatsWindow::OneHour), sim.now));
+    let result = Ok(answer_to(
+        &View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
+        sim.now,
+    ));
     sim.db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result,
     });
     sim.idle(Duration::seconds(2), "Stats after the slow answer");

@@ -224,6 +224,7 @@ fn latency_stats() -> QueueStats {
             },
             error: None,
         },
+        latency_included: true,
     }
 }
 
@@ -231,7 +232,10 @@ fn latency_stats() -> QueueStats {
 fn stats_tab_shows_latency_percentiles_and_a_p95_sparkline() {
     let mut a = app(Tab::Stats);
     a.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(latency_stats())),
     });
     // Narrow: the number columns that fit, the selected row's latency below.
@@ -260,7 +264,10 @@ fn stats_tab_keeps_the_counts_when_the_latency_query_failed() {
         ..Default::default()
     };
     a.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(stats)),
     });
     let screen = render(&a, 80, 24);

@@ -207,6 +207,7 @@ async fn the_stats_refresh_slices_p95_over_the_window() {
         &session,
         &kinds::QueueStats {
             window: pgq::actions::stats::StatsWindow::OneHour,
+            latency: true,
         },
         false,
     )
