@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use super::jobs::missing_schema_or;
+use super::latency::{self, LatencyReport};
 use super::tables::{self, TableInfo};
 use super::{ActionError, Session, db_err};
 use crate::db::statements::Statement;
@@ -39,6 +40,9 @@ pub struct MetricsReport {
     pub logs: Vec<LogCount>,
     pub unaggregated_log_rows: i64,
     pub tables: Vec<TableInfo>,
+    /// Execution and wait percentiles per entrypoint over the window (the
+    /// Stats tab's statement, one slice).
+    pub latency: LatencyReport,
 }
 
 /// A scrape that hangs must not hold the connection (or the scrapers) for long.
@@ -100,11 +104,13 @@ async fn read(
         .first()
         .map_or(0, |r| r.get(0));
     let tables = tables::table_info(session).await?.tables;
+    let latency = latency::percentiles(session, window, 1).await?;
     Ok(MetricsReport {
         queue,
         logs,
         unaggregated_log_rows,
         tables,
+        latency,
     })
 }
 

@@ -634,3 +634,77 @@ async fn a_stopping_worker_is_not_ready() {
     server.process.signal("TERM");
     assert_eq!(server.process.wait_exit(WAIT), Some(0));
 }
+
+#[tokio::test]
+async fn execution_and_wait_percentiles_per_entrypoint_are_served() {
+    let db = TestDb::installed();
+    // Three jobs of `e`, each queued 1 s before it was picked, running 1, 2
+    // and 3 s; one job of `slow` picked but not finished (no execution yet).
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO pgqueuer_log (created, job_id, status, priority, entrypoint)
+             SELECT now() - interval '60 seconds' + d.t * interval '1 second', j, d.s::pgqueuer_status, 0, 'e'
+               FROM generate_series(1, 3) j,
+                    LATERAL (VALUES (0, 'queued'), (1, 'picked'), (1 + j, 'successful')) d(t, s);
+             INSERT INTO pgqueuer_log (created, job_id, status, priority, entrypoint)
+             VALUES (now() - interval '20 seconds', 9, 'queued', 0, 'slow'),
+                    (now() - interval '15 seconds', 9, 'picked', 0, 'slow');",
+        )
+        .await
+        .expect("seed");
+    let server = start_metrics(&db, &[]);
+    let scraped = scrape(&db, &server.addr);
+    let execution = |q: &str| {
+        value(
+            &scraped,
+            "pgq_job_execution_seconds",
+            &[("entrypoint", "e"), ("quantile", q)],
+        )
+    };
+    let close = |got: Option<f64>, want: f64| {
+        let got = got.unwrap_or_else(|| panic!("missing, want {want}: {scraped}"));
+        assert!((got - want).abs() < 1e-6, "got {got}, want {want}");
+    };
+    // percentile_cont over 1, 2, 3 s.
+    close(execution("0.5"), 2.0);
+    close(execution("0.95"), 2.9);
+    close(execution("0.99"), 2.98);
+    close(
+        value(
+            &scraped,
+            "pgq_job_execution_seconds_max",
+            &[("entrypoint", "e")],
+        ),
+        3.0,
+    );
+    close(
+        value(
+            &scraped,
+            "pgq_job_execution_seconds_count",
+            &[("entrypoint", "e")],
+        ),
+        3.0,
+    );
+    close(
+        value(
+            &scraped,
+            "pgq_job_wait_seconds",
+            &[("entrypoint", "slow"), ("quantile", "0.5")],
+        ),
+        5.0,
+    );
+    assert_eq!(
+        value(
+            &scraped,
+            "pgq_job_execution_seconds",
+            &[("entrypoint", "slow"), ("quantile", "0.5")],
+        ),
+        None,
+        "nothing of slow finished"
+    );
+    assert_eq!(
+        family(&scraped, "pgq_job_execution_seconds")["type"],
+        "gauge"
+    );
+}

@@ -50,6 +50,24 @@ pub fn render(
             gauge!("pgq_queue_stale_picked_jobs", "entrypoint" => entrypoint.to_string())
                 .set(n as f64);
         }
+        // Execution (picked → terminal, PGQueuer's insights definition) and
+        // wait (queued → picked) per entrypoint over the window, as
+        // summaries without _sum: quantiles, count and max.
+        for (entrypoint, latency) in &report.latency.entrypoints {
+            for (name, p) in [
+                ("pgq_job_execution_seconds", &latency.execution),
+                ("pgq_job_wait_seconds", &latency.wait),
+            ] {
+                let Some(p) = p else { continue };
+                for (quantile, value) in [("0.5", p.p50), ("0.95", p.p95), ("0.99", p.p99)] {
+                    gauge!(name, "entrypoint" => entrypoint.clone(), "quantile" => quantile)
+                        .set(value);
+                }
+                gauge!(format!("{name}_max"), "entrypoint" => entrypoint.clone()).set(p.max);
+                gauge!(format!("{name}_count"), "entrypoint" => entrypoint.clone())
+                    .set(p.count as f64);
+            }
+        }
         gauge!("pgq_log_unaggregated_rows").set(report.unaggregated_log_rows as f64);
         for t in report.tables.iter().filter(|t| t.unlogged.is_some()) {
             gauge!("pgq_table_size_bytes", "table" => t.table.clone()).set(t.total_bytes as f64);
@@ -83,6 +101,29 @@ fn describe(window: Duration, stale_after: Duration) {
         "pgq_queue_stale_picked_jobs",
         format!("Picked jobs of the entrypoint whose heartbeat is older than {stale}.")
     );
+    for (name, what) in [
+        (
+            "pgq_job_execution_seconds",
+            "Execution time (picked to finished)",
+        ),
+        ("pgq_job_wait_seconds", "Wait time (queued to picked)"),
+    ] {
+        describe_gauge!(
+            name,
+            format!("{what} of the entrypoint's jobs logged in the last {window}, by quantile.")
+        );
+        describe_gauge!(
+            format!("{name}_max"),
+            format!("Longest {} in the last {window}.", what.to_lowercase())
+        );
+        describe_gauge!(
+            format!("{name}_count"),
+            format!(
+                "Durations measured for {} in the last {window}.",
+                what.to_lowercase()
+            )
+        );
+    }
     describe_gauge!(
         "pgq_log_unaggregated_rows",
         "Log rows not yet folded into the statistics table."
