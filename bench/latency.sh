@@ -13,6 +13,13 @@
 #
 #   bench/latency.sh [SECONDS] [RATES]   (defaults 10 and "100 1000")
 #
+# PGQ_LATENCY_PRODUCER=pgbench (the default when pgbench is installed) offers
+# the jobs with `pgbench --rate` (Poisson arrivals at RATE, 4 clients), each
+# transaction the single-job enqueue PGQueuer runs: the job row and its
+# `queued` log row in one statement, whose INSERT fires the table's NOTIFY.
+# PGQ_LATENCY_PRODUCER=python uses bench/latency_producer.py (Python
+# PGQueuer's own enqueue), which tops out near 170 jobs/s on 2 cores.
+#
 # A log row's `created` is its statement's transaction start (PostgreSQL
 # now()), so enqueue → pick is from the producer's INSERT to the start of
 # the dequeue statement that claimed the job.
@@ -48,6 +55,23 @@ printf '[[entrypoint]]\nname = "bench"\nbuiltin = "noop"\n' > "$MANIFEST"
 
 sql() { psql "$DSN" -Atc "$1"; }
 
+PRODUCER=${PGQ_LATENCY_PRODUCER:-$(command -v pgbench >/dev/null && echo pgbench || echo python)}
+ENQUEUE_ONE=$(mktemp --suffix=.sql)
+trap 'cleanup; rm -f "$ENQUEUE_ONE"' EXIT
+echo "WITH job AS (INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (0, 'queued', 'bench') RETURNING id, entrypoint, priority) INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority) SELECT id, 'queued', entrypoint, priority FROM job;" > "$ENQUEUE_ONE"
+
+# Offers jobs at `$1`/s for `$2` s; prints the jobs sent and the rate achieved.
+produce() {
+  case $PRODUCER in
+    pgbench)
+      pgbench -n -M prepared -R "$1" -T "$2" -c 4 -j 2 -f "$ENQUEUE_ONE" "$DSN" >/dev/null 2>&1
+      sent=$(sql "SELECT count(*) FROM pgqueuer_log WHERE status = 'queued'")
+      echo "$sent $(( sent / $2 ))" ;;
+    *) "$VENV/bin/python" bench/latency_producer.py "$1" "$2" ;;
+  esac
+}
+echo "producer: $PRODUCER"
+
 # Wait (up to 20 s) until `$1` prints "t".
 wait_until() {
   for _ in $(seq 200); do
@@ -72,7 +96,7 @@ for rate in $RATES; do
     sql "INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (0, 'queued', 'bench')" >/dev/null
     wait_until "SELECT count(*) > 0 FROM pgqueuer_log WHERE status = 'successful'"
     sql "TRUNCATE pgqueuer_log" >/dev/null
-    read -r sent achieved < <("$VENV/bin/python" bench/latency_producer.py "$rate" "$SECONDS_RUN")
+    read -r sent achieved < <(produce "$rate" "$SECONDS_RUN")
     wait_until "SELECT count(*) = $sent FROM pgqueuer_log WHERE status = 'successful'"
     kill "$WORKER_PID" 2>/dev/null || true
     wait "$WORKER_PID" 2>/dev/null || true
