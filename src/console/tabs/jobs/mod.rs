@@ -337,15 +337,7 @@ pub fn parse_filter(text: &str) -> Result<JobFilter, String> {
 
 /// The filter line that selects `filter` (for a drill-down).
 pub fn filter_text(filter: &JobFilter) -> String {
-    let mut words: Vec<String> = Vec::new();
-    if let Some(s) = filter.status {
-        words.push(format!("status:{}", s.label()));
-    }
-    words.extend(filter.entrypoints.iter().map(|e| format!("ep:{e}")));
-    if let Some(w) = filter.worker {
-        words.push(format!("worker:{w}"));
-    }
-    words.join(" ")
+    filter.describe()
 }
 
 #[cfg(test)]
@@ -388,5 +380,9 @@ mod tests {
             ..JobFilter::default()
         };
         assert_eq!(parse_filter(&filter_text(&filter)).unwrap(), filter);
+        let every = parse_filter("status:queued ep:a prio:..3 id:4 key:k hello world").unwrap();
+        assert_eq!(parse_filter(&filter_text(&every)).unwrap(), every);
+        let one = parse_filter("prio:2 worker:00000000-0000-0000-0000-000000000000").unwrap();
+        assert_eq!(parse_filter(&filter_text(&one)).unwrap(), one);
     }
 }
