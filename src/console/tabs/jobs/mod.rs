@@ -13,7 +13,8 @@ use super::list::{ListControls, ListView};
 use super::{Context, Level, Reply, Screen, TabView};
 use crate::actions::browse::{DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest};
 use crate::actions::job_filter::{JobFilter, JobStatus, Search};
-use crate::actions::kinds::ListJobs;
+use crate::actions::job_selection::JobSelection;
+use crate::actions::kinds::{self, ListJobs};
 use crate::actions::payload::PayloadView;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -102,6 +103,59 @@ impl JobsTab {
 
     fn reload(&self) -> Vec<Reply> {
         vec![Reply::Refresh(View::Jobs(Box::new(self.request())))]
+    }
+
+    /// Why the log's finished jobs cannot be acted on, when they are shown.
+    fn refuse_history(&self) -> Option<Vec<Reply>> {
+        self.history.then(|| {
+            vec![Reply::Flash(
+                Level::Info,
+                "these are finished jobs (the log): press h for the queue".into(),
+            )]
+        })
+    }
+
+    /// Cancel, delete or requeue the tagged jobs, or else the selected one.
+    fn act_on_targets(&self, command: Command) -> Vec<Reply> {
+        if let Some(refused) = self.refuse_history() {
+            return refused;
+        }
+        let ids = self.list.targets(self.selected_id());
+        if ids.is_empty() {
+            return vec![Reply::Flash(Level::Info, "no job selected".into())];
+        }
+        let action = match command {
+            Command::CancelJobs => kinds::CancelJobs {
+                selection: JobSelection::Ids(ids),
+            }
+            .into(),
+            Command::Delete => kinds::DeleteJobs {
+                selection: JobSelection::Ids(ids),
+            }
+            .into(),
+            _ => kinds::Requeue { ids }.into(),
+        };
+        vec![Reply::Propose(action)]
+    }
+
+    /// Cancel or purge every queue job the applied filter lists; the
+    /// confirmation counts them.
+    fn act_on_filter(&self, command: Command) -> Vec<Reply> {
+        if let Some(refused) = self.refuse_history() {
+            return refused;
+        }
+        if self.applied.is_empty() {
+            return vec![Reply::Flash(
+                Level::Info,
+                "no filter: type one with / first (this never acts on every job)".into(),
+            )];
+        }
+        let selection = JobSelection::Filter(self.applied.clone());
+        let action = match command {
+            Command::CancelMatching => kinds::CancelJobs { selection }.into(),
+            _ => kinds::PurgeJobs { selection }.into(),
+        };
+        vec![Reply::Propose(action)]
     }
 
     fn open_detail(&mut self, id: i64) -> Vec<Reply> {
@@ -210,6 +264,18 @@ impl TabView for JobsTab {
                 if let Some(id) = self.selected_id() {
                     return self.open_detail(id);
                 }
+            }
+            Command::Tag => {
+                let id = self.selected_id();
+                self.list.toggle_tag(id);
+                let len = self.rows().len();
+                self.list.navigate(len, page, Command::Down);
+            }
+            Command::CancelJobs | Command::Delete | Command::Requeue => {
+                return self.act_on_targets(command);
+            }
+            Command::CancelMatching | Command::PurgeMatching => {
+                return self.act_on_filter(command);
             }
             Command::NextPage => {
                 let next = self.page.as_ref().and_then(|p| p.next_after_id);
