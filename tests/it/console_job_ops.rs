@@ -1,0 +1,267 @@
+//! Job operations from the console's Jobs tab: cancel the selected job while
+//! a real Python PGQueuer 1.6.0 worker runs it, purge the jobs matching the
+//! tab's filter, refusals in read-only mode; and, at the action level, a
+//! cancel of "every job matching the filter" touching exactly those jobs.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::pty::Console;
+use common::{TestDb, assert_exit, log_statuses, stdout};
+use pgq::actions::job_filter::{JobFilter, Search};
+use pgq::actions::job_selection::JobSelection;
+use pgq::actions::preview::preview;
+use pgq::actions::{Action, Session, kinds};
+use pgq::settings::conn::{ConnectionSettings, Env};
+use pgq::settings::names::ObjectNames;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn enqueue(db: &TestDb, entrypoint: &str, priority: i32, payload: &str) -> i64 {
+    let out = db.pgq(&[
+        "--json",
+        "queue",
+        entrypoint,
+        payload,
+        "--priority",
+        &priority.to_string(),
+    ]);
+    assert_exit(&out, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    v["id"].as_i64().unwrap()
+}
+
+async fn queue_ids(client: &tokio_postgres::Client) -> Vec<i64> {
+    client
+        .query("SELECT id FROM pgqueuer ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The statuses logged for `id`, in order.
+async fn history(client: &tokio_postgres::Client, id: i64) -> Vec<String> {
+    log_statuses(client)
+        .await
+        .into_iter()
+        .filter(|(job, _)| *job == id)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// Type a filter on the Jobs tab's `/` line and keep it.
+fn filter(console: &mut Console, text: &str) {
+    console.press("/");
+    console.press(text);
+    console.press("\r");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_from_the_jobs_tab_stops_a_job_a_python_worker_runs() {
+    let db = TestDb::installed();
+    let id = enqueue(&db, "long", 0, "x");
+    let (mut worker, lines) = super::job_actions_interop::spawn_cancel_worker(&db, "60");
+    let started = lines.recv_timeout(WAIT).expect("the job starts");
+    assert_eq!(started, format!("started {id}"));
+
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the picked job", WAIT, |s| {
+        s.contains("long") && s.contains("picked")
+    });
+    console.press("c");
+    let dialog = console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    assert!(dialog.contains(&format!("Cancel 1 job ({id})")), "{dialog}");
+    assert!(dialog.contains(&format!("pgq cancel {id}")), "{dialog}");
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the outcome", WAIT, |s| s.contains("canceled 1 job"));
+
+    // The handler's cancellation scope was cancelled by the event.
+    assert_eq!(
+        lines.recv_timeout(WAIT).expect("the handler ends"),
+        format!("canceled {id}")
+    );
+    assert_eq!(super::job_actions_interop::wait_exit(&mut worker), Some(0));
+    console.press("\r");
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    let client = db.client().await;
+    assert_eq!(history(&client, id).await, ["queued", "picked", "canceled"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_from_the_jobs_tab_takes_only_the_filtered_jobs() {
+    let db = TestDb::installed();
+    let gone: Vec<i64> = (0..3).map(|_| enqueue(&db, "nightly", 5, "x")).collect();
+    let stays = [
+        enqueue(&db, "nightly", 1, "x"),
+        enqueue(&db, "other", 5, "x"),
+    ];
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("nightly"));
+    filter(&mut console, "ep:nightly prio:5");
+    console.wait_for("the filtered page", WAIT, |s| {
+        s.contains("filter ep:nightly prio:5") && !s.contains("other")
+    });
+    console.press("P");
+    let dialog = console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    assert!(
+        dialog.contains("Purge 3 jobs matching the filter ep:nightly prio:5"),
+        "{dialog}"
+    );
+    assert!(dialog.contains("no single command"), "{dialog}");
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the outcome", WAIT, |s| s.contains("purged 3 jobs"));
+    console.press("\r");
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, stays);
+    for id in gone {
+        assert_eq!(history(&client, id).await, ["queued", "deleted"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_every_jobs_tab_action() {
+    let db = TestDb::installed();
+    let ids: Vec<i64> = (0..2).map(|_| enqueue(&db, "ro", 0, "x")).collect();
+    let client = db.client().await;
+    client
+        .execute(
+            "UPDATE pgqueuer SET status = 'failed' WHERE id = $1",
+            &[&ids[1]],
+        )
+        .await
+        .unwrap();
+    let mut console = Console::start(&db.dsn(), &["--read-only"]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("ro"));
+    filter(&mut console, "ep:ro");
+    console.wait_for("the filtered page", WAIT, |s| s.contains("filter ep:ro"));
+    for key in ["c", "C", "d", "P", "R"] {
+        console.press(key);
+        let screen = console.wait_for("a refusal", WAIT, |s| s.contains("refused"));
+        assert!(
+            !screen.contains("[ Cancel ]"),
+            "{key}: a dialog opened:\n{screen}"
+        );
+    }
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    assert_eq!(queue_ids(&client).await, ids);
+    let logged: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pgqueuer_log WHERE status IN ('canceled', 'deleted')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(logged, 0);
+}
+
+async fn session(db: &TestDb) -> Session {
+    let settings = ConnectionSettings::resolve(
+        Some(&db.dsn()),
+        &Env::from_pairs(Vec::<(String, String)>::new()),
+    )
+    .unwrap();
+    let conn = pgq::db::connect::connect(&settings).await.unwrap();
+    Session {
+        conn,
+        names: ObjectNames::with_prefix("", None).unwrap(),
+        target: settings.target(),
+        read_only: false,
+    }
+}
+
+#[tokio::test]
+async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() {
+    let db = TestDb::installed();
+    let hit = [
+        enqueue(&db, "mail", 5, "{\"to\":\"ann@example.com\"}"),
+        enqueue(&db, "mail", 7, "ann again"),
+    ];
+    let stays = [
+        enqueue(&db, "mail", 1, "ann, low priority"),
+        enqueue(&db, "mail", 5, "bob"),
+        enqueue(&db, "sms", 9, "ann by sms"),
+    ];
+    let s = session(&db).await;
+    let filter = JobFilter {
+        entrypoints: vec!["mail".into()],
+        priority_min: Some(5),
+        search: Some(Search::Text("ann".into())),
+        ..JobFilter::default()
+    };
+    let action = Action::from(kinds::CancelJobs {
+        selection: JobSelection::Filter(filter.clone()),
+    });
+    // The preview counts the same jobs, under the search's statement timeout.
+    let shown = preview(&s, &action).await.unwrap();
+    assert!(
+        shown
+            .question
+            .starts_with("Cancel 2 jobs matching the filter ep:mail prio:5.. ann"),
+        "{}",
+        shown.question
+    );
+    assert!(
+        shown
+            .statements
+            .iter()
+            .any(|st| st.starts_with("SET LOCAL statement_timeout")),
+        "{:?}",
+        shown.statements
+    );
+    let removed = pgq::actions::run(
+        &s,
+        &kinds::CancelJobs {
+            selection: JobSelection::Filter(filter),
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed.count, 2);
+    assert_eq!(removed.events, 1, "one cancellation_event for the batch");
+
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, stays);
+    for id in hit {
+        assert_eq!(history(&client, id).await, ["queued", "canceled"]);
+    }
+
+    // An empty filter or a key=value search is refused; nothing changes.
+    for refused in [
+        JobFilter::default(),
+        JobFilter {
+            search: Some(Search::parse("to=ann@example.com")),
+            ..JobFilter::default()
+        },
+    ] {
+        let err = pgq::actions::run(
+            &s,
+            &kinds::PurgeJobs {
+                selection: JobSelection::Filter(refused),
+            },
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("refusing an empty filter")
+                || err.to_string().contains("key=value"),
+            "{err}"
+        );
+    }
+    assert_eq!(queue_ids(&client).await, stays);
+}
