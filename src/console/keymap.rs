@@ -228,7 +228,7 @@ const SPECS: &[Spec] = &[
     proposes::<Prune>(Command::Prune, "prune", Scope::Durability, "prune", "Delete older log and statistics rows", &["p"]),
     spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
     proposes::<Enqueue>(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
-    spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
+    spec(Command::Open, "open_held", Scope::Held, Some("detail"), "Job detail (payload, log, traceback)", &["enter"]),
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
     proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
     proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Held, "delete", "Delete tagged/selected", &["d"]),

@@ -265,3 +265,25 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
     }
     assert_eq!(queue_ids(&client).await, stays);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_on_a_held_job_opens_its_detail_and_esc_comes_back() {
+    let db = TestDb::installed();
+    let id = enqueue(&db, "h", 0, "held payload");
+    common::python_drain(&db, "h", true);
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("7");
+    console.wait_for("the held job", WAIT, |s| s.contains("RuntimeError: boom"));
+    console.press("\r");
+    // The Jobs tab's overlay: payload, log timeline and the traceback.
+    let detail = console.wait_for("the detail", WAIT, |s| {
+        s.contains("held payload") && s.contains("RuntimeError: boom")
+    });
+    assert!(detail.contains(&format!("job {id}")), "{detail}");
+    console.press_esc();
+    console.wait_for("the Held tab again", WAIT, |s| {
+        s.contains("held job") && !s.contains("held payload")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}

@@ -158,7 +158,7 @@ impl JobsTab {
         vec![Reply::Propose(action)]
     }
 
-    fn open_detail(&mut self, id: i64) -> Vec<Reply> {
+    pub fn open_detail(&mut self, id: i64) -> Vec<Reply> {
         self.list.detail = Some(id);
         self.detail = None;
         self.detail_scroll = 0;
