@@ -1050,6 +1050,11 @@ impl App {
                     self.editing_filter = true;
                 }
             }
+            // Esc while a search runs stops it, keeping the filter.
+            Command::Back if self.tab == Tab::Jobs && self.jobs.searching() => {
+                effects.push(Effect::Request(Request::CancelSearch));
+                self.flash(Level::Info, "search canceled");
+            }
             Command::Back => {
                 if let Some(tab) = self.current_mut()
                     && let Some(filter) = tab.filter_mut()

@@ -192,7 +192,7 @@ const SPECS: &[Spec] = &[
     spec(Command::SqlLog, "sql_log", Scope::Global, Some("changes"), "Changes made, with SQL", &["L"]),
     spec(Command::Refresh, "refresh", Scope::Global, Some("refresh"), "Refresh now", &["r"]),
     spec(Command::Pause, "pause", Scope::Global, Some("pause"), "Pause/resume this tab", &["space"]),
-    spec(Command::Back, "back", Scope::Global, None, "Close dialog/filter", &["esc"]),
+    spec(Command::Back, "back", Scope::Global, None, "Close dialog/filter; stop a Jobs search", &["esc"]),
     spec(Command::Filter, "filter", Scope::List, Some("filter"), "Filter (Enter keeps)", &["/"]),
     spec(Command::Up, "up", Scope::List, None, "Move up", &["k", "up"]),
     spec(Command::Down, "down", Scope::List, None, "Move down", &["j", "down"]),

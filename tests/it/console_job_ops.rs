@@ -287,3 +287,53 @@ async fn enter_on_a_held_job_opens_its_detail_and_esc_comes_back() {
     console.press("q");
     assert_eq!(console.wait_exit(WAIT), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_runs_beside_other_tabs_and_esc_cancels_it() {
+    let db = TestDb::installed();
+    enqueue(&db, "a", 0, "hello");
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO pgqueuer_schedules (expression, entrypoint) VALUES ('* * * * *', 'sched_ep')",
+        )
+        .await
+        .unwrap();
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("hello"));
+    // Hold the queue table so a search waits on it (the server would stop
+    // it at the 5 s search timeout; everything below happens well before).
+    let mut locker = db.client().await;
+    let lock = locker.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE pgqueuer IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    filter(&mut console, "hello");
+    console.wait_for("the search running", WAIT, |s| s.contains("searching…"));
+    // Another tab refreshes meanwhile (its table is not held).
+    console.press("4");
+    console.wait_for(
+        "the schedules, while the search waits",
+        Duration::from_secs(3),
+        |s| s.contains("sched_ep"),
+    );
+    console.press("2");
+    console.wait_for("the search still running", WAIT, |s| {
+        s.contains("searching…")
+    });
+    console.press_esc();
+    let screen = console.wait_for("the cancellation", Duration::from_secs(3), |s| {
+        s.contains("search canceled (Esc)")
+    });
+    assert!(!screen.contains("searching…"), "{screen}");
+    // The filter is kept; r searches again, and now finds the job.
+    assert!(screen.contains("filter hello"), "{screen}");
+    lock.rollback().await.unwrap();
+    console.press("r");
+    console.wait_for("the search again", WAIT, |s| {
+        s.contains("hello") && s.contains("(ids 1…1)")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}

@@ -56,6 +56,11 @@ impl JobsTab {
         }
     }
 
+    /// A payload search is on its way (Esc cancels it).
+    pub fn searching(&self) -> bool {
+        self.loading && self.applied.search.is_some()
+    }
+
     pub fn rows(&self) -> &[crate::actions::browse::JobRow] {
         self.page.as_ref().map_or(&[], |p| p.rows.as_slice())
     }
