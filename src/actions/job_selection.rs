@@ -299,6 +299,61 @@ mod tests {
         assert_eq!(JobSelection::Ids(vec![3, 4]).arguments(), "3 4");
     }
 
+    #[test]
+    fn a_jobs_filter_is_checked_before_it_selects() {
+        use crate::actions::job_filter::JobStatus as Listed;
+        let allowed = [JobStatus::Queued];
+        let filter = |f: JobFilter| JobSelection::Filter(f);
+        assert_eq!(
+            filter(JobFilter::default()).binds(&allowed),
+            Err(SelectionError::EmptyJobsFilter)
+        );
+        assert_eq!(
+            filter(JobFilter {
+                search: Some(Search::parse("k=v")),
+                ..JobFilter::default()
+            })
+            .binds(&allowed),
+            Err(SelectionError::KeyValueSearch)
+        );
+        assert!(matches!(
+            filter(JobFilter {
+                status: Some(Listed::Failed),
+                ..JobFilter::default()
+            })
+            .binds(&allowed),
+            Err(SelectionError::FilterStatus { .. })
+        ));
+        // The status goes in $1; the rest of the filter is composed after it.
+        let picked = filter(JobFilter {
+            status: Some(Listed::Queued),
+            priority_min: Some(3),
+            ..JobFilter::default()
+        });
+        assert_eq!(picked.binds(&allowed).unwrap().statuses, vec!["queued"]);
+        assert_eq!(
+            picked.filter_where(4).unwrap().unwrap().sql,
+            "priority >= $4"
+        );
+        assert_eq!(picked.arguments(), "status:queued prio:3..");
+    }
+
+    /// The filtered statements select like the fixed ones: `$1` statuses
+    /// and the composed filter, the same text in both.
+    #[test]
+    fn filtered_count_and_remove_share_one_predicate() {
+        let predicate = |sql: &str| -> Vec<String> {
+            sql.lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("WHERE status") || l.starts_with("AND {filter}"))
+                .map(String::from)
+                .collect()
+        };
+        let count = predicate(Statement::CountJobsFiltered.template());
+        assert_eq!(count.len(), 2);
+        assert_eq!(count, predicate(Statement::RemoveJobsFiltered.template()));
+    }
+
     /// Both statements must select the same jobs: their WHERE is one text.
     #[test]
     fn count_and_remove_share_one_predicate() {
