@@ -20,9 +20,10 @@ use tokio_postgres::types::ToSql;
 
 use super::browse::DEFAULT_SEARCH_TIMEOUT;
 use super::browse::PageRequest;
-use super::job_filter::Where;
+use super::job_filter::{JobFilter, Search, Where};
 use super::job_selection::{JobSelection, JobStatus, SelectionBinds};
 use super::jobs::missing_schema_or;
+use super::jobs::shell_quote;
 use super::kinds::ListJobs;
 use super::preview::{Preview, list};
 use super::{Act, ActionError, Finish, Session, db_err, pgq};
@@ -388,13 +389,14 @@ async fn remove_batch(
         .await
 }
 
-/// The equivalent command, or for the job browser's filter (which the
-/// removal commands' flags cannot express) why there is none and the
-/// command listing the same jobs.
+/// The equivalent command. A job browser filter is spelled with the filter
+/// flags of `pgq cancel`/`pgq purge`; one with a job id, or a delete (whose
+/// command takes no filter flags), has none, and the preview says which
+/// command lists the same jobs instead.
 pub fn command_line(names: &ObjectNames, removal: Removal, selection: &JobSelection) -> String {
     let verb = removal.command();
     match selection {
-        JobSelection::Filter(filter) => {
+        JobSelection::Filter(filter) if filter.id.is_some() || removal == Removal::Delete => {
             let listing = ListJobs {
                 filter: filter.clone(),
                 history: false,
@@ -403,16 +405,53 @@ pub fn command_line(names: &ObjectNames, removal: Removal, selection: &JobSelect
                 explain: false,
             };
             format!(
-                "no single command: pgq {verb} takes job ids or --entrypoint/--status/--older-than; \
+                "no single command: pgq {verb} takes job ids or --entrypoint and the filter flags, not an id filter; \
                  the same jobs are listed by {}",
                 listing.command_line(names)
             )
         }
+        JobSelection::Filter(filter) => pgq(
+            names,
+            &format!("{verb} {} --yes", filter_flags(removal, filter)),
+        ),
         _ => {
             let yes = if selection.is_ids() { "" } else { " --yes" };
             pgq(names, &format!("{verb} {}{yes}", selection.arguments()))
         }
     }
+}
+
+/// A filter as the flags of `pgq cancel`/`pgq purge` (purge touches only
+/// queued jobs and has no `--status`).
+fn filter_flags(removal: Removal, filter: &JobFilter) -> String {
+    let mut args: Vec<String> = Vec::new();
+    let mut flag =
+        |name: &str, value: String| args.push(format!("--{name} {}", shell_quote(&value)));
+    for e in &filter.entrypoints {
+        flag("entrypoint", e.clone());
+    }
+    if let Some(status) = filter.status.filter(|_| removal == Removal::Cancel) {
+        flag("status", status.label().into());
+    }
+    if let Some(n) = filter.priority_min {
+        flag("priority-min", n.to_string());
+    }
+    if let Some(n) = filter.priority_max {
+        flag("priority-max", n.to_string());
+    }
+    if let Some(k) = &filter.dedupe_key {
+        flag("dedupe-key", k.clone());
+    }
+    if let Some(w) = filter.worker {
+        flag("worker", w.to_string());
+    }
+    match &filter.search {
+        Some(Search::Text(t)) => flag("search", t.clone()),
+        // Refused by the selection before anything runs.
+        Some(Search::KeyValue { key, value }) => flag("search", format!("{key}={value}")),
+        None => {}
+    }
+    args.join(" ")
 }
 
 /// The confirmation for a removal: how many jobs it takes now, the

@@ -114,7 +114,12 @@ async fn purge_from_the_jobs_tab_takes_only_the_filtered_jobs() {
         dialog.contains("Purge 3 jobs matching the filter ep:nightly prio:5"),
         "{dialog}"
     );
-    assert!(dialog.contains("no single command"), "{dialog}");
+    // The equivalent command takes the same filter as flags.
+    let flat = dialog.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("pgq purge --entrypoint nightly --priority-min 5 --priority-max 5 --yes"),
+        "{dialog}"
+    );
     console.press("\t");
     console.press("\r");
     console.wait_for("the outcome", WAIT, |s| s.contains("purged 3 jobs"));
@@ -221,6 +226,10 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
             .any(|st| st.starts_with("SET LOCAL statement_timeout")),
         "{:?}",
         shown.statements
+    );
+    assert_eq!(
+        shown.command_line,
+        "pgq cancel --entrypoint mail --priority-min 5 --search ann --yes"
     );
     let removed = pgq::actions::run(
         &s,
@@ -336,4 +345,45 @@ async fn a_search_runs_beside_other_tabs_and_esc_cancels_it() {
     });
     console.press("q");
     assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
+#[tokio::test]
+async fn pgq_cancel_and_purge_take_the_job_browser_filter_flags() {
+    let db = TestDb::installed();
+    let hit = [
+        enqueue(&db, "mail", 5, "ann"),
+        enqueue(&db, "mail", 7, "ann again"),
+    ];
+    let low = enqueue(&db, "mail", 1, "ann, low priority");
+    let bob = enqueue(&db, "mail", 5, "bob");
+    // The console's equivalent command, run as typed: the same two jobs.
+    let out = db.pgq(&[
+        "cancel",
+        "--entrypoint",
+        "mail",
+        "--priority-min",
+        "5",
+        "--search",
+        "ann",
+        "--yes",
+    ]);
+    assert_exit(&out, 0);
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, [low, bob]);
+    for id in hit {
+        assert_eq!(history(&client, id).await, ["queued", "canceled"]);
+    }
+    // Purge by search alone, as a dry run first.
+    let out = db.pgq(&["purge", "--search", "bob", "--dry-run"]);
+    assert_exit(&out, 0);
+    assert_eq!(queue_ids(&client).await, [low, bob]);
+    assert_exit(&db.pgq(&["purge", "--search", "bob", "--yes"]), 0);
+    assert_eq!(queue_ids(&client).await, [low]);
+    // Ids and filter flags, or --older-than and filter flags, do not mix.
+    assert_exit(&db.pgq(&["cancel", &low.to_string(), "--search", "x"]), 2);
+    assert_exit(
+        &db.pgq(&["purge", "--search", "x", "--older-than", "1h", "--yes"]),
+        2,
+    );
+    assert_eq!(queue_ids(&client).await, [low]);
 }
