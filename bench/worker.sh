@@ -4,6 +4,13 @@
 # fails on speed.
 #
 #   bench/worker.sh [JOBS] [SECONDS] [REPEAT]   (defaults 50000, 10 and 3)
+#   bench/worker.sh --metrics [JOBS] [REPEAT]   (defaults 50000 and 5)
+#
+# --metrics measures only what serving metrics costs: the pgq drain at batch
+# 10 and 100 with `--metrics-listen` (and /metrics scraped every second, 15
+# times Prometheus' default rate) against the same drain without it, runs
+# alternating so drift on the shared machine hits both alike; prints every
+# run, then the median and best jobs/s of each and their ratio.
 #
 # Each drain configuration runs REPEAT times and the best run (highest jobs/s)
 # is reported with its CPU, for both workers alike: the machine is shared and
@@ -21,21 +28,29 @@
 #    client work at all, 1 and 2 connections.
 #
 # Needs: cargo, PostgreSQL at PGQ_BENCH_DSN (default
-# postgres://postgres@127.0.0.1:5432/postgres), psql, pgbench, python3.
+# postgres://postgres@127.0.0.1:5432/postgres), psql, pgbench, python3, curl.
+# The benchmark database is PGQ_BENCH_DB (default pgq_bench_worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+METRICS_ONLY=0
+if [ "${1:-}" = "--metrics" ]; then
+  METRICS_ONLY=1
+  shift
+  set -- "${1:-50000}" 10 "${2:-5}"
+fi
 JOBS=${1:-50000}
 SECONDS_TP=${2:-10}
 REPEAT=${3:-3}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
-DB=pgq_bench_worker
+DB=${PGQ_BENCH_DB:-pgq_bench_worker}
 DSN=${ADMIN%/*}/$DB
 # Where cargo puts the release build (CARGO_TARGET_DIR, else ./target).
 PGQ=${CARGO_TARGET_DIR:-target}/release/pgq
 VENV=target/bench-venv
+mkdir -p target  # scratch files live here even when CARGO_TARGET_DIR points elsewhere
 PY=bench/worker_python.py
 cargo build --release --quiet
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import uvloop, pgqueuer" 2>/dev/null; then
+if [ "$METRICS_ONLY" = 0 ] && { [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import uvloop, pgqueuer" 2>/dev/null; }; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet pgqueuer==1.6.0 asyncpg uvloop typer==0.19.2
 fi
@@ -59,6 +74,14 @@ run_worker() { # $1 = pgq|pgq-2conn|python, $2 = batch; prints "wall user+sys"
   case $1 in
     pgq) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
            $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning ;;
+    pgq-metrics)
+      # A scraper beside the worker for the whole run.
+      ( while sleep 1; do curl -s -o /dev/null "http://127.0.0.1:19464/metrics" || true; done ) &
+      local scraper=$!
+      /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
+           $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning \
+           --metrics-listen 127.0.0.1:19464
+      kill "$scraper" 2>/dev/null; wait "$scraper" 2>/dev/null || true ;;
     pgq-2conn) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
            $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning \
            --dequeue-connections 2 ;;
@@ -67,6 +90,41 @@ run_worker() { # $1 = pgq|pgq-2conn|python, $2 = batch; prints "wall user+sys"
   esac
   awk '{printf "%s %.3f\n", $1, $2 + $3}' target/bench-time.txt
 }
+
+drain_rate() { # jobs/s of the last drain, measured in the database
+  psql "$DSN" -Atc "
+    SELECT round(count(*) FILTER (WHERE status = 'successful')
+                 / extract(epoch FROM max(created) - min(created)))
+    FROM pgqueuer_log"
+}
+
+if [ "$METRICS_ONLY" = 1 ]; then
+  echo "== metrics cost: $JOBS no-op jobs, pgq drain with and without --metrics-listen, alternating, $REPEAT runs each"
+  for batch in 10 100; do
+    off=(); on=(); off_cpu=(); on_cpu=()
+    for _ in $(seq "$REPEAT"); do
+      for w in pgq pgq-metrics; do
+        reset_queue "$JOBS"
+        read -r _ cpu < <(run_worker $w "$batch")
+        rate=$(drain_rate)
+        # Client CPU per job (start-up included alike), less sensitive to a busy server.
+        us=$(python3 -c "print(round($cpu / $JOBS * 1e6, 1))")
+        if [ $w = pgq ]; then off+=("$rate"); off_cpu+=("$us"); else on+=("$rate"); on_cpu+=("$us"); fi
+      done
+    done
+    python3 -c "
+import statistics as s
+off = [$(IFS=,; echo "${off[*]}")]; on = [$(IFS=,; echo "${on[*]}")]
+off_cpu = [$(IFS=,; echo "${off_cpu[*]}")]; on_cpu = [$(IFS=,; echo "${on_cpu[*]}")]
+print(f'batch $batch: metrics off {off} jobs/s, on {on} jobs/s')
+print(f'batch $batch: CPU µs/job off {off_cpu}, on {on_cpu}; median off {s.median(off_cpu)}, on {s.median(on_cpu)} '
+      f'({s.median(on_cpu) / s.median(off_cpu) * 100 - 100:+.1f} %)')
+print(f'batch $batch: median off {s.median(off):.0f}, on {s.median(on):.0f} ({s.median(on) / s.median(off) * 100 - 100:+.1f} %); '
+      f'best off {max(off)}, on {max(on)} ({max(on) / max(off) * 100 - 100:+.1f} %); '
+      f'spread of off runs {(max(off) - min(off)) / s.median(off) * 100:.0f} %')"
+  done
+  exit 0
+fi
 
 declare -A BASE RATE CPU
 echo "== start-up CPU (empty drain runs, subtracted below)"

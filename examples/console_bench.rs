@@ -67,12 +67,17 @@ fn seeded_app(tab: Tab) -> App {
         })
         .collect();
     app.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(QueueStats {
             window: StatsWindow::OneHour,
             as_of: t0,
             entrypoints,
             series,
+            latency: Default::default(),
+            latency_included: true,
         })),
     });
     for i in 0..10_000i64 {
@@ -126,7 +131,15 @@ async fn query_bench(dsn: &str) -> Result<(), Box<dyn std::error::Error>> {
         let mut times = Vec::new();
         for _ in 0..10 {
             let start = Instant::now();
-            run(&session, &kinds::QueueStats { window }, false).await?;
+            run(
+                &session,
+                &kinds::QueueStats {
+                    window,
+                    latency: true,
+                },
+                false,
+            )
+            .await?;
             times.push(start.elapsed());
         }
         times.sort();

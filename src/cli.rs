@@ -283,9 +283,16 @@ pub enum Command {
         #[arg(short = 'n', long, default_value_t = 25)]
         limit: u32,
     },
-    /// Queue managers currently holding picked jobs
-    #[command(after_help = "Example:\n  pgq workers --json")]
-    Workers,
+    /// Queue managers currently holding picked jobs, with their jobs and heartbeat ages
+    #[command(after_help = "Example:\n  pgq workers -t 60 --jobs 5\n  pgq --json workers")]
+    Workers {
+        /// A held job whose heartbeat is older than this many seconds is stale
+        #[arg(short, long, default_value_t = 300.0, value_parser = non_negative_seconds)]
+        threshold: f64,
+        /// Job ids listed per worker (its count covers all of them)
+        #[arg(long, default_value_t = 20)]
+        jobs: u32,
+    },
     /// Queued jobs per entrypoint with their age
     #[command(after_help = "Example:\n  pgq backlog")]
     Backlog,
@@ -301,6 +308,19 @@ pub enum Command {
     /// Run a worker (queue manager and scheduler) defined by a TOML manifest
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+    /// Serve Prometheus metrics and health probes for the queue (read-only)
+    #[command(after_help = METRICS_HELP)]
+    Metrics {
+        /// Address to serve on (port 0 picks a free port)
+        #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// Window of pgqueuer_logs_count (PGQueuer's `last`): 90s, 5m, 1h …
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+        window: std::time::Duration,
+        /// Seconds since the last heartbeat after which a picked job counts as stale
+        #[arg(long, default_value_t = 300.0, value_name = "SECONDS", value_parser = non_negative_seconds)]
+        stale_after: f64,
+    },
     /// Delete old log and statistics rows in batches (never unaggregated log rows)
     #[command(after_help = PRUNE_HELP)]
     Prune(PruneArgs),
@@ -337,6 +357,20 @@ pub struct PruneArgs {
     #[arg(long)]
     pub dry_run: bool,
 }
+
+const METRICS_HELP: &str = "\
+GET /metrics   Prometheus text format 0.0.4: PGQueuer's pgqueuer_queue_count and
+               pgqueuer_logs_count, plus pgq_* series (oldest queued age, stale
+               picked jobs, unaggregated log rows, table sizes)
+GET /healthz   200 while the process runs
+GET /readyz    200 when the database answers and the PgQueuer tables exist
+
+Each scrape is one READ ONLY transaction (a role with SELECT is enough);
+scrapes arriving together share one. The database down: 503 with the reason.
+
+Examples:
+  pgq metrics
+  pgq metrics --listen 0.0.0.0:9464 --window 15m";
 
 const RUN_HELP: &str = "\
 FACTORY is a TOML manifest (Python's module:function factory cannot exist in
@@ -398,6 +432,9 @@ pub struct RunArgs {
     /// and returned to the queue (default: wait for them)
     #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds)]
     pub shutdown_timeout: Option<f64>,
+    /// Serve /metrics (queue and worker series), /healthz and /readyz on ADDR
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 const CANCEL_HELP: &str = "\

@@ -18,6 +18,8 @@ pub mod job_removal;
 pub mod job_selection;
 pub mod jobs;
 pub mod kinds;
+pub mod latency;
+pub mod metrics;
 pub mod payload;
 pub mod preview;
 pub mod prune;
@@ -28,6 +30,7 @@ pub mod schema;
 pub mod session;
 pub mod stats;
 pub mod tables;
+pub mod workers;
 
 use crate::schema::plan::DriftError;
 use crate::settings::names::ObjectNames;

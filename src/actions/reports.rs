@@ -1,4 +1,4 @@
-//! Read-only reports: dashboard statistics, held, stale, workers, backlog.
+//! Read-only reports: dashboard statistics, held, stale, backlog.
 //!
 //! Unlike PGQueuer's dashboard these never write: the statistics view merges
 //! the statistics table with the log rows not yet aggregated, computing the
@@ -68,15 +68,6 @@ pub struct StaleJob {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct WorkerRow {
-    pub queue_manager_id: Uuid,
-    pub active_jobs: i64,
-    pub oldest_heartbeat: DateTime<Utc>,
-    pub newest_heartbeat: DateTime<Utc>,
-    pub entrypoints: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BacklogRow {
     pub entrypoint: String,
     pub queued_count: i64,
@@ -85,7 +76,7 @@ pub struct BacklogRow {
     pub avg_age_seconds: f64,
 }
 
-async fn query(
+pub(super) async fn query(
     session: &Session,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
@@ -189,21 +180,6 @@ pub(super) async fn stale(
             status: r.get(7),
             entrypoint: r.get(8),
             seconds_since_heartbeat: r.get(9),
-        })
-        .collect())
-}
-
-pub(super) async fn workers(session: &Session) -> Result<Vec<WorkerRow>, ActionError> {
-    let sql = Statement::Workers.render(&session.names);
-    let rows = query(session, &sql, &[], "reading workers").await?;
-    Ok(rows
-        .iter()
-        .map(|r| WorkerRow {
-            queue_manager_id: r.get(0),
-            active_jobs: r.get(1),
-            oldest_heartbeat: r.get(2),
-            newest_heartbeat: r.get(3),
-            entrypoints: r.get(4),
         })
         .collect())
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::jobs::missing_schema_or;
+use super::latency::{self, LatencyReport};
 use super::{ActionError, Session};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -109,6 +110,12 @@ pub struct QueueStats {
     pub entrypoints: Vec<EntrypointStats>,
     /// Oldest slice first; each slice is `window / SERIES_BUCKETS` long.
     pub series: Vec<Completions>,
+    /// Execution and wait percentiles in the window, with their p95 per
+    /// slice sliced like `series`; empty unless `latency_included`.
+    pub latency: LatencyReport,
+    /// Whether this refresh computed `latency` (the console asks for it less
+    /// often than for the counts and keeps the last one meanwhile).
+    pub latency_included: bool,
 }
 
 /// The sum of `rows` (the oldest queued age is the largest).
@@ -148,6 +155,7 @@ pub(super) fn done_sql(n: &ObjectNames) -> String {
 pub(super) async fn queue_stats(
     session: &Session,
     window: StatsWindow,
+    with_latency: bool,
 ) -> Result<QueueStats, ActionError> {
     let seconds = window.duration().as_secs_f64();
     let bucket = seconds / SERIES_BUCKETS as f64;
@@ -157,12 +165,30 @@ pub(super) async fn queue_stats(
     let buckets = SERIES_BUCKETS as i32;
     let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
         [&seconds, &bucket, &buckets];
-    let (now_row, depth, done) = tokio::try_join!(
-        client.query_one(now_sql, &[]),
-        client.query(depth_sql.as_str(), &[]),
-        client.query(done_sql.as_str(), &done_params),
-    )
-    .map_err(|e| missing_schema_or(session, e, "reading queue statistics"))?;
+    let counts = async {
+        tokio::try_join!(
+            client.query_one(now_sql, &[]),
+            client.query(depth_sql.as_str(), &[]),
+            client.query(done_sql.as_str(), &done_params),
+        )
+        .map_err(|e| missing_schema_or(session, e, "reading queue statistics"))
+    };
+    // Sent together: the connection pipelines them, one round trip. The
+    // latency scans the window's log rows and can take seconds on a large
+    // log: when it fails (a statement timeout) the counts still show.
+    let latency = async {
+        if !with_latency {
+            return LatencyReport::default();
+        }
+        latency::percentiles(session, window.duration(), SERIES_BUCKETS)
+            .await
+            .unwrap_or_else(|e| LatencyReport {
+                error: Some(e.to_string()),
+                ..Default::default()
+            })
+    };
+    let (counts, latency) = tokio::join!(counts, latency);
+    let (now_row, depth, done) = counts?;
 
     let mut by_name: std::collections::BTreeMap<String, EntrypointStats> = Default::default();
     for r in &depth {
@@ -200,5 +226,7 @@ pub(super) async fn queue_stats(
         as_of: now_row.get(0),
         entrypoints: by_name.into_values().collect(),
         series,
+        latency,
+        latency_included: with_latency,
     })
 }

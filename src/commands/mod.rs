@@ -12,6 +12,7 @@ mod browse;
 mod job_removal;
 mod jobs;
 mod listen;
+mod metrics;
 mod prune;
 mod reports;
 mod run;
@@ -198,12 +199,25 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Delete(args) => job_removal::delete(&ctx, args).await,
         Command::Purge(args) => job_removal::purge(&ctx, args).await,
         Command::Dashboard { interval, limit } => reports::dashboard(&ctx, *interval, *limit).await,
-        Command::Failed { .. } | Command::Stale { .. } | Command::Workers | Command::Backlog => {
-            reports::run(&ctx, &command).await
-        }
+        Command::Failed { .. }
+        | Command::Stale { .. }
+        | Command::Workers { .. }
+        | Command::Backlog => reports::run(&ctx, &command).await,
         Command::Jobs(args) => browse::jobs(&ctx, args).await,
         Command::Job { id } => browse::job(&ctx, *id).await,
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Metrics {
+            listen,
+            window,
+            stale_after,
+        } => {
+            let options = metrics::MetricsOptions {
+                listen: *listen,
+                window: *window,
+                stale_after: std::time::Duration::from_secs_f64(*stale_after),
+            };
+            metrics::run(&ctx, &options).await
+        }
         Command::Prune(args) => prune::run(&ctx, args).await,
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Local, Utc};
 use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::reports::DashboardReport;
+use crate::actions::workers::WorkerRow;
 use crate::actions::{self, kinds};
 use crate::cli::Command;
 use crate::output::{self, Exit, py_datetime, table};
@@ -97,33 +98,18 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
                 )
             }
         }
-        Command::Workers => {
-            let rows = actions::run(&session, &kinds::Workers, false).await?;
+        Command::Workers { threshold, jobs } => {
+            let action = kinds::Workers {
+                stale_after: Duration::from_secs_f64(*threshold),
+                job_limit: *jobs,
+            };
+            let rows = actions::run(&session, &action, false).await?;
             if json {
                 output::json_line(&rows)
             } else if rows.is_empty() {
                 "No workers are holding picked jobs.\n".into()
             } else {
-                table(
-                    &[
-                        "Queue manager",
-                        "Picked jobs",
-                        "Oldest heartbeat",
-                        "Newest heartbeat",
-                        "Entrypoints",
-                    ],
-                    rows.iter()
-                        .map(|r| {
-                            vec![
-                                r.queue_manager_id.to_string(),
-                                r.active_jobs.to_string(),
-                                utc(&r.oldest_heartbeat),
-                                utc(&r.newest_heartbeat),
-                                r.entrypoints.join(", "),
-                            ]
-                        })
-                        .collect(),
-                )
+                workers_table(&rows)
             }
         }
         Command::Backlog => {
@@ -159,6 +145,48 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
     };
     output::stdout(&text);
     Ok(Exit::Ok)
+}
+
+/// PGQueuer's five columns, then heartbeat ages, the stale count and the
+/// job ids (the first `--jobs` of them, `+N` for the rest).
+fn workers_table(rows: &[WorkerRow]) -> String {
+    table(
+        &[
+            "Queue manager",
+            "Picked jobs",
+            "Oldest heartbeat",
+            "Newest heartbeat",
+            "Entrypoints",
+            "Newest age (s)",
+            "Oldest age (s)",
+            "Stale",
+            "Job ids",
+        ],
+        rows.iter()
+            .map(|r| {
+                let mut ids: Vec<String> = r.jobs.iter().map(|j| j.id.to_string()).collect();
+                let more = r.active_jobs - r.jobs.len() as i64;
+                if more > 0 {
+                    ids.push(format!("+{more}"));
+                }
+                vec![
+                    r.queue_manager_id.to_string(),
+                    r.active_jobs.to_string(),
+                    utc(&r.oldest_heartbeat),
+                    utc(&r.newest_heartbeat),
+                    r.entrypoints.join(", "),
+                    round_half_even(r.newest_heartbeat_age_seconds).to_string(),
+                    round_half_even(r.oldest_heartbeat_age_seconds).to_string(),
+                    if r.stale {
+                        format!("STALE ({})", r.stale_jobs)
+                    } else {
+                        String::new()
+                    },
+                    ids.join(" "),
+                ]
+            })
+            .collect(),
+    )
 }
 
 fn render_dashboard(report: &DashboardReport) -> String {

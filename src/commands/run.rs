@@ -9,10 +9,15 @@
 use std::time::Duration;
 
 use super::CommandContext;
+use super::metrics::{Bound, MetricsOptions, WorkerLink};
 use super::{CommandError, object_names};
 use crate::cli::RunArgs;
 use crate::output::{self, Exit};
 use crate::worker::{RunOptions, Worker, log, manifest};
+
+/// `pgq metrics`' defaults, for the queue series a worker serves.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
+const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(300);
 
 pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, CommandError> {
     log::configure(args.log_level, args.log_format);
@@ -56,6 +61,10 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
         output::error(&format!("{}: {e}", args.factory.display()));
         return Ok(Exit::Usage);
     }
+    let metrics = match args.metrics_listen {
+        Some(listen) => Some(serve_metrics(ctx, &mut worker, listen).await?),
+        None => None,
+    };
     let trigger = worker.shutdown_trigger();
     // On a terminal (and without --headless) the console shows the worker:
     // its log lines go to the Worker tab instead of the screen.
@@ -132,8 +141,50 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
     });
     let _ = thread.join();
     signals.abort();
+    if let Some((stop, server)) = metrics {
+        let _ = stop.send(());
+        let _ = server.await;
+    }
     Ok(match result {
         Ok(()) => Exit::Ok,
         Err(_) => Exit::Failure, // the worker has logged why
     })
+}
+
+/// Start serving the queue's and the worker's series on `listen`; they stop
+/// when the returned sender fires (after the worker has ended, so `/readyz`
+/// answers "stopping" for as long as the worker winds down).
+async fn serve_metrics(
+    ctx: &CommandContext,
+    worker: &mut Worker,
+    listen: std::net::SocketAddr,
+) -> Result<
+    (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Result<(), CommandError>>,
+    ),
+    CommandError,
+> {
+    let options = MetricsOptions {
+        listen,
+        window: DEFAULT_WINDOW,
+        stale_after: DEFAULT_STALE_AFTER,
+    };
+    let bound = Bound::new(ctx, &options).await?;
+    log::info(
+        "Serving metrics",
+        &[(
+            "url",
+            serde_json::Value::from(format!("http://{}/metrics", bound.address())),
+        )],
+    );
+    let link = WorkerLink {
+        metrics: worker.metrics(),
+        snapshot: worker.observe(),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(bound.serve(Some(link), async move {
+        let _ = stopped.await;
+    }));
+    Ok((stop, server))
 }

@@ -23,6 +23,7 @@ use super::tabs::held::HeldTab;
 use super::tabs::jobs::JobsTab;
 use super::tabs::schedules::SchedulesTab;
 use super::tabs::stats::StatsTab;
+use super::tabs::workers::WorkersTab;
 use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
 use crate::actions::{Action, Outcome, kinds};
@@ -49,12 +50,13 @@ pub enum Tab {
     Durability,
     Enqueue,
     Held,
+    Workers,
     /// Only when the console hosts a worker (`pgq run`, `pgq demo`).
     Worker,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Stats,
         Tab::Jobs,
         Tab::Events,
@@ -62,6 +64,7 @@ impl Tab {
         Tab::Durability,
         Tab::Enqueue,
         Tab::Held,
+        Tab::Workers,
     ];
 
     /// The command that shows this tab (its keys are in the keymap).
@@ -74,6 +77,7 @@ impl Tab {
             Tab::Durability => Command::TabDurability,
             Tab::Enqueue => Command::TabEnqueue,
             Tab::Held => Command::TabHeld,
+            Tab::Workers => Command::TabWorkers,
             Tab::Worker => Command::TabWorker,
         }
     }
@@ -91,6 +95,7 @@ enum ViewKind {
     Schedules,
     Tables,
     Held,
+    Workers,
     Jobs,
     Job,
 }
@@ -101,6 +106,7 @@ fn kind_of(view: &View) -> ViewKind {
         View::Schedules => ViewKind::Schedules,
         View::Tables => ViewKind::Tables,
         View::Held => ViewKind::Held,
+        View::Workers => ViewKind::Workers,
         View::Jobs(_) => ViewKind::Jobs,
         View::Job(_) => ViewKind::Job,
     }
@@ -194,6 +200,7 @@ pub struct App {
     pub durability: DurabilityTab,
     pub enqueue: EnqueueForm,
     pub held: HeldTab,
+    pub workers: WorkersTab,
     pub jobs: JobsTab,
     /// The tab that opened the job detail (Held), to go back to when it closes.
     detail_return: Option<Tab>,
@@ -258,6 +265,7 @@ impl App {
             durability: DurabilityTab::default(),
             enqueue: EnqueueForm::default(),
             held: HeldTab::default(),
+            workers: WorkersTab::default(),
             jobs: JobsTab::default(),
             detail_return: None,
             confirm: None,
@@ -309,6 +317,7 @@ impl App {
             Tab::Durability => Some(&self.durability),
             Tab::Enqueue => Some(&self.enqueue),
             Tab::Held => Some(&self.held),
+            Tab::Workers => Some(&self.workers),
             Tab::Worker => self.worker.as_ref().map(|w| w as &dyn TabView),
         }
     }
@@ -322,6 +331,7 @@ impl App {
             Tab::Durability => Some(&mut self.durability),
             Tab::Enqueue => Some(&mut self.enqueue),
             Tab::Held => Some(&mut self.held),
+            Tab::Workers => Some(&mut self.workers),
             Tab::Worker => self.worker.as_mut().map(|w| w as &mut dyn TabView),
         }
     }
@@ -576,7 +586,7 @@ impl App {
         }
         if self.tab == Tab::Enqueue {
             // Completion draws on the queue's and the schedules' entrypoints.
-            self.request(View::Stats(self.stats.window), effects);
+            self.request(self.stats.counts_view(), effects);
             self.request(View::Schedules, effects);
         }
     }
@@ -587,6 +597,7 @@ impl App {
         for kind in [
             ViewKind::Stats,
             ViewKind::Held,
+            ViewKind::Workers,
             ViewKind::Jobs,
             ViewKind::Job,
         ] {
@@ -719,6 +730,7 @@ impl App {
                 self.preview_durability(effects);
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
+            Ok(Outcome::Workers(workers)) => self.workers.accept(workers),
             // A page for a filter or cursor since left behind is dropped.
             Ok(Outcome::Jobs(page)) => {
                 let wanted = View::Jobs(Box::new(self.jobs.request()));
@@ -1029,6 +1041,7 @@ impl App {
             Command::TabDurability => self.switch_to(Tab::Durability, effects),
             Command::TabEnqueue => self.switch_to(Tab::Enqueue, effects),
             Command::TabHeld => self.switch_to(Tab::Held, effects),
+            Command::TabWorkers => self.switch_to(Tab::Workers, effects),
             Command::TabWorker => {
                 if self.worker.is_some() {
                     self.switch_to(Tab::Worker, effects)

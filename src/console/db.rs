@@ -23,7 +23,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
-use crate::actions::stats::StatsWindow;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session, kinds};
 use crate::db::connect;
 use crate::db::listener::{
@@ -36,6 +35,8 @@ use crate::settings::names::ObjectNames;
 
 /// How many held jobs the Held tab loads.
 pub const HELD_LIMIT: u32 = 500;
+/// How many of each worker's jobs the Workers tab loads.
+pub const WORKER_JOBS_LIMIT: u32 = 200;
 
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
@@ -44,10 +45,12 @@ const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '
 /// Data a tab shows; refreshes of the same view coalesce.
 #[derive(Debug, Clone, PartialEq)]
 pub enum View {
-    Stats(StatsWindow),
+    /// The Stats tab's counts, with the latency percentiles when asked.
+    Stats(kinds::QueueStats),
     Schedules,
     Tables,
     Held,
+    Workers,
     /// A page of the Jobs tab (its filter, history switch and cursor).
     Jobs(Box<kinds::ListJobs>),
     /// One job's detail.
@@ -57,10 +60,15 @@ pub enum View {
 impl View {
     fn action(&self) -> Action {
         match self {
-            View::Stats(window) => kinds::QueueStats { window: *window }.into(),
+            View::Stats(stats) => stats.clone().into(),
             View::Schedules => kinds::ListSchedules.into(),
             View::Tables => kinds::TableInfo.into(),
             View::Held => kinds::HeldJobs { limit: HELD_LIMIT }.into(),
+            View::Workers => kinds::Workers {
+                stale_after: crate::actions::workers::STALE_AFTER,
+                job_limit: WORKER_JOBS_LIMIT,
+            }
+            .into(),
             View::Jobs(list) => (**list).clone().into(),
             View::Job(id) => kinds::ShowJob { id: *id }.into(),
         }
@@ -519,13 +527,20 @@ async fn run_job(session: &Session, job: Job) -> DbEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::stats::StatsWindow;
 
     #[test]
     fn refreshes_coalesce_and_actions_go_first() {
         let mut p = Pending::default();
-        p.push(Request::Refresh(View::Stats(StatsWindow::OneHour)));
+        p.push(Request::Refresh(View::Stats(kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        })));
         p.push(Request::Refresh(View::Schedules));
-        p.push(Request::Refresh(View::Stats(StatsWindow::FiveMinutes)));
+        p.push(Request::Refresh(View::Stats(kinds::QueueStats {
+            window: StatsWindow::FiveMinutes,
+            latency: true,
+        })));
         p.push(Request::Refresh(View::Schedules));
         p.push(Request::Execute {
             id: 7,
@@ -537,7 +552,10 @@ mod tests {
         ));
         assert!(matches!(
             p.take(),
-            Some(Job::Refresh(View::Stats(StatsWindow::FiveMinutes)))
+            Some(Job::Refresh(View::Stats(kinds::QueueStats {
+                window: StatsWindow::FiveMinutes,
+                latency: true
+            })))
         ));
         assert!(matches!(p.take(), Some(Job::Refresh(View::Schedules))));
         assert!(p.take().is_none());

@@ -29,6 +29,7 @@ pub enum Scope {
     Durability,
     Enqueue,
     Held,
+    Workers,
     Jobs,
     Worker,
     Dialog,
@@ -46,6 +47,7 @@ impl Scope {
             Scope::Durability => "Durability tab",
             Scope::Enqueue => "Enqueue tab",
             Scope::Held => "Held tab",
+            Scope::Workers => "Workers tab",
             Scope::Jobs => "Jobs tab",
             Scope::Worker => "Worker tab",
             Scope::Dialog => "Confirmation",
@@ -73,6 +75,7 @@ pub enum Command {
     TabDurability,
     TabEnqueue,
     TabHeld,
+    TabWorkers,
     TabWorker,
     SqlLog,
     Refresh,
@@ -186,7 +189,8 @@ const SPECS: &[Spec] = &[
     spec(Command::TabDurability, "tab_durability", Scope::Global, None, "Durability tab", &["5"]),
     spec(Command::TabEnqueue, "tab_enqueue", Scope::Global, None, "Enqueue tab", &["6"]),
     spec(Command::TabHeld, "tab_held", Scope::Global, None, "Held jobs tab", &["7"]),
-    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["8"]),
+    spec(Command::TabWorkers, "tab_workers", Scope::Global, None, "Workers tab", &["8"]),
+    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["9"]),
     spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
     spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
     spec(Command::SqlLog, "sql_log", Scope::Global, Some("changes"), "Changes made, with SQL", &["L"]),
@@ -775,6 +779,7 @@ mod tests {
             entry(Command::TabDurability, "Durability", false),
             entry(Command::TabEnqueue, "Enqueue", false),
             entry(Command::TabHeld, "Held", false),
+            entry(Command::TabWorkers, "Workers", false),
         ];
         let row = |map: &Keymap, tabs: &[TabEntry]| {
             let help = map.help(&[Scope::Global], false, tabs);
@@ -782,19 +787,19 @@ mod tests {
             row.map(|b| (b.keys, b.help))
         };
         let map = Keymap::default();
-        assert_eq!(row(&map, &always), Some(("1–7".into(), "Tabs".into())));
+        assert_eq!(row(&map, &always), Some(("1–8".into(), "Tabs".into())));
         let mut hosting = always.to_vec();
         hosting.push(entry(Command::TabWorker, "Worker", true));
         assert_eq!(
             row(&map, &hosting),
-            Some(("1–8".into(), "Tabs (8: Worker)".into()))
+            Some(("1–9".into(), "Tabs (9: Worker)".into()))
         );
         let mut o = BTreeMap::new();
         o.insert("tab_worker".to_string(), vec!["f7".to_string()]);
         let map = Keymap::with_overrides(&o).unwrap();
         assert_eq!(
             row(&map, &hosting),
-            Some(("1 2 3 4 5 6 7 F7".into(), "Tabs (F7: Worker)".into()))
+            Some(("1 2 3 4 5 6 7 8 F7".into(), "Tabs (F7: Worker)".into()))
         );
     }
 

@@ -106,8 +106,16 @@ statements! {
     Backlog => "backlog.sql",
     StatsDepth => "stats_depth.sql",
     StatsDone => "stats_done.sql",
+    // Latency percentiles (actions/latency.rs): per entrypoint and overall,
+    // over a window and per slice of it, in one pass over the log.
+    LatencyPercentiles => "latency_percentiles.sql",
     HeldJobs => "held_jobs.sql",
     TableInfo => "table_info.sql",
+    // The metrics endpoint's read-only scrape (actions/metrics.rs).
+    MetricsQueue => "metrics_queue.sql",
+    MetricsLogs => "metrics_logs.sql",
+    MetricsUnaggregated => "metrics_unaggregated.sql",
+    MissingTables => "missing_tables.sql",
     // Retention (actions/prune.rs): the cut-off, counts, and one batch per
     // table; the Durability tab's oldest rows and aggregation backlog.
     PruneCutoff => "prune_cutoff.sql",

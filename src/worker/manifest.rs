@@ -21,6 +21,13 @@
 //! name = "ping"
 //! builtin = "noop"                          # noop | sleep | fail | echo
 //!
+//! [[entrypoint]]
+//! name = "notify"
+//! url = "https://mailer.internal/jobs/notify"  # POST, payload as the body
+//! timeout = "30s"                              # optional
+//! headers = { Authorization = "Bearer ${MAILER_TOKEN}" }  # ${VAR}: worker env
+//! ca_file = "/etc/ssl/internal-ca.pem"         # optional; default: webpki roots
+//!
 //! [[schedule]]
 //! entrypoint = "nightly_cleanup"
 //! expression = "0 3 * * *"                  # croniter dialect, UTC
@@ -43,11 +50,35 @@ use toml::Spanned;
 
 use super::{OnFailure, RetryPolicy};
 
-/// How a job (or a schedule fire) is executed.
+/// How a job (or a schedule fire) is executed on the worker's machine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecutorSpec {
     Command(CommandSpec),
     Builtin(Builtin),
+}
+
+/// How an entrypoint's jobs are executed: locally, or by a service over HTTP
+/// (schedules have no job to send, so they run locally only).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntrypointExecutor {
+    Local(ExecutorSpec),
+    Http(HttpSpec),
+}
+
+/// An entrypoint served by POSTing each job to a URL (see `worker::http`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSpec {
+    /// `http` or `https`; used as written (no `${VAR}` expansion, so keep
+    /// secrets out of it and in `headers`).
+    pub url: reqwest::Url,
+    /// Limit on the whole exchange, from connecting to the response's end.
+    pub timeout: Option<Duration>,
+    /// Header name → value template: `${VAR}` is replaced by the worker's
+    /// environment variable when the worker starts (names already checked).
+    pub headers: BTreeMap<String, String>,
+    /// PEM bundle of the roots to trust instead of the built-in webpki
+    /// roots (relative paths: from the worker's working directory).
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +145,7 @@ pub enum Builtin {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntrypointSpec {
     pub name: String,
-    pub executor: ExecutorSpec,
+    pub executor: EntrypointExecutor,
     pub concurrency_limit: u32,
     pub on_failure: OnFailure,
     pub retry: Option<RetryPolicy>,
@@ -184,12 +215,22 @@ struct RawExecutor {
     pass_database_env: Option<Spanned<bool>>,
 }
 
+/// The keys only an HTTP entrypoint has.
+struct RawHttp {
+    url: Option<Spanned<String>>,
+    headers: Option<Spanned<BTreeMap<String, String>>>,
+    ca_file: Option<Spanned<PathBuf>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntrypoint {
     name: Spanned<String>,
     command: Option<Spanned<Vec<String>>>,
     builtin: Option<Spanned<Builtin>>,
+    url: Option<Spanned<String>>,
+    headers: Option<Spanned<BTreeMap<String, String>>>,
+    ca_file: Option<Spanned<PathBuf>>,
     timeout: Option<Spanned<toml::Value>>,
     kill_grace: Option<Spanned<toml::Value>>,
     env: Option<BTreeMap<String, String>>,
@@ -270,22 +311,56 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
                 format!("duplicate entrypoint {name:?}: names must be unique"),
             ));
         }
-        let executor = executor(
-            &at,
-            name_span.clone(),
-            &format!("entrypoint {name:?}"),
-            RawExecutor {
-                command: ep.command,
-                builtin: ep.builtin,
-                timeout: ep.timeout,
-                kill_grace: ep.kill_grace,
-                env: ep.env,
-                workdir: ep.workdir,
-                max_line_bytes: ep.max_line_bytes,
-                max_log_bytes: ep.max_log_bytes,
-                pass_database_env: ep.pass_database_env,
-            },
-        )?;
+        let owner = format!("entrypoint {name:?}");
+        let raw_http = RawHttp {
+            url: ep.url,
+            headers: ep.headers,
+            ca_file: ep.ca_file,
+        };
+        let raw_executor = RawExecutor {
+            command: ep.command,
+            builtin: ep.builtin,
+            timeout: ep.timeout,
+            kill_grace: ep.kill_grace,
+            env: ep.env,
+            workdir: ep.workdir,
+            max_line_bytes: ep.max_line_bytes,
+            max_log_bytes: ep.max_log_bytes,
+            pass_database_env: ep.pass_database_env,
+        };
+        let executor = match raw_http.url {
+            Some(url) => {
+                if let Some(local) = raw_executor
+                    .command
+                    .as_ref()
+                    .map(|c| c.span())
+                    .or_else(|| raw_executor.builtin.as_ref().map(|b| b.span()))
+                {
+                    return Err(at(
+                        Some(local),
+                        format!("{owner} has a url and a local executor; choose one"),
+                    ));
+                }
+                EntrypointExecutor::Http(http_executor(
+                    &at,
+                    &owner,
+                    url,
+                    raw_http.headers,
+                    raw_http.ca_file,
+                    raw_executor,
+                )?)
+            }
+            None => {
+                let stray = [
+                    raw_http.headers.as_ref().map(|v| ("headers", v.span())),
+                    raw_http.ca_file.as_ref().map(|v| ("ca_file", v.span())),
+                ];
+                if let Some((key, span)) = stray.into_iter().flatten().next() {
+                    return Err(at(Some(span), format!("{key} only applies to a url")));
+                }
+                EntrypointExecutor::Local(executor(&at, name_span.clone(), &owner, raw_executor)?)
+            }
+        };
         let concurrency_limit = match ep.concurrency_limit {
             None => 0,
             Some(v) => u32::try_from(*v.get_ref()).map_err(|_| {
@@ -436,7 +511,9 @@ fn executor(
         )),
         (None, None) => Err(at(
             Some(owner_span),
-            format!("{owner} needs an executor: command = [\"prog\", …] or builtin = \"noop\""),
+            format!(
+                "{owner} needs an executor: command = [\"prog\", …], builtin = \"noop\" or (entrypoints) url = \"https://…\""
+            ),
         )),
         (None, Some(b)) => {
             let command_only = [
@@ -500,6 +577,68 @@ fn executor(
             }))
         }
     }
+}
+
+fn http_executor(
+    at: &At<'_>,
+    owner: &str,
+    url: Spanned<String>,
+    headers: Option<Spanned<BTreeMap<String, String>>>,
+    ca_file: Option<Spanned<PathBuf>>,
+    raw: RawExecutor,
+) -> Result<HttpSpec, ManifestError> {
+    let command_only = [
+        raw.kill_grace.as_ref().map(|v| ("kill_grace", v.span())),
+        raw.max_line_bytes
+            .as_ref()
+            .map(|v| ("max_line_bytes", v.span())),
+        raw.max_log_bytes
+            .as_ref()
+            .map(|v| ("max_log_bytes", v.span())),
+        raw.pass_database_env
+            .as_ref()
+            .map(|v| ("pass_database_env", v.span())),
+    ];
+    if let Some((key, span)) = command_only.into_iter().flatten().next() {
+        return Err(at(Some(span), format!("{key} only applies to a command")));
+    }
+    let url_span = url.span();
+    if raw.env.is_some() || raw.workdir.is_some() {
+        return Err(at(
+            Some(url_span),
+            format!("{owner}: env and workdir only apply to a command"),
+        ));
+    }
+    let url = reqwest::Url::parse(url.get_ref())
+        .map_err(|e| at(Some(url_span.clone()), format!("url: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(at(
+            Some(url_span),
+            "url must be an http:// or https:// address with a host".into(),
+        ));
+    }
+    let timeout = optional_duration(at, raw.timeout, "timeout")?;
+    if timeout.is_some_and(|t| t.is_zero()) {
+        return Err(at(Some(url_span), "timeout must be more than zero".into()));
+    }
+    let headers = match headers {
+        None => BTreeMap::new(),
+        Some(h) => {
+            let span = h.span();
+            let headers = h.into_inner();
+            for (name, template) in &headers {
+                super::http_setup::check_manifest_header(name, template)
+                    .map_err(|e| at(Some(span.clone()), format!("headers: {e}")))?;
+            }
+            headers
+        }
+    };
+    Ok(HttpSpec {
+        url,
+        timeout,
+        headers,
+        ca_file: ca_file.map(Spanned::into_inner),
+    })
 }
 
 /// A duration given as seconds (`1.5`) or text (`"90s"`, `"5m"`, `"1h30m"`).
@@ -621,7 +760,7 @@ builtin = "echo"
         assert_eq!(retry.max_delay, Duration::from_secs(300));
         assert_eq!(retry.multiplier, 3.0);
         match &send.executor {
-            ExecutorSpec::Command(c) => {
+            EntrypointExecutor::Local(ExecutorSpec::Command(c)) => {
                 assert_eq!(c.timeout, Some(Duration::from_secs(30)));
                 assert_eq!(c.kill_grace, DEFAULT_KILL_GRACE);
             }
@@ -693,7 +832,7 @@ builtin = "echo"
             "[[entrypoint]]\nname = \"a\"\ncommand = [\"true\"]\n{extra}"
         ))?;
         match &m.entrypoints[0].executor {
-            ExecutorSpec::Command(c) => Ok(c.clone()),
+            EntrypointExecutor::Local(ExecutorSpec::Command(c)) => Ok(c.clone()),
             other => panic!("{other:?}"),
         }
     }
@@ -746,5 +885,54 @@ builtin = "echo"
                 .contains("max_log_bytes only applies to a command"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn http_entrypoints() {
+        let m = check(
+            "[[entrypoint]]\nname = \"mail\"\nurl = \"https://mailer.internal/jobs\"\ntimeout = \"5s\"\nheaders = { Authorization = \"Bearer ${MAILER_TOKEN}\" }\nca_file = \"ca.pem\"\nmax_attempts = 2\n",
+        )
+        .unwrap();
+        match &m.entrypoints[0].executor {
+            EntrypointExecutor::Http(h) => {
+                assert_eq!(h.url.as_str(), "https://mailer.internal/jobs");
+                assert_eq!(h.timeout, Some(Duration::from_secs(5)));
+                assert_eq!(h.headers["Authorization"], "Bearer ${MAILER_TOKEN}");
+                assert_eq!(h.ca_file, Some(PathBuf::from("ca.pem")));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cases = [
+            ("url = \"ftp://x/\"\n", "http:// or https://"),
+            ("url = \"not a url\"\n", "url:"),
+            ("url = \"http://x/\"\nbuiltin = \"noop\"\n", "choose one"),
+            (
+                "url = \"http://x/\"\nkill_grace = 1\n",
+                "only applies to a command",
+            ),
+            ("url = \"http://x/\"\ntimeout = 0\n", "more than zero"),
+            (
+                "url = \"http://x/\"\nheaders = { \"PGQ-Job-Id\" = \"1\" }\n",
+                "set by the worker",
+            ),
+            (
+                "url = \"http://x/\"\nheaders = { X = \"${OPEN\" }\n",
+                "no closing",
+            ),
+            (
+                "builtin = \"noop\"\nheaders = { X = \"1\" }\n",
+                "only applies to a url",
+            ),
+        ];
+        for (extra, needle) in cases {
+            let err = check(&format!("[[entrypoint]]\nname = \"a\"\n{extra}")).expect_err(extra);
+            assert!(err.reason.contains(needle), "{extra}: {err}");
+            assert!(err.line.is_some(), "{extra}: {err}");
+        }
+        let err = check(
+            "[[schedule]]\nentrypoint = \"a\"\nexpression = \"@hourly\"\nurl = \"http://x/\"\n",
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("unknown field"), "{err}");
     }
 }

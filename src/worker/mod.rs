@@ -10,8 +10,9 @@
 //!
 //! Module map: [`manifest`] (the TOML factory), `engine` (the dequeue loop,
 //! buffers, reconnects and shutdown), `sql`/`db` (statements and the
-//! connections that run them), `command`/`builtin` (executors;
-//! `command_output` bounds what a command writes to the log), `scheduler`
+//! connections that run them), `command`/`builtin`/`http` (executors;
+//! `command_output` bounds what a command writes to the log, `http_setup`
+//! resolves an HTTP entrypoint's headers and clients), `scheduler`
 //! (the `pgqueuer_schedules` protocol), `traceback` (log row JSON), [`log`]
 //! (event lines) and [`snapshot`] (what a console can observe).
 
@@ -20,8 +21,11 @@ mod command;
 mod command_output;
 mod db;
 mod engine;
+mod http;
+mod http_setup;
 pub mod log;
 pub mod manifest;
+pub mod metrics;
 mod scheduler;
 pub mod snapshot;
 pub mod sql;
@@ -250,6 +254,10 @@ pub struct JobError {
     pub kind: String,
     pub message: String,
     pub detail: Option<String>,
+    /// Whether the entrypoint's database retries may try the job again.
+    /// False for a failure that another attempt cannot fix (an HTTP 4xx:
+    /// the service rejected the request itself); the job then fails at once.
+    pub retryable: bool,
 }
 
 impl JobError {
@@ -258,7 +266,14 @@ impl JobError {
             kind: kind.into(),
             message: message.into(),
             detail: None,
+            retryable: true,
         }
+    }
+
+    /// Mark the failure as one that no retry can fix.
+    pub fn permanent(mut self) -> Self {
+        self.retryable = false;
+        self
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -369,6 +384,7 @@ pub struct Worker {
     queue_manager_id: Uuid,
     shutdown: watch::Sender<u8>,
     snapshot: watch::Sender<Snapshot>,
+    metrics: Option<Arc<metrics::WorkerMetrics>>,
 }
 
 impl Worker {
@@ -382,6 +398,7 @@ impl Worker {
             queue_manager_id,
             shutdown: watch::channel(0).0,
             snapshot: watch::channel(Snapshot::new(queue_manager_id)).0,
+            metrics: None,
         }
     }
 
@@ -469,14 +486,27 @@ impl Worker {
     }
 
     /// Register everything a manifest declares; `extra_args` are appended to
-    /// every command executor.
+    /// every command executor. HTTP entrypoints get their `${VAR}` header
+    /// values from this process's environment now, so a missing variable
+    /// stops the worker before it connects.
     pub fn register_manifest(
         &mut self,
         manifest: &manifest::Manifest,
         extra_args: &[String],
     ) -> Result<&mut Self, WorkerError> {
+        // One connection pool for all HTTP entrypoints (per set of roots).
+        let mut clients = http_setup::HttpClients::default();
+        let env = |name: &str| std::env::var(name).ok();
         for ep in &manifest.entrypoints {
-            let handler = command::entrypoint_handler(&ep.executor, extra_args);
+            let handler = match &ep.executor {
+                manifest::EntrypointExecutor::Local(spec) => {
+                    command::entrypoint_handler(spec, extra_args)
+                }
+                manifest::EntrypointExecutor::Http(spec) => {
+                    http::entrypoint_handler(&ep.name, spec, &mut clients, &env)
+                        .map_err(WorkerError::Registration)?
+                }
+            };
             self.entrypoint_boxed(
                 &ep.name,
                 EntrypointOptions {
@@ -503,6 +533,14 @@ impl Worker {
     /// published at most every 200 ms while something changes.
     pub fn observe(&self) -> watch::Receiver<Snapshot> {
         self.snapshot.subscribe()
+    }
+
+    /// Record the worker's own Prometheus series (off until asked for, so a
+    /// worker without a metrics endpoint does not pay for them).
+    pub fn metrics(&mut self) -> Arc<metrics::WorkerMetrics> {
+        self.metrics
+            .get_or_insert_with(|| Arc::new(metrics::WorkerMetrics::new()))
+            .clone()
     }
 
     /// Run until stopped (or drained); `Ok` on a clean stop.

@@ -151,10 +151,19 @@ async fn every_command_line_runs_on_the_sessions_installation() {
             limit: 5,
         }
         .into(),
-        kinds::Workers.into(),
+        kinds::Workers {
+            stale_after: Duration::from_millis(1500),
+            job_limit: 5,
+        }
+        .into(),
+        kinds::LatencyPercentiles {
+            window: Duration::from_secs(600),
+        }
+        .into(),
         kinds::Backlog.into(),
         kinds::QueueStats {
             window: StatsWindow::OneHour,
+            latency: true,
         }
         .into(),
         kinds::ServerVersion.into(),

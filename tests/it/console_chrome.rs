@@ -89,6 +89,7 @@ fn every_tab_at_80x24_names_the_tab_set_and_ends_hints_whole() {
         "Durability",
         "Enqueue",
         "Held",
+        "Workers",
         "Worker",
     ];
     assert_eq!(a.tabs().len(), titles.len());
@@ -133,14 +134,15 @@ fn the_help_names_the_worker_tab_only_when_there_is_one() {
     let mut plain = app(false);
     key(&mut plain, KeyCode::Char('?'));
     let help = render(&plain, 160, 48).join("\n");
-    assert!(help.contains("1–7"), "{help}");
-    assert!(!help.contains("Worker"), "{help}");
+    assert!(help.contains("1–8"), "{help}");
+    assert!(!help.contains("Worker tab"), "{help}");
+    assert!(!help.contains("9: Worker"), "{help}");
 
     let mut hosted = app(true);
     key(&mut hosted, KeyCode::Char('?'));
     let help = render(&hosted, 160, 48).join("\n");
-    assert!(help.contains("1–8"), "{help}");
-    assert!(help.contains("Tabs (8: Worker)"), "{help}");
+    assert!(help.contains("1–9"), "{help}");
+    assert!(help.contains("Tabs (9: Worker)"), "{help}");
     // The change log's key says what it lists.
     assert!(help.contains("Changes made, with SQL"), "{help}");
 }
@@ -270,10 +272,10 @@ fn the_demo_console_at_80x24_opens_on_5_minutes_and_names_every_tab() {
     let lines: Vec<&str> = screen.lines().collect();
     let bar = lines[0];
     assert!(bar.contains("1 Stats"), "{bar:?}");
-    assert!(bar.contains(" 8 "), "the Worker tab's key shows: {bar:?}");
-    console.press("8");
+    assert!(bar.contains(" 9 "), "the Worker tab's key shows: {bar:?}");
+    console.press("9");
     let screen = console.wait_for("the Worker tab", Duration::from_secs(10), |s| {
-        s.lines().next().is_some_and(|l| l.contains("8 Worker")) && s.contains("q quit")
+        s.lines().next().is_some_and(|l| l.contains("9 Worker")) && s.contains("q quit")
     });
     let hints = line_with(&screen, "q quit").unwrap_or_default().trim_end();
     assert!(
@@ -282,7 +284,7 @@ fn the_demo_console_at_80x24_opens_on_5_minutes_and_names_every_tab() {
     );
     console.press("?");
     console.wait_for("the help", Duration::from_secs(10), |s| {
-        s.contains("Tabs (8: Worker)")
+        s.contains("Tabs (9: Worker)")
     });
     console.press("q");
     assert_eq!(console.wait_exit(Duration::from_secs(30)), Some(0));

@@ -54,11 +54,13 @@ fn app() -> App {
 /// What the db task would answer to a refresh (empty, but real outcomes).
 fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
     match view {
-        View::Stats(window) => Outcome::QueueStats(QueueStats {
-            window: *window,
+        View::Stats(asked) => Outcome::QueueStats(QueueStats {
+            window: asked.window,
             as_of: now,
             entrypoints: Vec::new(),
             series: Vec::new(),
+            latency: Default::default(),
+            latency_included: asked.latency,
         }),
         View::Schedules => Outcome::Schedules(ScheduleListing {
             rows: Vec::new(),
@@ -70,6 +72,7 @@ fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
             retention: None,
         }),
         View::Held => Outcome::HeldJobs(Vec::new()),
+        View::Workers => Outcome::Workers(Vec::new()),
         View::Jobs(_) => Outcome::Jobs(pgq::actions::browse::JobsPage {
             history: false,
             rows: Vec::new(),
@@ -178,7 +181,7 @@ impl Sim {
     }
 }
 
-const TABS: [(char, Tab); 8] = [
+const TABS: [(char, Tab); 9] = [
     ('1', Tab::Stats),
     ('2', Tab::Jobs),
     ('3', Tab::Events),
@@ -186,7 +189,8 @@ const TABS: [(char, Tab); 8] = [
     ('5', Tab::Durability),
     ('6', Tab::Enqueue),
     ('7', Tab::Held),
-    ('8', Tab::Worker),
+    ('8', Tab::Workers),
+    ('9', Tab::Worker),
 ];
 
 #[test]
@@ -224,7 +228,9 @@ fn the_tab_on_screen_still_refreshes_after_events_and_hidden_ones_on_arrival() {
     sim.queue_event();
     sim.idle(Duration::milliseconds(500), "Stats after an event");
     assert!(
-        sim.refreshes[before..].contains(&View::Stats(StatsWindow::OneHour)),
+        sim.refreshes[before..]
+            .iter()
+            .any(|v| matches!(v, View::Stats(q) if q.window == StatsWindow::OneHour)),
         "{:?}",
         sim.refreshes
     );
@@ -279,9 +285,18 @@ fn paused_offline_and_in_flight_states_stay_idle() {
     sim.idle(Duration::seconds(20), "Stats with a refresh in flight");
     let asked = sim.refreshes.len();
     sim.answering = true;
-    let result = Ok(answer_to(&View::Stats(StatsWindow::OneHour), sim.now));
+    let result = Ok(answer_to(
+        &View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
+        sim.now,
+    ));
     sim.db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result,
     });
     sim.idle(Duration::seconds(2), "Stats after the slow answer");
@@ -323,7 +338,7 @@ fn the_events_tab_shows_the_real_rate_beyond_the_buffer_size() {
 // --- the real binary in a pseudo-terminal ---------------------------------
 
 /// The hint each tab shows in the bottom bar, to know it is on screen.
-const TAB_MARKERS: [(&str, &str); 8] = [
+const TAB_MARKERS: [(&str, &str); 9] = [
     ("1", "w window"),
     ("2", "h history"),
     ("3", "c clear"),
@@ -331,7 +346,8 @@ const TAB_MARKERS: [(&str, &str); 8] = [
     ("5", "Enter apply"),
     ("6", "e edit"),
     ("7", "R requeue"),
-    ("8", "in flight"),
+    ("8", "stale after"),
+    ("9", "in flight"),
 ];
 
 /// How long each tab is watched.
@@ -416,7 +432,7 @@ fn the_console_stays_idle_on_every_tab_before_and_after_events() {
     console.wait_for("the loaded Stats tab", StdDuration::from_secs(15), |s| {
         s.contains("● connected") && s.contains("no jobs in the queue")
     });
-    idle_on_every_tab(&db, &mut console, &TAB_MARKERS[..7], "idle_check");
+    idle_on_every_tab(&db, &mut console, &TAB_MARKERS[..8], "idle_check");
     console.press("q");
     assert_eq!(console.wait_exit(StdDuration::from_secs(10)), Some(0));
 }

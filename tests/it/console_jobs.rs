@@ -320,9 +320,14 @@ fn enter_on_a_stats_row_opens_its_jobs() {
             done: Completions::default(),
         }],
         series: Vec::new(),
+        latency: Default::default(),
+        latency_included: true,
     };
     a.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(stats)),
     });
     let effects = key(&mut a, KeyCode::Enter);

@@ -165,7 +165,7 @@ fn pgq_run_on_a_terminal_shows_the_worker_tab_and_stops_gracefully_on_q() {
         |s| row(s, "ping").is_some_and(|r| r.split_whitespace().nth(2) == Some("5")),
     );
     assert!(
-        screen.contains("8 Worker") && screen.contains("running"),
+        screen.contains("9 Worker") && screen.contains("running"),
         "{screen}"
     );
     assert!(

@@ -86,6 +86,8 @@ fn seeded_stats() -> QueueStats {
             entry("sync_crm", 0, 1, 5, None, 880, 91, 14),
         ],
         series,
+        latency: Default::default(),
+        latency_included: true,
     }
 }
 
@@ -102,7 +104,10 @@ fn seeded(tab: Tab, theme: Theme) -> App {
         server_version: "16.4 (Debian 16.4-1)".into(),
     });
     a.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(seeded_stats())),
     });
     let payloads = [
@@ -202,11 +207,17 @@ fn refreshes_are_debounced_and_paused() {
     assert!(matches!(
         effects.as_slice(),
         [Effect::Request(Request::Refresh(View::Stats(
-            StatsWindow::OneHour
+            pgq::actions::kinds::QueueStats {
+                window: StatsWindow::OneHour,
+                latency: true
+            }
         )))]
     ));
     a.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(seeded_stats())),
     });
     // A burst of queue changes: nothing before the debounce and the 1 s gap.
@@ -227,7 +238,10 @@ fn refreshes_are_debounced_and_paused() {
             .is_empty()
     );
     a.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(seeded_stats())),
     });
     assert_eq!(
@@ -236,7 +250,10 @@ fn refreshes_are_debounced_and_paused() {
         1
     );
     a.on_db(DbEvent::Refreshed {
-        view: View::Stats(StatsWindow::OneHour),
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
         result: Ok(Outcome::QueueStats(seeded_stats())),
     });
     // Paused: neither changes nor the interval refresh.

@@ -197,7 +197,7 @@ fn the_demo_console_shows_moving_numbers_and_events() {
     console.wait_for("live events", Duration::from_secs(10), |s| {
         s.contains("table_changed_event")
     });
-    console.press("8");
+    console.press("9");
     console.wait_for("the Worker tab", Duration::from_secs(10), |s| {
         s.contains("In flight") && s.contains("finished")
     });

@@ -17,6 +17,7 @@ pub mod list;
 pub mod schedules;
 pub mod stats;
 pub mod worker;
+pub mod workers;
 
 use crate::console::tabs::list::ListControls;
 use chrono::{DateTime, Utc};

@@ -42,6 +42,27 @@ pub fn age(seconds: Option<f64>) -> String {
     }
 }
 
+/// A latency, at most 6 characters: `0.4ms`, `12ms`, `1.4s`, `42s`,
+/// `3m05s`, `2h13m`; `-` for none.
+pub fn duration(seconds: Option<f64>) -> String {
+    let Some(s) = seconds else {
+        return "-".into();
+    };
+    let s = s.max(0.0);
+    let ms = s * 1_000.0;
+    if ms < 9.95 {
+        format!("{ms:.1}ms")
+    } else if ms.round() < 1_000.0 {
+        format!("{ms:.0}ms")
+    } else if s < 9.95 {
+        format!("{s:.1}s")
+    } else if s.round() < 60.0 {
+        format!("{s:.0}s")
+    } else {
+        age(Some(s.round()))
+    }
+}
+
 /// `12.5%`; `-` when undefined.
 pub fn percent(rate: Option<f64>) -> String {
     rate.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
@@ -78,5 +99,18 @@ mod tests {
         assert_eq!(age(Some(7_980.0)), "2h13m");
         assert_eq!(age(Some(273_600.0)), "3d04h");
         assert_eq!(percent(Some(0.125)), "12.5%");
+    }
+
+    #[test]
+    fn durations_read_humanly() {
+        assert_eq!(duration(None), "-");
+        assert_eq!(duration(Some(0.00042)), "0.4ms");
+        assert_eq!(duration(Some(0.012)), "12ms");
+        assert_eq!(duration(Some(0.9996)), "1.0s");
+        assert_eq!(duration(Some(1.44)), "1.4s");
+        assert_eq!(duration(Some(42.4)), "42s");
+        assert_eq!(duration(Some(59.7)), "1m00s");
+        assert_eq!(duration(Some(185.0)), "3m05s");
+        assert_eq!(duration(Some(7_980.0)), "2h13m");
     }
 }

@@ -68,6 +68,9 @@ pub(super) async fn supervise(
         };
         if failures > 0 {
             log::info("Reconnected", &[]);
+            if let Some(m) = &shared.metrics {
+                m.reconnected();
+            }
         }
         failures = 0;
         let db = Arc::new(opened.db);

@@ -147,6 +147,9 @@ async fn run_job(
         (None, Some(Err(error))) => failure_outcome(&shared, &ep, id, attempts, &error, fields),
         (None, None) => Outcome::Canceled,
     };
+    if let Some(m) = &shared.metrics {
+        m.job_finished(&ep.name, outcome.metric_status(), started.elapsed());
+    }
     shared.finish(id, name, outcome);
 }
 
@@ -160,6 +163,7 @@ pub(super) fn failure_outcome(
 ) -> Outcome {
     let name = &*ep.name;
     if let Some(policy) = &ep.options.retry
+        && error.retryable
         && i64::from(attempts) < i64::from(policy.max_attempts)
     {
         let delay = policy.delay(attempts);

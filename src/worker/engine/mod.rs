@@ -57,6 +57,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         queue_manager_id: qm,
         shutdown,
         snapshot,
+        metrics,
     } = worker;
     let params = DequeueParams {
         batch_size: i64::from(options.batch_size),
@@ -100,8 +101,10 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         db: Mutex::new(None),
         level: shutdown,
         flush_at,
+        no_backlog: AtomicBool::new(true),
         dirty: AtomicBool::new(true),
         snapshot,
+        metrics,
     });
     let publisher = {
         let shared = shared.clone();

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::shared::Shared;
 use crate::worker::db::{Db, DbFailure};
+use crate::worker::metrics::timed_dequeue;
 use crate::worker::{Mode, log};
 
 const MIN_POLL: Duration = Duration::from_millis(100);
@@ -57,7 +58,8 @@ pub(super) async fn serve(
         let depth = 2 * lanes;
         let mut next_lane = 0;
         let mut issue = |pipeline: &mut futures_util::stream::FuturesOrdered<_>| {
-            pipeline.push_back(db.dequeue(p, next_lane));
+            let dequeue = db.dequeue(p, next_lane);
+            pipeline.push_back(timed_dequeue(shared.metrics.clone(), dequeue));
             next_lane = (next_lane + 1) % lanes;
         };
         let mut pipeline = futures_util::stream::FuturesOrdered::new();
@@ -79,6 +81,7 @@ pub(super) async fn serve(
             };
             let full = jobs.len() as i64 >= p.batch_size;
             exhausted |= jobs.is_empty();
+            shared.set_backlog(full);
             for job in jobs {
                 shared.dispatch(job);
             }

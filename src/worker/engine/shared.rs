@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::settings::names::ObjectNames;
 use crate::worker::db::{Db, DbFailure, DequeueParams};
+use crate::worker::metrics::WorkerMetrics;
 use crate::worker::snapshot::{Counters, InFlightJob, Snapshot, WorkerState};
 use crate::worker::{RegisteredEntrypoint, RunOptions, StopReason, log, scheduler};
 
@@ -29,6 +30,20 @@ pub(super) enum Outcome {
     },
     /// Stopped by a forced shutdown: back to `queued`.
     Return,
+}
+
+impl Outcome {
+    /// The `status` label of the worker's jobs-finished series.
+    pub(super) fn metric_status(&self) -> &'static str {
+        match self {
+            Outcome::Successful => "successful",
+            Outcome::Exception(_) => "exception",
+            Outcome::Held(_) => "failed",
+            Outcome::Canceled => "canceled",
+            Outcome::Retry { .. } => "retried",
+            Outcome::Return => "returned",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -79,8 +94,16 @@ pub(crate) struct Shared {
     pub level: watch::Sender<u8>,
     /// Pending outcomes that trigger a flush before the ~0.1 s timer.
     pub(super) flush_at: usize,
+    /// The last dequeue claimed less than a batch: no backlog, so an
+    /// outcome is written as soon as it arrives (a later one would only
+    /// join it after the flush timer; a flush already running batches
+    /// whatever arrives meanwhile). With a backlog, outcomes batch up to
+    /// `flush_at` or the timer, which is what throughput needs.
+    pub(super) no_backlog: AtomicBool,
     pub(super) dirty: AtomicBool,
     pub(super) snapshot: watch::Sender<Snapshot>,
+    /// The worker's own series, when something serves them.
+    pub(super) metrics: Option<Arc<WorkerMetrics>>,
 }
 
 impl Shared {
@@ -131,7 +154,16 @@ impl Shared {
         let full = s.pending.len() >= self.flush_at;
         drop(s);
         self.dirty.store(true, Ordering::Relaxed);
-        if full {
+        if full || self.no_backlog.load(Ordering::Relaxed) {
+            self.flush_now.notify_one();
+        }
+    }
+
+    /// What the last dequeue said about the backlog; once there is none,
+    /// outcomes already waiting are written now.
+    pub(super) fn set_backlog(&self, backlog: bool) {
+        let was_backlog = !self.no_backlog.swap(!backlog, Ordering::Relaxed);
+        if was_backlog && !backlog && !self.state().pending.is_empty() {
             self.flush_now.notify_one();
         }
     }

@@ -135,7 +135,11 @@ pub(super) async fn health_probe(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
-        if !matches!(echoed, Ok(Ok(()))) {
+        let healthy = matches!(echoed, Ok(Ok(())));
+        if let Some(m) = &shared.metrics {
+            m.listen_health(healthy);
+        }
+        if !healthy {
             if shared.opts.shutdown_on_listener_failure && shared.opts.mode != Mode::Drain {
                 let _ = fail.send(DbFailure::without_server_error(
                     "the LISTEN connection failed its health check",

@@ -9,9 +9,11 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Reply, Screen, TabView, matches_filter};
+use crate::actions::kinds;
 use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -85,6 +87,21 @@ pub struct StatsTab {
     /// Entrypoint rows are not tagged or opened: the key type is `()`.
     pub list: ListView<()>,
     pub paused: bool,
+    /// When the latency percentiles on screen were computed, and for which
+    /// window: they are asked for again only once they are this old (see
+    /// [`latency_every`]), not with every refresh of the counts.
+    pub latency_at: Option<(StatsWindow, Instant)>,
+}
+
+/// How old the latency percentiles may get before a refresh asks for them
+/// again. The statement reads every log row of the window: on a log of
+/// millions of rows an hour it takes tens of seconds of a server core, so it
+/// must not follow the counts, which refresh with every queue event.
+pub fn latency_every(window: StatsWindow) -> Duration {
+    match window {
+        StatsWindow::FiveMinutes => Duration::from_secs(30),
+        _ => Duration::from_secs(120),
+    }
 }
 
 impl Default for StatsTab {
@@ -96,6 +113,7 @@ impl Default for StatsTab {
             sort: SortKey::Queued,
             list: ListView::default(),
             paused: false,
+            latency_at: None,
         }
     }
 }
@@ -115,6 +133,15 @@ impl StatsTab {
         rows
     }
 
+    /// The counts alone, for other tabs that draw on them (Enqueue's
+    /// completion): never the latency statement.
+    pub fn counts_view(&self) -> View {
+        View::Stats(kinds::QueueStats {
+            window: self.window,
+            latency: false,
+        })
+    }
+
     /// Totals over the rows shown (all of them, or those the filter keeps).
     pub fn totals(&self) -> Option<EntrypointStats> {
         self.data.as_ref()?;
@@ -125,7 +152,12 @@ impl StatsTab {
         Some(totals)
     }
 
-    pub fn accept(&mut self, stats: QueueStats) {
+    pub fn accept(&mut self, mut stats: QueueStats) {
+        if stats.latency_included {
+            self.latency_at = Some((stats.window, Instant::now()));
+        } else if let Some(old) = self.data.take().filter(|old| old.window == stats.window) {
+            stats.latency = old.latency;
+        }
         self.data = Some(stats);
         self.error = None;
         let len = self.rows().len();
@@ -151,7 +183,14 @@ impl TabView for StatsTab {
     }
 
     fn view(&self) -> Option<View> {
-        Some(View::Stats(self.window))
+        let due = match self.latency_at {
+            Some((window, at)) => window != self.window || at.elapsed() >= latency_every(window),
+            None => true,
+        };
+        Some(View::Stats(kinds::QueueStats {
+            window: self.window,
+            latency: due,
+        }))
     }
 
     fn paused(&self) -> bool {
@@ -172,12 +211,12 @@ impl TabView for StatsTab {
             Command::Pause => {
                 self.paused = !self.paused;
                 if !self.paused {
-                    return vec![Reply::Refresh(View::Stats(self.window))];
+                    return self.view().map(Reply::Refresh).into_iter().collect();
                 }
             }
             Command::Window => {
                 self.window = self.window.next();
-                return vec![Reply::Refresh(View::Stats(self.window))];
+                return self.view().map(Reply::Refresh).into_iter().collect();
             }
             Command::Sort => self.sort = self.sort.next(),
             // Drill down: the Jobs tab filtered by the selected entrypoint.
@@ -197,5 +236,58 @@ impl TabView for StatsTab {
 
     fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
         view::draw(frame, area, screen, self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::latency::LatencyReport;
+
+    fn answer(window: StatsWindow, latency: Option<&str>) -> QueueStats {
+        QueueStats {
+            window,
+            as_of: chrono::Utc::now(),
+            entrypoints: Vec::new(),
+            series: Vec::new(),
+            latency: LatencyReport {
+                error: latency.map(str::to_string),
+                ..Default::default()
+            },
+            latency_included: latency.is_some(),
+        }
+    }
+
+    fn asks_latency(tab: &StatsTab) -> bool {
+        match tab.view() {
+            Some(View::Stats(q)) => q.latency,
+            other => panic!("not a Stats view: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn latency_is_asked_once_per_interval_and_window_and_kept_between() {
+        let mut tab = StatsTab::default();
+        assert!(asks_latency(&tab), "the first refresh computes it");
+        tab.accept(answer(StatsWindow::OneHour, Some("first")));
+        assert!(!asks_latency(&tab), "counts refresh without it");
+        // A refresh of the counts alone keeps the percentiles on screen.
+        tab.accept(answer(StatsWindow::OneHour, None));
+        let kept = tab.data.as_ref().unwrap().latency.error.as_deref();
+        assert_eq!(kept, Some("first"));
+        // Old enough: asked again.
+        tab.latency_at = Some((
+            StatsWindow::OneHour,
+            Instant::now() - latency_every(StatsWindow::OneHour),
+        ));
+        assert!(asks_latency(&tab));
+        // Another window: asked at once, and the old window's are not shown.
+        tab.latency_at = Some((StatsWindow::OneHour, Instant::now()));
+        tab.window = StatsWindow::FiveMinutes;
+        assert!(asks_latency(&tab));
+        tab.accept(answer(StatsWindow::FiveMinutes, None));
+        assert_eq!(tab.data.as_ref().unwrap().latency.error, None);
+        // Other tabs' use of the counts never runs the statement.
+        assert!(matches!(tab.counts_view(), View::Stats(q) if !q.latency));
     }
 }

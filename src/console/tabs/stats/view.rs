@@ -1,4 +1,5 @@
-//! The Stats tab: per-entrypoint table with a totals row, and the
+//! The Stats tab: per-entrypoint table with a totals row, the latency of
+//! the selected entrypoint (percentiles and a p95 sparkline), and the
 //! throughput chart over the window (successful / errors / canceled).
 
 use ratatui::Frame;
@@ -7,22 +8,26 @@ use ratatui::style::Style;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Table,
+    Axis, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph, Row, Sparkline, Table,
 };
 
 use super::StatsTab;
+use crate::actions::latency::{Latency, Percentiles};
 use crate::actions::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
 use crate::console::tabs::Screen;
-use crate::console::ui::format::{age, count, percent};
+use crate::console::ui::format::{age, count, duration, percent};
 
 const CHART_HEIGHT: u16 = 9;
+const LATENCY_HEIGHT: u16 = 3;
 
-/// Header line, table, and the chart when there is room for it.
-fn layout(area: Rect) -> [Rect; 3] {
+/// Header line, table, latency panel and the chart when there is room.
+fn layout(area: Rect) -> [Rect; 4] {
     let chart_height = if area.height >= 16 { CHART_HEIGHT } else { 0 };
+    let latency_height = if area.height >= 12 { LATENCY_HEIGHT } else { 0 };
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
+        Constraint::Length(latency_height),
         Constraint::Length(chart_height),
     ])
     .areas(area)
@@ -35,11 +40,13 @@ pub fn page_height(body: Rect) -> usize {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
-    let [header, table, chart] = layout(area);
-    let chart_height = chart.height;
+    let [header, table, latency, chart] = layout(area);
     draw_header(frame, header, screen, s);
     draw_table(frame, table, screen, s);
-    if chart_height > 0 {
+    if latency.height > 0 {
+        draw_latency(frame, latency, screen, s);
+    }
+    if chart.height > 0 {
         draw_chart(frame, chart, screen, s);
     }
 }
@@ -68,58 +75,110 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
     frame.render_widget(Line::from(spans), area);
 }
 
-fn numbers(e: &EntrypointStats) -> [String; 8] {
-    [
-        count(e.queued),
-        count(e.picked),
-        count(e.held),
-        age(e.oldest_queued_age_seconds),
-        count(e.done.successful),
-        count(e.done.exception + e.done.failed),
-        count(e.done.canceled),
-        percent(e.done.failure_rate()),
+/// One number column of the table. When the terminal is narrow, columns
+/// with the lowest `keep` go first, whole.
+struct Column {
+    title: String,
+    width: u16,
+    keep: u8,
+    value: fn(&EntrypointStats, &Latency) -> String,
+}
+
+/// The narrowest the entrypoint column gets before number columns go.
+const NAME_MIN: u16 = 14;
+
+fn columns(window: &str) -> Vec<Column> {
+    fn col(
+        title: impl Into<String>,
+        width: u16,
+        keep: u8,
+        value: fn(&EntrypointStats, &Latency) -> String,
+    ) -> Column {
+        Column {
+            title: title.into(),
+            width,
+            keep,
+            value,
+        }
+    }
+    fn exec(l: &Latency) -> Option<&Percentiles> {
+        l.execution.as_ref()
+    }
+    fn wait(l: &Latency) -> Option<&Percentiles> {
+        l.wait.as_ref()
+    }
+    vec![
+        col("Queued", 7, 15, |e, _| count(e.queued)),
+        col("Picked", 7, 13, |e, _| count(e.picked)),
+        col("Held", 7, 11, |e, _| count(e.held)),
+        col("Oldest", 6, 14, |e, _| age(e.oldest_queued_age_seconds)),
+        col(format!("OK/{window}"), 7, 12, |e, _| {
+            count(e.done.successful)
+        }),
+        col("Errors", 7, 12, |e, _| {
+            count(e.done.exception + e.done.failed)
+        }),
+        col("Cancel", 6, 9, |e, _| count(e.done.canceled)),
+        col("Fail%", 6, 10, |e, _| percent(e.done.failure_rate())),
+        col("Run50", 6, 5, |_, l| duration(exec(l).map(|p| p.p50))),
+        col("Run95", 6, 8, |_, l| duration(exec(l).map(|p| p.p95))),
+        col("Run99", 6, 6, |_, l| duration(exec(l).map(|p| p.p99))),
+        col("Wait50", 6, 4, |_, l| duration(wait(l).map(|p| p.p50))),
+        col("Wait95", 6, 7, |_, l| duration(wait(l).map(|p| p.p95))),
+        col("Wait99", 6, 3, |_, l| duration(wait(l).map(|p| p.p99))),
     ]
+}
+
+/// The columns that fit `width` (one space between columns), in order.
+fn fitting(mut cols: Vec<Column>, width: u16) -> Vec<Column> {
+    let need =
+        |cols: &[Column]| -> u16 { NAME_MIN + cols.iter().map(|c| c.width + 1).sum::<u16>() };
+    while need(&cols) > width {
+        let Some(drop) = cols
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.keep)
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        cols.remove(drop);
+    }
+    cols
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
     let t = &screen.theme;
     let stale = !screen.connected;
     let base = if stale { t.dim } else { t.base };
-    let window = s.window.label();
+    let cols = fitting(columns(s.window.label()), area.width);
     let header = Row::new(
-        [
-            "Entrypoint".to_string(),
-            "Queued".into(),
-            "Picked".into(),
-            "Held".into(),
-            "Oldest".into(),
-            format!("OK/{window}"),
-            "Errors".into(),
-            "Cancel".into(),
-            "Fail%".into(),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, h)| {
-            if i == 0 {
-                Cell::from(h)
-            } else {
-                Cell::from(Line::from(h).right_aligned())
-            }
-        }),
+        std::iter::once(Cell::from("Entrypoint")).chain(
+            cols.iter()
+                .map(|c| Cell::from(Line::from(c.title.clone()).right_aligned())),
+        ),
     )
     .style(t.header);
-    let row = |e: &EntrypointStats, style: Style| {
+    let none = Latency::default();
+    let latency = |name: &str| -> &Latency {
+        s.data
+            .as_ref()
+            .and_then(|d| d.latency.entrypoints.get(name))
+            .unwrap_or(&none)
+    };
+    let row = |e: &EntrypointStats, l: &Latency, style: Style| {
         let mut cells = vec![Cell::from(e.entrypoint.clone())];
         cells.extend(
-            numbers(e)
-                .into_iter()
-                .map(|n| Cell::from(Line::from(n).right_aligned())),
+            cols.iter()
+                .map(|c| Cell::from(Line::from((c.value)(e, l)).right_aligned())),
         );
         Row::new(cells).style(style)
     };
     let rows = s.rows();
-    let mut table_rows: Vec<Row> = rows.iter().map(|e| row(e, base)).collect();
+    let mut table_rows: Vec<Row> = rows
+        .iter()
+        .map(|e| row(e, latency(&e.entrypoint), base))
+        .collect();
     let block = Block::default()
         .borders(Borders::TOP | Borders::BOTTOM)
         .border_style(t.dim);
@@ -149,23 +208,15 @@ fn draw_table(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
         return;
     }
     if let Some(totals) = s.totals() {
-        table_rows.push(row(&totals, t.total));
+        table_rows.push(row(&totals, overall(s).unwrap_or(&none), t.total));
     }
     // Paged over the entrypoint rows, between the titles and the totals.
     let mut state = s
         .list
         .state_for(rows.len(), area.height.saturating_sub(4) as usize);
-    let widths = [
-        Constraint::Fill(1),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(6),
-    ];
+    let widths: Vec<Constraint> = std::iter::once(Constraint::Fill(1))
+        .chain(cols.iter().map(|c| Constraint::Length(c.width)))
+        .collect();
     let table = Table::new(table_rows, widths)
         .header(header)
         .block(block)
@@ -174,17 +225,131 @@ fn draw_table(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+/// Percentiles over every entrypoint; a filtered total has none (they
+/// cannot be derived from the rows shown).
+fn overall(s: &StatsTab) -> Option<&Latency> {
+    let data = s.data.as_ref()?;
+    s.list.filter.is_empty().then_some(&data.latency.overall)
+}
+
+/// The selected entrypoint's latency (or all entrypoints' when no row is
+/// selected): percentiles, then the p95 of each slice of the window.
+fn draw_latency(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
+    let t = &screen.theme;
+    let Some(data) = &s.data else {
+        return;
+    };
+    let rows = s.rows();
+    let selected = rows.get(s.list.selected).map(|e| e.entrypoint.as_str());
+    let (name, latency, series) = match selected {
+        Some(name) => (
+            name,
+            data.latency.entrypoints.get(name),
+            data.latency.series.entrypoints.get(name),
+        ),
+        None => (
+            "all entrypoints",
+            Some(&data.latency.overall),
+            Some(&data.latency.series.overall),
+        ),
+    };
+    let [title, run, wait] = Layout::vertical([Constraint::Length(1); 3]).areas(area);
+    if let Some(error) = &data.latency.error {
+        frame.render_widget(Span::styled(" latency", t.title), title);
+        frame.render_widget(
+            Paragraph::new(format!(" {error}"))
+                .style(t.error)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            Rect { height: 2, ..run },
+        );
+        return;
+    }
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(" latency ", t.title),
+            Span::raw(name.to_string()),
+            Span::styled(
+                format!(
+                    "  last {} · bars: p95 per {}, newest right",
+                    s.window.label(),
+                    slice_label(s)
+                ),
+                t.dim,
+            ),
+        ]),
+        title,
+    );
+    let lines = [
+        (
+            "run ",
+            latency.and_then(|l| l.execution),
+            series.map(|p| &p.execution),
+        ),
+        (
+            "wait",
+            latency.and_then(|l| l.wait),
+            series.map(|p| &p.wait),
+        ),
+    ];
+    for ((label, p, values), line) in lines.into_iter().zip([run, wait]) {
+        let text = match p {
+            Some(p) => format!(
+                " {label} p50 {:>6} p95 {:>6} p99 {:>6} max {:>6} n {:>7} ",
+                duration(Some(p.p50)),
+                duration(Some(p.p95)),
+                duration(Some(p.p99)),
+                duration(Some(p.max)),
+                count(p.count)
+            ),
+            None if label == "run " => " run  nothing finished in this window ".to_string(),
+            None => " wait nothing picked in this window ".to_string(),
+        };
+        let [text_area, spark_area] = Layout::horizontal([
+            Constraint::Length(text.chars().count() as u16),
+            Constraint::Fill(1),
+        ])
+        .areas(line);
+        frame.render_widget(Span::styled(text, t.base), text_area);
+        if let Some(values) = values {
+            draw_sparkline(frame, spark_area, screen, values);
+        }
+    }
+}
+
+/// The newest slices that fit, in milliseconds; empty slices left blank.
+fn draw_sparkline(frame: &mut Frame, area: Rect, screen: &Screen, values: &[Option<f64>]) {
+    let shown = values.len().min(area.width as usize);
+    let data: Vec<Option<u64>> = values[values.len() - shown..]
+        .iter()
+        .map(|v| v.map(|s| (s * 1_000.0).round() as u64))
+        .collect();
+    if data.iter().all(Option::is_none) {
+        return;
+    }
+    let style = if screen.connected {
+        screen.theme.success_series
+    } else {
+        screen.theme.dim
+    };
+    frame.render_widget(Sparkline::default().data(data).style(style), area);
+}
+
+/// The length of one slice of the window: `5s`, `1m`, `24m`.
+fn slice_label(s: &StatsTab) -> String {
+    let bucket = s.window.duration().as_secs() / SERIES_BUCKETS as u64;
+    if bucket >= 60 {
+        format!("{}m", bucket / 60)
+    } else {
+        format!("{bucket}s")
+    }
+}
+
 fn draw_chart(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
     let t = &screen.theme;
     let Some(data) = &s.data else {
         return;
     };
-    let bucket = s.window.duration().as_secs() / SERIES_BUCKETS as u64;
-    let per = if bucket >= 60 {
-        format!("{}m", bucket / 60)
-    } else {
-        format!("{bucket}s")
-    };
+    let per = slice_label(s);
     let series = |f: fn(&Completions) -> i64| -> Vec<(f64, f64)> {
         data.series
             .iter()

@@ -1,0 +1,9 @@
+WITH windowed AS (
+            SELECT entrypoint, status, count FROM {statistics_table}
+             WHERE created > now() - make_interval(secs => $1)
+            UNION ALL
+            SELECT entrypoint, status, count(*) FROM {queue_table_log}
+             WHERE NOT aggregated AND date_trunc('sec', created) > now() - make_interval(secs => $1)
+             GROUP BY entrypoint, priority, status, date_trunc('sec', created)
+         )
+         SELECT entrypoint, status::text, sum(count)::bigint FROM windowed GROUP BY entrypoint, status

@@ -1,0 +1,1 @@
+SELECT count(*)::bigint FROM {queue_table_log} WHERE NOT aggregated

@@ -1,0 +1,88 @@
+//! Workers tab state: the queue managers holding picked jobs (what
+//! `pgq workers` lists), on the shared list view; the selected worker's jobs
+//! show below the list.
+
+mod view;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use uuid::Uuid;
+
+use super::list::{ListControls, ListView};
+use super::{Context, Reply, Screen, TabView, matches_filter};
+use crate::actions::workers::WorkerRow;
+use crate::console::db::View;
+use crate::console::keymap::{Command, Scope};
+
+#[derive(Debug, Clone, Default)]
+pub struct WorkersTab {
+    pub workers: Option<Vec<WorkerRow>>,
+    pub list: ListView<Uuid>,
+}
+
+impl WorkersTab {
+    /// Workers the filter keeps: by id, or by an entrypoint they hold.
+    pub fn rows(&self) -> Vec<&WorkerRow> {
+        let filter = &self.list.filter;
+        self.workers
+            .iter()
+            .flatten()
+            .filter(|w| {
+                matches_filter(&w.queue_manager_id.to_string(), filter)
+                    || w.entrypoints.iter().any(|e| matches_filter(e, filter))
+            })
+            .collect()
+    }
+
+    pub fn selected_row(&self) -> Option<&WorkerRow> {
+        self.rows().get(self.list.selected).copied()
+    }
+
+    pub fn accept(&mut self, workers: Vec<WorkerRow>) {
+        let ids: Vec<Uuid> = workers.iter().map(|w| w.queue_manager_id).collect();
+        self.workers = Some(workers);
+        let len = self.rows().len();
+        self.list.accept(len, |id| ids.contains(id));
+    }
+}
+
+impl TabView for WorkersTab {
+    fn title(&self) -> &'static str {
+        "Workers"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Workers
+    }
+
+    fn list(&self) -> Option<&dyn ListControls> {
+        Some(&self.list)
+    }
+
+    fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
+        Some(&mut self.list)
+    }
+
+    fn view(&self) -> Option<View> {
+        Some(View::Workers)
+    }
+
+    fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
+        if let Command::Up
+        | Command::Down
+        | Command::Top
+        | Command::Bottom
+        | Command::PageUp
+        | Command::PageDown = command
+        {
+            let len = self.rows().len();
+            self.list
+                .navigate(len, view::page_height(cx.body, len), command);
+        }
+        Vec::new()
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
+        view::draw(frame, area, screen, self);
+    }
+}

@@ -1,0 +1,220 @@
+//! The Workers tab: one row per queue manager holding picked jobs (short
+//! id, jobs held, heartbeat ages, stale jobs, entrypoints), and below it the
+//! jobs the selected worker holds.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+
+use super::WorkersTab;
+use crate::actions::workers::{STALE_AFTER, WorkerRow};
+use crate::console::tabs::Screen;
+use crate::console::ui::format::{age, count};
+
+/// Header line, the workers (as many rows as there are, up to half the
+/// height), and the selected worker's jobs.
+fn layout(area: Rect, workers: usize) -> [Rect; 3] {
+    let list = (workers as u16 + 2).clamp(4, area.height.saturating_sub(1) / 2);
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(list),
+        Constraint::Fill(1),
+    ])
+    .areas(area)
+}
+
+/// Worker rows visible in `body` (below the top border and column titles)
+/// when `workers` rows are listed.
+pub fn page_height(body: Rect, workers: usize) -> usize {
+    layout(body, workers)[1].height.saturating_sub(2) as usize
+}
+
+/// Seconds from `at` to `now` as a short age (`42s`, `3m05s`).
+fn since(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    age(Some((now - at).num_milliseconds() as f64 / 1e3))
+}
+
+/// The first block of the queue manager id: enough to tell workers apart.
+fn short(w: &WorkerRow) -> String {
+    w.queue_manager_id.simple().to_string()[..8].to_string()
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
+    let rows = w.rows();
+    let [header, list, detail] = layout(area, rows.len());
+    draw_header(frame, header, screen, w);
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(screen.theme.dim);
+    let empty = match &w.workers {
+        None => Some("loading…"),
+        Some(all) if all.is_empty() => Some("no worker holds a picked job right now"),
+        Some(_) if rows.is_empty() => Some("no worker matches the filter"),
+        Some(_) => None,
+    };
+    if let Some(text) = empty {
+        frame.render_widget(
+            Paragraph::new(format!(" {text}"))
+                .style(screen.theme.dim)
+                .block(block),
+            list,
+        );
+        return;
+    }
+    draw_workers(frame, list, screen, w, &rows);
+    if let Some(selected) = rows.get(w.list.selected) {
+        draw_jobs(frame, detail, screen, selected);
+    }
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
+    let t = &screen.theme;
+    let all = w.workers.as_deref().unwrap_or_default();
+    let held: i64 = all.iter().map(|r| r.active_jobs).sum();
+    let stale = all.iter().filter(|r| r.stale).count();
+    let mut spans = vec![
+        Span::styled(" ", t.dim),
+        Span::styled(all.len().to_string(), t.title),
+        Span::styled(
+            if all.len() == 1 {
+                " worker holds "
+            } else {
+                " workers hold "
+            },
+            t.dim,
+        ),
+        Span::styled(count(held), t.title),
+        Span::styled(if held == 1 { " job" } else { " jobs" }, t.dim),
+        Span::styled(
+            format!("  stale after {}", age(Some(STALE_AFTER.as_secs_f64()))),
+            t.dim,
+        ),
+    ];
+    if stale > 0 {
+        spans.push(Span::styled(format!("  {stale} STALE"), t.error));
+    }
+    if !w.list.filter.is_empty() {
+        spans.push(Span::styled("  filter ", t.dim));
+        spans.push(Span::styled(w.list.filter.clone(), t.warn));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn draw_workers(
+    frame: &mut Frame,
+    area: Rect,
+    screen: &Screen,
+    w: &WorkersTab,
+    rows: &[&WorkerRow],
+) {
+    let t = &screen.theme;
+    let base = if screen.connected { t.base } else { t.dim };
+    let body: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let status = if r.stale {
+                Cell::from(Span::styled(format!("STALE {}", r.stale_jobs), t.error))
+            } else {
+                Cell::from(Span::styled("ok", t.ok))
+            };
+            Row::new(vec![
+                Cell::from(short(r)),
+                Cell::from(Line::from(count(r.active_jobs)).right_aligned()),
+                Cell::from(Line::from(since(r.newest_heartbeat, screen.now)).right_aligned()),
+                Cell::from(Line::from(since(r.oldest_heartbeat, screen.now)).right_aligned()),
+                status,
+                Cell::from(r.entrypoints.join(", ")),
+            ])
+            .style(base)
+        })
+        .collect();
+    let header = Row::new(vec![
+        Cell::from("Worker"),
+        Cell::from(Line::from("Held").right_aligned()),
+        Cell::from(Line::from("Beat").right_aligned()),
+        Cell::from(Line::from("Stalest").right_aligned()),
+        Cell::from("State"),
+        Cell::from("Entrypoints"),
+    ])
+    .style(t.header);
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Length(9),
+        Constraint::Fill(1),
+    ];
+    let mut state = w
+        .list
+        .state_for(rows.len(), area.height.saturating_sub(2) as usize);
+    let table = Table::new(body, widths)
+        .header(header)
+        .block(Block::default().borders(Borders::TOP).border_style(t.dim))
+        .column_spacing(1)
+        .row_highlight_style(t.selected);
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The jobs the worker holds (the first of them by id when it holds many).
+fn draw_jobs(frame: &mut Frame, area: Rect, screen: &Screen, r: &WorkerRow) {
+    let t = &screen.theme;
+    let shown = r.jobs.len() as i64;
+    let mut title = vec![
+        Span::styled(" jobs held by ", t.dim),
+        Span::styled(r.queue_manager_id.to_string(), t.title),
+    ];
+    if shown < r.active_jobs {
+        title.push(Span::styled(
+            format!(" (first {} of {})", count(shown), count(r.active_jobs)),
+            t.dim,
+        ));
+    }
+    title.push(Span::raw(" "));
+    let body: Vec<Row> = r
+        .jobs
+        .iter()
+        .map(|j| {
+            let beat = since(j.heartbeat, screen.now);
+            let beat = if j.stale {
+                Cell::from(Line::from(Span::styled(format!("{beat} STALE"), t.error)))
+            } else {
+                Cell::from(beat)
+            };
+            Row::new(vec![
+                Cell::from(Line::from(j.id.to_string()).right_aligned()),
+                Cell::from(j.entrypoint.clone()),
+                Cell::from(Line::from(j.priority.to_string()).right_aligned()),
+                Cell::from(Line::from(since(j.picked, screen.now)).right_aligned()),
+                beat,
+            ])
+        })
+        .collect();
+    let header = Row::new(vec![
+        Cell::from(Line::from("Id").right_aligned()),
+        Cell::from("Entrypoint"),
+        Cell::from(Line::from("Prio").right_aligned()),
+        Cell::from(Line::from("Picked").right_aligned()),
+        Cell::from("Heartbeat"),
+    ])
+    .style(t.header);
+    let widths = [
+        Constraint::Length(9),
+        Constraint::Fill(1),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(14),
+    ];
+    let table = Table::new(body, widths)
+        .header(header)
+        .block(
+            Block::default()
+                .borders(Borders::TOP)
+                .border_style(t.dim)
+                .title(Line::from(title)),
+        )
+        .column_spacing(1);
+    frame.render_widget(table, area);
+}

@@ -1,0 +1,277 @@
+//! The Workers tab and the Stats tab's latency, drawn into ratatui's
+//! TestBackend from seeded state (times fixed by the seed, nothing masked).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use pgq::actions::Outcome;
+use pgq::actions::latency::{Latency, LatencyReport, LatencySeries, P95Series, Percentiles};
+use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
+use pgq::actions::workers::{WorkerJob, WorkerRow};
+use pgq::console::app::{App, AppOptions, Tab};
+use pgq::console::db::{DbEvent, View};
+use pgq::console::keymap::Keymap;
+use pgq::console::theme::Theme;
+use pgq::console::ui;
+use pgq::settings::names::ObjectNames;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use uuid::Uuid;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
+}
+
+fn ago(seconds: i64) -> DateTime<Utc> {
+    t0() - chrono::Duration::seconds(seconds)
+}
+
+fn app(tab: Tab) -> App {
+    let mut a = App::new(AppOptions {
+        tab,
+        keymap: Keymap::default(),
+        theme: Theme::colour(),
+        target: "ops@db.internal:5432/jobs".into(),
+        names: ObjectNames::with_prefix("", None).unwrap(),
+        read_only: false,
+        refresh_interval: Duration::from_secs(5),
+        events_buffer: 100,
+        now: t0(),
+    });
+    a.on_db(DbEvent::Connected {
+        server_version: "16.4 (Debian 16.4-1)".into(),
+    });
+    a
+}
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| ui::draw(f, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn job(id: i64, entrypoint: &str, picked: i64, beat: i64, stale: bool) -> WorkerJob {
+    WorkerJob {
+        id,
+        entrypoint: entrypoint.into(),
+        priority: (id % 3) as i32,
+        picked: ago(picked),
+        heartbeat: ago(beat),
+        picked_age_seconds: picked as f64,
+        heartbeat_age_seconds: beat as f64,
+        stale,
+    }
+}
+
+fn worker(id: &str, held: i64, jobs: Vec<WorkerJob>) -> WorkerRow {
+    let newest = jobs.iter().map(|j| j.heartbeat).max().unwrap();
+    let oldest = jobs.iter().map(|j| j.heartbeat).min().unwrap();
+    let stale_jobs = jobs.iter().filter(|j| j.stale).count() as i64;
+    let mut entrypoints: Vec<String> = jobs.iter().map(|j| j.entrypoint.clone()).collect();
+    entrypoints.sort();
+    entrypoints.dedup();
+    WorkerRow {
+        queue_manager_id: Uuid::parse_str(id).unwrap(),
+        active_jobs: held,
+        oldest_heartbeat: oldest,
+        newest_heartbeat: newest,
+        entrypoints,
+        newest_heartbeat_age_seconds: (t0() - newest).num_seconds() as f64,
+        oldest_heartbeat_age_seconds: (t0() - oldest).num_seconds() as f64,
+        stale_jobs,
+        stale: stale_jobs > 0,
+        jobs,
+    }
+}
+
+fn seeded_workers() -> Vec<WorkerRow> {
+    vec![
+        worker(
+            "3f2a9c41-0d5e-4b7a-9a11-5c0e8f6d2b10",
+            3,
+            vec![
+                job(48_121, "send_email", 12, 2, false),
+                job(48_122, "send_email", 9, 2, false),
+                job(48_130, "resize_image", 4, 1, false),
+            ],
+        ),
+        worker(
+            "b7e04d2c-61f8-4e3b-8c2d-9f1a7e5c3d21",
+            25,
+            (0..20)
+                .map(|i| job(47_900 + i, "sync_crm", 1_900 + i, 610 + i, true))
+                .collect(),
+        ),
+    ]
+}
+
+fn workers_app() -> App {
+    let mut a = app(Tab::Workers);
+    a.on_db(DbEvent::Refreshed {
+        view: View::Workers,
+        result: Ok(Outcome::Workers(seeded_workers())),
+    });
+    a
+}
+
+#[test]
+fn workers_tab_lists_workers_and_the_jobs_the_selected_one_holds() {
+    let mut a = workers_app();
+    insta::assert_snapshot!("workers_80x24", render(&a, 80, 24));
+    key(&mut a, KeyCode::Char('j'));
+    insta::assert_snapshot!("workers_stale_selected_80x24", render(&a, 80, 24));
+    insta::assert_snapshot!("workers_stale_selected_120x30", render(&a, 120, 30));
+}
+
+#[test]
+fn workers_tab_filters_by_entrypoint_and_says_when_none_hold_jobs() {
+    let mut a = workers_app();
+    key(&mut a, KeyCode::Char('/'));
+    for c in "resize".chars() {
+        key(&mut a, KeyCode::Char(c));
+    }
+    key(&mut a, KeyCode::Enter);
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("3f2a9c41"), "{screen}");
+    assert!(!screen.contains("b7e04d2c"), "{screen}");
+    a.on_db(DbEvent::Refreshed {
+        view: View::Workers,
+        result: Ok(Outcome::Workers(Vec::new())),
+    });
+    let screen = render(&a, 80, 24);
+    assert!(
+        screen.contains("no worker holds a picked job right now"),
+        "{screen}"
+    );
+}
+
+fn p(count: i64, p50: f64, p95: f64, p99: f64, max: f64) -> Percentiles {
+    Percentiles {
+        count,
+        p50,
+        p95,
+        p99,
+        max,
+    }
+}
+
+fn latency_stats() -> QueueStats {
+    let entry = |name: &str, queued, ok| EntrypointStats {
+        entrypoint: name.into(),
+        queued,
+        picked: 2,
+        held: 0,
+        oldest_queued_age_seconds: Some(42.0),
+        done: Completions {
+            successful: ok,
+            exception: 3,
+            canceled: 0,
+            failed: 0,
+        },
+    };
+    // A p95 that climbs over the hour, with a gap of idle minutes.
+    let climbing: Vec<Option<f64>> = (0..SERIES_BUCKETS)
+        .map(|i| (!(20..26).contains(&i)).then_some(0.2 + i as f64 * 0.05))
+        .collect();
+    let flat = vec![Some(0.03); SERIES_BUCKETS];
+    let series = |run: &Vec<Option<f64>>| P95Series {
+        execution: run.clone(),
+        wait: flat.clone(),
+    };
+    let mut entrypoints = BTreeMap::new();
+    entrypoints.insert(
+        "send_email".to_string(),
+        Latency {
+            execution: Some(p(15_230, 0.012, 0.35, 1.44, 4.2)),
+            wait: Some(p(15_233, 0.004, 0.031, 0.2, 2.0)),
+        },
+    );
+    entrypoints.insert(
+        "nightly_report".to_string(),
+        Latency {
+            execution: Some(p(1, 185.0, 185.0, 185.0, 185.0)),
+            wait: Some(p(1, 0.0004, 0.0004, 0.0004, 0.0004)),
+        },
+    );
+    let mut series_by = BTreeMap::new();
+    series_by.insert("send_email".to_string(), series(&climbing));
+    QueueStats {
+        window: StatsWindow::OneHour,
+        as_of: t0(),
+        entrypoints: vec![
+            entry("send_email", 1_204, 15_230),
+            entry("nightly_report", 1, 1),
+            entry("sync_crm", 0, 0),
+        ],
+        series: vec![Completions::default(); SERIES_BUCKETS],
+        latency: LatencyReport {
+            window_seconds: 3_600.0,
+            entrypoints,
+            overall: Latency {
+                execution: Some(p(15_231, 0.012, 0.36, 1.5, 185.0)),
+                wait: Some(p(15_234, 0.004, 0.031, 0.2, 2.0)),
+            },
+            series: LatencySeries {
+                slices: SERIES_BUCKETS,
+                entrypoints: series_by,
+                overall: series(&climbing),
+            },
+            error: None,
+        },
+        latency_included: true,
+    }
+}
+
+#[test]
+fn stats_tab_shows_latency_percentiles_and_a_p95_sparkline() {
+    let mut a = app(Tab::Stats);
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
+        result: Ok(Outcome::QueueStats(latency_stats())),
+    });
+    // Narrow: the number columns that fit, the selected row's latency below.
+    insta::assert_snapshot!("stats_latency_80x24", render(&a, 80, 24));
+    // Wide: every percentile column.
+    insta::assert_snapshot!("stats_latency_160x48", render(&a, 160, 48));
+    // An entrypoint with nothing finished in the window.
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j'));
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("latency sync_crm"), "{screen}");
+    assert!(
+        screen.contains("run  nothing finished in this window"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn stats_tab_keeps_the_counts_when_the_latency_query_failed() {
+    let mut a = app(Tab::Stats);
+    let mut stats = latency_stats();
+    stats.latency = LatencyReport {
+        error: Some(
+            "reading latency percentiles: canceling statement due to statement timeout".into(),
+        ),
+        ..Default::default()
+    };
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
+        result: Ok(Outcome::QueueStats(stats)),
+    });
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("send_email            1,204"), "{screen}");
+    assert!(screen.contains("statement timeout"), "{screen}");
+    assert!(!screen.contains("refresh failed"), "{screen}");
+}
