@@ -387,3 +387,46 @@ async fn pgq_cancel_and_purge_take_the_job_browser_filter_flags() {
     );
     assert_eq!(queue_ids(&client).await, [low]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_worker_opens_its_jobs_and_c_cancels_what_it_holds() {
+    let db = TestDb::installed();
+    let held = enqueue(&db, "stuck", 0, "x");
+    let other = enqueue(&db, "stuck", 0, "y");
+    let client = db.client().await;
+    let worker = uuid::Uuid::new_v4();
+    // A worker that picked a job and stopped heartbeating an hour ago.
+    client
+        .execute(
+            "UPDATE pgqueuer SET status = 'picked', queue_manager_id = $1, \
+             heartbeat = now() - interval '1 hour' WHERE id = $2",
+            &[&worker, &held],
+        )
+        .await
+        .unwrap();
+    let short = &worker.to_string()[..8];
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("8");
+    console.wait_for("the worker", WAIT, |s| s.contains(short));
+    console.press("\r");
+    console.wait_for("its jobs in the Jobs tab", WAIT, |s| {
+        s.contains(&format!("filter status:picked worker:{short}")) && s.contains("stuck")
+    });
+    console.press("8");
+    console.wait_for("the worker", WAIT, |s| s.contains(short));
+    console.press("c");
+    let dialog = console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    let flat = dialog.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("Cancel 1 job matching the filter"),
+        "{dialog}"
+    );
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the outcome", WAIT, |s| s.contains("canceled 1 job"));
+    console.press("\r");
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    assert_eq!(queue_ids(&client).await, [other]);
+    assert_eq!(history(&client, held).await, ["queued", "canceled"]);
+}
