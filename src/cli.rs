@@ -461,7 +461,7 @@ pub struct Confirm {
 #[derive(Debug, Args)]
 pub struct CancelArgs {
     /// Job ids
-    #[arg(value_name = "ID", required_unless_present = "entrypoint", conflicts_with_all = ["entrypoint", "status"])]
+    #[arg(value_name = "ID", required_unless_present_any = ["entrypoint", "priority_min", "priority_max", "dedupe_key", "worker", "search"], conflicts_with_all = ["entrypoint", "status", "priority_min", "priority_max", "dedupe_key", "worker", "search"])]
     pub ids: Vec<i64>,
     /// Every queued or picked job of this entrypoint (repeatable)
     #[arg(long, value_name = "NAME")]
@@ -469,6 +469,8 @@ pub struct CancelArgs {
     /// Only jobs in this status
     #[arg(long, value_parser = status_parser(&["queued", "picked"]))]
     pub status: Option<crate::actions::job_selection::JobStatus>,
+    #[command(flatten)]
+    pub filter: FilterFlags,
     #[command(flatten)]
     pub confirm: Confirm,
 }
@@ -488,14 +490,47 @@ pub struct DeleteArgs {
     pub confirm: Confirm,
 }
 
+/// The job browser's filters that `cancel` and `purge` take besides
+/// `--entrypoint` (the jobs `pgq jobs` lists with the same flags).
+#[derive(Debug, Args, Default)]
+pub struct FilterFlags {
+    /// Only jobs with at least this priority
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_min: Option<i32>,
+    /// Only jobs with at most this priority
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_max: Option<i32>,
+    /// Only the job with this dedupe key
+    #[arg(long, value_name = "KEY")]
+    pub dedupe_key: Option<String>,
+    /// Only jobs held by this queue manager (queue_manager_id)
+    #[arg(long, value_name = "UUID")]
+    pub worker: Option<uuid::Uuid>,
+    /// Substring of payload or headers (scans the queue; stopped after 5 s)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+}
+
+impl FilterFlags {
+    pub fn any(&self) -> bool {
+        self.priority_min.is_some()
+            || self.priority_max.is_some()
+            || self.dedupe_key.is_some()
+            || self.worker.is_some()
+            || self.search.is_some()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// Queued jobs of this entrypoint (repeatable; at least one)
-    #[arg(long, value_name = "NAME", required = true)]
+    /// Queued jobs of this entrypoint (repeatable; it or a filter flag is required)
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["priority_min", "priority_max", "dedupe_key", "worker", "search"])]
     pub entrypoint: Vec<String>,
     /// Only jobs created longer ago than this, e.g. 90s, 5m, 1h30m, 2d
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["priority_min", "priority_max", "dedupe_key", "worker", "search"])]
     pub older_than: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub filter: FilterFlags,
     #[command(flatten)]
     pub confirm: Confirm,
 }

@@ -205,7 +205,68 @@ impl Where {
     }
 }
 
+impl Param {
+    /// The value as a preview shows it.
+    pub fn describe(&self) -> String {
+        let array = |items: Vec<String>| format!("{{{}}}", items.join(","));
+        match self {
+            Param::Status(s) => s.label().into(),
+            Param::Statuses(s) => array(s.iter().map(|s| s.label().to_string()).collect()),
+            Param::Text(t) => format!("{t:?}"),
+            Param::Texts(t) => array(t.iter().map(|t| format!("{t:?}")).collect()),
+            Param::Int(i) => i.to_string(),
+            Param::BigInt(i) => i.to_string(),
+            Param::Uuid(u) => u.to_string(),
+            Param::Bytes(b) => format!("bytes {:?}", String::from_utf8_lossy(b)),
+        }
+    }
+}
+
+impl Where {
+    /// `$n = …` lines for a preview, parameters numbered from `first`.
+    pub fn describe(&self, first: usize) -> Vec<String> {
+        self.params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("${} = {}", first + i, p.describe()))
+            .collect()
+    }
+}
+
 impl JobFilter {
+    /// The filter in the Jobs tab's `/` line syntax (which parses back to it).
+    pub fn describe(&self) -> String {
+        let mut words: Vec<String> = Vec::new();
+        if let Some(s) = self.status {
+            words.push(format!("status:{}", s.label()));
+        }
+        words.extend(self.entrypoints.iter().map(|e| format!("ep:{e}")));
+        match (self.priority_min, self.priority_max) {
+            (Some(min), Some(max)) if min == max => words.push(format!("prio:{min}")),
+            (None, None) => {}
+            (min, max) => words.push(format!(
+                "prio:{}..{}",
+                min.map(|n| n.to_string()).unwrap_or_default(),
+                max.map(|n| n.to_string()).unwrap_or_default()
+            )),
+        }
+        if let Some(id) = self.id {
+            words.push(format!("id:{id}"));
+        }
+        if let Some(k) = &self.dedupe_key {
+            words.push(format!("key:{k}"));
+        }
+        if let Some(w) = self.worker {
+            words.push(format!("worker:{w}"));
+        }
+        match &self.search {
+            Some(Search::Text(t)) => words.push(t.clone()),
+            Some(Search::KeyValue { key, value }) => words.push(format!("{key}={value}")),
+            None => {}
+        }
+        words.join(" ")
+    }
+
     /// Nothing narrows: every job.
     pub fn is_empty(&self) -> bool {
         *self == JobFilter::default()

@@ -16,12 +16,20 @@
 //! its events) in its own transaction, so an interrupted run leaves whole
 //! batches behind.
 
+use tokio_postgres::types::ToSql;
+
+use super::browse::DEFAULT_SEARCH_TIMEOUT;
+use super::browse::PageRequest;
+use super::job_filter::{JobFilter, Search, Where};
 use super::job_selection::{JobSelection, JobStatus, SelectionBinds};
 use super::jobs::missing_schema_or;
+use super::jobs::shell_quote;
+use super::kinds::ListJobs;
 use super::preview::{Preview, list};
-use super::{ActionError, Finish, Session, db_err};
+use super::{Act, ActionError, Finish, Session, db_err, pgq};
 use crate::db::statements::Statement;
 use crate::output::plural;
+use crate::settings::names::ObjectNames;
 
 /// Rows per statement when working off a filter.
 pub const BATCH: i64 = 10_000;
@@ -115,18 +123,33 @@ pub fn statements(
     selection: &JobSelection,
 ) -> Result<(Vec<String>, Vec<String>), ActionError> {
     let binds = selection_binds(removal, selection)?;
-    let mut statements = vec![
-        "BEGIN".to_string(),
-        Statement::RemoveJobs.render(&session.names),
-    ];
-    let mut parameters = binds.describe();
-    parameters.push(match selection {
-        JobSelection::Ids(_) => "$5 limit = NULL (every given id, all or nothing)".into(),
-        JobSelection::Matching { .. } => {
-            format!("$5 limit = {BATCH} (repeated until none is left)")
+    let mut statements = vec!["BEGIN".to_string()];
+    if let Some(millis) = search_timeout_millis(selection) {
+        statements.push(format!("SET LOCAL statement_timeout = {millis}"));
+    }
+    let parameters = match filter_where(selection, REMOVE_FILTER_FIRST)? {
+        Some(filter) => {
+            statements
+                .push(Statement::RemoveJobsFiltered.render_filtered(&session.names, &filter.sql));
+            let mut parameters = vec![binds.describe().remove(0)];
+            parameters.push(format!("$2 limit = {BATCH} (repeated until none is left)"));
+            parameters.push(format!("$3 log status = {}", removal.log_status()));
+            parameters.extend(filter.describe(REMOVE_FILTER_FIRST));
+            parameters
         }
-    });
-    parameters.push(format!("$6 log status = {}", removal.log_status()));
+        None => {
+            statements.push(Statement::RemoveJobs.render(&session.names));
+            let mut parameters = binds.describe();
+            parameters.push(if selection.is_ids() {
+                "$5 limit = NULL (every given id, all or nothing)".into()
+            } else {
+                format!("$5 limit = {BATCH} (repeated until none is left)")
+            });
+            parameters.push(format!("$6 log status = {}", removal.log_status()));
+            parameters
+        }
+    };
+    let mut parameters = parameters;
     if removal == Removal::Cancel {
         statements.push(Statement::Notify.render(&session.names));
         parameters.push(format!(
@@ -145,15 +168,74 @@ pub async fn count(
     selection: &JobSelection,
 ) -> Result<(u64, Vec<i64>), ActionError> {
     let b = selection_binds(removal, selection)?;
-    let row = session
-        .client()
-        .query_one(
-            &Statement::CountJobs.render(&session.names),
-            &[&b.statuses, &b.ids, &b.entrypoints, &b.older_than_secs],
-        )
-        .await
-        .map_err(|e| missing_schema_or(session, e, "counting jobs"))?;
-    Ok((row.get::<_, i64>(0) as u64, row.get(1)))
+    let Some(filter) = filter_where(selection, COUNT_FILTER_FIRST)? else {
+        let row = session
+            .client()
+            .query_one(
+                &Statement::CountJobs.render(&session.names),
+                &[&b.statuses, &b.ids, &b.entrypoints, &b.older_than_secs],
+            )
+            .await
+            .map_err(|e| missing_schema_or(session, e, "counting jobs"))?;
+        return Ok((row.get::<_, i64>(0) as u64, row.get(1)));
+    };
+    let sql = Statement::CountJobsFiltered.render_filtered(&session.names, &filter.sql);
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses];
+    params.extend(filter.refs());
+    let client = session.client();
+    let context = "counting the jobs matching the filter";
+    // Under the same statement timeout as each batch of the removal.
+    let millis = search_timeout_millis(selection);
+    if let Some(millis) = millis {
+        client
+            .batch_execute(&format!(
+                "BEGIN READ ONLY; SET LOCAL statement_timeout = {millis}"
+            ))
+            .await
+            .map_err(db_err(context))?;
+    }
+    let counted = client.query_one(&sql, &params).await;
+    if millis.is_some() {
+        // Read only: nothing to keep, and a failed count has ended it anyway.
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    let row =
+        counted.map_err(|e| timed_out_or(selection, missing_schema_or(session, e, context)))?;
+    Ok((row.get::<_, i64>(0) as u64, Vec::new()))
+}
+
+/// Where a filter's parameters start in the filtered count and removal.
+const COUNT_FILTER_FIRST: usize = 2;
+const REMOVE_FILTER_FIRST: usize = 4;
+
+fn filter_where(selection: &JobSelection, first: usize) -> Result<Option<Where>, ActionError> {
+    selection
+        .filter_where(first)
+        .map_err(|e| ActionError::Selection(e.to_string()))
+}
+
+/// The statement timeout of a search (the job browser's), in milliseconds.
+fn search_timeout_millis(selection: &JobSelection) -> Option<u128> {
+    selection.searches().then(|| {
+        DEFAULT_SEARCH_TIMEOUT
+            .as_millis()
+            .clamp(1, i32::MAX as u128)
+    })
+}
+
+/// A search stopped by its statement timeout says so, not "query canceled".
+fn timed_out_or(selection: &JobSelection, error: ActionError) -> ActionError {
+    match error {
+        ActionError::Db { source, .. }
+            if selection.searches()
+                && source.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) =>
+        {
+            ActionError::SearchTimedOut {
+                seconds: DEFAULT_SEARCH_TIMEOUT.as_secs_f64(),
+            }
+        }
+        other => other,
+    }
 }
 
 /// Ids asked for that are not among `found` (both sorted or not).
@@ -209,10 +291,7 @@ pub async fn remove(
         done.count = count;
         return Ok(done);
     }
-    let limit: Option<i64> = match selection {
-        JobSelection::Ids(_) => None,
-        JobSelection::Matching { .. } => Some(BATCH),
-    };
+    let limit: Option<i64> = (!selection.is_ids()).then_some(BATCH);
     loop {
         let batch = remove_batch(session, removal, selection, &binds, limit).await?;
         let n = batch.ids.len() as u64;
@@ -251,23 +330,39 @@ async fn remove_batch(
     limit: Option<i64>,
 ) -> Result<Batch, ActionError> {
     let context = format!("{} jobs", removal.command());
-    let sql = Statement::RemoveJobs.render(&session.names);
+    let filter = filter_where(selection, REMOVE_FILTER_FIRST)?;
+    let log_status = removal.log_status();
+    let (sql, params): (String, Vec<&(dyn ToSql + Sync)>) = match &filter {
+        Some(filter) => {
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses, &limit, &log_status];
+            params.extend(filter.refs());
+            let sql = Statement::RemoveJobsFiltered.render_filtered(&session.names, &filter.sql);
+            (sql, params)
+        }
+        None => (
+            Statement::RemoveJobs.render(&session.names),
+            vec![
+                &b.statuses,
+                &b.ids,
+                &b.entrypoints,
+                &b.older_than_secs,
+                &limit,
+                &log_status,
+            ],
+        ),
+    };
     session
         .transaction(&context, async || {
+            if let Some(millis) = search_timeout_millis(selection) {
+                session
+                    .apply_batch(&format!("SET LOCAL statement_timeout = {millis}"))
+                    .await
+                    .map_err(db_err(&context))?;
+            }
             let rows = session
-                .apply(
-                    &sql,
-                    &[
-                        &b.statuses,
-                        &b.ids,
-                        &b.entrypoints,
-                        &b.older_than_secs,
-                        &limit,
-                        &removal.log_status(),
-                    ],
-                )
+                .apply(&sql, &params)
                 .await
-                .map_err(|e| missing_schema_or(session, e, &context))?;
+                .map_err(|e| timed_out_or(selection, missing_schema_or(session, e, &context)))?;
             let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
             if let JobSelection::Ids(wanted) = selection {
                 let missing = missing(wanted, &ids);
@@ -294,6 +389,71 @@ async fn remove_batch(
         .await
 }
 
+/// The equivalent command. A job browser filter is spelled with the filter
+/// flags of `pgq cancel`/`pgq purge`; one with a job id, or a delete (whose
+/// command takes no filter flags), has none, and the preview says which
+/// command lists the same jobs instead.
+pub fn command_line(names: &ObjectNames, removal: Removal, selection: &JobSelection) -> String {
+    let verb = removal.command();
+    match selection {
+        JobSelection::Filter(filter) if filter.id.is_some() || removal == Removal::Delete => {
+            let listing = ListJobs {
+                filter: filter.clone(),
+                history: false,
+                page: PageRequest::default(),
+                search_timeout: DEFAULT_SEARCH_TIMEOUT,
+                explain: false,
+            };
+            format!(
+                "no single command: pgq {verb} takes job ids or --entrypoint and the filter flags, not an id filter; \
+                 the same jobs are listed by {}",
+                listing.command_line(names)
+            )
+        }
+        JobSelection::Filter(filter) => pgq(
+            names,
+            &format!("{verb} {} --yes", filter_flags(removal, filter)),
+        ),
+        _ => {
+            let yes = if selection.is_ids() { "" } else { " --yes" };
+            pgq(names, &format!("{verb} {}{yes}", selection.arguments()))
+        }
+    }
+}
+
+/// A filter as the flags of `pgq cancel`/`pgq purge` (purge touches only
+/// queued jobs and has no `--status`).
+fn filter_flags(removal: Removal, filter: &JobFilter) -> String {
+    let mut args: Vec<String> = Vec::new();
+    let mut flag =
+        |name: &str, value: String| args.push(format!("--{name} {}", shell_quote(&value)));
+    for e in &filter.entrypoints {
+        flag("entrypoint", e.clone());
+    }
+    if let Some(status) = filter.status.filter(|_| removal == Removal::Cancel) {
+        flag("status", status.label().into());
+    }
+    if let Some(n) = filter.priority_min {
+        flag("priority-min", n.to_string());
+    }
+    if let Some(n) = filter.priority_max {
+        flag("priority-max", n.to_string());
+    }
+    if let Some(k) = &filter.dedupe_key {
+        flag("dedupe-key", k.clone());
+    }
+    if let Some(w) = filter.worker {
+        flag("worker", w.to_string());
+    }
+    match &filter.search {
+        Some(Search::Text(t)) => flag("search", t.clone()),
+        // Refused by the selection before anything runs.
+        Some(Search::KeyValue { key, value }) => flag("search", format!("{key}={value}")),
+        None => {}
+    }
+    args.join(" ")
+}
+
 /// The confirmation for a removal: how many jobs it takes now, the
 /// statements, parameters and the equivalent command.
 pub async fn preview(
@@ -308,6 +468,7 @@ pub async fn preview(
     let which = match selection {
         JobSelection::Ids(_) => format!(" ({})", list(&found)),
         JobSelection::Matching { .. } => format!(" matching {}", selection.arguments()),
+        JobSelection::Filter(_) => format!(" matching the filter {}", selection.arguments()),
     };
     let verb = match removal {
         Removal::Cancel => "Cancel",

@@ -4,9 +4,16 @@
 //! `sql/remove_jobs.sql` and `sql/count_jobs.sql`, checked by a test), so a
 //! caller with its own filter (the console's job browser) selects jobs the
 //! same way the scripted commands do.
+//!
+//! A third form, [`JobSelection::Filter`], is the job browser's own
+//! [`JobFilter`]: its predicate is composed by [`JobFilter::queue_where`]
+//! into the `{filter}` of `sql/remove_jobs_filtered.sql` and
+//! `sql/count_jobs_filtered.sql`, so "the jobs matching the Jobs tab's
+//! filter" means exactly the rows that tab lists.
 
 use std::time::Duration;
 
+use crate::actions::job_filter::{self, JobFilter, Search, Where};
 use crate::actions::jobs::shell_quote;
 
 /// A queue-table status a job can be selected by.
@@ -40,6 +47,9 @@ pub enum JobSelection {
         /// Only jobs created longer ago than this.
         older_than: Option<Duration>,
     },
+    /// Every queue job the job browser's filter lists (status, entrypoints,
+    /// priority range, id, dedupe key, worker, free-text search).
+    Filter(JobFilter),
 }
 
 /// Why a selection cannot be used; wrong use (exit 2), found before connecting.
@@ -53,6 +63,16 @@ pub enum SelectionError {
     EmptyFilter,
     #[error("--status {given} is not one of {allowed} here")]
     Status { given: String, allowed: String },
+    #[error("refusing an empty filter: it would select every job; filter the jobs first")]
+    EmptyJobsFilter,
+    #[error("status {given} is not one of {allowed} here; change the filter's status")]
+    FilterStatus { given: String, allowed: String },
+    #[error(
+        "a key=value search is decided by reading each payload, not by the database; tag the jobs or search for text instead"
+    )]
+    KeyValueSearch,
+    #[error("{0}")]
+    Filter(job_filter::FilterError),
 }
 
 /// The predicate's parameters, `$1`–`$4` of both statements.
@@ -134,7 +154,49 @@ impl JobSelection {
                     older_than_secs: older_than.map(|d| d.as_secs_f64()),
                 })
             }
+            // The statuses go in `$1` like the other forms'; the rest of the
+            // filter is composed by `filter_where`.
+            JobSelection::Filter(filter) => {
+                filter_where(filter, 1)?;
+                if filter.is_empty() {
+                    return Err(SelectionError::EmptyJobsFilter);
+                }
+                let statuses = match filter.status {
+                    None => all(),
+                    Some(s) => match allowed.iter().find(|a| a.as_str() == s.label()) {
+                        Some(a) => vec![a.as_str()],
+                        None => {
+                            let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                            return Err(SelectionError::FilterStatus {
+                                given: s.label().into(),
+                                allowed: names.join(", "),
+                            });
+                        }
+                    },
+                };
+                Ok(SelectionBinds {
+                    statuses,
+                    ids: None,
+                    entrypoints: None,
+                    older_than_secs: None,
+                })
+            }
         }
+    }
+
+    /// For a [`JobSelection::Filter`], the filter's WHERE clause (its status
+    /// left to `$1`) with parameters from `$first`; `None` for the fixed forms.
+    pub fn filter_where(&self, first: usize) -> Result<Option<Where>, SelectionError> {
+        match self {
+            JobSelection::Filter(filter) => filter_where(filter, first).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// A payload search scans the queue: the count and every batch then run
+    /// under the browser's search statement timeout.
+    pub fn searches(&self) -> bool {
+        matches!(self, JobSelection::Filter(f) if f.search.is_some())
     }
 
     /// Whether this names jobs one by one (all must exist) rather than by filter.
@@ -164,8 +226,22 @@ impl JobSelection {
                 }
                 args.join(" ")
             }
+            JobSelection::Filter(filter) => filter.describe(),
         }
     }
+}
+
+/// The filter's predicate without its status (bound as `$1` instead).
+fn filter_where(filter: &JobFilter, first: usize) -> Result<Where, SelectionError> {
+    if matches!(filter.search, Some(Search::KeyValue { .. })) {
+        return Err(SelectionError::KeyValueSearch);
+    }
+    let rest = JobFilter {
+        status: None,
+        ..filter.clone()
+    };
+    filter.queue_where(first).map_err(SelectionError::Filter)?;
+    rest.queue_where(first).map_err(SelectionError::Filter)
 }
 
 #[cfg(test)]
@@ -221,6 +297,61 @@ mod tests {
             "--entrypoint 'a b' --status queued --older-than 90s"
         );
         assert_eq!(JobSelection::Ids(vec![3, 4]).arguments(), "3 4");
+    }
+
+    #[test]
+    fn a_jobs_filter_is_checked_before_it_selects() {
+        use crate::actions::job_filter::JobStatus as Listed;
+        let allowed = [JobStatus::Queued];
+        let filter = |f: JobFilter| JobSelection::Filter(f);
+        assert_eq!(
+            filter(JobFilter::default()).binds(&allowed),
+            Err(SelectionError::EmptyJobsFilter)
+        );
+        assert_eq!(
+            filter(JobFilter {
+                search: Some(Search::parse("k=v")),
+                ..JobFilter::default()
+            })
+            .binds(&allowed),
+            Err(SelectionError::KeyValueSearch)
+        );
+        assert!(matches!(
+            filter(JobFilter {
+                status: Some(Listed::Failed),
+                ..JobFilter::default()
+            })
+            .binds(&allowed),
+            Err(SelectionError::FilterStatus { .. })
+        ));
+        // The status goes in $1; the rest of the filter is composed after it.
+        let picked = filter(JobFilter {
+            status: Some(Listed::Queued),
+            priority_min: Some(3),
+            ..JobFilter::default()
+        });
+        assert_eq!(picked.binds(&allowed).unwrap().statuses, vec!["queued"]);
+        assert_eq!(
+            picked.filter_where(4).unwrap().unwrap().sql,
+            "priority >= $4"
+        );
+        assert_eq!(picked.arguments(), "status:queued prio:3..");
+    }
+
+    /// The filtered statements select like the fixed ones: `$1` statuses
+    /// and the composed filter, the same text in both.
+    #[test]
+    fn filtered_count_and_remove_share_one_predicate() {
+        let predicate = |sql: &str| -> Vec<String> {
+            sql.lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("WHERE status") || l.starts_with("AND {filter}"))
+                .map(String::from)
+                .collect()
+        };
+        let count = predicate(Statement::CountJobsFiltered.template());
+        assert_eq!(count.len(), 2);
+        assert_eq!(count, predicate(Statement::RemoveJobsFiltered.template()));
     }
 
     /// Both statements must select the same jobs: their WHERE is one text.

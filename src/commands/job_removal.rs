@@ -6,15 +6,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{CommandContext, CommandError, object_names, open_session};
+use crate::actions::job_filter::{self, JobFilter, Search};
 use crate::actions::job_removal::{self, Removal, Removed};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds::{CancelJobs, DeleteJobs, PurgeJobs};
 use crate::actions::{self, Act, Session};
-use crate::cli::{CancelArgs, Confirm, DeleteArgs, PurgeArgs};
+use crate::cli::{CancelArgs, Confirm, DeleteArgs, FilterFlags, PurgeArgs};
 use crate::output::{self, Exit, plural};
 
 pub(super) async fn cancel(ctx: &CommandContext, args: &CancelArgs) -> Result<Exit, CommandError> {
-    let selection = selection(&args.ids, &args.entrypoint, args.status, None);
+    let selection = match args.filter.any() {
+        true => filtered(&args.entrypoint, args.status, &args.filter),
+        false => selection(&args.ids, &args.entrypoint, args.status, None),
+    };
     let action = CancelJobs {
         selection: selection.clone(),
     };
@@ -30,11 +34,32 @@ pub(super) async fn delete(ctx: &CommandContext, args: &DeleteArgs) -> Result<Ex
 }
 
 pub(super) async fn purge(ctx: &CommandContext, args: &PurgeArgs) -> Result<Exit, CommandError> {
-    let selection = selection(&[], &args.entrypoint, None, args.older_than);
+    let selection = match args.filter.any() {
+        true => filtered(&args.entrypoint, None, &args.filter),
+        false => selection(&[], &args.entrypoint, None, args.older_than),
+    };
     let action = PurgeJobs {
         selection: selection.clone(),
     };
     run(ctx, Removal::Purge, &action, &selection, &args.confirm).await
+}
+
+/// The job browser's filter, when a flag only it has is given.
+fn filtered(
+    entrypoints: &[String],
+    status: Option<crate::actions::job_selection::JobStatus>,
+    flags: &FilterFlags,
+) -> JobSelection {
+    JobSelection::Filter(JobFilter {
+        status: status.and_then(|s| job_filter::JobStatus::parse(s.as_str())),
+        entrypoints: entrypoints.to_vec(),
+        priority_min: flags.priority_min,
+        priority_max: flags.priority_max,
+        id: None,
+        dedupe_key: flags.dedupe_key.clone(),
+        worker: flags.worker,
+        search: flags.search.as_deref().map(|t| Search::Text(t.to_string())),
+    })
 }
 
 fn selection(

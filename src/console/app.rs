@@ -202,6 +202,8 @@ pub struct App {
     pub held: HeldTab,
     pub workers: WorkersTab,
     pub jobs: JobsTab,
+    /// The tab that opened the job detail (Held), to go back to when it closes.
+    detail_return: Option<Tab>,
     pub confirm: Option<Confirm>,
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
@@ -265,6 +267,7 @@ impl App {
             held: HeldTab::default(),
             workers: WorkersTab::default(),
             jobs: JobsTab::default(),
+            detail_return: None,
             confirm: None,
             sql_log: SqlLog::default(),
             worker: None,
@@ -956,6 +959,11 @@ impl App {
                     if let Some(tab) = self.current_mut() {
                         tab.close_detail();
                     }
+                    if self.tab == Tab::Jobs
+                        && let Some(back) = self.detail_return.take()
+                    {
+                        self.tab = back;
+                    }
                 }
                 Command::Quit => self.quit(&mut effects),
                 Command::Help => self.help = true,
@@ -1055,6 +1063,11 @@ impl App {
                     self.editing_filter = true;
                 }
             }
+            // Esc while a search runs stops it, keeping the filter.
+            Command::Back if self.tab == Tab::Jobs && self.jobs.searching() => {
+                effects.push(Effect::Request(Request::CancelSearch));
+                self.flash(Level::Info, "search canceled");
+            }
             Command::Back => {
                 if let Some(tab) = self.current_mut()
                     && let Some(filter) = tab.filter_mut()
@@ -1090,6 +1103,13 @@ impl App {
                 Reply::Refresh(view) => self.request(view, effects),
                 Reply::Copy(text) => effects.push(Effect::Copy(text)),
                 Reply::PreviewDurability => self.preview_durability(effects),
+                Reply::ShowJob(id) => {
+                    self.detail_return = Some(self.tab);
+                    self.tab = Tab::Jobs;
+                    self.editing_filter = false;
+                    let replies = self.jobs.open_detail(id);
+                    self.apply(replies, effects);
+                }
                 Reply::ShowJobs(filter) => {
                     let text = super::tabs::jobs::filter_text(&filter);
                     self.jobs.show(filter, text);

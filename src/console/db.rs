@@ -5,6 +5,9 @@
 //!
 //! Refresh requests are coalesced: while one statistics query runs, further
 //! requests collapse into one pending refresh (the newest window wins).
+//! A Jobs page under a payload search may scan the whole queue: it runs on a
+//! third connection opened for it, beside the other work, and
+//! [`Request::CancelSearch`] drops it.
 //!
 //! On a hot standby (a read replica) LISTEN is refused, so the task keeps
 //! only the query connection, tells the UI ([`DbEvent::Standby`]) so tabs
@@ -71,6 +74,12 @@ impl View {
         }
     }
 
+    /// A Jobs page under a payload search: it may scan the whole queue, so
+    /// it runs on a connection of its own and can be canceled.
+    fn is_search(&self) -> bool {
+        matches!(self, View::Jobs(list) if list.filter.search.is_some())
+    }
+
     fn same_kind(&self, other: &View) -> bool {
         std::mem::discriminant(self) == std::mem::discriminant(other)
     }
@@ -86,7 +95,13 @@ pub enum Request {
     Execute { id: u64, action: Action },
     /// Stop waiting for the backoff and try to connect now.
     Reconnect,
+    /// Drop the running search (Esc); answered by a failed
+    /// [`DbEvent::Refreshed`] for its view saying so.
+    CancelSearch,
 }
+
+/// What a canceled search's view is answered with.
+pub const SEARCH_CANCELED: &str = "search canceled (Esc)";
 
 #[derive(Debug)]
 pub enum DbEvent {
@@ -164,7 +179,7 @@ impl Pending {
             }
             Request::Preview { id, action } => self.jobs.push_back(Job::Preview(id, action)),
             Request::Execute { id, action } => self.jobs.push_back(Job::Execute(id, action)),
-            Request::Reconnect => {}
+            Request::Reconnect | Request::CancelSearch => {}
         }
     }
 
@@ -335,7 +350,7 @@ async fn serve_session(
         if events.send(DbEvent::Standby(standby)).is_err() {
             return Served::UiGone;
         }
-        match serve(session, mode, requests, events, pending).await {
+        match serve(target, session, mode, requests, events, pending).await {
             Ended::UiGone => return Served::UiGone,
             Ended::Lost(reason) => return Served::Lost(reason),
             Ended::Promoted => tracing::info!("the standby was promoted; going live"),
@@ -365,6 +380,7 @@ impl Mode {
 type InFlight<'a> = Pin<Box<dyn Future<Output = DbEvent> + Send + 'a>>;
 
 async fn serve(
+    target: &Target,
     session: &Session,
     mut mode: Mode,
     requests: &mut UnboundedReceiver<Request>,
@@ -372,6 +388,9 @@ async fn serve(
     pending: &mut Pending,
 ) -> Ended {
     let mut in_flight: Option<InFlight<'_>> = None;
+    // A search beside the other work, on its own connection: other tabs
+    // refresh meanwhile, and Esc drops it (and with it its connection).
+    let mut search: Option<(View, InFlight<'static>)> = None;
     let mut probe = tokio::time::interval(PROBE_EVERY);
     probe.tick().await; // the first tick is immediate
     // A primary stays one (a demoted primary restarts, ending the session).
@@ -393,7 +412,26 @@ async fn serve(
         tokio::select! {
             request = requests.recv() => match request {
                 None => return Ended::UiGone,
+                Some(Request::Refresh(view)) if view.is_search() => {
+                    // A newer search replaces the one running.
+                    let run = Box::pin(search_alone(target.clone(), view.clone()));
+                    search = Some((view, run));
+                }
+                Some(Request::CancelSearch) => {
+                    if let Some((view, _)) = search.take() {
+                        let canceled = DbEvent::Refreshed { view, result: Err(SEARCH_CANCELED.into()) };
+                        if events.send(canceled).is_err() {
+                            return Ended::UiGone;
+                        }
+                    }
+                }
                 Some(r) => pending.push(r),
+            },
+            done = async { search.as_mut().expect("guarded by the if").1.as_mut().await }, if search.is_some() => {
+                search = None;
+                if events.send(done).is_err() {
+                    return Ended::UiGone;
+                }
             },
             notification = mode.notification() => match notification {
                 Err(reason) => return Ended::Lost(reason),
@@ -445,6 +483,19 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
             interval.tick().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+/// Run a search's page on a connection opened for it (set up like the
+/// query connection, read-only mode included), closed when it is done or
+/// dropped. The server stops the scan by the search's statement timeout.
+async fn search_alone(target: Target, view: View) -> DbEvent {
+    match open(&target).await {
+        Ok((session, _)) => run_job(&session, Job::Refresh(view)).await,
+        Err(e) => DbEvent::Refreshed {
+            view,
+            result: Err(e),
+        },
     }
 }
 

@@ -12,7 +12,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::actions::Act;
 use crate::actions::kinds::{
-    DeleteJobs, Enqueue, Prune, RemoveSchedules, Requeue, RunSchedulesNow, SetDurability,
+    CancelJobs, DeleteJobs, Enqueue, Prune, PurgeJobs, RemoveSchedules, Requeue, RunSchedulesNow,
+    SetDurability,
 };
 
 /// Where a command applies: everywhere, on one tab's view, or in a modal
@@ -102,6 +103,10 @@ pub enum Command {
     Edit,
     Submit,
     Requeue,
+    /// The Jobs tab's cancel of tagged/selected jobs, and its filter-wide actions.
+    CancelJobs,
+    CancelMatching,
+    PurgeMatching,
     NextPage,
     PrevPage,
     History,
@@ -208,6 +213,13 @@ const SPECS: &[Spec] = &[
     spec(Command::History, "history", Scope::Jobs, Some("history"), "Queue ⇄ finished jobs (log)", &["h"]),
     spec(Command::Sort, "order", Scope::Jobs, Some("order"), "Newest ⇄ oldest first", &["o"]),
     spec(Command::Copy, "copy_payload", Scope::Jobs, None, "Copy the payload", &["y"]),
+    spec(Command::Back, "stop_search", Scope::Jobs, None, "Stop the running search", &["esc"]),
+    spec(Command::Tag, "tag_job", Scope::Jobs, Some("tag"), "Tag/untag the row", &["space"]),
+    proposes::<CancelJobs>(Command::CancelJobs, "cancel_jobs", Scope::Jobs, "cancel", "Cancel tagged/selected (queued, picked)", &["c"]),
+    proposes::<CancelJobs>(Command::CancelMatching, "cancel_matching", Scope::Jobs, "cancel all", "Cancel every job matching the filter", &["C"]),
+    proposes::<Requeue>(Command::Requeue, "requeue_job", Scope::Jobs, "requeue", "Requeue tagged/selected held jobs", &["R"]),
+    proposes::<DeleteJobs>(Command::Delete, "delete_job", Scope::Jobs, "delete", "Delete tagged/selected held jobs", &["d"]),
+    proposes::<PurgeJobs>(Command::PurgeMatching, "purge_matching", Scope::Jobs, "purge", "Purge queued jobs matching the filter", &["P"]),
     spec(Command::Open, "open", Scope::Events, Some("json"), "Show the event's JSON", &["enter"]),
     spec(Command::Clear, "clear", Scope::Events, Some("clear"), "Clear the buffer", &["c"]),
     spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
@@ -221,10 +233,12 @@ const SPECS: &[Spec] = &[
     proposes::<Prune>(Command::Prune, "prune", Scope::Durability, "prune", "Delete older log and statistics rows", &["p"]),
     spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
     proposes::<Enqueue>(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
-    spec(Command::Open, "open_held", Scope::Held, Some("traceback"), "Job and traceback", &["enter"]),
+    spec(Command::Open, "open_held", Scope::Held, Some("detail"), "Job detail (payload, log, traceback)", &["enter"]),
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
     proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
     proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Held, "delete", "Delete tagged/selected", &["d"]),
+    spec(Command::Open, "open_worker", Scope::Workers, Some("jobs"), "The jobs it holds (Jobs tab)", &["enter"]),
+    proposes::<CancelJobs>(Command::CancelJobs, "cancel_stale", Scope::Workers, "cancel stale", "Cancel what a stale worker holds", &["c"]),
     spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),
     spec(Command::DialogPress, "dialog_press", Scope::Dialog, Some("press it"), "Press the focused button", &["enter"]),
     spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),

@@ -141,6 +141,9 @@ statements! {
     // selection predicate in both, and the cancellation NOTIFY.
     RemoveJobs => "remove_jobs.sql",
     CountJobs => "count_jobs.sql",
+    // The same, for the job browser's filter (`JobSelection::Filter`).
+    RemoveJobsFiltered => "remove_jobs_filtered.sql",
+    CountJobsFiltered => "count_jobs_filtered.sql",
     Notify => "notify.sql",
 }
 

@@ -549,8 +549,19 @@ fn enqueue_form_errors_and_submission() {
 fn held_tab_and_traceback() {
     let mut a = with_part2_data(seeded(Tab::Held, Theme::colour()));
     insta::assert_snapshot!("held_80x24", render(&a, 80, 24));
-    key(&mut a, KeyCode::Enter);
+    // Enter opens the job's detail, the Jobs tab's overlay (asked of the
+    // database: loading here); Esc comes back to Held.
+    let effects = key(&mut a, KeyCode::Enter);
+    assert_eq!(a.tab, Tab::Jobs);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Request(Request::Refresh(View::Job(_))))),
+        "{effects:?}"
+    );
     insta::assert_snapshot!("held_detail_80x24", render(&a, 80, 24));
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.tab, Tab::Held);
 }
 
 #[test]

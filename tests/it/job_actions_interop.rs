@@ -17,7 +17,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const CANCEL_WORKER: &str = include_str!("../fixtures/cancel_worker.py");
 
 /// The Python cancel worker in the background, its stdout lines on a channel.
-fn spawn_cancel_worker(db: &TestDb, sleep: &str) -> (Child, Receiver<String>) {
+pub(crate) fn spawn_cancel_worker(db: &TestDb, sleep: &str) -> (Child, Receiver<String>) {
     let mut child = Command::new(common::python_venv().join("bin/python"))
         .arg("-c")
         .arg(CANCEL_WORKER)
@@ -40,7 +40,7 @@ fn spawn_cancel_worker(db: &TestDb, sleep: &str) -> (Child, Receiver<String>) {
     (child, rx)
 }
 
-fn wait_exit(child: &mut Child) -> Option<i32> {
+pub(crate) fn wait_exit(child: &mut Child) -> Option<i32> {
     let deadline = std::time::Instant::now() + WAIT;
     while std::time::Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {

@@ -4,7 +4,7 @@
 use crate::actions::job_removal::{self, Removal, Removed};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::preview::Preview;
-use crate::actions::{Act, ActionError, Session, pgq};
+use crate::actions::{Act, ActionError, Session};
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,11 +24,7 @@ impl Act for CancelJobs {
     }
 
     fn command_line(&self, names: &ObjectNames) -> String {
-        let yes = if self.selection.is_ids() { "" } else { " --yes" };
-        pgq(
-            names,
-            &format!("{} {}{yes}", Removal::Cancel.command(), self.selection.arguments()),
-        )
+        job_removal::command_line(names, Removal::Cancel, &self.selection)
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {

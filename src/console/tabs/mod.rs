@@ -51,6 +51,9 @@ pub enum Reply {
     PreviewDurability,
     /// Open the Jobs tab on these jobs (a drill-down).
     ShowJobs(crate::actions::job_filter::JobFilter),
+    /// Open this job's detail (the Jobs tab's overlay); closing it comes
+    /// back to the tab that asked.
+    ShowJob(i64),
 }
 
 /// What a tab knows of the world when it handles a command.

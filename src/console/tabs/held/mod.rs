@@ -55,11 +55,6 @@ impl HeldTab {
         let len = self.rows().len();
         self.list.accept(len, |id| ids.contains(id));
     }
-
-    pub fn detail_row(&self) -> Option<&HeldJob> {
-        let id = self.list.detail?;
-        self.jobs.iter().flatten().find(|j| j.job.id == id)
-    }
 }
 
 impl TabView for HeldTab {
@@ -95,7 +90,11 @@ impl TabView for HeldTab {
                 let len = self.rows().len();
                 self.list.navigate(len, page, command);
             }
-            Command::Open => self.list.detail = self.selected_id(),
+            Command::Open => {
+                if let Some(id) = self.selected_id() {
+                    return vec![Reply::ShowJob(id)];
+                }
+            }
             Command::Tag => {
                 let id = self.selected_id();
                 self.list.toggle_tag(id);
@@ -124,10 +123,6 @@ impl TabView for HeldTab {
 
     fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
         view::draw(frame, area, screen, self);
-    }
-
-    fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
-        view::draw_detail(frame, area, screen, self);
     }
 }
 

@@ -4,13 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::{HeldTab, traceback_text};
 use crate::console::tabs::Screen;
 use crate::console::ui::format::relative;
-use crate::console::ui::widgets::centered;
-use crate::output::plural;
 
 fn first_line(tb: &Option<serde_json::Value>) -> String {
     tb.as_ref()
@@ -115,68 +113,4 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
         .column_spacing(1)
         .row_highlight_style(t.selected);
     frame.render_stateful_widget(widget, table, &mut state);
-}
-
-pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
-    let t = &screen.theme;
-    let Some(j) = h.detail_row() else {
-        return;
-    };
-    let popup = centered(area, 90, 90);
-    frame.render_widget(Clear, popup);
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled("entrypoint  ", t.dim),
-            Span::raw(j.job.entrypoint.clone()),
-        ]),
-        Line::from(vec![
-            Span::styled("attempts    ", t.dim),
-            Span::raw(j.job.attempts.to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("priority    ", t.dim),
-            Span::raw(j.job.priority.to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("created     ", t.dim),
-            Span::raw(j.job.created.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("held since  ", t.dim),
-            Span::raw(j.job.updated.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ]),
-        Line::from(vec![
-            Span::styled("headers     ", t.dim),
-            Span::raw(
-                j.job
-                    .headers
-                    .as_ref()
-                    .map_or_else(|| "null".into(), |h| h.to_string()),
-            ),
-        ]),
-        Line::from(vec![
-            Span::styled("payload     ", t.dim),
-            Span::raw(plural(j.job.payload_bytes as usize, "byte")),
-        ]),
-        Line::from(""),
-    ];
-    match &j.traceback {
-        Some(tb) => lines.extend(
-            traceback_text(tb)
-                .lines()
-                .map(|l| Line::from(l.to_string())),
-        ),
-        None => lines.push(Line::from(Span::styled(
-            "no traceback was logged for this job",
-            t.dim,
-        ))),
-    }
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::bordered()
-                .title(Span::styled(format!(" held job {} ", j.job.id), t.title))
-                .border_style(t.key),
-        ),
-        popup,
-    );
 }

@@ -13,7 +13,8 @@ use super::list::{ListControls, ListView};
 use super::{Context, Level, Reply, Screen, TabView};
 use crate::actions::browse::{DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest};
 use crate::actions::job_filter::{JobFilter, JobStatus, Search};
-use crate::actions::kinds::ListJobs;
+use crate::actions::job_selection::JobSelection;
+use crate::actions::kinds::{self, ListJobs};
 use crate::actions::payload::PayloadView;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -53,6 +54,11 @@ impl JobsTab {
             search_timeout: DEFAULT_SEARCH_TIMEOUT,
             explain: false,
         }
+    }
+
+    /// A payload search is on its way (Esc cancels it).
+    pub fn searching(&self) -> bool {
+        self.loading && self.applied.search.is_some()
     }
 
     pub fn rows(&self) -> &[crate::actions::browse::JobRow] {
@@ -104,7 +110,60 @@ impl JobsTab {
         vec![Reply::Refresh(View::Jobs(Box::new(self.request())))]
     }
 
-    fn open_detail(&mut self, id: i64) -> Vec<Reply> {
+    /// Why the log's finished jobs cannot be acted on, when they are shown.
+    fn refuse_history(&self) -> Option<Vec<Reply>> {
+        self.history.then(|| {
+            vec![Reply::Flash(
+                Level::Info,
+                "these are finished jobs (the log): press h for the queue".into(),
+            )]
+        })
+    }
+
+    /// Cancel, delete or requeue the tagged jobs, or else the selected one.
+    fn act_on_targets(&self, command: Command) -> Vec<Reply> {
+        if let Some(refused) = self.refuse_history() {
+            return refused;
+        }
+        let ids = self.list.targets(self.selected_id());
+        if ids.is_empty() {
+            return vec![Reply::Flash(Level::Info, "no job selected".into())];
+        }
+        let action = match command {
+            Command::CancelJobs => kinds::CancelJobs {
+                selection: JobSelection::Ids(ids),
+            }
+            .into(),
+            Command::Delete => kinds::DeleteJobs {
+                selection: JobSelection::Ids(ids),
+            }
+            .into(),
+            _ => kinds::Requeue { ids }.into(),
+        };
+        vec![Reply::Propose(action)]
+    }
+
+    /// Cancel or purge every queue job the applied filter lists; the
+    /// confirmation counts them.
+    fn act_on_filter(&self, command: Command) -> Vec<Reply> {
+        if let Some(refused) = self.refuse_history() {
+            return refused;
+        }
+        if self.applied.is_empty() {
+            return vec![Reply::Flash(
+                Level::Info,
+                "no filter: type one with / first (this never acts on every job)".into(),
+            )];
+        }
+        let selection = JobSelection::Filter(self.applied.clone());
+        let action = match command {
+            Command::CancelMatching => kinds::CancelJobs { selection }.into(),
+            _ => kinds::PurgeJobs { selection }.into(),
+        };
+        vec![Reply::Propose(action)]
+    }
+
+    pub fn open_detail(&mut self, id: i64) -> Vec<Reply> {
         self.list.detail = Some(id);
         self.detail = None;
         self.detail_scroll = 0;
@@ -210,6 +269,18 @@ impl TabView for JobsTab {
                 if let Some(id) = self.selected_id() {
                     return self.open_detail(id);
                 }
+            }
+            Command::Tag => {
+                let id = self.selected_id();
+                self.list.toggle_tag(id);
+                let len = self.rows().len();
+                self.list.navigate(len, page, Command::Down);
+            }
+            Command::CancelJobs | Command::Delete | Command::Requeue => {
+                return self.act_on_targets(command);
+            }
+            Command::CancelMatching | Command::PurgeMatching => {
+                return self.act_on_filter(command);
             }
             Command::NextPage => {
                 let next = self.page.as_ref().and_then(|p| p.next_after_id);
@@ -337,15 +408,7 @@ pub fn parse_filter(text: &str) -> Result<JobFilter, String> {
 
 /// The filter line that selects `filter` (for a drill-down).
 pub fn filter_text(filter: &JobFilter) -> String {
-    let mut words: Vec<String> = Vec::new();
-    if let Some(s) = filter.status {
-        words.push(format!("status:{}", s.label()));
-    }
-    words.extend(filter.entrypoints.iter().map(|e| format!("ep:{e}")));
-    if let Some(w) = filter.worker {
-        words.push(format!("worker:{w}"));
-    }
-    words.join(" ")
+    filter.describe()
 }
 
 #[cfg(test)]
@@ -388,5 +451,9 @@ mod tests {
             ..JobFilter::default()
         };
         assert_eq!(parse_filter(&filter_text(&filter)).unwrap(), filter);
+        let every = parse_filter("status:queued ep:a prio:..3 id:4 key:k hello world").unwrap();
+        assert_eq!(parse_filter(&filter_text(&every)).unwrap(), every);
+        let one = parse_filter("prio:2 worker:00000000-0000-0000-0000-000000000000").unwrap();
+        assert_eq!(parse_filter(&filter_text(&one)).unwrap(), one);
     }
 }

@@ -49,6 +49,12 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
             t.dim,
         ));
     }
+    if !j.list.tagged.is_empty() {
+        spans.push(Span::styled(
+            format!("  {} tagged", j.list.tagged.len()),
+            t.warn,
+        ));
+    }
     // Before the filter, which may run past the edge.
     if j.loading {
         let doing = if j.applied.search.is_some() {
@@ -148,8 +154,14 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
             rows.iter()
                 .map(|r| {
                     let deferred = r.execute_after.filter(|at| *at > screen.now);
+                    // A tag marks the id (the page has no column to spare).
+                    let id = if j.list.tagged.contains(&r.id) {
+                        format!("●{}", r.id)
+                    } else {
+                        r.id.to_string()
+                    };
                     Row::new(vec![
-                        Cell::from(Line::from(r.id.to_string()).right_aligned()),
+                        Cell::from(Line::from(id).right_aligned()),
                         Cell::from(r.entrypoint.clone()),
                         Cell::from(r.status.clone()),
                         Cell::from(Line::from(r.priority.to_string()).right_aligned()),

@@ -9,7 +9,10 @@ use ratatui::layout::Rect;
 use uuid::Uuid;
 
 use super::list::{ListControls, ListView};
-use super::{Context, Reply, Screen, TabView, matches_filter};
+use super::{Context, Level, Reply, Screen, TabView, matches_filter};
+use crate::actions::job_filter::{JobFilter, JobStatus};
+use crate::actions::job_selection::JobSelection;
+use crate::actions::kinds;
 use crate::actions::workers::WorkerRow;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -79,7 +82,30 @@ impl TabView for WorkersTab {
             self.list
                 .navigate(len, view::page_height(cx.body, len), command);
         }
-        Vec::new()
+        let Some(row) = self.selected_row() else {
+            return Vec::new();
+        };
+        // The jobs it holds: picked, under its queue manager id.
+        let held = JobFilter {
+            status: Some(JobStatus::Picked),
+            worker: Some(row.queue_manager_id),
+            ..JobFilter::default()
+        };
+        match command {
+            Command::Open => vec![Reply::ShowJobs(held)],
+            Command::CancelJobs if !row.stale => vec![Reply::Flash(
+                Level::Info,
+                "this worker's heartbeats are fresh: cancel its jobs from the Jobs tab (Enter)"
+                    .into(),
+            )],
+            Command::CancelJobs => vec![Reply::Propose(
+                kinds::CancelJobs {
+                    selection: JobSelection::Filter(held),
+                }
+                .into(),
+            )],
+            _ => Vec::new(),
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
