@@ -220,7 +220,7 @@ const SPECS: &[Spec] = &[
     proposes::<Requeue>(Command::Requeue, "requeue_job", Scope::Jobs, "requeue", "Requeue tagged/selected held jobs", &["R"]),
     proposes::<DeleteJobs>(Command::Delete, "delete_job", Scope::Jobs, "delete", "Delete tagged/selected held jobs", &["d"]),
     proposes::<PurgeJobs>(Command::PurgeMatching, "purge_matching", Scope::Jobs, "purge", "Purge queued jobs matching the filter", &["P"]),
-    spec(Command::Open, "open", Scope::Events, Some("json"), "Show the event's JSON", &["enter"]),
+    spec(Command::Open, "open", Scope::Events, Some("open"), "Show the event's JSON (a cancellation: its job)", &["enter"]),
     spec(Command::Clear, "clear", Scope::Events, Some("clear"), "Clear the buffer", &["c"]),
     spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
     spec(Command::Open, "open_schedule", Scope::Schedules, Some("details"), "Next 10 fire times", &["enter"]),

@@ -430,3 +430,34 @@ async fn a_stale_worker_opens_its_jobs_and_c_cancels_what_it_holds() {
     assert_eq!(queue_ids(&client).await, [other]);
     assert_eq!(history(&client, held).await, ["queued", "canceled"]);
 }
+
+#[tokio::test]
+async fn enter_on_a_cancellation_event_opens_the_canceled_job() {
+    let db = TestDb::installed();
+    let id = enqueue(&db, "c", 0, "canceled payload");
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("3");
+    console.wait_for("the Events tab", WAIT, |s| s.contains("Events"));
+    assert_exit(&db.pgq(&["cancel", &id.to_string()]), 0);
+    console.wait_for("the cancellation event", WAIT, |s| {
+        s.contains("cancellation_event")
+    });
+    // Only the cancellation: the DELETE's table event is filtered out.
+    console.press("/");
+    console.press("cancellation\r");
+    console.wait_for("the filtered list", WAIT, |s| {
+        s.contains("cancellation_event") && !s.contains("table_changed_event")
+    });
+    console.press("\r");
+    // The job is gone from the queue: its detail comes from the log, whose
+    // timeline ends with the cancel.
+    console.wait_for("the job's detail", WAIT, |s| {
+        s.contains(&format!("job {id}")) && s.contains("queued") && s.contains("canceled")
+    });
+    console.press_esc();
+    console.wait_for("the Events tab again", WAIT, |s| {
+        s.contains("cancellation_event")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}

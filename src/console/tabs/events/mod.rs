@@ -256,7 +256,26 @@ impl TabView for EventsTab {
             | Command::PageUp
             | Command::PageDown => self.navigate(command, view::page_height(cx.body)),
             Command::Pause => self.toggle_pause(),
-            Command::Open => self.list.detail = self.selected_entry().map(|e| e.seq),
+            // A cancellation names jobs: Enter opens the (first) job's
+            // detail, where its log shows the cancel; other events open
+            // their JSON.
+            Command::Open => match self.selected_entry().map(|e| &e.received.event) {
+                Some(Event::Cancellation { ids, .. }) if !ids.is_empty() => {
+                    let mut replies = vec![Reply::ShowJob(ids[0])];
+                    if ids.len() > 1 {
+                        replies.push(Reply::Flash(
+                            Level::Info,
+                            format!(
+                                "the event names {}; showing job {}",
+                                plural(ids.len(), "job"),
+                                ids[0]
+                            ),
+                        ));
+                    }
+                    return replies;
+                }
+                _ => self.list.detail = self.selected_entry().map(|e| e.seq),
+            },
             Command::Clear => {
                 let n = self.len();
                 self.clear();
