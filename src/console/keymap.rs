@@ -237,6 +237,7 @@ const SPECS: &[Spec] = &[
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
     proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
     proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Held, "delete", "Delete tagged/selected", &["d"]),
+    spec(Command::Open, "open_running", Scope::Worker, Some("job"), "The selected running job's detail", &["enter"]),
     spec(Command::Open, "open_worker", Scope::Workers, Some("jobs"), "The jobs it holds (Jobs tab)", &["enter"]),
     proposes::<CancelJobs>(Command::CancelJobs, "cancel_stale", Scope::Workers, "cancel stale", "Cancel what a stale worker holds", &["c"]),
     spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),

@@ -461,3 +461,30 @@ async fn enter_on_a_cancellation_event_opens_the_canceled_job() {
     console.press("q");
     assert_eq!(console.wait_exit(WAIT), Some(0));
 }
+
+#[test]
+fn enter_on_a_running_job_in_the_worker_tab_opens_its_detail() {
+    let db = TestDb::installed();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("workers.toml");
+    std::fs::write(
+        &manifest,
+        "[[entrypoint]]\nname = \"slow\"\nbuiltin = \"sleep\"\n",
+    )
+    .unwrap();
+    let out = db.pgq(&["queue", "slow", "30"]);
+    assert_exit(&out, 0);
+    let mut console = Console::start(&db.dsn(), &["run", manifest.to_str().unwrap()]);
+    console.wait_for("the job in flight", WAIT, |s| s.contains("1 in flight"));
+    console.press("\r");
+    // The Jobs tab's overlay on the picked job, which this worker holds.
+    console.wait_for("the running job's detail", WAIT, |s| {
+        s.contains(" job 1 ") && s.contains("timeline") && s.contains("picked")
+    });
+    console.press_esc();
+    console.wait_for("the Worker tab again", WAIT, |s| s.contains("1 in flight"));
+    // Quitting returns the job (a second q does not wait for the 30 s).
+    console.press("q");
+    console.press("q");
+    console.wait_exit(WAIT);
+}

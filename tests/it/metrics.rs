@@ -558,8 +558,11 @@ async fn a_worker_serves_its_own_series_beside_the_queue_series() {
     };
     let scraped = wait_for(WAIT, || async {
         let s = scrape(&db, &server.addr);
+        // The state and in-flight gauges follow the worker's snapshot, which
+        // is published a moment after the counters move: wait for both.
         (finished(&s, "ok", "successful") == Some(5.0)
             && finished(&s, "boom", "exception") == Some(2.0)
+            && value(&s, "pgq_worker_state", &[("state", "running")]) == Some(1.0)
             && value(&s, "pgq_worker_jobs_in_flight", &[]) == Some(0.0))
         .then_some(s)
     })
@@ -589,8 +592,8 @@ async fn a_worker_serves_its_own_series_beside_the_queue_series() {
     );
     assert!(value(&scraped, "pgq_worker_dequeue_duration_seconds_count", &[]).unwrap() >= 1.0);
     assert_eq!(
-        value(&scraped, "pgq_worker_state", &[("state", "running")]),
-        Some(1.0)
+        value(&scraped, "pgq_worker_state", &[("state", "connecting")]),
+        Some(0.0)
     );
     assert_eq!(
         value(&scraped, "pgq_worker_reconnects_total", &[]),

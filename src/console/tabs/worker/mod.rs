@@ -13,7 +13,7 @@ use ratatui::layout::Rect;
 use super::{Context, Reply, Screen, TabView};
 use crate::console::keymap::{Command, Scope};
 
-use crate::worker::{Counters, Snapshot, WorkerState};
+use crate::worker::{Counters, InFlightJob, Snapshot, WorkerState};
 
 /// Log lines kept for the tab.
 const LOG_LINES: usize = 500;
@@ -28,6 +28,8 @@ pub struct WorkerTab {
     /// The console stops the worker on quit and exits when it has stopped.
     pub owns_worker: bool,
     pub stop_requested: u8,
+    /// The selected row of the in-flight jobs (oldest first), for Enter.
+    pub selected: usize,
 }
 
 pub fn finished(c: &Counters) -> u64 {
@@ -42,6 +44,7 @@ impl WorkerTab {
             samples: VecDeque::new(),
             owns_worker,
             stop_requested: 0,
+            selected: 0,
         }
     }
 
@@ -85,6 +88,19 @@ impl WorkerTab {
         b.saturating_sub(a) as f64 / seconds
     }
 
+    /// The jobs in flight, oldest first: the order the tab lists them in.
+    pub fn running(&self) -> Vec<&InFlightJob> {
+        let mut jobs: Vec<_> = self.snapshot.in_flight.iter().collect();
+        jobs.sort_by_key(|j| (j.started, j.id));
+        jobs
+    }
+
+    /// The selected row, kept inside the list as jobs come and go.
+    pub fn selected_row(&self) -> Option<usize> {
+        let n = self.snapshot.in_flight.len();
+        (n > 0).then(|| self.selected.min(n - 1))
+    }
+
     pub fn stopped(&self) -> bool {
         self.snapshot.state == WorkerState::Stopped
     }
@@ -99,7 +115,21 @@ impl TabView for WorkerTab {
         Scope::Worker
     }
 
-    fn on_command(&mut self, _command: Command, _cx: &Context) -> Vec<Reply> {
+    fn on_command(&mut self, command: Command, _cx: &Context) -> Vec<Reply> {
+        let last = self.snapshot.in_flight.len().saturating_sub(1);
+        let at = self.selected_row().unwrap_or(0);
+        match command {
+            Command::Up => self.selected = at.saturating_sub(1),
+            Command::Down => self.selected = (at + 1).min(last),
+            Command::Top => self.selected = 0,
+            Command::Bottom => self.selected = last,
+            Command::Open => {
+                if let Some(job) = self.running().get(at) {
+                    return vec![Reply::ShowJob(job.id)];
+                }
+            }
+            _ => {}
+        }
         Vec::new()
     }
 

@@ -116,12 +116,17 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
     .column_spacing(1);
     frame.render_widget(table, per_entrypoint);
 
-    let mut jobs: Vec<_> = s.in_flight.iter().collect();
-    jobs.sort_by_key(|j| j.started);
+    let jobs = w.running();
+    let shown = in_flight.height.saturating_sub(2) as usize;
+    let selected = w.selected_row();
+    // Keep the selected row on screen.
+    let skip = selected.map_or(0, |i| (i + 1).saturating_sub(shown));
     let rows: Vec<Row> = jobs
         .iter()
-        .take(in_flight.height.saturating_sub(2) as usize)
-        .map(|j| {
+        .enumerate()
+        .skip(skip)
+        .take(shown)
+        .map(|(i, j)| {
             let running = (screen.now - j.started).num_milliseconds() as f64 / 1e3;
             Row::new(vec![
                 Cell::from(j.entrypoint.clone()),
@@ -135,6 +140,11 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
                     .right_aligned(),
                 ),
             ])
+            .style(if Some(i) == selected {
+                t.selected
+            } else {
+                ratatui::style::Style::default()
+            })
         })
         .collect();
     frame.render_widget(
