@@ -168,6 +168,33 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// What one table's count statement finds older than `age`: its first
+/// column counts the rows that go, a second one (the log's) those held back.
+async fn count_old(
+    session: &Session,
+    statement: Statement,
+    table: String,
+    age: Duration,
+    entrypoints: &Option<Vec<String>>,
+    what: &'static str,
+) -> Result<TablePrune, ActionError> {
+    let cutoff = cutoff(session, age).await?;
+    let row = session
+        .client()
+        .query_one(&statement.render(&session.names), &[&cutoff, entrypoints])
+        .await
+        .map_err(db_err(what))?;
+    Ok(TablePrune {
+        table,
+        cutoff,
+        eligible: count(row.get(0)),
+        deleted: 0,
+        held_back: if row.len() > 1 { count(row.get(1)) } else { 0 },
+        batches: 0,
+        max_batch_ms: 0.0,
+    })
+}
+
 /// Count what qualifies (and, for the log, what is held back), then, unless
 /// `dry_run`, delete it batch by batch until done or `control` says stop.
 pub async fn prune(
@@ -182,49 +209,31 @@ pub async fn prune(
     let limit = i64::from(retention.batch_size.max(1));
 
     let mut log = match retention.log_older_than {
-        Some(age) => {
-            let cutoff = cutoff(session, age).await?;
-            let row = session
-                .client()
-                .query_one(
-                    &Statement::PruneLogCount.render(n),
-                    &[&cutoff, &entrypoints],
-                )
-                .await
-                .map_err(db_err("counting old log rows"))?;
-            Some(TablePrune {
-                table: n.qualify(&n.queue_table_log),
-                cutoff,
-                eligible: count(row.get(0)),
-                deleted: 0,
-                held_back: count(row.get(1)),
-                batches: 0,
-                max_batch_ms: 0.0,
-            })
-        }
+        Some(age) => Some(
+            count_old(
+                session,
+                Statement::PruneLogCount,
+                n.qualify(&n.queue_table_log),
+                age,
+                &entrypoints,
+                "counting old log rows",
+            )
+            .await?,
+        ),
         None => None,
     };
     let mut statistics = match retention.statistics_older_than {
-        Some(age) => {
-            let cutoff = cutoff(session, age).await?;
-            let row = session
-                .client()
-                .query_one(
-                    &Statement::PruneStatisticsCount.render(n),
-                    &[&cutoff, &entrypoints],
-                )
-                .await
-                .map_err(db_err("counting old statistics rows"))?;
-            Some(TablePrune {
-                table: n.qualify(&n.statistics_table),
-                cutoff,
-                eligible: count(row.get(0)),
-                deleted: 0,
-                held_back: 0,
-                batches: 0,
-                max_batch_ms: 0.0,
-            })
-        }
+        Some(age) => Some(
+            count_old(
+                session,
+                Statement::PruneStatisticsCount,
+                n.qualify(&n.statistics_table),
+                age,
+                &entrypoints,
+                "counting old statistics rows",
+            )
+            .await?,
+        ),
         None => None,
     };
 
