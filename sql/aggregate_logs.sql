@@ -1,17 +1,19 @@
 WITH guard AS (
             SELECT pg_try_advisory_xact_lock(hashtext('{statistics_table}')) AS proceed
-        ), log_aggregation AS (
-            SELECT entrypoint, priority, status, COUNT(*) AS count,
-                   date_trunc('sec', created) AS created
-            FROM {queue_table_log}, guard
+        ), batch AS (
+            SELECT id FROM {queue_table_log}, guard
             WHERE NOT aggregated AND guard.proceed
+            LIMIT $1
+        ), flagged AS (
+            UPDATE {queue_table_log} SET aggregated = TRUE
+            WHERE id = ANY (ARRAY(SELECT id FROM batch)) AND NOT aggregated
+            RETURNING entrypoint, priority, status, created
+        ), upserted AS (
+            INSERT INTO {statistics_table} (count, created, entrypoint, priority, status)
+            SELECT COUNT(*), date_trunc('sec', created), entrypoint, priority, status
+            FROM flagged
             GROUP BY entrypoint, priority, status, date_trunc('sec', created)
-        ), updated_logs AS (
-            UPDATE {queue_table_log} SET aggregated = TRUE FROM guard
-            WHERE NOT aggregated AND guard.proceed
-            RETURNING id
+            ON CONFLICT (priority, date_trunc('sec'::text, timezone('UTC'::text, created)), status, entrypoint)
+            DO UPDATE SET count = {statistics_table}.count + EXCLUDED.count
         )
-        INSERT INTO {statistics_table} (count, created, entrypoint, priority, status)
-        SELECT count, created, entrypoint, priority, status FROM log_aggregation
-        ON CONFLICT (priority, date_trunc('sec'::text, timezone('UTC'::text, created)), status, entrypoint)
-        DO UPDATE SET count = {statistics_table}.count + EXCLUDED.count
+        SELECT COUNT(*) FROM flagged

@@ -64,7 +64,9 @@ pub fn work_probe(n: &ObjectNames) -> String {
 }
 
 /// Periodic log → statistics aggregation, serialised across workers by a
-/// transaction-scoped advisory lock (losers do nothing).
+/// transaction-scoped advisory lock (losers do nothing). Folds at most $1
+/// log rows and answers how many it flagged; the statistics come out as
+/// PGQueuer's one-statement form gives them.
 pub fn aggregate_logs(n: &ObjectNames) -> String {
     Statement::AggregateLogs.render(n)
 }

@@ -49,6 +49,7 @@ mod sql_statements;
 mod standby;
 mod upgrade_releases;
 mod worker;
+mod worker_aggregation;
 mod worker_command_io;
 mod worker_faults;
 mod worker_http;

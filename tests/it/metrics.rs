@@ -711,3 +711,51 @@ async fn execution_and_wait_percentiles_per_entrypoint_are_served() {
         "gauge"
     );
 }
+
+/// The counter's value in a raw exposition text.
+fn counter_in(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Every completion's DELETE notifies the channel, and a job finished used
+/// to wake the worker too: each woke a dequeue (and a probe) that could
+/// only come back empty, about three dequeues per job, on the connection
+/// the next job's dequeue waits for. A job arriving alone now costs one.
+#[tokio::test]
+async fn a_worker_fed_one_job_at_a_time_runs_one_dequeue_per_job() {
+    let db = TestDb::installed();
+    let manifest = manifest_file("[[entrypoint]]\nname = \"ok\"\nbuiltin = \"noop\"\n");
+    let server = start_worker(&db, &manifest);
+    let client = db.client().await;
+    let batches = async || {
+        let reply = get(&server.addr, "/metrics").await;
+        counter_in(&reply.body, "pgq_worker_dequeue_batches_total").expect("dequeue counter")
+    };
+    let jobs = 20_i64;
+    let mut before = 0.0;
+    for n in 1..=jobs {
+        assert_exit(&db.pgq(&["queue", "ok", "x"]), 0);
+        let done = wait_for(WAIT, || async {
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'",
+                    &[],
+                )
+                .await
+                .expect("count");
+            (row.get::<_, i64>(0) >= n).then_some(())
+        })
+        .await;
+        assert!(done.is_some(), "job {n} was never completed");
+        if n == 1 {
+            // Start-up dequeues are not the per-job cost.
+            before = batches().await;
+        }
+    }
+    let per_job = (batches().await - before) / (jobs - 1) as f64;
+    assert!(
+        per_job <= 1.3,
+        "{per_job:.2} dequeues per job arriving alone (was about 2.8)"
+    );
+}

@@ -21,6 +21,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a worker that gives up tries to write its jobs' outcomes.
 const WRITE_BACK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a stopping worker may spend folding its log into statistics.
+const FINAL_AGGREGATION_BUDGET: Duration = Duration::from_secs(5);
+
 pub(super) async fn supervise(
     shared: &Arc<Shared>,
     settings: &ConnectionSettings,
@@ -137,9 +140,10 @@ pub(super) async fn supervise(
         }
         match end {
             CycleEnd::Done => {
-                // Last aggregation of what this worker logged, best effort.
+                // Last aggregation of what this worker logged, best effort
+                // and brief: whatever is left waits for another worker.
                 if shared.state().jobs_logged > 0 {
-                    let _ = db.aggregate().await;
+                    let _ = db.aggregate(FINAL_AGGREGATION_BUDGET).await;
                 }
                 tasks.abort_all();
                 return Ok(());

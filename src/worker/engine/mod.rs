@@ -97,6 +97,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         state: Mutex::new(State::default()),
         flush_now: Notify::new(),
         wake: Notify::new(),
+        wake_on_finish: AtomicBool::new(true),
         probes: Mutex::new(HashMap::new()),
         db: Mutex::new(None),
         level: shutdown,

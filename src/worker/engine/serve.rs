@@ -2,9 +2,10 @@
 //! failure; then wind down.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
@@ -50,10 +51,14 @@ pub(super) async fn serve(
                 r = fail_rx.recv() => return failed(r),
             }
         }
-        // Dequeue until a dequeue comes back empty (PGQueuer's loop), keeping
-        // two statements in flight on the connection so the server starts
-        // the next one without waiting for a round trip. The second one only
-        // ever claims what a sequential loop would have claimed next.
+        // Dequeue while dequeues come back full, keeping two statements in
+        // flight on the connection so the server starts the next one without
+        // waiting for a round trip. The second one only ever claims what a
+        // sequential loop would have claimed next. A partial batch took
+        // everything eligible at its snapshot (PGQueuer would dequeue once
+        // more and get nothing): a job committed after it announces itself
+        // with a NOTIFY, and the probe below catches what locks or capacity
+        // held back.
         let lanes = db.dequeue_lanes();
         let depth = 2 * lanes;
         let mut next_lane = 0;
@@ -80,7 +85,7 @@ pub(super) async fn serve(
                 }
             };
             let full = jobs.len() as i64 >= p.batch_size;
-            exhausted |= jobs.is_empty();
+            exhausted |= !full;
             shared.set_backlog(full);
             for job in jobs {
                 shared.dispatch(job);
@@ -103,6 +108,11 @@ pub(super) async fn serve(
         if let Some(end) = end {
             return end;
         }
+        // A job announced while the last dequeue ran: dequeue again at once
+        // rather than probe first (a round trip the new job would wait for).
+        if shared.opts.mode != Mode::Drain && shared.wake.notified().now_or_never().is_some() {
+            continue;
+        }
         // Drain ends only if nothing ran while the probe looked: a job that
         // finished during the probe (say, a retry put back to `queued`) may
         // have been written after the probe's snapshot was taken.
@@ -117,6 +127,10 @@ pub(super) async fn serve(
         }
         // §8.2: re-poll soon when eligible work is waiting (e.g. capacity was
         // full) or a deferred job is due before the dequeue timeout.
+        shared.wake_on_finish.store(
+            probe.eligible || shared.opts.mode == Mode::Drain,
+            Ordering::Relaxed,
+        );
         let timeout = if probe.eligible {
             MIN_POLL
         } else {

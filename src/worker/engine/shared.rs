@@ -86,6 +86,12 @@ pub(crate) struct Shared {
     pub(super) flush_now: Notify,
     /// Something worth a new dequeue (table event, job written).
     pub(super) wake: Notify,
+    /// A finished job is worth a new dequeue: the last probe saw eligible
+    /// work this worker did not claim (its own capacity was full), or drain
+    /// mode waits for the last job. Otherwise a completion frees nothing a
+    /// dequeue could use, and waking for it only costs round trips on the
+    /// connection the next job's dequeue needs.
+    pub(super) wake_on_finish: AtomicBool,
     pub(super) probes: Mutex<HashMap<Uuid, oneshot::Sender<()>>>,
     /// The current connections (None while reconnecting); the scheduler
     /// borrows them.
@@ -277,7 +283,9 @@ impl Shared {
             self.dispatch_repicked(job);
         }
         self.dirty.store(true, Ordering::Relaxed);
-        self.wake.notify_one();
+        if self.stop_level() > 0 || self.wake_on_finish.load(Ordering::Relaxed) {
+            self.wake.notify_one();
+        }
     }
 
     pub(super) fn publish(&self) {

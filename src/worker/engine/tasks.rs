@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::shared::Shared;
-use crate::events::Event;
+use crate::events::{Event, Operation};
 use crate::worker::db::{Db, DbFailure, utc_now_text};
 use crate::worker::{Mode, log};
 
@@ -29,7 +29,15 @@ pub(super) async fn router(
 ) {
     while let Some(n) = notifications.recv().await {
         match Event::parse(n.payload()) {
-            Event::TableChanged { .. } => shared.wake.notify_one(),
+            Event::TableChanged { operation, .. } => {
+                // A DELETE or TRUNCATE (every completion notifies one) adds
+                // no job; it matters only when a concurrency limit counts
+                // the jobs other workers hold, since it may free a slot.
+                let adds_work = !matches!(operation, Operation::Delete | Operation::Truncate);
+                if adds_work || shared.params.capacity_gated() {
+                    shared.wake.notify_one();
+                }
+            }
             Event::Cancellation { ids, .. } => shared.cancel(&ids),
             Event::HealthCheck { id, .. } => {
                 let waiter = shared
@@ -167,7 +175,7 @@ pub(super) async fn aggregator(shared: Arc<Shared>, db: Arc<Db>) {
         if logged == 0 {
             continue;
         }
-        match db.aggregate().await {
+        match db.aggregate(every).await {
             Ok(()) => {
                 let mut s = shared.state();
                 s.jobs_logged = s.jobs_logged.saturating_sub(logged);
