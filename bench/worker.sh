@@ -4,13 +4,16 @@
 # fails on speed.
 #
 #   bench/worker.sh [JOBS] [SECONDS] [REPEAT]   (defaults 50000, 10 and 3)
-#   bench/worker.sh --metrics [JOBS] [REPEAT]   (defaults 50000 and 5)
+#   bench/worker.sh --metrics [JOBS] [REPEAT] [SCRAPE_EVERY…]
+#                               (defaults 100000, 5 and "15 1")
 #
 # --metrics measures only what serving metrics costs: the pgq drain at batch
-# 10 and 100 with `--metrics-listen` (and /metrics scraped every second, 15
-# times Prometheus' default rate) against the same drain without it, runs
-# alternating so drift on the shared machine hits both alike; prints every
-# run, then the median and best jobs/s of each and their ratio.
+# 10 and 100 with `--metrics-listen` and /metrics scraped every SCRAPE_EVERY
+# seconds (15: a common Prometheus setting, its default being 60; 1: a stress
+# case), against the same drain without it. Runs come in pairs, off then on,
+# back to back, so drift on the shared machine hits both alike; the cost is
+# the median of the pairs' on/off ratios. Prints every run, the medians and
+# best runs, and the client CPU per job.
 #
 # Each drain configuration runs REPEAT times and the best run (highest jobs/s)
 # is reported with its CPU, for both workers alike: the machine is shared and
@@ -33,10 +36,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 METRICS_ONLY=0
+SCRAPE_EVERY="15 1"
 if [ "${1:-}" = "--metrics" ]; then
   METRICS_ONLY=1
   shift
-  set -- "${1:-50000}" 10 "${2:-5}"
+  SCRAPE_EVERY=${3:-$SCRAPE_EVERY}
+  set -- "${1:-100000}" 10 "${2:-5}"
 fi
 JOBS=${1:-50000}
 SECONDS_TP=${2:-10}
@@ -75,8 +80,10 @@ run_worker() { # $1 = pgq|pgq-2conn|python, $2 = batch; prints "wall user+sys"
     pgq) /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
            $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning ;;
     pgq-metrics)
-      # A scraper beside the worker for the whole run.
-      ( while sleep 1; do curl -s -o /dev/null "http://127.0.0.1:19464/metrics" || true; done ) &
+      # A scraper beside the worker for the whole run: the first scrape as
+      # soon as the worker serves, then one every $SCRAPE.
+      ( until curl -s -o /dev/null "http://127.0.0.1:19464/metrics"; do sleep 0.05; done
+        while sleep "$SCRAPE"; do curl -s -o /dev/null "http://127.0.0.1:19464/metrics" || true; done ) &
       local scraper=$!
       /usr/bin/time -f "%e %U %S" -o target/bench-time.txt \
            $PGQ run "$MANIFEST" --mode drain --batch-size "$2" --dequeue-timeout 1 --log-level warning \
@@ -99,29 +106,32 @@ drain_rate() { # jobs/s of the last drain, measured in the database
 }
 
 if [ "$METRICS_ONLY" = 1 ]; then
-  echo "== metrics cost: $JOBS no-op jobs, pgq drain with and without --metrics-listen, alternating, $REPEAT runs each"
-  for batch in 10 100; do
-    off=(); on=(); off_cpu=(); on_cpu=()
-    for _ in $(seq "$REPEAT"); do
-      for w in pgq pgq-metrics; do
-        reset_queue "$JOBS"
-        read -r _ cpu < <(run_worker $w "$batch")
-        rate=$(drain_rate)
-        # Client CPU per job (start-up included alike), less sensitive to a busy server.
-        us=$(python3 -c "print(round($cpu / $JOBS * 1e6, 1))")
-        if [ $w = pgq ]; then off+=("$rate"); off_cpu+=("$us"); else on+=("$rate"); on_cpu+=("$us"); fi
+  echo "== metrics cost: $JOBS no-op jobs, pgq drain with and without --metrics-listen, $REPEAT pairs (off, on) each"
+  for SCRAPE in $SCRAPE_EVERY; do
+    for batch in 10 100; do
+      off=(); on=(); off_cpu=(); on_cpu=()
+      for _ in $(seq "$REPEAT"); do
+        for w in pgq pgq-metrics; do
+          reset_queue "$JOBS"
+          read -r _ cpu < <(run_worker $w "$batch")
+          rate=$(drain_rate)
+          # Client CPU per job (start-up included alike), less sensitive to a busy server.
+          us=$(python3 -c "print(round($cpu / $JOBS * 1e6, 2))")
+          if [ $w = pgq ]; then off+=("$rate"); off_cpu+=("$us"); else on+=("$rate"); on_cpu+=("$us"); fi
+        done
       done
-    done
-    python3 -c "
+      python3 -c "
 import statistics as s
 off = [$(IFS=,; echo "${off[*]}")]; on = [$(IFS=,; echo "${on[*]}")]
 off_cpu = [$(IFS=,; echo "${off_cpu[*]}")]; on_cpu = [$(IFS=,; echo "${on_cpu[*]}")]
-print(f'batch $batch: metrics off {off} jobs/s, on {on} jobs/s')
-print(f'batch $batch: CPU µs/job off {off_cpu}, on {on_cpu}; median off {s.median(off_cpu)}, on {s.median(on_cpu)} '
-      f'({s.median(on_cpu) / s.median(off_cpu) * 100 - 100:+.1f} %)')
-print(f'batch $batch: median off {s.median(off):.0f}, on {s.median(on):.0f} ({s.median(on) / s.median(off) * 100 - 100:+.1f} %); '
-      f'best off {max(off)}, on {max(on)} ({max(on) / max(off) * 100 - 100:+.1f} %); '
-      f'spread of off runs {(max(off) - min(off)) / s.median(off) * 100:.0f} %')"
+ratios = [b / a * 100 - 100 for a, b in zip(off, on)]
+label = 'scrape every ${SCRAPE} s, batch $batch'
+print(f'{label}: jobs/s off {off}, on {on}')
+print(f'{label}: cost (median of pairs) {s.median(ratios):+.1f} % (pairs {\", \".join(f\"{r:+.1f}\" for r in ratios)}); '
+      f'median off {s.median(off):.0f}, on {s.median(on):.0f}; best off {max(off)}, on {max(on)}; '
+      f'spread of off runs {(max(off) - min(off)) / s.median(off) * 100:.0f} %')
+print(f'{label}: client CPU µs/job median off {s.median(off_cpu)}, on {s.median(on_cpu)}')"
+    done
   done
   exit 0
 fi

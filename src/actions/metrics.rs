@@ -41,8 +41,8 @@ pub struct MetricsReport {
     pub unaggregated_log_rows: i64,
     pub tables: Vec<TableInfo>,
     /// Execution and wait percentiles per entrypoint over the window (the
-    /// Stats tab's statement, one slice).
-    pub latency: LatencyReport,
+    /// Stats tab's statement, one slice); `None` when not asked for.
+    pub latency: Option<LatencyReport>,
 }
 
 /// A scrape that hangs must not hold the connection (or the scrapers) for long.
@@ -52,6 +52,7 @@ pub(super) async fn collect(
     session: &Session,
     window: Duration,
     stale_after: Duration,
+    latency: bool,
 ) -> Result<MetricsReport, ActionError> {
     let client = session.client();
     // Repeatable read: every statement of the scrape sees one snapshot.
@@ -59,7 +60,7 @@ pub(super) async fn collect(
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(db_err("starting the metrics transaction"))?;
-    let result = read(session, window, stale_after).await;
+    let result = read(session, window, stale_after, latency).await;
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     let ended = client.batch_execute(end).await;
     let report = result?;
@@ -71,6 +72,7 @@ async fn read(
     session: &Session,
     window: Duration,
     stale_after: Duration,
+    latency: bool,
 ) -> Result<MetricsReport, ActionError> {
     session
         .client()
@@ -104,7 +106,10 @@ async fn read(
         .first()
         .map_or(0, |r| r.get(0));
     let tables = tables::table_info(session).await?.tables;
-    let latency = latency::percentiles(session, window, 1).await?;
+    let latency = match latency {
+        true => Some(latency::percentiles(session, window, 1).await?),
+        false => None,
+    };
     Ok(MetricsReport {
         queue,
         logs,

@@ -710,6 +710,42 @@ async fn execution_and_wait_percentiles_per_entrypoint_are_served() {
         family(&scraped, "pgq_job_execution_seconds")["type"],
         "gauge"
     );
+
+    // The percentiles' statement reads the whole window of the log, far
+    // more than the counts: the next scrape, moments later, refreshes the
+    // counts but serves the percentiles computed 30 s ago at most.
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO pgqueuer_log (created, job_id, status, priority, entrypoint)
+             VALUES (now() - interval '8 seconds', 20, 'picked', 0, 'e'),
+                    (now() - interval '1 second', 20, 'successful', 0, 'e');",
+        )
+        .await
+        .expect("one more job");
+    let next = scrape(&db, &server.addr);
+    let logs = |s: &Value| {
+        value(
+            s,
+            "pgqueuer_logs_count",
+            &[
+                ("aggregation", "sum"),
+                ("entrypoint", "e"),
+                ("status", "successful"),
+            ],
+        )
+    };
+    assert_eq!(logs(&scraped), Some(3.0));
+    assert_eq!(logs(&next), Some(4.0), "the counts follow every scrape");
+    assert_eq!(
+        value(
+            &next,
+            "pgq_job_execution_seconds_count",
+            &[("entrypoint", "e")],
+        ),
+        Some(3.0),
+        "the percentiles were served from the last computation"
+    );
 }
 
 /// The counter's value in a raw exposition text.

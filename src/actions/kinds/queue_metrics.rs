@@ -14,6 +14,9 @@ pub struct QueueMetrics {
     pub window: Duration,
     /// A picked job whose heartbeat is older is stale (as `pgq stale -t`).
     pub stale_after: Duration,
+    /// Also compute the latency percentiles of the window (the costly part:
+    /// a scraper paces it with `latency::refresh_every`).
+    pub latency: bool,
 }
 
 impl Act for QueueMetrics {
@@ -24,6 +27,7 @@ impl Act for QueueMetrics {
         QueueMetrics {
             window: Duration::from_secs(300),
             stale_after: Duration::from_secs(300),
+            latency: true,
         }
     }
 
@@ -39,6 +43,6 @@ impl Act for QueueMetrics {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<MetricsReport, ActionError> {
-        metrics::collect(session, self.window, self.stale_after).await
+        metrics::collect(session, self.window, self.stale_after, self.latency).await
     }
 }

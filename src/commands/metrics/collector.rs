@@ -10,6 +10,7 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use crate::actions::kinds::{MissingTables, QueueMetrics};
+use crate::actions::latency::{self, LatencyReport};
 use crate::actions::metrics::MetricsReport;
 use crate::actions::{self, Session};
 use crate::db::connect;
@@ -35,6 +36,10 @@ pub struct Collector {
     /// starting another.
     in_flight: Mutex<Option<Shared<BoxFuture<'static, Collected>>>>,
     collections: AtomicU64,
+    /// The last latency percentiles and when they were computed: served
+    /// until `latency::refresh_every` of the window has passed, since their
+    /// statement costs far more than the rest of a collection.
+    latency: Mutex<Option<(Instant, LatencyReport)>>,
 }
 
 impl Collector {
@@ -46,6 +51,7 @@ impl Collector {
             session: tokio::sync::Mutex::new(None),
             in_flight: Mutex::new(None),
             collections: AtomicU64::new(0),
+            latency: Mutex::new(None),
         }
     }
 
@@ -82,9 +88,24 @@ impl Collector {
     async fn collect(&self) -> Collected {
         self.collections.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let report = self
-            .with_session(async |session| actions::run(session, &self.action, false).await)
+        let cached = self.latency.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let fresh = cached
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < latency::refresh_every(self.action.window));
+        let action = QueueMetrics {
+            latency: !fresh,
+            ..self.action.clone()
+        };
+        let mut report = self
+            .with_session(async |session| actions::run(session, &action, false).await)
             .await?;
+        match &report.latency {
+            Some(computed) => {
+                *self.latency.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((started, computed.clone()));
+            }
+            None => report.latency = cached.map(|(_, l)| l),
+        }
         Ok((Arc::new(report), started.elapsed()))
     }
 

@@ -53,7 +53,7 @@ pub fn render(
         // Execution (picked → terminal, PGQueuer's insights definition) and
         // wait (queued → picked) per entrypoint over the window, as
         // summaries without _sum: quantiles, count and max.
-        for (entrypoint, latency) in &report.latency.entrypoints {
+        for (entrypoint, latency) in report.latency.iter().flat_map(|l| &l.entrypoints) {
             for (name, p) in [
                 ("pgq_job_execution_seconds", &latency.execution),
                 ("pgq_job_wait_seconds", &latency.wait),

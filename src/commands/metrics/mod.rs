@@ -47,6 +47,7 @@ impl Bound {
         let action = QueueMetrics {
             window: options.window,
             stale_after: options.stale_after,
+            latency: true,
         };
         let listener = server::bind(options.listen)
             .await

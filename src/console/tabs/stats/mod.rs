@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Reply, Screen, TabView, matches_filter};
-use crate::actions::kinds;
+use crate::actions::{kinds, latency};
 use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -94,14 +94,9 @@ pub struct StatsTab {
 }
 
 /// How old the latency percentiles may get before a refresh asks for them
-/// again. The statement reads every log row of the window: on a log of
-/// millions of rows an hour it takes tens of seconds of a server core, so it
-/// must not follow the counts, which refresh with every queue event.
+/// again ([`latency::refresh_every`]).
 pub fn latency_every(window: StatsWindow) -> Duration {
-    match window {
-        StatsWindow::FiveMinutes => Duration::from_secs(30),
-        _ => Duration::from_secs(120),
-    }
+    latency::refresh_every(window.duration())
 }
 
 impl Default for StatsTab {
