@@ -167,7 +167,7 @@ impl WorkerMetrics {
     }
 
     fn entrypoint_series(&self, entrypoint: &str) -> EntrypointSeries {
-        let label = || Label::new("entrypoint", entrypoint.to_string());
+        let label = || Label::new("entrypoint", label_value(entrypoint));
         let finished = JOB_STATUSES
             .iter()
             .map(|status| {
@@ -181,6 +181,16 @@ impl WorkerMetrics {
             duration: self.recorder.register_histogram(&key, &METADATA),
         }
     }
+}
+
+/// A label value as `metrics-exporter-prometheus` (0.18) must be handed it to
+/// come out escaped right. Its escaper takes a backslash before a quote or
+/// another backslash for an escape already made and passes it through, so
+/// `a\"b` would be exposed as `a"b` and `a\\b` as `a\b`; with every
+/// backslash doubled first, it writes the standard escaping of the original.
+/// (`metrics::label_values_are_escaped` pins this against a parser.)
+pub fn label_value(value: &str) -> String {
+    value.replace('\\', "\\\\")
 }
 
 /// Time one dequeue statement and count what it returned.

@@ -302,7 +302,18 @@ async fn queue_and_log_counts_equal_python_collect_metrics() {
 #[tokio::test]
 async fn label_values_are_escaped() {
     let db = TestDb::installed();
-    let weird = ["quote\"d", "back\\slash", "new\nline", "plain"];
+    // A backslash before a quote or another backslash, and a trailing one,
+    // are what metrics-exporter-prometheus 0.18's escaper gets wrong alone.
+    let weird = [
+        "quote\"d",
+        "back\\slash",
+        "new\nline",
+        "plain",
+        "back\\\"quote",
+        "two\\\\backslashes",
+        "trailing\\",
+        "literal\\n",
+    ];
     let client = db.client().await;
     for ep in weird {
         client

@@ -88,7 +88,11 @@ impl Collector {
     async fn collect(&self) -> Collected {
         self.collections.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let cached = self.latency.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let cached = self
+            .latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let fresh = cached
             .as_ref()
             .is_some_and(|(at, _)| at.elapsed() < latency::refresh_every(self.action.window));

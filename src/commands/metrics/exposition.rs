@@ -10,6 +10,7 @@ use metrics::{counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
 use crate::actions::metrics::MetricsReport;
+use crate::worker::metrics::label_value;
 
 /// The `Content-Type` of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -28,12 +29,12 @@ pub fn render(
         // `collect_metrics`, so existing dashboards keep working.
         for q in &report.queue {
             gauge!("pgqueuer_queue_count", "aggregation" => "sum",
-                "entrypoint" => q.entrypoint.clone(), "status" => q.status.clone())
+                "entrypoint" => label_value(&q.entrypoint), "status" => label_value(&q.status))
             .set(q.count as f64);
         }
         for l in &report.logs {
             gauge!("pgqueuer_logs_count", "aggregation" => "sum",
-                "entrypoint" => l.entrypoint.clone(), "status" => l.status.clone())
+                "entrypoint" => label_value(&l.entrypoint), "status" => label_value(&l.status))
             .set(l.count as f64);
         }
         // Per entrypoint in the queue: its stale picked jobs (0 included,
@@ -42,12 +43,12 @@ pub fn render(
         for q in &report.queue {
             *stale.entry(&q.entrypoint).or_default() += q.stale;
             if let Some(age) = q.oldest_queued_seconds {
-                gauge!("pgq_queue_oldest_queued_age_seconds", "entrypoint" => q.entrypoint.clone())
+                gauge!("pgq_queue_oldest_queued_age_seconds", "entrypoint" => label_value(&q.entrypoint))
                     .set(age);
             }
         }
         for (entrypoint, n) in stale {
-            gauge!("pgq_queue_stale_picked_jobs", "entrypoint" => entrypoint.to_string())
+            gauge!("pgq_queue_stale_picked_jobs", "entrypoint" => label_value(entrypoint))
                 .set(n as f64);
         }
         // Execution (picked → terminal, PGQueuer's insights definition) and
@@ -60,18 +61,19 @@ pub fn render(
             ] {
                 let Some(p) = p else { continue };
                 for (quantile, value) in [("0.5", p.p50), ("0.95", p.p95), ("0.99", p.p99)] {
-                    gauge!(name, "entrypoint" => entrypoint.clone(), "quantile" => quantile)
+                    gauge!(name, "entrypoint" => label_value(entrypoint), "quantile" => quantile)
                         .set(value);
                 }
-                gauge!(format!("{name}_max"), "entrypoint" => entrypoint.clone()).set(p.max);
-                gauge!(format!("{name}_count"), "entrypoint" => entrypoint.clone())
+                gauge!(format!("{name}_max"), "entrypoint" => label_value(entrypoint)).set(p.max);
+                gauge!(format!("{name}_count"), "entrypoint" => label_value(entrypoint))
                     .set(p.count as f64);
             }
         }
         gauge!("pgq_log_unaggregated_rows").set(report.unaggregated_log_rows as f64);
         for t in report.tables.iter().filter(|t| t.unlogged.is_some()) {
-            gauge!("pgq_table_size_bytes", "table" => t.table.clone()).set(t.total_bytes as f64);
-            gauge!("pgq_table_estimated_rows", "table" => t.table.clone())
+            gauge!("pgq_table_size_bytes", "table" => label_value(&t.table))
+                .set(t.total_bytes as f64);
+            gauge!("pgq_table_estimated_rows", "table" => label_value(&t.table))
                 .set(t.estimated_rows as f64);
         }
         gauge!("pgq_metrics_collection_duration_seconds").set(collection_time.as_secs_f64());

@@ -9,8 +9,8 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Reply, Screen, TabView, matches_filter};
-use crate::actions::{kinds, latency};
 use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
+use crate::actions::{kinds, latency};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
 use std::time::{Duration, Instant};
