@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
-use super::db::{DbEvent, Request, View};
+use super::db::{self, DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog, SqlLogEntry, describe};
 use super::keymap::{Command, Keymap, Scope, TabEntry};
 use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
@@ -205,6 +205,9 @@ pub struct App {
     /// The tab that opened the job detail (Held), to go back to when it closes.
     detail_return: Option<Tab>,
     pub confirm: Option<Confirm>,
+    /// Confirmed actions whose dialog was sent away while they run (a long
+    /// prune): their outcome is flashed and logged when it arrives.
+    background: Vec<(u64, Action)>,
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
     pub now: DateTime<Utc>,
@@ -269,6 +272,7 @@ impl App {
             jobs: JobsTab::default(),
             detail_return: None,
             confirm: None,
+            background: Vec::new(),
             sql_log: SqlLog::default(),
             worker: None,
             now: o.now,
@@ -837,6 +841,11 @@ impl App {
         sql: Vec<String>,
         effects: &mut Vec<Effect>,
     ) {
+        if let Some(at) = self.background.iter().position(|(bg, _)| *bg == id) {
+            let (_, action) = self.background.remove(at);
+            self.finished_in_background(&action, result, elapsed, sql, effects);
+            return;
+        }
         let Some(confirm) = self.confirm.as_mut().filter(|c| c.id == id) else {
             return;
         };
@@ -892,6 +901,34 @@ impl App {
             }
         }
         // Show the effect at once.
+        self.refresh_current(effects);
+    }
+
+    /// The outcome of an action whose dialog was sent away: logged as any
+    /// other, and said in the flash line.
+    fn finished_in_background(
+        &mut self,
+        action: &Action,
+        result: Result<Outcome, String>,
+        elapsed: std::time::Duration,
+        sql: Vec<String>,
+        effects: &mut Vec<Effect>,
+    ) {
+        let outcome = result
+            .as_ref()
+            .map(|o| describe(o, elapsed))
+            .map_err(Clone::clone);
+        self.sql_log.push(SqlLogEntry {
+            at: self.now,
+            command_line: action.command_line(&self.object_names),
+            statements: sql,
+            outcome: outcome.clone(),
+            elapsed,
+        });
+        match outcome {
+            Ok(text) => self.flash(Level::Info, text),
+            Err(e) => self.flash(Level::Error, e),
+        }
         self.refresh_current(effects);
     }
 
@@ -990,6 +1027,15 @@ impl App {
             return;
         };
         match (&c.phase, command) {
+            (Phase::Running, Some(Command::DialogCancel)) if db::runs_alone(&c.action) => {
+                // It runs on a connection of its own: the tabs go on meanwhile.
+                self.background.push((c.id, c.action.clone()));
+                self.confirm = None;
+                self.flash(
+                    Level::Info,
+                    "still running in the background; its outcome will show here",
+                );
+            }
             (Phase::Running, _) => {}
             (
                 Phase::Done { .. },

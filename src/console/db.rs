@@ -7,7 +7,9 @@
 //! requests collapse into one pending refresh (the newest window wins).
 //! A Jobs page under a payload search may scan the whole queue: it runs on a
 //! third connection opened for it, beside the other work, and
-//! [`Request::CancelSearch`] drops it.
+//! [`Request::CancelSearch`] drops it. A prune, which deletes batch after
+//! batch for as long as old rows remain, also runs on a connection of its
+//! own, so the tabs keep refreshing meanwhile.
 //!
 //! On a hot standby (a read replica) LISTEN is refused, so the task keeps
 //! only the query connection, tells the UI ([`DbEvent::Standby`]) so tabs
@@ -417,6 +419,12 @@ async fn serve(
                     let run = Box::pin(search_alone(target.clone(), view.clone()));
                     search = Some((view, run));
                 }
+                Some(Request::Execute { id, action }) if runs_alone(&action) => {
+                    // A task of its own, like the search's connection: other
+                    // tabs refresh meanwhile, and a lost query connection
+                    // does not stop it.
+                    tokio::spawn(execute_alone(target.clone(), id, action, events.clone()));
+                }
                 Some(Request::CancelSearch) => {
                     if let Some((view, _)) = search.take() {
                         let canceled = DbEvent::Refreshed { view, result: Err(SEARCH_CANCELED.into()) };
@@ -497,6 +505,28 @@ async fn search_alone(target: Target, view: View) -> DbEvent {
             result: Err(e),
         },
     }
+}
+
+/// Actions that may take minutes (a prune of millions of rows deletes in
+/// batches until done): they run on a connection of their own.
+pub fn runs_alone(action: &Action) -> bool {
+    matches!(action, Action::Prune(_))
+}
+
+/// Run an action on a connection opened for it (set up like the query
+/// connection) and send its answer. Quitting the console drops the task and
+/// its connection: the batch in progress rolls back, finished ones stay.
+async fn execute_alone(target: Target, id: u64, action: Action, events: UnboundedSender<DbEvent>) {
+    let done = match open(&target).await {
+        Ok((session, _)) => run_job(&session, Job::Execute(id, action)).await,
+        Err(e) => DbEvent::Done {
+            id,
+            result: Err(e),
+            elapsed: Duration::ZERO,
+            sql: Vec::new(),
+        },
+    };
+    let _ = events.send(done);
 }
 
 async fn run_job(session: &Session, job: Job) -> DbEvent {

@@ -83,6 +83,81 @@ async fn the_durability_tab_shows_retention_and_prunes_after_a_preview() {
     assert_eq!(console.wait_exit(WAIT), Some(0));
 }
 
+/// A prune can run for minutes on a large log: it runs on a connection of
+/// its own, Esc sends its dialog away, and the tabs keep refreshing
+/// meanwhile. Here row locks the test holds on the old rows keep its DELETE
+/// waiting (the console's lock timeout is 5 s) while a job is enqueued; the
+/// Jobs tab shows that job before the locks go, then the prune finishes and
+/// says so in the flash line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tabs_refresh_while_a_prune_runs_in_the_background() {
+    let db = TestDb::installed();
+    seed(&db).await;
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("5");
+    console.wait_for("the retention lines", WAIT, |s| {
+        s.contains("7 unaggregated kept")
+    });
+    console.press("p");
+    console.wait_for("the prune preview", WAIT, |s| s.contains("[ Cancel ]"));
+
+    // The old rows locked: the prune's DELETE waits for them; new rows
+    // (an enqueue's log row) and reads go on.
+    let blocker = db.client().await;
+    blocker
+        .batch_execute(
+            "BEGIN; SELECT id FROM pgqueuer_log WHERE created < now() - interval '1 day' FOR UPDATE",
+        )
+        .await
+        .unwrap();
+    console.press(TAB);
+    console.press(ENTER);
+    let watcher = db.client().await;
+    let waiting = crate::common::wait_for(WAIT, || async {
+        let row = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'
+                    AND query ILIKE '%DELETE FROM%'",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) > 0).then_some(())
+    })
+    .await;
+    assert!(waiting.is_some(), "the prune never reached the locks");
+    console.wait_for("the hint to send it away", WAIT, |s| {
+        s.contains("Esc: let it run in the background")
+    });
+    console.press_esc();
+    console.wait_for("the dialog gone", WAIT, |s| {
+        s.contains("still running in the background") && !s.contains("Confirm")
+    });
+
+    watcher
+        .batch_execute(
+            "INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (0, 'queued', 'arrived_meanwhile')",
+        )
+        .await
+        .unwrap();
+    console.press("2");
+    console.wait_for("the Jobs tab refreshed during the prune", WAIT, |s| {
+        s.contains("arrived_meanwhile")
+    });
+    assert_eq!(counts(&db).await, (132, 3), "the prune is still waiting");
+
+    blocker.batch_execute("COMMIT").await.unwrap();
+    console.wait_for(
+        "the outcome in the flash line",
+        Duration::from_secs(30),
+        |s| s.contains("deleted 120 log rows and 3 statistics rows"),
+    );
+    assert_eq!(counts(&db).await, (12, 0));
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_the_prune() {
     let db = TestDb::installed();

@@ -41,6 +41,10 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled("[ Confirm ]", confirm),
             ])
         }
+        Phase::Running if crate::console::db::runs_alone(&c.action) => Line::from(Span::styled(
+            "running… (Esc: let it run in the background)",
+            t.info,
+        )),
         Phase::Running => Line::from(Span::styled("running…", t.info)),
         Phase::Done { .. } => Line::from(Span::styled("[ Close ]", t.selected)),
     };
