@@ -14,7 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::db::{self, DbEvent, Request, View};
-use super::dialog::{Confirm, Phase, SqlLog, SqlLogEntry, describe};
+use super::dialog::{Confirm, Phase, SqlLog};
 use super::keymap::{Command, Keymap, Scope, TabEntry};
 use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
 use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
@@ -849,17 +849,13 @@ impl App {
         let Some(confirm) = self.confirm.as_mut().filter(|c| c.id == id) else {
             return;
         };
-        let outcome = result
-            .as_ref()
-            .map(|o| describe(o, elapsed))
-            .map_err(Clone::clone);
-        self.sql_log.push(SqlLogEntry {
-            at: self.now,
-            command_line: confirm.action.command_line(&self.object_names),
-            statements: sql,
-            outcome: outcome.clone(),
+        let outcome = self.sql_log.record(
+            self.now,
+            confirm.action.command_line(&self.object_names),
+            &result,
             elapsed,
-        });
+            sql,
+        );
         confirm.phase = match &outcome {
             Ok(text) => Phase::Done {
                 ok: true,
@@ -914,17 +910,13 @@ impl App {
         sql: Vec<String>,
         effects: &mut Vec<Effect>,
     ) {
-        let outcome = result
-            .as_ref()
-            .map(|o| describe(o, elapsed))
-            .map_err(Clone::clone);
-        self.sql_log.push(SqlLogEntry {
-            at: self.now,
-            command_line: action.command_line(&self.object_names),
-            statements: sql,
-            outcome: outcome.clone(),
+        let outcome = self.sql_log.record(
+            self.now,
+            action.command_line(&self.object_names),
+            &result,
             elapsed,
-        });
+            sql,
+        );
         match outcome {
             Ok(text) => self.flash(Level::Info, text),
             Err(e) => self.flash(Level::Error, e),

@@ -71,6 +71,30 @@ impl SqlLog {
         }
         self.entries.push_back(entry);
     }
+
+    /// Log an executed action; answers the one line that says what it did
+    /// (or the error).
+    pub fn record(
+        &mut self,
+        at: DateTime<Utc>,
+        command_line: String,
+        result: &Result<Outcome, String>,
+        elapsed: Duration,
+        statements: Vec<String>,
+    ) -> Result<String, String> {
+        let outcome = result
+            .as_ref()
+            .map(|o| describe(o, elapsed))
+            .map_err(Clone::clone);
+        self.push(SqlLogEntry {
+            at,
+            command_line,
+            statements,
+            outcome: outcome.clone(),
+            elapsed,
+        });
+        outcome
+    }
 }
 
 /// One line saying what a mutation did.

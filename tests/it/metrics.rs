@@ -783,18 +783,10 @@ async fn a_worker_fed_one_job_at_a_time_runs_one_dequeue_per_job() {
     let mut before = 0.0;
     for n in 1..=jobs {
         assert_exit(&db.pgq(&["queue", "ok", "x"]), 0);
-        let done = wait_for(WAIT, || async {
-            let row = client
-                .query_one(
-                    "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'",
-                    &[],
-                )
-                .await
-                .expect("count");
-            (row.get::<_, i64>(0) >= n).then_some(())
-        })
-        .await;
-        assert!(done.is_some(), "job {n} was never completed");
+        assert!(
+            common::wait_for_successful(&client, n, WAIT).await,
+            "job {n} was never completed"
+        );
         if n == 1 {
             // Start-up dequeues are not the per-job cost.
             before = batches().await;

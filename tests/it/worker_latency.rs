@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{TestDb, assert_exit, manifest_file, wait_for};
+use common::{TestDb, assert_exit, manifest_file};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -20,18 +20,10 @@ async fn a_lone_job_is_completed_without_waiting_for_the_flush_timer() {
     // every job meets an idle worker.
     for n in 1..=15_i64 {
         assert_exit(&db.pgq(&["queue", "lone", "x"]), 0);
-        let done = wait_for(WAIT, || async {
-            let row = client
-                .query_one(
-                    "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'",
-                    &[],
-                )
-                .await
-                .expect("count");
-            (row.get::<_, i64>(0) >= n).then_some(())
-        })
-        .await;
-        assert!(done.is_some(), "job {n} was never completed");
+        assert!(
+            common::wait_for_successful(&client, n, WAIT).await,
+            "job {n} was never completed"
+        );
     }
     // From the pick to the written completion, per job (log timestamps are
     // the statements' transaction starts). Waiting for a ~0.1 s periodic

@@ -590,3 +590,19 @@ pub async fn log_statuses(client: &Client) -> Vec<(i64, String)> {
         .map(|r| (r.get(0), r.get(1)))
         .collect()
 }
+
+/// Wait until the log holds at least `n` `successful` rows.
+pub async fn wait_for_successful(client: &Client, n: i64, timeout: Duration) -> bool {
+    wait_for(timeout, || async {
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM pgqueuer_log WHERE status = 'successful'",
+                &[],
+            )
+            .await
+            .expect("count");
+        (row.get::<_, i64>(0) >= n).then_some(())
+    })
+    .await
+    .is_some()
+}
