@@ -4,6 +4,6 @@ WITH windowed AS (
             UNION ALL
             SELECT entrypoint, status, count(*) FROM {queue_table_log}
              WHERE NOT aggregated AND date_trunc('sec', created) > now() - make_interval(secs => $1)
-             GROUP BY entrypoint, priority, status, date_trunc('sec', created)
+             GROUP BY entrypoint, status
          )
          SELECT entrypoint, status::text, sum(count)::bigint FROM windowed GROUP BY entrypoint, status

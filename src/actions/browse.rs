@@ -282,14 +282,11 @@ async fn search_pages(
             .query(&Statement::JobPayloads.render(&session.names), &[&ids])
             .await
             .map_err(db_err(context.clone()))?;
-        let payload_of = |id: i64| -> Option<Vec<u8>> {
-            payloads
-                .iter()
-                .find(|r| r.get::<_, i64>(0) == id)
-                .and_then(|r| r.get(1))
-        };
+        let payload_of: std::collections::HashMap<i64, Option<Vec<u8>>> =
+            payloads.iter().map(|r| (r.get(0), r.get(1))).collect();
         for row in candidates.rows {
-            if search.matches(payload_of(row.id).as_deref(), row.headers.as_ref()) {
+            let payload = payload_of.get(&row.id).and_then(Option::as_deref);
+            if search.matches(payload, row.headers.as_ref()) {
                 found.push(row);
             }
         }
@@ -423,11 +420,27 @@ impl JobDetail {
 pub const LOG_HISTORY_LIMIT: i64 = 1000;
 
 pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, ActionError> {
-    let rows = session
-        .client()
-        .query(&Statement::JobRow.render(&session.names), &[&id])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "reading the job"))?;
+    // The row and its log go out together (one round trip).
+    let (row_sql, log_sql) = (
+        Statement::JobRow.render(&session.names),
+        Statement::JobLogHistory.render(&session.names),
+    );
+    let (rows, log_rows) = tokio::try_join!(
+        async {
+            session
+                .client()
+                .query(&row_sql, &[&id])
+                .await
+                .map_err(|e| missing_schema_or(session, e, "reading the job"))
+        },
+        async {
+            session
+                .client()
+                .query(&log_sql, &[&id, &LOG_HISTORY_LIMIT])
+                .await
+                .map_err(|e| missing_schema_or(session, e, "reading the job's log"))
+        },
+    )?;
     let job = rows.first().map(|r| QueueJob {
         id: r.get(0),
         priority: r.get(1),
@@ -444,14 +457,7 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
         attempts: r.get(12),
         slot: r.get(13),
     });
-    let log = session
-        .client()
-        .query(
-            &Statement::JobLogHistory.render(&session.names),
-            &[&id, &LOG_HISTORY_LIMIT],
-        )
-        .await
-        .map_err(|e| missing_schema_or(session, e, "reading the job's log"))?
+    let log = log_rows
         .iter()
         .map(|r| LogEntry {
             id: r.get(0),

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
-use super::jobs::missing_schema_or;
 use super::latency::{self, LatencyReport};
+use super::reports;
 use super::tables::{self, TableInfo};
 use super::{ActionError, Session, db_err};
 use crate::db::statements::Statement;
@@ -105,10 +105,12 @@ async fn read(
         .await?
         .first()
         .map_or(0, |r| r.get(0));
-    let tables = tables::table_info(session).await?.tables;
-    let latency = match latency {
-        true => Some(latency::percentiles(session, window, 1).await?),
-        false => None,
+    // Sizes only: the retention facts the Durability tab adds are not served.
+    let tables = tables::table_sizes(session).await?;
+    let latency = if latency {
+        Some(latency::percentiles(session, window, 1).await?)
+    } else {
+        None
     };
     Ok(MetricsReport {
         queue,
@@ -124,11 +126,8 @@ async fn query(
     statement: Statement,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<tokio_postgres::Row>, ActionError> {
-    session
-        .client()
-        .query(&statement.render(&session.names), params)
-        .await
-        .map_err(|e| missing_schema_or(session, e, "reading metrics"))
+    let sql = statement.render(&session.names);
+    reports::query(session, &sql, params, "reading metrics").await
 }
 
 /// The installation's tables that do not exist (empty: the schema is present).

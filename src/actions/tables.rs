@@ -48,26 +48,7 @@ pub(super) fn table_names(n: &ObjectNames) -> Vec<String> {
 }
 
 pub(super) async fn table_info(session: &Session) -> Result<TablesReport, ActionError> {
-    let n = &session.names;
-    let rows = session
-        .client()
-        .query(&table_info_sql(n), &[&table_names(n)])
-        .await
-        .map_err(db_err("reading table sizes"))?;
-    let tables: Vec<TableInfo> = DURABILITY_ORDER
-        .iter()
-        .map(|role| {
-            let name = table_of(n, *role);
-            let row = rows.iter().find(|r| r.get::<_, String>(0) == name);
-            TableInfo {
-                table: name.to_string(),
-                role: *role,
-                unlogged: row.map(|r| r.get(1)),
-                total_bytes: row.map_or(0, |r| r.get(2)),
-                estimated_rows: row.map_or(0, |r| r.get(3)),
-            }
-        })
-        .collect();
+    let tables = table_sizes(session).await?;
     let level = Durability::matching(|role| {
         tables
             .iter()
@@ -89,6 +70,32 @@ pub(super) async fn table_info(session: &Session) -> Result<TablesReport, Action
         level,
         retention,
     })
+}
+
+/// Persistence, size and estimated rows of the four tables, in the
+/// Durability tab's order (a missing table has `unlogged: None`).
+pub(super) async fn table_sizes(session: &Session) -> Result<Vec<TableInfo>, ActionError> {
+    let n = &session.names;
+    let rows = session
+        .client()
+        .query(&table_info_sql(n), &[&table_names(n)])
+        .await
+        .map_err(db_err("reading table sizes"))?;
+    let tables: Vec<TableInfo> = DURABILITY_ORDER
+        .iter()
+        .map(|role| {
+            let name = table_of(n, *role);
+            let row = rows.iter().find(|r| r.get::<_, String>(0) == name);
+            TableInfo {
+                table: name.to_string(),
+                role: *role,
+                unlogged: row.map(|r| r.get(1)),
+                total_bytes: row.map_or(0, |r| r.get(2)),
+                estimated_rows: row.map_or(0, |r| r.get(3)),
+            }
+        })
+        .collect();
+    Ok(tables)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -96,20 +96,22 @@ async fn run<A: Act<Output = Removed>>(
         let removed = actions::run(&session, action, true).await?;
         return dry_run(ctx, &session, removal, selection, &removed);
     }
+    // Counted once: for the --yes guard, and as the progress bar's length.
+    let mut counted = None;
     if !selection.is_ids() && !confirm.yes {
         let (n, _) = job_removal::count(&session, removal, selection).await?;
         if n > 1 {
             return Err(CommandError::Usage(format!(
-                "{} {} {}; add --yes to {} them (--dry-run shows the SQL)",
+                "{} match {}; add --yes to {} them (--dry-run shows the SQL)",
                 plural(n as usize, &format!("{} job", removal.jobs_word())),
-                if n == 1 { "matches" } else { "match" },
                 selection.arguments(),
                 removal.command()
             )));
         }
+        counted = Some(n);
     }
     actions::refuse_writes(&session, || action.command_line(&session.names)).await?;
-    let removed = with_progress(&session, removal, selection).await?;
+    let removed = with_progress(&session, removal, selection, counted).await?;
     report(ctx, &removed);
     Ok(if removed.interrupted {
         Exit::Failure
@@ -124,6 +126,7 @@ async fn with_progress(
     session: &Session,
     removal: Removal,
     selection: &JobSelection,
+    counted: Option<u64>,
 ) -> Result<Removed, CommandError> {
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
@@ -137,7 +140,10 @@ async fn with_progress(
     let progress = if selection.is_ids() || !std::io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
     } else {
-        let (n, _) = job_removal::count(session, removal, selection).await?;
+        let n = match counted {
+            Some(n) => n,
+            None => job_removal::count(session, removal, selection).await?.0,
+        };
         indicatif::ProgressBar::new(n)
     };
     let result = job_removal::remove(session, removal, selection, false, &mut |done| {

@@ -206,8 +206,9 @@ pub struct App {
     detail_return: Option<Tab>,
     pub confirm: Option<Confirm>,
     /// Confirmed actions whose dialog was sent away while they run (a long
-    /// prune): their outcome is flashed and logged when it arrives.
-    background: Vec<(u64, Action)>,
+    /// prune), with their command line: their outcome is flashed and logged
+    /// when it arrives.
+    background: Vec<(u64, String)>,
     pub sql_log: SqlLog,
     pub worker: Option<super::tabs::worker::WorkerTab>,
     pub now: DateTime<Utc>,
@@ -725,6 +726,16 @@ impl App {
         if f.due.is_none() {
             f.due = Some(now + interval);
         }
+        // A Jobs page (or its failure) for a filter or cursor since left
+        // behind is dropped, and the page now wanted is asked for: a search
+        // would not be fetched by the clock.
+        if let View::Jobs(_) = &view {
+            let wanted = View::Jobs(Box::new(self.jobs.request()));
+            if view != wanted {
+                self.request(wanted, effects);
+                return;
+            }
+        }
         match result {
             Ok(Outcome::QueueStats(stats)) => self.stats.accept(stats),
             Ok(Outcome::Schedules(listing)) => self.schedules.accept(listing, now),
@@ -735,17 +746,7 @@ impl App {
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
             Ok(Outcome::Workers(workers)) => self.workers.accept(workers),
-            // A page for a filter or cursor since left behind is dropped.
-            Ok(Outcome::Jobs(page)) => {
-                let wanted = View::Jobs(Box::new(self.jobs.request()));
-                if view == wanted {
-                    self.jobs.accept(page);
-                } else {
-                    // The filter or cursor moved while this page was on its
-                    // way; a search would not be fetched by the clock.
-                    self.request(wanted, effects);
-                }
-            }
+            Ok(Outcome::Jobs(page)) => self.jobs.accept(page),
             Ok(Outcome::Job(detail)) => self.jobs.accept_detail(detail),
             Err(e) if kind == ViewKind::Jobs => self.jobs.failed(e),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
@@ -842,8 +843,8 @@ impl App {
         effects: &mut Vec<Effect>,
     ) {
         if let Some(at) = self.background.iter().position(|(bg, _)| *bg == id) {
-            let (_, action) = self.background.remove(at);
-            self.finished_in_background(&action, result, elapsed, sql, effects);
+            let (_, command_line) = self.background.remove(at);
+            self.finished_in_background(command_line, result, elapsed, sql, effects);
             return;
         }
         let Some(confirm) = self.confirm.as_mut().filter(|c| c.id == id) else {
@@ -904,19 +905,15 @@ impl App {
     /// other, and said in the flash line.
     fn finished_in_background(
         &mut self,
-        action: &Action,
+        command_line: String,
         result: Result<Outcome, String>,
         elapsed: std::time::Duration,
         sql: Vec<String>,
         effects: &mut Vec<Effect>,
     ) {
-        let outcome = self.sql_log.record(
-            self.now,
-            action.command_line(&self.object_names),
-            &result,
-            elapsed,
-            sql,
-        );
+        let outcome = self
+            .sql_log
+            .record(self.now, command_line, &result, elapsed, sql);
         match outcome {
             Ok(text) => self.flash(Level::Info, text),
             Err(e) => self.flash(Level::Error, e),
@@ -1021,7 +1018,8 @@ impl App {
         match (&c.phase, command) {
             (Phase::Running, Some(Command::DialogCancel)) if db::runs_alone(&c.action) => {
                 // It runs on a connection of its own: the tabs go on meanwhile.
-                self.background.push((c.id, c.action.clone()));
+                self.background
+                    .push((c.id, c.action.command_line(&self.object_names)));
                 self.confirm = None;
                 self.flash(
                     Level::Info,

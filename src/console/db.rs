@@ -275,6 +275,16 @@ async fn run(
 
 /// The query connection, set up, and the server's version.
 async fn open(target: &Target) -> Result<(Session, String), String> {
+    let session = connect_session(target).await?;
+    let server_version = actions::run(&session, &kinds::ServerVersion, false)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((session, server_version))
+}
+
+/// A connection set up like the query connection (timeouts, read-only
+/// mode): for the query connection and for the work that runs alone.
+async fn connect_session(target: &Target) -> Result<Session, String> {
     let conn = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -287,16 +297,12 @@ async fn open(target: &Target) -> Result<(Session, String), String> {
             .await
             .map_err(|e| DbErrorText(&e).to_string())?;
     }
-    let session = Session {
+    Ok(Session {
         conn,
         names: target.names.clone(),
         target: target.settings.target(),
         read_only: target.read_only,
-    };
-    let server_version = actions::run(&session, &kinds::ServerVersion, false)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((session, server_version))
+    })
 }
 
 /// The second connection, LISTENing on the channel.
@@ -415,7 +421,8 @@ async fn serve(
             request = requests.recv() => match request {
                 None => return Ended::UiGone,
                 Some(Request::Refresh(view)) if view.is_search() => {
-                    // A newer search replaces the one running.
+                    // The app asks for one Jobs page at a time; should a
+                    // newer search come anyway, it replaces the one running.
                     let run = Box::pin(search_alone(target.clone(), view.clone()));
                     search = Some((view, run));
                 }
@@ -498,8 +505,8 @@ async fn tick(interval: &mut Option<tokio::time::Interval>) {
 /// query connection, read-only mode included), closed when it is done or
 /// dropped. The server stops the scan by the search's statement timeout.
 async fn search_alone(target: Target, view: View) -> DbEvent {
-    match open(&target).await {
-        Ok((session, _)) => run_job(&session, Job::Refresh(view)).await,
+    match connect_session(&target).await {
+        Ok(session) => run_job(&session, Job::Refresh(view)).await,
         Err(e) => DbEvent::Refreshed {
             view,
             result: Err(e),
@@ -517,8 +524,8 @@ pub fn runs_alone(action: &Action) -> bool {
 /// connection) and send its answer. Quitting the console drops the task and
 /// its connection: the batch in progress rolls back, finished ones stay.
 async fn execute_alone(target: Target, id: u64, action: Action, events: UnboundedSender<DbEvent>) {
-    let done = match open(&target).await {
-        Ok((session, _)) => run_job(&session, Job::Execute(id, action)).await,
+    let done = match connect_session(&target).await {
+        Ok(session) => run_job(&session, Job::Execute(id, action)).await,
         Err(e) => DbEvent::Done {
             id,
             result: Err(e),

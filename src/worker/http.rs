@@ -44,6 +44,9 @@ const DRAIN_LIMIT: usize = 64 * 1024;
 struct Endpoint {
     client: Client,
     url: Url,
+    /// The URL as messages show it: a password in it (reqwest sends it as
+    /// Basic auth) is masked, since messages reach logs and the log table.
+    shown_url: String,
     timeout: Option<Duration>,
     /// The manifest's headers, values marked sensitive.
     headers: HeaderMap,
@@ -65,6 +68,7 @@ pub(crate) fn entrypoint_handler(
     let endpoint = Arc::new(Endpoint {
         client,
         url: spec.url.clone(),
+        shown_url: masked(&spec.url),
         timeout: spec.timeout,
         headers,
     });
@@ -154,7 +158,7 @@ impl Endpoint {
         } else {
             "HTTPUnexpectedStatus"
         };
-        let mut detail = format!("POST {}\nstatus: {status}\n", self.url);
+        let mut detail = format!("POST {}\nstatus: {status}\n", self.shown_url);
         if body.is_empty() {
             detail.push_str("(empty body)");
         } else {
@@ -164,8 +168,8 @@ impl Endpoint {
                 String::from_utf8_lossy(&body)
             ));
         }
-        let error =
-            JobError::new(kind, format!("{} answered {status}", self.url)).with_detail(detail);
+        let error = JobError::new(kind, format!("{} answered {status}", self.shown_url))
+            .with_detail(detail);
         Err(if retryable { error } else { error.permanent() })
     }
 
@@ -181,21 +185,32 @@ impl Endpoint {
         }
         causes.dedup();
         let why = causes.join(": ");
-        if e.is_timeout() {
+        // reqwest's fixed connect timeout also counts as a timeout: a host
+        // that never accepts is a connection error, not the job's timeout.
+        if e.is_connect() {
+            JobError::new("ConnectionError", format!("{}: {why}", self.shown_url))
+        } else if e.is_timeout() {
             JobError::new(
                 "TimeoutError",
                 format!(
                     "{} did not answer within the timeout of {}s",
-                    self.url,
+                    self.shown_url,
                     self.timeout.unwrap_or_default().as_secs_f64()
                 ),
             )
-        } else if e.is_connect() {
-            JobError::new("ConnectionError", format!("{}: {why}", self.url))
         } else {
-            JobError::new("HTTPError", format!("{}: {why}", self.url))
+            JobError::new("HTTPError", format!("{}: {why}", self.shown_url))
         }
     }
+}
+
+/// `url` with any password replaced by `***`.
+fn masked(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
 }
 
 /// A job header as an HTTP header, or why it cannot be one (the message
@@ -230,4 +245,17 @@ async fn read_prefix(
         body.extend_from_slice(&chunk);
     }
     Ok((body, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_masked_in_messages() {
+        let url = Url::parse("https://mailer:s3cret@mail.internal/jobs?x=1").unwrap();
+        assert_eq!(masked(&url), "https://mailer:***@mail.internal/jobs?x=1");
+        let plain = Url::parse("http://127.0.0.1:8080/jobs").unwrap();
+        assert_eq!(masked(&plain), "http://127.0.0.1:8080/jobs");
+    }
 }

@@ -498,13 +498,50 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
 
 type At<'a> = dyn Fn(Option<Range<usize>>, String) -> ManifestError + 'a;
 
+impl RawExecutor {
+    /// Refuse the keys only a command executor takes (`timeout` too unless
+    /// `timeout_allowed`); env and workdir are reported at `executor_span`.
+    fn refuse_command_keys(
+        &self,
+        at: &At<'_>,
+        owner: &str,
+        executor_span: Range<usize>,
+        timeout_allowed: bool,
+    ) -> Result<(), ManifestError> {
+        let timeout = self.timeout.as_ref().filter(|_| !timeout_allowed);
+        let command_only = [
+            timeout.map(|v| ("timeout", v.span())),
+            self.kill_grace.as_ref().map(|v| ("kill_grace", v.span())),
+            self.max_line_bytes
+                .as_ref()
+                .map(|v| ("max_line_bytes", v.span())),
+            self.max_log_bytes
+                .as_ref()
+                .map(|v| ("max_log_bytes", v.span())),
+            self.pass_database_env
+                .as_ref()
+                .map(|v| ("pass_database_env", v.span())),
+        ];
+        if let Some((key, span)) = command_only.into_iter().flatten().next() {
+            return Err(at(Some(span), format!("{key} only applies to a command")));
+        }
+        if self.env.is_some() || self.workdir.is_some() {
+            return Err(at(
+                Some(executor_span),
+                format!("{owner}: env and workdir only apply to a command"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn executor(
     at: &At<'_>,
     owner_span: Range<usize>,
     owner: &str,
     raw: RawExecutor,
 ) -> Result<ExecutorSpec, ManifestError> {
-    match (raw.command, raw.builtin) {
+    match (raw.command.clone(), raw.builtin.clone()) {
         (Some(_), Some(b)) => Err(at(
             Some(b.span()),
             format!("{owner} has both command and builtin; choose one"),
@@ -516,28 +553,7 @@ fn executor(
             ),
         )),
         (None, Some(b)) => {
-            let command_only = [
-                raw.timeout.as_ref().map(|v| ("timeout", v.span())),
-                raw.kill_grace.as_ref().map(|v| ("kill_grace", v.span())),
-                raw.max_line_bytes
-                    .as_ref()
-                    .map(|v| ("max_line_bytes", v.span())),
-                raw.max_log_bytes
-                    .as_ref()
-                    .map(|v| ("max_log_bytes", v.span())),
-                raw.pass_database_env
-                    .as_ref()
-                    .map(|v| ("pass_database_env", v.span())),
-            ];
-            if let Some((key, span)) = command_only.into_iter().flatten().next() {
-                return Err(at(Some(span), format!("{key} only applies to a command")));
-            }
-            if raw.env.is_some() || raw.workdir.is_some() {
-                return Err(at(
-                    Some(b.span()),
-                    format!("{owner}: env and workdir only apply to a command"),
-                ));
-            }
+            raw.refuse_command_keys(at, owner, b.span(), false)?;
             Ok(ExecutorSpec::Builtin(b.into_inner()))
         }
         (Some(cmd), None) => {
@@ -587,28 +603,9 @@ fn http_executor(
     ca_file: Option<Spanned<PathBuf>>,
     raw: RawExecutor,
 ) -> Result<HttpSpec, ManifestError> {
-    let command_only = [
-        raw.kill_grace.as_ref().map(|v| ("kill_grace", v.span())),
-        raw.max_line_bytes
-            .as_ref()
-            .map(|v| ("max_line_bytes", v.span())),
-        raw.max_log_bytes
-            .as_ref()
-            .map(|v| ("max_log_bytes", v.span())),
-        raw.pass_database_env
-            .as_ref()
-            .map(|v| ("pass_database_env", v.span())),
-    ];
-    if let Some((key, span)) = command_only.into_iter().flatten().next() {
-        return Err(at(Some(span), format!("{key} only applies to a command")));
-    }
     let url_span = url.span();
-    if raw.env.is_some() || raw.workdir.is_some() {
-        return Err(at(
-            Some(url_span),
-            format!("{owner}: env and workdir only apply to a command"),
-        ));
-    }
+    // An HTTP entrypoint has a timeout of its own.
+    raw.refuse_command_keys(at, owner, url_span.clone(), true)?;
     let url = reqwest::Url::parse(url.get_ref())
         .map_err(|e| at(Some(url_span.clone()), format!("url: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {

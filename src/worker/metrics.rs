@@ -119,11 +119,12 @@ impl WorkerMetrics {
     /// A handler run ended with `status` (one of [`JOB_STATUSES`]) after `elapsed`.
     pub fn job_finished(&self, entrypoint: &Arc<str>, status: &str, elapsed: Duration) {
         let mut map = self.entrypoints.lock().unwrap_or_else(|p| p.into_inner());
-        if !map.contains_key(&**entrypoint) {
-            map.insert(entrypoint.clone(), self.entrypoint_series(entrypoint));
-        }
-        let Some(series) = map.get(&**entrypoint) else {
-            return;
+        // One lookup per job; the series are registered on an entrypoint's first job.
+        let series = match map.get(&**entrypoint) {
+            Some(series) => series,
+            None => map
+                .entry(entrypoint.clone())
+                .or_insert_with(|| self.entrypoint_series(entrypoint)),
         };
         if let Some(i) = JOB_STATUSES.iter().position(|s| *s == status) {
             series.finished[i].increment(1);

@@ -151,9 +151,26 @@ async fn read_only_refuses_every_jobs_tab_action() {
     console.wait_for("the jobs", WAIT, |s| s.contains("ro"));
     filter(&mut console, "ep:ro");
     console.wait_for("the filtered page", WAIT, |s| s.contains("filter ep:ro"));
+    // Every refusal reads the same, so each key is followed by `o` (order):
+    // once the order has flipped, the key before it was handled, and a
+    // dialog it opened would still be on screen (and would have taken the
+    // `o`, so the order would not flip).
+    let mut order = "newest first";
     for key in ["c", "C", "d", "P", "R"] {
         console.press(key);
-        let screen = console.wait_for("a refusal", WAIT, |s| s.contains("refused"));
+        console.press("o");
+        order = if order == "newest first" {
+            "oldest first"
+        } else {
+            "newest first"
+        };
+        let screen = console.wait_for(&format!("{key} handled, then the order"), WAIT, |s| {
+            s.contains(&format!("queue {order}"))
+        });
+        assert!(
+            screen.contains("refused: this session is read-only"),
+            "{key}: no refusal:\n{screen}"
+        );
         assert!(
             !screen.contains("[ Cancel ]"),
             "{key}: a dialog opened:\n{screen}"
@@ -437,7 +454,8 @@ async fn enter_on_a_cancellation_event_opens_the_canceled_job() {
     let id = enqueue(&db, "c", 0, "canceled payload");
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("3");
-    console.wait_for("the Events tab", WAIT, |s| s.contains("Events"));
+    // Listening before the cancel, or its event would never arrive.
+    db.wait_for_listener(WAIT).await;
     assert_exit(&db.pgq(&["cancel", &id.to_string()]), 0);
     console.wait_for("the cancellation event", WAIT, |s| {
         s.contains("cancellation_event")
@@ -486,5 +504,8 @@ fn enter_on_a_running_job_in_the_worker_tab_opens_its_detail() {
     // Quitting returns the job (a second q does not wait for the 30 s).
     console.press("q");
     console.press("q");
-    console.wait_exit(WAIT);
+    assert!(
+        console.wait_exit(WAIT).is_some(),
+        "the console did not quit"
+    );
 }

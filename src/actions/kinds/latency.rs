@@ -1,6 +1,7 @@
 //! Execution and wait percentiles per entrypoint over a window, without the
-//! per-slice series (one slice): what a metrics exporter serves. The Stats
-//! tab gets them, sliced, with its statistics.
+//! per-slice series (one slice), on their own: for a library user and the
+//! tests. The metrics endpoint gets them inside `QueueMetrics`, the Stats
+//! tab, sliced, inside `QueueStats`.
 
 use std::time::Duration;
 

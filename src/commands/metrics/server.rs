@@ -91,8 +91,9 @@ async fn metrics(State(e): State<Endpoints>) -> Response {
                 e.action.stale_after,
             );
             if let Some(w) = &e.worker {
-                let snapshot = w.snapshot.borrow().clone();
-                body.push_str(&w.metrics.render(&snapshot));
+                // Rendered under the borrow (nothing awaits): no copy of
+                // every in-flight job per scrape.
+                body.push_str(&w.metrics.render(&w.snapshot.borrow()));
             }
             ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
         }

@@ -12,7 +12,7 @@ use ratatui::layout::Rect;
 use super::list::{ListControls, ListView};
 use super::{Context, Level, Reply, Screen, TabView};
 use crate::actions::browse::{DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest};
-use crate::actions::job_filter::{JobFilter, JobStatus, Search};
+use crate::actions::job_filter::{FilterError, JobFilter, JobStatus, Search};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds::{self, ListJobs};
 use crate::actions::payload::PayloadView;
@@ -37,6 +37,9 @@ pub struct JobsTab {
     pub loading: bool,
     pub error: Option<String>,
     pub detail: Option<JobDetail>,
+    /// The detail's payload as shown (pretty JSON, text or a hex dump),
+    /// made once when the detail arrives rather than at every frame.
+    pub payload: Option<PayloadView>,
     pub detail_scroll: u16,
 }
 
@@ -80,6 +83,10 @@ impl JobsTab {
 
     pub fn accept_detail(&mut self, detail: JobDetail) {
         if self.list.detail == Some(detail.id) {
+            self.payload = detail
+                .job
+                .as_ref()
+                .map(|job| PayloadView::of(job.payload.as_deref()));
             self.detail = Some(detail);
         }
     }
@@ -166,6 +173,7 @@ impl JobsTab {
     pub fn open_detail(&mut self, id: i64) -> Vec<Reply> {
         self.list.detail = Some(id);
         self.detail = None;
+        self.payload = None;
         self.detail_scroll = 0;
         vec![Reply::Refresh(View::Job(id))]
     }
@@ -204,12 +212,7 @@ impl TabView for JobsTab {
     fn filter_applied(&mut self) -> Vec<Reply> {
         match parse_filter(&self.list.filter) {
             Ok(filter) => {
-                let checked = if self.history {
-                    filter.log_where(1)
-                } else {
-                    filter.queue_where(1)
-                };
-                if let Err(e) = checked {
+                if let Err(e) = usable(&filter, self.history) {
                     return vec![Reply::Flash(Level::Error, e.to_string())];
                 }
                 self.applied = filter;
@@ -238,12 +241,8 @@ impl TabView for JobsTab {
                 Command::PageUp => self.detail_scroll = self.detail_scroll.saturating_sub(10),
                 Command::PageDown => self.detail_scroll = self.detail_scroll.saturating_add(10),
                 Command::Copy => {
-                    let payload = self.detail.as_ref().and_then(|d| d.job.as_ref());
-                    return match payload {
-                        Some(job) => {
-                            let view = PayloadView::of(job.payload.as_deref());
-                            vec![Reply::Copy(view.text().to_string())]
-                        }
+                    return match &self.payload {
+                        Some(view) => vec![Reply::Copy(view.text().to_string())],
                         None => vec![Reply::Flash(
                             Level::Info,
                             "no payload: the job is only in the log".into(),
@@ -303,21 +302,18 @@ impl TabView for JobsTab {
                 return self.reload();
             }
             Command::History => {
-                self.history = !self.history;
-                if self.history && self.applied.status.is_some_and(JobStatus::in_queue)
-                    || !self.history && self.applied.status.is_some_and(|s| !s.in_queue())
-                {
-                    self.applied.status = None;
+                // Built aside: a refused switch leaves the filter as it was.
+                let history = !self.history;
+                let mut filter = self.applied.clone();
+                // A status only the other side has is dropped.
+                if filter.status.is_some_and(|s| s.in_queue() == history) {
+                    filter.status = None;
                 }
-                let checked = if self.history {
-                    self.applied.log_where(1)
-                } else {
-                    self.applied.queue_where(1)
-                };
-                if let Err(e) = checked {
-                    self.history = !self.history;
+                if let Err(e) = usable(&filter, history) {
                     return vec![Reply::Flash(Level::Error, e.to_string())];
                 }
+                self.history = history;
+                self.applied = filter;
                 self.restart();
                 return self.reload();
             }
@@ -341,6 +337,17 @@ impl TabView for JobsTab {
     fn draw_detail(&self, frame: &mut Frame, area: Rect, screen: &Screen) {
         view::draw_detail(frame, area, screen, self);
     }
+}
+
+/// `Ok` when `filter` can select jobs from the queue (or, with `history`,
+/// from the log).
+fn usable(filter: &JobFilter, history: bool) -> Result<(), FilterError> {
+    let checked = if history {
+        filter.log_where(1)
+    } else {
+        filter.queue_where(1)
+    };
+    checked.map(|_| ())
 }
 
 /// The filter line: `status:queued ep:send_email prio:5..10 id:123

@@ -203,7 +203,11 @@ fn field<'a>(screen: &Screen, name: &'a str, value: String) -> Line<'a> {
 }
 
 /// The detail's lines: fields, payload, headers, timeline, last traceback.
-pub fn detail_lines<'a>(screen: &Screen, d: &'a JobDetail) -> Vec<Line<'a>> {
+pub fn detail_lines<'a>(
+    screen: &Screen,
+    d: &'a JobDetail,
+    payload: Option<&'a PayloadView>,
+) -> Vec<Line<'a>> {
     let t = &screen.theme;
     let time = |at: chrono::DateTime<chrono::Utc>| {
         format!(
@@ -241,19 +245,20 @@ pub fn detail_lines<'a>(screen: &Screen, d: &'a JobDetail) -> Vec<Line<'a>> {
                     .as_ref()
                     .map_or("null".into(), |h| h.to_string()),
             ));
-            let view = PayloadView::of(job.payload.as_deref());
-            let size = job.payload.as_ref().map_or(0, Vec::len);
-            lines.push(field(
-                screen,
-                "payload",
-                format!("{} · {size} bytes · y copies it", view.kind()),
-            ));
-            lines.extend(
-                view.text()
-                    .lines()
-                    .map(|l| Line::from(format!("  {l}")))
-                    .collect::<Vec<_>>(),
-            );
+            if let Some(view) = payload {
+                let size = job.payload.as_ref().map_or(0, Vec::len);
+                lines.push(field(
+                    screen,
+                    "payload",
+                    format!("{} · {size} bytes · y copies it", view.kind()),
+                ));
+                lines.extend(
+                    view.text()
+                        .lines()
+                        .map(|l| Line::from(format!("  {l}")))
+                        .collect::<Vec<_>>(),
+                );
+            }
         }
         None => lines.push(Line::from(Span::styled(
             "no longer in the queue: shown from the log, which keeps no payload",
@@ -301,7 +306,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) 
     let popup = centered(area, 94, 94);
     frame.render_widget(Clear, popup);
     let lines = match &j.detail {
-        Some(d) => detail_lines(screen, d),
+        Some(d) => detail_lines(screen, d, j.payload.as_ref()),
         None => vec![Line::from(Span::styled("loading…", t.dim))],
     };
     frame.render_widget(
