@@ -553,6 +553,17 @@ pub fn python_drain(db: &TestDb, eps: &str, fail: bool) -> Vec<serde_json::Value
 /// Register `(entrypoint, cron expression)` schedules through Python
 /// PGQueuer 1.6.0's SchedulerManager, which then runs for `run_seconds`.
 pub fn python_schedules(db: &TestDb, schedules: &[(&str, &str)], run_seconds: &str) -> Output {
+    python_schedules_until(db, schedules, run_seconds, "")
+}
+
+/// As [`python_schedules`], stopping once `fired`'s schedule has run
+/// (`run_seconds` is then the limit; empty `fired`: run the whole time).
+pub fn python_schedules_until(
+    db: &TestDb,
+    schedules: &[(&str, &str)],
+    run_seconds: &str,
+    fired: &str,
+) -> Output {
     let lines: Vec<String> = schedules
         .iter()
         .map(|(ep, expr)| format!("{ep} {expr}"))
@@ -562,6 +573,7 @@ pub fn python_schedules(db: &TestDb, schedules: &[(&str, &str)], run_seconds: &s
         &[
             ("SCHEDULES", &lines.join("\n")),
             ("RUN_SECONDS", run_seconds),
+            ("UNTIL_FIRED", fired),
         ],
     )
 }
