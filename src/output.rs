@@ -12,6 +12,8 @@ pub enum Exit {
     Usage = 2,
     /// Stopped by SIGINT after finishing cleanly (128 + 2, as shells report it).
     Interrupted = 130,
+    /// Stopped by SIGTERM after finishing cleanly (128 + 15).
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {

@@ -70,6 +70,12 @@ pub enum Search {
 }
 
 impl Search {
+    /// A text search for nothing (empty or only whitespace): it would
+    /// select every job, so it is refused wherever a filter is read.
+    pub fn is_blank(&self) -> bool {
+        matches!(self, Search::Text(t) if t.trim().is_empty())
+    }
+
     /// `key=value` when the text has an `=` after a non-empty key without
     /// spaces; anything else is a substring.
     pub fn parse(text: &str) -> Search {
@@ -112,6 +118,10 @@ pub enum FilterError {
     NotInLog(&'static str),
     #[error("the priority range is empty ({min} > {max})")]
     EmptyPriorityRange { min: i32, max: i32 },
+    #[error(
+        "refusing an empty search: it would match every job; give the text to look for, or drop the search"
+    )]
+    BlankSearch,
 }
 
 /// One bind parameter of a composed WHERE clause.
@@ -291,6 +301,9 @@ impl JobFilter {
     /// The WHERE clause over the queue table's columns; parameters from `$first`.
     pub fn queue_where(&self, first: usize) -> Result<Where, FilterError> {
         self.check_range()?;
+        if self.search.as_ref().is_some_and(Search::is_blank) {
+            return Err(FilterError::BlankSearch);
+        }
         let mut w = Where::new(first);
         if let Some(status) = self.status {
             if !status.in_queue() {

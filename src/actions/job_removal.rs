@@ -104,6 +104,9 @@ pub struct Removed {
     pub events: usize,
     /// Stopped between batches on request; the rest is untouched.
     pub interrupted: bool,
+    /// Matching jobs another transaction kept holding (an open transaction
+    /// of someone else's) until the removal stopped asking: untouched.
+    pub left: u64,
 }
 
 fn selection_binds(
@@ -127,13 +130,26 @@ pub fn statements(
     if let Some(millis) = search_timeout_millis(selection) {
         statements.push(format!("SET LOCAL statement_timeout = {millis}"));
     }
+    let bound_line = |n: usize| {
+        format!(
+            "${n} newest id = the newest matching job the count saw (none later is touched)"
+        )
+    };
     let parameters = match filter_where(selection, REMOVE_FILTER_FIRST)? {
         Some(filter) => {
             statements
                 .push(Statement::RemoveJobsFiltered.render_filtered(&session.names, &filter.sql));
             let mut parameters = vec![binds.describe().remove(0)];
-            parameters.push(format!("$2 limit = {BATCH} (repeated until none is left)"));
-            parameters.push(format!("$3 log status = {}", removal.log_status()));
+            parameters.push(bound_line(2));
+            parameters.push(if selection.searches_by_key() {
+                "$3 ids = the jobs whose payload or headers have the key and value (decided per row)".into()
+            } else {
+                "$3 ids = NULL".into()
+            });
+            parameters.push(format!(
+                "$4 limit = {BATCH} (repeated until none is left, at most the count confirmed)"
+            ));
+            parameters.push(format!("$5 log status = {}", removal.log_status()));
             parameters.extend(filter.describe(REMOVE_FILTER_FIRST));
             parameters
         }
@@ -141,11 +157,16 @@ pub fn statements(
             statements.push(Statement::RemoveJobs.render(&session.names));
             let mut parameters = binds.describe();
             parameters.push(if selection.is_ids() {
-                "$5 limit = NULL (every given id, all or nothing)".into()
+                "$5 newest id = NULL".into()
             } else {
-                format!("$5 limit = {BATCH} (repeated until none is left)")
+                bound_line(5)
             });
-            parameters.push(format!("$6 log status = {}", removal.log_status()));
+            parameters.push(if selection.is_ids() {
+                "$6 limit = NULL (every given id, all or nothing)".into()
+            } else {
+                format!("$6 limit = {BATCH} (repeated until none is left, at most the count confirmed)")
+            });
+            parameters.push(format!("$7 log status = {}", removal.log_status()));
             parameters
         }
     };
@@ -161,30 +182,106 @@ pub fn statements(
     Ok((statements, parameters))
 }
 
-/// How many jobs the selection names now, and which of the given ids exist.
+/// What an operator confirmed: the newest job the count saw and how many
+/// jobs it counted. A removal under a bound never takes a job enqueued
+/// after the count, nor more jobs than were counted, so "Purge 35 jobs"
+/// purges at most 35 even while producers keep adding matching jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    pub newest_id: i64,
+    pub count: u64,
+}
+
+/// What a selection names now: how many jobs, which of the given ids
+/// exist, and the newest matching id (the bound a confirmation carries).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Counted {
+    pub count: u64,
+    pub found: Vec<i64>,
+    pub newest_id: Option<i64>,
+}
+
+impl Counted {
+    /// The bound to act under once this count is confirmed.
+    pub fn bound(&self) -> Bound {
+        Bound {
+            newest_id: self.newest_id.unwrap_or(0),
+            count: self.count,
+        }
+    }
+}
+
+/// How many jobs the selection names now (under `bound`, if any), and which
+/// of the given ids exist.
 pub async fn count(
     session: &Session,
     removal: Removal,
     selection: &JobSelection,
-) -> Result<(u64, Vec<i64>), ActionError> {
+    bound: Option<Bound>,
+) -> Result<Counted, ActionError> {
     let b = selection_binds(removal, selection)?;
+    let newest = bound.map(|b| b.newest_id);
     let Some(filter) = filter_where(selection, COUNT_FILTER_FIRST)? else {
         let row = session
             .client()
             .query_one(
                 &Statement::CountJobs.render(&session.names),
-                &[&b.statuses, &b.ids, &b.entrypoints, &b.older_than_secs],
+                &[
+                    &b.statuses,
+                    &b.ids,
+                    &b.entrypoints,
+                    &b.older_than_secs,
+                    &newest,
+                ],
             )
             .await
             .map_err(|e| missing_schema_or(session, e, "counting jobs"))?;
-        return Ok((row.get::<_, i64>(0) as u64, row.get(1)));
+        return Ok(Counted {
+            count: capped(row.get::<_, i64>(0) as u64, bound),
+            found: row.get(1),
+            newest_id: row.get(2),
+        });
     };
+    if let Some(search) = key_value_search(selection) {
+        let ids = matching_ids(session, selection, &b, search, newest).await?;
+        let ids = match bound {
+            Some(bound) => ids.into_iter().take(bound.count as usize).collect(),
+            None => ids,
+        };
+        return Ok(Counted {
+            count: ids.len() as u64,
+            newest_id: ids.last().copied(),
+            found: Vec::new(),
+        });
+    }
     let sql = Statement::CountJobsFiltered.render_filtered(&session.names, &filter.sql);
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses];
+    let no_ids: Option<Vec<i64>> = None;
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses, &newest, &no_ids];
     params.extend(filter.refs());
-    let client = session.client();
     let context = "counting the jobs matching the filter";
-    // Under the same statement timeout as each batch of the removal.
+    let row =
+        under_search_timeout(session, selection, context, session.client().query_one(&sql, &params))
+            .await?;
+    Ok(Counted {
+        count: capped(row.get::<_, i64>(0) as u64, bound),
+        found: Vec::new(),
+        newest_id: row.get(1),
+    })
+}
+
+fn capped(n: u64, bound: Option<Bound>) -> u64 {
+    bound.map_or(n, |b| n.min(b.count))
+}
+
+/// A read under the search statement timeout when the selection searches
+/// payloads, in a read-only transaction of its own (nothing to keep).
+async fn under_search_timeout<T>(
+    session: &Session,
+    selection: &JobSelection,
+    context: &str,
+    read: impl Future<Output = Result<T, tokio_postgres::Error>>,
+) -> Result<T, ActionError> {
+    let client = session.client();
     let millis = search_timeout_millis(selection);
     if let Some(millis) = millis {
         client
@@ -194,19 +291,69 @@ pub async fn count(
             .await
             .map_err(db_err(context))?;
     }
-    let counted = client.query_one(&sql, &params).await;
+    // Sent only now: a future does nothing until awaited.
+    let result = read.await;
     if millis.is_some() {
-        // Read only: nothing to keep, and a failed count has ended it anyway.
+        // Read only: nothing to keep, and a failed read has ended it anyway.
         let _ = client.batch_execute("ROLLBACK").await;
     }
-    let row =
-        counted.map_err(|e| timed_out_or(selection, missing_schema_or(session, e, context)))?;
-    Ok((row.get::<_, i64>(0) as u64, Vec::new()))
+    result.map_err(|e| timed_out_or(selection, missing_schema_or(session, e, context)))
 }
 
-/// Where a filter's parameters start in the filtered count and removal.
-const COUNT_FILTER_FIRST: usize = 2;
-const REMOVE_FILTER_FIRST: usize = 4;
+/// A `key=value` search: decided on each payload by the client (a payload
+/// is bytes; PostgreSQL 15 cannot parse it as JSON without failing on one
+/// that is not), exactly as `pgq jobs` and the Jobs tab decide it.
+fn key_value_search(selection: &JobSelection) -> Option<&Search> {
+    match selection {
+        JobSelection::Filter(f) if f.needs_payload_check() => f.search.as_ref(),
+        _ => None,
+    }
+}
+
+/// Rows read per page when deciding a key=value search.
+const CANDIDATE_PAGE: i64 = 1_000;
+
+/// The ids (ascending) of the jobs a key=value search selects: the SQL
+/// narrows, each row's payload and headers decide.
+async fn matching_ids(
+    session: &Session,
+    selection: &JobSelection,
+    b: &SelectionBinds,
+    search: &Search,
+    newest: Option<i64>,
+) -> Result<Vec<i64>, ActionError> {
+    let filter = filter_where(selection, CANDIDATE_FILTER_FIRST)?
+        .expect("a key=value search is a filter");
+    let sql = Statement::SearchCandidates.render_filtered(&session.names, &filter.sql);
+    let mut ids = Vec::new();
+    let mut after: i64 = i64::MIN;
+    loop {
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            vec![&b.statuses, &newest, &after, &CANDIDATE_PAGE];
+        params.extend(filter.refs());
+        let context = "searching the jobs' payloads";
+        let rows =
+            under_search_timeout(session, selection, context, session.client().query(&sql, &params))
+                .await?;
+        for row in &rows {
+            let payload: Option<Vec<u8>> = row.get(1);
+            let headers: Option<serde_json::Value> = row.get(2);
+            if search.matches(payload.as_deref(), headers.as_ref()) {
+                ids.push(row.get::<_, i64>(0));
+            }
+        }
+        match rows.last() {
+            Some(last) if rows.len() as i64 == CANDIDATE_PAGE => after = last.get(0),
+            _ => return Ok(ids),
+        }
+    }
+}
+
+/// Where a filter's parameters start in the filtered count, removal and
+/// candidate read.
+const COUNT_FILTER_FIRST: usize = 4;
+const REMOVE_FILTER_FIRST: usize = 6;
+const CANDIDATE_FILTER_FIRST: usize = 5;
 
 fn filter_where(selection: &JobSelection, first: usize) -> Result<Option<Where>, ActionError> {
     selection
@@ -259,13 +406,29 @@ fn unknown(removal: Removal, ids: Vec<i64>) -> ActionError {
     }
 }
 
+/// How long a removal waits, in all, for jobs another transaction holds (a
+/// worker recording them, an operator's open transaction) before it stops
+/// and reports them as left: workers hold rows for milliseconds.
+const WAIT_FOR_HELD: std::time::Duration = std::time::Duration::from_secs(10);
+/// A pause before asking again for held jobs.
+const HELD_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+/// Attempts of one batch that a deadlock or serialization failure ends.
+const ATTEMPTS: u32 = 5;
+
 /// Remove the selected jobs. `keep_going` is asked after each batch with
-/// the number removed so far; `false` stops there (a Ctrl-C). On a dry run
+/// the number removed so far; `false` stops there (a signal). On a dry run
 /// nothing is sent but the count.
+///
+/// Rows are taken in id order with `SKIP LOCKED`: a job a worker is
+/// recording right now is passed over (and asked for again after a pause)
+/// instead of waited for, so a removal never waits on a worker while
+/// holding rows the worker may need next, and can never deadlock with one.
+/// Without a `bound` the removal takes only jobs that exist when it starts.
 pub async fn remove(
     session: &Session,
     removal: Removal,
     selection: &JobSelection,
+    bound: Option<Bound>,
     dry_run: bool,
     keep_going: &mut (dyn FnMut(u64) -> bool + Send),
 ) -> Result<Removed, ActionError> {
@@ -278,38 +441,159 @@ pub async fn remove(
         batches: 0,
         events: 0,
         interrupted: false,
+        left: 0,
     };
     if dry_run {
-        let (count, found) = count(session, removal, selection).await?;
+        let counted = count(session, removal, selection, bound).await?;
         if let JobSelection::Ids(wanted) = selection {
-            let missing = missing(wanted, &found);
+            let missing = missing(wanted, &counted.found);
             if !missing.is_empty() {
                 return Err(unknown(removal, missing));
             }
-            done.ids = found;
+            done.ids = counted.found;
         }
-        done.count = count;
+        done.count = counted.count;
         return Ok(done);
     }
-    let limit: Option<i64> = (!selection.is_ids()).then_some(BATCH);
+    if let JobSelection::Ids(wanted) = selection {
+        let ids = remove_given(session, removal, selection, &binds, wanted).await?;
+        done.count = ids.ids.len() as u64;
+        done.batches = 1;
+        done.events = ids.events;
+        done.ids = ids.ids;
+        return Ok(done);
+    }
+    let bound = match bound {
+        Some(bound) => bound,
+        None => Bound {
+            newest_id: newest_job(session).await?,
+            count: u64::MAX,
+        },
+    };
+    // A key=value search is decided row by row first; the batches then take
+    // those ids (those that still match the rest of the filter).
+    let chosen = match key_value_search(selection) {
+        Some(search) => {
+            Some(matching_ids(session, selection, &binds, search, Some(bound.newest_id)).await?)
+        }
+        None => None,
+    };
+    let mut waited_since: Option<std::time::Instant> = None;
+    let mut offset = 0usize;
     loop {
-        let batch = remove_batch(session, removal, selection, &binds, limit).await?;
+        let room = bound.count.saturating_sub(done.count);
+        if room == 0 {
+            return Ok(done);
+        }
+        let limit = (BATCH as u64).min(room) as i64;
+        let ids: Option<Vec<i64>> = match &chosen {
+            Some(all) if offset >= all.len() => return Ok(done),
+            Some(all) => {
+                let end = (offset + limit as usize).min(all.len());
+                let part = all[offset..end].to_vec();
+                offset = end;
+                Some(part)
+            }
+            None => None,
+        };
+        let batch = retrying(|| {
+            remove_batch(session, removal, selection, &binds, limit, bound.newest_id, &ids)
+        })
+        .await?;
         let n = batch.ids.len() as u64;
         if n > 0 {
             done.batches += 1;
+            waited_since = None;
         }
         done.count += n;
         done.events += batch.events;
-        if selection.is_ids() {
-            done.ids = batch.ids;
-            return Ok(done);
-        }
-        if limit.is_some_and(|l| n < l as u64) {
-            return Ok(done);
-        }
         if !keep_going(done.count) {
             done.interrupted = true;
             return Ok(done);
+        }
+        if n == limit as u64 || chosen.is_some() {
+            continue;
+        }
+        // A short batch: done, unless jobs were passed over because another
+        // transaction held them; ask again for those after a pause.
+        let left = count(session, removal, selection, Some(bound)).await?.count;
+        let left = left.min(bound.count.saturating_sub(done.count));
+        if left == 0 {
+            return Ok(done);
+        }
+        let since = *waited_since.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() >= WAIT_FOR_HELD {
+            done.left = left;
+            return Ok(done);
+        }
+        tokio::time::sleep(HELD_PAUSE).await;
+    }
+}
+
+/// The newest job id in the queue now (0 when empty).
+async fn newest_job(session: &Session) -> Result<i64, ActionError> {
+    let row = session
+        .client()
+        .query_one(&Statement::NewestJob.render(&session.names), &[])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "reading the newest job"))?;
+    Ok(row.get(0))
+}
+
+/// Whether a failed transaction may simply be run again: a deadlock or a
+/// serialization failure rolled it back whole.
+pub fn transient(error: &ActionError) -> bool {
+    use tokio_postgres::error::SqlState;
+    matches!(error, ActionError::Db { source, .. }
+        if matches!(source.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::LOCK_NOT_AVAILABLE))
+}
+
+/// Run one transaction, again after a short pause when it was rolled back
+/// by a deadlock or serialization failure (never half-applied).
+async fn retrying<T, F: Future<Output = Result<T, ActionError>>>(
+    mut attempt: impl FnMut() -> F,
+) -> Result<T, ActionError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(e) if tries < ATTEMPTS && transient(&e) => {
+                tracing::warn!("retrying after a transient failure: {e}");
+                tokio::time::sleep(HELD_PAUSE * tries).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Jobs given by id, all or nothing. One of them held by a worker's
+/// transaction at this instant is waited for (briefly, then it counts as
+/// not found): it is either gone after that transaction or still there.
+async fn remove_given(
+    session: &Session,
+    removal: Removal,
+    selection: &JobSelection,
+    binds: &SelectionBinds,
+    wanted: &[i64],
+) -> Result<Batch, ActionError> {
+    let started = std::time::Instant::now();
+    loop {
+        let result = retrying(|| {
+            remove_batch(session, removal, selection, binds, -1, i64::MAX, &None)
+        })
+        .await;
+        match result {
+            Err(ActionError::UnknownJobs { .. }) if started.elapsed() < WAIT_FOR_HELD => {
+                // Missing, or only held right now? Ask without taking locks.
+                let found = count(session, removal, selection, None).await?.found;
+                if !missing(wanted, &found).is_empty() {
+                    return Err(unknown(removal, missing(wanted, &found)));
+                }
+                tokio::time::sleep(HELD_PAUSE).await;
+            }
+            other => return other,
         }
     }
 }
@@ -321,20 +605,26 @@ struct Batch {
 
 /// One batch in its own transaction: the DELETE with its log rows, and for a
 /// cancel the events naming exactly the ids deleted (delivered at commit).
-/// Given ids that are not all found roll the batch back.
+/// Given ids that are not all found roll the batch back. `limit` < 0: no
+/// limit (given ids).
 async fn remove_batch(
     session: &Session,
     removal: Removal,
     selection: &JobSelection,
     b: &SelectionBinds,
-    limit: Option<i64>,
+    limit: i64,
+    newest_id: i64,
+    ids: &Option<Vec<i64>>,
 ) -> Result<Batch, ActionError> {
     let context = format!("{} jobs", removal.command());
     let filter = filter_where(selection, REMOVE_FILTER_FIRST)?;
     let log_status = removal.log_status();
+    let limit = (limit >= 0).then_some(limit);
+    let newest = (newest_id < i64::MAX).then_some(newest_id);
     let (sql, params): (String, Vec<&(dyn ToSql + Sync)>) = match &filter {
         Some(filter) => {
-            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses, &limit, &log_status];
+            let mut params: Vec<&(dyn ToSql + Sync)> =
+                vec![&b.statuses, &newest, ids, &limit, &log_status];
             params.extend(filter.refs());
             let sql = Statement::RemoveJobsFiltered.render_filtered(&session.names, &filter.sql);
             (sql, params)
@@ -346,6 +636,7 @@ async fn remove_batch(
                 &b.ids,
                 &b.entrypoints,
                 &b.older_than_secs,
+                &newest,
                 &limit,
                 &log_status,
             ],
@@ -463,7 +754,8 @@ pub async fn preview(
     command_line: String,
 ) -> Result<Preview, ActionError> {
     let (statements, parameters) = statements(session, removal, selection)?;
-    let (n, found) = count(session, removal, selection).await?;
+    let counted = count(session, removal, selection, None).await?;
+    let (n, found) = (counted.count, counted.found.clone());
     let jobs = plural(n as usize, "job");
     let which = match selection {
         JobSelection::Ids(_) => format!(" ({})", list(&found)),
@@ -478,6 +770,11 @@ pub async fn preview(
     let mut p = Preview::new(format!("{verb} {jobs}{which}?"), statements, command_line);
     p.parameters = parameters;
     p.nothing_to_do = n == 0;
+    if !selection.is_ids() {
+        // What is confirmed is a bound: jobs arriving after this count are
+        // not taken, nor more than counted.
+        p.bound = Some(counted.bound());
+    }
     if let JobSelection::Ids(wanted) = selection {
         let missing = missing(wanted, &found);
         if !missing.is_empty() {
@@ -486,14 +783,22 @@ pub async fn preview(
         }
     }
     if p.warning.is_none() {
-        p.warning = Some(match removal {
+        let mut warning: String = match removal {
             Removal::Cancel => {
                 "Running jobs are stopped by their workers; none of them will run again.".into()
             }
             Removal::Delete | Removal::Purge => {
                 "The jobs are gone for good (their log rows say 'deleted').".into()
             }
-        });
+        };
+        if let Some(bound) = p.bound.filter(|b| b.count > 0) {
+            warning.push_str(&format!(
+                " At most these {} (ids up to {}): jobs that match later are left alone.",
+                plural(bound.count as usize, "job"),
+                bound.newest_id
+            ));
+        }
+        p.warning = Some(warning);
     }
     Ok(p)
 }

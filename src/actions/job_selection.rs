@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use crate::actions::job_filter::{self, JobFilter, Search, Where};
+use crate::actions::job_filter::{self, JobFilter, Where};
 use crate::actions::jobs::shell_quote;
 
 /// A queue-table status a job can be selected by.
@@ -67,10 +67,6 @@ pub enum SelectionError {
     EmptyJobsFilter,
     #[error("status {given} is not one of {allowed} here; change the filter's status")]
     FilterStatus { given: String, allowed: String },
-    #[error(
-        "a key=value search is decided by reading each payload, not by the database; tag the jobs or search for text instead"
-    )]
-    KeyValueSearch,
     #[error("{0}")]
     Filter(job_filter::FilterError),
 }
@@ -199,6 +195,11 @@ impl JobSelection {
         matches!(self, JobSelection::Filter(f) if f.search.is_some())
     }
 
+    /// A `key=value` search, decided per row by reading each payload.
+    pub fn searches_by_key(&self) -> bool {
+        matches!(self, JobSelection::Filter(f) if f.needs_payload_check())
+    }
+
     /// Whether this names jobs one by one (all must exist) rather than by filter.
     pub fn is_ids(&self) -> bool {
         matches!(self, JobSelection::Ids(_))
@@ -233,9 +234,6 @@ impl JobSelection {
 
 /// The filter's predicate without its status (bound as `$1` instead).
 fn filter_where(filter: &JobFilter, first: usize) -> Result<Where, SelectionError> {
-    if matches!(filter.search, Some(Search::KeyValue { .. })) {
-        return Err(SelectionError::KeyValueSearch);
-    }
     let rest = JobFilter {
         status: None,
         ..filter.clone()
@@ -247,6 +245,7 @@ fn filter_where(filter: &JobFilter, first: usize) -> Result<Where, SelectionErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actions::job_filter::Search;
     use crate::db::statements::Statement;
 
     fn matching(entrypoints: &[&str], statuses: Vec<JobStatus>) -> JobSelection {
@@ -308,14 +307,26 @@ mod tests {
             filter(JobFilter::default()).binds(&allowed),
             Err(SelectionError::EmptyJobsFilter)
         );
-        assert_eq!(
+        assert!(
             filter(JobFilter {
                 search: Some(Search::parse("k=v")),
                 ..JobFilter::default()
             })
-            .binds(&allowed),
-            Err(SelectionError::KeyValueSearch)
+            .binds(&allowed)
+            .is_ok(),
+            "a key=value search selects as `pgq jobs` lists"
         );
+        for blank in ["", "  ", "\t"] {
+            assert_eq!(
+                filter(JobFilter {
+                    search: Some(Search::parse(blank)),
+                    ..JobFilter::default()
+                })
+                .binds(&allowed),
+                Err(SelectionError::Filter(job_filter::FilterError::BlankSearch)),
+                "{blank:?}"
+            );
+        }
         assert!(matches!(
             filter(JobFilter {
                 status: Some(Listed::Failed),
@@ -345,12 +356,16 @@ mod tests {
         let predicate = |sql: &str| -> Vec<String> {
             sql.lines()
                 .map(str::trim)
-                .filter(|l| l.starts_with("WHERE status") || l.starts_with("AND {filter}"))
+                .filter(|l| {
+                    l.starts_with("WHERE status")
+                        || l.starts_with("AND {filter}")
+                        || l.starts_with("AND ($")
+                })
                 .map(String::from)
                 .collect()
         };
         let count = predicate(Statement::CountJobsFiltered.template());
-        assert_eq!(count.len(), 2);
+        assert_eq!(count.len(), 4);
         assert_eq!(count, predicate(Statement::RemoveJobsFiltered.template()));
     }
 
@@ -365,7 +380,7 @@ mod tests {
                 .collect()
         };
         let count = predicate(Statement::CountJobs.template());
-        assert_eq!(count.len(), 4);
+        assert_eq!(count.len(), 5);
         assert_eq!(count, predicate(Statement::RemoveJobs.template()));
     }
 }

@@ -23,6 +23,9 @@ pub struct Preview {
     pub warning: Option<String>,
     /// Nothing would change (the dialog then only informs).
     pub nothing_to_do: bool,
+    /// A removal by filter: the jobs the count saw, which the confirmed
+    /// action acts within (see [`crate::actions::job_removal::Bound`]).
+    pub bound: Option<crate::actions::job_removal::Bound>,
 }
 
 pub(super) fn list<T: ToString>(items: &[T]) -> String {
@@ -44,6 +47,7 @@ impl Preview {
             command_line,
             warning: None,
             nothing_to_do: false,
+            bound: None,
         }
     }
 

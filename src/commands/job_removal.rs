@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{CommandContext, CommandError, object_names, open_session};
 use crate::actions::job_filter::{self, JobFilter, Search};
@@ -12,6 +11,7 @@ use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds::{CancelJobs, DeleteJobs, PurgeJobs};
 use crate::actions::{self, Act, Session};
 use crate::cli::{CancelArgs, Confirm, DeleteArgs, FilterFlags, PurgeArgs};
+use crate::db::signal::{Signals, StopSignal};
 use crate::output::{self, Exit, plural};
 
 pub(super) async fn cancel(ctx: &CommandContext, args: &CancelArgs) -> Result<Exit, CommandError> {
@@ -21,6 +21,7 @@ pub(super) async fn cancel(ctx: &CommandContext, args: &CancelArgs) -> Result<Ex
     };
     let action = CancelJobs {
         selection: selection.clone(),
+        bound: None,
     };
     run(ctx, Removal::Cancel, &action, &selection, &args.confirm).await
 }
@@ -29,6 +30,7 @@ pub(super) async fn delete(ctx: &CommandContext, args: &DeleteArgs) -> Result<Ex
     let selection = selection(&args.ids, &args.entrypoint, args.status, None);
     let action = DeleteJobs {
         selection: selection.clone(),
+        bound: None,
     };
     run(ctx, Removal::Delete, &action, &selection, &args.confirm).await
 }
@@ -40,6 +42,7 @@ pub(super) async fn purge(ctx: &CommandContext, args: &PurgeArgs) -> Result<Exit
     };
     let action = PurgeJobs {
         selection: selection.clone(),
+        bound: None,
     };
     run(ctx, Removal::Purge, &action, &selection, &args.confirm).await
 }
@@ -58,7 +61,8 @@ fn filtered(
         id: None,
         dedupe_key: flags.dedupe_key.clone(),
         worker: flags.worker,
-        search: flags.search.as_deref().map(|t| Search::Text(t.to_string())),
+        // One meaning everywhere: `pgq jobs --search` parses the same way.
+        search: flags.search.as_deref().map(Search::parse),
     })
 }
 
@@ -96,67 +100,76 @@ async fn run<A: Act<Output = Removed>>(
         let removed = actions::run(&session, action, true).await?;
         return dry_run(ctx, &session, removal, selection, &removed);
     }
+    // Installed before anything is written: from here on SIGINT and SIGTERM
+    // stop the removal between batches, with a summary.
+    let signals = Signals::interrupt_and_terminate().map_err(|e| CommandError::Other(e.to_string()))?;
     // Counted once: for the --yes guard, and as the progress bar's length.
+    // A count shown is a bound: what is removed is at most what it saw.
     let mut counted = None;
     if !selection.is_ids() && !confirm.yes {
-        let (n, _) = job_removal::count(&session, removal, selection).await?;
-        if n > 1 {
+        let found = job_removal::count(&session, removal, selection, None).await?;
+        if found.count > 1 {
             return Err(CommandError::Usage(format!(
                 "{} match {}; add --yes to {} them (--dry-run shows the SQL)",
-                plural(n as usize, &format!("{} job", removal.jobs_word())),
+                plural(found.count as usize, &format!("{} job", removal.jobs_word())),
                 selection.arguments(),
                 removal.command()
             )));
         }
-        counted = Some(n);
+        counted = Some(found);
     }
     actions::refuse_writes(&session, || action.command_line(&session.names)).await?;
-    let removed = with_progress(&session, removal, selection, counted).await?;
-    report(ctx, &removed);
-    Ok(if removed.interrupted {
-        Exit::Failure
-    } else {
-        Exit::Ok
+    let (removed, signal) = with_progress(&session, removal, selection, counted, signals).await?;
+    report(ctx, &removed, signal);
+    Ok(match signal {
+        Some(StopSignal::Terminate) => Exit::Terminated,
+        Some(_) => Exit::Interrupted,
+        None if removed.left > 0 => Exit::Failure,
+        None => Exit::Ok,
     })
 }
 
-/// Run the removal with a progress bar on a terminal; Ctrl-C stops it
-/// between batches (a batch is never cut in half).
+/// Run the removal with a progress bar on a terminal; a stop signal stops
+/// it between batches (a batch is never cut in half). Says which signal.
 async fn with_progress(
     session: &Session,
     removal: Removal,
     selection: &JobSelection,
-    counted: Option<u64>,
-) -> Result<Removed, CommandError> {
-    let stop = Arc::new(AtomicBool::new(false));
+    counted: Option<job_removal::Counted>,
+    mut signals: Signals,
+) -> Result<(Removed, Option<StopSignal>), CommandError> {
+    let stop: Arc<std::sync::Mutex<Option<StopSignal>>> = Arc::default();
     let watcher = {
         let stop = stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-            }
+            let signal = signals.recv().await;
+            *stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(signal);
         })
     };
+    let stopped = || *stop.lock().unwrap_or_else(|e| e.into_inner());
     let progress = if selection.is_ids() || !std::io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
     } else {
-        let n = match counted {
-            Some(n) => n,
-            None => job_removal::count(session, removal, selection).await?.0,
+        let n = match &counted {
+            Some(c) => c.count,
+            None => job_removal::count(session, removal, selection, None).await?.count,
         };
         indicatif::ProgressBar::new(n)
     };
-    let result = job_removal::remove(session, removal, selection, false, &mut |done| {
+    let bound = counted.as_ref().map(job_removal::Counted::bound);
+    let result = job_removal::remove(session, removal, selection, bound, false, &mut |done| {
         progress.set_position(done);
-        !stop.load(Ordering::SeqCst)
+        stopped().is_none()
     })
     .await;
     watcher.abort();
     progress.finish_and_clear();
-    Ok(result?)
+    let removed = result?;
+    let signal = if removed.interrupted { stopped() } else { None };
+    Ok((removed, signal))
 }
 
-fn report(ctx: &CommandContext, removed: &Removed) {
+fn report(ctx: &CommandContext, removed: &Removed, signal: Option<StopSignal>) {
     let jobs = plural(removed.count as usize, "job");
     if ctx.json {
         let mut value = serde_json::json!({
@@ -164,12 +177,16 @@ fn report(ctx: &CommandContext, removed: &Removed) {
             "count": removed.count,
             "batches": removed.batches,
             "interrupted": removed.interrupted,
+            "left": removed.left,
         });
         if !removed.ids.is_empty() {
             value["ids"] = removed.ids.clone().into();
         }
         if removed.removal == Removal::Cancel {
             value["events"] = removed.events.into();
+        }
+        if let Some(signal) = signal {
+            value["signal"] = signal.number().into();
         }
         output::stdout(&output::json_line(&value));
     } else if removed.interrupted {
@@ -186,8 +203,17 @@ fn report(ctx: &CommandContext, removed: &Removed) {
         }
         output::stdout(&format!("{line}.\n"));
     }
-    if removed.interrupted {
-        output::error("interrupted; whole batches were written, the rest is untouched");
+    if let Some(signal) = signal {
+        output::error(&format!(
+            "stopped by signal {}; whole batches were written, the rest is untouched",
+            signal.number()
+        ));
+    }
+    if removed.left > 0 {
+        output::error(&format!(
+            "{} still matching were held by another transaction the whole time and were left untouched; run the command again",
+            plural(removed.left as usize, "job")
+        ));
     }
 }
 

@@ -41,11 +41,13 @@ pub(super) async fn run(ctx: &CommandContext, args: &PruneArgs) -> Result<Exit, 
     tokio::pin!(work);
     let mut tick = tokio::time::interval(PROGRESS_EVERY);
     let mut stopping = false;
+    let mut stopped_by = None;
     let pruned = loop {
         tokio::select! {
             done = &mut work => break done?,
-            _ = signals.recv(), if !stopping => {
+            signal = signals.recv(), if !stopping => {
                 stopping = true;
+                stopped_by = Some(signal);
                 control.stop();
                 progress.suspend(|| output::status("Stopping after the current batch…"));
             }
@@ -68,10 +70,10 @@ pub(super) async fn run(ctx: &CommandContext, args: &PruneArgs) -> Result<Exit, 
     };
     progress.finish_and_clear();
     report(&session.names, &action, &pruned, ctx.json);
-    Ok(if pruned.interrupted {
-        Exit::Interrupted
-    } else {
-        Exit::Ok
+    Ok(match stopped_by {
+        Some(StopSignal::Terminate) if pruned.interrupted => Exit::Terminated,
+        _ if pruned.interrupted => Exit::Interrupted,
+        _ => Exit::Ok,
     })
 }
 

@@ -218,6 +218,9 @@ pub struct App {
     refresh_interval: Duration,
     fresh: HashMap<ViewKind, Freshness>,
     previews: HashMap<u64, PreviewFor>,
+    /// The tab each proposed action came from: its tags are spent once the
+    /// action ran, so they never carry over to the next one.
+    origins: HashMap<u64, Tab>,
     next_id: u64,
     /// Tables whose changes make queue views refresh.
     watched_tables: Vec<String>,
@@ -282,6 +285,7 @@ impl App {
                 .unwrap_or_else(|_| Duration::seconds(5)),
             fresh: HashMap::new(),
             previews: HashMap::new(),
+            origins: HashMap::new(),
             next_id: 1,
             watched_tables: vec![o.names.queue_table.clone(), o.names.queue_table_log.clone()],
             object_names: o.names,
@@ -814,6 +818,7 @@ impl App {
         let id = self.next_id();
         self.previews
             .insert(id, PreviewFor::Confirmation(action.clone()));
+        self.origins.insert(id, self.tab);
         self.flash(Level::Info, "preparing the preview…");
         vec![Effect::Request(Request::Preview { id, action })]
     }
@@ -823,6 +828,8 @@ impl App {
             Some(PreviewFor::Confirmation(action)) => match result {
                 Ok(preview) => {
                     self.flash = None;
+                    // What is confirmed is what the preview counted.
+                    let action = action.within(preview.bound);
                     self.confirm = Some(Confirm::new(id, action, preview));
                 }
                 Err(e) => self.flash(Level::Error, format!("cannot prepare the change: {e}")),
@@ -842,6 +849,13 @@ impl App {
         sql: Vec<String>,
         effects: &mut Vec<Effect>,
     ) {
+        // Whatever the outcome, the tags the action took are spent (a failed
+        // action says so; the operator tags again for the next one).
+        if let Some(origin) = self.origins.remove(&id)
+            && let Some(list) = self.tab_view_mut(origin).and_then(|t| t.list_mut())
+        {
+            list.clear_tags();
+        }
         if let Some(at) = self.background.iter().position(|(bg, _)| *bg == id) {
             let (_, command_line) = self.background.remove(at);
             self.finished_in_background(command_line, result, elapsed, sql, effects);
@@ -886,11 +900,7 @@ impl App {
                         });
                     }
                 }
-                Outcome::SchedulesRemoved(_) => {
-                    self.schedules.list.tagged.clear();
-                    self.schedules.close_detail();
-                }
-                Outcome::Requeued(_) | Outcome::Deleted(_) => self.held.list.tagged.clear(),
+                Outcome::SchedulesRemoved(_) => self.schedules.close_detail(),
                 Outcome::DurabilitySet(set) => {
                     self.durability.last_change = Some((set.level, elapsed));
                 }

@@ -144,6 +144,10 @@ statements! {
     // The same, for the job browser's filter (`JobSelection::Filter`).
     RemoveJobsFiltered => "remove_jobs_filtered.sql",
     CountJobsFiltered => "count_jobs_filtered.sql",
+    // A key=value search's candidates, decided row by row by the client.
+    SearchCandidates => "search_candidates.sql",
+    // The newest job when a removal starts: it never takes a later one.
+    NewestJob => "newest_job.sql",
     Notify => "notify.sql",
 }
 

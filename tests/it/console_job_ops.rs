@@ -226,6 +226,7 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
     };
     let action = Action::from(kinds::CancelJobs {
         selection: JobSelection::Filter(filter.clone()),
+        bound: None,
     });
     // The preview counts the same jobs, under the search's statement timeout.
     let shown = preview(&s, &action).await.unwrap();
@@ -252,6 +253,7 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
         &s,
         &kinds::CancelJobs {
             selection: JobSelection::Filter(filter),
+            bound: None,
         },
         false,
     )
@@ -278,6 +280,7 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
             &s,
             &kinds::PurgeJobs {
                 selection: JobSelection::Filter(refused),
+                bound: None,
             },
             false,
         )

@@ -1,7 +1,7 @@
 //! `pgq cancel`: stop queued or picked jobs, as Python's `mark_job_as_cancelled`.
 //! Everything but the kind of removal lives in `actions::job_removal`.
 
-use crate::actions::job_removal::{self, Removal, Removed};
+use crate::actions::job_removal::{self, Bound, Removal, Removed};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::preview::Preview;
 use crate::actions::{Act, ActionError, Session};
@@ -10,6 +10,8 @@ use crate::settings::names::ObjectNames;
 #[derive(Debug, Clone, PartialEq)]
 pub struct CancelJobs {
     pub selection: JobSelection,
+    /// What the operator confirmed (a filter's count): acted within.
+    pub bound: Option<Bound>,
 }
 
 impl Act for CancelJobs {
@@ -20,6 +22,7 @@ impl Act for CancelJobs {
     fn sample() -> Self {
         CancelJobs {
             selection: JobSelection::Ids(vec![1, 2]),
+            bound: None,
         }
     }
 
@@ -28,7 +31,15 @@ impl Act for CancelJobs {
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
-        job_removal::remove(session, Removal::Cancel, &self.selection, dry_run, &mut |_| true).await
+        job_removal::remove(
+            session,
+            Removal::Cancel,
+            &self.selection,
+            self.bound,
+            dry_run,
+            &mut |_| true,
+        )
+        .await
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {

@@ -69,6 +69,17 @@ macro_rules! register {
                 }
             }
 
+            /// The action as confirmed: a removal by filter acts within the
+            /// bound its preview counted (other actions are unchanged).
+            pub fn within(self, bound: Option<super::job_removal::Bound>) -> Action {
+                match self {
+                    Action::CancelJobs(a) => Action::CancelJobs(CancelJobs { bound, ..a }),
+                    Action::PurgeJobs(a) => Action::PurgeJobs(PurgeJobs { bound, ..a }),
+                    Action::DeleteJobs(a) => Action::DeleteJobs(DeleteJobs { bound, ..a }),
+                    other => other,
+                }
+            }
+
             pub async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
                 match self {
                     $(Action::$Type(a) => a.preview(session).await,)*

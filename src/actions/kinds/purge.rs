@@ -1,7 +1,7 @@
 //! `pgq purge`: remove queued jobs matching a filter, in batches, logged `deleted`.
 //! Everything but the kind of removal lives in `actions::job_removal`.
 
-use crate::actions::job_removal::{self, Removal, Removed};
+use crate::actions::job_removal::{self, Bound, Removal, Removed};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::preview::Preview;
 use crate::actions::{Act, ActionError, Session};
@@ -10,6 +10,8 @@ use crate::settings::names::ObjectNames;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PurgeJobs {
     pub selection: JobSelection,
+    /// What the operator confirmed (a filter's count): acted within.
+    pub bound: Option<Bound>,
 }
 
 impl Act for PurgeJobs {
@@ -24,6 +26,7 @@ impl Act for PurgeJobs {
                 statuses: vec![],
                 older_than: Some(std::time::Duration::from_secs(3600)),
             },
+            bound: None,
         }
     }
 
@@ -32,7 +35,15 @@ impl Act for PurgeJobs {
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
-        job_removal::remove(session, Removal::Purge, &self.selection, dry_run, &mut |_| true).await
+        job_removal::remove(
+            session,
+            Removal::Purge,
+            &self.selection,
+            self.bound,
+            dry_run,
+            &mut |_| true,
+        )
+        .await
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {

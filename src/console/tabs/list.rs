@@ -35,6 +35,8 @@ pub trait ListControls {
     fn reset_selection(&mut self);
     fn detail_open(&self) -> bool;
     fn close_detail(&mut self);
+    /// An action took the tagged rows: they are spent.
+    fn clear_tags(&mut self);
 }
 
 impl<K: Ord + Copy> ListControls for ListView<K> {
@@ -56,6 +58,10 @@ impl<K: Ord + Copy> ListControls for ListView<K> {
 
     fn close_detail(&mut self) {
         self.detail = None;
+    }
+
+    fn clear_tags(&mut self) {
+        self.tagged.clear();
     }
 }
 
@@ -87,10 +93,20 @@ impl<K: Ord + Copy> ListView<K> {
             .with_selected(Some(selected));
     }
 
-    /// New data arrived: keep the selection in range and drop tags of rows
-    /// that are gone (they would act on nothing).
-    pub fn accept(&mut self, len: usize, exists: impl Fn(&K) -> bool) {
+    /// New data arrived: drop tags of rows that are gone (they would act on
+    /// nothing), and keep the selection on the row it was on, found by its
+    /// key among the `shown` rows, so a live list moving under the cursor
+    /// never moves what a key acts on; a row that left keeps the position.
+    pub fn accept(&mut self, shown: &[K], previous: Option<K>, exists: impl Fn(&K) -> bool) {
         self.tagged.retain(|k| exists(k));
+        if let Some(at) = previous.and_then(|p| shown.iter().position(|k| *k == p)) {
+            self.selected = at;
+        }
+        self.selected = self.selected.min(shown.len().saturating_sub(1));
+    }
+
+    /// New data arrived in a list without keys: keep the selection in range.
+    pub fn clamp(&mut self, len: usize) {
         self.selected = self.selected.min(len.saturating_sub(1));
     }
 
@@ -177,7 +193,21 @@ mod tests {
         list.toggle_tag(Some(4));
         list.toggle_tag(Some(3));
         assert_eq!(list.targets(Some(9)), vec![4]);
-        list.accept(1, |k| *k != 4);
+        list.accept(&[9], Some(9), |k| *k != 4);
         assert_eq!(list.targets(Some(9)), vec![9]);
+    }
+
+    #[test]
+    fn the_selection_stays_on_its_row_while_rows_move() {
+        let mut list: ListView<i64> = ListView::default();
+        list.accept(&[10, 11, 12], None, |_| true);
+        list.navigate(3, 10, Command::Down);
+        assert_eq!(list.selected, 1, "on 11");
+        // Two new rows arrive above it: the selection follows job 11.
+        list.accept(&[8, 9, 10, 11, 12], Some(11), |_| true);
+        assert_eq!(list.selected, 3);
+        // Job 11 left: the position stays, within range.
+        list.accept(&[8, 9], Some(11), |_| true);
+        assert_eq!(list.selected, 1);
     }
 }

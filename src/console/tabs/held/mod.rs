@@ -50,10 +50,11 @@ impl HeldTab {
     }
 
     pub fn accept(&mut self, jobs: Vec<HeldJob>) {
-        let ids: Vec<i64> = jobs.iter().map(|j| j.job.id).collect();
+        let previous = self.selected_id();
+        let ids: std::collections::HashSet<i64> = jobs.iter().map(|j| j.job.id).collect();
         self.jobs = Some(jobs);
-        let len = self.rows().len();
-        self.list.accept(len, |id| ids.contains(id));
+        let shown: Vec<i64> = self.rows().iter().map(|j| j.job.id).collect();
+        self.list.accept(&shown, previous, |id| ids.contains(id));
     }
 }
 
@@ -114,7 +115,7 @@ impl TabView for HeldTab {
                     return vec![Reply::Flash(Level::Info, "no held job selected".into())];
                 }
                 let selection = crate::actions::job_selection::JobSelection::Ids(ids);
-                return vec![Reply::Propose(kinds::DeleteJobs { selection }.into())];
+                return vec![Reply::Propose(kinds::DeleteJobs { selection, bound: None }.into())];
             }
             _ => {}
         }

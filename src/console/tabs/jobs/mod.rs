@@ -76,9 +76,13 @@ impl JobsTab {
     pub fn accept(&mut self, page: JobsPage) {
         self.loading = false;
         self.error = None;
-        let len = page.rows.len();
+        let previous = self.selected_id();
+        let shown: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+        let ids: std::collections::HashSet<i64> = shown.iter().copied().collect();
         self.page = Some(page);
-        self.list.accept(len, |_| true);
+        // Tags of jobs that left the page (finished, canceled, another page)
+        // would act on what is no longer on screen.
+        self.list.accept(&shown, previous, |id| ids.contains(id));
     }
 
     pub fn accept_detail(&mut self, detail: JobDetail) {
@@ -139,10 +143,12 @@ impl JobsTab {
         let action = match command {
             Command::CancelJobs => kinds::CancelJobs {
                 selection: JobSelection::Ids(ids),
+                bound: None,
             }
             .into(),
             Command::Delete => kinds::DeleteJobs {
                 selection: JobSelection::Ids(ids),
+                bound: None,
             }
             .into(),
             _ => kinds::Requeue { ids }.into(),
@@ -164,8 +170,8 @@ impl JobsTab {
         }
         let selection = JobSelection::Filter(self.applied.clone());
         let action = match command {
-            Command::CancelMatching => kinds::CancelJobs { selection }.into(),
-            _ => kinds::PurgeJobs { selection }.into(),
+            Command::CancelMatching => kinds::CancelJobs { selection, bound: None }.into(),
+            _ => kinds::PurgeJobs { selection, bound: None }.into(),
         };
         vec![Reply::Propose(action)]
     }

@@ -66,11 +66,12 @@ impl SchedulesTab {
     }
 
     pub fn accept(&mut self, listing: ScheduleListing, now: DateTime<Utc>) {
+        let previous = self.selected_id();
         self.listing = Some(listing);
-        let len = self.rows().len();
+        let shown: Vec<i64> = self.rows().iter().map(|r| r.schedule.id).collect();
         let rows = self.listing.iter().flat_map(|l| &l.rows);
-        let ids: Vec<i64> = rows.map(|r| r.schedule.id).collect();
-        self.list.accept(len, |id| ids.contains(id));
+        let ids: std::collections::HashSet<i64> = rows.map(|r| r.schedule.id).collect();
+        self.list.accept(&shown, previous, |id| ids.contains(id));
         self.compute_fires(now);
     }
 

@@ -156,7 +156,7 @@ impl StatsTab {
         self.data = Some(stats);
         self.error = None;
         let len = self.rows().len();
-        self.list.accept(len, |_| true);
+        self.list.clamp(len);
     }
 }
 

@@ -42,10 +42,12 @@ impl WorkersTab {
     }
 
     pub fn accept(&mut self, workers: Vec<WorkerRow>) {
-        let ids: Vec<Uuid> = workers.iter().map(|w| w.queue_manager_id).collect();
+        let previous = self.selected_row().map(|w| w.queue_manager_id);
+        let ids: std::collections::HashSet<Uuid> =
+            workers.iter().map(|w| w.queue_manager_id).collect();
         self.workers = Some(workers);
-        let len = self.rows().len();
-        self.list.accept(len, |id| ids.contains(id));
+        let shown: Vec<Uuid> = self.rows().iter().map(|w| w.queue_manager_id).collect();
+        self.list.accept(&shown, previous, |id| ids.contains(id));
     }
 }
 
@@ -101,6 +103,7 @@ impl TabView for WorkersTab {
             Command::CancelJobs => vec![Reply::Propose(
                 kinds::CancelJobs {
                     selection: JobSelection::Filter(held),
+                    bound: None,
                 }
                 .into(),
             )],
