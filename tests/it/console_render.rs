@@ -435,6 +435,7 @@ fn durability_preview() -> Preview {
         command_line: "pgq alter-durability balanced --lock-timeout 5".into(),
         warning: Some("Each ALTER TABLE rewrites the table under an ACCESS EXCLUSIVE lock (218.0 MB to rewrite): enqueue and dequeue wait meanwhile. The lock wait is bounded by lock_timeout; on any error no table changes.".into()),
         nothing_to_do: false,
+        bound: None,
     }
 }
 
