@@ -257,6 +257,17 @@ async fn purge_older_than_takes_only_old_queued_jobs_of_the_entrypoint() {
 
 #[tokio::test]
 async fn an_interrupted_purge_leaves_whole_batches() {
+    interrupted_removal("purge", "INT", 130).await;
+}
+
+/// SIGTERM (a supervisor's stop) is handled like SIGINT: whole batches, a
+/// summary, and 143; before, cancel and purge died at once with no summary.
+#[tokio::test]
+async fn a_terminated_cancel_leaves_whole_batches_and_says_so() {
+    interrupted_removal("cancel", "TERM", 143).await;
+}
+
+async fn interrupted_removal(command: &str, signal: &str, code: i32) {
     let db = TestDb::installed();
     let client = db.client().await;
     let before: i64 = 300_000;
@@ -268,22 +279,23 @@ async fn an_interrupted_purge_leaves_whole_batches() {
         )
         .await
         .unwrap();
-    let mut purge = db.spawn_pgq(&["purge", "--entrypoint", "bulk", "--yes"], &[]);
-    let deleted_sql = "SELECT count(*) FROM pgqueuer_log WHERE status = 'deleted'";
+    let mut removal = db.spawn_pgq(&[command, "--entrypoint", "bulk", "--yes"], &[]);
+    let logged_sql = "SELECT count(*) FROM pgqueuer_log WHERE status IN ('deleted', 'canceled')";
     wait_for(WAIT, || async {
-        (count(&client, deleted_sql).await >= 10_000).then_some(())
+        (count(&client, logged_sql).await >= 10_000).then_some(())
     })
     .await
-    .expect("the purge deletes a first batch");
-    purge.signal("INT");
-    assert_eq!(purge.wait_exit(WAIT), Some(1), "interrupted: exit 1");
-    let said = purge
-        .stdout_line(WAIT, |l| l.starts_with("Interrupted: purged"))
+    .expect("the removal writes a first batch");
+    removal.signal(signal);
+    assert_eq!(removal.wait_exit(WAIT), Some(code), "stopped by SIG{signal}");
+    let past = if command == "purge" { "purged" } else { "canceled" };
+    let said = removal
+        .stdout_line(WAIT, |l| l.starts_with(&format!("Interrupted: {past}")))
         .expect("an interruption summary");
-    let deleted = count(&client, deleted_sql).await;
+    let logged = count(&client, logged_sql).await;
     let remaining = count(&client, "SELECT count(*) FROM pgqueuer").await;
-    assert!(remaining > 0, "the purge ended before the signal");
-    assert_eq!(deleted + remaining, before);
-    assert_eq!(deleted % 10_000, 0, "whole batches only: {deleted}");
-    assert!(said.contains(&format!("purged {deleted} jobs")), "{said}");
+    assert!(remaining > 0, "the removal ended before the signal");
+    assert_eq!(logged + remaining, before);
+    assert_eq!(logged % 10_000, 0, "whole batches only: {logged}");
+    assert!(said.contains(&format!("{past} {logged} jobs")), "{said}");
 }
