@@ -39,6 +39,7 @@ mod listen;
 mod listener;
 mod metrics;
 mod prune;
+mod removal_concurrency;
 mod python_compat;
 mod python_flags;
 mod root_cert_pem;
