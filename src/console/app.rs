@@ -818,6 +818,14 @@ impl App {
         let id = self.next_id();
         self.previews
             .insert(id, PreviewFor::Confirmation(action.clone()));
+        // Proposals that never ran (refused, dismissed) leave no origin behind.
+        let confirm = self.confirm.as_ref().map(|c| c.id);
+        let (previews, background) = (&self.previews, &self.background);
+        self.origins.retain(|id, _| {
+            previews.contains_key(id)
+                || confirm == Some(*id)
+                || background.iter().any(|(b, _)| b == id)
+        });
         self.origins.insert(id, self.tab);
         self.flash(Level::Info, "preparing the preview…");
         vec![Effect::Request(Request::Preview { id, action })]

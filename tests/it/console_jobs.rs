@@ -370,3 +370,96 @@ fn find_a_job_by_payload_and_open_its_detail() {
     assert!(screen.contains("job 2"), "{screen}");
     assert!(screen.contains("queued"), "{screen}");
 }
+
+/// The action a key proposed (its preview request), with the request id.
+fn proposed(effects: &[Effect]) -> Option<(u64, pgq::actions::Action)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Request(Request::Preview { id, action }) => Some((*id, action.clone())),
+        _ => None,
+    })
+}
+
+fn canceled_ids(action: &pgq::actions::Action) -> Vec<i64> {
+    match action {
+        pgq::actions::Action::CancelJobs(pgq::actions::kinds::CancelJobs {
+            selection: pgq::actions::job_selection::JobSelection::Ids(ids),
+            ..
+        }) => ids.clone(),
+        other => panic!("not a cancel by id: {other:?}"),
+    }
+}
+
+/// The audit: after an action on tagged jobs 14 and 15, `c` on job 16
+/// proposed "Cancel 2 jobs (14, 15)". Tags are spent by the action they
+/// were made for, and tags of jobs that left the list are dropped.
+#[test]
+fn tags_end_with_their_action_and_with_their_rows() {
+    let mut a = with_page(app(Tab::Jobs));
+    // Tag 48123 (first row) and 48121 (third); Space moves on to the next row.
+    key(&mut a, KeyCode::Char(' '));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char(' '));
+    let (id, action) = proposed(&key(&mut a, KeyCode::Char('c'))).expect("a cancel proposed");
+    assert_eq!(canceled_ids(&action), vec![48121, 48123]);
+    let preview = pgq::actions::preview::Preview::new(
+        "Cancel 2 jobs (48121, 48123)?".into(),
+        vec!["DELETE …".into()],
+        "pgq cancel 48121 48123".into(),
+    );
+    a.on_db(DbEvent::Previewed {
+        id,
+        result: Ok(preview),
+    });
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Enter);
+    a.on_db(DbEvent::Done {
+        id,
+        result: Ok(Outcome::Canceled(pgq::actions::job_removal::Removed {
+            removal: pgq::actions::job_removal::Removal::Cancel,
+            dry_run: false,
+            count: 2,
+            ids: vec![48121, 48123],
+            batches: 1,
+            events: 1,
+            interrupted: false,
+            left: 0,
+        })),
+        elapsed: Duration::from_millis(3),
+        sql: Vec::new(),
+    });
+    key(&mut a, KeyCode::Enter); // close the outcome
+    assert!(a.jobs.list.tagged.is_empty(), "the action spent its tags");
+    // The next `c` takes the highlighted job only (48120, after the tags).
+    let (_, action) = proposed(&key(&mut a, KeyCode::Char('c'))).expect("a cancel proposed");
+    assert_eq!(canceled_ids(&action), vec![48120]);
+    key(&mut a, KeyCode::Esc);
+
+    // A tag whose job leaves the list goes with it.
+    key(&mut a, KeyCode::Char(' ')); // tag 48120
+    assert_eq!(a.jobs.list.tagged.len(), 1);
+    let mut without = page();
+    without.rows.retain(|r| r.id != 48120);
+    a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(a.jobs.request())),
+        result: Ok(Outcome::Jobs(without)),
+    });
+    assert!(a.jobs.list.tagged.is_empty(), "{:?}", a.jobs.list.tagged);
+}
+
+/// The audit: the selection followed the row position in a live list, so
+/// `c` offered a different job than the one highlighted a moment before.
+#[test]
+fn the_selection_stays_on_its_job_while_the_list_moves() {
+    let mut a = with_page(app(Tab::Jobs));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char('j')); // on 48121
+    let mut moved = page();
+    moved.rows.insert(0, row(48125, "send_email", "queued", 0, "{}"));
+    moved.rows.insert(0, row(48126, "send_email", "queued", 0, "{}"));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Jobs(Box::new(a.jobs.request())),
+        result: Ok(Outcome::Jobs(moved)),
+    });
+    let (_, action) = proposed(&key(&mut a, KeyCode::Char('c'))).expect("a cancel proposed");
+    assert_eq!(canceled_ids(&action), vec![48121]);
+}
