@@ -321,10 +321,18 @@ impl JobFilter {
         match &self.search {
             None => {}
             // Bytes, so a binary payload is searched without a decoding error.
+            // Headers by their keys and decoded values, not their JSON text
+            // (where `x"y` is spelled `x\"y` and `\` starts every escape).
             Some(Search::Text(text)) => w.and(
                 first,
-                "(position($? IN payload) > 0 OR strpos(headers::text, $?) > 0)",
-                vec![Param::Bytes(text.as_bytes().to_vec()), Param::Text(text.clone())],
+                "(position($? IN payload) > 0 OR EXISTS (SELECT 1 FROM jsonb_each_text(\
+                 CASE jsonb_typeof(headers) WHEN 'object' THEN headers ELSE '{}'::jsonb END) h \
+                 WHERE strpos(h.key, $?) > 0 OR strpos(h.value, $?) > 0))",
+                vec![
+                    Param::Bytes(text.as_bytes().to_vec()),
+                    Param::Text(text.clone()),
+                    Param::Text(text.clone()),
+                ],
             ),
             // Narrowed here, decided by `Search::matches` on the rows returned.
             Some(Search::KeyValue { key, value }) => w.and(
@@ -399,8 +407,19 @@ impl Search {
         match self {
             Search::Text(text) => {
                 let bytes = text.as_bytes();
+                let in_headers = |h: &serde_json::Value| {
+                    h.as_object().is_some_and(|map| {
+                        map.iter().any(|(key, value)| {
+                            key.contains(text.as_str())
+                                || match value {
+                                    serde_json::Value::String(s) => s.contains(text.as_str()),
+                                    other => other.to_string().contains(text.as_str()),
+                                }
+                        })
+                    })
+                };
                 payload.is_some_and(|p| p.windows(bytes.len().max(1)).any(|w| w == bytes))
-                    || headers.is_some_and(|h| h.to_string().contains(text.as_str()))
+                    || headers.is_some_and(in_headers)
             }
             Search::KeyValue { key, value } => {
                 let top_level = |json: &serde_json::Value| {
@@ -449,9 +468,11 @@ mod tests {
             w.sql,
             "status = $3 AND entrypoint = ANY($4) AND priority >= $5 AND priority <= $6 \
              AND id = $7 AND dedupe_key = $8 AND queue_manager_id = $9 \
-             AND (position($10 IN payload) > 0 OR strpos(headers::text, $11) > 0)"
+             AND (position($10 IN payload) > 0 OR EXISTS (SELECT 1 FROM jsonb_each_text(\
+             CASE jsonb_typeof(headers) WHEN 'object' THEN headers ELSE '{}'::jsonb END) h \
+             WHERE strpos(h.key, $11) > 0 OR strpos(h.value, $12) > 0))"
         );
-        assert_eq!(w.params.len(), 9);
+        assert_eq!(w.params.len(), 10);
     }
 
     #[test]

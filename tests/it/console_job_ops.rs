@@ -190,7 +190,7 @@ async fn read_only_refuses_every_jobs_tab_action() {
     assert_eq!(logged, 0);
 }
 
-async fn session(db: &TestDb) -> Session {
+pub(crate) async fn session(db: &TestDb) -> Session {
     let settings = ConnectionSettings::resolve(
         Some(&db.dsn()),
         &Env::from_pairs(Vec::<(String, String)>::new()),

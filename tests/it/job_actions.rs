@@ -299,3 +299,161 @@ async fn interrupted_removal(command: &str, signal: &str, code: i32) {
     assert_eq!(logged % 10_000, 0, "whole batches only: {logged}");
     assert!(said.contains(&format!("{past} {logged} jobs")), "{said}");
 }
+
+fn enqueue_payload(db: &TestDb, entrypoint: &str, payload: &str) -> i64 {
+    let out = db.pgq(&["--json", "queue", entrypoint, payload]);
+    assert_exit(&out, 0);
+    json(&out)["id"].as_i64().expect("an id")
+}
+
+/// The audit: `pgq purge --search '' --yes` purged every queued job of
+/// every entrypoint. A search for nothing is wrong use everywhere (exit 2),
+/// and nothing is touched.
+#[tokio::test]
+async fn a_blank_search_is_refused_by_every_command() {
+    let db = TestDb::installed();
+    let ids = [enqueue(&db, "a"), enqueue(&db, "b")];
+    for args in [
+        vec!["purge", "--search", "", "--yes"],
+        vec!["purge", "--search", "   ", "--yes"],
+        vec!["cancel", "--search", "", "--yes"],
+        vec!["cancel", "--search", "\t", "--dry-run"],
+        vec!["jobs", "--search", ""],
+        vec!["jobs", "--search", " "],
+    ] {
+        let out = db.pgq(&args);
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("refusing an empty search"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(queue_ids(&db.client().await).await, ids);
+}
+
+/// The audit: `pgq jobs --search K=V` matched the JSON key (1 job) while
+/// `purge --search K=V` matched a substring (2 jobs). One filter, one
+/// meaning: count, dry run and purge take exactly what `pgq jobs` lists.
+#[tokio::test]
+async fn a_key_value_search_selects_the_same_jobs_to_list_count_and_purge() {
+    let db = TestDb::installed();
+    let hit = enqueue_payload(&db, "mail", r#"{"user": "42", "n": 1}"#);
+    // Has "user" and "42" as substrings, but not the key user = 42.
+    let near = enqueue_payload(&db, "mail", r#"{"n": 42, "note": "user"}"#);
+    let nested = enqueue_payload(&db, "mail", r#"{"inner": {"user": "42"}}"#);
+    let text = enqueue_payload(&db, "mail", "user=42 as plain text");
+
+    let listed = db.pgq(&["--json", "jobs", "--search", "user=42"]);
+    assert_exit(&listed, 0);
+    let listed: Vec<i64> = json(&listed)["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, vec![hit]);
+
+    let dry = db.pgq(&["--json", "purge", "--search", "user=42", "--dry-run"]);
+    assert_exit(&dry, 0);
+    assert_eq!(json(&dry)["count"], 1, "{}", stdout(&dry));
+    // Without --yes a single job goes ahead, as for any filter of one.
+    let out = db.pgq(&["--json", "purge", "--search", "user=42"]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["count"], 1);
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, vec![near, nested, text]);
+    // Cancel reads it the same way (and a headers key too).
+    let out = db.pgq(&["--json", "cancel", "--search", "n=42", "--yes"]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["count"], 1);
+    assert_eq!(queue_ids(&client).await, vec![nested, text]);
+}
+
+/// The audit: a filter-wide purge confirmed as "Purge 35 jobs" purged 37
+/// (two arrived meanwhile). A confirmed count is a bound: the action the
+/// console runs is the one its preview counted, at most those jobs.
+#[tokio::test]
+async fn a_confirmed_count_bounds_what_a_filter_wide_purge_takes() {
+    use pgq::actions::job_filter::JobFilter;
+    use pgq::actions::job_selection::JobSelection;
+    use pgq::actions::{Action, kinds};
+
+    let db = TestDb::installed();
+    let client = db.client().await;
+    client
+        .execute(
+            "INSERT INTO pgqueuer (priority, entrypoint, status, execute_after)
+             SELECT 0, 'bulk', 'queued', now() FROM generate_series(1, 35)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let session = crate::console_job_ops::session(&db).await;
+    let proposed = Action::from(kinds::PurgeJobs {
+        selection: JobSelection::Filter(JobFilter {
+            entrypoints: vec!["bulk".into()],
+            ..JobFilter::default()
+        }),
+        bound: None,
+    });
+    let preview = pgq::actions::preview::preview(&session, &proposed)
+        .await
+        .unwrap();
+    assert!(preview.question.starts_with("Purge 35 jobs"), "{}", preview.question);
+    let warning = preview.warning.clone().unwrap_or_default();
+    assert!(warning.contains("At most these 35 jobs"), "{warning}");
+    // Two more arrive while the operator reads the dialog.
+    let late: Vec<i64> = client
+        .query(
+            "INSERT INTO pgqueuer (priority, entrypoint, status, execute_after)
+             SELECT 0, 'bulk', 'queued', now() FROM generate_series(1, 2) RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // What the console runs on "Confirm".
+    let confirmed = proposed.within(preview.bound);
+    let outcome = confirmed.execute(&session, false).await.unwrap();
+    let pgq::actions::Outcome::Purged(removed) = outcome else {
+        panic!("not a purge outcome");
+    };
+    assert_eq!(removed.count, 35);
+    assert_eq!(queue_ids(&client).await, late);
+}
+
+/// The audit: a header search ran on the headers' JSON text, so `x"y`
+/// (stored as `x\"y`) was never found and `\` matched any escaped
+/// character. Searched by keys and decoded values, listing and acting alike.
+#[tokio::test]
+async fn a_text_search_reads_header_values_as_written() {
+    let db = TestDb::installed();
+    let queue = |header: &str| {
+        let out = db.pgq(&["--json", "queue", "h", "{}", "--header", header]);
+        assert_exit(&out, 0);
+        json(&out)["id"].as_i64().expect("an id")
+    };
+    let quoted = queue(r#"note=say "hi""#);
+    let newline = queue("note=line\nbreak");
+    let backslash = queue(r"path=C:\temp");
+    let listed = |search: &str| -> Vec<i64> {
+        let out = db.pgq(&["--json", "jobs", "--search", search, "--oldest-first"]);
+        assert_exit(&out, 0);
+        json(&out)["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(listed(r#"say "hi""#), vec![quoted]);
+    assert_eq!(listed("\\"), vec![backslash]);
+    assert_eq!(listed("line\nbreak"), vec![newline]);
+    assert_eq!(listed("path"), vec![backslash], "keys are searched too");
+    let out = db.pgq(&["--json", "purge", "--search", "\\", "--dry-run"]);
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["count"], 1);
+}
