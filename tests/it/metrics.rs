@@ -44,13 +44,13 @@ fn prometheus_venv() {
 }
 
 /// A running `pgq metrics` (or worker) and the address it serves on.
-struct Served {
-    process: Spawned,
-    addr: String,
+pub(crate) struct Served {
+    pub(crate) process: Spawned,
+    pub(crate) addr: String,
 }
 
 /// Wait for the line announcing the address and take `http://HOST:PORT` from it.
-fn served(process: Spawned) -> Served {
+pub(crate) fn served(process: Spawned) -> Served {
     let line = process
         .stderr_line(WAIT, |l| l.contains("http://"))
         .expect("the server announces its address");
@@ -70,14 +70,14 @@ fn start_metrics(db: &TestDb, extra: &[&str]) -> Served {
     served(db.spawn_pgq(&args, &[]))
 }
 
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     content_type: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 /// One HTTP/1.1 GET over a plain TCP connection.
-async fn get(addr: &str, path: &str) -> Reply {
+pub(crate) async fn get(addr: &str, path: &str) -> Reply {
     receive(send(addr, path).await).await
 }
 
