@@ -82,7 +82,7 @@ pub(crate) async fn get(addr: &str, path: &str) -> Reply {
 }
 
 /// Connect and send a GET; the reply is read by [`receive`].
-async fn send(addr: &str, path: &str) -> tokio::net::TcpStream {
+pub(crate) async fn send(addr: &str, path: &str) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("send");

@@ -331,13 +331,37 @@ async fn a_second_signal_exits_at_once_despite_a_slow_job_and_a_half_open_reques
     assert_eq!(status, "queued");
 }
 
+/// `pgq metrics` with a scrape stuck behind a lock (its statement would
+/// wait 10 s for its timeout) and a half-open request: SIGTERM still ends
+/// it within the server's few seconds of grace.
 #[tokio::test]
-async fn a_half_open_request_does_not_hold_up_pgq_metrics_after_sigterm() {
+async fn a_stuck_scrape_and_a_half_open_request_do_not_hold_up_pgq_metrics_after_sigterm() {
     let db = TestDb::installed();
     let mut server = served(db.spawn_pgq(&["metrics", "--listen", "127.0.0.1:0"], &[]));
     assert_eq!(get(&server.addr, "/healthz").await.status, 200);
+    let mut locker = db.client().await;
+    let lock = locker.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE pgqueuer IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let _stuck = crate::metrics::send(&server.addr, "/metrics").await;
+    let watcher = db.client().await;
+    let waiting = wait_for(WAIT, || async {
+        let n: i64 = watcher
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+                &[&db.name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        (n > 0).then_some(())
+    })
+    .await;
+    assert!(waiting.is_some(), "the scrape never reached the lock");
     let _held = half_open(&server.addr).await;
     server.process.signal("TERM");
     let (code, took) = exit_within(&mut server, EXITS_WITHIN);
     assert_eq!(code, Some(0), "still running after {took:?}");
+    lock.rollback().await.unwrap();
 }
