@@ -8,7 +8,7 @@
 //! server then sizes its connection cap from what the limit became.
 
 /// The soft limit before and after [`raise_to_hard_limit`]; `u64::MAX` means
-/// unlimited.
+/// unlimited (Linux's `RLIM_INFINITY`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenFileLimit {
     pub before: u64,
@@ -41,7 +41,7 @@ impl OpenFileLimit {
 /// system's reason (the limit then stays as it was, which is not fatal).
 pub fn raise_to_hard_limit() -> Result<OpenFileLimit, std::io::Error> {
     let mut limit = read()?;
-    let before = as_u64(limit.rlim_cur);
+    let before = limit.rlim_cur;
     if limit.rlim_cur != limit.rlim_max {
         limit.rlim_cur = limit.rlim_max;
         // SAFETY: setrlimit reads the struct we own and changes only this
@@ -59,7 +59,7 @@ pub fn raise_to_hard_limit() -> Result<OpenFileLimit, std::io::Error> {
 /// The current soft limit (`u64::MAX` when unlimited or unreadable: the
 /// callers size caps from it and treat both alike).
 pub fn soft_limit() -> u64 {
-    read().map_or(u64::MAX, |l| as_u64(l.rlim_cur))
+    read().map_or(u64::MAX, |l| l.rlim_cur)
 }
 
 fn read() -> Result<libc::rlimit, std::io::Error> {
@@ -72,12 +72,4 @@ fn read() -> Result<libc::rlimit, std::io::Error> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(limit)
-}
-
-fn as_u64(value: libc::rlim_t) -> u64 {
-    if value == libc::RLIM_INFINITY {
-        u64::MAX
-    } else {
-        value as u64
-    }
 }

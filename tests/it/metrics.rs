@@ -488,7 +488,11 @@ async fn an_outage_answers_200_with_the_up_gauge_at_0_and_the_next_scrape_after_
         "{}",
         metrics.body
     );
-    assert!(!metrics.body.contains("pgqueuer_queue_count"), "{}", metrics.body);
+    assert!(
+        !metrics.body.contains("pgqueuer_queue_count"),
+        "{}",
+        metrics.body
+    );
     // Prometheus' own parser takes the body, comment included.
     let parsed = scrape(&db, &server.addr);
     assert_eq!(value(&parsed, "pgq_queue_metrics_up", &[]), Some(0.0));
@@ -508,7 +512,10 @@ async fn an_outage_answers_200_with_the_up_gauge_at_0_and_the_next_scrape_after_
     .await
     .expect("metrics answer again after the outage");
     assert!(back.body.contains("pgq_metrics_collections_total"));
-    assert!(back.body.contains("pgqueuer_queue_count") || back.body.contains("pgq_log_unaggregated_rows"));
+    assert!(
+        back.body.contains("pgqueuer_queue_count")
+            || back.body.contains("pgq_log_unaggregated_rows")
+    );
     assert_eq!(get(&server.addr, "/readyz").await.status, 200);
 }
 
@@ -686,7 +693,10 @@ async fn a_worker_serves_its_own_series_while_the_database_is_unreachable() {
         db.name
     ))
     .await;
-    assert!(reconnecting.is_some(), "the worker never noticed the outage");
+    assert!(
+        reconnecting.is_some(),
+        "the worker never noticed the outage"
+    );
     assert_eq!(during.status, 200, "{}", during.body);
     let parsed = parsed.unwrap();
     assert!(ran_three(&parsed), "{}", during.body);
@@ -695,7 +705,11 @@ async fn a_worker_serves_its_own_series_while_the_database_is_unreachable() {
         value(&parsed, "pgq_worker_state", &[("state", "reconnecting")]),
         Some(1.0)
     );
-    assert!(!during.body.contains("pgqueuer_queue_count"), "{}", during.body);
+    assert!(
+        !during.body.contains("pgqueuer_queue_count"),
+        "{}",
+        during.body
+    );
 
     // Back: the queue's series return beside the worker's.
     let after = wait_for(WAIT, || async {

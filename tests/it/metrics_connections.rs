@@ -235,7 +235,9 @@ async fn half_open_connections_neither_starve_command_jobs_nor_silence_healthz()
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(longest < CLOSED_WITHIN, "{longest:?}");
     // And the server is well again.
-    healthz(&worker.addr).await.expect("healthz after the flood");
+    healthz(&worker.addr)
+        .await
+        .expect("healthz after the flood");
     let exceptions: i64 = client
         .query_one(
             "SELECT count(*) FROM pgqueuer_log WHERE status = 'exception'",
@@ -284,7 +286,8 @@ async fn a_half_open_request_does_not_hold_up_a_stopping_worker() {
 #[tokio::test]
 async fn a_second_signal_exits_at_once_despite_a_slow_job_and_a_half_open_request() {
     let db = TestDb::installed();
-    let manifest = manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"60\"]\n");
+    let manifest =
+        manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"60\"]\n");
     let mut worker = start_worker(&db, &manifest, &[], None);
     assert_eq!(
         db.client()
@@ -300,10 +303,7 @@ async fn a_second_signal_exits_at_once_despite_a_slow_job_and_a_half_open_reques
     let client = db.client().await;
     let picked = wait_for(WAIT, || async {
         let n: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pgqueuer WHERE status = 'picked'",
-                &[],
-            )
+            .query_one("SELECT count(*) FROM pgqueuer WHERE status = 'picked'", &[])
             .await
             .unwrap()
             .get(0);
