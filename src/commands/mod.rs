@@ -13,6 +13,7 @@ mod job_removal;
 mod jobs;
 mod listen;
 mod metrics;
+mod open_files;
 mod prune;
 mod reports;
 mod run;

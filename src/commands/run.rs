@@ -5,12 +5,16 @@
 //! fails without `--restart-on-failure`, the schema is missing or the
 //! connection settings are wrong; 2 for a broken manifest or invalid run
 //! options, reported before anything connects.
+//!
+//! Signals: the first lets running jobs finish; a second stops them (back to
+//! `queued`) and drops the metrics server's connections, so the process
+//! exits as soon as the jobs' outcomes are written.
 
 use std::time::Duration;
 
 use super::CommandContext;
-use super::metrics::{Bound, MetricsOptions, WorkerLink};
-use super::{CommandError, object_names};
+use super::metrics::{Bound, MetricsOptions, Stop, WorkerLink};
+use super::{CommandError, object_names, open_files};
 use crate::cli::RunArgs;
 use crate::output::{self, Exit};
 use crate::worker::{RunOptions, Worker, log, manifest};
@@ -21,6 +25,10 @@ const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(300);
 
 pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, CommandError> {
     log::configure(args.log_level, args.log_format);
+    match open_files::raise_to_hard_limit() {
+        Ok(limit) => log::debug(&limit.describe(), &[]),
+        Err(e) => log::debug(&format!("cannot raise the open-file limit: {e}"), &[]),
+    }
     let manifest = match manifest::load(&args.factory) {
         Ok(m) => m,
         Err(e) => {
@@ -81,6 +89,7 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
     let console_settings = settings.clone();
     let mut stop = crate::db::signal::Signals::interrupt_and_terminate()
         .map_err(|e| CommandError::Other(e.to_string()))?;
+    let server_stop = metrics.as_ref().map(|(stop, _)| stop.clone());
     let signals = tokio::spawn(async move {
         let mut seen = 0;
         loop {
@@ -95,6 +104,11 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
                     &[],
                 );
                 trigger.now();
+                // Nothing may hold the exit up any more: not a scrape in
+                // flight, not a client that never finishes its request.
+                if let Some(server) = &server_stop {
+                    server.send_replace(Stop::Now);
+                }
             }
         }
     });
@@ -140,11 +154,19 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
         ))
     });
     let _ = thread.join();
-    signals.abort();
+    // The signal handler stays until the server has stopped, so a second
+    // signal still cuts its (bounded) wind-down short.
     if let Some((stop, server)) = metrics {
-        let _ = stop.send(());
+        stop.send_if_modified(|s| {
+            let serving = *s == Stop::Serving;
+            if serving {
+                *s = Stop::Gracefully;
+            }
+            serving
+        });
         let _ = server.await;
     }
+    signals.abort();
     Ok(match result {
         Ok(()) => Exit::Ok,
         Err(_) => Exit::Failure, // the worker has logged why
@@ -152,16 +174,17 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
 }
 
 /// Start serving the queue's and the worker's series on `listen`; they stop
-/// when the returned sender fires (after the worker has ended, so `/readyz`
-/// answers "stopping" for as long as the worker winds down).
+/// when the returned sender leaves [`Stop::Serving`] (after the worker has
+/// ended, so `/readyz` answers "stopping" for as long as the worker winds
+/// down).
 async fn serve_metrics(
     ctx: &CommandContext,
     worker: &mut Worker,
     listen: std::net::SocketAddr,
 ) -> Result<
     (
-        tokio::sync::oneshot::Sender<()>,
-        tokio::task::JoinHandle<Result<(), CommandError>>,
+        tokio::sync::watch::Sender<Stop>,
+        tokio::task::JoinHandle<()>,
     ),
     CommandError,
 > {
@@ -182,9 +205,7 @@ async fn serve_metrics(
         metrics: worker.metrics(),
         snapshot: worker.observe(),
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(bound.serve(Some(link), async move {
-        let _ = stopped.await;
-    }));
+    let (stop, stopped) = tokio::sync::watch::channel(Stop::Serving);
+    let server = tokio::spawn(bound.serve(Some(link), stopped));
     Ok((stop, server))
 }

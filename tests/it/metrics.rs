@@ -44,13 +44,13 @@ fn prometheus_venv() {
 }
 
 /// A running `pgq metrics` (or worker) and the address it serves on.
-struct Served {
-    process: Spawned,
-    addr: String,
+pub(crate) struct Served {
+    pub(crate) process: Spawned,
+    pub(crate) addr: String,
 }
 
 /// Wait for the line announcing the address and take `http://HOST:PORT` from it.
-fn served(process: Spawned) -> Served {
+pub(crate) fn served(process: Spawned) -> Served {
     let line = process
         .stderr_line(WAIT, |l| l.contains("http://"))
         .expect("the server announces its address");
@@ -70,19 +70,19 @@ fn start_metrics(db: &TestDb, extra: &[&str]) -> Served {
     served(db.spawn_pgq(&args, &[]))
 }
 
-struct Reply {
-    status: u16,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
     content_type: String,
-    body: String,
+    pub(crate) body: String,
 }
 
 /// One HTTP/1.1 GET over a plain TCP connection.
-async fn get(addr: &str, path: &str) -> Reply {
+pub(crate) async fn get(addr: &str, path: &str) -> Reply {
     receive(send(addr, path).await).await
 }
 
 /// Connect and send a GET; the reply is read by [`receive`].
-async fn send(addr: &str, path: &str) -> tokio::net::TcpStream {
+pub(crate) async fn send(addr: &str, path: &str) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("send");
@@ -458,7 +458,7 @@ async fn admin(sql: &str) {
 }
 
 #[tokio::test]
-async fn an_outage_answers_503_and_the_next_scrape_after_it_works() {
+async fn an_outage_answers_200_with_the_up_gauge_at_0_and_the_next_scrape_after_it_works() {
     let db = TestDb::installed();
     let server = start_metrics(&db, &[]);
     assert_eq!(get(&server.addr, "/metrics").await.status, 200);
@@ -472,15 +472,30 @@ async fn an_outage_answers_503_and_the_next_scrape_after_it_works() {
         db = db.name
     ))
     .await;
+    // Exporter convention: 200 with an up-gauge at 0 (a non-200 is a failed
+    // scrape to Prometheus), the reason in one comment line.
     let metrics = get(&server.addr, "/metrics").await;
-    assert_eq!(metrics.status, 503, "{}", metrics.body);
-    assert_eq!(metrics.body.lines().count(), 1, "{}", metrics.body);
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    let reason = metrics.body.lines().next().unwrap();
     assert!(
-        metrics.body.starts_with("database unavailable: "),
+        reason.starts_with("# database unavailable: "),
         "{}",
         metrics.body
     );
     assert!(!metrics.body.contains("SELECT"), "{}", metrics.body);
+    assert!(
+        metrics.body.contains("\npgq_queue_metrics_up 0\n"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        !metrics.body.contains("pgqueuer_queue_count"),
+        "{}",
+        metrics.body
+    );
+    // Prometheus' own parser takes the body, comment included.
+    let parsed = scrape(&db, &server.addr);
+    assert_eq!(value(&parsed, "pgq_queue_metrics_up", &[]), Some(0.0));
     let ready = get(&server.addr, "/readyz").await;
     assert_eq!(ready.status, 503, "{}", ready.body);
     assert_eq!(get(&server.addr, "/healthz").await.status, 200);
@@ -492,11 +507,15 @@ async fn an_outage_answers_503_and_the_next_scrape_after_it_works() {
     .await;
     let back = wait_for(WAIT, || async {
         let r = get(&server.addr, "/metrics").await;
-        (r.status == 200).then_some(r)
+        r.body.contains("\npgq_queue_metrics_up 1\n").then_some(r)
     })
     .await
     .expect("metrics answer again after the outage");
     assert!(back.body.contains("pgq_metrics_collections_total"));
+    assert!(
+        back.body.contains("pgqueuer_queue_count")
+            || back.body.contains("pgq_log_unaggregated_rows")
+    );
     assert_eq!(get(&server.addr, "/readyz").await.status, 200);
 }
 
@@ -613,6 +632,93 @@ async fn a_worker_serves_its_own_series_beside_the_queue_series() {
     // The queue's series are served too.
     assert!(value(&scraped, "pgq_log_unaggregated_rows", &[]).is_some());
     assert_eq!(get(&server.addr, "/readyz").await.status, 200);
+}
+
+/// A worker's own series matter most while its database is away: they are
+/// served through the outage, with `pgq_queue_metrics_up` saying that the
+/// queue's series are missing.
+#[tokio::test]
+async fn a_worker_serves_its_own_series_while_the_database_is_unreachable() {
+    let db = TestDb::installed();
+    for _ in 0..3 {
+        assert_exit(&db.pgq(&["queue", "ok", "x"]), 0);
+    }
+    let manifest = manifest_file(WORKER_MANIFEST);
+    prometheus_venv();
+    let path = manifest.path().to_str().unwrap();
+    let server = served(db.spawn_pgq(
+        &[
+            "run",
+            path,
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--restart-on-failure",
+            "--restart-delay",
+            "0.2",
+        ],
+        &[],
+    ));
+    let ran_three = |s: &Value| {
+        value(
+            s,
+            "pgq_worker_jobs_finished_total",
+            &[("entrypoint", "ok"), ("status", "successful")],
+        ) == Some(3.0)
+    };
+    let before = wait_for(WAIT, || async {
+        let s = scrape(&db, &server.addr);
+        ran_three(&s).then_some(s)
+    })
+    .await
+    .expect("the worker runs the three jobs");
+    assert_eq!(value(&before, "pgq_queue_metrics_up", &[]), Some(1.0));
+
+    // The database goes away for the worker and its metrics connection
+    // alike, and stays away: every reconnect is refused.
+    admin(&format!(
+        "ALTER DATABASE {db} ALLOW_CONNECTIONS false;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}';",
+        db = db.name
+    ))
+    .await;
+    let reconnecting = wait_for(WAIT, || async {
+        let r = get(&server.addr, "/readyz").await;
+        (r.body == "worker is reconnecting\n").then_some(())
+    })
+    .await;
+    let during = get(&server.addr, "/metrics").await;
+    let parsed = (during.status == 200).then(|| scrape(&db, &server.addr));
+    admin(&format!(
+        "ALTER DATABASE {} ALLOW_CONNECTIONS true",
+        db.name
+    ))
+    .await;
+    assert!(
+        reconnecting.is_some(),
+        "the worker never noticed the outage"
+    );
+    assert_eq!(during.status, 200, "{}", during.body);
+    let parsed = parsed.unwrap();
+    assert!(ran_three(&parsed), "{}", during.body);
+    assert_eq!(value(&parsed, "pgq_queue_metrics_up", &[]), Some(0.0));
+    assert_eq!(
+        value(&parsed, "pgq_worker_state", &[("state", "reconnecting")]),
+        Some(1.0)
+    );
+    assert!(
+        !during.body.contains("pgqueuer_queue_count"),
+        "{}",
+        during.body
+    );
+
+    // Back: the queue's series return beside the worker's.
+    let after = wait_for(WAIT, || async {
+        let s = scrape(&db, &server.addr);
+        (value(&s, "pgq_queue_metrics_up", &[]) == Some(1.0)).then_some(s)
+    })
+    .await
+    .expect("the queue series return after the outage");
+    assert!(ran_three(&after));
 }
 
 #[tokio::test]

@@ -15,16 +15,31 @@ use crate::worker::metrics::label_value;
 /// The `Content-Type` of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// The queue's series from `queue` (the report and how long reading it
+/// took), or, when the database could not be read, only
+/// `pgq_queue_metrics_up 0` and the collection counter, after a comment
+/// line with the reason (scrapers skip comments; a person with curl sees why).
 pub fn render(
-    report: &MetricsReport,
-    collection_time: Duration,
+    queue: Result<(&MetricsReport, Duration), &str>,
     collections: u64,
     window: Duration,
     stale_after: Duration,
 ) -> String {
     let recorder = PrometheusBuilder::new().build_recorder();
+    let (report, collection_time) = match queue {
+        Ok(read) => read,
+        Err(reason) => {
+            metrics::with_local_recorder(&recorder, || {
+                describe(window, stale_after);
+                gauge!("pgq_queue_metrics_up").set(0.0);
+                counter!("pgq_metrics_collections_total").absolute(collections);
+            });
+            return format!("# {reason}\n{}", recorder.handle().render());
+        }
+    };
     metrics::with_local_recorder(&recorder, || {
         describe(window, stale_after);
+        gauge!("pgq_queue_metrics_up").set(1.0);
         // PGQueuer's own two series: same names, labels and values as its
         // `collect_metrics`, so existing dashboards keep working.
         for q in &report.queue {
@@ -85,6 +100,10 @@ pub fn render(
 fn describe(window: Duration, stale_after: Duration) {
     let window = format!("{} s", window.as_secs_f64());
     let stale = format!("{} s", stale_after.as_secs_f64());
+    describe_gauge!(
+        "pgq_queue_metrics_up",
+        "1 when the queue series below were read from the database, 0 when it could not be read (they are left out)."
+    );
     describe_gauge!(
         "pgqueuer_queue_count",
         "Jobs in the queue table by entrypoint and status (PGQueuer's series)."

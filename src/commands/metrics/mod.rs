@@ -4,9 +4,11 @@
 //!
 //! Files: `collector` (the database side: one connection, single-flight
 //! scrapes), `exposition` (the queue's series as Prometheus text), `server`
-//! (the HTTP endpoints).
+//! (the HTTP endpoints), `connections` (accepting, limiting and closing the
+//! connections they are served on).
 
 mod collector;
+mod connections;
 mod exposition;
 mod server;
 
@@ -15,9 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use collector::Collector;
+pub use connections::Stop;
 pub use server::WorkerLink;
 
-use super::{CommandContext, CommandError, connection_settings, object_names};
+use super::{CommandContext, CommandError, connection_settings, object_names, open_files};
 use crate::actions::kinds::QueueMetrics;
 use crate::output::Exit;
 
@@ -31,6 +34,7 @@ pub struct MetricsOptions {
 /// A metrics server bound to its address, ready to serve.
 pub struct Bound {
     listener: tokio::net::TcpListener,
+    limits: connections::Limits,
     collector: Arc<Collector>,
     action: QueueMetrics,
 }
@@ -54,6 +58,8 @@ impl Bound {
             .map_err(CommandError::Other)?;
         Ok(Bound {
             listener,
+            // Sized from the limit the process runs with (raised at start).
+            limits: connections::Limits::for_open_file_limit(open_files::soft_limit()),
             collector: Arc::new(Collector::new(settings, names, action.clone())),
             action,
         })
@@ -66,15 +72,18 @@ impl Bound {
             .map_or_else(|_| "?".into(), |a| a.to_string())
     }
 
-    /// Serve until `stop` resolves.
-    pub async fn serve(
-        self,
-        worker: Option<WorkerLink>,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), CommandError> {
-        server::serve(self.listener, self.collector, self.action, worker, stop)
-            .await
-            .map_err(|e| CommandError::Other(format!("the metrics server failed: {e}")))
+    /// Serve until `stop` leaves [`Stop::Serving`]: then within a few
+    /// seconds ([`Stop::Gracefully`]) or at once ([`Stop::Now`]).
+    pub async fn serve(self, worker: Option<WorkerLink>, stop: tokio::sync::watch::Receiver<Stop>) {
+        server::serve(
+            self.listener,
+            self.limits,
+            self.collector,
+            self.action,
+            worker,
+            stop,
+        )
+        .await;
     }
 }
 
@@ -82,6 +91,10 @@ pub(super) async fn run(
     ctx: &CommandContext,
     options: &MetricsOptions,
 ) -> Result<Exit, CommandError> {
+    match open_files::raise_to_hard_limit() {
+        Ok(limit) => tracing::debug!("{}", limit.describe()),
+        Err(e) => tracing::debug!("cannot raise the open-file limit: {e}"),
+    }
     let bound = Bound::new(ctx, options).await?;
     crate::output::status(&format!(
         "Serving metrics on http://{}/metrics (also /healthz, /readyz); Ctrl-C stops",
@@ -89,10 +102,16 @@ pub(super) async fn run(
     ));
     let mut signals = crate::db::signal::Signals::interrupt_and_terminate()
         .map_err(|e| CommandError::Other(e.to_string()))?;
-    bound
-        .serve(None, async move {
-            signals.recv().await;
-        })
-        .await?;
+    let (stop, stopped) = tokio::sync::watch::channel(Stop::Serving);
+    // The first signal lets requests in flight finish (a few seconds at
+    // most), a second drops them.
+    let signalled = tokio::spawn(async move {
+        signals.recv().await;
+        stop.send_replace(Stop::Gracefully);
+        signals.recv().await;
+        stop.send_replace(Stop::Now);
+    });
+    bound.serve(None, stopped).await;
+    signalled.abort();
     Ok(Exit::Ok)
 }

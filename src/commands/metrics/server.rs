@@ -1,6 +1,7 @@
-//! The HTTP endpoints: `/metrics`, `/healthz` and `/readyz`, served by axum
+//! The HTTP endpoints: `/metrics`, `/healthz` and `/readyz`, routed by axum
 //! (tokio's own HTTP framework on hyper: no second runtime, and one small
-//! router instead of hand-written HTTP parsing).
+//! router instead of hand-written HTTP parsing); `connections` accepts and
+//! limits the connections they are served on.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::collector::Collector;
+use super::connections::{self, Limits, Stop};
 use super::exposition::{self, CONTENT_TYPE};
 use crate::actions::kinds::QueueMetrics;
 use crate::worker::metrics::{WorkerMetrics, state_label};
@@ -44,14 +46,16 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))
 }
 
-/// Serve until `stop` resolves.
+/// Serve until `stop` leaves [`Stop::Serving`]; the connections then close
+/// within `limits.shutdown_grace` (at once for [`Stop::Now`]).
 pub async fn serve(
     listener: TcpListener,
+    limits: Limits,
     collector: Arc<Collector>,
     action: QueueMetrics,
     worker: Option<WorkerLink>,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+    stop: watch::Receiver<Stop>,
+) {
     let upkeep = worker.as_ref().map(|w| {
         let metrics = w.metrics.clone();
         tokio::spawn(async move {
@@ -71,34 +75,34 @@ pub async fn serve(
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(endpoints);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await;
+    connections::serve(listener, app, limits, stop).await;
     if let Some(task) = upkeep {
         task.abort();
     }
-    served
 }
 
+/// Always 200, as exporters answer: a database that cannot be read leaves
+/// the queue series out and sets `pgq_queue_metrics_up` to 0, while a
+/// worker's own series are served regardless (a non-200 would make
+/// Prometheus drop them too, just when they matter).
 async fn metrics(State(e): State<Endpoints>) -> Response {
-    match e.collector.scrape().await {
-        Ok((report, took)) => {
-            let mut body = exposition::render(
-                &report,
-                took,
-                e.collector.collections(),
-                e.action.window,
-                e.action.stale_after,
-            );
-            if let Some(w) = &e.worker {
-                // Rendered under the borrow (nothing awaits): no copy of
-                // every in-flight job per scrape.
-                body.push_str(&w.metrics.render(&w.snapshot.borrow()));
-            }
-            ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
-        }
-        Err(reason) => unavailable(&reason),
+    let scraped = e.collector.scrape().await;
+    let queue = match &scraped {
+        Ok((report, took)) => Ok((&**report, *took)),
+        Err(reason) => Err(&**reason),
+    };
+    let mut body = exposition::render(
+        queue,
+        e.collector.collections(),
+        e.action.window,
+        e.action.stale_after,
+    );
+    if let Some(w) = &e.worker {
+        // Rendered under the borrow (nothing awaits): no copy of every
+        // in-flight job per scrape.
+        body.push_str(&w.metrics.render(&w.snapshot.borrow()));
     }
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
 }
 
 async fn healthz() -> Response {

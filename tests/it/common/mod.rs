@@ -386,7 +386,13 @@ fn forward_lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc
 impl TestDb {
     /// Start the real `pgq` binary without waiting for it to finish.
     pub fn spawn_pgq(&self, args: &[&str], env: &[(&str, &str)]) -> Spawned {
-        let mut child = pgq_cmd(args, env)
+        self.spawn_prepared(pgq_cmd(args, env))
+    }
+
+    /// [`Self::spawn_pgq`] for a [`pgq_cmd`] the test prepared further
+    /// (a `pre_exec` that lowers a limit, say).
+    pub fn spawn_prepared(&self, mut cmd: Command) -> Spawned {
+        let mut child = cmd
             .env("PGDSN", self.dsn())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
