@@ -10,6 +10,8 @@ pub enum Exit {
     Ok = 0,
     Failure = 1,
     Usage = 2,
+    /// `verify`: the installation is newer than the schema pgq writes.
+    Newer = 3,
     /// Stopped by SIGINT after finishing cleanly (128 + 2, as shells report it).
     Interrupted = 130,
     /// Stopped by SIGTERM after finishing cleanly (128 + 15).

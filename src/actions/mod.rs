@@ -89,6 +89,13 @@ pub enum ActionError {
     MissingSchema { schema: String },
     #[error(transparent)]
     Drift(#[from] DriftError),
+    /// The database holds objects no release pgq knows has: never changed.
+    #[error(
+        "refused: the database holds a PGQueuer schema newer than {written}, the one pgq writes, so pgq changes none of it (reading works as usual). Newer than {written}:\n  {}",
+        .objects.join("\n  "),
+        written = crate::schema::generations::WRITTEN
+    )]
+    NewerSchema { objects: Vec<String> },
     #[error("{action} has no dry run")]
     NoDryRun { action: String },
     #[error(

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use super::{ActionError, Expect, Session, db_err};
 use crate::db::catalog;
+use crate::schema::generations;
 use crate::schema::model::Schema;
 use crate::schema::plan::{self, PlanOptions};
 use crate::schema::render;
@@ -21,6 +22,40 @@ async fn inspect(session: &Session) -> Result<Schema, ActionError> {
     catalog::inspect(session.client(), &session.names)
         .await
         .map_err(db_err("reading the catalog"))
+}
+
+/// What in `live` is newer than the schema pgq writes, as lines.
+pub fn newer_objects(live: &Schema, names: &crate::settings::names::ObjectNames) -> Vec<String> {
+    generations::newer(live, names)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Never change a schema newer than the one pgq knows (a later PGQueuer's
+/// workers check it when they start): refuse before anything is sent,
+/// dry runs and plans included.
+fn refuse_newer(session: &Session, live: &Schema) -> Result<(), ActionError> {
+    let objects = newer_objects(live, &session.names);
+    if objects.is_empty() {
+        Ok(())
+    } else {
+        Err(ActionError::NewerSchema { objects })
+    }
+}
+
+/// The catalog, refused when it is newer than what pgq writes.
+async fn inspect_known(session: &Session) -> Result<Schema, ActionError> {
+    let live = inspect(session).await?;
+    refuse_newer(session, &live)?;
+    Ok(live)
+}
+
+/// Whether the installation is newer than the schema pgq writes, and why
+/// (for readers that go on reading: the console, `pgq run`'s check).
+pub async fn newer(session: &Session) -> Result<Vec<String>, ActionError> {
+    let live = inspect(session).await?;
+    Ok(newer_objects(&live, &session.names))
 }
 
 /// Refuse to judge an installation the role cannot read: the catalog shows
@@ -47,8 +82,8 @@ pub(super) async fn install(
 ) -> Result<Installed, ActionError> {
     let names = &session.names;
     let statements = render::install(names, durability, create_schema);
+    let live = inspect_known(session).await?;
     if !dry_run {
-        let live = inspect(session).await?;
         if !installed_objects(&live).is_empty() {
             return Err(ActionError::AlreadyInstalled {
                 names: names.to_string(),
@@ -88,6 +123,7 @@ pub(super) async fn uninstall(
     session: &Session,
     dry_run: bool,
 ) -> Result<Uninstalled, ActionError> {
+    inspect_known(session).await?;
     let statements = render::uninstall(&session.names);
     session
         .apply_batch_unless_dry(&statements.join("\n"), dry_run)
@@ -144,7 +180,7 @@ pub(super) async fn upgrade(
 ) -> Result<Upgraded, ActionError> {
     require_privileges(session).await?;
     with_upgrade_lock(session, async || {
-        let live = inspect(session).await?;
+        let live = inspect_known(session).await?;
         let plan = plan::plan(
             &live,
             &session.names,
@@ -188,11 +224,14 @@ pub struct VerifyReport {
     pub divergences: Vec<String>,
     /// `--strict`: each catalog difference from the 1.6.0 declaration.
     pub differences: Vec<String>,
+    /// Objects newer than the schema pgq writes (a later PGQueuer's).
+    pub newer: Vec<String>,
+    pub strict: bool,
 }
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.divergences.is_empty() && self.differences.is_empty()
+        self.divergences.is_empty() && self.differences.is_empty() && self.newer.is_empty()
     }
 }
 
@@ -225,8 +264,13 @@ pub(super) async fn verify(
         divergences.push(format!("{state} trigger '{}'", names.trigger));
     }
     let mut differences = vec![];
-    if strict {
-        let live = inspect(session).await?;
+    let live = inspect(session).await?;
+    let newer = if expect_present {
+        newer_objects(&live, names)
+    } else {
+        Vec::new()
+    };
+    if strict && newer.is_empty() {
         if expect_present {
             // Durability is a choice, not a difference: compare at the level the
             // tables are at (or durable when they are mixed).
@@ -260,6 +304,8 @@ pub(super) async fn verify(
         expect_present,
         divergences,
         differences,
+        newer,
+        strict,
     })
 }
 
@@ -289,7 +335,7 @@ pub(super) async fn set_durability(
     dry_run: bool,
 ) -> Result<DurabilitySet, ActionError> {
     let names = &session.names;
-    let live = inspect(session).await?;
+    let live = inspect_known(session).await?;
     let mut changes = vec![];
     let mut missing = vec![];
     for role in render::DURABILITY_ORDER {
@@ -363,6 +409,7 @@ pub(super) async fn autovac(
     rollback: bool,
     dry_run: bool,
 ) -> Result<AutovacSet, ActionError> {
+    inspect_known(session).await?;
     let statements = render::autovac(&session.names, rollback);
     session
         .apply_batch_unless_dry(&statements.join("\n\n"), dry_run)

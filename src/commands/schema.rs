@@ -256,6 +256,21 @@ fn upgraded(names: &ObjectNames, output: Upgraded) -> Exit {
 fn verified(_: &ObjectNames, report: VerifyReport) -> Exit {
     let mut lines = report.divergences.clone();
     lines.extend(report.differences.iter().cloned());
+    if !report.newer.is_empty() {
+        lines.push(format!(
+            "newer than PGQueuer {}: pgq reads this installation but changes none of its schema",
+            crate::schema::generations::WRITTEN
+        ));
+        lines.extend(report.newer.iter().map(|o| format!("  {o}")));
+        output::stdout(&(lines.join("\n") + "\n"));
+        // Its own code, so a script tells "newer" from "broken"; --strict
+        // asks for exactly 1.6.0 and fails.
+        return if report.strict || !report.divergences.is_empty() {
+            Exit::Failure
+        } else {
+            Exit::Newer
+        };
+    }
     if lines.is_empty() {
         output::stdout(if report.expect_present {
             "All required PgQueuer database objects are present.\n"

@@ -223,6 +223,66 @@ pub async fn inspect(
         });
     }
 
+    // Everything else on PGQueuer's tables: what a newer release (or an
+    // operator) added, reported and left alone.
+    let known: Vec<String> = index_names.clone();
+    let other_indexes = client
+        .query(
+            "SELECT i.relname::text, t.relname::text, x.indisunique, pg_get_indexdef(x.indexrelid)
+             FROM pg_index x
+             JOIN pg_class i ON i.oid = x.indexrelid
+             JOIN pg_class t ON t.oid = x.indrelid
+             JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE n.nspname = COALESCE($1::text, current_schema())
+               AND t.relname = ANY($2) AND NOT (i.relname = ANY($3))
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+             ORDER BY 1",
+            &[&ns, &table_names, &known],
+        )
+        .await?;
+    for row in other_indexes {
+        let definition: String = row.get(3);
+        let body = definition
+            .find(" USING ")
+            .map(|pos| definition[pos + 1..].to_string())
+            .unwrap_or(definition);
+        live.others.indexes.push(Index {
+            name: row.get(0),
+            table: row.get(1),
+            unique: row.get(2),
+            body: strip_qualifier(&body, ns),
+        });
+    }
+    let constraints = client
+        .query(
+            "SELECT c.relname::text || '.' || k.conname::text || ': ' || pg_get_constraintdef(k.oid)
+             FROM pg_constraint k
+             JOIN pg_class c ON c.oid = k.conrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = COALESCE($1::text, current_schema())
+               AND c.relname = ANY($2) AND k.contype IN ('c', 'f', 'x')
+             ORDER BY 1",
+            &[&ns, &table_names],
+        )
+        .await?;
+    live.others.constraints = constraints
+        .iter()
+        .map(|r| strip_qualifier(r.get::<_, &str>(0), ns))
+        .collect();
+    let other_triggers = client
+        .query(
+            "SELECT c.relname::text || '.' || g.tgname::text
+             FROM pg_trigger g
+             JOIN pg_class c ON c.oid = g.tgrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE NOT g.tgisinternal AND g.tgname <> $3
+               AND n.nspname = COALESCE($1::text, current_schema()) AND c.relname = ANY($2)
+             ORDER BY 1",
+            &[&ns, &table_names, &names.trigger],
+        )
+        .await?;
+    live.others.triggers = other_triggers.iter().map(|r| r.get(0)).collect();
+
     let type_names = vec![
         names.queue_status_type.clone(),
         names.legacy_statistics_status_type.clone(),

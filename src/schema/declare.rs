@@ -316,6 +316,7 @@ pub fn target(n: &ObjectNames, d: Durability) -> Schema {
             row_level: false,
             all_events: true,
         }],
+        others: Default::default(),
     }
 }
 

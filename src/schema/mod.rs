@@ -2,6 +2,7 @@
 
 pub mod converge;
 pub mod declare;
+pub mod generations;
 pub mod model;
 pub mod plan;
 pub mod render;

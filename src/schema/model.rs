@@ -87,6 +87,20 @@ pub struct Schema {
     pub indexes: Vec<Index>,
     pub functions: Vec<Function>,
     pub triggers: Vec<Trigger>,
+    /// What else the catalog holds on PGQueuer's tables (never declared):
+    /// indexes, constraints and triggers no release pgq knows names.
+    pub others: Others,
+}
+
+/// Objects on PGQueuer's tables outside every name pgq declares, retires or
+/// rebuilds with: a newer release's additions, or an operator's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Others {
+    pub indexes: Vec<Index>,
+    /// `table.name: definition` of CHECK, FOREIGN KEY and EXCLUDE constraints.
+    pub constraints: Vec<String>,
+    /// `table.name` of triggers other than PGQueuer's notify trigger.
+    pub triggers: Vec<String>,
 }
 
 impl Schema {
