@@ -92,14 +92,24 @@ impl JobsTab {
     }
 
     pub fn accept_detail(&mut self, detail: JobDetail) {
-        if self.list.detail == Some(detail.id) {
+        if self.list.detail != Some(detail.id) {
+            return;
+        }
+        // The detail is refreshed while open; a payload that has not changed
+        // keeps its view and rows (decoding 10 MB of JSON again would cost
+        // a core's worth of time and memory at every refresh).
+        let unchanged = self.detail.as_ref().is_some_and(|old| {
+            old.job.as_ref().map(|j| &j.payload) == detail.job.as_ref().map(|j| &j.payload)
+        });
+        if !unchanged {
             self.payload = detail
                 .job
                 .as_ref()
                 .map(|job| PayloadView::of(job.payload.as_deref()));
             *self.payload_rows.get_mut() = None;
-            self.detail = Some(detail);
+            release_freed_memory();
         }
+        self.detail = Some(detail);
     }
 
     /// Move the detail by `rows`, within what the last frame showed.
@@ -195,6 +205,17 @@ impl JobsTab {
         *self.payload_rows.get_mut() = None;
         self.detail_scroll = 0;
         vec![Reply::Refresh(View::Job(id))]
+    }
+}
+
+/// Decoding a large JSON payload builds a tree many times its size and
+/// frees it; glibc keeps such pages, so an open detail would hold hundreds
+/// of megabytes it no longer uses. Hand them back.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

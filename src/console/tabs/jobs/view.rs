@@ -14,7 +14,7 @@ use crate::actions::browse::{JobDetail, Order};
 use crate::actions::payload::{PayloadView, preview};
 use crate::console::tabs::Screen;
 use crate::console::tabs::held::traceback_text;
-use crate::console::ui::format::{age, relative};
+use crate::console::ui::format::{AGE_WIDTH, age, relative};
 use crate::console::ui::scroll_text::Rows;
 use crate::console::ui::widgets::centered;
 use crate::output::escape_line;
@@ -122,7 +122,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                 .map(|r| {
                     Row::new(vec![
                         Cell::from(Line::from(r.id.to_string()).right_aligned()),
-                        Cell::from(r.entrypoint.clone()),
+                        Cell::from(escape_line(&r.entrypoint).into_owned()),
                         Cell::from(r.status.clone()),
                         Cell::from(Line::from(r.priority.to_string()).right_aligned()),
                         Cell::from(format!("{} ago", since(r.created))),
@@ -149,7 +149,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                 Constraint::Fill(2),
                 Constraint::Length(6),
                 Constraint::Length(4),
-                Constraint::Length(5),
+                Constraint::Length(AGE_WIDTH),
                 Constraint::Length(8),
                 Constraint::Length(3),
                 Constraint::Fill(1),
@@ -167,13 +167,15 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                     };
                     Row::new(vec![
                         Cell::from(Line::from(id).right_aligned()),
-                        Cell::from(r.entrypoint.clone()),
+                        Cell::from(escape_line(&r.entrypoint).into_owned()),
                         Cell::from(r.status.clone()),
                         Cell::from(Line::from(r.priority.to_string()).right_aligned()),
                         Cell::from(since(r.created)),
                         Cell::from(deferred.map_or("now".into(), |at| relative(at, screen.now))),
                         Cell::from(Line::from(r.attempts.unwrap_or(0).to_string()).right_aligned()),
-                        Cell::from(r.dedupe_key.clone().unwrap_or_default()),
+                        Cell::from(
+                            escape_line(r.dedupe_key.as_deref().unwrap_or_default()).into_owned(),
+                        ),
                         Cell::from(
                             r.queue_manager_id
                                 .filter(|_| r.status == "picked")
@@ -183,7 +185,10 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                         Cell::from(
                             r.payload_head
                                 .as_deref()
-                                .map(|h| preview(h, r.payload_bytes.unwrap_or(0)))
+                                .map(|h| {
+                                    escape_line(&preview(h, r.payload_bytes.unwrap_or(0)))
+                                        .into_owned()
+                                })
                                 .unwrap_or_default(),
                         ),
                     ])
@@ -266,7 +271,11 @@ fn payload_rows<'c>(
     width: usize,
 ) -> std::cell::Ref<'c, Rows> {
     let width = width.saturating_sub(PAYLOAD_INDENT.len()).max(1);
-    if cache.borrow().as_ref().is_none_or(|rows| rows.width() != width) {
+    if cache
+        .borrow()
+        .as_ref()
+        .is_none_or(|rows| rows.width() != width)
+    {
         *cache.borrow_mut() = Some(Rows::of(view.text(), width));
     }
     std::cell::Ref::map(cache.borrow(), |rows| rows.as_ref().expect("made above"))
@@ -423,5 +432,8 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) 
     // (and G's "as far as it goes") is settled here and remembered for them.
     j.detail_last_top.set(last_top);
     let top = j.detail_scroll.min(last_top);
-    frame.render_widget(Paragraph::new(window(&pieces, top, height)).block(block), popup);
+    frame.render_widget(
+        Paragraph::new(window(&pieces, top, height)).block(block),
+        popup,
+    );
 }
