@@ -387,7 +387,9 @@ fn detail_open_with(payload: Vec<u8>) -> App {
 
 #[test]
 fn a_detail_of_more_than_65535_lines_scrolls_to_its_last_line() {
-    let text: String = (1..=80_000).map(|i| format!("payload line {i}\n")).collect();
+    let text: String = (1..=80_000)
+        .map(|i| format!("payload line {i}\n"))
+        .collect();
     let mut a = detail_open_with(text.into_bytes());
     let top = render(&a, 100, 40);
     assert!(top.contains("payload line 1 "), "{top}");
@@ -410,7 +412,10 @@ fn control_and_bidi_characters_are_shown_escaped() {
     let hostile = "x\u{1b}]52;c;QUJD\u{7}y\u{202e}z";
     let mut a = detail_open_with(hostile.as_bytes().to_vec());
     let screen = render(&a, 100, 40);
-    assert!(screen.contains("x\\x1b]52;c;QUJD\\x07y\\u202ez"), "{screen}");
+    assert!(
+        screen.contains("x\\x1b]52;c;QUJD\\x07y\\u202ez"),
+        "{screen}"
+    );
     key(&mut a, KeyCode::Esc);
     let mut rows = page();
     rows.rows[0].entrypoint = hostile.into();
