@@ -20,12 +20,17 @@ fn main() -> ExitCode {
     let cli = match parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    let _ = e.print();
                     Exit::Ok.into()
                 }
-                _ => Exit::Usage.into(),
+                _ => {
+                    // The message quotes the offending argument, which may
+                    // have been pasted from a job: plain and escaped.
+                    output::status(e.render().to_string().trim_end());
+                    Exit::Usage.into()
+                }
             };
         }
     };

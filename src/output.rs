@@ -1,8 +1,11 @@
 //! How scripted commands speak: results on stdout, diagnostics on stderr, and
 //! one exit code per outcome.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::process::ExitCode;
+
+use unicode_width::UnicodeWidthChar;
 
 /// Exit statuses shared by every command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,12 +27,112 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// Write `text` to stdout as is. A closed pipe (`pgq sql install | head`) is
-/// not an error worth a message.
+/// Write human-readable `text` to stdout, every character that could act
+/// on a terminal shown escaped ([`escape_block`]): job payloads, entrypoints
+/// and tracebacks are written by whoever enqueues, and reach this way.
 pub fn stdout(text: &str) {
+    stdout_exact(&escape_block(text));
+}
+
+/// Write `text` to stdout byte for byte: JSON (which serde escapes itself),
+/// SQL scripts and shell completions, all meant for programs. A closed pipe
+/// (`pgq sql install | head`) is not an error worth a message.
+pub fn stdout_exact(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
+}
+
+/// A tab as shown: spaces, since a raw tab's width depends on the terminal
+/// and would break the alignment of tables and the console's cells.
+const TAB: &str = "    ";
+
+/// `text` made safe to show on one line: control characters (newlines
+/// included), DEL, C1 and bidirectional overrides escaped, tabs as spaces.
+pub fn escape_line(text: &str) -> Cow<'_, str> {
+    escape(text, false)
+}
+
+/// `text` made safe to show as a block of lines: as [`escape_line`], but
+/// newlines (and a `\r` before one) stay line breaks.
+pub fn escape_block(text: &str) -> Cow<'_, str> {
+    escape(text, true)
+}
+
+fn escape(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| needs_escape(c, keep_newlines)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if keep_newlines && c == '\r' && chars.peek() == Some(&'\n') {
+            continue;
+        }
+        match escaped(c, keep_newlines) {
+            Some(shown) => out.push_str(&shown),
+            None => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char, keep_newlines: bool) -> bool {
+    !(keep_newlines && c == '\n') && (c.is_control() || is_bidi_control(c))
+}
+
+/// How `c` is shown when it must not reach a terminal as itself: `\x1b`
+/// for C0 and DEL, `\u009b` for C1 and bidi controls (the `\uXXXX` form is
+/// also valid JSON, so an escaped JSON string still means the same text).
+/// `None` when `c` is shown as itself.
+pub fn escaped(c: char, keep_newlines: bool) -> Option<Cow<'static, str>> {
+    if !needs_escape(c, keep_newlines) {
+        return None;
+    }
+    Some(match c {
+        '\t' => Cow::Borrowed(TAB),
+        '\n' => Cow::Borrowed("\\n"),
+        '\r' => Cow::Borrowed("\\r"),
+        c if (c as u32) <= 0x7f => Cow::Owned(format!("\\x{:02x}", c as u32)),
+        c => Cow::Owned(format!("\\u{:04x}", c as u32)),
+    })
+}
+
+/// Characters that reorder the text around them on a terminal that applies
+/// the Unicode bidirectional algorithm, so text can look like something it
+/// is not: embeddings and overrides (U+202A–202E), isolates (U+2066–2069)
+/// and the invisible direction marks (U+200E, U+200F, U+061C).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+}
+
+/// Columns `c` takes on a terminal once escaped (a tab as its spaces).
+pub fn shown_width(c: char, keep_newlines: bool) -> usize {
+    match escaped(c, keep_newlines) {
+        Some(shown) => shown.len(),
+        None => c.width().unwrap_or(0),
+    }
+}
+
+/// `text` cut to at most `columns` terminal columns (an emoji takes two),
+/// with `…` in the last column when anything was cut.
+pub fn fit_width(text: &str, columns: usize) -> Cow<'_, str> {
+    use unicode_width::UnicodeWidthStr;
+    if text.width() <= columns {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > columns {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    Cow::Owned(out)
 }
 
 /// Whether diagnostics on stderr may use colour: only on a terminal (never
@@ -40,9 +143,10 @@ pub fn stderr_colour() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// One diagnostic line on stderr.
+/// One diagnostic line on stderr. Errors quote values a user or a job
+/// supplied, so the line is escaped as [`stdout`] text is.
 pub fn status(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", escape_block(line));
 }
 
 pub fn note(line: &str) {
@@ -79,14 +183,16 @@ fn plural_of(word: &str) -> String {
     }
 }
 
-/// An aligned text table in PGQueuer's default ("pretty") look.
+/// An aligned text table in PGQueuer's default ("pretty") look. Each cell is
+/// one line, escaped: a newline or escape sequence in a value cannot add
+/// rows or move the columns (comfy-table pads by display width).
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut table = comfy_table::Table::new();
     table
         .load_style(comfy_table::presets::ASCII_FULL_CONDENSED)
         .set_header(headers.iter().copied());
     for row in rows {
-        table.add_row(row);
+        table.add_row(row.iter().map(|cell| escape_line(cell).into_owned()));
     }
     format!("{table}\n")
 }

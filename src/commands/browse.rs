@@ -13,7 +13,7 @@ use crate::actions::payload::{PayloadView, preview};
 use crate::actions::{self, Act, ActionError};
 use crate::cli::JobsArgs;
 use crate::console::ui::format::{age, relative};
-use crate::output::{self, Exit, py_datetime, table};
+use crate::output::{self, Exit, escape_line, py_datetime, table};
 
 /// The action `args` ask for; a filter that cannot select anything is wrong use.
 fn list_action(args: &JobsArgs) -> Result<ListJobs, CommandError> {
@@ -57,7 +57,7 @@ pub(super) async fn jobs(ctx: &CommandContext, args: &JobsArgs) -> Result<Exit, 
     let session = open_session(ctx, names).await?;
     let page = actions::run(&session, &action, false).await?;
     if ctx.json {
-        output::stdout(&output::json_line(&page));
+        output::stdout_exact(&output::json_line(&page));
         return Ok(Exit::Ok);
     }
     output::stdout(&jobs_text(&page));
@@ -128,14 +128,13 @@ fn jobs_text(page: &JobsPage) -> String {
             .iter()
             .map(|r| {
                 let deferred = r.execute_after.filter(|at| *at > now);
-                let mut payload = r
+                let payload = r
                     .payload_head
                     .as_deref()
                     .map(|head| preview(head, r.payload_bytes.unwrap_or(0)))
                     .unwrap_or_default();
-                if payload.chars().count() > 40 {
-                    payload = payload.chars().take(39).collect::<String>() + "…";
-                }
+                // Cut by terminal columns (an emoji takes two), once escaped.
+                let payload = output::fit_width(&escape_line(&payload), 40).into_owned();
                 vec![
                     r.id.to_string(),
                     r.entrypoint.clone(),
@@ -165,7 +164,7 @@ pub(super) async fn job(ctx: &CommandContext, id: i64) -> Result<Exit, CommandEr
         other => other?,
     };
     if ctx.json {
-        output::stdout(&output::json_line(&JobJson::of(&detail)));
+        output::stdout_exact(&output::json_line(&JobJson::of(&detail)));
     } else {
         output::stdout(&job_text(&detail));
     }
@@ -195,7 +194,11 @@ impl<'a> JobJson<'a> {
 /// The detail as sections a person reads top to bottom.
 pub fn job_text(detail: &JobDetail) -> String {
     let mut out = String::new();
-    let mut line = |label: &str, value: String| out.push_str(&format!("{label:<15} {value}\n"));
+    // A field is one line whatever its value holds; payload and traceback
+    // are blocks, escaped line by line when written.
+    let mut line = |label: &str, value: String| {
+        out.push_str(&format!("{label:<15} {}\n", escape_line(&value)))
+    };
     line("Job", detail.id.to_string());
     line("Entrypoint", detail.entrypoint().to_string());
     line("Status", detail.status().to_string());
@@ -270,11 +273,13 @@ fn traceback_text(traceback: Option<&serde_json::Value>) -> String {
     let mut out = String::new();
     let (kind, message) = (field("exception_type"), field("exception_message"));
     if !kind.is_empty() || !message.is_empty() {
-        out.push_str(&format!("  {kind}: {message}\n"));
+        for l in format!("{}: {message}", escape_line(kind)).lines() {
+            out.push_str(&format!("  {l}\n"));
+        }
     }
     let text = field("traceback");
     if text.is_empty() && out.is_empty() {
-        out.push_str(&format!("  {tb}\n"));
+        out.push_str(&format!("  {}\n", escape_line(&tb.to_string())));
     }
     for l in text.lines() {
         out.push_str(&format!("  {l}\n"));

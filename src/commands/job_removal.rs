@@ -188,7 +188,7 @@ fn report(ctx: &CommandContext, removed: &Removed, signal: Option<StopSignal>) {
         if let Some(signal) = signal {
             value["signal"] = signal.number().into();
         }
-        output::stdout(&output::json_line(&value));
+        output::stdout_exact(&output::json_line(&value));
     } else if removed.interrupted {
         output::stdout(&format!(
             "Interrupted: {} {jobs} in {}; the rest is untouched.\n",
@@ -234,7 +234,7 @@ fn dry_run(
 ) -> Result<Exit, CommandError> {
     let (statements, parameters) = job_removal::statements(session, removal, selection)?;
     if ctx.json {
-        output::stdout(&output::json_line(&serde_json::json!({
+        output::stdout_exact(&output::json_line(&serde_json::json!({
             "action": removal.command(),
             "dry_run": true,
             "count": removed.count,

@@ -143,7 +143,7 @@ pub(super) async fn queue(ctx: &CommandContext, args: &QueueArgs) -> Result<Exit
         } else {
             Exit::Ok
         };
-        output::stdout(&output::json_line(&serde_json::json!({
+        output::stdout_exact(&output::json_line(&serde_json::json!({
             "status": state, "id": id, "dedupe_key": job.dedupe_key,
         })));
         return Ok(exit);
@@ -606,7 +606,7 @@ async fn batch(
         None
     };
     if ctx.json {
-        output::stdout(&output::json_line(&serde_json::json!({
+        output::stdout_exact(&output::json_line(&serde_json::json!({
             "enqueued": enqueued, "skipped": skipped, "updated": updated,
             "seconds": elapsed, "analyzed": matches!(analyzed, Some(Ok(Analyzed::Done))),
         })));
@@ -645,7 +645,7 @@ pub(super) async fn requeue(ctx: &CommandContext, ids: &[i64]) -> Result<Exit, C
         requeued,
     } = actions::run(&session, &action, false).await?;
     if ctx.json {
-        output::stdout(&output::json_line(&serde_json::json!({
+        output::stdout_exact(&output::json_line(&serde_json::json!({
             "requested": requested, "requeued": requeued,
         })));
     } else {

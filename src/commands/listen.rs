@@ -52,7 +52,7 @@ pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<E
                 let line = if json {
                     received.json_line(&channel)
                 } else {
-                    received.human()
+                    output::escape_line(&received.human()).into_owned()
                 };
                 if write_line(&line).is_err() {
                     break;

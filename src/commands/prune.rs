@@ -84,7 +84,7 @@ fn report(
     json: bool,
 ) {
     if json {
-        output::stdout(&(output::json_line(pruned) + "\n"));
+        output::stdout_exact(&(output::json_line(pruned) + "\n"));
     } else {
         if pruned.dry_run {
             output::stdout(&format!(

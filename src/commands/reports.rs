@@ -143,7 +143,11 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
         }
         _ => unreachable!("commands::run dispatches only reports here"),
     };
-    output::stdout(&text);
+    if json {
+        output::stdout_exact(&text);
+    } else {
+        output::stdout(&text);
+    }
     Ok(Exit::Ok)
 }
 
@@ -255,14 +259,16 @@ pub(super) async fn dashboard(
     loop {
         let report = actions::run(&session, &action, false).await?;
         if ctx.json {
-            output::stdout(&output::json_line(&report));
+            output::stdout_exact(&output::json_line(&report));
         } else {
             let clear = if interval.is_some() {
                 "\x1b[2J\x1b[H"
             } else {
                 ""
             };
-            output::stdout(&format!("{clear}{}", render_dashboard(&report)));
+            // The clear-screen sequence is pgq's own; the report is escaped.
+            output::stdout_exact(clear);
+            output::stdout(&render_dashboard(&report));
         }
         let Some(every) = interval else {
             return Ok(Exit::Ok);

@@ -50,7 +50,11 @@ pub(super) async fn run(
     } else {
         text_table(&listing.rows)
     };
-    output::stdout(&text);
+    if ctx.json {
+        output::stdout_exact(&text);
+    } else {
+        output::stdout(&text);
+    }
     Ok(Exit::Ok)
 }
 

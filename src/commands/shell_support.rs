@@ -11,7 +11,7 @@ pub(super) fn completions(shell: clap_complete::Shell) -> Result<Exit, CommandEr
     let mut command = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut command, "pgq", &mut out);
-    crate::output::stdout(&String::from_utf8_lossy(&out));
+    crate::output::stdout_exact(&String::from_utf8_lossy(&out));
     Ok(Exit::Ok)
 }
 
@@ -32,6 +32,6 @@ pub(super) fn man() -> Result<Exit, CommandError> {
             .render(&mut out)
             .map_err(|e| CommandError::Other(format!("cannot render the man page: {e}")))?;
     }
-    crate::output::stdout(&String::from_utf8_lossy(&out));
+    crate::output::stdout_exact(&String::from_utf8_lossy(&out));
     Ok(Exit::Ok)
 }

@@ -259,7 +259,10 @@ fn render(parts: &Parts) -> String {
     } else {
         let mut line = format!("{now} [pgq] {}: {}", parts.level, parts.message);
         let _ = write_text_fields(&mut line, &parts.fields);
-        line
+        // A command's output is relayed here as it came: its escape
+        // sequences must not reach the operator's terminal, nor a newline
+        // forge a log line.
+        crate::output::escape_line(&line).into_owned()
     }
 }
 

@@ -463,3 +463,78 @@ fn the_selection_stays_on_its_job_while_the_list_moves() {
     let (_, action) = proposed(&key(&mut a, KeyCode::Char('c'))).expect("a cancel proposed");
     assert_eq!(canceled_ids(&action), vec![48121]);
 }
+
+/// The detail of job 48120 with `payload` open in the Jobs tab.
+fn detail_open_with(payload: Vec<u8>) -> App {
+    let mut a = with_page(app(Tab::Jobs));
+    key(&mut a, KeyCode::Char('G'));
+    key(&mut a, KeyCode::Enter);
+    let mut d = detail();
+    d.job.as_mut().unwrap().payload = Some(payload);
+    a.on_db(DbEvent::Refreshed {
+        view: View::Job(48120),
+        result: Ok(Outcome::Job(d)),
+    });
+    a
+}
+
+#[test]
+fn a_detail_of_more_than_65535_lines_scrolls_to_its_last_line() {
+    let text: String = (1..=80_000)
+        .map(|i| format!("payload line {i}\n"))
+        .collect();
+    let mut a = detail_open_with(text.into_bytes());
+    let top = render(&a, 100, 40);
+    assert!(top.contains("payload line 1 "), "{top}");
+    key(&mut a, KeyCode::End);
+    let end = render(&a, 100, 40);
+    assert!(end.contains("payload line 80000"), "{end}");
+    // The detail's very last line (the traceback's) is on screen too.
+    assert!(end.contains("TimeoutError: crm did not answer"), "{end}");
+    // One row up from the end, then back to the top.
+    key(&mut a, KeyCode::Char('k'));
+    let up = render(&a, 100, 40);
+    assert!(up.contains("payload line 80000"), "{up}");
+    assert_ne!(up, end);
+    key(&mut a, KeyCode::Char('g'));
+    assert_eq!(render(&a, 100, 40), top);
+}
+
+#[test]
+fn control_and_bidi_characters_are_shown_escaped() {
+    let hostile = "x\u{1b}]52;c;QUJD\u{7}y\u{202e}z";
+    let mut a = detail_open_with(hostile.as_bytes().to_vec());
+    let screen = render(&a, 100, 40);
+    assert!(
+        screen.contains("x\\x1b]52;c;QUJD\\x07y\\u202ez"),
+        "{screen}"
+    );
+    key(&mut a, KeyCode::Esc);
+    let mut rows = page();
+    rows.rows[0].entrypoint = hostile.into();
+    rows.rows[0].payload_head = Some(hostile.as_bytes().to_vec());
+    let view = View::Jobs(Box::new(a.jobs.request()));
+    a.on_db(DbEvent::Refreshed {
+        view,
+        result: Ok(Outcome::Jobs(rows)),
+    });
+    let list = render(&a, 200, 24);
+    for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!list.contains(raw), "{list}");
+    }
+    assert!(list.contains("x\\x1b]52;c;QUJD\\x07y\\u202ez"), "{list}");
+}
+
+#[test]
+fn the_age_column_fits_the_widest_age() {
+    let mut a = app(Tab::Jobs);
+    let mut rows = page();
+    rows.rows[0].created = t0() - chrono::Duration::seconds(24 * 60 + 41);
+    let view = View::Jobs(Box::new(a.jobs.request()));
+    a.on_db(DbEvent::Refreshed {
+        view,
+        result: Ok(Outcome::Jobs(rows)),
+    });
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("24m41s"), "{screen}");
+}

@@ -49,6 +49,7 @@ mod schema_lifecycle;
 mod shell_support;
 mod sql_statements;
 mod standby;
+mod terminal_safety;
 mod upgrade_releases;
 mod worker;
 mod worker_aggregation;

@@ -28,7 +28,13 @@ pub fn group(n: i64) -> String {
     out
 }
 
-/// `42s`, `3m05s`, `2h13m`, `3d04h`; `-` for none.
+/// The widest text [`age`] makes (`59m59s`, `99d23h`, `99999d`), so a
+/// column sized by it never cuts one.
+pub const AGE_WIDTH: u16 = 6;
+
+/// `42s`, `3m05s`, `2h13m`, `3d04h`, from 100 days on whole days (at most
+/// 99999d); `-` for none. Two units at most, so never wider than
+/// [`AGE_WIDTH`].
 pub fn age(seconds: Option<f64>) -> String {
     let Some(s) = seconds else {
         return "-".into();
@@ -38,7 +44,8 @@ pub fn age(seconds: Option<f64>) -> String {
         0..60 => format!("{s}s"),
         60..3_600 => format!("{}m{:02}s", s / 60, s % 60),
         3_600..86_400 => format!("{}h{:02}m", s / 3_600, (s % 3_600) / 60),
-        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3_600),
+        86_400..8_640_000 => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3_600),
+        _ => format!("{}d", (s / 86_400).min(99_999)),
     }
 }
 
@@ -99,6 +106,17 @@ mod tests {
         assert_eq!(age(Some(7_980.0)), "2h13m");
         assert_eq!(age(Some(273_600.0)), "3d04h");
         assert_eq!(percent(Some(0.125)), "12.5%");
+    }
+
+    #[test]
+    fn no_age_is_wider_than_its_column() {
+        // The widest of each format, and far beyond the last one.
+        for s in [59.0, 3_599.0, 86_399.0, 8_639_999.0, 8_640_000.0, 1e15] {
+            let text = age(Some(s));
+            assert!(text.len() <= AGE_WIDTH as usize, "{text}");
+        }
+        assert_eq!(age(Some(1_481.0)), "24m41s");
+        assert_eq!(age(Some(8_640_000.0)), "100d");
     }
 
     #[test]

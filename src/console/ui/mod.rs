@@ -9,6 +9,7 @@ mod dialog;
 pub mod fit;
 pub mod format;
 mod help;
+pub mod scroll_text;
 pub mod widgets;
 
 use ratatui::Frame;

@@ -10,6 +10,7 @@ use crate::console::tabs::Screen;
 use crate::console::tabs::list::window;
 use crate::console::ui::format::group;
 use crate::console::ui::widgets::centered;
+use crate::output::{escape_block, escape_line};
 
 /// A header line above the table.
 fn layout(area: Rect) -> [Rect; 2] {
@@ -88,7 +89,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTab) {
             Row::new(vec![
                 Cell::from(at),
                 Cell::from(e.kind()),
-                Cell::from(e.details()),
+                Cell::from(escape_line(&e.details()).into_owned()),
                 Cell::from(Line::from(delay).right_aligned()),
             ])
         })
@@ -131,7 +132,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTa
             .format("%Y-%m-%d %H:%M:%S%.3f UTC")
     );
     frame.render_widget(
-        Paragraph::new(entry.pretty())
+        Paragraph::new(escape_block(&entry.pretty()).into_owned())
             .wrap(Wrap { trim: false })
             .block(
                 Block::bordered()

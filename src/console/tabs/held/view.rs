@@ -9,11 +9,12 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use super::{HeldTab, traceback_text};
 use crate::console::tabs::Screen;
 use crate::console::ui::format::relative;
+use crate::output::escape_line;
 
 fn first_line(tb: &Option<serde_json::Value>) -> String {
     tb.as_ref()
         .map(traceback_text)
-        .and_then(|t| t.lines().next().map(str::to_string))
+        .and_then(|t| t.lines().next().map(|l| escape_line(l).into_owned()))
         .unwrap_or_else(|| "-".into())
 }
 
@@ -83,7 +84,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
             Row::new(vec![
                 Cell::from(mark),
                 Cell::from(Line::from(j.job.id.to_string()).right_aligned()),
-                Cell::from(j.job.entrypoint.clone()),
+                Cell::from(escape_line(&j.job.entrypoint).into_owned()),
                 Cell::from(Line::from(j.job.attempts.to_string()).right_aligned()),
                 Cell::from(relative(j.job.updated, screen.now)),
                 Cell::from(first_line(&j.traceback)),

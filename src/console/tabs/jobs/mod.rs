@@ -6,6 +6,8 @@
 
 mod view;
 
+use std::cell::{Cell, RefCell};
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
@@ -18,6 +20,7 @@ use crate::actions::kinds::{self, ListJobs};
 use crate::actions::payload::PayloadView;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
+use crate::console::ui::scroll_text::Rows;
 
 /// Rows per page: a screenful on a large terminal, cheap on the server.
 pub const PAGE_SIZE: u32 = 100;
@@ -40,7 +43,14 @@ pub struct JobsTab {
     /// The detail's payload as shown (pretty JSON, text or a hex dump),
     /// made once when the detail arrives rather than at every frame.
     pub payload: Option<PayloadView>,
-    pub detail_scroll: u16,
+    /// The payload cut into screen rows for the detail's width, made by
+    /// the first frame that shows it (only a frame knows the width).
+    pub payload_rows: RefCell<Option<Rows>>,
+    /// The detail's first row on screen; `usize::MAX` is "the last screen"
+    /// until a frame settles it.
+    pub detail_scroll: usize,
+    /// The largest useful `detail_scroll`, as the last frame found it.
+    pub detail_last_top: Cell<usize>,
 }
 
 impl JobsTab {
@@ -86,13 +96,31 @@ impl JobsTab {
     }
 
     pub fn accept_detail(&mut self, detail: JobDetail) {
-        if self.list.detail == Some(detail.id) {
+        if self.list.detail != Some(detail.id) {
+            return;
+        }
+        // The detail is refreshed while open; a payload that has not changed
+        // keeps its view and rows (decoding 10 MB of JSON again would cost
+        // a core's worth of time and memory at every refresh).
+        let unchanged = self.detail.as_ref().is_some_and(|old| {
+            old.job.as_ref().map(|j| &j.payload) == detail.job.as_ref().map(|j| &j.payload)
+        });
+        if !unchanged {
             self.payload = detail
                 .job
                 .as_ref()
                 .map(|job| PayloadView::of(job.payload.as_deref()));
-            self.detail = Some(detail);
+            *self.payload_rows.get_mut() = None;
+            release_freed_memory();
         }
+        self.detail = Some(detail);
+    }
+
+    /// Move the detail by `rows`, within what the last frame showed.
+    fn scroll_detail(&mut self, rows: isize) {
+        let last_top = self.detail_last_top.get();
+        let top = self.detail_scroll.min(last_top);
+        self.detail_scroll = top.saturating_add_signed(rows).min(last_top);
     }
 
     pub fn failed(&mut self, error: String) {
@@ -180,8 +208,20 @@ impl JobsTab {
         self.list.detail = Some(id);
         self.detail = None;
         self.payload = None;
+        *self.payload_rows.get_mut() = None;
         self.detail_scroll = 0;
         vec![Reply::Refresh(View::Job(id))]
+    }
+}
+
+/// Decoding a large JSON payload builds a tree many times its size and
+/// frees it; glibc keeps such pages, so an open detail would hold hundreds
+/// of megabytes it no longer uses. Hand them back.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -236,16 +276,20 @@ impl TabView for JobsTab {
             Command::Down,
             Command::PageUp,
             Command::PageDown,
+            Command::Top,
+            Command::Bottom,
         ]
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
         if self.list.detail.is_some() {
             match command {
-                Command::Up => self.detail_scroll = self.detail_scroll.saturating_sub(1),
-                Command::Down => self.detail_scroll = self.detail_scroll.saturating_add(1),
-                Command::PageUp => self.detail_scroll = self.detail_scroll.saturating_sub(10),
-                Command::PageDown => self.detail_scroll = self.detail_scroll.saturating_add(10),
+                Command::Up => self.scroll_detail(-1),
+                Command::Down => self.scroll_detail(1),
+                Command::PageUp => self.scroll_detail(-10),
+                Command::PageDown => self.scroll_detail(10),
+                Command::Top => self.detail_scroll = 0,
+                Command::Bottom => self.detail_scroll = usize::MAX,
                 Command::Copy => {
                     return match &self.payload {
                         Some(view) => vec![Reply::Copy(view.text().to_string())],

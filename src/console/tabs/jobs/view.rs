@@ -1,6 +1,9 @@
 //! Draws the Jobs tab: a header with the filter and page, the page of jobs,
 //! and a job's detail as a scrollable overlay.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -11,8 +14,10 @@ use crate::actions::browse::{JobDetail, Order};
 use crate::actions::payload::{PayloadView, preview};
 use crate::console::tabs::Screen;
 use crate::console::tabs::held::traceback_text;
-use crate::console::ui::format::{age, relative};
+use crate::console::ui::format::{AGE_WIDTH, age, relative};
+use crate::console::ui::scroll_text::Rows;
 use crate::console::ui::widgets::centered;
+use crate::output::escape_line;
 
 fn layout(area: Rect) -> [Rect; 2] {
     Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area)
@@ -117,7 +122,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                 .map(|r| {
                     Row::new(vec![
                         Cell::from(Line::from(r.id.to_string()).right_aligned()),
-                        Cell::from(r.entrypoint.clone()),
+                        Cell::from(escape_line(&r.entrypoint).into_owned()),
                         Cell::from(r.status.clone()),
                         Cell::from(Line::from(r.priority.to_string()).right_aligned()),
                         Cell::from(format!("{} ago", since(r.created))),
@@ -144,7 +149,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                 Constraint::Fill(2),
                 Constraint::Length(6),
                 Constraint::Length(4),
-                Constraint::Length(5),
+                Constraint::Length(AGE_WIDTH),
                 Constraint::Length(8),
                 Constraint::Length(3),
                 Constraint::Fill(1),
@@ -162,13 +167,15 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                     };
                     Row::new(vec![
                         Cell::from(Line::from(id).right_aligned()),
-                        Cell::from(r.entrypoint.clone()),
+                        Cell::from(escape_line(&r.entrypoint).into_owned()),
                         Cell::from(r.status.clone()),
                         Cell::from(Line::from(r.priority.to_string()).right_aligned()),
                         Cell::from(since(r.created)),
                         Cell::from(deferred.map_or("now".into(), |at| relative(at, screen.now))),
                         Cell::from(Line::from(r.attempts.unwrap_or(0).to_string()).right_aligned()),
-                        Cell::from(r.dedupe_key.clone().unwrap_or_default()),
+                        Cell::from(
+                            escape_line(r.dedupe_key.as_deref().unwrap_or_default()).into_owned(),
+                        ),
                         Cell::from(
                             r.queue_manager_id
                                 .filter(|_| r.status == "picked")
@@ -178,7 +185,10 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                         Cell::from(
                             r.payload_head
                                 .as_deref()
-                                .map(|h| preview(h, r.payload_bytes.unwrap_or(0)))
+                                .map(|h| {
+                                    escape_line(&preview(h, r.payload_bytes.unwrap_or(0)))
+                                        .into_owned()
+                                })
                                 .unwrap_or_default(),
                         ),
                     ])
@@ -195,19 +205,90 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
     frame.render_stateful_widget(widget, table, &mut state);
 }
 
-fn field<'a>(screen: &Screen, name: &'a str, value: String) -> Line<'a> {
-    Line::from(vec![
-        Span::styled(format!("{name:<14}"), screen.theme.dim),
-        Span::raw(value),
-    ])
+/// One piece of the detail: a line drawn as it is (short, pgq's own text),
+/// or a text cut into rows of the popup's width, with a label (or an indent)
+/// before its first row. A piece's rows are known without drawing it, so a
+/// frame draws only the rows in the window.
+enum Piece<'a> {
+    Line(Line<'a>),
+    Text {
+        label: Span<'a>,
+        text: Cow<'a, str>,
+        rows: Cow<'a, Rows>,
+    },
 }
 
-/// The detail's lines: fields, payload, headers, timeline, last traceback.
-pub fn detail_lines<'a>(
+impl Piece<'_> {
+    fn height(&self) -> usize {
+        match self {
+            Piece::Line(_) => 1,
+            Piece::Text { rows, .. } => rows.len().max(1),
+        }
+    }
+
+    /// Its row `i` as a line of the window.
+    fn line(&self, i: usize) -> Line<'_> {
+        match self {
+            Piece::Line(line) => line.clone(),
+            Piece::Text { label, text, rows } => {
+                let lead = if i == 0 {
+                    label.clone()
+                } else {
+                    Span::raw(" ".repeat(label.width()))
+                };
+                Line::from(vec![lead, Span::raw(rows.row(text, i))])
+            }
+        }
+    }
+}
+
+/// A text after a label of `label.width()` columns, in `width` columns.
+fn text_piece<'a>(label: Span<'a>, text: Cow<'a, str>, width: usize) -> Piece<'a> {
+    let rows = Rows::of(&text, width.saturating_sub(label.width()));
+    Piece::Text {
+        label,
+        text,
+        rows: Cow::Owned(rows),
+    }
+}
+
+fn field<'a>(screen: &Screen, name: &str, value: String, width: usize) -> Piece<'a> {
+    text_piece(
+        Span::styled(format!("{name:<14}"), screen.theme.dim),
+        Cow::Owned(value),
+        width,
+    )
+}
+
+/// The indent before each payload row.
+const PAYLOAD_INDENT: &str = "  ";
+
+/// The payload's rows for a popup `width` columns wide: made once per
+/// detail and width (cut from the whole payload), reused by every frame.
+fn payload_rows<'c>(
+    cache: &'c RefCell<Option<Rows>>,
+    view: &PayloadView,
+    width: usize,
+) -> std::cell::Ref<'c, Rows> {
+    let width = width.saturating_sub(PAYLOAD_INDENT.len()).max(1);
+    if cache
+        .borrow()
+        .as_ref()
+        .is_none_or(|rows| rows.width() != width)
+    {
+        *cache.borrow_mut() = Some(Rows::of(view.text(), width));
+    }
+    std::cell::Ref::map(cache.borrow(), |rows| rows.as_ref().expect("made above"))
+}
+
+/// The detail's pieces: fields, payload, headers, timeline, last traceback,
+/// for a popup `width` columns wide inside its border.
+fn detail_pieces<'a>(
     screen: &Screen,
     d: &'a JobDetail,
-    payload: Option<&'a PayloadView>,
-) -> Vec<Line<'a>> {
+    payload: Option<(&'a PayloadView, &'a Rows)>,
+    width: usize,
+) -> Vec<Piece<'a>> {
     let t = &screen.theme;
     let time = |at: chrono::DateTime<chrono::Utc>| {
         format!(
@@ -216,64 +297,62 @@ pub fn detail_lines<'a>(
             relative(at, screen.now)
         )
     };
-    let mut lines = vec![
-        field(screen, "entrypoint", d.entrypoint().to_string()),
-        field(screen, "status", d.status().to_string()),
+    let field = |name: &str, value: String| field(screen, name, value, width);
+    let mut pieces = vec![
+        field("entrypoint", d.entrypoint().to_string()),
+        field("status", d.status().to_string()),
     ];
     match &d.job {
         Some(job) => {
-            lines.push(field(screen, "priority", job.priority.to_string()));
-            lines.push(field(screen, "attempts", job.attempts.to_string()));
-            lines.push(field(
-                screen,
+            pieces.push(field("priority", job.priority.to_string()));
+            pieces.push(field("attempts", job.attempts.to_string()));
+            pieces.push(field(
                 "queue manager",
                 job.queue_manager_id.map_or("-".into(), |u| u.to_string()),
             ));
-            lines.push(field(
-                screen,
+            pieces.push(field(
                 "dedupe key",
                 job.dedupe_key.clone().unwrap_or("-".into()),
             ));
-            lines.push(field(screen, "created", time(job.created)));
-            lines.push(field(screen, "updated", time(job.updated)));
-            lines.push(field(screen, "heartbeat", time(job.heartbeat)));
-            lines.push(field(screen, "execute after", time(job.execute_after)));
-            lines.push(field(
-                screen,
+            pieces.push(field("created", time(job.created)));
+            pieces.push(field("updated", time(job.updated)));
+            pieces.push(field("heartbeat", time(job.heartbeat)));
+            pieces.push(field("execute after", time(job.execute_after)));
+            pieces.push(field(
                 "headers",
                 job.headers
                     .as_ref()
                     .map_or("null".into(), |h| h.to_string()),
             ));
-            if let Some(view) = payload {
+            if let Some((view, rows)) = payload {
                 let size = job.payload.as_ref().map_or(0, Vec::len);
-                lines.push(field(
-                    screen,
+                pieces.push(field(
                     "payload",
                     format!("{} · {size} bytes · y copies it", view.kind()),
                 ));
-                lines.extend(
-                    view.text()
-                        .lines()
-                        .map(|l| Line::from(format!("  {l}")))
-                        .collect::<Vec<_>>(),
-                );
+                if !rows.is_empty() {
+                    pieces.push(Piece::Text {
+                        label: Span::raw(PAYLOAD_INDENT),
+                        text: Cow::Borrowed(view.text()),
+                        rows: Cow::Borrowed(rows),
+                    });
+                }
             }
         }
-        None => lines.push(Line::from(Span::styled(
+        None => pieces.push(Piece::Line(Line::from(Span::styled(
             "no longer in the queue: shown from the log, which keeps no payload",
             t.dim,
-        ))),
+        )))),
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("timeline", t.title)));
+    pieces.push(Piece::Line(Line::from("")));
+    pieces.push(Piece::Line(Line::from(Span::styled("timeline", t.title))));
     for e in &d.log {
-        lines.push(Line::from(vec![
+        pieces.push(Piece::Line(Line::from(vec![
             Span::styled(
                 format!("  {}  ", e.created.format("%Y-%m-%d %H:%M:%S%.3f")),
                 t.dim,
             ),
-            Span::raw(format!("{:<10}", e.status)),
+            Span::raw(format!("{:<10}", escape_line(&e.status))),
             Span::styled(
                 if e.traceback.is_some() {
                     " traceback"
@@ -282,18 +361,42 @@ pub fn detail_lines<'a>(
                 },
                 t.warn,
             ),
-        ]));
+        ])));
     }
     if let Some(e) = d.last_traceback()
         && let Some(tb) = &e.traceback
     {
-        lines.push(Line::from(""));
-        lines.push(Line::from(Span::styled("last traceback", t.title)));
-        lines.extend(
-            traceback_text(tb)
-                .lines()
-                .map(|l| Line::from(l.to_string())),
-        );
+        pieces.push(Piece::Line(Line::from("")));
+        pieces.push(Piece::Line(Line::from(Span::styled(
+            "last traceback",
+            t.title,
+        ))));
+        pieces.push(text_piece(
+            Span::raw(""),
+            Cow::Owned(traceback_text(tb)),
+            width,
+        ));
+    }
+    pieces
+}
+
+/// The rows `top..top + height` of `pieces`.
+fn window<'a>(pieces: &'a [Piece<'a>], top: usize, height: usize) -> Vec<Line<'a>> {
+    let mut lines = Vec::with_capacity(height);
+    let mut skip = top;
+    for piece in pieces {
+        let rows = piece.height();
+        if skip >= rows {
+            skip -= rows;
+            continue;
+        }
+        for i in skip..rows {
+            if lines.len() == height {
+                return lines;
+            }
+            lines.push(piece.line(i));
+        }
+        skip = 0;
     }
     lines
 }
@@ -305,19 +408,32 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) 
     };
     let popup = centered(area, 94, 94);
     frame.render_widget(Clear, popup);
-    let lines = match &j.detail {
-        Some(d) => detail_lines(screen, d, j.payload.as_ref()),
-        None => vec![Line::from(Span::styled("loading…", t.dim))],
+    let block = Block::bordered()
+        .title(Span::styled(format!(" job {id} "), t.title))
+        .border_style(t.key);
+    let inner = block.inner(popup);
+    let (width, height) = (inner.width as usize, inner.height as usize);
+    let rows = j
+        .payload
+        .as_ref()
+        .map(|view| (view, payload_rows(&j.payload_rows, view, width)));
+    let pieces = match &j.detail {
+        Some(d) => detail_pieces(
+            screen,
+            d,
+            rows.as_ref().map(|(view, rows)| (*view, &**rows)),
+            width,
+        ),
+        None => vec![Piece::Line(Line::from(Span::styled("loading…", t.dim)))],
     };
+    let total: usize = pieces.iter().map(Piece::height).sum();
+    let last_top = total.saturating_sub(height);
+    // Keys move the offset without knowing the popup's size; the bottom
+    // (and G's "as far as it goes") is settled here and remembered for them.
+    j.detail_last_top.set(last_top);
+    let top = j.detail_scroll.min(last_top);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((j.detail_scroll, 0))
-            .block(
-                Block::bordered()
-                    .title(Span::styled(format!(" job {id} "), t.title))
-                    .border_style(t.key),
-            ),
+        Paragraph::new(window(&pieces, top, height)).block(block),
         popup,
     );
 }
