@@ -78,15 +78,35 @@ fn release_of_index(n: &ObjectNames, name: &str, redefined: bool) -> Option<&'st
     })
 }
 
-/// Whether `body` is a definition an earlier release gave index `name`
-/// (which the upgrade planner then rebuilds to 1.6.0's).
+/// Definitions earlier releases gave indexes 1.6.0 still declares, as the
+/// catalog prints them (the upgrade planner rebuilds these to 1.6.0's). Read
+/// off the install DDL of v0.18.10 … v1.4.0 by the upgrade_releases test.
+fn earlier_definitions(n: &ObjectNames) -> Vec<(String, &'static str)> {
+    let unique_count = declare::unique_count_name(n);
+    vec![
+        // Before 1.5: `AT TIME ZONE` spelling of the bucket key.
+        (
+            unique_count.clone(),
+            "USING btree (priority, date_trunc('sec'::text, (created AT TIME ZONE 'UTC'::text)), status, entrypoint)",
+        ),
+        // Before 0.19: the bucket also keyed on time_in_queue.
+        (
+            unique_count,
+            "USING btree (priority, date_trunc('sec'::text, (created AT TIME ZONE 'UTC'::text)), date_trunc('sec'::text, time_in_queue), status, entrypoint)",
+        ),
+        // 1.1.1 to 1.2.x: a four-column composite instead of `((1))`.
+        (
+            format!("{}_not_aggregated", n.queue_table_log),
+            "USING btree (entrypoint, priority, status, created) WHERE (NOT aggregated)",
+        ),
+    ]
+}
+
+/// Whether `body` is a definition an earlier release gave index `name`.
 fn earlier_definition(n: &ObjectNames, name: &str, body: &str) -> bool {
-    // Before 0.19 the statistics bucket also keyed on time_in_queue.
-    let unique_count = name == declare::unique_count_name(n) && body.contains("time_in_queue");
-    // 1.1.1 to 1.2.x: a four-column composite instead of `((1))`.
-    let not_aggregated = name == format!("{}_not_aggregated", n.queue_table_log)
-        && body.contains("WHERE (NOT aggregated)");
-    unique_count || not_aggregated
+    earlier_definitions(n)
+        .iter()
+        .any(|(index, known)| index == name && *known == body)
 }
 
 /// Everything in `live` that neither PGQueuer 1.6.0 nor an earlier release
