@@ -13,7 +13,8 @@
 //! connections that run them), `command`/`builtin`/`http` (executors;
 //! `command_output` bounds what a command writes to the log, `http_setup`
 //! resolves an HTTP entrypoint's headers and clients), `scheduler`
-//! (the `pgqueuer_schedules` protocol), `traceback` (log row JSON), [`log`]
+//! (the `pgqueuer_schedules` protocol), `transient` (running a statement
+//! again after a deadlock), `traceback` (log row JSON), [`log`]
 //! (event lines) and [`snapshot`] (what a console can observe).
 
 mod builtin;
@@ -30,6 +31,7 @@ mod scheduler;
 pub mod snapshot;
 pub mod sql;
 mod traceback;
+mod transient;
 
 use std::future::Future;
 use std::pin::Pin;
