@@ -129,8 +129,9 @@ pub struct RunOptions {
     /// Cap on this worker's picked jobs (must be ≥ 2 × batch size).
     pub max_concurrent_tasks: Option<u32>,
     pub shutdown_on_listener_failure: bool,
-    /// Reconnect (after `restart_delay`, doubling up to 30 s) when the
-    /// database fails, instead of exiting with an error.
+    /// Reconnect (after `restart_delay`, doubling up to 30 s; reset after
+    /// 30 s of serving without a failure) when the database fails, instead
+    /// of exiting with an error.
     pub restart_on_failure: bool,
     pub restart_delay: Duration,
     /// After a stop request, how long running jobs may take before they are
