@@ -254,7 +254,6 @@ impl Db {
     /// again a few times; losing a capacity-slot race (23505 on the slot
     /// index) or still deadlocking (40P01) then means "nothing for us now",
     /// as in Python.
-
     pub async fn dequeue(&self, p: &DequeueParams, lane: usize) -> Result<Vec<Job>, DbFailure> {
         let limits;
         let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![

@@ -718,8 +718,10 @@ fn optional_duration(
     let Some(value) = value else { return Ok(None) };
     let span = value.span();
     let parsed = match value.get_ref() {
-        toml::Value::Integer(i) if *i >= 0 => Ok(Duration::from_secs(*i as u64)),
-        toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Ok(Duration::from_secs_f64(*f)),
+        toml::Value::Integer(i) if *i >= 0 => crate::settings::duration::from_seconds(*i as f64),
+        toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => {
+            crate::settings::duration::from_seconds(*f)
+        }
         toml::Value::String(s) => crate::settings::duration::parse_duration(s),
         other => Err(format!("{other} is not a duration")),
     };
