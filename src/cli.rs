@@ -728,11 +728,20 @@ pub fn non_negative_seconds(text: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if value.is_finite() && value >= 0.0 {
-        Ok(value)
-    } else {
-        Err(format!("{text:?} must be zero or more seconds"))
+    if value.is_nan() || value < 0.0 {
+        return Err(format!("{text:?} must be zero or more seconds"));
     }
+    // The value becomes a Duration (which panics past u64 seconds) and,
+    // for some flags, an SQL interval.
+    let max = crate::settings::duration::MAX;
+    if value > max.as_secs_f64() {
+        return Err(format!(
+            "{text:?} is too long: the maximum is {} seconds ({}d)",
+            max.as_secs(),
+            crate::settings::duration::MAX_DAYS
+        ));
+    }
+    Ok(value)
 }
 
 /// Parse a strictly positive number of seconds.

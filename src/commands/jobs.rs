@@ -224,7 +224,8 @@ impl LineFields {
                 if !(secs.is_finite() && secs >= 0.0) {
                     return Err("\"execute_after\" must be zero or more seconds".into());
                 }
-                Duration::from_secs_f64(secs)
+                crate::settings::duration::from_seconds(secs)
+                    .map_err(|e| format!("\"execute_after\": {e}"))?
             }
             Some(Value::String(s)) => {
                 parse_duration(&s).map_err(|e| format!("\"execute_after\": {e}"))?

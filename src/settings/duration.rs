@@ -2,7 +2,30 @@
 //! seconds. Used by command-line flags, worker manifests and the console's
 //! enqueue form, so all three accept the same spellings.
 
-/// Parse a delay such as `90s`, `5m`, `1h30m`, `2d`, `250ms` or plain seconds (`1.5`).
+/// The longest delay, window or age pgq accepts. These go into SQL
+/// intervals (`now() - window` leaves PostgreSQL's timestamp range for
+/// windows of some 6,700 years, and then every query fails) and into
+/// `Duration`, which panics on values beyond `u64` seconds; ten years is
+/// more than any delay or window a queue needs.
+pub const MAX_DAYS: u64 = 3650;
+pub const MAX: std::time::Duration = std::time::Duration::from_secs(MAX_DAYS * 86_400);
+
+/// A number of seconds as a duration: finite, not negative, at most [`MAX`].
+pub fn from_seconds(seconds: f64) -> Result<std::time::Duration, String> {
+    if seconds.is_nan() || seconds < 0.0 {
+        return Err(format!("{seconds}: a delay must be zero or more seconds"));
+    }
+    if seconds > MAX.as_secs_f64() {
+        return Err(format!(
+            "{seconds} seconds is too long: the maximum is {MAX_DAYS}d ({} seconds)",
+            MAX.as_secs()
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// Parse a delay such as `90s`, `5m`, `1h30m`, `2d`, `250ms` or plain
+/// seconds (`1.5`), at most [`MAX`].
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -12,11 +35,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("{text:?}: a delay cannot be negative"));
     }
     if let Ok(seconds) = trimmed.parse::<f64>() {
-        return if seconds.is_finite() && seconds >= 0.0 {
-            Ok(std::time::Duration::from_secs_f64(seconds))
-        } else {
-            Err(format!("{text:?}: a delay cannot be negative"))
-        };
+        return within_max(text, seconds);
     }
     let mut total = 0f64;
     let mut rest = trimmed;
@@ -51,7 +70,20 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         total += value * factor;
         rest = &rest[digits + unit_len..];
     }
-    Ok(std::time::Duration::from_secs_f64(total))
+    within_max(text, total)
+}
+
+fn within_max(text: &str, seconds: f64) -> Result<std::time::Duration, String> {
+    if seconds.is_nan() {
+        return Err(format!("{text:?} is not a duration"));
+    }
+    if seconds < 0.0 {
+        return Err(format!("{text:?}: a delay cannot be negative"));
+    }
+    if seconds > MAX.as_secs_f64() {
+        return Err(format!("{text:?} is too long: the maximum is {MAX_DAYS}d"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -69,5 +101,23 @@ mod tests {
         for bad in ["-5s", "-1", "abc", "5x", "", "m5", "nan"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_duration("3650d"), Ok(MAX));
+        for too_long in [
+            "3651d",
+            "10000000d",
+            "1e300",
+            "99999999999999999999999h",
+            "inf",
+        ] {
+            let err = parse_duration(too_long).expect_err(too_long);
+            assert!(err.contains("maximum is 3650d"), "{too_long}: {err}");
+        }
+        assert_eq!(from_seconds(1.5), Ok(Duration::from_millis(1500)));
+        assert!(
+            from_seconds(1e300)
+                .unwrap_err()
+                .contains("maximum is 3650d")
+        );
+        assert!(from_seconds(f64::NAN).is_err());
     }
 }

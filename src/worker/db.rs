@@ -14,6 +14,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Notification, Statement};
 use uuid::Uuid;
 
+use super::transient::retrying;
 use super::{Job, sql};
 use crate::actions::DbErrorText;
 use crate::db::connect::{self, ConnectError};
@@ -244,13 +245,15 @@ impl Db {
         })
     }
 
-    /// Claim up to a batch. Losing a capacity-slot race (23505 on the slot
-    /// index) or a deadlock (40P01) means "nothing for us now", as in Python.
     /// How many connections dequeue (the control connection and the lanes).
     pub fn dequeue_lanes(&self) -> usize {
         1 + self.lanes.len()
     }
 
+    /// Claim up to a batch. A deadlock or serialization failure is tried
+    /// again a few times; losing a capacity-slot race (23505 on the slot
+    /// index) or still deadlocking (40P01) then means "nothing for us now",
+    /// as in Python.
     pub async fn dequeue(&self, p: &DequeueParams, lane: usize) -> Result<Vec<Job>, DbFailure> {
         let limits;
         let mut args: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
@@ -270,7 +273,7 @@ impl Db {
             Some((client, statement)) => (client, statement),
             None => (&self.control, &self.dequeue),
         };
-        let rows = match client.query(statement, &args).await {
+        let rows = match retrying("dequeue", || client.query(statement, &args)).await {
             Ok(rows) => rows,
             Err(e) if self.lost_slot_race(&e) => return Ok(Vec::new()),
             Err(e) => return Err(failure("dequeue")(e)),
@@ -324,36 +327,47 @@ impl Db {
         statuses: &[&str],
         tracebacks: &[Option<String>],
     ) -> Result<(), DbFailure> {
-        self.writer
-            .execute(&self.log_jobs, &[&ids, &statuses, &tracebacks])
-            .await
-            .map(|_| ())
-            .map_err(failure("logging finished jobs"))
+        retrying("logging finished jobs", || async move {
+            self.writer
+                .execute(&self.log_jobs, &[&ids, &statuses, &tracebacks])
+                .await
+        })
+        .await
+        .map(|_| ())
+        .map_err(failure("logging finished jobs"))
     }
 
     pub async fn heartbeat(&self, ids: &[i64]) -> Result<(), DbFailure> {
-        self.writer
-            .execute(&self.heartbeat, &[&ids])
-            .await
-            .map(|_| ())
-            .map_err(failure("heartbeat"))
+        retrying("heartbeat", || async move {
+            self.writer.execute(&self.heartbeat, &[&ids]).await
+        })
+        .await
+        .map(|_| ())
+        .map_err(failure("heartbeat"))
     }
 
     pub async fn retry(&self, id: i64, delay: Duration, traceback: &str) -> Result<(), DbFailure> {
-        self.writer
-            .execute(&self.retry, &[&id, &delay.as_secs_f64(), &traceback])
-            .await
-            .map(|_| ())
-            .map_err(failure("re-queueing a job for retry"))
+        let delay = delay.as_secs_f64();
+        retrying("re-queueing a job for retry", || async move {
+            self.writer
+                .execute(&self.retry, &[&id, &delay, &traceback])
+                .await
+        })
+        .await
+        .map(|_| ())
+        .map_err(failure("re-queueing a job for retry"))
     }
 
     /// Hand jobs back to `queued`, then wake idle workers with a synthetic
     /// table event (an UPDATE fires no NOTIFY of its own).
     pub async fn return_to_queue(&self, ids: &[i64], qm: Uuid) -> Result<(), DbFailure> {
-        self.writer
-            .execute(&self.return_to_queue, &[&ids, &qm])
-            .await
-            .map_err(failure("returning jobs to the queue"))?;
+        retrying("returning jobs to the queue", || async move {
+            self.writer
+                .execute(&self.return_to_queue, &[&ids, &qm])
+                .await
+        })
+        .await
+        .map_err(failure("returning jobs to the queue"))?;
         let table = self
             .names
             .queue_table
@@ -379,12 +393,15 @@ impl Db {
     pub async fn aggregate(&self, budget: Duration) -> Result<(), DbFailure> {
         let started = std::time::Instant::now();
         loop {
-            let flagged: i64 = self
-                .writer
-                .query_one(&self.aggregate, &[&AGGREGATE_BATCH])
-                .await
-                .map_err(failure("aggregating the log into statistics"))?
-                .get(0);
+            let what = "aggregating the log into statistics";
+            let flagged: i64 = retrying(what, || async move {
+                self.writer
+                    .query_one(&self.aggregate, &[&AGGREGATE_BATCH])
+                    .await
+            })
+            .await
+            .map_err(failure(what))?
+            .get(0);
             if flagged < AGGREGATE_BATCH || started.elapsed() >= budget {
                 return Ok(());
             }

@@ -208,8 +208,8 @@ struct RawExecutor {
     builtin: Option<Spanned<Builtin>>,
     timeout: Option<Spanned<toml::Value>>,
     kill_grace: Option<Spanned<toml::Value>>,
-    env: Option<BTreeMap<String, String>>,
-    workdir: Option<PathBuf>,
+    env: Option<Spanned<BTreeMap<String, String>>>,
+    workdir: Option<Spanned<PathBuf>>,
     max_line_bytes: Option<Spanned<toml::Value>>,
     max_log_bytes: Option<Spanned<toml::Value>>,
     pass_database_env: Option<Spanned<bool>>,
@@ -233,8 +233,8 @@ struct RawEntrypoint {
     ca_file: Option<Spanned<PathBuf>>,
     timeout: Option<Spanned<toml::Value>>,
     kill_grace: Option<Spanned<toml::Value>>,
-    env: Option<BTreeMap<String, String>>,
-    workdir: Option<PathBuf>,
+    env: Option<Spanned<BTreeMap<String, String>>>,
+    workdir: Option<Spanned<PathBuf>>,
     max_line_bytes: Option<Spanned<toml::Value>>,
     max_log_bytes: Option<Spanned<toml::Value>>,
     pass_database_env: Option<Spanned<bool>>,
@@ -255,8 +255,8 @@ struct RawSchedule {
     builtin: Option<Spanned<Builtin>>,
     timeout: Option<Spanned<toml::Value>>,
     kill_grace: Option<Spanned<toml::Value>>,
-    env: Option<BTreeMap<String, String>>,
-    workdir: Option<PathBuf>,
+    env: Option<Spanned<BTreeMap<String, String>>>,
+    workdir: Option<Spanned<PathBuf>>,
     max_line_bytes: Option<Spanned<toml::Value>>,
     max_log_bytes: Option<Spanned<toml::Value>>,
     pass_database_env: Option<Spanned<bool>>,
@@ -305,6 +305,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         if name.trim().is_empty() {
             return Err(at(Some(name_span), "entrypoint name is empty".into()));
         }
+        refuse_nul(&at, &name_span, "entrypoint name", &name, TO_POSTGRES)?;
         if !names.insert(name.clone()) {
             return Err(at(
                 Some(name_span),
@@ -449,7 +450,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         if entrypoint.trim().is_empty() {
             return Err(at(Some(ep_span), "schedule entrypoint is empty".into()));
         }
+        refuse_nul(
+            &at,
+            &ep_span,
+            "schedule entrypoint",
+            &entrypoint,
+            TO_POSTGRES,
+        )?;
         let expr_span = s.expression.span();
+        refuse_nul(
+            &at,
+            &expr_span,
+            "expression",
+            s.expression.get_ref(),
+            TO_POSTGRES,
+        )?;
         let expression = crate::cron::normalize(s.expression.get_ref())
             .map_err(|e| at(Some(expr_span.clone()), e.to_string()))?;
         // Evaluate once so an expression that never fires is caught here.
@@ -565,6 +580,22 @@ fn executor(
                     format!("{owner}: command is empty; give at least the program"),
                 ));
             }
+            for (i, arg) in argv.iter().enumerate() {
+                let what = match i {
+                    0 => "the command's program".to_string(),
+                    i => format!("command argument {i}"),
+                };
+                refuse_nul(at, &span, &what, arg, TO_EXEC)?;
+            }
+            if let Some(env) = &raw.env {
+                for (key, value) in env.get_ref() {
+                    refuse_nul(at, &env.span(), "an env name", key, TO_EXEC)?;
+                    refuse_nul(at, &env.span(), &format!("env {key:?}"), value, TO_EXEC)?;
+                }
+            }
+            if let Some(dir) = &raw.workdir {
+                refuse_nul_path(at, dir, "workdir")?;
+            }
             let timeout = optional_duration(at, raw.timeout, "timeout")?;
             if timeout.is_some_and(|t| t.is_zero()) {
                 return Err(at(Some(span), "timeout must be more than zero".into()));
@@ -583,8 +614,8 @@ fn executor(
                 argv,
                 timeout,
                 kill_grace,
-                env: raw.env.unwrap_or_default(),
-                workdir: raw.workdir,
+                env: raw.env.map(Spanned::into_inner).unwrap_or_default(),
+                workdir: raw.workdir.map(Spanned::into_inner),
                 output: OutputLimits {
                     max_line_bytes,
                     max_log_bytes,
@@ -624,18 +655,58 @@ fn http_executor(
             let span = h.span();
             let headers = h.into_inner();
             for (name, template) in &headers {
+                let what = format!("header {name:?}");
+                refuse_nul(at, &span, &what, template, "an HTTP header")?;
                 super::http_setup::check_manifest_header(name, template)
                     .map_err(|e| at(Some(span.clone()), format!("headers: {e}")))?;
             }
             headers
         }
     };
+    if let Some(file) = &ca_file {
+        refuse_nul_path(at, file, "ca_file")?;
+    }
     Ok(HttpSpec {
         url,
         timeout,
         headers,
         ca_file: ca_file.map(Spanned::into_inner),
     })
+}
+
+/// Where a string goes, for [`refuse_nul`]'s message.
+const TO_POSTGRES: &str = "PostgreSQL text";
+const TO_EXEC: &str = "a command's arguments and environment";
+
+/// TOML strings may hold `\u0000`, but PostgreSQL text, a program's
+/// arguments, environment and paths, and HTTP headers cannot: caught here,
+/// the worker would fail only at its first dequeue (or job), and under
+/// `--restart-on-failure` fail that way for ever.
+fn refuse_nul(
+    at: &At<'_>,
+    span: &Range<usize>,
+    what: &str,
+    value: &str,
+    goes_to: &str,
+) -> Result<(), ManifestError> {
+    if value.contains('\0') {
+        return Err(at(
+            Some(span.clone()),
+            format!("{what} contains a NUL character (\\u0000), which {goes_to} cannot hold"),
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_nul_path(at: &At<'_>, path: &Spanned<PathBuf>, key: &str) -> Result<(), ManifestError> {
+    let bytes = path.get_ref().as_os_str().as_encoded_bytes();
+    if bytes.contains(&0) {
+        return Err(at(
+            Some(path.span()),
+            format!("{key} contains a NUL character (\\u0000), which a file path cannot hold"),
+        ));
+    }
+    Ok(())
 }
 
 /// A duration given as seconds (`1.5`) or text (`"90s"`, `"5m"`, `"1h30m"`).
@@ -647,8 +718,10 @@ fn optional_duration(
     let Some(value) = value else { return Ok(None) };
     let span = value.span();
     let parsed = match value.get_ref() {
-        toml::Value::Integer(i) if *i >= 0 => Ok(Duration::from_secs(*i as u64)),
-        toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => Ok(Duration::from_secs_f64(*f)),
+        toml::Value::Integer(i) if *i >= 0 => crate::settings::duration::from_seconds(*i as f64),
+        toml::Value::Float(f) if f.is_finite() && *f >= 0.0 => {
+            crate::settings::duration::from_seconds(*f)
+        }
         toml::Value::String(s) => crate::settings::duration::parse_duration(s),
         other => Err(format!("{other} is not a duration")),
     };

@@ -13,7 +13,8 @@
 //! connections that run them), `command`/`builtin`/`http` (executors;
 //! `command_output` bounds what a command writes to the log, `http_setup`
 //! resolves an HTTP entrypoint's headers and clients), `scheduler`
-//! (the `pgqueuer_schedules` protocol), `traceback` (log row JSON), [`log`]
+//! (the `pgqueuer_schedules` protocol), `transient` (running a statement
+//! again after a deadlock), `traceback` (log row JSON), [`log`]
 //! (event lines) and [`snapshot`] (what a console can observe).
 
 mod builtin;
@@ -30,6 +31,7 @@ mod scheduler;
 pub mod snapshot;
 pub mod sql;
 mod traceback;
+mod transient;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -127,8 +129,9 @@ pub struct RunOptions {
     /// Cap on this worker's picked jobs (must be ≥ 2 × batch size).
     pub max_concurrent_tasks: Option<u32>,
     pub shutdown_on_listener_failure: bool,
-    /// Reconnect (after `restart_delay`, doubling up to 30 s) when the
-    /// database fails, instead of exiting with an error.
+    /// Reconnect (after `restart_delay`, doubling up to 30 s; reset after
+    /// 30 s of serving without a failure) when the database fails, instead
+    /// of exiting with an error.
     pub restart_on_failure: bool,
     pub restart_delay: Duration,
     /// After a stop request, how long running jobs may take before they are

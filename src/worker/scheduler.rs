@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::db::Db;
+use super::transient::retrying;
 use super::{JobContext, RegisteredSchedule, ScheduleFire, StopReason, log, sql};
 
 /// What the scheduler uses of the worker that hosts it. The engine implements
@@ -178,16 +179,20 @@ async fn register(host: &dyn Host, schedules: &[RegisteredSchedule]) -> Result<(
         .map(|s| s.entrypoint.clone())
         .collect();
     if !clean.is_empty() {
-        db.writer
-            .execute(&sql::delete_schedules(names), &[&clean])
-            .await
-            .map_err(|e| crate::actions::DbErrorText(&e).to_string())?;
-    }
-    let (exprs, eps, delays) = arrays(schedules);
-    db.writer
-        .execute(&sql::insert_schedules(names), &[&exprs, &eps, &delays])
+        let delete = sql::delete_schedules(names);
+        retrying("cleaning old schedules", || async {
+            db.writer.execute(&delete, &[&clean]).await
+        })
         .await
         .map_err(|e| crate::actions::DbErrorText(&e).to_string())?;
+    }
+    let (exprs, eps, delays) = arrays(schedules);
+    let insert = sql::insert_schedules(names);
+    retrying("registering schedules", || async {
+        db.writer.execute(&insert, &[&exprs, &eps, &delays]).await
+    })
+    .await
+    .map_err(|e| crate::actions::DbErrorText(&e).to_string())?;
     Ok(())
 }
 
@@ -197,11 +202,12 @@ async fn claim(
 ) -> Result<Vec<ScheduleFire>, String> {
     let db = host.db().ok_or("not connected")?;
     let (exprs, eps, delays) = arrays(schedules);
-    let rows = db
-        .writer
-        .query(&sql::fetch_schedules(db.names()), &[&exprs, &eps, &delays])
-        .await
-        .map_err(|e| crate::actions::DbErrorText(&e).to_string())?;
+    let fetch = sql::fetch_schedules(db.names());
+    let rows = retrying("claiming due schedules", || async {
+        db.writer.query(&fetch, &[&exprs, &eps, &delays]).await
+    })
+    .await
+    .map_err(|e| crate::actions::DbErrorText(&e).to_string())?;
     Ok(rows
         .iter()
         .map(|r| ScheduleFire {
@@ -218,11 +224,12 @@ async fn claim(
 async fn release(host: &dyn Host, id: i64) {
     for _ in 0..60 {
         if let Some(db) = host.db()
-            && db
-                .writer
-                .execute(&sql::schedule_done(db.names()), &[&vec![id]])
-                .await
-                .is_ok()
+            && retrying("releasing a schedule", || async {
+                let done = sql::schedule_done(db.names());
+                db.writer.execute(&done, &[&vec![id]]).await
+            })
+            .await
+            .is_ok()
         {
             return;
         }
@@ -247,10 +254,11 @@ async fn heartbeat(host: Arc<dyn Host>, active: Arc<Mutex<HashSet<i64>>>) {
             continue;
         }
         if let Some(db) = host.db()
-            && let Err(e) = db
-                .writer
-                .execute(&sql::schedule_heartbeat(db.names()), &[&ids])
-                .await
+            && let Err(e) = retrying("schedule heartbeat", || async {
+                let beat = sql::schedule_heartbeat(db.names());
+                db.writer.execute(&beat, &[&ids]).await
+            })
+            .await
         {
             log::warning(
                 &format!(

@@ -73,3 +73,71 @@ fn no_arguments_prints_help_with_exit_2() {
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("PGQueuer schema 1.6.0"));
 }
+
+/// Durations past ten years (which as SQL intervals made every metrics
+/// scrape fail, or as `Duration`s panicked) are usage errors naming the
+/// maximum, for every flag that takes one; nothing starts.
+#[test]
+fn oversized_durations_are_usage_errors_naming_the_maximum() {
+    let manifest = common::manifest_file("[[entrypoint]]\nname = \"a\"\nbuiltin = \"noop\"\n");
+    let manifest = manifest.path().to_str().expect("utf-8 temp path");
+    let unreachable = "postgres://nobody@127.0.0.1:1/none";
+    let days = "maximum is 3650d";
+    let seconds = "maximum is 315360000 seconds (3650d)";
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &[
+                "metrics",
+                "--listen",
+                "127.0.0.1:0",
+                "--window",
+                "10000000d",
+            ],
+            days,
+        ),
+        (
+            &["metrics", "--listen", "127.0.0.1:0", "--window", "1e300"],
+            days,
+        ),
+        (
+            &["metrics", "--listen", "127.0.0.1:0", "--window", "3651d"],
+            days,
+        ),
+        (&["prune", "--log-older-than", "10000000d"], days),
+        (
+            &[
+                "purge",
+                "--older-than",
+                "99999999999999999999h",
+                "--entrypoint",
+                "a",
+            ],
+            days,
+        ),
+        (&["queue", "a", "--execute-after", "10000000d"], days),
+        (&["run", manifest, "--restart-delay", "1e300"], seconds),
+        (&["run", manifest, "--heartbeat-timeout", "1e12"], seconds),
+        (&["stale", "--threshold", "1e300"], seconds),
+    ];
+    for (args, needle) in cases {
+        let mut child = pgq_cmd(&[&["--dsn", unreachable], args].concat(), &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn pgq");
+        // The old metrics server accepted the window and served for ever.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while child.try_wait().expect("try_wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{args:?} was accepted: pgq kept running");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("output");
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -60,4 +60,6 @@ mod worker_interop;
 mod worker_latency;
 mod worker_library;
 mod worker_log_lines;
+mod worker_restarts;
+mod worker_write_conflicts;
 mod workers_report;

@@ -18,6 +18,11 @@ use crate::worker::snapshot::WorkerState;
 use crate::worker::{WorkerError, log};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A cycle that served this long without failing counts as healthy: its
+/// failure starts the backoff afresh. A shorter one (a connection that fails
+/// at its first statement) keeps doubling it, or a fault that strikes right
+/// after each connect would reconnect at the first delay for ever.
+const HEALTHY_AFTER: Duration = MAX_BACKOFF;
 /// How long a worker that gives up tries to write its jobs' outcomes.
 const WRITE_BACK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -75,7 +80,7 @@ pub(super) async fn supervise(
                 m.reconnected();
             }
         }
-        failures = 0;
+        let connected_at = Instant::now();
         let db = Arc::new(opened.db);
         shared.set_db(Some(db.clone()));
         let (fail_tx, mut fail_rx) = mpsc::unbounded_channel::<DbFailure>();
@@ -155,6 +160,9 @@ pub(super) async fn supervise(
                 if !shared.opts.restart_on_failure {
                     give_up(shared, settings, failure.clone()).await?;
                     return Err(WorkerError::Database(failure));
+                }
+                if connected_at.elapsed() >= HEALTHY_AFTER {
+                    failures = 0;
                 }
                 failures += 1;
                 let reason = failure.to_string();

@@ -2,6 +2,7 @@
 //! emulator, for end-to-end console tests.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,8 @@ pub struct Console {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     pub screen: Arc<Mutex<vt100::Parser<Clipboard>>>,
+    /// The reader reached the end of the program's output.
+    drained: Arc<AtomicBool>,
     _master: Box<dyn MasterPty + Send>,
     _dirs: tempfile::TempDir,
 }
@@ -56,6 +59,8 @@ impl Console {
         )));
         let mut reader = pair.master.try_clone_reader().unwrap();
         let sink = screen.clone();
+        let drained = Arc::new(AtomicBool::new(false));
+        let done = drained.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
@@ -64,12 +69,14 @@ impl Console {
                 }
                 sink.lock().unwrap().process(&buf[..n]);
             }
+            done.store(true, Ordering::Release);
         });
         let writer = pair.master.take_writer().unwrap();
         Console {
             child,
             writer,
             screen,
+            drained,
             _master: pair.master,
             _dirs: dirs,
         }
@@ -113,15 +120,28 @@ impl Console {
         std::thread::sleep(Duration::from_millis(150));
     }
 
+    /// The exit status, once the screen also shows everything the program
+    /// wrote: its last bytes (leaving the alternate screen, showing the
+    /// cursor) may still be in the pty when it exits, and on a busy machine
+    /// the reader thread gets to them later.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<u32> {
         let start = Instant::now();
+        let mut status = None;
         while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if status.is_none() {
+                status = self.child.try_wait().ok().flatten();
+            }
+            // A process the program started may hold the terminal open
+            // after it exited; then the output is as complete as it gets.
+            let drained = self.drained.load(Ordering::Acquire);
+            if let Some(status) = &status
+                && (drained || start.elapsed() > timeout / 2)
+            {
                 return Some(status.exit_code());
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
-        None
+        status.map(|s| s.exit_code())
     }
 }
 
