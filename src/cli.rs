@@ -435,6 +435,10 @@ pub struct RunArgs {
     /// Serve /metrics (queue and worker series), /healthz and /readyz on ADDR
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Run on a schema newer than PGQueuer 1.6.0's (a 2.x database) anyway,
+    /// at your own risk: 2.x changed what cancelling a running job means
+    #[arg(long)]
+    pub allow_newer_schema: bool,
 }
 
 const CANCEL_HELP: &str = "\

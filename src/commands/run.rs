@@ -47,6 +47,7 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
         restart_delay: Duration::from_secs_f64(args.restart_delay),
         shutdown_timeout: args.shutdown_timeout.map(Duration::from_secs_f64),
         dequeue_connections: args.dequeue_connections,
+        allow_newer_schema: args.allow_newer_schema,
         ..RunOptions::default()
     };
     if let Err(e) = options.validate() {

@@ -100,6 +100,8 @@ pub struct DequeueParams {
     pub queue_manager_id: Uuid,
     /// Connections that dequeue in parallel (1 = the control connection only).
     pub connections: u32,
+    /// Start on a schema newer than the one pgq writes.
+    pub allow_newer_schema: bool,
 }
 
 impl DequeueParams {
@@ -141,6 +143,26 @@ pub struct WorkProbe {
     pub queued: bool,
 }
 
+/// A worker knows PGQueuer 1.6.0's schema: on a newer one (2.x) it does not
+/// start, as PGQueuer's own workers refuse a schema they do not know.
+async fn refuse_newer(client: &Client, names: &ObjectNames) -> Result<(), OpenError> {
+    let live = crate::db::catalog::inspect(client, names)
+        .await
+        .map_err(|e| OpenError::Db(failure("reading the catalog")(e)))?;
+    let newer = crate::schema::generations::newer(&live, names);
+    if newer.is_empty() {
+        return Ok(());
+    }
+    let objects: Vec<String> = newer.iter().map(ToString::to_string).collect();
+    Err(OpenError::Schema(format!(
+        "the PgQueuer schema ({names}) is newer than {}, the one this worker knows: {}. \
+         Run a worker of that PGQueuer release, or pass --allow-newer-schema to run anyway at your own risk \
+         (2.0 changed what cancelling a running job means).",
+        crate::schema::generations::WRITTEN,
+        objects.join("; ")
+    )))
+}
+
 impl Db {
     /// Connect both connections, check the schema, LISTEN, prepare.
     pub async fn open(
@@ -174,6 +196,9 @@ impl Db {
                 "the PgQueuer schema ({names}) lacks what a 1.6 worker needs: {}. Run 'pgq upgrade' (or 'pgq install').",
                 missing.join(", ")
             )));
+        }
+        if !params.allow_newer_schema {
+            refuse_newer(&control.client, names).await?;
         }
         // The control connection both LISTENs and dequeues, so it LISTENs
         // through the shared helper rather than being a `Listener`; its

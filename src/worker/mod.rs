@@ -145,6 +145,9 @@ pub struct RunOptions {
     /// connection dequeues, like PGQueuer). More lets PostgreSQL run several
     /// dequeue statements at once on a multi-core server.
     pub dequeue_connections: u32,
+    /// Start on a schema newer than the one pgq writes (refused otherwise,
+    /// as a PGQueuer worker refuses a schema it does not know).
+    pub allow_newer_schema: bool,
 }
 
 impl Default for RunOptions {
@@ -162,6 +165,7 @@ impl Default for RunOptions {
             log_aggregation_interval: Duration::from_secs(30),
             stop_grace: Duration::from_secs(10),
             dequeue_connections: 1,
+            allow_newer_schema: false,
         }
     }
 }

@@ -73,6 +73,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         heartbeat_secs: options.heartbeat_timeout.as_secs_f64(),
         queue_manager_id: qm,
         connections: options.dequeue_connections,
+        allow_newer_schema: options.allow_newer_schema,
     };
     // PGQueuer flushes completions at `batch_size` (or every 0.1 s). Where a
     // picked row holds a capacity slot or counts against the worker's budget,
