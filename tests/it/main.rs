@@ -38,6 +38,7 @@ mod latency;
 mod listen;
 mod listener;
 mod metrics;
+mod newer_schema;
 mod metrics_connections;
 mod prune;
 mod removal_concurrency;
