@@ -26,6 +26,7 @@ use super::tabs::stats::StatsTab;
 use super::tabs::workers::WorkersTab;
 use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
+use crate::actions::job_selection::JobSelection;
 use crate::actions::{Action, Outcome, kinds};
 use crate::events::Event;
 use crate::output::plural;
@@ -146,6 +147,9 @@ pub struct ConnInfo {
     pub read_only: bool,
     /// The server is a hot standby: no NOTIFY, writes refused; tabs poll.
     pub standby: bool,
+    /// What the installation has that is newer than the schema pgq writes
+    /// (a PGQueuer 2.x database): shown, and changes 2.x redefined refused.
+    pub newer_schema: Vec<String>,
     pub link: Link,
 }
 
@@ -261,6 +265,7 @@ impl App {
                 server_version: None,
                 read_only: o.read_only,
                 standby: false,
+                newer_schema: Vec::new(),
                 link: Link::Connecting { attempt: 1 },
             },
             flash: None,
@@ -375,6 +380,7 @@ impl App {
             connected: self.connected(),
             standby: self.conn.standby,
             standby_notice: self.standby_notice(),
+            newer_schema: self.newer_schema_notice(),
             channel: &self.conn.channel,
             // Only the enqueue form completes entrypoints: skip the work
             // on other tabs.
@@ -670,6 +676,7 @@ impl App {
                 };
             }
             DbEvent::Standby(standby) => self.on_standby(standby),
+            DbEvent::NewerSchema(newer) => self.conn.newer_schema = newer,
             DbEvent::Refreshed { view, result } => self.refreshed(view, result, &mut effects),
             DbEvent::Notification(received) => {
                 if let Event::TableChanged { table, .. } = &received.event
@@ -699,6 +706,51 @@ impl App {
         if promoted {
             self.flash(Level::Info, "the standby was promoted: live events resumed");
         }
+    }
+
+    /// What the status bar and the Stats tab say on a newer (2.x) schema.
+    pub fn newer_schema_notice(&self) -> Option<String> {
+        (!self.conn.newer_schema.is_empty()).then(|| {
+            format!(
+                "schema newer than PGQueuer {} ({}): read as usual, never changed; cancelling picked jobs is refused",
+                crate::schema::generations::WRITTEN,
+                self.conn.newer_schema.join("; ")
+            )
+        })
+    }
+
+    /// Why `action` means something else on a newer (2.x) schema, if it
+    /// does: cancelling a picked job (2.0 keeps its concurrency slot and
+    /// dedupe key until its worker finishes; 2.3 records the request in the
+    /// row). Enqueue, cancel and purge of queued jobs and the held-job
+    /// actions mean what they meant.
+    fn redefined_by_newer_schema(&self, action: &Action) -> Option<String> {
+        if self.conn.newer_schema.is_empty() {
+            return None;
+        }
+        let Action::CancelJobs(cancel) = action else {
+            return None;
+        };
+        let queued_only = match &cancel.selection {
+            JobSelection::Filter(f) => {
+                f.status == Some(crate::actions::job_filter::JobStatus::Queued)
+            }
+            JobSelection::Matching { statuses, .. } => {
+                statuses == &[crate::actions::job_selection::JobStatus::Queued]
+            }
+            JobSelection::Ids(ids) => ids.iter().all(|id| {
+                self.jobs
+                    .rows()
+                    .iter()
+                    .any(|r| r.id == *id && r.status == "queued")
+            }),
+        };
+        (!queued_only).then(|| {
+            format!(
+                "refused on this newer schema (PGQueuer 2.x): cancelling a picked job keeps its slot and dedupe key until its worker finishes (2.0) and 2.3 records the request in the row, which pgq {} does not write; cancel queued jobs only (filter status:queued)",
+                crate::schema::generations::WRITTEN
+            )
+        })
     }
 
     /// What the status bar and the Events tab say on a standby.
@@ -813,6 +865,10 @@ impl App {
         }
         if !self.connected() {
             self.flash(Level::Error, "not connected; nothing was changed");
+            return Vec::new();
+        }
+        if let Some(refusal) = self.redefined_by_newer_schema(&action) {
+            self.flash(Level::Error, refusal);
             return Vec::new();
         }
         let id = self.next_id();

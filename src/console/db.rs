@@ -126,6 +126,9 @@ pub enum DbEvent {
     /// Sent after `Connected` and again when it changes: `true` on a hot
     /// standby (no NOTIFY, writes refused), `false` on a primary.
     Standby(bool),
+    /// Sent after `Connected`: what the installation has that is newer than
+    /// the schema pgq writes (empty: nothing, or it could not be read).
+    NewerSchema(Vec<String>),
     Previewed {
         id: u64,
         result: Result<Preview, String>,
@@ -221,6 +224,13 @@ async fn run(
                 attempt = 0;
                 tracing::info!(target = %session.target, "console connected");
                 if events.send(DbEvent::Connected { server_version }).is_err() {
+                    return;
+                }
+                // A 2.x installation: read as usual, and say so.
+                let newer = crate::actions::schema::newer(&session)
+                    .await
+                    .unwrap_or_default();
+                if events.send(DbEvent::NewerSchema(newer)).is_err() {
                     return;
                 }
                 match serve_session(&target, &session, &mut requests, &events, &mut pending).await {

@@ -454,8 +454,12 @@ fn the_selection_stays_on_its_job_while_the_list_moves() {
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Char('j')); // on 48121
     let mut moved = page();
-    moved.rows.insert(0, row(48125, "send_email", "queued", 0, "{}"));
-    moved.rows.insert(0, row(48126, "send_email", "queued", 0, "{}"));
+    moved
+        .rows
+        .insert(0, row(48125, "send_email", "queued", 0, "{}"));
+    moved
+        .rows
+        .insert(0, row(48126, "send_email", "queued", 0, "{}"));
     a.on_db(DbEvent::Refreshed {
         view: View::Jobs(Box::new(a.jobs.request())),
         result: Ok(Outcome::Jobs(moved)),
@@ -537,4 +541,37 @@ fn the_age_column_fits_the_widest_age() {
     });
     let screen = render(&a, 80, 24);
     assert!(screen.contains("24m41s"), "{screen}");
+}
+
+/// On a schema newer than 1.6.0 (PGQueuer 2.x) the console says so and
+/// refuses what 2.x redefined: cancelling a picked job. A queued one is
+/// still cancelled as before.
+#[test]
+fn a_newer_schema_is_shown_and_cancelling_a_picked_job_refused() {
+    let mut a = with_page(app(Tab::Jobs));
+    a.on_db(DbEvent::NewerSchema(vec![
+        "column pgqueuer.cancel_requested (PGQueuer 2.3.0)".into(),
+    ]));
+    let screen = render(&a, 120, 30);
+    assert!(screen.contains("SCHEMA > 1.6.0"), "{screen}");
+    key(&mut a, KeyCode::Char('j')); // 48122, picked
+    assert!(proposed(&key(&mut a, KeyCode::Char('c'))).is_none());
+    let flash = a.flash.as_ref().expect("a refusal").text.clone();
+    assert!(flash.contains("refused on this newer schema"), "{flash}");
+    key(&mut a, KeyCode::Char('k')); // 48123, queued
+    let (_, action) = proposed(&key(&mut a, KeyCode::Char('c'))).expect("a cancel proposed");
+    assert_eq!(canceled_ids(&action), vec![48123]);
+    // Every job matching a filter that may hold picked ones: refused too;
+    // with status:queued it is proposed.
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, "ep:send_email");
+    key(&mut a, KeyCode::Enter);
+    assert!(proposed(&key(&mut a, KeyCode::Char('C'))).is_none());
+    let flash = a.flash.as_ref().expect("a refusal").text.clone();
+    assert!(flash.contains("refused on this newer schema"), "{flash}");
+    key(&mut a, KeyCode::Char('/'));
+    typed(&mut a, " status:queued");
+    key(&mut a, KeyCode::Enter);
+    assert!(proposed(&key(&mut a, KeyCode::Char('C'))).is_some());
 }

@@ -79,7 +79,11 @@ async fn check_newer_database(db: &TestDb) {
                 && err.contains("index pgqueuer_ep_prio_id_idx: USING btree (entrypoint, priority DESC, execute_after, id)"),
             "{args:?}: {err}"
         );
-        assert_eq!(fingerprint(&client).await, before, "{args:?} changed the schema");
+        assert_eq!(
+            fingerprint(&client).await,
+            before,
+            "{args:?} changed the schema"
+        );
     }
 
     let verify = db.pgq(&["verify", "--expect", "present"]);
@@ -111,7 +115,11 @@ async fn check_newer_database(db: &TestDb) {
         let out = db.pgq(&args);
         assert_exit(&out, 0);
     }
-    assert_eq!(fingerprint(&client).await, before, "a read changed the schema");
+    assert_eq!(
+        fingerprint(&client).await,
+        before,
+        "a read changed the schema"
+    );
 
     // A worker knows 1.6.0: it does not start on a newer schema…
     let manifest = common::manifest_file(NOOP);
@@ -140,7 +148,11 @@ async fn check_newer_database(db: &TestDb) {
         common::wait_for_successful(&client, 1, Duration::from_secs(30)).await,
         "the job ran"
     );
-    assert_eq!(fingerprint(&client).await, before, "a worker changed the schema");
+    assert_eq!(
+        fingerprint(&client).await,
+        before,
+        "a worker changed the schema"
+    );
 }
 
 #[tokio::test]
@@ -180,4 +192,21 @@ async fn an_unknown_extra_column_is_newer_too_and_removing_it_ends_the_refusal()
         .unwrap();
     assert_exit(&db.pgq(&["upgrade", "--plan"]), 0);
     assert_exit(&db.pgq(&["verify", "--expect", "present", "--strict"]), 0);
+}
+
+/// The real console on a 2.3-shaped database says so in its status bar and
+/// on the Stats tab, and leaves the schema as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_says_the_schema_is_newer() {
+    let db = TestDb::installed();
+    let client = shaped(&db).await;
+    let before = fingerprint(&client).await;
+    let mut console = common::pty::Console::start_sized(&db.dsn(), &[], 40, 200);
+    let screen = console.wait_for("the newer-schema notice", Duration::from_secs(30), |s| {
+        s.contains("SCHEMA > 1.6.0") && s.contains("schema newer than PGQueuer 1.6.0")
+    });
+    assert!(screen.contains("cancel_requested"), "{screen}");
+    console.press("q");
+    assert_eq!(console.wait_exit(Duration::from_secs(30)), Some(0));
+    assert_eq!(fingerprint(&client).await, before);
 }

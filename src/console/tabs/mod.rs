@@ -76,6 +76,8 @@ pub struct Screen<'a> {
     pub standby: bool,
     /// What to say about a standby, if on one.
     pub standby_notice: Option<String>,
+    /// What to say about a schema newer than pgq writes, if it is.
+    pub newer_schema: Option<String>,
     /// The NOTIFY channel the Events tab listens on.
     pub channel: &'a str,
     /// Entrypoints seen anywhere, for the enqueue form's completion.

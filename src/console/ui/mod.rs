@@ -140,6 +140,12 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         spans.push(sep());
         spans.push(Span::styled(notice, t.warn));
     }
+    if !app.conn.newer_schema.is_empty() {
+        spans.push(Span::styled(
+            format!(" SCHEMA > {}", crate::schema::generations::WRITTEN),
+            t.warn,
+        ));
+    }
     if let Some(at) = app.updated_at() {
         let ago = (app.now - at).num_seconds().max(0);
         spans.push(sep());

@@ -72,6 +72,9 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
     if s.error.is_some() {
         spans.push(Span::styled("  last refresh failed", t.error));
     }
+    if let Some(notice) = &screen.newer_schema {
+        spans.push(Span::styled(format!("  {notice}"), t.warn));
+    }
     frame.render_widget(Line::from(spans), area);
 }
 
