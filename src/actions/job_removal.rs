@@ -182,15 +182,7 @@ pub fn statements(
     Ok((statements, parameters))
 }
 
-/// What an operator confirmed: the newest job the count saw and how many
-/// jobs it counted. A removal under a bound never takes a job enqueued
-/// after the count, nor more jobs than were counted, so "Purge 35 jobs"
-/// purges at most 35 even while producers keep adding matching jobs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bound {
-    pub newest_id: i64,
-    pub count: u64,
-}
+pub use super::preview::Bound;
 
 /// What a selection names now: how many jobs, which of the given ids
 /// exist, and the newest matching id (the bound a confirmation carries).

@@ -24,8 +24,18 @@ pub struct Preview {
     /// Nothing would change (the dialog then only informs).
     pub nothing_to_do: bool,
     /// A removal by filter: the jobs the count saw, which the confirmed
-    /// action acts within (see [`crate::actions::job_removal::Bound`]).
-    pub bound: Option<crate::actions::job_removal::Bound>,
+    /// action acts within.
+    pub bound: Option<Bound>,
+}
+
+/// What an operator confirmed: the newest job the count saw and how many
+/// jobs it counted. A removal under a bound never takes a job enqueued
+/// after the count, nor more jobs than were counted, so "Purge 35 jobs"
+/// purges at most 35 even while producers keep adding matching jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    pub newest_id: i64,
+    pub count: u64,
 }
 
 pub(super) fn list<T: ToString>(items: &[T]) -> String {

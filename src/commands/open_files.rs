@@ -17,6 +17,10 @@ pub struct OpenFileLimit {
 
 impl OpenFileLimit {
     /// One line for a debug log.
+    pub fn raised(&self) -> bool {
+        self.before != self.now
+    }
+
     pub fn describe(&self) -> String {
         let show = |n: u64| {
             if n == u64::MAX {

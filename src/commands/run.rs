@@ -26,7 +26,9 @@ const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(300);
 pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, CommandError> {
     log::configure(args.log_level, args.log_format);
     match open_files::raise_to_hard_limit() {
-        Ok(limit) => log::debug(&limit.describe(), &[]),
+        // Said only when raised: the log keeps PGQueuer's lines otherwise.
+        Ok(limit) if limit.raised() => log::debug(&limit.describe(), &[]),
+        Ok(_) => {}
         Err(e) => log::debug(&format!("cannot raise the open-file limit: {e}"), &[]),
     }
     let manifest = match manifest::load(&args.factory) {

@@ -78,6 +78,8 @@ fn drain_worker() -> Worker {
     let options = RunOptions {
         mode: Mode::Drain,
         dequeue_timeout: Duration::from_millis(200),
+        // The faults are injected by a trigger pgq does not know.
+        allow_newer_schema: true,
         ..RunOptions::default()
     };
     let mut worker = Worker::new(ObjectNames::default(), options);

@@ -170,11 +170,10 @@ async fn cancel_and_purge_beside_draining_pgq_and_python_workers_never_deadlock(
     }
     let _ = python.kill();
     let _ = python.wait();
-    let others = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    );
+    let others = "SELECT count(*) FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid()";
     wait_for(WAIT, || async {
-        (count(&client, &others).await == 0).then_some(())
+        (count(&client, others).await == 0).then_some(())
     })
     .await
     .expect("the workers' backends exit");

@@ -145,6 +145,8 @@ async fn a_connection_that_fails_right_after_each_connect_backs_off_longer_each_
             "--restart-on-failure",
             "--restart-delay",
             "0.25",
+            // The fault is injected by a trigger pgq does not know.
+            "--allow-newer-schema",
         ],
         &[],
     );

@@ -71,7 +71,7 @@ macro_rules! register {
 
             /// The action as confirmed: a removal by filter acts within the
             /// bound its preview counted (other actions are unchanged).
-            pub fn within(self, bound: Option<super::job_removal::Bound>) -> Action {
+            pub fn within(self, bound: Option<super::preview::Bound>) -> Action {
                 match self {
                     Action::CancelJobs(a) => Action::CancelJobs(CancelJobs { bound, ..a }),
                     Action::PurgeJobs(a) => Action::PurgeJobs(PurgeJobs { bound, ..a }),
