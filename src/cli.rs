@@ -256,11 +256,10 @@ pub enum Command {
         limit: u32,
     },
     /// Put held (failed) jobs back in the queue
-    #[command(after_help = "Example:\n  pgq requeue 41 42 43")]
-    Requeue {
-        #[arg(required = true, value_name = "ID")]
-        ids: Vec<i64>,
-    },
+    #[command(
+        after_help = "Examples:\n  pgq requeue 41 42 43\n  pgq requeue --entrypoint resize --search timeout --dry-run\n  pgq requeue --entrypoint resize --yes"
+    )]
+    Requeue(RequeueArgs),
     /// Cancel queued or picked jobs: deleted, logged 'canceled', and their workers told to stop them
     #[command(after_help = CANCEL_HELP)]
     Cancel(CancelArgs),
@@ -446,12 +445,67 @@ Jobs given by id must all be queued or picked, or nothing is canceled (exit 1).
 A filter touching more than one job needs --yes; --dry-run prints the SQL and
 the count and changes nothing.
 
+The filter flags select as `pgq jobs` lists (--status queued or picked here).
+
 Examples:
   pgq cancel 48121
   pgq cancel --entrypoint resize --status picked --dry-run
   pgq cancel --entrypoint resize --yes";
 
-/// `--dry-run` and `--yes`, shared by cancel, delete and purge.
+/// Which jobs: the one filter of `jobs`, `cancel`, `delete`, `purge` and
+/// `requeue`. Every flag narrows; each selects as `pgq jobs` lists.
+#[derive(Debug, Args, Default, Clone)]
+pub struct JobFilterArgs {
+    /// queued, picked, failed; with --history: successful, exception, canceled, deleted
+    #[arg(long, value_enum)]
+    pub status: Option<crate::actions::job_filter::JobStatus>,
+    /// Only this entrypoint; repeatable
+    #[arg(short, long, value_name = "NAME")]
+    pub entrypoint: Vec<String>,
+    /// Only jobs with at least this priority
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_min: Option<i32>,
+    /// Only jobs with at most this priority
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority_max: Option<i32>,
+    /// Only the job with this id
+    #[arg(long, value_name = "ID")]
+    pub id: Option<i64>,
+    /// Only the job with this dedupe key
+    #[arg(long, value_name = "KEY")]
+    pub dedupe_key: Option<String>,
+    /// Only jobs held by this queue manager (queue_manager_id)
+    #[arg(long, value_name = "UUID")]
+    pub worker: Option<uuid::Uuid>,
+    /// Only jobs created longer ago than this, e.g. 90s, 5m, 1h30m, 2d
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<std::time::Duration>,
+    /// Substring of payload or headers, or KEY=VALUE on JSON payloads and headers
+    #[arg(short, long, value_name = "TEXT")]
+    pub search: Option<String>,
+}
+
+impl JobFilterArgs {
+    /// The filter these flags spell.
+    pub fn filter(&self) -> crate::actions::job_filter::JobFilter {
+        crate::actions::job_filter::JobFilter {
+            status: self.status,
+            entrypoints: self.entrypoint.clone(),
+            priority_min: self.priority_min,
+            priority_max: self.priority_max,
+            id: self.id,
+            dedupe_key: self.dedupe_key.clone(),
+            worker: self.worker,
+            search: self
+                .search
+                .as_deref()
+                .map(crate::actions::job_filter::Search::parse),
+            older_than: self.older_than,
+        }
+    }
+}
+
+/// `--dry-run` and `--yes`, shared by cancel, delete, purge and requeue.
 #[derive(Debug, Args)]
 pub struct Confirm {
     /// Print the SQL and how many jobs it would take; change nothing
@@ -462,94 +516,25 @@ pub struct Confirm {
     pub yes: bool,
 }
 
+/// Job ids or the job filter, then the confirmation flags.
 #[derive(Debug, Args)]
-pub struct CancelArgs {
-    /// Job ids
-    #[arg(value_name = "ID", required_unless_present_any = ["entrypoint", "priority_min", "priority_max", "dedupe_key", "worker", "search"], conflicts_with_all = ["entrypoint", "status", "priority_min", "priority_max", "dedupe_key", "worker", "search"])]
+pub struct JobChangeArgs {
+    /// Job ids (all or nothing); or select with the filter flags instead
+    #[arg(value_name = "ID")]
     pub ids: Vec<i64>,
-    /// Every queued or picked job of this entrypoint (repeatable)
-    #[arg(long, value_name = "NAME")]
-    pub entrypoint: Vec<String>,
-    /// Only jobs in this status
-    #[arg(long, value_parser = status_parser(&["queued", "picked"]))]
-    pub status: Option<crate::actions::job_selection::JobStatus>,
     #[command(flatten)]
-    pub filter: FilterFlags,
+    pub filter: JobFilterArgs,
     #[command(flatten)]
     pub confirm: Confirm,
 }
 
-#[derive(Debug, Args)]
-pub struct DeleteArgs {
-    /// Held job ids
-    #[arg(value_name = "ID", required_unless_present = "entrypoint", conflicts_with_all = ["entrypoint", "status"])]
-    pub ids: Vec<i64>,
-    /// Every held job of this entrypoint (repeatable)
-    #[arg(long, value_name = "NAME")]
-    pub entrypoint: Vec<String>,
-    /// Held jobs are the ones in status failed (the only value)
-    #[arg(long, value_parser = status_parser(&["failed"]))]
-    pub status: Option<crate::actions::job_selection::JobStatus>,
-    #[command(flatten)]
-    pub confirm: Confirm,
-}
+pub type CancelArgs = JobChangeArgs;
+pub type DeleteArgs = JobChangeArgs;
+pub type PurgeArgs = JobChangeArgs;
 
-/// The job browser's filters that `cancel` and `purge` take besides
-/// `--entrypoint` (the jobs `pgq jobs` lists with the same flags).
-#[derive(Debug, Args, Default)]
-pub struct FilterFlags {
-    /// Only jobs with at least this priority
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub priority_min: Option<i32>,
-    /// Only jobs with at most this priority
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub priority_max: Option<i32>,
-    /// Only the job with this dedupe key
-    #[arg(long, value_name = "KEY")]
-    pub dedupe_key: Option<String>,
-    /// Only jobs held by this queue manager (queue_manager_id)
-    #[arg(long, value_name = "UUID")]
-    pub worker: Option<uuid::Uuid>,
-    /// Substring of payload or headers (scans the queue; stopped after 5 s)
-    #[arg(long, value_name = "TEXT")]
-    pub search: Option<String>,
-}
-
-impl FilterFlags {
-    pub fn any(&self) -> bool {
-        self.priority_min.is_some()
-            || self.priority_max.is_some()
-            || self.dedupe_key.is_some()
-            || self.worker.is_some()
-            || self.search.is_some()
-    }
-}
-
-#[derive(Debug, Args)]
-pub struct PurgeArgs {
-    /// Queued jobs of this entrypoint (repeatable; it or a filter flag is required)
-    #[arg(long, value_name = "NAME", required_unless_present_any = ["priority_min", "priority_max", "dedupe_key", "worker", "search"])]
-    pub entrypoint: Vec<String>,
-    /// Only jobs created longer ago than this, e.g. 90s, 5m, 1h30m, 2d
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["priority_min", "priority_max", "dedupe_key", "worker", "search"])]
-    pub older_than: Option<std::time::Duration>,
-    #[command(flatten)]
-    pub filter: FilterFlags,
-    #[command(flatten)]
-    pub confirm: Confirm,
-}
-
-/// `--status` limited to `names` (each a [`JobStatus`] value).
-fn status_parser(
-    names: &'static [&'static str],
-) -> impl clap::builder::TypedValueParser<Value = crate::actions::job_selection::JobStatus> {
-    use clap::ValueEnum;
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(names).map(|name: String| {
-        crate::actions::job_selection::JobStatus::from_str(&name, false)
-            .expect("possible values are statuses")
-    })
-}
+/// `pgq requeue`: ids (the jobs that are held are requeued, others named)
+/// or the job filter.
+pub type RequeueArgs = JobChangeArgs;
 
 const QUEUE_HELP: &str = "\
 PAYLOAD is the text itself, @FILE for a file's bytes, or - for standard input.
@@ -588,27 +573,8 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct JobsArgs {
-    /// queued, picked, failed; with --history: successful, exception, canceled, deleted
-    #[arg(long, value_enum)]
-    pub status: Option<crate::actions::job_filter::JobStatus>,
-    /// Only this entrypoint; repeatable
-    #[arg(short, long, value_name = "NAME")]
-    pub entrypoint: Vec<String>,
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub priority_min: Option<i32>,
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub priority_max: Option<i32>,
-    /// Only the job with this id
-    #[arg(long, value_name = "ID")]
-    pub id: Option<i64>,
-    #[arg(long, value_name = "KEY")]
-    pub dedupe_key: Option<String>,
-    /// Only jobs held by this queue manager (queue_manager_id)
-    #[arg(long, value_name = "UUID")]
-    pub worker: Option<uuid::Uuid>,
-    /// Substring of payload or headers, or KEY=VALUE on JSON payloads and headers
-    #[arg(short, long, value_name = "TEXT")]
-    pub search: Option<String>,
+    #[command(flatten)]
+    pub filter: JobFilterArgs,
     /// Seconds a search may run before the server stops it
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS", value_parser = positive_seconds)]
     pub search_timeout: f64,

@@ -103,6 +103,8 @@ pub struct JobFilter {
     /// The queue manager holding the job (`queue_manager_id`).
     pub worker: Option<Uuid>,
     pub search: Option<Search>,
+    /// Only jobs created longer ago than this.
+    pub older_than: Option<std::time::Duration>,
 }
 
 /// Why a filter cannot select anything from a table.
@@ -135,11 +137,13 @@ pub enum Param {
     BigInt(i64),
     Uuid(Uuid),
     Bytes(Vec<u8>),
+    Float(f64),
 }
 
 impl Param {
     pub fn as_sql(&self) -> &(dyn ToSql + Sync) {
         match self {
+            Param::Float(f) => f,
             Param::Status(s) => s,
             Param::Statuses(s) => s,
             Param::Text(t) => t,
@@ -228,6 +232,7 @@ impl Param {
             Param::BigInt(i) => i.to_string(),
             Param::Uuid(u) => u.to_string(),
             Param::Bytes(b) => format!("bytes {:?}", String::from_utf8_lossy(b)),
+            Param::Float(f) => f.to_string(),
         }
     }
 }
@@ -269,12 +274,57 @@ impl JobFilter {
         if let Some(w) = self.worker {
             words.push(format!("worker:{w}"));
         }
+        if let Some(d) = self.older_than {
+            words.push(format!("older:{}", seconds(d)));
+        }
         match &self.search {
             Some(Search::Text(t)) => words.push(t.clone()),
             Some(Search::KeyValue { key, value }) => words.push(format!("{key}={value}")),
             None => {}
         }
         words.join(" ")
+    }
+
+    /// The filter as the flags of `pgq jobs`, `cancel`, `delete`, `purge`
+    /// and `requeue` (one spelling for all of them), shell-quoted.
+    pub fn flags(&self) -> Vec<String> {
+        let mut args: Vec<String> = Vec::new();
+        let mut flag = |name: &str, value: String| {
+            args.push(format!(
+                "--{name} {}",
+                crate::actions::jobs::shell_quote(&value)
+            ))
+        };
+        if let Some(status) = self.status {
+            flag("status", status.label().into());
+        }
+        for e in &self.entrypoints {
+            flag("entrypoint", e.clone());
+        }
+        if let Some(n) = self.priority_min {
+            flag("priority-min", n.to_string());
+        }
+        if let Some(n) = self.priority_max {
+            flag("priority-max", n.to_string());
+        }
+        if let Some(id) = self.id {
+            flag("id", id.to_string());
+        }
+        if let Some(k) = &self.dedupe_key {
+            flag("dedupe-key", k.clone());
+        }
+        if let Some(w) = self.worker {
+            flag("worker", w.to_string());
+        }
+        if let Some(d) = self.older_than {
+            flag("older-than", seconds(d));
+        }
+        match &self.search {
+            Some(Search::Text(t)) => flag("search", t.clone()),
+            Some(Search::KeyValue { key, value }) => flag("search", format!("{key}={value}")),
+            None => {}
+        }
+        args
     }
 
     /// Nothing narrows: every job.
@@ -381,6 +431,13 @@ impl JobFilter {
 
     /// The filters both tables share.
     fn common(&self, w: &mut Where, first: usize, id_column: &str) {
+        if let Some(d) = self.older_than {
+            w.and(
+                first,
+                "created < now() - make_interval(secs => $?)",
+                vec![Param::Float(d.as_secs_f64())],
+            );
+        }
         if !self.entrypoints.is_empty() {
             w.and(
                 first,
@@ -438,6 +495,15 @@ impl Search {
     }
 }
 
+/// A duration as the filter spells it: whole seconds as `90s`, else exact.
+fn seconds(d: std::time::Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +528,7 @@ mod tests {
             dedupe_key: Some("k".into()),
             worker: Some(Uuid::nil()),
             search: Some(Search::Text("x".into())),
+            older_than: None,
         };
         let w = filter.queue_where(3).unwrap();
         assert_eq!(

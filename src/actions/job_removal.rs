@@ -1,5 +1,6 @@
-//! Cancel, delete and purge: jobs leave the queue table with a log row, the
-//! way PGQueuer's own paths write them.
+//! Cancel, delete, purge and requeue by selection: jobs leave the queue
+//! table (or, requeued, go back to `queued`) with a log row, the way
+//! PGQueuer's own paths write them.
 //!
 //! - cancel (Python's `mark_job_as_cancelled`): queued or picked rows are
 //!   deleted and logged `canceled`, and a `cancellation_event` names them so
@@ -7,7 +8,9 @@
 //!   and logs nothing);
 //! - delete (held jobs) and purge (queued jobs): deleted and logged
 //!   `deleted`, as Python's `clear_queue(entrypoint)` does (Python has no
-//!   delete of held jobs of its own; its clear path is the one to match).
+//!   delete of held jobs of its own; its clear path is the one to match);
+//! - requeue (held jobs by filter): back to `queued`, due now, attempts 0,
+//!   logged `queued`, as `pgq requeue ID…` and Python's web page do.
 //!
 //! The DELETE fires the queue table's statement trigger, so listeners see a
 //! `delete` table event per statement, as with Python. Jobs given by id are
@@ -19,14 +22,11 @@
 use tokio_postgres::types::ToSql;
 
 use super::browse::DEFAULT_SEARCH_TIMEOUT;
-use super::browse::PageRequest;
-use super::job_filter::{JobFilter, Search, Where};
-use super::job_selection::{JobSelection, JobStatus, SelectionBinds};
+use super::job_filter::{JobStatus, Search, Where};
+use super::job_selection::{JobSelection, SelectionBinds};
 use super::jobs::missing_schema_or;
-use super::jobs::shell_quote;
-use super::kinds::ListJobs;
 use super::preview::{Preview, list};
-use super::{Act, ActionError, Finish, Session, db_err, pgq};
+use super::{ActionError, Finish, Session, db_err, pgq};
 use crate::db::statements::Statement;
 use crate::output::plural;
 use crate::settings::names::ObjectNames;
@@ -41,6 +41,8 @@ pub enum Removal {
     Delete,
     /// Queued jobs.
     Purge,
+    /// Held (`failed`) jobs back to the queue (the row stays).
+    Requeue,
 }
 
 impl Removal {
@@ -48,7 +50,7 @@ impl Removal {
     pub fn statuses(self) -> &'static [JobStatus] {
         match self {
             Removal::Cancel => &[JobStatus::Queued, JobStatus::Picked],
-            Removal::Delete => &[JobStatus::Failed],
+            Removal::Delete | Removal::Requeue => &[JobStatus::Failed],
             Removal::Purge => &[JobStatus::Queued],
         }
     }
@@ -58,6 +60,15 @@ impl Removal {
         match self {
             Removal::Cancel => "canceled",
             Removal::Delete | Removal::Purge => "deleted",
+            Removal::Requeue => "queued",
+        }
+    }
+
+    /// The statement a batch runs.
+    fn statement(self) -> Statement {
+        match self {
+            Removal::Requeue => Statement::RequeueJobs,
+            _ => Statement::RemoveJobs,
         }
     }
 
@@ -67,6 +78,7 @@ impl Removal {
             Removal::Cancel => "cancel",
             Removal::Delete => "delete",
             Removal::Purge => "purge",
+            Removal::Requeue => "requeue",
         }
     }
 
@@ -75,6 +87,7 @@ impl Removal {
             Removal::Cancel => "canceled",
             Removal::Delete => "deleted",
             Removal::Purge => "purged",
+            Removal::Requeue => "requeued",
         }
     }
 
@@ -82,7 +95,7 @@ impl Removal {
     pub fn jobs_word(self) -> &'static str {
         match self {
             Removal::Cancel => "queued or picked",
-            Removal::Delete => "held (failed)",
+            Removal::Delete | Removal::Requeue => "held (failed)",
             Removal::Purge => "queued",
         }
     }
@@ -130,47 +143,36 @@ pub fn statements(
     if let Some(millis) = search_timeout_millis(selection) {
         statements.push(format!("SET LOCAL statement_timeout = {millis}"));
     }
-    let bound_line = |n: usize| {
-        format!("${n} newest id = the newest matching job the count saw (none later is touched)")
-    };
-    let parameters = match filter_where(selection, REMOVE_FILTER_FIRST)? {
-        Some(filter) => {
-            statements
-                .push(Statement::RemoveJobsFiltered.render_filtered(&session.names, &filter.sql));
-            let mut parameters = vec![binds.describe().remove(0)];
-            parameters.push(bound_line(2));
-            parameters.push(if selection.searches_by_key() {
-                "$3 ids = the jobs whose payload or headers have the key and value (decided per row)".into()
-            } else {
-                "$3 ids = NULL".into()
-            });
-            parameters.push(format!(
-                "$4 limit = {BATCH} (repeated until none is left, at most the count confirmed)"
-            ));
-            parameters.push(format!("$5 log status = {}", removal.log_status()));
-            parameters.extend(filter.describe(REMOVE_FILTER_FIRST));
-            parameters
-        }
-        None => {
-            statements.push(Statement::RemoveJobs.render(&session.names));
-            let mut parameters = binds.describe();
-            parameters.push(if selection.is_ids() {
-                "$5 newest id = NULL".into()
-            } else {
-                bound_line(5)
-            });
-            parameters.push(if selection.is_ids() {
-                "$6 limit = NULL (every given id, all or nothing)".into()
-            } else {
-                format!(
-                    "$6 limit = {BATCH} (repeated until none is left, at most the count confirmed)"
-                )
-            });
-            parameters.push(format!("$7 log status = {}", removal.log_status()));
-            parameters
-        }
-    };
-    let mut parameters = parameters;
+    let filter = filter_where(selection, REMOVE_FILTER_FIRST)?;
+    statements.push(
+        removal
+            .statement()
+            .render_filtered(&session.names, &filter.sql),
+    );
+    let mut parameters = vec![binds.describe_statuses()];
+    if selection.is_ids() {
+        parameters.push("$2 newest id = NULL".into());
+        parameters.push(format!(
+            "$3 ids = {{{}}} (every one, all or nothing)",
+            super::preview::list(binds.ids.as_deref().unwrap_or_default())
+        ));
+        parameters.push("$4 limit = NULL".into());
+    } else {
+        parameters.push(
+            "$2 newest id = the newest matching job the count saw (none later is touched)".into(),
+        );
+        parameters.push(if selection.searches_by_key() {
+            "$3 ids = the jobs whose payload or headers have the key and value (decided per row)"
+                .into()
+        } else {
+            "$3 ids = NULL".into()
+        });
+        parameters.push(format!(
+            "$4 limit = {BATCH} (repeated until none is left, at most the count confirmed)"
+        ));
+    }
+    parameters.push(format!("$5 log status = {}", removal.log_status()));
+    parameters.extend(filter.describe(REMOVE_FILTER_FIRST));
     if removal == Removal::Cancel {
         statements.push(Statement::Notify.render(&session.names));
         parameters.push(format!(
@@ -213,27 +215,6 @@ pub async fn count(
 ) -> Result<Counted, ActionError> {
     let b = selection_binds(removal, selection)?;
     let newest = bound.map(|b| b.newest_id);
-    let Some(filter) = filter_where(selection, COUNT_FILTER_FIRST)? else {
-        let row = session
-            .client()
-            .query_one(
-                &Statement::CountJobs.render(&session.names),
-                &[
-                    &b.statuses,
-                    &b.ids,
-                    &b.entrypoints,
-                    &b.older_than_secs,
-                    &newest,
-                ],
-            )
-            .await
-            .map_err(|e| missing_schema_or(session, e, "counting jobs"))?;
-        return Ok(Counted {
-            count: capped(row.get::<_, i64>(0) as u64, bound),
-            found: row.get(1),
-            newest_id: row.get(2),
-        });
-    };
     if let Some(search) = key_value_search(selection) {
         let ids = matching_ids(session, selection, &b, search, newest).await?;
         let ids = match bound {
@@ -246,11 +227,15 @@ pub async fn count(
             found: Vec::new(),
         });
     }
-    let sql = Statement::CountJobsFiltered.render_filtered(&session.names, &filter.sql);
-    let no_ids: Option<Vec<i64>> = None;
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses, &newest, &no_ids];
+    let filter = filter_where(selection, COUNT_FILTER_FIRST)?;
+    let sql = Statement::CountJobs.render_filtered(&session.names, &filter.sql);
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses, &newest, &b.ids];
     params.extend(filter.refs());
-    let context = "counting the jobs matching the filter";
+    let context = if selection.is_ids() {
+        "counting jobs"
+    } else {
+        "counting the jobs matching the filter"
+    };
     let row = under_search_timeout(
         session,
         selection,
@@ -260,8 +245,8 @@ pub async fn count(
     .await?;
     Ok(Counted {
         count: capped(row.get::<_, i64>(0) as u64, bound),
-        found: Vec::new(),
         newest_id: row.get(1),
+        found: row.get(2),
     })
 }
 
@@ -318,8 +303,8 @@ async fn matching_ids(
     search: &Search,
     newest: Option<i64>,
 ) -> Result<Vec<i64>, ActionError> {
-    let filter =
-        filter_where(selection, CANDIDATE_FILTER_FIRST)?.expect("a key=value search is a filter");
+    let filter = filter_where(selection, CANDIDATE_FILTER_FIRST)?;
+
     let sql = Statement::SearchCandidates.render_filtered(&session.names, &filter.sql);
     let mut ids = Vec::new();
     let mut after: i64 = i64::MIN;
@@ -355,7 +340,7 @@ const COUNT_FILTER_FIRST: usize = 4;
 const REMOVE_FILTER_FIRST: usize = 6;
 const CANDIDATE_FILTER_FIRST: usize = 5;
 
-fn filter_where(selection: &JobSelection, first: usize) -> Result<Option<Where>, ActionError> {
+fn filter_where(selection: &JobSelection, first: usize) -> Result<Where, ActionError> {
     selection
         .filter_where(first)
         .map_err(|e| ActionError::Selection(e.to_string()))
@@ -628,27 +613,13 @@ async fn remove_batch(
     let log_status = removal.log_status();
     let limit = (limit >= 0).then_some(limit);
     let newest = (newest_id < i64::MAX).then_some(newest_id);
-    let (sql, params): (String, Vec<&(dyn ToSql + Sync)>) = match &filter {
-        Some(filter) => {
-            let mut params: Vec<&(dyn ToSql + Sync)> =
-                vec![&b.statuses, &newest, ids, &limit, &log_status];
-            params.extend(filter.refs());
-            let sql = Statement::RemoveJobsFiltered.render_filtered(&session.names, &filter.sql);
-            (sql, params)
-        }
-        None => (
-            Statement::RemoveJobs.render(&session.names),
-            vec![
-                &b.statuses,
-                &b.ids,
-                &b.entrypoints,
-                &b.older_than_secs,
-                &newest,
-                &limit,
-                &log_status,
-            ],
-        ),
-    };
+    let ids = ids.as_ref().or(b.ids.as_ref());
+    let mut params: Vec<&(dyn ToSql + Sync)> =
+        vec![&b.statuses, &newest, &ids, &limit, &log_status];
+    params.extend(filter.refs());
+    let sql = removal
+        .statement()
+        .render_filtered(&session.names, &filter.sql);
     session
         .transaction(&context, async || {
             if let Some(millis) = search_timeout_millis(selection) {
@@ -687,69 +658,14 @@ async fn remove_batch(
         .await
 }
 
-/// The equivalent command. A job browser filter is spelled with the filter
-/// flags of `pgq cancel`/`pgq purge`; one with a job id, or a delete (whose
-/// command takes no filter flags), has none, and the preview says which
-/// command lists the same jobs instead.
+/// The equivalent command: `pgq cancel|delete|purge|requeue` with the ids
+/// or the filter's flags, which every one of them takes.
 pub fn command_line(names: &ObjectNames, removal: Removal, selection: &JobSelection) -> String {
-    let verb = removal.command();
-    match selection {
-        JobSelection::Filter(filter) if filter.id.is_some() || removal == Removal::Delete => {
-            let listing = ListJobs {
-                filter: filter.clone(),
-                history: false,
-                page: PageRequest::default(),
-                search_timeout: DEFAULT_SEARCH_TIMEOUT,
-                explain: false,
-            };
-            format!(
-                "no single command: pgq {verb} takes job ids or --entrypoint and the filter flags, not an id filter; \
-                 the same jobs are listed by {}",
-                listing.command_line(names)
-            )
-        }
-        JobSelection::Filter(filter) => pgq(
-            names,
-            &format!("{verb} {} --yes", filter_flags(removal, filter)),
-        ),
-        _ => {
-            let yes = if selection.is_ids() { "" } else { " --yes" };
-            pgq(names, &format!("{verb} {}{yes}", selection.arguments()))
-        }
-    }
-}
-
-/// A filter as the flags of `pgq cancel`/`pgq purge` (purge touches only
-/// queued jobs and has no `--status`).
-fn filter_flags(removal: Removal, filter: &JobFilter) -> String {
-    let mut args: Vec<String> = Vec::new();
-    let mut flag =
-        |name: &str, value: String| args.push(format!("--{name} {}", shell_quote(&value)));
-    for e in &filter.entrypoints {
-        flag("entrypoint", e.clone());
-    }
-    if let Some(status) = filter.status.filter(|_| removal == Removal::Cancel) {
-        flag("status", status.label().into());
-    }
-    if let Some(n) = filter.priority_min {
-        flag("priority-min", n.to_string());
-    }
-    if let Some(n) = filter.priority_max {
-        flag("priority-max", n.to_string());
-    }
-    if let Some(k) = &filter.dedupe_key {
-        flag("dedupe-key", k.clone());
-    }
-    if let Some(w) = filter.worker {
-        flag("worker", w.to_string());
-    }
-    match &filter.search {
-        Some(Search::Text(t)) => flag("search", t.clone()),
-        // Refused by the selection before anything runs.
-        Some(Search::KeyValue { key, value }) => flag("search", format!("{key}={value}")),
-        None => {}
-    }
-    args.join(" ")
+    let yes = if selection.is_ids() { "" } else { " --yes" };
+    pgq(
+        names,
+        &format!("{} {}{yes}", removal.command(), selection.arguments()),
+    )
 }
 
 /// The confirmation for a removal: how many jobs it takes now, the
@@ -766,13 +682,13 @@ pub async fn preview(
     let jobs = plural(n as usize, "job");
     let which = match selection {
         JobSelection::Ids(_) => format!(" ({})", list(&found)),
-        JobSelection::Matching { .. } => format!(" matching {}", selection.arguments()),
-        JobSelection::Filter(_) => format!(" matching the filter {}", selection.arguments()),
+        JobSelection::Filter(filter) => format!(" matching the filter {}", filter.describe()),
     };
     let verb = match removal {
         Removal::Cancel => "Cancel",
         Removal::Delete => "Delete",
         Removal::Purge => "Purge",
+        Removal::Requeue => "Requeue",
     };
     let mut p = Preview::new(format!("{verb} {jobs}{which}?"), statements, command_line);
     p.parameters = parameters;
@@ -796,6 +712,9 @@ pub async fn preview(
             }
             Removal::Delete | Removal::Purge => {
                 "The jobs are gone for good (their log rows say 'deleted').".into()
+            }
+            Removal::Requeue => {
+                "The jobs run again from their first attempt, as soon as a worker is free.".into()
             }
         };
         if let Some(bound) = p.bound.filter(|b| b.count > 0) {

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::{CommandContext, CommandError, object_names, open_session};
 use crate::actions::browse::{JobDetail, JobsPage, Order, PageRequest};
-use crate::actions::job_filter::{JobFilter, Search};
 use crate::actions::kinds::{ListJobs, ShowJob};
 use crate::actions::payload::{PayloadView, preview};
 use crate::actions::{self, Act, ActionError};
@@ -17,16 +16,7 @@ use crate::output::{self, Exit, escape_line, py_datetime, table};
 
 /// The action `args` ask for; a filter that cannot select anything is wrong use.
 fn list_action(args: &JobsArgs) -> Result<ListJobs, CommandError> {
-    let filter = JobFilter {
-        status: args.status,
-        entrypoints: args.entrypoint.clone(),
-        priority_min: args.priority_min,
-        priority_max: args.priority_max,
-        id: args.id,
-        dedupe_key: args.dedupe_key.clone(),
-        worker: args.worker,
-        search: args.search.as_deref().map(Search::parse),
-    };
+    let filter = args.filter.filter();
     // Checked before connecting, so wrong use exits 2 whatever the database.
     let checked = if args.history {
         filter.log_where(1)

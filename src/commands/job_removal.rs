@@ -5,20 +5,16 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::{CommandContext, CommandError, object_names, open_session};
-use crate::actions::job_filter::{self, JobFilter, Search};
 use crate::actions::job_removal::{self, Removal, Removed};
 use crate::actions::job_selection::JobSelection;
-use crate::actions::kinds::{CancelJobs, DeleteJobs, PurgeJobs};
+use crate::actions::kinds::{CancelJobs, DeleteJobs, PurgeJobs, RequeueJobs};
 use crate::actions::{self, Act, Session};
-use crate::cli::{CancelArgs, Confirm, DeleteArgs, FilterFlags, PurgeArgs};
+use crate::cli::{CancelArgs, Confirm, DeleteArgs, JobChangeArgs, PurgeArgs, RequeueArgs};
 use crate::db::signal::{Signals, StopSignal};
 use crate::output::{self, Exit, plural};
 
 pub(super) async fn cancel(ctx: &CommandContext, args: &CancelArgs) -> Result<Exit, CommandError> {
-    let selection = match args.filter.any() {
-        true => filtered(&args.entrypoint, args.status, &args.filter),
-        false => selection(&args.ids, &args.entrypoint, args.status, None),
-    };
+    let selection = selection(args)?;
     let action = CancelJobs {
         selection: selection.clone(),
         bound: None,
@@ -27,7 +23,7 @@ pub(super) async fn cancel(ctx: &CommandContext, args: &CancelArgs) -> Result<Ex
 }
 
 pub(super) async fn delete(ctx: &CommandContext, args: &DeleteArgs) -> Result<Exit, CommandError> {
-    let selection = selection(&args.ids, &args.entrypoint, args.status, None);
+    let selection = selection(args)?;
     let action = DeleteJobs {
         selection: selection.clone(),
         bound: None,
@@ -36,10 +32,7 @@ pub(super) async fn delete(ctx: &CommandContext, args: &DeleteArgs) -> Result<Ex
 }
 
 pub(super) async fn purge(ctx: &CommandContext, args: &PurgeArgs) -> Result<Exit, CommandError> {
-    let selection = match args.filter.any() {
-        true => filtered(&args.entrypoint, None, &args.filter),
-        false => selection(&[], &args.entrypoint, None, args.older_than),
-    };
+    let selection = selection(args)?;
     let action = PurgeJobs {
         selection: selection.clone(),
         bound: None,
@@ -47,39 +40,29 @@ pub(super) async fn purge(ctx: &CommandContext, args: &PurgeArgs) -> Result<Exit
     run(ctx, Removal::Purge, &action, &selection, &args.confirm).await
 }
 
-/// The job browser's filter, when a flag only it has is given.
-fn filtered(
-    entrypoints: &[String],
-    status: Option<crate::actions::job_selection::JobStatus>,
-    flags: &FilterFlags,
-) -> JobSelection {
-    JobSelection::Filter(JobFilter {
-        status: status.and_then(|s| job_filter::JobStatus::parse(s.as_str())),
-        entrypoints: entrypoints.to_vec(),
-        priority_min: flags.priority_min,
-        priority_max: flags.priority_max,
-        id: None,
-        dedupe_key: flags.dedupe_key.clone(),
-        worker: flags.worker,
-        // One meaning everywhere: `pgq jobs --search` parses the same way.
-        search: flags.search.as_deref().map(Search::parse),
-    })
+/// `pgq requeue` with the job filter (ids keep their own command, which
+/// names the ids that are not held instead of refusing them all).
+pub(super) async fn requeue(
+    ctx: &CommandContext,
+    args: &RequeueArgs,
+) -> Result<Exit, CommandError> {
+    let selection = selection(args)?;
+    let action = RequeueJobs {
+        selection: selection.clone(),
+        bound: None,
+    };
+    run(ctx, Removal::Requeue, &action, &selection, &args.confirm).await
 }
 
-fn selection(
-    ids: &[i64],
-    entrypoints: &[String],
-    status: Option<crate::actions::job_selection::JobStatus>,
-    older_than: Option<std::time::Duration>,
-) -> JobSelection {
-    if ids.is_empty() {
-        JobSelection::Matching {
-            entrypoints: entrypoints.to_vec(),
-            statuses: status.into_iter().collect(),
-            older_than,
-        }
-    } else {
-        JobSelection::Ids(ids.to_vec())
+/// Job ids or the job filter, never both and never neither: wrong use.
+fn selection(args: &JobChangeArgs) -> Result<JobSelection, CommandError> {
+    let filter = args.filter.filter();
+    match (args.ids.is_empty(), filter.is_empty()) {
+        (false, false) => Err(CommandError::Usage(
+            "give job ids or filter flags, not both".into(),
+        )),
+        (false, true) => Ok(JobSelection::Ids(args.ids.clone())),
+        (true, _) => Ok(JobSelection::Filter(filter)),
     }
 }
 

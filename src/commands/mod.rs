@@ -195,7 +195,15 @@ pub async fn run(cli: Cli) -> Exit {
         | Command::AlterDurability { .. }
         | Command::Autovac { .. } => schema::run(&ctx, &command).await,
         Command::Queue(args) => jobs::queue(&ctx, args).await,
-        Command::Requeue { ids } => jobs::requeue(&ctx, ids).await,
+        // Ids name the ones that are not held (as Python's requeue); a
+        // filter, or a dry run, goes through the confirmed, batched path of
+        // cancel/delete/purge.
+        Command::Requeue(args)
+            if !args.ids.is_empty() && args.filter.filter().is_empty() && !args.confirm.dry_run =>
+        {
+            jobs::requeue(&ctx, &args.ids).await
+        }
+        Command::Requeue(args) => job_removal::requeue(&ctx, args).await,
         Command::Cancel(args) => job_removal::cancel(&ctx, args).await,
         Command::Delete(args) => job_removal::delete(&ctx, args).await,
         Command::Purge(args) => job_removal::purge(&ctx, args).await,

@@ -735,9 +735,6 @@ impl App {
             JobSelection::Filter(f) => {
                 f.status == Some(crate::actions::job_filter::JobStatus::Queued)
             }
-            JobSelection::Matching { statuses, .. } => {
-                statuses == &[crate::actions::job_selection::JobStatus::Queued]
-            }
             JobSelection::Ids(ids) => ids.iter().all(|id| {
                 self.jobs
                     .rows()

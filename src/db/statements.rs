@@ -141,9 +141,8 @@ statements! {
     // selection predicate in both, and the cancellation NOTIFY.
     RemoveJobs => "remove_jobs.sql",
     CountJobs => "count_jobs.sql",
-    // The same, for the job browser's filter (`JobSelection::Filter`).
-    RemoveJobsFiltered => "remove_jobs_filtered.sql",
-    CountJobsFiltered => "count_jobs_filtered.sql",
+    // Held jobs back to the queue by filter (`pgq requeue --entrypoint …`).
+    RequeueJobs => "requeue_jobs.sql",
     // A key=value search's candidates, decided row by row by the client.
     SearchCandidates => "search_candidates.sql",
     // The newest job when a removal starts: it never takes a later one.

@@ -194,7 +194,7 @@ async fn dry_run_prints_the_sql_and_the_count_and_changes_nothing() {
         text.contains("DELETE FROM pgqueuer WHERE id = ANY(ARRAY(SELECT id FROM selected))"),
         "{text}"
     );
-    assert!(text.contains("-- $3 entrypoints = {e}"), "{text}");
+    assert!(text.contains("-- $6 = {\"e\"}"), "{text}");
     assert!(text.ends_with("-- would purge 3 queued jobs (dry run: nothing changed)\n"));
     let out = db.pgq(&["--json", "cancel", "--entrypoint", "e", "--dry-run"]);
     assert_exit(&out, 0);
@@ -468,4 +468,72 @@ async fn a_text_search_reads_header_values_as_written() {
     let out = db.pgq(&["--json", "purge", "--search", "\\", "--dry-run"]);
     assert_exit(&out, 0);
     assert_eq!(json(&out)["count"], 1);
+}
+
+/// `pgq requeue` takes the job filter too (as `pgq jobs` lists), with
+/// `--dry-run` and the `--yes` guard; ids keep naming what is not held.
+#[tokio::test]
+async fn requeue_by_filter_puts_back_exactly_the_held_jobs_it_lists() {
+    let db = TestDb::installed();
+    let client = db.client().await;
+    let held: Vec<i64> = client
+        .query(
+            "INSERT INTO pgqueuer (priority, entrypoint, status, attempts, payload)
+             VALUES (0, 'mail', 'failed', 3, 'timeout'), (0, 'mail', 'failed', 2, 'timeout'),
+                    (0, 'mail', 'failed', 1, 'bad address'), (0, 'sms', 'failed', 1, 'timeout')
+             RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let queued = enqueue(&db, "mail");
+    let args = ["requeue", "--entrypoint", "mail", "--search", "timeout"];
+    let dry = db.pgq(&[&["--json"], &args[..], &["--dry-run"]].concat());
+    assert_exit(&dry, 0);
+    assert_eq!(json(&dry)["count"], 2);
+    let guarded = db.pgq(&args);
+    assert_exit(&guarded, 2);
+    assert!(
+        stderr(&guarded).contains("add --yes"),
+        "{}",
+        stderr(&guarded)
+    );
+    let out = db.pgq(&[&["--json"], &args[..], &["--yes"]].concat());
+    assert_exit(&out, 0);
+    assert_eq!(json(&out)["count"], 2);
+    let rows = client
+        .query(
+            "SELECT id, status::text, attempts FROM pgqueuer ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let state: Vec<(i64, String, i32)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        state,
+        vec![
+            (held[0], "queued".into(), 0),
+            (held[1], "queued".into(), 0),
+            (held[2], "failed".into(), 1),
+            (held[3], "failed".into(), 1),
+            (queued, "queued".into(), 0),
+        ]
+    );
+    let logged: Vec<i64> = log_statuses(&client)
+        .await
+        .into_iter()
+        .filter(|(id, s)| s == "queued" && held.contains(id))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(logged, vec![held[0], held[1]]);
+    // By id: the one not held is named, the held one requeued.
+    let out = db.pgq(&["requeue", &held[2].to_string(), &queued.to_string()]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("Re-queued 1 job"), "{}", stdout(&out));
 }

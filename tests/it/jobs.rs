@@ -178,7 +178,7 @@ fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
             "/nonexistent/file",
         ),
         (vec!["requeue", "abc"], 2, "invalid value"),
-        (vec!["requeue"], 2, "required"),
+        (vec!["requeue"], 2, "refusing an empty filter"),
     ] {
         let out = db.pgq(&args);
         assert_exit(&out, code);

@@ -40,35 +40,9 @@ impl Act for ListJobs {
     }
 
     fn command_line(&self, names: &ObjectNames) -> String {
-        let f = &self.filter;
         let mut args = vec!["jobs".to_string()];
+        args.extend(self.filter.flags());
         let mut flag = |name: &str, value: String| args.push(format!("--{name} {}", shell_quote(&value)));
-        if let Some(status) = f.status {
-            flag("status", status.label().into());
-        }
-        for e in &f.entrypoints {
-            flag("entrypoint", e.clone());
-        }
-        if let Some(n) = f.priority_min {
-            flag("priority-min", n.to_string());
-        }
-        if let Some(n) = f.priority_max {
-            flag("priority-max", n.to_string());
-        }
-        if let Some(id) = f.id {
-            flag("id", id.to_string());
-        }
-        if let Some(k) = &f.dedupe_key {
-            flag("dedupe-key", k.clone());
-        }
-        if let Some(w) = f.worker {
-            flag("worker", w.to_string());
-        }
-        match &f.search {
-            Some(Search::Text(t)) => flag("search", t.clone()),
-            Some(Search::KeyValue { key, value }) => flag("search", format!("{key}={value}")),
-            None => {}
-        }
         if self.page.limit != PageRequest::default().limit {
             flag("limit", self.page.limit.to_string());
         }

@@ -76,6 +76,7 @@ macro_rules! register {
                     Action::CancelJobs(a) => Action::CancelJobs(CancelJobs { bound, ..a }),
                     Action::PurgeJobs(a) => Action::PurgeJobs(PurgeJobs { bound, ..a }),
                     Action::DeleteJobs(a) => Action::DeleteJobs(DeleteJobs { bound, ..a }),
+                    Action::RequeueJobs(a) => Action::RequeueJobs(RequeueJobs { bound, ..a }),
                     other => other,
                 }
             }
@@ -118,5 +119,6 @@ register! {
     cancel::CancelJobs => Canceled,
     delete::DeleteJobs => Deleted,
     purge::PurgeJobs => Purged,
+    requeue_jobs::RequeueJobs => RequeuedJobs,
     prune::Prune => Pruned,
 }

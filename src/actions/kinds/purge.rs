@@ -21,11 +21,11 @@ impl Act for PurgeJobs {
 
     fn sample() -> Self {
         PurgeJobs {
-            selection: JobSelection::Matching {
+            selection: JobSelection::Filter(crate::actions::job_filter::JobFilter {
                 entrypoints: vec!["nightly".into()],
-                statuses: vec![],
                 older_than: Some(std::time::Duration::from_secs(3600)),
-            },
+                ..Default::default()
+            }),
             bound: None,
         }
     }

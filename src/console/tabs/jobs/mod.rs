@@ -418,7 +418,15 @@ pub fn parse_filter(text: &str) -> Result<JobFilter, String> {
         let Some((name, value)) = word.split_once(':').filter(|(n, _)| {
             matches!(
                 *n,
-                "status" | "ep" | "entrypoint" | "prio" | "priority" | "id" | "key" | "worker"
+                "status"
+                    | "ep"
+                    | "entrypoint"
+                    | "prio"
+                    | "priority"
+                    | "id"
+                    | "key"
+                    | "worker"
+                    | "older"
             )
         }) else {
             search.push(word);
@@ -456,6 +464,12 @@ pub fn parse_filter(text: &str) -> Result<JobFilter, String> {
                 )
             }
             "key" => filter.dedupe_key = Some(value.to_string()),
+            "older" => {
+                filter.older_than = Some(
+                    crate::settings::duration::parse_duration(value)
+                        .map_err(|e| format!("older:{value}: {e}"))?,
+                )
+            }
             _ => {
                 filter.worker = Some(
                     value

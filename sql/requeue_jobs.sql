@@ -7,11 +7,14 @@ WITH selected AS (
              ORDER BY id
              LIMIT $4
                FOR UPDATE SKIP LOCKED
-        ), removed AS (
-            DELETE FROM {queue_table} WHERE id = ANY(ARRAY(SELECT id FROM selected))
+        ), requeued AS (
+            UPDATE {queue_table}
+               SET status = 'queued'::{queue_status_type}, execute_after = now(), updated = now(),
+                   attempts = 0, queue_manager_id = NULL
+             WHERE id = ANY(ARRAY(SELECT id FROM selected))
             RETURNING id, entrypoint, priority
         ), logged AS (
             INSERT INTO {queue_table_log} (job_id, status, entrypoint, priority)
-            SELECT id, $5::text::{queue_status_type}, entrypoint, priority FROM removed
+            SELECT id, $5::text::{queue_status_type}, entrypoint, priority FROM requeued
         )
-        SELECT id FROM removed ORDER BY id
+        SELECT id FROM requeued ORDER BY id

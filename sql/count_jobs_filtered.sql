@@ -1,6 +1,0 @@
-SELECT count(*), max(id)
-          FROM {queue_table}
-         WHERE status = ANY($1::text[]::{queue_status_type}[])
-           AND ($2::bigint IS NULL OR id <= $2::bigint)
-           AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))
-           AND {filter}
