@@ -14,7 +14,7 @@ pub enum JobSelection {
     Ids(Vec<i64>),
     /// Every queue job the filter selects (status, entrypoints, priority
     /// range, id, dedupe key, worker, age, search).
-    Filter(JobFilter),
+    Filter(Box<JobFilter>),
 }
 
 /// Why a selection cannot be used; wrong use (exit 2), found before connecting.
@@ -138,7 +138,7 @@ mod tests {
     use crate::db::statements::Statement;
 
     fn filter(f: JobFilter) -> JobSelection {
-        JobSelection::Filter(f)
+        JobSelection::Filter(Box::new(f))
     }
 
     fn of(entrypoint: &str, status: Option<JobStatus>) -> JobSelection {

@@ -62,7 +62,7 @@ fn selection(args: &JobChangeArgs) -> Result<JobSelection, CommandError> {
             "give job ids or filter flags, not both".into(),
         )),
         (false, true) => Ok(JobSelection::Ids(args.ids.clone())),
-        (true, _) => Ok(JobSelection::Filter(filter)),
+        (true, _) => Ok(JobSelection::Filter(Box::new(filter))),
     }
 }
 

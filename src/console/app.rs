@@ -171,6 +171,9 @@ pub struct Flash {
 }
 
 #[derive(Debug)]
+// An effect lives for one turn of the event loop; boxing its request would
+// add an allocation per key press to save a copy of a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 pub enum Effect {
     Request(Request),
     /// Put this text on the clipboard (OSC 52).
@@ -184,6 +187,7 @@ pub enum Effect {
 
 /// What an answered preview is for.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful at a time, for one dialog each
 enum PreviewFor {
     Confirmation(Action),
     DurabilityPane(crate::settings::durability::Durability),

@@ -225,7 +225,7 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
         ..JobFilter::default()
     };
     let action = Action::from(kinds::CancelJobs {
-        selection: JobSelection::Filter(filter.clone()),
+        selection: JobSelection::Filter(Box::new(filter.clone())),
         bound: None,
     });
     // The preview counts the same jobs, under the search's statement timeout.
@@ -252,7 +252,7 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
     let removed = pgq::actions::run(
         &s,
         &kinds::CancelJobs {
-            selection: JobSelection::Filter(filter),
+            selection: JobSelection::Filter(Box::new(filter)),
             bound: None,
         },
         false,
@@ -280,7 +280,7 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
         let err = pgq::actions::run(
             &s,
             &kinds::PurgeJobs {
-                selection: JobSelection::Filter(refused),
+                selection: JobSelection::Filter(Box::new(refused)),
                 bound: None,
             },
             false,

@@ -399,10 +399,10 @@ async fn a_confirmed_count_bounds_what_a_filter_wide_purge_takes() {
         .unwrap();
     let session = crate::console_job_ops::session(&db).await;
     let proposed = Action::from(kinds::PurgeJobs {
-        selection: JobSelection::Filter(JobFilter {
+        selection: JobSelection::Filter(Box::new(JobFilter {
             entrypoints: vec!["bulk".into()],
             ..JobFilter::default()
-        }),
+        })),
         bound: None,
     });
     let preview = pgq::actions::preview::preview(&session, &proposed)

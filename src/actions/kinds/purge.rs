@@ -21,11 +21,11 @@ impl Act for PurgeJobs {
 
     fn sample() -> Self {
         PurgeJobs {
-            selection: JobSelection::Filter(crate::actions::job_filter::JobFilter {
+            selection: JobSelection::Filter(Box::new(crate::actions::job_filter::JobFilter {
                 entrypoints: vec!["nightly".into()],
                 older_than: Some(std::time::Duration::from_secs(3600)),
                 ..Default::default()
-            }),
+            })),
             bound: None,
         }
     }

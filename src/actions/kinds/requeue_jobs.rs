@@ -21,10 +21,10 @@ impl Act for RequeueJobs {
 
     fn sample() -> Self {
         RequeueJobs {
-            selection: JobSelection::Filter(crate::actions::job_filter::JobFilter {
+            selection: JobSelection::Filter(Box::new(crate::actions::job_filter::JobFilter {
                 entrypoints: vec!["nightly".into()],
                 ..Default::default()
-            }),
+            })),
             bound: None,
         }
     }

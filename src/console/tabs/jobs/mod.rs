@@ -196,7 +196,7 @@ impl JobsTab {
                 "no filter: type one with / first (this never acts on every job)".into(),
             )];
         }
-        let selection = JobSelection::Filter(self.applied.clone());
+        let selection = JobSelection::Filter(Box::new(self.applied.clone()));
         let action = match command {
             Command::CancelMatching => kinds::CancelJobs {
                 selection,

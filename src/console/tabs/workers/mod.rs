@@ -102,7 +102,7 @@ impl TabView for WorkersTab {
             )],
             Command::CancelJobs => vec![Reply::Propose(
                 kinds::CancelJobs {
-                    selection: JobSelection::Filter(held),
+                    selection: JobSelection::Filter(Box::new(held)),
                     bound: None,
                 }
                 .into(),
