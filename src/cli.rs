@@ -7,7 +7,7 @@ use crate::settings::durability::Durability;
 use crate::settings::duration::parse_duration;
 
 const AFTER_HELP: &str = "\
-Connection: --dsn, else PGDSN, else PGQUEUER_DSN, else the libpq variables
+Connection: --dsn, else PGQUEUER_DSN, else PGDSN, else the libpq variables
 (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, …) and ~/.pgpass.
 
 Examples:
@@ -16,10 +16,23 @@ Examples:
   pgq verify --expect present --strict
   pgq sql install -d balanced > pgqueuer.sql";
 
+/// `-V`: pgq's version and the PGQueuer release whose schema it writes.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (PGQueuer 1.6.0 schema)");
+
+/// `--version`: also what pgq does with a schema newer than the one it
+/// writes, so an operator knows before pointing it at a 2.x database.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (PGQueuer 1.6.0 schema)\n",
+    "Installs and upgrades to the PGQueuer 1.6.0 schema; a newer PGQueuer schema (2.x)\n",
+    "is read, never changed."
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pgq",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (PGQueuer schema ", "1.6.0", ")"),
+    version = VERSION,
+    long_version = LONG_VERSION,
     about = "Operations console and CLI for PGQueuer, the PostgreSQL job queue",
     after_help = AFTER_HELP,
 )]
@@ -32,15 +45,10 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// PostgreSQL connection string (URI or key=value); the password is never printed
-    #[arg(
-        long = "dsn",
-        visible_alias = "pg-dsn",
-        env = "PGDSN",
-        hide_env_values = true,
-        global = true,
-        value_name = "DSN"
-    )]
+    /// PostgreSQL connection string (URI or key=value; else env PGQUEUER_DSN, then PGDSN); the password is never printed
+    // Not clap's `env`: PGQUEUER_DSN comes before PGDSN, and a context's DSN
+    // before both (settings::conn resolves them).
+    #[arg(long = "dsn", visible_alias = "pg-dsn", global = true, value_name = "DSN")]
     pub dsn: Option<String>,
 
     /// Prefix for every PGQueuer object name, concatenated as is (env PGQUEUER_PREFIX)
@@ -77,8 +85,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Whether --dsn was typed on the command line (not taken from PGDSN);
-    /// an explicit flag beats a --context, the environment does not.
+    /// Whether --dsn was typed on the command line: an explicit flag beats
+    /// a --context, the environment (PGQUEUER_DSN, PGDSN) does not.
     #[arg(skip)]
     pub dsn_on_command_line: bool,
 }
@@ -139,8 +147,9 @@ pub enum Command {
     /// Create the PGQueuer 1.6 schema (refuses an existing installation)
     #[command(after_help = "Example:\n  pgq install --durability balanced")]
     Install {
-        #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
-        durability: Durability,
+        /// Table durability [default: env PGQUEUER_DURABILITY, else durable]
+        #[arg(short, long, value_enum)]
+        durability: Option<Durability>,
         /// Run CREATE SCHEMA IF NOT EXISTS for --schema (the default; Python's spelling)
         #[arg(long, overrides_with = "no_create_schema")]
         create_schema: bool,
@@ -164,7 +173,7 @@ pub enum Command {
         /// Print the statements this database needs; change nothing
         #[arg(long)]
         plan: bool,
-        /// Widen int4 id columns and sequences to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        /// Widen int4 id columns and sequences to bigint (the default; else env PGQUEUER_WIDEN_ID)
         #[arg(long, overrides_with = "no_widen_id")]
         widen_id: bool,
         /// Leave int4 id columns and sequences as they are
@@ -419,6 +428,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = crate::worker::Mode::Continuous)]
     pub mode: crate::worker::Mode,
     /// Cap on this worker's picked jobs (at least twice the batch size; 0 = none)
+    /// [default: max(100, 2 × batch size); none with --dequeue-connections above 1]
     #[arg(long, value_name = "N")]
     pub max_concurrent_tasks: Option<u32>,
     /// Exit (or restart) when the LISTEN health check gets no echo
@@ -673,8 +683,9 @@ pub enum SqlCommand {
     /// The install script
     #[command(after_help = "Example:\n  pgq --schema jobs sql install | psql")]
     Install {
-        #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
-        durability: Durability,
+        /// Table durability [default: env PGQUEUER_DURABILITY, else durable]
+        #[arg(short, long, value_enum)]
+        durability: Option<Durability>,
         /// Include CREATE SCHEMA IF NOT EXISTS for --schema (the default)
         #[arg(long, overrides_with = "no_create_schema")]
         create_schema: bool,
@@ -686,9 +697,10 @@ pub enum SqlCommand {
     /// An idempotent script converging any older schema (apply in autocommit)
     #[command(after_help = "Example:\n  pgq sql upgrade | psql -v ON_ERROR_STOP=1")]
     Upgrade {
-        #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
-        durability: Durability,
-        /// Widen int4 ids to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        /// Declared table durability [default: env PGQUEUER_DURABILITY, else durable]
+        #[arg(short, long, value_enum)]
+        durability: Option<Durability>,
+        /// Widen int4 ids to bigint (the default; else env PGQUEUER_WIDEN_ID)
         #[arg(long, overrides_with = "no_widen_id")]
         widen_id: bool,
         #[arg(long, overrides_with = "widen_id")]

@@ -88,7 +88,7 @@ pub fn object_names(ctx: &CommandContext) -> Result<ObjectNames, CommandError> {
 }
 
 /// Connection settings: `--dsn` typed on the command line, else the
-/// context's DSN, else PGDSN / PGQUEUER_DSN / libpq variables.
+/// context's DSN, else PGQUEUER_DSN / PGDSN / libpq variables.
 pub fn connection_settings(ctx: &CommandContext) -> Result<ConnectionSettings, CommandError> {
     let entry = ctx.entry()?.cloned().unwrap_or_default();
     let dsn = match (&ctx.dsn, &entry.dsn) {
