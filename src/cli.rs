@@ -48,7 +48,12 @@ pub struct GlobalArgs {
     /// PostgreSQL connection string (URI or key=value; else env PGQUEUER_DSN, then PGDSN); the password is never printed
     // Not clap's `env`: PGQUEUER_DSN comes before PGDSN, and a context's DSN
     // before both (settings::conn resolves them).
-    #[arg(long = "dsn", visible_alias = "pg-dsn", global = true, value_name = "DSN")]
+    #[arg(
+        long = "dsn",
+        visible_alias = "pg-dsn",
+        global = true,
+        value_name = "DSN"
+    )]
     pub dsn: Option<String>,
 
     /// Prefix for every PGQueuer object name, concatenated as is (env PGQUEUER_PREFIX)
@@ -333,6 +338,42 @@ pub enum Command {
     /// Delete old log and statistics rows in batches (never unaggregated log rows)
     #[command(after_help = PRUNE_HELP)]
     Prune(PruneArgs),
+    /// Rows and on-disk size of each PGQueuer table, and the queue's counts by status (read-only)
+    #[command(after_help = "Examples:\n  pgq size\n  pgq --json size | jq .total_bytes")]
+    Size,
+    /// Finished jobs per entrypoint and status over a window, with jobs/s (read-only)
+    #[command(
+        after_help = "Counts come from the statistics table plus the log rows not yet aggregated,\nas pgq metrics' pgqueuer_logs_count.\n\nExamples:\n  pgq throughput\n  pgq throughput --window 1h --json"
+    )]
+    Throughput {
+        /// Look-back window: 90s, 5m, 1h, 2d … (more than 0, at most 366d)
+        #[arg(short, long, value_name = "DURATION", value_parser = window, default_value = "5m")]
+        window: std::time::Duration,
+    },
+    /// The newest rows of the log table, optionally filtered (read-only)
+    #[command(
+        after_help = "Examples:\n  pgq log -n 50\n  pgq log --entrypoint resize --status exception\n  pgq log --job 48121 --json"
+    )]
+    Log(LogArgs),
+    /// Each PGQueuer table: exists, persistence, estimated rows, size, autovacuum settings (read-only)
+    #[command(after_help = "Example:\n  pgq tables --json")]
+    Tables,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Rows to show, newest first (1 to 10000)
+    #[arg(short = 'n', long, default_value_t = 25, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    /// Only rows of this entrypoint (repeatable)
+    #[arg(short, long, value_name = "NAME", value_parser = entrypoint_name)]
+    pub entrypoint: Vec<String>,
+    /// Only rows with this status
+    #[arg(long, value_enum)]
+    pub status: Option<crate::actions::job_filter::JobStatus>,
+    /// Only rows of this job id
+    #[arg(long, value_name = "ID", allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub job: Option<i64>,
 }
 
 const PRUNE_HELP: &str = "\
@@ -732,6 +773,26 @@ pub enum SqlCommand {
 fn statement_name(name: &str) -> Result<crate::db::statements::Statement, String> {
     crate::db::statements::Statement::by_name(name)
         .ok_or_else(|| format!("no statement {name:?} in sql/"))
+}
+
+/// A look-back window: a duration above zero and at most 366 days (a
+/// longer one would reach past what PostgreSQL's timestamps can subtract).
+fn window(text: &str) -> Result<std::time::Duration, String> {
+    const MAX: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("{text:?}: the window must be longer than zero")),
+        d if d > MAX => Err(format!("{text:?}: the window can be at most 366d")),
+        d => Ok(d),
+    }
+}
+
+/// An entrypoint name to filter on: a blank one would match nothing.
+fn entrypoint_name(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("an entrypoint name cannot be blank".into())
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 /// Parse a number of seconds that must be finite and not negative.

@@ -9,6 +9,7 @@ pub mod demo;
 pub use console::open as open_console;
 pub use context::CommandContext;
 mod browse;
+mod inspect;
 mod job_removal;
 mod jobs;
 mod listen;
@@ -219,6 +220,9 @@ pub async fn run(cli: Cli) -> Exit {
             metrics::run(&ctx, &options).await
         }
         Command::Prune(args) => prune::run(&ctx, args).await,
+        Command::Size | Command::Tables | Command::Throughput { .. } | Command::Log(_) => {
+            inspect::run(&ctx, &command).await
+        }
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

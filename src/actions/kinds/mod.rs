@@ -119,4 +119,8 @@ register! {
     delete::DeleteJobs => Deleted,
     purge::PurgeJobs => Purged,
     prune::Prune => Pruned,
+    size::Size => Size,
+    list_tables::ListTables => TableObjects,
+    throughput::Throughput => Throughput,
+    list_log::ListLog => LogRows,
 }
