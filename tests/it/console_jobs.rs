@@ -454,12 +454,8 @@ fn the_selection_stays_on_its_job_while_the_list_moves() {
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Char('j')); // on 48121
     let mut moved = page();
-    moved
-        .rows
-        .insert(0, row(48125, "send_email", "queued", 0, "{}"));
-    moved
-        .rows
-        .insert(0, row(48126, "send_email", "queued", 0, "{}"));
+    moved.rows.insert(0, row(48125, "send_email", "queued", 0, "{}"));
+    moved.rows.insert(0, row(48126, "send_email", "queued", 0, "{}"));
     a.on_db(DbEvent::Refreshed {
         view: View::Jobs(Box::new(a.jobs.request())),
         result: Ok(Outcome::Jobs(moved)),

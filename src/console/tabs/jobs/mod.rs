@@ -170,16 +170,8 @@ impl JobsTab {
         }
         let selection = JobSelection::Filter(self.applied.clone());
         let action = match command {
-            Command::CancelMatching => kinds::CancelJobs {
-                selection,
-                bound: None,
-            }
-            .into(),
-            _ => kinds::PurgeJobs {
-                selection,
-                bound: None,
-            }
-            .into(),
+            Command::CancelMatching => kinds::CancelJobs { selection, bound: None }.into(),
+            _ => kinds::PurgeJobs { selection, bound: None }.into(),
         };
         vec![Reply::Propose(action)]
     }
