@@ -292,23 +292,29 @@ fn without_pgqueuer_tables_say_missing_and_the_others_fail_in_one_line() {
 #[test]
 fn bad_values_are_usage_errors() {
     let db = TestDb::installed();
-    for args in [
-        ["throughput", "--window", "0"].as_slice(),
-        &["throughput", "--window", "-5m"],
-        &["throughput", "--window", "400d"],
-        &["throughput", "--window", "soon"],
-        &["log", "-n", "0"],
-        &["log", "-n", "10001"],
-        &["log", "--status", "done"],
-        &["log", "--job", "0"],
-        &["log", "--job", "x"],
-        &["log", "--entrypoint", " "],
-        &["size", "extra"],
+    // Each error names the option (or argument) that was wrong.
+    for (args, names) in [
+        (["throughput", "--window", "0"].as_slice(), "--window"),
+        (&["throughput", "--window=-5m"], "--window"),
+        (&["throughput", "--window", "400d"], "at most 366d"),
+        (&["throughput", "--window", "soon"], "--window"),
+        (&["log", "-n", "0"], "--limit"),
+        (&["log", "-n", "10001"], "--limit"),
+        (&["log", "--status", "done"], "--status"),
+        (&["log", "--job", "0"], "--job"),
+        (&["log", "--job", "x"], "--job"),
+        (&["log", "--entrypoint", " "], "cannot be blank"),
+        (&["size", "extra"], "unexpected argument 'extra'"),
+        (
+            &["tables", "--window", "5m"],
+            "unexpected argument '--window'",
+        ),
     ] {
         let out = db.pgq(args);
         assert_exit(&out, 2);
         let err = stderr(&out);
         assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains(names), "{args:?}: {err}");
         assert!(stdout(&out).is_empty(), "{args:?}");
     }
 }
