@@ -7,7 +7,7 @@ use crate::settings::durability::Durability;
 use crate::settings::duration::parse_duration;
 
 const AFTER_HELP: &str = "\
-Connection: --dsn, else PGDSN, else PGQUEUER_DSN, else the libpq variables
+Connection: --dsn, else PGQUEUER_DSN, else PGDSN, else the libpq variables
 (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, …) and ~/.pgpass.
 
 Examples:
@@ -16,10 +16,23 @@ Examples:
   pgq verify --expect present --strict
   pgq sql install -d balanced > pgqueuer.sql";
 
+/// `-V`: pgq's version and the PGQueuer release whose schema it writes.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (PGQueuer 1.6.0 schema)");
+
+/// `--version`: also what pgq does with a schema newer than the one it
+/// writes, so an operator knows before pointing it at a 2.x database.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (PGQueuer 1.6.0 schema)\n",
+    "Installs and upgrades to the PGQueuer 1.6.0 schema; a newer PGQueuer schema (2.x)\n",
+    "is read, never changed."
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pgq",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (PGQueuer schema ", "1.6.0", ")"),
+    version = VERSION,
+    long_version = LONG_VERSION,
     about = "Operations console and CLI for PGQueuer, the PostgreSQL job queue",
     after_help = AFTER_HELP,
 )]
@@ -32,12 +45,12 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// PostgreSQL connection string (URI or key=value); the password is never printed
+    /// PostgreSQL connection string (URI or key=value; else env PGQUEUER_DSN, then PGDSN); the password is never printed
+    // Not clap's `env`: PGQUEUER_DSN comes before PGDSN, and a context's DSN
+    // before both (settings::conn resolves them).
     #[arg(
         long = "dsn",
         visible_alias = "pg-dsn",
-        env = "PGDSN",
-        hide_env_values = true,
         global = true,
         value_name = "DSN"
     )]
@@ -77,8 +90,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
-    /// Whether --dsn was typed on the command line (not taken from PGDSN);
-    /// an explicit flag beats a --context, the environment does not.
+    /// Whether --dsn was typed on the command line: an explicit flag beats
+    /// a --context, the environment (PGQUEUER_DSN, PGDSN) does not.
     #[arg(skip)]
     pub dsn_on_command_line: bool,
 }
@@ -139,8 +152,9 @@ pub enum Command {
     /// Create the PGQueuer 1.6 schema (refuses an existing installation)
     #[command(after_help = "Example:\n  pgq install --durability balanced")]
     Install {
-        #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
-        durability: Durability,
+        /// Table durability [default: env PGQUEUER_DURABILITY, else durable]
+        #[arg(short, long, value_enum)]
+        durability: Option<Durability>,
         /// Run CREATE SCHEMA IF NOT EXISTS for --schema (the default; Python's spelling)
         #[arg(long, overrides_with = "no_create_schema")]
         create_schema: bool,
@@ -164,7 +178,7 @@ pub enum Command {
         /// Print the statements this database needs; change nothing
         #[arg(long)]
         plan: bool,
-        /// Widen int4 id columns and sequences to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        /// Widen int4 id columns and sequences to bigint (the default; else env PGQUEUER_WIDEN_ID)
         #[arg(long, overrides_with = "no_widen_id")]
         widen_id: bool,
         /// Leave int4 id columns and sequences as they are
@@ -323,6 +337,42 @@ pub enum Command {
     /// Delete old log and statistics rows in batches (never unaggregated log rows)
     #[command(after_help = PRUNE_HELP)]
     Prune(PruneArgs),
+    /// Rows and on-disk size of each PGQueuer table, and the queue's counts by status (read-only)
+    #[command(after_help = "Examples:\n  pgq size\n  pgq --json size | jq .total_bytes")]
+    Size,
+    /// Finished jobs per entrypoint and status over a window, with jobs/s (read-only)
+    #[command(
+        after_help = "Counts come from the statistics table plus the log rows not yet aggregated,\nas pgq metrics' pgqueuer_logs_count.\n\nExamples:\n  pgq throughput\n  pgq throughput --window 1h --json"
+    )]
+    Throughput {
+        /// Look-back window: 90s, 5m, 1h, 2d … (more than 0, at most 366d)
+        #[arg(short, long, value_name = "DURATION", value_parser = window, default_value = "5m")]
+        window: std::time::Duration,
+    },
+    /// The newest rows of the log table, optionally filtered (read-only)
+    #[command(
+        after_help = "Examples:\n  pgq log -n 50\n  pgq log --entrypoint resize --status exception\n  pgq log --job 48121 --json"
+    )]
+    Log(LogArgs),
+    /// Each PGQueuer table: exists, persistence, estimated rows, size, autovacuum settings (read-only)
+    #[command(after_help = "Example:\n  pgq tables --json")]
+    Tables,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Rows to show, newest first (1 to 10000)
+    #[arg(short = 'n', long, default_value_t = 25, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    /// Only rows of this entrypoint (repeatable)
+    #[arg(short, long, value_name = "NAME", value_parser = entrypoint_name)]
+    pub entrypoint: Vec<String>,
+    /// Only rows with this status
+    #[arg(long, value_enum)]
+    pub status: Option<crate::actions::job_filter::JobStatus>,
+    /// Only rows of this job id
+    #[arg(long, value_name = "ID", allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
+    pub job: Option<i64>,
 }
 
 const PRUNE_HELP: &str = "\
@@ -418,6 +468,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = crate::worker::Mode::Continuous)]
     pub mode: crate::worker::Mode,
     /// Cap on this worker's picked jobs (at least twice the batch size; 0 = none)
+    /// [default: max(100, 2 × batch size); none with --dequeue-connections above 1]
     #[arg(long, value_name = "N")]
     pub max_concurrent_tasks: Option<u32>,
     /// Exit (or restart) when the LISTEN health check gets no echo
@@ -643,8 +694,9 @@ pub enum SqlCommand {
     /// The install script
     #[command(after_help = "Example:\n  pgq --schema jobs sql install | psql")]
     Install {
-        #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
-        durability: Durability,
+        /// Table durability [default: env PGQUEUER_DURABILITY, else durable]
+        #[arg(short, long, value_enum)]
+        durability: Option<Durability>,
         /// Include CREATE SCHEMA IF NOT EXISTS for --schema (the default)
         #[arg(long, overrides_with = "no_create_schema")]
         create_schema: bool,
@@ -656,9 +708,10 @@ pub enum SqlCommand {
     /// An idempotent script converging any older schema (apply in autocommit)
     #[command(after_help = "Example:\n  pgq sql upgrade | psql -v ON_ERROR_STOP=1")]
     Upgrade {
-        #[arg(short, long, value_enum, default_value_t = Durability::Durable)]
-        durability: Durability,
-        /// Widen int4 ids to bigint (the default, also over PGQUEUER_WIDEN_ID)
+        /// Declared table durability [default: env PGQUEUER_DURABILITY, else durable]
+        #[arg(short, long, value_enum)]
+        durability: Option<Durability>,
+        /// Widen int4 ids to bigint (the default; else env PGQUEUER_WIDEN_ID)
         #[arg(long, overrides_with = "no_widen_id")]
         widen_id: bool,
         #[arg(long, overrides_with = "widen_id")]
@@ -690,6 +743,26 @@ pub enum SqlCommand {
 fn statement_name(name: &str) -> Result<crate::db::statements::Statement, String> {
     crate::db::statements::Statement::by_name(name)
         .ok_or_else(|| format!("no statement {name:?} in sql/"))
+}
+
+/// A look-back window: a duration above zero and at most 366 days (a
+/// longer one would reach past what PostgreSQL's timestamps can subtract).
+fn window(text: &str) -> Result<std::time::Duration, String> {
+    const MAX: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
+    match parse_duration(text)? {
+        d if d.is_zero() => Err(format!("{text:?}: the window must be longer than zero")),
+        d if d > MAX => Err(format!("{text:?}: the window can be at most 366d")),
+        d => Ok(d),
+    }
+}
+
+/// An entrypoint name to filter on: a blank one would match nothing.
+fn entrypoint_name(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("an entrypoint name cannot be blank".into())
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 /// Parse a number of seconds that must be finite and not negative.

@@ -12,6 +12,7 @@
 //! A dry run goes through the same code and stops before applying, so a
 //! preview is exactly what would run.
 
+pub mod activity;
 pub mod browse;
 pub mod job_filter;
 pub mod job_removal;

@@ -98,6 +98,102 @@ pub(super) async fn table_sizes(session: &Session) -> Result<Vec<TableInfo>, Act
     Ok(tables)
 }
 
+/// One PGQueuer table as `pgq tables` and `pgq size` report it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableObject {
+    pub table: String,
+    /// queue, log, statistics or schedules.
+    pub role: &'static str,
+    pub exists: bool,
+    /// `logged` or `unlogged`; `None` when the table does not exist.
+    pub persistence: Option<&'static str>,
+    /// The planner's estimate (`reltuples`, else the statistics collector's
+    /// live rows): counting a log of millions of rows would take minutes.
+    pub estimated_rows: i64,
+    /// Table, TOAST and indexes.
+    pub total_bytes: i64,
+    /// Table and TOAST, without indexes.
+    pub table_bytes: i64,
+    pub index_bytes: i64,
+    /// The table's own `autovacuum_*` storage parameters (`pgq autovac`).
+    pub autovacuum: Vec<String>,
+}
+
+/// `pgq size`: the tables' sizes and the queue's counts by status.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SizeReport {
+    pub tables: Vec<TableObject>,
+    /// All four tables with their indexes.
+    pub total_bytes: i64,
+    pub queued: i64,
+    pub picked: i64,
+    /// Held jobs (`on_failure = hold`).
+    pub failed: i64,
+}
+
+fn role_name(role: TableRole) -> &'static str {
+    match role {
+        TableRole::Queue => "queue",
+        TableRole::Log => "log",
+        TableRole::Statistics => "statistics",
+        TableRole::Schedules => "schedules",
+    }
+}
+
+/// The four tables in the Durability tab's order, present or not: the same
+/// catalog query as [`table_sizes`], read to its last column.
+pub(super) async fn table_objects(session: &Session) -> Result<Vec<TableObject>, ActionError> {
+    let n = &session.names;
+    let rows = session
+        .client()
+        .query(&table_info_sql(n), &[&table_names(n)])
+        .await
+        .map_err(db_err("reading the tables"))?;
+    Ok(DURABILITY_ORDER
+        .iter()
+        .map(|role| {
+            let name = table_of(n, *role);
+            let row = rows.iter().find(|r| r.get::<_, String>(0) == name);
+            TableObject {
+                table: name.to_string(),
+                role: role_name(*role),
+                exists: row.is_some(),
+                persistence: row.map(|r| {
+                    if r.get::<_, bool>(1) {
+                        "unlogged"
+                    } else {
+                        "logged"
+                    }
+                }),
+                estimated_rows: row.map_or(0, |r| r.get(3)),
+                total_bytes: row.map_or(0, |r| r.get(2)),
+                table_bytes: row.map_or(0, |r| r.get(4)),
+                index_bytes: row.map_or(0, |r| r.get(5)),
+                autovacuum: row.map_or_else(Vec::new, |r| r.get(6)),
+            }
+        })
+        .collect())
+}
+
+/// The tables' sizes, then the queue's exact counts (the queue table is
+/// small next to the log; counting it is what `dashboard` does too).
+pub(super) async fn size(session: &Session) -> Result<SizeReport, ActionError> {
+    let tables = table_objects(session).await?;
+    let depth = session
+        .client()
+        .query(&super::stats::depth_sql(&session.names), &[])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "counting the queue"))?;
+    let sum = |column: usize| depth.iter().map(|r| r.get::<_, i64>(column)).sum();
+    Ok(SizeReport {
+        total_bytes: tables.iter().map(|t| t.total_bytes).sum(),
+        tables,
+        queued: sum(1),
+        picked: sum(2),
+        failed: sum(3),
+    })
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HeldJob {
     pub job: FailedJob,

@@ -14,7 +14,7 @@ pub struct CommandContext {
     pub no_color: bool,
     /// `--read-only` itself; see [`super::read_only`] for the context's say.
     pub read_only_flag: bool,
-    /// `--dsn`, or PGDSN (clap reads both into one value).
+    /// `--dsn` as typed (PGQUEUER_DSN and PGDSN are read when connecting).
     pub dsn: Option<String>,
     /// Whether `dsn` was typed on the command line: an explicit flag beats a
     /// `--context`, the environment does not.

@@ -9,6 +9,7 @@ pub mod demo;
 pub use console::open as open_console;
 pub use context::CommandContext;
 mod browse;
+mod inspect;
 mod job_removal;
 mod jobs;
 mod listen;
@@ -89,7 +90,7 @@ pub fn object_names(ctx: &CommandContext) -> Result<ObjectNames, CommandError> {
 }
 
 /// Connection settings: `--dsn` typed on the command line, else the
-/// context's DSN, else PGDSN / PGQUEUER_DSN / libpq variables.
+/// context's DSN, else PGQUEUER_DSN / PGDSN / libpq variables.
 pub fn connection_settings(ctx: &CommandContext) -> Result<ConnectionSettings, CommandError> {
     let entry = ctx.entry()?.cloned().unwrap_or_default();
     let dsn = match (&ctx.dsn, &entry.dsn) {
@@ -228,6 +229,9 @@ pub async fn run(cli: Cli) -> Exit {
             metrics::run(&ctx, &options).await
         }
         Command::Prune(args) => prune::run(&ctx, args).await,
+        Command::Size | Command::Tables | Command::Throughput { .. } | Command::Log(_) => {
+            inspect::run(&ctx, &command).await
+        }
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
         Command::Schedules {
             remove,

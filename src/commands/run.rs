@@ -43,7 +43,7 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
         dequeue_timeout: Duration::from_secs_f64(args.dequeue_timeout),
         heartbeat_timeout: Duration::from_secs_f64(args.heartbeat_timeout),
         mode: args.mode,
-        max_concurrent_tasks: args.max_concurrent_tasks.filter(|m| *m > 0),
+        max_concurrent_tasks: max_concurrent_tasks(args),
         shutdown_on_listener_failure: args.shutdown_on_listener_failure,
         restart_on_failure: args.restart_on_failure,
         restart_delay: Duration::from_secs_f64(args.restart_delay),
@@ -176,6 +176,26 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
     })
 }
 
+/// The cap on picked jobs: `--max-concurrent-tasks` (0 = none), else
+/// PGQueuer 2.1's default of max(100, 2 × batch size), so a worker no longer
+/// claims the whole backlog (one process per job for commands). A cap keeps
+/// dequeuing on one connection, so `--dequeue-connections` above 1 without
+/// the flag keeps its parallel dequeues, uncapped: the flag typed wins over
+/// the default.
+fn max_concurrent_tasks(args: &RunArgs) -> Option<u32> {
+    match args.max_concurrent_tasks {
+        Some(0) => None,
+        Some(cap) => Some(cap),
+        None if args.dequeue_connections > 1 => None,
+        None => Some(default_max_concurrent_tasks(args.batch_size)),
+    }
+}
+
+/// max(100, 2 × batch size): twice a batch is PGQueuer's smallest valid cap.
+fn default_max_concurrent_tasks(batch_size: u32) -> u32 {
+    batch_size.saturating_mul(2).max(100)
+}
+
 /// Start serving the queue's and the worker's series on `listen`; they stop
 /// when the returned sender leaves [`Stop::Serving`] (after the worker has
 /// ended, so `/readyz` answers "stopping" for as long as the worker winds
@@ -211,4 +231,17 @@ async fn serve_metrics(
     let (stop, stopped) = tokio::sync::watch::channel(Stop::Serving);
     let server = tokio::spawn(bound.serve(Some(link), stopped));
     Ok((stop, server))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_max_concurrent_tasks;
+
+    #[test]
+    fn default_cap_is_twice_the_batch_but_at_least_100() {
+        assert_eq!(default_max_concurrent_tasks(1), 100);
+        assert_eq!(default_max_concurrent_tasks(50), 100);
+        assert_eq!(default_max_concurrent_tasks(51), 102);
+        assert_eq!(default_max_concurrent_tasks(u32::MAX), u32::MAX);
+    }
 }

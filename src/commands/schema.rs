@@ -20,13 +20,17 @@ pub(super) fn sql(ctx: &CommandContext, command: &SqlCommand) -> Result<Exit, Co
             durability,
             no_create_schema,
             ..
-        } => install_script(&names, *durability, !no_create_schema),
+        } => install_script(&names, durability_or_env(*durability)?, !no_create_schema),
         SqlCommand::Uninstall => render::script(None, &render::uninstall(&names), "\n"),
         SqlCommand::Upgrade {
             durability,
+            widen_id,
             no_widen_id,
-            ..
-        } => render::script(None, &converge(&names, *durability, !no_widen_id), "\n\n"),
+        } => {
+            let durability = durability_or_env(*durability)?;
+            let widen_id = widen_id_or_env(*widen_id, *no_widen_id)?;
+            render::script(None, &converge(&names, durability, widen_id), "\n\n")
+        }
         SqlCommand::Durability { level } => {
             render::script(None, &render::durability_all(&names, *level), "\n\n")
         }
@@ -55,29 +59,49 @@ fn plan_header(names: &ObjectNames, durability: Durability) -> String {
     )
 }
 
-/// Settings PGQueuer reads from the environment for upgrade.
-fn declared_durability() -> Result<Durability, CommandError> {
+/// `--durability`, else PGQUEUER_DURABILITY (or PGQueuer's unprefixed
+/// DURABILITY), else durable: install and upgrade fall back to the
+/// variable as PGQueuer 2.1 does. A bad value is wrong use, named.
+fn durability_or_env(flag: Option<Durability>) -> Result<Durability, CommandError> {
+    if let Some(level) = flag {
+        return Ok(level);
+    }
     let env = CaseInsensitiveEnv::from_process();
-    match env
-        .get("PGQUEUER_DURABILITY")
-        .or_else(|| env.get("DURABILITY"))
-    {
-        Some(value) if !value.is_empty() => value
-            .parse()
-            .map_err(|e: String| CommandError::Other(format!("PGQUEUER_DURABILITY: {e}"))),
-        _ => Ok(Durability::Durable),
+    let Some((name, value)) = env_setting(&env, &["PGQUEUER_DURABILITY", "DURABILITY"]) else {
+        return Ok(Durability::Durable);
+    };
+    value
+        .parse()
+        .map_err(|e: String| CommandError::Usage(format!("{name}={value:?}: {e}")))
+}
+
+/// `--widen-id` / `--no-widen-id` (the last one typed), else
+/// PGQUEUER_WIDEN_ID (or WIDEN_ID), else widen. A value that is not a
+/// boolean is wrong use rather than silently "widen".
+fn widen_id_or_env(widen_id: bool, no_widen_id: bool) -> Result<bool, CommandError> {
+    if widen_id || no_widen_id {
+        return Ok(widen_id);
+    }
+    let env = CaseInsensitiveEnv::from_process();
+    let Some((name, value)) = env_setting(&env, &["PGQUEUER_WIDEN_ID", "WIDEN_ID"]) else {
+        return Ok(true);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(CommandError::Usage(format!(
+            "{name}={value:?} is not a boolean (use true or false)"
+        ))),
     }
 }
 
-fn widen_from_env() -> bool {
-    let env = CaseInsensitiveEnv::from_process();
-    !matches!(
-        env.get("PGQUEUER_WIDEN_ID")
-            .or_else(|| env.get("WIDEN_ID"))
-            .map(|v| v.to_ascii_lowercase())
-            .as_deref(),
-        Some("0" | "false" | "no" | "off")
-    )
+/// The first of `names` set to a non-empty value, with the name it was found under.
+fn env_setting(env: &CaseInsensitiveEnv, names: &[&'static str]) -> Option<(&'static str, String)> {
+    names.iter().find_map(|name| {
+        env.get(name)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (*name, v))
+    })
 }
 
 pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit, CommandError> {
@@ -91,7 +115,8 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
             dry_run: true,
             ..
         } => {
-            output::stdout(&install_script(&names, *durability, !no_create_schema));
+            let durability = durability_or_env(*durability)?;
+            output::stdout(&install_script(&names, durability, !no_create_schema));
             return Ok(Exit::Ok);
         }
         Command::Uninstall { dry_run: true } => {
@@ -121,7 +146,7 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
             ..
         } => {
             let action = kinds::Install {
-                durability: *durability,
+                durability: durability_or_env(*durability)?,
                 create_schema: !no_create_schema,
             };
             perform(ctx, names, action, *dry_run, installed).await
@@ -141,11 +166,12 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
                     "--durability is ignored by upgrade (it never changes durability); use 'pgq alter-durability'.",
                 );
             }
+            // upgrade's own -d is ignored: the declared durability is the
+            // variable's (PGQueuer reads it there too).
             let action = kinds::Upgrade {
-                durability: declared_durability()?,
-                // A flag on the command line beats PGQUEUER_WIDEN_ID (clap keeps
-                // only the last of --widen-id / --no-widen-id).
-                widen_id: *widen_id || (!no_widen_id && widen_from_env()),
+                durability: durability_or_env(None)?,
+                // clap keeps only the last of --widen-id / --no-widen-id.
+                widen_id: widen_id_or_env(*widen_id, *no_widen_id)?,
             };
             perform(ctx, names, action, *plan || *dry_run, upgraded).await
         }

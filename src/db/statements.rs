@@ -137,6 +137,8 @@ statements! {
     JobPayloads => "job_payloads.sql",
     JobRow => "job_row.sql",
     JobLogHistory => "job_log_history.sql",
+    // `pgq log` (actions/activity.rs): the newest log rows, optionally filtered.
+    LogRows => "log_rows.sql",
     // Cancel, delete and purge (actions/job_removal.rs): the same job
     // selection predicate in both, and the cancellation NOTIFY.
     RemoveJobs => "remove_jobs.sql",

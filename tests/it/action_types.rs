@@ -170,6 +170,19 @@ async fn every_command_line_runs_on_the_sessions_installation() {
         kinds::ListSchedules.into(),
         kinds::TableInfo.into(),
         kinds::HeldJobs { limit: 5 }.into(),
+        kinds::Size.into(),
+        kinds::ListTables.into(),
+        kinds::Throughput {
+            window: Duration::from_millis(1500),
+        }
+        .into(),
+        kinds::ListLog(pgq::actions::activity::LogQuery {
+            limit: 5,
+            entrypoints: vec!["it's".into()],
+            status: Some(pgq::actions::job_filter::JobStatus::Successful),
+            job_id: Some(7),
+        })
+        .into(),
     ];
     for action in &reads {
         assert!(!action.mutates());

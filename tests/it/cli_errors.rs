@@ -69,9 +69,26 @@ fn no_arguments_prints_help_with_exit_2() {
     let out = pgq_cmd(&[], &[]).output().unwrap();
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("Usage"), "{}", stderr(&out));
+}
+
+/// `--version` names the PGQueuer release whose schema pgq writes, and says
+/// a newer schema (PGQueuer 2.x) is read, never changed; `-V` is one line.
+#[test]
+fn version_names_the_schema_written_and_that_newer_ones_are_only_read() {
     let out = pgq_cmd(&["--version"], &[]).output().unwrap();
     assert_exit(&out, 0);
-    assert!(stdout(&out).contains("PGQueuer schema 1.6.0"));
+    let text = stdout(&out);
+    assert!(text.starts_with("pgq "), "{text}");
+    assert!(text.contains("PGQueuer 1.6.0 schema"), "{text}");
+    assert!(
+        text.contains("newer PGQueuer schema (2.x)") && text.contains("is read, never changed"),
+        "{text}"
+    );
+    let out = pgq_cmd(&["-V"], &[]).output().unwrap();
+    assert_exit(&out, 0);
+    let short = stdout(&out);
+    assert_eq!(short.lines().count(), 1, "{short}");
+    assert!(short.contains("PGQueuer 1.6.0 schema"), "{short}");
 }
 
 /// Durations past ten years (which as SQL intervals made every metrics

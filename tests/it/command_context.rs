@@ -90,3 +90,31 @@ fn a_bad_keymap_fails_context_commands_with_the_file_and_key() {
         stderr(&out)
     );
 }
+
+/// PGQueuer 2.2 reads PGQUEUER_DSN before PGDSN; a typed --dsn beats both.
+#[test]
+fn pgqueuer_dsn_beats_pgdsn_and_the_flag_beats_both() {
+    let db = common::TestDb::installed();
+    let mut wrong = url::Url::parse(&db.dsn()).unwrap();
+    wrong.set_path("pgq_no_such_database");
+    let wrong = wrong.to_string();
+    let both = [("PGQUEUER_DSN", db.dsn()), ("PGDSN", wrong.clone())];
+    let both: Vec<(&str, &str)> = both.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let verify = ["verify", "--expect", "present"];
+    let out = pgq_cmd(&verify, &both).output().unwrap();
+    assert_exit(&out, 0);
+
+    let out = pgq_cmd(&[&["--dsn", wrong.as_str()][..], &verify].concat(), &both)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("pgq_no_such_database"),
+        "{}",
+        stderr(&out)
+    );
+
+    let only_pgdsn = [("PGDSN", db.dsn())];
+    let only_pgdsn: Vec<(&str, &str)> = only_pgdsn.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_exit(&pgq_cmd(&verify, &only_pgdsn).output().unwrap(), 0);
+}

@@ -29,6 +29,7 @@ mod console_workers;
 mod demo;
 mod errors_sqlstate;
 mod input_safety;
+mod inspect;
 mod job_actions;
 mod job_actions_console;
 mod job_actions_interop;

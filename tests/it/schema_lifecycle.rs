@@ -505,3 +505,77 @@ fn dry_runs_print_the_sql_of_the_offline_commands_without_connecting() {
         assert!(stdout(&a).ends_with(";\n"));
     }
 }
+
+/// PGQueuer 2.1: install falls back to PGQUEUER_DURABILITY when
+/// `--durability` is absent, as the flag would; the flag still wins, and a
+/// bad value is a usage error that names the variable and creates nothing.
+#[tokio::test]
+async fn install_takes_the_durability_from_pgqueuer_durability() {
+    let balanced = [("PGQUEUER_DURABILITY", "balanced")];
+    let db = TestDb::new();
+    let out = db.pgq_env(&["install"], &balanced);
+    assert_exit(&out, 0);
+    let expected = [
+        ("pgqueuer", "p"),
+        ("pgqueuer_log", "u"),
+        ("pgqueuer_schedules", "p"),
+        ("pgqueuer_statistics", "u"),
+    ]
+    .map(|(t, p)| (t.to_string(), p.to_string()));
+    assert_eq!(persistence(&db, "", "").await, expected);
+    let printed = stdout(&db.pgq_env(&["sql", "install"], &balanced));
+    assert!(
+        printed.contains("CREATE UNLOGGED TABLE pgqueuer_log"),
+        "{printed}"
+    );
+
+    let flag_wins = TestDb::new();
+    let out = flag_wins.pgq_env(&["install", "-d", "durable"], &balanced);
+    assert_exit(&out, 0);
+    assert!(
+        persistence(&flag_wins, "", "")
+            .await
+            .iter()
+            .all(|(_, p)| p == "p")
+    );
+
+    let bad = TestDb::new();
+    for args in [
+        ["install"].as_slice(),
+        &["install", "--dry-run"],
+        &["upgrade"],
+    ] {
+        let out = bad.pgq_env(args, &[("PGQUEUER_DURABILITY", "sturdy")]);
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("error: PGQUEUER_DURABILITY=\"sturdy\""),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("volatile, balanced or durable"), "{err}");
+    }
+    assert!(
+        persistence(&bad, "", "").await.is_empty(),
+        "nothing created"
+    );
+}
+
+/// PGQUEUER_WIDEN_ID must be a boolean: anything else used to mean "widen".
+#[test]
+fn upgrade_refuses_a_widen_id_that_is_not_a_boolean() {
+    let db = TestDb::installed();
+    for args in [["upgrade", "--plan"].as_slice(), &["sql", "upgrade"]] {
+        let out = db.pgq_env(args, &[("PGQUEUER_WIDEN_ID", "maybe")]);
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).starts_with("error: PGQUEUER_WIDEN_ID=\"maybe\" is not a boolean"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = db.pgq_env(
+        &["upgrade", "--plan", "--no-widen-id"],
+        &[("PGQUEUER_WIDEN_ID", "maybe")],
+    );
+    assert_exit(&out, 0);
+}

@@ -56,7 +56,7 @@ fn the_man_page_covers_the_tool_and_each_command() {
         "{}",
         &page[..200.min(page.len())]
     );
-    assert!(page.contains("PGQueuer schema 1.6.0"));
+    assert!(page.contains("PGQueuer 1.6.0 schema"));
     for command in [
         "install",
         "queue",

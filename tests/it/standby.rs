@@ -144,6 +144,13 @@ fn scripted_commands_on_a_standby_read_and_refuse_writes_in_one_line() {
     assert!(stdout(&dashboard).contains("send_email"), "{dashboard:?}");
     assert_exit(&pgq_at(&standby, &["verify", "--expect", "present"]), 0);
     assert_exit(&pgq_at(&standby, &["backlog"]), 0);
+    for read in ["size", "throughput", "log", "tables"] {
+        let out = pgq_at(&standby, &["--json", read]);
+        assert_exit(&out, 0);
+        assert!(serde_json::from_str::<serde_json::Value>(&stdout(&out)).is_ok());
+    }
+    let size = pgq_at(&standby, &["--json", "size"]);
+    assert!(stdout(&size).contains("\"queued\":2"), "{size:?}");
 
     // A standby cannot LISTEN (nor ever deliver NOTIFY): exit 1 at once.
     let listen = pgq_at(&standby, &["listen"]);

@@ -980,3 +980,58 @@ async fn the_worker_sends_health_check_events_on_the_channel() {
             .is_some()
     );
 }
+
+/// The most jobs in `picked` seen while polling for `window` (every 50 ms).
+async fn most_picked_during(client: &tokio_postgres::Client, window: Duration) -> i64 {
+    let until = Instant::now() + window;
+    let mut most = 0;
+    while Instant::now() < until {
+        let row = client
+            .query_one("SELECT count(*) FROM pgqueuer WHERE status = 'picked'", &[])
+            .await
+            .expect("count picked");
+        most = most.max(row.get::<_, i64>(0));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    most
+}
+
+/// PGQueuer 2.1: without --max-concurrent-tasks a worker claims at most
+/// max(100, 2 × batch size) jobs (100 at batch 10), not the whole backlog;
+/// `--max-concurrent-tasks 0` still means no cap.
+#[tokio::test]
+async fn the_default_cap_bounds_picked_jobs_and_zero_lifts_it() {
+    let db = TestDb::installed();
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO pgqueuer (priority, status, entrypoint, payload)
+             SELECT 0, 'queued', 'slow', '600'::bytea FROM generate_series(1, 500)",
+        )
+        .await
+        .unwrap();
+    let manifest = manifest_file("[[entrypoint]]\nname = \"slow\"\nbuiltin = \"sleep\"\n");
+
+    let mut capped = spawn_worker(&db, &manifest, &["--batch-size", "10"]);
+    wait_picked(&db, 100).await;
+    // Every job sleeps ten minutes, so nothing frees a slot: an uncapped
+    // worker would go on to all 500 within this window.
+    let most = most_picked_during(&client, Duration::from_secs(2)).await;
+    assert_eq!(most, 100, "the default cap at batch size 10 is 100");
+    capped.signal("TERM");
+    capped.signal("TERM");
+    assert_eq!(capped.wait_exit(WAIT), Some(0));
+    wait_for(WAIT, || async {
+        let row = client
+            .query_one("SELECT count(*) FROM pgqueuer WHERE status = 'picked'", &[])
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0) == 0).then_some(())
+    })
+    .await
+    .expect("the stopped worker returned its jobs");
+
+    let uncapped = spawn_worker(&db, &manifest, &["--max-concurrent-tasks", "0"]);
+    wait_picked(&db, 500).await;
+    drop(uncapped);
+}

@@ -121,4 +121,8 @@ register! {
     purge::PurgeJobs => Purged,
     requeue_jobs::RequeueJobs => RequeuedJobs,
     prune::Prune => Pruned,
+    size::Size => Size,
+    list_tables::ListTables => TableObjects,
+    throughput::Throughput => Throughput,
+    list_log::ListLog => LogRows,
 }

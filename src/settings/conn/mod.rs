@@ -7,8 +7,8 @@
 //! re-implements the relevant part of libpq's resolution and layers the
 //! PGQueuer CLI rules on top:
 //!
-//! 1. DSN source: the explicit DSN (`--dsn` / `PGDSN`, handed over by clap),
-//!    else `PGQUEUER_DSN`, else none (pure libpq environment).
+//! 1. DSN source: the explicit DSN (`--dsn` or a context's), else
+//!    `PGQUEUER_DSN`, else `PGDSN`, else none (pure libpq environment).
 //! 2. Every parameter the DSN leaves out is filled from the libpq environment
 //!    variables, then from libpq's compiled-in defaults.
 //! 3. `PGQUEUER_CONNECT_TIMEOUT` and `PGQUEUER_APPLICATION_NAME` adjust the
@@ -375,12 +375,16 @@ pub struct ConnectionSettings {
 }
 
 impl ConnectionSettings {
-    /// Resolves settings from an explicit DSN (`--dsn` / `PGDSN`; empty means
-    /// unset) and the environment, following the module-level rules.
+    /// Resolves settings from an explicit DSN (`--dsn` or a context's; empty
+    /// means unset) and the environment, following the module-level rules.
     pub fn resolve(explicit_dsn: Option<&str>, env: &Env) -> Result<ConnectionSettings> {
+        let set = |d: &&str| !d.trim().is_empty();
+        // PGQueuer 2.2 reads PGQUEUER_DSN before PGDSN: a shell that sets
+        // both for different tools reaches the queue's database.
         let dsn = explicit_dsn
-            .filter(|d| !d.trim().is_empty())
-            .or_else(|| env.get("PGQUEUER_DSN").filter(|d| !d.trim().is_empty()));
+            .filter(set)
+            .or_else(|| env.get("PGQUEUER_DSN").filter(set))
+            .or_else(|| env.get("PGDSN").filter(set));
         let params = match dsn {
             Some(dsn) => parse_dsn(dsn)?,
             None => Params::default(),
@@ -709,6 +713,19 @@ mod tests {
             ],
         );
         assert_eq!(s.target(), "envuser@envhost:5432/envuser");
+    }
+
+    #[test]
+    fn pgqueuer_dsn_beats_pgdsn() {
+        let both = [
+            ("PGQUEUER_DSN", "postgres://fromq@qhost/qdb"),
+            ("PGDSN", "postgres://fromp@phost/pdb"),
+        ];
+        assert_eq!(resolve(None, &both).target(), "fromq@qhost:5432/qdb");
+        let s = resolve(None, &[("PGQUEUER_DSN", " "), both[1]]);
+        assert_eq!(s.target(), "fromp@phost:5432/pdb", "blank counts as unset");
+        let s = resolve(Some("postgres://x@xhost/xdb"), &both);
+        assert_eq!(s.target(), "x@xhost:5432/xdb");
     }
 
     #[test]

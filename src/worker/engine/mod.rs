@@ -76,15 +76,19 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         allow_newer_schema: options.allow_newer_schema,
     };
     // PGQueuer flushes completions at `batch_size` (or every 0.1 s). Where a
-    // picked row holds a capacity slot or counts against the worker's budget,
-    // pgq keeps that rule so capacity frees up as soon as possible; otherwise
-    // it lets up to 100 outcomes share one statement (and one commit), which
-    // at small batch sizes saves a quarter of the client CPU per job.
-    let limited = params.limits.iter().any(|l| *l > 0) || params.global_limit.is_some();
-    let flush_at = if limited {
-        options.batch_size as usize
+    // picked row holds a capacity slot, pgq keeps that rule so capacity frees
+    // up as soon as possible; otherwise it lets up to 100 outcomes share one
+    // statement (and one commit), which at small batch sizes saves a quarter
+    // of the client CPU per job. Under the worker's budget (the default cap
+    // since PGQueuer 2.1) unwritten outcomes may hold up to half of it, so
+    // the other half keeps dequeuing.
+    let batch = options.batch_size as usize;
+    let flush_at = if params.limits.iter().any(|l| *l > 0) {
+        batch
+    } else if let Some(cap) = params.global_limit {
+        batch.max((cap as usize / 2).min(100))
     } else {
-        (options.batch_size as usize).max(100)
+        batch.max(100)
     };
     let shared = Arc::new(Shared {
         names,

@@ -1,0 +1,137 @@
+//! What the queue has been doing: finished jobs per entrypoint and status
+//! over a window (`pgq throughput`) and the newest log rows (`pgq log`).
+//! Reads only.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::job_filter::JobStatus;
+use super::jobs::missing_schema_or;
+use super::{ActionError, Session};
+use crate::db::statements::Statement;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct EntrypointThroughput {
+    pub entrypoint: String,
+    pub total: i64,
+    pub per_second: f64,
+    /// Finished jobs by log status (successful, exception, canceled,
+    /// deleted, failed); statuses without jobs are left out.
+    pub statuses: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ThroughputReport {
+    pub window_seconds: f64,
+    pub total: i64,
+    pub per_second: f64,
+    pub entrypoints: Vec<EntrypointThroughput>,
+}
+
+/// Log statuses of a job that is still in the queue: not a finish.
+const NOT_FINISHED: [&str; 2] = ["queued", "picked"];
+
+/// The finishes `pgqueuer_logs_count` counts over `window` (the statistics
+/// table plus the log rows not aggregated yet: the same statement as the
+/// metrics endpoint), per entrypoint and status.
+pub(super) async fn throughput(
+    session: &Session,
+    window: Duration,
+) -> Result<ThroughputReport, ActionError> {
+    let seconds = window.as_secs_f64();
+    let sql = Statement::MetricsLogs.render(&session.names);
+    let rows = session
+        .client()
+        .query(&sql, &[&seconds])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "reading finished jobs"))?;
+    let mut by_name: BTreeMap<String, EntrypointThroughput> = BTreeMap::new();
+    for r in &rows {
+        let status: String = r.get(1);
+        if NOT_FINISHED.contains(&status.as_str()) {
+            continue;
+        }
+        let name: String = r.get(0);
+        let count: i64 = r.get(2);
+        let entry = by_name
+            .entry(name.clone())
+            .or_insert_with(|| EntrypointThroughput {
+                entrypoint: name,
+                ..Default::default()
+            });
+        entry.total += count;
+        *entry.statuses.entry(status).or_default() += count;
+    }
+    let rate = |n: i64| n as f64 / seconds;
+    let mut entrypoints: Vec<EntrypointThroughput> = by_name.into_values().collect();
+    for e in &mut entrypoints {
+        e.per_second = rate(e.total);
+    }
+    let total = entrypoints.iter().map(|e| e.total).sum();
+    Ok(ThroughputReport {
+        window_seconds: seconds,
+        total,
+        per_second: rate(total),
+        entrypoints,
+    })
+}
+
+/// Which log rows `pgq log` shows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogQuery {
+    pub limit: u32,
+    /// Any of these entrypoints (empty: all).
+    pub entrypoints: Vec<String>,
+    pub status: Option<JobStatus>,
+    pub job_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LogRow {
+    pub id: i64,
+    pub job_id: i64,
+    pub created: DateTime<Utc>,
+    pub status: String,
+    pub priority: i32,
+    pub entrypoint: String,
+    /// PGQueuer's traceback object, when the row has one.
+    pub traceback: Option<serde_json::Value>,
+}
+
+/// The newest log rows (by id) matching `query`.
+pub(super) async fn log_rows(
+    session: &Session,
+    query: &LogQuery,
+) -> Result<Vec<LogRow>, ActionError> {
+    let sql = Statement::LogRows.render(&session.names);
+    let entrypoints = (!query.entrypoints.is_empty()).then_some(&query.entrypoints);
+    let status = query.status.map(JobStatus::label);
+    let rows = session
+        .client()
+        .query(
+            &sql,
+            &[
+                &i64::from(query.limit),
+                &entrypoints,
+                &status,
+                &query.job_id,
+            ],
+        )
+        .await
+        .map_err(|e| missing_schema_or(session, e, "reading the log"))?;
+    Ok(rows
+        .iter()
+        .map(|r| LogRow {
+            id: r.get(0),
+            job_id: r.get(1),
+            created: r.get(2),
+            status: r.get(3),
+            priority: r.get(4),
+            entrypoint: r.get(5),
+            traceback: r.get(6),
+        })
+        .collect())
+}
