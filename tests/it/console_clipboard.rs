@@ -11,14 +11,20 @@ use base64::Engine;
 use common::pty::Console;
 use common::{TestDb, assert_exit};
 
-#[test]
-fn y_copies_the_selected_event_json_to_the_terminal_clipboard() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn y_copies_the_selected_event_json_to_the_terminal_clipboard() {
     let db = TestDb::installed();
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("3");
     console.wait_for("the Events tab", Duration::from_secs(15), |s| {
         s.contains("waiting for events")
     });
+    // The tab says "waiting" as soon as it is drawn; the event is only seen
+    // once the console's LISTEN runs (on a busy machine, later).
+    assert!(
+        !db.wait_for_listener(Duration::from_secs(30)).await.is_empty(),
+        "the console LISTENs"
+    );
     assert_exit(&db.pgq(&["queue", "resize_image", "x"]), 0);
     console.wait_for("the insert event", Duration::from_secs(10), |s| {
         s.contains("insert pgqueuer")
