@@ -161,13 +161,45 @@ pub(super) async fn job(ctx: &CommandContext, id: i64) -> Result<Exit, CommandEr
     Ok(Exit::Ok)
 }
 
-/// `pgq job --json`: the detail with the payload decoded for reading.
+/// `pgq job --json`: the detail with the payload as data a script reads
+/// once: a JSON payload as its JSON value, text as a string, anything else
+/// as base64 (never JSON inside a string).
 #[derive(Serialize)]
 struct JobJson<'a> {
     #[serde(flatten)]
     detail: &'a JobDetail,
-    payload: Option<PayloadView>,
+    payload: Option<PayloadJson>,
     payload_bytes: Option<usize>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum PayloadJson {
+    /// NULL payload.
+    None,
+    Json { value: serde_json::Value },
+    Text { value: String },
+    Binary { base64: String },
+}
+
+impl PayloadJson {
+    fn of(payload: Option<&[u8]>) -> PayloadJson {
+        use base64::Engine;
+        let Some(bytes) = payload else {
+            return PayloadJson::None;
+        };
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            return PayloadJson::Json { value };
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => PayloadJson::Text {
+                value: text.to_string(),
+            },
+            Err(_) => PayloadJson::Binary {
+                base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            },
+        }
+    }
 }
 
 impl<'a> JobJson<'a> {
@@ -175,7 +207,7 @@ impl<'a> JobJson<'a> {
         let payload = detail.job.as_ref().map(|j| j.payload.as_deref());
         JobJson {
             detail,
-            payload: payload.map(PayloadView::of),
+            payload: payload.map(PayloadJson::of),
             payload_bytes: payload.flatten().map(<[u8]>::len),
         }
     }

@@ -150,10 +150,11 @@ asyncio.run(main())
     );
 
     let detail = json(&db.pgq(&["--json", "job", "1"]));
+    // A JSON payload is its JSON value: decoded once, never a string of JSON.
     assert_eq!(detail["payload"]["kind"], "json");
     assert_eq!(
-        detail["payload"]["text"],
-        "{\n  \"customer\": \"Ada\",\n  \"order_id\": 4711\n}"
+        detail["payload"]["value"],
+        serde_json::json!({"customer": "Ada", "order_id": 4711})
     );
     assert_eq!(
         detail["job"]["headers"],
@@ -162,7 +163,10 @@ asyncio.run(main())
     assert_eq!(detail["log"][0]["status"], "queued");
     let detail = json(&db.pgq(&["--json", "job", "2"]));
     assert_eq!(detail["payload"]["kind"], "text");
-    assert_eq!(detail["payload"]["text"], "grüße an alle");
+    assert_eq!(detail["payload"]["value"], "grüße an alle");
+    let detail = json(&db.pgq(&["--json", "job", "3"]));
+    assert_eq!(detail["payload"]["kind"], "binary");
+    assert_eq!(detail["payload"]["base64"], "iVBORwD/");
     let out = db.pgq(&["job", "3"]);
     assert_exit(&out, 0);
     assert!(

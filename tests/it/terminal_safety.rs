@@ -82,7 +82,7 @@ async fn job_detail_and_tables_show_control_characters_escaped() {
     let out = db.pgq(&["job", &id_text, "--json"]);
     assert_exit(&out, 0);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["payload"]["text"], HOSTILE, "{json}");
+    assert_eq!(json["payload"]["value"], HOSTILE, "{json}");
     assert_eq!(json["job"]["entrypoint"], HOSTILE, "{json}");
     assert_eq!(json["job"]["headers"]["h"], HOSTILE, "{json}");
     assert_eq!(json["log"][0]["traceback"]["exception_message"], HOSTILE);
