@@ -177,9 +177,15 @@ struct JobJson<'a> {
 enum PayloadJson {
     /// NULL payload.
     None,
-    Json { value: serde_json::Value },
-    Text { value: String },
-    Binary { base64: String },
+    Json {
+        value: serde_json::Value,
+    },
+    Text {
+        value: String,
+    },
+    Binary {
+        base64: String,
+    },
 }
 
 impl PayloadJson {

@@ -113,10 +113,16 @@ fn every_tab_at_80x24_names_the_tab_set_and_ends_hints_whole() {
                 word == "pgq"
                     || word.parse::<usize>().is_ok()
                     || titles.contains(&word)
-                    || ["Sched", "Durab", "Enq"].contains(&word),
+                    || ["Sched", "Durab", "Enq", "Wkrs", "Run"].contains(&word),
                 "{word:?} is cut in {bar:?}"
             );
         }
+        // Every tab keeps a name at 80 columns, not only the current one.
+        let named = bar
+            .split_whitespace()
+            .filter(|w| w.parse::<usize>().is_err() && *w != "pgq")
+            .count();
+        assert_eq!(named, titles.len(), "every tab is named in {bar:?}");
         let hints = hints_of(&screen[23]);
         assert!(!hints.is_empty());
         for hint in &hints {

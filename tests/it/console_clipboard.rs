@@ -22,7 +22,9 @@ async fn y_copies_the_selected_event_json_to_the_terminal_clipboard() {
     // The tab says "waiting" as soon as it is drawn; the event is only seen
     // once the console's LISTEN runs (on a busy machine, later).
     assert!(
-        !db.wait_for_listener(Duration::from_secs(30)).await.is_empty(),
+        !db.wait_for_listener(Duration::from_secs(30))
+            .await
+            .is_empty(),
         "the console LISTENs"
     );
     assert_exit(&db.pgq(&["queue", "resize_image", "x"]), 0);

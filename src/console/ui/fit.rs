@@ -51,14 +51,20 @@ fn cell(tab: &TabLabel, naming: Naming) -> String {
 }
 
 /// The most telling bar that fits `width` columns: full titles; then short
-/// titles for the other tabs; then only their keys; then the current tab's
-/// short title, no gaps, and no brand. The current tab is always named.
-/// If even the last does not fit, it is returned anyway (the caller clips).
+/// titles for the other tabs; then the brand and the gaps go, so every tab
+/// keeps a name (nine tabs are named at 80 columns); only then keys alone,
+/// the current tab still named. If even the last does not fit, it is
+/// returned anyway (the caller clips).
 pub fn fit_tabs(tabs: &[TabLabel], current: usize, width: usize) -> TabBar {
     // (other tabs, current tab, brand, gap), most telling first.
-    const STEPS: [(Naming, Naming, bool, usize); 6] = [
+    const STEPS: [(Naming, Naming, bool, usize); 11] = [
         (Naming::Full, Naming::Full, true, 1),
         (Naming::Short, Naming::Full, true, 1),
+        (Naming::Short, Naming::Full, false, 1),
+        (Naming::Short, Naming::Full, false, 0),
+        (Naming::Short, Naming::Short, true, 1),
+        (Naming::Short, Naming::Short, false, 1),
+        (Naming::Short, Naming::Short, false, 0),
         (Naming::KeyOnly, Naming::Full, true, 1),
         (Naming::KeyOnly, Naming::Short, true, 1),
         (Naming::KeyOnly, Naming::Short, true, 0),
@@ -144,8 +150,8 @@ mod tests {
             ("Durability", "Durab"),
             ("Enqueue", "Enq"),
             ("Held", "Held"),
-            ("Workers", "Workers"),
-            ("Worker", "Worker"),
+            ("Workers", "Wkrs"),
+            ("Worker", "Run"),
         ]
         .iter()
         .enumerate()
@@ -185,23 +191,35 @@ mod tests {
         let bar = fit_tabs(&nine(), 3, 100);
         assert_eq!(
             text(&bar),
-            " pgq   1 Stats   2 Jobs   3 Events   4 Schedules   5 Durab   6 Enq   7 Held   8 Workers   9 Worker "
+            " pgq   1 Stats   2 Jobs   3 Events   4 Schedules   5 Durab   6 Enq   7 Held   8 Wkrs   9 Run "
         );
         assert!(bar.width() <= 100);
     }
 
+    /// The audit: at 80×24 the bar read `1 Stats 2 3 4 5 6 7 8 9`. Every
+    /// tab keeps a name at 80 columns, the current one in full.
     #[test]
-    fn nine_tabs_fit_80_columns_with_the_current_one_named() {
+    fn nine_tabs_are_all_named_at_80_columns() {
         for current in 0..9 {
             let tabs = nine();
             let bar = fit_tabs(&tabs, current, 80);
-            assert!(bar.width() <= 80, "{}", text(&bar));
-            assert!(bar.brand);
-            assert!(text(&bar).contains(&format!(" {} {} ", current + 1, tabs[current].title)));
+            let shown = text(&bar);
+            assert!(bar.width() <= 80, "{shown}");
+            assert!(
+                shown.contains(&format!(" {} {} ", current + 1, tabs[current].title)),
+                "{shown}"
+            );
+            for (i, t) in tabs.iter().enumerate() {
+                assert!(
+                    shown.contains(&format!(" {} {} ", i + 1, t.short))
+                        || shown.contains(&format!(" {} {} ", i + 1, t.title)),
+                    "{shown}"
+                );
+            }
         }
         assert_eq!(
             text(&fit_tabs(&nine(), 4, 80)),
-            " pgq   1   2   3   4   5 Durability   6   7   8   9 "
+            " 1 Stats  2 Jobs  3 Events  4 Sched  5 Durability  6 Enq  7 Held  8 Wkrs  9 Run "
         );
     }
 

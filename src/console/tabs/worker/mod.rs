@@ -111,6 +111,11 @@ impl TabView for WorkerTab {
         "Worker"
     }
 
+    /// The worker this process runs (`pgq run`, `pgq demo`).
+    fn short_title(&self) -> &'static str {
+        "Run"
+    }
+
     fn scope(&self) -> Scope {
         Scope::Worker
     }

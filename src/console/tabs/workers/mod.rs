@@ -56,6 +56,10 @@ impl TabView for WorkersTab {
         "Workers"
     }
 
+    fn short_title(&self) -> &'static str {
+        "Wkrs"
+    }
+
     fn scope(&self) -> Scope {
         Scope::Workers
     }
