@@ -375,11 +375,23 @@ pub struct QueueJob {
     pub status: String,
     pub entrypoint: String,
     pub dedupe_key: Option<String>,
+    /// `None` also when the caller already had it (see [`Self::payload_left_out`]).
     #[serde(skip)]
     pub payload: Option<Vec<u8>>,
     pub headers: Option<serde_json::Value>,
     pub attempts: i32,
     pub slot: Option<i64>,
+    /// The payload's SHA-256 (`None` for a NULL payload), always sent.
+    #[serde(skip)]
+    pub payload_sha256: Option<Vec<u8>>,
+}
+
+impl QueueJob {
+    /// The payload was not sent because it is the one whose digest the
+    /// caller passed (`known_payload`).
+    pub fn payload_left_out(&self) -> bool {
+        self.payload.is_none() && self.payload_sha256.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -419,7 +431,14 @@ impl JobDetail {
 /// At most this many log rows per job (PGQueuer's own history view shows 100).
 pub const LOG_HISTORY_LIMIT: i64 = 1000;
 
-pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, ActionError> {
+/// `known_payload` is the SHA-256 of the payload the caller holds: the
+/// server leaves that payload out, so a detail refreshed while open does not
+/// carry megabytes again when only its status or heartbeat changed.
+pub(super) async fn detail(
+    session: &Session,
+    id: i64,
+    known_payload: Option<&[u8]>,
+) -> Result<JobDetail, ActionError> {
     // The row and its log go out together (one round trip).
     let (row_sql, log_sql) = (
         Statement::JobRow.render(&session.names),
@@ -429,7 +448,7 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
         async {
             session
                 .client()
-                .query(&row_sql, &[&id])
+                .query(&row_sql, &[&id, &known_payload])
                 .await
                 .map_err(|e| missing_schema_or(session, e, "reading the job"))
         },
@@ -456,6 +475,7 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
         headers: r.get(11),
         attempts: r.get(12),
         slot: r.get(13),
+        payload_sha256: r.get(14),
     });
     let log = log_rows
         .iter()

@@ -98,6 +98,14 @@ fn page() -> JobsPage {
     }
 }
 
+/// The refresh of job `id`'s detail just opened (no payload shown yet).
+fn opened(id: i64) -> View {
+    View::Job {
+        id,
+        known_payload: None,
+    }
+}
+
 fn detail() -> JobDetail {
     let at = |m: i64| t0() - chrono::Duration::minutes(m);
     let log = |id, m, status: &str, tb: Option<serde_json::Value>| LogEntry {
@@ -125,6 +133,7 @@ fn detail() -> JobDetail {
             headers: Some(serde_json::json!({"tenant": "acme"})),
             attempts: 3,
             slot: None,
+            payload_sha256: None,
         }),
         log: vec![
             log(1, 70, "queued", None),
@@ -185,13 +194,12 @@ fn jobs_tab_snapshots() {
     let mut a = a;
     key(&mut a, KeyCode::Char('G'));
     let effects = key(&mut a, KeyCode::Enter);
-    assert!(
-        effects
-            .iter()
-            .any(|e| matches!(e, Effect::Request(Request::Refresh(View::Job(48120)))))
-    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Request(Request::Refresh(View::Job { id: 48120, .. }))
+    )));
     a.on_db(DbEvent::Refreshed {
-        view: View::Job(48120),
+        view: opened(48120),
         result: Ok(Outcome::Job(detail())),
     });
     insta::assert_snapshot!("jobs_detail_100x40", render(&a, 100, 40));
@@ -454,8 +462,12 @@ fn the_selection_stays_on_its_job_while_the_list_moves() {
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Char('j')); // on 48121
     let mut moved = page();
-    moved.rows.insert(0, row(48125, "send_email", "queued", 0, "{}"));
-    moved.rows.insert(0, row(48126, "send_email", "queued", 0, "{}"));
+    moved
+        .rows
+        .insert(0, row(48125, "send_email", "queued", 0, "{}"));
+    moved
+        .rows
+        .insert(0, row(48126, "send_email", "queued", 0, "{}"));
     a.on_db(DbEvent::Refreshed {
         view: View::Jobs(Box::new(a.jobs.request())),
         result: Ok(Outcome::Jobs(moved)),
@@ -472,7 +484,7 @@ fn detail_open_with(payload: Vec<u8>) -> App {
     let mut d = detail();
     d.job.as_mut().unwrap().payload = Some(payload);
     a.on_db(DbEvent::Refreshed {
-        view: View::Job(48120),
+        view: opened(48120),
         result: Ok(Outcome::Job(d)),
     });
     a
