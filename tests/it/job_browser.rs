@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::{TestDb, assert_exit, stderr, stdout};
+use pgq::actions::kinds::ShowJob;
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {
@@ -239,6 +240,67 @@ asyncio.run(main())
         stderr(&out).trim(),
         "error: job 999 is neither in the queue nor in the log"
     );
+}
+
+/// The console's open detail is refreshed as the queue changes; the payload
+/// it already shows (by its SHA-256) is not sent again until it changes.
+#[tokio::test]
+async fn a_known_payload_is_left_out_of_the_detail_until_it_changes() {
+    let db = TestDb::installed();
+    enqueue(&db, &["big", &format!("\"{}\"", "x".repeat(100_000))]);
+    enqueue(&db, &["none", "{}"]);
+    let client = db.client().await;
+    client
+        .execute("UPDATE pgqueuer SET payload = NULL WHERE id = 2", &[])
+        .await
+        .unwrap();
+    let session = crate::console_job_ops::session(&db).await;
+    let show = |id: i64, known_payload: Option<Vec<u8>>| {
+        let session = &session;
+        async move {
+            pgq::actions::run(session, &ShowJob { id, known_payload }, false)
+                .await
+                .unwrap()
+                .job
+                .unwrap()
+        }
+    };
+    let first = show(1, None).await;
+    let bytes = first.payload.clone().expect("sent when not known");
+    assert_eq!(bytes.len(), 100_002);
+    let digest = first.payload_sha256.clone().expect("a digest");
+    assert_eq!(digest.len(), 32);
+    assert!(!first.payload_left_out());
+
+    // Known and unchanged, also after the row changed around it.
+    client
+        .execute(
+            "UPDATE pgqueuer SET status = 'picked', heartbeat = NOW() WHERE id = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let again = show(1, Some(digest.clone())).await;
+    assert_eq!(again.status, "picked");
+    assert_eq!(again.payload, None);
+    assert!(again.payload_left_out());
+    assert_eq!(again.payload_sha256.as_ref(), Some(&digest));
+    // A stale digest gets the payload.
+    let stale = show(1, Some(vec![0; 32])).await;
+    assert_eq!(stale.payload.as_ref(), Some(&bytes));
+
+    client
+        .execute("UPDATE pgqueuer SET payload = '\"y\"' WHERE id = 1", &[])
+        .await
+        .unwrap();
+    let changed = show(1, Some(digest.clone())).await;
+    assert_eq!(changed.payload.as_deref(), Some(&b"\"y\""[..]));
+    assert_ne!(changed.payload_sha256.as_ref(), Some(&digest));
+
+    // A NULL payload has no digest and is never "left out".
+    let none = show(2, None).await;
+    assert_eq!((none.payload, none.payload_sha256), (None, None));
+    assert!(!show(2, Some(digest)).await.payload_left_out());
 }
 
 #[test]
