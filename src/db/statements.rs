@@ -136,6 +136,7 @@ statements! {
     HistoryOldest => "history_oldest.sql",
     JobPayloads => "job_payloads.sql",
     JobRow => "job_row.sql",
+    JobPayloadChunks => "job_payload_chunks.sql",
     JobLogHistory => "job_log_history.sql",
     // Cancel, delete and purge (actions/job_removal.rs): the same job
     // selection predicate in both, and the cancellation NOTIFY.

@@ -573,7 +573,8 @@ fn a_refreshed_detail_keeps_an_unchanged_payload_without_receiving_it() {
         view: opened(48120),
         result: Ok(Outcome::Job(d)),
     });
-    let effects = key(&mut a, KeyCode::Char('r'));
+    // The clock refreshes the open detail.
+    let effects = a.on_tick(t0() + chrono::Duration::seconds(30));
     let asked = effects.iter().find_map(|e| match e {
         Effect::Request(Request::Refresh(View::Job { id, known_payload })) => {
             Some((*id, known_payload.clone()))
