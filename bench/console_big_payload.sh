@@ -101,7 +101,18 @@ if (wait_for '"name": "item-LAST"') 2>/dev/null; then
 else
   echo "  G: the payload's last object is NOT reachable"
 fi
-tmux send-keys -t $SESSION Escape q
+tmux send-keys -t $SESSION Escape
+wait_gone() {
+  for _ in $(seq 1 600); do
+    tmux capture-pane -p -t $SESSION | grep -q -- "$1" || return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for the end of: $1" >&2
+  exit 1
+}
+wait_gone "y copies it"
+echo "  memory with the detail closed: RSS $(($(kib VmRSS) / 1024)) MiB"
+tmux send-keys -t $SESSION q
 tmux kill-session -t $SESSION 2>/dev/null || true
 rm -rf "$dir"
 psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"

@@ -554,6 +554,9 @@ fn a_10_mb_json_detail_holds_its_text_and_row_index_only() {
         shown.held_bytes()
     );
     assert!(shown.held_bytes() < 3 * size, "{}", shown.held_bytes());
+    // Closed, it holds nothing of it.
+    key(&mut a, KeyCode::Esc);
+    assert!(a.jobs.payload.is_none() && a.jobs.detail.is_none());
 }
 
 /// An open detail is refreshed as the queue changes: it says which payload

@@ -284,6 +284,16 @@ impl TabView for JobsTab {
         Some(&mut self.list)
     }
 
+    fn close_detail(&mut self) {
+        self.list.close_detail();
+        // A closed detail's payload view (tens of megabytes for a large
+        // payload) is not kept until the next detail opens.
+        self.detail = None;
+        if self.payload.take().is_some() {
+            release_freed_memory();
+        }
+    }
+
     fn filter_applied(&mut self) -> Vec<Reply> {
         match parse_filter(&self.list.filter) {
             Ok(filter) => {
