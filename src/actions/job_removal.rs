@@ -131,7 +131,9 @@ pub fn statements(
         statements.push(format!("SET LOCAL statement_timeout = {millis}"));
     }
     let bound_line = |n: usize| {
-        format!("${n} newest id = the newest matching job the count saw (none later is touched)")
+        format!(
+            "${n} newest id = the newest matching job the count saw (none later is touched)"
+        )
     };
     let parameters = match filter_where(selection, REMOVE_FILTER_FIRST)? {
         Some(filter) => {
@@ -162,9 +164,7 @@ pub fn statements(
             parameters.push(if selection.is_ids() {
                 "$6 limit = NULL (every given id, all or nothing)".into()
             } else {
-                format!(
-                    "$6 limit = {BATCH} (repeated until none is left, at most the count confirmed)"
-                )
+                format!("$6 limit = {BATCH} (repeated until none is left, at most the count confirmed)")
             });
             parameters.push(format!("$7 log status = {}", removal.log_status()));
             parameters
@@ -259,13 +259,9 @@ pub async fn count(
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&b.statuses, &newest, &no_ids];
     params.extend(filter.refs());
     let context = "counting the jobs matching the filter";
-    let row = under_search_timeout(
-        session,
-        selection,
-        context,
-        session.client().query_one(&sql, &params),
-    )
-    .await?;
+    let row =
+        under_search_timeout(session, selection, context, session.client().query_one(&sql, &params))
+            .await?;
     Ok(Counted {
         count: capped(row.get::<_, i64>(0) as u64, bound),
         found: Vec::new(),
@@ -326,8 +322,8 @@ async fn matching_ids(
     search: &Search,
     newest: Option<i64>,
 ) -> Result<Vec<i64>, ActionError> {
-    let filter =
-        filter_where(selection, CANDIDATE_FILTER_FIRST)?.expect("a key=value search is a filter");
+    let filter = filter_where(selection, CANDIDATE_FILTER_FIRST)?
+        .expect("a key=value search is a filter");
     let sql = Statement::SearchCandidates.render_filtered(&session.names, &filter.sql);
     let mut ids = Vec::new();
     let mut after: i64 = i64::MIN;
@@ -336,13 +332,9 @@ async fn matching_ids(
             vec![&b.statuses, &newest, &after, &CANDIDATE_PAGE];
         params.extend(filter.refs());
         let context = "searching the jobs' payloads";
-        let rows = under_search_timeout(
-            session,
-            selection,
-            context,
-            session.client().query(&sql, &params),
-        )
-        .await?;
+        let rows =
+            under_search_timeout(session, selection, context, session.client().query(&sql, &params))
+                .await?;
         for row in &rows {
             let payload: Option<Vec<u8>> = row.get(1);
             let headers: Option<serde_json::Value> = row.get(2);
@@ -505,15 +497,7 @@ pub async fn remove(
             None => None,
         };
         let batch = retrying(|| {
-            remove_batch(
-                session,
-                removal,
-                selection,
-                &binds,
-                limit,
-                bound.newest_id,
-                &ids,
-            )
+            remove_batch(session, removal, selection, &binds, limit, bound.newest_id, &ids)
         })
         .await?;
         let n = batch.ids.len() as u64;
@@ -596,9 +580,10 @@ async fn remove_given(
 ) -> Result<Batch, ActionError> {
     let started = std::time::Instant::now();
     loop {
-        let result =
-            retrying(|| remove_batch(session, removal, selection, binds, -1, i64::MAX, &None))
-                .await;
+        let result = retrying(|| {
+            remove_batch(session, removal, selection, binds, -1, i64::MAX, &None)
+        })
+        .await;
         match result {
             Err(ActionError::UnknownJobs { .. }) if started.elapsed() < WAIT_FOR_HELD => {
                 // Missing, or only held right now? Ask without taking locks.

@@ -102,8 +102,7 @@ async fn run<A: Act<Output = Removed>>(
     }
     // Installed before anything is written: from here on SIGINT and SIGTERM
     // stop the removal between batches, with a summary.
-    let signals =
-        Signals::interrupt_and_terminate().map_err(|e| CommandError::Other(e.to_string()))?;
+    let signals = Signals::interrupt_and_terminate().map_err(|e| CommandError::Other(e.to_string()))?;
     // Counted once: for the --yes guard, and as the progress bar's length.
     // A count shown is a bound: what is removed is at most what it saw.
     let mut counted = None;
@@ -112,10 +111,7 @@ async fn run<A: Act<Output = Removed>>(
         if found.count > 1 {
             return Err(CommandError::Usage(format!(
                 "{} match {}; add --yes to {} them (--dry-run shows the SQL)",
-                plural(
-                    found.count as usize,
-                    &format!("{} job", removal.jobs_word())
-                ),
+                plural(found.count as usize, &format!("{} job", removal.jobs_word())),
                 selection.arguments(),
                 removal.command()
             )));
@@ -156,11 +152,7 @@ async fn with_progress(
     } else {
         let n = match &counted {
             Some(c) => c.count,
-            None => {
-                job_removal::count(session, removal, selection, None)
-                    .await?
-                    .count
-            }
+            None => job_removal::count(session, removal, selection, None).await?.count,
         };
         indicatif::ProgressBar::new(n)
     };

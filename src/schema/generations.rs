@@ -48,10 +48,7 @@ enum Change {
 /// The schema changes of PGQueuer's later releases, from their notes.
 fn later_releases(n: &ObjectNames) -> Vec<(Change, &'static str)> {
     vec![
-        (
-            Change::Index(format!("{}_created", n.statistics_table)),
-            "2.0.0",
-        ),
+        (Change::Index(format!("{}_created", n.statistics_table)), "2.0.0"),
         (
             Change::Column {
                 table: n.queue_table.clone(),
@@ -68,10 +65,7 @@ fn later_releases(n: &ObjectNames) -> Vec<(Change, &'static str)> {
 
 fn release_of_column(n: &ObjectNames, table: &str, column: &str) -> Option<&'static str> {
     later_releases(n).into_iter().find_map(|(c, r)| match c {
-        Change::Column {
-            table: t,
-            column: c,
-        } if t == table && c == column => Some(r),
+        Change::Column { table: t, column: c } if t == table && c == column => Some(r),
         _ => None,
     })
 }
@@ -130,8 +124,9 @@ pub fn newer(live: &Schema, n: &ObjectNames) -> Vec<Newer> {
         let Some(known) = declared.index(&index.name) else {
             continue;
         };
-        let same =
-            index.table == known.table && index.unique == known.unique && index.body == known.body;
+        let same = index.table == known.table
+            && index.unique == known.unique
+            && index.body == known.body;
         if !same && !earlier_definition(n, &index.name, &index.body) {
             found.push(Newer {
                 object: format!(
@@ -159,11 +154,7 @@ pub fn newer(live: &Schema, n: &ObjectNames) -> Vec<Newer> {
         if e.name != n.queue_status_type {
             continue;
         }
-        for label in e
-            .labels
-            .iter()
-            .filter(|l| !STATUS_LABELS.contains(&l.as_str()))
-        {
+        for label in e.labels.iter().filter(|l| !STATUS_LABELS.contains(&l.as_str())) {
             found.push(Newer {
                 object: format!("type label {}.'{label}'", e.name),
                 release: None,
@@ -197,11 +188,7 @@ mod tests {
 
     fn shaped_like_2_3(n: &ObjectNames) -> Schema {
         let mut live = declare::target(n, Durability::Durable);
-        let queue = live
-            .tables
-            .iter_mut()
-            .find(|t| t.name == n.queue_table)
-            .unwrap();
+        let queue = live.tables.iter_mut().find(|t| t.name == n.queue_table).unwrap();
         queue.columns.push(Column {
             name: "cancel_requested".into(),
             ty: "boolean".into(),
@@ -238,10 +225,7 @@ mod tests {
             .map(Newer::to_string)
             .collect();
         assert_eq!(found.len(), 3, "{found:#?}");
-        assert_eq!(
-            found[0],
-            "column pgqueuer.cancel_requested (PGQueuer 2.3.0)"
-        );
+        assert_eq!(found[0], "column pgqueuer.cancel_requested (PGQueuer 2.3.0)");
         assert!(
             found[1].starts_with("index pgqueuer_ep_prio_id_idx: USING btree (entrypoint, priority DESC, execute_after, id)")
                 && found[1].contains("where pgq knows USING btree (entrypoint, priority DESC, id)")

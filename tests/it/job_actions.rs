@@ -287,16 +287,8 @@ async fn interrupted_removal(command: &str, signal: &str, code: i32) {
     .await
     .expect("the removal writes a first batch");
     removal.signal(signal);
-    assert_eq!(
-        removal.wait_exit(WAIT),
-        Some(code),
-        "stopped by SIG{signal}"
-    );
-    let past = if command == "purge" {
-        "purged"
-    } else {
-        "canceled"
-    };
+    assert_eq!(removal.wait_exit(WAIT), Some(code), "stopped by SIG{signal}");
+    let past = if command == "purge" { "purged" } else { "canceled" };
     let said = removal
         .stdout_line(WAIT, |l| l.starts_with(&format!("Interrupted: {past}")))
         .expect("an interruption summary");
@@ -408,11 +400,7 @@ async fn a_confirmed_count_bounds_what_a_filter_wide_purge_takes() {
     let preview = pgq::actions::preview::preview(&session, &proposed)
         .await
         .unwrap();
-    assert!(
-        preview.question.starts_with("Purge 35 jobs"),
-        "{}",
-        preview.question
-    );
+    assert!(preview.question.starts_with("Purge 35 jobs"), "{}", preview.question);
     let warning = preview.warning.clone().unwrap_or_default();
     assert!(warning.contains("At most these 35 jobs"), "{warning}");
     // Two more arrive while the operator reads the dialog.

@@ -56,14 +56,7 @@ async fn cancel_and_purge_beside_draining_pgq_and_python_workers_never_deadlock(
     let mut workers: Vec<Spawned> = vec![
         db.spawn_pgq(&["run", path, "--batch-size", "100"], &[]),
         db.spawn_pgq(
-            &[
-                "run",
-                path,
-                "--batch-size",
-                "10",
-                "--dequeue-connections",
-                "2",
-            ],
+            &["run", path, "--batch-size", "10", "--dequeue-connections", "2"],
             &[],
         ),
     ];
@@ -182,6 +175,7 @@ async fn cancel_and_purge_beside_draining_pgq_and_python_workers_never_deadlock(
         .batch_execute("SELECT pg_stat_clear_snapshot()")
         .await
         .unwrap();
-    let deadlocks = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()";
+    let deadlocks =
+        "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()";
     assert_eq!(count(&client, deadlocks).await, 0, "deadlocks detected");
 }

@@ -115,13 +115,7 @@ impl TabView for HeldTab {
                     return vec![Reply::Flash(Level::Info, "no held job selected".into())];
                 }
                 let selection = crate::actions::job_selection::JobSelection::Ids(ids);
-                return vec![Reply::Propose(
-                    kinds::DeleteJobs {
-                        selection,
-                        bound: None,
-                    }
-                    .into(),
-                )];
+                return vec![Reply::Propose(kinds::DeleteJobs { selection, bound: None }.into())];
             }
             _ => {}
         }
