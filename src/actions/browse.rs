@@ -387,7 +387,7 @@ pub struct QueueJob {
 }
 
 impl QueueJob {
-    /// The payload was not sent because it is the one whose digest the
+    /// The payload was not read because it is the one whose digest the
     /// caller passed (`known_payload`).
     pub fn payload_left_out(&self) -> bool {
         self.payload.is_none() && self.payload_sha256.is_some()

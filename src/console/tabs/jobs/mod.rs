@@ -103,8 +103,8 @@ impl JobsTab {
         match detail.job.as_mut() {
             // Only in the log, which keeps no payload.
             None => self.payload = None,
-            // The server leaves out the payload this tab said it shows
-            // (by its digest): the view and rows made for it stay.
+            // The payload this tab said it shows (by its digest) was not
+            // read again: the view and rows made for it stay.
             Some(job)
                 if job.payload_left_out()
                     && self
@@ -211,16 +211,8 @@ impl JobsTab {
         }
         let selection = JobSelection::Filter(self.applied.clone());
         let action = match command {
-            Command::CancelMatching => kinds::CancelJobs {
-                selection,
-                bound: None,
-            }
-            .into(),
-            _ => kinds::PurgeJobs {
-                selection,
-                bound: None,
-            }
-            .into(),
+            Command::CancelMatching => kinds::CancelJobs { selection, bound: None }.into(),
+            _ => kinds::PurgeJobs { selection, bound: None }.into(),
         };
         vec![Reply::Propose(action)]
     }
