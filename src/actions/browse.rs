@@ -375,11 +375,23 @@ pub struct QueueJob {
     pub status: String,
     pub entrypoint: String,
     pub dedupe_key: Option<String>,
+    /// `None` also when the caller already had it (see [`Self::payload_left_out`]).
     #[serde(skip)]
     pub payload: Option<Vec<u8>>,
     pub headers: Option<serde_json::Value>,
     pub attempts: i32,
     pub slot: Option<i64>,
+    /// The payload's SHA-256 (`None` for a NULL payload), always sent.
+    #[serde(skip)]
+    pub payload_sha256: Option<Vec<u8>>,
+}
+
+impl QueueJob {
+    /// The payload was not read because it is the one whose digest the
+    /// caller passed (`known_payload`).
+    pub fn payload_left_out(&self) -> bool {
+        self.payload.is_none() && self.payload_sha256.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -419,7 +431,20 @@ impl JobDetail {
 /// At most this many log rows per job (PGQueuer's own history view shows 100).
 pub const LOG_HISTORY_LIMIT: i64 = 1000;
 
-pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, ActionError> {
+/// A payload is read in slices of this many bytes: the connection's read
+/// buffer grows to the largest message it receives and keeps that size, so
+/// a 10 MB payload read whole would cost 10 MB for as long as the
+/// connection lives (the console's, for hours).
+const PAYLOAD_SLICE: i32 = 1 << 20;
+
+/// `known_payload` is the SHA-256 of the payload the caller holds: that
+/// payload is not read again, so a detail refreshed while open does not
+/// carry megabytes when only its status or heartbeat changed.
+pub(super) async fn detail(
+    session: &Session,
+    id: i64,
+    known_payload: Option<&[u8]>,
+) -> Result<JobDetail, ActionError> {
     // The row and its log go out together (one round trip).
     let (row_sql, log_sql) = (
         Statement::JobRow.render(&session.names),
@@ -441,7 +466,8 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
                 .map_err(|e| missing_schema_or(session, e, "reading the job's log"))
         },
     )?;
-    let job = rows.first().map(|r| QueueJob {
+    let payload_length: Option<i32> = rows.first().and_then(|r| r.get(10));
+    let mut job = rows.first().map(|r| QueueJob {
         id: r.get(0),
         priority: r.get(1),
         queue_manager_id: r.get(2),
@@ -452,11 +478,22 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
         status: r.get(7),
         entrypoint: r.get(8),
         dedupe_key: r.get(9),
-        payload: r.get(10),
+        // Read below, unless the caller has it.
+        payload: None,
         headers: r.get(11),
         attempts: r.get(12),
         slot: r.get(13),
+        payload_sha256: r.get(14),
     });
+    if let Some(job) = job.as_mut()
+        && let Some(length) = payload_length
+        && job.payload_sha256.as_deref() != known_payload
+    {
+        (job.payload, job.payload_sha256) = match length {
+            0 => (Some(Vec::new()), job.payload_sha256.take()),
+            _ => payload_in_slices(session, id, length).await?,
+        };
+    }
     let log = log_rows
         .iter()
         .map(|r| LogEntry {
@@ -472,4 +509,40 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
         return Err(ActionError::UnknownJob { id });
     }
     Ok(JobDetail { id, job, log })
+}
+
+/// Job `id`'s payload (`length` bytes when its row was read) and its
+/// SHA-256, from one statement so that they agree even if the payload has
+/// changed since; appended slice by slice as the slices arrive.
+async fn payload_in_slices(
+    session: &Session,
+    id: i64,
+    length: i32,
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), ActionError> {
+    use futures_util::TryStreamExt;
+    let sql = Statement::JobPayloadChunks.render(&session.names);
+    let reading = |e| missing_schema_or(session, e, "reading the job's payload");
+    let params: [&(dyn ToSql + Sync); 2] = [&id, &PAYLOAD_SLICE];
+    let slices = session
+        .client()
+        .query_raw(&sql, params)
+        .await
+        .map_err(reading)?;
+    futures_util::pin_mut!(slices);
+    let mut payload: Option<Vec<u8>> = None;
+    let mut sha256 = None;
+    while let Some(row) = slices.try_next().await.map_err(reading)? {
+        let slice: &[u8] = row.get(1);
+        let bytes = payload.get_or_insert_with(|| {
+            sha256 = row.get(0);
+            Vec::with_capacity(usize::try_from(length).unwrap_or_default())
+        });
+        bytes.extend_from_slice(slice);
+    }
+    // A payload that grew meanwhile was grown by doubling: give back the
+    // spare.
+    if let Some(bytes) = payload.as_mut() {
+        bytes.shrink_to_fit();
+    }
+    Ok((payload, sha256))
 }

@@ -18,6 +18,7 @@ pub mod job_filter;
 pub mod job_removal;
 pub mod job_selection;
 pub mod jobs;
+pub mod json_indent;
 pub mod kinds;
 pub mod latency;
 pub mod metrics;

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use super::json_indent::indent_json;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "text", rename_all = "lowercase")]
 pub enum PayloadView {
@@ -30,6 +32,31 @@ impl PayloadView {
         match std::str::from_utf8(bytes) {
             Ok(text) => PayloadView::Text(text.to_string()),
             Err(_) => PayloadView::Binary(hex_dump(bytes)),
+        }
+    }
+
+    /// For a screen that keeps the view of a payload that may be large:
+    /// JSON re-indented without decoding it (key order, numbers and escapes
+    /// as stored, see [`indent_json`]), text without copying it. `of`, which
+    /// `pgq job` prints, normalizes JSON through a `serde_json::Value`.
+    pub fn as_stored(payload: Option<Vec<u8>>) -> PayloadView {
+        let Some(bytes) = payload else {
+            return PayloadView::None;
+        };
+        if let Some(pretty) = indent_json(&bytes) {
+            return PayloadView::Json(pretty);
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => PayloadView::Text(text),
+            Err(e) => PayloadView::Binary(hex_dump(e.as_bytes())),
+        }
+    }
+
+    /// Bytes it holds on the heap.
+    pub fn capacity(&self) -> usize {
+        match self {
+            PayloadView::None => 0,
+            PayloadView::Json(t) | PayloadView::Text(t) | PayloadView::Binary(t) => t.capacity(),
         }
     }
 
@@ -110,6 +137,26 @@ mod tests {
             PayloadView::Binary(format!("00000000  {:<47}  |..A|", "ff 00 41"))
         );
         assert_eq!(PayloadView::of(None), PayloadView::None);
+    }
+
+    #[test]
+    fn as_stored_tells_the_same_kinds_apart() {
+        for payload in [
+            Some(br#"{"a":1}"#.to_vec()),
+            Some("héllo".as_bytes().to_vec()),
+            Some(vec![0xff, 0x00, b'A']),
+            None,
+        ] {
+            assert_eq!(
+                PayloadView::as_stored(payload.clone()),
+                PayloadView::of(payload.as_deref())
+            );
+        }
+        // Only the layout changes: the key order is the producer's.
+        assert_eq!(
+            PayloadView::as_stored(Some(br#"{"b":1,"a":2}"#.to_vec())).text(),
+            "{\n  \"b\": 1,\n  \"a\": 2\n}"
+        );
     }
 
     #[test]

@@ -149,7 +149,16 @@ fn jobs_text(page: &JobsPage) -> String {
 pub(super) async fn job(ctx: &CommandContext, id: i64) -> Result<Exit, CommandError> {
     let names = object_names(ctx)?;
     let session = open_session(ctx, names).await?;
-    let detail = match actions::run(&session, &ShowJob { id }, false).await {
+    let detail = match actions::run(
+        &session,
+        &ShowJob {
+            id,
+            known_payload: None,
+        },
+        false,
+    )
+    .await
+    {
         Err(e @ ActionError::UnknownJob { .. }) => return Err(CommandError::Other(e.to_string())),
         other => other?,
     };

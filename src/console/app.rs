@@ -109,7 +109,7 @@ fn kind_of(view: &View) -> ViewKind {
         View::Held => ViewKind::Held,
         View::Workers => ViewKind::Workers,
         View::Jobs(_) => ViewKind::Jobs,
-        View::Job(_) => ViewKind::Job,
+        View::Job { .. } => ViewKind::Job,
     }
 }
 
@@ -804,7 +804,15 @@ impl App {
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
             Ok(Outcome::Workers(workers)) => self.workers.accept(workers),
             Ok(Outcome::Jobs(page)) => self.jobs.accept(page),
-            Ok(Outcome::Job(detail)) => self.jobs.accept_detail(detail),
+            Ok(Outcome::Job(detail)) => {
+                if !self.jobs.accept_detail(detail) {
+                    // Answered for a payload the tab no longer shows: ask
+                    // again with what it shows now.
+                    if let Some(view) = self.jobs.view() {
+                        self.request(view, effects);
+                    }
+                }
+            }
             Err(e) if kind == ViewKind::Jobs => self.jobs.failed(e),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
             Err(e) => {

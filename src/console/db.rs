@@ -55,8 +55,12 @@ pub enum View {
     Workers,
     /// A page of the Jobs tab (its filter, history switch and cursor).
     Jobs(Box<kinds::ListJobs>),
-    /// One job's detail.
-    Job(i64),
+    /// One job's detail; `known_payload` is the SHA-256 of the payload
+    /// already on screen, which is then not sent again.
+    Job {
+        id: i64,
+        known_payload: Option<Vec<u8>>,
+    },
 }
 
 impl View {
@@ -72,7 +76,11 @@ impl View {
             }
             .into(),
             View::Jobs(list) => (**list).clone().into(),
-            View::Job(id) => kinds::ShowJob { id: *id }.into(),
+            View::Job { id, known_payload } => kinds::ShowJob {
+                id: *id,
+                known_payload: known_payload.clone(),
+            }
+            .into(),
         }
     }
 

@@ -136,6 +136,7 @@ statements! {
     HistoryOldest => "history_oldest.sql",
     JobPayloads => "job_payloads.sql",
     JobRow => "job_row.sql",
+    JobPayloadChunks => "job_payload_chunks.sql",
     JobLogHistory => "job_log_history.sql",
     // `pgq log` (actions/activity.rs): the newest log rows, optionally filtered.
     LogRows => "log_rows.sql",

@@ -79,7 +79,7 @@ fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
             next_after_id: None,
             plan: Vec::new(),
         }),
-        View::Job(id) => Outcome::Job(pgq::actions::browse::JobDetail {
+        View::Job { id, .. } => Outcome::Job(pgq::actions::browse::JobDetail {
             id: *id,
             job: None,
             log: Vec::new(),

@@ -98,6 +98,14 @@ fn page() -> JobsPage {
     }
 }
 
+/// The refresh of job `id`'s detail just opened (no payload shown yet).
+fn opened(id: i64) -> View {
+    View::Job {
+        id,
+        known_payload: None,
+    }
+}
+
 fn detail() -> JobDetail {
     let at = |m: i64| t0() - chrono::Duration::minutes(m);
     let log = |id, m, status: &str, tb: Option<serde_json::Value>| LogEntry {
@@ -125,6 +133,7 @@ fn detail() -> JobDetail {
             headers: Some(serde_json::json!({"tenant": "acme"})),
             attempts: 3,
             slot: None,
+            payload_sha256: None,
         }),
         log: vec![
             log(1, 70, "queued", None),
@@ -185,13 +194,12 @@ fn jobs_tab_snapshots() {
     let mut a = a;
     key(&mut a, KeyCode::Char('G'));
     let effects = key(&mut a, KeyCode::Enter);
-    assert!(
-        effects
-            .iter()
-            .any(|e| matches!(e, Effect::Request(Request::Refresh(View::Job(48120)))))
-    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Request(Request::Refresh(View::Job { id: 48120, .. }))
+    )));
     a.on_db(DbEvent::Refreshed {
-        view: View::Job(48120),
+        view: opened(48120),
         result: Ok(Outcome::Job(detail())),
     });
     insta::assert_snapshot!("jobs_detail_100x40", render(&a, 100, 40));
@@ -476,7 +484,7 @@ fn detail_open_with(payload: Vec<u8>) -> App {
     let mut d = detail();
     d.job.as_mut().unwrap().payload = Some(payload);
     a.on_db(DbEvent::Refreshed {
-        view: View::Job(48120),
+        view: opened(48120),
         result: Ok(Outcome::Job(d)),
     });
     a
@@ -502,6 +510,110 @@ fn a_detail_of_more_than_65535_lines_scrolls_to_its_last_line() {
     assert_ne!(up, end);
     key(&mut a, KeyCode::Char('g'));
     assert_eq!(render(&a, 100, 40), top);
+}
+
+/// The audit's payload: a 10 MB JSON array of 240,000 small objects
+/// (about 1,200,000 lines once pretty-printed), keys not in sorted order.
+fn ten_mb_of_json() -> Vec<u8> {
+    let items: Vec<String> = (1..=240_000)
+        .map(|i| format!(r#"{{"ok":true,"n":{i},"name":"item-{i}"}}"#))
+        .collect();
+    format!("[{}]", items.join(",")).into_bytes()
+}
+
+/// Issue 19: a 10 MB payload in the detail held its bytes, its pretty text
+/// and a `usize` per screen row (≈ 4 times its size) and was decoded into a
+/// `serde_json::Value` (≈ 25 times, for a moment). The open detail now
+/// holds its text and 4 bytes per row, and nothing else of it.
+#[test]
+fn a_10_mb_json_detail_holds_its_text_and_row_index_only() {
+    let payload = ten_mb_of_json();
+    let size = payload.len();
+    assert!(size > 10_000_000, "{size}");
+    let mut a = detail_open_with(payload);
+    let top = render(&a, 120, 40);
+    assert!(top.contains(&format!("json · {size} bytes")), "{top}");
+    // As stored: "ok" first.
+    let first = top.find(r#""ok": true,"#).expect("the first object");
+    assert!(top[first..].contains(r#""name": "item-1" "#), "{top}");
+    key(&mut a, KeyCode::End);
+    let end = render(&a, 120, 40);
+    assert!(end.contains(r#""name": "item-240000""#), "{end}");
+
+    let detail = a.jobs.detail.as_ref().unwrap();
+    assert_eq!(detail.job.as_ref().unwrap().payload, None, "bytes kept");
+    let shown = a.jobs.payload.as_ref().unwrap();
+    let text = shown.view.text().len();
+    // The pretty text (indentation more than doubles it) plus 4 bytes for
+    // each of its rows (lines here, none wider than the popup).
+    let lines = shown.view.text().lines().count();
+    assert_eq!(lines, 240_000 * 5 + 2);
+    assert!(
+        shown.held_bytes() <= text + 4 * lines + 64,
+        "{} bytes held for a {text}-byte text of {lines} lines",
+        shown.held_bytes()
+    );
+    assert!(shown.held_bytes() < 3 * size, "{}", shown.held_bytes());
+    // Closed, it holds nothing of it.
+    key(&mut a, KeyCode::Esc);
+    assert!(a.jobs.payload.is_none() && a.jobs.detail.is_none());
+}
+
+/// An open detail is refreshed as the queue changes: it says which payload
+/// it shows (by digest), an answer that leaves that payload out keeps the
+/// view, and a changed payload replaces it.
+#[test]
+fn a_refreshed_detail_keeps_an_unchanged_payload_without_receiving_it() {
+    let mut a = detail_open_with(br#"{"b": 1, "a": 2}"#.to_vec());
+    let digest = vec![7u8; 32];
+    let shown = render(&a, 100, 40);
+    assert!(shown.contains(r#""b": 1,"#), "key order as stored: {shown}");
+    // The fixture had no digest; the server always sends one.
+    let mut d = detail();
+    d.job.as_mut().unwrap().payload = Some(br#"{"b": 1, "a": 2}"#.to_vec());
+    d.job.as_mut().unwrap().payload_sha256 = Some(digest.clone());
+    a.on_db(DbEvent::Refreshed {
+        view: opened(48120),
+        result: Ok(Outcome::Job(d)),
+    });
+    // The clock refreshes the open detail.
+    let effects = a.on_tick(t0() + chrono::Duration::seconds(30));
+    let asked = effects.iter().find_map(|e| match e {
+        Effect::Request(Request::Refresh(View::Job { id, known_payload })) => {
+            Some((*id, known_payload.clone()))
+        }
+        _ => None,
+    });
+    assert_eq!(asked, Some((48120, Some(digest.clone()))), "{effects:?}");
+    // Left out: the status changed, the payload did not.
+    let mut d = detail();
+    let job = d.job.as_mut().unwrap();
+    job.payload = None;
+    job.payload_sha256 = Some(digest.clone());
+    job.status = "picked".into();
+    a.on_db(DbEvent::Refreshed {
+        view: View::Job {
+            id: 48120,
+            known_payload: Some(digest),
+        },
+        result: Ok(Outcome::Job(d)),
+    });
+    let refreshed = render(&a, 100, 40);
+    assert!(refreshed.contains("status        picked"), "{refreshed}");
+    assert!(refreshed.contains(r#""b": 1,"#), "{refreshed}");
+    assert!(refreshed.contains("json · 16 bytes"), "{refreshed}");
+    // A new payload replaces the view.
+    let mut d = detail();
+    let job = d.job.as_mut().unwrap();
+    job.payload = Some(br#"{"c": 3}"#.to_vec());
+    job.payload_sha256 = Some(vec![8u8; 32]);
+    a.on_db(DbEvent::Refreshed {
+        view: opened(48120),
+        result: Ok(Outcome::Job(d)),
+    });
+    let changed = render(&a, 100, 40);
+    assert!(changed.contains(r#""c": 3"#), "{changed}");
+    assert!(!changed.contains(r#""b": 1,"#), "{changed}");
 }
 
 #[test]

@@ -557,7 +557,7 @@ fn held_tab_and_traceback() {
     assert!(
         effects
             .iter()
-            .any(|e| matches!(e, Effect::Request(Request::Refresh(View::Job(_))))),
+            .any(|e| matches!(e, Effect::Request(Request::Refresh(View::Job { .. })))),
         "{effects:?}"
     );
     insta::assert_snapshot!("held_detail_80x24", render(&a, 80, 24));

@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::{TestDb, assert_exit, stderr, stdout};
+use pgq::actions::kinds::ShowJob;
 use serde_json::Value;
 
 fn json(out: &std::process::Output) -> Value {
@@ -243,6 +244,75 @@ asyncio.run(main())
         stderr(&out).trim(),
         "error: job 999 is neither in the queue nor in the log"
     );
+}
+
+/// The console's open detail is refreshed as the queue changes; the payload
+/// it already shows (by its SHA-256) is not sent again until it changes.
+#[tokio::test]
+async fn a_known_payload_is_left_out_of_the_detail_until_it_changes() {
+    let db = TestDb::installed();
+    // Read in 1 MiB slices: two and a half of them, every byte in its place.
+    let big: Vec<u8> = (0..2_621_440u32).map(|i| (i % 251) as u8).collect();
+    let client = db.client().await;
+    client
+        .execute(
+            "INSERT INTO pgqueuer (priority, status, entrypoint, payload)
+             VALUES (0, 'queued', 'big', $1), (0, 'queued', 'none', NULL),
+                    (0, 'queued', 'empty', '')",
+            &[&big],
+        )
+        .await
+        .unwrap();
+    let session = crate::console_job_ops::session(&db).await;
+    let show = |id: i64, known_payload: Option<Vec<u8>>| {
+        let session = &session;
+        async move {
+            pgq::actions::run(session, &ShowJob { id, known_payload }, false)
+                .await
+                .unwrap()
+                .job
+                .unwrap()
+        }
+    };
+    let first = show(1, None).await;
+    let bytes = first.payload.clone().expect("sent when not known");
+    assert!(bytes == big, "{} bytes, not the payload", bytes.len());
+    let digest = first.payload_sha256.clone().expect("a digest");
+    assert_eq!(digest.len(), 32);
+    assert!(!first.payload_left_out());
+
+    // Known and unchanged, also after the row changed around it.
+    client
+        .execute(
+            "UPDATE pgqueuer SET status = 'picked', heartbeat = NOW() WHERE id = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let again = show(1, Some(digest.clone())).await;
+    assert_eq!(again.status, "picked");
+    assert_eq!(again.payload, None);
+    assert!(again.payload_left_out());
+    assert_eq!(again.payload_sha256.as_ref(), Some(&digest));
+    // A stale digest gets the payload.
+    let stale = show(1, Some(vec![0; 32])).await;
+    assert!(stale.payload.as_ref() == Some(&bytes), "the payload again");
+
+    client
+        .execute("UPDATE pgqueuer SET payload = '\"y\"' WHERE id = 1", &[])
+        .await
+        .unwrap();
+    let changed = show(1, Some(digest.clone())).await;
+    assert_eq!(changed.payload.as_deref(), Some(&b"\"y\""[..]));
+    assert_ne!(changed.payload_sha256.as_ref(), Some(&digest));
+
+    // A NULL payload has no digest and is never "left out".
+    let none = show(2, None).await;
+    assert_eq!((none.payload, none.payload_sha256), (None, None));
+    assert!(!show(2, Some(digest)).await.payload_left_out());
+    let empty = show(3, None).await;
+    assert_eq!(empty.payload, Some(Vec::new()));
+    assert!(show(3, empty.payload_sha256).await.payload_left_out());
 }
 
 #[test]

@@ -8,6 +8,9 @@ use crate::settings::names::ObjectNames;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShowJob {
     pub id: i64,
+    /// The SHA-256 of the payload the caller already shows: an unchanged
+    /// payload is then left out of the answer.
+    pub known_payload: Option<Vec<u8>>,
 }
 
 impl Act for ShowJob {
@@ -15,7 +18,10 @@ impl Act for ShowJob {
     const MUTATES: bool = false;
 
     fn sample() -> Self {
-        ShowJob { id: 1 }
+        ShowJob {
+            id: 1,
+            known_payload: None,
+        }
     }
 
     fn command_line(&self, names: &ObjectNames) -> String {
@@ -23,6 +29,6 @@ impl Act for ShowJob {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<JobDetail, ActionError> {
-        browse::detail(session, self.id).await
+        browse::detail(session, self.id, self.known_payload.as_deref()).await
     }
 }

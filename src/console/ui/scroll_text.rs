@@ -12,7 +12,67 @@ use crate::output::{escape_line, shown_width};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rows {
     width: usize,
-    starts: Vec<usize>,
+    starts: Starts,
+}
+
+/// Row starts as 4-byte offsets (a 10 MB payload has a million rows), or
+/// as `usize` for a text past 4 GiB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Starts {
+    Narrow(Vec<u32>),
+    Wide(Vec<usize>),
+}
+
+impl Default for Starts {
+    fn default() -> Starts {
+        Starts::Narrow(Vec::new())
+    }
+}
+
+impl Starts {
+    fn for_text(len: usize) -> Starts {
+        if u32::try_from(len).is_ok() {
+            Starts::Narrow(Vec::new())
+        } else {
+            Starts::Wide(Vec::new())
+        }
+    }
+
+    fn push(&mut self, at: usize) {
+        match self {
+            // `for_text` chose this for a text whose offsets fit.
+            Starts::Narrow(v) => v.push(at as u32),
+            Starts::Wide(v) => v.push(at),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<usize> {
+        match self {
+            Starts::Narrow(v) => v.get(i).map(|&at| at as usize),
+            Starts::Wide(v) => v.get(i).copied(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Starts::Narrow(v) => v.len(),
+            Starts::Wide(v) => v.len(),
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Starts::Narrow(v) => v.shrink_to_fit(),
+            Starts::Wide(v) => v.shrink_to_fit(),
+        }
+    }
+
+    fn capacity_bytes(&self) -> usize {
+        match self {
+            Starts::Narrow(v) => v.capacity() * size_of::<u32>(),
+            Starts::Wide(v) => v.capacity() * size_of::<usize>(),
+        }
+    }
 }
 
 impl Rows {
@@ -20,7 +80,7 @@ impl Rows {
     /// `width` columns (at least one character per row).
     pub fn of(text: &str, width: usize) -> Rows {
         let width = width.max(1);
-        let mut starts = Vec::new();
+        let mut starts = Starts::for_text(text.len());
         let mut column = 0;
         let mut in_row = false;
         let mut chars = text.char_indices().peekable();
@@ -45,7 +105,15 @@ impl Rows {
             }
             column += w;
         }
+        // Grown by doubling: up to half of it would be spare for as long
+        // as the detail is open.
+        starts.shrink_to_fit();
         Rows { width, starts }
+    }
+
+    /// Bytes it holds on the heap.
+    pub fn capacity_bytes(&self) -> usize {
+        self.starts.capacity_bytes()
     }
 
     pub fn width(&self) -> usize {
@@ -57,16 +125,16 @@ impl Rows {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.starts.len() == 0
     }
 
     /// Row `i` of `text` (the text these rows were made of), escaped for
     /// the screen, without its line break.
     pub fn row(&self, text: &str, i: usize) -> String {
-        let Some(&start) = self.starts.get(i) else {
+        let Some(start) = self.starts.get(i) else {
             return String::new();
         };
-        let end = self.starts.get(i + 1).copied().unwrap_or(text.len());
+        let end = self.starts.get(i + 1).unwrap_or(text.len());
         let row = &text[start..end];
         let row = row.strip_suffix('\n').unwrap_or(row);
         let row = row.strip_suffix('\r').unwrap_or(row);

@@ -4,23 +4,23 @@
 //! The filter line has a small syntax (see [`parse_filter`]); it is applied
 //! when the line is closed, not at every key, because each filter is a query.
 
+mod payload;
 mod view;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use self::payload::ShownPayload;
 use super::list::{ListControls, ListView};
 use super::{Context, Level, Reply, Screen, TabView};
 use crate::actions::browse::{DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest};
 use crate::actions::job_filter::{FilterError, JobFilter, JobStatus, Search};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds::{self, ListJobs};
-use crate::actions::payload::PayloadView;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
-use crate::console::ui::scroll_text::Rows;
 
 /// Rows per page: a screenful on a large terminal, cheap on the server.
 pub const PAGE_SIZE: u32 = 100;
@@ -39,13 +39,11 @@ pub struct JobsTab {
     /// A page is being fetched for a new filter or cursor.
     pub loading: bool,
     pub error: Option<String>,
+    /// The open job, without its payload's bytes (`payload` shows them).
     pub detail: Option<JobDetail>,
-    /// The detail's payload as shown (pretty JSON, text or a hex dump),
-    /// made once when the detail arrives rather than at every frame.
-    pub payload: Option<PayloadView>,
-    /// The payload cut into screen rows for the detail's width, made by
-    /// the first frame that shows it (only a frame knows the width).
-    pub payload_rows: RefCell<Option<Rows>>,
+    /// The detail's payload as shown, made once when it arrives rather than
+    /// at every frame, and kept while the job's payload is unchanged.
+    pub payload: Option<ShownPayload>,
     /// The detail's first row on screen; `usize::MAX` is "the last screen"
     /// until a frame settles it.
     pub detail_scroll: usize,
@@ -95,25 +93,40 @@ impl JobsTab {
         self.list.accept(&shown, previous, |id| ids.contains(id));
     }
 
-    pub fn accept_detail(&mut self, detail: JobDetail) {
+    /// Takes a detail (a refresh of the open one, usually); `false` when it
+    /// left out a payload this tab no longer holds, which must be asked for.
+    pub fn accept_detail(&mut self, mut detail: JobDetail) -> bool {
         if self.list.detail != Some(detail.id) {
-            return;
+            return true;
         }
-        // The detail is refreshed while open; a payload that has not changed
-        // keeps its view and rows (decoding 10 MB of JSON again would cost
-        // a core's worth of time and memory at every refresh).
-        let unchanged = self.detail.as_ref().is_some_and(|old| {
-            old.job.as_ref().map(|j| &j.payload) == detail.job.as_ref().map(|j| &j.payload)
-        });
-        if !unchanged {
-            self.payload = detail
-                .job
-                .as_ref()
-                .map(|job| PayloadView::of(job.payload.as_deref()));
-            *self.payload_rows.get_mut() = None;
-            release_freed_memory();
+        let mut complete = true;
+        match detail.job.as_mut() {
+            // Only in the log, which keeps no payload.
+            None => self.payload = None,
+            // The payload this tab said it shows (by its digest) was not
+            // read again: the view and rows made for it stay.
+            Some(job)
+                if job.payload_left_out()
+                    && self
+                        .payload
+                        .as_ref()
+                        .is_some_and(|p| p.sha256 == job.payload_sha256) => {}
+            Some(job) if job.payload_left_out() => {
+                self.payload = None;
+                complete = false;
+            }
+            Some(job) => {
+                // The old view goes first: both at once would double the peak.
+                self.payload = None;
+                self.payload = Some(ShownPayload::of(
+                    job.payload.take(),
+                    job.payload_sha256.clone(),
+                ));
+                release_freed_memory();
+            }
         }
         self.detail = Some(detail);
+        complete
     }
 
     /// Move the detail by `rows`, within what the last frame showed.
@@ -216,15 +229,23 @@ impl JobsTab {
         self.list.detail = Some(id);
         self.detail = None;
         self.payload = None;
-        *self.payload_rows.get_mut() = None;
         self.detail_scroll = 0;
-        vec![Reply::Refresh(View::Job(id))]
+        vec![Reply::Refresh(self.detail_view(id))]
+    }
+
+    /// The open detail's refresh: its payload is not sent again while the
+    /// one on screen is still the job's.
+    fn detail_view(&self, id: i64) -> View {
+        View::Job {
+            id,
+            known_payload: self.payload.as_ref().and_then(|p| p.sha256.clone()),
+        }
     }
 }
 
-/// Decoding a large JSON payload builds a tree many times its size and
-/// frees it; glibc keeps such pages, so an open detail would hold hundreds
-/// of megabytes it no longer uses. Hand them back.
+/// A large payload arrives in buffers (the server's message, its copy)
+/// that are freed once it is shown; glibc keeps such pages, so an open
+/// detail would hold megabytes it no longer uses. Hand them back.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free heap pages to the system.
@@ -244,7 +265,7 @@ impl TabView for JobsTab {
 
     fn view(&self) -> Option<View> {
         Some(match self.list.detail {
-            Some(id) => View::Job(id),
+            Some(id) => self.detail_view(id),
             None => View::Jobs(Box::new(self.request())),
         })
     }
@@ -261,6 +282,16 @@ impl TabView for JobsTab {
 
     fn list_mut(&mut self) -> Option<&mut dyn ListControls> {
         Some(&mut self.list)
+    }
+
+    fn close_detail(&mut self) {
+        self.list.close_detail();
+        // A closed detail's payload view (tens of megabytes for a large
+        // payload) is not kept until the next detail opens.
+        self.detail = None;
+        if self.payload.take().is_some() {
+            release_freed_memory();
+        }
     }
 
     fn filter_applied(&mut self) -> Vec<Reply> {
@@ -300,7 +331,7 @@ impl TabView for JobsTab {
                 Command::Bottom => self.detail_scroll = usize::MAX,
                 Command::Copy => {
                     return match &self.payload {
-                        Some(view) => vec![Reply::Copy(view.text().to_string())],
+                        Some(shown) => vec![Reply::Copy(shown.view.text().to_string())],
                         None => vec![Reply::Flash(
                             Level::Info,
                             "no payload: the job is only in the log".into(),

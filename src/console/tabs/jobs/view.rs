@@ -2,7 +2,6 @@
 //! and a job's detail as a scrollable overlay.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,8 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 
 use super::JobsTab;
+use super::payload::ShownPayload;
 use crate::actions::browse::{JobDetail, Order};
-use crate::actions::payload::{PayloadView, preview};
+use crate::actions::payload::preview;
 use crate::console::tabs::Screen;
 use crate::console::tabs::held::traceback_text;
 use crate::console::ui::format::{AGE_WIDTH, age, relative};
@@ -265,18 +265,17 @@ const PAYLOAD_INDENT: &str = "  ";
 
 /// The payload's rows for a popup `width` columns wide: made once per
 /// detail and width (cut from the whole payload), reused by every frame.
-fn payload_rows<'c>(
-    cache: &'c RefCell<Option<Rows>>,
-    view: &PayloadView,
-    width: usize,
-) -> std::cell::Ref<'c, Rows> {
+fn payload_rows(shown: &ShownPayload, width: usize) -> std::cell::Ref<'_, Rows> {
     let width = width.saturating_sub(PAYLOAD_INDENT.len()).max(1);
+    let cache = &shown.rows;
     if cache
         .borrow()
         .as_ref()
         .is_none_or(|rows| rows.width() != width)
     {
-        *cache.borrow_mut() = Some(Rows::of(view.text(), width));
+        // The old rows go first: both at once would double the peak.
+        *cache.borrow_mut() = None;
+        *cache.borrow_mut() = Some(Rows::of(shown.view.text(), width));
     }
     std::cell::Ref::map(cache.borrow(), |rows| rows.as_ref().expect("made above"))
 }
@@ -286,7 +285,7 @@ fn payload_rows<'c>(
 fn detail_pieces<'a>(
     screen: &Screen,
     d: &'a JobDetail,
-    payload: Option<(&'a PayloadView, &'a Rows)>,
+    payload: Option<(&'a ShownPayload, &'a Rows)>,
     width: usize,
 ) -> Vec<Piece<'a>> {
     let t = &screen.theme;
@@ -324,16 +323,19 @@ fn detail_pieces<'a>(
                     .as_ref()
                     .map_or("null".into(), |h| h.to_string()),
             ));
-            if let Some((view, rows)) = payload {
-                let size = job.payload.as_ref().map_or(0, Vec::len);
+            if let Some((shown, rows)) = payload {
                 pieces.push(field(
                     "payload",
-                    format!("{} · {size} bytes · y copies it", view.kind()),
+                    format!(
+                        "{} · {} bytes · y copies it",
+                        shown.view.kind(),
+                        shown.bytes
+                    ),
                 ));
                 if !rows.is_empty() {
                     pieces.push(Piece::Text {
                         label: Span::raw(PAYLOAD_INDENT),
-                        text: Cow::Borrowed(view.text()),
+                        text: Cow::Borrowed(shown.view.text()),
                         rows: Cow::Borrowed(rows),
                     });
                 }
@@ -416,12 +418,12 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) 
     let rows = j
         .payload
         .as_ref()
-        .map(|view| (view, payload_rows(&j.payload_rows, view, width)));
+        .map(|shown| (shown, payload_rows(shown, width)));
     let pieces = match &j.detail {
         Some(d) => detail_pieces(
             screen,
             d,
-            rows.as_ref().map(|(view, rows)| (*view, &**rows)),
+            rows.as_ref().map(|(shown, rows)| (*shown, &**rows)),
             width,
         ),
         None => vec![Piece::Line(Line::from(Span::styled("loading…", t.dim)))],
