@@ -73,6 +73,27 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub read_only: bool,
 
+    /// What sits between pgq and PostgreSQL: `transaction` for PgBouncer's transaction mode
+    /// (unnamed statements, no session state, no LISTEN on pooled connections)
+    #[arg(
+        long,
+        global = true,
+        env = "PGQ_POOLER",
+        value_enum,
+        value_name = "MODE"
+    )]
+    pub pooler: Option<crate::settings::pooler::Pooler>,
+
+    /// A direct connection (not through the pooler) for LISTEN, when work goes through one
+    #[arg(
+        long,
+        global = true,
+        env = "PGQ_LISTEN_DSN",
+        hide_env_values = true,
+        value_name = "DSN"
+    )]
+    pub listen_dsn: Option<String>,
+
     /// Monochrome console (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,

@@ -31,8 +31,9 @@
 use std::time::Duration;
 
 use tokio::time::{Interval, MissedTickBehavior};
-use tokio_postgres::{Client, Notification};
+use tokio_postgres::Notification;
 
+use super::client::Client;
 use super::connect::{self, ConnectError, Connection};
 use super::error_text::DbErrorText;
 use super::recovery::{in_recovery, standby_reason};

@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Notification, Statement};
+use tokio_postgres::Notification;
 use uuid::Uuid;
 
 use super::transient::retrying;
 use super::{Job, sql};
 use crate::actions::DbErrorText;
+use crate::db::client::{Client, Statement};
 use crate::db::connect::{self, ConnectError};
 use crate::db::listener::{ListenError, listen_on};
 use crate::settings::conn::ConnectionSettings;

@@ -3,6 +3,7 @@
 //! tests create themselves.
 #![allow(dead_code)]
 
+pub mod pooler;
 pub mod pty;
 pub mod standby;
 mod template;
