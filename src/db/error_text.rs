@@ -35,6 +35,9 @@ fn lost_prepared_statement(db: &tokio_postgres::error::DbError) -> bool {
         .message()
         .strip_prefix("prepared statement \"s")
         .and_then(|rest| rest.split_once('"'))
-        .is_some_and(|(digits, _)| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
-    ours && (*code == SqlState::DUPLICATE_PSTATEMENT || *code == SqlState::INVALID_SQL_STATEMENT_NAME)
+        .is_some_and(|(digits, _)| {
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        });
+    ours && (*code == SqlState::DUPLICATE_PSTATEMENT
+        || *code == SqlState::INVALID_SQL_STATEMENT_NAME)
 }

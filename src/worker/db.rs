@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::Notification;
+use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::transient::retrying;

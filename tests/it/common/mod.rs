@@ -393,21 +393,28 @@ impl TestDb {
     /// [`Self::spawn_pgq`] for a [`pgq_cmd`] the test prepared further
     /// (a `pre_exec` that lowers a limit, say).
     pub fn spawn_prepared(&self, mut cmd: Command) -> Spawned {
-        let mut child = cmd
-            .env("PGDSN", self.dsn())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn pgq");
-        let stdout = forward_lines(child.stdout.take().expect("piped stdout"));
-        let stderr = forward_lines(child.stderr.take().expect("piped stderr"));
-        Spawned {
-            child,
-            stdout,
-            stderr,
-        }
+        cmd.env("PGDSN", self.dsn());
+        spawn(cmd)
     }
+}
 
+/// Start a prepared command (its own PGDSN, say) without waiting for it.
+pub fn spawn(mut cmd: Command) -> Spawned {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pgq");
+    let stdout = forward_lines(child.stdout.take().expect("piped stdout"));
+    let stderr = forward_lines(child.stderr.take().expect("piped stderr"));
+    Spawned {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+impl TestDb {
     /// Backend pids in this database running a `LISTEN` (the listener's last
     /// statement), waiting up to `timeout` for at least one.
     pub async fn wait_for_listener(&self, timeout: Duration) -> Vec<i32> {

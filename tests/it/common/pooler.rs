@@ -17,6 +17,8 @@ pub struct Pooler {
     child: Child,
     dir: PathBuf,
     pub port: u16,
+    /// Server connections PgBouncer opens at most.
+    pub pool_size: u32,
     database: String,
 }
 
@@ -41,10 +43,8 @@ impl Pooler {
         let admin = url::Url::parse(&super::admin_dsn()).expect("PGQ_TEST_DSN must be a URI");
         let server_host = admin.host_str().unwrap_or("127.0.0.1").to_string();
         let server_port = admin.port().unwrap_or(5432);
-        let dir = std::env::temp_dir().join(format!(
-            "pgq-pgbouncer-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("pgq-pgbouncer-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir(&dir).expect("pgbouncer directory");
         let mode = match mode {
             PoolMode::Session => "session",
@@ -103,6 +103,7 @@ impl Pooler {
                 child,
                 dir: dir.clone(),
                 port,
+                pool_size,
                 database: db.name.clone(),
             };
             if pooler.wait_ready(Duration::from_secs(10)) {
