@@ -445,6 +445,12 @@ pub struct RunArgs {
     /// Exit (or restart) when the LISTEN health check gets no echo
     #[arg(long)]
     pub shutdown_on_listener_failure: bool,
+    /// Do not LISTEN: poll every --poll-interval (the mode behind a transaction pooler without --listen-dsn)
+    #[arg(long)]
+    pub no_listen: bool,
+    /// Seconds between dequeues of an idle worker while live events are missing
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub poll_interval: f64,
     /// Connections that dequeue in parallel (pgq's addition; PGQueuer uses 1;
     /// ignored with --max-concurrent-tasks)
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]

@@ -263,3 +263,50 @@ async fn three_workers_drain_through_a_transaction_pooler_exactly_once() {
     eprintln!("drained {JOBS} jobs in {:?}", started.elapsed());
     assert_exactly_once(&db, JOBS).await;
 }
+
+/// Behind a transaction pooler without --listen-dsn the worker does not
+/// LISTEN: it says so once and an idle worker picks a new job within the
+/// poll interval (not the 30 s dequeue timeout a NOTIFY would have cut short).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_worker_behind_a_transaction_pooler_says_so_and_polls() {
+    let db = TestDb::installed();
+    let pooler = Pooler::transaction(&db, 2);
+    let manifest = manifest_file("[[entrypoint]]\nname = \"ping\"\nbuiltin = \"noop\"\n");
+    let mut worker = common::spawn(pgq_cmd(
+        &[
+            "--pooler",
+            "transaction",
+            "run",
+            manifest.path().to_str().unwrap(),
+            "--poll-interval",
+            "1",
+        ],
+        &[("PGDSN", &pooler.dsn())],
+    ));
+    let notice = worker.stderr_line(Duration::from_secs(15), |l| l.contains("No live events"));
+    let notice = notice.expect("the worker says it has no live events");
+    assert!(
+        notice.contains("polling every 1 s") && notice.contains("--listen-dsn"),
+        "{notice}"
+    );
+    // No LISTEN reached the server through the pooler.
+    assert!(db.wait_for_no_listener(Duration::from_millis(200)).await);
+
+    let client = db.client().await;
+    for round in 1..=3_i64 {
+        // Directly, not through the pooler: the job's NOTIFY reaches nobody.
+        assert_exit(&db.pgq(&["queue", "ping"]), 0);
+        let queued = Instant::now();
+        assert!(
+            common::wait_for_successful(&client, round, Duration::from_secs(10)).await,
+            "job {round} was not run"
+        );
+        let waited = queued.elapsed();
+        assert!(
+            waited <= Duration::from_millis(2_000),
+            "picked after {waited:?}; poll interval 1 s"
+        );
+    }
+    worker.signal("TERM");
+    assert_eq!(worker.wait_exit(Duration::from_secs(15)), Some(0));
+}
