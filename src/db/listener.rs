@@ -177,6 +177,17 @@ impl Listener {
         }
     }
 
+    /// NOTIFY `payload` on the channel from the listening connection, so
+    /// its echo proves the whole round trip (None while reconnecting).
+    pub async fn notify(&self, payload: &str) -> Option<Result<u64, tokio_postgres::Error>> {
+        let conn = self.conn.as_ref()?;
+        Some(
+            conn.client()
+                .execute("SELECT pg_notify($1, $2)", &[&self.spec.channel, &payload])
+                .await,
+        )
+    }
+
     /// Count a failure and schedule the next attempt; the wait.
     fn failed(&mut self) -> Duration {
         self.failures += 1;

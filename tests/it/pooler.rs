@@ -310,3 +310,56 @@ async fn an_idle_worker_behind_a_transaction_pooler_says_so_and_polls() {
     worker.signal("TERM");
     assert_eq!(worker.wait_exit(Duration::from_secs(15)), Some(0));
 }
+
+/// `pgq listen` behind a transaction pooler: without --listen-dsn it says
+/// there are no live events; with one it LISTENs directly and hears a job
+/// enqueued through the pooler.
+#[tokio::test(flavor = "multi_thread")]
+async fn listen_behind_a_transaction_pooler_needs_a_direct_connection() {
+    let db = TestDb::installed();
+    let pooler = Pooler::transaction(&db, 2);
+    let out = through(&pooler, true, &["--headless", "listen"]).await;
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("no live events") && stderr(&out).contains("--listen-dsn"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut listen = common::spawn(pgq_cmd(
+        &[
+            "--pooler",
+            "transaction",
+            "--listen-dsn",
+            &db.dsn(),
+            "--headless",
+            "listen",
+        ],
+        &[("PGDSN", &pooler.dsn())],
+    ));
+    // Listening once its probe (sent after LISTEN) reached the server directly.
+    let direct = db.client().await;
+    let probed = common::wait_for(Duration::from_secs(10), || async {
+        let n: i64 = direct
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_notify%'",
+                &[&db.name],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .get(0);
+        (n > 0).then_some(())
+    })
+    .await;
+    assert!(probed.is_some(), "pgq listen did not start");
+    ok(&pooler, &["queue", "ping"]).await;
+    let heard = listen.stdout_line(Duration::from_secs(10), |l| l.contains("insert"));
+    assert!(heard.is_some(), "no event heard");
+    let quiet: Vec<String> = listen.stderr.try_iter().collect();
+    assert!(
+        !quiet.iter().any(|l| l.contains("no live events")),
+        "{quiet:?}"
+    );
+    listen.signal("TERM");
+    assert_eq!(listen.wait_exit(Duration::from_secs(10)), Some(0));
+}

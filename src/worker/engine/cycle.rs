@@ -229,9 +229,14 @@ pub(super) async fn write_back(
     settings: &ConnectionSettings,
 ) -> Result<(), String> {
     let attempt = async {
-        let opened = Db::open(settings, &shared.names, &shared.params, &shared.opts.live_events)
-            .await
-            .map_err(|e| e.to_string())?;
+        let opened = Db::open(
+            settings,
+            &shared.names,
+            &shared.params,
+            &shared.opts.live_events,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         shared.flush(&opened.db).await.map_err(|e| e.to_string())
     };
     tokio::time::timeout(WRITE_BACK_TIMEOUT, attempt)
