@@ -27,6 +27,8 @@ DIRECT=${ADMIN%/*}/$DB
 WORK=$(mktemp -d)
 trap 'kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 chmod 755 "$WORK"
+# PgBouncer refuses root: as root it runs as postgres, which writes its log and pid here.
+[ "$(id -u)" = 0 ] && chown postgres "$WORK"
 
 psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 PGDSN=$DIRECT $PGQ install >/dev/null
@@ -69,15 +71,15 @@ suite() { # dsn flags...
   local dsn=$1; shift
   for args in "verify --expect present" "queue noop" "jobs" "jobs --history" "--headless dashboard" "backlog" "workers" "failed" "schedules"; do
     # shellcheck disable=SC2086
-    PGDSN=$dsn $PGQ "$@" $args >/dev/null
+    PGDSN=$dsn $PGQ "$@" $args >/dev/null 2>&1
   done
 }
 
 drain() { # label dsn flags...
   local label=$1 dsn=$2; shift 2
   psql -q "$DIRECT" -c "TRUNCATE pgqueuer, pgqueuer_log, pgqueuer_statistics"
-  PGDSN=$dsn $PGQ "$@" queue --batch "$WORK/jobs.ndjson" >/dev/null
-  PGDSN=$dsn $PGQ "$@" run "$MANIFEST" --mode drain --batch-size 10 --log-level WARNING
+  PGDSN=$dsn $PGQ "$@" queue --batch "$WORK/jobs.ndjson" >/dev/null 2>&1
+  PGDSN=$dsn $PGQ "$@" run "$MANIFEST" --mode drain --batch-size 10 --log-level ERROR
   local rate
   rate=$(psql -Atq "$DIRECT" -c "SELECT round(count(*) / extract(epoch FROM max(created) - min(created))::numeric)
     FROM pgqueuer_log WHERE status = 'successful'")
