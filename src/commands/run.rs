@@ -225,7 +225,7 @@ fn live_events(ctx: &CommandContext, no_listen: bool) -> Result<LiveEvents, Comm
         return Ok(LiveEvents::Off);
     }
     Ok(match super::listen_settings(ctx)? {
-        Some(direct) => LiveEvents::Direct(direct),
+        Some(direct) => LiveEvents::Direct(Box::new(direct)),
         None if super::pooler(ctx)?.is_transaction() => LiveEvents::Off,
         None => LiveEvents::Main,
     })

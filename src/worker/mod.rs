@@ -163,7 +163,7 @@ pub enum LiveEvents {
     Main,
     /// LISTEN on a connection of its own to these settings (`--listen-dsn`:
     /// a direct connection while work goes through a transaction pooler).
-    Direct(crate::settings::conn::ConnectionSettings),
+    Direct(Box<crate::settings::conn::ConnectionSettings>),
     /// No LISTEN (`--no-listen`, or a transaction pooler without
     /// `--listen-dsn`): the worker polls every `poll_interval`.
     Off,
