@@ -416,14 +416,15 @@ pub fn spawn(mut cmd: Command) -> Spawned {
 
 impl TestDb {
     /// Backend pids in this database running a `LISTEN` (the listener's last
-    /// statement), waiting up to `timeout` for at least one.
+    /// statement, or the NOTIFY probe a listener sends right after it),
+    /// waiting up to `timeout` for at least one.
     pub async fn wait_for_listener(&self, timeout: Duration) -> Vec<i32> {
         let client = self.client().await;
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let pids: Vec<i32> = client
                 .query(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT pg_notify%')",
                     &[&self.name],
                 )
                 .await
@@ -447,7 +448,7 @@ impl TestDb {
         wait_for(timeout, || async {
             let listening: i64 = client
                 .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT pg_notify%')",
                     &[&self.name],
                 )
                 .await
