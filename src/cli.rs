@@ -86,6 +86,27 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub read_only: bool,
 
+    /// What sits between pgq and PostgreSQL: `transaction` for PgBouncer's transaction mode
+    /// (unnamed statements, no session state, no LISTEN on pooled connections)
+    #[arg(
+        long,
+        global = true,
+        env = "PGQ_POOLER",
+        value_enum,
+        value_name = "MODE"
+    )]
+    pub pooler: Option<crate::settings::pooler::Pooler>,
+
+    /// A direct connection (not through the pooler) for LISTEN, when work goes through one
+    #[arg(
+        long,
+        global = true,
+        env = "PGQ_LISTEN_DSN",
+        hide_env_values = true,
+        value_name = "DSN"
+    )]
+    pub listen_dsn: Option<String>,
+
     /// Monochrome console (also when NO_COLOR is set)
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -474,6 +495,12 @@ pub struct RunArgs {
     /// Exit (or restart) when the LISTEN health check gets no echo
     #[arg(long)]
     pub shutdown_on_listener_failure: bool,
+    /// Do not LISTEN: poll every --poll-interval (the mode behind a transaction pooler without --listen-dsn)
+    #[arg(long)]
+    pub no_listen: bool,
+    /// Seconds between dequeues of an idle worker while live events are missing
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub poll_interval: f64,
     /// Connections that dequeue in parallel (pgq's addition; PGQueuer uses 1;
     /// ignored with --max-concurrent-tasks)
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=16))]

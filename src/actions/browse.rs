@@ -525,7 +525,7 @@ async fn payload_in_slices(
     let params: [&(dyn ToSql + Sync); 2] = [&id, &PAYLOAD_SLICE];
     let slices = session
         .client()
-        .query_raw(&sql, params)
+        .query_raw(&sql, &params)
         .await
         .map_err(reading)?;
     futures_util::pin_mut!(slices);

@@ -130,7 +130,6 @@ pub enum FilterError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param {
     Status(JobStatus),
-    Statuses(Vec<JobStatus>),
     Text(String),
     Texts(Vec<String>),
     Int(i32),
@@ -145,7 +144,6 @@ impl Param {
         match self {
             Param::Float(f) => f,
             Param::Status(s) => s,
-            Param::Statuses(s) => s,
             Param::Text(t) => t,
             Param::Texts(t) => t,
             Param::Int(i) => i,
@@ -225,7 +223,6 @@ impl Param {
         let array = |items: Vec<String>| format!("{{{}}}", items.join(","));
         match self {
             Param::Status(s) => s.label().into(),
-            Param::Statuses(s) => array(s.iter().map(|s| s.label().to_string()).collect()),
             Param::Text(t) => format!("{t:?}"),
             Param::Texts(t) => array(t.iter().map(|t| format!("{t:?}")).collect()),
             Param::Int(i) => i.to_string(),
@@ -419,11 +416,15 @@ impl JobFilter {
                 return Err(FilterError::QueueStatus(status.label()));
             }
             Some(status) => w.and(first, "status = $?", vec![Param::Status(status)]),
-            None => w.and(
-                first,
-                "status = ANY($?)",
-                vec![Param::Statuses(JobStatus::FINISHED.to_vec())],
-            ),
+            // One parameter per status rather than an enum array: an array
+            // needs the enum's OID, which an unnamed statement (behind a
+            // transaction pooler) does not learn; single enum values the
+            // server infers.
+            None => {
+                let marks = vec!["$?"; JobStatus::FINISHED.len()].join(", ");
+                let params = JobStatus::FINISHED.iter().map(|s| Param::Status(*s));
+                w.and(first, &format!("status IN ({marks})"), params.collect())
+            }
         }
         self.common(&mut w, first, "job_id");
         Ok(w.finish())
@@ -514,7 +515,7 @@ mod tests {
         assert_eq!(w.sql, "true");
         assert!(w.params.is_empty());
         let log = JobFilter::default().log_where(3).unwrap();
-        assert_eq!(log.sql, "status = ANY($3)");
+        assert_eq!(log.sql, "status IN ($3, $4, $5, $6)");
     }
 
     #[test]

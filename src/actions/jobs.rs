@@ -628,9 +628,9 @@ impl<F: Fn(usize)> Bulk<'_, F> {
 
 /// Statements of one bulk connection, prepared once each.
 struct Prepared {
-    draw_ids: tokio_postgres::Statement,
+    draw_ids: crate::db::client::Statement,
     /// [`fast_enqueue_sql`] by (delays, headers), prepared on first use.
-    fast: [Option<tokio_postgres::Statement>; 4],
+    fast: [Option<crate::db::client::Statement>; 4],
     dedupe: String,
 }
 
@@ -640,7 +640,7 @@ impl Prepared {
         session: &Session,
         delays: bool,
         headers: bool,
-    ) -> Result<tokio_postgres::Statement, ActionError> {
+    ) -> Result<crate::db::client::Statement, ActionError> {
         let slot = &mut self.fast[usize::from(delays) * 2 + usize::from(headers)];
         if let Some(statement) = slot {
             return Ok(statement.clone());

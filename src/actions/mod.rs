@@ -109,6 +109,9 @@ pub enum ActionError {
     ReadOnly { action: String },
     #[error("refused: {action} changes the database and {reason}", reason = crate::db::recovery::standby_reason(.target))]
     Standby { action: String, target: String },
+    /// Needs session state a transaction pooler does not keep.
+    #[error("refused through a transaction pooler: {0}")]
+    NeedsSession(String),
     #[error(transparent)]
     Filter(#[from] job_filter::FilterError),
     #[error("job {id} is neither in the queue nor in the log")]

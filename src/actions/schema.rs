@@ -144,12 +144,29 @@ pub struct Uninstalled {
 /// Holds the installation's upgrade lock for the life of the guard's scope.
 /// The key is PGQueuer's own (CRC-32 of the qualified queue table), so pgq and
 /// Python upgrades of one installation exclude each other too.
+///
+/// Behind a transaction pooler a session lock would stay on whichever server
+/// connection took it, and an upgrade commits between its statements, so no
+/// transaction-scoped lock spans it either: a real upgrade is refused there,
+/// a plan (which changes nothing) runs without the lock.
 async fn with_upgrade_lock<T>(
     session: &Session,
+    dry_run: bool,
     work: impl AsyncFnOnce() -> Result<T, ActionError>,
 ) -> Result<T, ActionError> {
     let key = session.names.upgrade_lock_key();
     let client = session.client();
+    if client.behind_transaction_pooler() {
+        if dry_run {
+            return work().await;
+        }
+        return Err(ActionError::NeedsSession(
+            "upgrade needs a session of its own (it holds an advisory lock across several commits), \
+             which a transaction pooler does not keep: run 'pgq upgrade' against PostgreSQL directly \
+             or through a session pooler (--plan works through the pooler)"
+                .into(),
+        ));
+    }
     let got: bool = client
         .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
         .await
@@ -179,7 +196,7 @@ pub(super) async fn upgrade(
     dry_run: bool,
 ) -> Result<Upgraded, ActionError> {
     require_privileges(session).await?;
-    with_upgrade_lock(session, async || {
+    with_upgrade_lock(session, dry_run, async || {
         let live = inspect_known(session).await?;
         let plan = plan::plan(
             &live,

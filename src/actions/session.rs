@@ -37,7 +37,7 @@ pub enum Finish<T> {
 
 impl Session {
     /// The client for reads that inform an action without being what it applies.
-    pub fn client(&self) -> &tokio_postgres::Client {
+    pub fn client(&self) -> &crate::db::client::Client {
         &self.conn.client
     }
 

@@ -5,6 +5,7 @@
 use super::CommandError;
 use crate::cli::GlobalArgs;
 use crate::settings::config::Context;
+use crate::settings::pooler::Pooler;
 
 /// What every command may need besides its own arguments.
 #[derive(Debug)]
@@ -21,6 +22,10 @@ pub struct CommandContext {
     pub dsn_on_command_line: bool,
     pub prefix: Option<String>,
     pub schema: Option<String>,
+    /// `--pooler` / PGQ_POOLER; see [`super::connection_settings`] for the context's say.
+    pub pooler: Option<Pooler>,
+    /// `--listen-dsn` / PGQ_LISTEN_DSN.
+    pub listen_dsn: Option<String>,
     /// The `--context` entry (`None` without `--context`). A broken config
     /// file or an unknown name is kept, not reported here: only commands that
     /// use the entry fail on it, so `pgq --context x completions bash` works.
@@ -45,6 +50,8 @@ impl CommandContext {
             dsn_on_command_line: global.dsn_on_command_line,
             prefix: global.prefix,
             schema: global.schema,
+            pooler: global.pooler,
+            listen_dsn: global.listen_dsn,
             entry,
         }
     }

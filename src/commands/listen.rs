@@ -13,6 +13,7 @@
 //! (`pgq listen | head -3`).
 
 use std::io::Write;
+use std::time::Duration;
 
 use super::{CommandError, object_names};
 use crate::commands::CommandContext;
@@ -28,8 +29,19 @@ pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<E
         Some(c) => checked_channel(c)?.to_string(),
         None => names.channel.clone(),
     };
+    // LISTEN through a transaction pooler lands on whichever server
+    // connection is free and its events reach whoever holds it next.
+    let settings = match super::listen_settings(ctx)? {
+        Some(direct) => direct,
+        None if super::pooler(ctx)?.is_transaction() => {
+            return Err(CommandError::Other(
+                "no live events: --pooler transaction carries no LISTEN; give --listen-dsn a direct connection to PostgreSQL".into(),
+            ));
+        }
+        None => super::connection_settings(ctx)?,
+    };
     let spec = ListenSpec {
-        settings: super::connection_settings(ctx)?,
+        settings,
         channel: channel.clone(),
         read_only: super::read_only(ctx)?,
     };
@@ -45,8 +57,37 @@ pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<E
     };
     let mut listener = listener.map_err(command_error)?;
     let json = ctx.json;
-    while let Some(heard) = stop.or_signal(listener.next()).await {
+    // Live events are checked, not assumed: our own NOTIFY must come back.
+    let probe = uuid::Uuid::new_v4().to_string();
+    let mut echo_due = Some(tokio::time::Instant::now() + ECHO_WITHIN);
+    let probe_payload = serde_json::json!({
+        "channel": channel,
+        "sent_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "type": "health_check_event",
+        "id": probe,
+    })
+    .to_string();
+    if let Some(Err(e)) = listener.notify(&probe_payload).await {
+        output::status(&format!(
+            "listen: cannot send the NOTIFY probe: {}",
+            crate::db::error_text::DbErrorText(&e)
+        ));
+        echo_due = None;
+    }
+    loop {
+        let heard = tokio::select! {
+            heard = stop.or_signal(listener.next()) => heard,
+            _ = sleep_until_some(echo_due) => {
+                echo_due = None;
+                output::status(
+                    "listen: no live events (our NOTIFY probe got no echo: a transaction pooler between pgq and PostgreSQL? give --listen-dsn a direct connection)",
+                );
+                continue;
+            }
+        };
+        let Some(heard) = heard else { break };
         match heard {
+            Heard::Notification(n) if n.payload().contains(&probe) => echo_due = None,
             Heard::Notification(n) => {
                 let received = Received::new(n.payload(), chrono::Utc::now());
                 let line = if json {
@@ -93,4 +134,15 @@ fn write_line(line: &str) -> std::io::Result<()> {
     out.write_all(line.as_bytes())?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// How long `pgq listen` waits for the echo of its probe.
+const ECHO_WITHIN: Duration = Duration::from_secs(3);
+
+/// Sleeps until `at`; never returns without one.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }

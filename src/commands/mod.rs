@@ -32,6 +32,7 @@ use crate::output::{self, Exit};
 use crate::settings::CaseInsensitiveEnv;
 use crate::settings::conn::{ConnectionSettings, Env};
 use crate::settings::names::ObjectNames;
+use crate::settings::pooler::Pooler;
 
 /// Failures a command reports as one `error:` line and exit status 1.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +99,36 @@ pub fn connection_settings(ctx: &CommandContext) -> Result<ConnectionSettings, C
         (_, Some(from_context)) => Some(from_context.as_str()),
         (env, None) => env.as_deref(),
     };
-    Ok(ConnectionSettings::resolve(dsn, &Env::from_process())?)
+    let settings = ConnectionSettings::resolve(dsn, &Env::from_process())?;
+    Ok(settings.with_pooler(pooler(ctx)?))
+}
+
+/// `--pooler` (or PGQ_POOLER), else the context's `pooler`, else none.
+pub fn pooler(ctx: &CommandContext) -> Result<Pooler, CommandError> {
+    let entry = ctx.entry()?;
+    Ok(ctx
+        .pooler
+        .or_else(|| entry.and_then(|c| c.pooler))
+        .unwrap_or_default())
+}
+
+/// The direct connection LISTEN uses when work goes through a pooler:
+/// `--listen-dsn` (or PGQ_LISTEN_DSN), else the context's `listen_dsn`.
+/// `None` means "listen on the main connection" (or, behind a transaction
+/// pooler, not at all).
+pub fn listen_settings(ctx: &CommandContext) -> Result<Option<ConnectionSettings>, CommandError> {
+    let entry = ctx.entry()?;
+    let dsn = ctx
+        .listen_dsn
+        .as_deref()
+        .or_else(|| entry.and_then(|c| c.listen_dsn.as_deref()))
+        .filter(|d| !d.trim().is_empty());
+    let Some(dsn) = dsn else { return Ok(None) };
+    // The libpq environment fills what the DSN leaves out, as for --dsn.
+    Ok(Some(ConnectionSettings::resolve(
+        Some(dsn),
+        &Env::from_process(),
+    )?))
 }
 
 /// Whether mutations are refused: `--read-only` or the context's `read_only`.

@@ -17,7 +17,7 @@ use super::metrics::{Bound, MetricsOptions, Stop, WorkerLink};
 use super::{CommandError, object_names, open_files};
 use crate::cli::RunArgs;
 use crate::output::{self, Exit};
-use crate::worker::{RunOptions, Worker, log, manifest};
+use crate::worker::{LiveEvents, RunOptions, Worker, log, manifest};
 
 /// `pgq metrics`' defaults, for the queue series a worker serves.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
@@ -50,6 +50,8 @@ pub(super) async fn run(ctx: &CommandContext, args: &RunArgs) -> Result<Exit, Co
         shutdown_timeout: args.shutdown_timeout.map(Duration::from_secs_f64),
         dequeue_connections: args.dequeue_connections,
         allow_newer_schema: args.allow_newer_schema,
+        live_events: live_events(ctx, args.no_listen)?,
+        poll_interval: Duration::from_secs_f64(args.poll_interval),
         ..RunOptions::default()
     };
     if let Err(e) = options.validate() {
@@ -231,6 +233,22 @@ async fn serve_metrics(
     let (stop, stopped) = tokio::sync::watch::channel(Stop::Serving);
     let server = tokio::spawn(bound.serve(Some(link), stopped));
     Ok((stop, server))
+}
+
+/// Where the worker's live events come from: nowhere with `--no-listen`, a
+/// direct connection with `--listen-dsn`, nowhere behind a transaction
+/// pooler without one (LISTEN there lands on whichever server connection is
+/// free, and its events reach whoever holds that one next), else the
+/// connection that dequeues.
+fn live_events(ctx: &CommandContext, no_listen: bool) -> Result<LiveEvents, CommandError> {
+    if no_listen {
+        return Ok(LiveEvents::Off);
+    }
+    Ok(match super::listen_settings(ctx)? {
+        Some(direct) => LiveEvents::Direct(Box::new(direct)),
+        None if super::pooler(ctx)?.is_transaction() => LiveEvents::Off,
+        None => LiveEvents::Main,
+    })
 }
 
 #[cfg(test)]

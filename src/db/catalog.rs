@@ -4,7 +4,7 @@
 //! namespace (the configured schema, or `current_schema()`), and spelled the way
 //! the declaration is, so the planner can compare strings.
 
-use tokio_postgres::GenericClient;
+use super::client::Client;
 
 use crate::schema::declare;
 use crate::schema::model::{Column, ColumnKind, EnumType, Function, Index, Schema, Table, Trigger};
@@ -49,7 +49,7 @@ fn role_of(names: &ObjectNames, table: &str) -> TableRole {
 
 /// Inspect the installation named by `names`.
 pub async fn inspect(
-    client: &impl GenericClient,
+    client: &Client,
     names: &ObjectNames,
 ) -> Result<Schema, tokio_postgres::Error> {
     let ns = names.schema.as_deref();
@@ -357,7 +357,7 @@ pub struct Presence {
 }
 
 pub async fn presence(
-    client: &impl GenericClient,
+    client: &Client,
     names: &ObjectNames,
 ) -> Result<Presence, tokio_postgres::Error> {
     let ns = names.schema.as_deref();
@@ -416,7 +416,7 @@ pub struct Privileges {
 }
 
 pub async fn privileges(
-    client: &impl GenericClient,
+    client: &Client,
     names: &ObjectNames,
 ) -> Result<Privileges, tokio_postgres::Error> {
     let ns = names.schema.as_deref();

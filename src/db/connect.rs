@@ -41,7 +41,7 @@ use crate::settings::conn::{ConnectionSettings, Endpoint, Host, RootCert, SslMod
 /// An open connection whose protocol driver runs on a spawned tokio task.
 pub struct Connection {
     /// The client; `is_closed()` turns true once the server connection ends.
-    pub client: tokio_postgres::Client,
+    pub client: super::client::Client,
     /// NOTIFY messages received on this connection (LISTEN is issued by
     /// callers). Yields `None` once the connection has ended.
     pub notifications: mpsc::UnboundedReceiver<tokio_postgres::Notification>,
@@ -506,7 +506,7 @@ where
         )
     })?;
     Ok(Connection {
-        client,
+        client: super::client::Client::new(client, settings.pooler()),
         notifications: spawn_driver(connection),
     })
 }

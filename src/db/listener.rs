@@ -31,8 +31,9 @@
 use std::time::Duration;
 
 use tokio::time::{Interval, MissedTickBehavior};
-use tokio_postgres::{Client, Notification};
+use tokio_postgres::Notification;
 
+use super::client::Client;
 use super::connect::{self, ConnectError, Connection};
 use super::error_text::DbErrorText;
 use super::recovery::{in_recovery, standby_reason};
@@ -174,6 +175,17 @@ impl Listener {
                 retry_in: self.failed(),
             },
         }
+    }
+
+    /// NOTIFY `payload` on the channel from the listening connection, so
+    /// its echo proves the whole round trip (None while reconnecting).
+    pub async fn notify(&self, payload: &str) -> Option<Result<u64, tokio_postgres::Error>> {
+        let conn = self.conn.as_ref()?;
+        Some(
+            conn.client()
+                .execute("SELECT pg_notify($1, $2)", &[&self.spec.channel, &payload])
+                .await,
+        )
     }
 
     /// Count a failure and schedule the next attempt; the wait.

@@ -4,6 +4,7 @@
 //! statements of `sql/` with the object names filled in.
 
 pub mod catalog;
+pub mod client;
 pub mod connect;
 pub mod error_text;
 pub mod listener;

@@ -7,7 +7,7 @@
 
 /// `pg_is_in_recovery()`: true on a hot standby, false on a primary
 /// (including a standby that has been promoted since).
-pub async fn in_recovery(client: &tokio_postgres::Client) -> Result<bool, tokio_postgres::Error> {
+pub async fn in_recovery(client: &super::client::Client) -> Result<bool, tokio_postgres::Error> {
     let row = client.query_one("SELECT pg_is_in_recovery()", &[]).await?;
     Ok(row.get(0))
 }

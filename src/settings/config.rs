@@ -44,6 +44,10 @@ pub struct Context {
     pub schema: Option<String>,
     #[serde(default)]
     pub read_only: bool,
+    /// `none` (the default) or `transaction` (PgBouncer's transaction mode).
+    pub pooler: Option<super::pooler::Pooler>,
+    /// A direct connection for LISTEN when `dsn` goes through a pooler.
+    pub listen_dsn: Option<String>,
 }
 
 /// The validated configuration.

@@ -6,6 +6,7 @@ pub mod durability;
 pub mod duration;
 pub mod keywords;
 pub mod names;
+pub mod pooler;
 
 use std::collections::HashMap;
 

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio_postgres::Notification;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Notification, Statement};
 use uuid::Uuid;
 
 use super::transient::retrying;
-use super::{Job, sql};
+use super::{Job, LiveEvents, sql};
 use crate::actions::DbErrorText;
+use crate::db::client::{Client, Statement};
 use crate::db::connect::{self, ConnectError};
 use crate::db::listener::{ListenError, listen_on};
 use crate::settings::conn::ConnectionSettings;
@@ -118,6 +119,8 @@ const AGGREGATE_BATCH: i64 = 1_000;
 pub struct Db {
     pub control: Client,
     pub writer: Client,
+    /// Where this worker LISTENs, if anywhere.
+    listening: Listening,
     /// Extra connections that only dequeue (`RunOptions::dequeue_connections`
     /// beyond the first), each with its own prepared statement.
     lanes: Vec<(Client, Statement)>,
@@ -129,6 +132,15 @@ pub struct Db {
     retry: Statement,
     return_to_queue: Statement,
     aggregate: Statement,
+}
+
+enum Listening {
+    /// On `control` (PGQueuer's way).
+    Control,
+    /// On a direct connection of its own (`--listen-dsn`).
+    Own(Client),
+    /// Nowhere: the worker polls.
+    Off,
 }
 
 pub struct Opened {
@@ -169,6 +181,7 @@ impl Db {
         settings: &ConnectionSettings,
         names: &ObjectNames,
         params: &DequeueParams,
+        live_events: &LiveEvents,
     ) -> Result<Opened, OpenError> {
         let control = connect::connect(settings).await?;
         let writer = connect::connect(settings).await?;
@@ -203,15 +216,31 @@ impl Db {
         // The control connection both LISTENs and dequeues, so it LISTENs
         // through the shared helper rather than being a `Listener`; its
         // liveness check is the health-check echo (engine/tasks.rs), as in PGQueuer.
-        listen_on(&control.client, &settings.target(), &names.channel)
-            .await
-            .map_err(|e| match e {
-                ListenError::Standby { reason, .. } => OpenError::Standby(reason),
-                ListenError::Listen { channel, source } => {
-                    OpenError::Db(failure(&format!("LISTEN {channel}"))(source))
-                }
-                other => OpenError::Db(DbFailure::without_server_error(other.to_string())),
-            })?;
+        let listen_failed = |e| match e {
+            ListenError::Standby { reason, .. } => OpenError::Standby(reason),
+            ListenError::Listen { channel, source } => {
+                OpenError::Db(failure(&format!("LISTEN {channel}"))(source))
+            }
+            other => OpenError::Db(DbFailure::without_server_error(other.to_string())),
+        };
+        let (listening, notifications) = match live_events {
+            LiveEvents::Main => {
+                listen_on(&control.client, &settings.target(), &names.channel)
+                    .await
+                    .map_err(listen_failed)?;
+                (Listening::Control, control.notifications)
+            }
+            LiveEvents::Direct(direct) => {
+                let conn = connect::connect(direct).await?;
+                listen_on(&conn.client, &direct.target(), &names.channel)
+                    .await
+                    .map_err(listen_failed)?;
+                (Listening::Own(conn.client), conn.notifications)
+            }
+            // Nothing arrives, but the channel still ends with the control
+            // connection, which is how the router notices a lost server.
+            LiveEvents::Off => (Listening::Off, control.notifications),
+        };
         let c = &control.client;
         let w = &writer.client;
         let dequeue_sql = sql::dequeue(
@@ -256,6 +285,7 @@ impl Db {
             db: Db {
                 control: control.client,
                 writer: writer.client,
+                listening,
                 lanes,
                 names: names.clone(),
                 dequeue,
@@ -266,7 +296,7 @@ impl Db {
                 return_to_queue,
                 aggregate,
             },
-            notifications: control.notifications,
+            notifications,
         })
     }
 
@@ -436,17 +466,34 @@ impl Db {
     /// NOTIFY on the installation's channel (from the LISTENing connection,
     /// as Python does, so a health probe tests the whole round trip).
     pub async fn notify(&self, payload: &str) -> Result<(), DbFailure> {
-        self.control
+        self.listening_client()
+            .unwrap_or(&self.control)
             .execute("SELECT pg_notify($1, $2)", &[&self.names.channel, &payload])
             .await
             .map(|_| ())
             .map_err(failure("NOTIFY"))
     }
 
+    /// Whether this worker LISTENs at all (else it only polls).
+    pub fn listens(&self) -> bool {
+        self.listening_client().is_some()
+    }
+
+    fn listening_client(&self) -> Option<&Client> {
+        match &self.listening {
+            Listening::Control => Some(&self.control),
+            Listening::Own(client) => Some(client),
+            Listening::Off => None,
+        }
+    }
+
     /// Re-issue LISTEN (harmless when still listening).
     pub async fn relisten(&self) -> Result<(), DbFailure> {
+        let Some(client) = self.listening_client() else {
+            return Ok(());
+        };
         let listen = crate::settings::names::listen_statement(&self.names.channel);
-        self.control
+        client
             .batch_execute(&listen)
             .await
             .map_err(failure("LISTEN"))

@@ -148,6 +148,25 @@ pub struct RunOptions {
     /// Start on a schema newer than the one pgq writes (refused otherwise,
     /// as a PGQueuer worker refuses a schema it does not know).
     pub allow_newer_schema: bool,
+    /// Where live events (NOTIFY) come from.
+    pub live_events: LiveEvents,
+    /// How often an idle worker dequeues while live events are missing
+    /// (no LISTEN, or its probe got no echo).
+    pub poll_interval: Duration,
+}
+
+/// Where a worker's live events (NOTIFY) come from.
+#[derive(Debug, Clone, Default)]
+pub enum LiveEvents {
+    /// LISTEN on the connection that dequeues (PGQueuer's way).
+    #[default]
+    Main,
+    /// LISTEN on a connection of its own to these settings (`--listen-dsn`:
+    /// a direct connection while work goes through a transaction pooler).
+    Direct(Box<crate::settings::conn::ConnectionSettings>),
+    /// No LISTEN (`--no-listen`, or a transaction pooler without
+    /// `--listen-dsn`): the worker polls every `poll_interval`.
+    Off,
 }
 
 impl Default for RunOptions {
@@ -166,6 +185,8 @@ impl Default for RunOptions {
             stop_grace: Duration::from_secs(10),
             dequeue_connections: 1,
             allow_newer_schema: false,
+            live_events: LiveEvents::Main,
+            poll_interval: Duration::from_secs(2),
         }
     }
 }
@@ -178,6 +199,9 @@ impl RunOptions {
         }
         if self.dequeue_connections == 0 {
             return Err("--dequeue-connections must be at least 1".into());
+        }
+        if self.poll_interval.is_zero() {
+            return Err("--poll-interval must be more than zero".into());
         }
         if self.heartbeat_timeout.is_zero() {
             return Err("--heartbeat-timeout must be more than zero".into());

@@ -56,7 +56,7 @@ async fn command_errors_keep_the_sqlstate_of_a_failed_statement() {
 #[tokio::test]
 async fn a_refused_listen_keeps_its_sqlstate() {
     let db = TestDb::new();
-    let client = db.client().await;
+    let client = pgq::db::client::Client::new(db.client().await, Default::default());
     // In an aborted transaction every statement is refused with 25P02.
     client.batch_execute("BEGIN").await.unwrap();
     client.batch_execute("SELECT 1 / 0").await.unwrap_err();

@@ -41,6 +41,7 @@ mod listener;
 mod metrics;
 mod metrics_connections;
 mod newer_schema;
+mod pooler;
 mod prune;
 mod python_compat;
 mod python_flags;

@@ -29,6 +29,8 @@ use std::time::Duration;
 
 pub use tokio_postgres::config::{ChannelBinding, TargetSessionAttrs};
 
+use super::pooler::Pooler;
+
 mod dsn;
 mod pgpass;
 mod resolve;
@@ -372,6 +374,8 @@ pub struct ConnectionSettings {
     options: Option<String>,
     target_session_attrs: TargetSessionAttrs,
     channel_binding: ChannelBinding,
+    /// What sits between pgq and the server; decides prepared vs unnamed statements.
+    pooler: Pooler,
 }
 
 impl ConnectionSettings {
@@ -449,6 +453,17 @@ impl ConnectionSettings {
         self.channel_binding
     }
 
+    /// What sits between pgq and the server (`--pooler`).
+    pub fn pooler(&self) -> Pooler {
+        self.pooler
+    }
+
+    /// The same settings behind the given kind of pooler.
+    pub fn with_pooler(mut self, pooler: Pooler) -> Self {
+        self.pooler = pooler;
+        self
+    }
+
     /// The same settings aimed at another database. Password-file lookups are
     /// redone because `.pgpass` entries may be database-specific.
     pub fn with_database(&self, db: &str) -> Self {
@@ -492,6 +507,7 @@ impl fmt::Debug for ConnectionSettings {
             .field("options", &self.options)
             .field("target_session_attrs", &self.target_session_attrs)
             .field("channel_binding", &self.channel_binding)
+            .field("pooler", &self.pooler)
             .finish()
     }
 }

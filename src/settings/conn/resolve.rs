@@ -70,6 +70,7 @@ impl<'a> Resolver<'a> {
                 .map(|s| s.value.to_owned()),
             target_session_attrs: self.target_session_attrs()?,
             channel_binding: self.channel_binding()?,
+            pooler: Default::default(),
         };
         self.check_gssencmode()?;
         settings.fill_passwords();

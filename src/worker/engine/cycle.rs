@@ -43,7 +43,7 @@ pub(super) async fn supervise(
         // nothing runs; with jobs running only a forced stop does.
         let stop_at = if shared.busy() > 0 { 2 } else { 1 };
         let opened = tokio::select! {
-            r = Db::open(settings, &shared.names, &shared.params) => Some(r),
+            r = Db::open(settings, &shared.names, &shared.params, &shared.opts.live_events) => Some(r),
             _ = wait_level(&mut level_rx, stop_at) => None,
         };
         let opened = match opened {
@@ -229,9 +229,14 @@ pub(super) async fn write_back(
     settings: &ConnectionSettings,
 ) -> Result<(), String> {
     let attempt = async {
-        let opened = Db::open(settings, &shared.names, &shared.params)
-            .await
-            .map_err(|e| e.to_string())?;
+        let opened = Db::open(
+            settings,
+            &shared.names,
+            &shared.params,
+            &shared.opts.live_events,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         shared.flush(&opened.db).await.map_err(|e| e.to_string())
     };
     tokio::time::timeout(WRITE_BACK_TIMEOUT, attempt)

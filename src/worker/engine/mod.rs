@@ -103,6 +103,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         flush_now: Notify::new(),
         wake: Notify::new(),
         wake_on_finish: AtomicBool::new(true),
+        live_events: AtomicBool::new(true),
         probes: Mutex::new(HashMap::new()),
         db: Mutex::new(None),
         level: shutdown,

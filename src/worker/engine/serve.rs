@@ -131,13 +131,14 @@ pub(super) async fn serve(
             probe.eligible || shared.opts.mode == Mode::Drain,
             Ordering::Relaxed,
         );
+        let idle_wait = shared.idle_wait();
         let timeout = if probe.eligible {
             MIN_POLL
         } else {
             match probe.eta {
-                Some(eta) if eta < shared.opts.dequeue_timeout => eta.max(MIN_POLL),
+                Some(eta) if eta < idle_wait => eta.max(MIN_POLL),
                 None if probe.queued => MIN_POLL,
-                _ => shared.opts.dequeue_timeout,
+                _ => idle_wait,
             }
         };
         tokio::select! {

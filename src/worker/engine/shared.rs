@@ -93,6 +93,10 @@ pub(crate) struct Shared {
     /// connection the next job's dequeue needs.
     pub(super) wake_on_finish: AtomicBool,
     pub(super) probes: Mutex<HashMap<Uuid, oneshot::Sender<()>>>,
+    /// Live events arrive (assumed until a probe gets no echo, false
+    /// without LISTEN): while false an idle worker polls every
+    /// `poll_interval` instead of waiting the dequeue timeout for a NOTIFY.
+    pub(super) live_events: AtomicBool,
     /// The current connections (None while reconnecting); the scheduler
     /// borrows them.
     pub(super) db: Mutex<Option<Arc<Db>>>,
@@ -126,6 +130,36 @@ impl Shared {
     pub(super) fn set_state(&self, s: WorkerState) {
         self.state().worker_state = Some(s);
         self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// The longest an idle worker waits before dequeuing again.
+    pub(super) fn idle_wait(&self) -> Duration {
+        if self.live_events.load(Ordering::Relaxed) {
+            self.opts.dequeue_timeout
+        } else {
+            self.opts.dequeue_timeout.min(self.opts.poll_interval)
+        }
+    }
+
+    /// Record whether live events arrive; says so when that changes, and
+    /// wakes an idle worker so it starts polling at once.
+    pub(super) fn set_live_events(&self, live: bool, why: &str) {
+        let was = self.live_events.swap(live, Ordering::Relaxed);
+        if was == live {
+            return;
+        }
+        if live {
+            log::info("Live events arrive again; waiting for NOTIFY", &[]);
+        } else {
+            log::warning(
+                &format!(
+                    "No live events ({why}); polling every {}",
+                    seconds(self.opts.poll_interval)
+                ),
+                &[],
+            );
+            self.wake.notify_one();
+        }
     }
 
     pub(super) fn stop_level(&self) -> u8 {
@@ -335,4 +369,9 @@ impl scheduler::Host for Shared {
         self.state().schedules_fired += 1;
         self.dirty.store(true, Ordering::Relaxed);
     }
+}
+
+/// `2 s`, `0.5 s`.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }

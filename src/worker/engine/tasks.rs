@@ -15,6 +15,10 @@ use crate::worker::{Mode, log};
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const HEALTH_EVERY: Duration = Duration::from_secs(10);
+/// How long the first probe waits for its echo.
+const FIRST_ECHO: Duration = Duration::from_secs(3);
+const NO_ECHO: &str = "our NOTIFY probe got no echo: a transaction pooler between pgq and PostgreSQL? give --listen-dsn a direct connection";
+const NOT_LISTENING: &str = "no LISTEN: --no-listen, or --pooler transaction without --listen-dsn";
 
 fn jitter(d: Duration) -> Duration {
     // ±20 %, like PGQueuer's timers, so a fleet does not beat in lockstep.
@@ -118,6 +122,13 @@ pub(super) async fn health_probe(
     db: Arc<Db>,
     fail: mpsc::UnboundedSender<DbFailure>,
 ) {
+    if !db.listens() {
+        shared.set_live_events(false, NOT_LISTENING);
+        return;
+    }
+    // The first echo is awaited briefly: a worker whose LISTEN goes nowhere
+    // (a transaction pooler) starts polling within seconds, not minutes.
+    let mut wait = FIRST_ECHO;
     loop {
         let id = Uuid::new_v4();
         let (tx, rx) = oneshot::channel();
@@ -137,7 +148,8 @@ pub(super) async fn health_probe(
             let _ = fail.send(e);
             return;
         }
-        let echoed = tokio::time::timeout(HEALTH_EVERY, rx).await;
+        let echoed = tokio::time::timeout(wait, rx).await;
+        wait = HEALTH_EVERY;
         shared
             .probes
             .lock()
@@ -147,6 +159,7 @@ pub(super) async fn health_probe(
         if let Some(m) = &shared.metrics {
             m.listen_health(healthy);
         }
+        shared.set_live_events(healthy, NO_ECHO);
         if !healthy {
             if shared.opts.shutdown_on_listener_failure && shared.opts.mode != Mode::Drain {
                 let _ = fail.send(DbFailure::without_server_error(

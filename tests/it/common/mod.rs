@@ -3,6 +3,7 @@
 //! tests create themselves.
 #![allow(dead_code)]
 
+pub mod pooler;
 pub mod pty;
 pub mod standby;
 mod template;
@@ -392,30 +393,38 @@ impl TestDb {
     /// [`Self::spawn_pgq`] for a [`pgq_cmd`] the test prepared further
     /// (a `pre_exec` that lowers a limit, say).
     pub fn spawn_prepared(&self, mut cmd: Command) -> Spawned {
-        let mut child = cmd
-            .env("PGDSN", self.dsn())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn pgq");
-        let stdout = forward_lines(child.stdout.take().expect("piped stdout"));
-        let stderr = forward_lines(child.stderr.take().expect("piped stderr"));
-        Spawned {
-            child,
-            stdout,
-            stderr,
-        }
+        cmd.env("PGDSN", self.dsn());
+        spawn(cmd)
     }
+}
 
+/// Start a prepared command (its own PGDSN, say) without waiting for it.
+pub fn spawn(mut cmd: Command) -> Spawned {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn pgq");
+    let stdout = forward_lines(child.stdout.take().expect("piped stdout"));
+    let stderr = forward_lines(child.stderr.take().expect("piped stderr"));
+    Spawned {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+impl TestDb {
     /// Backend pids in this database running a `LISTEN` (the listener's last
-    /// statement), waiting up to `timeout` for at least one.
+    /// statement, or the NOTIFY probe a listener sends right after it),
+    /// waiting up to `timeout` for at least one.
     pub async fn wait_for_listener(&self, timeout: Duration) -> Vec<i32> {
         let client = self.client().await;
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let pids: Vec<i32> = client
                 .query(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT pg_notify%')",
                     &[&self.name],
                 )
                 .await
@@ -439,7 +448,7 @@ impl TestDb {
         wait_for(timeout, || async {
             let listening: i64 = client
                 .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT pg_notify%')",
                     &[&self.name],
                 )
                 .await
