@@ -318,6 +318,21 @@ pub enum Command {
         #[arg(value_name = "ID")]
         id: i64,
     },
+    /// Why a job is where it is, or why a schedule has (not) fired: sentences with their numbers (read-only)
+    #[command(
+        after_help = "Examples:\n  pgq why 48121\n  pgq why --schedule nightly_report\n  pgq why 48121 --json | jq '.reasons[].reason'"
+    )]
+    Why {
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "schedule",
+            conflicts_with = "schedule"
+        )]
+        id: Option<i64>,
+        /// Explain the schedules of this entrypoint instead of a job
+        #[arg(long, value_name = "ENTRYPOINT", value_parser = entrypoint_name)]
+        schedule: Option<String>,
+    },
     /// Run a worker (queue manager and scheduler) defined by a TOML manifest
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),

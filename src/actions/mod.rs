@@ -31,6 +31,7 @@ pub mod schema;
 pub mod session;
 pub mod stats;
 pub mod tables;
+pub mod why;
 pub mod workers;
 
 use crate::schema::plan::DriftError;
@@ -112,6 +113,8 @@ pub enum ActionError {
     Filter(#[from] job_filter::FilterError),
     #[error("job {id} is neither in the queue nor in the log")]
     UnknownJob { id: i64 },
+    #[error("no schedule of entrypoint {entrypoint:?}")]
+    UnknownSchedule { entrypoint: String },
     #[error(
         "the search was stopped after {seconds}s (it scans payloads and headers): narrow it with a status, entrypoint, priority or id, or raise the search timeout"
     )]

@@ -21,6 +21,7 @@ mod run;
 mod schedules;
 mod schema;
 mod shell_support;
+mod why;
 
 use tokio_postgres::error::SqlState;
 
@@ -215,6 +216,7 @@ pub async fn run(cli: Cli) -> Exit {
         | Command::Backlog => reports::run(&ctx, &command).await,
         Command::Jobs(args) => browse::jobs(&ctx, args).await,
         Command::Job { id } => browse::job(&ctx, *id).await,
+        Command::Why { id, schedule } => why::run(&ctx, *id, schedule.as_deref()).await,
         Command::Run(args) => run::run(&ctx, args).await,
         Command::Metrics {
             listen,

@@ -140,6 +140,7 @@ fn detail() -> JobDetail {
                 })),
             ),
         ],
+        why: Vec::new(),
     }
 }
 

@@ -125,4 +125,5 @@ register! {
     list_tables::ListTables => TableObjects,
     throughput::Throughput => Throughput,
     list_log::ListLog => LogRows,
+    why::Why => Why,
 }
