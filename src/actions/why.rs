@@ -268,12 +268,9 @@ fn unserved(ep: &str, f: &JobFacts) -> Option<Reason> {
         return Some(Reason::new(
             ReasonKind::AtCapacity,
             format!(
-                "at capacity: {} of {ep} running and none of its queued jobs was picked {since} (a concurrency limit, or its workers are busy)",
-                if f.running == 1 {
-                    "1 job is".to_string()
-                } else {
-                    format!("{} jobs are", f.running)
-                },
+                "at capacity: {} of {ep} {} running and none of its queued jobs was picked {since} (a concurrency limit, or its workers are busy)",
+                jobs(f.running),
+                if f.running == 1 { "is" } else { "are" },
             ),
             json!({"running": f.running, "seconds_since_pick": f.last_pick_age}),
         ));

@@ -53,6 +53,7 @@ mod sql_statements;
 mod standby;
 mod terminal_safety;
 mod upgrade_releases;
+mod why;
 mod worker;
 mod worker_aggregation;
 mod worker_command_io;
