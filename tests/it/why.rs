@@ -404,3 +404,51 @@ async fn a_schedule_nobody_touched_for_a_while_has_no_scheduler() {
     reason(&json, "schedule_stale");
     assert_eq!(json["schedule"], "nightly");
 }
+
+/// The console's job detail shows the same sentences under "why".
+#[test]
+fn the_console_job_detail_shows_why() {
+    use crate::console_jobs::{app, detail, key, render, t0, with_page};
+    use crossterm::event::KeyCode;
+    use pgq::actions::Outcome;
+    use pgq::actions::why::{JobFacts, job_reasons};
+    use pgq::console::app::Tab;
+    use pgq::console::db::{DbEvent, View};
+    use pgq::settings::names::ObjectNames;
+
+    let mut detail = detail();
+    let facts = JobFacts {
+        due_in: -3600.0,
+        ahead: 0,
+        finished_recently: 0,
+        picked_recently: 0,
+        others_picked_recently: 0,
+        last_pick_age: None,
+        running: 0,
+        heartbeat_age: 3600.0,
+        blocker: None,
+    };
+    detail.why = job_reasons(
+        &ObjectNames::with_prefix("", None).unwrap(),
+        detail.job.as_ref(),
+        Some(&facts),
+        &detail.log,
+        t0(),
+    );
+    let mut a = with_page(app(Tab::Jobs));
+    key(&mut a, KeyCode::Char('G'));
+    key(&mut a, KeyCode::Enter);
+    a.on_db(DbEvent::Refreshed {
+        view: View::Job(48120),
+        result: Ok(Outcome::Job(detail)),
+    });
+    let screen = render(&a, 100, 40);
+    assert!(screen.contains("│why "), "{screen}");
+    assert!(
+        screen.contains(
+            "  held: failed after 1 attempt (last error: TimeoutError: crm did not answer)"
+        ),
+        "{screen}"
+    );
+    assert!(screen.contains("pgq requeue 48120"), "{screen}");
+}
