@@ -14,6 +14,7 @@
 
 pub mod activity;
 pub mod browse;
+pub mod check;
 pub mod job_filter;
 pub mod job_removal;
 pub mod job_selection;

@@ -12,6 +12,7 @@ mod common;
 mod action_safety;
 mod action_types;
 mod batch_input;
+mod check;
 mod cli_errors;
 mod command_context;
 mod connect;

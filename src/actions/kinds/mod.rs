@@ -126,4 +126,5 @@ register! {
     throughput::Throughput => Throughput,
     list_log::ListLog => LogRows,
     why::Why => Why,
+    check::Check => Checked,
 }
