@@ -274,7 +274,7 @@ fn alert_rules_pass_promtool_with_the_thresholds() {
             "--max-queued",
             "1000",
             "--max-queued",
-            "we\"ird\\ep=7",
+            "we\"ird\\ep {{ x }}=7",
             "--max-held",
             "0",
             "--max-failure-rate",
@@ -295,7 +295,7 @@ fn alert_rules_pass_promtool_with_the_thresholds() {
         "groups:\n  - name: pgq\n    rules:\n",
         r#"expr: "max by (entrypoint) (pgq_queue_oldest_queued_age_seconds) > 300""#,
         r#"expr: "sum(pgqueuer_queue_count{status=\"queued\"}) > 1000""#,
-        r#"entrypoint=\"we\\\"ird\\\\ep\"}) > 7""#,
+        r#"entrypoint=\"we\\\"ird\\\\ep {{ x }}\"}) > 7""#,
         r#"expr: "sum(pgqueuer_queue_count{status=\"failed\"}) > 0""#,
         // From config.toml.
         r#"expr: "sum(pgq_queue_stale_picked_jobs) > 2""#,

@@ -64,14 +64,15 @@ fn rules(t: &Thresholds, window: std::time::Duration) -> Vec<Rule> {
     }
     for q in &t.max_queued {
         let (expr, summary) = match &q.entrypoint {
+            // The name reaches the summary as a label, never as template text.
             Some(ep) => (
                 format!(
-                    "sum(pgqueuer_queue_count{{status=\"queued\", entrypoint={}}}) > {}",
+                    "sum by (entrypoint) (pgqueuer_queue_count{{status=\"queued\", entrypoint={}}}) > {}",
                     promql_string(ep),
                     q.limit
                 ),
                 format!(
-                    "{{{{ $value }}}} jobs of {ep} are queued (limit {})",
+                    "{{{{ $value }}}} jobs of {{{{ $labels.entrypoint }}}} are queued (limit {})",
                     q.limit
                 ),
             ),
