@@ -362,7 +362,8 @@ pub struct JobDetail {
     pub job: Option<QueueJob>,
     pub log: Vec<LogEntry>,
     /// Why the job is where it is (`pgq why`'s sentences).
-    pub why: Vec<super::why::Reason>,
+    /// Filled by `why::detail`; empty from [`detail`] alone.
+    pub why: Vec<super::reasons::Reason>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -422,13 +423,12 @@ impl JobDetail {
 pub const LOG_HISTORY_LIMIT: i64 = 1000;
 
 pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, ActionError> {
-    // The row, its log and the numbers behind its "why" go out together
-    // (one round trip).
+    // The row and its log go out together (one round trip).
     let (row_sql, log_sql) = (
         Statement::JobRow.render(&session.names),
         Statement::JobLogHistory.render(&session.names),
     );
-    let (rows, log_rows, facts) = tokio::try_join!(
+    let (rows, log_rows) = tokio::try_join!(
         async {
             session
                 .client()
@@ -443,7 +443,6 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
                 .await
                 .map_err(|e| missing_schema_or(session, e, "reading the job's log"))
         },
-        super::why::job_facts(session, id),
     )?;
     let job = rows.first().map(|r| QueueJob {
         id: r.get(0),
@@ -475,12 +474,10 @@ pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, Acti
     if job.is_none() && log.is_empty() {
         return Err(ActionError::UnknownJob { id });
     }
-    let why = super::why::job_reasons(
-        &session.names,
-        job.as_ref(),
-        facts.as_ref(),
-        &log,
-        Utc::now(),
-    );
-    Ok(JobDetail { id, job, log, why })
+    Ok(JobDetail {
+        id,
+        job,
+        log,
+        why: Vec::new(),
+    })
 }

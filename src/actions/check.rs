@@ -76,7 +76,7 @@ pub fn compact(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
         0..120 => format!("{s}s"),
-        120..3_600 if s % 60 == 0 || s >= 600 => format!("{}m", s / 60),
+        120..3_600 if s.is_multiple_of(60) || s >= 600 => format!("{}m", s / 60),
         120..3_600 => format!("{}m{:02}s", s / 60, s % 60),
         3_600..172_800 => match (s % 3_600) / 60 {
             0 => format!("{}h", s / 3_600),

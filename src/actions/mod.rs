@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod payload;
 pub mod preview;
 pub mod prune;
+pub mod reasons;
 pub mod record;
 pub mod reports;
 pub mod schedules;

@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::browse::{LogEntry, QueueJob};
+use super::browse::{self, JobDetail, LogEntry, QueueJob};
 use super::jobs::missing_schema_or;
+use super::reasons::{Reason, ReasonKind};
 use super::{ActionError, Session};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -33,48 +34,6 @@ const SCHEDULE_GRACE_SECONDS: f64 = 30.0;
 /// A scheduler heartbeats a running schedule every second; PGQueuer
 /// reclaims it after 30 s without one.
 const SCHEDULE_STALE_SECONDS: f64 = 30.0;
-
-/// What kind of answer a sentence gives (`reason` in JSON).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReasonKind {
-    NotDue,
-    WaitingTurn,
-    NoWorker,
-    AtCapacity,
-    Running,
-    StaleHeartbeat,
-    Held,
-    DedupeBlocked,
-    Finished,
-    ScheduleWaiting,
-    ScheduleRunning,
-    ScheduleStale,
-    NoScheduler,
-}
-
-/// One answer: its kind, the sentence, and the numbers it was made from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reason {
-    pub reason: ReasonKind,
-    pub text: String,
-    #[serde(flatten)]
-    pub numbers: Map<String, Value>,
-}
-
-impl Reason {
-    fn new(reason: ReasonKind, text: String, numbers: Value) -> Reason {
-        let numbers = match numbers {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-        Reason {
-            reason,
-            text,
-            numbers,
-        }
-    }
-}
 
 /// The numbers behind a job still in the queue (`sql/why_job.sql`).
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +81,21 @@ pub(super) async fn job_facts(session: &Session, id: i64) -> Result<Option<JobFa
             .get::<_, Option<i64>>(8)
             .map(|id| (id, r.get::<_, Option<String>>(9).unwrap_or_default())),
     }))
+}
+
+/// A job's detail with its reasons: the row, the log and the facts are
+/// read together (one round trip).
+pub(super) async fn detail(session: &Session, id: i64) -> Result<JobDetail, ActionError> {
+    let (mut detail, facts) =
+        tokio::try_join!(browse::detail(session, id), job_facts(session, id))?;
+    detail.why = job_reasons(
+        &session.names,
+        detail.job.as_ref(),
+        facts.as_ref(),
+        &detail.log,
+        Utc::now(),
+    );
+    Ok(detail)
 }
 
 /// A span of time as people say it: `12 s`, `42 min`, `3 h 5 min`, `2 d 4 h`.

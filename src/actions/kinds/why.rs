@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::actions::browse;
 use crate::actions::jobs::shell_quote;
-use crate::actions::why::{self, Reason};
+use crate::actions::reasons::Reason;
+use crate::actions::why;
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 
@@ -54,7 +54,7 @@ impl Act for Why {
         match &self.target {
             // The job detail computes the same sentences (the console shows them).
             WhyTarget::Job(id) => {
-                let detail = browse::detail(session, *id).await?;
+                let detail = why::detail(session, *id).await?;
                 Ok(WhyReport {
                     job: Some(*id),
                     schedule: None,
