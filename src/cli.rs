@@ -339,6 +339,21 @@ pub enum Command {
         #[arg(value_name = "ID")]
         id: i64,
     },
+    /// Why a job is where it is, or why a schedule has (not) fired: sentences with their numbers (read-only)
+    #[command(
+        after_help = "Examples:\n  pgq why 48121\n  pgq why --schedule nightly_report\n  pgq why 48121 --json | jq '.reasons[].reason'"
+    )]
+    Why {
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "schedule",
+            conflicts_with = "schedule"
+        )]
+        id: Option<i64>,
+        /// Explain the schedules of this entrypoint instead of a job
+        #[arg(long, value_name = "ENTRYPOINT", value_parser = entrypoint_name)]
+        schedule: Option<String>,
+    },
     /// Run a worker (queue manager and scheduler) defined by a TOML manifest
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
@@ -354,6 +369,23 @@ pub enum Command {
         /// Seconds since the last heartbeat after which a picked job counts as stale
         #[arg(long, default_value_t = 300.0, value_name = "SECONDS", value_parser = non_negative_seconds)]
         stale_after: f64,
+        /// Print Prometheus alerting rules for these series (thresholds as pgq check: flags, else [check] in config.toml) and exit
+        #[arg(long)]
+        alert_rules: bool,
+        #[command(flatten)]
+        thresholds: ThresholdArgs,
+    },
+    /// Is anything wrong right now? One read-only pass against thresholds; exit 1 when one is breached
+    #[command(after_help = CHECK_HELP)]
+    Check {
+        #[command(flatten)]
+        thresholds: ThresholdArgs,
+        /// Window of --max-failure-rate: 15m, 1h … (at least 1m) [default: 15m]
+        #[arg(long, value_name = "DURATION", value_parser = window)]
+        window: Option<std::time::Duration>,
+        /// Seconds since the last heartbeat after which a picked job is stale [default: 300]
+        #[arg(long, value_name = "SECONDS", value_parser = non_negative_seconds)]
+        stale_after: Option<f64>,
     },
     /// Delete old log and statistics rows in batches (never unaggregated log rows)
     #[command(after_help = PRUNE_HELP)]
@@ -428,6 +460,61 @@ pub struct PruneArgs {
     pub dry_run: bool,
 }
 
+const CHECK_HELP: &str = "\
+One line per breached threshold on stdout; exit 0 healthy, 1 breached (or
+the database unreachable), 2 wrong use. Thresholds not given as flags come
+from the [check] table of config.toml (same names, underscores: max_held = 0,
+max_oldest_queued = \"5m\", max_queued = [1000, \"resize=200\"]); with none
+at all, exit 2.
+
+Examples:
+  pgq check --max-oldest-queued 5m --max-held 0
+  pgq check --max-queued 1000 --max-queued resize=200 --max-stale 0
+  pgq check --max-failure-rate 5 --window 15m --json";
+
+/// The thresholds of `pgq check` and `pgq metrics --alert-rules`.
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub struct ThresholdArgs {
+    /// Breached when the oldest queued job is older than this: 90s, 5m, 1h …
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_oldest_queued: Option<std::time::Duration>,
+    /// Breached above N queued jobs, or above N of entrypoint EP (EP=N); repeatable
+    #[arg(long, value_name = "N|EP=N", value_parser = crate::settings::check::queued_limit)]
+    pub max_queued: Vec<crate::settings::check::QueuedLimit>,
+    /// Breached above N held (failed) jobs
+    #[arg(long, value_name = "N")]
+    pub max_held: Option<u64>,
+    /// Breached above N picked jobs with a stale heartbeat
+    #[arg(long, value_name = "N")]
+    pub max_stale: Option<u64>,
+    /// Breached when more than PCT percent of the jobs finished in the window failed
+    #[arg(long, value_name = "PCT", value_parser = crate::settings::check::percent)]
+    pub max_failure_rate: Option<f64>,
+    /// Breached when a schedule is later than this past its next run
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_schedule_lateness: Option<std::time::Duration>,
+}
+
+impl ThresholdArgs {
+    /// The thresholds the flags give (the rest come from config.toml).
+    pub fn thresholds(
+        &self,
+        window: Option<std::time::Duration>,
+        stale_after: Option<std::time::Duration>,
+    ) -> crate::settings::check::Thresholds {
+        crate::settings::check::Thresholds {
+            max_oldest_queued: self.max_oldest_queued,
+            max_queued: self.max_queued.clone(),
+            max_held: self.max_held,
+            max_stale: self.max_stale,
+            max_failure_rate: self.max_failure_rate,
+            window,
+            max_schedule_lateness: self.max_schedule_lateness,
+            stale_after,
+        }
+    }
+}
+
 const METRICS_HELP: &str = "\
 GET /metrics   Prometheus text format 0.0.4: PGQueuer's pgqueuer_queue_count and
                pgqueuer_logs_count, plus pgq_* series (oldest queued age, stale
@@ -438,9 +525,14 @@ GET /readyz    200 when the database answers and the PgQueuer tables exist
 Each scrape is one READ ONLY transaction (a role with SELECT is enough);
 scrapes arriving together share one. The database down: 503 with the reason.
 
+--alert-rules prints Prometheus alerting rules for these series, with
+pgq check's thresholds (the --max-… flags, else [check] in config.toml),
+and exits without serving.
+
 Examples:
   pgq metrics
-  pgq metrics --listen 0.0.0.0:9464 --window 15m";
+  pgq metrics --listen 0.0.0.0:9464 --window 15m
+  pgq metrics --alert-rules --max-oldest-queued 5m --max-held 0 > pgq-rules.yml";
 
 const RUN_HELP: &str = "\
 FACTORY is a TOML manifest (Python's module:function factory cannot exist in

@@ -361,6 +361,9 @@ pub struct JobDetail {
     pub id: i64,
     pub job: Option<QueueJob>,
     pub log: Vec<LogEntry>,
+    /// Why the job is where it is (`pgq why`'s sentences).
+    /// Filled by `why::detail`; empty from [`detail`] alone.
+    pub why: Vec<super::reasons::Reason>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -508,7 +511,12 @@ pub(super) async fn detail(
     if job.is_none() && log.is_empty() {
         return Err(ActionError::UnknownJob { id });
     }
-    Ok(JobDetail { id, job, log })
+    Ok(JobDetail {
+        id,
+        job,
+        log,
+        why: Vec::new(),
+    })
 }
 
 /// Job `id`'s payload (`length` bytes when its row was read) and its

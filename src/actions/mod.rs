@@ -14,6 +14,7 @@
 
 pub mod activity;
 pub mod browse;
+pub mod check;
 pub mod job_filter;
 pub mod job_removal;
 pub mod job_selection;
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod payload;
 pub mod preview;
 pub mod prune;
+pub mod reasons;
 pub mod record;
 pub mod reports;
 pub mod schedules;
@@ -32,6 +34,7 @@ pub mod schema;
 pub mod session;
 pub mod stats;
 pub mod tables;
+pub mod why;
 pub mod workers;
 
 use crate::schema::plan::DriftError;
@@ -116,6 +119,8 @@ pub enum ActionError {
     Filter(#[from] job_filter::FilterError),
     #[error("job {id} is neither in the queue nor in the log")]
     UnknownJob { id: i64 },
+    #[error("no schedule of entrypoint {entrypoint:?}")]
+    UnknownSchedule { entrypoint: String },
     #[error(
         "the search was stopped after {seconds}s (it scans payloads and headers): narrow it with a status, entrypoint, priority or id, or raise the search timeout"
     )]

@@ -273,6 +273,12 @@ pub fn job_text(detail: &JobDetail) -> String {
             "                (no longer in the queue: shown from the log, which keeps no payload)\n",
         ),
     }
+    if !detail.why.is_empty() {
+        out.push_str("\nWhy\n");
+        for reason in &detail.why {
+            out.push_str(&format!("  {}\n", reason.text));
+        }
+    }
     out.push_str("\nLog\n");
     let log_rows = detail
         .log

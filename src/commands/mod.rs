@@ -9,6 +9,7 @@ pub mod demo;
 pub use console::open as open_console;
 pub use context::CommandContext;
 mod browse;
+mod check;
 mod inspect;
 mod job_removal;
 mod jobs;
@@ -21,6 +22,7 @@ mod run;
 mod schedules;
 mod schema;
 mod shell_support;
+mod why;
 
 use tokio_postgres::error::SqlState;
 
@@ -245,11 +247,32 @@ pub async fn run(cli: Cli) -> Exit {
         | Command::Backlog => reports::run(&ctx, &command).await,
         Command::Jobs(args) => browse::jobs(&ctx, args).await,
         Command::Job { id } => browse::job(&ctx, *id).await,
+        Command::Why { id, schedule } => why::run(&ctx, *id, schedule.as_deref()).await,
         Command::Run(args) => run::run(&ctx, args).await,
+        Command::Check {
+            thresholds,
+            window,
+            stale_after,
+        } => check::run(&ctx, thresholds, *window, *stale_after).await,
+        Command::Metrics {
+            window,
+            stale_after,
+            alert_rules: true,
+            thresholds,
+            ..
+        } => metrics::print_alert_rules(thresholds, *window, *stale_after),
+        Command::Metrics { thresholds, .. }
+            if *thresholds != crate::cli::ThresholdArgs::default() =>
+        {
+            Err(CommandError::Usage(
+                "the threshold flags (--max-…) go with --alert-rules".into(),
+            ))
+        }
         Command::Metrics {
             listen,
             window,
             stale_after,
+            ..
         } => {
             let options = metrics::MetricsOptions {
                 listen: *listen,

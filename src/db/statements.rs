@@ -151,6 +151,11 @@ statements! {
     // The newest job when a removal starts: it never takes a later one.
     NewestJob => "newest_job.sql",
     Notify => "notify.sql",
+    // `pgq why` (actions/why.rs): the numbers behind a job's or a
+    // schedule's state; `pgq check` (actions/check.rs): health in one pass.
+    WhyJob => "why_job.sql",
+    WhySchedules => "why_schedules.sql",
+    Check => "check.sql",
 }
 
 /// The composed-WHERE placeholder (see [`Statement::render_filtered`]).

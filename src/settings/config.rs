@@ -25,6 +25,8 @@ struct RawConfig {
     keymap: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     contexts: BTreeMap<String, Context>,
+    #[serde(default)]
+    check: super::check::RawCheck,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -63,6 +65,8 @@ pub struct Config {
     /// checks them (`commands::config::load`); settings know no key names.
     pub keymap: BTreeMap<String, Vec<String>>,
     pub contexts: BTreeMap<String, Context>,
+    /// `[check]`: the defaults of `pgq check` and `pgq metrics --alert-rules`.
+    pub check: super::check::Thresholds,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +149,7 @@ impl Config {
                 return Err(format!("contexts.{name}.dsn: empty"));
             }
         }
+        let check = raw.check.thresholds()?;
         Ok(Config {
             path: path.to_path_buf(),
             loaded,
@@ -153,6 +158,7 @@ impl Config {
             theme: raw.theme.unwrap_or_default(),
             keymap: raw.keymap,
             contexts: raw.contexts,
+            check,
         })
     }
 

@@ -83,6 +83,7 @@ fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
             id: *id,
             job: None,
             log: Vec::new(),
+            why: Vec::new(),
         }),
     }
 }

@@ -24,11 +24,11 @@ use ratatui::backend::TestBackend;
 use crate::common::pty::Console;
 use crate::common::{TestDb, assert_exit};
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
 }
 
-fn app(tab: Tab) -> App {
+pub(crate) fn app(tab: Tab) -> App {
     let mut a = App::new(AppOptions {
         tab,
         keymap: Keymap::default(),
@@ -106,7 +106,7 @@ fn opened(id: i64) -> View {
     }
 }
 
-fn detail() -> JobDetail {
+pub(crate) fn detail() -> JobDetail {
     let at = |m: i64| t0() - chrono::Duration::minutes(m);
     let log = |id, m, status: &str, tb: Option<serde_json::Value>| LogEntry {
         id,
@@ -149,16 +149,17 @@ fn detail() -> JobDetail {
                 })),
             ),
         ],
+        why: Vec::new(),
     }
 }
 
-fn render(app: &App, width: u16, height: u16) -> String {
+pub(crate) fn render(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| ui::draw(f, app)).unwrap();
     terminal.backend().to_string()
 }
 
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+pub(crate) fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
@@ -176,7 +177,7 @@ fn list_request(effects: &[Effect]) -> Option<ListJobs> {
     })
 }
 
-fn with_page(mut a: App) -> App {
+pub(crate) fn with_page(mut a: App) -> App {
     let view = View::Jobs(Box::new(a.jobs.request()));
     a.on_db(DbEvent::Refreshed {
         view,

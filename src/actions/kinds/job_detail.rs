@@ -1,7 +1,8 @@
 //! `pgq job ID`: one job's queue row (when still queued, picked or held) and
 //! its whole log history.
 
-use crate::actions::browse::{self, JobDetail};
+use crate::actions::browse::JobDetail;
+use crate::actions::why;
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 
@@ -29,6 +30,6 @@ impl Act for ShowJob {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<JobDetail, ActionError> {
-        browse::detail(session, self.id, self.known_payload.as_deref()).await
+        why::detail(session, self.id, self.known_payload.as_deref()).await
     }
 }

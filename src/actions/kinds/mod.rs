@@ -125,4 +125,6 @@ register! {
     list_tables::ListTables => TableObjects,
     throughput::Throughput => Throughput,
     list_log::ListLog => LogRows,
+    why::Why => Why,
+    check::Check => Checked,
 }

@@ -7,6 +7,7 @@
 //! (the HTTP endpoints), `connections` (accepting, limiting and closing the
 //! connections they are served on).
 
+pub(super) mod alert_rules;
 mod collector;
 mod connections;
 mod exposition;
@@ -113,5 +114,18 @@ pub(super) async fn run(
     });
     bound.serve(None, stopped).await;
     signalled.abort();
+    Ok(Exit::Ok)
+}
+
+/// `pgq metrics --alert-rules`: the rules for these thresholds (flags, else
+/// config.toml's `[check]`), without serving.
+pub(super) fn print_alert_rules(
+    args: &crate::cli::ThresholdArgs,
+    window: Duration,
+    stale_after: f64,
+) -> Result<Exit, CommandError> {
+    let thresholds = super::check::thresholds(args.thresholds(None, None))?;
+    let stale_after = Duration::from_secs_f64(stale_after);
+    crate::output::stdout_exact(&alert_rules::render(&thresholds, window, stale_after));
     Ok(Exit::Ok)
 }

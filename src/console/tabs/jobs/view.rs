@@ -346,6 +346,18 @@ fn detail_pieces<'a>(
             t.dim,
         )))),
     }
+    // The answer first: why it is where it is (`pgq why`'s sentences).
+    if !d.why.is_empty() {
+        pieces.push(Piece::Line(Line::from("")));
+        pieces.push(Piece::Line(Line::from(Span::styled("why", t.title))));
+        for reason in &d.why {
+            pieces.push(text_piece(
+                Span::raw("  "),
+                escape_line(&reason.text),
+                width,
+            ));
+        }
+    }
     pieces.push(Piece::Line(Line::from("")));
     pieces.push(Piece::Line(Line::from(Span::styled("timeline", t.title))));
     for e in &d.log {
