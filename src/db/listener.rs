@@ -183,7 +183,10 @@ impl Listener {
         let conn = self.conn.as_ref()?;
         Some(
             conn.client()
-                .execute("SELECT pg_notify($1, $2)", &[&self.spec.channel, &payload])
+                .execute(
+                    "/* pgq */ SELECT pg_notify($1, $2)",
+                    &[&self.spec.channel, &payload],
+                )
                 .await,
         )
     }

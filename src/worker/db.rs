@@ -468,7 +468,10 @@ impl Db {
     pub async fn notify(&self, payload: &str) -> Result<(), DbFailure> {
         self.listening_client()
             .unwrap_or(&self.control)
-            .execute("SELECT pg_notify($1, $2)", &[&self.names.channel, &payload])
+            .execute(
+                "/* pgq */ SELECT pg_notify($1, $2)",
+                &[&self.names.channel, &payload],
+            )
             .await
             .map(|_| ())
             .map_err(failure("NOTIFY"))

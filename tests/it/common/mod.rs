@@ -416,7 +416,8 @@ pub fn spawn(mut cmd: Command) -> Spawned {
 
 impl TestDb {
     /// Backend pids in this database running a `LISTEN` (the listener's last
-    /// statement, or the NOTIFY probe a listener sends right after it),
+    /// statement, or pgq's own NOTIFY probe, marked `/* pgq */`, sent right
+    /// after it; a test's own NOTIFY is not one),
     /// waiting up to `timeout` for at least one.
     pub async fn wait_for_listener(&self, timeout: Duration) -> Vec<i32> {
         let client = self.client().await;
@@ -424,7 +425,7 @@ impl TestDb {
         loop {
             let pids: Vec<i32> = client
                 .query(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT pg_notify%')",
+                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE '/* pgq */ SELECT pg_notify%')",
                     &[&self.name],
                 )
                 .await
@@ -448,7 +449,7 @@ impl TestDb {
         wait_for(timeout, || async {
             let listening: i64 = client
                 .query_one(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE 'SELECT pg_notify%')",
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND (query LIKE 'LISTEN%' OR query LIKE '/* pgq */ SELECT pg_notify%')",
                     &[&self.name],
                 )
                 .await
