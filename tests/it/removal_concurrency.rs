@@ -13,8 +13,7 @@ use crate::common;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Spawned, TestDb, manifest_file, stderr, stdout, wait_for};
-use tokio_postgres::Client;
+use common::{Spawned, TestDb, count, manifest_file, stderr, stdout, wait_for};
 
 const WAIT: Duration = Duration::from_secs(60);
 const NOOP_WORKER: &str = include_str!("../fixtures/noop_worker.py");
@@ -22,14 +21,6 @@ const FAST: &str = "[[entrypoint]]\nname = \"fast\"\nbuiltin = \"noop\"\n";
 const ROUNDS: usize = 10;
 /// Jobs per round: enough that the removal runs while all three drain.
 const JOBS: i64 = 20_000;
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client
-        .query_one(sql, &[])
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .get(0)
-}
 
 fn spawn_python(db: &TestDb) -> Child {
     Command::new(common::python_venv().join("bin/python"))

@@ -109,7 +109,9 @@ fn the_statement_command_is_hidden() {
         .and_then(|rest| rest.split("\n\n").next())
         .unwrap_or_default();
     assert!(
-        !commands.lines().any(|l| l.trim_start().starts_with("statement")),
+        !commands
+            .lines()
+            .any(|l| l.trim_start().starts_with("statement")),
         "{text}"
     );
 }

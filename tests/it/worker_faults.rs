@@ -9,7 +9,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{Spawned, TestDb, log_statuses, manifest_file, wait_for};
+use common::{Spawned, TestDb, count, log_statuses, manifest_file, wait_for};
 use tokio_postgres::Client;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -43,14 +43,6 @@ async fn refill(client: &Client, entrypoint: &str, n: i64) {
         )
         .await
         .expect("enqueue");
-}
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client
-        .query_one(sql, &[])
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .get(0)
 }
 
 /// Where every job is after a worker ended.

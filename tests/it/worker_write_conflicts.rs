@@ -6,7 +6,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::{TestDb, manifest_file, wait_for};
+use common::{TestDb, count, manifest_file, wait_for};
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
 
@@ -17,14 +17,6 @@ const JOBS_PER_ROUND: i64 = 10;
 /// Rounds the test may need before its timing lets the worker lose the
 /// deadlock (each round is a fresh set of jobs).
 const ROUNDS: usize = 4;
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client
-        .query_one(sql, &[])
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .get(0)
-}
 
 /// Queue `JOBS_PER_ROUND` jobs that sleep 3 s; their ids, ascending.
 async fn enqueue_naps(client: &Client) -> Vec<i64> {

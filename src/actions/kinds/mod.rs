@@ -8,6 +8,66 @@ use super::preview::Preview;
 use super::{Act, ActionError, Session};
 use crate::settings::names::ObjectNames;
 
+/// The four job changes by selection (cancel, delete, purge, requeue) are
+/// one shape: a selection, the bound the operator confirmed, and
+/// `job_removal` doing the work for their kind of [`Removal`]. One
+/// definition, so they cannot drift apart.
+macro_rules! job_change {
+    ($(#[$doc:meta])* $Type:ident, $removal:expr, $sample:expr) => {
+        use crate::actions::job_removal::{self, Bound, Removal, Removed};
+        use crate::actions::job_selection::JobSelection;
+        use crate::actions::preview::Preview;
+        use crate::actions::{Act, ActionError, Session};
+        use crate::settings::names::ObjectNames;
+
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $Type {
+            pub selection: JobSelection,
+            /// What the operator confirmed (a filter's count): acted within.
+            pub bound: Option<Bound>,
+        }
+
+        impl $Type {
+            const REMOVAL: Removal = $removal;
+        }
+
+        impl Act for $Type {
+            type Output = Removed;
+            const MUTATES: bool = true;
+            const DRY_RUN: bool = true;
+
+            fn sample() -> Self {
+                $Type {
+                    selection: $sample,
+                    bound: None,
+                }
+            }
+
+            fn command_line(&self, names: &ObjectNames) -> String {
+                job_removal::command_line(names, Self::REMOVAL, &self.selection)
+            }
+
+            async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
+                job_removal::remove(
+                    session,
+                    Self::REMOVAL,
+                    &self.selection,
+                    self.bound,
+                    dry_run,
+                    &mut |_| true,
+                )
+                .await
+            }
+
+            async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+                let line = self.command_line(&session.names);
+                job_removal::preview(session, Self::REMOVAL, &self.selection, line).await
+            }
+        }
+    };
+}
+
 macro_rules! register {
     ($($module:ident :: $Type:ident => $Out:ident,)*) => {
         $(

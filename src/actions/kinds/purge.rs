@@ -1,53 +1,8 @@
 //! `pgq purge`: remove queued jobs matching a filter, in batches, logged `deleted`.
 //! Everything but the kind of removal lives in `actions::job_removal`.
 
-use crate::actions::job_removal::{self, Bound, Removal, Removed};
-use crate::actions::job_selection::JobSelection;
-use crate::actions::preview::Preview;
-use crate::actions::{Act, ActionError, Session};
-use crate::settings::names::ObjectNames;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct PurgeJobs {
-    pub selection: JobSelection,
-    /// What the operator confirmed (a filter's count): acted within.
-    pub bound: Option<Bound>,
-}
-
-impl Act for PurgeJobs {
-    type Output = Removed;
-    const MUTATES: bool = true;
-    const DRY_RUN: bool = true;
-
-    fn sample() -> Self {
-        PurgeJobs {
-            selection: JobSelection::Filter(Box::new(crate::actions::job_filter::JobFilter {
-                entrypoints: vec!["nightly".into()],
-                older_than: Some(std::time::Duration::from_secs(3600)),
-                ..Default::default()
-            })),
-            bound: None,
-        }
-    }
-
-    fn command_line(&self, names: &ObjectNames) -> String {
-        job_removal::command_line(names, Removal::Purge, &self.selection)
-    }
-
-    async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
-        job_removal::remove(
-            session,
-            Removal::Purge,
-            &self.selection,
-            self.bound,
-            dry_run,
-            &mut |_| true,
-        )
-        .await
-    }
-
-    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-        let line = self.command_line(&session.names);
-        job_removal::preview(session, Removal::Purge, &self.selection, line).await
-    }
-}
+job_change!(PurgeJobs, Removal::Purge, JobSelection::Filter(Box::new(crate::actions::job_filter::JobFilter {
+        entrypoints: vec!["nightly".into()],
+        older_than: Some(std::time::Duration::from_secs(3600)),
+        ..Default::default()
+    })));

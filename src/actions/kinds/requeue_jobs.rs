@@ -1,52 +1,7 @@
 //! `pgq requeue` by filter: held (failed) jobs back to the queue, in batches, logged `queued`.
-//! Everything but the kind of removal lives in `actions::job_removal`.
+//! Everything but the kind of change lives in `actions::job_removal`.
 
-use crate::actions::job_removal::{self, Bound, Removal, Removed};
-use crate::actions::job_selection::JobSelection;
-use crate::actions::preview::Preview;
-use crate::actions::{Act, ActionError, Session};
-use crate::settings::names::ObjectNames;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RequeueJobs {
-    pub selection: JobSelection,
-    /// What the operator confirmed (a filter's count): acted within.
-    pub bound: Option<Bound>,
-}
-
-impl Act for RequeueJobs {
-    type Output = Removed;
-    const MUTATES: bool = true;
-    const DRY_RUN: bool = true;
-
-    fn sample() -> Self {
-        RequeueJobs {
-            selection: JobSelection::Filter(Box::new(crate::actions::job_filter::JobFilter {
-                entrypoints: vec!["nightly".into()],
-                ..Default::default()
-            })),
-            bound: None,
-        }
-    }
-
-    fn command_line(&self, names: &ObjectNames) -> String {
-        job_removal::command_line(names, Removal::Requeue, &self.selection)
-    }
-
-    async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
-        job_removal::remove(
-            session,
-            Removal::Requeue,
-            &self.selection,
-            self.bound,
-            dry_run,
-            &mut |_| true,
-        )
-        .await
-    }
-
-    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-        let line = self.command_line(&session.names);
-        job_removal::preview(session, Removal::Requeue, &self.selection, line).await
-    }
-}
+job_change!(RequeueJobs, Removal::Requeue, JobSelection::Filter(Box::new(crate::actions::job_filter::JobFilter {
+        entrypoints: vec!["nightly".into()],
+        ..Default::default()
+    })));

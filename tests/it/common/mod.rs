@@ -522,6 +522,15 @@ fn wait_line(
     }
 }
 
+/// The one number `sql` answers (a count); panics with the statement on error.
+pub async fn count(client: &Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
+
 /// Poll `check` every 50 ms until it yields `Some`, or `None` after `timeout`.
 pub async fn wait_for<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
 where
