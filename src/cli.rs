@@ -43,7 +43,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every command takes; listed under their own heading, after a
+/// command's own options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// PostgreSQL connection string (URI or key=value; else env PGQUEUER_DSN, then PGDSN); the password is never printed
     // Not clap's `env`: PGQUEUER_DSN comes before PGDSN, and a context's DSN
@@ -164,12 +167,18 @@ pub enum Command {
         after_help = "Examples:\n  pgq completions bash > ~/.local/share/bash-completion/completions/pgq\n  pgq completions zsh > ~/.zfunc/_pgq\n  pgq completions fish > ~/.config/fish/completions/pgq.fish"
     )]
     Completions {
+        /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff), generated from these same definitions
     #[command(after_help = "Example:\n  pgq man | man -l -")]
-    Man,
+    Man {
+        /// Write pgq.1 and one pgq-COMMAND.1 per command into DIR instead
+        /// of printing them all to stdout
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Create the PGQueuer 1.6 schema (refuses an existing installation)
     #[command(after_help = "Example:\n  pgq install --durability balanced")]
     Install {
@@ -180,6 +189,7 @@ pub enum Command {
         #[arg(long, overrides_with = "no_create_schema")]
         create_schema: bool,
         /// Do not run CREATE SCHEMA IF NOT EXISTS for --schema
+        /// Do not create the schema named by --schema (it must exist)
         #[arg(long, overrides_with = "create_schema")]
         no_create_schema: bool,
         /// Print the SQL instead of running it (does not connect)
@@ -203,6 +213,7 @@ pub enum Command {
         #[arg(long, overrides_with = "no_widen_id")]
         widen_id: bool,
         /// Leave int4 id columns and sequences as they are
+        /// Leave integer ids as they are (else widened to bigint)
         #[arg(long, overrides_with = "widen_id")]
         no_widen_id: bool,
         /// Same as --plan: print exactly what would be applied
@@ -215,6 +226,7 @@ pub enum Command {
     /// Check that the PGQueuer objects are present (or absent)
     #[command(after_help = "Example:\n  pgq verify --expect present --strict")]
     Verify {
+        /// Whether the objects should be there (present) or gone (absent)
         #[arg(long, value_enum)]
         expect: Expect,
         /// Also compare columns, types, defaults, indexes, enum labels and the trigger
@@ -227,6 +239,7 @@ pub enum Command {
         after_help = "Example:\n  pgq alter-durability balanced --dry-run"
     )]
     AlterDurability {
+        /// durable (all logged), balanced (log and statistics unlogged) or volatile (all unlogged)
         #[arg(value_enum)]
         level: Durability,
         /// Print the statements that would run; change nothing
@@ -287,6 +300,7 @@ pub enum Command {
     /// Jobs held in status 'failed' (on_failure="hold"), newest first
     #[command(after_help = "Example:\n  pgq failed -n 50 --json")]
     Failed {
+        /// Jobs to list
         #[arg(short = 'n', long, default_value_t = 25)]
         limit: u32,
     },
@@ -314,6 +328,7 @@ pub enum Command {
         /// Seconds since the last heartbeat
         #[arg(short, long, default_value_t = 300.0, value_parser = non_negative_seconds)]
         threshold: f64,
+        /// Jobs to list
         #[arg(short = 'n', long, default_value_t = 25)]
         limit: u32,
     },
@@ -336,6 +351,7 @@ pub enum Command {
     /// One job: its queue row, payload, headers and whole log history
     #[command(after_help = "Examples:\n  pgq job 48121\n  pgq job 48121 --json | jq .log")]
     Job {
+        /// The job's id
         #[arg(value_name = "ID")]
         id: i64,
     },
@@ -344,6 +360,7 @@ pub enum Command {
         after_help = "Examples:\n  pgq why 48121\n  pgq why --schedule nightly_report\n  pgq why 48121 --json | jq '.reasons[].reason'"
     )]
     Why {
+        /// The job's id
         #[arg(
             value_name = "ID",
             required_unless_present = "schedule",
@@ -576,8 +593,10 @@ pub struct RunArgs {
     /// DEBUG, INFO, WARNING, ERROR or CRITICAL (case-insensitive)
     #[arg(long, default_value = "INFO", value_name = "LEVEL", value_parser = crate::worker::log::Level::parse)]
     pub log_level: crate::worker::log::Level,
+    /// Log lines as PGQueuer's text or as one JSON object per line
     #[arg(long, value_enum, default_value_t = crate::worker::log::Format::Text)]
     pub log_format: crate::worker::log::Format,
+    /// continuous: run until stopped; drain: stop once the queue is empty
     #[arg(long, value_enum, default_value_t = crate::worker::Mode::Continuous)]
     pub mode: crate::worker::Mode,
     /// Cap on this worker's picked jobs (at least twice the batch size; 0 = none)
@@ -751,6 +770,9 @@ pub struct JobsArgs {
     /// Finished jobs from the log table instead of the queue
     #[arg(long)]
     pub history: bool,
+    /// With --json: each row's whole payload, as `pgq job --json` gives it
+    #[arg(long)]
+    pub payload: bool,
     /// Lowest ids first (default: newest first)
     #[arg(long)]
     pub oldest_first: bool,
@@ -782,6 +804,7 @@ pub struct QueueArgs {
     /// Deduplication key: unique among queued and picked jobs
     #[arg(long, value_name = "KEY")]
     pub dedupe_key: Option<String>,
+    /// What a dedupe key already queued or picked does: raise (error), skip, or update-priority
     #[arg(long, value_enum, default_value_t = OnConflict::Raise)]
     pub on_conflict: OnConflict,
     /// Header KEY=VALUE (repeatable); VALUE is JSON if it parses, else a string
@@ -819,6 +842,7 @@ pub enum SqlCommand {
         /// Include CREATE SCHEMA IF NOT EXISTS for --schema (the default)
         #[arg(long, overrides_with = "no_create_schema")]
         create_schema: bool,
+        /// Do not create the schema named by --schema (it must exist)
         #[arg(long, overrides_with = "create_schema")]
         no_create_schema: bool,
     },
@@ -833,16 +857,19 @@ pub enum SqlCommand {
         /// Widen int4 ids to bigint (the default; else env PGQUEUER_WIDEN_ID)
         #[arg(long, overrides_with = "no_widen_id")]
         widen_id: bool,
+        /// Leave integer ids as they are (else widened to bigint)
         #[arg(long, overrides_with = "widen_id")]
         no_widen_id: bool,
     },
     /// ALTER TABLE … SET LOGGED/UNLOGGED for all four tables
     Durability {
+        /// durable (all logged), balanced (log and statistics unlogged) or volatile (all unlogged)
         #[arg(value_enum)]
         level: Durability,
     },
     /// The autovacuum settings (or their reset)
     Autovac {
+        /// Reset the settings to PostgreSQL's defaults instead
         #[arg(long, overrides_with = "no_rollback")]
         rollback: bool,
         /// The recommended settings (the default)
@@ -932,5 +959,34 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Options with no description, as `command › --flag`.
+    fn undescribed(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") || arg.is_hide_set() {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                out.push(format!("{path} › {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            undescribed(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_option_has_a_description() {
+        let mut missing = Vec::new();
+        undescribed(&Cli::command(), "pgq", &mut missing);
+        assert!(missing.is_empty(), "no description: {missing:#?}");
     }
 }

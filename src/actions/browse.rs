@@ -431,6 +431,20 @@ impl JobDetail {
     }
 }
 
+/// The whole payloads of the given queue jobs (those still there).
+pub async fn payloads(
+    session: &Session,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Option<Vec<u8>>>, ActionError> {
+    let ids = ids.to_vec();
+    let rows = session
+        .client()
+        .query(&Statement::JobPayloads.render(&session.names), &[&ids])
+        .await
+        .map_err(|e| missing_schema_or(session, e, "reading the jobs' payloads"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// At most this many log rows per job (PGQueuer's own history view shows 100).
 pub const LOG_HISTORY_LIMIT: i64 = 1000;
 

@@ -43,9 +43,28 @@ fn list_action(args: &JobsArgs) -> Result<ListJobs, CommandError> {
 
 pub(super) async fn jobs(ctx: &CommandContext, args: &JobsArgs) -> Result<Exit, CommandError> {
     let action = list_action(args)?;
+    if args.payload && !(ctx.json && !args.history) {
+        return Err(CommandError::Usage(
+            "--payload goes with --json on the queue (the text table shows a preview; the log keeps no payload)".into(),
+        ));
+    }
     let names = object_names(ctx)?;
     let session = open_session(ctx, names).await?;
     let page = actions::run(&session, &action, false).await?;
+    if ctx.json && args.payload {
+        let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+        let payloads = crate::actions::browse::payloads(&session, &ids).await?;
+        let mut value = serde_json::to_value(&page).unwrap_or_default();
+        if let Some(rows) = value.get_mut("rows").and_then(|r| r.as_array_mut()) {
+            for (row, job) in rows.iter_mut().zip(&page.rows) {
+                // A job finished since the page was read has no payload left.
+                let payload = payloads.get(&job.id).map(|p| PayloadJson::of(p.as_deref()));
+                row["payload"] = serde_json::to_value(payload).unwrap_or_default();
+            }
+        }
+        output::stdout_exact(&output::json_line(&value));
+        return Ok(Exit::Ok);
+    }
     if ctx.json {
         output::stdout_exact(&output::json_line(&page));
         return Ok(Exit::Ok);

@@ -219,7 +219,7 @@ pub async fn run(cli: Cli) -> Exit {
             demo::run(&ctx, options).await
         }
         Command::Completions { shell } => shell_support::completions(*shell),
-        Command::Man => shell_support::man(),
+        Command::Man { dir } => shell_support::man(dir.as_deref()),
         Command::Sql(sql) => schema::sql(&ctx, sql),
         Command::Install { .. }
         | Command::Uninstall { .. }

@@ -573,6 +573,20 @@ impl Keymap {
         out
     }
 
+    /// Every binding of every scope, in the order of the key list, with
+    /// this keymap's keys: the console's keys in the manual (`pgq(1)`).
+    pub fn all(&self) -> Vec<Binding> {
+        SPECS
+            .iter()
+            .map(|s| Binding {
+                scope: s.scope,
+                keys: join_keys(self.keys(s)),
+                label: s.hint.unwrap_or(""),
+                help: s.help.to_string(),
+            })
+            .collect()
+    }
+
     /// The bindings live in `scopes`, grouped by scope, for the help
     /// overlay (contextual, like gitui: each tab shows its own keys). The
     /// tab keys read as one row built from `tabs`, the tabs on offer in the

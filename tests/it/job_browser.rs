@@ -346,3 +346,18 @@ fn wrong_use_exits_2_before_connecting() {
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
 }
+
+/// `pgq jobs --json --payload` carries each row's whole payload as data,
+/// the way `pgq job --json` does; without --json it is wrong use.
+#[tokio::test]
+async fn jobs_json_with_payload_carries_each_payload_as_data() {
+    let db = TestDb::installed();
+    assert_exit(&db.pgq(&["queue", "p", r#"{"order": 7}"#]), 0);
+    assert_exit(&db.pgq(&["queue", "p", "plain text"]), 0);
+    let page = json(&db.pgq(&["--json", "jobs", "--payload", "--oldest-first"]));
+    let rows = page["rows"].as_array().expect("rows");
+    assert_eq!(rows[0]["payload"]["kind"], "json");
+    assert_eq!(rows[0]["payload"]["value"], serde_json::json!({"order": 7}));
+    assert_eq!(rows[1]["payload"]["value"], "plain text");
+    assert_exit(&db.pgq(&["jobs", "--payload"]), 2);
+}

@@ -71,3 +71,37 @@ fn the_man_page_covers_the_tool_and_each_command() {
         );
     }
 }
+
+/// `pgq man --dir DIR` writes one page per command beside `pgq.1`, and the
+/// main page lists the console's keys from the one key list.
+#[test]
+fn man_dir_writes_a_page_per_command_and_the_console_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pgq_cmd(&["man", "--dir", dir.path().to_str().unwrap()], &[])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let main = std::fs::read_to_string(dir.path().join("pgq.1")).unwrap();
+    assert!(main.contains(".SH \"CONSOLE KEYS\""), "{main}");
+    assert!(main.contains("Show/hide this help"), "{main}");
+    assert!(main.contains(".SS \"Jobs tab\""), "{main}");
+    for command in commands().iter().filter(|c| *c != "help") {
+        let page = dir.path().join(format!("pgq-{command}.1"));
+        assert!(page.exists(), "no page for {command}");
+    }
+    let cancel = std::fs::read_to_string(dir.path().join("pgq-cancel.1")).unwrap();
+    assert!(cancel.contains("entrypoint"), "{cancel}");
+}
+
+/// A command's own options come first; the global ones under their own
+/// heading after them.
+#[test]
+fn help_lists_a_commands_own_options_before_the_global_ones() {
+    let out = pgq_cmd(&["cancel", "--help"], &[]).output().unwrap();
+    assert_exit(&out, 0);
+    let help = stdout(&out);
+    let own = help.find("--entrypoint").expect("own option");
+    let global = help.find("Global options:").expect("global heading");
+    let dsn = help.find("--dsn").expect("global option");
+    assert!(own < global && global < dsn, "{help}");
+}
