@@ -34,6 +34,15 @@ impl Act for PurgeJobs {
         job_removal::command_line(names, Removal::Purge, &self.selection)
     }
 
+    fn outcome_text(&self, removed: &Removed) -> String {
+        removed.summary()
+    }
+
+    /// By filter it goes batch by batch through what may be millions of jobs.
+    fn long_running(&self) -> bool {
+        !self.selection.is_ids()
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
         job_removal::remove(
             session,
