@@ -128,7 +128,10 @@ pub async fn audited<A: Act>(
 fn statements(sent: Vec<Sent>) -> Vec<Statement> {
     let mut out: Vec<Statement> = Vec::new();
     for s in sent {
-        if let Some(seen) = out.iter_mut().find(|x| x.statement == cut(&s.sql, MAX_SQL_CHARS)) {
+        if let Some(seen) = out
+            .iter_mut()
+            .find(|x| x.statement == cut(&s.sql, MAX_SQL_CHARS))
+        {
             seen.times += 1;
             continue;
         }

@@ -1,6 +1,7 @@
 //! Scripted commands: build an action from arguments, execute it, render the
 //! outcome. No SQL lives here.
 
+mod audit;
 mod config;
 mod console;
 mod context;
@@ -214,6 +215,7 @@ pub async fn run(cli: Cli) -> Exit {
             console::run(&ctx, crate::cli::ConsoleTab::Events, channel.as_deref()).await
         }
         Command::Config(c) => config::run(c),
+        Command::Audit { since } => audit::run(&ctx, *since),
         Command::Demo {
             duration,
             keep,

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::actions::preview::{Preview, preview};
 use crate::actions::audit::AuditTrail;
+use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session, kinds};
 use crate::db::connect;

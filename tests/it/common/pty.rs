@@ -44,6 +44,7 @@ impl Console {
         cmd.env("TERM", "xterm-256color");
         cmd.env("PGQ_CONFIG_DIR", dirs.path());
         cmd.env("PGQ_DATA_DIR", dirs.path());
+        cmd.env("PGQ_STATE_DIR", dirs.path());
         cmd.arg("--dsn");
         cmd.arg(dsn);
         for a in extra {
@@ -80,6 +81,11 @@ impl Console {
             _master: pair.master,
             _dirs: dirs,
         }
+    }
+
+    /// Where this console keeps its state (the audit log).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self._dirs.path()
     }
 
     /// The console process's id (for reading its CPU time from /proc).
