@@ -356,3 +356,38 @@ async fn a_cancel_from_the_console_writes_a_line() {
     assert!(!std::fs::read_to_string(&path).unwrap().contains(PASSWORD));
     assert_eq!(queued(&db).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_flashes_an_unwritable_audit_log_and_still_cancels() {
+    let db = TestDb::installed();
+    enqueue(&db, "long");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "").unwrap();
+    let state = file.join("state");
+    let mut console = Console::start_with(
+        &db.dsn(),
+        &[],
+        30,
+        100,
+        &[("PGQ_STATE_DIR", state.to_str().unwrap())],
+    );
+    console.press("2");
+    console.wait_for("the queued job", WAIT, |s| {
+        s.contains("long") && s.contains("queued")
+    });
+    console.press("c");
+    console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    console.press("\t");
+    console.press("\r");
+    // In the status bar, as a flash: on stderr it would draw over the screen.
+    console.wait_for("the flash in the status bar", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("connected │") && l.contains("audit log not writable"))
+    });
+    let start = Instant::now();
+    while queued(&db).await != 0 {
+        assert!(start.elapsed() < WAIT, "the job is still queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
