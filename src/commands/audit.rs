@@ -49,7 +49,8 @@ pub(super) fn run(ctx: &CommandContext, since: Option<Since>) -> Result<Exit, Co
         if ctx.json {
             output::stdout_exact(&format!("{line}\n"));
         } else {
-            output::stdout(&format!("{}\n", text_line(&entry)));
+            // One change, one line: an error's line breaks are shown escaped.
+            output::stdout_exact(&format!("{}\n", output::escape_line(&text_line(&entry))));
         }
     }
     if unreadable > 0 {
@@ -68,8 +69,8 @@ fn parse(line: &str) -> Option<(Entry, chrono::DateTime<chrono::Utc>)> {
     Some((entry, time.with_timezone(&chrono::Utc)))
 }
 
-/// `time  user@host  target  command  outcome`: one change, escaped for a
-/// terminal by the caller (outcomes quote server errors).
+/// `time  user@host  target  command  outcome`: one change (the caller
+/// escapes it for a terminal: outcomes quote server errors).
 fn text_line(e: &Entry) -> String {
     let target = match &e.context {
         Some(context) => format!("{} ({context})", e.target),

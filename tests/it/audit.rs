@@ -391,3 +391,33 @@ async fn the_console_flashes_an_unwritable_audit_log_and_still_cancels() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_full_disk_is_reported_once() {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    let db = TestDb::installed();
+    enqueue(&db, "nightly");
+    let config = tempfile::tempdir().unwrap();
+    // Every write to /dev/full fails with ENOSPC, as on a full disk.
+    std::fs::write(
+        config.path().join("config.toml"),
+        "audit_log = \"/dev/full\"\n",
+    )
+    .unwrap();
+    let out = pgq_cmd(
+        &["purge", "--entrypoint", "nightly", "--yes"],
+        &[
+            ("PGDSN", &db.dsn()),
+            ("PGQ_CONFIG_DIR", config.path().to_str().unwrap()),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(queued(&db).await, 0);
+    let err = stderr(&out);
+    assert_eq!(err.matches("audit log not writable").count(), 1, "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+}
