@@ -125,6 +125,7 @@ async fn query_bench(dsn: &str) -> Result<(), Box<dyn std::error::Error>> {
         names: ObjectNames::with_prefix("", None)?,
         target: settings.target(),
         read_only: true,
+        audit: None,
     };
     println!("\nStats query (one refresh of the db task), 10 runs each:");
     for window in StatsWindow::ALL {

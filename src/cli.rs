@@ -371,6 +371,15 @@ pub enum Command {
         #[arg(long, value_name = "ENTRYPOINT", value_parser = entrypoint_name)]
         schedule: Option<String>,
     },
+    /// The audit log: every change made with pgq (console or commands), oldest first
+    #[command(
+        after_help = "One JSON line per change in $XDG_STATE_HOME/pgq/audit.jsonl (~/.local/state/pgq),\nor where audit_log in config.toml says.\n\nExamples:\n  pgq audit --since 1h\n  pgq audit --since 2026-01-31T08:00:00Z --json | jq .command"
+    )]
+    Audit {
+        /// Only changes since an age (1h, 2d) or a time (RFC 3339)
+        #[arg(long, value_name = "AGE|TIME", value_parser = crate::settings::audit::parse_since)]
+        since: Option<crate::settings::audit::Since>,
+    },
     /// Run a worker (queue manager and scheduler) defined by a TOML manifest
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),

@@ -122,6 +122,35 @@ pub struct Removed {
     pub left: u64,
 }
 
+impl Removed {
+    /// `canceled 3 jobs (ids 4, 5, 6)`, with interruptions and leftovers.
+    pub fn summary(&self) -> String {
+        let mut text = format!(
+            "{} {}",
+            self.removal.past(),
+            crate::output::plural(self.count as usize, "job")
+        );
+        if !self.ids.is_empty() {
+            let ids: Vec<String> = self.ids.iter().map(i64::to_string).collect();
+            text.push_str(&format!(" ({})", ids.join(", ")));
+        }
+        text.push_str(&format!(
+            " in {}",
+            crate::output::plural(self.batches, "batch")
+        ));
+        if self.interrupted {
+            text.push_str("; interrupted, the rest is untouched");
+        }
+        if self.left > 0 {
+            text.push_str(&format!(
+                "; {} held by another transaction left untouched",
+                crate::output::plural(self.left as usize, "job")
+            ));
+        }
+        text
+    }
+}
+
 fn selection_binds(
     removal: Removal,
     selection: &JobSelection,

@@ -13,6 +13,7 @@
 //! preview is exactly what would run.
 
 pub mod activity;
+pub mod audit;
 pub mod browse;
 pub mod check;
 pub mod job_filter;
@@ -69,6 +70,17 @@ pub trait Act: Into<Action> {
 
     /// What the action does; called by [`run`] once the refusals passed.
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Self::Output, ActionError>;
+
+    /// What a change did, for the audit log (counts rather than rows).
+    fn outcome_text(&self, _output: &Self::Output) -> String {
+        "done".into()
+    }
+
+    /// Runs long enough (batch after batch) that the audit log also says
+    /// when it started.
+    fn long_running(&self) -> bool {
+        false
+    }
 
     /// What the action will do, before it runs (the console's confirmation).
     async fn preview(&self, session: &Session) -> Result<preview::Preview, ActionError> {
@@ -194,6 +206,8 @@ pub async fn run<A: Act>(
     }
     if A::MUTATES && !dry_run {
         refuse_writes(session, command_line).await?;
+        // A dry run changes nothing, so only real changes are audited.
+        return audit::audited(session, action, action.perform(session, false)).await;
     }
     action.perform(session, dry_run).await
 }

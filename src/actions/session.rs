@@ -13,7 +13,7 @@
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::record::record;
+use super::record::{record, record_with};
 use super::{ActionError, db_err};
 use crate::db::connect::Connection;
 use crate::settings::names::ObjectNames;
@@ -26,6 +26,8 @@ pub struct Session {
     pub target: String,
     /// Refuse every mutating action (console `--read-only`, config contexts).
     pub read_only: bool,
+    /// Where its changes are logged (`None`: not logged, e.g. a demo's own database).
+    pub audit: Option<super::audit::AuditTrail>,
 }
 
 /// How a [`Session::transaction`] ends when its work succeeded.
@@ -47,7 +49,7 @@ impl Session {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        record(sql);
+        record_with(sql, params);
         self.conn.client.query(sql, params).await
     }
 

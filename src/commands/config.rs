@@ -17,6 +17,12 @@ pub(super) fn run(command: &ConfigCommand) -> Result<Exit, CommandError> {
             };
             output::stdout(&format!("config: {}\n", show(config::config_path())));
             output::stdout(&format!("log:    {}\n", show(config::log_path())));
+            // Where the audit log goes (config.toml's audit_log when it reads).
+            let loaded = Config::load().ok();
+            output::stdout(&format!(
+                "audit:  {}\n",
+                show(crate::settings::audit::audit_path(loaded.as_ref()))
+            ));
             Ok(Exit::Ok)
         }
         ConfigCommand::Check => {

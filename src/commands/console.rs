@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use super::CommandContext;
 use super::{CommandError, connection_settings, object_names, read_only};
+use crate::actions::audit::AuditTrail;
 use crate::cli::ConsoleTab;
 use crate::console::app::Tab;
 use crate::console::{self, ConsoleOptions, Start, WorkerLink};
@@ -49,6 +50,10 @@ pub async fn open(
     worker: Option<WorkerLink>,
 ) -> Result<Exit, CommandError> {
     let (config, keymap) = super::config::load().map_err(|e| CommandError::Usage(e.to_string()))?;
+    let audit = crate::settings::audit::audit_path(Some(&config)).map(|path| AuditTrail {
+        path,
+        context: ctx.context_name.clone(),
+    });
     let options = ConsoleOptions {
         start: start.into(),
         settings,
@@ -58,6 +63,7 @@ pub async fn open(
         config,
         keymap,
         worker,
+        audit,
     };
     console::run(options)
         .await

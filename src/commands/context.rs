@@ -26,6 +26,8 @@ pub struct CommandContext {
     pub pooler: Option<Pooler>,
     /// `--listen-dsn` / PGQ_LISTEN_DSN.
     pub listen_dsn: Option<String>,
+    /// `--context` as typed (named in the audit log).
+    pub context_name: Option<String>,
     /// The `--context` entry (`None` without `--context`). A broken config
     /// file or an unknown name is kept, not reported here: only commands that
     /// use the entry fail on it, so `pgq --context x completions bash` works.
@@ -52,6 +54,7 @@ impl CommandContext {
             schema: global.schema,
             pooler: global.pooler,
             listen_dsn: global.listen_dsn,
+            context_name: global.context.clone(),
             entry,
         }
     }

@@ -106,7 +106,8 @@ async fn run<A: Act<Output = Removed>>(
         counted = Some(found);
     }
     actions::refuse_writes(&session, || action.command_line(&session.names)).await?;
-    let (removed, signal) = with_progress(&session, removal, selection, counted, signals).await?;
+    let (removed, signal) =
+        with_progress(&session, action, removal, selection, counted, signals).await?;
     report(ctx, &removed, signal);
     Ok(match signal {
         Some(StopSignal::Terminate) => Exit::Terminated,
@@ -118,8 +119,9 @@ async fn run<A: Act<Output = Removed>>(
 
 /// Run the removal with a progress bar on a terminal; a stop signal stops
 /// it between batches (a batch is never cut in half). Says which signal.
-async fn with_progress(
+async fn with_progress<A: Act<Output = Removed>>(
     session: &Session,
+    action: &A,
     removal: Removal,
     selection: &JobSelection,
     counted: Option<job_removal::Counted>,
@@ -148,11 +150,14 @@ async fn with_progress(
         indicatif::ProgressBar::new(n)
     };
     let bound = counted.as_ref().map(job_removal::Counted::bound);
-    let result = job_removal::remove(session, removal, selection, bound, false, &mut |done| {
+    // Driven here rather than through `actions::run` (progress, signals),
+    // so logged here: the audit log sees every change.
+    let mut on_batch = |done| {
         progress.set_position(done);
         stopped().is_none()
-    })
-    .await;
+    };
+    let removing = job_removal::remove(session, removal, selection, bound, false, &mut on_batch);
+    let result = actions::audit::audited(session, action, removing).await;
     watcher.abort();
     progress.finish_and_clear();
     let removed = result?;

@@ -1,6 +1,7 @@
 //! Scripted commands: build an action from arguments, execute it, render the
 //! outcome. No SQL lives here.
 
+mod audit;
 mod config;
 mod console;
 mod context;
@@ -26,6 +27,7 @@ mod why;
 
 use tokio_postgres::error::SqlState;
 
+use crate::actions::audit::AuditTrail;
 use crate::actions::{ActionError, Session};
 use crate::cli::{Cli, Command};
 use crate::db::connect;
@@ -156,6 +158,18 @@ pub async fn open_session(
         names,
         target: settings.target(),
         read_only,
+        audit: audit_trail(ctx),
+    })
+}
+
+/// Where this command's changes are logged: config.toml's `audit_log`, else
+/// the state directory. A broken config.toml does not stop a change (only
+/// `--context` needs it); the change is then logged at the default path.
+pub fn audit_trail(ctx: &CommandContext) -> Option<AuditTrail> {
+    let config = crate::settings::config::Config::load().ok();
+    Some(AuditTrail {
+        path: crate::settings::audit::audit_path(config.as_ref())?,
+        context: ctx.context_name.clone(),
     })
 }
 
@@ -201,6 +215,7 @@ pub async fn run(cli: Cli) -> Exit {
             console::run(&ctx, crate::cli::ConsoleTab::Events, channel.as_deref()).await
         }
         Command::Config(c) => config::run(c),
+        Command::Audit { since } => audit::run(&ctx, *since),
         Command::Demo {
             duration,
             keep,

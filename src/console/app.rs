@@ -697,6 +697,7 @@ impl App {
                 elapsed,
                 sql,
             } => self.done(id, result, elapsed, sql, &mut effects),
+            DbEvent::AuditProblem(text) => self.flash(Level::Error, text),
         }
         effects
     }

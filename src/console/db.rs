@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use crate::actions::audit::AuditTrail;
 use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session, kinds};
@@ -148,6 +149,8 @@ pub enum DbEvent {
         /// The statements the action sent, as recorded while it ran.
         sql: Vec<String>,
     },
+    /// The audit log could not be written (said once per process).
+    AuditProblem(String),
 }
 
 /// What the db task needs to connect and LISTEN.
@@ -159,6 +162,8 @@ pub struct Target {
     pub read_only: bool,
     /// How often a standby is asked whether it has been promoted.
     pub standby_recheck: Duration,
+    /// Where the changes made from the console are logged.
+    pub audit: Option<AuditTrail>,
 }
 
 pub struct DbHandle {
@@ -169,6 +174,11 @@ pub struct DbHandle {
 pub fn spawn(target: Target) -> DbHandle {
     let (req_tx, req_rx) = unbounded_channel();
     let (ev_tx, ev_rx) = unbounded_channel();
+    // On stderr it would draw over the screen: the app flashes it instead.
+    let problems = ev_tx.clone();
+    actions::audit::report_problems_with(move |text| {
+        let _ = problems.send(DbEvent::AuditProblem(text));
+    });
     tokio::spawn(run(target, req_rx, ev_tx));
     DbHandle {
         requests: req_tx,
@@ -320,6 +330,7 @@ async fn connect_session(target: &Target) -> Result<Session, String> {
         names: target.names.clone(),
         target: target.settings.target(),
         read_only: target.read_only,
+        audit: target.audit.clone(),
     })
 }
 

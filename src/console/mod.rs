@@ -56,6 +56,8 @@ pub struct ConsoleOptions {
     pub keymap: keymap::Keymap,
     /// A worker running in this process, shown on the Worker tab.
     pub worker: Option<WorkerLink>,
+    /// Where changes made from the console are logged.
+    pub audit: Option<crate::actions::audit::AuditTrail>,
 }
 
 /// A worker the console shows (and, for `pgq run`, stops on quit).
@@ -108,6 +110,7 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         read_only: options.read_only,
         // "Each poll": a promotion shows up as soon as the next refresh would.
         standby_recheck: options.config.refresh_interval,
+        audit: options.audit,
     });
     let mut terminal = ratatui::try_init()?;
     let result = event_loop(&mut terminal, &mut app, db, worker.as_mut()).await;

@@ -27,6 +27,7 @@ struct RawConfig {
     contexts: BTreeMap<String, Context>,
     #[serde(default)]
     check: super::check::RawCheck,
+    audit_log: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -67,6 +68,8 @@ pub struct Config {
     pub contexts: BTreeMap<String, Context>,
     /// `[check]`: the defaults of `pgq check` and `pgq metrics --alert-rules`.
     pub check: super::check::Thresholds,
+    /// `audit_log`: where the audit log of changes goes (see `super::audit`).
+    pub audit_log: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +153,7 @@ impl Config {
             }
         }
         let check = raw.check.thresholds()?;
+        let audit_log = raw.audit_log.as_deref().map(audit_log_path).transpose()?;
         Ok(Config {
             path: path.to_path_buf(),
             loaded,
@@ -159,6 +163,7 @@ impl Config {
             keymap: raw.keymap,
             contexts: raw.contexts,
             check,
+            audit_log,
         })
     }
 
@@ -179,6 +184,24 @@ impl Config {
             }
         })
     }
+}
+
+/// `audit_log` as written: `~/` is the home directory; a relative path would
+/// depend on where pgq was started, so it is refused.
+fn audit_log_path(text: &str) -> Result<PathBuf, String> {
+    let path = match text.strip_prefix("~/") {
+        Some(rest) => directories::BaseDirs::new()
+            .ok_or("audit_log: cannot determine the home directory for ~/")?
+            .home_dir()
+            .join(rest),
+        None => PathBuf::from(text),
+    };
+    if text.trim().is_empty() || !path.is_absolute() {
+        return Err(format!(
+            "audit_log: {text:?} is not an absolute path (or ~/…)"
+        ));
+    }
+    Ok(path)
 }
 
 /// `line N, column M: message` from a toml error; the key path is part of
@@ -250,6 +273,10 @@ schema = "jobs"
         );
         let e = parse("refresh_interval = 0.1\n").unwrap_err();
         assert!(e.starts_with("refresh_interval:"), "{e}");
+        let e = parse("audit_log = \"audit.jsonl\"\n").unwrap_err();
+        assert!(e.starts_with("audit_log:"), "{e}");
+        let c = parse("audit_log = \"/var/log/pgq/audit.jsonl\"\n").unwrap();
+        assert_eq!(c.audit_log.unwrap(), Path::new("/var/log/pgq/audit.jsonl"));
         let e = parse("[contexts.prod]\ndsn = \"x\"\nreadonly = true\n").unwrap_err();
         assert!(e.contains("unknown field `readonly`"), "{e}");
     }

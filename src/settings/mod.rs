@@ -1,5 +1,6 @@
 //! Settings: object names, durability levels and connection parameters.
 
+pub mod audit;
 pub mod check;
 pub mod config;
 pub mod conn;

@@ -28,6 +28,7 @@ async fn session(db: &TestDb, read_only: bool) -> Session {
         names: ObjectNames::with_prefix("", None).unwrap(),
         target: settings.target(),
         read_only,
+        audit: None,
     }
 }
 

@@ -64,6 +64,10 @@ fn shell(db: &TestDb, path: &str, line: &str) -> Output {
         .env("PATH", path)
         .env("PGDSN", db.dsn())
         .env("HOME", std::env::temp_dir())
+        .env(
+            "PGQ_STATE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgq-state"),
+        )
         .stdin(Stdio::null())
         .output()
         .unwrap()

@@ -202,6 +202,7 @@ pub(crate) async fn session(db: &TestDb) -> Session {
         names: ObjectNames::with_prefix("", None).unwrap(),
         target: settings.target(),
         read_only: false,
+        audit: None,
     }
 }
 

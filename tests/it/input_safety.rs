@@ -312,6 +312,10 @@ fn pgq_on_terminal(args: &[&str], env: &[(&str, &str)]) -> String {
         }
     }
     cmd.env("TERM", "xterm-256color");
+    cmd.env(
+        "PGQ_STATE_DIR",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgq-state"),
+    );
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);

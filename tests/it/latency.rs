@@ -26,6 +26,7 @@ async fn session(db: &TestDb) -> Session {
         names: ObjectNames::with_prefix("", None).unwrap(),
         target: settings.target(),
         read_only: true,
+        audit: None,
     }
 }
 

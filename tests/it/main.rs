@@ -11,6 +11,7 @@ mod common;
 
 mod action_safety;
 mod action_types;
+mod audit;
 mod batch_input;
 mod check;
 mod cli_errors;

@@ -30,6 +30,14 @@ impl Act for Autovac {
         )
     }
 
+    fn outcome_text(&self, out: &AutovacSet) -> String {
+        format!(
+            "autovacuum settings {} ({})",
+            if out.rollback { "reset" } else { "set" },
+            crate::output::plural(out.statements.len(), "statement")
+        )
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<AutovacSet, ActionError> {
         schema::autovac(session, self.rollback, dry_run).await
     }

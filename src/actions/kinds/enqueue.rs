@@ -34,6 +34,25 @@ impl Act for Enqueue {
         jobs::command_line(names, &self.jobs, self.on_conflict)
     }
 
+    fn outcome_text(&self, out: &EnqueueResult) -> String {
+        use crate::actions::jobs::EnqueueStatus;
+        let ids: Vec<String> = out
+            .statuses
+            .iter()
+            .filter_map(|s| match s {
+                EnqueueStatus::Enqueued(id) => Some(id.to_string()),
+                _ => None,
+            })
+            .collect();
+        format!(
+            "enqueued {} ({}); {} skipped, {} updated (same dedupe key)",
+            crate::output::plural(ids.len(), "job"),
+            ids.join(", "),
+            out.count(|s| matches!(s, EnqueueStatus::Skipped)),
+            out.count(|s| matches!(s, EnqueueStatus::Updated(_)))
+        )
+    }
+
     async fn perform(&self, session: &Session, _: bool) -> Result<EnqueueResult, ActionError> {
         jobs::enqueue(session, &self.jobs, self.on_conflict).await
     }

@@ -36,6 +36,14 @@ impl Act for Install {
         )
     }
 
+    fn outcome_text(&self, out: &Installed) -> String {
+        format!(
+            "installed ({}, {})",
+            out.durability,
+            crate::output::plural(out.statements.len(), "statement")
+        )
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Installed, ActionError> {
         schema::install(session, self.durability, self.create_schema, dry_run).await
     }

@@ -48,6 +48,15 @@ macro_rules! job_change {
                 job_removal::command_line(names, Self::REMOVAL, &self.selection)
             }
 
+            fn outcome_text(&self, removed: &Removed) -> String {
+                removed.summary()
+            }
+
+            /// By filter it goes batch by batch through what may be millions of jobs.
+            fn long_running(&self) -> bool {
+                !self.selection.is_ids()
+            }
+
             async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
                 job_removal::remove(
                     session,

@@ -58,6 +58,31 @@ impl Act for Prune {
         pgq(names, &line)
     }
 
+    fn outcome_text(&self, out: &Pruned) -> String {
+        format!(
+            "deleted {} and {} in {}{}",
+            crate::output::plural(
+                out.log.as_ref().map_or(0, |t| t.deleted) as usize,
+                "log row"
+            ),
+            crate::output::plural(
+                out.statistics.as_ref().map_or(0, |t| t.deleted) as usize,
+                "statistics row"
+            ),
+            crate::output::plural(out.batches() as usize, "batch"),
+            if out.interrupted {
+                "; interrupted, the rest is untouched"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// Batch after batch for as long as old rows remain.
+    fn long_running(&self) -> bool {
+        true
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Pruned, ActionError> {
         prune::prune(session, &self.retention, &self.control, dry_run).await
     }

@@ -31,6 +31,15 @@ impl Act for RemoveSchedules {
         pgq(names, &format!("schedules {}", args.join(" ")))
     }
 
+    fn outcome_text(&self, out: &Removal) -> String {
+        format!(
+            "{} {}; {} matched nothing",
+            if out.applied { "removed" } else { "nothing removed, would remove" },
+            crate::output::plural(out.removed.len(), "schedule"),
+            out.unmatched.len()
+        )
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removal, ActionError> {
         schedules::remove(session, &self.refs, dry_run).await
     }

@@ -26,6 +26,16 @@ impl Act for Requeue {
         pgq(names, &format!("requeue {}", ids.join(" ")))
     }
 
+    fn outcome_text(&self, out: &Requeued) -> String {
+        let ids: Vec<String> = out.requeued.iter().map(i64::to_string).collect();
+        format!(
+            "requeued {} of {} ({})",
+            crate::output::plural(ids.len(), "job"),
+            out.requested,
+            ids.join(", ")
+        )
+    }
+
     async fn perform(&self, session: &Session, _: bool) -> Result<Requeued, ActionError> {
         jobs::requeue(session, &self.ids).await
     }

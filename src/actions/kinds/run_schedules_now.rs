@@ -27,6 +27,14 @@ impl Act for RunSchedulesNow {
         psql(&[bind(&run_now_sql(names), &[ids])])
     }
 
+    fn outcome_text(&self, out: &SchedulesDue) -> String {
+        format!(
+            "{} of {} due now",
+            crate::output::plural(out.due.len(), "schedule"),
+            out.requested
+        )
+    }
+
     async fn perform(&self, session: &Session, _: bool) -> Result<SchedulesDue, ActionError> {
         schedules::run_now(session, &self.ids).await
     }

@@ -37,6 +37,14 @@ impl Act for SetDurability {
         )
     }
 
+    fn outcome_text(&self, out: &DurabilitySet) -> String {
+        format!(
+            "durability {} ({} changed)",
+            out.level,
+            crate::output::plural(out.changes.len(), "table")
+        )
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<DurabilitySet, ActionError> {
         schema::set_durability(session, self.level, self.lock_timeout, dry_run).await
     }

@@ -21,6 +21,13 @@ impl Act for Uninstall {
         pgq(names, "uninstall")
     }
 
+    fn outcome_text(&self, out: &Uninstalled) -> String {
+        format!(
+            "uninstalled ({})",
+            crate::output::plural(out.statements.len(), "statement")
+        )
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Uninstalled, ActionError> {
         schema::uninstall(session, dry_run).await
     }

@@ -37,6 +37,13 @@ impl Act for Upgrade {
         }
     }
 
+    fn outcome_text(&self, out: &Upgraded) -> String {
+        format!(
+            "upgraded ({})",
+            crate::output::plural(out.plan.steps.len(), "statement")
+        )
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Upgraded, ActionError> {
         schema::upgrade(session, self.durability, self.widen_id, dry_run).await
     }

@@ -148,6 +148,7 @@ impl Place {
             names: self.names.clone(),
             target: self.settings.target(),
             read_only: false,
+            audit: None,
         })
     }
 

@@ -147,6 +147,7 @@ impl Collector {
                 names: self.names.clone(),
                 target: self.settings.target(),
                 read_only: true,
+                audit: None,
             });
         }
         let Some(session) = slot.as_ref() else {

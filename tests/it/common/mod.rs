@@ -198,6 +198,12 @@ fn clean_env(cmd: &mut Command) {
 pub fn pgq_cmd(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgq"));
     clean_env(&mut cmd);
+    // Changes made by tests are audited here, not in the home directory of
+    // whoever runs them; a test that reads its audit log passes its own.
+    cmd.env(
+        "PGQ_STATE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgq-state"),
+    );
     cmd.args(args);
     // An empty value means "unset" (Python PGQueuer rejects an empty schema).
     for (k, v) in env.iter().filter(|(_, v)| !v.is_empty()) {

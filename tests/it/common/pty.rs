@@ -25,6 +25,18 @@ impl Console {
 
     /// As [`Console::start`], on a terminal of `rows`×`cols`.
     pub fn start_sized(dsn: &str, extra: &[&str], rows: u16, cols: u16) -> Console {
+        Console::start_with(dsn, extra, rows, cols, &[])
+    }
+
+    /// As [`Console::start_sized`], with `env` set last (overriding the
+    /// temporary config, data and state directories).
+    pub fn start_with(
+        dsn: &str,
+        extra: &[&str],
+        rows: u16,
+        cols: u16,
+        env: &[(&str, &str)],
+    ) -> Console {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -44,6 +56,10 @@ impl Console {
         cmd.env("TERM", "xterm-256color");
         cmd.env("PGQ_CONFIG_DIR", dirs.path());
         cmd.env("PGQ_DATA_DIR", dirs.path());
+        cmd.env("PGQ_STATE_DIR", dirs.path());
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         cmd.arg("--dsn");
         cmd.arg(dsn);
         for a in extra {
@@ -80,6 +96,11 @@ impl Console {
             _master: pair.master,
             _dirs: dirs,
         }
+    }
+
+    /// Where this console keeps its state (the audit log).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self._dirs.path()
     }
 
     /// The console process's id (for reading its CPU time from /proc).
