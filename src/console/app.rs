@@ -688,6 +688,7 @@ impl App {
                 {
                     self.queue_changed();
                 }
+                self.workers.alive.heard(&received);
                 self.events.push(received);
             }
             DbEvent::Previewed { id, result } => self.previewed(id, result),

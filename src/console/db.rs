@@ -469,7 +469,8 @@ async fn serve(
             notification = mode.notification() => match notification {
                 Err(reason) => return Ended::Lost(reason),
                 Ok(n) => {
-                    let received = Received::new(n.payload(), chrono::Utc::now());
+                    let received = Received::new(n.payload(), chrono::Utc::now())
+                        .from_backend(n.process_id());
                     if events.send(DbEvent::Notification(received)).is_err() {
                         return Ended::UiGone;
                     }

@@ -67,4 +67,5 @@ mod worker_library;
 mod worker_log_lines;
 mod worker_restarts;
 mod worker_write_conflicts;
+mod workers_alive;
 mod workers_report;

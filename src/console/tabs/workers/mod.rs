@@ -13,6 +13,7 @@ use super::{Context, Level, Reply, Screen, TabView, matches_filter};
 use crate::actions::job_filter::{JobFilter, JobStatus};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds;
+use crate::actions::live_workers::HealthSenders;
 use crate::actions::workers::WorkerRow;
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
@@ -20,6 +21,8 @@ use crate::console::keymap::{Command, Scope};
 #[derive(Debug, Clone, Default)]
 pub struct WorkersTab {
     pub workers: Option<Vec<WorkerRow>>,
+    /// Every worker's health checks, idle ones included.
+    pub alive: HealthSenders,
     pub list: ListView<Uuid>,
 }
 

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::WorkersTab;
+use crate::actions::live_workers::ALIVE_WINDOW_SECONDS;
 use crate::actions::workers::{STALE_AFTER, WorkerRow};
 use crate::console::tabs::Screen;
 use crate::console::ui::format::{age, count};
@@ -74,26 +75,31 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
     let all = w.workers.as_deref().unwrap_or_default();
     let held: i64 = all.iter().map(|r| r.active_jobs).sum();
     let stale = all.iter().filter(|r| r.stale).count();
+    // Idle workers hold no picked rows: their health checks are what
+    // shows them alive.
+    let alive = w.alive.alive(screen.now);
     let mut spans = vec![
         Span::styled(" ", t.dim),
-        Span::styled(all.len().to_string(), t.title),
+        Span::styled(alive.to_string(), t.title),
         Span::styled(
-            if all.len() == 1 {
-                " worker holds "
-            } else {
-                " workers hold "
-            },
+            format!(
+                " {} alive (health checks, last {ALIVE_WINDOW_SECONDS} s); ",
+                if alive == 1 { "worker" } else { "workers" }
+            ),
             t.dim,
         ),
+        Span::styled(all.len().to_string(), t.title),
+        Span::styled(if all.len() == 1 { " holds " } else { " hold " }, t.dim),
         Span::styled(count(held), t.title),
         Span::styled(if held == 1 { " job" } else { " jobs" }, t.dim),
-        Span::styled(
-            format!("  stale after {}", age(Some(STALE_AFTER.as_secs_f64()))),
-            t.dim,
-        ),
     ];
     if stale > 0 {
         spans.push(Span::styled(format!("  {stale} STALE"), t.error));
+    }
+    // The threshold is a reminder: it gives way on a narrow terminal.
+    let threshold = format!("  stale after {}", age(Some(STALE_AFTER.as_secs_f64())));
+    if Line::from(spans.clone()).width() + threshold.len() <= area.width as usize {
+        spans.push(Span::styled(threshold, t.dim));
     }
     if !w.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
