@@ -19,6 +19,7 @@ mod connect;
 mod console_chrome;
 mod console_clipboard;
 mod console_config;
+mod console_held_bulk;
 mod console_idle;
 mod console_job_ops;
 mod console_jobs;
