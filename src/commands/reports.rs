@@ -121,6 +121,15 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
                 job_limit: *jobs,
             };
             let rows = actions::run(&session, &action, false).await?;
+            let picked = match alive {
+                Some(_) => {
+                    let last = kinds::LastPicked {
+                        window: actions::workers::LAST_PICKED_WINDOW,
+                    };
+                    actions::run(&session, &last, false).await?
+                }
+                None => Vec::new(),
+            };
             match alive {
                 // PGQueuer's JSON shape (a list) stays as it is without --watch.
                 Some((alive, watch)) if json => output::json_line(&serde_json::json!({
@@ -128,12 +137,14 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
                     "watched_seconds": watch.as_secs_f64(),
                     "holding_jobs": rows.len(),
                     "workers": rows,
+                    "last_picked": picked,
                 })),
                 None if json => output::json_line(&rows),
                 alive => {
                     let mut text = String::new();
                     if let Some((alive, watch)) = alive {
                         text.push_str(&alive_line(alive, rows.len(), watch));
+                        text.push_str(&last_picked_line(&picked));
                     }
                     if rows.is_empty() {
                         text.push_str("No workers are holding picked jobs.\n");
@@ -181,6 +192,24 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
         output::stdout(&text);
     }
     Ok(Exit::Ok)
+}
+
+/// "Last picked: send_email 3 s ago, resize_image 125 s ago" (last hour).
+fn last_picked_line(picked: &[actions::workers::EntrypointPicked]) -> String {
+    if picked.is_empty() {
+        return "Last picked: nothing in the last hour\n".into();
+    }
+    let now = Utc::now();
+    let mut recent: Vec<_> = picked.iter().collect();
+    recent.sort_by(|a, b| b.last_picked.cmp(&a.last_picked));
+    let items: Vec<String> = recent
+        .iter()
+        .map(|p| {
+            let seconds = (now - p.last_picked).num_milliseconds().max(0) as f64 / 1e3;
+            format!("{} {} s ago", p.entrypoint, round_half_even(seconds))
+        })
+        .collect();
+    format!("Last picked: {}\n", items.join(", "))
 }
 
 /// `15`, `2.5`: a duration in seconds without noise.

@@ -53,6 +53,8 @@ pub enum View {
     Tables,
     Held,
     Workers,
+    /// When each entrypoint was last picked (asked after each Workers refresh).
+    LastPicked,
     /// A page of the Jobs tab (its filter, history switch and cursor).
     Jobs(Box<kinds::ListJobs>),
     /// One job's detail; `known_payload` is the SHA-256 of the payload
@@ -73,6 +75,10 @@ impl View {
             View::Workers => kinds::Workers {
                 stale_after: crate::actions::workers::STALE_AFTER,
                 job_limit: WORKER_JOBS_LIMIT,
+            }
+            .into(),
+            View::LastPicked => kinds::LastPicked {
+                window: crate::actions::workers::LAST_PICKED_WINDOW,
             }
             .into(),
             View::Jobs(list) => (**list).clone().into(),

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgq::actions::Outcome;
 use pgq::actions::latency::{Latency, LatencyReport, LatencySeries, P95Series, Percentiles};
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
-use pgq::actions::workers::{WorkerJob, WorkerRow};
+use pgq::actions::workers::{EntrypointPicked, WorkerJob, WorkerRow};
 use pgq::console::app::{App, AppOptions, Tab};
 use pgq::console::db::{DbEvent, View};
 use pgq::console::keymap::Keymap;
@@ -130,6 +130,19 @@ fn workers_app() -> App {
     a.on_db(DbEvent::Refreshed {
         view: View::Workers,
         result: Ok(Outcome::Workers(seeded_workers())),
+    });
+    a.on_db(DbEvent::Refreshed {
+        view: View::LastPicked,
+        result: Ok(Outcome::LastPicked(vec![
+            EntrypointPicked {
+                entrypoint: "send_email".into(),
+                last_picked: ago(12),
+            },
+            EntrypointPicked {
+                entrypoint: "resize_image".into(),
+                last_picked: ago(4),
+            },
+        ])),
     });
     a
 }

@@ -1,17 +1,19 @@
 //! Idle workers are alive too: a real idle `pgq run` holds no picked job,
 //! yet its `health_check_event` every 10 s shows it on the console's
-//! Workers tab and in `pgq workers --watch`.
+//! Workers tab and in `pgq workers --watch`, with when its entrypoint was
+//! last picked.
 
 use crate::common;
 
 use std::time::Duration;
 
 use common::pty::Console;
-use common::{TestDb, manifest_file};
+use common::{TestDb, assert_exit, manifest_file};
 
 #[test]
 fn an_idle_worker_is_alive_on_the_workers_tab_and_in_workers_watch() {
     let db = TestDb::installed();
+    assert_exit(&db.pgq(&["queue", "ping", "x"]), 0);
     let manifest = manifest_file("[[entrypoint]]\nname = \"ping\"\nbuiltin = \"noop\"\n");
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("8");
@@ -32,6 +34,11 @@ fn an_idle_worker_is_alive_on_the_workers_tab_and_in_workers_watch() {
         screen.contains("0 hold 0 jobs") && screen.contains("no worker holds a picked job"),
         "the held-jobs view stays as it was:\n{screen}"
     );
+    console.wait_for(
+        "when ping was last picked, from the log",
+        Duration::from_secs(20),
+        |s| s.contains("last picked ping") && s.contains(" ago"),
+    );
     console.press("q");
 
     let line = watch
@@ -41,6 +48,10 @@ fn an_idle_worker_is_alive_on_the_workers_tab_and_in_workers_watch() {
         line, "1 worker alive (health checks in the last 12 s); 0 hold jobs",
         "{line}"
     );
+    let last = watch
+        .stdout_line(Duration::from_secs(5), |l| l.starts_with("Last picked:"))
+        .expect("the last-picked line");
+    assert!(last.starts_with("Last picked: ping "), "{last}");
     assert!(
         watch
             .stdout_line(Duration::from_secs(5), |l| l

@@ -14,7 +14,7 @@ use crate::actions::job_filter::{JobFilter, JobStatus};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds;
 use crate::actions::live_workers::HealthSenders;
-use crate::actions::workers::WorkerRow;
+use crate::actions::workers::{EntrypointPicked, WorkerRow};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
 
@@ -23,6 +23,8 @@ pub struct WorkersTab {
     pub workers: Option<Vec<WorkerRow>>,
     /// Every worker's health checks, idle ones included.
     pub alive: HealthSenders,
+    /// When each entrypoint was last picked (the log, last hour).
+    pub last_picked: Option<Vec<EntrypointPicked>>,
     pub list: ListView<Uuid>,
 }
 
