@@ -201,7 +201,7 @@ fn last_picked_line(picked: &[actions::workers::EntrypointPicked]) -> String {
     }
     let now = Utc::now();
     let mut recent: Vec<_> = picked.iter().collect();
-    recent.sort_by(|a, b| b.last_picked.cmp(&a.last_picked));
+    recent.sort_by_key(|p| std::cmp::Reverse(p.last_picked));
     let items: Vec<String> = recent
         .iter()
         .map(|p| {

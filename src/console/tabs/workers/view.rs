@@ -127,7 +127,7 @@ fn last_picked_line<'a>(screen: &Screen, w: &'a WorkersTab) -> Line<'a> {
         )),
         Some(picked) => {
             let mut recent: Vec<_> = picked.iter().collect();
-            recent.sort_by(|a, b| b.last_picked.cmp(&a.last_picked));
+            recent.sort_by_key(|p| std::cmp::Reverse(p.last_picked));
             for (i, p) in recent.into_iter().enumerate() {
                 if i > 0 {
                     spans.push(Span::styled(" · ", t.dim));
