@@ -333,7 +333,9 @@ pub enum Command {
         limit: u32,
     },
     /// Queue managers currently holding picked jobs, with their jobs and heartbeat ages
-    #[command(after_help = "Example:\n  pgq workers -t 60 --jobs 5\n  pgq --json workers")]
+    #[command(
+        after_help = "Example:\n  pgq workers -t 60 --jobs 5\n  pgq --json workers\n  pgq workers --watch 15s"
+    )]
     Workers {
         /// A held job whose heartbeat is older than this many seconds is stale
         #[arg(short, long, default_value_t = 300.0, value_parser = non_negative_seconds)]
@@ -341,6 +343,10 @@ pub enum Command {
         /// Job ids listed per worker (its count covers all of them)
         #[arg(long, default_value_t = 20)]
         jobs: u32,
+        /// Also listen this long (at least 10s: workers probe every 10 s) and
+        /// count the workers alive from their health checks, idle ones too
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        watch: Option<std::time::Duration>,
     },
     /// Queued jobs per entrypoint with their age
     #[command(after_help = "Example:\n  pgq backlog")]

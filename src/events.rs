@@ -168,6 +168,10 @@ pub struct Received {
     pub event: Event,
     pub raw: String,
     pub received_at: DateTime<Utc>,
+    /// The backend process that sent the NOTIFY (PostgreSQL delivers it
+    /// with every notification): a worker probes from one connection, so
+    /// this tells workers apart where the probe's fresh UUID cannot.
+    pub sender_pid: Option<i32>,
 }
 
 impl Received {
@@ -176,7 +180,14 @@ impl Received {
             event: Event::parse(payload),
             raw: payload.to_string(),
             received_at,
+            sender_pid: None,
         }
+    }
+
+    /// The same, sent by backend `pid`.
+    pub fn from_backend(mut self, pid: i32) -> Received {
+        self.sender_pid = Some(pid);
+        self
     }
 
     /// Milliseconds between `sent_at` and receipt (negative with clock skew

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod json_indent;
 pub mod kinds;
 pub mod latency;
+pub mod live_workers;
 pub mod metrics;
 pub mod payload;
 pub mod preview;

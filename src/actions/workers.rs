@@ -113,3 +113,38 @@ impl WorkerRow {
         }
     }
 }
+
+/// How far back [`last_picked`] looks: the log's `created` index keeps it
+/// cheap, and an entrypoint idle longer than this reads "not in the last hour".
+pub const LAST_PICKED_WINDOW: Duration = Duration::from_secs(3600);
+
+/// When an entrypoint's job was last picked (its newest `picked` log row).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EntrypointPicked {
+    pub entrypoint: String,
+    pub last_picked: DateTime<Utc>,
+}
+
+/// Per entrypoint, the newest `picked` log row within `window`: which work
+/// the workers, idle now or not, were taking lately.
+pub async fn last_picked(
+    session: &Session,
+    window: Duration,
+) -> Result<Vec<EntrypointPicked>, ActionError> {
+    let sql = Statement::LastPicked.render(&session.names);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&window.as_secs_f64()];
+    let rows = query(
+        session,
+        &sql,
+        &params,
+        "reading when entrypoints were last picked",
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| EntrypointPicked {
+            entrypoint: r.get(0),
+            last_picked: r.get(1),
+        })
+        .collect())
+}

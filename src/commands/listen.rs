@@ -114,7 +114,7 @@ pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<E
 }
 
 /// The first connection's failure, as the other commands report theirs.
-fn command_error(e: ListenError) -> CommandError {
+pub(super) fn command_error(e: ListenError) -> CommandError {
     match e {
         ListenError::Connect(e) => CommandError::Connect(e),
         ListenError::ReadOnly(source) => {

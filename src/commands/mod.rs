@@ -24,6 +24,7 @@ mod schedules;
 mod schema;
 mod shell_support;
 mod why;
+mod workers_watch;
 
 use tokio_postgres::error::SqlState;
 

@@ -98,18 +98,61 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
                 )
             }
         }
-        Command::Workers { threshold, jobs } => {
+        Command::Workers {
+            threshold,
+            jobs,
+            watch,
+        } => {
+            // Listen first: the table then describes the end of the watch.
+            let alive = match watch {
+                Some(watch) => Some((
+                    super::workers_watch::health_senders(ctx, &session.names, *watch)
+                        .await?
+                        .alive_within(
+                            chrono::Utc::now(),
+                            chrono::Duration::from_std(*watch).unwrap_or(chrono::Duration::MAX),
+                        ),
+                    *watch,
+                )),
+                None => None,
+            };
             let action = kinds::Workers {
                 stale_after: Duration::from_secs_f64(*threshold),
                 job_limit: *jobs,
             };
             let rows = actions::run(&session, &action, false).await?;
-            if json {
-                output::json_line(&rows)
-            } else if rows.is_empty() {
-                "No workers are holding picked jobs.\n".into()
-            } else {
-                workers_table(&rows)
+            let picked = match alive {
+                Some(_) => {
+                    let last = kinds::LastPicked {
+                        window: actions::workers::LAST_PICKED_WINDOW,
+                    };
+                    actions::run(&session, &last, false).await?
+                }
+                None => Vec::new(),
+            };
+            match alive {
+                // PGQueuer's JSON shape (a list) stays as it is without --watch.
+                Some((alive, watch)) if json => output::json_line(&serde_json::json!({
+                    "alive": alive,
+                    "watched_seconds": watch.as_secs_f64(),
+                    "holding_jobs": rows.len(),
+                    "workers": rows,
+                    "last_picked": picked,
+                })),
+                None if json => output::json_line(&rows),
+                alive => {
+                    let mut text = String::new();
+                    if let Some((alive, watch)) = alive {
+                        text.push_str(&alive_line(alive, rows.len(), watch));
+                        text.push_str(&last_picked_line(&picked));
+                    }
+                    if rows.is_empty() {
+                        text.push_str("No workers are holding picked jobs.\n");
+                    } else {
+                        text.push_str(&workers_table(&rows));
+                    }
+                    text
+                }
             }
         }
         Command::Backlog => {
@@ -149,6 +192,42 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
         output::stdout(&text);
     }
     Ok(Exit::Ok)
+}
+
+/// "Last picked: send_email 3 s ago, resize_image 125 s ago" (last hour).
+fn last_picked_line(picked: &[actions::workers::EntrypointPicked]) -> String {
+    if picked.is_empty() {
+        return "Last picked: nothing in the last hour\n".into();
+    }
+    let now = Utc::now();
+    let mut recent: Vec<_> = picked.iter().collect();
+    recent.sort_by_key(|p| std::cmp::Reverse(p.last_picked));
+    let items: Vec<String> = recent
+        .iter()
+        .map(|p| {
+            let seconds = (now - p.last_picked).num_milliseconds().max(0) as f64 / 1e3;
+            format!("{} {} s ago", p.entrypoint, round_half_even(seconds))
+        })
+        .collect();
+    format!("Last picked: {}\n", items.join(", "))
+}
+
+/// `15`, `2.5`: a duration in seconds without noise.
+fn seconds(d: Duration) -> String {
+    match d.subsec_millis() {
+        0 => d.as_secs().to_string(),
+        _ => format!("{:.1}", d.as_secs_f64()),
+    }
+}
+
+/// "2 workers alive (health checks in the last 15 s); 1 holds jobs".
+fn alive_line(alive: usize, holding: usize, watch: Duration) -> String {
+    format!(
+        "{alive} {} alive (health checks in the last {} s); {holding} {} jobs\n",
+        if alive == 1 { "worker" } else { "workers" },
+        seconds(watch),
+        if holding == 1 { "holds" } else { "hold" },
+    )
 }
 
 /// PGQueuer's five columns, then heartbeat ages, the stale count and the

@@ -97,6 +97,7 @@ enum ViewKind {
     Tables,
     Held,
     Workers,
+    LastPicked,
     Jobs,
     Job,
 }
@@ -108,6 +109,7 @@ fn kind_of(view: &View) -> ViewKind {
         View::Tables => ViewKind::Tables,
         View::Held => ViewKind::Held,
         View::Workers => ViewKind::Workers,
+        View::LastPicked => ViewKind::LastPicked,
         View::Jobs(_) => ViewKind::Jobs,
         View::Job { .. } => ViewKind::Job,
     }
@@ -688,6 +690,7 @@ impl App {
                 {
                     self.queue_changed();
                 }
+                self.workers.alive.heard(&received);
                 self.events.push(received);
             }
             DbEvent::Previewed { id, result } => self.previewed(id, result),
@@ -803,7 +806,12 @@ impl App {
                 self.preview_durability(effects);
             }
             Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
-            Ok(Outcome::Workers(workers)) => self.workers.accept(workers),
+            Ok(Outcome::Workers(workers)) => {
+                self.workers.accept(workers);
+                // The cheap extra read beside it: the workers' recent work.
+                self.request(View::LastPicked, effects);
+            }
+            Ok(Outcome::LastPicked(picked)) => self.workers.last_picked = Some(picked),
             Ok(Outcome::Jobs(page)) => self.jobs.accept(page),
             Ok(Outcome::Job(detail)) => {
                 if !self.jobs.accept_detail(detail) {

@@ -54,6 +54,8 @@ pub enum View {
     Tables,
     Held,
     Workers,
+    /// When each entrypoint was last picked (asked after each Workers refresh).
+    LastPicked,
     /// A page of the Jobs tab (its filter, history switch and cursor).
     Jobs(Box<kinds::ListJobs>),
     /// One job's detail; `known_payload` is the SHA-256 of the payload
@@ -74,6 +76,10 @@ impl View {
             View::Workers => kinds::Workers {
                 stale_after: crate::actions::workers::STALE_AFTER,
                 job_limit: WORKER_JOBS_LIMIT,
+            }
+            .into(),
+            View::LastPicked => kinds::LastPicked {
+                window: crate::actions::workers::LAST_PICKED_WINDOW,
             }
             .into(),
             View::Jobs(list) => (**list).clone().into(),
@@ -480,7 +486,8 @@ async fn serve(
             notification = mode.notification() => match notification {
                 Err(reason) => return Ended::Lost(reason),
                 Ok(n) => {
-                    let received = Received::new(n.payload(), chrono::Utc::now());
+                    let received = Received::new(n.payload(), chrono::Utc::now())
+                        .from_backend(n.process_id());
                     if events.send(DbEvent::Notification(received)).is_err() {
                         return Ended::UiGone;
                     }

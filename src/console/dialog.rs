@@ -124,7 +124,10 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
             r.requeued.len(),
             plural(r.requested, "job")
         ),
-        Outcome::Canceled(r) | Outcome::Deleted(r) | Outcome::Purged(r) => {
+        Outcome::Canceled(r)
+        | Outcome::Deleted(r)
+        | Outcome::Purged(r)
+        | Outcome::RequeuedJobs(r) => {
             format!("{} {}", r.removal.past(), plural(r.count as usize, "job"))
         }
         Outcome::SchedulesRemoved(r) => format!("removed {}", plural(r.removed.len(), "schedule")),

@@ -12,8 +12,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::actions::Act;
 use crate::actions::kinds::{
-    CancelJobs, DeleteJobs, Enqueue, Prune, PurgeJobs, RemoveSchedules, Requeue, RunSchedulesNow,
-    SetDurability,
+    CancelJobs, DeleteJobs, Enqueue, Prune, PurgeJobs, RemoveSchedules, Requeue, RequeueJobs,
+    RunSchedulesNow, SetDurability,
 };
 
 /// Where a command applies: everywhere, on one tab's view, or in a modal
@@ -107,6 +107,9 @@ pub enum Command {
     CancelJobs,
     CancelMatching,
     PurgeMatching,
+    /// Held jobs matching the filter back to the queue / deleted, in bulk.
+    RequeueMatching,
+    DeleteMatching,
     NextPage,
     PrevPage,
     History,
@@ -156,6 +159,15 @@ const fn spec(
 
 /// A spec for a command that proposes action `A` (always confirmed first
 /// when the action changes the database, which the action itself says).
+impl Spec {
+    /// Kept out of the hint line (its room goes to `/ filter`, which these
+    /// bulk keys depend on); listed in the help overlay.
+    const fn help_only(mut self) -> Spec {
+        self.hint = None;
+        self
+    }
+}
+
 const fn proposes<A: Act>(
     command: Command,
     name: &'static str,
@@ -220,6 +232,8 @@ const SPECS: &[Spec] = &[
     proposes::<Requeue>(Command::Requeue, "requeue_job", Scope::Jobs, "requeue", "Requeue tagged/selected held jobs", &["R"]),
     proposes::<DeleteJobs>(Command::Delete, "delete_job", Scope::Jobs, "delete", "Delete tagged/selected held jobs", &["d"]),
     proposes::<PurgeJobs>(Command::PurgeMatching, "purge_matching", Scope::Jobs, "purge", "Purge queued jobs matching the filter", &["P"]),
+    proposes::<RequeueJobs>(Command::RequeueMatching, "requeue_matching", Scope::Jobs, "requeue all", "Requeue every held job matching the filter", &["A"]).help_only(),
+    proposes::<DeleteJobs>(Command::DeleteMatching, "delete_matching", Scope::Jobs, "delete all", "Delete every held job matching the filter", &["D"]).help_only(),
     spec(Command::Open, "open", Scope::Events, Some("open"), "Show the event's JSON (a cancellation: its job)", &["enter"]),
     spec(Command::Clear, "clear", Scope::Events, Some("clear"), "Clear the buffer", &["c"]),
     spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
@@ -237,6 +251,8 @@ const SPECS: &[Spec] = &[
     spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
     proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
     proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Held, "delete", "Delete tagged/selected", &["d"]),
+    proposes::<RequeueJobs>(Command::RequeueMatching, "requeue_all_held", Scope::Held, "requeue all", "Requeue every held job matching (entrypoints the filter names)", &["A"]).help_only(),
+    proposes::<DeleteJobs>(Command::DeleteMatching, "delete_all_held", Scope::Held, "delete all", "Delete every held job matching (entrypoints the filter names)", &["D"]).help_only(),
     spec(Command::Open, "open_running", Scope::Worker, Some("job"), "The selected running job's detail", &["enter"]),
     spec(Command::Open, "open_worker", Scope::Workers, Some("jobs"), "The jobs it holds (Jobs tab)", &["enter"]),
     proposes::<CancelJobs>(Command::CancelJobs, "cancel_stale", Scope::Workers, "cancel stale", "Cancel what a stale worker holds", &["c"]),

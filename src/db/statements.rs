@@ -103,6 +103,8 @@ statements! {
     FailedJobs => "failed_jobs.sql",
     StaleJobs => "stale_jobs.sql",
     Workers => "workers.sql",
+    // When each entrypoint was last picked (the Workers tab, `workers --watch`).
+    LastPicked => "last_picked.sql",
     Backlog => "backlog.sql",
     StatsDepth => "stats_depth.sql",
     StatsDone => "stats_done.sql",

@@ -73,6 +73,7 @@ fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
         }),
         View::Held => Outcome::HeldJobs(Vec::new()),
         View::Workers => Outcome::Workers(Vec::new()),
+        View::LastPicked => Outcome::LastPicked(Vec::new()),
         View::Jobs(_) => Outcome::Jobs(pgq::actions::browse::JobsPage {
             history: false,
             rows: Vec::new(),

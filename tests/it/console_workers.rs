@@ -9,12 +9,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgq::actions::Outcome;
 use pgq::actions::latency::{Latency, LatencyReport, LatencySeries, P95Series, Percentiles};
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
-use pgq::actions::workers::{WorkerJob, WorkerRow};
+use pgq::actions::workers::{EntrypointPicked, WorkerJob, WorkerRow};
 use pgq::console::app::{App, AppOptions, Tab};
 use pgq::console::db::{DbEvent, View};
 use pgq::console::keymap::Keymap;
 use pgq::console::theme::Theme;
 use pgq::console::ui;
+use pgq::events::Received;
 use pgq::settings::names::ObjectNames;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -111,11 +112,37 @@ fn seeded_workers() -> Vec<WorkerRow> {
     ]
 }
 
+/// A `health_check_event` from backend `pid`, received `seconds` before t0.
+fn health_check(pid: i32, seconds: i64) -> DbEvent {
+    let raw = format!(
+        r#"{{"channel":"ch_pgqueuer","sent_at":"2026-11-27T12:00:00Z","type":"health_check_event","id":"{}"}}"#,
+        Uuid::new_v4()
+    );
+    DbEvent::Notification(Received::new(&raw, ago(seconds)).from_backend(pid))
+}
+
 fn workers_app() -> App {
     let mut a = app(Tab::Workers);
+    // Three workers probe; one of them twice (a fresh probe id each time).
+    for (pid, seconds) in [(101, 12), (101, 2), (102, 5), (103, 9)] {
+        a.on_db(health_check(pid, seconds));
+    }
     a.on_db(DbEvent::Refreshed {
         view: View::Workers,
         result: Ok(Outcome::Workers(seeded_workers())),
+    });
+    a.on_db(DbEvent::Refreshed {
+        view: View::LastPicked,
+        result: Ok(Outcome::LastPicked(vec![
+            EntrypointPicked {
+                entrypoint: "send_email".into(),
+                last_picked: ago(12),
+            },
+            EntrypointPicked {
+                entrypoint: "resize_image".into(),
+                last_picked: ago(4),
+            },
+        ])),
     });
     a
 }
@@ -127,6 +154,23 @@ fn workers_tab_lists_workers_and_the_jobs_the_selected_one_holds() {
     key(&mut a, KeyCode::Char('j'));
     insta::assert_snapshot!("workers_stale_selected_80x24", render(&a, 80, 24));
     insta::assert_snapshot!("workers_stale_selected_120x30", render(&a, 120, 30));
+}
+
+#[test]
+fn workers_tab_counts_workers_alive_from_their_health_checks() {
+    let mut a = workers_app();
+    let screen = render(&a, 80, 24);
+    assert!(
+        screen.contains(" 3 workers alive (health checks, last 15 s); 2 hold 28 jobs"),
+        "{screen}"
+    );
+    // 103 fell silent 9 s before t0: gone once 15 s have passed.
+    a.on_tick(t0() + chrono::Duration::seconds(7));
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains(" 2 workers alive"), "{screen}");
+    a.on_tick(t0() + chrono::Duration::seconds(20));
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains(" 0 workers alive"), "{screen}");
 }
 
 #[test]

@@ -172,6 +172,7 @@ register! {
     requeue::Requeue => Requeued,
     stale::Stale => Stale,
     workers::Workers => Workers,
+    last_picked::LastPicked => LastPicked,
     backlog::Backlog => Backlog,
     queue_stats::QueueStats => QueueStats,
     server_version::ServerVersion => ServerVersion,

@@ -9,6 +9,8 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Level, Reply, Screen, TabView, matches_filter};
+use crate::actions::job_filter::{JobFilter, JobStatus};
+use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds;
 use crate::actions::tables::HeldJob;
 use crate::console::db::View;
@@ -47,6 +49,45 @@ impl HeldTab {
     /// The tagged jobs, or else the selected one.
     pub fn targets(&self) -> Vec<i64> {
         self.list.targets(self.selected_id())
+    }
+
+    /// "All matching" as the database can select it: every held job when
+    /// no filter is typed, else the held jobs of the entrypoints the filter
+    /// names (those of the loaded held jobs whose name contains it; the
+    /// database then counts all of their held jobs, loaded or not). Rows
+    /// kept only for their id or traceback cannot be selected that way:
+    /// refused with the reason, rather than acting on something else.
+    pub fn matching_filter(&self) -> Result<JobFilter, String> {
+        let mut filter = JobFilter {
+            status: Some(JobStatus::Failed),
+            ..JobFilter::default()
+        };
+        let text = &self.list.filter;
+        if text.is_empty() {
+            return Ok(filter);
+        }
+        if self.jobs.is_none() {
+            return Err("the held jobs are not loaded yet".into());
+        }
+        let rows = self.rows();
+        let by_other = rows
+            .iter()
+            .filter(|j| !matches_filter(&j.job.entrypoint, text))
+            .count();
+        if by_other > 0 {
+            return Err(format!(
+                "{} match {text:?} by id or traceback, not by entrypoint: all-matching selects by entrypoint; tag them (space) or filter by an entrypoint name",
+                crate::output::plural(by_other, "shown held job")
+            ));
+        }
+        let mut entrypoints: Vec<String> = rows.iter().map(|j| j.job.entrypoint.clone()).collect();
+        entrypoints.sort();
+        entrypoints.dedup();
+        if entrypoints.is_empty() {
+            return Err(format!("no held job's entrypoint matches {text:?}"));
+        }
+        filter.entrypoints = entrypoints;
+        Ok(filter)
     }
 
     pub fn accept(&mut self, jobs: Vec<HeldJob>) {
@@ -114,7 +155,7 @@ impl TabView for HeldTab {
                 if ids.is_empty() {
                     return vec![Reply::Flash(Level::Info, "no held job selected".into())];
                 }
-                let selection = crate::actions::job_selection::JobSelection::Ids(ids);
+                let selection = JobSelection::Ids(ids);
                 return vec![Reply::Propose(
                     kinds::DeleteJobs {
                         selection,
@@ -122,6 +163,26 @@ impl TabView for HeldTab {
                     }
                     .into(),
                 )];
+            }
+            Command::RequeueMatching | Command::DeleteMatching => {
+                let filter = match self.matching_filter() {
+                    Ok(filter) => filter,
+                    Err(why) => return vec![Reply::Flash(Level::Info, why)],
+                };
+                let selection = JobSelection::Filter(Box::new(filter));
+                let action = match command {
+                    Command::RequeueMatching => kinds::RequeueJobs {
+                        selection,
+                        bound: None,
+                    }
+                    .into(),
+                    _ => kinds::DeleteJobs {
+                        selection,
+                        bound: None,
+                    }
+                    .into(),
+                };
+                return vec![Reply::Propose(action)];
             }
             _ => {}
         }

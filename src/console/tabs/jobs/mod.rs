@@ -197,8 +197,9 @@ impl JobsTab {
         vec![Reply::Propose(action)]
     }
 
-    /// Cancel or purge every queue job the applied filter lists; the
-    /// confirmation counts them.
+    /// Cancel, purge, requeue or delete every queue job the applied filter
+    /// lists (requeue and delete: its held ones); the confirmation counts
+    /// them and what it counted bounds the action.
     fn act_on_filter(&self, command: Command) -> Vec<Reply> {
         if let Some(refused) = self.refuse_history() {
             return refused;
@@ -209,8 +210,36 @@ impl JobsTab {
                 "no filter: type one with / first (this never acts on every job)".into(),
             )];
         }
-        let selection = JobSelection::Filter(Box::new(self.applied.clone()));
+        let mut filter = self.applied.clone();
+        if let Command::RequeueMatching | Command::DeleteMatching = command {
+            // Only held jobs are requeued or deleted: say so rather than
+            // propose nothing for a filter on another status.
+            match filter.status {
+                None => filter.status = Some(JobStatus::Failed),
+                Some(JobStatus::Failed) => {}
+                Some(other) => {
+                    return vec![Reply::Flash(
+                        Level::Info,
+                        format!(
+                            "requeue/delete all act on held (failed) jobs; the filter selects status:{}",
+                            other.label()
+                        ),
+                    )];
+                }
+            }
+        }
+        let selection = JobSelection::Filter(Box::new(filter));
         let action = match command {
+            Command::RequeueMatching => kinds::RequeueJobs {
+                selection,
+                bound: None,
+            }
+            .into(),
+            Command::DeleteMatching => kinds::DeleteJobs {
+                selection,
+                bound: None,
+            }
+            .into(),
             Command::CancelMatching => kinds::CancelJobs {
                 selection,
                 bound: None,
@@ -367,7 +396,10 @@ impl TabView for JobsTab {
             Command::CancelJobs | Command::Delete | Command::Requeue => {
                 return self.act_on_targets(command);
             }
-            Command::CancelMatching | Command::PurgeMatching => {
+            Command::CancelMatching
+            | Command::PurgeMatching
+            | Command::RequeueMatching
+            | Command::DeleteMatching => {
                 return self.act_on_filter(command);
             }
             Command::NextPage => {

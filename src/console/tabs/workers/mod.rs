@@ -13,13 +13,18 @@ use super::{Context, Level, Reply, Screen, TabView, matches_filter};
 use crate::actions::job_filter::{JobFilter, JobStatus};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds;
-use crate::actions::workers::WorkerRow;
+use crate::actions::live_workers::HealthSenders;
+use crate::actions::workers::{EntrypointPicked, WorkerRow};
 use crate::console::db::View;
 use crate::console::keymap::{Command, Scope};
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkersTab {
     pub workers: Option<Vec<WorkerRow>>,
+    /// Every worker's health checks, idle ones included.
+    pub alive: HealthSenders,
+    /// When each entrypoint was last picked (the log, last hour).
+    pub last_picked: Option<Vec<EntrypointPicked>>,
     pub list: ListView<Uuid>,
 }
 

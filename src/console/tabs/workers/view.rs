@@ -9,16 +9,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::WorkersTab;
-use crate::actions::workers::{STALE_AFTER, WorkerRow};
+use crate::actions::live_workers::ALIVE_WINDOW_SECONDS;
+use crate::actions::workers::{LAST_PICKED_WINDOW, STALE_AFTER, WorkerRow};
 use crate::console::tabs::Screen;
 use crate::console::ui::format::{age, count};
 
-/// Header line, the workers (as many rows as there are, up to half the
-/// height), and the selected worker's jobs.
+/// Header lines (who is alive, what was last picked), the workers (as many
+/// rows as there are, up to half the height), and the selected worker's jobs.
 fn layout(area: Rect, workers: usize) -> [Rect; 3] {
-    let list = (workers as u16 + 2).clamp(4, area.height.saturating_sub(1) / 2);
+    let list = (workers as u16 + 2).clamp(4, area.height.saturating_sub(2) / 2);
     Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Length(list),
         Constraint::Fill(1),
     ])
@@ -74,32 +75,72 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
     let all = w.workers.as_deref().unwrap_or_default();
     let held: i64 = all.iter().map(|r| r.active_jobs).sum();
     let stale = all.iter().filter(|r| r.stale).count();
+    // Idle workers hold no picked rows: their health checks are what
+    // shows them alive.
+    let alive = w.alive.alive(screen.now);
     let mut spans = vec![
         Span::styled(" ", t.dim),
-        Span::styled(all.len().to_string(), t.title),
+        Span::styled(alive.to_string(), t.title),
         Span::styled(
-            if all.len() == 1 {
-                " worker holds "
-            } else {
-                " workers hold "
-            },
+            format!(
+                " {} alive (health checks, last {ALIVE_WINDOW_SECONDS} s); ",
+                if alive == 1 { "worker" } else { "workers" }
+            ),
             t.dim,
         ),
+        Span::styled(all.len().to_string(), t.title),
+        Span::styled(if all.len() == 1 { " holds " } else { " hold " }, t.dim),
         Span::styled(count(held), t.title),
         Span::styled(if held == 1 { " job" } else { " jobs" }, t.dim),
-        Span::styled(
-            format!("  stale after {}", age(Some(STALE_AFTER.as_secs_f64()))),
-            t.dim,
-        ),
     ];
     if stale > 0 {
         spans.push(Span::styled(format!("  {stale} STALE"), t.error));
+    }
+    // The threshold is a reminder: it gives way on a narrow terminal.
+    let threshold = format!("  stale after {}", age(Some(STALE_AFTER.as_secs_f64())));
+    if Line::from(spans.clone()).width() + threshold.len() <= area.width as usize {
+        spans.push(Span::styled(threshold, t.dim));
     }
     if !w.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
         spans.push(Span::styled(w.list.filter.clone(), t.warn));
     }
-    frame.render_widget(Line::from(spans), area);
+    let [first, second] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Line::from(spans), first);
+    frame.render_widget(last_picked_line(screen, w), second);
+}
+
+/// " last picked  send_email 3s ago · resize_image 2m05s ago", most recent
+/// first: idle workers hold nothing, so this says what they last took.
+fn last_picked_line<'a>(screen: &Screen, w: &'a WorkersTab) -> Line<'a> {
+    let t = &screen.theme;
+    let mut spans = vec![Span::styled(" last picked ", t.dim)];
+    match &w.last_picked {
+        None => spans.push(Span::styled("…", t.dim)),
+        Some(picked) if picked.is_empty() => spans.push(Span::styled(
+            format!(
+                "nothing in the last {}",
+                age(Some(LAST_PICKED_WINDOW.as_secs_f64()))
+            ),
+            t.dim,
+        )),
+        Some(picked) => {
+            let mut recent: Vec<_> = picked.iter().collect();
+            recent.sort_by_key(|p| std::cmp::Reverse(p.last_picked));
+            for (i, p) in recent.into_iter().enumerate() {
+                if i > 0 {
+                    spans.push(Span::styled(" · ", t.dim));
+                }
+                spans.push(Span::styled(p.entrypoint.as_str(), t.base));
+                spans.push(Span::styled(
+                    format!(" {} ago", since(p.last_picked, screen.now)),
+                    t.dim,
+                ));
+            }
+        }
+    }
+    Line::from(spans)
 }
 
 fn draw_workers(
