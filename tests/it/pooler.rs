@@ -342,7 +342,7 @@ async fn listen_behind_a_transaction_pooler_needs_a_direct_connection() {
     let probed = common::wait_for(Duration::from_secs(10), || async {
         let n: i64 = direct
             .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_notify%'",
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE '/* pgq */ SELECT pg_notify%'",
                 &[&db.name],
             )
             .await
