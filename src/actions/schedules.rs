@@ -49,7 +49,12 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    fn from_row(row: &Row) -> Result<Schedule, tokio_postgres::Error> {
+    /// Paused by pgq: `next_run` at the far-future sentinel.
+    pub fn is_paused(&self) -> bool {
+        super::schedule_timing::is_paused(&self.next_run)
+    }
+
+    pub(super) fn from_row(row: &Row) -> Result<Schedule, tokio_postgres::Error> {
         Ok(Schedule {
             id: row.try_get("id")?,
             expression: row.try_get("expression")?,
@@ -63,7 +68,7 @@ impl Schedule {
         })
     }
 
-    fn matches(&self, r: &ScheduleRef) -> bool {
+    pub(super) fn matches(&self, r: &ScheduleRef) -> bool {
         match r {
             ScheduleRef::Id(id) => self.id == *id,
             ScheduleRef::Entrypoint(name) => self.entrypoint == *name,
@@ -102,7 +107,7 @@ fn table(session: &Session) -> String {
 }
 
 /// A missing table means no (complete) installation: say what to run.
-fn map_err(session: &Session, context: &str) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
+pub(super) fn map_err(session: &Session, context: &str) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
     let names = session.names.to_string();
     let table = table(session);
     let context = context.to_string();

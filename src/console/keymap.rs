@@ -12,8 +12,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::actions::Act;
 use crate::actions::kinds::{
-    CancelJobs, DeleteJobs, Enqueue, Prune, PurgeJobs, RemoveSchedules, Requeue, RunSchedulesNow,
-    SetDurability,
+    CancelJobs, DeleteJobs, Enqueue, PauseSchedules, Prune, PurgeJobs, RemoveSchedules, Requeue,
+    ResumeSchedules, RunSchedulesNow, SetDurability, SkipSchedules,
 };
 
 /// Where a command applies: everywhere, on one tab's view, or in a modal
@@ -97,6 +97,10 @@ pub enum Command {
     Delete,
     DeleteTagged,
     RunNow,
+    /// The Schedules tab's moves of next_run (tagged, else selected).
+    PauseSchedules,
+    ResumeSchedules,
+    SkipRun,
     Apply,
     Retention,
     Prune,
@@ -228,6 +232,9 @@ const SPECS: &[Spec] = &[
     proposes::<RunSchedulesNow>(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
     proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
     proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
+    proposes::<PauseSchedules>(Command::PauseSchedules, "pause_schedules", Scope::Schedules, "pause", "Pause tagged/selected (until resumed)", &["p"]),
+    proposes::<ResumeSchedules>(Command::ResumeSchedules, "resume_schedules", Scope::Schedules, "resume", "Resume tagged/selected (from the next fire)", &["u"]),
+    proposes::<SkipSchedules>(Command::SkipRun, "skip_run", Scope::Schedules, "skip", "Skip the next run of tagged/selected", &["s"]),
     proposes::<SetDurability>(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
     spec(Command::Retention, "retention", Scope::Durability, None, "Prune age 1d/7d/30d/90d", &["o"]),
     proposes::<Prune>(Command::Prune, "prune", Scope::Durability, "prune", "Delete older log and statistics rows", &["p"]),
