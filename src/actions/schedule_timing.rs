@@ -13,12 +13,12 @@
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
+use super::preview::{Preview, list};
 use super::schedules::{Schedule, ScheduleRef, split_refs};
 use super::{ActionError, Finish, Session};
-use super::preview::{Preview, list};
 use crate::cron;
-use crate::output::plural;
 use crate::db::statements::Statement;
+use crate::output::plural;
 
 /// The `next_run` of a paused schedule, as PostgreSQL writes it. A real
 /// date rather than `infinity`, which Python's drivers cannot turn into a
@@ -74,7 +74,11 @@ impl Timing {
     }
 
     /// The new `next_run` of `schedule` as of `now`.
-    pub fn next_run(self, schedule: &Schedule, now: DateTime<Utc>) -> Result<DateTime<Utc>, ActionError> {
+    pub fn next_run(
+        self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, ActionError> {
         let fires = |n: usize| {
             cron::next_fires(&schedule.expression, now, n).map_err(|e| {
                 ActionError::Selection(format!(
@@ -205,10 +209,19 @@ pub(super) async fn retime(
 pub fn command_args(refs: &[ScheduleRef], timing: Timing) -> String {
     let mut args: Vec<String> = refs
         .iter()
-        .map(|r| format!("{} {}", timing.flag(), super::jobs::shell_quote(&r.to_string())))
+        .map(|r| {
+            format!(
+                "{} {}",
+                timing.flag(),
+                super::jobs::shell_quote(&r.to_string())
+            )
+        })
         .collect();
     if let Timing::Postpone(at) = timing {
-        args.push(format!("--until {}", at.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+        args.push(format!(
+            "--until {}",
+            at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        ));
     }
     format!("schedules {}", args.join(" "))
 }
@@ -226,7 +239,13 @@ pub(super) async fn preview(
         .iter()
         .map(|m| {
             let s = &m.schedule;
-            format!("{} {} ({}) → {}", s.id, s.entrypoint, s.expression, describe(&m.next_run))
+            format!(
+                "{} {} ({}) → {}",
+                s.id,
+                s.entrypoint,
+                s.expression,
+                describe(&m.next_run)
+            )
         })
         .collect();
     let verb = timing.verb();
@@ -235,7 +254,11 @@ pub(super) async fn preview(
         .next()
         .map(|c| c.to_uppercase().chain(verb_chars).collect())
         .unwrap_or_default();
-    let question = format!("{verb} {}: {}?", plural(moved.len(), "schedule"), list(&what));
+    let question = format!(
+        "{verb} {}: {}?",
+        plural(moved.len(), "schedule"),
+        list(&what)
+    );
     let mut p = Preview::new(
         question,
         vec![
@@ -251,8 +274,16 @@ pub(super) async fn preview(
     let moved_ids: Vec<String> = moved.iter().map(|m| m.schedule.id.to_string()).collect();
     let next_runs: Vec<String> = moved.iter().map(|m| sql_time(&m.next_run)).collect();
     p.parameters = vec![
-        format!("lock: $1 = {{{}}}, $2 = {{{}}}", ids.join(","), names.join(",")),
-        format!("set: $1 = {{{}}}, $2 = {{{}}}", moved_ids.join(","), next_runs.join(",")),
+        format!(
+            "lock: $1 = {{{}}}, $2 = {{{}}}",
+            ids.join(","),
+            names.join(",")
+        ),
+        format!(
+            "set: $1 = {{{}}}, $2 = {{{}}}",
+            moved_ids.join(","),
+            next_runs.join(",")
+        ),
     ];
     p.nothing_to_do = moved.is_empty();
     p.warning = Some(match timing {
@@ -317,8 +348,14 @@ mod tests {
         let postponed = schedule("0 * * * *", at(15, 30));
         assert_eq!(Timing::Skip.next_run(&postponed, now).unwrap(), at(16, 0));
         let paused = schedule("0 * * * *", paused_next_run());
-        assert_eq!(Timing::Skip.next_run(&paused, now).unwrap(), paused_next_run());
+        assert_eq!(
+            Timing::Skip.next_run(&paused, now).unwrap(),
+            paused_next_run()
+        );
         assert_eq!(Timing::Resume.next_run(&paused, now).unwrap(), at(13, 0));
-        assert_eq!(Timing::Pause.next_run(&hourly, now).unwrap(), paused_next_run());
+        assert_eq!(
+            Timing::Pause.next_run(&hourly, now).unwrap(),
+            paused_next_run()
+        );
     }
 }

@@ -107,7 +107,10 @@ fn table(session: &Session) -> String {
 }
 
 /// A missing table means no (complete) installation: say what to run.
-pub(super) fn map_err(session: &Session, context: &str) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
+pub(super) fn map_err(
+    session: &Session,
+    context: &str,
+) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
     let names = session.names.to_string();
     let table = table(session);
     let context = context.to_string();

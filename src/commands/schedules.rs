@@ -12,8 +12,8 @@
 use chrono::{DateTime, Local, SecondsFormat, TimeZone, Utc};
 
 use super::{CommandError, object_names, open_session};
-use crate::actions::schedules::{ListedSchedule, Removal, Schedule, ScheduleRef};
 use crate::actions::schedule_timing::{Retimed, Timing, describe, is_paused};
+use crate::actions::schedules::{ListedSchedule, Removal, Schedule, ScheduleRef};
 use crate::actions::{self, Action, Outcome, Session, kinds};
 use crate::cli::Command;
 use crate::commands::CommandContext;
@@ -153,7 +153,11 @@ fn unmatched_error(unmatched: &[ScheduleRef], what: &str) -> CommandError {
     CommandError::Other(format!(
         "no schedule matches {}; nothing was {what} (use --ignore-missing to {} the others)",
         quoted_list(unmatched),
-        if what == "removed" { "remove" } else { "change" }
+        if what == "removed" {
+            "remove"
+        } else {
+            "change"
+        }
     ))
 }
 

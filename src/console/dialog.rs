@@ -136,7 +136,10 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
         Outcome::SchedulesPaused(r) => format!("paused {}", plural(r.moved.len(), "schedule")),
         Outcome::SchedulesResumed(r) => format!("resumed {}", plural(r.moved.len(), "schedule")),
         Outcome::SchedulesSkipped(r) => {
-            format!("skipped the next run of {}", plural(r.moved.len(), "schedule"))
+            format!(
+                "skipped the next run of {}",
+                plural(r.moved.len(), "schedule")
+            )
         }
         Outcome::SchedulesPostponed(r) => {
             format!("postponed {}", plural(r.moved.len(), "schedule"))
