@@ -11,32 +11,15 @@
 //! NOTHING`), so all of these survive a scheduler restart — except under
 //! `clean_old`, which deletes and re-inserts the rows.
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::preview::{Preview, list};
+pub use super::schedules::{PAUSED_NEXT_RUN, is_paused, paused_next_run};
 use super::schedules::{Schedule, ScheduleRef, split_refs};
 use super::{ActionError, Finish, Session};
 use crate::cron;
 use crate::db::statements::Statement;
 use crate::output::plural;
-
-/// The `next_run` of a paused schedule, as PostgreSQL writes it. A real
-/// date rather than `infinity`, which Python's drivers cannot turn into a
-/// `datetime`; midnight so that converting it to any local time zone
-/// (at most +14:00) stays within `datetime.max`.
-pub const PAUSED_NEXT_RUN: &str = "9999-12-31 00:00:00+00";
-
-/// [`PAUSED_NEXT_RUN`] as a timestamp.
-pub fn paused_next_run() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
-        .single()
-        .expect("a valid date")
-}
-
-/// Paused: `next_run` at (or, written by hand, beyond) the sentinel.
-pub fn is_paused(next_run: &DateTime<Utc>) -> bool {
-    *next_run >= paused_next_run()
-}
 
 /// Where a schedule's `next_run` goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +293,7 @@ pub fn sql_time(t: &DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn schedule(expression: &str, next_run: DateTime<Utc>) -> Schedule {
         Schedule {

@@ -253,6 +253,16 @@ async fn pause_resume_skip_and_postpone_from_the_command_line() {
     );
     let rows = listing(&db);
     assert_eq!(row(&rows, "hourly")["paused"], false);
+    let out = db.pgq(&["why", "--schedule", "nightly"]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out)
+            .matches("is paused (resume: pgq schedules --resume ")
+            .count(),
+        2,
+        "{}",
+        stdout(&out)
+    );
 
     // Skip: from the next top of the hour to the one after it.
     let now = Utc::now();
