@@ -177,7 +177,7 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, s: &Schedules
         Line::from(vec![
             Span::styled("next run    ", t.dim),
             Span::raw(if sc.is_paused() {
-                "paused (resume with u)".into()
+                "paused (pgq's far-future next_run)".into()
             } else {
                 both(sc.next_run)
             }),
