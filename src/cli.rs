@@ -285,17 +285,36 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         channel: Option<String>,
     },
-    /// List schedules with their next fire times; remove some with --remove
+    /// List schedules with their next fire times; remove, pause, resume, skip or postpone some
     #[command(
-        after_help = "Examples:\n  pgq schedules\n  pgq schedules --remove 3 --remove nightly_report"
+        after_help = SCHEDULES_HELP,
+        group(clap::ArgGroup::new("retime").args(["pause", "resume", "skip", "postpone"]).multiple(false).conflicts_with("remove"))
     )]
     Schedules {
         /// Schedule id (digits) or entrypoint name to remove; repeatable
         #[arg(short, long, value_name = "ID|ENTRYPOINT")]
         remove: Vec<String>,
-        /// Do not fail when a --remove value matches nothing
+        /// Stop it firing until --resume (next_run moves to 9999-12-31); repeatable
+        #[arg(long, value_name = "ID|ENTRYPOINT")]
+        pause: Vec<String>,
+        /// Fire again, from the next fire time of its expression; repeatable
+        #[arg(long, value_name = "ID|ENTRYPOINT")]
+        resume: Vec<String>,
+        /// Skip the pending run: next_run to the fire after it; repeatable
+        #[arg(long, value_name = "ID|ENTRYPOINT")]
+        skip: Vec<String>,
+        /// Move next_run to --until; repeatable
+        #[arg(long, value_name = "ID|ENTRYPOINT", requires = "until")]
+        postpone: Vec<String>,
+        /// With --postpone: a time (2026-12-24T08:00:00Z, or local "2026-12-24 08:00") or +DURATION (+2h)
+        #[arg(long, value_name = "TIME|+DURATION", requires = "postpone")]
+        until: Option<String>,
+        /// Do not fail when a value matches nothing
         #[arg(long)]
         ignore_missing: bool,
+        /// With --pause/--resume/--skip/--postpone: print the SQL and what would move; change nothing
+        #[arg(long, requires = "retime")]
+        dry_run: bool,
     },
     /// Jobs held in status 'failed' (on_failure="hold"), newest first
     #[command(after_help = "Example:\n  pgq failed -n 50 --json")]
@@ -491,6 +510,15 @@ pub struct PruneArgs {
     #[arg(long)]
     pub dry_run: bool,
 }
+
+const SCHEDULES_HELP: &str = "\
+Examples:
+  pgq schedules
+  pgq schedules --remove 3 --remove nightly_report
+  pgq schedules --pause nightly_report
+  pgq schedules --resume nightly_report
+  pgq schedules --skip 3 --dry-run
+  pgq schedules --postpone nightly_report --until +2h";
 
 const CHECK_HELP: &str = "\
 One line per breached threshold on stdout; exit 0 healthy, 1 breached (or

@@ -31,6 +31,7 @@ pub mod prune;
 pub mod reasons;
 pub mod record;
 pub mod reports;
+pub mod schedule_timing;
 pub mod schedules;
 pub mod schema;
 pub mod session;

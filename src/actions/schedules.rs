@@ -1,11 +1,12 @@
 //! Schedules: list the schedules table and remove rows by id or entrypoint.
 //!
 //! Rows are written by PGQueuer's scheduler (one per registered
-//! (expression, entrypoint)); pgq only reads and deletes them. Listing order
+//! (expression, entrypoint)); pgq reads and deletes them, and moves their
+//! `next_run` (`schedule_timing.rs`: pause, resume, skip). Listing order
 //! is PGQueuer's (`ORDER BY last_run ASC`, never-run rows last) with the id
 //! as a tie-breaker so the output is stable.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
@@ -16,6 +17,24 @@ use crate::settings::names::ObjectNames;
 
 /// How many upcoming fire times a listing shows per schedule.
 pub const NEXT_FIRES: usize = 3;
+
+/// The `next_run` of a paused schedule, as PostgreSQL writes it. A real
+/// date rather than `infinity`, which Python's drivers cannot turn into a
+/// `datetime`; midnight so that converting it to any local time zone
+/// (at most +14:00) stays within `datetime.max`.
+pub const PAUSED_NEXT_RUN: &str = "9999-12-31 00:00:00+00";
+
+/// [`PAUSED_NEXT_RUN`] as a timestamp.
+pub fn paused_next_run() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0)
+        .single()
+        .expect("a valid date")
+}
+
+/// Paused: `next_run` at (or, written by hand, beyond) the sentinel.
+pub fn is_paused(next_run: &DateTime<Utc>) -> bool {
+    *next_run >= paused_next_run()
+}
 
 /// A `--remove` value: digits are an id, anything else an entrypoint name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +68,12 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    fn from_row(row: &Row) -> Result<Schedule, tokio_postgres::Error> {
+    /// Paused by pgq: `next_run` at the far-future sentinel.
+    pub fn is_paused(&self) -> bool {
+        is_paused(&self.next_run)
+    }
+
+    pub(super) fn from_row(row: &Row) -> Result<Schedule, tokio_postgres::Error> {
         Ok(Schedule {
             id: row.try_get("id")?,
             expression: row.try_get("expression")?,
@@ -63,7 +87,7 @@ impl Schedule {
         })
     }
 
-    fn matches(&self, r: &ScheduleRef) -> bool {
+    pub(super) fn matches(&self, r: &ScheduleRef) -> bool {
         match r {
             ScheduleRef::Id(id) => self.id == *id,
             ScheduleRef::Entrypoint(name) => self.entrypoint == *name,
@@ -102,7 +126,10 @@ fn table(session: &Session) -> String {
 }
 
 /// A missing table means no (complete) installation: say what to run.
-fn map_err(session: &Session, context: &str) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
+pub(super) fn map_err(
+    session: &Session,
+    context: &str,
+) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
     let names = session.names.to_string();
     let table = table(session);
     let context = context.to_string();

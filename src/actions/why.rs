@@ -472,7 +472,12 @@ fn schedule_reason(s: &ScheduleFacts) -> Reason {
             numbers,
         );
     }
-    let next = if s.next_in > 0.0 {
+    // Paused: next_run at pgq's far-future sentinel (a minute's slack for
+    // the clocks of this host and the server).
+    let until_pause = (super::schedules::paused_next_run() - chrono::Utc::now()).num_seconds();
+    let next = if s.next_in >= (until_pause - 60) as f64 {
+        format!("is paused (resume: pgq schedules --resume {})", s.id)
+    } else if s.next_in > 0.0 {
         format!("fires next in {}", span(s.next_in))
     } else {
         "is due now".to_string()

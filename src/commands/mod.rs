@@ -302,10 +302,7 @@ pub async fn run(cli: Cli) -> Exit {
             inspect::run(&ctx, &command).await
         }
         Command::Listen { channel } => listen::run(&ctx, channel.as_deref()).await,
-        Command::Schedules {
-            remove,
-            ignore_missing,
-        } => schedules::run(&ctx, remove, *ignore_missing).await,
+        Command::Schedules { .. } => schedules::run(&ctx, &command).await,
     };
     match result {
         Ok(exit) => exit,

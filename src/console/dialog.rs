@@ -136,6 +136,17 @@ pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
             d.due.len(),
             plural(d.requested, "schedule")
         ),
+        Outcome::SchedulesPaused(r) => format!("paused {}", plural(r.moved.len(), "schedule")),
+        Outcome::SchedulesResumed(r) => format!("resumed {}", plural(r.moved.len(), "schedule")),
+        Outcome::SchedulesSkipped(r) => {
+            format!(
+                "skipped the next run of {}",
+                plural(r.moved.len(), "schedule")
+            )
+        }
+        Outcome::SchedulesPostponed(r) => {
+            format!("postponed {}", plural(r.moved.len(), "schedule"))
+        }
         Outcome::DurabilitySet(d) => format!(
             "switched {} to {}",
             plural(d.changes.len(), "table"),

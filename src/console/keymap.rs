@@ -12,8 +12,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::actions::Act;
 use crate::actions::kinds::{
-    CancelJobs, DeleteJobs, Enqueue, Prune, PurgeJobs, RemoveSchedules, Requeue, RequeueJobs,
-    RunSchedulesNow, SetDurability,
+    CancelJobs, DeleteJobs, Enqueue, PauseSchedules, Prune, PurgeJobs, RemoveSchedules, Requeue,
+    RequeueJobs, ResumeSchedules, RunSchedulesNow, SetDurability, SkipSchedules,
 };
 
 /// Where a command applies: everywhere, on one tab's view, or in a modal
@@ -97,6 +97,10 @@ pub enum Command {
     Delete,
     DeleteTagged,
     RunNow,
+    /// The Schedules tab's moves of next_run (tagged, else selected).
+    PauseSchedules,
+    ResumeSchedules,
+    SkipRun,
     Apply,
     Retention,
     Prune,
@@ -242,6 +246,9 @@ const SPECS: &[Spec] = &[
     proposes::<RunSchedulesNow>(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
     proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
     proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
+    proposes::<PauseSchedules>(Command::PauseSchedules, "pause_schedules", Scope::Schedules, "pause sched", "Pause tagged/selected schedules (until resumed)", &["p"]),
+    proposes::<ResumeSchedules>(Command::ResumeSchedules, "resume_schedules", Scope::Schedules, "resume sched", "Resume tagged/selected schedules (from the next fire)", &["u"]),
+    proposes::<SkipSchedules>(Command::SkipRun, "skip_run", Scope::Schedules, "skip next", "Skip the next run of tagged/selected schedules", &["s"]),
     proposes::<SetDurability>(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
     spec(Command::Retention, "retention", Scope::Durability, None, "Prune age 1d/7d/30d/90d", &["o"]),
     proposes::<Prune>(Command::Prune, "prune", Scope::Durability, "prune", "Delete older log and statistics rows", &["p"]),
@@ -852,9 +859,21 @@ mod tests {
             "{labels:?}"
         );
         assert!(!labels.contains(&"pause"), "shadowed by tag: {labels:?}");
+        assert!(
+            labels.contains(&"pause sched") && labels.contains(&"skip next"),
+            "{labels:?}"
+        );
+        let p = press(KeyCode::Char('p'), KeyModifiers::NONE);
+        assert_eq!(map.lookup(&p, &scopes), Some(Command::PauseSchedules));
+        let u = press(KeyCode::Char('u'), KeyModifiers::NONE);
+        assert_eq!(map.lookup(&u, &scopes), Some(Command::ResumeSchedules));
+        let s = press(KeyCode::Char('s'), KeyModifiers::NONE);
+        assert_eq!(map.lookup(&s, &scopes), Some(Command::SkipRun));
         let labels: Vec<&str> = map.hints(&scopes, true).iter().map(|b| b.label).collect();
         assert!(
-            !labels.contains(&"remove") && !labels.contains(&"fire now"),
+            !labels.contains(&"remove")
+                && !labels.contains(&"fire now")
+                && !labels.contains(&"pause sched"),
             "{labels:?}"
         );
         assert!(

@@ -130,6 +130,9 @@ statements! {
     ListSchedules => "list_schedules.sql",
     RemoveSchedules => "remove_schedules.sql",
     RunSchedulesNow => "run_schedules_now.sql",
+    // Pause, resume, skip, postpone (actions/schedule_timing.rs).
+    LockSchedules => "lock_schedules.sql",
+    SetSchedulesNextRun => "set_schedules_next_run.sql",
     // The job browser (actions/browse.rs): keyset pages of the queue and of
     // finished jobs in the log, with a composed `{filter}`; one job's detail.
     JobsNewest => "jobs_newest.sql",

@@ -153,7 +153,8 @@ async fn previews_show_exactly_the_sql_that_runs() {
     let db = TestDb::installed();
     seed(&db).await;
     let s = session(&db, false).await;
-    let actions: [Action; 6] = [
+    let hourly = || vec![ScheduleRef::Entrypoint("hourly".into())];
+    let actions: [Action; 10] = [
         kinds::Enqueue {
             jobs: vec![job("previewed")],
             on_conflict: Conflict::Raise,
@@ -166,6 +167,14 @@ async fn previews_show_exactly_the_sql_that_runs() {
         .into(),
         kinds::Requeue { ids: vec![1] }.into(),
         kinds::RunSchedulesNow { ids: vec![1, 2] }.into(),
+        kinds::PauseSchedules { refs: hourly() }.into(),
+        kinds::ResumeSchedules { refs: hourly() }.into(),
+        kinds::SkipSchedules { refs: hourly() }.into(),
+        kinds::PostponeSchedules {
+            refs: hourly(),
+            until: chrono::Utc::now() + chrono::Duration::hours(3),
+        }
+        .into(),
         kinds::RemoveSchedules {
             refs: vec![ScheduleRef::Entrypoint("nightly".into())],
         }
@@ -194,6 +203,17 @@ async fn previews_show_exactly_the_sql_that_runs() {
     .await
     .unwrap();
     assert_eq!(shown.question, "Remove 1 schedule: 2 hourly (0 * * * *)?");
+    let shown = preview(&s, &kinds::PauseSchedules { refs: hourly() }.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        shown.question,
+        "Pause 1 schedule: 2 hourly (0 * * * *) → paused?"
+    );
+    assert!(
+        shown.parameters[1].ends_with("$2 = {9999-12-31 00:00:00+00}"),
+        "{shown:?}"
+    );
     let shown = preview(
         &s,
         &kinds::SetDurability {

@@ -50,6 +50,7 @@ mod python_compat;
 mod python_flags;
 mod removal_concurrency;
 mod root_cert_pem;
+mod schedule_pause;
 mod schedules;
 mod schema_lifecycle;
 mod shell_support;

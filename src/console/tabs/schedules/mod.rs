@@ -199,6 +199,23 @@ impl TabView for SchedulesTab {
                     .collect();
                 return vec![Reply::Propose(kinds::RemoveSchedules { refs }.into())];
             }
+            Command::PauseSchedules | Command::ResumeSchedules | Command::SkipRun => {
+                let refs: Vec<ScheduleRef> = self
+                    .list
+                    .targets(self.selected_id())
+                    .into_iter()
+                    .map(ScheduleRef::Id)
+                    .collect();
+                if refs.is_empty() {
+                    return Vec::new();
+                }
+                let action = match command {
+                    Command::PauseSchedules => kinds::PauseSchedules { refs }.into(),
+                    Command::ResumeSchedules => kinds::ResumeSchedules { refs }.into(),
+                    _ => kinds::SkipSchedules { refs }.into(),
+                };
+                return vec![Reply::Propose(action)];
+            }
             Command::RunNow => {
                 let ids = self.list.targets(self.selected_id());
                 if !ids.is_empty() {

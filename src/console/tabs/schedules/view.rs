@@ -104,11 +104,15 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
                 Cell::from(Line::from(sc.id.to_string()).right_aligned()),
                 Cell::from(sc.entrypoint.clone()),
                 Cell::from(sc.expression.clone()),
-                Cell::from(format!(
-                    "{} {}",
-                    sc.next_run.format("%H:%M:%S"),
-                    relative(sc.next_run, now)
-                )),
+                Cell::from(if sc.is_paused() {
+                    "paused".into()
+                } else {
+                    format!(
+                        "{} {}",
+                        sc.next_run.format("%H:%M:%S"),
+                        relative(sc.next_run, now)
+                    )
+                }),
                 Cell::from(sc.last_run.map_or_else(|| "-".into(), |l| relative(l, now))),
                 Cell::from(sc.status.clone().unwrap_or_else(|| "-".into())),
                 Cell::from(heartbeat),
@@ -172,7 +176,11 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, s: &Schedules
         ]),
         Line::from(vec![
             Span::styled("next run    ", t.dim),
-            Span::raw(both(sc.next_run)),
+            Span::raw(if sc.is_paused() {
+                "paused (pgq's far-future next_run)".into()
+            } else {
+                both(sc.next_run)
+            }),
         ]),
         Line::from(vec![
             Span::styled("last run    ", t.dim),
@@ -188,7 +196,11 @@ pub fn draw_detail(frame: &mut Frame, area: Rect, screen: &Screen, s: &Schedules
         ]),
         Line::from(""),
         Line::from(Span::styled(
-            "Next 10 fire times (croniter semantics, UTC):",
+            if sc.is_paused() {
+                "Next 10 fire times once resumed (croniter semantics, UTC):"
+            } else {
+                "Next 10 fire times (croniter semantics, UTC):"
+            },
             t.header,
         )),
     ];
