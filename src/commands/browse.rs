@@ -43,7 +43,7 @@ fn list_action(args: &JobsArgs) -> Result<ListJobs, CommandError> {
 
 pub(super) async fn jobs(ctx: &CommandContext, args: &JobsArgs) -> Result<Exit, CommandError> {
     let action = list_action(args)?;
-    if args.payload && !(ctx.json && !args.history) {
+    if args.payload && (!ctx.json || args.history) {
         return Err(CommandError::Usage(
             "--payload goes with --json on the queue (the text table shows a preview; the log keeps no payload)".into(),
         ));
