@@ -47,6 +47,11 @@ pub const HELD_LIMIT: u32 = 500;
 /// How many of each worker's jobs the Workers tab loads.
 pub const WORKER_JOBS_LIMIT: u32 = 200;
 
+/// NOTIFY events are handed to the UI in batches at most this often: at
+/// hundreds a second, a wake-up of the UI per event cost more than the
+/// events themselves, and nobody reads faster.
+const NOTIFY_BATCH: Duration = Duration::from_millis(100);
+
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
 const SESSION_SETUP: &str = "SET statement_timeout = '30s'; SET lock_timeout = '5s'";
@@ -456,6 +461,9 @@ async fn serve(
         }
         Mode::Live(_) | Mode::Polling => None,
     };
+    // Events waiting for the next batch, and when it goes.
+    let mut batch: Vec<Received> = Vec::new();
+    let mut batch_due: Option<tokio::time::Instant> = None;
     // Our own NOTIFY must come back before events count as live.
     let mut echo = match &mode {
         Mode::Live(listener) => send_probe(listener, &target.channel).await,
@@ -507,7 +515,13 @@ async fn serve(
                     }
                 }
                 Ok(n) => {
-                    let received = Received::new(n.payload(), chrono::Utc::now());
+                    batch.push(Received::new(n.payload(), chrono::Utc::now()));
+                    batch_due.get_or_insert_with(|| tokio::time::Instant::now() + NOTIFY_BATCH);
+                }
+            },
+            _ = sleep_until_some(batch_due) => {
+                batch_due = None;
+                for received in batch.drain(..) {
                     if events.send(DbEvent::Notification(received)).is_err() {
                         return Ended::UiGone;
                     }
