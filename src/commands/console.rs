@@ -54,9 +54,17 @@ pub async fn open(
         path,
         context: ctx.context_name.clone(),
     });
+    // A LISTEN through a transaction pooler lands on whichever server
+    // connection is free: only a direct connection may carry it.
+    let listen = match super::listen_settings(ctx)? {
+        Some(direct) => Some(direct),
+        None if super::pooler(ctx)?.is_transaction() => None,
+        None => Some(settings.clone()),
+    };
     let options = ConsoleOptions {
         start: start.into(),
         settings,
+        listen,
         names,
         read_only: read_only(ctx)?,
         no_color: ctx.no_color,

@@ -13,11 +13,12 @@
 //! (`pgq listen | head -3`).
 
 use std::io::Write;
-use std::time::Duration;
 
 use super::{CommandError, object_names};
 use crate::commands::CommandContext;
-use crate::db::listener::{Backoff, Heard, ListenError, ListenSpec, Listener};
+use crate::db::listener::{
+    Backoff, ECHO_WITHIN, EchoProbe, Heard, ListenError, ListenSpec, Listener,
+};
 use crate::db::signal::Signals;
 use crate::events::Received;
 use crate::output::{self, Exit};
@@ -58,16 +59,9 @@ pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<E
     let mut listener = listener.map_err(command_error)?;
     let json = ctx.json;
     // Live events are checked, not assumed: our own NOTIFY must come back.
-    let probe = uuid::Uuid::new_v4().to_string();
+    let probe = EchoProbe::new(&channel);
     let mut echo_due = Some(tokio::time::Instant::now() + ECHO_WITHIN);
-    let probe_payload = serde_json::json!({
-        "channel": channel,
-        "sent_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "type": "health_check_event",
-        "id": probe,
-    })
-    .to_string();
-    if let Some(Err(e)) = listener.notify(&probe_payload).await {
+    if let Some(Err(e)) = listener.notify(probe.payload()).await {
         output::status(&format!(
             "listen: cannot send the NOTIFY probe: {}",
             crate::db::error_text::DbErrorText(&e)
@@ -87,7 +81,7 @@ pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<E
         };
         let Some(heard) = heard else { break };
         match heard {
-            Heard::Notification(n) if n.payload().contains(&probe) => echo_due = None,
+            Heard::Notification(n) if probe.is_echo(n.payload()) => echo_due = None,
             Heard::Notification(n) => {
                 let received = Received::new(n.payload(), chrono::Utc::now());
                 let line = if json {
@@ -135,9 +129,6 @@ fn write_line(line: &str) -> std::io::Result<()> {
     out.write_all(b"\n")?;
     out.flush()
 }
-
-/// How long `pgq listen` waits for the echo of its probe.
-const ECHO_WITHIN: Duration = Duration::from_secs(3);
 
 /// Sleeps until `at`; never returns without one.
 async fn sleep_until_some(at: Option<tokio::time::Instant>) {

@@ -41,6 +41,9 @@ const FLASH_SECONDS: i64 = 4;
 const STANDBY_REFUSAL: &str = "refused: read-only standby; use the primary";
 /// The idle console wakes this often, to keep relative times true.
 const CLOCK_TICK_SECONDS: i64 = 1;
+/// The Events tab redraws for new events at most this often: a person
+/// reads no faster, and a frame per NOTIFY cost a core's tenth at 400/s.
+const EVENTS_FRAME_MS: i64 = 250;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
@@ -149,6 +152,10 @@ pub struct ConnInfo {
     pub read_only: bool,
     /// The server is a hot standby: no NOTIFY, writes refused; tabs poll.
     pub standby: bool,
+    /// Whether NOTIFY reaches the console: `Some(false)` without LISTEN (a
+    /// transaction pooler) or without the echo of its probe; tabs poll.
+    /// `None` until the db task knows.
+    pub live_events: Option<bool>,
     /// What the installation has that is newer than the schema pgq writes
     /// (a PGQueuer 2.x database): shown, and changes 2.x redefined refused.
     pub newer_schema: Vec<String>,
@@ -236,6 +243,12 @@ pub struct App {
     watched_tables: Vec<String>,
     /// The installation, for the command lines the console shows.
     object_names: ObjectNames,
+    /// Something on screen changed since the last [`App::take_redraw`].
+    redraw: bool,
+    /// Events arrived that the Events tab on screen does not show yet;
+    /// drawn by the clock, at most every [`EVENTS_FRAME_MS`].
+    events_unseen: bool,
+    events_drawn_at: DateTime<Utc>,
 }
 
 pub struct AppOptions {
@@ -271,6 +284,7 @@ impl App {
                 server_version: None,
                 read_only: o.read_only,
                 standby: false,
+                live_events: None,
                 newer_schema: Vec::new(),
                 link: Link::Connecting { attempt: 1 },
             },
@@ -300,7 +314,17 @@ impl App {
             next_id: 1,
             watched_tables: vec![o.names.queue_table.clone(), o.names.queue_table_log.clone()],
             object_names: o.names,
+            redraw: true,
+            events_unseen: false,
+            events_drawn_at: o.now,
         }
+    }
+
+    /// Whether the db events handled since the last call changed what is on
+    /// screen. A NOTIFY does not: the views it changes refresh by the clock,
+    /// and the Events tab draws new events on its own frame clock.
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// The tabs on offer: the six, plus Worker when a worker is hosted.
@@ -385,7 +409,7 @@ impl App {
             now: self.now,
             connected: self.connected(),
             standby: self.conn.standby,
-            standby_notice: self.standby_notice(),
+            standby_notice: self.standby_notice().or_else(|| self.live_events_notice()),
             newer_schema: self.newer_schema_notice(),
             channel: &self.conn.channel,
             // Only the enqueue form completes entrypoints: skip the work
@@ -549,6 +573,9 @@ impl App {
         if let Some(flash) = &self.flash {
             at = at.min(flash.until);
         }
+        if self.events_unseen {
+            at = at.min(self.events_drawn_at + Duration::milliseconds(EVENTS_FRAME_MS));
+        }
         at.max(self.now)
     }
 
@@ -567,6 +594,9 @@ impl App {
 
     pub fn on_tick(&mut self, now: DateTime<Utc>) -> Vec<Effect> {
         self.now = now;
+        // The event loop draws after every tick: the unseen events with it.
+        self.events_unseen = false;
+        self.events_drawn_at = now;
         if self.flash.as_ref().is_some_and(|f| f.until <= now) {
             self.flash = None;
         }
@@ -648,6 +678,9 @@ impl App {
 
     pub fn on_db(&mut self, event: DbEvent) -> Vec<Effect> {
         let mut effects = Vec::new();
+        if !matches!(event, DbEvent::Notification(_)) {
+            self.redraw = true;
+        }
         match event {
             DbEvent::Connecting { attempt } => {
                 if !matches!(self.conn.link, Link::Reconnecting { .. }) {
@@ -658,6 +691,7 @@ impl App {
                 let was_down = matches!(self.conn.link, Link::Reconnecting { .. });
                 self.conn.link = Link::Connected;
                 self.conn.server_version = Some(server_version);
+                self.conn.live_events = None;
                 for f in self.fresh.values_mut() {
                     f.in_flight = false;
                 }
@@ -683,7 +717,10 @@ impl App {
             }
             DbEvent::Standby(standby) => self.on_standby(standby),
             DbEvent::NewerSchema(newer) => self.conn.newer_schema = newer,
+            DbEvent::LiveEvents(live) => self.conn.live_events = Some(live),
             DbEvent::Refreshed { view, result } => self.refreshed(view, result, &mut effects),
+            // Per event only bookkeeping: the buffer, and a due time for
+            // the views the change shows in; no query, no frame.
             DbEvent::Notification(received) => {
                 if let Event::TableChanged { table, .. } = &received.event
                     && self.watched_tables.iter().any(|t| t == table)
@@ -692,6 +729,9 @@ impl App {
                 }
                 self.workers.alive.heard(&received);
                 self.events.push(received);
+                if self.tab == Tab::Events {
+                    self.events_unseen = true;
+                }
             }
             DbEvent::Previewed { id, result } => self.previewed(id, result),
             DbEvent::Done {
@@ -761,13 +801,32 @@ impl App {
     /// What the status bar and the Events tab say on a standby.
     pub fn standby_notice(&self) -> Option<String> {
         self.conn.standby.then(|| {
-            let every = self.refresh_interval.to_std().unwrap_or_default();
-            let every = match every.subsec_millis() {
-                0 => format!("{}", every.as_secs()),
-                _ => format!("{:.1}", every.as_secs_f64()),
-            };
-            format!("standby: no live events, refreshing every {every}s")
+            format!(
+                "standby: no live events, refreshing every {}s",
+                self.refresh_every()
+            )
         })
+    }
+
+    /// What the status bar and the Events tab say when NOTIFY does not
+    /// reach the console (no LISTEN behind a transaction pooler, or no echo
+    /// of the probe); a standby says so in its own words.
+    pub fn live_events_notice(&self) -> Option<String> {
+        (!self.conn.standby && self.conn.live_events == Some(false)).then(|| {
+            format!(
+                "no live events (transaction pooler?); refreshing every {} s",
+                self.refresh_every()
+            )
+        })
+    }
+
+    /// The clock's refresh interval in seconds, as the notices print it.
+    fn refresh_every(&self) -> String {
+        let every = self.refresh_interval.to_std().unwrap_or_default();
+        match every.subsec_millis() {
+            0 => format!("{}", every.as_secs()),
+            _ => format!("{:.1}", every.as_secs_f64()),
+        }
     }
 
     fn refreshed(

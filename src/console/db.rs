@@ -15,6 +15,13 @@
 //! only the query connection, tells the UI ([`DbEvent::Standby`]) so tabs
 //! poll instead, and asks the server every `standby_recheck` whether it has
 //! been promoted; then it LISTENs and goes live without reconnecting.
+//!
+//! Live events are checked, not assumed: LISTEN goes to `--listen-dsn` when
+//! given, and behind `--pooler transaction` without one it is not issued at
+//! all (a pooled LISTEN lands on whichever server connection is free). After
+//! LISTEN the task NOTIFYs a probe and expects its echo within
+//! [`listener::ECHO_WITHIN`]; without one (or without LISTEN) it tells the UI
+//! ([`DbEvent::LiveEvents`]) so tabs live on their clock, as on a standby.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -40,6 +47,11 @@ use crate::settings::names::ObjectNames;
 pub const HELD_LIMIT: u32 = 500;
 /// How many of each worker's jobs the Workers tab loads.
 pub const WORKER_JOBS_LIMIT: u32 = 200;
+
+/// NOTIFY events are handed to the UI in batches at most this often: at
+/// hundreds a second, a wake-up of the UI per event cost more than the
+/// events themselves, and nobody reads faster.
+const NOTIFY_BATCH: Duration = Duration::from_millis(100);
 
 /// Server-side guards for the console's own statements.
 const NOT_CONNECTED: &str = "not connected to the database; retrying";
@@ -141,6 +153,10 @@ pub enum DbEvent {
     /// Sent after `Connected` and again when it changes: `true` on a hot
     /// standby (no NOTIFY, writes refused), `false` on a primary.
     Standby(bool),
+    /// Whether NOTIFY reaches the console: `false` when it does not LISTEN
+    /// (a transaction pooler without `--listen-dsn`) or its probe got no
+    /// echo in time, `true` once the echo came back.
+    LiveEvents(bool),
     /// Sent after `Connected`: what the installation has that is newer than
     /// the schema pgq writes (empty: nothing, or it could not be read).
     NewerSchema(Vec<String>),
@@ -166,6 +182,9 @@ pub struct Target {
     pub names: ObjectNames,
     pub channel: String,
     pub read_only: bool,
+    /// Where to LISTEN: the main connection's settings, a direct connection
+    /// (`--listen-dsn`), or `None` behind a transaction pooler without one.
+    pub listen: Option<ConnectionSettings>,
     /// How often a standby is asked whether it has been promoted.
     pub standby_recheck: Duration,
     /// Where the changes made from the console are logged.
@@ -341,9 +360,12 @@ async fn connect_session(target: &Target) -> Result<Session, String> {
 }
 
 /// The second connection, LISTENing on the channel.
-async fn listen(target: &Target) -> Result<ListenConnection, String> {
+async fn listen(
+    target: &Target,
+    settings: &ConnectionSettings,
+) -> Result<ListenConnection, String> {
     let spec = ListenSpec {
-        settings: target.settings.clone(),
+        settings: settings.clone(),
         channel: target.channel.clone(),
         // It only listens; the query connection carries read-only mode.
         read_only: false,
@@ -381,16 +403,24 @@ async fn serve_session(
             Ok(standby) => standby,
             Err(e) => return Served::Lost(DbErrorText(&e).to_string()),
         };
-        let mode = if standby {
-            tracing::info!(target = %session.target, "the server is a hot standby; polling without LISTEN");
-            Mode::Standby(target.standby_recheck)
-        } else {
-            match listen(target).await {
+        let mode = match &target.listen {
+            _ if standby => {
+                tracing::info!(target = %session.target, "the server is a hot standby; polling without LISTEN");
+                Mode::Standby(target.standby_recheck)
+            }
+            None => {
+                tracing::info!("a transaction pooler without --listen-dsn: polling without LISTEN");
+                Mode::Polling
+            }
+            Some(settings) => match listen(target, settings).await {
                 Ok(listener) => Mode::Live(listener),
                 Err(e) => return Served::Lost(e),
-            }
+            },
         };
         if events.send(DbEvent::Standby(standby)).is_err() {
+            return Served::UiGone;
+        }
+        if matches!(mode, Mode::Polling) && events.send(DbEvent::LiveEvents(false)).is_err() {
             return Served::UiGone;
         }
         match serve(target, session, mode, requests, events, pending).await {
@@ -403,10 +433,12 @@ async fn serve_session(
 
 /// How [`serve`] learns about changes: NOTIFY on a listening connection, or
 /// (on a standby, which cannot LISTEN) nothing, while it watches for a
-/// promotion this often.
+/// promotion this often, or nothing at all (a transaction pooler without a
+/// direct connection to LISTEN on).
 enum Mode {
     Live(ListenConnection),
     Standby(Duration),
+    Polling,
 }
 
 impl Mode {
@@ -415,7 +447,7 @@ impl Mode {
     async fn notification(&mut self) -> Result<tokio_postgres::Notification, String> {
         match self {
             Mode::Live(listener) => listener.recv().await,
-            Mode::Standby(_) => std::future::pending().await,
+            Mode::Standby(_) | Mode::Polling => std::future::pending().await,
         }
     }
 }
@@ -444,7 +476,15 @@ async fn serve(
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             Some(interval)
         }
-        Mode::Live(_) => None,
+        Mode::Live(_) | Mode::Polling => None,
+    };
+    // Events waiting for the next batch, and when it goes.
+    let mut batch: Vec<Received> = Vec::new();
+    let mut batch_due: Option<tokio::time::Instant> = None;
+    // Our own NOTIFY must come back before events count as live.
+    let mut echo = match &mode {
+        Mode::Live(listener) => send_probe(listener, &target.channel).await,
+        Mode::Standby(_) | Mode::Polling => None,
     };
     loop {
         if in_flight.is_none() {
@@ -485,9 +525,22 @@ async fn serve(
             },
             notification = mode.notification() => match notification {
                 Err(reason) => return Ended::Lost(reason),
+                Ok(n) if echo.as_ref().is_some_and(|e| e.is_echo(n.payload())) => {
+                    echo = None;
+                    if events.send(DbEvent::LiveEvents(true)).is_err() {
+                        return Ended::UiGone;
+                    }
+                }
                 Ok(n) => {
-                    let received = Received::new(n.payload(), chrono::Utc::now())
-                        .from_backend(n.process_id());
+                    batch.push(
+                        Received::new(n.payload(), chrono::Utc::now()).from_backend(n.process_id()),
+                    );
+                    batch_due.get_or_insert_with(|| tokio::time::Instant::now() + NOTIFY_BATCH);
+                }
+            },
+            _ = sleep_until_some(batch_due) => {
+                batch_due = None;
+                for received in batch.drain(..) {
                     if events.send(DbEvent::Notification(received)).is_err() {
                         return Ended::UiGone;
                     }
@@ -502,13 +555,21 @@ async fn serve(
                     return Ended::Lost("the query connection was closed".into());
                 }
             },
+            _ = sleep_until_some(echo.as_ref().map(|e| e.due)) => {
+                echo = None;
+                tracing::warn!("our NOTIFY probe got no echo: no live events; polling");
+                if events.send(DbEvent::LiveEvents(false)).is_err() {
+                    return Ended::UiGone;
+                }
+            },
             _ = probe.tick() => {
                 if session.conn.client.is_closed() {
                     return Ended::Lost("the query connection was closed".into());
                 }
-                // A live listener probes itself; on a standby the query
-                // connection is the only one, so it is probed here.
-                if let Mode::Standby(_) = mode
+                // A live listener probes itself; on a standby or when
+                // polling the query connection is the only one, so it is
+                // probed here.
+                if let Mode::Standby(_) | Mode::Polling = mode
                     && let Err(reason) = listener::probe(session.client()).await
                 {
                     return Ended::Lost(reason);
@@ -524,6 +585,43 @@ async fn serve(
                 }
             },
         }
+    }
+}
+
+/// The echo [`serve`] waits for: our probe's id, and until when.
+struct Echo {
+    probe: listener::EchoProbe,
+    due: tokio::time::Instant,
+}
+
+impl Echo {
+    fn is_echo(&self, payload: &str) -> bool {
+        self.probe.is_echo(payload)
+    }
+}
+
+/// NOTIFY the probe from the listening connection. A failure to send it
+/// leaves events unverified but live: the listener's own probe notices a
+/// dead connection.
+async fn send_probe(listener: &ListenConnection, channel: &str) -> Option<Echo> {
+    let probe = listener::EchoProbe::new(channel);
+    match probe.send(listener.client()).await {
+        Ok(()) => Some(Echo {
+            probe,
+            due: tokio::time::Instant::now() + listener::ECHO_WITHIN,
+        }),
+        Err(e) => {
+            tracing::warn!("cannot send the NOTIFY probe: {e}");
+            None
+        }
+    }
+}
+
+/// Sleeps until `at`; never returns without one.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

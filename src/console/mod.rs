@@ -48,6 +48,8 @@ impl From<Tab> for Start {
 pub struct ConsoleOptions {
     pub start: Start,
     pub settings: ConnectionSettings,
+    /// Where to LISTEN (`None`: nowhere, behind a transaction pooler).
+    pub listen: Option<ConnectionSettings>,
     pub names: ObjectNames,
     pub read_only: bool,
     pub no_color: bool,
@@ -108,6 +110,7 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         channel: options.names.channel.clone(),
         names: options.names,
         read_only: options.read_only,
+        listen: options.listen,
         // "Each poll": a promotion shows up as soon as the next refresh would.
         standby_recheck: options.config.refresh_interval,
         audit: options.audit,
@@ -141,6 +144,8 @@ async fn event_loop(
         let wait = (app.next_wakeup() - Utc::now())
             .to_std()
             .unwrap_or_default();
+        // A NOTIFY the screen does not show yet (or not at all) draws nothing.
+        let mut redraw = true;
         let effects = tokio::select! {
             event = input.next() => match event {
                 Some(Ok(TermEvent::Key(key))) => {
@@ -163,6 +168,7 @@ async fn event_loop(
                     while let Ok(more) = db.events.try_recv() {
                         effects.extend(app.on_db(more));
                     }
+                    redraw = app.take_redraw();
                     effects
                 }
                 None => return Err(std::io::Error::other("the database task stopped")),
@@ -194,7 +200,7 @@ async fn event_loop(
                 _ => app.request_quit(),
             },
         };
-        dirty = true;
+        dirty |= redraw;
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok(()),

@@ -45,6 +45,56 @@ pub const PROBE_EVERY: Duration = Duration::from_secs(15);
 /// How long a probe may go unanswered before the connection counts as lost.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a listener waits for the echo of its first NOTIFY probe: long
+/// enough for a loaded server, short enough that a LISTEN going nowhere (a
+/// transaction pooler) is said within seconds.
+pub const ECHO_WITHIN: Duration = Duration::from_secs(3);
+
+/// A NOTIFY whose echo proves that LISTEN works end to end: PGQueuer's
+/// `health_check_event` with an id of our own, which no one else sends.
+#[derive(Debug, Clone)]
+pub struct EchoProbe {
+    id: String,
+    channel: String,
+    payload: String,
+}
+
+impl EchoProbe {
+    pub fn new(channel: &str) -> EchoProbe {
+        let id = uuid::Uuid::new_v4().to_string();
+        let payload = serde_json::json!({
+            "channel": channel,
+            "sent_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "type": "health_check_event",
+            "id": id,
+        })
+        .to_string();
+        EchoProbe {
+            id,
+            channel: channel.to_string(),
+            payload,
+        }
+    }
+
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+
+    /// Whether `payload` is this probe coming back.
+    pub fn is_echo(&self, payload: &str) -> bool {
+        payload.contains(&self.id)
+    }
+
+    /// NOTIFY the probe on its channel from `client`.
+    pub async fn send(&self, client: &Client) -> Result<(), String> {
+        client
+            .execute("SELECT pg_notify($1, $2)", &[&self.channel, &self.payload])
+            .await
+            .map(|_| ())
+            .map_err(|e| DbErrorText(&e).to_string())
+    }
+}
+
 /// Exponential backoff: `first`, doubling per failed attempt, at most `cap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {

@@ -247,6 +247,68 @@ fn the_tab_on_screen_still_refreshes_after_events_and_hidden_ones_on_arrival() {
     assert_eq!(sim.refreshes[before..], [View::Held]);
 }
 
+/// 200 jobs a second make ~400 NOTIFY a second (inserts and deletes):
+/// 1,000 within one simulated second, the event loop waking as it would
+/// (a tick whenever one is due before the next event). The view on screen
+/// refreshes at most twice, and the screen is drawn for what changed (the
+/// refreshes' answers, the clock, the Events tab's frames), never per event.
+#[test]
+fn a_notify_storm_refreshes_the_view_once_a_second_and_draws_no_frame_per_event() {
+    for (key, tab, most_frames) in [
+        ('1', Tab::Stats, 6),
+        ('2', Tab::Jobs, 6),
+        ('7', Tab::Held, 6),
+        // Plus a frame every 250 ms for the new events.
+        ('3', Tab::Events, 10),
+    ] {
+        let mut sim = Sim::connected(key);
+        sim.idle(Duration::seconds(3), &format!("{tab:?} before the storm"));
+        sim.app.take_redraw();
+        sim.refreshes.clear();
+        let start = sim.now;
+        let mut frames = 0;
+        for i in 0..1_000 {
+            let at = start + Duration::microseconds(i * 1_000);
+            while sim.app.next_wakeup() <= at {
+                sim.now = sim.app.next_wakeup().max(sim.now);
+                let effects = sim.app.on_tick(sim.now);
+                sim.handle(effects);
+                sim.app.take_redraw();
+                frames += 1;
+            }
+            sim.now = at;
+            sim.queue_event();
+            if sim.app.take_redraw() {
+                frames += 1;
+            }
+        }
+        let current = sim.app.current().and_then(|t| t.view());
+        let of_current = sim
+            .refreshes
+            .iter()
+            .filter(|v| {
+                current
+                    .as_ref()
+                    .is_some_and(|c| std::mem::discriminant(*v) == std::mem::discriminant(c))
+            })
+            .count();
+        assert!(
+            of_current <= 2,
+            "{tab:?}: {of_current} refreshes of the view on screen for 1,000 events in 1 s: {:?}",
+            sim.refreshes
+        );
+        assert!(
+            frames <= most_frames,
+            "{tab:?}: {frames} frames for 1,000 events in 1 s"
+        );
+        assert_eq!(
+            sim.app.events.len(),
+            1_000,
+            "{tab:?}: the Events buffer keeps them all"
+        );
+    }
+}
+
 #[test]
 fn paused_offline_and_in_flight_states_stay_idle() {
     // Stats paused with Space: events mark it due, but it must not wake.

@@ -14,6 +14,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use crate::common::pooler::Pooler;
+use crate::common::pty::{Console, row};
 use crate::common::{self, Spawned, TestDb, assert_exit, manifest_file, pgq_cmd, stderr, stdout};
 
 /// Statement names poisoned on each server connection.
@@ -362,4 +363,80 @@ async fn listen_behind_a_transaction_pooler_needs_a_direct_connection() {
     );
     listen.signal("TERM");
     assert_eq!(listen.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+/// The console behind a transaction pooler without --listen-dsn: it does
+/// not LISTEN (a pooled LISTEN hears nothing), says so in the status bar,
+/// and a job enqueued meanwhile shows up by the clock's refresh.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_behind_a_transaction_pooler_says_no_live_events_and_polls() {
+    let db = TestDb::installed();
+    let pooler = Pooler::transaction(&db, 2);
+    let mut console = Console::start(&pooler.dsn(), &["--pooler", "transaction"]);
+    let screen = console.wait_for("the no-live-events notice", Duration::from_secs(20), |s| {
+        s.contains("no live events (transaction pooler?); refreshing every 5 s")
+    });
+    assert!(screen.contains("● connected"), "{screen}");
+    assert!(
+        db.wait_for_no_listener(Duration::from_millis(200)).await,
+        "the console LISTENed through the pooler"
+    );
+    // Directly: its NOTIFY would reach nobody anyway.
+    assert_exit(&db.pgq(&["queue", "pooled_ping"]), 0);
+    // The Stats tab refreshes every 5 s: the job within that, plus slack
+    // for the query on a loaded machine.
+    console.wait_for(
+        "the new job, by the clock's refresh",
+        Duration::from_secs(8),
+        |s| row(s, "pooled_ping").is_some(),
+    );
+    console.press("q");
+    assert_eq!(console.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+/// With --listen-dsn the console LISTENs on that direct connection: its
+/// probe comes back, a job enqueued through the pooler shows as an insert
+/// on the Events tab, and no notice says otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_with_a_listen_dsn_shows_live_events_behind_a_transaction_pooler() {
+    let db = TestDb::installed();
+    let pooler = Pooler::transaction(&db, 2);
+    let direct = db.dsn();
+    let mut console = Console::start(
+        &pooler.dsn(),
+        &["--pooler", "transaction", "--listen-dsn", &direct],
+    );
+    console.wait_for("the console connected", Duration::from_secs(20), |s| {
+        s.contains("● connected")
+    });
+    console.press("3");
+    // The probe is sent right after LISTEN: once it ran, events sent from
+    // now on arrive after its echo.
+    assert!(
+        !db.wait_for_listener(Duration::from_secs(10))
+            .await
+            .is_empty(),
+        "the console did not LISTEN on the direct connection"
+    );
+    let probed = common::wait_for(Duration::from_secs(10), || async {
+        let client = db.client().await;
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_notify%' AND state = 'idle'",
+                &[&db.name],
+            )
+            .await
+            .expect("pg_stat_activity")
+            .get(0);
+        (n > 0).then_some(())
+    })
+    .await;
+    assert!(probed.is_some(), "the console sent no NOTIFY probe");
+    ok(&pooler, &["queue", "ping"]).await;
+    let screen = console.wait_for("the insert event", Duration::from_secs(10), |s| {
+        s.contains("insert pgqueuer")
+    });
+    assert!(!screen.contains("no live events"), "{screen}");
+    console.press("q");
+    assert_eq!(console.wait_exit(Duration::from_secs(10)), Some(0));
 }

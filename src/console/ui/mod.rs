@@ -136,7 +136,7 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     if app.conn.read_only {
         spans.push(Span::styled(" READ-ONLY", t.warn));
     }
-    if let Some(notice) = app.standby_notice() {
+    if let Some(notice) = app.standby_notice().or_else(|| app.live_events_notice()) {
         spans.push(sep());
         spans.push(Span::styled(notice, t.warn));
     }

@@ -158,7 +158,11 @@ impl EventsTab {
         self.buffer
             .iter()
             .rev()
-            .filter(|e| e.seq <= limit && e.matches(&self.list.filter))
+            // Without a filter no entry is formatted: a frame costs the
+            // rows on screen, not the whole buffer.
+            .filter(|e| {
+                e.seq <= limit && (self.list.filter.is_empty() || e.matches(&self.list.filter))
+            })
             .collect()
     }
 
