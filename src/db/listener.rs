@@ -88,7 +88,10 @@ impl EchoProbe {
     /// NOTIFY the probe on its channel from `client`.
     pub async fn send(&self, client: &Client) -> Result<(), String> {
         client
-            .execute("SELECT pg_notify($1, $2)", &[&self.channel, &self.payload])
+            .execute(
+                "/* pgq */ SELECT pg_notify($1, $2)",
+                &[&self.channel, &self.payload],
+            )
             .await
             .map(|_| ())
             .map_err(|e| DbErrorText(&e).to_string())

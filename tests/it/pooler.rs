@@ -422,7 +422,7 @@ async fn the_console_with_a_listen_dsn_shows_live_events_behind_a_transaction_po
         let client = db.client().await;
         let n: i64 = client
             .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'SELECT pg_notify%' AND state = 'idle'",
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE '/* pgq */ SELECT pg_notify%' AND state = 'idle'",
                 &[&db.name],
             )
             .await
