@@ -319,3 +319,32 @@ fn stats_tab_keeps_the_counts_when_the_latency_query_failed() {
     assert!(screen.contains("statement timeout"), "{screen}");
     assert!(!screen.contains("refresh failed"), "{screen}");
 }
+
+/// Right after start the counts arrive before the percentiles are computed:
+/// the latency lines say "computing…", not "nothing finished" beside a
+/// non-zero count; once computed they say what the window holds.
+#[test]
+fn latency_says_computing_until_the_window_is_computed() {
+    let mut a = app(Tab::Stats);
+    let mut counts_only = latency_stats();
+    counts_only.latency = LatencyReport::default();
+    counts_only.latency_included = false;
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: false,
+        }),
+        result: Ok(Outcome::QueueStats(counts_only)),
+    });
+    let screen = render(&a, 80, 24);
+    assert!(screen.contains("run  computing…"), "{screen}");
+    assert!(!screen.contains("nothing finished"), "{screen}");
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
+        result: Ok(Outcome::QueueStats(latency_stats())),
+    });
+    assert!(!render(&a, 80, 24).contains("computing…"));
+}

@@ -294,6 +294,7 @@ fn draw_latency(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
             series.map(|p| &p.wait),
         ),
     ];
+    let computed = s.latency_at.is_some_and(|(window, _)| window == s.window);
     for ((label, p, values), line) in lines.into_iter().zip([run, wait]) {
         let text = match p {
             Some(p) => format!(
@@ -304,6 +305,9 @@ fn draw_latency(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
                 duration(Some(p.max)),
                 count(p.count)
             ),
+            // Not computed yet for this window (right after start or a
+            // window change): "nothing finished" would contradict the counts.
+            None if !computed => format!(" {label} computing… "),
             None if label == "run " => " run  nothing finished in this window ".to_string(),
             None => " wait nothing picked in this window ".to_string(),
         };
