@@ -117,6 +117,18 @@ pub struct Retimed {
     pub applied: bool,
 }
 
+/// What a retiming did, for the audit log and the dialog's outcome.
+pub fn summary(timing: Timing, retimed: &Retimed) -> String {
+    if !retimed.applied {
+        return "nothing changed".into();
+    }
+    format!(
+        "{} {}",
+        timing.verb(),
+        crate::output::plural(retimed.moved.len(), "schedule")
+    )
+}
+
 /// Lock the rows ($1: ids, $2: entrypoint names).
 pub fn lock_sql(session: &Session) -> String {
     Statement::LockSchedules.render(&session.names)

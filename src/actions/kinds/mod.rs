@@ -77,6 +77,62 @@ macro_rules! job_change {
     };
 }
 
+/// Pause, resume and skip are one shape: schedule refs and a [`Timing`]
+/// that `schedule_timing` applies (postpone adds its instant).
+macro_rules! schedule_retiming {
+    ($Type:ident, $timing:expr) => {
+        use crate::actions::preview::Preview;
+        use crate::actions::schedule_timing::{self, Retimed, Timing, command_args};
+        use crate::actions::schedules::ScheduleRef;
+        use crate::actions::{Act, ActionError, Session, pgq};
+        use crate::settings::names::ObjectNames;
+
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $Type {
+            pub refs: Vec<ScheduleRef>,
+        }
+
+        impl $Type {
+            fn timing(&self) -> Timing {
+                $timing
+            }
+        }
+
+        impl Act for $Type {
+            type Output = Retimed;
+            const MUTATES: bool = true;
+            const DRY_RUN: bool = true;
+
+            fn sample() -> Self {
+                $Type {
+                    refs: vec![ScheduleRef::Entrypoint("nightly".into())],
+                }
+            }
+
+            fn command_line(&self, names: &ObjectNames) -> String {
+                pgq(names, &command_args(&self.refs, self.timing()))
+            }
+
+            fn outcome_text(&self, retimed: &Retimed) -> String {
+                schedule_timing::summary(self.timing(), retimed)
+            }
+
+            async fn perform(
+                &self,
+                session: &Session,
+                dry_run: bool,
+            ) -> Result<Retimed, ActionError> {
+                schedule_timing::retime(session, &self.refs, self.timing(), dry_run).await
+            }
+
+            async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+                let line = self.command_line(&session.names);
+                schedule_timing::preview(session, &self.refs, self.timing(), line).await
+            }
+        }
+    };
+}
+
 macro_rules! register {
     ($($module:ident :: $Type:ident => $Out:ident,)*) => {
         $(
