@@ -35,6 +35,22 @@ fn strip_qualifier(text: &str, schema: Option<&str>) -> String {
     out
 }
 
+/// An index row (name, table, unique, `pg_get_indexdef`) as the
+/// declaration spells it: the definition from `USING` on, unqualified.
+fn index_of(row: &tokio_postgres::Row, ns: Option<&str>) -> Index {
+    let definition: String = row.get(3);
+    let body = definition
+        .find(" USING ")
+        .map(|pos| definition[pos + 1..].to_string())
+        .unwrap_or(definition);
+    Index {
+        name: row.get(0),
+        table: row.get(1),
+        unique: row.get(2),
+        body: strip_qualifier(&body, ns),
+    }
+}
+
 fn role_of(names: &ObjectNames, table: &str) -> TableRole {
     if table == names.queue_table {
         TableRole::Queue
@@ -209,19 +225,7 @@ pub async fn inspect(
             &[&ns, &index_names],
         )
         .await?;
-    for row in indexes {
-        let definition: String = row.get(3);
-        let body = definition
-            .find(" USING ")
-            .map(|pos| definition[pos + 1..].to_string())
-            .unwrap_or(definition);
-        live.indexes.push(Index {
-            name: row.get(0),
-            table: row.get(1),
-            unique: row.get(2),
-            body: strip_qualifier(&body, ns),
-        });
-    }
+    live.indexes = indexes.iter().map(|r| index_of(r, ns)).collect();
 
     // Everything else on PGQueuer's tables: what a newer release (or an
     // operator) added, reported and left alone.
@@ -240,19 +244,7 @@ pub async fn inspect(
             &[&ns, &table_names, &known],
         )
         .await?;
-    for row in other_indexes {
-        let definition: String = row.get(3);
-        let body = definition
-            .find(" USING ")
-            .map(|pos| definition[pos + 1..].to_string())
-            .unwrap_or(definition);
-        live.others.indexes.push(Index {
-            name: row.get(0),
-            table: row.get(1),
-            unique: row.get(2),
-            body: strip_qualifier(&body, ns),
-        });
-    }
+    live.others.indexes = other_indexes.iter().map(|r| index_of(r, ns)).collect();
     let constraints = client
         .query(
             "SELECT c.relname::text || '.' || k.conname::text || ': ' || pg_get_constraintdef(k.oid)
