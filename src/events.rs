@@ -33,6 +33,9 @@ impl Operation {
     }
 }
 
+/// The `pgq_probe` value a listener's one-off echo probe carries.
+pub const LISTENER_PROBE: &str = "listener";
+
 /// One parsed payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -51,6 +54,10 @@ pub enum Event {
         channel: String,
         sent_at: DateTime<FixedOffset>,
         id: Uuid,
+        /// Sent by a one-off check of a LISTEN (the console, `pgq listen`),
+        /// not by a worker: such a probe carries `"pgq_probe": "listener"`,
+        /// a key Python's receivers ignore.
+        from_listener: bool,
     },
     /// Not a 1.6.0 event: the payload text as received.
     Unknown(String),
@@ -81,6 +88,8 @@ enum Wire {
         #[serde(deserialize_with = "de_timestamp")]
         sent_at: DateTime<FixedOffset>,
         id: Uuid,
+        #[serde(default)]
+        pgq_probe: Option<String>,
     },
 }
 
@@ -112,10 +121,12 @@ impl Event {
                 channel,
                 sent_at,
                 id,
+                pgq_probe,
             }) => Event::HealthCheck {
                 channel,
                 sent_at,
                 id,
+                from_listener: pgq_probe.as_deref() == Some(LISTENER_PROBE),
             },
             Err(_) => Event::Unknown(payload.to_string()),
         }

@@ -9,7 +9,7 @@
 //!
 //! Idle workers hold no picked rows, so the queue table cannot show them;
 //! this is the only place they appear. A one-off probe (`pgq listen`, a
-//! console checking its LISTEN) also counts for one window.
+//! console checking its LISTEN) is marked as such and is not a worker.
 
 use std::collections::HashMap;
 
@@ -46,9 +46,15 @@ impl HealthSenders {
     /// The same, remembering senders for `keep` (a watch longer than the
     /// window counts everyone heard during it).
     pub fn heard_within(&mut self, received: &Received, keep: std::time::Duration) -> bool {
-        let Event::HealthCheck { id, .. } = &received.event else {
+        let Event::HealthCheck {
+            id, from_listener, ..
+        } = &received.event
+        else {
             return false;
         };
+        if *from_listener {
+            return true;
+        }
         let sender = received
             .sender_pid
             .map_or(Sender::Probe(*id), Sender::Backend);
@@ -100,6 +106,20 @@ mod tests {
         assert_eq!(s.alive(t0 + Duration::seconds(42)), 2);
         // Both stopped: gone after the window.
         assert_eq!(s.alive(t0 + Duration::seconds(57)), 0);
+    }
+
+    #[test]
+    fn a_listeners_probe_is_not_a_worker() {
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+        let mut s = HealthSenders::default();
+        let raw = format!(
+            r#"{{"channel":"ch","sent_at":"2026-11-27T12:00:00Z","type":"health_check_event","id":"{}","pgq_probe":"listener"}}"#,
+            Uuid::new_v4()
+        );
+        assert!(s.heard(&Received::new(&raw, t0).from_backend(77)));
+        assert_eq!(s.alive(t0), 0);
+        assert!(s.heard(&probe(t0, Some(41))));
+        assert_eq!(s.alive(t0), 1);
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const ECHO_WITHIN: Duration = Duration::from_secs(3);
 
 /// A NOTIFY whose echo proves that LISTEN works end to end: PGQueuer's
-/// `health_check_event` with an id of our own, which no one else sends.
+/// `health_check_event` with an id of our own, which no one else sends,
+/// marked as a listener's probe so nobody counts it as a worker alive.
 #[derive(Debug, Clone)]
 pub struct EchoProbe {
     id: String,
@@ -67,6 +68,7 @@ impl EchoProbe {
             "sent_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             "type": "health_check_event",
             "id": id,
+            "pgq_probe": crate::events::LISTENER_PROBE,
         })
         .to_string();
         EchoProbe {

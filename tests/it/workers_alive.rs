@@ -24,7 +24,44 @@ fn an_idle_worker_is_alive_on_the_workers_tab_and_in_workers_watch() {
     );
     let _worker = db.spawn_pgq(&["run", manifest.path().to_str().expect("utf-8 path")], &[]);
     // Watching while the worker runs: it probes at start and every 10 s.
-    let mut watch = db.spawn_pgq(&["workers", "--watch", "12s"], &[]);
+    let mut watch = db.spawn_pgq(
+        &["workers", "--watch", "12s"],
+        &[("PGAPPNAME", "pgq-test-watch")],
+    );
+    // A `pgq listen` checks its LISTEN with a probe of its own while the
+    // watch listens: a listener, not a worker, so it is not counted.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = db.client().await;
+        let backend_ran = |app: &'static str, query: &'static str| {
+            let client = &client;
+            move || async move {
+                let n = common::count(
+                    client,
+                    &format!(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' AND state = 'idle' AND query LIKE '{query}%'"
+                    ),
+                )
+                .await;
+                (n > 0).then_some(())
+            }
+        };
+        common::wait_for(
+            Duration::from_secs(10),
+            backend_ran("pgq-test-watch", "LISTEN"),
+        )
+        .await
+        .expect("the watch listens");
+        let mut listen = db.spawn_pgq(&["listen"], &[("PGAPPNAME", "pgq-test-listen")]);
+        common::wait_for(
+            Duration::from_secs(10),
+            backend_ran("pgq-test-listen", "/* pgq */ SELECT pg_notify"),
+        )
+        .await
+        .expect("pgq listen sent its probe");
+        listen.signal("INT");
+        assert_eq!(listen.wait_exit(Duration::from_secs(10)), Some(0));
+    });
     let screen = console.wait_for(
         "one idle worker alive from its health checks",
         Duration::from_secs(20),
