@@ -440,3 +440,37 @@ async fn the_console_with_a_listen_dsn_shows_live_events_behind_a_transaction_po
     console.press("q");
     assert_eq!(console.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+/// Behind a transaction pooler the console sets nothing on its session: a
+/// `SET statement_timeout` would stay on the pooled server connection and
+/// time out the next client's statements. With one server connection, the
+/// next client sees the server's default.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_leaves_no_session_settings_on_a_pooled_connection() {
+    let db = TestDb::installed();
+    let pooler = Pooler::transaction(&db, 1);
+    let mut console = Console::start(&pooler.dsn(), &["--pooler", "transaction"]);
+    console.wait_for(
+        "the console's first refresh",
+        Duration::from_secs(20),
+        |s| s.contains("● connected") && s.contains("no live events"),
+    );
+    let other = common::connect(&pooler.dsn()).await;
+    for setting in ["statement_timeout", "lock_timeout"] {
+        let rows = other
+            .simple_query(&format!("SHOW {setting}"))
+            .await
+            .expect("SHOW through the pooler");
+        let value = rows.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        });
+        assert_eq!(
+            value.as_deref(),
+            Some("0"),
+            "{setting} leaked from the console to another client of the pool"
+        );
+    }
+    console.press("q");
+    assert_eq!(console.wait_exit(Duration::from_secs(10)), Some(0));
+}
