@@ -1,0 +1,516 @@
+//! Job operations from the console's Jobs tab: cancel the selected job while
+//! a real Python PGQueuer 1.6.0 worker runs it, purge the jobs matching the
+//! tab's filter, refusals in read-only mode; and, at the action level, a
+//! cancel of "every job matching the filter" touching exactly those jobs.
+
+use crate::common;
+
+use std::time::Duration;
+
+use common::pty::Console;
+use common::{TestDb, assert_exit, log_statuses, stdout};
+use pgq::actions::job_filter::{JobFilter, Search};
+use pgq::actions::job_selection::JobSelection;
+use pgq::actions::preview::preview;
+use pgq::actions::{Action, Session, kinds};
+use pgq::settings::conn::{ConnectionSettings, Env};
+use pgq::settings::names::ObjectNames;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn enqueue(db: &TestDb, entrypoint: &str, priority: i32, payload: &str) -> i64 {
+    let out = db.pgq(&[
+        "--json",
+        "queue",
+        entrypoint,
+        payload,
+        "--priority",
+        &priority.to_string(),
+    ]);
+    assert_exit(&out, 0);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    v["id"].as_i64().unwrap()
+}
+
+async fn queue_ids(client: &tokio_postgres::Client) -> Vec<i64> {
+    client
+        .query("SELECT id FROM pgqueuer ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// The statuses logged for `id`, in order.
+async fn history(client: &tokio_postgres::Client, id: i64) -> Vec<String> {
+    log_statuses(client)
+        .await
+        .into_iter()
+        .filter(|(job, _)| *job == id)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// Type a filter on the Jobs tab's `/` line and keep it.
+fn filter(console: &mut Console, text: &str) {
+    console.press("/");
+    console.press(text);
+    console.press("\r");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_from_the_jobs_tab_stops_a_job_a_python_worker_runs() {
+    let db = TestDb::installed();
+    let id = enqueue(&db, "long", 0, "x");
+    let (mut worker, lines) = crate::jobs::actions_interop::spawn_cancel_worker(&db, "60");
+    let started = lines.recv_timeout(WAIT).expect("the job starts");
+    assert_eq!(started, format!("started {id}"));
+
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the picked job", WAIT, |s| {
+        s.contains("long") && s.contains("picked")
+    });
+    console.press("c");
+    let dialog = console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    assert!(dialog.contains(&format!("Cancel 1 job ({id})")), "{dialog}");
+    assert!(dialog.contains(&format!("pgq cancel {id}")), "{dialog}");
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the outcome", WAIT, |s| s.contains("canceled 1 job"));
+
+    // The handler's cancellation scope was cancelled by the event.
+    assert_eq!(
+        lines.recv_timeout(WAIT).expect("the handler ends"),
+        format!("canceled {id}")
+    );
+    assert_eq!(crate::jobs::actions_interop::wait_exit(&mut worker), Some(0));
+    console.press("\r");
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    let client = db.client().await;
+    assert_eq!(history(&client, id).await, ["queued", "picked", "canceled"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_from_the_jobs_tab_takes_only_the_filtered_jobs() {
+    let db = TestDb::installed();
+    let gone: Vec<i64> = (0..3).map(|_| enqueue(&db, "nightly", 5, "x")).collect();
+    let stays = [
+        enqueue(&db, "nightly", 1, "x"),
+        enqueue(&db, "other", 5, "x"),
+    ];
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("nightly"));
+    filter(&mut console, "ep:nightly prio:5");
+    console.wait_for("the filtered page", WAIT, |s| {
+        s.contains("filter ep:nightly prio:5") && !s.contains("other")
+    });
+    console.press("P");
+    let dialog = console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    assert!(
+        dialog.contains("Purge 3 jobs matching the filter ep:nightly prio:5"),
+        "{dialog}"
+    );
+    // The equivalent command takes the same filter as flags.
+    let flat = dialog.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("pgq purge --entrypoint nightly --priority-min 5 --priority-max 5 --yes"),
+        "{dialog}"
+    );
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the outcome", WAIT, |s| s.contains("purged 3 jobs"));
+    console.press("\r");
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, stays);
+    for id in gone {
+        assert_eq!(history(&client, id).await, ["queued", "deleted"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_every_jobs_tab_action() {
+    let db = TestDb::installed();
+    let ids: Vec<i64> = (0..2).map(|_| enqueue(&db, "ro", 0, "x")).collect();
+    let client = db.client().await;
+    client
+        .execute(
+            "UPDATE pgqueuer SET status = 'failed' WHERE id = $1",
+            &[&ids[1]],
+        )
+        .await
+        .unwrap();
+    let mut console = Console::start(&db.dsn(), &["--read-only"]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("ro"));
+    filter(&mut console, "ep:ro");
+    console.wait_for("the filtered page", WAIT, |s| s.contains("filter ep:ro"));
+    // Every refusal reads the same, so each key is followed by `o` (order):
+    // once the order has flipped, the key before it was handled, and a
+    // dialog it opened would still be on screen (and would have taken the
+    // `o`, so the order would not flip).
+    let mut order = "newest first";
+    for key in ["c", "C", "d", "P", "R"] {
+        console.press(key);
+        console.press("o");
+        order = if order == "newest first" {
+            "oldest first"
+        } else {
+            "newest first"
+        };
+        let screen = console.wait_for(&format!("{key} handled, then the order"), WAIT, |s| {
+            s.contains(&format!("queue {order}"))
+        });
+        assert!(
+            screen.contains("refused: this session is read-only"),
+            "{key}: no refusal:\n{screen}"
+        );
+        assert!(
+            !screen.contains("[ Cancel ]"),
+            "{key}: a dialog opened:\n{screen}"
+        );
+    }
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    assert_eq!(queue_ids(&client).await, ids);
+    let logged: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pgqueuer_log WHERE status IN ('canceled', 'deleted')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(logged, 0);
+}
+
+pub(crate) async fn session(db: &TestDb) -> Session {
+    let settings = ConnectionSettings::resolve(
+        Some(&db.dsn()),
+        &Env::from_pairs(Vec::<(String, String)>::new()),
+    )
+    .unwrap();
+    let conn = pgq::db::connect::connect(&settings).await.unwrap();
+    Session {
+        conn,
+        names: ObjectNames::with_prefix("", None).unwrap(),
+        target: settings.target(),
+        read_only: false,
+        audit: None,
+    }
+}
+
+#[tokio::test]
+async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() {
+    let db = TestDb::installed();
+    let hit = [
+        enqueue(&db, "mail", 5, "{\"to\":\"ann@example.com\"}"),
+        enqueue(&db, "mail", 7, "ann again"),
+    ];
+    let stays = [
+        enqueue(&db, "mail", 1, "ann, low priority"),
+        enqueue(&db, "mail", 5, "bob"),
+        enqueue(&db, "sms", 9, "ann by sms"),
+    ];
+    let s = session(&db).await;
+    let filter = JobFilter {
+        entrypoints: vec!["mail".into()],
+        priority_min: Some(5),
+        search: Some(Search::Text("ann".into())),
+        ..JobFilter::default()
+    };
+    let action = Action::from(kinds::CancelJobs {
+        selection: JobSelection::Filter(Box::new(filter.clone())),
+        bound: None,
+    });
+    // The preview counts the same jobs, under the search's statement timeout.
+    let shown = preview(&s, &action).await.unwrap();
+    assert!(
+        shown
+            .question
+            .starts_with("Cancel 2 jobs matching the filter ep:mail prio:5.. ann"),
+        "{}",
+        shown.question
+    );
+    assert!(
+        shown
+            .statements
+            .iter()
+            .any(|st| st.starts_with("SET LOCAL statement_timeout")),
+        "{:?}",
+        shown.statements
+    );
+    assert_eq!(
+        shown.command_line,
+        "pgq cancel --entrypoint mail --priority-min 5 --search ann --yes"
+    );
+    let removed = pgq::actions::run(
+        &s,
+        &kinds::CancelJobs {
+            selection: JobSelection::Filter(Box::new(filter)),
+            bound: None,
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed.count, 2);
+    assert_eq!(removed.events, 1, "one cancellation_event for the batch");
+
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, stays);
+    for id in hit {
+        assert_eq!(history(&client, id).await, ["queued", "canceled"]);
+    }
+
+    // An empty filter or a blank search (which would match every job) is
+    // refused; nothing changes.
+    for refused in [
+        JobFilter::default(),
+        JobFilter {
+            search: Some(Search::parse("  ")),
+            ..JobFilter::default()
+        },
+    ] {
+        let err = pgq::actions::run(
+            &s,
+            &kinds::PurgeJobs {
+                selection: JobSelection::Filter(Box::new(refused)),
+                bound: None,
+            },
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("refusing an empty filter")
+                || err.to_string().contains("refusing an empty search"),
+            "{err}"
+        );
+    }
+    assert_eq!(queue_ids(&client).await, stays);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enter_on_a_held_job_opens_its_detail_and_esc_comes_back() {
+    let db = TestDb::installed();
+    let id = enqueue(&db, "h", 0, "held payload");
+    common::python_drain(&db, "h", true);
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("7");
+    console.wait_for("the held job", WAIT, |s| s.contains("RuntimeError: boom"));
+    console.press("\r");
+    // The Jobs tab's overlay: payload, log timeline and the traceback.
+    let detail = console.wait_for("the detail", WAIT, |s| {
+        s.contains("held payload") && s.contains("RuntimeError: boom")
+    });
+    assert!(detail.contains(&format!("job {id}")), "{detail}");
+    console.press_esc();
+    console.wait_for("the Held tab again", WAIT, |s| {
+        s.contains("held job") && !s.contains("held payload")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_runs_beside_other_tabs_and_esc_cancels_it() {
+    let db = TestDb::installed();
+    enqueue(&db, "a", 0, "hello");
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO pgqueuer_schedules (expression, entrypoint) VALUES ('* * * * *', 'sched_ep')",
+        )
+        .await
+        .unwrap();
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("hello"));
+    // Hold the queue table so a search waits on it (the server would stop
+    // it at the 5 s search timeout; everything below happens well before).
+    let mut locker = db.client().await;
+    let lock = locker.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE pgqueuer IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    filter(&mut console, "hello");
+    console.wait_for("the search running", WAIT, |s| s.contains("searching…"));
+    // Another tab refreshes meanwhile (its table is not held).
+    console.press("4");
+    console.wait_for(
+        "the schedules, while the search waits",
+        Duration::from_secs(3),
+        |s| s.contains("sched_ep"),
+    );
+    console.press("2");
+    console.wait_for("the search still running", WAIT, |s| {
+        s.contains("searching…")
+    });
+    console.press_esc();
+    let screen = console.wait_for("the cancellation", Duration::from_secs(3), |s| {
+        s.contains("search canceled (Esc)")
+    });
+    assert!(!screen.contains("searching…"), "{screen}");
+    // The filter is kept; r searches again, and now finds the job.
+    assert!(screen.contains("filter hello"), "{screen}");
+    lock.rollback().await.unwrap();
+    console.press("r");
+    console.wait_for("the search again", WAIT, |s| {
+        s.contains("hello") && s.contains("(ids 1…1)")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
+#[tokio::test]
+async fn pgq_cancel_and_purge_take_the_job_browser_filter_flags() {
+    let db = TestDb::installed();
+    let hit = [
+        enqueue(&db, "mail", 5, "ann"),
+        enqueue(&db, "mail", 7, "ann again"),
+    ];
+    let low = enqueue(&db, "mail", 1, "ann, low priority");
+    let bob = enqueue(&db, "mail", 5, "bob");
+    // The console's equivalent command, run as typed: the same two jobs.
+    let out = db.pgq(&[
+        "cancel",
+        "--entrypoint",
+        "mail",
+        "--priority-min",
+        "5",
+        "--search",
+        "ann",
+        "--yes",
+    ]);
+    assert_exit(&out, 0);
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, [low, bob]);
+    for id in hit {
+        assert_eq!(history(&client, id).await, ["queued", "canceled"]);
+    }
+    // Purge by search alone, as a dry run first.
+    let out = db.pgq(&["purge", "--search", "bob", "--dry-run"]);
+    assert_exit(&out, 0);
+    assert_eq!(queue_ids(&client).await, [low, bob]);
+    assert_exit(&db.pgq(&["purge", "--search", "bob", "--yes"]), 0);
+    assert_eq!(queue_ids(&client).await, [low]);
+    // Ids and filter flags do not mix; --older-than is one more filter flag.
+    assert_exit(&db.pgq(&["cancel", &low.to_string(), "--search", "x"]), 2);
+    assert_exit(
+        &db.pgq(&["purge", "--search", "x", "--older-than", "1h", "--yes"]),
+        0,
+    );
+    assert_eq!(queue_ids(&client).await, [low]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_worker_opens_its_jobs_and_c_cancels_what_it_holds() {
+    let db = TestDb::installed();
+    let held = enqueue(&db, "stuck", 0, "x");
+    let other = enqueue(&db, "stuck", 0, "y");
+    let client = db.client().await;
+    let worker = uuid::Uuid::new_v4();
+    // A worker that picked a job and stopped heartbeating an hour ago.
+    client
+        .execute(
+            "UPDATE pgqueuer SET status = 'picked', queue_manager_id = $1, \
+             heartbeat = now() - interval '1 hour' WHERE id = $2",
+            &[&worker, &held],
+        )
+        .await
+        .unwrap();
+    let short = &worker.to_string()[..8];
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("8");
+    console.wait_for("the worker", WAIT, |s| s.contains(short));
+    console.press("\r");
+    console.wait_for("its jobs in the Jobs tab", WAIT, |s| {
+        s.contains(&format!("filter status:picked worker:{short}")) && s.contains("stuck")
+    });
+    console.press("8");
+    console.wait_for("the worker", WAIT, |s| s.contains(short));
+    console.press("c");
+    let dialog = console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    let flat = dialog.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("Cancel 1 job matching the filter"),
+        "{dialog}"
+    );
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the outcome", WAIT, |s| s.contains("canceled 1 job"));
+    console.press("\r");
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    assert_eq!(queue_ids(&client).await, [other]);
+    assert_eq!(history(&client, held).await, ["queued", "canceled"]);
+}
+
+#[tokio::test]
+async fn enter_on_a_cancellation_event_opens_the_canceled_job() {
+    let db = TestDb::installed();
+    let id = enqueue(&db, "c", 0, "canceled payload");
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("3");
+    // Listening before the cancel, or its event would never arrive.
+    db.wait_for_listener(WAIT).await;
+    assert_exit(&db.pgq(&["cancel", &id.to_string()]), 0);
+    console.wait_for("the cancellation event", WAIT, |s| {
+        s.contains("cancellation_event")
+    });
+    // Only the cancellation: the DELETE's table event is filtered out.
+    console.press("/");
+    console.press("cancellation\r");
+    console.wait_for("the filtered list", WAIT, |s| {
+        s.contains("cancellation_event") && !s.contains("table_changed_event")
+    });
+    console.press("\r");
+    // The job is gone from the queue: its detail comes from the log, whose
+    // timeline ends with the cancel.
+    console.wait_for("the job's detail", WAIT, |s| {
+        s.contains(&format!("job {id}")) && s.contains("queued") && s.contains("canceled")
+    });
+    console.press_esc();
+    console.wait_for("the Events tab again", WAIT, |s| {
+        s.contains("cancellation_event")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
+#[test]
+fn enter_on_a_running_job_in_the_worker_tab_opens_its_detail() {
+    let db = TestDb::installed();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("workers.toml");
+    std::fs::write(
+        &manifest,
+        "[[entrypoint]]\nname = \"slow\"\nbuiltin = \"sleep\"\n",
+    )
+    .unwrap();
+    let out = db.pgq(&["queue", "slow", "30"]);
+    assert_exit(&out, 0);
+    let mut console = Console::start(&db.dsn(), &["run", manifest.to_str().unwrap()]);
+    console.wait_for("the job in flight", WAIT, |s| s.contains("1 in flight"));
+    console.press("\r");
+    // The Jobs tab's overlay on the picked job, which this worker holds.
+    console.wait_for("the running job's detail", WAIT, |s| {
+        s.contains(" job 1 ") && s.contains("timeline") && s.contains("picked")
+    });
+    console.press_esc();
+    console.wait_for("the Worker tab again", WAIT, |s| s.contains("1 in flight"));
+    // Quitting returns the job (a second q does not wait for the 30 s).
+    console.press("q");
+    console.press("q");
+    assert!(
+        console.wait_exit(WAIT).is_some(),
+        "the console did not quit"
+    );
+}
