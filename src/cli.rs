@@ -120,12 +120,9 @@ pub struct GlobalArgs {
     pub dsn_on_command_line: bool,
 }
 
-/// Tabs the console can open at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ConsoleTab {
-    Stats,
-    Events,
-}
+/// Tabs the console can open at: every tab in the console's tab registry
+/// but the hosted Worker tab.
+pub use crate::console::tabs::id::Tab as ConsoleTab;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {

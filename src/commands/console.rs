@@ -7,7 +7,6 @@ use super::CommandContext;
 use super::{CommandError, connection_settings, object_names, read_only};
 use crate::actions::audit::AuditTrail;
 use crate::cli::ConsoleTab;
-use crate::console::app::Tab;
 use crate::console::{self, ConsoleOptions, Start, WorkerLink};
 use crate::output::Exit;
 use crate::settings::conn::ConnectionSettings;
@@ -34,10 +33,6 @@ pub(super) async fn run(
     if let Some(channel) = channel {
         names.channel = checked_channel(channel)?.to_string();
     }
-    let tab = match tab {
-        ConsoleTab::Stats => Tab::Stats,
-        ConsoleTab::Events => Tab::Events,
-    };
     open(ctx, tab, connection_settings(ctx)?, names, None).await
 }
 

@@ -16,14 +16,9 @@ use ratatui::layout::Rect;
 use super::db::{self, DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog};
 use super::keymap::{Command, Keymap, Scope, TabEntry};
-use super::tabs::durability::{DurabilityTab, LOCK_TIMEOUT};
-use super::tabs::enqueue::{EnqueueForm, FormKey, Submitted};
-use super::tabs::events::EventsTab;
-use super::tabs::held::HeldTab;
-use super::tabs::jobs::JobsTab;
-use super::tabs::schedules::SchedulesTab;
-use super::tabs::stats::StatsTab;
-use super::tabs::workers::WorkersTab;
+use super::tabs::durability::LOCK_TIMEOUT;
+use super::tabs::enqueue::{FormKey, Submitted};
+use super::tabs::set::{TabOptions, Tabs};
 use super::tabs::{Context, Reply, Screen, TabView};
 use super::theme::Theme;
 use crate::actions::job_selection::JobSelection;
@@ -45,52 +40,7 @@ const CLOCK_TICK_SECONDS: i64 = 1;
 /// reads no faster, and a frame per NOTIFY cost a core's tenth at 400/s.
 const EVENTS_FRAME_MS: i64 = 250;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Stats,
-    Jobs,
-    Events,
-    Schedules,
-    Durability,
-    Enqueue,
-    Held,
-    Workers,
-    /// Only when the console hosts a worker (`pgq run`, `pgq demo`).
-    Worker,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 8] = [
-        Tab::Stats,
-        Tab::Jobs,
-        Tab::Events,
-        Tab::Schedules,
-        Tab::Durability,
-        Tab::Enqueue,
-        Tab::Held,
-        Tab::Workers,
-    ];
-
-    /// The command that shows this tab (its keys are in the keymap).
-    pub fn command(self) -> Command {
-        match self {
-            Tab::Stats => Command::TabStats,
-            Tab::Jobs => Command::TabJobs,
-            Tab::Events => Command::TabEvents,
-            Tab::Schedules => Command::TabSchedules,
-            Tab::Durability => Command::TabDurability,
-            Tab::Enqueue => Command::TabEnqueue,
-            Tab::Held => Command::TabHeld,
-            Tab::Workers => Command::TabWorkers,
-            Tab::Worker => Command::TabWorker,
-        }
-    }
-
-    /// Present only while the console hosts a worker.
-    pub fn hosted(self) -> bool {
-        self == Tab::Worker
-    }
-}
+pub use super::tabs::id::Tab;
 
 /// The data views tabs show, for refresh bookkeeping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -211,14 +161,8 @@ pub struct App {
     pub help: bool,
     /// Typing into the current tab's filter.
     pub editing_filter: bool,
-    pub stats: StatsTab,
-    pub events: EventsTab,
-    pub schedules: SchedulesTab,
-    pub durability: DurabilityTab,
-    pub enqueue: EnqueueForm,
-    pub held: HeldTab,
-    pub workers: WorkersTab,
-    pub jobs: JobsTab,
+    /// Every tab, reached by its id.
+    pub tabs: Tabs,
     /// The tab that opened the job detail (Held), to go back to when it closes.
     detail_return: Option<Tab>,
     pub confirm: Option<Confirm>,
@@ -227,7 +171,6 @@ pub struct App {
     /// when it arrives.
     background: Vec<(u64, String)>,
     pub sql_log: SqlLog,
-    pub worker: Option<super::tabs::worker::WorkerTab>,
     pub now: DateTime<Utc>,
     /// The terminal's size, for the page height of lists (80×24 until the
     /// event loop says otherwise).
@@ -291,19 +234,13 @@ impl App {
             flash: None,
             help: false,
             editing_filter: false,
-            stats: StatsTab::default(),
-            events: EventsTab::new(o.events_buffer),
-            schedules: SchedulesTab::default(),
-            durability: DurabilityTab::default(),
-            enqueue: EnqueueForm::default(),
-            held: HeldTab::default(),
-            workers: WorkersTab::default(),
-            jobs: JobsTab::default(),
+            tabs: Tabs::new(&TabOptions {
+                events_buffer: o.events_buffer,
+            }),
             detail_return: None,
             confirm: None,
             background: Vec::new(),
             sql_log: SqlLog::default(),
-            worker: None,
             now: o.now,
             viewport: Rect::new(0, 0, 80, 24),
             refresh_interval: Duration::from_std(o.refresh_interval)
@@ -327,13 +264,14 @@ impl App {
         std::mem::take(&mut self.redraw)
     }
 
-    /// The tabs on offer: the six, plus Worker when a worker is hosted.
+    /// The tabs on offer: every tab that is there (a hosted one only while
+    /// a worker is hosted).
     pub fn tabs(&self) -> Vec<Tab> {
-        let mut tabs = Tab::ALL.to_vec();
-        if self.worker.is_some() {
-            tabs.push(Tab::Worker);
-        }
-        tabs
+        Tab::EVERY
+            .iter()
+            .copied()
+            .filter(|t| self.tabs.get(*t).is_some())
+            .collect()
     }
 
     /// The tabs on offer as the help overlay lists them.
@@ -342,7 +280,7 @@ impl App {
             .into_iter()
             .filter_map(|tab| {
                 Some(TabEntry {
-                    command: tab.command(),
+                    command: Command::ShowTab(tab),
                     title: self.tab_view(tab)?.title(),
                     hosted: tab.hosted(),
                 })
@@ -350,34 +288,13 @@ impl App {
             .collect()
     }
 
-    /// The tab object behind an id (Worker only while a worker is hosted):
-    /// the one place that maps ids to tabs.
+    /// The tab object behind an id (Worker only while a worker is hosted).
     pub fn tab_view(&self, tab: Tab) -> Option<&dyn TabView> {
-        match tab {
-            Tab::Stats => Some(&self.stats),
-            Tab::Jobs => Some(&self.jobs),
-            Tab::Events => Some(&self.events),
-            Tab::Schedules => Some(&self.schedules),
-            Tab::Durability => Some(&self.durability),
-            Tab::Enqueue => Some(&self.enqueue),
-            Tab::Held => Some(&self.held),
-            Tab::Workers => Some(&self.workers),
-            Tab::Worker => self.worker.as_ref().map(|w| w as &dyn TabView),
-        }
+        self.tabs.get(tab)
     }
 
     fn tab_view_mut(&mut self, tab: Tab) -> Option<&mut dyn TabView> {
-        match tab {
-            Tab::Stats => Some(&mut self.stats),
-            Tab::Jobs => Some(&mut self.jobs),
-            Tab::Events => Some(&mut self.events),
-            Tab::Schedules => Some(&mut self.schedules),
-            Tab::Durability => Some(&mut self.durability),
-            Tab::Enqueue => Some(&mut self.enqueue),
-            Tab::Held => Some(&mut self.held),
-            Tab::Workers => Some(&mut self.workers),
-            Tab::Worker => self.worker.as_mut().map(|w| w as &mut dyn TabView),
-        }
+        self.tabs.get_mut(tab)
     }
 
     /// The tab on screen.
@@ -429,12 +346,12 @@ impl App {
     }
 
     pub fn attach_worker(&mut self, worker: super::tabs::worker::WorkerTab) {
-        self.worker = Some(worker);
+        self.tabs.worker = Some(worker);
     }
 
     pub fn on_worker_snapshot(&mut self, snapshot: crate::worker::Snapshot) -> Vec<Effect> {
         let now = self.now;
-        let Some(w) = self.worker.as_mut() else {
+        let Some(w) = self.tabs.worker.as_mut() else {
             return Vec::new();
         };
         w.update(snapshot, now);
@@ -445,7 +362,7 @@ impl App {
     }
 
     pub fn on_worker_log(&mut self, line: String) {
-        if let Some(w) = self.worker.as_mut() {
+        if let Some(w) = self.tabs.worker.as_mut() {
             w.push_log(line);
         }
     }
@@ -460,7 +377,7 @@ impl App {
     /// Quit, or for a hosted `pgq run` worker: stop it gracefully first,
     /// at once on the second request; the console exits once it stopped.
     fn quit(&mut self, effects: &mut Vec<Effect>) {
-        let Some(w) = self.worker.as_mut().filter(|w| w.owns_worker) else {
+        let Some(w) = self.tabs.worker.as_mut().filter(|w| w.owns_worker) else {
             effects.push(Effect::Quit);
             return;
         };
@@ -489,7 +406,7 @@ impl App {
 
     /// The scopes whose keys are live, innermost first.
     pub fn scopes(&self) -> Vec<Scope> {
-        let tab = self.current().map(|t| t.scope());
+        let tab = self.current().map(|_| Scope::Tab(self.tab));
         tab.into_iter()
             .chain([Scope::List, Scope::Global])
             .collect()
@@ -502,9 +419,7 @@ impl App {
         if self.has_filter() {
             scopes.push(Scope::Filter);
         }
-        let mutates = self
-            .current()
-            .is_some_and(|t| Keymap::has_mutations(t.scope()));
+        let mutates = Keymap::has_mutations(Scope::Tab(self.tab));
         if mutates && !self.conn.refuses_changes() {
             scopes.push(Scope::Dialog);
         }
@@ -525,12 +440,14 @@ impl App {
     /// completion in the enqueue form).
     pub fn known_entrypoints(&self) -> Vec<String> {
         let mut names: Vec<String> = self
+            .tabs
             .stats
             .data
             .iter()
             .flat_map(|d| d.entrypoints.iter().map(|e| e.entrypoint.clone()))
             .chain(
-                self.schedules
+                self.tabs
+                    .schedules
                     .listing
                     .iter()
                     .flat_map(|l| l.rows.iter().map(|r| r.schedule.entrypoint.clone())),
@@ -637,7 +554,7 @@ impl App {
         }
         if self.tab == Tab::Enqueue {
             // Completion draws on the queue's and the schedules' entrypoints.
-            self.request(self.stats.counts_view(), effects);
+            self.request(self.tabs.stats.counts_view(), effects);
             self.request(View::Schedules, effects);
         }
     }
@@ -727,8 +644,8 @@ impl App {
                 {
                     self.queue_changed();
                 }
-                self.workers.alive.heard(&received);
-                self.events.push(received);
+                self.tabs.workers.alive.heard(&received);
+                self.tabs.events.push(received);
                 if self.tab == Tab::Events {
                     self.events_unseen = true;
                 }
@@ -784,7 +701,8 @@ impl App {
                 f.status == Some(crate::actions::job_filter::JobStatus::Queued)
             }
             JobSelection::Ids(ids) => ids.iter().all(|id| {
-                self.jobs
+                self.tabs
+                    .jobs
                     .rows()
                     .iter()
                     .any(|r| r.id == *id && r.status == "queued")
@@ -850,42 +768,42 @@ impl App {
         // behind is dropped, and the page now wanted is asked for: a search
         // would not be fetched by the clock.
         if let View::Jobs(_) = &view {
-            let wanted = View::Jobs(Box::new(self.jobs.request()));
+            let wanted = View::Jobs(Box::new(self.tabs.jobs.request()));
             if view != wanted {
                 self.request(wanted, effects);
                 return;
             }
         }
         match result {
-            Ok(Outcome::QueueStats(stats)) => self.stats.accept(stats),
-            Ok(Outcome::Schedules(listing)) => self.schedules.accept(listing, now),
+            Ok(Outcome::QueueStats(stats)) => self.tabs.stats.accept(stats),
+            Ok(Outcome::Schedules(listing)) => self.tabs.schedules.accept(listing, now),
             Ok(Outcome::Tables(report)) => {
-                self.durability.accept(report);
+                self.tabs.durability.accept(report);
                 // The dry run depends on the live tables: recompute it.
                 self.preview_durability(effects);
             }
-            Ok(Outcome::HeldJobs(jobs)) => self.held.accept(jobs),
+            Ok(Outcome::HeldJobs(jobs)) => self.tabs.held.accept(jobs),
             Ok(Outcome::Workers(workers)) => {
-                self.workers.accept(workers);
+                self.tabs.workers.accept(workers);
                 // The cheap extra read beside it: the workers' recent work.
                 self.request(View::LastPicked, effects);
             }
-            Ok(Outcome::LastPicked(picked)) => self.workers.last_picked = Some(picked),
-            Ok(Outcome::Jobs(page)) => self.jobs.accept(page),
+            Ok(Outcome::LastPicked(picked)) => self.tabs.workers.last_picked = Some(picked),
+            Ok(Outcome::Jobs(page)) => self.tabs.jobs.accept(page),
             Ok(Outcome::Job(detail)) => {
-                if !self.jobs.accept_detail(detail) {
+                if !self.tabs.jobs.accept_detail(detail) {
                     // Answered for a payload the tab no longer shows: ask
                     // again with what it shows now.
-                    if let Some(view) = self.jobs.view() {
+                    if let Some(view) = self.tabs.jobs.view() {
                         self.request(view, effects);
                     }
                 }
             }
-            Err(e) if kind == ViewKind::Jobs => self.jobs.failed(e),
+            Err(e) if kind == ViewKind::Jobs => self.tabs.jobs.failed(e),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
             Err(e) => {
                 if kind == ViewKind::Stats {
-                    self.stats.error = Some(e.clone());
+                    self.tabs.stats.error = Some(e.clone());
                 }
                 self.flash(Level::Error, format!("refresh failed: {e}"));
             }
@@ -896,7 +814,7 @@ impl App {
         if !self.connected() {
             return;
         }
-        let level = self.durability.level();
+        let level = self.tabs.durability.level();
         let id = self.next_id();
         self.previews.insert(id, PreviewFor::DurabilityPane(level));
         effects.push(Effect::Request(Request::Preview {
@@ -976,7 +894,7 @@ impl App {
                 Err(e) => self.flash(Level::Error, format!("cannot prepare the change: {e}")),
             },
             Some(PreviewFor::DurabilityPane(level)) => {
-                self.durability.preview = Some((level, result));
+                self.tabs.durability.preview = Some((level, result));
             }
             None => {}
         }
@@ -1033,7 +951,7 @@ impl App {
                             | crate::actions::jobs::EnqueueStatus::Updated(id) => *id,
                             crate::actions::jobs::EnqueueStatus::Skipped => 0,
                         };
-                        self.enqueue.submitted.push(Submitted {
+                        self.tabs.enqueue.submitted.push(Submitted {
                             job_id,
                             entrypoint: job.entrypoint.clone(),
                             command_line: confirm.action.command_line(&self.object_names),
@@ -1041,9 +959,9 @@ impl App {
                         });
                     }
                 }
-                Outcome::SchedulesRemoved(_) => self.schedules.close_detail(),
+                Outcome::SchedulesRemoved(_) => self.tabs.schedules.close_detail(),
                 Outcome::DurabilitySet(set) => {
-                    self.durability.last_change = Some((set.level, elapsed));
+                    self.tabs.durability.last_change = Some((set.level, elapsed));
                 }
                 _ => {}
             }
@@ -1093,14 +1011,15 @@ impl App {
         }
         // The form takes every key while edited; its entrypoint completion
         // draws on the other tabs' data, so the app hands the keys over.
-        if self.tab == Tab::Enqueue && self.enqueue.editing {
-            let submit = self.keymap.lookup(&key, &[Scope::Enqueue]) == Some(Command::Submit);
+        if self.tab == Tab::Enqueue && self.tabs.enqueue.editing {
+            let submit =
+                self.keymap.lookup(&key, &[Scope::Tab(Tab::Enqueue)]) == Some(Command::Submit);
             if submit {
                 self.submit_enqueue(&mut effects);
             } else {
                 let known = self.known_entrypoints();
-                if self.enqueue.key(key, &known) == FormKey::Leave {
-                    self.enqueue.editing = false;
+                if self.tabs.enqueue.key(key, &known) == FormKey::Leave {
+                    self.tabs.enqueue.editing = false;
                 }
             }
             return effects;
@@ -1221,17 +1140,10 @@ impl App {
             Command::Quit => self.quit(effects),
             Command::Help => self.help = true,
             Command::SqlLog => self.sql_log.open = true,
-            Command::TabStats => self.switch_to(Tab::Stats, effects),
-            Command::TabJobs => self.switch_to(Tab::Jobs, effects),
-            Command::TabEvents => self.switch_to(Tab::Events, effects),
-            Command::TabSchedules => self.switch_to(Tab::Schedules, effects),
-            Command::TabDurability => self.switch_to(Tab::Durability, effects),
-            Command::TabEnqueue => self.switch_to(Tab::Enqueue, effects),
-            Command::TabHeld => self.switch_to(Tab::Held, effects),
-            Command::TabWorkers => self.switch_to(Tab::Workers, effects),
-            Command::TabWorker => {
-                if self.worker.is_some() {
-                    self.switch_to(Tab::Worker, effects)
+            // A hosted tab's key does nothing while it is not there.
+            Command::ShowTab(tab) => {
+                if self.tab_view(tab).is_some() {
+                    self.switch_to(tab, effects)
                 }
             }
             Command::NextTab => self.switch_to(self.tab_offset(1), effects),
@@ -1251,7 +1163,7 @@ impl App {
                 }
             }
             // Esc while a search runs stops it, keeping the filter.
-            Command::Back if self.tab == Tab::Jobs && self.jobs.searching() => {
+            Command::Back if self.tab == Tab::Jobs && self.tabs.jobs.searching() => {
                 effects.push(Effect::Request(Request::CancelSearch));
                 self.flash(Level::Info, "search canceled");
             }
@@ -1294,12 +1206,12 @@ impl App {
                     self.detail_return = Some(self.tab);
                     self.tab = Tab::Jobs;
                     self.editing_filter = false;
-                    let replies = self.jobs.open_detail(id);
+                    let replies = self.tabs.jobs.open_detail(id);
                     self.apply(replies, effects);
                 }
                 Reply::ShowJobs(filter) => {
                     let text = super::tabs::jobs::filter_text(&filter);
-                    self.jobs.show(filter, text);
+                    self.tabs.jobs.show(filter, text);
                     self.tab = Tab::Jobs;
                     self.editing_filter = false;
                     self.refresh_current(effects);
@@ -1317,7 +1229,7 @@ impl App {
             self.flash(Level::Error, STANDBY_REFUSAL);
             return;
         }
-        let replies = self.enqueue.submit();
+        let replies = self.tabs.enqueue.submit();
         self.apply(replies, effects);
     }
 

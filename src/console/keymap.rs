@@ -7,9 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::LazyLock;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::tabs::id::{TAB_KEYS, Tab};
 use crate::actions::Act;
 use crate::actions::kinds::{
     CancelJobs, DeleteJobs, Enqueue, PauseSchedules, Prune, PurgeJobs, RemoveSchedules, Requeue,
@@ -23,15 +25,8 @@ use crate::actions::kinds::{
 pub enum Scope {
     Global,
     List,
-    Stats,
-    Events,
-    Schedules,
-    Durability,
-    Enqueue,
-    Held,
-    Workers,
-    Jobs,
-    Worker,
+    /// A tab's own keys (its scope title comes from the tab registry).
+    Tab(Tab),
     Dialog,
     Filter,
 }
@@ -41,15 +36,7 @@ impl Scope {
         match self {
             Scope::Global => "Everywhere",
             Scope::List => "Lists",
-            Scope::Stats => "Stats tab",
-            Scope::Events => "Events tab",
-            Scope::Schedules => "Schedules tab",
-            Scope::Durability => "Durability tab",
-            Scope::Enqueue => "Enqueue tab",
-            Scope::Held => "Held tab",
-            Scope::Workers => "Workers tab",
-            Scope::Jobs => "Jobs tab",
-            Scope::Worker => "Worker tab",
+            Scope::Tab(tab) => tab.scope_title(),
             Scope::Dialog => "Confirmation",
             Scope::Filter => "Filter input",
         }
@@ -68,15 +55,8 @@ pub enum Command {
     Help,
     NextTab,
     PrevTab,
-    TabStats,
-    TabJobs,
-    TabEvents,
-    TabSchedules,
-    TabDurability,
-    TabEnqueue,
-    TabHeld,
-    TabWorkers,
-    TabWorker,
+    /// Show this tab (keys from the tab registry).
+    ShowTab(Tab),
     SqlLog,
     Refresh,
     Pause,
@@ -127,6 +107,7 @@ pub enum Command {
     FilterErase,
 }
 
+#[derive(Clone, Copy)]
 struct Spec {
     command: Command,
     /// Name used in `[keymap]` of config.toml.
@@ -195,18 +176,35 @@ const fn proposes<A: Act>(
 // the hints' importance, most important first: a hint line too long for
 // the terminal drops hints from the end (see `ui::fit::fit_hints`).
 #[rustfmt::skip]
-const SPECS: &[Spec] = &[
+const FIRST: &[Spec] = &[
     spec(Command::Quit, "quit", Scope::Global, Some("quit"), "Quit", &["q"]),
     spec(Command::Help, "help", Scope::Global, Some("help"), "Show/hide this help", &["?"]),
-    spec(Command::TabStats, "tab_stats", Scope::Global, None, "Stats tab", &["1"]),
-    spec(Command::TabJobs, "tab_jobs", Scope::Global, None, "Jobs tab", &["2"]),
-    spec(Command::TabEvents, "tab_events", Scope::Global, None, "Events tab", &["3"]),
-    spec(Command::TabSchedules, "tab_schedules", Scope::Global, None, "Schedules tab", &["4"]),
-    spec(Command::TabDurability, "tab_durability", Scope::Global, None, "Durability tab", &["5"]),
-    spec(Command::TabEnqueue, "tab_enqueue", Scope::Global, None, "Enqueue tab", &["6"]),
-    spec(Command::TabHeld, "tab_held", Scope::Global, None, "Held jobs tab", &["7"]),
-    spec(Command::TabWorkers, "tab_workers", Scope::Global, None, "Workers tab", &["8"]),
-    spec(Command::TabWorker, "tab_worker", Scope::Global, None, "Worker tab (pgq run, demo)", &["9"]),
+];
+
+/// Every binding: quit and help, the tab keys from the tab registry, then
+/// the rest in [`REST`]'s order.
+static SPECS: LazyLock<Vec<Spec>> = LazyLock::new(|| {
+    let tabs = TAB_KEYS.iter().map(|k| {
+        let defaults = std::slice::from_ref(&k.default);
+        spec(
+            Command::ShowTab(k.tab),
+            k.name,
+            Scope::Global,
+            None,
+            k.help,
+            defaults,
+        )
+    });
+    FIRST
+        .iter()
+        .copied()
+        .chain(tabs)
+        .chain(REST.iter().copied())
+        .collect()
+});
+
+#[rustfmt::skip]
+const REST: &[Spec] = &[
     spec(Command::NextTab, "next_tab", Scope::Global, None, "Next tab", &["tab"]),
     spec(Command::PrevTab, "prev_tab", Scope::Global, None, "Previous tab", &["shift-tab"]),
     spec(Command::SqlLog, "sql_log", Scope::Global, Some("changes"), "Changes made, with SQL", &["L"]),
@@ -220,49 +218,49 @@ const SPECS: &[Spec] = &[
     spec(Command::Bottom, "bottom", Scope::List, None, "Last row", &["G", "end"]),
     spec(Command::PageUp, "page_up", Scope::List, None, "Page up", &["pgup", "ctrl-u"]),
     spec(Command::PageDown, "page_down", Scope::List, None, "Page down", &["pgdn", "ctrl-d"]),
-    spec(Command::Window, "window", Scope::Stats, Some("window"), "Window 5m/1h/6h/24h", &["w"]),
-    spec(Command::Sort, "sort", Scope::Stats, Some("sort"), "Next sort column", &["s"]),
-    spec(Command::Open, "open_entrypoint", Scope::Stats, Some("jobs"), "Jobs of this entrypoint", &["enter"]),
-    spec(Command::Open, "open_job", Scope::Jobs, Some("detail"), "Job detail (payload, log timeline)", &["enter"]),
-    spec(Command::NextPage, "next_page", Scope::Jobs, Some("next page"), "Next page (keyset)", &["n", "]"]),
-    spec(Command::PrevPage, "prev_page", Scope::Jobs, Some("prev page"), "Previous page", &["p", "["]),
-    spec(Command::History, "history", Scope::Jobs, Some("history"), "Queue ⇄ finished jobs (log)", &["h"]),
-    spec(Command::Sort, "order", Scope::Jobs, Some("order"), "Newest ⇄ oldest first", &["o"]),
-    spec(Command::Copy, "copy_payload", Scope::Jobs, None, "Copy the payload", &["y"]),
-    spec(Command::Back, "stop_search", Scope::Jobs, None, "Stop the running search", &["esc"]),
-    spec(Command::Tag, "tag_job", Scope::Jobs, Some("tag"), "Tag/untag the row", &["space"]),
-    proposes::<CancelJobs>(Command::CancelJobs, "cancel_jobs", Scope::Jobs, "cancel", "Cancel tagged/selected (queued, picked)", &["c"]),
-    proposes::<CancelJobs>(Command::CancelMatching, "cancel_matching", Scope::Jobs, "cancel all", "Cancel every job matching the filter", &["C"]),
-    proposes::<Requeue>(Command::Requeue, "requeue_job", Scope::Jobs, "requeue", "Requeue tagged/selected held jobs", &["R"]),
-    proposes::<DeleteJobs>(Command::Delete, "delete_job", Scope::Jobs, "delete", "Delete tagged/selected held jobs", &["d"]),
-    proposes::<PurgeJobs>(Command::PurgeMatching, "purge_matching", Scope::Jobs, "purge", "Purge queued jobs matching the filter", &["P"]),
-    proposes::<RequeueJobs>(Command::RequeueMatching, "requeue_matching", Scope::Jobs, "requeue all", "Requeue every held job matching the filter", &["A"]).help_only(),
-    proposes::<DeleteJobs>(Command::DeleteMatching, "delete_matching", Scope::Jobs, "delete all", "Delete every held job matching the filter", &["D"]).help_only(),
-    spec(Command::Open, "open", Scope::Events, Some("open"), "Show the event's JSON (a cancellation: its job)", &["enter"]),
-    spec(Command::Clear, "clear", Scope::Events, Some("clear"), "Clear the buffer", &["c"]),
-    spec(Command::Copy, "copy", Scope::Events, Some("copy"), "Copy JSON (OSC 52)", &["y"]),
-    spec(Command::Open, "open_schedule", Scope::Schedules, Some("details"), "Next 10 fire times", &["enter"]),
-    spec(Command::Tag, "tag", Scope::Schedules, Some("tag"), "Tag/untag the row", &["space"]),
-    proposes::<RunSchedulesNow>(Command::RunNow, "run_now", Scope::Schedules, "fire now", "Make it due now", &["t"]),
-    proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Schedules, "remove", "Remove the schedule", &["d"]),
-    proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Schedules, "remove tagged", "Remove tagged ones", &["D"]),
-    proposes::<PauseSchedules>(Command::PauseSchedules, "pause_schedules", Scope::Schedules, "pause sched", "Pause tagged/selected schedules (until resumed)", &["p"]),
-    proposes::<ResumeSchedules>(Command::ResumeSchedules, "resume_schedules", Scope::Schedules, "resume sched", "Resume tagged/selected schedules (from the next fire)", &["u"]),
-    proposes::<SkipSchedules>(Command::SkipRun, "skip_run", Scope::Schedules, "skip next", "Skip the next run of tagged/selected schedules", &["s"]),
-    proposes::<SetDurability>(Command::Apply, "apply", Scope::Durability, "apply", "Switch to this level", &["enter"]),
-    spec(Command::Retention, "retention", Scope::Durability, None, "Prune age 1d/7d/30d/90d", &["o"]),
-    proposes::<Prune>(Command::Prune, "prune", Scope::Durability, "prune", "Delete older log and statistics rows", &["p"]),
-    spec(Command::Edit, "edit", Scope::Enqueue, Some("edit"), "Edit the form", &["e", "i"]),
-    proposes::<Enqueue>(Command::Submit, "submit", Scope::Enqueue, "enqueue", "Enqueue the job", &["ctrl-s"]),
-    spec(Command::Open, "open_held", Scope::Held, Some("detail"), "Job detail (payload, log, traceback)", &["enter"]),
-    spec(Command::Tag, "tag_held", Scope::Held, Some("tag"), "Tag/untag the row", &["space"]),
-    proposes::<Requeue>(Command::Requeue, "requeue", Scope::Held, "requeue", "Requeue tagged/selected", &["R"]),
-    proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Held, "delete", "Delete tagged/selected", &["d"]),
-    proposes::<RequeueJobs>(Command::RequeueMatching, "requeue_all_held", Scope::Held, "requeue all", "Requeue every held job matching (entrypoints the filter names)", &["A"]).help_only(),
-    proposes::<DeleteJobs>(Command::DeleteMatching, "delete_all_held", Scope::Held, "delete all", "Delete every held job matching (entrypoints the filter names)", &["D"]).help_only(),
-    spec(Command::Open, "open_running", Scope::Worker, Some("job"), "The selected running job's detail", &["enter"]),
-    spec(Command::Open, "open_worker", Scope::Workers, Some("jobs"), "The jobs it holds (Jobs tab)", &["enter"]),
-    proposes::<CancelJobs>(Command::CancelJobs, "cancel_stale", Scope::Workers, "cancel stale", "Cancel what a stale worker holds", &["c"]),
+    spec(Command::Window, "window", Scope::Tab(Tab::Stats), Some("window"), "Window 5m/1h/6h/24h", &["w"]),
+    spec(Command::Sort, "sort", Scope::Tab(Tab::Stats), Some("sort"), "Next sort column", &["s"]),
+    spec(Command::Open, "open_entrypoint", Scope::Tab(Tab::Stats), Some("jobs"), "Jobs of this entrypoint", &["enter"]),
+    spec(Command::Open, "open_job", Scope::Tab(Tab::Jobs), Some("detail"), "Job detail (payload, log timeline)", &["enter"]),
+    spec(Command::NextPage, "next_page", Scope::Tab(Tab::Jobs), Some("next page"), "Next page (keyset)", &["n", "]"]),
+    spec(Command::PrevPage, "prev_page", Scope::Tab(Tab::Jobs), Some("prev page"), "Previous page", &["p", "["]),
+    spec(Command::History, "history", Scope::Tab(Tab::Jobs), Some("history"), "Queue ⇄ finished jobs (log)", &["h"]),
+    spec(Command::Sort, "order", Scope::Tab(Tab::Jobs), Some("order"), "Newest ⇄ oldest first", &["o"]),
+    spec(Command::Copy, "copy_payload", Scope::Tab(Tab::Jobs), None, "Copy the payload", &["y"]),
+    spec(Command::Back, "stop_search", Scope::Tab(Tab::Jobs), None, "Stop the running search", &["esc"]),
+    spec(Command::Tag, "tag_job", Scope::Tab(Tab::Jobs), Some("tag"), "Tag/untag the row", &["space"]),
+    proposes::<CancelJobs>(Command::CancelJobs, "cancel_jobs", Scope::Tab(Tab::Jobs), "cancel", "Cancel tagged/selected (queued, picked)", &["c"]),
+    proposes::<CancelJobs>(Command::CancelMatching, "cancel_matching", Scope::Tab(Tab::Jobs), "cancel all", "Cancel every job matching the filter", &["C"]),
+    proposes::<Requeue>(Command::Requeue, "requeue_job", Scope::Tab(Tab::Jobs), "requeue", "Requeue tagged/selected held jobs", &["R"]),
+    proposes::<DeleteJobs>(Command::Delete, "delete_job", Scope::Tab(Tab::Jobs), "delete", "Delete tagged/selected held jobs", &["d"]),
+    proposes::<PurgeJobs>(Command::PurgeMatching, "purge_matching", Scope::Tab(Tab::Jobs), "purge", "Purge queued jobs matching the filter", &["P"]),
+    proposes::<RequeueJobs>(Command::RequeueMatching, "requeue_matching", Scope::Tab(Tab::Jobs), "requeue all", "Requeue every held job matching the filter", &["A"]).help_only(),
+    proposes::<DeleteJobs>(Command::DeleteMatching, "delete_matching", Scope::Tab(Tab::Jobs), "delete all", "Delete every held job matching the filter", &["D"]).help_only(),
+    spec(Command::Open, "open", Scope::Tab(Tab::Events), Some("open"), "Show the event's JSON (a cancellation: its job)", &["enter"]),
+    spec(Command::Clear, "clear", Scope::Tab(Tab::Events), Some("clear"), "Clear the buffer", &["c"]),
+    spec(Command::Copy, "copy", Scope::Tab(Tab::Events), Some("copy"), "Copy JSON (OSC 52)", &["y"]),
+    spec(Command::Open, "open_schedule", Scope::Tab(Tab::Schedules), Some("details"), "Next 10 fire times", &["enter"]),
+    spec(Command::Tag, "tag", Scope::Tab(Tab::Schedules), Some("tag"), "Tag/untag the row", &["space"]),
+    proposes::<RunSchedulesNow>(Command::RunNow, "run_now", Scope::Tab(Tab::Schedules), "fire now", "Make it due now", &["t"]),
+    proposes::<RemoveSchedules>(Command::Delete, "delete", Scope::Tab(Tab::Schedules), "remove", "Remove the schedule", &["d"]),
+    proposes::<RemoveSchedules>(Command::DeleteTagged, "delete_tagged", Scope::Tab(Tab::Schedules), "remove tagged", "Remove tagged ones", &["D"]),
+    proposes::<PauseSchedules>(Command::PauseSchedules, "pause_schedules", Scope::Tab(Tab::Schedules), "pause sched", "Pause tagged/selected schedules (until resumed)", &["p"]),
+    proposes::<ResumeSchedules>(Command::ResumeSchedules, "resume_schedules", Scope::Tab(Tab::Schedules), "resume sched", "Resume tagged/selected schedules (from the next fire)", &["u"]),
+    proposes::<SkipSchedules>(Command::SkipRun, "skip_run", Scope::Tab(Tab::Schedules), "skip next", "Skip the next run of tagged/selected schedules", &["s"]),
+    proposes::<SetDurability>(Command::Apply, "apply", Scope::Tab(Tab::Durability), "apply", "Switch to this level", &["enter"]),
+    spec(Command::Retention, "retention", Scope::Tab(Tab::Durability), None, "Prune age 1d/7d/30d/90d", &["o"]),
+    proposes::<Prune>(Command::Prune, "prune", Scope::Tab(Tab::Durability), "prune", "Delete older log and statistics rows", &["p"]),
+    spec(Command::Edit, "edit", Scope::Tab(Tab::Enqueue), Some("edit"), "Edit the form", &["e", "i"]),
+    proposes::<Enqueue>(Command::Submit, "submit", Scope::Tab(Tab::Enqueue), "enqueue", "Enqueue the job", &["ctrl-s"]),
+    spec(Command::Open, "open_held", Scope::Tab(Tab::Held), Some("detail"), "Job detail (payload, log, traceback)", &["enter"]),
+    spec(Command::Tag, "tag_held", Scope::Tab(Tab::Held), Some("tag"), "Tag/untag the row", &["space"]),
+    proposes::<Requeue>(Command::Requeue, "requeue", Scope::Tab(Tab::Held), "requeue", "Requeue tagged/selected", &["R"]),
+    proposes::<DeleteJobs>(Command::Delete, "delete_held", Scope::Tab(Tab::Held), "delete", "Delete tagged/selected", &["d"]),
+    proposes::<RequeueJobs>(Command::RequeueMatching, "requeue_all_held", Scope::Tab(Tab::Held), "requeue all", "Requeue every held job matching (entrypoints the filter names)", &["A"]).help_only(),
+    proposes::<DeleteJobs>(Command::DeleteMatching, "delete_all_held", Scope::Tab(Tab::Held), "delete all", "Delete every held job matching (entrypoints the filter names)", &["D"]).help_only(),
+    spec(Command::Open, "open_running", Scope::Tab(Tab::Worker), Some("job"), "The selected running job's detail", &["enter"]),
+    spec(Command::Open, "open_worker", Scope::Tab(Tab::Workers), Some("jobs"), "The jobs it holds (Jobs tab)", &["enter"]),
+    proposes::<CancelJobs>(Command::CancelJobs, "cancel_stale", Scope::Tab(Tab::Workers), "cancel stale", "Cancel what a stale worker holds", &["c"]),
     spec(Command::DialogSwitch, "dialog_switch", Scope::Dialog, Some("switch button"), "Cancel ⇄ Confirm", &["tab", "shift-tab", "left", "right", "h", "l"]),
     spec(Command::DialogPress, "dialog_press", Scope::Dialog, Some("press it"), "Press the focused button", &["enter"]),
     spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),
@@ -657,10 +655,10 @@ impl Keymap {
     }
 }
 
-/// The keys that jump to one tab (`tab_stats`, `tab_held`, …): their
-/// binding names start with `tab_`, so tabs added later join the row.
+/// The keys that jump to one tab (`tab_stats`, `tab_held`, …), made from
+/// the tab registry, so tabs added later join the row.
 fn is_tab_key(spec: &Spec) -> bool {
-    spec.name.starts_with("tab_")
+    matches!(spec.command, Command::ShowTab(_))
 }
 
 /// A tab on offer, for the help overlay's tab row.
@@ -738,11 +736,11 @@ mod tests {
         let map = Keymap::default();
         let w = press(KeyCode::Char('w'), KeyModifiers::NONE);
         assert_eq!(
-            map.lookup(&w, &[Scope::Stats, Scope::List, Scope::Global]),
+            map.lookup(&w, &[Scope::Tab(Tab::Stats), Scope::List, Scope::Global]),
             Some(Command::Window)
         );
         assert_eq!(
-            map.lookup(&w, &[Scope::Events, Scope::List, Scope::Global]),
+            map.lookup(&w, &[Scope::Tab(Tab::Events), Scope::List, Scope::Global]),
             None
         );
         let ctrl_c = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -794,7 +792,7 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert("window".to_string(), vec!["W".to_string()]);
         let map = Keymap::with_overrides(&o).unwrap();
-        let hints = map.hints(&[Scope::Stats, Scope::List, Scope::Global], false);
+        let hints = map.hints(&[Scope::Tab(Tab::Stats), Scope::List, Scope::Global], false);
         assert_eq!(hints[0].keys, "W");
         assert_eq!(hints[0].label, "window");
         assert!(
@@ -812,14 +810,14 @@ mod tests {
             hosted,
         };
         let always = [
-            entry(Command::TabStats, "Stats", false),
-            entry(Command::TabJobs, "Jobs", false),
-            entry(Command::TabEvents, "Events", false),
-            entry(Command::TabSchedules, "Schedules", false),
-            entry(Command::TabDurability, "Durability", false),
-            entry(Command::TabEnqueue, "Enqueue", false),
-            entry(Command::TabHeld, "Held", false),
-            entry(Command::TabWorkers, "Workers", false),
+            entry(Command::ShowTab(Tab::Stats), "Stats", false),
+            entry(Command::ShowTab(Tab::Jobs), "Jobs", false),
+            entry(Command::ShowTab(Tab::Events), "Events", false),
+            entry(Command::ShowTab(Tab::Schedules), "Schedules", false),
+            entry(Command::ShowTab(Tab::Durability), "Durability", false),
+            entry(Command::ShowTab(Tab::Enqueue), "Enqueue", false),
+            entry(Command::ShowTab(Tab::Held), "Held", false),
+            entry(Command::ShowTab(Tab::Workers), "Workers", false),
         ];
         let row = |map: &Keymap, tabs: &[TabEntry]| {
             let help = map.help(&[Scope::Global], false, tabs);
@@ -829,7 +827,7 @@ mod tests {
         let map = Keymap::default();
         assert_eq!(row(&map, &always), Some(("1–8".into(), "Tabs".into())));
         let mut hosting = always.to_vec();
-        hosting.push(entry(Command::TabWorker, "Worker", true));
+        hosting.push(entry(Command::ShowTab(Tab::Worker), "Worker", true));
         assert_eq!(
             row(&map, &hosting),
             Some(("1–9".into(), "Tabs (9: Worker)".into()))
@@ -846,11 +844,14 @@ mod tests {
     #[test]
     fn tabs_shadow_global_keys_and_read_only_hides_mutations() {
         let map = Keymap::default();
-        let scopes = [Scope::Schedules, Scope::List, Scope::Global];
+        let scopes = [Scope::Tab(Tab::Schedules), Scope::List, Scope::Global];
         let space = press(KeyCode::Char(' '), KeyModifiers::NONE);
         assert_eq!(map.lookup(&space, &scopes), Some(Command::Tag));
         assert_eq!(
-            map.lookup(&space, &[Scope::Stats, Scope::List, Scope::Global]),
+            map.lookup(
+                &space,
+                &[Scope::Tab(Tab::Stats), Scope::List, Scope::Global]
+            ),
             Some(Command::Pause)
         );
         let labels: Vec<&str> = map.hints(&scopes, false).iter().map(|b| b.label).collect();

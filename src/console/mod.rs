@@ -98,7 +98,7 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         now: Utc::now(),
     });
     if let Some(window) = options.start.stats_window {
-        app.stats.window = window;
+        app.tabs.stats.window = window;
     }
     let mut worker = options.worker;
     if let Some(link) = &worker {

@@ -4,17 +4,21 @@
 //! `draw` hands over to.
 //!
 //! A tab is a folder: `mod.rs` holds the state and the `TabView` impl,
-//! `view.rs` draws it from a [`Screen`]. A new list tab is such a folder
-//! with a `ListView`, plus a `Tab` id, a keymap scope and its key specs.
+//! `view.rs` draws it from a [`Screen`]. A new tab is such a folder (a list
+//! tab builds on a `ListView`), one line in `registry.rs` (its id, field,
+//! `--tab` value, key and scope) and its own key specs in the keymap.
 
 pub mod durability;
 pub mod enqueue;
 pub mod event_rate;
 pub mod events;
 pub mod held;
+pub mod id;
 pub mod jobs;
 pub mod list;
+mod registry;
 pub mod schedules;
+pub mod set;
 pub mod stats;
 pub mod worker;
 pub mod workers;
@@ -25,7 +29,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::db::View;
-use super::keymap::{Command, Keymap, Scope};
+use super::keymap::{Command, Keymap};
 use super::theme::Theme;
 use crate::actions::Action;
 
@@ -92,8 +96,6 @@ pub trait TabView {
     fn short_title(&self) -> &'static str {
         self.title()
     }
-    /// The keymap scope of this tab's own keys.
-    fn scope(&self) -> Scope;
     /// The data this tab shows, refreshed by the clock while it is on screen.
     fn view(&self) -> Option<View> {
         None

@@ -93,7 +93,7 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &App) {
             current = labels.len();
         }
         labels.push(fit::TabLabel {
-            key: app.keymap.first_key(tab.command()),
+            key: app.keymap.first_key(Command::ShowTab(tab)),
             title: view.title(),
             short: view.short_title(),
         });

@@ -4,8 +4,8 @@
 //! descriptors a worker's command jobs need, must not silence `/healthz`,
 //! are closed by the server, and never hold up the exit after a signal.
 
-use crate::common;
 use crate::cli::metrics::{Served, get, served};
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::sync::Arc;

@@ -302,7 +302,7 @@ fn a_notify_storm_refreshes_the_view_once_a_second_and_draws_no_frame_per_event(
             "{tab:?}: {frames} frames for 1,000 events in 1 s"
         );
         assert_eq!(
-            sim.app.events.len(),
+            sim.app.tabs.events.len(),
             1_000,
             "{tab:?}: the Events buffer keeps them all"
         );
@@ -314,14 +314,14 @@ fn paused_offline_and_in_flight_states_stay_idle() {
     // Stats paused with Space: events mark it due, but it must not wake.
     let mut sim = Sim::connected('1');
     sim.key(' ');
-    assert!(sim.app.stats.paused);
+    assert!(sim.app.tabs.stats.paused);
     sim.queue_event();
     sim.idle(Duration::seconds(20), "Stats paused after events");
 
     // The Events view frozen with Space while events keep coming.
     let mut sim = Sim::connected('3');
     sim.key(' ');
-    assert!(sim.app.events.paused_at.is_some());
+    assert!(sim.app.tabs.events.paused_at.is_some());
     sim.queue_event();
     sim.idle(Duration::seconds(20), "Events paused after events");
 
@@ -381,7 +381,7 @@ fn the_events_tab_shows_the_real_rate_beyond_the_buffer_size() {
         }
         sim.now += Duration::milliseconds(10);
     }
-    let rate = sim.app.events.rate(sim.now);
+    let rate = sim.app.tabs.events.rate(sim.now);
     assert!((rate - 5_000.0).abs() < 50.0, "rate {rate}/s");
     let backend = ratatui::backend::TestBackend::new(100, 30);
     let mut terminal = ratatui::Terminal::new(backend).unwrap();

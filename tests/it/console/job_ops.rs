@@ -85,7 +85,10 @@ async fn cancel_from_the_jobs_tab_stops_a_job_a_python_worker_runs() {
         lines.recv_timeout(WAIT).expect("the handler ends"),
         format!("canceled {id}")
     );
-    assert_eq!(crate::jobs::actions_interop::wait_exit(&mut worker), Some(0));
+    assert_eq!(
+        crate::jobs::actions_interop::wait_exit(&mut worker),
+        Some(0)
+    );
     console.press("\r");
     console.press("q");
     assert_eq!(console.wait_exit(WAIT), Some(0));

@@ -178,7 +178,7 @@ fn list_request(effects: &[Effect]) -> Option<ListJobs> {
 }
 
 pub(crate) fn with_page(mut a: App) -> App {
-    let view = View::Jobs(Box::new(a.jobs.request()));
+    let view = View::Jobs(Box::new(a.tabs.jobs.request()));
     a.on_db(DbEvent::Refreshed {
         view,
         result: Ok(Outcome::Jobs(page())),
@@ -212,7 +212,7 @@ fn jobs_tab_snapshots() {
         "{copied:?}"
     );
     key(&mut a, KeyCode::Esc);
-    assert!(a.jobs.list.detail.is_none());
+    assert!(a.tabs.jobs.list.detail.is_none());
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn filter_line_paging_and_history_send_the_right_pages() {
             ..page()
         })),
     });
-    assert!(a.jobs.loading);
+    assert!(a.tabs.jobs.loading);
     assert_eq!(list_request(&effects), Some(next.clone()));
     a.on_db(DbEvent::Refreshed {
         view: View::Jobs(Box::new(next)),
@@ -278,7 +278,7 @@ fn filter_line_paging_and_history_send_the_right_pages() {
     // History drops the queue-only status and refuses a payload search.
     let refused = key(&mut a, KeyCode::Char('h'));
     assert!(list_request(&refused).is_none());
-    assert!(!a.jobs.history);
+    assert!(!a.tabs.jobs.history);
     assert!(
         a.flash.as_ref().unwrap().text.contains("payload"),
         "{:?}",
@@ -300,7 +300,7 @@ fn filter_line_paging_and_history_send_the_right_pages() {
 #[test]
 fn a_filter_applied_during_a_load_is_fetched_after_it() {
     let mut a = app(Tab::Jobs);
-    let first = a.jobs.request();
+    let first = a.tabs.jobs.request();
     key(&mut a, KeyCode::Char('/'));
     typed(&mut a, "needle");
     let effects = key(&mut a, KeyCode::Enter);
@@ -309,7 +309,7 @@ fn a_filter_applied_during_a_load_is_fetched_after_it() {
         view: View::Jobs(Box::new(first)),
         result: Ok(Outcome::Jobs(page())),
     });
-    assert!(a.jobs.page.is_none(), "the stale page is not shown");
+    assert!(a.tabs.jobs.page.is_none(), "the stale page is not shown");
     let request = list_request(&effects).expect("the search is sent now");
     assert_eq!(request.filter.search, Some(Search::Text("needle".into())));
 }
@@ -437,7 +437,10 @@ fn tags_end_with_their_action_and_with_their_rows() {
         sql: Vec::new(),
     });
     key(&mut a, KeyCode::Enter); // close the outcome
-    assert!(a.jobs.list.tagged.is_empty(), "the action spent its tags");
+    assert!(
+        a.tabs.jobs.list.tagged.is_empty(),
+        "the action spent its tags"
+    );
     // The next `c` takes the highlighted job only (48120, after the tags).
     let (_, action) = proposed(&key(&mut a, KeyCode::Char('c'))).expect("a cancel proposed");
     assert_eq!(canceled_ids(&action), vec![48120]);
@@ -445,14 +448,18 @@ fn tags_end_with_their_action_and_with_their_rows() {
 
     // A tag whose job leaves the list goes with it.
     key(&mut a, KeyCode::Char(' ')); // tag 48120
-    assert_eq!(a.jobs.list.tagged.len(), 1);
+    assert_eq!(a.tabs.jobs.list.tagged.len(), 1);
     let mut without = page();
     without.rows.retain(|r| r.id != 48120);
     a.on_db(DbEvent::Refreshed {
-        view: View::Jobs(Box::new(a.jobs.request())),
+        view: View::Jobs(Box::new(a.tabs.jobs.request())),
         result: Ok(Outcome::Jobs(without)),
     });
-    assert!(a.jobs.list.tagged.is_empty(), "{:?}", a.jobs.list.tagged);
+    assert!(
+        a.tabs.jobs.list.tagged.is_empty(),
+        "{:?}",
+        a.tabs.jobs.list.tagged
+    );
 }
 
 /// The audit: the selection followed the row position in a live list, so
@@ -470,7 +477,7 @@ fn the_selection_stays_on_its_job_while_the_list_moves() {
         .rows
         .insert(0, row(48126, "send_email", "queued", 0, "{}"));
     a.on_db(DbEvent::Refreshed {
-        view: View::Jobs(Box::new(a.jobs.request())),
+        view: View::Jobs(Box::new(a.tabs.jobs.request())),
         result: Ok(Outcome::Jobs(moved)),
     });
     let (_, action) = proposed(&key(&mut a, KeyCode::Char('c'))).expect("a cancel proposed");
@@ -541,9 +548,9 @@ fn a_10_mb_json_detail_holds_its_text_and_row_index_only() {
     let end = render(&a, 120, 40);
     assert!(end.contains(r#""name": "item-240000""#), "{end}");
 
-    let detail = a.jobs.detail.as_ref().unwrap();
+    let detail = a.tabs.jobs.detail.as_ref().unwrap();
     assert_eq!(detail.job.as_ref().unwrap().payload, None, "bytes kept");
-    let shown = a.jobs.payload.as_ref().unwrap();
+    let shown = a.tabs.jobs.payload.as_ref().unwrap();
     let text = shown.view.text().len();
     // The pretty text (indentation more than doubles it) plus 4 bytes for
     // each of its rows (lines here, none wider than the popup).
@@ -557,7 +564,7 @@ fn a_10_mb_json_detail_holds_its_text_and_row_index_only() {
     assert!(shown.held_bytes() < 3 * size, "{}", shown.held_bytes());
     // Closed, it holds nothing of it.
     key(&mut a, KeyCode::Esc);
-    assert!(a.jobs.payload.is_none() && a.jobs.detail.is_none());
+    assert!(a.tabs.jobs.payload.is_none() && a.tabs.jobs.detail.is_none());
 }
 
 /// An open detail is refreshed as the queue changes: it says which payload
@@ -630,7 +637,7 @@ fn control_and_bidi_characters_are_shown_escaped() {
     let mut rows = page();
     rows.rows[0].entrypoint = hostile.into();
     rows.rows[0].payload_head = Some(hostile.as_bytes().to_vec());
-    let view = View::Jobs(Box::new(a.jobs.request()));
+    let view = View::Jobs(Box::new(a.tabs.jobs.request()));
     a.on_db(DbEvent::Refreshed {
         view,
         result: Ok(Outcome::Jobs(rows)),
@@ -647,7 +654,7 @@ fn the_age_column_fits_the_widest_age() {
     let mut a = app(Tab::Jobs);
     let mut rows = page();
     rows.rows[0].created = t0() - chrono::Duration::seconds(24 * 60 + 41);
-    let view = View::Jobs(Box::new(a.jobs.request()));
+    let view = View::Jobs(Box::new(a.tabs.jobs.request()));
     a.on_db(DbEvent::Refreshed {
         view,
         result: Ok(Outcome::Jobs(rows)),

@@ -282,15 +282,15 @@ fn keys_switch_tabs_filter_and_quit() {
     key(&mut a, KeyCode::Char('q'));
     key(&mut a, KeyCode::Backspace);
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.events.list.filter, "cancel");
-    assert_eq!(a.events.visible().len(), 1);
+    assert_eq!(a.tabs.events.list.filter, "cancel");
+    assert_eq!(a.tabs.events.visible().len(), 1);
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.events.list.filter, "");
+    assert_eq!(a.tabs.events.list.filter, "");
     // c clears, y copies the selected raw JSON.
     let copied = key(&mut a, KeyCode::Char('y'));
     assert!(matches!(copied.as_slice(), [Effect::Copy(text)] if text == "not json at all"));
     key(&mut a, KeyCode::Char('c'));
-    assert!(a.events.is_empty());
+    assert!(a.tabs.events.is_empty());
     assert!(matches!(
         key(&mut a, KeyCode::Char('q')).as_slice(),
         [Effect::Quit]
@@ -652,7 +652,12 @@ fn enqueue_form_shows_every_field_error() {
         a.on_key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL))
             .is_empty()
     );
-    assert_eq!(a.enqueue.errors.len(), 5, "{:?}", a.enqueue.errors);
+    assert_eq!(
+        a.tabs.enqueue.errors.len(),
+        5,
+        "{:?}",
+        a.tabs.enqueue.errors
+    );
     insta::assert_snapshot!("enqueue_all_errors_100x30", render(&a, 100, 30));
 }
 
@@ -702,7 +707,7 @@ fn list_scroll_offset_is_kept_between_frames() {
     // Page down from the top moves by the page the 80×24 layout shows.
     key(&mut a, KeyCode::Char('g'));
     key(&mut a, KeyCode::PageDown);
-    assert_eq!(a.held.list.selected, 18, "18 rows fit at 80×24");
+    assert_eq!(a.tabs.held.list.selected, 18, "18 rows fit at 80×24");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::actions::preview::Preview;
 use crate::actions::prune::{DEFAULT_BATCH_SIZE, Retention};
 use crate::actions::tables::TablesReport;
 use crate::console::db::View;
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 use crate::settings::durability::Durability;
 
 /// How long the switch waits for its ACCESS EXCLUSIVE locks.
@@ -99,10 +99,6 @@ impl TabView for DurabilityTab {
 
     fn short_title(&self) -> &'static str {
         "Durab"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Durability
     }
 
     fn view(&self) -> Option<View> {

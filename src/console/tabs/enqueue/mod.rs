@@ -11,7 +11,7 @@ use ratatui_textarea::TextArea;
 use super::{Context, Level, Reply, Screen, TabView};
 use crate::actions::jobs::{Conflict, JobSpec};
 use crate::actions::kinds;
-use crate::console::keymap::{Command, Keymap, Scope};
+use crate::console::keymap::{Command, Keymap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -333,10 +333,6 @@ impl TabView for EnqueueForm {
 
     fn short_title(&self) -> &'static str {
         "Enq"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Enqueue
     }
 
     fn on_command(&mut self, command: Command, _cx: &Context) -> Vec<Reply> {

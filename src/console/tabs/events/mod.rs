@@ -18,7 +18,7 @@ use ratatui::layout::Rect;
 use super::event_rate::RateMeter;
 use super::list::ListView;
 use super::{Context, Level, Reply, Screen, TabView, matches_filter, move_cursor};
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 use crate::events::{Event, Received};
 use crate::output::plural;
 
@@ -228,10 +228,6 @@ impl EventsTab {
 impl TabView for EventsTab {
     fn title(&self) -> &'static str {
         "Events"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Events
     }
 
     fn list(&self) -> Option<&dyn ListControls> {

@@ -14,7 +14,7 @@ use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds;
 use crate::actions::tables::HeldJob;
 use crate::console::db::View;
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 
 #[derive(Debug, Clone, Default)]
 pub struct HeldTab {
@@ -102,10 +102,6 @@ impl HeldTab {
 impl TabView for HeldTab {
     fn title(&self) -> &'static str {
         "Held"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Held
     }
 
     fn list(&self) -> Option<&dyn ListControls> {

@@ -20,7 +20,7 @@ use crate::actions::job_filter::{FilterError, JobFilter, JobStatus, Search};
 use crate::actions::job_selection::JobSelection;
 use crate::actions::kinds::{self, ListJobs};
 use crate::console::db::View;
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 
 /// Rows per page: a screenful on a large terminal, cheap on the server.
 pub const PAGE_SIZE: u32 = 100;
@@ -286,10 +286,6 @@ fn release_freed_memory() {
 impl TabView for JobsTab {
     fn title(&self) -> &'static str {
         "Jobs"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Jobs
     }
 
     fn view(&self) -> Option<View> {

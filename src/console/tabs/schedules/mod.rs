@@ -14,7 +14,7 @@ use super::{Context, Level, Reply, Screen, TabView, matches_filter};
 use crate::actions::kinds;
 use crate::actions::schedules::{ListedSchedule, ScheduleListing, ScheduleRef};
 use crate::console::db::View;
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 use crate::cron;
 
 /// A `picked` schedule whose heartbeat is older than this is re-claimed by
@@ -126,10 +126,6 @@ impl TabView for SchedulesTab {
 
     fn short_title(&self) -> &'static str {
         "Sched"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Schedules
     }
 
     fn list(&self) -> Option<&dyn ListControls> {

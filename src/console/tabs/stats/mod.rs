@@ -12,7 +12,7 @@ use super::{Context, Reply, Screen, TabView, matches_filter};
 use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
 use crate::actions::{kinds, latency};
 use crate::console::db::View;
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,10 +163,6 @@ impl StatsTab {
 impl TabView for StatsTab {
     fn title(&self) -> &'static str {
         "Stats"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Stats
     }
 
     fn list(&self) -> Option<&dyn ListControls> {

@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::{Context, Reply, Screen, TabView};
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 
 use crate::worker::{Counters, InFlightJob, Snapshot, WorkerState};
 
@@ -114,10 +114,6 @@ impl TabView for WorkerTab {
     /// The worker this process runs (`pgq run`, `pgq demo`).
     fn short_title(&self) -> &'static str {
         "Run"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Worker
     }
 
     fn on_command(&mut self, command: Command, _cx: &Context) -> Vec<Reply> {

@@ -16,7 +16,7 @@ use crate::actions::kinds;
 use crate::actions::live_workers::HealthSenders;
 use crate::actions::workers::{EntrypointPicked, WorkerRow};
 use crate::console::db::View;
-use crate::console::keymap::{Command, Scope};
+use crate::console::keymap::Command;
 
 #[derive(Debug, Clone, Default)]
 pub struct WorkersTab {
@@ -63,10 +63,6 @@ impl TabView for WorkersTab {
 
     fn short_title(&self) -> &'static str {
         "Wkrs"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Workers
     }
 
     fn list(&self) -> Option<&dyn ListControls> {
