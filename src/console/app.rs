@@ -16,13 +16,12 @@ use ratatui::layout::Rect;
 use super::db::{self, DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog};
 use super::keymap::{Command, Keymap, Scope, TabEntry};
-use super::tabs::durability::LOCK_TIMEOUT;
-use super::tabs::enqueue::{FormKey, Submitted};
+use super::tabs::enqueue::FormKey;
 use super::tabs::set::{TabOptions, Tabs};
-use super::tabs::{Context, Reply, Screen, TabView};
+use super::tabs::{Context, Done, Reply, Routed, Screen, TabView};
 use super::theme::Theme;
 use crate::actions::job_selection::JobSelection;
-use crate::actions::{Action, Outcome, kinds};
+use crate::actions::{Action, Outcome};
 use crate::events::Event;
 use crate::output::plural;
 use crate::settings::names::ObjectNames;
@@ -148,8 +147,10 @@ pub enum Effect {
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // a handful at a time, for one dialog each
 enum PreviewFor {
+    /// A proposal, for its confirmation dialog.
     Confirmation(Action),
-    DurabilityPane(crate::settings::durability::Durability),
+    /// A dry run a tab shows in a pane of its own.
+    Pane(Tab, Action),
 }
 
 pub struct App {
@@ -169,7 +170,7 @@ pub struct App {
     /// Confirmed actions whose dialog was sent away while they run (a long
     /// prune), with their command line: their outcome is flashed and logged
     /// when it arrives.
-    background: Vec<(u64, String)>,
+    background: Vec<(u64, Action)>,
     pub sql_log: SqlLog,
     pub now: DateTime<Utc>,
     /// The terminal's size, for the page height of lists (80×24 until the
@@ -753,10 +754,9 @@ impl App {
         result: Result<Outcome, String>,
         effects: &mut Vec<Effect>,
     ) {
-        let kind = kind_of(&view);
         let now = self.now;
         let interval = self.refresh_interval;
-        let f = self.fresh.entry(kind).or_default();
+        let f = self.fresh.entry(kind_of(&view)).or_default();
         f.in_flight = false;
         if result.is_ok() {
             f.updated_at = Some(now);
@@ -764,67 +764,34 @@ impl App {
         if f.due.is_none() {
             f.due = Some(now + interval);
         }
-        // A Jobs page (or its failure) for a filter or cursor since left
-        // behind is dropped, and the page now wanted is asked for: a search
-        // would not be fetched by the clock.
-        if let View::Jobs(_) = &view {
-            let wanted = View::Jobs(Box::new(self.tabs.jobs.request()));
-            if view != wanted {
-                self.request(wanted, effects);
-                return;
+        // Offered to every tab until one takes it: the tabs know what they
+        // show, the app does not.
+        let cx = self.context();
+        let mut result = result;
+        for tab in Tab::EVERY {
+            let Some(t) = self.tab_view_mut(*tab) else {
+                continue;
+            };
+            match t.on_refreshed(&view, result, &cx) {
+                Routed::Taken(replies) => return self.apply(*tab, replies, effects),
+                Routed::Passed(back) => result = back,
             }
         }
         match result {
-            Ok(Outcome::QueueStats(stats)) => self.tabs.stats.accept(stats),
-            Ok(Outcome::Schedules(listing)) => self.tabs.schedules.accept(listing, now),
-            Ok(Outcome::Tables(report)) => {
-                self.tabs.durability.accept(report);
-                // The dry run depends on the live tables: recompute it.
-                self.preview_durability(effects);
-            }
-            Ok(Outcome::HeldJobs(jobs)) => self.tabs.held.accept(jobs),
-            Ok(Outcome::Workers(workers)) => {
-                self.tabs.workers.accept(workers);
-                // The cheap extra read beside it: the workers' recent work.
-                self.request(View::LastPicked, effects);
-            }
-            Ok(Outcome::LastPicked(picked)) => self.tabs.workers.last_picked = Some(picked),
-            Ok(Outcome::Jobs(page)) => self.tabs.jobs.accept(page),
-            Ok(Outcome::Job(detail)) => {
-                if !self.tabs.jobs.accept_detail(detail) {
-                    // Answered for a payload the tab no longer shows: ask
-                    // again with what it shows now.
-                    if let Some(view) = self.tabs.jobs.view() {
-                        self.request(view, effects);
-                    }
-                }
-            }
-            Err(e) if kind == ViewKind::Jobs => self.tabs.jobs.failed(e),
             Ok(other) => tracing::warn!("unexpected refresh outcome {other:?}"),
-            Err(e) => {
-                if kind == ViewKind::Stats {
-                    self.tabs.stats.error = Some(e.clone());
-                }
-                self.flash(Level::Error, format!("refresh failed: {e}"));
-            }
+            Err(e) => self.flash(Level::Error, format!("refresh failed: {e}")),
         }
     }
 
-    fn preview_durability(&mut self, effects: &mut Vec<Effect>) {
+    /// Dry-run `action` for a pane of tab `from`.
+    fn preview_for(&mut self, from: Tab, action: Action, effects: &mut Vec<Effect>) {
         if !self.connected() {
             return;
         }
-        let level = self.tabs.durability.level();
         let id = self.next_id();
-        self.previews.insert(id, PreviewFor::DurabilityPane(level));
-        effects.push(Effect::Request(Request::Preview {
-            id,
-            action: kinds::SetDurability {
-                level,
-                lock_timeout: Some(LOCK_TIMEOUT),
-            }
-            .into(),
-        }));
+        self.previews
+            .insert(id, PreviewFor::Pane(from, action.clone()));
+        effects.push(Effect::Request(Request::Preview { id, action }));
     }
 
     fn next_id(&mut self) -> u64 {
@@ -833,8 +800,13 @@ impl App {
     }
 
     /// The one door for mutations: refuse in read-only mode, else preview
-    /// and ask.
+    /// and ask. The outcome goes back to the tab on screen.
     pub fn propose(&mut self, action: Action) -> Vec<Effect> {
+        self.propose_from(self.tab, action)
+    }
+
+    /// [`App::propose`] for tab `from`, to which its outcome returns.
+    fn propose_from(&mut self, from: Tab, action: Action) -> Vec<Effect> {
         if !action.mutates() {
             return Vec::new();
         }
@@ -869,7 +841,8 @@ impl App {
         let id = self.next_id();
         self.previews
             .insert(id, PreviewFor::Confirmation(action.clone()));
-        // Proposals that never ran (refused, dismissed) leave no origin behind.
+        // Proposals that never ran (refused, dismissed) leave no origin
+        // behind.
         let confirm = self.confirm.as_ref().map(|c| c.id);
         let (previews, background) = (&self.previews, &self.background);
         self.origins.retain(|id, _| {
@@ -877,7 +850,7 @@ impl App {
                 || confirm == Some(*id)
                 || background.iter().any(|(b, _)| b == id)
         });
-        self.origins.insert(id, self.tab);
+        self.origins.insert(id, from);
         self.flash(Level::Info, "preparing the preview…");
         vec![Effect::Request(Request::Preview { id, action })]
     }
@@ -893,8 +866,10 @@ impl App {
                 }
                 Err(e) => self.flash(Level::Error, format!("cannot prepare the change: {e}")),
             },
-            Some(PreviewFor::DurabilityPane(level)) => {
-                self.tabs.durability.preview = Some((level, result));
+            Some(PreviewFor::Pane(tab, action)) => {
+                if let Some(t) = self.tab_view_mut(tab) {
+                    t.on_previewed(&action, result);
+                }
             }
             None => {}
         }
@@ -908,85 +883,57 @@ impl App {
         sql: Vec<String>,
         effects: &mut Vec<Effect>,
     ) {
-        // Whatever the outcome, the tags the action took are spent (a failed
-        // action says so; the operator tags again for the next one).
-        if let Some(origin) = self.origins.remove(&id)
-            && let Some(list) = self.tab_view_mut(origin).and_then(|t| t.list_mut())
-        {
-            list.clear_tags();
-        }
-        if let Some(at) = self.background.iter().position(|(bg, _)| *bg == id) {
-            let (_, command_line) = self.background.remove(at);
-            self.finished_in_background(command_line, result, elapsed, sql, effects);
-            return;
-        }
-        let Some(confirm) = self.confirm.as_mut().filter(|c| c.id == id) else {
-            return;
-        };
-        let outcome = self.sql_log.record(
-            self.now,
-            confirm.action.command_line(&self.object_names),
-            &result,
-            elapsed,
-            sql,
-        );
-        confirm.phase = match &outcome {
-            Ok(text) => Phase::Done {
-                ok: true,
-                text: text.clone(),
-            },
-            Err(e) => Phase::Done {
-                ok: false,
-                text: e.clone(),
-            },
-        };
-        if let Ok(out) = &result {
-            match out {
-                Outcome::Enqueued(r) => {
-                    if let Action::Enqueue(kinds::Enqueue { jobs, .. }) = &confirm.action
-                        && let (Some(job), Some(status)) = (jobs.first(), r.statuses.first())
+        let origin = self.origins.remove(&id);
+        let background = self.background.iter().position(|(bg, _)| *bg == id);
+        let in_background = background.is_some();
+        let action = match background {
+            Some(at) => self.background.remove(at).1,
+            None => match self.confirm.as_ref().filter(|c| c.id == id) {
+                Some(c) => c.action.clone(),
+                None => {
+                    // Its dialog is gone (quitting): only its tags are spent.
+                    if let Some(list) = origin
+                        .and_then(|o| self.tab_view_mut(o))
+                        .and_then(|t| t.list_mut())
                     {
-                        let job_id = match status {
-                            crate::actions::jobs::EnqueueStatus::Enqueued(id)
-                            | crate::actions::jobs::EnqueueStatus::Updated(id) => *id,
-                            crate::actions::jobs::EnqueueStatus::Skipped => 0,
-                        };
-                        self.tabs.enqueue.submitted.push(Submitted {
-                            job_id,
-                            entrypoint: job.entrypoint.clone(),
-                            command_line: confirm.action.command_line(&self.object_names),
-                            outcome: outcome.clone().unwrap_or_default(),
-                        });
+                        list.clear_tags();
                     }
+                    return;
                 }
-                Outcome::SchedulesRemoved(_) => self.tabs.schedules.close_detail(),
-                Outcome::DurabilitySet(set) => {
-                    self.tabs.durability.last_change = Some((set.level, elapsed));
-                }
-                _ => {}
+            },
+        };
+        let command_line = action.command_line(&self.object_names);
+        let said = self
+            .sql_log
+            .record(self.now, command_line.clone(), &result, elapsed, sql);
+        if in_background {
+            // Its dialog was sent away: the flash line says how it went.
+            match &said {
+                Ok(text) => self.flash(Level::Info, text.clone()),
+                Err(e) => self.flash(Level::Error, e.clone()),
             }
+        } else if let Some(confirm) = self.confirm.as_mut() {
+            let (ok, text) = match &said {
+                Ok(text) => (true, text.clone()),
+                Err(e) => (false, e.clone()),
+            };
+            confirm.phase = Phase::Done { ok, text };
+        }
+        // The outcome goes back to the tab that proposed the action.
+        if let Some(tab) = origin
+            && let Some(t) = self.tab_view_mut(tab)
+        {
+            let done = Done {
+                action: &action,
+                result: &result,
+                said: &said,
+                command_line,
+                elapsed,
+            };
+            let replies = t.on_done(&done);
+            self.apply(tab, replies, effects);
         }
         // Show the effect at once.
-        self.refresh_current(effects);
-    }
-
-    /// The outcome of an action whose dialog was sent away: logged as any
-    /// other, and said in the flash line.
-    fn finished_in_background(
-        &mut self,
-        command_line: String,
-        result: Result<Outcome, String>,
-        elapsed: std::time::Duration,
-        sql: Vec<String>,
-        effects: &mut Vec<Effect>,
-    ) {
-        let outcome = self
-            .sql_log
-            .record(self.now, command_line, &result, elapsed, sql);
-        match outcome {
-            Ok(text) => self.flash(Level::Info, text),
-            Err(e) => self.flash(Level::Error, e),
-        }
         self.refresh_current(effects);
     }
 
@@ -1088,8 +1035,7 @@ impl App {
         match (&c.phase, command) {
             (Phase::Running, Some(Command::DialogCancel)) if db::runs_alone(&c.action) => {
                 // It runs on a connection of its own: the tabs go on meanwhile.
-                self.background
-                    .push((c.id, c.action.command_line(&self.object_names)));
+                self.background.push((c.id, c.action.clone()));
                 self.confirm = None;
                 self.flash(
                     Level::Info,
@@ -1175,7 +1121,7 @@ impl App {
                     filter.clear();
                     tab.reset_selection();
                     let replies = tab.filter_applied();
-                    self.apply(replies, effects);
+                    self.apply(self.tab, replies, effects);
                 }
             }
             // Everything else belongs to the tab whose scope it came from
@@ -1191,23 +1137,24 @@ impl App {
             return;
         };
         let replies = tab.on_command(command, &cx);
-        self.apply(replies, effects);
+        self.apply(self.tab, replies, effects);
     }
 
-    fn apply(&mut self, replies: Vec<Reply>, effects: &mut Vec<Effect>) {
+    /// Carry out what tab `from` asked for.
+    fn apply(&mut self, from: Tab, replies: Vec<Reply>, effects: &mut Vec<Effect>) {
         for reply in replies {
             match reply {
-                Reply::Propose(action) => effects.extend(self.propose(action)),
+                Reply::Propose(action) => effects.extend(self.propose_from(from, action)),
                 Reply::Flash(level, text) => self.flash(level, text),
                 Reply::Refresh(view) => self.request(view, effects),
                 Reply::Copy(text) => effects.push(Effect::Copy(text)),
-                Reply::PreviewDurability => self.preview_durability(effects),
+                Reply::Preview(action) => self.preview_for(from, action, effects),
                 Reply::ShowJob(id) => {
                     self.detail_return = Some(self.tab);
                     self.tab = Tab::Jobs;
                     self.editing_filter = false;
                     let replies = self.tabs.jobs.open_detail(id);
-                    self.apply(replies, effects);
+                    self.apply(Tab::Jobs, replies, effects);
                 }
                 Reply::ShowJobs(filter) => {
                     let text = super::tabs::jobs::filter_text(&filter);
@@ -1230,7 +1177,7 @@ impl App {
             return;
         }
         let replies = self.tabs.enqueue.submit();
-        self.apply(replies, effects);
+        self.apply(self.tab, replies, effects);
     }
 
     /// Whether the current tab has a `/` filter.
@@ -1276,6 +1223,6 @@ impl App {
             tab.filter_applied()
         };
         self.editing_filter = keep_editing;
-        self.apply(replies, effects);
+        self.apply(self.tab, replies, effects);
     }
 }

@@ -31,7 +31,8 @@ use ratatui::layout::Rect;
 use super::db::View;
 use super::keymap::{Command, Keymap};
 use super::theme::Theme;
-use crate::actions::Action;
+use crate::actions::preview::Preview;
+use crate::actions::{Action, Outcome};
 
 /// How a flash message reads: information, or something that went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +52,34 @@ pub enum Reply {
     Refresh(View),
     /// Put this text on the clipboard.
     Copy(String),
-    /// The durability level moved: dry-run it again.
-    PreviewDurability,
+    /// Dry-run this action for the tab's own pane (not a proposal): the
+    /// preview comes back to the tab's [`TabView::on_previewed`].
+    Preview(Action),
     /// Open the Jobs tab on these jobs (a drill-down).
     ShowJobs(crate::actions::job_filter::JobFilter),
     /// Open this job's detail (the Jobs tab's overlay); closing it comes
     /// back to the tab that asked.
     ShowJob(i64),
+}
+
+/// What became of a refresh's answer offered to a tab.
+#[derive(Debug)]
+pub enum Routed {
+    /// The tab shows it, and asks for these.
+    Taken(Vec<Reply>),
+    /// Not this tab's: offered to the next one.
+    Passed(Result<Outcome, String>),
+}
+
+/// An action a tab proposed has run, or failed.
+pub struct Done<'a> {
+    pub action: &'a Action,
+    pub result: &'a Result<Outcome, String>,
+    /// What the SQL log says of it: its outcome sentence or the error.
+    pub said: &'a Result<String, String>,
+    /// The equivalent scripted command line.
+    pub command_line: String,
+    pub elapsed: std::time::Duration,
 }
 
 /// What a tab knows of the world when it handles a command.
@@ -145,6 +167,28 @@ pub trait TabView {
     }
     /// A command from this tab's scope, or navigation from the List scope.
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply>;
+    /// The answer to a refresh (of `view`) came back. Every tab is offered
+    /// every answer and takes those it shows; the app does not know which
+    /// tab shows what.
+    fn on_refreshed(
+        &mut self,
+        _view: &View,
+        result: Result<Outcome, String>,
+        _cx: &Context,
+    ) -> Routed {
+        Routed::Passed(result)
+    }
+    /// An action this tab proposed ran (or failed): whatever the outcome,
+    /// the rows it took are spent (a failed action says so; the operator
+    /// tags again for the next one).
+    fn on_done(&mut self, _done: &Done) -> Vec<Reply> {
+        if let Some(l) = self.list_mut() {
+            l.clear_tags();
+        }
+        Vec::new()
+    }
+    /// The dry run this tab asked for with [`Reply::Preview`] came back.
+    fn on_previewed(&mut self, _action: &Action, _result: Result<Preview, String>) {}
     /// The clock moved (about once a second while the console is open).
     fn on_clock(&mut self, _now: DateTime<Utc>) {}
     /// The hint line while the tab is in a mode of its own (a detail pane,

@@ -8,11 +8,11 @@ use std::time::Duration;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::{Context, Reply, Screen, TabView};
-use crate::actions::kinds;
+use super::{Context, Done, Reply, Routed, Screen, TabView};
 use crate::actions::preview::Preview;
 use crate::actions::prune::{DEFAULT_BATCH_SIZE, Retention};
 use crate::actions::tables::TablesReport;
+use crate::actions::{Action, Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;
 use crate::settings::durability::Durability;
@@ -44,6 +44,14 @@ pub struct DurabilityTab {
 }
 
 impl DurabilityTab {
+    /// The switch to the selected level, as applied and as dry-run.
+    fn switch(&self) -> kinds::SetDurability {
+        kinds::SetDurability {
+            level: self.level(),
+            lock_timeout: Some(LOCK_TIMEOUT),
+        }
+    }
+
     pub fn level(&self) -> Durability {
         Durability::ALL[self.selected.min(Durability::ALL.len() - 1)]
     }
@@ -116,7 +124,7 @@ impl TabView for DurabilityTab {
                 // A new level makes the shown dry run stale.
                 let moved = self.navigate(command);
                 return moved
-                    .then_some(Reply::PreviewDurability)
+                    .then(|| Reply::Preview(self.switch().into()))
                     .into_iter()
                     .collect();
             }
@@ -124,18 +132,39 @@ impl TabView for DurabilityTab {
                 self.prune_age_steps = (self.prune_age_steps + 1) % PRUNE_AGES.len();
             }
             Command::Prune => return vec![Reply::Propose(self.prune().into())],
-            Command::Apply => {
-                return vec![Reply::Propose(
-                    kinds::SetDurability {
-                        level: self.level(),
-                        lock_timeout: Some(LOCK_TIMEOUT),
-                    }
-                    .into(),
-                )];
-            }
+            Command::Apply => return vec![Reply::Propose(self.switch().into())],
             _ => {}
         }
         Vec::new()
+    }
+
+    fn on_refreshed(
+        &mut self,
+        _view: &View,
+        result: Result<Outcome, String>,
+        _cx: &Context,
+    ) -> Routed {
+        match result {
+            Ok(Outcome::Tables(report)) => {
+                self.accept(report);
+                // The dry run depends on the live tables: recompute it.
+                Routed::Taken(vec![Reply::Preview(self.switch().into())])
+            }
+            other => Routed::Passed(other),
+        }
+    }
+
+    fn on_done(&mut self, done: &Done) -> Vec<Reply> {
+        if let Ok(Outcome::DurabilitySet(set)) = done.result {
+            self.last_change = Some((set.level, done.elapsed));
+        }
+        Vec::new()
+    }
+
+    fn on_previewed(&mut self, action: &Action, result: Result<Preview, String>) {
+        if let Action::SetDurability(switch) = action {
+            self.preview = Some((switch.level, result));
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, screen: &Screen) {

@@ -8,9 +8,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
-use super::{Context, Level, Reply, Screen, TabView};
-use crate::actions::jobs::{Conflict, JobSpec};
-use crate::actions::kinds;
+use super::{Context, Done, Level, Reply, Screen, TabView};
+use crate::actions::jobs::{Conflict, EnqueueStatus, JobSpec};
+use crate::actions::{Action, Outcome, kinds};
 use crate::console::keymap::{Command, Keymap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,6 +333,25 @@ impl TabView for EnqueueForm {
 
     fn short_title(&self) -> &'static str {
         "Enq"
+    }
+
+    fn on_done(&mut self, done: &Done) -> Vec<Reply> {
+        if let (Ok(Outcome::Enqueued(r)), Action::Enqueue(kinds::Enqueue { jobs, .. })) =
+            (done.result, done.action)
+            && let (Some(job), Some(status)) = (jobs.first(), r.statuses.first())
+        {
+            let job_id = match status {
+                EnqueueStatus::Enqueued(id) | EnqueueStatus::Updated(id) => *id,
+                EnqueueStatus::Skipped => 0,
+            };
+            self.submitted.push(Submitted {
+                job_id,
+                entrypoint: job.entrypoint.clone(),
+                command_line: done.command_line.clone(),
+                outcome: done.said.clone().unwrap_or_default(),
+            });
+        }
+        Vec::new()
     }
 
     fn on_command(&mut self, command: Command, _cx: &Context) -> Vec<Reply> {

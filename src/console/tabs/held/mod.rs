@@ -8,11 +8,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::list::ListView;
-use super::{Context, Level, Reply, Screen, TabView, matches_filter};
+use super::{Context, Level, Reply, Routed, Screen, TabView, matches_filter};
 use crate::actions::job_filter::{JobFilter, JobStatus};
 use crate::actions::job_selection::JobSelection;
-use crate::actions::kinds;
 use crate::actions::tables::HeldJob;
+use crate::actions::{Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;
 
@@ -114,6 +114,19 @@ impl TabView for HeldTab {
 
     fn view(&self) -> Option<View> {
         Some(View::Held)
+    }
+
+    fn on_refreshed(
+        &mut self,
+        _view: &View,
+        result: Result<Outcome, String>,
+        _cx: &Context,
+    ) -> Routed {
+        match result {
+            Ok(Outcome::HeldJobs(jobs)) => self.accept(jobs),
+            other => return Routed::Passed(other),
+        }
+        Routed::Taken(Vec::new())
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {

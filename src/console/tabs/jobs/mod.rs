@@ -14,7 +14,8 @@ use ratatui::layout::Rect;
 
 use self::payload::ShownPayload;
 use super::list::{ListControls, ListView};
-use super::{Context, Level, Reply, Screen, TabView};
+use super::{Context, Level, Reply, Routed, Screen, TabView};
+use crate::actions::Outcome;
 use crate::actions::browse::{DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest};
 use crate::actions::job_filter::{FilterError, JobFilter, JobStatus, Search};
 use crate::actions::job_selection::JobSelection;
@@ -343,6 +344,36 @@ impl TabView for JobsTab {
             Command::Top,
             Command::Bottom,
         ]
+    }
+
+    fn on_refreshed(
+        &mut self,
+        view: &View,
+        result: Result<Outcome, String>,
+        _cx: &Context,
+    ) -> Routed {
+        // A page (or its failure) for a filter or cursor since left behind
+        // is dropped, and the page now wanted is asked for: a search would
+        // not be fetched by the clock.
+        if let View::Jobs(_) = view {
+            let wanted = View::Jobs(Box::new(self.request()));
+            if *view != wanted {
+                return Routed::Taken(vec![Reply::Refresh(wanted)]);
+            }
+        }
+        match (view, result) {
+            (_, Ok(Outcome::Jobs(page))) => self.accept(page),
+            (_, Ok(Outcome::Job(detail))) => {
+                if !self.accept_detail(detail) {
+                    // Answered for a payload the tab no longer shows: ask
+                    // again with what it shows now.
+                    return Routed::Taken(self.view().map(Reply::Refresh).into_iter().collect());
+                }
+            }
+            (View::Jobs(_), Err(e)) => self.failed(e),
+            (_, other) => return Routed::Passed(other),
+        }
+        Routed::Taken(Vec::new())
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {

@@ -10,9 +10,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::list::ListView;
-use super::{Context, Level, Reply, Screen, TabView, matches_filter};
-use crate::actions::kinds;
+use super::{Context, Done, Level, Reply, Routed, Screen, TabView, matches_filter};
 use crate::actions::schedules::{ListedSchedule, ScheduleListing, ScheduleRef};
+use crate::actions::{Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;
 use crate::cron;
@@ -147,6 +147,27 @@ impl TabView for SchedulesTab {
 
     fn on_clock(&mut self, now: DateTime<Utc>) {
         self.refresh_fires(now);
+    }
+
+    fn on_refreshed(
+        &mut self,
+        _view: &View,
+        result: Result<Outcome, String>,
+        cx: &Context,
+    ) -> Routed {
+        match result {
+            Ok(Outcome::Schedules(listing)) => self.accept(listing, cx.now),
+            other => return Routed::Passed(other),
+        }
+        Routed::Taken(Vec::new())
+    }
+
+    fn on_done(&mut self, done: &Done) -> Vec<Reply> {
+        if let Ok(Outcome::SchedulesRemoved(_)) = done.result {
+            self.close_detail();
+        }
+        self.list.clear_tags();
+        Vec::new()
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {

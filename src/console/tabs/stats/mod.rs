@@ -8,9 +8,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::list::ListView;
-use super::{Context, Reply, Screen, TabView, matches_filter};
+use super::{Context, Level, Reply, Routed, Screen, TabView, matches_filter};
 use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
-use crate::actions::{kinds, latency};
+use crate::actions::{Outcome, kinds, latency};
 use crate::console::db::View;
 use crate::console::keymap::Command;
 use std::time::{Duration, Instant};
@@ -186,6 +186,26 @@ impl TabView for StatsTab {
 
     fn paused(&self) -> bool {
         self.paused
+    }
+
+    fn on_refreshed(
+        &mut self,
+        view: &View,
+        result: Result<Outcome, String>,
+        _cx: &Context,
+    ) -> Routed {
+        match (view, result) {
+            (_, Ok(Outcome::QueueStats(stats))) => self.accept(stats),
+            (View::Stats(_), Err(e)) => {
+                self.error = Some(e.clone());
+                return Routed::Taken(vec![Reply::Flash(
+                    Level::Error,
+                    format!("refresh failed: {e}"),
+                )]);
+            }
+            (_, other) => return Routed::Passed(other),
+        }
+        Routed::Taken(Vec::new())
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {

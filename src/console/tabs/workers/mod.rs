@@ -9,12 +9,12 @@ use ratatui::layout::Rect;
 use uuid::Uuid;
 
 use super::list::{ListControls, ListView};
-use super::{Context, Level, Reply, Screen, TabView, matches_filter};
+use super::{Context, Level, Reply, Routed, Screen, TabView, matches_filter};
 use crate::actions::job_filter::{JobFilter, JobStatus};
 use crate::actions::job_selection::JobSelection;
-use crate::actions::kinds;
 use crate::actions::live_workers::HealthSenders;
 use crate::actions::workers::{EntrypointPicked, WorkerRow};
+use crate::actions::{Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;
 
@@ -75,6 +75,26 @@ impl TabView for WorkersTab {
 
     fn view(&self) -> Option<View> {
         Some(View::Workers)
+    }
+
+    fn on_refreshed(
+        &mut self,
+        _view: &View,
+        result: Result<Outcome, String>,
+        _cx: &Context,
+    ) -> Routed {
+        match result {
+            Ok(Outcome::Workers(workers)) => {
+                self.accept(workers);
+                // The cheap extra read beside it: the workers' recent work.
+                Routed::Taken(vec![Reply::Refresh(View::LastPicked)])
+            }
+            Ok(Outcome::LastPicked(picked)) => {
+                self.last_picked = Some(picked);
+                Routed::Taken(Vec::new())
+            }
+            other => Routed::Passed(other),
+        }
     }
 
     fn on_command(&mut self, command: Command, cx: &Context) -> Vec<Reply> {
