@@ -6,120 +6,40 @@
 //! Mutations take one path ([`App::propose`]): refused in read-only mode and
 //! on a hot standby, otherwise previewed by the db task, confirmed in a
 //! dialog whose default is Cancel, executed, and recorded in the SQL log.
+//!
+//! This file routes: db answers to the tab that shows them, outcomes to
+//! the tab that proposed the action, replies of tabs to the doors they
+//! ask for. Keys in are `keys.rs`, refresh timing `refresh.rs`, the
+//! connection's state `conn.rs`, a hosted worker `hosted.rs`.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
-use super::db::{self, DbEvent, Request, View};
+use super::db::{DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog};
-use super::keymap::{Command, Keymap, Scope, TabEntry};
-use super::tabs::enqueue::FormKey;
+use super::keymap::{Command, Keymap, TabEntry};
 use super::tabs::set::{TabOptions, Tabs};
 use super::tabs::{Context, Done, Reply, Routed, Screen, TabView};
 use super::theme::Theme;
-use crate::actions::job_selection::JobSelection;
 use crate::actions::{Action, Outcome};
 use crate::events::Event;
-use crate::output::plural;
 use crate::settings::names::ObjectNames;
 
-/// How long a NOTIFY burst is allowed to settle before a refresh.
-const DEBOUNCE_MS: i64 = 250;
-/// Refreshes triggered by NOTIFY events are at most this frequent.
-const MIN_REFRESH_GAP_MS: i64 = 1_000;
+mod conn;
+mod hosted;
+mod keys;
+mod refresh;
+
+pub use super::tabs::Level;
+pub use super::tabs::id::Tab;
+pub use conn::{ConnInfo, Link};
+use refresh::{Freshness, ViewKind};
+
 const FLASH_SECONDS: i64 = 4;
 /// Short enough for the flash area of an 80-column terminal.
 const STANDBY_REFUSAL: &str = "refused: read-only standby; use the primary";
-/// The idle console wakes this often, to keep relative times true.
-const CLOCK_TICK_SECONDS: i64 = 1;
-/// The Events tab redraws for new events at most this often: a person
-/// reads no faster, and a frame per NOTIFY cost a core's tenth at 400/s.
-const EVENTS_FRAME_MS: i64 = 250;
-
-pub use super::tabs::id::Tab;
-
-/// The data views tabs show, for refresh bookkeeping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum ViewKind {
-    Stats,
-    Schedules,
-    Tables,
-    Held,
-    Workers,
-    LastPicked,
-    Jobs,
-    Job,
-}
-
-fn kind_of(view: &View) -> ViewKind {
-    match view {
-        View::Stats(_) => ViewKind::Stats,
-        View::Schedules => ViewKind::Schedules,
-        View::Tables => ViewKind::Tables,
-        View::Held => ViewKind::Held,
-        View::Workers => ViewKind::Workers,
-        View::LastPicked => ViewKind::LastPicked,
-        View::Jobs(_) => ViewKind::Jobs,
-        View::Job { .. } => ViewKind::Job,
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-struct Freshness {
-    due: Option<DateTime<Utc>>,
-    in_flight: bool,
-    last_request: Option<DateTime<Utc>>,
-    updated_at: Option<DateTime<Utc>>,
-}
-
-/// The state of the connection as the status bar shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Link {
-    Connecting {
-        attempt: u32,
-    },
-    Connected,
-    Reconnecting {
-        attempt: u32,
-        error: String,
-        retry_at: DateTime<Utc>,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct ConnInfo {
-    /// `user@host:port/db`, never the password.
-    pub target: String,
-    /// `schema jobs · prefix app_` (empty for the defaults).
-    pub names: String,
-    /// The NOTIFY channel the Events tab listens on.
-    pub channel: String,
-    pub server_version: Option<String>,
-    pub read_only: bool,
-    /// The server is a hot standby: no NOTIFY, writes refused; tabs poll.
-    pub standby: bool,
-    /// Whether NOTIFY reaches the console: `Some(false)` without LISTEN (a
-    /// transaction pooler) or without the echo of its probe; tabs poll.
-    /// `None` until the db task knows.
-    pub live_events: Option<bool>,
-    /// What the installation has that is newer than the schema pgq writes
-    /// (a PGQueuer 2.x database): shown, and changes 2.x redefined refused.
-    pub newer_schema: Vec<String>,
-    pub link: Link,
-}
-
-impl ConnInfo {
-    /// Whether changes are refused and their keys hidden: a read-only
-    /// session, or a hot standby that could not apply them.
-    pub fn refuses_changes(&self) -> bool {
-        self.read_only || self.standby
-    }
-}
-
-pub use super::tabs::Level;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flash {
@@ -168,8 +88,8 @@ pub struct App {
     detail_return: Option<Tab>,
     pub confirm: Option<Confirm>,
     /// Confirmed actions whose dialog was sent away while they run (a long
-    /// prune), with their command line: their outcome is flashed and logged
-    /// when it arrives.
+    /// prune), with their action: their outcome is flashed and logged when
+    /// it arrives.
     background: Vec<(u64, Action)>,
     pub sql_log: SqlLog,
     pub now: DateTime<Utc>,
@@ -179,8 +99,8 @@ pub struct App {
     refresh_interval: Duration,
     fresh: HashMap<ViewKind, Freshness>,
     previews: HashMap<u64, PreviewFor>,
-    /// The tab each proposed action came from: its tags are spent once the
-    /// action ran, so they never carry over to the next one.
+    /// The tab each proposal came from: its outcome goes back there, and
+    /// the tags it took are spent, never carried over to the next one.
     origins: HashMap<u64, Tab>,
     next_id: u64,
     /// Tables whose changes make queue views refresh.
@@ -190,7 +110,7 @@ pub struct App {
     /// Something on screen changed since the last [`App::take_redraw`].
     redraw: bool,
     /// Events arrived that the Events tab on screen does not show yet;
-    /// drawn by the clock, at most every [`EVENTS_FRAME_MS`].
+    /// drawn by the clock, at most every `refresh::EVENTS_FRAME_MS`.
     events_unseen: bool,
     events_drawn_at: DateTime<Utc>,
 }
@@ -340,103 +260,6 @@ impl App {
         }
     }
 
-    fn tab_offset(&self, by: isize) -> Tab {
-        let tabs = self.tabs();
-        let i = tabs.iter().position(|t| *t == self.tab).unwrap_or(0) as isize;
-        tabs[(i + by).rem_euclid(tabs.len() as isize) as usize]
-    }
-
-    pub fn attach_worker(&mut self, worker: super::tabs::worker::WorkerTab) {
-        self.tabs.worker = Some(worker);
-    }
-
-    pub fn on_worker_snapshot(&mut self, snapshot: crate::worker::Snapshot) -> Vec<Effect> {
-        let now = self.now;
-        let Some(w) = self.tabs.worker.as_mut() else {
-            return Vec::new();
-        };
-        w.update(snapshot, now);
-        if w.owns_worker && w.stopped() {
-            return vec![Effect::Quit];
-        }
-        Vec::new()
-    }
-
-    pub fn on_worker_log(&mut self, line: String) {
-        if let Some(w) = self.tabs.worker.as_mut() {
-            w.push_log(line);
-        }
-    }
-
-    /// SIGTERM: the same as pressing q.
-    pub fn request_quit(&mut self) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        self.quit(&mut effects);
-        effects
-    }
-
-    /// Quit, or for a hosted `pgq run` worker: stop it gracefully first,
-    /// at once on the second request; the console exits once it stopped.
-    fn quit(&mut self, effects: &mut Vec<Effect>) {
-        let Some(w) = self.tabs.worker.as_mut().filter(|w| w.owns_worker) else {
-            effects.push(Effect::Quit);
-            return;
-        };
-        w.stop_requested = w.stop_requested.saturating_add(1);
-        let now = w.stop_requested > 1;
-        let running = w.snapshot.in_flight.len();
-        effects.push(Effect::StopWorker { now });
-        self.tab = Tab::Worker;
-        self.help = false;
-        self.confirm = None;
-        if now {
-            self.flash(
-                Level::Info,
-                "stopping running jobs now; they return to the queue",
-            );
-        } else {
-            self.flash(
-                Level::Info,
-                format!(
-                    "stopping: {} finish first; q again stops them now",
-                    plural(running, "running job")
-                ),
-            );
-        }
-    }
-
-    /// The scopes whose keys are live, innermost first.
-    pub fn scopes(&self) -> Vec<Scope> {
-        let tab = self.current().map(|_| Scope::Tab(self.tab));
-        tab.into_iter()
-            .chain([Scope::List, Scope::Global])
-            .collect()
-    }
-
-    /// The scopes the `?` overlay explains: the live ones, and the filter
-    /// line and confirmation dialog this tab can open.
-    pub fn help_scopes(&self) -> Vec<Scope> {
-        let mut scopes = self.scopes();
-        if self.has_filter() {
-            scopes.push(Scope::Filter);
-        }
-        let mutates = Keymap::has_mutations(Scope::Tab(self.tab));
-        if mutates && !self.conn.refuses_changes() {
-            scopes.push(Scope::Dialog);
-        }
-        scopes
-    }
-
-    pub fn connected(&self) -> bool {
-        self.conn.link == Link::Connected
-    }
-
-    /// When the current tab's data was last loaded.
-    pub fn updated_at(&self) -> Option<DateTime<Utc>> {
-        let kind = kind_of(&self.current()?.view()?);
-        self.fresh.get(&kind).and_then(|f| f.updated_at)
-    }
-
     /// Entrypoints seen in the queue, the log window and the schedules (for
     /// completion in the enqueue form).
     pub fn known_entrypoints(&self) -> Vec<String> {
@@ -457,44 +280,6 @@ impl App {
         names.sort();
         names.dedup();
         names
-    }
-
-    /// The refresh [`App::on_tick`] will send, and when: only the tab on
-    /// screen refreshes by the clock, never a paused one, one that is
-    /// already being fetched (its answer wakes the loop) or one that cannot
-    /// be fetched while the connection is down (connecting refreshes it).
-    /// Other views keep their due time and load when their tab is shown.
-    /// `on_tick` and `next_wakeup` both ask this one function so that the
-    /// loop is never woken for work that `on_tick` will not do: a wake-up
-    /// in the past for such work made the idle console spin.
-    fn clock_refresh(&self) -> Option<(View, DateTime<Utc>)> {
-        if !self.connected() {
-            return None;
-        }
-        let tab = self.current()?;
-        let view = tab.view()?;
-        if tab.paused() {
-            return None;
-        }
-        let kind = kind_of(&view);
-        let f = self.fresh.get(&kind).filter(|f| !f.in_flight)?;
-        Some((view, f.due?))
-    }
-
-    /// When the event loop must call [`App::on_tick`] next, at the latest.
-    pub fn next_wakeup(&self) -> DateTime<Utc> {
-        // One tick a second keeps relative times ("updated 3s ago") true.
-        let mut at = self.now + Duration::seconds(CLOCK_TICK_SECONDS);
-        if let Some((_, due)) = self.clock_refresh() {
-            at = at.min(due);
-        }
-        if let Some(flash) = &self.flash {
-            at = at.min(flash.until);
-        }
-        if self.events_unseen {
-            at = at.min(self.events_drawn_at + Duration::milliseconds(EVENTS_FRAME_MS));
-        }
-        at.max(self.now)
     }
 
     pub fn flash(&mut self, level: Level, text: impl Into<String>) {
@@ -532,53 +317,6 @@ impl App {
         effects
     }
 
-    fn request(&mut self, view: View, effects: &mut Vec<Effect>) {
-        if !self.connected() {
-            return;
-        }
-        let now = self.now;
-        let f = self.fresh.entry(kind_of(&view)).or_default();
-        if f.in_flight {
-            // Ask again once the running refresh is back.
-            f.due = Some(now);
-            return;
-        }
-        f.in_flight = true;
-        f.due = None;
-        f.last_request = Some(now);
-        effects.push(Effect::Request(Request::Refresh(view)));
-    }
-
-    fn refresh_current(&mut self, effects: &mut Vec<Effect>) {
-        if let Some(view) = self.current().and_then(|t| t.view()) {
-            self.request(view, effects);
-        }
-        if self.tab == Tab::Enqueue {
-            // Completion draws on the queue's and the schedules' entrypoints.
-            self.request(self.tabs.stats.counts_view(), effects);
-            self.request(View::Schedules, effects);
-        }
-    }
-
-    /// A queue change: refresh soon, but let a burst settle and cap the rate.
-    fn queue_changed(&mut self) {
-        let now = self.now;
-        for kind in [
-            ViewKind::Stats,
-            ViewKind::Held,
-            ViewKind::Workers,
-            ViewKind::Jobs,
-            ViewKind::Job,
-        ] {
-            let f = self.fresh.entry(kind).or_default();
-            let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
-            if let Some(last) = f.last_request {
-                at = at.max(last + Duration::milliseconds(MIN_REFRESH_GAP_MS));
-            }
-            f.due = Some(f.due.map_or(at, |due| due.min(at)));
-        }
-    }
-
     fn switch_to(&mut self, tab: Tab, effects: &mut Vec<Effect>) {
         if self.tab == tab {
             return;
@@ -610,9 +348,7 @@ impl App {
                 self.conn.link = Link::Connected;
                 self.conn.server_version = Some(server_version);
                 self.conn.live_events = None;
-                for f in self.fresh.values_mut() {
-                    f.in_flight = false;
-                }
+                self.nothing_in_flight();
                 if was_down {
                     self.flash(Level::Info, "reconnected");
                 }
@@ -623,9 +359,7 @@ impl App {
                 attempt,
                 retry_in,
             } => {
-                for f in self.fresh.values_mut() {
-                    f.in_flight = false;
-                }
+                self.nothing_in_flight();
                 let retry_at = self.now + Duration::from_std(retry_in).unwrap_or_default();
                 self.conn.link = Link::Reconnecting {
                     attempt,
@@ -663,107 +397,13 @@ impl App {
         effects
     }
 
-    /// The db task found a standby, or a primary (at connect or after a
-    /// promotion). A standby sends no events, so tabs live on their
-    /// periodic refresh, which runs in every mode.
-    fn on_standby(&mut self, standby: bool) {
-        let promoted = self.conn.standby && !standby;
-        self.conn.standby = standby;
-        if promoted {
-            self.flash(Level::Info, "the standby was promoted: live events resumed");
-        }
-    }
-
-    /// What the status bar and the Stats tab say on a newer (2.x) schema.
-    pub fn newer_schema_notice(&self) -> Option<String> {
-        (!self.conn.newer_schema.is_empty()).then(|| {
-            format!(
-                "schema newer than PGQueuer {} ({}): read as usual, never changed; cancelling picked jobs is refused",
-                crate::schema::generations::WRITTEN,
-                self.conn.newer_schema.join("; ")
-            )
-        })
-    }
-
-    /// Why `action` means something else on a newer (2.x) schema, if it
-    /// does: cancelling a picked job (2.0 keeps its concurrency slot and
-    /// dedupe key until its worker finishes; 2.3 records the request in the
-    /// row). Enqueue, cancel and purge of queued jobs and the held-job
-    /// actions mean what they meant.
-    fn redefined_by_newer_schema(&self, action: &Action) -> Option<String> {
-        if self.conn.newer_schema.is_empty() {
-            return None;
-        }
-        let Action::CancelJobs(cancel) = action else {
-            return None;
-        };
-        let queued_only = match &cancel.selection {
-            JobSelection::Filter(f) => {
-                f.status == Some(crate::actions::job_filter::JobStatus::Queued)
-            }
-            JobSelection::Ids(ids) => ids.iter().all(|id| {
-                self.tabs
-                    .jobs
-                    .rows()
-                    .iter()
-                    .any(|r| r.id == *id && r.status == "queued")
-            }),
-        };
-        (!queued_only).then(|| {
-            format!(
-                "refused on this newer schema (PGQueuer 2.x): cancelling a picked job keeps its slot and dedupe key until its worker finishes (2.0) and 2.3 records the request in the row, which pgq {} does not write; cancel queued jobs only (filter status:queued)",
-                crate::schema::generations::WRITTEN
-            )
-        })
-    }
-
-    /// What the status bar and the Events tab say on a standby.
-    pub fn standby_notice(&self) -> Option<String> {
-        self.conn.standby.then(|| {
-            format!(
-                "standby: no live events, refreshing every {}s",
-                self.refresh_every()
-            )
-        })
-    }
-
-    /// What the status bar and the Events tab say when NOTIFY does not
-    /// reach the console (no LISTEN behind a transaction pooler, or no echo
-    /// of the probe); a standby says so in its own words.
-    pub fn live_events_notice(&self) -> Option<String> {
-        (!self.conn.standby && self.conn.live_events == Some(false)).then(|| {
-            format!(
-                "no live events (transaction pooler?); refreshing every {} s",
-                self.refresh_every()
-            )
-        })
-    }
-
-    /// The clock's refresh interval in seconds, as the notices print it.
-    fn refresh_every(&self) -> String {
-        let every = self.refresh_interval.to_std().unwrap_or_default();
-        match every.subsec_millis() {
-            0 => format!("{}", every.as_secs()),
-            _ => format!("{:.1}", every.as_secs_f64()),
-        }
-    }
-
     fn refreshed(
         &mut self,
         view: View,
         result: Result<Outcome, String>,
         effects: &mut Vec<Effect>,
     ) {
-        let now = self.now;
-        let interval = self.refresh_interval;
-        let f = self.fresh.entry(kind_of(&view)).or_default();
-        f.in_flight = false;
-        if result.is_ok() {
-            f.updated_at = Some(now);
-        }
-        if f.due.is_none() {
-            f.due = Some(now + interval);
-        }
+        self.answered(&view, result.is_ok());
         // Offered to every tab until one takes it: the tabs know what they
         // show, the app does not.
         let cx = self.context();
@@ -937,209 +577,6 @@ impl App {
         self.refresh_current(effects);
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        if key.kind == KeyEventKind::Release {
-            return effects;
-        }
-        let is_ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL)
-            && matches!(key.code, KeyCode::Char('c' | 'C'));
-        if is_ctrl_c {
-            self.quit(&mut effects);
-            return effects;
-        }
-        if self.confirm.is_some() {
-            self.confirm_key(key, &mut effects);
-            return effects;
-        }
-        if self.editing_filter {
-            self.edit_filter(key, &mut effects);
-            return effects;
-        }
-        // The form takes every key while edited; its entrypoint completion
-        // draws on the other tabs' data, so the app hands the keys over.
-        if self.tab == Tab::Enqueue && self.tabs.enqueue.editing {
-            let submit =
-                self.keymap.lookup(&key, &[Scope::Tab(Tab::Enqueue)]) == Some(Command::Submit);
-            if submit {
-                self.submit_enqueue(&mut effects);
-            } else {
-                let known = self.known_entrypoints();
-                if self.tabs.enqueue.key(key, &known) == FormKey::Leave {
-                    self.tabs.enqueue.editing = false;
-                }
-            }
-            return effects;
-        }
-        let Some(command) = self.keymap.lookup(&key, &self.scopes()) else {
-            return effects;
-        };
-        if self.help {
-            // Help is modal: it closes with help or Esc; quit still quits.
-            match command {
-                Command::Help | Command::Back => self.help = false,
-                Command::Quit => self.quit(&mut effects),
-                _ => {}
-            }
-            return effects;
-        }
-        if self.sql_log.open {
-            match command {
-                Command::SqlLog | Command::Back => self.sql_log.open = false,
-                Command::Quit => self.quit(&mut effects),
-                Command::Down | Command::PageDown => self.sql_log.scroll += 3,
-                Command::Up | Command::PageUp => {
-                    self.sql_log.scroll = self.sql_log.scroll.saturating_sub(3)
-                }
-                _ => {}
-            }
-            return effects;
-        }
-        if let Some(tab) = self.current().filter(|t| t.detail_open()) {
-            let for_tab = tab.detail_commands().contains(&command);
-            match command {
-                Command::Back | Command::Open => {
-                    if let Some(tab) = self.current_mut() {
-                        tab.close_detail();
-                    }
-                    if self.tab == Tab::Jobs
-                        && let Some(back) = self.detail_return.take()
-                    {
-                        self.tab = back;
-                    }
-                }
-                Command::Quit => self.quit(&mut effects),
-                Command::Help => self.help = true,
-                _ if for_tab => self.tab_command(command, &mut effects),
-                _ => {}
-            }
-            return effects;
-        }
-        if Keymap::mutates(command) && self.conn.read_only {
-            self.flash(Level::Error, "refused: this session is read-only");
-            return effects;
-        }
-        if Keymap::mutates(command) && self.conn.standby {
-            self.flash(Level::Error, STANDBY_REFUSAL);
-            return effects;
-        }
-        self.run_command(command, &mut effects);
-        effects
-    }
-
-    fn confirm_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
-        let command = self.keymap.lookup(&key, &[Scope::Dialog, Scope::Global]);
-        let Some(c) = self.confirm.as_mut() else {
-            return;
-        };
-        match (&c.phase, command) {
-            (Phase::Running, Some(Command::DialogCancel)) if db::runs_alone(&c.action) => {
-                // It runs on a connection of its own: the tabs go on meanwhile.
-                self.background.push((c.id, c.action.clone()));
-                self.confirm = None;
-                self.flash(
-                    Level::Info,
-                    "still running in the background; its outcome will show here",
-                );
-            }
-            (Phase::Running, _) => {}
-            (
-                Phase::Done { .. },
-                Some(Command::DialogPress | Command::DialogCancel | Command::Quit),
-            ) => {
-                self.confirm = None;
-            }
-            (Phase::Done { .. }, _) => {}
-            (Phase::Asking, Some(Command::DialogCancel)) => {
-                self.confirm = None;
-                self.flash(Level::Info, "cancelled; nothing was changed");
-            }
-            (Phase::Asking, Some(Command::DialogSwitch)) if !c.preview.nothing_to_do => {
-                c.confirm_focused = !c.confirm_focused
-            }
-            (Phase::Asking, Some(Command::DialogDown)) => {
-                // Up goes up at once: never further than the last line.
-                let text = super::ui::confirm::text(c, &self.conn.target, &self.theme);
-                let body = super::ui::widgets::body_area(self.viewport);
-                let max = super::ui::confirm::Shape::of(body, &text).max_scroll;
-                c.scroll = (c.scroll + 1).min(max);
-            }
-            (Phase::Asking, Some(Command::DialogUp)) => c.scroll = c.scroll.saturating_sub(1),
-            (Phase::Asking, Some(Command::DialogPress)) => {
-                if c.confirm_focused && !c.preview.nothing_to_do {
-                    c.phase = Phase::Running;
-                    effects.push(Effect::Request(Request::Execute {
-                        id: c.id,
-                        action: c.action.clone(),
-                    }));
-                } else {
-                    self.confirm = None;
-                    self.flash(Level::Info, "cancelled; nothing was changed");
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn run_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
-        match command {
-            Command::Quit => self.quit(effects),
-            Command::Help => self.help = true,
-            Command::SqlLog => self.sql_log.open = true,
-            // A hosted tab's key does nothing while it is not there.
-            Command::ShowTab(tab) => {
-                if self.tab_view(tab).is_some() {
-                    self.switch_to(tab, effects)
-                }
-            }
-            Command::NextTab => self.switch_to(self.tab_offset(1), effects),
-            Command::PrevTab => self.switch_to(self.tab_offset(-1), effects),
-            Command::Refresh => {
-                if self.connected() {
-                    self.refresh_current(effects);
-                    self.flash(Level::Info, "refreshing");
-                } else {
-                    effects.push(Effect::Request(Request::Reconnect));
-                    self.flash(Level::Info, "reconnecting now");
-                }
-            }
-            Command::Filter => {
-                if self.has_filter() {
-                    self.editing_filter = true;
-                }
-            }
-            // Esc while a search runs stops it, keeping the filter.
-            Command::Back if self.tab == Tab::Jobs && self.tabs.jobs.searching() => {
-                effects.push(Effect::Request(Request::CancelSearch));
-                self.flash(Level::Info, "search canceled");
-            }
-            Command::Back => {
-                if let Some(tab) = self.current_mut()
-                    && let Some(filter) = tab.filter_mut()
-                    && !filter.is_empty()
-                {
-                    filter.clear();
-                    tab.reset_selection();
-                    let replies = tab.filter_applied();
-                    self.apply(self.tab, replies, effects);
-                }
-            }
-            // Everything else belongs to the tab whose scope it came from
-            // (or to every list, for moving around).
-            _ => self.tab_command(command, effects),
-        }
-    }
-
-    /// Hand `command` to the tab on screen and carry out what it asks.
-    fn tab_command(&mut self, command: Command, effects: &mut Vec<Effect>) {
-        let cx = self.context();
-        let Some(tab) = self.current_mut() else {
-            return;
-        };
-        let replies = tab.on_command(command, &cx);
-        self.apply(self.tab, replies, effects);
-    }
-
     /// Carry out what tab `from` asked for.
     fn apply(&mut self, from: Tab, replies: Vec<Reply>, effects: &mut Vec<Effect>) {
         for reply in replies {
@@ -1165,64 +602,5 @@ impl App {
                 }
             }
         }
-    }
-
-    fn submit_enqueue(&mut self, effects: &mut Vec<Effect>) {
-        if self.conn.read_only {
-            self.flash(Level::Error, "refused: this session is read-only");
-            return;
-        }
-        if self.conn.standby {
-            self.flash(Level::Error, STANDBY_REFUSAL);
-            return;
-        }
-        let replies = self.tabs.enqueue.submit();
-        self.apply(self.tab, replies, effects);
-    }
-
-    /// Whether the current tab has a `/` filter.
-    pub fn has_filter(&self) -> bool {
-        self.current().is_some_and(|t| t.filter().is_some())
-    }
-
-    pub fn filter(&self) -> &str {
-        self.current().and_then(|t| t.filter()).unwrap_or("")
-    }
-
-    fn edit_filter(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
-        let command = self.keymap.lookup(&key, &[Scope::Filter]);
-        let Some(tab) = self.current_mut() else {
-            self.editing_filter = false;
-            return;
-        };
-        let mut keep_editing = true;
-        match (command, key.code) {
-            (Some(Command::FilterKeep), _) => keep_editing = false,
-            (Some(Command::FilterClear), _) => {
-                keep_editing = false;
-                if let Some(f) = tab.filter_mut() {
-                    f.clear();
-                }
-            }
-            (Some(Command::FilterErase), _) => {
-                if let Some(f) = tab.filter_mut() {
-                    f.pop();
-                }
-            }
-            (_, KeyCode::Char(c)) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                if let Some(f) = tab.filter_mut() {
-                    f.push(c);
-                }
-            }
-            _ => return,
-        }
-        tab.reset_selection();
-        let replies = if keep_editing {
-            Vec::new()
-        } else {
-            tab.filter_applied()
-        };
-        self.editing_filter = keep_editing;
-        self.apply(self.tab, replies, effects);
     }
 }

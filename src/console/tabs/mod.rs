@@ -64,6 +64,9 @@ pub enum Reply {
 
 /// What became of a refresh's answer offered to a tab.
 #[derive(Debug)]
+// Lives for one offer; boxing the answer would allocate per refresh to
+// save moving a few hundred bytes between nine tabs.
+#[allow(clippy::large_enum_variant)]
 pub enum Routed {
     /// The tab shows it, and asks for these.
     Taken(Vec<Reply>),

@@ -1,0 +1,170 @@
+//! When views load: the clock refreshes the tab on screen, a queue change
+//! makes the queue views due (a burst settles first, the rate is capped),
+//! and one view is fetched at a time.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{App, Effect, Tab};
+use crate::console::db::{Request, View};
+
+/// The data views tabs show, for refresh bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum ViewKind {
+    Stats,
+    Schedules,
+    Tables,
+    Held,
+    Workers,
+    LastPicked,
+    Jobs,
+    Job,
+}
+
+pub(super) fn kind_of(view: &View) -> ViewKind {
+    match view {
+        View::Stats(_) => ViewKind::Stats,
+        View::Schedules => ViewKind::Schedules,
+        View::Tables => ViewKind::Tables,
+        View::Held => ViewKind::Held,
+        View::Workers => ViewKind::Workers,
+        View::LastPicked => ViewKind::LastPicked,
+        View::Jobs(_) => ViewKind::Jobs,
+        View::Job { .. } => ViewKind::Job,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Freshness {
+    due: Option<DateTime<Utc>>,
+    in_flight: bool,
+    last_request: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+}
+
+/// How long a NOTIFY burst is allowed to settle before a refresh.
+pub(super) const DEBOUNCE_MS: i64 = 250;
+
+/// Refreshes triggered by NOTIFY events are at most this frequent.
+pub(super) const MIN_REFRESH_GAP_MS: i64 = 1_000;
+
+/// The idle console wakes this often, to keep relative times true.
+pub(super) const CLOCK_TICK_SECONDS: i64 = 1;
+
+/// The Events tab redraws for new events at most this often: a person
+/// reads no faster, and a frame per NOTIFY cost a core's tenth at 400/s.
+pub(super) const EVENTS_FRAME_MS: i64 = 250;
+
+impl App {
+    /// When the current tab's data was last loaded.
+    pub fn updated_at(&self) -> Option<DateTime<Utc>> {
+        let kind = kind_of(&self.current()?.view()?);
+        self.fresh.get(&kind).and_then(|f| f.updated_at)
+    }
+
+    /// The refresh [`App::on_tick`] will send, and when: only the tab on
+    /// screen refreshes by the clock, never a paused one, one that is
+    /// already being fetched (its answer wakes the loop) or one that cannot
+    /// be fetched while the connection is down (connecting refreshes it).
+    /// Other views keep their due time and load when their tab is shown.
+    /// `on_tick` and `next_wakeup` both ask this one function so that the
+    /// loop is never woken for work that `on_tick` will not do: a wake-up
+    /// in the past for such work made the idle console spin.
+    pub(super) fn clock_refresh(&self) -> Option<(View, DateTime<Utc>)> {
+        if !self.connected() {
+            return None;
+        }
+        let tab = self.current()?;
+        let view = tab.view()?;
+        if tab.paused() {
+            return None;
+        }
+        let kind = kind_of(&view);
+        let f = self.fresh.get(&kind).filter(|f| !f.in_flight)?;
+        Some((view, f.due?))
+    }
+
+    /// When the event loop must call [`App::on_tick`] next, at the latest.
+    pub fn next_wakeup(&self) -> DateTime<Utc> {
+        // One tick a second keeps relative times ("updated 3s ago") true.
+        let mut at = self.now + Duration::seconds(CLOCK_TICK_SECONDS);
+        if let Some((_, due)) = self.clock_refresh() {
+            at = at.min(due);
+        }
+        if let Some(flash) = &self.flash {
+            at = at.min(flash.until);
+        }
+        if self.events_unseen {
+            at = at.min(self.events_drawn_at + Duration::milliseconds(EVENTS_FRAME_MS));
+        }
+        at.max(self.now)
+    }
+
+    pub(super) fn request(&mut self, view: View, effects: &mut Vec<Effect>) {
+        if !self.connected() {
+            return;
+        }
+        let now = self.now;
+        let f = self.fresh.entry(kind_of(&view)).or_default();
+        if f.in_flight {
+            // Ask again once the running refresh is back.
+            f.due = Some(now);
+            return;
+        }
+        f.in_flight = true;
+        f.due = None;
+        f.last_request = Some(now);
+        effects.push(Effect::Request(Request::Refresh(view)));
+    }
+
+    pub(super) fn refresh_current(&mut self, effects: &mut Vec<Effect>) {
+        if let Some(view) = self.current().and_then(|t| t.view()) {
+            self.request(view, effects);
+        }
+        if self.tab == Tab::Enqueue {
+            // Completion draws on the queue's and the schedules' entrypoints.
+            self.request(self.tabs.stats.counts_view(), effects);
+            self.request(View::Schedules, effects);
+        }
+    }
+
+    /// A queue change: refresh soon, but let a burst settle and cap the rate.
+    pub(super) fn queue_changed(&mut self) {
+        let now = self.now;
+        for kind in [
+            ViewKind::Stats,
+            ViewKind::Held,
+            ViewKind::Workers,
+            ViewKind::Jobs,
+            ViewKind::Job,
+        ] {
+            let f = self.fresh.entry(kind).or_default();
+            let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
+            if let Some(last) = f.last_request {
+                at = at.max(last + Duration::milliseconds(MIN_REFRESH_GAP_MS));
+            }
+            f.due = Some(f.due.map_or(at, |due| due.min(at)));
+        }
+    }
+
+    /// The answer to `view` came back (`ok`, or failed): the next refresh
+    /// is due an interval later unless something made it due sooner.
+    pub(super) fn answered(&mut self, view: &View, ok: bool) {
+        let now = self.now;
+        let interval = self.refresh_interval;
+        let f = self.fresh.entry(kind_of(view)).or_default();
+        f.in_flight = false;
+        if ok {
+            f.updated_at = Some(now);
+        }
+        if f.due.is_none() {
+            f.due = Some(now + interval);
+        }
+    }
+
+    /// The connection was made or lost: no answer is on its way.
+    pub(super) fn nothing_in_flight(&mut self) {
+        for f in self.fresh.values_mut() {
+            f.in_flight = false;
+        }
+    }
+}
