@@ -11,26 +11,8 @@ use pgq::actions::jobs::{Conflict, JobSpec};
 use pgq::actions::preview::preview;
 use pgq::actions::record::recording;
 use pgq::actions::schedules::ScheduleRef;
-use pgq::actions::{Action, ActionError, Session, execute, kinds};
-use pgq::settings::conn::{ConnectionSettings, Env};
+use pgq::actions::{Action, ActionError, execute, kinds};
 use pgq::settings::durability::Durability;
-use pgq::settings::names::ObjectNames;
-
-async fn session(db: &TestDb, read_only: bool) -> Session {
-    let settings = ConnectionSettings::resolve(
-        Some(&db.dsn()),
-        &Env::from_pairs(Vec::<(String, String)>::new()),
-    )
-    .unwrap();
-    let conn = pgq::db::connect::connect(&settings).await.unwrap();
-    Session {
-        conn,
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        target: settings.target(),
-        read_only,
-        audit: None,
-    }
-}
 
 fn job(entrypoint: &str) -> JobSpec {
     JobSpec {
@@ -95,7 +77,7 @@ async fn read_only_refuses_every_mutating_action_and_reads_really_only_read() {
     let db = TestDb::installed();
     seed(&db).await;
     let before = fingerprint(&db).await;
-    let ro = session(&db, true).await;
+    let ro = db.session(true).await;
     // The server refuses writes in this session too: a read action that
     // secretly wrote would fail here instead of passing.
     ro.client()
@@ -131,7 +113,7 @@ async fn a_dry_run_of_an_action_without_one_is_refused_not_executed() {
     let db = TestDb::installed();
     seed(&db).await;
     let before = fingerprint(&db).await;
-    let s = session(&db, false).await;
+    let s = db.session(false).await;
     for action in every_action().into_iter().filter(|a| !a.supports_dry_run()) {
         let result = execute(&s, &action, true).await;
         assert!(
@@ -152,7 +134,7 @@ async fn a_dry_run_of_an_action_without_one_is_refused_not_executed() {
 async fn previews_show_exactly_the_sql_that_runs() {
     let db = TestDb::installed();
     seed(&db).await;
-    let s = session(&db, false).await;
+    let s = db.session(false).await;
     let hourly = || vec![ScheduleRef::Entrypoint("hourly".into())];
     let actions: [Action; 10] = [
         kinds::Enqueue {

@@ -16,13 +16,6 @@ const WAIT: Duration = Duration::from_secs(30);
 /// it is ignored, and must appear in no audit line.
 const PASSWORD: &str = "Tr0ub4dor-audit-secret";
 
-fn enqueue(db: &TestDb, entrypoint: &str) -> i64 {
-    let out = db.pgq(&["--json", "queue", entrypoint, "{}"]);
-    assert_exit(&out, 0);
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    v["id"].as_i64().unwrap()
-}
-
 fn dsn_with_password(db: &TestDb) -> String {
     let mut url = url::Url::parse(&db.dsn()).unwrap();
     url.set_password(Some(PASSWORD)).unwrap();
@@ -89,9 +82,9 @@ fn assert_complete(line: &serde_json::Value, db: &TestDb) {
 async fn a_cli_purge_and_cancel_write_lines_with_every_field_and_no_password() {
     let db = TestDb::installed();
     let state = tempfile::tempdir().unwrap();
-    let canceled = enqueue(&db, "stays_briefly");
-    enqueue(&db, "nightly");
-    enqueue(&db, "nightly");
+    let canceled = db.enqueue(&["stays_briefly", "{}"]);
+    db.enqueue(&["nightly", "{}"]);
+    db.enqueue(&["nightly", "{}"]);
 
     let out = pgq(&db, state.path(), &["cancel", &canceled.to_string()]);
     assert_exit(&out, 0);
@@ -163,7 +156,7 @@ async fn a_cli_purge_and_cancel_write_lines_with_every_field_and_no_password() {
 #[tokio::test]
 async fn a_context_is_named_and_audit_log_in_config_moves_the_log() {
     let db = TestDb::installed();
-    let id = enqueue(&db, "mail");
+    let id = db.enqueue(&["mail", "{}"]);
     let config = tempfile::tempdir().unwrap();
     let elsewhere = config.path().join("logs/changes.jsonl");
     std::fs::write(
@@ -198,7 +191,7 @@ async fn a_context_is_named_and_audit_log_in_config_moves_the_log() {
 async fn dry_runs_write_nothing() {
     let db = TestDb::installed();
     let state = tempfile::tempdir().unwrap();
-    let id = enqueue(&db, "nightly");
+    let id = db.enqueue(&["nightly", "{}"]);
     for args in [
         &["cancel", &id.to_string(), "--dry-run"][..],
         &["purge", "--entrypoint", "nightly", "--dry-run"],
@@ -219,8 +212,8 @@ async fn dry_runs_write_nothing() {
 #[tokio::test]
 async fn an_unwritable_audit_log_is_reported_once_and_the_change_still_happens() {
     let db = TestDb::installed();
-    enqueue(&db, "nightly");
-    enqueue(&db, "nightly");
+    db.enqueue(&["nightly", "{}"]);
+    db.enqueue(&["nightly", "{}"]);
     let dir = tempfile::tempdir().unwrap();
     // A regular file where a directory should be: refused even to root.
     let file = dir.path().join("not-a-directory");
@@ -260,7 +253,7 @@ async fn pgq_audit_reads_the_log_back_as_text_or_json_since_a_time() {
         stderr(&out)
     );
 
-    let id = enqueue(&db, "mail");
+    let id = db.enqueue(&["mail", "{}"]);
     assert_exit(&pgq(&db, state.path(), &["cancel", &id.to_string()]), 0);
     let user_host = format!(
         "{}@",
@@ -326,7 +319,7 @@ async fn pgq_audit_reads_the_log_back_as_text_or_json_since_a_time() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_from_the_console_writes_a_line() {
     let db = TestDb::installed();
-    let id = enqueue(&db, "long");
+    let id = db.enqueue(&["long", "{}"]);
     let mut console = Console::start(&dsn_with_password(&db), &[]);
     console.press("2");
     console.wait_for("the queued job", WAIT, |s| {
@@ -360,7 +353,7 @@ async fn a_cancel_from_the_console_writes_a_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_flashes_an_unwritable_audit_log_and_still_cancels() {
     let db = TestDb::installed();
-    enqueue(&db, "long");
+    db.enqueue(&["long", "{}"]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-directory");
     std::fs::write(&file, "").unwrap();
@@ -398,7 +391,7 @@ async fn a_full_disk_is_reported_once() {
         return;
     }
     let db = TestDb::installed();
-    enqueue(&db, "nightly");
+    db.enqueue(&["nightly", "{}"]);
     let config = tempfile::tempdir().unwrap();
     // Every write to /dev/full fails with ENOSPC, as on a full disk.
     std::fs::write(

@@ -3,6 +3,7 @@
 //! tests create themselves.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod pooler;
 pub mod pty;
 pub mod standby;
@@ -388,6 +389,41 @@ fn forward_lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc
         }
     });
     rx
+}
+
+impl TestDb {
+    /// `pgq --json queue ARGS…` (entrypoint, payload, flags) on this
+    /// database; the new job's id.
+    pub fn enqueue(&self, args: &[&str]) -> i64 {
+        let mut all = vec!["--json", "queue"];
+        all.extend_from_slice(args);
+        let out = self.pgq(&all);
+        assert_exit(&out, 0);
+        let text = stdout(&out);
+        serde_json::from_str::<serde_json::Value>(text.trim())
+            .ok()
+            .and_then(|v| v["id"].as_i64())
+            .unwrap_or_else(|| panic!("no job id in {text:?}"))
+    }
+
+    /// A session on this database as a scripted command opens one (the
+    /// default names, no audit log), `read_only` or not.
+    pub async fn session(&self, read_only: bool) -> pgq::actions::Session {
+        use pgq::settings::conn::{ConnectionSettings, Env};
+        let settings = ConnectionSettings::resolve(
+            Some(&self.dsn()),
+            &Env::from_pairs(Vec::<(String, String)>::new()),
+        )
+        .unwrap();
+        let conn = pgq::db::connect::connect(&settings).await.unwrap();
+        pgq::actions::Session {
+            conn,
+            names: pgq::settings::names::ObjectNames::with_prefix("", None).unwrap(),
+            target: settings.target(),
+            read_only,
+            audit: None,
+        }
+    }
 }
 
 impl TestDb {

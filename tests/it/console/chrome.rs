@@ -8,65 +8,32 @@ use crate::common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use pgq::actions::Outcome;
 use pgq::actions::kinds::RemoveSchedules;
 use pgq::actions::preview::Preview;
 use pgq::actions::schedules::{Removal, Schedule, ScheduleRef};
 use pgq::console::app::{App, AppOptions, Effect, Tab};
 use pgq::console::db::{DbEvent, Request};
-use pgq::console::keymap::Keymap;
 use pgq::console::tabs::worker::WorkerTab;
 use pgq::console::theme::Theme;
-use pgq::console::ui;
-use pgq::settings::names::ObjectNames;
 use pgq::worker::Snapshot;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
+use common::console::{self, key, screen as render, t0};
 use common::pty::{Console, line_with};
 use common::{admin_dsn, ensure_server};
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
-}
-
 fn app(worker: bool) -> App {
     let mut a = App::new(AppOptions {
-        tab: Tab::Stats,
-        keymap: Keymap::default(),
         theme: Theme::monochrome(),
-        target: "ops@db.internal:5432/jobs".into(),
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        read_only: false,
-        refresh_interval: Duration::from_secs(5),
         events_buffer: 1_000,
-        now: t0(),
+        ..console::options(Tab::Stats)
     });
-    a.on_db(DbEvent::Connected {
-        server_version: "16.4".into(),
-    });
+    console::connect(&mut a, "16.4");
     if worker {
         a.attach_worker(WorkerTab::new(Snapshot::new(uuid::Uuid::nil()), false));
     }
     a
-}
-
-/// The screen's lines, without TestBackend's quotes.
-fn render(app: &App, width: u16, height: u16) -> Vec<String> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| ui::draw(f, app)).unwrap();
-    terminal
-        .backend()
-        .to_string()
-        .lines()
-        .map(|l| l.trim_matches('"').to_string())
-        .collect()
-}
-
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
 /// The hints of a hint line: "key label" pieces two spaces apart.

@@ -17,13 +17,10 @@ use pgq::actions::reports::FailedJob;
 use pgq::actions::tables::HeldJob;
 use pgq::console::app::{App, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
-use pgq::console::ui;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 use super::jobs::{app, key, t0};
+use common::TestDb;
 use common::pty::Console;
-use common::{TestDb, assert_exit, stdout};
 
 fn held(id: i64, entrypoint: &str, traceback: Option<&str>) -> HeldJob {
     HeldJob {
@@ -71,9 +68,7 @@ fn proposed(effects: &[Effect]) -> Option<Action> {
 }
 
 fn render(a: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
-    terminal.draw(|f| ui::draw(f, a)).unwrap();
-    terminal.backend().to_string()
+    crate::common::console::render(a, 120, 30)
 }
 
 fn failed_of(entrypoints: &[&str]) -> JobSelection {
@@ -169,13 +164,6 @@ fn jobs_tab_proposes_requeue_and_delete_of_the_held_jobs_its_filter_lists() {
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn enqueue(db: &TestDb, entrypoint: &str) -> i64 {
-    let out = db.pgq(&["--json", "queue", entrypoint, "x"]);
-    assert_exit(&out, 0);
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    v["id"].as_i64().unwrap()
-}
-
 async fn hold(client: &tokio_postgres::Client, ids: &[i64]) {
     client
         .execute(
@@ -203,8 +191,8 @@ async fn ids_with_status(client: &tokio_postgres::Client, status: &str) -> Vec<i
 async fn requeue_all_matching_on_the_held_tab_takes_exactly_the_counted_jobs() {
     let db = TestDb::installed();
     let client = db.client().await;
-    let mail: Vec<i64> = (0..12).map(|_| enqueue(&db, "mail")).collect();
-    let sms: Vec<i64> = (0..8).map(|_| enqueue(&db, "sms")).collect();
+    let mail: Vec<i64> = (0..12).map(|_| db.enqueue(&["mail", "x"])).collect();
+    let sms: Vec<i64> = (0..8).map(|_| db.enqueue(&["sms", "x"])).collect();
     hold(&client, &mail).await;
     hold(&client, &sms).await;
 
@@ -225,7 +213,7 @@ async fn requeue_all_matching_on_the_held_tab_takes_exactly_the_counted_jobs() {
         "{dialog}"
     );
     // More held mail jobs after the count: the confirmed count bounds it.
-    let late: Vec<i64> = (0..3).map(|_| enqueue(&db, "mail")).collect();
+    let late: Vec<i64> = (0..3).map(|_| db.enqueue(&["mail", "x"])).collect();
     hold(&client, &late).await;
     console.press("\t");
     console.press("\r");

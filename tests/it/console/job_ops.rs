@@ -8,29 +8,13 @@ use crate::common;
 use std::time::Duration;
 
 use common::pty::Console;
-use common::{TestDb, assert_exit, log_statuses, stdout};
+use common::{TestDb, assert_exit, log_statuses};
 use pgq::actions::job_filter::{JobFilter, Search};
 use pgq::actions::job_selection::JobSelection;
 use pgq::actions::preview::preview;
-use pgq::actions::{Action, Session, kinds};
-use pgq::settings::conn::{ConnectionSettings, Env};
-use pgq::settings::names::ObjectNames;
+use pgq::actions::{Action, kinds};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn enqueue(db: &TestDb, entrypoint: &str, priority: i32, payload: &str) -> i64 {
-    let out = db.pgq(&[
-        "--json",
-        "queue",
-        entrypoint,
-        payload,
-        "--priority",
-        &priority.to_string(),
-    ]);
-    assert_exit(&out, 0);
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    v["id"].as_i64().unwrap()
-}
 
 async fn queue_ids(client: &tokio_postgres::Client) -> Vec<i64> {
     client
@@ -62,7 +46,7 @@ fn filter(console: &mut Console, text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_from_the_jobs_tab_stops_a_job_a_python_worker_runs() {
     let db = TestDb::installed();
-    let id = enqueue(&db, "long", 0, "x");
+    let id = db.enqueue(&["long", "x", "--priority", "0"]);
     let (mut worker, lines) = crate::jobs::actions_interop::spawn_cancel_worker(&db, "60");
     let started = lines.recv_timeout(WAIT).expect("the job starts");
     assert_eq!(started, format!("started {id}"));
@@ -99,10 +83,12 @@ async fn cancel_from_the_jobs_tab_stops_a_job_a_python_worker_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_from_the_jobs_tab_takes_only_the_filtered_jobs() {
     let db = TestDb::installed();
-    let gone: Vec<i64> = (0..3).map(|_| enqueue(&db, "nightly", 5, "x")).collect();
+    let gone: Vec<i64> = (0..3)
+        .map(|_| db.enqueue(&["nightly", "x", "--priority", "5"]))
+        .collect();
     let stays = [
-        enqueue(&db, "nightly", 1, "x"),
-        enqueue(&db, "other", 5, "x"),
+        db.enqueue(&["nightly", "x", "--priority", "1"]),
+        db.enqueue(&["other", "x", "--priority", "5"]),
     ];
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("2");
@@ -140,7 +126,9 @@ async fn purge_from_the_jobs_tab_takes_only_the_filtered_jobs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_every_jobs_tab_action() {
     let db = TestDb::installed();
-    let ids: Vec<i64> = (0..2).map(|_| enqueue(&db, "ro", 0, "x")).collect();
+    let ids: Vec<i64> = (0..2)
+        .map(|_| db.enqueue(&["ro", "x", "--priority", "0"]))
+        .collect();
     let client = db.client().await;
     client
         .execute(
@@ -193,35 +181,19 @@ async fn read_only_refuses_every_jobs_tab_action() {
     assert_eq!(logged, 0);
 }
 
-pub(crate) async fn session(db: &TestDb) -> Session {
-    let settings = ConnectionSettings::resolve(
-        Some(&db.dsn()),
-        &Env::from_pairs(Vec::<(String, String)>::new()),
-    )
-    .unwrap();
-    let conn = pgq::db::connect::connect(&settings).await.unwrap();
-    Session {
-        conn,
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        target: settings.target(),
-        read_only: false,
-        audit: None,
-    }
-}
-
 #[tokio::test]
 async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() {
     let db = TestDb::installed();
     let hit = [
-        enqueue(&db, "mail", 5, "{\"to\":\"ann@example.com\"}"),
-        enqueue(&db, "mail", 7, "ann again"),
+        db.enqueue(&["mail", "{\"to\":\"ann@example.com\"}", "--priority", "5"]),
+        db.enqueue(&["mail", "ann again", "--priority", "7"]),
     ];
     let stays = [
-        enqueue(&db, "mail", 1, "ann, low priority"),
-        enqueue(&db, "mail", 5, "bob"),
-        enqueue(&db, "sms", 9, "ann by sms"),
+        db.enqueue(&["mail", "ann, low priority", "--priority", "1"]),
+        db.enqueue(&["mail", "bob", "--priority", "5"]),
+        db.enqueue(&["sms", "ann by sms", "--priority", "9"]),
     ];
-    let s = session(&db).await;
+    let s = db.session(false).await;
     let filter = JobFilter {
         entrypoints: vec!["mail".into()],
         priority_min: Some(5),
@@ -303,7 +275,7 @@ async fn cancel_matching_a_priority_and_search_filter_touches_only_those_jobs() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enter_on_a_held_job_opens_its_detail_and_esc_comes_back() {
     let db = TestDb::installed();
-    let id = enqueue(&db, "h", 0, "held payload");
+    let id = db.enqueue(&["h", "held payload", "--priority", "0"]);
     common::python_drain(&db, "h", true);
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("7");
@@ -325,7 +297,7 @@ async fn enter_on_a_held_job_opens_its_detail_and_esc_comes_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_runs_beside_other_tabs_and_esc_cancels_it() {
     let db = TestDb::installed();
-    enqueue(&db, "a", 0, "hello");
+    db.enqueue(&["a", "hello", "--priority", "0"]);
     let client = db.client().await;
     client
         .batch_execute(
@@ -376,11 +348,11 @@ async fn a_search_runs_beside_other_tabs_and_esc_cancels_it() {
 async fn pgq_cancel_and_purge_take_the_job_browser_filter_flags() {
     let db = TestDb::installed();
     let hit = [
-        enqueue(&db, "mail", 5, "ann"),
-        enqueue(&db, "mail", 7, "ann again"),
+        db.enqueue(&["mail", "ann", "--priority", "5"]),
+        db.enqueue(&["mail", "ann again", "--priority", "7"]),
     ];
-    let low = enqueue(&db, "mail", 1, "ann, low priority");
-    let bob = enqueue(&db, "mail", 5, "bob");
+    let low = db.enqueue(&["mail", "ann, low priority", "--priority", "1"]);
+    let bob = db.enqueue(&["mail", "bob", "--priority", "5"]);
     // The console's equivalent command, run as typed: the same two jobs.
     let out = db.pgq(&[
         "cancel",
@@ -416,8 +388,8 @@ async fn pgq_cancel_and_purge_take_the_job_browser_filter_flags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_worker_opens_its_jobs_and_c_cancels_what_it_holds() {
     let db = TestDb::installed();
-    let held = enqueue(&db, "stuck", 0, "x");
-    let other = enqueue(&db, "stuck", 0, "y");
+    let held = db.enqueue(&["stuck", "x", "--priority", "0"]);
+    let other = db.enqueue(&["stuck", "y", "--priority", "0"]);
     let client = db.client().await;
     let worker = uuid::Uuid::new_v4();
     // A worker that picked a job and stopped heartbeating an hour ago.
@@ -459,7 +431,7 @@ async fn a_stale_worker_opens_its_jobs_and_c_cancels_what_it_holds() {
 #[tokio::test]
 async fn enter_on_a_cancellation_event_opens_the_canceled_job() {
     let db = TestDb::installed();
-    let id = enqueue(&db, "c", 0, "canceled payload");
+    let id = db.enqueue(&["c", "canceled payload", "--priority", "0"]);
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("3");
     // Listening before the cancel, or its event would never arrive.

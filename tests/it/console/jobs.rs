@@ -5,44 +5,24 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use pgq::actions::Outcome;
 use pgq::actions::browse::{JobDetail, JobRow, JobsPage, LogEntry, QueueJob};
 use pgq::actions::job_filter::{JobStatus, Search};
 use pgq::actions::kinds::ListJobs;
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, StatsWindow};
-use pgq::console::app::{App, AppOptions, Effect, Tab};
+use pgq::console::app::{App, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
-use pgq::console::keymap::Keymap;
-use pgq::console::theme::Theme;
-use pgq::console::ui;
-use pgq::settings::names::ObjectNames;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 use crate::common::pty::Console;
 use crate::common::{TestDb, assert_exit};
 
-pub(crate) fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
-}
+use crate::common::console;
+pub(crate) use crate::common::console::{key, render, t0};
 
 pub(crate) fn app(tab: Tab) -> App {
-    let mut a = App::new(AppOptions {
-        tab,
-        keymap: Keymap::default(),
-        theme: Theme::colour(),
-        target: "ops@db.internal:5432/jobs".into(),
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        read_only: false,
-        refresh_interval: Duration::from_secs(5),
-        events_buffer: 100,
-        now: t0(),
-    });
-    a.on_db(DbEvent::Connected {
-        server_version: "16.4".into(),
-    });
+    let mut a = App::new(console::options(tab));
+    console::connect(&mut a, "16.4");
     a
 }
 
@@ -151,16 +131,6 @@ pub(crate) fn detail() -> JobDetail {
         ],
         why: Vec::new(),
     }
-}
-
-pub(crate) fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| ui::draw(f, app)).unwrap();
-    terminal.backend().to_string()
-}
-
-pub(crate) fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
 fn typed(app: &mut App, text: &str) {

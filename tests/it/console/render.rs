@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgq::actions::Outcome;
 use pgq::actions::preview::Preview;
@@ -16,28 +15,17 @@ use pgq::console::app::{App, AppOptions, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
 use pgq::console::keymap::Keymap;
 use pgq::console::theme::Theme;
-use pgq::console::ui;
 use pgq::events::Received;
 use pgq::settings::durability::{Durability, TableRole};
 use pgq::settings::names::ObjectNames;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
-}
+use crate::common::console::{self, key, render, t0};
 
 fn app(tab: Tab, theme: Theme) -> App {
     App::new(AppOptions {
-        tab,
-        keymap: Keymap::default(),
         theme,
-        target: "ops@db.internal:5432/jobs".into(),
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        read_only: false,
-        refresh_interval: Duration::from_secs(5),
         events_buffer: 10_000,
-        now: t0(),
+        ..console::options(tab)
     })
 }
 
@@ -123,16 +111,6 @@ fn seeded(tab: Tab, theme: Theme) -> App {
     }
     a.on_tick(t0() + chrono::Duration::seconds(3));
     a
-}
-
-fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| ui::draw(f, app)).unwrap();
-    terminal.backend().to_string()
-}
-
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
 #[test]

@@ -2,59 +2,28 @@
 //! TestBackend from seeded state (times fixed by the seed, nothing masked).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyCode;
 use pgq::actions::Outcome;
 use pgq::actions::latency::{Latency, LatencyReport, LatencySeries, P95Series, Percentiles};
 use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
 use pgq::actions::workers::{EntrypointPicked, WorkerJob, WorkerRow};
-use pgq::console::app::{App, AppOptions, Tab};
+use pgq::console::app::{App, Tab};
 use pgq::console::db::{DbEvent, View};
-use pgq::console::keymap::Keymap;
-use pgq::console::theme::Theme;
-use pgq::console::ui;
 use pgq::events::Received;
-use pgq::settings::names::ObjectNames;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use uuid::Uuid;
 
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap()
-}
+use crate::common::console::{self, key, render, t0};
 
 fn ago(seconds: i64) -> DateTime<Utc> {
     t0() - chrono::Duration::seconds(seconds)
 }
 
 fn app(tab: Tab) -> App {
-    let mut a = App::new(AppOptions {
-        tab,
-        keymap: Keymap::default(),
-        theme: Theme::colour(),
-        target: "ops@db.internal:5432/jobs".into(),
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        read_only: false,
-        refresh_interval: Duration::from_secs(5),
-        events_buffer: 100,
-        now: t0(),
-    });
-    a.on_db(DbEvent::Connected {
-        server_version: "16.4 (Debian 16.4-1)".into(),
-    });
+    let mut a = App::new(console::options(tab));
+    console::connect(&mut a, "16.4 (Debian 16.4-1)");
     a
-}
-
-fn render(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| ui::draw(f, app)).unwrap();
-    terminal.backend().to_string()
-}
-
-fn key(app: &mut App, code: KeyCode) {
-    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
 fn job(id: i64, entrypoint: &str, picked: i64, beat: i64, stale: bool) -> WorkerJob {

@@ -17,15 +17,6 @@ fn json(out: &std::process::Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
 }
 
-/// Enqueue one job with pgq and return its id.
-fn enqueue(db: &TestDb, entrypoint: &str) -> i64 {
-    let out = db.pgq(&["--json", "queue", entrypoint, "x"]);
-    assert_exit(&out, 0);
-    json(&out)["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no id in {}", stdout(&out)))
-}
-
 async fn queue_ids(client: &tokio_postgres::Client) -> Vec<i64> {
     client
         .query("SELECT id FROM pgqueuer ORDER BY id", &[])
@@ -43,7 +34,11 @@ async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
 #[tokio::test]
 async fn cancel_by_id_deletes_logs_canceled_once_and_notifies_the_ids() {
     let db = TestDb::installed();
-    let (a, b, c) = (enqueue(&db, "e"), enqueue(&db, "e"), enqueue(&db, "e"));
+    let (a, b, c) = (
+        db.enqueue(&["e", "x"]),
+        db.enqueue(&["e", "x"]),
+        db.enqueue(&["e", "x"]),
+    );
     let listen = db.spawn_pgq(&["--json", "listen"], &[]);
     assert!(!db.wait_for_listener(WAIT).await.is_empty());
 
@@ -126,7 +121,7 @@ async fn a_large_filtered_cancel_splits_its_ids_over_events_under_the_payload_li
 #[tokio::test]
 async fn refusals_change_nothing() {
     let db = TestDb::installed();
-    let (a, b) = (enqueue(&db, "e"), enqueue(&db, "e"));
+    let (a, b) = (db.enqueue(&["e", "x"]), db.enqueue(&["e", "x"]));
     let client = db.client().await;
 
     // Unknown id: exit 1, names it, and the known id in the list is kept.
@@ -184,9 +179,9 @@ async fn refusals_change_nothing() {
 async fn dry_run_prints_the_sql_and_the_count_and_changes_nothing() {
     let db = TestDb::installed();
     for _ in 0..3 {
-        enqueue(&db, "e");
+        db.enqueue(&["e", "x"]);
     }
-    enqueue(&db, "other");
+    db.enqueue(&["other", "x"]);
     let out = db.pgq(&["purge", "--entrypoint", "e", "--dry-run"]);
     assert_exit(&out, 0);
     let text = stdout(&out);
@@ -224,9 +219,9 @@ async fn dry_run_prints_the_sql_and_the_count_and_changes_nothing() {
 async fn purge_older_than_takes_only_old_queued_jobs_of_the_entrypoint() {
     let db = TestDb::installed();
     let client = db.client().await;
-    let old: Vec<i64> = (0..3).map(|_| enqueue(&db, "e")).collect();
-    let young = enqueue(&db, "e");
-    let other = enqueue(&db, "other");
+    let old: Vec<i64> = (0..3).map(|_| db.enqueue(&["e", "x"])).collect();
+    let young = db.enqueue(&["e", "x"]);
+    let other = db.enqueue(&["other", "x"]);
     client
         .execute(
             "UPDATE pgqueuer SET created = now() - interval '2 hours' WHERE id = ANY($1) OR id = $2",
@@ -320,7 +315,7 @@ fn enqueue_payload(db: &TestDb, entrypoint: &str, payload: &str) -> i64 {
 #[tokio::test]
 async fn a_blank_search_is_refused_by_every_command() {
     let db = TestDb::installed();
-    let ids = [enqueue(&db, "a"), enqueue(&db, "b")];
+    let ids = [db.enqueue(&["a", "x"]), db.enqueue(&["b", "x"])];
     for args in [
         vec!["purge", "--search", "", "--yes"],
         vec!["purge", "--search", "   ", "--yes"],
@@ -397,7 +392,7 @@ async fn a_confirmed_count_bounds_what_a_filter_wide_purge_takes() {
         )
         .await
         .unwrap();
-    let session = crate::console::job_ops::session(&db).await;
+    let session = db.session(false).await;
     let proposed = Action::from(kinds::PurgeJobs {
         selection: JobSelection::Filter(Box::new(JobFilter {
             entrypoints: vec!["bulk".into()],
@@ -489,7 +484,7 @@ async fn requeue_by_filter_puts_back_exactly_the_held_jobs_it_lists() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let queued = enqueue(&db, "mail");
+    let queued = db.enqueue(&["mail", "x"]);
     let args = ["requeue", "--entrypoint", "mail", "--search", "timeout"];
     let dry = db.pgq(&[&["--json"], &args[..], &["--dry-run"]].concat());
     assert_exit(&dry, 0);

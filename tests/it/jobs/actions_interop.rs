@@ -53,13 +53,6 @@ pub(crate) fn wait_exit(child: &mut Child) -> Option<i32> {
     None
 }
 
-fn enqueue(db: &TestDb, entrypoint: &str) -> i64 {
-    let out = db.pgq(&["--json", "queue", entrypoint, "x"]);
-    assert_exit(&out, 0);
-    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    v["id"].as_i64().unwrap()
-}
-
 /// The statuses logged for `id`, in order.
 async fn history(db: &TestDb, id: i64) -> Vec<String> {
     log_statuses(&db.client().await)
@@ -73,7 +66,7 @@ async fn history(db: &TestDb, id: i64) -> Vec<String> {
 #[tokio::test]
 async fn pgq_cancel_stops_a_job_a_python_worker_runs() {
     let db = TestDb::installed();
-    let id = enqueue(&db, "long");
+    let id = db.enqueue(&["long", "x"]);
     let (mut worker, lines) = spawn_cancel_worker(&db, "60");
     let started = lines.recv_timeout(WAIT).expect("the job starts");
     assert_eq!(started, format!("started {id}"));
@@ -92,7 +85,7 @@ async fn pgq_cancel_stops_a_job_a_python_worker_runs() {
 #[tokio::test]
 async fn pgq_cancel_stops_a_command_pgq_run_runs() {
     let db = TestDb::installed();
-    let id = enqueue(&db, "long");
+    let id = db.enqueue(&["long", "x"]);
     let manifest =
         manifest_file("[[entrypoint]]\nname = \"long\"\ncommand = [\"sleep\", \"120\"]\n");
     let mut worker = db.spawn_pgq(
@@ -127,8 +120,8 @@ async fn pgq_cancel_stops_a_command_pgq_run_runs() {
 #[tokio::test]
 async fn a_canceled_queued_job_never_runs() {
     let db = TestDb::installed();
-    let python_job = enqueue(&db, "long");
-    let pgq_job = enqueue(&db, "touch");
+    let python_job = db.enqueue(&["long", "x"]);
+    let pgq_job = db.enqueue(&["touch", "x"]);
     let out = db.pgq(&["cancel", &python_job.to_string(), &pgq_job.to_string()]);
     assert_exit(&out, 0);
 
@@ -154,8 +147,8 @@ async fn a_canceled_queued_job_never_runs() {
 #[tokio::test]
 async fn held_jobs_of_a_python_worker_are_deleted_like_python_clears_them() {
     let db = TestDb::installed();
-    let ids: Vec<i64> = (0..3).map(|_| enqueue(&db, "h")).collect();
-    let keep = enqueue(&db, "other");
+    let ids: Vec<i64> = (0..3).map(|_| db.enqueue(&["h", "x"])).collect();
+    let keep = db.enqueue(&["other", "x"]);
     python_drain(&db, "h", true);
     let client = db.client().await;
     let held: i64 = client

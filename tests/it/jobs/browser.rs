@@ -263,7 +263,7 @@ async fn a_known_payload_is_left_out_of_the_detail_until_it_changes() {
         )
         .await
         .unwrap();
-    let session = crate::console::job_ops::session(&db).await;
+    let session = db.session(false).await;
     let show = |id: i64, known_payload: Option<Vec<u8>>| {
         let session = &session;
         async move {

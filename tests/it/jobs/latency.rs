@@ -8,27 +8,9 @@ use std::time::Duration;
 
 use common::{TestDb, assert_exit, stdout};
 use pgq::actions::latency::Percentiles;
-use pgq::actions::{Session, kinds, run};
-use pgq::settings::conn::{ConnectionSettings, Env};
-use pgq::settings::names::ObjectNames;
+use pgq::actions::{kinds, run};
 
 const DURATION_PERCENTILES: &str = include_str!("../../fixtures/duration_percentiles.py");
-
-async fn session(db: &TestDb) -> Session {
-    let settings = ConnectionSettings::resolve(
-        Some(&db.dsn()),
-        &Env::from_pairs(Vec::<(String, String)>::new()),
-    )
-    .unwrap();
-    let conn = pgq::db::connect::connect(&settings).await.unwrap();
-    Session {
-        conn,
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        target: settings.target(),
-        read_only: true,
-        audit: None,
-    }
-}
 
 /// Log rows `(job_id, entrypoint, status, seconds before now)`, in one
 /// statement (one `now()`, so equal offsets are equal instants) and in the
@@ -107,7 +89,7 @@ fn close(a: f64, b: f64) -> bool {
 async fn execution_percentiles_match_python_pgqueuer() {
     let db = TestDb::installed();
     log(&db, &varied_jobs()).await;
-    let session = session(&db).await;
+    let session = db.session(true).await;
     let window = Duration::from_secs(600);
     let report = run(&session, &kinds::LatencyPercentiles { window }, false)
         .await
@@ -170,7 +152,7 @@ async fn wait_is_queued_to_picked_per_pick() {
         (11, "w", "exception", 17.0),
     ]);
     log(&db, &rows).await;
-    let session = session(&db).await;
+    let session = db.session(true).await;
     let report = run(
         &session,
         &kinds::LatencyPercentiles {
@@ -203,7 +185,7 @@ async fn the_stats_refresh_slices_p95_over_the_window() {
         ],
     )
     .await;
-    let session = session(&db).await;
+    let session = db.session(true).await;
     let stats = run(
         &session,
         &kinds::QueueStats {
