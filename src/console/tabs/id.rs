@@ -2,6 +2,8 @@
 //! [`Tab`] enum (also the `--tab` values), the tabs on offer, the key
 //! scope titles and the tab keys' bindings.
 
+use std::sync::LazyLock;
+
 use super::registry::with_tabs;
 
 /// What the keymap needs to bind a tab's key.
@@ -51,10 +53,15 @@ macro_rules! tab_ids {
 
 with_tabs!(tab_ids);
 
-/// `--tab` takes every tab but the hosted ones.
+/// The tabs the console can open at: every tab but the hosted ones.
+static OPENABLE: LazyLock<Vec<Tab>> =
+    LazyLock::new(|| Tab::EVERY.iter().copied().filter(|t| !t.hosted()).collect());
+
+/// `--tab` takes every tab but the hosted ones (clap wants exactly the
+/// variants that have a value).
 impl clap::ValueEnum for Tab {
     fn value_variants<'a>() -> &'a [Self] {
-        Tab::EVERY
+        &OPENABLE
     }
 
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {

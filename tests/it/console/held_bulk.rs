@@ -22,7 +22,7 @@ use super::jobs::{app, key, t0};
 use common::TestDb;
 use common::pty::Console;
 
-fn held(id: i64, entrypoint: &str, traceback: Option<&str>) -> HeldJob {
+pub(crate) fn held(id: i64, entrypoint: &str, traceback: Option<&str>) -> HeldJob {
     HeldJob {
         job: FailedJob {
             id,

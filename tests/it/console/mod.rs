@@ -4,7 +4,7 @@
 mod chrome;
 mod clipboard;
 mod config;
-mod held_bulk;
+pub(crate) mod held_bulk;
 mod held_delete;
 mod idle;
 pub(crate) mod job_ops;
@@ -13,5 +13,6 @@ mod mutations;
 mod prune;
 mod pty;
 mod render;
+mod routing;
 mod terminal_safety;
 mod workers;

@@ -189,3 +189,26 @@ fn pgq_run_on_a_terminal_shows_the_worker_tab_and_stops_gracefully_on_q() {
     let parser = console.screen.lock().unwrap();
     assert!(!parser.screen().alternate_screen(), "terminal restored");
 }
+
+/// `--tab` takes every tab of the tab registry (not only stats and events),
+/// and not the Worker tab, which exists only under `pgq run`/`pgq demo`.
+#[test]
+fn console_opens_at_any_tab_of_the_registry() {
+    let db = TestDb::installed();
+    let mut console = Console::start(&db.dsn(), &["console", "--tab", "held"]);
+    console.wait_for("the Held tab", Duration::from_secs(15), |s| {
+        s.contains("no held jobs")
+    });
+    console.press("q");
+    assert_eq!(console.wait_exit(Duration::from_secs(10)), Some(0));
+
+    let out = db.pgq(&["console", "--tab", "worker"]);
+    assert_exit(&out, 2);
+    let err = common::stderr(&out);
+    assert!(
+        err.contains(
+            "possible values: stats, jobs, events, schedules, durability, enqueue, held, workers"
+        ),
+        "{err}"
+    );
+}
