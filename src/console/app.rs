@@ -252,7 +252,7 @@ impl App {
             channel: &self.conn.channel,
             // Only the enqueue form completes entrypoints: skip the work
             // on other tabs.
-            known_entrypoints: if self.tab == Tab::Enqueue {
+            known_entrypoints: if self.current().is_some_and(|t| t.completes_entrypoints()) {
                 self.known_entrypoints()
             } else {
                 Vec::new()
@@ -263,19 +263,10 @@ impl App {
     /// Entrypoints seen in the queue, the log window and the schedules (for
     /// completion in the enqueue form).
     pub fn known_entrypoints(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .tabs
-            .stats
-            .data
+        let mut names: Vec<String> = Tab::EVERY
             .iter()
-            .flat_map(|d| d.entrypoints.iter().map(|e| e.entrypoint.clone()))
-            .chain(
-                self.tabs
-                    .schedules
-                    .listing
-                    .iter()
-                    .flat_map(|l| l.rows.iter().map(|r| r.schedule.entrypoint.clone())),
-            )
+            .filter_map(|t| self.tab_view(*t))
+            .flat_map(|t| t.entrypoints())
             .collect();
         names.sort();
         names.dedup();
@@ -327,7 +318,7 @@ impl App {
         let stale = self
             .updated_at()
             .is_none_or(|at| self.now - at > Duration::seconds(1));
-        if stale || tab == Tab::Enqueue {
+        if stale || self.current().is_some_and(|t| t.completes_entrypoints()) {
             self.refresh_current(effects);
         }
     }

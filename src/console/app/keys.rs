@@ -8,7 +8,6 @@ use super::{App, Effect, Level, STANDBY_REFUSAL, Tab};
 use crate::console::db::{self, Request};
 use crate::console::dialog::Phase;
 use crate::console::keymap::{Command, Keymap, Scope};
-use crate::console::tabs::enqueue::FormKey;
 
 impl App {
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -30,17 +29,16 @@ impl App {
             self.edit_filter(key, &mut effects);
             return effects;
         }
-        // The form takes every key while edited; its entrypoint completion
+        // A form takes every key while edited; its entrypoint completion
         // draws on the other tabs' data, so the app hands the keys over.
-        if self.tab == Tab::Enqueue && self.tabs.enqueue.editing {
-            let submit =
-                self.keymap.lookup(&key, &[Scope::Tab(Tab::Enqueue)]) == Some(Command::Submit);
-            if submit {
-                self.submit_enqueue(&mut effects);
-            } else {
-                let known = self.known_entrypoints();
-                if self.tabs.enqueue.key(key, &known) == FormKey::Leave {
-                    self.tabs.enqueue.editing = false;
+        if self.current().is_some_and(|t| t.editing()) {
+            match self.keymap.lookup(&key, &[Scope::Tab(self.tab)]) {
+                Some(command) if Keymap::mutates(command) => self.submit(command, &mut effects),
+                _ => {
+                    let known = self.known_entrypoints();
+                    if let Some(tab) = self.current_mut() {
+                        tab.on_edit_key(key, &known);
+                    }
                 }
             }
             return effects;
@@ -214,7 +212,9 @@ impl App {
         self.apply(self.tab, replies, effects);
     }
 
-    pub(super) fn submit_enqueue(&mut self, effects: &mut Vec<Effect>) {
+    /// A form's command that changes the database (submitting), refused
+    /// in read-only mode and on a standby like any other mutating key.
+    pub(super) fn submit(&mut self, command: Command, effects: &mut Vec<Effect>) {
         if self.conn.read_only {
             self.flash(Level::Error, "refused: this session is read-only");
             return;
@@ -223,8 +223,7 @@ impl App {
             self.flash(Level::Error, STANDBY_REFUSAL);
             return;
         }
-        let replies = self.tabs.enqueue.submit();
-        self.apply(self.tab, replies, effects);
+        self.tab_command(command, effects);
     }
 
     /// Whether the current tab has a `/` filter.

@@ -120,10 +120,15 @@ impl App {
         if let Some(view) = self.current().and_then(|t| t.view()) {
             self.request(view, effects);
         }
-        if self.tab == Tab::Enqueue {
-            // Completion draws on the queue's and the schedules' entrypoints.
-            self.request(self.tabs.stats.counts_view(), effects);
-            self.request(View::Schedules, effects);
+        if self.current().is_some_and(|t| t.completes_entrypoints()) {
+            // Completion draws on the entrypoints the other tabs load.
+            let views: Vec<View> = Tab::EVERY
+                .iter()
+                .filter_map(|t| self.tab_view(*t)?.entrypoints_view())
+                .collect();
+            for view in views {
+                self.request(view, effects);
+            }
         }
     }
 

@@ -192,6 +192,26 @@ pub trait TabView {
     }
     /// The dry run this tab asked for with [`Reply::Preview`] came back.
     fn on_previewed(&mut self, _action: &Action, _result: Result<Preview, String>) {}
+    /// Entrypoints this tab's data names (for the enqueue form's
+    /// completion), and the view that loads them.
+    fn entrypoints(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn entrypoints_view(&self) -> Option<View> {
+        None
+    }
+    /// This tab completes entrypoints from the other tabs' data: their
+    /// views load whenever it is shown, and its [`Screen`] carries them.
+    fn completes_entrypoints(&self) -> bool {
+        false
+    }
+    /// A form being edited takes every key: the app hands them to
+    /// [`TabView::on_edit_key`], all but the keys of the tab's commands that
+    /// change the database (submitting), which take the usual door.
+    fn editing(&self) -> bool {
+        false
+    }
+    fn on_edit_key(&mut self, _key: crossterm::event::KeyEvent, _known: &[String]) {}
     /// The clock moved (about once a second while the console is open).
     fn on_clock(&mut self, _now: DateTime<Utc>) {}
     /// The hint line while the tab is in a mode of its own (a detail pane,

@@ -335,6 +335,20 @@ impl TabView for EnqueueForm {
         "Enq"
     }
 
+    fn completes_entrypoints(&self) -> bool {
+        true
+    }
+
+    fn editing(&self) -> bool {
+        self.editing
+    }
+
+    fn on_edit_key(&mut self, key: KeyEvent, known: &[String]) {
+        if self.key(key, known) == FormKey::Leave {
+            self.editing = false;
+        }
+    }
+
     fn on_done(&mut self, done: &Done) -> Vec<Reply> {
         if let (Ok(Outcome::Enqueued(r)), Action::Enqueue(kinds::Enqueue { jobs, .. })) =
             (done.result, done.action)

@@ -149,6 +149,17 @@ impl TabView for SchedulesTab {
         self.refresh_fires(now);
     }
 
+    fn entrypoints(&self) -> Vec<String> {
+        self.listing
+            .iter()
+            .flat_map(|l| l.rows.iter().map(|r| r.schedule.entrypoint.clone()))
+            .collect()
+    }
+
+    fn entrypoints_view(&self) -> Option<View> {
+        Some(View::Schedules)
+    }
+
     fn on_refreshed(
         &mut self,
         _view: &View,

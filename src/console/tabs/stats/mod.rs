@@ -188,6 +188,17 @@ impl TabView for StatsTab {
         self.paused
     }
 
+    fn entrypoints(&self) -> Vec<String> {
+        self.data
+            .iter()
+            .flat_map(|d| d.entrypoints.iter().map(|e| e.entrypoint.clone()))
+            .collect()
+    }
+
+    fn entrypoints_view(&self) -> Option<View> {
+        Some(self.counts_view())
+    }
+
     fn on_refreshed(
         &mut self,
         view: &View,
