@@ -26,30 +26,12 @@ fn console_state_follows_the_standby_flag() {
     use pgq::settings::durability::Durability;
 
     let mut app = App::new(AppOptions {
-        tab: Tab::Events,
-        keymap: pgq::console::keymap::Keymap::default(),
         theme: pgq::console::theme::Theme::monochrome(),
         target: "ops@replica:5432/jobs".into(),
-        names: pgq::settings::names::ObjectNames::with_prefix("", None).unwrap(),
-        read_only: false,
-        refresh_interval: Duration::from_secs(5),
-        events_buffer: 100,
         now: chrono::Utc::now(),
+        ..crate::common::console::options(Tab::Events)
     });
-    let draw = |app: &App| {
-        let mut terminal =
-            ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
-        terminal.draw(|f| pgq::console::ui::draw(f, app)).unwrap();
-        let buffer = terminal.backend().buffer();
-        (0..buffer.area.height)
-            .map(|y| {
-                (0..buffer.area.width)
-                    .map(|x| buffer[(x, y)].symbol())
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let draw = |app: &App| crate::common::console::screen(app, 80, 24).join("\n");
     app.on_db(DbEvent::Connected {
         server_version: "15.4".into(),
     });

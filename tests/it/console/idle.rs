@@ -18,11 +18,9 @@ use pgq::actions::stats::{QueueStats, StatsWindow};
 use pgq::actions::tables::TablesReport;
 use pgq::console::app::{App, AppOptions, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
-use pgq::console::keymap::Keymap;
 use pgq::console::tabs::worker::WorkerTab;
 use pgq::console::theme::Theme;
 use pgq::events::Received;
-use pgq::settings::names::ObjectNames;
 use pgq::worker::Snapshot;
 
 use common::pty::Console;
@@ -37,15 +35,12 @@ fn t0() -> DateTime<Utc> {
 /// The console's state with a hosted worker, so all seven tabs exist.
 fn app() -> App {
     let mut app = App::new(AppOptions {
-        tab: Tab::Stats,
-        keymap: Keymap::default(),
         theme: Theme::monochrome(),
         target: "postgres@127.0.0.1:5432/idle".into(),
-        names: ObjectNames::with_prefix("", None).unwrap(),
-        read_only: false,
         refresh_interval: REFRESH,
         events_buffer: 10_000,
         now: t0(),
+        ..crate::common::console::options(Tab::Stats)
     });
     app.attach_worker(WorkerTab::new(Snapshot::new(uuid::Uuid::nil()), false));
     app
@@ -383,19 +378,8 @@ fn the_events_tab_shows_the_real_rate_beyond_the_buffer_size() {
     }
     let rate = sim.app.tabs.events.rate(sim.now);
     assert!((rate - 5_000.0).abs() < 50.0, "rate {rate}/s");
-    let backend = ratatui::backend::TestBackend::new(100, 30);
-    let mut terminal = ratatui::Terminal::new(backend).unwrap();
     sim.app.now = sim.now;
-    terminal
-        .draw(|frame| pgq::console::ui::draw(frame, &sim.app))
-        .unwrap();
-    let screen: String = terminal
-        .backend()
-        .buffer()
-        .content()
-        .iter()
-        .map(|c| c.symbol())
-        .collect();
+    let screen = crate::common::console::render(&sim.app, 100, 30);
     assert!(screen.contains("rate 5000.0/s"), "{screen}");
 }
 

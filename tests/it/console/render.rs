@@ -17,7 +17,6 @@ use pgq::console::keymap::Keymap;
 use pgq::console::theme::Theme;
 use pgq::events::Received;
 use pgq::settings::durability::{Durability, TableRole};
-use pgq::settings::names::ObjectNames;
 
 use crate::common::console::{self, key, render, t0};
 
@@ -546,15 +545,8 @@ fn held_tab_and_traceback() {
 #[test]
 fn read_only_hides_and_refuses_every_mutation_key() {
     let mut a = App::new(AppOptions {
-        tab: Tab::Schedules,
-        keymap: Keymap::default(),
-        theme: Theme::colour(),
-        target: "ops@db.internal:5432/jobs".into(),
-        names: ObjectNames::with_prefix("", None).unwrap(),
         read_only: true,
-        refresh_interval: Duration::from_secs(5),
-        events_buffer: 100,
-        now: t0(),
+        ..console::options(Tab::Schedules)
     });
     a.on_db(DbEvent::Connected {
         server_version: "16".into(),
