@@ -6,9 +6,11 @@ WITH recent AS (
             FROM {queue_table_log} WHERE NOT aggregated
             GROUP BY date_trunc('sec', created), entrypoint, status, priority
         )
-        SELECT coalesce(r.created, p.created), coalesce(r.count, 0) + coalesce(p.count, 0),
-               coalesce(r.entrypoint, p.entrypoint), coalesce(r.status, p.status)::text,
-               coalesce(r.priority, p.priority)
+        SELECT coalesce(r.created, p.created) AS created,
+               coalesce(r.count, 0) + coalesce(p.count, 0) AS count,
+               coalesce(r.entrypoint, p.entrypoint) AS entrypoint,
+               coalesce(r.status, p.status)::text AS status,
+               coalesce(r.priority, p.priority) AS priority
         FROM recent r
         FULL JOIN pending p
           ON r.priority = p.priority AND r.status = p.status AND r.entrypoint = p.entrypoint

@@ -1,4 +1,3 @@
-SELECT id, priority, queue_manager_id, created, updated, heartbeat, execute_after, status::text,
-       entrypoint, dedupe_key, length(payload), headers, attempts, slot, sha256(payload)
+SELECT {job_columns}, sha256(payload) AS payload_sha256
 FROM {queue_table}
 WHERE id = $1

@@ -1,6 +1,4 @@
-SELECT id, priority, queue_manager_id, created, updated, heartbeat, execute_after, status::text,
-       entrypoint, dedupe_key, attempts, headers, length(payload)::bigint,
-       substring(payload FROM 1 FOR 256)
+SELECT {job_columns}, substring(payload FROM 1 FOR 256) AS payload_head
 FROM {queue_table}
 WHERE {filter}
 ORDER BY id ASC

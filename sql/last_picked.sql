@@ -1,4 +1,4 @@
-SELECT entrypoint, max(created)
+SELECT entrypoint, max(created) AS last_picked
          FROM {queue_table_log}
          WHERE status = 'picked'::{queue_status_type}
            AND created > now() - make_interval(secs => $1)

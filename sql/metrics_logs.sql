@@ -6,4 +6,5 @@ WITH windowed AS (
              WHERE NOT aggregated AND date_trunc('sec', created) > now() - make_interval(secs => $1)
              GROUP BY entrypoint, status
          )
-         SELECT entrypoint, status::text, sum(count)::bigint FROM windowed GROUP BY entrypoint, status
+         SELECT entrypoint, status::text AS status, sum(count)::bigint AS count
+         FROM windowed GROUP BY entrypoint, status

@@ -1,5 +1,5 @@
-SELECT id, priority, queue_manager_id, created, updated, heartbeat, execute_after,
-                status::text, entrypoint, extract(epoch FROM now() - heartbeat)::float8
-         FROM {queue_table}
-         WHERE status = 'picked'::{queue_status_type} AND heartbeat < now() - make_interval(secs => $1)
-         ORDER BY heartbeat ASC LIMIT $2
+SELECT {job_columns}, extract(epoch FROM now() - heartbeat)::float8 AS seconds_since_heartbeat
+FROM {queue_table}
+WHERE status = 'picked'::{queue_status_type} AND heartbeat < now() - make_interval(secs => $1)
+ORDER BY heartbeat ASC
+LIMIT $2

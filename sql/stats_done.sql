@@ -7,7 +7,8 @@ WITH done AS (
              WHERE NOT aggregated AND created > now() - make_interval(secs => $1)
                AND status IN ('successful', 'exception', 'canceled', 'failed')
          )
-         SELECT entrypoint, status::text,
-                least(floor(extract(epoch FROM now() - created)::float8 / $2::float8)::int, $3::int - 1),
-                sum(count)::bigint
+         SELECT entrypoint, status::text AS status,
+                least(floor(extract(epoch FROM now() - created)::float8 / $2::float8)::int, $3::int - 1)
+                    AS age_slice,
+                sum(count)::bigint AS count
          FROM done GROUP BY 1, 2, 3

@@ -15,8 +15,9 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::job_filter::{FilterError, JobFilter, Param, Where};
-use super::jobs::missing_schema_or;
+use super::queue_row::QueueRow;
 use super::{ActionError, Session, db_err};
+use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 
 /// Which end of the id range a page starts from.
@@ -74,35 +75,58 @@ pub struct JobRow {
     pub has_traceback: Option<bool>,
 }
 
+by_name! {
+    /// A finished job's log row in a history listing.
+    struct HistoryRow {
+        job_id: i64,
+        priority: i32,
+        created: DateTime<Utc>,
+        status: String,
+        entrypoint: String,
+        has_traceback: bool,
+    }
+}
+
+by_name! {
+    /// One job's payload (`job_payloads.sql`).
+    struct JobPayload {
+        id: i64,
+        payload: Option<Vec<u8>>,
+    }
+}
+
 impl JobRow {
-    fn from_queue(r: &Row) -> JobRow {
-        JobRow {
-            id: r.get(0),
-            priority: r.get(1),
-            queue_manager_id: r.get(2),
-            created: r.get(3),
-            updated: Some(r.get(4)),
-            heartbeat: Some(r.get(5)),
-            execute_after: Some(r.get(6)),
-            status: r.get(7),
-            entrypoint: r.get(8),
-            dedupe_key: r.get(9),
-            attempts: Some(r.get(10)),
-            headers: r.get(11),
-            payload_bytes: r.get(12),
-            payload_head: r.get(13),
+    /// A queue row of a listing, with its payload's first bytes.
+    fn from_queue(r: &Row) -> Result<JobRow, tokio_postgres::Error> {
+        let q = QueueRow::from_row(r)?;
+        Ok(JobRow {
+            id: q.id,
+            priority: q.priority,
+            queue_manager_id: q.queue_manager_id,
+            created: q.created,
+            updated: Some(q.updated),
+            heartbeat: Some(q.heartbeat),
+            execute_after: Some(q.execute_after),
+            status: q.status,
+            entrypoint: q.entrypoint,
+            dedupe_key: q.dedupe_key,
+            attempts: Some(q.attempts),
+            headers: q.headers,
+            payload_bytes: q.payload_bytes,
+            payload_head: r.try_get("payload_head")?,
             has_traceback: None,
-        }
+        })
     }
 
-    fn from_log(r: &Row) -> JobRow {
-        JobRow {
-            id: r.get(0),
-            priority: r.get(1),
-            created: r.get(2),
-            status: r.get(3),
-            entrypoint: r.get(4),
-            has_traceback: Some(r.get(5)),
+    fn from_log(r: &Row) -> Result<JobRow, tokio_postgres::Error> {
+        let h = HistoryRow::from_row(r)?;
+        Ok(JobRow {
+            id: h.job_id,
+            priority: h.priority,
+            created: h.created,
+            status: h.status,
+            entrypoint: h.entrypoint,
+            has_traceback: Some(h.has_traceback),
             updated: None,
             heartbeat: None,
             execute_after: None,
@@ -112,7 +136,7 @@ impl JobRow {
             headers: None,
             payload_bytes: None,
             payload_head: None,
-        }
+        })
     }
 }
 
@@ -177,12 +201,22 @@ pub(super) async fn page(
     if filter.search.is_none() {
         let (sql, w) = page_query(&session.names, filter, history, request)?;
         let rows = query_page(session, &sql, limit, &w, "listing jobs").await?;
-        return Ok(finish(history, rows, limit));
+        return finish(history, rows, limit, "listing jobs");
     }
-    with_timeout(session, search_timeout, async || {
-        search_pages(session, filter, request, search_timeout).await
-    })
-    .await
+    session
+        .read_only(search_timeout, "starting the search", async || {
+            search_pages(session, filter, request, search_timeout).await
+        })
+        .await
+        .map_err(|e| {
+            if e.stopped_by_timeout() {
+                ActionError::SearchTimedOut {
+                    seconds: search_timeout.as_secs_f64(),
+                }
+            } else {
+                e
+            }
+        })
 }
 
 /// EXPLAIN (ANALYZE, BUFFERS) of the page's (first) statement, with the
@@ -195,15 +229,15 @@ pub(super) async fn explain(
 ) -> Result<Vec<String>, ActionError> {
     let (sql, w) = page_query(&session.names, filter, history, request)?;
     let limit = i64::from(request.limit);
-    let rows = query_page(
-        session,
-        &format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"),
-        limit,
-        &w,
-        "explaining the page",
-    )
-    .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&limit];
+    params.extend(w.refs());
+    session
+        .read_sql(
+            &format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"),
+            &params,
+            "explaining the page",
+        )
+        .await
 }
 
 async fn query_page(
@@ -215,33 +249,34 @@ async fn query_page(
 ) -> Result<Vec<Row>, ActionError> {
     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&limit];
     params.extend(w.refs());
-    session
-        .client()
-        .query(sql, &params)
-        .await
-        .map_err(|e| missing_schema_or(session, e, context))
+    session.read_rows(sql, &params, context).await
 }
 
-fn finish(history: bool, rows: Vec<Row>, limit: i64) -> JobsPage {
-    let rows: Vec<JobRow> = rows
+fn finish(
+    history: bool,
+    rows: Vec<Row>,
+    limit: i64,
+    context: &str,
+) -> Result<JobsPage, ActionError> {
+    let decode = if history {
+        JobRow::from_log
+    } else {
+        JobRow::from_queue
+    };
+    let rows = rows
         .iter()
-        .map(|r| {
-            if history {
-                JobRow::from_log(r)
-            } else {
-                JobRow::from_queue(r)
-            }
-        })
-        .collect();
+        .map(decode)
+        .collect::<Result<Vec<JobRow>, _>>()
+        .map_err(db_err(context))?;
     let next_after_id = (rows.len() as i64 >= limit && limit > 0)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
-    JobsPage {
+    Ok(JobsPage {
         history,
         rows,
         next_after_id,
         plan: Vec::new(),
-    }
+    })
 }
 
 /// A search: the SQL narrows, and a key=value search is decided on the
@@ -264,7 +299,7 @@ async fn search_pages(
     else {
         let (sql, w) = page_query(&session.names, filter, false, request)?;
         let rows = query_page(session, &sql, limit, &w, &context).await?;
-        return Ok(finish(false, rows, limit));
+        return finish(false, rows, limit, &context);
     };
     let started = Instant::now();
     let mut found: Vec<JobRow> = Vec::new();
@@ -275,15 +310,10 @@ async fn search_pages(
             false,
             query_page(session, &sql, limit, &w, &context).await?,
             limit,
-        );
+            &context,
+        )?;
         let ids: Vec<i64> = candidates.rows.iter().map(|r| r.id).collect();
-        let payloads = session
-            .client()
-            .query(&Statement::JobPayloads.render(&session.names), &[&ids])
-            .await
-            .map_err(db_err(context.clone()))?;
-        let payload_of: std::collections::HashMap<i64, Option<Vec<u8>>> =
-            payloads.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let payload_of = read_payloads(session, &ids, &context).await?;
         for row in candidates.rows {
             let payload = payload_of.get(&row.id).and_then(Option::as_deref);
             if search.matches(payload, row.headers.as_ref()) {
@@ -319,40 +349,6 @@ async fn search_pages(
         next_after_id,
         plan: Vec::new(),
     })
-}
-
-/// Run `work` in a read-only transaction whose statements the server stops
-/// after `timeout` (a search may scan the whole queue).
-async fn with_timeout<T>(
-    session: &Session,
-    timeout: Duration,
-    work: impl AsyncFnOnce() -> Result<T, ActionError>,
-) -> Result<T, ActionError> {
-    let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
-    session
-        .client()
-        .batch_execute(&format!(
-            "BEGIN READ ONLY; SET LOCAL statement_timeout = {millis}"
-        ))
-        .await
-        .map_err(db_err("starting the search"))?;
-    let result = work().await;
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    let ended = session.client().batch_execute(end).await;
-    match (result, ended) {
-        (Ok(value), Ok(())) => Ok(value),
-        (Ok(_), Err(e)) => Err(db_err("ending the search")(e)),
-        (Err(e), _) => Err(match e {
-            ActionError::Db { source, .. }
-                if source.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) =>
-            {
-                ActionError::SearchTimedOut {
-                    seconds: timeout.as_secs_f64(),
-                }
-            }
-            other => other,
-        }),
-    }
 }
 
 /// One job: its queue row when it is still there, and its whole log.
@@ -397,14 +393,54 @@ impl QueueJob {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LogEntry {
-    pub id: i64,
-    pub created: DateTime<Utc>,
-    pub status: String,
-    pub priority: i32,
-    pub entrypoint: String,
-    pub traceback: Option<serde_json::Value>,
+by_name! {
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct LogEntry {
+        pub id: i64,
+        pub created: DateTime<Utc>,
+        pub status: String,
+        pub priority: i32,
+        pub entrypoint: String,
+        pub traceback: Option<serde_json::Value>,
+    }
+}
+
+/// `job_row.sql`: the queue row and its payload's digest.
+struct QueueJobRow {
+    row: QueueRow,
+    payload_sha256: Option<Vec<u8>>,
+}
+
+impl FromRow for QueueJobRow {
+    fn from_row(r: &Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(QueueJobRow {
+            row: QueueRow::from_row(r)?,
+            payload_sha256: r.try_get("payload_sha256")?,
+        })
+    }
+}
+
+impl From<QueueJobRow> for QueueJob {
+    fn from(QueueJobRow { row, payload_sha256 }: QueueJobRow) -> QueueJob {
+        QueueJob {
+            id: row.id,
+            priority: row.priority,
+            queue_manager_id: row.queue_manager_id,
+            created: row.created,
+            updated: row.updated,
+            heartbeat: row.heartbeat,
+            execute_after: row.execute_after,
+            status: row.status,
+            entrypoint: row.entrypoint,
+            dedupe_key: row.dedupe_key,
+            // Read by `detail`, unless the caller has it.
+            payload: None,
+            headers: row.headers,
+            attempts: row.attempts,
+            slot: row.slot,
+            payload_sha256,
+        }
+    }
 }
 
 impl JobDetail {
@@ -436,13 +472,19 @@ pub async fn payloads(
     session: &Session,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, Option<Vec<u8>>>, ActionError> {
+    read_payloads(session, ids, "reading the jobs' payloads").await
+}
+
+async fn read_payloads(
+    session: &Session,
+    ids: &[i64],
+    context: &str,
+) -> Result<std::collections::HashMap<i64, Option<Vec<u8>>>, ActionError> {
     let ids = ids.to_vec();
-    let rows = session
-        .client()
-        .query(&Statement::JobPayloads.render(&session.names), &[&ids])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "reading the jobs' payloads"))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    let rows: Vec<JobPayload> = session
+        .read(Statement::JobPayloads, &[&ids], context)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.payload)).collect())
 }
 
 /// At most this many log rows per job (PGQueuer's own history view shows 100).
@@ -463,45 +505,19 @@ pub(super) async fn detail(
     known_payload: Option<&[u8]>,
 ) -> Result<JobDetail, ActionError> {
     // The row and its log go out together (one round trip).
-    let (row_sql, log_sql) = (
-        Statement::JobRow.render(&session.names),
-        Statement::JobLogHistory.render(&session.names),
-    );
-    let (rows, log_rows) = tokio::try_join!(
-        async {
-            session
-                .client()
-                .query(&row_sql, &[&id])
-                .await
-                .map_err(|e| missing_schema_or(session, e, "reading the job"))
-        },
-        async {
-            session
-                .client()
-                .query(&log_sql, &[&id, &LOG_HISTORY_LIMIT])
-                .await
-                .map_err(|e| missing_schema_or(session, e, "reading the job's log"))
-        },
+    let (row_params, log_params): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 2]) =
+        ([&id], [&id, &LOG_HISTORY_LIMIT]);
+    let (rows, log) = tokio::try_join!(
+        session.read::<QueueJobRow>(Statement::JobRow, &row_params, "reading the job"),
+        session.read::<LogEntry>(
+            Statement::JobLogHistory,
+            &log_params,
+            "reading the job's log"
+        ),
     )?;
-    let payload_length: Option<i32> = rows.first().and_then(|r| r.get(10));
-    let mut job = rows.first().map(|r| QueueJob {
-        id: r.get(0),
-        priority: r.get(1),
-        queue_manager_id: r.get(2),
-        created: r.get(3),
-        updated: r.get(4),
-        heartbeat: r.get(5),
-        execute_after: r.get(6),
-        status: r.get(7),
-        entrypoint: r.get(8),
-        dedupe_key: r.get(9),
-        // Read below, unless the caller has it.
-        payload: None,
-        headers: r.get(11),
-        attempts: r.get(12),
-        slot: r.get(13),
-        payload_sha256: r.get(14),
-    });
+    let row = rows.into_iter().next();
+    let payload_length = row.as_ref().and_then(|r| r.row.payload_bytes);
+    let mut job = row.map(QueueJob::from);
     if let Some(job) = job.as_mut()
         && let Some(length) = payload_length
         && job.payload_sha256.as_deref() != known_payload
@@ -511,17 +527,6 @@ pub(super) async fn detail(
             _ => payload_in_slices(session, id, length).await?,
         };
     }
-    let log = log_rows
-        .iter()
-        .map(|r| LogEntry {
-            id: r.get(0),
-            created: r.get(1),
-            status: r.get(2),
-            priority: r.get(3),
-            entrypoint: r.get(4),
-            traceback: r.get(5),
-        })
-        .collect::<Vec<_>>();
     if job.is_none() && log.is_empty() {
         return Err(ActionError::UnknownJob { id });
     }
@@ -539,11 +544,11 @@ pub(super) async fn detail(
 async fn payload_in_slices(
     session: &Session,
     id: i64,
-    length: i32,
+    length: i64,
 ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), ActionError> {
     use futures_util::TryStreamExt;
     let sql = Statement::JobPayloadChunks.render(&session.names);
-    let reading = |e| missing_schema_or(session, e, "reading the job's payload");
+    let reading = |e| super::session::missing_schema_or(session, e, "reading the job's payload");
     let params: [&(dyn ToSql + Sync); 2] = [&id, &PAYLOAD_SLICE];
     let slices = session
         .client()
@@ -554,12 +559,13 @@ async fn payload_in_slices(
     let mut payload: Option<Vec<u8>> = None;
     let mut sha256 = None;
     while let Some(row) = slices.try_next().await.map_err(reading)? {
-        let slice: &[u8] = row.get(1);
-        let bytes = payload.get_or_insert_with(|| {
-            sha256 = row.get(0);
-            Vec::with_capacity(usize::try_from(length).unwrap_or_default())
-        });
-        bytes.extend_from_slice(slice);
+        let slice: &[u8] = row.try_get("slice").map_err(reading)?;
+        if payload.is_none() {
+            sha256 = row.try_get("payload_sha256").map_err(reading)?;
+        }
+        payload
+            .get_or_insert_with(|| Vec::with_capacity(usize::try_from(length).unwrap_or_default()))
+            .extend_from_slice(slice);
     }
     // A payload that grew meanwhile was grown by doubling: give back the
     // spare.

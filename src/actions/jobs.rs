@@ -845,24 +845,7 @@ pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
     Ok(Analyzed::Done)
 }
 
-/// An undefined table (42P01) or type (42704) means PGQueuer is not installed here.
-pub(super) fn missing_schema_or(
-    session: &Session,
-    e: tokio_postgres::Error,
-    context: &str,
-) -> ActionError {
-    let code = e.code().map(|c| c.code().to_string());
-    if matches!(code.as_deref(), Some("42P01" | "42704" | "3F000")) {
-        return ActionError::NotInstalled {
-            names: session.names.to_string(),
-            missing: e
-                .as_db_error()
-                .map(|d| d.message().to_string())
-                .unwrap_or_default(),
-        };
-    }
-    db_err(context)(e)
-}
+pub(super) use super::session::missing_schema_or;
 
 /// Put held (`failed`) jobs back to `queued` with attempts reset; ids that are
 /// not held are ignored. Logs one `queued` row per requeued job, like PGQueuer.

@@ -9,29 +9,33 @@
 use std::time::Duration;
 
 use super::latency::{self, LatencyReport};
-use super::reports;
 use super::tables::{self, TableInfo};
-use super::{ActionError, Session, db_err};
+use super::{ActionError, Session};
+use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 
-/// Jobs in the queue table for one (entrypoint, status).
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueCount {
-    pub entrypoint: String,
-    pub status: String,
-    pub count: i64,
-    /// Age of the oldest `queued` job (only for status `queued`).
-    pub oldest_queued_seconds: Option<f64>,
-    /// `picked` jobs whose heartbeat is older than the stale threshold.
-    pub stale: i64,
+by_name! {
+    /// Jobs in the queue table for one (entrypoint, status).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct QueueCount {
+        pub entrypoint: String,
+        pub status: String,
+        pub count: i64,
+        /// Age of the oldest `queued` job (only for status `queued`).
+        pub oldest_queued_seconds: Option<f64>,
+        /// `picked` jobs whose heartbeat is older than the stale threshold.
+        pub stale: i64,
+    }
 }
 
-/// Log transitions for one (entrypoint, status) within the window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogCount {
-    pub entrypoint: String,
-    pub status: String,
-    pub count: i64,
+by_name! {
+    /// Log transitions for one (entrypoint, status) within the window.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LogCount {
+        pub entrypoint: String,
+        pub status: String,
+        pub count: i64,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,96 +50,51 @@ pub struct MetricsReport {
 }
 
 /// A scrape that hangs must not hold the connection (or the scrapers) for long.
-const STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = '10s'";
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Three round trips: BEGIN with the timeout, the reads sent together (the
+/// connection pipelines them, each an unnamed statement of one exchange),
+/// COMMIT. Repeatable read: every statement of the scrape sees one snapshot.
 pub(super) async fn collect(
     session: &Session,
     window: Duration,
     stale_after: Duration,
     latency: bool,
 ) -> Result<MetricsReport, ActionError> {
-    let client = session.client();
-    // Repeatable read: every statement of the scrape sees one snapshot.
-    client
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(db_err("starting the metrics transaction"))?;
-    let result = read(session, window, stale_after, latency).await;
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    let ended = client.batch_execute(end).await;
-    let report = result?;
-    ended.map_err(db_err("ending the metrics transaction"))?;
-    Ok(report)
-}
-
-async fn read(
-    session: &Session,
-    window: Duration,
-    stale_after: Duration,
-    latency: bool,
-) -> Result<MetricsReport, ActionError> {
-    session
-        .client()
-        .batch_execute(STATEMENT_TIMEOUT)
-        .await
-        .map_err(db_err("setting the statement timeout"))?;
     let stale_secs = stale_after.as_secs_f64();
     let window_secs = window.as_secs_f64();
-    let queue = query(session, Statement::MetricsQueue, &[&stale_secs])
-        .await?
-        .iter()
-        .map(|r| QueueCount {
-            entrypoint: r.get(0),
-            status: r.get(1),
-            count: r.get(2),
-            oldest_queued_seconds: r.get(3),
-            stale: r.get(4),
+    let context = "reading metrics";
+    type Params<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync); 1];
+    let (queue_params, logs_params): (Params, Params) = ([&stale_secs], [&window_secs]);
+    session
+        .read_only(STATEMENT_TIMEOUT, "the metrics transaction", async || {
+            let (queue, logs, unaggregated_log_rows, tables, latency) = tokio::try_join!(
+                session.read(Statement::MetricsQueue, &queue_params, context),
+                session.read(Statement::MetricsLogs, &logs_params, context),
+                session.read_one(Statement::MetricsUnaggregated, &[], context),
+                // Sizes only: the retention facts the Durability tab adds are not served.
+                tables::table_sizes(session),
+                async {
+                    match latency {
+                        true => latency::percentiles(session, window, 1).await.map(Some),
+                        false => Ok(None),
+                    }
+                },
+            )?;
+            Ok(MetricsReport {
+                queue,
+                logs,
+                unaggregated_log_rows,
+                tables,
+                latency,
+            })
         })
-        .collect();
-    let logs = query(session, Statement::MetricsLogs, &[&window_secs])
-        .await?
-        .iter()
-        .map(|r| LogCount {
-            entrypoint: r.get(0),
-            status: r.get(1),
-            count: r.get(2),
-        })
-        .collect();
-    let unaggregated_log_rows = query(session, Statement::MetricsUnaggregated, &[])
-        .await?
-        .first()
-        .map_or(0, |r| r.get(0));
-    // Sizes only: the retention facts the Durability tab adds are not served.
-    let tables = tables::table_sizes(session).await?;
-    let latency = if latency {
-        Some(latency::percentiles(session, window, 1).await?)
-    } else {
-        None
-    };
-    Ok(MetricsReport {
-        queue,
-        logs,
-        unaggregated_log_rows,
-        tables,
-        latency,
-    })
-}
-
-async fn query(
-    session: &Session,
-    statement: Statement,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-) -> Result<Vec<tokio_postgres::Row>, ActionError> {
-    let sql = statement.render(&session.names);
-    reports::query(session, &sql, params, "reading metrics").await
+        .await
 }
 
 /// The installation's tables that do not exist (empty: the schema is present).
 pub(super) async fn missing_tables(session: &Session) -> Result<Vec<String>, ActionError> {
-    let rows = session
-        .client()
-        .query(&Statement::MissingTables.render(&session.names), &[])
+    session
+        .read(Statement::MissingTables, &[], "checking the PgQueuer tables")
         .await
-        .map_err(db_err("checking the PgQueuer tables"))?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
 }

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod payload;
 pub mod preview;
 pub mod prune;
+pub mod queue_row;
 pub mod reasons;
 pub mod record;
 pub mod reports;

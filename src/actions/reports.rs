@@ -8,26 +8,31 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::jobs::missing_schema_or;
+use super::queue_row::QueueRow;
 use super::{ActionError, Session};
+use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct StatisticsRow {
-    pub created: DateTime<Utc>,
-    pub count: i64,
-    pub entrypoint: String,
-    pub status: String,
-    pub priority: i32,
+by_name! {
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct StatisticsRow {
+        pub created: DateTime<Utc>,
+        pub count: i64,
+        pub entrypoint: String,
+        pub status: String,
+        pub priority: i32,
+    }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct EntrypointSummary {
-    pub entrypoint: String,
-    pub queued: i64,
-    pub picked: i64,
-    pub failed: i64,
-    pub oldest_queued_age_seconds: Option<f64>,
+by_name! {
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct EntrypointSummary {
+        pub entrypoint: String,
+        pub queued: i64,
+        pub picked: i64,
+        pub failed: i64,
+        pub oldest_queued_age_seconds: Option<f64>,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -67,26 +72,15 @@ pub struct StaleJob {
     pub seconds_since_heartbeat: f64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct BacklogRow {
-    pub entrypoint: String,
-    pub queued_count: i64,
-    pub oldest_created: DateTime<Utc>,
-    pub oldest_age_seconds: f64,
-    pub avg_age_seconds: f64,
-}
-
-pub(super) async fn query(
-    session: &Session,
-    sql: &str,
-    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    context: &str,
-) -> Result<Vec<tokio_postgres::Row>, ActionError> {
-    session
-        .client()
-        .query(sql, params)
-        .await
-        .map_err(|e| missing_schema_or(session, e, context))
+by_name! {
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct BacklogRow {
+        pub entrypoint: String,
+        pub queued_count: i64,
+        pub oldest_created: DateTime<Utc>,
+        pub oldest_age_seconds: f64,
+        pub avg_age_seconds: f64,
+    }
 }
 
 pub(super) async fn dashboard(
@@ -96,31 +90,13 @@ pub(super) async fn dashboard(
     // The newest statistics rows (by id, as PGQueuer orders them) merged with
     // the buckets the next aggregation would add. Buckets not yet in the
     // statistics table sort first, as the aggregation would give them new ids.
-    let stats_sql = Statement::DashboardStatistics.render(&session.names);
     let limit = i64::from(limit);
-    let rows = query(session, &stats_sql, &[&limit], "reading statistics").await?;
-    let statistics = rows
-        .iter()
-        .map(|r| StatisticsRow {
-            created: r.get(0),
-            count: r.get(1),
-            entrypoint: r.get(2),
-            status: r.get(3),
-            priority: r.get(4),
-        })
-        .collect();
-    let summary_sql = Statement::DashboardSummary.render(&session.names);
-    let rows = query(session, &summary_sql, &[], "reading the queue").await?;
-    let summary = rows
-        .iter()
-        .map(|r| EntrypointSummary {
-            entrypoint: r.get(0),
-            queued: r.get(1),
-            picked: r.get(2),
-            failed: r.get(3),
-            oldest_queued_age_seconds: r.get(4),
-        })
-        .collect();
+    let statistics = session
+        .read(Statement::DashboardStatistics, &[&limit], "reading statistics")
+        .await?;
+    let summary = session
+        .read(Statement::DashboardSummary, &[], "reading the queue")
+        .await?;
     Ok(DashboardReport {
         statistics,
         summary,
@@ -128,29 +104,52 @@ pub(super) async fn dashboard(
 }
 
 pub(super) async fn failed(session: &Session, limit: u32) -> Result<Vec<FailedJob>, ActionError> {
-    let sql = Statement::FailedJobs.render(&session.names);
-    let rows = query(session, &sql, &[&i64::from(limit)], "reading held jobs").await?;
-    Ok(rows.iter().map(FailedJob::from_row).collect())
+    session
+        .read(Statement::FailedJobs, &[&i64::from(limit)], "reading held jobs")
+        .await
 }
 
-impl FailedJob {
-    /// The first 13 columns of the held-jobs queries, in their order.
-    pub(super) fn from_row(r: &tokio_postgres::Row) -> FailedJob {
+impl From<QueueRow> for FailedJob {
+    fn from(row: QueueRow) -> FailedJob {
         FailedJob {
-            id: r.get(0),
-            priority: r.get(1),
-            created: r.get(2),
-            updated: r.get(3),
-            heartbeat: r.get(4),
-            execute_after: r.get(5),
-            status: r.get(6),
-            entrypoint: r.get(7),
-            attempts: r.get(8),
-            queue_manager_id: r.get(9),
-            slot: r.get(10),
-            headers: r.get(11),
-            payload_bytes: r.get(12),
+            id: row.id,
+            priority: row.priority,
+            created: row.created,
+            updated: row.updated,
+            heartbeat: row.heartbeat,
+            execute_after: row.execute_after,
+            status: row.status,
+            entrypoint: row.entrypoint,
+            attempts: row.attempts,
+            queue_manager_id: row.queue_manager_id,
+            slot: row.slot,
+            headers: row.headers,
+            payload_bytes: row.payload_bytes.unwrap_or(0),
         }
+    }
+}
+
+impl FromRow for FailedJob {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        QueueRow::from_row(row).map(FailedJob::from)
+    }
+}
+
+impl FromRow for StaleJob {
+    fn from_row(r: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        let row = QueueRow::from_row(r)?;
+        Ok(StaleJob {
+            id: row.id,
+            priority: row.priority,
+            queue_manager_id: row.queue_manager_id,
+            created: row.created,
+            updated: row.updated,
+            heartbeat: row.heartbeat,
+            execute_after: row.execute_after,
+            status: row.status,
+            entrypoint: row.entrypoint,
+            seconds_since_heartbeat: r.try_get("seconds_since_heartbeat")?,
+        })
     }
 }
 
@@ -159,42 +158,17 @@ pub(super) async fn stale(
     threshold: std::time::Duration,
     limit: u32,
 ) -> Result<Vec<StaleJob>, ActionError> {
-    let sql = Statement::StaleJobs.render(&session.names);
-    let rows = query(
-        session,
-        &sql,
-        &[&threshold.as_secs_f64(), &i64::from(limit)],
-        "reading stale jobs",
-    )
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StaleJob {
-            id: r.get(0),
-            priority: r.get(1),
-            queue_manager_id: r.get(2),
-            created: r.get(3),
-            updated: r.get(4),
-            heartbeat: r.get(5),
-            execute_after: r.get(6),
-            status: r.get(7),
-            entrypoint: r.get(8),
-            seconds_since_heartbeat: r.get(9),
-        })
-        .collect())
+    session
+        .read(
+            Statement::StaleJobs,
+            &[&threshold.as_secs_f64(), &i64::from(limit)],
+            "reading stale jobs",
+        )
+        .await
 }
 
 pub(super) async fn backlog(session: &Session) -> Result<Vec<BacklogRow>, ActionError> {
-    let sql = Statement::Backlog.render(&session.names);
-    let rows = query(session, &sql, &[], "reading the backlog").await?;
-    Ok(rows
-        .iter()
-        .map(|r| BacklogRow {
-            entrypoint: r.get(0),
-            queued_count: r.get(1),
-            oldest_created: r.get(2),
-            oldest_age_seconds: r.get(3),
-            avg_age_seconds: r.get(4),
-        })
-        .collect())
+    session
+        .read(Statement::Backlog, &[], "reading the backlog")
+        .await
 }

@@ -4,18 +4,30 @@
 //! them) go through [`Session::apply`], [`Session::apply_batch`] and
 //! [`Session::transaction`], which record them (see [`super::record`]): the
 //! console's SQL log and the check that a preview is what runs both read that
-//! record, so no action places a `record` call by hand. Reads that only
-//! inform the action (catalog inspection, counts for a question) go through
-//! [`Session::client`] and are not part of the record. On a dry run,
+//! record, so no action places a `record` call by hand.
+//!
+//! Reads that only inform the action (listings, reports, counts for a
+//! question) go through the read door, [`Session::read`] and
+//! [`Session::read_sql`]: rows decoded by column name ([`FromRow`]), and one
+//! wording of errors (a missing table or type means PGQueuer is not
+//! installed). Reads that need a snapshot or a limit run inside
+//! [`Session::read_only`]: a read-only transaction whose statement timeout
+//! is set in the same round trip as its BEGIN. Reads are not part of the
+//! record. On a dry run,
 //! [`Session::apply_batch_unless_dry`] records without sending, so the
 //! record of a dry run is the preview of the real one.
 
+use std::time::Duration;
+
 use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::record::{record, record_with};
 use super::{ActionError, db_err};
 use crate::db::connect::Connection;
+use crate::db::rows::{self, FromRow};
+use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
 /// A connected session on one PGQueuer installation.
@@ -37,10 +49,104 @@ pub enum Finish<T> {
     Rollback(T),
 }
 
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
 impl Session {
-    /// The client for reads that inform an action without being what it applies.
+    /// The raw client, for what the read door does not cover (streams,
+    /// pipelined writes): prefer [`Session::read`].
     pub fn client(&self) -> &crate::db::client::Client {
         &self.conn.client
+    }
+
+    /// The rows of `statement` (names filled in) as `T`, read by column
+    /// name. `context` words a failure ("reading held jobs").
+    pub async fn read<T: FromRow>(
+        &self,
+        statement: Statement,
+        params: Params<'_>,
+        context: &str,
+    ) -> Result<Vec<T>, ActionError> {
+        self.read_sql(&statement.render(&self.names), params, context)
+            .await
+    }
+
+    /// [`Session::read`] for a statement already rendered (a composed
+    /// `{filter}`, an EXPLAIN around one).
+    pub async fn read_sql<T: FromRow>(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+        context: &str,
+    ) -> Result<Vec<T>, ActionError> {
+        let rows = self.read_rows(sql, params, context).await?;
+        rows::all(&rows).map_err(db_err(context))
+    }
+
+    /// The one row of `statement` (an aggregate always returns one).
+    pub async fn read_one<T: FromRow>(
+        &self,
+        statement: Statement,
+        params: Params<'_>,
+        context: &str,
+    ) -> Result<T, ActionError> {
+        let sql = statement.render(&self.names);
+        let rows = self.read_rows(&sql, params, context).await?;
+        match rows.as_slice() {
+            [row] => T::from_row(row).map_err(db_err(context)),
+            _ => Err(ActionError::Selection(format!(
+                "{context}: expected one row, got {}",
+                rows.len()
+            ))),
+        }
+    }
+
+    /// The undecoded rows, for a reader that decides per row what to read.
+    pub async fn read_rows(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+        context: &str,
+    ) -> Result<Vec<Row>, ActionError> {
+        self.conn
+            .client
+            .query_once(sql, params)
+            .await
+            .map_err(|e| missing_schema_or(self, e, context))
+    }
+
+    /// Run `work` (reads) in one read-only transaction that sees one
+    /// snapshot, whose statements the server stops after `timeout`. BEGIN
+    /// and the timeout go out in one round trip; COMMIT ends it when `work`
+    /// succeeded (its failure is reported), ROLLBACK when not. `context`
+    /// words a failure of BEGIN or COMMIT; `work`'s own errors pass
+    /// through (see [`ActionError::stopped_by_timeout`]).
+    pub async fn read_only<T>(
+        &self,
+        timeout: Duration,
+        context: &str,
+        work: impl AsyncFnOnce() -> Result<T, ActionError>,
+    ) -> Result<T, ActionError> {
+        let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
+        let client = &self.conn.client;
+        client
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = {millis}"
+            ))
+            .await
+            .map_err(db_err(context))?;
+        let result = work().await;
+        match result {
+            Ok(value) => {
+                client.batch_execute("COMMIT").await.map_err(db_err(context))?;
+                Ok(value)
+            }
+            Err(e) => {
+                // Read only: nothing to keep, and a failed read has ended
+                // it anyway; the read's error is the one to report.
+                let _ = client.batch_execute("ROLLBACK").await;
+                Err(e)
+            }
+        }
     }
 
     /// Send a statement the action applies (recorded).
@@ -112,5 +218,33 @@ impl Session {
                 Err(e)
             }
         }
+    }
+}
+
+/// An undefined table (42P01), type (42704) or schema (3F000) means
+/// PGQueuer is not installed here; anything else is worded by `context`.
+pub(crate) fn missing_schema_or(
+    session: &Session,
+    e: tokio_postgres::Error,
+    context: &str,
+) -> ActionError {
+    let code = e.code().map(|c| c.code().to_string());
+    if matches!(code.as_deref(), Some("42P01" | "42704" | "3F000")) {
+        return ActionError::NotInstalled {
+            names: session.names.to_string(),
+            missing: e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_default(),
+        };
+    }
+    db_err(context)(e)
+}
+
+impl ActionError {
+    /// The server stopped a statement by its statement timeout (see
+    /// [`Session::read_only`]).
+    pub fn stopped_by_timeout(&self) -> bool {
+        matches!(self, ActionError::Db { source, .. } if source.code() == Some(&SqlState::QUERY_CANCELED))
     }
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::jobs::missing_schema_or;
 use super::latency::{self, LatencyReport};
 use super::{ActionError, Session};
+use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -141,6 +141,27 @@ pub fn totals<'a>(rows: impl IntoIterator<Item = &'a EntrypointStats>) -> Entryp
     t
 }
 
+by_name! {
+    /// One entrypoint's queue depth (`stats_depth.sql`; `pgq size` sums it).
+    pub(super) struct Depth {
+        pub(super) entrypoint: String,
+        pub(super) queued: i64,
+        pub(super) picked: i64,
+        pub(super) failed: i64,
+        pub(super) oldest_queued_age_seconds: Option<f64>,
+    }
+}
+
+by_name! {
+    /// Finished jobs of one entrypoint and status in one slice (`stats_done.sql`).
+    struct Done {
+        entrypoint: String,
+        status: String,
+        age_slice: i32,
+        count: i64,
+    }
+}
+
 /// Depth and age of the queue per entrypoint, now.
 pub(super) fn depth_sql(n: &ObjectNames) -> String {
     Statement::StatsDepth.render(n)
@@ -159,19 +180,16 @@ pub(super) async fn queue_stats(
 ) -> Result<QueueStats, ActionError> {
     let seconds = window.duration().as_secs_f64();
     let bucket = seconds / SERIES_BUCKETS as f64;
-    let now_sql = "SELECT now()";
-    let (depth_sql, done_sql) = (depth_sql(&session.names), done_sql(&session.names));
-    let client = session.client();
     let buckets = SERIES_BUCKETS as i32;
     let done_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
         [&seconds, &bucket, &buckets];
+    let context = "reading queue statistics";
     let counts = async {
         tokio::try_join!(
-            client.query_one(now_sql, &[]),
-            client.query(depth_sql.as_str(), &[]),
-            client.query(done_sql.as_str(), &done_params),
+            session.read_sql::<DateTime<Utc>>("SELECT now()", &[], context),
+            session.read::<Depth>(Statement::StatsDepth, &[], context),
+            session.read::<Done>(Statement::StatsDone, &done_params, context),
         )
-        .map_err(|e| missing_schema_or(session, e, "reading queue statistics"))
     };
     // Sent together: the connection pipelines them, one round trip. The
     // latency scans the window's log rows and can take seconds on a large
@@ -188,42 +206,37 @@ pub(super) async fn queue_stats(
             })
     };
     let (counts, latency) = tokio::join!(counts, latency);
-    let (now_row, depth, done) = counts?;
+    let (now, depth, done) = counts?;
 
     let mut by_name: std::collections::BTreeMap<String, EntrypointStats> = Default::default();
-    for r in &depth {
-        let name: String = r.get(0);
+    for d in depth {
         by_name.insert(
-            name.clone(),
+            d.entrypoint.clone(),
             EntrypointStats {
-                entrypoint: name,
-                queued: r.get(1),
-                picked: r.get(2),
-                held: r.get(3),
-                oldest_queued_age_seconds: r.get(4),
+                entrypoint: d.entrypoint,
+                queued: d.queued,
+                picked: d.picked,
+                held: d.failed,
+                oldest_queued_age_seconds: d.oldest_queued_age_seconds,
                 done: Completions::default(),
             },
         );
     }
     let mut series = vec![Completions::default(); SERIES_BUCKETS];
-    for r in &done {
-        let name: String = r.get(0);
-        let status: String = r.get(1);
-        let age_slice: i32 = r.get(2);
-        let count: i64 = r.get(3);
+    for d in done {
         let entry = by_name
-            .entry(name.clone())
+            .entry(d.entrypoint.clone())
             .or_insert_with(|| EntrypointStats {
-                entrypoint: name,
+                entrypoint: d.entrypoint,
                 ..Default::default()
             });
-        entry.done.add(&status, count);
-        let slot = SERIES_BUCKETS - 1 - (age_slice.clamp(0, buckets - 1) as usize);
-        series[slot].add(&status, count);
+        entry.done.add(&d.status, d.count);
+        let slot = SERIES_BUCKETS - 1 - (d.age_slice.clamp(0, buckets - 1) as usize);
+        series[slot].add(&d.status, d.count);
     }
     Ok(QueueStats {
         window,
-        as_of: now_row.get(0),
+        as_of: now.into_iter().next().unwrap_or_else(Utc::now),
         entrypoints: by_name.into_values().collect(),
         series,
         latency,

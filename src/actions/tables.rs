@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::jobs::missing_schema_or;
 use super::prune::{RetentionInfo, retention_info};
 use super::reports::FailedJob;
-use super::{ActionError, Session, db_err};
+use super::{ActionError, Session};
+use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 use crate::schema::render::{DURABILITY_ORDER, table_of};
 use crate::settings::durability::{Durability, TableRole};
@@ -32,6 +32,27 @@ pub struct TablesReport {
     pub retention: Option<RetentionInfo>,
     /// The level whose mapping every table matches; `None` is "custom".
     pub level: Option<Durability>,
+}
+
+by_name! {
+    /// One existing table's catalog facts (`table_info.sql`).
+    struct CatalogTable {
+        name: String,
+        unlogged: bool,
+        total_bytes: i64,
+        estimated_rows: i64,
+        table_bytes: i64,
+        index_bytes: i64,
+        autovacuum: Vec<String>,
+    }
+}
+
+/// The catalog facts of the installation's tables that exist.
+async fn catalog_tables(session: &Session, context: &str) -> Result<Vec<CatalogTable>, ActionError> {
+    let n = &session.names;
+    session
+        .read(Statement::TableInfo, &[&table_names(n)], context)
+        .await
 }
 
 /// Persistence, size and estimated rows of the tables named in `$1`.
@@ -76,22 +97,18 @@ pub(super) async fn table_info(session: &Session) -> Result<TablesReport, Action
 /// Durability tab's order (a missing table has `unlogged: None`).
 pub(super) async fn table_sizes(session: &Session) -> Result<Vec<TableInfo>, ActionError> {
     let n = &session.names;
-    let rows = session
-        .client()
-        .query(&table_info_sql(n), &[&table_names(n)])
-        .await
-        .map_err(db_err("reading table sizes"))?;
+    let rows = catalog_tables(session, "reading table sizes").await?;
     let tables: Vec<TableInfo> = DURABILITY_ORDER
         .iter()
         .map(|role| {
             let name = table_of(n, *role);
-            let row = rows.iter().find(|r| r.get::<_, String>(0) == name);
+            let row = rows.iter().find(|r| r.name == name);
             TableInfo {
                 table: name.to_string(),
                 role: *role,
-                unlogged: row.map(|r| r.get(1)),
-                total_bytes: row.map_or(0, |r| r.get(2)),
-                estimated_rows: row.map_or(0, |r| r.get(3)),
+                unlogged: row.map(|r| r.unlogged),
+                total_bytes: row.map_or(0, |r| r.total_bytes),
+                estimated_rows: row.map_or(0, |r| r.estimated_rows),
             }
         })
         .collect();
@@ -144,32 +161,22 @@ fn role_name(role: TableRole) -> &'static str {
 /// catalog query as [`table_sizes`], read to its last column.
 pub(super) async fn table_objects(session: &Session) -> Result<Vec<TableObject>, ActionError> {
     let n = &session.names;
-    let rows = session
-        .client()
-        .query(&table_info_sql(n), &[&table_names(n)])
-        .await
-        .map_err(db_err("reading the tables"))?;
+    let rows = catalog_tables(session, "reading the tables").await?;
     Ok(DURABILITY_ORDER
         .iter()
         .map(|role| {
             let name = table_of(n, *role);
-            let row = rows.iter().find(|r| r.get::<_, String>(0) == name);
+            let row = rows.iter().find(|r| r.name == name);
             TableObject {
                 table: name.to_string(),
                 role: role_name(*role),
                 exists: row.is_some(),
-                persistence: row.map(|r| {
-                    if r.get::<_, bool>(1) {
-                        "unlogged"
-                    } else {
-                        "logged"
-                    }
-                }),
-                estimated_rows: row.map_or(0, |r| r.get(3)),
-                total_bytes: row.map_or(0, |r| r.get(2)),
-                table_bytes: row.map_or(0, |r| r.get(4)),
-                index_bytes: row.map_or(0, |r| r.get(5)),
-                autovacuum: row.map_or_else(Vec::new, |r| r.get(6)),
+                persistence: row.map(|r| if r.unlogged { "unlogged" } else { "logged" }),
+                estimated_rows: row.map_or(0, |r| r.estimated_rows),
+                total_bytes: row.map_or(0, |r| r.total_bytes),
+                table_bytes: row.map_or(0, |r| r.table_bytes),
+                index_bytes: row.map_or(0, |r| r.index_bytes),
+                autovacuum: row.map_or_else(Vec::new, |r| r.autovacuum.clone()),
             }
         })
         .collect())
@@ -179,18 +186,15 @@ pub(super) async fn table_objects(session: &Session) -> Result<Vec<TableObject>,
 /// small next to the log; counting it is what `dashboard` does too).
 pub(super) async fn size(session: &Session) -> Result<SizeReport, ActionError> {
     let tables = table_objects(session).await?;
-    let depth = session
-        .client()
-        .query(&super::stats::depth_sql(&session.names), &[])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "counting the queue"))?;
-    let sum = |column: usize| depth.iter().map(|r| r.get::<_, i64>(column)).sum();
+    let depth: Vec<super::stats::Depth> = session
+        .read(Statement::StatsDepth, &[], "counting the queue")
+        .await?;
     Ok(SizeReport {
         total_bytes: tables.iter().map(|t| t.total_bytes).sum(),
         tables,
-        queued: sum(1),
-        picked: sum(2),
-        failed: sum(3),
+        queued: depth.iter().map(|d| d.queued).sum(),
+        picked: depth.iter().map(|d| d.picked).sum(),
+        failed: depth.iter().map(|d| d.failed).sum(),
     })
 }
 
@@ -208,17 +212,17 @@ pub(super) fn held_jobs_sql(n: &ObjectNames) -> String {
 }
 
 pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Vec<HeldJob>, ActionError> {
-    let rows = session
-        .client()
-        .query(&held_jobs_sql(&session.names), &[&i64::from(limit)])
+    session
+        .read(Statement::HeldJobs, &[&i64::from(limit)], "reading held jobs")
         .await
-        .map_err(|e| missing_schema_or(session, e, "reading held jobs"))?;
-    Ok(rows
-        .iter()
-        .map(|r| HeldJob {
-            job: FailedJob::from_row(r),
-            traceback: r.get(13),
-            failed_at: r.get(14),
+}
+
+impl FromRow for HeldJob {
+    fn from_row(r: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(HeldJob {
+            job: FailedJob::from_row(r)?,
+            traceback: r.try_get("traceback")?,
+            failed_at: r.try_get("failed_at")?,
         })
-        .collect())
+    }
 }

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::reports::query;
 use super::{ActionError, Session};
+use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -72,21 +72,20 @@ pub async fn workers(
         &stale_after.as_secs_f64(),
         &i32::try_from(job_limit).unwrap_or(i32::MAX),
     ];
-    let rows = query(session, &sql, &params, "reading workers").await?;
-    Ok(rows.iter().map(WorkerRow::from_row).collect())
+    session.read_sql(&sql, &params, "reading workers").await
 }
 
-impl WorkerRow {
-    fn from_row(r: &tokio_postgres::Row) -> WorkerRow {
-        let stale_jobs: i64 = r.get(7);
-        let ids: Vec<i64> = r.get(8);
-        let entrypoints: Vec<String> = r.get(9);
-        let priorities: Vec<i32> = r.get(10);
-        let picked: Vec<f64> = r.get(11);
-        let heartbeats: Vec<f64> = r.get(12);
-        let stale: Vec<bool> = r.get(13);
-        let picked_at: Vec<DateTime<Utc>> = r.get(14);
-        let heartbeat_at: Vec<DateTime<Utc>> = r.get(15);
+impl FromRow for WorkerRow {
+    fn from_row(r: &tokio_postgres::Row) -> Result<WorkerRow, tokio_postgres::Error> {
+        let stale_jobs: i64 = r.try_get("stale_jobs")?;
+        let ids: Vec<i64> = r.try_get("job_ids")?;
+        let entrypoints: Vec<String> = r.try_get("job_entrypoints")?;
+        let priorities: Vec<i32> = r.try_get("job_priorities")?;
+        let picked: Vec<f64> = r.try_get("job_picked_ages")?;
+        let heartbeats: Vec<f64> = r.try_get("job_heartbeat_ages")?;
+        let stale: Vec<bool> = r.try_get("job_stale")?;
+        let picked_at: Vec<DateTime<Utc>> = r.try_get("job_picked")?;
+        let heartbeat_at: Vec<DateTime<Utc>> = r.try_get("job_heartbeats")?;
         let jobs = (0..ids.len())
             .map(|i| WorkerJob {
                 id: ids[i],
@@ -99,18 +98,18 @@ impl WorkerRow {
                 stale: stale[i],
             })
             .collect();
-        WorkerRow {
-            queue_manager_id: r.get(0),
-            active_jobs: r.get(1),
-            oldest_heartbeat: r.get(2),
-            newest_heartbeat: r.get(3),
-            entrypoints: r.get(4),
-            newest_heartbeat_age_seconds: r.get(5),
-            oldest_heartbeat_age_seconds: r.get(6),
+        Ok(WorkerRow {
+            queue_manager_id: r.try_get("queue_manager_id")?,
+            active_jobs: r.try_get("active_jobs")?,
+            oldest_heartbeat: r.try_get("oldest_heartbeat")?,
+            newest_heartbeat: r.try_get("newest_heartbeat")?,
+            entrypoints: r.try_get("entrypoints")?,
+            newest_heartbeat_age_seconds: r.try_get("newest_heartbeat_age_seconds")?,
+            oldest_heartbeat_age_seconds: r.try_get("oldest_heartbeat_age_seconds")?,
             stale_jobs,
             stale: stale_jobs > 0,
             jobs,
-        }
+        })
     }
 }
 
@@ -118,11 +117,13 @@ impl WorkerRow {
 /// cheap, and an entrypoint idle longer than this reads "not in the last hour".
 pub const LAST_PICKED_WINDOW: Duration = Duration::from_secs(3600);
 
-/// When an entrypoint's job was last picked (its newest `picked` log row).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct EntrypointPicked {
-    pub entrypoint: String,
-    pub last_picked: DateTime<Utc>,
+by_name! {
+    /// When an entrypoint's job was last picked (its newest `picked` log row).
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct EntrypointPicked {
+        pub entrypoint: String,
+        pub last_picked: DateTime<Utc>,
+    }
 }
 
 /// Per entrypoint, the newest `picked` log row within `window`: which work
@@ -131,20 +132,11 @@ pub async fn last_picked(
     session: &Session,
     window: Duration,
 ) -> Result<Vec<EntrypointPicked>, ActionError> {
-    let sql = Statement::LastPicked.render(&session.names);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&window.as_secs_f64()];
-    let rows = query(
-        session,
-        &sql,
-        &params,
-        "reading when entrypoints were last picked",
-    )
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| EntrypointPicked {
-            entrypoint: r.get(0),
-            last_picked: r.get(1),
-        })
-        .collect())
+    session
+        .read(
+            Statement::LastPicked,
+            &[&window.as_secs_f64()],
+            "reading when entrypoints were last picked",
+        )
+        .await
 }

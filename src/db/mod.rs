@@ -1,4 +1,4 @@
-//! Database access: connecting, the shared LISTEN listener, catalog
+//! Database access: connecting, rows read by column name, the shared LISTEN listener, catalog
 //! inspection, server-enforced read-only sessions, recognising a hot
 //! standby, the stop signals long-running commands share, and the
 //! statements of `sql/` with the object names filled in.
@@ -10,5 +10,6 @@ pub mod error_text;
 pub mod listener;
 pub mod read_only;
 pub mod recovery;
+pub mod rows;
 pub mod signal;
 pub mod statements;

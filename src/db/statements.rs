@@ -16,6 +16,9 @@
 //!   lookups by name (`relname = '{bare:queue_table}'`).
 //! - `{schema_expr}`: the target namespace as an SQL expression
 //!   (`'jobs'`, or `current_schema()` when no schema is configured).
+//! - `{job_columns}`: the queue row's columns, named as
+//!   `actions::queue_row::QueueRow` reads them ([`JOB_COLUMNS`]): every
+//!   statement that returns queue rows lists the same columns, in one place.
 //! - `{filter}`: a WHERE clause composed at run time from fixed fragments
 //!   with bind parameters (`actions::job_filter`), filled by
 //!   [`Statement::render_filtered`] — never from user text.
@@ -163,6 +166,13 @@ statements! {
     Check => "check.sql",
 }
 
+/// The columns of one queue row, each named as it is read
+/// (`actions::queue_row::QueueRow`). Unqualified: a statement that joins
+/// names no other column the same.
+pub const JOB_COLUMNS: &str = "id, priority, queue_manager_id, created, updated, heartbeat, \
+execute_after, status::text AS status, entrypoint, dedupe_key, attempts, headers, slot, \
+length(payload)::bigint AS payload_bytes";
+
 /// The composed-WHERE placeholder (see [`Statement::render_filtered`]).
 const FILTER: &str = "{filter}";
 
@@ -201,8 +211,10 @@ impl Statement {
 /// The value of one placeholder, or `None` when `key` is not one (the text
 /// is then left as it is: `'{}'` is an empty array literal).
 fn placeholder(key: &str, names: &ObjectNames) -> Option<String> {
-    if key == "schema_expr" {
-        return Some(names.schema_expr());
+    match key {
+        "schema_expr" => return Some(names.schema_expr()),
+        "job_columns" => return Some(JOB_COLUMNS.to_string()),
+        _ => {}
     }
     let (bare, object) = match key.strip_prefix("bare:") {
         Some(object) => (true, object),
