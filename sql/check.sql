@@ -20,14 +20,18 @@ late AS (
     FROM {schedules_table} WHERE next_run < now()
     ORDER BY next_run ASC, id ASC LIMIT 1
 )
-SELECT (SELECT id FROM oldest), (SELECT entrypoint FROM oldest), (SELECT age FROM oldest),
-       coalesce((SELECT array_agg(entrypoint ORDER BY entrypoint) FROM queued), '{}'),
-       coalesce((SELECT array_agg(n ORDER BY entrypoint) FROM queued), '{}'),
-       (SELECT count(*) FROM {queue_table} WHERE status = 'failed'::{queue_status_type})::bigint,
+SELECT (SELECT id FROM oldest) AS oldest_id, (SELECT entrypoint FROM oldest) AS oldest_entrypoint,
+       (SELECT age FROM oldest) AS oldest_age,
+       coalesce((SELECT array_agg(entrypoint ORDER BY entrypoint) FROM queued), '{}') AS queued_entrypoints,
+       coalesce((SELECT array_agg(n ORDER BY entrypoint) FROM queued), '{}') AS queued_counts,
+       (SELECT count(*) FROM {queue_table} WHERE status = 'failed'::{queue_status_type})::bigint AS held,
        (SELECT count(*) FROM {queue_table} WHERE status = 'picked'::{queue_status_type}
-          AND heartbeat < now() - make_interval(secs => $1))::bigint,
+          AND heartbeat < now() - make_interval(secs => $1))::bigint AS stale,
        coalesce((SELECT sum(count) FROM finished
-          WHERE status IN ('exception'::{queue_status_type}, 'failed'::{queue_status_type})), 0)::bigint,
+          WHERE status IN ('exception'::{queue_status_type}, 'failed'::{queue_status_type})), 0)::bigint
+          AS failed,
        coalesce((SELECT sum(count) FROM finished
-          WHERE status IN ('successful'::{queue_status_type}, 'exception'::{queue_status_type}, 'failed'::{queue_status_type})), 0)::bigint,
-       (SELECT entrypoint FROM late), (SELECT expression FROM late), (SELECT lateness FROM late)
+          WHERE status IN ('successful'::{queue_status_type}, 'exception'::{queue_status_type}, 'failed'::{queue_status_type})), 0)::bigint
+          AS finished,
+       (SELECT entrypoint FROM late) AS late_entrypoint, (SELECT expression FROM late) AS late_expression,
+       (SELECT lateness FROM late) AS lateness

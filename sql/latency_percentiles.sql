@@ -14,10 +14,10 @@ WITH transitions AS (
             WHERE (prev_status = 'picked' AND status IN ('successful', 'exception', 'canceled', 'failed'))
                OR (prev_status = 'queued' AND status = 'picked')
          )
-         SELECT execution, entrypoint, slice, count(*),
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
-                percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds),
-                percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds),
-                max(seconds)
+         SELECT execution, entrypoint, slice, count(*) AS count,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS p50,
+                percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds) AS p95,
+                percentile_cont(0.99) WITHIN GROUP (ORDER BY seconds) AS p99,
+                max(seconds) AS max
          FROM durations
          GROUP BY GROUPING SETS ((execution, entrypoint, slice), (execution, entrypoint), (execution, slice), (execution))

@@ -9,4 +9,4 @@ WITH gone AS (
     ))
     RETURNING created
 )
-SELECT count(*), max(created) FROM gone
+SELECT count(*) AS gone, max(created) AS last FROM gone

@@ -9,4 +9,4 @@ WITH gone AS (
     ))
     RETURNING id
 )
-SELECT count(*), max(id) FROM gone
+SELECT count(*) AS gone, max(id) AS last FROM gone

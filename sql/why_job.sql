@@ -20,20 +20,23 @@ blocker AS (
       AND b.status IN ('queued'::{queue_status_type}, 'picked'::{queue_status_type})
     ORDER BY b.id LIMIT 1
 )
-SELECT extract(epoch FROM job.execute_after - now())::float8,
+SELECT extract(epoch FROM job.execute_after - now())::float8 AS due_in,
        (SELECT count(*) FROM {queue_table} q
          WHERE q.entrypoint = job.entrypoint AND q.status = 'queued'::{queue_status_type}
            AND q.execute_after < now()
-           AND (q.priority > job.priority OR (q.priority = job.priority AND q.id < job.id)))::bigint,
+           AND (q.priority > job.priority OR (q.priority = job.priority AND q.id < job.id)))::bigint AS ahead,
        (SELECT count(*) FROM recent
-         WHERE mine AND status NOT IN ('queued'::{queue_status_type}, 'picked'::{queue_status_type}))::bigint,
-       (SELECT count(*) FROM recent WHERE mine AND status = 'picked'::{queue_status_type})::bigint,
-       (SELECT count(*) FROM recent WHERE NOT mine AND status = 'picked'::{queue_status_type})::bigint,
-       (SELECT extract(epoch FROM now() - at)::float8 FROM last_pick),
+         WHERE mine AND status NOT IN ('queued'::{queue_status_type}, 'picked'::{queue_status_type}))::bigint
+           AS finished_recently,
+       (SELECT count(*) FROM recent WHERE mine AND status = 'picked'::{queue_status_type})::bigint
+           AS picked_recently,
+       (SELECT count(*) FROM recent WHERE NOT mine AND status = 'picked'::{queue_status_type})::bigint
+           AS others_picked_recently,
+       (SELECT extract(epoch FROM now() - at)::float8 FROM last_pick) AS last_pick_age,
        (SELECT count(*) FROM {queue_table} q
          WHERE q.entrypoint = job.entrypoint AND q.status = 'picked'::{queue_status_type}
-           AND q.heartbeat >= now() - make_interval(secs => $3))::bigint,
-       extract(epoch FROM now() - job.heartbeat)::float8,
-       (SELECT id FROM blocker),
-       (SELECT status FROM blocker)
+           AND q.heartbeat >= now() - make_interval(secs => $3))::bigint AS running,
+       extract(epoch FROM now() - job.heartbeat)::float8 AS heartbeat_age,
+       (SELECT id FROM blocker) AS blocker_id,
+       (SELECT status FROM blocker) AS blocker_status
 FROM job

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::job_filter::JobStatus;
-use super::jobs::missing_schema_or;
+use super::metrics::LogCount;
 use super::{ActionError, Session};
+use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -42,20 +43,19 @@ pub(super) async fn throughput(
     window: Duration,
 ) -> Result<ThroughputReport, ActionError> {
     let seconds = window.as_secs_f64();
-    let sql = Statement::MetricsLogs.render(&session.names);
-    let rows = session
-        .client()
-        .query(&sql, &[&seconds])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "reading finished jobs"))?;
+    let rows: Vec<LogCount> = session
+        .read(Statement::MetricsLogs, &[&seconds], "reading finished jobs")
+        .await?;
     let mut by_name: BTreeMap<String, EntrypointThroughput> = BTreeMap::new();
-    for r in &rows {
-        let status: String = r.get(1);
+    for LogCount {
+        entrypoint: name,
+        status,
+        count,
+    } in rows
+    {
         if NOT_FINISHED.contains(&status.as_str()) {
             continue;
         }
-        let name: String = r.get(0);
-        let count: i64 = r.get(2);
         let entry = by_name
             .entry(name.clone())
             .or_insert_with(|| EntrypointThroughput {
@@ -89,16 +89,18 @@ pub struct LogQuery {
     pub job_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LogRow {
-    pub id: i64,
-    pub job_id: i64,
-    pub created: DateTime<Utc>,
-    pub status: String,
-    pub priority: i32,
-    pub entrypoint: String,
-    /// PGQueuer's traceback object, when the row has one.
-    pub traceback: Option<serde_json::Value>,
+by_name! {
+    #[derive(Debug, Clone, Serialize, PartialEq)]
+    pub struct LogRow {
+        pub id: i64,
+        pub job_id: i64,
+        pub created: DateTime<Utc>,
+        pub status: String,
+        pub priority: i32,
+        pub entrypoint: String,
+        /// PGQueuer's traceback object, when the row has one.
+        pub traceback: Option<serde_json::Value>,
+    }
 }
 
 /// The newest log rows (by id) matching `query`.
@@ -106,32 +108,18 @@ pub(super) async fn log_rows(
     session: &Session,
     query: &LogQuery,
 ) -> Result<Vec<LogRow>, ActionError> {
-    let sql = Statement::LogRows.render(&session.names);
     let entrypoints = (!query.entrypoints.is_empty()).then_some(&query.entrypoints);
     let status = query.status.map(JobStatus::label);
-    let rows = session
-        .client()
-        .query(
-            &sql,
+    session
+        .read(
+            Statement::LogRows,
             &[
                 &i64::from(query.limit),
                 &entrypoints,
                 &status,
                 &query.job_id,
             ],
+            "reading the log",
         )
         .await
-        .map_err(|e| missing_schema_or(session, e, "reading the log"))?;
-    Ok(rows
-        .iter()
-        .map(|r| LogRow {
-            id: r.get(0),
-            job_id: r.get(1),
-            created: r.get(2),
-            status: r.get(3),
-            priority: r.get(4),
-            entrypoint: r.get(5),
-            traceback: r.get(6),
-        })
-        .collect())
 }

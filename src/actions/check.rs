@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::jobs::missing_schema_or;
 use super::{ActionError, Session};
+use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::output::escape_line;
 use crate::settings::check::Thresholds;
@@ -28,29 +28,48 @@ pub struct Health {
 
 pub(super) async fn health(session: &Session, t: &Thresholds) -> Result<Health, ActionError> {
     let (stale, window) = (t.stale_after().as_secs_f64(), t.window().as_secs_f64());
-    let rows = session
-        .client()
-        .query(&Statement::Check.render(&session.names), &[&stale, &window])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "checking the queue"))?;
-    let r = rows
-        .first()
-        .ok_or_else(|| ActionError::Selection("the check read no row".into()))?;
-    let entrypoints: Vec<String> = r.get(3);
-    let counts: Vec<i64> = r.get(4);
+    let r: HealthRow = session
+        .read_one(Statement::Check, &[&stale, &window], "checking the queue")
+        .await?;
     Ok(Health {
-        oldest: r
-            .get::<_, Option<i64>>(0)
-            .map(|id| (id, r.get(1), r.get(2))),
-        queued: entrypoints.into_iter().zip(counts).collect(),
-        held: r.get(5),
-        stale: r.get(6),
-        failed: r.get(7),
-        finished: r.get(8),
-        late_schedule: r
-            .get::<_, Option<String>>(9)
-            .map(|ep| (ep, r.get(10), r.get(11))),
+        oldest: r.oldest_id.map(|id| {
+            (
+                id,
+                r.oldest_entrypoint.unwrap_or_default(),
+                r.oldest_age.unwrap_or_default(),
+            )
+        }),
+        queued: r.queued_entrypoints.into_iter().zip(r.queued_counts).collect(),
+        held: r.held,
+        stale: r.stale,
+        failed: r.failed,
+        finished: r.finished,
+        late_schedule: r.late_entrypoint.map(|ep| {
+            (
+                ep,
+                r.late_expression.unwrap_or_default(),
+                r.lateness.unwrap_or_default(),
+            )
+        }),
     })
+}
+
+by_name! {
+    /// `check.sql`'s one row; a missing oldest job or late schedule is NULLs.
+    struct HealthRow {
+        oldest_id: Option<i64>,
+        oldest_entrypoint: Option<String>,
+        oldest_age: Option<f64>,
+        queued_entrypoints: Vec<String>,
+        queued_counts: Vec<i64>,
+        held: i64,
+        stale: i64,
+        failed: i64,
+        finished: i64,
+        late_entrypoint: Option<String>,
+        late_expression: Option<String>,
+        lateness: Option<f64>,
+    }
 }
 
 /// One threshold as checked.

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::jobs::missing_schema_or;
 use super::{ActionError, Session};
+use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -119,6 +119,22 @@ pub fn percentiles_sql(n: &ObjectNames) -> String {
     Statement::LatencyPercentiles.render(n)
 }
 
+by_name! {
+    /// One grouping of `latency_percentiles.sql`: an entrypoint or all
+    /// (`None`), a slice or the whole window (`None`).
+    struct PercentilesRow {
+        /// Execution (picked → terminal), else wait (queued → picked).
+        execution: bool,
+        entrypoint: Option<String>,
+        slice: Option<i32>,
+        count: i64,
+        p50: f64,
+        p95: f64,
+        p99: f64,
+        max: f64,
+    }
+}
+
 /// The percentiles over `window`, and the p95 per slice of it (`slices`
 /// equal slices; 1 when only the totals matter).
 pub async fn percentiles(
@@ -131,11 +147,13 @@ pub async fn percentiles(
     let slices = slices.max(1);
     let slice_seconds = seconds / slices as f64;
     let count = i32::try_from(slices).unwrap_or(i32::MAX);
-    let rows = session
-        .client()
-        .query(sql.as_str(), &[&seconds, &slice_seconds, &count])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "reading latency percentiles"))?;
+    let rows: Vec<PercentilesRow> = session
+        .read_sql(
+            &sql,
+            &[&seconds, &slice_seconds, &count],
+            "reading latency percentiles",
+        )
+        .await?;
     let mut report = LatencyReport {
         window_seconds: seconds,
         series: LatencySeries {
@@ -145,17 +163,14 @@ pub async fn percentiles(
         },
         ..Default::default()
     };
-    for r in &rows {
-        // The first column is true for execution, false for wait.
-        let execution: bool = r.get(0);
-        let entrypoint: Option<String> = r.get(1);
-        let slice: Option<i32> = r.get(2);
+    for r in rows {
+        let (execution, entrypoint, slice) = (r.execution, r.entrypoint, r.slice);
         let percentiles = Percentiles {
-            count: r.get(3),
-            p50: r.get(4),
-            p95: r.get(5),
-            p99: r.get(6),
-            max: r.get(7),
+            count: r.count,
+            p50: r.p50,
+            p95: r.p95,
+            p99: r.p99,
+            max: r.max,
         };
         match slice {
             None => {

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{ActionError, Session, db_err};
+use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -155,13 +156,37 @@ fn entrypoint_filter(retention: &Retention) -> Option<Vec<String>> {
 /// The server's `now()` minus `age`: one cut-off for the whole run, so rows
 /// that age past it while the prune runs are left for the next one.
 async fn cutoff(session: &Session, age: Duration) -> Result<DateTime<Utc>, ActionError> {
-    let sql = Statement::PruneCutoff.render(&session.names);
-    Ok(session
-        .client()
-        .query_one(&sql, &[&age.as_secs_f64()])
+    session
+        .read_one(
+            Statement::PruneCutoff,
+            &[&age.as_secs_f64()],
+            "computing the cut-off",
+        )
         .await
-        .map_err(db_err("computing the cut-off"))?
-        .get(0))
+}
+
+by_name! {
+    /// A count statement's row: rows that go, and (the log's) held back.
+    struct OldRows {
+        eligible: i64,
+        held_back: i64,
+    }
+}
+
+by_name! {
+    /// A log batch's row: rows deleted and the newest `created` among them.
+    struct LogBatch {
+        gone: i64,
+        last: Option<DateTime<Utc>>,
+    }
+}
+
+by_name! {
+    /// A statistics batch's row: rows deleted and the highest id among them.
+    struct StatisticsBatch {
+        gone: i64,
+        last: Option<i64>,
+    }
 }
 
 fn count(n: i64) -> u64 {
@@ -179,17 +204,15 @@ async fn count_old(
     what: &'static str,
 ) -> Result<TablePrune, ActionError> {
     let cutoff = cutoff(session, age).await?;
-    let row = session
-        .client()
-        .query_one(&statement.render(&session.names), &[&cutoff, entrypoints])
-        .await
-        .map_err(db_err(what))?;
+    let old: OldRows = session
+        .read_one(statement, &[&cutoff, entrypoints], what)
+        .await?;
     Ok(TablePrune {
         table,
         cutoff,
-        eligible: count(row.get(0)),
+        eligible: count(old.eligible),
         deleted: 0,
-        held_back: if row.len() > 1 { count(row.get(1)) } else { 0 },
+        held_back: count(old.held_back),
         batches: 0,
         max_batch_ms: 0.0,
     })
@@ -255,11 +278,12 @@ pub async fn prune(
                     break;
                 }
                 let began = Instant::now();
+                let context = "deleting a batch of log rows";
                 let rows = session
                     .apply(&sql, &[&t.cutoff, &entrypoints, &limit, &from])
                     .await
-                    .map_err(db_err("deleting a batch of log rows"))?;
-                let (gone, last): (i64, Option<DateTime<Utc>>) = (rows[0].get(0), rows[0].get(1));
+                    .map_err(db_err(context))?;
+                let LogBatch { gone, last } = one_row(&rows, context)?;
                 t.note_batch(began, count(gone), control);
                 match last {
                     Some(last) if gone == limit => from = Some(last),
@@ -279,11 +303,12 @@ pub async fn prune(
                     break;
                 }
                 let began = Instant::now();
+                let context = "deleting a batch of statistics rows";
                 let rows = session
                     .apply(&sql, &[&t.cutoff, &entrypoints, &limit, &from])
                     .await
-                    .map_err(db_err("deleting a batch of statistics rows"))?;
-                let (gone, last): (i64, Option<i64>) = (rows[0].get(0), rows[0].get(1));
+                    .map_err(db_err(context))?;
+                let StatisticsBatch { gone, last } = one_row(&rows, context)?;
                 t.note_batch(began, count(gone), control);
                 match last {
                     Some(last) if gone == limit => from = last,
@@ -328,16 +353,18 @@ pub fn age_text(age: Duration) -> String {
     }
 }
 
-/// The oldest rows and the aggregation backlog (console Durability tab).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RetentionInfo {
-    pub oldest_log: Option<DateTime<Utc>>,
-    /// The first statistics row by id: statistics has no index on `created`,
-    /// and buckets are inserted in time order, so this is the oldest one in
-    /// practice without scanning the table.
-    pub oldest_statistics: Option<DateTime<Utc>>,
-    /// Log rows not aggregated yet, counted up to [`BACKLOG_COUNT_LIMIT`].
-    pub not_aggregated: i64,
+by_name! {
+    /// The oldest rows and the aggregation backlog (console Durability tab).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct RetentionInfo {
+        pub oldest_log: Option<DateTime<Utc>>,
+        /// The first statistics row by id: statistics has no index on `created`,
+        /// and buckets are inserted in time order, so this is the oldest one in
+        /// practice without scanning the table.
+        pub oldest_statistics: Option<DateTime<Utc>>,
+        /// Log rows not aggregated yet, counted up to [`BACKLOG_COUNT_LIMIT`].
+        pub not_aggregated: i64,
+    }
 }
 
 /// Counting stops here: the tab says "100,000+" rather than scan a backlog.
@@ -348,19 +375,24 @@ pub fn retention_info_sql(n: &ObjectNames) -> String {
 }
 
 pub async fn retention_info(session: &Session) -> Result<RetentionInfo, ActionError> {
-    let row = session
-        .client()
-        .query_one(
-            &retention_info_sql(&session.names),
+    session
+        .read_one(
+            Statement::RetentionInfo,
             &[&(BACKLOG_COUNT_LIMIT + 1)],
+            "reading the oldest log and statistics rows",
         )
         .await
-        .map_err(db_err("reading the oldest log and statistics rows"))?;
-    Ok(RetentionInfo {
-        oldest_log: row.get(0),
-        oldest_statistics: row.get(1),
-        not_aggregated: row.get(2),
-    })
+}
+
+/// The one row of an aggregate over a batch's deleted rows.
+fn one_row<T: FromRow>(rows: &[tokio_postgres::Row], context: &str) -> Result<T, ActionError> {
+    match rows {
+        [row] => T::from_row(row).map_err(db_err(context)),
+        _ => Err(ActionError::Selection(format!(
+            "{context}: expected one row, got {}",
+            rows.len()
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::browse::{self, JobDetail, LogEntry, QueueJob};
-use super::jobs::missing_schema_or;
 use super::reasons::{Reason, ReasonKind};
 use super::{ActionError, Session};
+use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -60,27 +60,42 @@ pub struct JobFacts {
 
 pub(super) async fn job_facts(session: &Session, id: i64) -> Result<Option<JobFacts>, ActionError> {
     let (window, stale) = (WINDOW.as_secs_f64(), STALE_AFTER.as_secs_f64());
-    let rows = session
-        .client()
-        .query(
-            &Statement::WhyJob.render(&session.names),
+    let rows: Vec<JobFactsRow> = session
+        .read(
+            Statement::WhyJob,
             &[&id, &window, &stale],
+            "reading why the job waits",
         )
-        .await
-        .map_err(|e| missing_schema_or(session, e, "reading why the job waits"))?;
-    Ok(rows.first().map(|r| JobFacts {
-        due_in: r.get(0),
-        ahead: r.get(1),
-        finished_recently: r.get(2),
-        picked_recently: r.get(3),
-        others_picked_recently: r.get(4),
-        last_pick_age: r.get(5),
-        running: r.get(6),
-        heartbeat_age: r.get(7),
+        .await?;
+    Ok(rows.into_iter().next().map(|r| JobFacts {
+        due_in: r.due_in,
+        ahead: r.ahead,
+        finished_recently: r.finished_recently,
+        picked_recently: r.picked_recently,
+        others_picked_recently: r.others_picked_recently,
+        last_pick_age: r.last_pick_age,
+        running: r.running,
+        heartbeat_age: r.heartbeat_age,
         blocker: r
-            .get::<_, Option<i64>>(8)
-            .map(|id| (id, r.get::<_, Option<String>>(9).unwrap_or_default())),
+            .blocker_id
+            .map(|id| (id, r.blocker_status.unwrap_or_default())),
     }))
+}
+
+by_name! {
+    /// `why_job.sql`'s row: [`JobFacts`] with the blocker in two columns.
+    struct JobFactsRow {
+        due_in: f64,
+        ahead: i64,
+        finished_recently: i64,
+        picked_recently: i64,
+        others_picked_recently: i64,
+        last_pick_age: Option<f64>,
+        running: i64,
+        heartbeat_age: f64,
+        blocker_id: Option<i64>,
+        blocker_status: Option<String>,
+    }
 }
 
 /// A job's detail with its reasons: the row, the log and the facts are
@@ -380,18 +395,20 @@ fn finished(last: &LogEntry, log: &[LogEntry], now: DateTime<Utc>) -> Reason {
     )
 }
 
-/// One schedule row's numbers (`sql/why_schedules.sql`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScheduleFacts {
-    pub id: i64,
-    pub expression: String,
-    pub status: Option<String>,
-    /// Seconds until `next_run` (negative: overdue).
-    pub next_in: f64,
-    pub last_run_age: Option<f64>,
-    /// Seconds since a scheduler last wrote the row (heartbeat or update).
-    pub touched_age: f64,
-    pub heartbeat_age: f64,
+by_name! {
+    /// One schedule row's numbers (`sql/why_schedules.sql`).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ScheduleFacts {
+        pub id: i64,
+        pub expression: String,
+        pub status: Option<String>,
+        /// Seconds until `next_run` (negative: overdue).
+        pub next_in: f64,
+        pub last_run_age: Option<f64>,
+        /// Seconds since a scheduler last wrote the row (heartbeat or update).
+        pub touched_age: f64,
+        pub heartbeat_age: f64,
+    }
 }
 
 /// Why a schedule of `entrypoint` has fired or not, one answer per expression.
@@ -405,26 +422,13 @@ pub(super) async fn schedule(
     session: &Session,
     entrypoint: &str,
 ) -> Result<Vec<ScheduleFacts>, ActionError> {
-    let rows = session
-        .client()
-        .query(
-            &Statement::WhySchedules.render(&session.names),
+    session
+        .read(
+            Statement::WhySchedules,
             &[&entrypoint],
+            "reading the schedules",
         )
         .await
-        .map_err(|e| missing_schema_or(session, e, "reading the schedules"))?;
-    Ok(rows
-        .iter()
-        .map(|r| ScheduleFacts {
-            id: r.get(0),
-            expression: r.get(1),
-            status: r.get(2),
-            next_in: r.get(3),
-            last_run_age: r.get(4),
-            touched_age: r.get(5),
-            heartbeat_age: r.get(6),
-        })
-        .collect())
 }
 
 pub fn schedule_reasons(rows: &[ScheduleFacts]) -> Vec<Reason> {

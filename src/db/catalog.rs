@@ -5,6 +5,7 @@
 //! the declaration is, so the planner can compare strings.
 
 use super::client::Client;
+use super::rows::{self, FromRow, by_name};
 
 use crate::schema::declare;
 use crate::schema::model::{Column, ColumnKind, EnumType, Function, Index, Schema, Table, Trigger};
@@ -35,18 +36,86 @@ fn strip_qualifier(text: &str, schema: Option<&str>) -> String {
     out
 }
 
-/// An index row (name, table, unique, `pg_get_indexdef`) as the
-/// declaration spells it: the definition from `USING` on, unqualified.
-fn index_of(row: &tokio_postgres::Row, ns: Option<&str>) -> Index {
-    let definition: String = row.get(3);
+by_name! {
+    /// An index as the catalog has it (`pg_get_indexdef`).
+    struct IndexRow {
+        name: String,
+        table_name: String,
+        is_unique: bool,
+        definition: String,
+    }
+}
+
+by_name! {
+    struct TableRow {
+        name: String,
+        unlogged: bool,
+    }
+}
+
+by_name! {
+    struct ColumnRow {
+        table_name: String,
+        name: String,
+        type_name: String,
+        not_null: bool,
+        identity: String,
+        default_expr: Option<String>,
+        primary_key: bool,
+    }
+}
+
+by_name! {
+    /// A unique constraint's columns.
+    struct UniqueRow {
+        table_name: String,
+        columns: Vec<String>,
+    }
+}
+
+by_name! {
+    /// The type of a table's id sequence.
+    struct SequenceRow {
+        table_name: String,
+        sequence_type: String,
+    }
+}
+
+by_name! {
+    struct EnumRow {
+        name: String,
+        labels: Vec<String>,
+    }
+}
+
+by_name! {
+    struct FunctionRow {
+        name: String,
+        body: String,
+    }
+}
+
+by_name! {
+    struct TriggerRow {
+        name: String,
+        table_name: String,
+        function: String,
+        tgtype: i32,
+    }
+}
+
+/// An index row as the declaration spells it: the definition from `USING`
+/// on, unqualified.
+fn index_of(row: IndexRow, ns: Option<&str>) -> Index {
+    let definition = row.definition;
     let body = definition
         .find(" USING ")
         .map(|pos| definition[pos + 1..].to_string())
         .unwrap_or(definition);
     Index {
-        name: row.get(0),
-        table: row.get(1),
-        unique: row.get(2),
+        name: row.name,
+        table: row.table_name,
+        unique: row.is_unique,
         body: strip_qualifier(&body, ns),
     }
 }
@@ -76,7 +145,7 @@ pub async fn inspect(
         )
         .await?;
     let mut live = Schema {
-        namespace_exists: schema_row.get(0),
+        namespace_exists: bool::from_row(&schema_row)?,
         ..Schema::default()
     };
     if !live.namespace_exists {
@@ -90,7 +159,7 @@ pub async fn inspect(
         .collect();
     let rows = client
         .query(
-            "SELECT c.relname::text, c.relpersistence = 'u'
+            "SELECT c.relname::text AS name, c.relpersistence = 'u' AS unlogged
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = COALESCE($1::text, current_schema())
                AND c.relkind IN ('r', 'p') AND c.relname = ANY($2)
@@ -98,12 +167,11 @@ pub async fn inspect(
             &[&ns, &table_names],
         )
         .await?;
-    for row in rows {
-        let name: String = row.get(0);
+    for row in rows::all::<TableRow>(&rows)? {
         live.tables.push(Table {
-            role: role_of(names, &name),
-            name,
-            unlogged: row.get(1),
+            role: role_of(names, &row.name),
+            name: row.name,
+            unlogged: row.unlogged,
             columns: vec![],
             unique: vec![],
             id_sequence_type: None,
@@ -112,10 +180,13 @@ pub async fn inspect(
 
     let columns = client
         .query(
-            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
-                    a.attnotnull, a.attidentity::text, pg_get_expr(d.adbin, d.adrelid),
+            "SELECT c.relname::text AS table_name, a.attname::text AS name,
+                    format_type(a.atttypid, a.atttypmod) AS type_name,
+                    a.attnotnull AS not_null, a.attidentity::text AS identity,
+                    pg_get_expr(d.adbin, d.adrelid) AS default_expr,
                     EXISTS (SELECT 1 FROM pg_constraint k
                             WHERE k.conrelid = c.oid AND k.contype = 'p' AND k.conkey = ARRAY[a.attnum])
+                        AS primary_key
              FROM pg_attribute a
              JOIN pg_class c ON c.oid = a.attrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -127,11 +198,9 @@ pub async fn inspect(
             &[&ns, &table_names],
         )
         .await?;
-    for row in columns {
-        let table: String = row.get(0);
-        let identity: String = row.get(4);
-        let default: Option<String> = row.get(5);
-        let kind = if !identity.is_empty() {
+    for row in rows::all::<ColumnRow>(&columns)? {
+        let default = row.default_expr;
+        let kind = if !row.identity.is_empty() {
             ColumnKind::Identity
         } else if default
             .as_deref()
@@ -142,27 +211,27 @@ pub async fn inspect(
             ColumnKind::Plain
         };
         let column = Column {
-            name: row.get(1),
-            ty: strip_qualifier(row.get::<_, &str>(2), ns),
-            not_null: row.get(3),
+            name: row.name,
+            ty: strip_qualifier(&row.type_name, ns),
+            not_null: row.not_null,
             default: match kind {
                 ColumnKind::Plain => default.map(|d| strip_qualifier(&d, ns)),
                 _ => None,
             },
             kind,
-            primary_key: row.get(6),
+            primary_key: row.primary_key,
         };
-        if let Some(t) = live.tables.iter_mut().find(|t| t.name == table) {
+        if let Some(t) = live.tables.iter_mut().find(|t| t.name == row.table_name) {
             t.columns.push(column);
         }
     }
 
     let uniques = client
         .query(
-            "SELECT c.relname::text,
+            "SELECT c.relname::text AS table_name,
                     ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)
                           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
-                          ORDER BY u.ord)
+                          ORDER BY u.ord) AS columns
              FROM pg_constraint k
              JOIN pg_class c ON c.oid = k.conrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -172,16 +241,15 @@ pub async fn inspect(
             &[&ns, &table_names],
         )
         .await?;
-    for row in uniques {
-        let table: String = row.get(0);
-        if let Some(t) = live.tables.iter_mut().find(|t| t.name == table) {
-            t.unique.push(row.get(1));
+    for row in rows::all::<UniqueRow>(&uniques)? {
+        if let Some(t) = live.tables.iter_mut().find(|t| t.name == row.table_name) {
+            t.unique.push(row.columns);
         }
     }
 
     let sequences = client
         .query(
-            "SELECT c.relname::text, format_type(s.seqtypid, NULL)
+            "SELECT c.relname::text AS table_name, format_type(s.seqtypid, NULL) AS sequence_type
              FROM pg_depend d
              JOIN pg_class seq ON seq.oid = d.objid AND seq.relkind = 'S'
              JOIN pg_sequence s ON s.seqrelid = seq.oid
@@ -194,10 +262,9 @@ pub async fn inspect(
             &[&ns, &table_names],
         )
         .await?;
-    for row in sequences {
-        let table: String = row.get(0);
-        if let Some(t) = live.tables.iter_mut().find(|t| t.name == table) {
-            t.id_sequence_type = Some(row.get(1));
+    for row in rows::all::<SequenceRow>(&sequences)? {
+        if let Some(t) = live.tables.iter_mut().find(|t| t.name == row.table_name) {
+            t.id_sequence_type = Some(row.sequence_type);
         }
     }
 
@@ -213,7 +280,8 @@ pub async fn inspect(
     index_names.extend(retired.indexes.iter().cloned());
     let indexes = client
         .query(
-            "SELECT i.relname::text, t.relname::text, x.indisunique, pg_get_indexdef(x.indexrelid)
+            "SELECT i.relname::text AS name, t.relname::text AS table_name,
+                    x.indisunique AS is_unique, pg_get_indexdef(x.indexrelid) AS definition
              FROM pg_index x
              JOIN pg_class i ON i.oid = x.indexrelid
              JOIN pg_class t ON t.oid = x.indrelid
@@ -225,14 +293,18 @@ pub async fn inspect(
             &[&ns, &index_names],
         )
         .await?;
-    live.indexes = indexes.iter().map(|r| index_of(r, ns)).collect();
+    live.indexes = rows::all::<IndexRow>(&indexes)?
+        .into_iter()
+        .map(|r| index_of(r, ns))
+        .collect();
 
     // Everything else on PGQueuer's tables: what a newer release (or an
     // operator) added, reported and left alone.
     let known: Vec<String> = index_names.clone();
     let other_indexes = client
         .query(
-            "SELECT i.relname::text, t.relname::text, x.indisunique, pg_get_indexdef(x.indexrelid)
+            "SELECT i.relname::text AS name, t.relname::text AS table_name,
+                    x.indisunique AS is_unique, pg_get_indexdef(x.indexrelid) AS definition
              FROM pg_index x
              JOIN pg_class i ON i.oid = x.indexrelid
              JOIN pg_class t ON t.oid = x.indrelid
@@ -244,7 +316,10 @@ pub async fn inspect(
             &[&ns, &table_names, &known],
         )
         .await?;
-    live.others.indexes = other_indexes.iter().map(|r| index_of(r, ns)).collect();
+    live.others.indexes = rows::all::<IndexRow>(&other_indexes)?
+        .into_iter()
+        .map(|r| index_of(r, ns))
+        .collect();
     let constraints = client
         .query(
             "SELECT c.relname::text || '.' || k.conname::text || ': ' || pg_get_constraintdef(k.oid)
@@ -257,9 +332,9 @@ pub async fn inspect(
             &[&ns, &table_names],
         )
         .await?;
-    live.others.constraints = constraints
+    live.others.constraints = rows::all::<String>(&constraints)?
         .iter()
-        .map(|r| strip_qualifier(r.get::<_, &str>(0), ns))
+        .map(|c| strip_qualifier(c, ns))
         .collect();
     let other_triggers = client
         .query(
@@ -273,7 +348,7 @@ pub async fn inspect(
             &[&ns, &table_names, &names.trigger],
         )
         .await?;
-    live.others.triggers = other_triggers.iter().map(|r| r.get(0)).collect();
+    live.others.triggers = rows::all(&other_triggers)?;
 
     let type_names = vec![
         names.queue_status_type.clone(),
@@ -281,40 +356,41 @@ pub async fn inspect(
     ];
     let enums = client
         .query(
-            "SELECT t.typname::text,
+            "SELECT t.typname::text AS name,
                     ARRAY(SELECT e.enumlabel::text FROM pg_enum e
-                          WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+                          WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
              WHERE n.nspname = COALESCE($1::text, current_schema()) AND t.typname = ANY($2)
              ORDER BY 1",
             &[&ns, &type_names],
         )
         .await?;
-    for row in enums {
+    for row in rows::all::<EnumRow>(&enums)? {
         live.enums.push(EnumType {
-            name: row.get(0),
-            labels: row.get(1),
+            name: row.name,
+            labels: row.labels,
         });
     }
 
     let functions = client
         .query(
-            "SELECT p.proname::text, p.prosrc
+            "SELECT p.proname::text AS name, p.prosrc AS body
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = COALESCE($1::text, current_schema()) AND p.proname = $2",
             &[&ns, &names.function],
         )
         .await?;
-    for row in functions {
+    for row in rows::all::<FunctionRow>(&functions)? {
         live.functions.push(Function {
-            name: row.get(0),
-            body: row.get(1),
+            name: row.name,
+            body: row.body,
         });
     }
 
     let triggers = client
         .query(
-            "SELECT g.tgname::text, c.relname::text, p.proname::text, g.tgtype::int
+            "SELECT g.tgname::text AS name, c.relname::text AS table_name,
+                    p.proname::text AS function, g.tgtype::int AS tgtype
              FROM pg_trigger g
              JOIN pg_class c ON c.oid = g.tgrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -325,12 +401,12 @@ pub async fn inspect(
             &[&ns, &names.trigger, &names.queue_table],
         )
         .await?;
-    for row in triggers {
-        let tgtype: i32 = row.get(3);
+    for row in rows::all::<TriggerRow>(&triggers)? {
+        let tgtype = row.tgtype;
         live.triggers.push(Trigger {
-            name: row.get(0),
-            table: row.get(1),
-            function: row.get(2),
+            name: row.name,
+            table: row.table_name,
+            function: row.function,
             row_level: tgtype & 1 != 0,
             // INSERT 4 | DELETE 8 | UPDATE 16 | TRUNCATE 32, and not BEFORE (2) / INSTEAD (64).
             all_events: tgtype & 0b111_1110 == 60,
@@ -367,7 +443,7 @@ pub async fn presence(
                 &[&ns, table],
             )
             .await?;
-        tables.push((table.clone(), row.get(0)));
+        tables.push((table.clone(), bool::from_row(&row)?));
     }
     let function = client
         .query_one(
@@ -375,8 +451,8 @@ pub async fn presence(
              WHERE n.nspname = COALESCE($1::text, current_schema()) AND p.proname = $2)",
             &[&ns, &names.function],
         )
-        .await?
-        .get(0);
+        .await
+        .and_then(|row| bool::from_row(&row))?;
     let trigger = client
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON t.tgrelid = c.oid
@@ -384,8 +460,8 @@ pub async fn presence(
              WHERE n.nspname = COALESCE($1::text, current_schema()) AND t.tgname = $2)",
             &[&ns, &names.trigger],
         )
-        .await?
-        .get(0);
+        .await
+        .and_then(|row| bool::from_row(&row))?;
     Ok(Presence {
         tables,
         function,
@@ -393,18 +469,20 @@ pub async fn presence(
     })
 }
 
-/// What the connected role lacks to read the installation: USAGE on the
-/// schema and SELECT on each table that exists. Read from `pg_catalog`, which
-/// every role sees whatever its grants, so a role without privileges is told
-/// so instead of "missing table". Reading is the bar, not writing: monitoring
-/// roles with SELECT only are a supported setup (and PGQueuer's own `verify`
-/// counts a table as present for them).
-pub struct Privileges {
-    /// `current_user`.
-    pub role: String,
-    /// `SELECT on tables pgqueuer, pgqueuer_log`: one entry per kind of
-    /// object, schema first.
-    pub missing: Vec<String>,
+by_name! {
+    /// What the connected role lacks to read the installation: USAGE on the
+    /// schema and SELECT on each table that exists. Read from `pg_catalog`, which
+    /// every role sees whatever its grants, so a role without privileges is told
+    /// so instead of "missing table". Reading is the bar, not writing: monitoring
+    /// roles with SELECT only are a supported setup (and PGQueuer's own `verify`
+    /// counts a table as present for them).
+    pub struct Privileges {
+        /// `current_user`.
+        pub role: String,
+        /// `SELECT on tables pgqueuer, pgqueuer_log`: one entry per kind of
+        /// object, schema first.
+        pub missing: Vec<String>,
+    }
 }
 
 pub async fn privileges(
@@ -427,17 +505,14 @@ pub async fn privileges(
                  WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($2)
                    AND NOT has_table_privilege(c.oid, 'SELECT')
              )
-             SELECT current_user::text,
+             SELECT current_user::text AS role,
                     ARRAY(SELECT what || CASE WHEN count(*) > 1 THEN 's ' ELSE ' ' END
                                  || string_agg(name, ', ' ORDER BY name)
-                          FROM missing GROUP BY rank, what ORDER BY rank)",
+                          FROM missing GROUP BY rank, what ORDER BY rank) AS missing",
             &[&ns, &tables],
         )
         .await?;
-    Ok(Privileges {
-        role: row.get(0),
-        missing: row.get(1),
-    })
+    Privileges::from_row(&row)
 }
 
 #[cfg(test)]
