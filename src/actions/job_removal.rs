@@ -27,6 +27,7 @@ use super::job_selection::{JobSelection, SelectionBinds};
 use super::jobs::missing_schema_or;
 use super::preview::{Preview, list};
 use super::{ActionError, Finish, Session, db_err, pgq};
+use crate::db::rows::{self, by_name};
 use crate::db::statements::Statement;
 use crate::output::plural;
 use crate::settings::names::ObjectNames;
@@ -265,18 +266,35 @@ pub async fn count(
     } else {
         "counting the jobs matching the filter"
     };
-    let row = under_search_timeout(
-        session,
-        selection,
-        context,
-        session.client().query_one(&sql, &params),
-    )
-    .await?;
-    Ok(Counted {
-        count: capped(row.get::<_, i64>(0) as u64, bound),
-        newest_id: row.get(1),
-        found: row.get(2),
+    let counts: Vec<CountRow> = under_search_timeout(session, selection, context, async || {
+        session.read_sql(&sql, &params, context).await
     })
+    .await?;
+    let row = counts.into_iter().next().unwrap_or_default();
+    Ok(Counted {
+        count: capped(u64::try_from(row.count).unwrap_or(0), bound),
+        newest_id: row.newest_id,
+        found: row.found,
+    })
+}
+
+by_name! {
+    /// `count_jobs.sql`'s one row.
+    #[derive(Default)]
+    struct CountRow {
+        count: i64,
+        newest_id: Option<i64>,
+        found: Vec<i64>,
+    }
+}
+
+by_name! {
+    /// A key=value search's candidate (`search_candidates.sql`).
+    struct Candidate {
+        id: i64,
+        payload: Option<Vec<u8>>,
+        headers: Option<serde_json::Value>,
+    }
 }
 
 fn capped(n: u64, bound: Option<Bound>) -> u64 {
@@ -289,25 +307,16 @@ async fn under_search_timeout<T>(
     session: &Session,
     selection: &JobSelection,
     context: &str,
-    read: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    read: impl AsyncFnOnce() -> Result<T, ActionError>,
 ) -> Result<T, ActionError> {
-    let client = session.client();
-    let millis = search_timeout_millis(selection);
-    if let Some(millis) = millis {
-        client
-            .batch_execute(&format!(
-                "BEGIN READ ONLY; SET LOCAL statement_timeout = {millis}"
-            ))
+    let result = if selection.searches() {
+        session
+            .read_only(DEFAULT_SEARCH_TIMEOUT, context, read)
             .await
-            .map_err(db_err(context))?;
-    }
-    // Sent only now: a future does nothing until awaited.
-    let result = read.await;
-    if millis.is_some() {
-        // Read only: nothing to keep, and a failed read has ended it anyway.
-        let _ = client.batch_execute("ROLLBACK").await;
-    }
-    result.map_err(|e| timed_out_or(selection, missing_schema_or(session, e, context)))
+    } else {
+        read().await
+    };
+    result.map_err(|e| timed_out_or(selection, e))
 }
 
 /// A `key=value` search: decided on each payload by the client (a payload
@@ -342,22 +351,19 @@ async fn matching_ids(
             vec![&b.statuses, &newest, &after, &CANDIDATE_PAGE];
         params.extend(filter.refs());
         let context = "searching the jobs' payloads";
-        let rows = under_search_timeout(
-            session,
-            selection,
-            context,
-            session.client().query(&sql, &params),
-        )
+        let rows: Vec<Candidate> = under_search_timeout(session, selection, context, async || {
+            session.read_sql(&sql, &params, context).await
+        })
         .await?;
-        for row in &rows {
-            let payload: Option<Vec<u8>> = row.get(1);
-            let headers: Option<serde_json::Value> = row.get(2);
-            if search.matches(payload.as_deref(), headers.as_ref()) {
-                ids.push(row.get::<_, i64>(0));
+        let full = rows.len() as i64 == CANDIDATE_PAGE;
+        let last = rows.last().map(|r| r.id);
+        for row in rows {
+            if search.matches(row.payload.as_deref(), row.headers.as_ref()) {
+                ids.push(row.id);
             }
         }
-        match rows.last() {
-            Some(last) if rows.len() as i64 == CANDIDATE_PAGE => after = last.get(0),
+        match last {
+            Some(last) if full => after = last,
             _ => return Ok(ids),
         }
     }
@@ -386,16 +392,12 @@ fn search_timeout_millis(selection: &JobSelection) -> Option<u128> {
 
 /// A search stopped by its statement timeout says so, not "query canceled".
 fn timed_out_or(selection: &JobSelection, error: ActionError) -> ActionError {
-    match error {
-        ActionError::Db { source, .. }
-            if selection.searches()
-                && source.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) =>
-        {
-            ActionError::SearchTimedOut {
-                seconds: DEFAULT_SEARCH_TIMEOUT.as_secs_f64(),
-            }
+    if selection.searches() && error.stopped_by_timeout() {
+        ActionError::SearchTimedOut {
+            seconds: DEFAULT_SEARCH_TIMEOUT.as_secs_f64(),
         }
-        other => other,
+    } else {
+        error
     }
 }
 
@@ -554,12 +556,9 @@ pub async fn remove(
 
 /// The newest job id in the queue now (0 when empty).
 async fn newest_job(session: &Session) -> Result<i64, ActionError> {
-    let row = session
-        .client()
-        .query_one(&Statement::NewestJob.render(&session.names), &[])
+    session
+        .read_one(Statement::NewestJob, &[], "reading the newest job")
         .await
-        .map_err(|e| missing_schema_or(session, e, "reading the newest job"))?;
-    Ok(row.get(0))
 }
 
 /// Whether a failed transaction may simply be run again: a deadlock or a
@@ -661,7 +660,7 @@ async fn remove_batch(
                 .apply(&sql, &params)
                 .await
                 .map_err(|e| timed_out_or(selection, missing_schema_or(session, e, &context)))?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+            let ids: Vec<i64> = rows::all(&rows).map_err(db_err(&context))?;
             if let JobSelection::Ids(wanted) = selection {
                 let missing = missing(wanted, &ids);
                 if !missing.is_empty() {

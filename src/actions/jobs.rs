@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 
 use super::{ActionError, Finish, Session, db_err};
+use crate::db::rows::{self, by_name};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -674,12 +675,10 @@ async fn first_held_key(session: &Session, jobs: &[JobSpec]) -> Result<Option<us
     if keys.is_empty() {
         return Ok(None);
     }
-    let row = session
-        .client()
-        .query_opt(&held_key_sql(session), &[&keys, &indices])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "checking dedupe keys"))?;
-    Ok(row.map(|r| r.get::<_, i64>(0) as usize))
+    let first: Vec<i64> = session
+        .read_sql(&held_key_sql(session), &[&keys, &indices], "checking dedupe keys")
+        .await?;
+    Ok(first.first().map(|&i| i as usize))
 }
 
 /// Enqueue `jobs` in chunks of `chunk_size`, each chunk one INSERT statement
@@ -820,23 +819,14 @@ pub enum Analyzed {
     },
 }
 
-/// The current role, and whether it may ANALYZE the queue table, by the
-/// rules ANALYZE itself applies. (MAINTAIN is unknown before PostgreSQL 17,
-/// so it is asked only from 17 on; CASE keeps that order.)
-fn may_analyze_sql(session: &Session) -> String {
-    Statement::MayAnalyzeQueue.render(&session.names)
-}
-
 /// ANALYZE the queue table, so that dequeues right after a bulk load plan
 /// with statistics that know the new rows (autovacuum may take minutes).
 pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
-    let client = session.client();
-    let row = client
-        .query_one(&may_analyze_sql(session), &[])
-        .await
-        .map_err(|e| missing_schema_or(session, e, "checking ANALYZE privilege"))?;
-    if !row.get::<_, bool>(1) {
-        return Ok(Analyzed::NotPermitted { role: row.get(0) });
+    let may: MayAnalyze = session
+        .read_one(Statement::MayAnalyzeQueue, &[], "checking ANALYZE privilege")
+        .await?;
+    if !may.permitted {
+        return Ok(Analyzed::NotPermitted { role: may.role });
     }
     session
         .apply_batch(&Statement::AnalyzeQueue.render(&session.names))
@@ -847,6 +837,17 @@ pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
 
 pub(super) use super::session::missing_schema_or;
 
+by_name! {
+    /// `may_analyze_queue.sql`: the current role, and whether it may
+    /// ANALYZE the queue table by the rules ANALYZE itself applies.
+    /// (MAINTAIN is unknown before PostgreSQL 17, so it is asked only from
+    /// 17 on; CASE keeps that order.)
+    struct MayAnalyze {
+        role: String,
+        permitted: bool,
+    }
+}
+
 /// Put held (`failed`) jobs back to `queued` with attempts reset; ids that are
 /// not held are ignored. Logs one `queued` row per requeued job, like PGQueuer.
 pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Requeued, ActionError> {
@@ -856,7 +857,7 @@ pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Requeued, 
         .map_err(|e| missing_schema_or(session, e, "requeueing"))?;
     Ok(Requeued {
         requested: ids.len(),
-        requeued: rows.iter().map(|r| r.get(0)).collect(),
+        requeued: rows::all(&rows).map_err(db_err("requeueing"))?,
     })
 }
 

@@ -8,7 +8,7 @@
 
 use super::jobs::{Conflict, JobSpec, enqueue_statement};
 use super::record::recording;
-use super::{Act, ActionError, Session, db_err, run};
+use super::{Act, ActionError, Session, run};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Preview {
@@ -139,15 +139,14 @@ pub(super) async fn rewrite_bytes(
 ) -> Result<i64, ActionError> {
     let n = &session.names;
     let qualified: Vec<String> = tables.iter().map(|t| n.qualify(t)).collect();
-    let row = session
-        .client()
-        .query_one(
+    let sizes: Vec<i64> = session
+        .read_sql(
             "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::bigint FROM unnest($1::text[]) t",
             &[&qualified],
+            "measuring the tables",
         )
-        .await
-        .map_err(db_err("measuring the tables"))?;
-    Ok(row.get(0))
+        .await?;
+    Ok(sizes.into_iter().sum())
 }
 
 pub fn human_bytes(bytes: i64) -> String {

@@ -12,6 +12,7 @@ use tokio_postgres::error::SqlState;
 
 use super::{ActionError, Finish, Session};
 use crate::cron;
+use crate::db::rows;
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -240,7 +241,7 @@ pub(super) async fn run_now(session: &Session, ids: &[i64]) -> Result<SchedulesD
         .map_err(map_err(session, "making schedules due"))?;
     Ok(SchedulesDue {
         requested: ids.len(),
-        due: rows.iter().map(|r| r.get(0)).collect(),
+        due: rows::all(&rows).map_err(map_err(session, "making schedules due"))?,
     })
 }
 

@@ -3,7 +3,7 @@
 use crate::actions::jobs::{self, Requeued, requeue_sql};
 use crate::actions::preview::{Preview, list};
 use crate::output::plural;
-use crate::actions::{Act, ActionError, Session, db_err, pgq};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
 
@@ -42,13 +42,9 @@ impl Act for Requeue {
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
         let n = &session.names;
-        let sql = Statement::RequeueCount.render(n);
         let held: i64 = session
-            .client()
-            .query_one(&sql, &[&self.ids])
-            .await
-            .map_err(db_err("counting held jobs"))?
-            .get(0);
+            .read_one(Statement::RequeueCount, &[&self.ids], "counting held jobs")
+            .await?;
         let mut p = Preview::new(
             format!(
                 "Requeue {} ({})?",

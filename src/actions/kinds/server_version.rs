@@ -1,6 +1,6 @@
 //! The server's version string (console status bar).
 
-use crate::actions::{Act, ActionError, Session, db_err, psql};
+use crate::actions::{Act, ActionError, Session, psql};
 use crate::settings::names::ObjectNames;
 
 const SQL: &str = "SELECT current_setting('server_version')";
@@ -21,11 +21,12 @@ impl Act for ServerVersion {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<String, ActionError> {
-        session
-            .client()
-            .query_one(SQL, &[])
-            .await
-            .map(|row| row.get(0))
-            .map_err(db_err("reading the server version"))
+        let versions: Vec<String> = session
+            .read_sql(SQL, &[], "reading the server version")
+            .await?;
+        versions
+            .into_iter()
+            .next()
+            .ok_or_else(|| ActionError::Selection("the server reported no version".into()))
     }
 }
