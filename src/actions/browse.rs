@@ -421,7 +421,12 @@ impl FromRow for QueueJobRow {
 }
 
 impl From<QueueJobRow> for QueueJob {
-    fn from(QueueJobRow { row, payload_sha256 }: QueueJobRow) -> QueueJob {
+    fn from(
+        QueueJobRow {
+            row,
+            payload_sha256,
+        }: QueueJobRow,
+    ) -> QueueJob {
         QueueJob {
             id: row.id,
             priority: row.priority,

@@ -39,7 +39,11 @@ pub(super) async fn health(session: &Session, t: &Thresholds) -> Result<Health, 
                 r.oldest_age.unwrap_or_default(),
             )
         }),
-        queued: r.queued_entrypoints.into_iter().zip(r.queued_counts).collect(),
+        queued: r
+            .queued_entrypoints
+            .into_iter()
+            .zip(r.queued_counts)
+            .collect(),
         held: r.held,
         stale: r.stale,
         failed: r.failed,

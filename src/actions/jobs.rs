@@ -676,7 +676,11 @@ async fn first_held_key(session: &Session, jobs: &[JobSpec]) -> Result<Option<us
         return Ok(None);
     }
     let first: Vec<i64> = session
-        .read_sql(&held_key_sql(session), &[&keys, &indices], "checking dedupe keys")
+        .read_sql(
+            &held_key_sql(session),
+            &[&keys, &indices],
+            "checking dedupe keys",
+        )
         .await?;
     Ok(first.first().map(|&i| i as usize))
 }
@@ -823,7 +827,11 @@ pub enum Analyzed {
 /// with statistics that know the new rows (autovacuum may take minutes).
 pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
     let may: MayAnalyze = session
-        .read_one(Statement::MayAnalyzeQueue, &[], "checking ANALYZE privilege")
+        .read_one(
+            Statement::MayAnalyzeQueue,
+            &[],
+            "checking ANALYZE privilege",
+        )
         .await?;
     if !may.permitted {
         return Ok(Analyzed::NotPermitted { role: may.role });

@@ -52,9 +52,12 @@ pub struct MetricsReport {
 /// A scrape that hangs must not hold the connection (or the scrapers) for long.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Three round trips: BEGIN with the timeout, the reads sent together (the
-/// connection pipelines them, each an unnamed statement of one exchange),
-/// COMMIT. Repeatable read: every statement of the scrape sees one snapshot.
+/// Three round trips: the reads are sent together (the connection
+/// pipelines them) right behind BEGIN and the timeout, so the first round
+/// trip begins and prepares them all, the second runs them all, the third
+/// commits (behind a transaction pooler, whose statements are unnamed and
+/// prepared as they run, two). Repeatable read: every statement of the
+/// scrape sees one snapshot.
 pub(super) async fn collect(
     session: &Session,
     window: Duration,
@@ -95,6 +98,10 @@ pub(super) async fn collect(
 /// The installation's tables that do not exist (empty: the schema is present).
 pub(super) async fn missing_tables(session: &Session) -> Result<Vec<String>, ActionError> {
     session
-        .read(Statement::MissingTables, &[], "checking the PgQueuer tables")
+        .read(
+            Statement::MissingTables,
+            &[],
+            "checking the PgQueuer tables",
+        )
         .await
 }

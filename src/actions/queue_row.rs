@@ -34,3 +34,20 @@ by_name! {
         pub payload_bytes: Option<i64>,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::statements::JOB_COLUMNS;
+
+    /// `{job_columns}` names each column as `QueueRow` reads it: a column
+    /// added to one and not the other fails here, not on a live database.
+    #[test]
+    fn job_columns_are_the_queue_row_fields() {
+        let named: Vec<&str> = JOB_COLUMNS
+            .split(',')
+            .map(|c| c.split_whitespace().last().unwrap_or_default())
+            .collect();
+        assert_eq!(named, QueueRow::COLUMNS);
+    }
+}

@@ -92,7 +92,11 @@ pub(super) async fn dashboard(
     // statistics table sort first, as the aggregation would give them new ids.
     let limit = i64::from(limit);
     let statistics = session
-        .read(Statement::DashboardStatistics, &[&limit], "reading statistics")
+        .read(
+            Statement::DashboardStatistics,
+            &[&limit],
+            "reading statistics",
+        )
         .await?;
     let summary = session
         .read(Statement::DashboardSummary, &[], "reading the queue")
@@ -105,7 +109,11 @@ pub(super) async fn dashboard(
 
 pub(super) async fn failed(session: &Session, limit: u32) -> Result<Vec<FailedJob>, ActionError> {
     session
-        .read(Statement::FailedJobs, &[&i64::from(limit)], "reading held jobs")
+        .read(
+            Statement::FailedJobs,
+            &[&i64::from(limit)],
+            "reading held jobs",
+        )
         .await
 }
 

@@ -109,17 +109,20 @@ impl Session {
     ) -> Result<Vec<Row>, ActionError> {
         self.conn
             .client
-            .query_once(sql, params)
+            .query(sql, params)
             .await
             .map_err(|e| missing_schema_or(self, e, context))
     }
 
     /// Run `work` (reads) in one read-only transaction that sees one
     /// snapshot, whose statements the server stops after `timeout`. BEGIN
-    /// and the timeout go out in one round trip; COMMIT ends it when `work`
-    /// succeeded (its failure is reported), ROLLBACK when not. `context`
-    /// words a failure of BEGIN or COMMIT; `work`'s own errors pass
-    /// through (see [`ActionError::stopped_by_timeout`]).
+    /// and the timeout go out in one batch, and `work`'s first statements
+    /// right behind it without waiting for its answer (the connection
+    /// keeps their order), so the transaction costs no round trip of its
+    /// own but the COMMIT. COMMIT ends it when `work` succeeded (its
+    /// failure is reported), ROLLBACK when not. `context` words a failure
+    /// of BEGIN or COMMIT; `work`'s own errors pass through (see
+    /// [`ActionError::stopped_by_timeout`]).
     pub async fn read_only<T>(
         &self,
         timeout: Duration,
@@ -128,23 +131,25 @@ impl Session {
     ) -> Result<T, ActionError> {
         let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
         let client = &self.conn.client;
-        client
-            .batch_execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = {millis}"
-            ))
-            .await
-            .map_err(db_err(context))?;
-        let result = work().await;
-        match result {
-            Ok(value) => {
-                client.batch_execute("COMMIT").await.map_err(db_err(context))?;
+        let begin = format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = {millis}"
+        );
+        // Polled in order: BEGIN is on the wire before any of `work`'s statements.
+        let (begun, result) = tokio::join!(client.batch_execute(&begin), work());
+        match (begun, result) {
+            (Ok(()), Ok(value)) => {
+                client
+                    .batch_execute("COMMIT")
+                    .await
+                    .map_err(db_err(context))?;
                 Ok(value)
             }
-            Err(e) => {
+            (begun, result) => {
                 // Read only: nothing to keep, and a failed read has ended
-                // it anyway; the read's error is the one to report.
+                // it anyway; the first error is the one to report.
                 let _ = client.batch_execute("ROLLBACK").await;
-                Err(e)
+                begun.map_err(db_err(context))?;
+                result
             }
         }
     }

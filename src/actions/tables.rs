@@ -48,7 +48,10 @@ by_name! {
 }
 
 /// The catalog facts of the installation's tables that exist.
-async fn catalog_tables(session: &Session, context: &str) -> Result<Vec<CatalogTable>, ActionError> {
+async fn catalog_tables(
+    session: &Session,
+    context: &str,
+) -> Result<Vec<CatalogTable>, ActionError> {
     let n = &session.names;
     session
         .read(Statement::TableInfo, &[&table_names(n)], context)
@@ -213,7 +216,11 @@ pub(super) fn held_jobs_sql(n: &ObjectNames) -> String {
 
 pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Vec<HeldJob>, ActionError> {
     session
-        .read(Statement::HeldJobs, &[&i64::from(limit)], "reading held jobs")
+        .read(
+            Statement::HeldJobs,
+            &[&i64::from(limit)],
+            "reading held jobs",
+        )
         .await
 }
 

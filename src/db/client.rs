@@ -105,14 +105,6 @@ impl Client {
         }
     }
 
-    /// Parse, bind and run `sql` as an unnamed statement in one exchange,
-    /// in both modes: for a read sent once, where `query` would spend a
-    /// round trip preparing a named statement it then throws away (so reads
-    /// sent together are one round trip, not two).
-    pub async fn query_once(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, Error> {
-        self.inner.query_typed(sql, &typed(params)).await
-    }
-
     pub async fn query_one<Q: Query + ?Sized>(
         &self,
         statement: &Q,

@@ -31,6 +31,12 @@ macro_rules! by_name {
             $($(#[$field_meta])* $field_vis $field: $ty,)*
         }
 
+        impl $name {
+            /// The columns it is read from, in field order.
+            #[allow(dead_code)]
+            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
+        }
+
         impl $crate::db::rows::FromRow for $name {
             fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
                 Ok($name {
