@@ -85,6 +85,17 @@ pub trait Act: Into<Action> {
         false
     }
 
+    /// May take minutes whatever its arguments (a prune deletes batch
+    /// after batch until done): the console runs it on a connection of its
+    /// own, so the tabs keep refreshing meanwhile.
+    const RUNS_ALONE: bool = false;
+
+    /// One line saying what a change did, as the console's dialog and SQL
+    /// log show it (`None`: the outcome's own `Debug`).
+    fn sentence(_output: &Self::Output) -> Option<String> {
+        None
+    }
+
     /// What the action will do, before it runs (the console's confirmation).
     async fn preview(&self, session: &Session) -> Result<preview::Preview, ActionError> {
         Ok(preview::Preview::read_only(

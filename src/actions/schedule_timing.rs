@@ -117,7 +117,21 @@ pub struct Retimed {
     pub applied: bool,
 }
 
-/// What a retiming did, for the audit log and the dialog's outcome.
+/// The console's line for a change: what it did to how many.
+pub fn sentence(timing: Timing, retimed: &Retimed) -> String {
+    let done = match timing {
+        Timing::Pause => "paused",
+        Timing::Resume => "resumed",
+        Timing::Skip => "skipped the next run of",
+        Timing::Postpone(_) => "postponed",
+    };
+    format!(
+        "{done} {}",
+        crate::output::plural(retimed.moved.len(), "schedule")
+    )
+}
+
+/// What a retiming did, for the audit log.
 pub fn summary(timing: Timing, retimed: &Retimed) -> String {
     if !retimed.applied {
         return "nothing changed".into();

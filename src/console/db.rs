@@ -654,9 +654,10 @@ async fn search_alone(target: Target, view: View) -> DbEvent {
 }
 
 /// Actions that may take minutes (a prune of millions of rows deletes in
-/// batches until done): they run on a connection of their own.
+/// batches until done): they run on a connection of their own. Each action
+/// says so itself (`Act::RUNS_ALONE`).
 pub fn runs_alone(action: &Action) -> bool {
-    matches!(action, Action::Prune(_))
+    action.runs_alone()
 }
 
 /// Run an action on a connection opened for it (set up like the query

@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 
 use crate::actions::preview::Preview;
 use crate::actions::{Action, Outcome};
-use crate::output::plural;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -100,76 +99,7 @@ impl SqlLog {
 /// One line saying what a mutation did.
 pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
     let ms = elapsed.as_secs_f64() * 1e3;
-    let what = match outcome {
-        Outcome::Enqueued(r) => {
-            let ids: Vec<String> = r
-                .statuses
-                .iter()
-                .map(|s| match s {
-                    crate::actions::jobs::EnqueueStatus::Enqueued(id) => {
-                        format!("enqueued job {id}")
-                    }
-                    crate::actions::jobs::EnqueueStatus::Updated(id) => {
-                        format!("kept existing job {id} (priority raised if lower)")
-                    }
-                    crate::actions::jobs::EnqueueStatus::Skipped => {
-                        "skipped: a job with this dedupe key is queued or picked".into()
-                    }
-                })
-                .collect();
-            ids.join(", ")
-        }
-        Outcome::Requeued(r) => format!(
-            "requeued {} of {}",
-            r.requeued.len(),
-            plural(r.requested, "job")
-        ),
-        Outcome::Canceled(r)
-        | Outcome::Deleted(r)
-        | Outcome::Purged(r)
-        | Outcome::RequeuedJobs(r) => {
-            format!("{} {}", r.removal.past(), plural(r.count as usize, "job"))
-        }
-        Outcome::SchedulesRemoved(r) => format!("removed {}", plural(r.removed.len(), "schedule")),
-        Outcome::SchedulesDue(d) => format!(
-            "{} of {} due now",
-            d.due.len(),
-            plural(d.requested, "schedule")
-        ),
-        Outcome::SchedulesPaused(r) => format!("paused {}", plural(r.moved.len(), "schedule")),
-        Outcome::SchedulesResumed(r) => format!("resumed {}", plural(r.moved.len(), "schedule")),
-        Outcome::SchedulesSkipped(r) => {
-            format!(
-                "skipped the next run of {}",
-                plural(r.moved.len(), "schedule")
-            )
-        }
-        Outcome::SchedulesPostponed(r) => {
-            format!("postponed {}", plural(r.moved.len(), "schedule"))
-        }
-        Outcome::DurabilitySet(d) => format!(
-            "switched {} to {}",
-            plural(d.changes.len(), "table"),
-            d.level
-        ),
-        Outcome::Pruned(p) => {
-            let table =
-                |t: &Option<crate::actions::prune::TablePrune>| t.as_ref().map_or(0, |t| t.deleted);
-            let mut text = format!(
-                "deleted {} and {} in {}",
-                plural(table(&p.log) as usize, "log row"),
-                plural(table(&p.statistics) as usize, "statistics row"),
-                plural(p.batches() as usize, "batch")
-            );
-            if p.held_back() > 0 {
-                text.push_str(&format!(
-                    "; kept {} not aggregated yet",
-                    plural(p.held_back() as usize, "old log row")
-                ));
-            }
-            text
-        }
-        other => format!("{other:?}"),
-    };
+    // The sentence lives with the action (`Act::sentence`).
+    let what = outcome.sentence().unwrap_or_else(|| format!("{outcome:?}"));
     format!("{what} ({ms:.0} ms)")
 }

@@ -34,6 +34,24 @@ impl Act for Enqueue {
         jobs::command_line(names, &self.jobs, self.on_conflict)
     }
 
+    fn sentence(out: &EnqueueResult) -> Option<String> {
+        use crate::actions::jobs::EnqueueStatus;
+        let each: Vec<String> = out
+            .statuses
+            .iter()
+            .map(|s| match s {
+                EnqueueStatus::Enqueued(id) => format!("enqueued job {id}"),
+                EnqueueStatus::Updated(id) => {
+                    format!("kept existing job {id} (priority raised if lower)")
+                }
+                EnqueueStatus::Skipped => {
+                    "skipped: a job with this dedupe key is queued or picked".into()
+                }
+            })
+            .collect();
+        Some(each.join(", "))
+    }
+
     fn outcome_text(&self, out: &EnqueueResult) -> String {
         use crate::actions::jobs::EnqueueStatus;
         let ids: Vec<String> = out

@@ -52,6 +52,14 @@ macro_rules! job_change {
                 removed.summary()
             }
 
+            fn sentence(r: &Removed) -> Option<String> {
+                Some(format!(
+                    "{} {}",
+                    r.removal.past(),
+                    crate::output::plural(r.count as usize, "job")
+                ))
+            }
+
             /// By filter it goes batch by batch through what may be millions of jobs.
             fn long_running(&self) -> bool {
                 !self.selection.is_ids()
@@ -117,6 +125,11 @@ macro_rules! schedule_retiming {
                 schedule_timing::summary(self.timing(), retimed)
             }
 
+            fn sentence(retimed: &Retimed) -> Option<String> {
+                let timing: Timing = $timing;
+                Some(schedule_timing::sentence(timing, retimed))
+            }
+
             async fn perform(
                 &self,
                 session: &Session,
@@ -152,6 +165,15 @@ macro_rules! register {
             $($Out(<$Type as Act>::Output),)*
         }
 
+        impl Outcome {
+            /// What a change did, in one line (see [`Act::sentence`]).
+            pub fn sentence(&self) -> Option<String> {
+                match self {
+                    $(Outcome::$Out(o) => <$Type as Act>::sentence(o),)*
+                }
+            }
+        }
+
         $(
             impl From<$Type> for Action {
                 fn from(action: $Type) -> Action {
@@ -169,6 +191,13 @@ macro_rules! register {
             pub fn mutates(&self) -> bool {
                 match self {
                     $(Action::$Type(_) => <$Type as Act>::MUTATES,)*
+                }
+            }
+
+            /// Runs on a connection of its own in the console (see [`Act::RUNS_ALONE`]).
+            pub fn runs_alone(&self) -> bool {
+                match self {
+                    $(Action::$Type(_) => <$Type as Act>::RUNS_ALONE,)*
                 }
             }
 

@@ -35,6 +35,11 @@ impl Act for PostponeSchedules {
         pgq(names, &command_args(&self.refs, self.timing()))
     }
 
+    fn sentence(retimed: &Retimed) -> Option<String> {
+        let until = chrono::DateTime::<chrono::Utc>::default();
+        Some(schedule_timing::sentence(Timing::Postpone(until), retimed))
+    }
+
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Retimed, ActionError> {
         schedule_timing::retime(session, &self.refs, self.timing(), dry_run).await
     }

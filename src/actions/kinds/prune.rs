@@ -58,6 +58,26 @@ impl Act for Prune {
         pgq(names, &line)
     }
 
+    const RUNS_ALONE: bool = true;
+
+    fn sentence(p: &Pruned) -> Option<String> {
+        use crate::output::plural;
+        let table = |t: &Option<crate::actions::prune::TablePrune>| t.as_ref().map_or(0, |t| t.deleted);
+        let mut text = format!(
+            "deleted {} and {} in {}",
+            plural(table(&p.log) as usize, "log row"),
+            plural(table(&p.statistics) as usize, "statistics row"),
+            plural(p.batches() as usize, "batch")
+        );
+        if p.held_back() > 0 {
+            text.push_str(&format!(
+                "; kept {} not aggregated yet",
+                plural(p.held_back() as usize, "old log row")
+            ));
+        }
+        Some(text)
+    }
+
     fn outcome_text(&self, out: &Pruned) -> String {
         format!(
             "deleted {} and {} in {}{}",

@@ -31,6 +31,13 @@ impl Act for RemoveSchedules {
         pgq(names, &format!("schedules {}", args.join(" ")))
     }
 
+    fn sentence(out: &Removal) -> Option<String> {
+        Some(format!(
+            "removed {}",
+            crate::output::plural(out.removed.len(), "schedule")
+        ))
+    }
+
     fn outcome_text(&self, out: &Removal) -> String {
         format!(
             "{} {}; {} matched nothing",

@@ -26,6 +26,14 @@ impl Act for Requeue {
         pgq(names, &format!("requeue {}", ids.join(" ")))
     }
 
+    fn sentence(out: &Requeued) -> Option<String> {
+        Some(format!(
+            "requeued {} of {}",
+            out.requeued.len(),
+            plural(out.requested, "job")
+        ))
+    }
+
     fn outcome_text(&self, out: &Requeued) -> String {
         let ids: Vec<String> = out.requeued.iter().map(i64::to_string).collect();
         format!(

@@ -37,6 +37,14 @@ impl Act for SetDurability {
         )
     }
 
+    fn sentence(out: &DurabilitySet) -> Option<String> {
+        Some(format!(
+            "switched {} to {}",
+            crate::output::plural(out.changes.len(), "table"),
+            out.level
+        ))
+    }
+
     fn outcome_text(&self, out: &DurabilitySet) -> String {
         format!(
             "durability {} ({} changed)",
