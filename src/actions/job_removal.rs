@@ -19,6 +19,9 @@
 //! its events) in its own transaction, so an interrupted run leaves whole
 //! batches behind.
 
+use std::cell::RefCell;
+use std::future::Future;
+
 use tokio_postgres::types::ToSql;
 
 use super::browse::DEFAULT_SEARCH_TIMEOUT;
@@ -430,6 +433,33 @@ const WAIT_FOR_HELD: std::time::Duration = std::time::Duration::from_secs(10);
 const HELD_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 /// Attempts of one batch that a deadlock or serialization failure ends.
 const ATTEMPTS: u32 = 5;
+
+tokio::task_local! {
+    /// Told the running total after each batch of a removal; `false`
+    /// stops it between batches (see [`reporting_batches`]).
+    static EACH_BATCH: RefCell<Box<dyn FnMut(u64) -> bool + Send>>;
+}
+
+/// Run `work` (say `actions::run` of a job change) with `each_batch` told
+/// the running total after every batch of the removal inside it: how the
+/// command line shows progress and stops on a signal while the action runs
+/// through the one door every action goes through.
+pub async fn reporting_batches<F: Future>(
+    each_batch: impl FnMut(u64) -> bool + Send + 'static,
+    work: F,
+) -> F::Output {
+    EACH_BATCH
+        .scope(RefCell::new(Box::new(each_batch)), work)
+        .await
+}
+
+/// A batch is done: whether to go on (always, unless [`reporting_batches`]
+/// says otherwise).
+pub fn batch_done(done: u64) -> bool {
+    EACH_BATCH
+        .try_with(|each| (each.borrow_mut())(done))
+        .unwrap_or(true)
+}
 
 /// Remove the selected jobs. `keep_going` is asked after each batch with
 /// the number removed so far; `false` stops there (a signal). On a dry run

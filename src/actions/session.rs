@@ -134,8 +134,12 @@ impl Session {
         let begin = format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = {millis}"
         );
-        // Polled in order: BEGIN is on the wire before any of `work`'s statements.
-        let (begun, result) = tokio::join!(client.batch_execute(&begin), work());
+        // Polled in order: BEGIN is on the wire before any of `work`'s
+        // statements. Boxed: `work` may be large (a search's page loop), and
+        // an action's future holds every kind's inline, on a worker's stack
+        // when first polled.
+        let work = Box::pin(work());
+        let (begun, result) = tokio::join!(client.batch_execute(&begin), work);
         match (begun, result) {
             (Ok(()), Ok(value)) => {
                 client

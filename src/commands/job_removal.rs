@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::{CommandContext, CommandError, object_names, open_session};
 use crate::actions::job_removal::{self, Removal, Removed};
 use crate::actions::job_selection::JobSelection;
-use crate::actions::kinds::{CancelJobs, DeleteJobs, PurgeJobs, RequeueJobs};
-use crate::actions::{self, Act, Session};
+use crate::actions::kinds::{CancelJobs, DeleteJobs, JobChange, PurgeJobs, RequeueJobs};
+use crate::actions::{self, Session};
 use crate::cli::{CancelArgs, Confirm, DeleteArgs, JobChangeArgs, PurgeArgs, RequeueArgs};
 use crate::db::signal::{Signals, StopSignal};
 use crate::output::{self, Exit, plural};
@@ -66,7 +66,7 @@ fn selection(args: &JobChangeArgs) -> Result<JobSelection, CommandError> {
     }
 }
 
-async fn run<A: Act<Output = Removed>>(
+async fn run<A: JobChange>(
     ctx: &CommandContext,
     removal: Removal,
     action: &A,
@@ -105,7 +105,6 @@ async fn run<A: Act<Output = Removed>>(
         }
         counted = Some(found);
     }
-    actions::refuse_writes(&session, || action.command_line(&session.names)).await?;
     let (removed, signal) =
         with_progress(&session, action, removal, selection, counted, signals).await?;
     report(ctx, &removed, signal);
@@ -119,7 +118,7 @@ async fn run<A: Act<Output = Removed>>(
 
 /// Run the removal with a progress bar on a terminal; a stop signal stops
 /// it between batches (a batch is never cut in half). Says which signal.
-async fn with_progress<A: Act<Output = Removed>>(
+async fn with_progress<A: JobChange>(
     session: &Session,
     action: &A,
     removal: Removal,
@@ -135,7 +134,10 @@ async fn with_progress<A: Act<Output = Removed>>(
             *stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(signal);
         })
     };
-    let stopped = || *stop.lock().unwrap_or_else(|e| e.into_inner());
+    let stopped = {
+        let stop = stop.clone();
+        move || *stop.lock().unwrap_or_else(|e| e.into_inner())
+    };
     let progress = if selection.is_ids() || !std::io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
     } else {
@@ -150,14 +152,18 @@ async fn with_progress<A: Act<Output = Removed>>(
         indicatif::ProgressBar::new(n)
     };
     let bound = counted.as_ref().map(job_removal::Counted::bound);
-    // Driven here rather than through `actions::run` (progress, signals),
-    // so logged here: the audit log sees every change.
-    let mut on_batch = |done| {
-        progress.set_position(done);
-        stopped().is_none()
+    let action = action.clone().within(bound);
+    // Through `actions::run` like every change (refused when read-only,
+    // audited); each batch moves the bar, and a signal stops it.
+    let each_batch = {
+        let (progress, stopped) = (progress.clone(), stopped.clone());
+        move |done| {
+            progress.set_position(done);
+            stopped().is_none()
+        }
     };
-    let removing = job_removal::remove(session, removal, selection, bound, false, &mut on_batch);
-    let result = actions::audit::audited(session, action, removing).await;
+    let result =
+        job_removal::reporting_batches(each_batch, actions::run(session, &action, false)).await;
     watcher.abort();
     progress.finish_and_clear();
     let removed = result?;

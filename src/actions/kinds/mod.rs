@@ -72,7 +72,7 @@ macro_rules! job_change {
                     &self.selection,
                     self.bound,
                     dry_run,
-                    &mut |_| true,
+                    &mut job_removal::batch_done,
                 )
                 .await
             }
@@ -82,7 +82,19 @@ macro_rules! job_change {
                 job_removal::preview(session, Self::REMOVAL, &self.selection, line).await
             }
         }
+
+        impl super::JobChange for $Type {
+            fn within(self, bound: Option<Bound>) -> Self {
+                $Type { bound, ..self }
+            }
+        }
     };
+}
+
+/// A job change by selection ([`CancelJobs`], [`DeleteJobs`], [`PurgeJobs`],
+/// [`RequeueJobs`]), to be run within the bound its count confirmed.
+pub trait JobChange: Act<Output = super::job_removal::Removed> + Clone {
+    fn within(self, bound: Option<super::job_removal::Bound>) -> Self;
 }
 
 /// Pause, resume and skip are one shape: schedule refs and a [`Timing`]
