@@ -11,7 +11,7 @@ use crate::actions::kinds::{ListJobs, ShowJob};
 use crate::actions::payload::{PayloadView, preview};
 use crate::actions::{self, Act, ActionError};
 use crate::cli::JobsArgs;
-use crate::console::ui::format::{age, relative};
+use crate::output::format::{age, relative};
 use crate::output::{self, Exit, escape_line, py_datetime, table};
 
 /// The action `args` ask for; a filter that cannot select anything is wrong use.

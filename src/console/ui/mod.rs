@@ -7,7 +7,6 @@
 pub mod confirm;
 mod dialog;
 pub mod fit;
-pub mod format;
 mod help;
 pub mod scroll_text;
 pub mod widgets;

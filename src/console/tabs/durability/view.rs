@@ -14,7 +14,7 @@ use crate::actions::prune::{BACKLOG_COUNT_LIMIT, age_text};
 use crate::actions::tables::TablesReport;
 use crate::console::keymap::Command;
 use crate::console::tabs::Screen;
-use crate::console::ui::format::{group, relative};
+use crate::output::format::{group, relative};
 use crate::settings::durability::Durability;
 use crate::settings::durability::TableRole;
 

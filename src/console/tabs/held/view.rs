@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::{HeldTab, traceback_text};
 use crate::console::tabs::Screen;
-use crate::console::ui::format::relative;
+use crate::output::format::relative;
 use crate::output::escape_line;
 
 fn first_line(tb: &Option<serde_json::Value>) -> String {

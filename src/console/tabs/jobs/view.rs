@@ -14,7 +14,7 @@ use crate::actions::browse::{JobDetail, Order};
 use crate::actions::payload::preview;
 use crate::console::tabs::Screen;
 use crate::console::tabs::held::traceback_text;
-use crate::console::ui::format::{AGE_WIDTH, age, relative};
+use crate::output::format::{AGE_WIDTH, age, relative};
 use crate::console::ui::scroll_text::Rows;
 use crate::console::ui::widgets::centered;
 use crate::output::escape_line;

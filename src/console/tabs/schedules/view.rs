@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap}
 
 use super::{SchedulesTab, is_stale};
 use crate::console::tabs::Screen;
-use crate::console::ui::format::age;
+use crate::output::format::age;
 use crate::console::ui::widgets::centered;
 
 /// `in 4m05s` / `4m05s ago`.

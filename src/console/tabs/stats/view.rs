@@ -15,7 +15,7 @@ use super::StatsTab;
 use crate::actions::latency::{Latency, Percentiles};
 use crate::actions::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
 use crate::console::tabs::Screen;
-use crate::console::ui::format::{age, count, duration, percent};
+use crate::output::format::{age, count, duration, percent};
 
 const CHART_HEIGHT: u16 = 9;
 const LATENCY_HEIGHT: u16 = 3;

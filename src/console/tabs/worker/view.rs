@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::{WorkerTab, finished};
 use crate::console::tabs::Screen;
-use crate::console::ui::format::{age, count};
+use crate::output::format::{age, count};
 use crate::output::plural;
 use crate::worker::WorkerState;
 

@@ -12,7 +12,7 @@ use super::WorkersTab;
 use crate::actions::live_workers::ALIVE_WINDOW_SECONDS;
 use crate::actions::workers::{LAST_PICKED_WINDOW, STALE_AFTER, WorkerRow};
 use crate::console::tabs::Screen;
-use crate::console::ui::format::{age, count};
+use crate::output::format::{age, count};
 
 /// Header lines (who is alive, what was last picked), the workers (as many
 /// rows as there are, up to half the height), and the selected worker's jobs.

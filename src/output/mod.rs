@@ -1,5 +1,8 @@
 //! How scripted commands speak: results on stdout, diagnostics on stderr, and
-//! one exit code per outcome.
+//! one exit code per outcome; [`format`] words numbers, ages and sizes for
+//! every surface (commands, the console, the action layer's sentences).
+
+pub mod format;
 
 use std::borrow::Cow;
 use std::io::Write;
