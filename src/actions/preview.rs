@@ -149,21 +149,6 @@ pub(super) async fn rewrite_bytes(
     Ok(sizes.into_iter().sum())
 }
 
-pub fn human_bytes(bytes: i64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// The preview of any action, as the console passes them ([`Action`]).
 pub async fn preview(session: &Session, action: &super::Action) -> Result<Preview, ActionError> {
     action.preview(session).await

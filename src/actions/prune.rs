@@ -22,6 +22,7 @@ use serde::Serialize;
 use super::{ActionError, Session, db_err};
 use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
+pub use crate::output::format::age_text;
 use crate::settings::names::ObjectNames;
 
 /// Rows per statement unless `--batch-size` says otherwise.
@@ -333,23 +334,6 @@ impl TablePrune {
         self.deleted += gone;
         self.max_batch_ms = self.max_batch_ms.max(began.elapsed().as_secs_f64() * 1e3);
         control.deleted.fetch_add(gone, Ordering::Relaxed);
-    }
-}
-
-/// `30d`, `12h`, `90m`, `45s`, `1500ms`: an age as `--…-older-than` takes it.
-pub fn age_text(age: Duration) -> String {
-    let ms = age.as_millis();
-    let secs = age.as_secs();
-    if !ms.is_multiple_of(1000) {
-        format!("{ms}ms")
-    } else if secs > 0 && secs.is_multiple_of(86_400) {
-        format!("{}d", secs / 86_400)
-    } else if secs > 0 && secs.is_multiple_of(3_600) {
-        format!("{}h", secs / 3_600)
-    } else if secs > 0 && secs.is_multiple_of(60) {
-        format!("{}m", secs / 60)
-    } else {
-        format!("{secs}s")
     }
 }
 

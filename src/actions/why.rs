@@ -18,6 +18,7 @@ use super::reasons::{Reason, ReasonKind};
 use super::{ActionError, Session};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
+use crate::output::format::span;
 use crate::settings::names::ObjectNames;
 
 /// How far back "recently" reaches: picks and finished jobs of the last 5 min.
@@ -117,23 +118,6 @@ pub(super) async fn detail(
         Utc::now(),
     );
     Ok(detail)
-}
-
-/// A span of time as people say it: `12 s`, `42 min`, `3 h 5 min`, `2 d 4 h`.
-pub fn span(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..90 => format!("{s} s"),
-        90..3_600 => format!("{} min", (s + 30) / 60),
-        3_600..86_400 => match (s % 3_600) / 60 {
-            0 => format!("{} h", s / 3_600),
-            m => format!("{} h {m} min", s / 3_600),
-        },
-        _ => match (s % 86_400) / 3_600 {
-            0 => format!("{} d", s / 86_400),
-            h => format!("{} d {h} h", s / 86_400),
-        },
-    }
 }
 
 fn jobs(n: i64) -> String {
@@ -498,7 +482,7 @@ fn schedule_reason(s: &ScheduleFacts) -> Reason {
 
 #[cfg(test)]
 mod tests {
-    use super::span;
+    use crate::output::format::span;
 
     #[test]
     fn spans_read_as_people_say_them() {

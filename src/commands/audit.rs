@@ -5,6 +5,7 @@ use std::io::BufRead;
 
 use super::{CommandContext, CommandError};
 use crate::actions::audit::Entry;
+use crate::output::format::human_ms;
 use crate::output::{self, Exit, plural};
 use crate::settings::audit::{Since, audit_path};
 use crate::settings::config::Config;
@@ -90,12 +91,4 @@ fn text_line(e: &Entry) -> String {
         "{}  {}@{}  {target}  {}  {outcome}{duration}",
         e.time, e.user, e.host, e.command
     )
-}
-
-fn human_ms(ms: f64) -> String {
-    if ms < 1_000.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{:.1} s", ms / 1e3)
-    }
 }

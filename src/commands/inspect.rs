@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::activity::{LogQuery, LogRow, ThroughputReport};
-use crate::actions::preview::human_bytes;
 use crate::actions::tables::{SizeReport, TableObject};
 use crate::actions::{self, kinds};
 use crate::cli::{Command, LogArgs};
+use crate::output::format::human_bytes;
 use crate::output::{self, Exit, py_datetime, table};
 
 pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit, CommandError> {

@@ -31,6 +31,8 @@ use rustls::{
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::sync::mpsc;
+
+use crate::output::format::format_duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{AsyncMessage, NoTls, Socket};
@@ -150,17 +152,6 @@ impl fmt::Display for ConnectCause {
                 f.write_str(&parts.join("; "))
             }
         }
-    }
-}
-
-/// `10s`, `1.5s`, `250ms`.
-fn format_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{}s", d.as_secs_f64())
     }
 }
 

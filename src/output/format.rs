@@ -1,4 +1,7 @@
-//! Compact number and duration text for narrow columns.
+//! How pgq words numbers, ages, durations, sizes and counts: compact
+//! forms for the console's narrow columns, spoken ones for sentences.
+
+use std::time::Duration;
 
 /// `987`, `12,345`, `123.4k`, `12.3M`: at most 7 characters.
 pub fn count(n: i64) -> String {
@@ -85,6 +88,97 @@ pub fn relative(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono:
     }
 }
 
+/// A count that reads naturally: "1 statement", "3 statements",
+/// "1 retry", "2 retries", "0 jobs". The last word of `word` (singular) is
+/// made plural by the regular English rules, which is all pgq's nouns need.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {}", plural_of(word))
+    }
+}
+
+fn plural_of(word: &str) -> String {
+    let vowel = |c: char| "aeiou".contains(c);
+    let mut chars = word.chars().rev();
+    match (chars.next(), chars.next()) {
+        (Some('y'), Some(c)) if !vowel(c) => format!("{}ies", &word[..word.len() - 1]),
+        (Some('s' | 'x'), _) => format!("{word}es"),
+        (Some('h'), Some('c' | 's')) => format!("{word}es"),
+        _ => format!("{word}s"),
+    }
+}
+
+/// `512 B`, `1.5 kB`, `3.2 GB` (powers of 1024).
+pub fn human_bytes(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// A span of time as people say it: `12 s`, `42 min`, `3 h 5 min`, `2 d 4 h`.
+pub fn span(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..90 => format!("{s} s"),
+        90..3_600 => format!("{} min", (s + 30) / 60),
+        3_600..86_400 => match (s % 3_600) / 60 {
+            0 => format!("{} h", s / 3_600),
+            m => format!("{} h {m} min", s / 3_600),
+        },
+        _ => match (s % 86_400) / 3_600 {
+            0 => format!("{} d", s / 86_400),
+            h => format!("{} d {h} h", s / 86_400),
+        },
+    }
+}
+
+/// `30d`, `12h`, `90m`, `45s`, `1500ms`: an age as `--…-older-than` takes it.
+pub fn age_text(age: Duration) -> String {
+    let ms = age.as_millis();
+    let secs = age.as_secs();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else if secs > 0 && secs.is_multiple_of(86_400) {
+        format!("{}d", secs / 86_400)
+    } else if secs > 0 && secs.is_multiple_of(3_600) {
+        format!("{}h", secs / 3_600)
+    } else if secs > 0 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// `10s`, `1.5s`, `250ms`.
+pub fn format_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs_f64())
+    }
+}
+
+pub fn human_ms(ms: f64) -> String {
+    if ms < 1_000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1e3)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +224,16 @@ mod tests {
         assert_eq!(duration(Some(59.7)), "1m00s");
         assert_eq!(duration(Some(185.0)), "3m05s");
         assert_eq!(duration(Some(7_980.0)), "2h13m");
+    }
+
+    #[test]
+    fn counts_read_naturally() {
+        assert_eq!(plural(1, "schedule"), "1 schedule");
+        assert_eq!(plural(0, "schedule"), "0 schedules");
+        assert_eq!(plural(3, "held job"), "3 held jobs");
+        assert_eq!(plural(2, "retry"), "2 retries");
+        assert_eq!(plural(2, "day"), "2 days");
+        assert_eq!(plural(2, "match"), "2 matches");
+        assert_eq!(plural(1, "byte"), "1 byte");
     }
 }

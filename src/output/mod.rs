@@ -4,6 +4,8 @@
 
 pub mod format;
 
+pub use format::plural;
+
 use std::borrow::Cow;
 use std::io::Write;
 use std::process::ExitCode;
@@ -164,28 +166,6 @@ pub fn error(line: &str) {
     status(&format!("error: {line}"));
 }
 
-/// A count that reads naturally: "1 statement", "3 statements",
-/// "1 retry", "2 retries", "0 jobs". The last word of `word` (singular) is
-/// made plural by the regular English rules, which is all pgq's nouns need.
-pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {}", plural_of(word))
-    }
-}
-
-fn plural_of(word: &str) -> String {
-    let vowel = |c: char| "aeiou".contains(c);
-    let mut chars = word.chars().rev();
-    match (chars.next(), chars.next()) {
-        (Some('y'), Some(c)) if !vowel(c) => format!("{}ies", &word[..word.len() - 1]),
-        (Some('s' | 'x'), _) => format!("{word}es"),
-        (Some('h'), Some('c' | 's')) => format!("{word}es"),
-        _ => format!("{word}s"),
-    }
-}
-
 /// An aligned text table in PGQueuer's default ("pretty") look. Each cell is
 /// one line, escaped: a newline or escape sequence in a value cannot add
 /// rows or move the columns (comfy-table pads by display width).
@@ -219,21 +199,5 @@ pub fn json_line<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_string(value) {
         Ok(text) => text + "\n",
         Err(e) => format!("{{\"error\":\"cannot serialise output: {e}\"}}\n"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plural;
-
-    #[test]
-    fn counts_read_naturally() {
-        assert_eq!(plural(1, "schedule"), "1 schedule");
-        assert_eq!(plural(0, "schedule"), "0 schedules");
-        assert_eq!(plural(3, "held job"), "3 held jobs");
-        assert_eq!(plural(2, "retry"), "2 retries");
-        assert_eq!(plural(2, "day"), "2 days");
-        assert_eq!(plural(2, "match"), "2 matches");
-        assert_eq!(plural(1, "byte"), "1 byte");
     }
 }

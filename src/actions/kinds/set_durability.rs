@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use crate::actions::preview::{Preview, dry_run, human_bytes, rewrite_bytes};
+use crate::actions::preview::{Preview, dry_run, rewrite_bytes};
+use crate::output::format::human_bytes;
 use crate::output::plural;
 use crate::actions::schema::{self, DurabilitySet};
 use crate::actions::{Act, ActionError, Session, pgq};

@@ -9,11 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::{DurabilityTab, meaning};
-use crate::actions::preview::human_bytes;
 use crate::actions::prune::{BACKLOG_COUNT_LIMIT, age_text};
 use crate::actions::tables::TablesReport;
 use crate::console::keymap::Command;
 use crate::console::tabs::Screen;
+use crate::output::format::human_bytes;
 use crate::output::format::{group, relative};
 use crate::settings::durability::Durability;
 use crate::settings::durability::TableRole;

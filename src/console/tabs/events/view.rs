@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Table
 use super::EventsTab;
 use crate::console::tabs::Screen;
 use crate::console::tabs::list::window;
-use crate::output::format::group;
 use crate::console::ui::widgets::centered;
+use crate::output::format::group;
 use crate::output::{escape_block, escape_line};
 
 /// A header line above the table.

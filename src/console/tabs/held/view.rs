@@ -8,8 +8,8 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::{HeldTab, traceback_text};
 use crate::console::tabs::Screen;
-use crate::output::format::relative;
 use crate::output::escape_line;
+use crate::output::format::relative;
 
 fn first_line(tb: &Option<serde_json::Value>) -> String {
     tb.as_ref()

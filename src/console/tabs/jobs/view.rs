@@ -14,10 +14,10 @@ use crate::actions::browse::{JobDetail, Order};
 use crate::actions::payload::preview;
 use crate::console::tabs::Screen;
 use crate::console::tabs::held::traceback_text;
-use crate::output::format::{AGE_WIDTH, age, relative};
 use crate::console::ui::scroll_text::Rows;
 use crate::console::ui::widgets::centered;
 use crate::output::escape_line;
+use crate::output::format::{AGE_WIDTH, age, relative};
 
 fn layout(area: Rect) -> [Rect; 2] {
     Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area)

@@ -9,8 +9,8 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap}
 
 use super::{SchedulesTab, is_stale};
 use crate::console::tabs::Screen;
-use crate::output::format::age;
 use crate::console::ui::widgets::centered;
+use crate::output::format::age;
 
 /// `in 4m05s` / `4m05s ago`.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
