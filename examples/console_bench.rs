@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use pgq::actions::Outcome;
-use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
+use pgq::actions::reports::stats::{
+    Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow,
+};
 use pgq::actions::{Session, kinds, run};
 use pgq::console::app::{App, AppOptions, Tab};
 use pgq::console::db::{DbEvent, View};

@@ -470,7 +470,7 @@ pub struct LogArgs {
     pub entrypoint: Vec<String>,
     /// Only rows with this status
     #[arg(long, value_enum)]
-    pub status: Option<crate::actions::job_filter::JobStatus>,
+    pub status: Option<crate::actions::jobs::filter::JobStatus>,
     /// Only rows of this job id
     #[arg(long, value_name = "ID", allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(1..))]
     pub job: Option<i64>,
@@ -501,7 +501,7 @@ pub struct PruneArgs {
     #[arg(long = "entrypoint", value_name = "NAME")]
     pub entrypoints: Vec<String>,
     /// Rows deleted per statement (each its own transaction)
-    #[arg(long, default_value_t = crate::actions::prune::DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, default_value_t = crate::actions::retention::prune::DEFAULT_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_size: u32,
     /// Print the statements and the counts; delete nothing
     #[arg(long)]
@@ -687,7 +687,7 @@ Examples:
 pub struct JobFilterArgs {
     /// queued, picked, failed; with --history: successful, exception, canceled, deleted
     #[arg(long, value_enum)]
-    pub status: Option<crate::actions::job_filter::JobStatus>,
+    pub status: Option<crate::actions::jobs::filter::JobStatus>,
     /// Only this entrypoint; repeatable
     #[arg(short, long, value_name = "NAME")]
     pub entrypoint: Vec<String>,
@@ -716,8 +716,8 @@ pub struct JobFilterArgs {
 
 impl JobFilterArgs {
     /// The filter these flags spell.
-    pub fn filter(&self) -> crate::actions::job_filter::JobFilter {
-        crate::actions::job_filter::JobFilter {
+    pub fn filter(&self) -> crate::actions::jobs::filter::JobFilter {
+        crate::actions::jobs::filter::JobFilter {
             status: self.status,
             entrypoints: self.entrypoint.clone(),
             priority_min: self.priority_min,
@@ -728,7 +728,7 @@ impl JobFilterArgs {
             search: self
                 .search
                 .as_deref()
-                .map(crate::actions::job_filter::Search::parse),
+                .map(crate::actions::jobs::filter::Search::parse),
             older_than: self.older_than,
         }
     }

@@ -12,34 +12,16 @@
 //! A dry run goes through the same code and stops before applying, so a
 //! preview is exactly what would run.
 
-pub mod activity;
 pub mod audit;
-pub mod browse;
-pub mod check;
-pub mod job_filter;
-pub mod job_removal;
-pub mod job_selection;
 pub mod jobs;
-pub mod json_indent;
 pub mod kinds;
-pub mod latency;
-pub mod live_workers;
-pub mod metrics;
-pub mod payload;
 pub mod preview;
-pub mod prune;
-pub mod queue_row;
-pub mod reasons;
 pub mod record;
 pub mod reports;
-pub mod schedule_timing;
+pub mod retention;
 pub mod schedules;
 pub mod schema;
 pub mod session;
-pub mod stats;
-pub mod tables;
-pub mod why;
-pub mod workers;
 
 use crate::schema::plan::DriftError;
 use crate::settings::names::ObjectNames;
@@ -142,7 +124,7 @@ pub enum ActionError {
     #[error("refused through a transaction pooler: {0}")]
     NeedsSession(String),
     #[error(transparent)]
-    Filter(#[from] job_filter::FilterError),
+    Filter(#[from] jobs::filter::FilterError),
     #[error("job {id} is neither in the queue nor in the log")]
     UnknownJob { id: i64 },
     #[error("no schedule of entrypoint {entrypoint:?}")]
@@ -239,10 +221,13 @@ pub async fn execute(
 pub fn pgq(names: &ObjectNames, rest: &str) -> String {
     let mut line = String::from("pgq");
     if let Some(schema) = &names.schema {
-        line.push_str(&format!(" --schema {}", jobs::shell_quote(schema)));
+        line.push_str(&format!(" --schema {}", jobs::enqueue::shell_quote(schema)));
     }
     if !names.prefix.is_empty() {
-        line.push_str(&format!(" --prefix {}", jobs::shell_quote(&names.prefix)));
+        line.push_str(&format!(
+            " --prefix {}",
+            jobs::enqueue::shell_quote(&names.prefix)
+        ));
     }
     format!("{line} {rest}")
 }
@@ -253,7 +238,7 @@ pub fn psql(statements: &[String]) -> String {
     let mut line = String::from("psql");
     for sql in statements {
         line.push_str(" -c ");
-        line.push_str(&jobs::shell_quote(sql));
+        line.push_str(&jobs::enqueue::shell_quote(sql));
     }
     line
 }

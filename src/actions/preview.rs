@@ -6,7 +6,7 @@
 //! applied statements lets tests and the console's SQL log check that.
 //! This module holds the shape and the wording helpers they share.
 
-use super::jobs::{Conflict, JobSpec, enqueue_statement};
+use super::jobs::enqueue::{Conflict, JobSpec, enqueue_statement};
 use super::record::recording;
 use super::{Act, ActionError, Session, run};
 

@@ -6,9 +6,9 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::{CommandContext, CommandError, object_names, open_session};
-use crate::actions::browse::{JobDetail, JobsPage, Order, PageRequest};
+use crate::actions::jobs::browse::{JobDetail, JobsPage, Order, PageRequest};
+use crate::actions::jobs::payload::{PayloadView, preview};
 use crate::actions::kinds::{ListJobs, ShowJob};
-use crate::actions::payload::{PayloadView, preview};
 use crate::actions::{self, Act, ActionError};
 use crate::cli::JobsArgs;
 use crate::output::format::{age, relative};
@@ -53,7 +53,7 @@ pub(super) async fn jobs(ctx: &CommandContext, args: &JobsArgs) -> Result<Exit, 
     let page = actions::run(&session, &action, false).await?;
     if ctx.json && args.payload {
         let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
-        let payloads = crate::actions::browse::payloads(&session, &ids).await?;
+        let payloads = crate::actions::jobs::browse::payloads(&session, &ids).await?;
         let mut value = serde_json::to_value(&page).unwrap_or_default();
         if let Some(rows) = value.get_mut("rows").and_then(|r| r.as_array_mut()) {
             for (row, job) in rows.iter_mut().zip(&page.rows) {

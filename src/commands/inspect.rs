@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use super::CommandContext;
 use super::{CommandError, object_names, open_session};
-use crate::actions::activity::{LogQuery, LogRow, ThroughputReport};
-use crate::actions::tables::{SizeReport, TableObject};
+use crate::actions::reports::activity::{LogQuery, LogRow, ThroughputReport};
+use crate::actions::schema::tables::{SizeReport, TableObject};
 use crate::actions::{self, kinds};
 use crate::cli::{Command, LogArgs};
 use crate::output::format::human_bytes;

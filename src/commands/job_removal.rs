@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::{CommandContext, CommandError, object_names, open_session};
-use crate::actions::job_removal::{self, Removal, Removed};
-use crate::actions::job_selection::JobSelection;
+use crate::actions::jobs::removal::{self, Removal, Removed};
+use crate::actions::jobs::selection::JobSelection;
 use crate::actions::kinds::{CancelJobs, DeleteJobs, JobChange, PurgeJobs, RequeueJobs};
 use crate::actions::{self, Session};
 use crate::cli::{CancelArgs, Confirm, DeleteArgs, JobChangeArgs, PurgeArgs, RequeueArgs};
@@ -91,7 +91,7 @@ async fn run<A: JobChange>(
     // A count shown is a bound: what is removed is at most what it saw.
     let mut counted = None;
     if !selection.is_ids() && !confirm.yes {
-        let found = job_removal::count(&session, removal, selection, None).await?;
+        let found = removal::count(&session, removal, selection, None).await?;
         if found.count > 1 {
             return Err(CommandError::Usage(format!(
                 "{} match {}; add --yes to {} them (--dry-run shows the SQL)",
@@ -123,7 +123,7 @@ async fn with_progress<A: JobChange>(
     action: &A,
     removal: Removal,
     selection: &JobSelection,
-    counted: Option<job_removal::Counted>,
+    counted: Option<removal::Counted>,
     mut signals: Signals,
 ) -> Result<(Removed, Option<StopSignal>), CommandError> {
     let stop: Arc<std::sync::Mutex<Option<StopSignal>>> = Arc::default();
@@ -144,14 +144,14 @@ async fn with_progress<A: JobChange>(
         let n = match &counted {
             Some(c) => c.count,
             None => {
-                job_removal::count(session, removal, selection, None)
+                removal::count(session, removal, selection, None)
                     .await?
                     .count
             }
         };
         indicatif::ProgressBar::new(n)
     };
-    let bound = counted.as_ref().map(job_removal::Counted::bound);
+    let bound = counted.as_ref().map(removal::Counted::bound);
     let action = action.clone().within(bound);
     // Through `actions::run` like every change (refused when read-only,
     // audited); each batch moves the bar, and a signal stops it.
@@ -163,7 +163,7 @@ async fn with_progress<A: JobChange>(
         }
     };
     let result =
-        job_removal::reporting_batches(each_batch, actions::run(session, &action, false)).await;
+        removal::reporting_batches(each_batch, actions::run(session, &action, false)).await;
     watcher.abort();
     progress.finish_and_clear();
     let removed = result?;
@@ -234,7 +234,7 @@ fn dry_run(
     selection: &JobSelection,
     removed: &Removed,
 ) -> Result<Exit, CommandError> {
-    let (statements, parameters) = job_removal::statements(session, removal, selection)?;
+    let (statements, parameters) = removal::statements(session, removal, selection)?;
     if ctx.json {
         output::stdout_exact(&output::json_line(&serde_json::json!({
             "action": removal.command(),

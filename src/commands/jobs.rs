@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::CommandContext;
 use super::{CommandError, object_names, open_session};
-use crate::actions::jobs::{
+use crate::actions::jobs::enqueue::{
     Analyzed, BulkCause, Conflict, EnqueueResult, EnqueueStatus, JobSpec, Requeued, analyze_queue,
     enqueue_bulk, repeated_keys,
 };

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{CommandContext, CommandError, object_names, open_session};
 use crate::actions::kinds::Prune;
-use crate::actions::prune::{Pruned, Retention, TablePrune};
+use crate::actions::retention::prune::{Pruned, Retention, TablePrune};
 use crate::actions::{self, Act};
 use crate::cli::PruneArgs;
 use crate::db::signal::{Signals, StopSignal};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Local, Utc};
 use super::CommandContext;
 use super::{CommandError, object_names, open_session};
 use crate::actions::reports::DashboardReport;
-use crate::actions::workers::WorkerRow;
+use crate::actions::reports::workers::WorkerRow;
 use crate::actions::{self, kinds};
 use crate::cli::Command;
 use crate::output::{self, Exit, py_datetime, table};
@@ -124,7 +124,7 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
             let picked = match alive {
                 Some(_) => {
                     let last = kinds::LastPicked {
-                        window: actions::workers::LAST_PICKED_WINDOW,
+                        window: actions::reports::workers::LAST_PICKED_WINDOW,
                     };
                     actions::run(&session, &last, false).await?
                 }
@@ -195,7 +195,7 @@ pub(super) async fn run(ctx: &CommandContext, command: &Command) -> Result<Exit,
 }
 
 /// "Last picked: send_email 3 s ago, resize_image 125 s ago" (last hour).
-fn last_picked_line(picked: &[actions::workers::EntrypointPicked]) -> String {
+fn last_picked_line(picked: &[actions::reports::workers::EntrypointPicked]) -> String {
     if picked.is_empty() {
         return "Last picked: nothing in the last hour\n".into();
     }

@@ -6,13 +6,13 @@
 //! reported on stderr, and a value that matches nothing is an error (exit 1)
 //! that removes nothing at all — the check and the delete share one
 //! transaction — unless `--ignore-missing` is given. `--pause`, `--resume`,
-//! `--skip` and `--postpone` move `next_run` (`actions::schedule_timing`)
+//! `--skip` and `--postpone` move `next_run` (`actions::schedules::timing`)
 //! with the same rules; a paused schedule lists as `paused`.
 
 use chrono::{DateTime, Local, SecondsFormat, TimeZone, Utc};
 
 use super::{CommandError, object_names, open_session};
-use crate::actions::schedule_timing::{Retimed, Timing, describe, is_paused};
+use crate::actions::schedules::timing::{Retimed, Timing, describe, is_paused};
 use crate::actions::schedules::{ListedSchedule, Removal, Schedule, ScheduleRef};
 use crate::actions::{self, Action, Outcome, Session, kinds};
 use crate::cli::Command;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::CommandError;
-use crate::actions::live_workers::HealthSenders;
+use crate::actions::reports::live_workers::HealthSenders;
 use crate::commands::CommandContext;
 use crate::db::listener::{Backoff, Heard, ListenSpec, Listener};
 use crate::db::signal::Signals;

@@ -86,12 +86,12 @@ impl View {
             View::Tables => kinds::TableInfo.into(),
             View::Held => kinds::HeldJobs { limit: HELD_LIMIT }.into(),
             View::Workers => kinds::Workers {
-                stale_after: crate::actions::workers::STALE_AFTER,
+                stale_after: crate::actions::reports::workers::STALE_AFTER,
                 job_limit: WORKER_JOBS_LIMIT,
             }
             .into(),
             View::LastPicked => kinds::LastPicked {
-                window: crate::actions::workers::LAST_PICKED_WINDOW,
+                window: crate::actions::reports::workers::LAST_PICKED_WINDOW,
             }
             .into(),
             View::Jobs(list) => (**list).clone().into(),
@@ -704,7 +704,7 @@ async fn run_job(session: &Session, job: Job) -> DbEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::stats::StatsWindow;
+    use crate::actions::reports::stats::StatsWindow;
 
     #[test]
     fn refreshes_coalesce_and_actions_go_first() {

@@ -18,7 +18,7 @@ use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream};
 use futures_util::StreamExt;
 
-use crate::actions::stats::StatsWindow;
+use crate::actions::reports::stats::StatsWindow;
 use crate::settings::config::{Config, ThemeName};
 use app::{App, AppOptions, Effect, Tab};
 use theme::Theme;

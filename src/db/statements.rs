@@ -17,10 +17,10 @@
 //! - `{schema_expr}`: the target namespace as an SQL expression
 //!   (`'jobs'`, or `current_schema()` when no schema is configured).
 //! - `{job_columns}`: the queue row's columns, named as
-//!   `actions::queue_row::QueueRow` reads them ([`JOB_COLUMNS`]): every
+//!   `actions::jobs::queue_row::QueueRow` reads them ([`JOB_COLUMNS`]): every
 //!   statement that returns queue rows lists the same columns, in one place.
 //! - `{filter}`: a WHERE clause composed at run time from fixed fragments
-//!   with bind parameters (`actions::job_filter`), filled by
+//!   with bind parameters (`actions::jobs::filter`), filled by
 //!   [`Statement::render_filtered`] — never from user text.
 //!
 //! Names are spliced unquoted, as the DDL creates them: validation
@@ -167,7 +167,7 @@ statements! {
 }
 
 /// The columns of one queue row, each named as it is read
-/// (`actions::queue_row::QueueRow`). Unqualified: a statement that joins
+/// (`actions::jobs::queue_row::QueueRow`). Unqualified: a statement that joins
 /// names no other column the same.
 pub const JOB_COLUMNS: &str = "id, priority, queue_manager_id, created, updated, heartbeat, \
 execute_after, status::text AS status, entrypoint, dedupe_key, attempts, headers, slot, \
@@ -200,7 +200,7 @@ impl Statement {
     }
 
     /// [`Statement::render`], with `{filter}` replaced by `where_sql`: a
-    /// clause composed from the fixed fragments of `actions::job_filter`,
+    /// clause composed from the fixed fragments of `actions::jobs::filter`,
     /// whose values travel as bind parameters.
     pub fn render_filtered(self, names: &ObjectNames, where_sql: &str) -> String {
         debug_assert!(self.takes_filter(), "{} has no {FILTER}", self.file_name());

@@ -1,7 +1,7 @@
 //! `pgq check`: is anything wrong right now? Thresholds against one
 //! read-only pass over the queue, log, statistics and schedules.
 
-use crate::actions::check::{self, CheckReport};
+use crate::actions::reports::check::{self, CheckReport};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::check::Thresholds;
 use crate::settings::names::ObjectNames;
@@ -44,7 +44,7 @@ pub fn flags(t: &Thresholds) -> Vec<String> {
     for q in &t.max_queued {
         out.push(format!(
             "--max-queued {}",
-            crate::actions::jobs::shell_quote(&q.to_string())
+            crate::actions::jobs::enqueue::shell_quote(&q.to_string())
         ));
     }
     if let Some(n) = t.max_held {

@@ -1,6 +1,6 @@
 //! `pgq queue`: insert jobs in one statement (callers chunk large batches).
 
-use crate::actions::jobs::{self, Conflict, EnqueueResult, JobSpec};
+use crate::actions::jobs::enqueue::{self, Conflict, EnqueueResult, JobSpec};
 use crate::actions::preview::{self, Preview};
 use crate::actions::{Act, ActionError, Session};
 use crate::settings::names::ObjectNames;
@@ -31,11 +31,11 @@ impl Act for Enqueue {
     }
 
     fn command_line(&self, names: &ObjectNames) -> String {
-        jobs::command_line(names, &self.jobs, self.on_conflict)
+        enqueue::command_line(names, &self.jobs, self.on_conflict)
     }
 
     fn sentence(out: &EnqueueResult) -> Option<String> {
-        use crate::actions::jobs::EnqueueStatus;
+        use crate::actions::jobs::enqueue::EnqueueStatus;
         let each: Vec<String> = out
             .statuses
             .iter()
@@ -53,7 +53,7 @@ impl Act for Enqueue {
     }
 
     fn outcome_text(&self, out: &EnqueueResult) -> String {
-        use crate::actions::jobs::EnqueueStatus;
+        use crate::actions::jobs::enqueue::EnqueueStatus;
         let ids: Vec<String> = out
             .statuses
             .iter()
@@ -72,7 +72,7 @@ impl Act for Enqueue {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<EnqueueResult, ActionError> {
-        jobs::enqueue(session, &self.jobs, self.on_conflict).await
+        enqueue::enqueue(session, &self.jobs, self.on_conflict).await
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {

@@ -1,7 +1,7 @@
 //! Held (`failed`) jobs with their last traceback (console Held tab).
 //! `pgq failed` lists the jobs but not the tracebacks: the equivalent is the query.
 
-use crate::actions::tables::{self, HeldJob, held_jobs_sql};
+use crate::actions::schema::tables::{self, HeldJob, held_jobs_sql};
 use crate::actions::{Act, ActionError, Session, bind, psql};
 use crate::settings::names::ObjectNames;
 

@@ -1,8 +1,8 @@
 //! `pgq job ID`: one job's queue row (when still queued, picked or held) and
 //! its whole log history.
 
-use crate::actions::browse::JobDetail;
-use crate::actions::why;
+use crate::actions::jobs::browse::JobDetail;
+use crate::actions::reports::why;
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::actions::workers::{self, EntrypointPicked};
+use crate::actions::reports::workers::{self, EntrypointPicked};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::actions::latency::{self, LatencyReport};
+use crate::actions::reports::latency::{self, LatencyReport};
 use crate::actions::{Act, ActionError, Session, bind, psql};
 use crate::settings::names::ObjectNames;
 

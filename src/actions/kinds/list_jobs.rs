@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crate::actions::browse::{self, JobsPage, Order, PageRequest};
-use crate::actions::job_filter::{JobFilter, JobStatus, Search};
-use crate::actions::jobs::shell_quote;
+use crate::actions::jobs::browse::{self, JobsPage, Order, PageRequest};
+use crate::actions::jobs::filter::{JobFilter, JobStatus, Search};
+use crate::actions::jobs::enqueue::shell_quote;
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

@@ -1,7 +1,7 @@
 //! `pgq tables`: each PGQueuer table, present or not, with its persistence,
 //! estimated rows, size and autovacuum settings.
 
-use crate::actions::tables::{self, TableObject};
+use crate::actions::schema::tables::{self, TableObject};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

@@ -2,7 +2,7 @@
 //! probe's "schema present" (`/readyz`). No pgq command prints this; its
 //! equivalent is the query.
 
-use crate::actions::metrics;
+use crate::actions::reports::metrics;
 use crate::actions::{Act, ActionError, Session, psql};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;

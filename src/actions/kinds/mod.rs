@@ -14,8 +14,8 @@ use crate::settings::names::ObjectNames;
 /// definition, so they cannot drift apart.
 macro_rules! job_change {
     ($(#[$doc:meta])* $Type:ident, $removal:expr, $sample:expr) => {
-        use crate::actions::job_removal::{self, Bound, Removal, Removed};
-        use crate::actions::job_selection::JobSelection;
+        use crate::actions::jobs::removal::{self, Bound, Removal, Removed};
+        use crate::actions::jobs::selection::JobSelection;
         use crate::actions::preview::Preview;
         use crate::actions::{Act, ActionError, Session};
         use crate::settings::names::ObjectNames;
@@ -45,7 +45,7 @@ macro_rules! job_change {
             }
 
             fn command_line(&self, names: &ObjectNames) -> String {
-                job_removal::command_line(names, Self::REMOVAL, &self.selection)
+                removal::command_line(names, Self::REMOVAL, &self.selection)
             }
 
             fn outcome_text(&self, removed: &Removed) -> String {
@@ -66,20 +66,20 @@ macro_rules! job_change {
             }
 
             async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
-                job_removal::remove(
+                removal::remove(
                     session,
                     Self::REMOVAL,
                     &self.selection,
                     self.bound,
                     dry_run,
-                    &mut job_removal::batch_done,
+                    &mut removal::batch_done,
                 )
                 .await
             }
 
             async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
                 let line = self.command_line(&session.names);
-                job_removal::preview(session, Self::REMOVAL, &self.selection, line).await
+                removal::preview(session, Self::REMOVAL, &self.selection, line).await
             }
         }
 
@@ -93,8 +93,8 @@ macro_rules! job_change {
 
 /// A job change by selection ([`CancelJobs`], [`DeleteJobs`], [`PurgeJobs`],
 /// [`RequeueJobs`]), to be run within the bound its count confirmed.
-pub trait JobChange: Act<Output = super::job_removal::Removed> + Clone {
-    fn within(self, bound: Option<super::job_removal::Bound>) -> Self;
+pub trait JobChange: Act<Output = super::jobs::removal::Removed> + Clone {
+    fn within(self, bound: Option<super::jobs::removal::Bound>) -> Self;
 }
 
 /// Pause, resume and skip are one shape: schedule refs and a [`Timing`]
@@ -102,8 +102,8 @@ pub trait JobChange: Act<Output = super::job_removal::Removed> + Clone {
 macro_rules! schedule_retiming {
     ($Type:ident, $timing:expr) => {
         use crate::actions::preview::Preview;
-        use crate::actions::schedule_timing::{self, Retimed, Timing, command_args};
         use crate::actions::schedules::ScheduleRef;
+        use crate::actions::schedules::timing::{self, Retimed, Timing, command_args};
         use crate::actions::{Act, ActionError, Session, pgq};
         use crate::settings::names::ObjectNames;
 
@@ -134,12 +134,12 @@ macro_rules! schedule_retiming {
             }
 
             fn outcome_text(&self, retimed: &Retimed) -> String {
-                schedule_timing::summary(self.timing(), retimed)
+                timing::summary(self.timing(), retimed)
             }
 
             fn sentence(retimed: &Retimed) -> Option<String> {
                 let timing: Timing = $timing;
-                Some(schedule_timing::sentence(timing, retimed))
+                Some(timing::sentence(timing, retimed))
             }
 
             async fn perform(
@@ -147,12 +147,12 @@ macro_rules! schedule_retiming {
                 session: &Session,
                 dry_run: bool,
             ) -> Result<Retimed, ActionError> {
-                schedule_timing::retime(session, &self.refs, self.timing(), dry_run).await
+                timing::retime(session, &self.refs, self.timing(), dry_run).await
             }
 
             async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
                 let line = self.command_line(&session.names);
-                schedule_timing::preview(session, &self.refs, self.timing(), line).await
+                timing::preview(session, &self.refs, self.timing(), line).await
             }
         }
     };

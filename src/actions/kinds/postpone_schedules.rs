@@ -1,6 +1,6 @@
 //! `pgq schedules --postpone`: next_run to a given instant (`--until`).
 
-use crate::actions::schedule_timing::{self, Retimed, Timing, command_args};
+use crate::actions::schedules::timing::{self, Retimed, Timing, command_args};
 use crate::actions::schedules::ScheduleRef;
 use crate::actions::preview::Preview;
 use crate::actions::{Act, ActionError, Session, pgq};
@@ -37,15 +37,15 @@ impl Act for PostponeSchedules {
 
     fn sentence(retimed: &Retimed) -> Option<String> {
         let until = chrono::DateTime::<chrono::Utc>::default();
-        Some(schedule_timing::sentence(Timing::Postpone(until), retimed))
+        Some(timing::sentence(Timing::Postpone(until), retimed))
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Retimed, ActionError> {
-        schedule_timing::retime(session, &self.refs, self.timing(), dry_run).await
+        timing::retime(session, &self.refs, self.timing(), dry_run).await
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
         let line = self.command_line(&session.names);
-        schedule_timing::preview(session, &self.refs, self.timing(), line).await
+        timing::preview(session, &self.refs, self.timing(), line).await
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::actions::metrics::{self, MetricsReport};
+use crate::actions::reports::metrics::{self, MetricsReport};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

@@ -1,7 +1,7 @@
 //! Depth, age and windowed completions per entrypoint (console Stats tab).
 
-use crate::actions::latency;
-use crate::actions::stats::{self, QueueStats as Stats, SERIES_BUCKETS, StatsWindow};
+use crate::actions::reports::latency;
+use crate::actions::reports::stats::{self, QueueStats as Stats, SERIES_BUCKETS, StatsWindow};
 use crate::actions::{Act, ActionError, Session, bind, psql};
 use crate::settings::names::ObjectNames;
 

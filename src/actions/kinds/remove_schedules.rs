@@ -26,7 +26,7 @@ impl Act for RemoveSchedules {
         let args: Vec<String> = self
             .refs
             .iter()
-            .map(|r| format!("--remove {}", crate::actions::jobs::shell_quote(&r.to_string())))
+            .map(|r| format!("--remove {}", crate::actions::jobs::enqueue::shell_quote(&r.to_string())))
             .collect();
         pgq(names, &format!("schedules {}", args.join(" ")))
     }

@@ -1,6 +1,6 @@
 //! `pgq requeue`: put held jobs back to `queued` with attempts reset.
 
-use crate::actions::jobs::{self, Requeued, requeue_sql};
+use crate::actions::jobs::enqueue::{self, Requeued, requeue_sql};
 use crate::actions::preview::{Preview, list};
 use crate::output::plural;
 use crate::actions::{Act, ActionError, Session, pgq};
@@ -45,7 +45,7 @@ impl Act for Requeue {
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<Requeued, ActionError> {
-        jobs::requeue(session, &self.ids).await
+        enqueue::requeue(session, &self.ids).await
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {

@@ -1,6 +1,6 @@
 //! `pgq size`: each table's rows and bytes, and the queue's counts by status.
 
-use crate::actions::tables::{self, SizeReport};
+use crate::actions::schema::tables::{self, SizeReport};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

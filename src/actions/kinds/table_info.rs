@@ -1,8 +1,8 @@
 //! Persistence, size and estimated rows of the four tables (console
 //! Durability tab). No pgq command prints these: its equivalent is the query.
 
-use crate::actions::prune::{BACKLOG_COUNT_LIMIT, retention_info_sql};
-use crate::actions::tables::{self, TablesReport, table_info_sql, table_names};
+use crate::actions::retention::prune::{BACKLOG_COUNT_LIMIT, retention_info_sql};
+use crate::actions::schema::tables::{self, TablesReport, table_info_sql, table_names};
 use crate::actions::{Act, ActionError, Session, bind, psql};
 use crate::settings::names::ObjectNames;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::actions::activity::{self, ThroughputReport};
+use crate::actions::reports::activity::{self, ThroughputReport};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

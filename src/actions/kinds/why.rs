@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::actions::jobs::shell_quote;
-use crate::actions::reasons::Reason;
-use crate::actions::why;
+use crate::actions::jobs::enqueue::shell_quote;
+use crate::actions::reports::reasons::Reason;
+use crate::actions::reports::why;
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

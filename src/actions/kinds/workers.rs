@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::actions::workers::{self, WorkerRow};
+use crate::actions::reports::workers::{self, WorkerRow};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::actions::jobs::JobSpec;
+use crate::actions::jobs::enqueue::JobSpec;
 use crate::worker::{
     EntrypointOptions, Job, JobError, OnFailure, RetryPolicy, Worker, WorkerError,
 };

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::actions::jobs::{Conflict, JobSpec};
+use crate::actions::jobs::enqueue::{Conflict, JobSpec};
 use crate::actions::{self, Session, kinds};
 use crate::commands::CommandContext;
 use crate::commands::CommandError;
@@ -151,7 +151,7 @@ async fn run_in(
         // first minute, where an hour of one-minute buckets shows one spike.
         let start = crate::console::Start {
             tab: crate::console::app::Tab::Stats,
-            stats_window: Some(crate::actions::stats::StatsWindow::FiveMinutes),
+            stats_window: Some(crate::actions::reports::stats::StatsWindow::FiveMinutes),
         };
         let shown = crate::commands::open_console(
             ctx,

@@ -10,8 +10,8 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use crate::actions::kinds::{MissingTables, QueueMetrics};
-use crate::actions::latency::{self, LatencyReport};
-use crate::actions::metrics::MetricsReport;
+use crate::actions::reports::latency::{self, LatencyReport};
+use crate::actions::reports::metrics::MetricsReport;
 use crate::actions::{self, Session};
 use crate::db::connect;
 use crate::settings::conn::ConnectionSettings;

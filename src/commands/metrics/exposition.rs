@@ -9,7 +9,7 @@ use std::time::Duration;
 use metrics::{counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
-use crate::actions::metrics::MetricsReport;
+use crate::actions::reports::metrics::MetricsReport;
 use crate::worker::metrics::label_value;
 
 /// The `Content-Type` of the text exposition format.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{App, Level};
 use crate::actions::Action;
-use crate::actions::job_selection::JobSelection;
+use crate::actions::jobs::selection::JobSelection;
 
 /// The state of the connection as the status bar shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +92,7 @@ impl App {
         };
         let queued_only = match &cancel.selection {
             JobSelection::Filter(f) => {
-                f.status == Some(crate::actions::job_filter::JobStatus::Queued)
+                f.status == Some(crate::actions::jobs::filter::JobStatus::Queued)
             }
             JobSelection::Ids(ids) => ids.iter().all(|id| {
                 self.tabs

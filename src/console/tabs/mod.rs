@@ -56,7 +56,7 @@ pub enum Reply {
     /// preview comes back to the tab's [`TabView::on_previewed`].
     Preview(Action),
     /// Open the Jobs tab on these jobs (a drill-down).
-    ShowJobs(crate::actions::job_filter::JobFilter),
+    ShowJobs(crate::actions::jobs::filter::JobFilter),
     /// Open this job's detail (the Jobs tab's overlay); closing it comes
     /// back to the tab that asked.
     ShowJob(i64),

@@ -7,7 +7,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::{TestDb, assert_exit};
-use pgq::actions::jobs::{Conflict, JobSpec};
+use pgq::actions::jobs::enqueue::{Conflict, JobSpec};
 use pgq::actions::preview::preview;
 use pgq::actions::record::recording;
 use pgq::actions::schedules::ScheduleRef;

@@ -9,9 +9,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::{TestDb, assert_exit};
-use pgq::actions::jobs::{Conflict, JobSpec};
+use pgq::actions::jobs::enqueue::{Conflict, JobSpec};
+use pgq::actions::reports::stats::StatsWindow;
 use pgq::actions::schedules::ScheduleRef;
-use pgq::actions::stats::StatsWindow;
 use pgq::actions::{Action, Expect, kinds};
 use pgq::settings::durability::Durability;
 use pgq::settings::names::ObjectNames;
@@ -180,10 +180,10 @@ async fn every_command_line_runs_on_the_sessions_installation() {
             window: Duration::from_millis(1500),
         }
         .into(),
-        kinds::ListLog(pgq::actions::activity::LogQuery {
+        kinds::ListLog(pgq::actions::reports::activity::LogQuery {
             limit: 5,
             entrypoints: vec!["it's".into()],
-            status: Some(pgq::actions::job_filter::JobStatus::Successful),
+            status: Some(pgq::actions::jobs::filter::JobStatus::Successful),
             job_id: Some(7),
         })
         .into(),

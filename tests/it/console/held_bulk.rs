@@ -10,11 +10,11 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 use pgq::actions::Action;
 use pgq::actions::Outcome;
-use pgq::actions::job_filter::{JobFilter, JobStatus};
-use pgq::actions::job_selection::JobSelection;
+use pgq::actions::jobs::filter::{JobFilter, JobStatus};
+use pgq::actions::jobs::selection::JobSelection;
 use pgq::actions::kinds::{DeleteJobs, RequeueJobs};
 use pgq::actions::reports::FailedJob;
-use pgq::actions::tables::HeldJob;
+use pgq::actions::schema::tables::HeldJob;
 use pgq::console::app::{App, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
 

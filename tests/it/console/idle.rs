@@ -13,9 +13,9 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgq::actions::Outcome;
+use pgq::actions::reports::stats::{QueueStats, StatsWindow};
 use pgq::actions::schedules::ScheduleListing;
-use pgq::actions::stats::{QueueStats, StatsWindow};
-use pgq::actions::tables::TablesReport;
+use pgq::actions::schema::tables::TablesReport;
 use pgq::console::app::{App, AppOptions, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
 use pgq::console::tabs::worker::WorkerTab;
@@ -69,13 +69,13 @@ fn answer_to(view: &View, now: DateTime<Utc>) -> Outcome {
         View::Held => Outcome::HeldJobs(Vec::new()),
         View::Workers => Outcome::Workers(Vec::new()),
         View::LastPicked => Outcome::LastPicked(Vec::new()),
-        View::Jobs(_) => Outcome::Jobs(pgq::actions::browse::JobsPage {
+        View::Jobs(_) => Outcome::Jobs(pgq::actions::jobs::browse::JobsPage {
             history: false,
             rows: Vec::new(),
             next_after_id: None,
             plan: Vec::new(),
         }),
-        View::Job { id, .. } => Outcome::Job(pgq::actions::browse::JobDetail {
+        View::Job { id, .. } => Outcome::Job(pgq::actions::jobs::browse::JobDetail {
             id: *id,
             job: None,
             log: Vec::new(),

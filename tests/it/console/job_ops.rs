@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::pty::Console;
 use common::{TestDb, assert_exit, log_statuses};
-use pgq::actions::job_filter::{JobFilter, Search};
-use pgq::actions::job_selection::JobSelection;
+use pgq::actions::jobs::filter::{JobFilter, Search};
+use pgq::actions::jobs::selection::JobSelection;
 use pgq::actions::preview::preview;
 use pgq::actions::{Action, kinds};
 

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use pgq::actions::Outcome;
-use pgq::actions::browse::{JobDetail, JobRow, JobsPage, LogEntry, QueueJob};
-use pgq::actions::job_filter::{JobStatus, Search};
+use pgq::actions::jobs::browse::{JobDetail, JobRow, JobsPage, LogEntry, QueueJob};
+use pgq::actions::jobs::filter::{JobStatus, Search};
 use pgq::actions::kinds::ListJobs;
-use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, StatsWindow};
+use pgq::actions::reports::stats::{Completions, EntrypointStats, QueueStats, StatsWindow};
 use pgq::console::app::{App, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
 
@@ -361,7 +361,7 @@ fn proposed(effects: &[Effect]) -> Option<(u64, pgq::actions::Action)> {
 fn canceled_ids(action: &pgq::actions::Action) -> Vec<i64> {
     match action {
         pgq::actions::Action::CancelJobs(pgq::actions::kinds::CancelJobs {
-            selection: pgq::actions::job_selection::JobSelection::Ids(ids),
+            selection: pgq::actions::jobs::selection::JobSelection::Ids(ids),
             ..
         }) => ids.clone(),
         other => panic!("not a cancel by id: {other:?}"),
@@ -393,8 +393,8 @@ fn tags_end_with_their_action_and_with_their_rows() {
     key(&mut a, KeyCode::Enter);
     a.on_db(DbEvent::Done {
         id,
-        result: Ok(Outcome::Canceled(pgq::actions::job_removal::Removed {
-            removal: pgq::actions::job_removal::Removal::Cancel,
+        result: Ok(Outcome::Canceled(pgq::actions::jobs::removal::Removed {
+            removal: pgq::actions::jobs::removal::Removal::Cancel,
             dry_run: false,
             count: 2,
             ids: vec![48121, 48123],

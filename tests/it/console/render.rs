@@ -7,10 +7,12 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use pgq::actions::Outcome;
 use pgq::actions::preview::Preview;
-use pgq::actions::prune::RetentionInfo;
+use pgq::actions::reports::stats::{
+    Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow,
+};
+use pgq::actions::retention::prune::RetentionInfo;
 use pgq::actions::schedules::{ListedSchedule, Schedule, ScheduleListing};
-use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
-use pgq::actions::tables::{HeldJob, TableInfo, TablesReport};
+use pgq::actions::schema::tables::{HeldJob, TableInfo, TablesReport};
 use pgq::console::app::{App, AppOptions, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
 use pgq::console::keymap::Keymap;

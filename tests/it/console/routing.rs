@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use crossterm::event::KeyCode;
 use pgq::actions::Outcome;
-use pgq::actions::job_removal::{Removal, Removed};
+use pgq::actions::jobs::removal::{Removal, Removed};
 use pgq::actions::preview::Preview;
-use pgq::actions::prune::Pruned;
-use pgq::actions::tables::TablesReport;
+use pgq::actions::retention::prune::Pruned;
+use pgq::actions::schema::tables::TablesReport;
 use pgq::console::app::{App, Effect, Tab};
 use pgq::console::db::{DbEvent, Request, View};
 

@@ -6,9 +6,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
 use pgq::actions::Outcome;
-use pgq::actions::latency::{Latency, LatencyReport, LatencySeries, P95Series, Percentiles};
-use pgq::actions::stats::{Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow};
-use pgq::actions::workers::{EntrypointPicked, WorkerJob, WorkerRow};
+use pgq::actions::reports::latency::{
+    Latency, LatencyReport, LatencySeries, P95Series, Percentiles,
+};
+use pgq::actions::reports::stats::{
+    Completions, EntrypointStats, QueueStats, SERIES_BUCKETS, StatsWindow,
+};
+use pgq::actions::reports::workers::{EntrypointPicked, WorkerJob, WorkerRow};
 use pgq::console::app::{App, Tab};
 use pgq::console::db::{DbEvent, View};
 use pgq::events::Received;

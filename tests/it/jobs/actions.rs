@@ -378,8 +378,8 @@ async fn a_key_value_search_selects_the_same_jobs_to_list_count_and_purge() {
 /// console runs is the one its preview counted, at most those jobs.
 #[tokio::test]
 async fn a_confirmed_count_bounds_what_a_filter_wide_purge_takes() {
-    use pgq::actions::job_filter::JobFilter;
-    use pgq::actions::job_selection::JobSelection;
+    use pgq::actions::jobs::filter::JobFilter;
+    use pgq::actions::jobs::selection::JobSelection;
     use pgq::actions::{Action, kinds};
 
     let db = TestDb::installed();

@@ -7,7 +7,7 @@ use crate::common;
 use std::time::Duration;
 
 use common::{TestDb, assert_exit, stdout};
-use pgq::actions::latency::Percentiles;
+use pgq::actions::reports::latency::Percentiles;
 use pgq::actions::{kinds, run};
 
 const DURATION_PERCENTILES: &str = include_str!("../../fixtures/duration_percentiles.py");
@@ -189,7 +189,7 @@ async fn the_stats_refresh_slices_p95_over_the_window() {
     let stats = run(
         &session,
         &kinds::QueueStats {
-            window: pgq::actions::stats::StatsWindow::OneHour,
+            window: pgq::actions::reports::stats::StatsWindow::OneHour,
             latency: true,
         },
         false,

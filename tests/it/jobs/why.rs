@@ -411,7 +411,7 @@ fn the_console_job_detail_shows_why() {
     use crate::console::jobs::{app, detail, key, render, t0, with_page};
     use crossterm::event::KeyCode;
     use pgq::actions::Outcome;
-    use pgq::actions::why::{JobFacts, job_reasons};
+    use pgq::actions::reports::why::{JobFacts, job_reasons};
     use pgq::console::app::Tab;
     use pgq::console::db::{DbEvent, View};
     use pgq::settings::names::ObjectNames;

@@ -10,8 +10,8 @@ use ratatui::layout::Rect;
 
 use super::{Context, Done, Reply, Routed, Screen, TabView};
 use crate::actions::preview::Preview;
-use crate::actions::prune::{DEFAULT_BATCH_SIZE, Retention};
-use crate::actions::tables::TablesReport;
+use crate::actions::retention::prune::{DEFAULT_BATCH_SIZE, Retention};
+use crate::actions::schema::tables::TablesReport;
 use crate::actions::{Action, Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;

@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
 
 use super::{DurabilityTab, meaning};
-use crate::actions::prune::{BACKLOG_COUNT_LIMIT, age_text};
-use crate::actions::tables::TablesReport;
+use crate::actions::retention::prune::{BACKLOG_COUNT_LIMIT, age_text};
+use crate::actions::schema::tables::TablesReport;
 use crate::console::keymap::Command;
 use crate::console::tabs::Screen;
 use crate::output::format::human_bytes;

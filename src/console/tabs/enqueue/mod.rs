@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
 use super::{Context, Done, Level, Reply, Screen, TabView};
-use crate::actions::jobs::{Conflict, EnqueueStatus, JobSpec};
+use crate::actions::jobs::enqueue::{Conflict, EnqueueStatus, JobSpec};
 use crate::actions::{Action, Outcome, kinds};
 use crate::console::keymap::{Command, Keymap};
 

@@ -9,9 +9,9 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Level, Reply, Routed, Screen, TabView, matches_filter};
-use crate::actions::job_filter::{JobFilter, JobStatus};
-use crate::actions::job_selection::JobSelection;
-use crate::actions::tables::HeldJob;
+use crate::actions::jobs::filter::{JobFilter, JobStatus};
+use crate::actions::jobs::selection::JobSelection;
+use crate::actions::schema::tables::HeldJob;
 use crate::actions::{Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;

@@ -16,9 +16,11 @@ use self::payload::ShownPayload;
 use super::list::{ListControls, ListView};
 use super::{Context, Level, Reply, Routed, Screen, TabView};
 use crate::actions::Outcome;
-use crate::actions::browse::{DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest};
-use crate::actions::job_filter::{FilterError, JobFilter, JobStatus, Search};
-use crate::actions::job_selection::JobSelection;
+use crate::actions::jobs::browse::{
+    DEFAULT_SEARCH_TIMEOUT, JobDetail, JobsPage, Order, PageRequest,
+};
+use crate::actions::jobs::filter::{FilterError, JobFilter, JobStatus, Search};
+use crate::actions::jobs::selection::JobSelection;
 use crate::actions::kinds::{self, ListJobs};
 use crate::console::db::View;
 use crate::console::keymap::Command;
@@ -73,7 +75,7 @@ impl JobsTab {
         self.loading && self.applied.search.is_some()
     }
 
-    pub fn rows(&self) -> &[crate::actions::browse::JobRow] {
+    pub fn rows(&self) -> &[crate::actions::jobs::browse::JobRow] {
         self.page.as_ref().map_or(&[], |p| p.rows.as_slice())
     }
 

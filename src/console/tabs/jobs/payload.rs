@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use crate::actions::payload::PayloadView;
+use crate::actions::jobs::payload::PayloadView;
 use crate::console::ui::scroll_text::Rows;
 
 #[derive(Debug, Clone)]

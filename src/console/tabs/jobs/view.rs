@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap}
 
 use super::JobsTab;
 use super::payload::ShownPayload;
-use crate::actions::browse::{JobDetail, Order};
-use crate::actions::payload::preview;
+use crate::actions::jobs::browse::{JobDetail, Order};
+use crate::actions::jobs::payload::preview;
 use crate::console::tabs::Screen;
 use crate::console::tabs::held::traceback_text;
 use crate::console::ui::scroll_text::Rows;

@@ -9,8 +9,9 @@ use ratatui::layout::Rect;
 
 use super::list::ListView;
 use super::{Context, Level, Reply, Routed, Screen, TabView, matches_filter};
-use crate::actions::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
-use crate::actions::{Outcome, kinds, latency};
+use crate::actions::reports::latency;
+use crate::actions::reports::stats::{EntrypointStats, QueueStats, StatsWindow, totals};
+use crate::actions::{Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;
 use std::time::{Duration, Instant};
@@ -244,7 +245,7 @@ impl TabView for StatsTab {
             // Drill down: the Jobs tab filtered by the selected entrypoint.
             Command::Open => {
                 if let Some(row) = self.rows().get(self.list.selected) {
-                    let filter = crate::actions::job_filter::JobFilter {
+                    let filter = crate::actions::jobs::filter::JobFilter {
                         entrypoints: vec![row.entrypoint.clone()],
                         ..Default::default()
                     };
@@ -264,7 +265,7 @@ impl TabView for StatsTab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::latency::LatencyReport;
+    use crate::actions::reports::latency::LatencyReport;
 
     fn answer(window: StatsWindow, latency: Option<&str>) -> QueueStats {
         QueueStats {

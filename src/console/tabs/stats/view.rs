@@ -12,8 +12,8 @@ use ratatui::widgets::{
 };
 
 use super::StatsTab;
-use crate::actions::latency::{Latency, Percentiles};
-use crate::actions::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
+use crate::actions::reports::latency::{Latency, Percentiles};
+use crate::actions::reports::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
 use crate::console::tabs::Screen;
 use crate::output::format::{age, count, duration, percent};
 

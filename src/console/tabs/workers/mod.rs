@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::list::{ListControls, ListView};
 use super::{Context, Level, Reply, Routed, Screen, TabView, matches_filter};
-use crate::actions::job_filter::{JobFilter, JobStatus};
-use crate::actions::job_selection::JobSelection;
-use crate::actions::live_workers::HealthSenders;
-use crate::actions::workers::{EntrypointPicked, WorkerRow};
+use crate::actions::jobs::filter::{JobFilter, JobStatus};
+use crate::actions::jobs::selection::JobSelection;
+use crate::actions::reports::live_workers::HealthSenders;
+use crate::actions::reports::workers::{EntrypointPicked, WorkerRow};
 use crate::actions::{Outcome, kinds};
 use crate::console::db::View;
 use crate::console::keymap::Command;

@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::WorkersTab;
-use crate::actions::live_workers::ALIVE_WINDOW_SECONDS;
-use crate::actions::workers::{LAST_PICKED_WINDOW, STALE_AFTER, WorkerRow};
+use crate::actions::reports::live_workers::ALIVE_WINDOW_SECONDS;
+use crate::actions::reports::workers::{LAST_PICKED_WINDOW, STALE_AFTER, WorkerRow};
 use crate::console::tabs::Screen;
 use crate::output::format::{age, count};
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{ActionError, Session};
+use crate::actions::{ActionError, Session};
 use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 
-use super::{ActionError, Finish, Session, db_err};
+use crate::actions::{ActionError, Finish, Session, db_err};
 use crate::db::rows::{self, by_name};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -73,7 +73,7 @@ pub fn command_line(names: &ObjectNames, jobs: &[JobSpec], on_conflict: Conflict
             .iter()
             .map(|job| shell_quote(&batch_line(job).to_string()))
             .collect();
-        let queue = super::pgq(names, &format!("queue --batch -{conflict}"));
+        let queue = crate::actions::pgq(names, &format!("queue --batch -{conflict}"));
         return format!("printf '%s\\n' {} | {queue}", lines.join(" "));
     };
     let mut options = String::new();
@@ -113,9 +113,9 @@ pub fn command_line(names: &ObjectNames, jobs: &[JobSpec], on_conflict: Conflict
     // An entrypoint starting with '-' would read as an option: options go
     // first, then `--` ends them.
     let line = if job.entrypoint.starts_with('-') {
-        super::pgq(names, &format!("queue{options} -- {positionals}"))
+        crate::actions::pgq(names, &format!("queue{options} -- {positionals}"))
     } else {
-        super::pgq(names, &format!("queue {positionals}{options}"))
+        crate::actions::pgq(names, &format!("queue {positionals}{options}"))
     };
     match piped {
         Some(p) => format!("printf '%s' {} | {line}", shell_quote(p)),
@@ -265,7 +265,7 @@ fn statuses_of(rows: &[tokio_postgres::Row]) -> Vec<EnqueueStatus> {
         .collect()
 }
 
-pub(super) async fn enqueue(
+pub(in crate::actions) async fn enqueue(
     session: &Session,
     jobs: &[JobSpec],
     on_conflict: Conflict,
@@ -713,7 +713,7 @@ pub async fn enqueue_bulk(
 ) -> Result<BulkOutcome, ActionError> {
     assert!(!sessions.is_empty() && chunk_size > 0);
     // All sessions are opened alike on one server: asking one is enough.
-    super::refuse_writes(&sessions[0], || {
+    crate::actions::refuse_writes(&sessions[0], || {
         command_line(&sessions[0].names, jobs, on_conflict)
     })
     .await?;
@@ -843,7 +843,7 @@ pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
     Ok(Analyzed::Done)
 }
 
-pub(super) use super::session::missing_schema_or;
+pub(in crate::actions) use crate::actions::session::missing_schema_or;
 
 by_name! {
     /// `may_analyze_queue.sql`: the current role, and whether it may
@@ -858,7 +858,10 @@ by_name! {
 
 /// Put held (`failed`) jobs back to `queued` with attempts reset; ids that are
 /// not held are ignored. Logs one `queued` row per requeued job, like PGQueuer.
-pub(super) async fn requeue(session: &Session, ids: &[i64]) -> Result<Requeued, ActionError> {
+pub(in crate::actions) async fn requeue(
+    session: &Session,
+    ids: &[i64],
+) -> Result<Requeued, ActionError> {
     let rows = session
         .apply(&requeue_sql(session), &[&ids])
         .await

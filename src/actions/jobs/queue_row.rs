@@ -3,9 +3,9 @@
 //! The statements that return queue rows select `{job_columns}` (filled by
 //! `db::statements` from [`crate::db::statements::JOB_COLUMNS`]), so the
 //! column list is written once; [`QueueRow`] reads it by name. The shapes
-//! the commands print (a listing's [`super::browse::JobRow`], a detail's
-//! [`super::browse::QueueJob`], a report's [`super::reports::FailedJob`] and
-//! [`super::reports::StaleJob`]) are views of it that keep their JSON as
+//! the commands print (a listing's [`crate::actions::jobs::browse::JobRow`], a detail's
+//! [`crate::actions::jobs::browse::QueueJob`], a report's [`crate::actions::reports::FailedJob`] and
+//! [`crate::actions::reports::StaleJob`]) are views of it that keep their JSON as
 //! it was, each adding the statement's own extra columns by name.
 
 use chrono::{DateTime, Utc};

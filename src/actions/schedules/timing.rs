@@ -13,10 +13,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::preview::{Preview, list};
-pub use super::schedules::{PAUSED_NEXT_RUN, is_paused, paused_next_run};
-use super::schedules::{Schedule, ScheduleRef, split_refs};
-use super::{ActionError, Finish, Session};
+use crate::actions::preview::{Preview, list};
+pub use crate::actions::schedules::{PAUSED_NEXT_RUN, is_paused, paused_next_run};
+use crate::actions::schedules::{Schedule, ScheduleRef, split_refs};
+use crate::actions::{ActionError, Finish, Session};
 use crate::cron;
 use crate::db::statements::Statement;
 use crate::output::plural;
@@ -157,7 +157,7 @@ pub fn set_sql(session: &Session) -> String {
 /// `refs`. The rows are locked, their new times computed from what they
 /// hold, and written in one statement; committed only when every ref
 /// matched (and this is not a dry run), as a removal is.
-pub(super) async fn retime(
+pub(in crate::actions) async fn retime(
     session: &Session,
     refs: &[ScheduleRef],
     timing: Timing,
@@ -174,7 +174,7 @@ pub(super) async fn retime(
             let rows = session
                 .apply(&lock_sql(session), &[&ids, &entrypoints])
                 .await
-                .map_err(super::schedules::map_err(session, &context))?;
+                .map_err(crate::actions::schedules::map_err(session, &context))?;
             let schedules = rows
                 .iter()
                 .map(Schedule::from_row)
@@ -222,7 +222,7 @@ pub fn command_args(refs: &[ScheduleRef], timing: Timing) -> String {
             format!(
                 "{} {}",
                 timing.flag(),
-                super::jobs::shell_quote(&r.to_string())
+                crate::actions::jobs::enqueue::shell_quote(&r.to_string())
             )
         })
         .collect();
@@ -237,7 +237,7 @@ pub fn command_args(refs: &[ScheduleRef], timing: Timing) -> String {
 
 /// The confirmation: which schedules move where, and the statements with
 /// the values a run now would bind (computed by a dry run).
-pub(super) async fn preview(
+pub(in crate::actions) async fn preview(
     session: &Session,
     refs: &[ScheduleRef],
     timing: Timing,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{ActionError, Session};
+use crate::actions::{ActionError, Session};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::output::escape_line;
@@ -26,7 +26,10 @@ pub struct Health {
     pub late_schedule: Option<(String, String, f64)>,
 }
 
-pub(super) async fn health(session: &Session, t: &Thresholds) -> Result<Health, ActionError> {
+pub(in crate::actions) async fn health(
+    session: &Session,
+    t: &Thresholds,
+) -> Result<Health, ActionError> {
     let (stale, window) = (t.stale_after().as_secs_f64(), t.window().as_secs_f64());
     let r: HealthRow = session
         .read_one(Statement::Check, &[&stale, &window], "checking the queue")

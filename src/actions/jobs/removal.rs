@@ -24,12 +24,12 @@ use std::future::Future;
 
 use tokio_postgres::types::ToSql;
 
-use super::browse::DEFAULT_SEARCH_TIMEOUT;
-use super::job_filter::{JobStatus, Search, Where};
-use super::job_selection::{JobSelection, SelectionBinds};
-use super::jobs::missing_schema_or;
-use super::preview::{Preview, list};
-use super::{ActionError, Finish, Session, db_err, pgq};
+use crate::actions::jobs::browse::DEFAULT_SEARCH_TIMEOUT;
+use crate::actions::jobs::enqueue::missing_schema_or;
+use crate::actions::jobs::filter::{JobStatus, Search, Where};
+use crate::actions::jobs::selection::{JobSelection, SelectionBinds};
+use crate::actions::preview::{Preview, list};
+use crate::actions::{ActionError, Finish, Session, db_err, pgq};
 use crate::db::rows::{self, by_name};
 use crate::db::statements::Statement;
 use crate::output::plural;
@@ -187,7 +187,7 @@ pub fn statements(
         parameters.push("$2 newest id = NULL".into());
         parameters.push(format!(
             "$3 ids = {{{}}} (every one, all or nothing)",
-            super::preview::list(binds.ids.as_deref().unwrap_or_default())
+            crate::actions::preview::list(binds.ids.as_deref().unwrap_or_default())
         ));
         parameters.push("$4 limit = NULL".into());
     } else {
@@ -217,7 +217,7 @@ pub fn statements(
     Ok((statements, parameters))
 }
 
-pub use super::preview::Bound;
+pub use crate::actions::preview::Bound;
 
 /// What a selection names now: how many jobs, which of the given ids
 /// exist, and the newest matching id (the bound a confirmation carries).

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::browse::{self, JobDetail, LogEntry, QueueJob};
-use super::reasons::{Reason, ReasonKind};
-use super::{ActionError, Session};
+use crate::actions::jobs::browse::{self, JobDetail, LogEntry, QueueJob};
+use crate::actions::reports::reasons::{Reason, ReasonKind};
+use crate::actions::{ActionError, Session};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::output::format::span;
@@ -59,7 +59,10 @@ pub struct JobFacts {
     pub blocker: Option<(i64, String)>,
 }
 
-pub(super) async fn job_facts(session: &Session, id: i64) -> Result<Option<JobFacts>, ActionError> {
+pub(in crate::actions) async fn job_facts(
+    session: &Session,
+    id: i64,
+) -> Result<Option<JobFacts>, ActionError> {
     let (window, stale) = (WINDOW.as_secs_f64(), STALE_AFTER.as_secs_f64());
     let rows: Vec<JobFactsRow> = session
         .read(
@@ -101,7 +104,7 @@ by_name! {
 
 /// A job's detail with its reasons: the row, the log and the facts are
 /// read together (one round trip).
-pub(super) async fn detail(
+pub(in crate::actions) async fn detail(
     session: &Session,
     id: i64,
     known_payload: Option<&[u8]>,
@@ -336,7 +339,7 @@ fn held(names: &ObjectNames, job: &QueueJob, log: &[LogEntry]) -> Reason {
         .rev()
         .find_map(|e| e.traceback.as_ref())
         .map(last_traceback_line);
-    let command = super::pgq(names, &format!("requeue {}", job.id));
+    let command = crate::actions::pgq(names, &format!("requeue {}", job.id));
     let last = error.as_deref().map_or_else(
         || "no traceback was logged".to_string(),
         |e| format!("last error: {}", crate::output::escape_line(e)),
@@ -402,7 +405,7 @@ pub struct ScheduleWhy {
     pub reasons: Vec<Reason>,
 }
 
-pub(super) async fn schedule(
+pub(in crate::actions) async fn schedule(
     session: &Session,
     entrypoint: &str,
 ) -> Result<Vec<ScheduleFacts>, ActionError> {
@@ -462,7 +465,8 @@ fn schedule_reason(s: &ScheduleFacts) -> Reason {
     }
     // Paused: next_run at pgq's far-future sentinel (a minute's slack for
     // the clocks of this host and the server).
-    let until_pause = (super::schedules::paused_next_run() - chrono::Utc::now()).num_seconds();
+    let until_pause =
+        (crate::actions::schedules::paused_next_run() - chrono::Utc::now()).num_seconds();
     let next = if s.next_in >= (until_pause - 60) as f64 {
         format!("is paused (resume: pgq schedules --resume {})", s.id)
     } else if s.next_in > 0.0 {

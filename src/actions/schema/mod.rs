@@ -1,5 +1,6 @@
 //! Schema lifecycle actions: install, uninstall, upgrade, verify, durability, autovac.
 
+pub mod tables;
 use std::time::Instant;
 
 use super::{ActionError, Expect, Session, db_err};

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use super::latency::{self, LatencyReport};
-use super::tables::{self, TableInfo};
-use super::{ActionError, Session};
+use crate::actions::reports::latency::{self, LatencyReport};
+use crate::actions::schema::tables::{self, TableInfo};
+use crate::actions::{ActionError, Session};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 
@@ -58,7 +58,7 @@ const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// commits (behind a transaction pooler, whose statements are unnamed and
 /// prepared as they run, two). Repeatable read: every statement of the
 /// scrape sees one snapshot.
-pub(super) async fn collect(
+pub(in crate::actions) async fn collect(
     session: &Session,
     window: Duration,
     stale_after: Duration,
@@ -96,7 +96,9 @@ pub(super) async fn collect(
 }
 
 /// The installation's tables that do not exist (empty: the schema is present).
-pub(super) async fn missing_tables(session: &Session) -> Result<Vec<String>, ActionError> {
+pub(in crate::actions) async fn missing_tables(
+    session: &Session,
+) -> Result<Vec<String>, ActionError> {
     session
         .read(
             Statement::MissingTables,

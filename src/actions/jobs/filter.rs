@@ -289,7 +289,7 @@ impl JobFilter {
         let mut flag = |name: &str, value: String| {
             args.push(format!(
                 "--{name} {}",
-                crate::actions::jobs::shell_quote(&value)
+                crate::actions::jobs::enqueue::shell_quote(&value)
             ))
         };
         if let Some(status) = self.status {

@@ -33,7 +33,7 @@ pub struct Reason {
 }
 
 impl Reason {
-    pub(super) fn new(reason: ReasonKind, text: String, numbers: Value) -> Reason {
+    pub(in crate::actions) fn new(reason: ReasonKind, text: String, numbers: Value) -> Reason {
         let numbers = match numbers {
             Value::Object(map) => map,
             _ => Map::new(),

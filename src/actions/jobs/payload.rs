@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::json_indent::indent_json;
+use crate::actions::jobs::json_indent::indent_json;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "text", rename_all = "lowercase")]

@@ -6,6 +6,7 @@
 //! is PGQueuer's (`ORDER BY last_run ASC`, never-run rows last) with the id
 //! as a tie-breaker so the output is stable.
 
+pub mod timing;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::job_filter::JobStatus;
-use super::metrics::LogCount;
-use super::{ActionError, Session};
+use crate::actions::jobs::filter::JobStatus;
+use crate::actions::reports::metrics::LogCount;
+use crate::actions::{ActionError, Session};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 
@@ -38,7 +38,7 @@ const NOT_FINISHED: [&str; 2] = ["queued", "picked"];
 /// The finishes `pgqueuer_logs_count` counts over `window` (the statistics
 /// table plus the log rows not aggregated yet: the same statement as the
 /// metrics endpoint), per entrypoint and status.
-pub(super) async fn throughput(
+pub(in crate::actions) async fn throughput(
     session: &Session,
     window: Duration,
 ) -> Result<ThroughputReport, ActionError> {
@@ -104,7 +104,7 @@ by_name! {
 }
 
 /// The newest log rows (by id) matching `query`.
-pub(super) async fn log_rows(
+pub(in crate::actions) async fn log_rows(
     session: &Session,
     query: &LogQuery,
 ) -> Result<Vec<LogRow>, ActionError> {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{ActionError, Session, db_err};
+use crate::actions::{ActionError, Session, db_err};
 use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 pub use crate::output::format::age_text;

@@ -14,9 +14,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::job_filter::{FilterError, JobFilter, Param, Where};
-use super::queue_row::QueueRow;
-use super::{ActionError, Session, db_err};
+use crate::actions::jobs::filter::{FilterError, JobFilter, Param, Where};
+use crate::actions::jobs::queue_row::QueueRow;
+use crate::actions::{ActionError, Session, db_err};
 use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 
@@ -190,7 +190,7 @@ pub fn page_query(
     Ok((statement.render_filtered(session_names, &w.sql), w))
 }
 
-pub(super) async fn page(
+pub(in crate::actions) async fn page(
     session: &Session,
     filter: &JobFilter,
     history: bool,
@@ -221,7 +221,7 @@ pub(super) async fn page(
 
 /// EXPLAIN (ANALYZE, BUFFERS) of the page's (first) statement, with the
 /// same parameters: what the server spends on it, without the client.
-pub(super) async fn explain(
+pub(in crate::actions) async fn explain(
     session: &Session,
     filter: &JobFilter,
     history: bool,
@@ -359,7 +359,7 @@ pub struct JobDetail {
     pub log: Vec<LogEntry>,
     /// Why the job is where it is (`pgq why`'s sentences).
     /// Filled by `why::detail`; empty from [`detail`] alone.
-    pub why: Vec<super::reasons::Reason>,
+    pub why: Vec<crate::actions::reports::reasons::Reason>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -504,7 +504,7 @@ const PAYLOAD_SLICE: i32 = 1 << 20;
 /// `known_payload` is the SHA-256 of the payload the caller holds: that
 /// payload is not read again, so a detail refreshed while open does not
 /// carry megabytes when only its status or heartbeat changed.
-pub(super) async fn detail(
+pub(in crate::actions) async fn detail(
     session: &Session,
     id: i64,
     known_payload: Option<&[u8]>,
@@ -553,7 +553,8 @@ async fn payload_in_slices(
 ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), ActionError> {
     use futures_util::TryStreamExt;
     let sql = Statement::JobPayloadChunks.render(&session.names);
-    let reading = |e| super::session::missing_schema_or(session, e, "reading the job's payload");
+    let reading =
+        |e| crate::actions::session::missing_schema_or(session, e, "reading the job's payload");
     let params: [&(dyn ToSql + Sync); 2] = [&id, &PAYLOAD_SLICE];
     let slices = session
         .client()

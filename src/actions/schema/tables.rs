@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::prune::{RetentionInfo, retention_info};
-use super::reports::FailedJob;
-use super::{ActionError, Session};
+use crate::actions::reports::FailedJob;
+use crate::actions::retention::prune::{RetentionInfo, retention_info};
+use crate::actions::{ActionError, Session};
 use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 use crate::schema::render::{DURABILITY_ORDER, table_of};
@@ -59,19 +59,19 @@ async fn catalog_tables(
 }
 
 /// Persistence, size and estimated rows of the tables named in `$1`.
-pub(super) fn table_info_sql(n: &ObjectNames) -> String {
+pub(in crate::actions) fn table_info_sql(n: &ObjectNames) -> String {
     Statement::TableInfo.render(n)
 }
 
 /// The four tables, in the order the Durability tab lists them.
-pub(super) fn table_names(n: &ObjectNames) -> Vec<String> {
+pub(in crate::actions) fn table_names(n: &ObjectNames) -> Vec<String> {
     DURABILITY_ORDER
         .iter()
         .map(|r| table_of(n, *r).to_string())
         .collect()
 }
 
-pub(super) async fn table_info(session: &Session) -> Result<TablesReport, ActionError> {
+pub(in crate::actions) async fn table_info(session: &Session) -> Result<TablesReport, ActionError> {
     let tables = table_sizes(session).await?;
     let level = Durability::matching(|role| {
         tables
@@ -98,7 +98,9 @@ pub(super) async fn table_info(session: &Session) -> Result<TablesReport, Action
 
 /// Persistence, size and estimated rows of the four tables, in the
 /// Durability tab's order (a missing table has `unlogged: None`).
-pub(super) async fn table_sizes(session: &Session) -> Result<Vec<TableInfo>, ActionError> {
+pub(in crate::actions) async fn table_sizes(
+    session: &Session,
+) -> Result<Vec<TableInfo>, ActionError> {
     let n = &session.names;
     let rows = catalog_tables(session, "reading table sizes").await?;
     let tables: Vec<TableInfo> = DURABILITY_ORDER
@@ -162,7 +164,9 @@ fn role_name(role: TableRole) -> &'static str {
 
 /// The four tables in the Durability tab's order, present or not: the same
 /// catalog query as [`table_sizes`], read to its last column.
-pub(super) async fn table_objects(session: &Session) -> Result<Vec<TableObject>, ActionError> {
+pub(in crate::actions) async fn table_objects(
+    session: &Session,
+) -> Result<Vec<TableObject>, ActionError> {
     let n = &session.names;
     let rows = catalog_tables(session, "reading the tables").await?;
     Ok(DURABILITY_ORDER
@@ -187,9 +191,9 @@ pub(super) async fn table_objects(session: &Session) -> Result<Vec<TableObject>,
 
 /// The tables' sizes, then the queue's exact counts (the queue table is
 /// small next to the log; counting it is what `dashboard` does too).
-pub(super) async fn size(session: &Session) -> Result<SizeReport, ActionError> {
+pub(in crate::actions) async fn size(session: &Session) -> Result<SizeReport, ActionError> {
     let tables = table_objects(session).await?;
-    let depth: Vec<super::stats::Depth> = session
+    let depth: Vec<crate::actions::reports::stats::Depth> = session
         .read(Statement::StatsDepth, &[], "counting the queue")
         .await?;
     Ok(SizeReport {
@@ -210,11 +214,14 @@ pub struct HeldJob {
 }
 
 /// Held jobs with their newest traceback, newest first (`$1`: limit).
-pub(super) fn held_jobs_sql(n: &ObjectNames) -> String {
+pub(in crate::actions) fn held_jobs_sql(n: &ObjectNames) -> String {
     Statement::HeldJobs.render(n)
 }
 
-pub(super) async fn held_jobs(session: &Session, limit: u32) -> Result<Vec<HeldJob>, ActionError> {
+pub(in crate::actions) async fn held_jobs(
+    session: &Session,
+    limit: u32,
+) -> Result<Vec<HeldJob>, ActionError> {
     session
         .read(
             Statement::HeldJobs,

@@ -4,11 +4,20 @@
 //! the statistics table with the log rows not yet aggregated, computing the
 //! same per-second buckets the aggregation would, so a read-only role can use it.
 
+pub mod activity;
+pub mod check;
+pub mod latency;
+pub mod live_workers;
+pub mod metrics;
+pub mod reasons;
+pub mod stats;
+pub mod why;
+pub mod workers;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::queue_row::QueueRow;
+use super::jobs::queue_row::QueueRow;
 use super::{ActionError, Session};
 use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;

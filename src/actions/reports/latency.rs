@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{ActionError, Session};
+use crate::actions::{ActionError, Session};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;

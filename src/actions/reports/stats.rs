@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::latency::{self, LatencyReport};
-use super::{ActionError, Session};
+use crate::actions::reports::latency::{self, LatencyReport};
+use crate::actions::{ActionError, Session};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -143,12 +143,12 @@ pub fn totals<'a>(rows: impl IntoIterator<Item = &'a EntrypointStats>) -> Entryp
 
 by_name! {
     /// One entrypoint's queue depth (`stats_depth.sql`; `pgq size` sums it).
-    pub(super) struct Depth {
-        pub(super) entrypoint: String,
-        pub(super) queued: i64,
-        pub(super) picked: i64,
-        pub(super) failed: i64,
-        pub(super) oldest_queued_age_seconds: Option<f64>,
+    pub(in crate::actions) struct Depth {
+        pub(in crate::actions) entrypoint: String,
+        pub(in crate::actions) queued: i64,
+        pub(in crate::actions) picked: i64,
+        pub(in crate::actions) failed: i64,
+        pub(in crate::actions) oldest_queued_age_seconds: Option<f64>,
     }
 }
 
@@ -163,17 +163,17 @@ by_name! {
 }
 
 /// Depth and age of the queue per entrypoint, now.
-pub(super) fn depth_sql(n: &ObjectNames) -> String {
+pub(in crate::actions) fn depth_sql(n: &ObjectNames) -> String {
     Statement::StatsDepth.render(n)
 }
 
 /// Terminal outcomes in the window (`$1` seconds), bucketed by age in slices
 /// of `$2` seconds, at most `$3` of them: slice 0 is the newest.
-pub(super) fn done_sql(n: &ObjectNames) -> String {
+pub(in crate::actions) fn done_sql(n: &ObjectNames) -> String {
     Statement::StatsDone.render(n)
 }
 
-pub(super) async fn queue_stats(
+pub(in crate::actions) async fn queue_stats(
     session: &Session,
     window: StatsWindow,
     with_latency: bool,

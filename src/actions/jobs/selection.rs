@@ -6,7 +6,7 @@
 //! filter's composed WHERE clause, so "the jobs matching the filter" means
 //! exactly the rows `pgq jobs` lists with the same flags.
 
-use crate::actions::job_filter::{self, JobFilter, JobStatus, Where};
+use crate::actions::jobs::filter::{self, JobFilter, JobStatus, Where};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobSelection {
@@ -29,7 +29,7 @@ pub enum SelectionError {
     #[error("status {given} is not one of {allowed} here")]
     Status { given: String, allowed: String },
     #[error("{0}")]
-    Filter(job_filter::FilterError),
+    Filter(filter::FilterError),
 }
 
 /// The parameters every selection binds: the statuses (`$1`) and the given
@@ -134,7 +134,7 @@ fn filter_where(filter: &JobFilter, first: usize) -> Result<Where, SelectionErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::job_filter::Search;
+    use crate::actions::jobs::filter::Search;
     use crate::db::statements::Statement;
 
     fn filter(f: JobFilter) -> JobSelection {
@@ -167,7 +167,7 @@ mod tests {
                     ..JobFilter::default()
                 })
                 .binds(&allowed),
-                Err(SelectionError::Filter(job_filter::FilterError::BlankSearch)),
+                Err(SelectionError::Filter(filter::FilterError::BlankSearch)),
                 "{blank:?}"
             );
         }

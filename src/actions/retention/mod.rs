@@ -1,0 +1,3 @@
+//! Retention: pruning old log and statistics rows.
+
+pub mod prune;
