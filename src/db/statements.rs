@@ -82,7 +82,7 @@ statements! {
     ScheduleHeartbeat => "schedule_heartbeat.sql",
     ScheduleDone => "schedule_done.sql",
     DeleteSchedules => "delete_schedules.sql",
-    // Enqueue (actions/jobs.rs): ids drawn in the statement or given, and
+    // Enqueue (actions/jobs/enqueue.rs): ids drawn in the statement or given, and
     // the conflict action; the bulk fast path by (delays, headers).
     Enqueue => "enqueue.sql",
     EnqueueUpdatePriority => "enqueue_update_priority.sql",
@@ -95,7 +95,7 @@ statements! {
     DrawIds => "draw_ids.sql",
     Requeue => "requeue.sql",
     RequeueCount => "requeue_count.sql",
-    // Bulk enqueue's checks (actions/jobs.rs): a key already held, and
+    // Bulk enqueue's checks (actions/jobs/enqueue.rs): a key already held, and
     // ANALYZE after a large load, with the privilege check before it.
     HeldDedupeKey => "held_dedupe_key.sql",
     MayAnalyzeQueue => "may_analyze_queue.sql",
@@ -111,17 +111,17 @@ statements! {
     Backlog => "backlog.sql",
     StatsDepth => "stats_depth.sql",
     StatsDone => "stats_done.sql",
-    // Latency percentiles (actions/latency.rs): per entrypoint and overall,
+    // Latency percentiles (actions/reports/latency.rs): per entrypoint and overall,
     // over a window and per slice of it, in one pass over the log.
     LatencyPercentiles => "latency_percentiles.sql",
     HeldJobs => "held_jobs.sql",
     TableInfo => "table_info.sql",
-    // The metrics endpoint's read-only scrape (actions/metrics.rs).
+    // The metrics endpoint's read-only scrape (actions/reports/metrics.rs).
     MetricsQueue => "metrics_queue.sql",
     MetricsLogs => "metrics_logs.sql",
     MetricsUnaggregated => "metrics_unaggregated.sql",
     MissingTables => "missing_tables.sql",
-    // Retention (actions/prune.rs): the cut-off, counts, and one batch per
+    // Retention (actions/retention/prune.rs): the cut-off, counts, and one batch per
     // table; the Durability tab's oldest rows and aggregation backlog.
     PruneCutoff => "prune_cutoff.sql",
     PruneLogCount => "prune_log_count.sql",
@@ -129,14 +129,14 @@ statements! {
     PruneStatisticsCount => "prune_statistics_count.sql",
     PruneStatisticsBatch => "prune_statistics_batch.sql",
     RetentionInfo => "retention_info.sql",
-    // Schedules (actions/schedules.rs).
+    // Schedules (actions/schedules/mod.rs).
     ListSchedules => "list_schedules.sql",
     RemoveSchedules => "remove_schedules.sql",
     RunSchedulesNow => "run_schedules_now.sql",
-    // Pause, resume, skip, postpone (actions/schedule_timing.rs).
+    // Pause, resume, skip, postpone (actions/schedules/timing.rs).
     LockSchedules => "lock_schedules.sql",
     SetSchedulesNextRun => "set_schedules_next_run.sql",
-    // The job browser (actions/browse.rs): keyset pages of the queue and of
+    // The job browser (actions/jobs/browse.rs): keyset pages of the queue and of
     // finished jobs in the log, with a composed `{filter}`; one job's detail.
     JobsNewest => "jobs_newest.sql",
     JobsOldest => "jobs_oldest.sql",
@@ -146,9 +146,9 @@ statements! {
     JobRow => "job_row.sql",
     JobPayloadChunks => "job_payload_chunks.sql",
     JobLogHistory => "job_log_history.sql",
-    // `pgq log` (actions/activity.rs): the newest log rows, optionally filtered.
+    // `pgq log` (actions/reports/activity.rs): the newest log rows, optionally filtered.
     LogRows => "log_rows.sql",
-    // Cancel, delete and purge (actions/job_removal.rs): the same job
+    // Cancel, delete and purge (actions/jobs/removal.rs): the same job
     // selection predicate in both, and the cancellation NOTIFY.
     RemoveJobs => "remove_jobs.sql",
     CountJobs => "count_jobs.sql",
@@ -159,8 +159,8 @@ statements! {
     // The newest job when a removal starts: it never takes a later one.
     NewestJob => "newest_job.sql",
     Notify => "notify.sql",
-    // `pgq why` (actions/why.rs): the numbers behind a job's or a
-    // schedule's state; `pgq check` (actions/check.rs): health in one pass.
+    // `pgq why` (actions/reports/why.rs): the numbers behind a job's or a
+    // schedule's state; `pgq check` (actions/reports/check.rs): health in one pass.
     WhyJob => "why_job.sql",
     WhySchedules => "why_schedules.sql",
     Check => "check.sql",

@@ -1,4 +1,4 @@
-//! Latency percentiles (actions/latency.rs): execution time as PGQueuer
+//! Latency percentiles (actions/reports/latency.rs): execution time as PGQueuer
 //! 1.6.0's insights define it, checked against the real Python package on
 //! the same rows, and wait time (queued → picked) checked by hand.
 
