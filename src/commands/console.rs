@@ -7,6 +7,7 @@ use super::CommandContext;
 use super::{CommandError, connection_settings, object_names, read_only};
 use crate::actions::audit::AuditTrail;
 use crate::cli::ConsoleTab;
+use crate::console::contexts::{Resolved, Switchable};
 use crate::console::{self, ConsoleOptions, Start, WorkerLink};
 use crate::output::Exit;
 use crate::settings::conn::ConnectionSettings;
@@ -56,6 +57,17 @@ pub async fn open(
         None if super::pooler(ctx)?.is_transaction() => None,
         None => Some(settings.clone()),
     };
+    // Every context of config.toml, resolved now: a switch in the console
+    // then only connects (and a broken one says why in the picker).
+    let contexts = config
+        .contexts
+        .iter()
+        .map(|(name, entry)| Switchable {
+            name: name.clone(),
+            resolved: resolve_context(&ctx.for_context(name, entry.clone()))
+                .map_err(|e| e.to_string()),
+        })
+        .collect();
     let options = ConsoleOptions {
         start: start.into(),
         settings,
@@ -67,9 +79,27 @@ pub async fn open(
         keymap,
         worker,
         audit,
+        contexts,
+        context: ctx.context_name.clone(),
     };
     console::run(options)
         .await
         .map_err(|e| CommandError::Other(format!("console: {e}")))?;
     Ok(Exit::Ok)
+}
+
+/// A context's connection, names and read-only flag, as `pgq --context` reads them.
+fn resolve_context(ctx: &CommandContext) -> Result<Resolved, CommandError> {
+    let settings = connection_settings(ctx)?;
+    let listen = match super::listen_settings(ctx)? {
+        Some(direct) => Some(direct),
+        None if super::pooler(ctx)?.is_transaction() => None,
+        None => Some(settings.clone()),
+    };
+    Ok(Resolved {
+        names: object_names(ctx)?,
+        read_only: read_only(ctx)?,
+        listen,
+        settings,
+    })
 }

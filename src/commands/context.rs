@@ -8,7 +8,7 @@ use crate::settings::config::Context;
 use crate::settings::pooler::Pooler;
 
 /// What every command may need besides its own arguments.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CommandContext {
     pub json: bool,
     pub headless: bool,
@@ -56,6 +56,24 @@ impl CommandContext {
             listen_dsn: global.listen_dsn,
             context_name: global.context.clone(),
             entry,
+        }
+    }
+
+    /// This invocation as `--context NAME` with `entry` would have been,
+    /// for the console's context switch: the connection flags (`--dsn`,
+    /// `--prefix`, `--schema`, `--pooler`, `--listen-dsn`) are the first
+    /// connection's and give way to the context; `--read-only` stays.
+    pub fn for_context(&self, name: &str, entry: Context) -> CommandContext {
+        CommandContext {
+            dsn_on_command_line: false,
+            prefix: None,
+            schema: None,
+            pooler: None,
+            listen_dsn: None,
+            context_name: Some(name.to_string()),
+            entry: Ok(Some(entry)),
+            dsn: self.dsn.clone().filter(|_| !self.dsn_on_command_line),
+            ..self.clone()
         }
     }
 

@@ -17,8 +17,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::layout::Rect;
 
+use super::contexts::ContextPicker;
 use super::db::{DbEvent, Request, View};
 use super::dialog::{Confirm, Phase, SqlLog};
+use super::flash_history::FlashHistory;
 use super::keymap::{Command, Keymap, TabEntry};
 use super::tabs::set::{TabOptions, Tabs};
 use super::tabs::{Context, Done, Reply, Routed, Screen, TabView};
@@ -60,6 +62,8 @@ pub enum Effect {
     StopWorker {
         now: bool,
     },
+    /// Reconnect to the context at this index of [`App::contexts`].
+    SwitchContext(usize),
     Quit,
 }
 
@@ -79,6 +83,10 @@ pub struct App {
     pub theme: Theme,
     pub conn: ConnInfo,
     pub flash: Option<Flash>,
+    /// Every flash of the session, readable in full (`m`).
+    pub messages: FlashHistory,
+    /// config.toml's contexts, to switch to (`:`).
+    pub contexts: ContextPicker,
     pub help: bool,
     /// Typing into the current tab's filter.
     pub editing_filter: bool,
@@ -153,6 +161,8 @@ impl App {
                 link: Link::Connecting { attempt: 1 },
             },
             flash: None,
+            messages: FlashHistory::default(),
+            contexts: ContextPicker::default(),
             help: false,
             editing_filter: false,
             tabs: Tabs::new(&TabOptions {
@@ -279,6 +289,7 @@ impl App {
             Level::Error => tracing::warn!("{text}"),
             Level::Info => tracing::info!("{text}"),
         }
+        self.messages.push(self.now, level, &text);
         self.flash = Some(Flash {
             text,
             level,

@@ -58,6 +58,10 @@ pub enum Command {
     /// Show this tab (keys from the tab registry).
     ShowTab(Tab),
     SqlLog,
+    /// The flash messages of the session, in full.
+    Messages,
+    /// Pick another config.toml context and reconnect to it.
+    Contexts,
     Refresh,
     Pause,
     Filter,
@@ -211,6 +215,8 @@ const REST: &[Spec] = &[
     spec(Command::Refresh, "refresh", Scope::Global, Some("refresh"), "Refresh now", &["r"]),
     spec(Command::Pause, "pause", Scope::Global, Some("pause"), "Pause/resume this tab", &["space"]),
     spec(Command::Back, "back", Scope::Global, None, "Close dialog/filter", &["esc"]),
+    spec(Command::Messages, "messages", Scope::Global, None, "Messages, in full", &["m"]),
+    spec(Command::Contexts, "contexts", Scope::Global, None, "Switch context", &[":"]),
     spec(Command::Filter, "filter", Scope::List, Some("filter"), "Filter (Enter keeps)", &["/"]),
     spec(Command::Up, "up", Scope::List, None, "Move up", &["k", "up"]),
     spec(Command::Down, "down", Scope::List, None, "Move down", &["j", "down"]),
@@ -227,7 +233,7 @@ const REST: &[Spec] = &[
     spec(Command::History, "history", Scope::Tab(Tab::Jobs), Some("history"), "Queue ⇄ finished jobs (log)", &["h"]),
     spec(Command::Sort, "order", Scope::Tab(Tab::Jobs), Some("order"), "Newest ⇄ oldest first", &["o"]),
     spec(Command::Copy, "copy_payload", Scope::Tab(Tab::Jobs), None, "Copy the payload", &["y"]),
-    spec(Command::Back, "stop_search", Scope::Tab(Tab::Jobs), None, "Stop the running search", &["esc"]),
+    spec(Command::Back, "stop_search", Scope::Tab(Tab::Jobs), None, "Stop the running search, else clear the filter", &["esc"]),
     spec(Command::Tag, "tag_job", Scope::Tab(Tab::Jobs), Some("tag"), "Tag/untag the row", &["space"]),
     proposes::<CancelJobs>(Command::CancelJobs, "cancel_jobs", Scope::Tab(Tab::Jobs), "cancel", "Cancel tagged/selected (queued, picked)", &["c"]),
     proposes::<CancelJobs>(Command::CancelMatching, "cancel_matching", Scope::Tab(Tab::Jobs), "cancel all", "Cancel every job matching the filter", &["C"]),
@@ -615,11 +621,30 @@ impl Keymap {
     pub fn help(&self, scopes: &[Scope], read_only: bool, tabs: &[TabEntry]) -> Vec<Binding> {
         let mut rows: Vec<Binding> = Vec::new();
         let mut tabs_shown = false;
+        // The tab's scopes, innermost first: a key they bind shadows the same
+        // key further out, as [`Keymap::lookup`] does.
+        let tab_scopes: Vec<Scope> = scopes.iter().copied().filter(|s| !s.is_modal()).collect();
         for s in SPECS
             .iter()
             .filter(|s| scopes.contains(&s.scope))
             .filter(|s| !(read_only && s.mutates))
         {
+            // Only the keys that reach this binding: on the Schedules tab
+            // Space tags, so it is not listed again as pausing.
+            let live_in = if s.scope.is_modal() {
+                vec![s.scope]
+            } else {
+                tab_scopes.clone()
+            };
+            let keys: Vec<Key> = self
+                .keys(s)
+                .iter()
+                .copied()
+                .filter(|k| self.live(k, &live_in).map(|l| l.name) == Some(s.name))
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
             if is_tab_key(s) {
                 // One row, where the first tab key is listed.
                 if !tabs_shown && !tabs.is_empty() {
@@ -631,9 +656,9 @@ impl Keymap {
             rows.push(Binding {
                 scope: s.scope,
                 keys: if s.command == Command::Quit {
-                    format!("{}/Ctrl-C", join_keys(self.keys(s)))
+                    format!("{}/Ctrl-C", join_keys(&keys))
                 } else {
-                    join_keys(self.keys(s))
+                    join_keys(&keys)
                 },
                 label: s.hint.unwrap_or(""),
                 help: s.help.to_string(),
@@ -888,5 +913,60 @@ mod tests {
                 .any(|b| b.label == "remove")
         );
         assert!(Keymap::mutates(Command::Delete) && !Keymap::mutates(Command::Tag));
+    }
+
+    /// Issue 22 §6: the help listed Space twice on the Schedules tab (tag,
+    /// and the pause it shadows). Each key is listed once, with the meaning
+    /// it has there; modal scopes keep their own keys.
+    #[test]
+    fn help_lists_each_key_once_with_its_live_meaning() {
+        let map = Keymap::default();
+        for tab in [Tab::Schedules, Tab::Held, Tab::Jobs, Tab::Stats] {
+            let tab = Scope::Tab(tab);
+            let scopes = [
+                tab,
+                Scope::List,
+                Scope::Global,
+                Scope::Filter,
+                Scope::Dialog,
+            ];
+            let help = map.help(&scopes, false, &[]);
+            let mut seen: Vec<(Option<Scope>, String)> = Vec::new();
+            for b in &help {
+                // (the filter key `/` splits into empty pieces)
+                for key in b.keys.split('/').filter(|k| !k.is_empty()) {
+                    let modal = Some(b.scope).filter(|s| s.is_modal());
+                    let entry = (modal, key.to_string());
+                    assert!(!seen.contains(&entry), "{key} twice on {tab:?}: {help:?}");
+                    seen.push(entry);
+                }
+            }
+            let space: Vec<&str> = help
+                .iter()
+                .filter(|b| b.keys.split('/').any(|k| k == "Space"))
+                .map(|b| b.help.as_str())
+                .collect();
+            let want = if tab == Scope::Tab(Tab::Stats) {
+                "Pause/resume this tab"
+            } else {
+                "Tag/untag the row"
+            };
+            assert_eq!(space, [want], "{tab:?}");
+        }
+        // The dialog's Enter is listed though the tab binds Enter too.
+        let help = map.help(
+            &[
+                Scope::Tab(Tab::Schedules),
+                Scope::List,
+                Scope::Global,
+                Scope::Dialog,
+            ],
+            false,
+            &[],
+        );
+        assert!(
+            help.iter()
+                .any(|b| b.scope == Scope::Dialog && b.keys == "Enter")
+        );
     }
 }

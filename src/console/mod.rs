@@ -7,8 +7,10 @@
 //! (ratatui's hook restores it before pgq's own hook prints the message).
 
 pub mod app;
+pub mod contexts;
 pub mod db;
 pub mod dialog;
+pub mod flash_history;
 pub mod keymap;
 pub mod tabs;
 pub mod theme;
@@ -20,7 +22,7 @@ use futures_util::StreamExt;
 
 use crate::actions::reports::stats::StatsWindow;
 use crate::settings::config::{Config, ThemeName};
-use app::{App, AppOptions, Effect, Tab};
+use app::{App, AppOptions, Effect, Level, Tab};
 use theme::Theme;
 
 use crate::db::signal::{Signals, StopSignal};
@@ -60,6 +62,10 @@ pub struct ConsoleOptions {
     pub worker: Option<WorkerLink>,
     /// Where changes made from the console are logged.
     pub audit: Option<crate::actions::audit::AuditTrail>,
+    /// config.toml's contexts, resolved, to switch to with `:`.
+    pub contexts: Vec<contexts::Switchable>,
+    /// The context connected through first (`--context`), if any.
+    pub context: Option<String>,
 }
 
 /// A worker the console shows (and, for `pgq run`, stops on quit).
@@ -105,6 +111,19 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         let snapshot = link.snapshot.borrow().clone();
         app.attach_worker(tabs::worker::WorkerTab::new(snapshot, link.owns_worker));
     }
+    app.contexts = contexts::ContextPicker::new(
+        options
+            .contexts
+            .iter()
+            .map(contexts::Choice::from)
+            .collect(),
+        options.context.as_deref(),
+    );
+    let switching = Switching {
+        contexts: options.contexts,
+        config: options.config.clone(),
+        audit: options.audit.clone(),
+    };
     let db = db::spawn(db::Target {
         settings: options.settings,
         channel: options.names.channel.clone(),
@@ -116,9 +135,70 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
         audit: options.audit,
     });
     let mut terminal = ratatui::try_init()?;
-    let result = event_loop(&mut terminal, &mut app, db, worker.as_mut()).await;
+    let result = event_loop(&mut terminal, &mut app, db, worker.as_mut(), &switching).await;
     let restored = ratatui::try_restore();
     result.and(restored)
+}
+
+/// What a context switch needs besides the context: the console's own
+/// settings, which stay.
+struct Switching {
+    contexts: Vec<contexts::Switchable>,
+    config: Config,
+    audit: Option<crate::actions::audit::AuditTrail>,
+}
+
+impl Switching {
+    /// A fresh app and db task on context `index`: nothing of the old
+    /// database carries over but the tab on screen, the keys, the theme
+    /// and the message history.
+    fn switch(&self, index: usize, app: &mut App) -> Option<db::DbHandle> {
+        let context = self.contexts.get(index)?;
+        let resolved = context.resolved.as_ref().ok()?;
+        let mut fresh = App::new(AppOptions {
+            tab: app.tab,
+            keymap: app.keymap.clone(),
+            theme: app.theme,
+            target: resolved.settings.target(),
+            names: resolved.names.clone(),
+            read_only: resolved.read_only,
+            refresh_interval: self.config.refresh_interval,
+            events_buffer: self.config.events_buffer,
+            now: Utc::now(),
+        });
+        fresh.tabs.stats.window = app.tabs.stats.window;
+        fresh.messages = std::mem::take(&mut app.messages);
+        fresh.contexts = std::mem::take(&mut app.contexts);
+        fresh.contexts.current = Some(index);
+        fresh.flash(
+            Level::Info,
+            format!(
+                "switched to context {} ({}{})",
+                context.name,
+                resolved.settings.target(),
+                if resolved.read_only {
+                    ", read-only"
+                } else {
+                    ""
+                }
+            ),
+        );
+        let audit = self.audit.clone().map(|mut a| {
+            a.context = Some(context.name.clone());
+            a
+        });
+        let handle = db::spawn(db::Target {
+            settings: resolved.settings.clone(),
+            channel: resolved.names.channel.clone(),
+            names: resolved.names.clone(),
+            read_only: resolved.read_only,
+            listen: resolved.listen.clone(),
+            standby_recheck: self.config.refresh_interval,
+            audit,
+        });
+        *app = fresh;
+        Some(handle)
+    }
 }
 
 async fn event_loop(
@@ -126,6 +206,7 @@ async fn event_loop(
     app: &mut App,
     mut db: db::DbHandle,
     mut worker: Option<&mut WorkerLink>,
+    switching: &Switching,
 ) -> std::io::Result<()> {
     let mut input = EventStream::new();
     // Ctrl-C is a key in raw mode, so SIGINT keeps its default.
@@ -208,6 +289,15 @@ async fn event_loop(
                     let _ = db.requests.send(request);
                 }
                 Effect::Copy(text) => copy_osc52(&text)?,
+                // The old db task ends when its handle is dropped here.
+                Effect::SwitchContext(index) => {
+                    if let Some(handle) = switching.switch(index, app) {
+                        db = handle;
+                        let size = terminal.size()?;
+                        app.resize(size.width, size.height);
+                        dirty = true;
+                    }
+                }
                 Effect::StopWorker { now } => {
                     if let Some(link) = worker.as_ref() {
                         if now {

@@ -5,11 +5,36 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{App, Effect, Level, STANDBY_REFUSAL, Tab};
+use crate::console::contexts::Picked;
 use crate::console::db::{self, Request};
 use crate::console::dialog::Phase;
 use crate::console::keymap::{Command, Keymap, Scope};
 
+/// A switch would drop the hosted worker's tab or a change still running.
+const SWITCH_REFUSAL: &str =
+    "cannot switch contexts while a worker is hosted or a change runs in the background";
+
 impl App {
+    /// The context picker is modal like the dialog: Enter and Esc mean the
+    /// same on every tab (the Durability tab's own Enter applies).
+    fn contexts_key(&mut self, key: KeyEvent, effects: &mut Vec<Effect>) {
+        let scopes = [Scope::Dialog, Scope::List, Scope::Global];
+        match self.keymap.lookup(&key, &scopes) {
+            Some(Command::Quit) => self.quit(effects),
+            Some(command) => match self.contexts.on_command(command) {
+                Picked::Switch(_)
+                    if self.tabs.get(Tab::Worker).is_some() || !self.background.is_empty() =>
+                {
+                    self.flash(Level::Error, SWITCH_REFUSAL)
+                }
+                Picked::Switch(i) => effects.push(Effect::SwitchContext(i)),
+                Picked::Say(text) => self.flash(Level::Info, text),
+                Picked::Nothing => {}
+            },
+            None => {}
+        }
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
         let mut effects = Vec::new();
         if key.kind == KeyEventKind::Release {
@@ -43,6 +68,10 @@ impl App {
             }
             return effects;
         }
+        if self.contexts.open {
+            self.contexts_key(key, &mut effects);
+            return effects;
+        }
         let Some(command) = self.keymap.lookup(&key, &self.scopes()) else {
             return effects;
         };
@@ -52,6 +81,18 @@ impl App {
                 Command::Help | Command::Back => self.help = false,
                 Command::Quit => self.quit(&mut effects),
                 _ => {}
+            }
+            return effects;
+        }
+        if self.messages.open {
+            let max = crate::console::ui::messages::max_scroll(
+                &self.messages,
+                &self.theme,
+                self.viewport,
+            );
+            match command {
+                Command::Quit => self.quit(&mut effects),
+                _ => self.messages.on_command(command, max),
             }
             return effects;
         }
@@ -131,8 +172,9 @@ impl App {
             }
             (Phase::Asking, Some(Command::DialogDown)) => {
                 // Up goes up at once: never further than the last line.
-                let text = crate::console::ui::confirm::text(c, &self.conn.target, &self.theme);
                 let body = crate::console::ui::widgets::body_area(self.viewport);
+                let text =
+                    crate::console::ui::confirm::text(c, &self.conn.target, &self.theme, body);
                 let max = crate::console::ui::confirm::Shape::of(body, &text).max_scroll;
                 c.scroll = (c.scroll + 1).min(max);
             }
@@ -158,6 +200,12 @@ impl App {
             Command::Quit => self.quit(effects),
             Command::Help => self.help = true,
             Command::SqlLog => self.sql_log.open = true,
+            Command::Messages => self.messages.show(),
+            Command::Contexts if self.contexts.choices.is_empty() => self.flash(
+                Level::Info,
+                "config.toml defines no [contexts] to switch to",
+            ),
+            Command::Contexts => self.contexts.show(),
             // A hosted tab's key does nothing while it is not there.
             Command::ShowTab(tab) => {
                 if self.tab_view(tab).is_some() {

@@ -6,12 +6,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use super::sql_text;
 use crate::console::dialog::{Confirm, Phase};
 use crate::console::theme::Theme;
 
 /// What the dialog says: question, outcome, target, command, warning, SQL
-/// and parameters, wrapped to the dialog's width.
-pub fn text(c: &Confirm, target: &str, t: &Theme) -> Paragraph<'static> {
+/// and parameters, wrapped to the width of the dialog drawn in `area`
+/// (the SQL dedented and wrapped under its own indentation).
+pub fn text(c: &Confirm, target: &str, t: &Theme, area: Rect) -> Paragraph<'static> {
     let p = &c.preview;
     let mut lines = vec![Line::from(Span::styled(p.question.clone(), t.title))];
     match &c.phase {
@@ -39,8 +41,13 @@ pub fn text(c: &Confirm, target: &str, t: &Theme) -> Paragraph<'static> {
     }
     if !p.statements.is_empty() {
         lines.push(Line::from(Span::styled("SQL", t.header)));
+        let width = text_width(area) as usize;
         for stmt in &p.statements {
-            lines.extend(stmt.lines().map(|l| Line::from(format!("  {l}"))));
+            lines.extend(
+                sql_text::rows(stmt, "  ", width)
+                    .into_iter()
+                    .map(Line::from),
+            );
         }
     }
     for param in &p.parameters {
@@ -61,11 +68,21 @@ pub struct Shape {
     pub max_scroll: u16,
 }
 
+/// The dialog's width in the body `area`: 94% of it.
+fn popup_width(area: Rect) -> u16 {
+    area.width * 94 / 100
+}
+
+/// The columns the dialog's text has inside its border.
+fn text_width(area: Rect) -> u16 {
+    popup_width(area).saturating_sub(2)
+}
+
 impl Shape {
     pub fn of(area: Rect, text: &Paragraph) -> Shape {
-        let width = area.width * 94 / 100;
+        let width = popup_width(area);
         let chrome = 2 + 1 + 1;
-        let rows = text.line_count(width.saturating_sub(2)) as u16;
+        let rows = text.line_count(text_width(area)) as u16;
         let height = (rows + chrome).min(area.height * 96 / 100);
         let popup = Rect::new(
             area.x + (area.width - width) / 2,

@@ -5,16 +5,17 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::confirm;
 use super::widgets::centered;
+use super::{confirm, messages, sql_text};
 use crate::console::app::App;
 use crate::console::dialog::Phase;
+use crate::console::keymap::Command;
 
 pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let Some(c) = &app.confirm else { return };
     let p = &c.preview;
-    let text = confirm::text(c, &app.conn.target, t);
+    let text = confirm::text(c, &app.conn.target, t, area);
     let shape = confirm::Shape::of(area, &text);
     frame.render_widget(Clear, shape.popup);
     let block = Block::bordered()
@@ -75,12 +76,23 @@ pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::from(Span::styled(format!("  {text}"), style)));
         for stmt in &e.statements {
             lines.extend(
-                stmt.lines()
-                    .map(|l| Line::from(Span::styled(format!("    {l}"), t.dim))),
+                sql_text::rows(stmt, "    ", popup.width.saturating_sub(2) as usize)
+                    .into_iter()
+                    .map(|l| Line::from(Span::styled(l, t.dim))),
             );
         }
         lines.push(Line::from(""));
     }
+    // The flash messages too: an outcome's line in the status bar may
+    // have been cut or gone; here it is whole, among the changes' context.
+    lines.push(Line::from(Span::styled(
+        format!(
+            "Messages, newest first ({} shows them alone)",
+            app.keymap.first_key(Command::Messages)
+        ),
+        t.header,
+    )));
+    lines.extend(messages::lines(&app.messages, t));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -94,5 +106,21 @@ pub fn draw_sql_log(frame: &mut Frame, area: Rect, app: &App) {
                     .border_style(t.key),
             ),
         popup,
+    );
+}
+
+/// The `m` overlay (see [`messages`]).
+pub fn draw_messages(frame: &mut Frame, body: Rect, app: &App) {
+    let t = &app.theme;
+    let h = &app.messages;
+    let area = messages::popup(body);
+    frame.render_widget(Clear, area);
+    let max = messages::max_scroll(h, t, frame.area());
+    frame.render_widget(
+        Paragraph::new(messages::lines(h, t))
+            .wrap(Wrap { trim: false })
+            .scroll((h.scroll.min(max), 0))
+            .block(messages::block(t)),
+        area,
     );
 }

@@ -136,6 +136,35 @@ pub fn fit_hints(
     kept
 }
 
+/// Which of a line's parts to keep in `width` columns: parts go whole,
+/// the lowest `rank` first (the rightmost among equals), until the rest
+/// fits; order is kept. What still does not fit is the caller's to cut
+/// (with "…").
+pub fn keep_parts(widths: &[usize], ranks: &[u8], width: usize) -> Vec<bool> {
+    let mut keep = vec![true; widths.len()];
+    let total = |keep: &[bool]| -> usize {
+        widths
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(w, _)| w)
+            .sum()
+    };
+    while total(&keep) > width {
+        let Some(drop) = (0..widths.len())
+            .filter(|&i| keep[i])
+            .min_by_key(|&i| (ranks[i], std::cmp::Reverse(i)))
+        else {
+            break;
+        };
+        if keep.iter().filter(|k| **k).count() == 1 {
+            break;
+        }
+        keep[drop] = false;
+    }
+    keep
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +204,16 @@ mod tests {
             s.push_str(c);
         }
         s
+    }
+
+    #[test]
+    fn parts_go_whole_least_needed_first() {
+        let widths = [11, 17, 27, 10];
+        let ranks = [9, 2, 5, 1];
+        assert_eq!(keep_parts(&widths, &ranks, 80), [true; 4]);
+        assert_eq!(keep_parts(&widths, &ranks, 60), [true, true, true, false]);
+        assert_eq!(keep_parts(&widths, &ranks, 40), [true, false, true, false]);
+        assert_eq!(keep_parts(&widths, &ranks, 5), [true, false, false, false]);
     }
 
     #[test]

@@ -4,11 +4,16 @@
 //! help overlay and the event detail are drawn on top. Below the minimum
 //! size a single message replaces the layout.
 
+pub mod columns;
 pub mod confirm;
+mod contexts;
+pub mod cut;
 mod dialog;
 pub mod fit;
 mod help;
+pub mod messages;
 pub mod scroll_text;
+mod sql_text;
 pub mod widgets;
 
 use ratatui::Frame;
@@ -56,10 +61,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         // Over the tab's header line: the data below is stale, and why.
         let line = Rect::new(body.x, body.y, body.width, 1);
         frame.render_widget(Clear, line);
+        // The error is cut ("…"), never the way out of it.
+        let error = format!(" ✖ {error}");
+        let mut after = " · showing the last data · r retries now";
+        if cut::width(&error) + cut::width(after) > line.width as usize {
+            after = " · r retries now";
+        }
+        let room = (line.width as usize).saturating_sub(cut::width(after));
+        let error = cut::cut(&error, room).into_owned();
         frame.render_widget(
             Line::from(vec![
-                Span::styled(format!(" ✖ {error}"), app.theme.error),
-                Span::styled(" · showing the last data · r retries now", app.theme.dim),
+                Span::styled(error, app.theme.error),
+                Span::styled(after, app.theme.dim),
             ]),
             line,
         );
@@ -71,6 +84,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if app.sql_log.open {
         dialog::draw_sql_log(frame, body, app);
+    }
+    if app.messages.open {
+        dialog::draw_messages(frame, body, app);
+    }
+    if app.contexts.open {
+        contexts::draw(frame, body, app);
     }
     if app.confirm.is_some() {
         dialog::draw_confirm(frame, body, app);
@@ -131,36 +150,60 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         }
     };
     let sep = || Span::styled(" │ ", t.dim);
-    let mut spans = vec![Span::styled(badge, style)];
+    // Parts with a rank: on a narrow terminal the least needed go whole
+    // ("PG 1" never shows); the connection's state and read-only stay.
+    let mut parts: Vec<(Vec<Span>, u8)> = vec![(vec![Span::styled(badge, style)], 9)];
+    if let Some(name) = app.contexts.current_name() {
+        parts.push((vec![sep(), Span::styled(format!("ctx {name}"), t.title)], 8));
+    }
     if app.conn.read_only {
-        spans.push(Span::styled(" READ-ONLY", t.warn));
+        parts.push((vec![Span::styled(" READ-ONLY", t.warn)], 9));
     }
     if let Some(notice) = app.standby_notice().or_else(|| app.live_events_notice()) {
-        spans.push(sep());
-        spans.push(Span::styled(notice, t.warn));
+        parts.push((vec![sep(), Span::styled(notice, t.warn)], 7));
     }
     if !app.conn.newer_schema.is_empty() {
-        spans.push(Span::styled(
-            format!(" SCHEMA > {}", crate::schema::generations::WRITTEN),
-            t.warn,
+        parts.push((
+            vec![Span::styled(
+                format!(" SCHEMA > {}", crate::schema::generations::WRITTEN),
+                t.warn,
+            )],
+            8,
         ));
     }
     if let Some(at) = app.updated_at() {
         let ago = (app.now - at).num_seconds().max(0);
-        spans.push(sep());
-        spans.push(Span::raw(format!("updated {ago}s ago")));
+        parts.push((vec![sep(), Span::raw(format!("updated {ago}s ago"))], 4));
     }
-    spans.push(sep());
-    spans.push(Span::raw(app.conn.target.clone()));
+    parts.push((vec![sep(), Span::raw(app.conn.target.clone())], 6));
     if !app.conn.names.is_empty() {
-        spans.push(sep());
-        spans.push(Span::raw(app.conn.names.clone()));
+        parts.push((vec![sep(), Span::raw(app.conn.names.clone())], 5));
     }
     if let Some(v) = &app.conn.server_version {
         // "15.4 (Debian 15.4-1.pgdg120+1)" → "PG 15.4"
         let short = v.split_whitespace().next().unwrap_or(v);
-        spans.push(sep());
-        spans.push(Span::raw(format!("PG {short}")));
+        parts.push((vec![sep(), Span::raw(format!("PG {short}"))], 1));
+    }
+    let widths: Vec<usize> = parts
+        .iter()
+        .map(|(spans, _)| Line::from(spans.clone()).width())
+        .collect();
+    let ranks: Vec<u8> = parts.iter().map(|(_, rank)| *rank).collect();
+    let keep = fit::keep_parts(&widths, &ranks, area.width as usize);
+    let mut spans: Vec<Span> = parts
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .flat_map(|((spans, _), _)| spans)
+        .collect();
+    // What is left and still too wide (a very long target) ends in "…".
+    let mut room = area.width as usize;
+    for span in &mut spans {
+        let w = cut::width(&span.content);
+        if w > room {
+            span.content = cut::cut(&span.content, room).into_owned().into();
+        }
+        room = room.saturating_sub(w);
     }
     frame.render_widget(Line::from(spans), area);
     if let Some(flash) = &app.flash {
@@ -172,11 +215,23 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
                 t.info
             },
         );
-        // The message wins the right-hand side: it is what the user needs now.
-        let width = (text.chars().count() as u16 + 2).min(area.width * 2 / 3);
+        // The message wins the right-hand side: it is what the user needs
+        // now. Too long, it is cut with "…" and names the key that shows it
+        // in full.
+        let room = (area.width * 2 / 3) as usize;
+        let mut line = vec![Span::styled(format!(" {text}"), style)];
+        if cut::width(&text) + 1 > room {
+            let more = format!(" [{}]", app.keymap.first_key(Command::Messages));
+            let shown = cut::cut(&text, room.saturating_sub(1 + cut::width(&more)));
+            line = vec![
+                Span::styled(format!(" {shown}"), style),
+                Span::styled(more, t.key),
+            ];
+        }
+        let width = Line::from(line.clone()).width() as u16 + 1;
         let right = Rect::new(area.right() - width, area.y, width, 1);
         frame.render_widget(Clear, right);
-        frame.render_widget(Line::from(Span::styled(format!(" {text}"), style)), right);
+        frame.render_widget(Line::from(line), right);
     }
 }
 
@@ -219,7 +274,13 @@ fn draw_hints(frame: &mut Frame, area: Rect, app: &App) {
             h
         } else if app.help {
             vec![("?/Esc".to_string(), "close help")]
-        } else if app.sql_log.open {
+        } else if app.contexts.open {
+            vec![
+                (app.keymap.first_key(Command::DialogPress), "connect"),
+                (app.keymap.first_key(Command::DialogCancel), "close"),
+                ("j/k".to_string(), "move"),
+            ]
+        } else if app.sql_log.open || app.messages.open {
             vec![
                 (app.keymap.first_key(Command::Back), "close"),
                 ("j/k".to_string(), "scroll"),

@@ -252,7 +252,9 @@ fn the_demo_console_at_80x24_opens_on_5_minutes_and_names_every_tab() {
     });
     let hints = line_with(&screen, "q quit").unwrap_or_default().trim_end();
     assert!(
-        hints.ends_with("more") || hints.ends_with("pause") || hints.ends_with("refresh"),
+        ["more", "pause", "refresh"]
+            .iter()
+            .any(|h| hints.ends_with(h)),
         "the hint line ends on a whole hint: {hints:?}"
     );
     console.press("?");
@@ -261,4 +263,136 @@ fn the_demo_console_at_80x24_opens_on_5_minutes_and_names_every_tab() {
     });
     console.press("q");
     assert_eq!(console.wait_exit(Duration::from_secs(30)), Some(0));
+}
+
+/// Issue 22 §6: the confirm dialog showed a statement from sql/*.sql with
+/// the indentation of its file (twelve spaces deep) and long lines wrapped
+/// back to the dialog's left edge. Now it is dedented, and a wrapped line
+/// continues under its own indentation.
+#[test]
+fn confirm_sql_is_dedented_and_wraps_under_itself_at_80_columns() {
+    let mut a = app(false);
+    let names = pgq::settings::names::ObjectNames::with_prefix("", None).unwrap();
+    let sql = pgq::db::statements::Statement::RequeueJobs
+        .render_filtered(&names, "entrypoint = ANY($6::text[])");
+    let preview = Preview::new(
+        "Requeue every held job of send_email?".into(),
+        vec![sql],
+        "pgq requeue --entrypoint send_email".into(),
+    );
+    remove_one(&mut a, preview);
+    let first = render(&a, 80, 24);
+    insta::assert_snapshot!("chrome_confirm_requeue_sql_80x24", first.join("\n"));
+    let screen = first.join("\n");
+    assert!(screen.contains("│  WITH selected AS ("), "{screen}");
+    assert!(
+        screen.contains("│      SELECT id FROM pgqueuer\u{20}"),
+        "dedented:\n{screen}"
+    );
+    for _ in 0..40 {
+        key(&mut a, KeyCode::Char('j'));
+    }
+    let last = render(&a, 80, 24);
+    insta::assert_snapshot!("chrome_confirm_requeue_sql_80x24_end", last.join("\n"));
+    // Every SQL row, first or continued, is indented: none starts at the
+    // dialog's edge, so a wrapped tail never reads as a clause of its own.
+    let inside: Vec<&str> = first
+        .iter()
+        .chain(last.iter())
+        .filter_map(|l| l.split('│').nth(1))
+        .collect();
+    let sql_rows = inside
+        .iter()
+        .skip_while(|l| !l.starts_with("SQL"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty());
+    for row in sql_rows {
+        assert!(row.starts_with("  "), "{row:?} in\n{}", last.join("\n"));
+    }
+    let end = last.join("\n");
+    assert!(
+        end.contains("│  SELECT id FROM requeued ORDER BY id"),
+        "{end}"
+    );
+}
+
+/// A PostgreSQL error as long as real ones are.
+const LONG_ERROR: &str = "refresh failed: could not serialize access due to concurrent update while locking tuple (0,42) in relation \"pgqueuer\"; the statement was canceled after 30 s [SQLSTATE 40001]";
+
+/// Issue 22 §6: a flash was cut even at 160 columns, silently, and gone
+/// four seconds later. Now the status bar ends a cut message in "…" and the
+/// key that shows every message of the session in full, wrapped.
+#[test]
+fn a_cut_flash_says_so_and_m_shows_every_message_in_full() {
+    let mut a = app(false);
+    a.on_db(DbEvent::AuditProblem(LONG_ERROR.into()));
+    for width in [80, 120, 160] {
+        let screen = render(&a, width, 24);
+        let status = &screen[22];
+        assert!(
+            status.trim_end().ends_with("… [m]"),
+            "{width}: a cut flash ends in … and its key: {status:?}"
+        );
+        assert!(status.contains("refresh failed: could not"), "{status}");
+    }
+    // Several messages; the bar shows the last, the overlay all of them.
+    key(&mut a, KeyCode::Char('r'));
+    let effects = key(&mut a, KeyCode::Char('m'));
+    assert!(effects.is_empty(), "{effects:?}");
+    let screen = render(&a, 80, 24);
+    insta::assert_snapshot!("chrome_messages_80x24", screen.join("\n"));
+    let inside = inside_text(&screen);
+    assert!(
+        inside.contains("12:00:00 · refreshing 12:00:00 ✖ refresh failed"),
+        "newest first: {inside}"
+    );
+    assert!(
+        inside.contains(LONG_ERROR),
+        "the whole message, wrapped: {inside}"
+    );
+    assert_eq!(screen[23].trim_end(), "Esc close  j/k scroll");
+    // Esc closes; the keys of the tab work again.
+    key(&mut a, KeyCode::Esc);
+    assert!(
+        !render(&a, 80, 24)
+            .join("\n")
+            .contains("Messages of this session")
+    );
+    // The change log lists the messages too.
+    key(&mut a, KeyCode::Char('L'));
+    let log = inside_text(&render(&a, 160, 48));
+    assert!(
+        log.contains("Messages, newest first (m shows them alone)"),
+        "{log}"
+    );
+    assert!(log.contains(LONG_ERROR), "{log}");
+}
+
+/// The text inside an overlay's border, its rows joined by single spaces
+/// (so a wrapped message reads as one).
+fn inside_text(screen: &[String]) -> String {
+    let rows: Vec<&str> = screen.iter().filter_map(|l| l.split('│').nth(1)).collect();
+    rows.join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_message_overlay_keeps_the_last_hundred_and_scrolls_to_the_oldest() {
+    let mut a = app(false);
+    for i in 1..=130 {
+        a.on_db(DbEvent::AuditProblem(format!("audit problem {i}")));
+    }
+    key(&mut a, KeyCode::Char('m'));
+    let screen = render(&a, 80, 24).join("\n");
+    assert!(screen.contains("audit problem 130"), "{screen}");
+    key(&mut a, KeyCode::Char('G'));
+    let screen = render(&a, 80, 24).join("\n");
+    assert!(screen.contains("audit problem 31\u{20}"), "{screen}");
+    assert!(!screen.contains("audit problem 30\u{20}"), "{screen}");
+    // Scrolling stopped at the end: one step up shows a newer one at once.
+    key(&mut a, KeyCode::Char('k'));
+    let screen = render(&a, 80, 24).join("\n");
+    assert!(!screen.contains("audit problem 31\u{20}"), "{screen}");
 }

@@ -189,3 +189,78 @@ fn unknown_context_and_console_without_terminal_are_usage_errors() {
     let out = pgq_cmd(&[], &[("PGQ_CONFIG_DIR", d)]).output().unwrap();
     assert_exit(&out, 2);
 }
+
+/// Issue 22 §6 (k9s `:ctx`): `:` lists config.toml's contexts; picking one
+/// reconnects the console to it (the other database's jobs show), the
+/// status bar names the context and its read-only flag, and the read-only
+/// context refuses a cancel that the other one offers.
+#[test]
+fn the_console_switches_contexts_and_the_read_only_one_refuses_a_cancel() {
+    use common::pty::{Console, line_with};
+    use std::time::Duration;
+    const WAIT: Duration = Duration::from_secs(30);
+    let alpha = TestDb::installed();
+    let beta = TestDb::installed();
+    assert_exit(&alpha.pgq(&["queue", "only_in_alpha"]), 0);
+    assert_exit(&beta.pgq(&["queue", "only_in_beta"]), 0);
+    let dir = config_dir(&format!(
+        "[contexts.alpha]\ndsn = \"{}\"\n\n[contexts.beta]\ndsn = \"{}\"\nread_only = true\n",
+        alpha.dsn(),
+        beta.dsn()
+    ));
+    let d = dir.path().to_str().unwrap();
+    let mut console = Console::start_with(
+        &alpha.dsn(),
+        &["--context", "alpha"],
+        30,
+        120,
+        &[("PGQ_CONFIG_DIR", d)],
+    );
+    console.press("2");
+    let screen = console.wait_for("alpha's job", WAIT, |s| {
+        s.contains("only_in_alpha") && s.contains("ctx alpha")
+    });
+    let status = line_with(&screen, "ctx alpha").unwrap_or_default();
+    assert!(!status.contains("READ-ONLY"), "{status}");
+
+    console.press(":");
+    let screen = console.wait_for("the picker", WAIT, |s| s.contains("Contexts (config.toml)"));
+    let beta_row = line_with(&screen, "beta").unwrap_or_default();
+    assert!(beta_row.contains("READ-ONLY"), "{screen}");
+    console.press("j");
+    console.press("\r");
+    let screen = console.wait_for("beta's job", WAIT, |s| {
+        s.contains("only_in_beta") && s.contains("ctx beta")
+    });
+    assert!(!screen.contains("only_in_alpha"), "{screen}");
+    let status = line_with(&screen, "ctx beta").unwrap_or_default();
+    assert!(status.contains("READ-ONLY"), "{status}");
+
+    // Read-only applies: cancel is refused, and no dialog opens.
+    console.press("c");
+    let screen = console.wait_for("the refusal", WAIT, |s| {
+        s.contains("refused: this session is read-only")
+    });
+    assert!(!screen.contains("[ Cancel ]"), "{screen}");
+
+    // Back to alpha: its jobs, and the cancel is offered (then cancelled).
+    console.press(":");
+    console.wait_for("the picker", WAIT, |s| s.contains("Contexts (config.toml)"));
+    console.press("k");
+    console.press("\r");
+    console.wait_for("alpha again", WAIT, |s| {
+        s.contains("only_in_alpha") && s.contains("ctx alpha")
+    });
+    console.press("c");
+    console.wait_for("the confirmation", WAIT, |s| s.contains("[ Cancel ]"));
+    console.press_esc();
+    console.wait_for("the dialog closed", WAIT, |s| !s.contains("[ Cancel ]"));
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    // Nothing was canceled in either database.
+    for db in [&alpha, &beta] {
+        let out = db.pgq(&["jobs", "--json"]);
+        assert_exit(&out, 0);
+        assert!(stdout(&out).contains("\"queued\""), "{}", stdout(&out));
+    }
+}

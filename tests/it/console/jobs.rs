@@ -161,6 +161,42 @@ fn jobs_tab_snapshots() {
     let a = with_page(app(Tab::Jobs));
     insta::assert_snapshot!("jobs_tab_80x24", render(&a, 80, 24));
     insta::assert_snapshot!("jobs_tab_160x30", render(&a, 160, 30));
+    // Issue 22 §6: at any width the header is whole titles (a column too
+    // narrow for its title is hidden), and a cut entrypoint ends in "…".
+    let titles = [
+        "Id",
+        "Entrypoint",
+        "Status",
+        "Prio",
+        "Age",
+        "Runs",
+        "Try",
+        "Key",
+        "Worker",
+        "Payload",
+    ];
+    for width in [60, 70, 80, 100, 120] {
+        let screen = render(&a, width, 24);
+        let header = screen
+            .lines()
+            .find(|l| l.trim_matches('"').trim_start().starts_with("Id "))
+            .unwrap_or_default()
+            .trim_matches('"');
+        let words: Vec<&str> = header.split_whitespace().collect();
+        assert!(words.len() >= 4, "{width}: {header:?}\n{screen}");
+        for word in words {
+            assert!(titles.contains(&word), "{width}: {word:?} in {header:?}");
+        }
+        for word in screen
+            .split_whitespace()
+            .filter(|w| w.starts_with("resize_"))
+        {
+            assert!(
+                word == "resize_image" || word.ends_with('…'),
+                "{width}: {word:?}, the entrypoint whole or cut with …\n{screen}"
+            );
+        }
+    }
 
     let mut a = a;
     key(&mut a, KeyCode::Char('G'));

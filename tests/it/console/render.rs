@@ -763,3 +763,150 @@ fn config_toml_overrides_dialog_keys() {
         "{err}"
     );
 }
+
+/// Every word of a table's column titles, as the tabs name them.
+const TITLE_WORDS: &[&str] = &[
+    "Id",
+    "Entrypoint",
+    "Status",
+    "Prio",
+    "Age",
+    "Runs",
+    "Try",
+    "Key",
+    "Worker",
+    "Payload",
+    "Finished",
+    "Expression",
+    "Next",
+    "run",
+    "(UTC)",
+    "Last",
+    "Beat",
+    "Received",
+    "Type",
+    "Details",
+    "Delay",
+    "Tries",
+    "Held",
+    "since",
+    "error",
+    "Table",
+    "Now",
+    "Size",
+    "Est.",
+    "rows",
+    "Queued",
+    "Picked",
+    "Oldest",
+    "OK/1h",
+    "Errors",
+    "Cancel",
+    "Fail%",
+    "Run50",
+    "Run95",
+    "Run99",
+    "Wait50",
+    "Wait95",
+    "Wait99",
+    "Stalest",
+    "State",
+    "Entrypoints",
+    "Heartbeat",
+];
+
+/// The header rows of the tables on `screen`: the row under a rule that
+/// starts with a first column's title.
+fn header_rows(screen: &str) -> Vec<String> {
+    let lines: Vec<String> = screen
+        .lines()
+        .map(|l| l.trim_matches('"').to_string())
+        .collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].contains("───"))
+        .map(|w| w[1].clone())
+        .filter(|l| {
+            let first = l.split_whitespace().next().unwrap_or("");
+            ["Id", "Entrypoint", "Received", "Table", "Worker"].contains(&first)
+        })
+        .collect()
+}
+
+/// Issue 22 §6: the console never hides a word. At 60, 80, 100 and 120
+/// columns every table header is whole titles (a column too narrow for its
+/// title is hidden, never shown as "Entr"), a cut cell ends in "…", and a
+/// cron expression is never cut ("*/10" read as "*/1").
+#[test]
+fn no_tab_cuts_a_header_or_a_cron_expression() {
+    let mut a = with_part2_data(seeded(Tab::Stats, Theme::colour()));
+    a.on_db(DbEvent::Refreshed {
+        view: View::Schedules,
+        result: Ok(Outcome::Schedules(ScheduleListing {
+            rows: vec![
+                schedule(
+                    1,
+                    "nightly_report_for_every_tenant",
+                    "*/10 * * * *",
+                    50_400,
+                    "queued",
+                    600,
+                ),
+                schedule(2, "cleanup", "0 */10 * * 1-5", 240, "queued", 60),
+                schedule(3, "sync_crm", "* * * * *", -20, "picked", 95),
+            ],
+            as_of: t0(),
+        })),
+    });
+    let tabs = [
+        (Tab::Stats, KeyCode::Char('1')),
+        (Tab::Events, KeyCode::Char('3')),
+        (Tab::Schedules, KeyCode::Char('4')),
+        (Tab::Durability, KeyCode::Char('5')),
+        (Tab::Held, KeyCode::Char('7')),
+    ];
+    let mut checked = 0;
+    for (tab, k) in tabs {
+        key(&mut a, k);
+        assert_eq!(a.tab, tab);
+        for (width, height) in [(60, 16), (80, 24), (100, 30), (120, 30)] {
+            let screen = render(&a, width, height);
+            if (width, height) == (120, 30) {
+                insta::assert_snapshot!(format!("every_tab_{tab:?}_120x30"), screen);
+            }
+            let headers = header_rows(&screen);
+            assert!(!headers.is_empty(), "{tab:?} {width}: a header\n{screen}");
+            for header in headers {
+                for word in header.split_whitespace() {
+                    assert!(
+                        TITLE_WORDS.contains(&word),
+                        "{tab:?} at {width}×{height}: {word:?} is no whole title in {header:?}\n{screen}"
+                    );
+                    checked += 1;
+                }
+            }
+            if tab == Tab::Schedules {
+                for expression in ["*/10 * * * *", "0 */10 * * 1-5"] {
+                    assert!(
+                        screen.contains(&format!(" {expression} ")),
+                        "{width}: {expression} whole\n{screen}"
+                    );
+                }
+                // A cut entrypoint ends in "…".
+                if !screen.contains("nightly_report_for_every_tenant") {
+                    assert!(screen.contains("nightly_"), "{screen}");
+                    let row = screen
+                        .lines()
+                        .find(|l| l.contains("nightly_"))
+                        .unwrap_or_default();
+                    let word = row
+                        .split_whitespace()
+                        .find(|w| w.starts_with("nightly_"))
+                        .unwrap_or_default();
+                    assert!(word.ends_with('…'), "{width}: {word:?} in {row}");
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}

@@ -6,13 +6,15 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::{DurabilityTab, meaning};
 use crate::actions::retention::prune::{BACKLOG_COUNT_LIMIT, age_text};
 use crate::actions::schema::tables::TablesReport;
 use crate::console::keymap::Command;
 use crate::console::tabs::Screen;
+use crate::console::ui::columns::{self, Col, Text};
+use crate::console::ui::cut;
 use crate::output::format::human_bytes;
 use crate::output::format::{group, relative};
 use crate::settings::durability::Durability;
@@ -50,9 +52,9 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, d: &DurabilityTab) {
             t.ok,
         ));
     }
-    frame.render_widget(Line::from(spans), header);
+    frame.render_widget(cut::line(spans, header.width), header);
 
-    let rows: Vec<Row> = report
+    let rows = report
         .tables
         .iter()
         .map(|tb| {
@@ -61,32 +63,23 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, d: &DurabilityTab) {
                 Some(false) => "LOGGED",
                 None => "missing",
             };
-            Row::new(vec![
-                Cell::from(tb.table.clone()),
-                Cell::from(persistence),
-                Cell::from(Line::from(human_bytes(tb.total_bytes)).right_aligned()),
-                Cell::from(Line::from(group(tb.estimated_rows)).right_aligned()),
-            ])
+            let cells: Vec<Text> = vec![
+                tb.table.clone().into(),
+                persistence.into(),
+                human_bytes(tb.total_bytes).into(),
+                group(tb.estimated_rows).into(),
+            ];
+            (cells, None)
         })
         .collect();
-    let widths = [
-        Constraint::Fill(1),
-        Constraint::Length(9),
-        Constraint::Length(10),
-        Constraint::Length(12),
+    let cols = [
+        Col::new("Table", Constraint::Fill(1), 9),
+        Col::new("Now", Constraint::Length(9), 8),
+        Col::new("Size", Constraint::Length(10), 7).right(),
+        Col::new("Est. rows", Constraint::Length(12), 6).right(),
     ];
-    let table = Table::new(rows, widths)
-        .header(
-            Row::new(vec![
-                Cell::from("Table"),
-                Cell::from("Now"),
-                Cell::from(Line::from("Size").right_aligned()),
-                Cell::from(Line::from("Est. rows").right_aligned()),
-            ])
-            .style(t.header),
-        )
-        .block(Block::default().borders(Borders::TOP).border_style(t.dim))
-        .column_spacing(1);
+    let table = columns::table(&cols, rows, tables.width, t.header)
+        .block(Block::default().borders(Borders::TOP).border_style(t.dim));
     frame.render_widget(table, tables);
     frame.render_widget(
         Paragraph::new(retention_lines(report, screen, d)).wrap(Wrap { trim: false }),

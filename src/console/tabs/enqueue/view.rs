@@ -10,6 +10,7 @@ use ratatui_textarea::TextArea;
 
 use super::{EnqueueForm, Field, conflict_label};
 use crate::console::tabs::Screen;
+use crate::console::ui::cut;
 
 pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, f: &EnqueueForm) {
     let t = &screen.theme;
@@ -131,11 +132,14 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, f: &EnqueueForm) {
         lines.push(Line::from(Span::styled(" nothing yet", t.dim)));
     }
     for s in f.submitted.iter().rev().take(4) {
-        lines.push(Line::from(vec![
-            Span::styled(format!(" #{} ", s.job_id), t.title),
-            Span::raw(format!("{}  ", s.outcome)),
-            Span::styled(s.command_line.clone(), t.dim),
-        ]));
+        lines.push(cut::line(
+            vec![
+                Span::styled(format!(" #{} ", s.job_id), t.title),
+                Span::raw(format!("{}  ", s.outcome)),
+                Span::styled(s.command_line.clone(), t.dim),
+            ],
+            submitted.width,
+        ));
     }
     frame.render_widget(Paragraph::new(lines), submitted);
 }
@@ -161,6 +165,9 @@ fn draw_line_field(
     editor.set_cursor_style(if focused { t.selected } else { Style::new() });
     frame.render_widget(&editor, field);
     if let Some(e) = error {
-        frame.render_widget(Line::from(Span::styled(format!(" ✖ {e}"), t.error)), err);
+        frame.render_widget(
+            cut::line(vec![Span::styled(format!(" ✖ {e}"), t.error)], err.width),
+            err,
+        );
     }
 }

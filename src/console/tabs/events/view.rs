@@ -2,15 +2,22 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, TableState, Wrap};
 
 use super::EventsTab;
 use crate::console::tabs::Screen;
 use crate::console::tabs::list::window;
+use crate::console::ui::columns::{self, Col, Text};
+use crate::console::ui::cut::{self, width};
 use crate::console::ui::widgets::centered;
 use crate::output::format::group;
 use crate::output::{escape_block, escape_line};
+
+/// The Type column's bounds: the longest known type, and an unknown one
+/// marked "? ", fit; a foreign type longer still is cut with "…".
+const TYPE_MIN: usize = 20;
+const TYPE_MAX: usize = 28;
 
 /// A header line above the table.
 fn layout(area: Rect) -> [Rect; 2] {
@@ -56,7 +63,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTab) {
     } else {
         spans.push(Span::styled("live", t.ok));
     }
-    frame.render_widget(Line::from(spans), header);
+    frame.render_widget(cut::line(spans, header.width), header);
 
     let visible = ev.visible();
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
@@ -76,41 +83,40 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTab) {
     // Only the rows that can be on screen are built, whatever the buffer
     // size, from the scroll position navigation left.
     let first = window(ev.list.table.offset(), selected, visible.len(), page);
-    let rows: Vec<Row> = visible
+    let shown: Vec<_> = visible.iter().skip(first).take(page.max(1)).collect();
+    let rows = shown
         .iter()
-        .skip(first)
-        .take(page.max(1))
         .map(|e| {
             let at = e.received.received_at.format("%H:%M:%S%.3f").to_string();
             let delay = e
                 .received
                 .delay_ms()
                 .map_or_else(|| "-".to_string(), |ms| format!("{ms}ms"));
-            Row::new(vec![
-                Cell::from(at),
-                Cell::from(e.kind()),
-                Cell::from(escape_line(&e.details()).into_owned()),
-                Cell::from(Line::from(delay).right_aligned()),
-            ])
+            let cells: Vec<Text> = vec![
+                at.into(),
+                escape_line(&e.kind()).into_owned().into(),
+                escape_line(&e.details()).into_owned().into(),
+                delay.into(),
+            ];
+            (cells, None)
         })
         .collect();
-    let header = Row::new(vec![
-        Cell::from("Received (UTC)"),
-        Cell::from("Type"),
-        Cell::from("Details"),
-        Cell::from(Line::from("Delay").right_aligned()),
-    ])
-    .style(t.header);
-    let widths = [
-        Constraint::Length(14),
-        Constraint::Length(20),
-        Constraint::Fill(1),
-        Constraint::Length(8),
+    // The type names the event: as wide as the longest on screen (an
+    // unknown one, "? requests_per_second_event", included), within bounds.
+    let kind = shown
+        .iter()
+        .map(|e| width(&e.kind()))
+        .max()
+        .unwrap_or(0)
+        .clamp(TYPE_MIN, TYPE_MAX) as u16;
+    let cols = [
+        Col::new("Received (UTC)", Constraint::Length(14), 9),
+        Col::new("Type", Constraint::Length(kind), 8),
+        Col::new("Details", Constraint::Fill(1), 7),
+        Col::new("Delay", Constraint::Length(8), 6).right(),
     ];
-    let table_widget = Table::new(rows, widths)
-        .header(header)
+    let table_widget = columns::table(&cols, rows, table.width, t.header)
         .block(block)
-        .column_spacing(1)
         .row_highlight_style(t.selected);
     let mut state = TableState::default().with_selected(Some(selected - first));
     frame.render_stateful_widget(table_widget, table, &mut state);

@@ -3,11 +3,13 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{HeldTab, traceback_text};
 use crate::console::tabs::Screen;
+use crate::console::ui::columns::{self, Col, Text};
+use crate::console::ui::cut;
 use crate::output::escape_line;
 use crate::output::format::relative;
 
@@ -55,7 +57,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
         spans.push(Span::styled("  filter ", t.dim));
         spans.push(Span::styled(h.list.filter.clone(), t.warn));
     }
-    frame.render_widget(Line::from(spans), header);
+    frame.render_widget(cut::line(spans, header.width), header);
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
     let empty = match &h.jobs {
         None => Some("loading…"),
@@ -73,7 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
         return;
     }
     let mut state = h.list.state_for(rows.len(), page_height(area));
-    let body: Vec<Row> = rows
+    let body = rows
         .iter()
         .map(|j| {
             let mark = if h.list.tagged.contains(&j.job.id) {
@@ -81,37 +83,27 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, h: &HeldTab) {
             } else {
                 " "
             };
-            Row::new(vec![
-                Cell::from(mark),
-                Cell::from(Line::from(j.job.id.to_string()).right_aligned()),
-                Cell::from(escape_line(&j.job.entrypoint).into_owned()),
-                Cell::from(Line::from(j.job.attempts.to_string()).right_aligned()),
-                Cell::from(relative(j.job.updated, screen.now)),
-                Cell::from(first_line(&j.traceback)),
-            ])
+            let cells: Vec<Text> = vec![
+                mark.into(),
+                j.job.id.to_string().into(),
+                escape_line(&j.job.entrypoint).into_owned().into(),
+                j.job.attempts.to_string().into(),
+                relative(j.job.updated, screen.now).into(),
+                first_line(&j.traceback).into(),
+            ];
+            (cells, None)
         })
         .collect();
-    let header = Row::new(vec![
-        Cell::from(""),
-        Cell::from(Line::from("Id").right_aligned()),
-        Cell::from("Entrypoint"),
-        Cell::from(Line::from("Tries").right_aligned()),
-        Cell::from("Held since"),
-        Cell::from("Last error"),
-    ])
-    .style(t.header);
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(7),
-        Constraint::Fill(1),
-        Constraint::Length(5),
-        Constraint::Length(10),
-        Constraint::Fill(2),
+    let cols = [
+        Col::new("", Constraint::Length(1), 9),
+        Col::new("Id", Constraint::Length(7), 9).right(),
+        Col::new("Entrypoint", Constraint::Fill(1), 8),
+        Col::new("Tries", Constraint::Length(5), 5).right(),
+        Col::new("Held since", Constraint::Length(10), 6),
+        Col::new("Last error", Constraint::Fill(2), 7),
     ];
-    let widget = Table::new(body, widths)
-        .header(header)
+    let widget = columns::table(&cols, body, table.width, t.header)
         .block(block)
-        .column_spacing(1)
         .row_highlight_style(t.selected);
     frame.render_stateful_widget(widget, table, &mut state);
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::JobsTab;
 use super::payload::ShownPayload;
@@ -14,6 +14,8 @@ use crate::actions::jobs::browse::{JobDetail, Order};
 use crate::actions::jobs::payload::preview;
 use crate::console::tabs::Screen;
 use crate::console::tabs::held::traceback_text;
+use crate::console::ui::columns::{self, Col, Text};
+use crate::console::ui::cut;
 use crate::console::ui::scroll_text::Rows;
 use crate::console::ui::widgets::centered;
 use crate::output::escape_line;
@@ -82,7 +84,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
             t.dim,
         ));
     }
-    frame.render_widget(Line::from(spans), header);
+    frame.render_widget(cut::line(spans, header.width), header);
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
     let empty = match (&j.page, &j.error) {
         (_, Some(e)) => Some(e.clone()),
@@ -108,53 +110,43 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
     let since = |at: chrono::DateTime<chrono::Utc>| {
         age(Some((screen.now - at).num_milliseconds() as f64 / 1e3))
     };
-    let (titles, widths, body): (Vec<&str>, Vec<Constraint>, Vec<Row>) = if j.history {
+    // Ranks: what stays when the terminal is too narrow for every column
+    // with its whole header (the id and entrypoint go last).
+    let (cols, body): (Vec<Col>, columns::Rows) = if j.history {
         (
-            vec!["Id", "Entrypoint", "Status", "Prio", "Finished"],
             vec![
-                Constraint::Length(9),
-                Constraint::Fill(1),
-                Constraint::Length(10),
-                Constraint::Length(5),
-                Constraint::Length(10),
+                Col::new("Id", Constraint::Length(9), 9).right(),
+                Col::new("Entrypoint", Constraint::Fill(1), 8),
+                Col::new("Status", Constraint::Length(10), 7),
+                Col::new("Prio", Constraint::Length(5), 5).right(),
+                Col::new("Finished", Constraint::Length(10), 6),
             ],
             rows.iter()
                 .map(|r| {
-                    Row::new(vec![
-                        Cell::from(Line::from(r.id.to_string()).right_aligned()),
-                        Cell::from(escape_line(&r.entrypoint).into_owned()),
-                        Cell::from(r.status.clone()),
-                        Cell::from(Line::from(r.priority.to_string()).right_aligned()),
-                        Cell::from(format!("{} ago", since(r.created))),
-                    ])
+                    let cells: Vec<Text> = vec![
+                        r.id.to_string().into(),
+                        escape_line(&r.entrypoint).into_owned().into(),
+                        r.status.clone().into(),
+                        r.priority.to_string().into(),
+                        format!("{} ago", since(r.created)).into(),
+                    ];
+                    (cells, None)
                 })
                 .collect(),
         )
     } else {
         (
             vec![
-                "Id",
-                "Entrypoint",
-                "Status",
-                "Prio",
-                "Age",
-                "Runs",
-                "Try",
-                "Key",
-                "Worker",
-                "Payload",
-            ],
-            vec![
-                Constraint::Length(8),
-                Constraint::Fill(2),
-                Constraint::Length(6),
-                Constraint::Length(4),
-                Constraint::Length(AGE_WIDTH),
-                Constraint::Length(8),
-                Constraint::Length(3),
-                Constraint::Fill(1),
-                Constraint::Length(8),
-                Constraint::Fill(2),
+                Col::new("Id", Constraint::Length(8), 9).right(),
+                Col::new("Entrypoint", Constraint::Fill(2), 8),
+                Col::new("Status", Constraint::Length(6), 7),
+                Col::new("Prio", Constraint::Length(4), 5).right(),
+                Col::new("Age", Constraint::Length(AGE_WIDTH), 6),
+                Col::new("Runs", Constraint::Length(8), 4),
+                Col::new("Try", Constraint::Length(3), 3).right(),
+                Col::new("Key", Constraint::Fill(1), 1),
+                Col::new("Worker", Constraint::Length(8), 2),
+                Col::new("Payload", Constraint::Fill(2), 3),
             ],
             rows.iter()
                 .map(|r| {
@@ -165,42 +157,39 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, j: &JobsTab) {
                     } else {
                         r.id.to_string()
                     };
-                    Row::new(vec![
-                        Cell::from(Line::from(id).right_aligned()),
-                        Cell::from(escape_line(&r.entrypoint).into_owned()),
-                        Cell::from(r.status.clone()),
-                        Cell::from(Line::from(r.priority.to_string()).right_aligned()),
-                        Cell::from(since(r.created)),
-                        Cell::from(deferred.map_or("now".into(), |at| relative(at, screen.now))),
-                        Cell::from(Line::from(r.attempts.unwrap_or(0).to_string()).right_aligned()),
-                        Cell::from(
-                            escape_line(r.dedupe_key.as_deref().unwrap_or_default()).into_owned(),
-                        ),
-                        Cell::from(
-                            r.queue_manager_id
-                                .filter(|_| r.status == "picked")
-                                .map(|u| u.to_string()[..8].to_string())
-                                .unwrap_or_default(),
-                        ),
-                        Cell::from(
-                            r.payload_head
-                                .as_deref()
-                                .map(|h| {
-                                    escape_line(&preview(h, r.payload_bytes.unwrap_or(0)))
-                                        .into_owned()
-                                })
-                                .unwrap_or_default(),
-                        ),
-                    ])
+                    let cells: Vec<Text> = vec![
+                        id.into(),
+                        escape_line(&r.entrypoint).into_owned().into(),
+                        r.status.clone().into(),
+                        r.priority.to_string().into(),
+                        since(r.created).into(),
+                        deferred
+                            .map_or("now".into(), |at| relative(at, screen.now))
+                            .into(),
+                        r.attempts.unwrap_or(0).to_string().into(),
+                        escape_line(r.dedupe_key.as_deref().unwrap_or_default())
+                            .into_owned()
+                            .into(),
+                        r.queue_manager_id
+                            .filter(|_| r.status == "picked")
+                            .map(|u| u.to_string()[..8].to_string())
+                            .unwrap_or_default()
+                            .into(),
+                        r.payload_head
+                            .as_deref()
+                            .map(|h| {
+                                escape_line(&preview(h, r.payload_bytes.unwrap_or(0))).into_owned()
+                            })
+                            .unwrap_or_default()
+                            .into(),
+                    ];
+                    (cells, None)
                 })
                 .collect(),
         )
     };
-    let header = Row::new(titles.into_iter().map(Cell::from)).style(t.header);
-    let widget = Table::new(body, widths)
-        .header(header)
+    let widget = columns::table(&cols, body, table.width, t.header)
         .block(block)
-        .column_spacing(1)
         .row_highlight_style(t.selected);
     frame.render_stateful_widget(widget, table, &mut state);
 }

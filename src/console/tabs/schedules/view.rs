@@ -5,10 +5,12 @@ use chrono::{DateTime, Local, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{SchedulesTab, is_stale};
 use crate::console::tabs::Screen;
+use crate::console::ui::columns::{self, Col, Text};
+use crate::console::ui::cut::{self, width};
 use crate::console::ui::widgets::centered;
 use crate::output::format::age;
 
@@ -21,6 +23,10 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
         format!("{} ago", age(Some(-secs)))
     }
 }
+
+/// The widest the expression column grows: longer expressions are cut
+/// with "…" (the detail shows them whole).
+const EXPRESSION_MAX: usize = 32;
 
 /// A header line above the table.
 fn layout(area: Rect) -> [Rect; 2] {
@@ -63,7 +69,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
         "  times UTC (local in details) · ! = stale heartbeat",
         t.dim,
     ));
-    frame.render_widget(Line::from(spans), header);
+    frame.render_widget(cut::line(spans, header.width), header);
 
     let block = Block::default().borders(Borders::TOP).border_style(t.dim);
     let empty = match &s.listing {
@@ -83,7 +89,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
     }
     let mut state = s.list.state_for(rows.len(), page_height(area));
     let now = screen.now;
-    let body: Vec<Row> = rows
+    let body = rows
         .iter()
         .map(|r| {
             let sc = &r.schedule;
@@ -99,52 +105,51 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, s: &SchedulesTab) {
                 // "!" marks a stale heartbeat without colour too (NO_COLOR).
                 if stale { "!" } else { "" }
             );
-            let row = Row::new(vec![
-                Cell::from(mark),
-                Cell::from(Line::from(sc.id.to_string()).right_aligned()),
-                Cell::from(sc.entrypoint.clone()),
-                Cell::from(sc.expression.clone()),
-                Cell::from(if sc.is_paused() {
-                    "paused".into()
-                } else {
-                    format!(
-                        "{} {}",
-                        sc.next_run.format("%H:%M:%S"),
-                        relative(sc.next_run, now)
-                    )
-                }),
-                Cell::from(sc.last_run.map_or_else(|| "-".into(), |l| relative(l, now))),
-                Cell::from(sc.status.clone().unwrap_or_else(|| "-".into())),
-                Cell::from(heartbeat),
-            ]);
-            if stale { row.style(t.warn) } else { row }
+            let next = if sc.is_paused() {
+                "paused".into()
+            } else {
+                format!(
+                    "{} {}",
+                    sc.next_run.format("%H:%M:%S"),
+                    relative(sc.next_run, now)
+                )
+            };
+            let cells: Vec<Text> = vec![
+                mark.into(),
+                sc.id.to_string().into(),
+                sc.entrypoint.clone().into(),
+                sc.expression.clone().into(),
+                next.into(),
+                sc.last_run
+                    .map_or_else(|| "-".into(), |l| relative(l, now))
+                    .into(),
+                sc.status.clone().unwrap_or_else(|| "-".into()).into(),
+                heartbeat.into(),
+            ];
+            (cells, stale.then_some(t.warn))
         })
         .collect();
-    let header = Row::new([
-        "",
-        "Id",
-        "Entrypoint",
-        "Expression",
-        "Next run (UTC)",
-        "Last run",
-        "Status",
-        "Beat",
-    ])
-    .style(t.header);
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(4),
-        Constraint::Fill(1),
-        Constraint::Fill(1),
-        Constraint::Length(18),
-        Constraint::Length(10),
-        Constraint::Length(6),
-        Constraint::Length(7),
+    // A cut changes what a cron expression means ("*/10" read as "*/1"):
+    // the column is as wide as the longest one on the page, up to a bound
+    // that a real expression rarely passes (beyond it, "…" says so).
+    let expression = rows
+        .iter()
+        .map(|r| width(&r.schedule.expression))
+        .max()
+        .unwrap_or(0)
+        .clamp("Expression".len(), EXPRESSION_MAX) as u16;
+    let cols = [
+        Col::new("", Constraint::Length(1), 9),
+        Col::new("Id", Constraint::Length(4), 8).right(),
+        Col::new("Entrypoint", Constraint::Fill(1), 9),
+        Col::new("Expression", Constraint::Length(expression), 9),
+        Col::new("Next run (UTC)", Constraint::Length(18), 7),
+        Col::new("Last run", Constraint::Length(10), 4),
+        Col::new("Status", Constraint::Length(6), 5),
+        Col::new("Beat", Constraint::Length(7), 6),
     ];
-    let widget = Table::new(body, widths)
-        .header(header)
+    let widget = columns::table(&cols, body, table.width, t.header)
         .block(block)
-        .column_spacing(1)
         .row_highlight_style(t.selected);
     frame.render_stateful_widget(widget, table, &mut state);
 }

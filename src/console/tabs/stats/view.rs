@@ -15,6 +15,7 @@ use super::StatsTab;
 use crate::actions::reports::latency::{Latency, Percentiles};
 use crate::actions::reports::stats::{Completions, EntrypointStats, SERIES_BUCKETS};
 use crate::console::tabs::Screen;
+use crate::console::ui::cut::{self, cut};
 use crate::output::format::{age, count, duration, percent};
 
 const CHART_HEIGHT: u16 = 9;
@@ -75,7 +76,7 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
     if let Some(notice) = &screen.newer_schema {
         spans.push(Span::styled(format!("  {notice}"), t.warn));
     }
-    frame.render_widget(Line::from(spans), area);
+    frame.render_widget(cut::line(spans, area.width), area);
 }
 
 /// One number column of the table. When the terminal is narrow, columns
@@ -169,8 +170,13 @@ fn draw_table(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
             .and_then(|d| d.latency.entrypoints.get(name))
             .unwrap_or(&none)
     };
+    // The name column takes what the numbers leave; a longer name ends in "…".
+    let name_width = area
+        .width
+        .saturating_sub(cols.iter().map(|c| c.width + 1).sum::<u16>());
     let row = |e: &EntrypointStats, l: &Latency, style: Style| {
-        let mut cells = vec![Cell::from(e.entrypoint.clone())];
+        let name = crate::output::escape_line(&e.entrypoint);
+        let mut cells = vec![Cell::from(cut(&name, name_width as usize).into_owned())];
         cells.extend(
             cols.iter()
                 .map(|c| Cell::from(Line::from((c.value)(e, l)).right_aligned())),

@@ -4,10 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{WorkerTab, finished};
 use crate::console::tabs::Screen;
+use crate::console::ui::columns::{self, Col, Text};
+use crate::console::ui::cut;
 use crate::output::format::{age, count};
 use crate::output::plural;
 use crate::worker::WorkerState;
@@ -69,51 +71,37 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
     }
     names.sort();
     let zero = crate::worker::Counters::default();
-    let rows: Vec<Row> = names
+    let rows = names
         .into_iter()
         .map(|name| (name, s.entrypoints.get(name).unwrap_or(&zero)))
         .map(|(name, c)| {
             let running = s.in_flight.iter().filter(|j| &j.entrypoint == name).count();
-            Row::new(vec![
-                Cell::from(name.clone()),
-                Cell::from(Line::from(running.to_string()).right_aligned()),
-                Cell::from(Line::from(count(c.successful as i64)).right_aligned()),
-                Cell::from(Line::from(count((c.exception + c.failed) as i64)).right_aligned()),
-                Cell::from(Line::from(count(c.retried as i64)).right_aligned()),
-                Cell::from(Line::from(format!("{:.1}/s", w.rate(name))).right_aligned()),
-            ])
+            let cells: Vec<Text> = vec![
+                name.clone().into(),
+                running.to_string().into(),
+                count(c.successful as i64).into(),
+                count((c.exception + c.failed) as i64).into(),
+                count(c.retried as i64).into(),
+                format!("{:.1}/s", w.rate(name)).into(),
+            ];
+            (cells, None)
         })
         .collect();
     let total: u64 = s.entrypoints.values().map(finished).sum();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Fill(1),
-            Constraint::Length(4),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Length(7),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            Cell::from("Entrypoint"),
-            Cell::from(Line::from("Run").right_aligned()),
-            Cell::from(Line::from("Done").right_aligned()),
-            Cell::from(Line::from("Fail").right_aligned()),
-            Cell::from(Line::from("Retry").right_aligned()),
-            Cell::from(Line::from("Rate").right_aligned()),
-        ])
-        .style(t.header),
-    )
-    .block(
-        Block::default()
-            .borders(Borders::TOP | Borders::RIGHT)
-            .border_style(t.dim)
-            .title(Span::styled(format!(" {total} finished ",), t.title)),
-    )
-    .column_spacing(1);
+    let cols = [
+        Col::new("Entrypoint", Constraint::Fill(1), 9),
+        Col::new("Run", Constraint::Length(4), 8).right(),
+        Col::new("Done", Constraint::Length(7), 7).right(),
+        Col::new("Fail", Constraint::Length(6), 6).right(),
+        Col::new("Retry", Constraint::Length(5), 4).right(),
+        Col::new("Rate", Constraint::Length(7), 5).right(),
+    ];
+    let entrypoints_block = Block::default()
+        .borders(Borders::TOP | Borders::RIGHT)
+        .border_style(t.dim)
+        .title(Span::styled(format!(" {total} finished ",), t.title));
+    let inner = entrypoints_block.inner(per_entrypoint).width;
+    let table = columns::table(&cols, rows, inner, t.header).block(entrypoints_block);
     frame.render_widget(table, per_entrypoint);
 
     let jobs = w.running();
@@ -121,51 +109,34 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
     let selected = w.selected_row();
     // Keep the selected row on screen.
     let skip = selected.map_or(0, |i| (i + 1).saturating_sub(shown));
-    let rows: Vec<Row> = jobs
+    let rows = jobs
         .iter()
         .enumerate()
         .skip(skip)
         .take(shown)
         .map(|(i, j)| {
             let running = (screen.now - j.started).num_milliseconds() as f64 / 1e3;
-            Row::new(vec![
-                Cell::from(j.entrypoint.clone()),
-                Cell::from(Line::from(j.id.to_string()).right_aligned()),
-                Cell::from(
-                    Line::from(if j.completing {
-                        "done".to_string()
-                    } else {
-                        age(Some(running))
-                    })
-                    .right_aligned(),
-                ),
-            ])
-            .style(if Some(i) == selected {
-                t.selected
-            } else {
-                ratatui::style::Style::default()
-            })
+            let cells: Vec<Text> = vec![
+                j.entrypoint.clone().into(),
+                j.id.to_string().into(),
+                if j.completing {
+                    "done".to_string()
+                } else {
+                    age(Some(running))
+                }
+                .into(),
+            ];
+            (cells, (Some(i) == selected).then_some(t.selected))
         })
         .collect();
+    let cols = [
+        Col::new("In flight", Constraint::Fill(1), 9),
+        Col::new("Job", Constraint::Length(8), 8).right(),
+        Col::new("For", Constraint::Length(7), 7).right(),
+    ];
     frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Fill(1),
-                Constraint::Length(8),
-                Constraint::Length(7),
-            ],
-        )
-        .header(
-            Row::new(vec![
-                Cell::from("In flight"),
-                Cell::from(Line::from("Job").right_aligned()),
-                Cell::from(Line::from("For").right_aligned()),
-            ])
-            .style(t.header),
-        )
-        .block(Block::default().borders(Borders::TOP).border_style(t.dim))
-        .column_spacing(1),
+        columns::table(&cols, rows, in_flight.width, t.header)
+            .block(Block::default().borders(Borders::TOP).border_style(t.dim)),
         in_flight,
     );
 
@@ -176,7 +147,8 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkerTab) {
         .rev()
         .take(height)
         .rev()
-        .map(|l| Line::from(short_line(l)))
+        // A long line ends in "…" (the whole line is in the log file).
+        .map(|l| cut::line(vec![Span::raw(short_line(l))], log.width))
         .collect();
     frame.render_widget(
         Paragraph::new(lines).block(

@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::WorkersTab;
 use crate::actions::reports::live_workers::ALIVE_WINDOW_SECONDS;
 use crate::actions::reports::workers::{LAST_PICKED_WINDOW, STALE_AFTER, WorkerRow};
 use crate::console::tabs::Screen;
+use crate::console::ui::columns::{self, Col, Text};
+use crate::console::ui::cut;
 use crate::output::format::{age, count};
 
 /// Header lines (who is alive, what was last picked), the workers (as many
@@ -107,13 +109,13 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
     }
     let [first, second] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    frame.render_widget(Line::from(spans), first);
-    frame.render_widget(last_picked_line(screen, w), second);
+    frame.render_widget(cut::line(spans, first.width), first);
+    frame.render_widget(last_picked_line(screen, w, second.width), second);
 }
 
 /// " last picked  send_email 3s ago · resize_image 2m05s ago", most recent
 /// first: idle workers hold nothing, so this says what they last took.
-fn last_picked_line<'a>(screen: &Screen, w: &'a WorkersTab) -> Line<'a> {
+fn last_picked_line<'a>(screen: &Screen, w: &'a WorkersTab, width: u16) -> Line<'a> {
     let t = &screen.theme;
     let mut spans = vec![Span::styled(" last picked ", t.dim)];
     match &w.last_picked {
@@ -140,7 +142,7 @@ fn last_picked_line<'a>(screen: &Screen, w: &'a WorkersTab) -> Line<'a> {
             }
         }
     }
-    Line::from(spans)
+    cut::line(spans, width)
 }
 
 fn draw_workers(
@@ -152,49 +154,38 @@ fn draw_workers(
 ) {
     let t = &screen.theme;
     let base = if screen.connected { t.base } else { t.dim };
-    let body: Vec<Row> = rows
+    let body = rows
         .iter()
         .map(|r| {
             let status = if r.stale {
-                Cell::from(Span::styled(format!("STALE {}", r.stale_jobs), t.error))
+                Text::styled(format!("STALE {}", r.stale_jobs), t.error)
             } else {
-                Cell::from(Span::styled("ok", t.ok))
+                Text::styled("ok", t.ok)
             };
-            Row::new(vec![
-                Cell::from(short(r)),
-                Cell::from(Line::from(count(r.active_jobs)).right_aligned()),
-                Cell::from(Line::from(since(r.newest_heartbeat, screen.now)).right_aligned()),
-                Cell::from(Line::from(since(r.oldest_heartbeat, screen.now)).right_aligned()),
+            let cells: Vec<Text> = vec![
+                short(r).into(),
+                count(r.active_jobs).into(),
+                since(r.newest_heartbeat, screen.now).into(),
+                since(r.oldest_heartbeat, screen.now).into(),
                 status,
-                Cell::from(r.entrypoints.join(", ")),
-            ])
-            .style(base)
+                r.entrypoints.join(", ").into(),
+            ];
+            (cells, Some(base))
         })
         .collect();
-    let header = Row::new(vec![
-        Cell::from("Worker"),
-        Cell::from(Line::from("Held").right_aligned()),
-        Cell::from(Line::from("Beat").right_aligned()),
-        Cell::from(Line::from("Stalest").right_aligned()),
-        Cell::from("State"),
-        Cell::from("Entrypoints"),
-    ])
-    .style(t.header);
-    let widths = [
-        Constraint::Length(8),
-        Constraint::Length(7),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Fill(1),
+    let cols = [
+        Col::new("Worker", Constraint::Length(8), 9),
+        Col::new("Held", Constraint::Length(7), 7).right(),
+        Col::new("Beat", Constraint::Length(6), 6).right(),
+        Col::new("Stalest", Constraint::Length(7), 5).right(),
+        Col::new("State", Constraint::Length(9), 8),
+        Col::new("Entrypoints", Constraint::Fill(1), 4),
     ];
     let mut state = w
         .list
         .state_for(rows.len(), area.height.saturating_sub(2) as usize);
-    let table = Table::new(body, widths)
-        .header(header)
+    let table = columns::table(&cols, body, area.width, t.header)
         .block(Block::default().borders(Borders::TOP).border_style(t.dim))
-        .column_spacing(1)
         .row_highlight_style(t.selected);
     frame.render_stateful_widget(table, area, &mut state);
 }
@@ -214,48 +205,38 @@ fn draw_jobs(frame: &mut Frame, area: Rect, screen: &Screen, r: &WorkerRow) {
         ));
     }
     title.push(Span::raw(" "));
-    let body: Vec<Row> = r
+    let body = r
         .jobs
         .iter()
         .map(|j| {
             let beat = since(j.heartbeat, screen.now);
             let beat = if j.stale {
-                Cell::from(Line::from(Span::styled(format!("{beat} STALE"), t.error)))
+                Text::styled(format!("{beat} STALE"), t.error)
             } else {
-                Cell::from(beat)
+                beat.into()
             };
-            Row::new(vec![
-                Cell::from(Line::from(j.id.to_string()).right_aligned()),
-                Cell::from(j.entrypoint.clone()),
-                Cell::from(Line::from(j.priority.to_string()).right_aligned()),
-                Cell::from(Line::from(since(j.picked, screen.now)).right_aligned()),
+            let cells: Vec<Text> = vec![
+                j.id.to_string().into(),
+                j.entrypoint.clone().into(),
+                j.priority.to_string().into(),
+                since(j.picked, screen.now).into(),
                 beat,
-            ])
+            ];
+            (cells, None)
         })
         .collect();
-    let header = Row::new(vec![
-        Cell::from(Line::from("Id").right_aligned()),
-        Cell::from("Entrypoint"),
-        Cell::from(Line::from("Prio").right_aligned()),
-        Cell::from(Line::from("Picked").right_aligned()),
-        Cell::from("Heartbeat"),
-    ])
-    .style(t.header);
-    let widths = [
-        Constraint::Length(9),
-        Constraint::Fill(1),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Length(14),
+    let cols = [
+        Col::new("Id", Constraint::Length(9), 9).right(),
+        Col::new("Entrypoint", Constraint::Fill(1), 8),
+        Col::new("Prio", Constraint::Length(5), 5).right(),
+        Col::new("Picked", Constraint::Length(7), 6).right(),
+        Col::new("Heartbeat", Constraint::Length(14), 7),
     ];
-    let table = Table::new(body, widths)
-        .header(header)
-        .block(
-            Block::default()
-                .borders(Borders::TOP)
-                .border_style(t.dim)
-                .title(Line::from(title)),
-        )
-        .column_spacing(1);
+    let table = columns::table(&cols, body, area.width, t.header).block(
+        Block::default()
+            .borders(Borders::TOP)
+            .border_style(t.dim)
+            .title(Line::from(title)),
+    );
     frame.render_widget(table, area);
 }
