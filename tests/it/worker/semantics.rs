@@ -1020,7 +1020,15 @@ async fn the_default_cap_bounds_picked_jobs_and_zero_lifts_it() {
     // worker would go on to all 500 within this window.
     let most = most_picked_during(&client, Duration::from_secs(2)).await;
     assert_eq!(most, 100, "the default cap at batch size 10 is 100");
+    // Two signals sent back to back can merge into one pending signal:
+    // the second is sent once the worker says the first stopped it.
     capped.signal("TERM");
+    assert!(
+        capped
+            .stderr_line(WAIT, |l| l.contains("Stopping: no more dequeues"))
+            .is_some(),
+        "the worker did not say it was stopping"
+    );
     capped.signal("TERM");
     assert_eq!(capped.wait_exit(WAIT), Some(0));
     wait_for(WAIT, || async {
