@@ -25,7 +25,10 @@ impl Act for Check {
     }
 
     fn command_line(&self, names: &ObjectNames) -> String {
-        pgq(names, &format!("check {}", flags(&self.thresholds).join(" ")))
+        pgq(
+            names,
+            &format!("check {}", flags(&self.thresholds).join(" ")),
+        )
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<CheckReport, ActionError> {
@@ -54,7 +57,10 @@ pub fn flags(t: &Thresholds) -> Vec<String> {
         out.push(format!("--max-stale {n}"));
     }
     if let Some(p) = t.max_failure_rate {
-        out.push(format!("--max-failure-rate {p} --window {}", secs(t.window())));
+        out.push(format!(
+            "--max-failure-rate {p} --window {}",
+            secs(t.window())
+        ));
     }
     if let Some(d) = t.max_schedule_lateness {
         out.push(format!("--max-schedule-lateness {}", secs(d)));

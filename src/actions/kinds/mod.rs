@@ -4,165 +4,23 @@
 //! line in `register!`: that line gives the console its [`Action`] variant
 //! (named like the type) and its [`Outcome`] variant (named on the right).
 
+// Actions still beside the registry until they join their domain's file.
+pub mod check;
+pub mod enqueue;
+pub mod latency;
+pub mod prune;
+pub mod why;
+pub mod workers;
+
+pub use super::jobs::JobChange;
 use super::preview::Preview;
 use super::{Act, ActionError, Session};
 use crate::settings::names::ObjectNames;
 
-/// The four job changes by selection (cancel, delete, purge, requeue) are
-/// one shape: a selection, the bound the operator confirmed, and
-/// `job_removal` doing the work for their kind of [`Removal`]. One
-/// definition, so they cannot drift apart.
-macro_rules! job_change {
-    ($(#[$doc:meta])* $Type:ident, $removal:expr, $sample:expr) => {
-        use crate::actions::jobs::removal::{self, Bound, Removal, Removed};
-        use crate::actions::jobs::selection::JobSelection;
-        use crate::actions::preview::Preview;
-        use crate::actions::{Act, ActionError, Session};
-        use crate::settings::names::ObjectNames;
-
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq)]
-        pub struct $Type {
-            pub selection: JobSelection,
-            /// What the operator confirmed (a filter's count): acted within.
-            pub bound: Option<Bound>,
-        }
-
-        impl $Type {
-            const REMOVAL: Removal = $removal;
-        }
-
-        impl Act for $Type {
-            type Output = Removed;
-            const MUTATES: bool = true;
-            const DRY_RUN: bool = true;
-
-            fn sample() -> Self {
-                $Type {
-                    selection: $sample,
-                    bound: None,
-                }
-            }
-
-            fn command_line(&self, names: &ObjectNames) -> String {
-                removal::command_line(names, Self::REMOVAL, &self.selection)
-            }
-
-            fn outcome_text(&self, removed: &Removed) -> String {
-                removed.summary()
-            }
-
-            fn sentence(r: &Removed) -> Option<String> {
-                Some(format!(
-                    "{} {}",
-                    r.removal.past(),
-                    crate::output::plural(r.count as usize, "job")
-                ))
-            }
-
-            /// By filter it goes batch by batch through what may be millions of jobs.
-            fn long_running(&self) -> bool {
-                !self.selection.is_ids()
-            }
-
-            async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removed, ActionError> {
-                removal::remove(
-                    session,
-                    Self::REMOVAL,
-                    &self.selection,
-                    self.bound,
-                    dry_run,
-                    &mut removal::batch_done,
-                )
-                .await
-            }
-
-            async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-                let line = self.command_line(&session.names);
-                removal::preview(session, Self::REMOVAL, &self.selection, line).await
-            }
-        }
-
-        impl super::JobChange for $Type {
-            fn within(self, bound: Option<Bound>) -> Self {
-                $Type { bound, ..self }
-            }
-        }
-    };
-}
-
-/// A job change by selection ([`CancelJobs`], [`DeleteJobs`], [`PurgeJobs`],
-/// [`RequeueJobs`]), to be run within the bound its count confirmed.
-pub trait JobChange: Act<Output = super::jobs::removal::Removed> + Clone {
-    fn within(self, bound: Option<super::jobs::removal::Bound>) -> Self;
-}
-
-/// Pause, resume and skip are one shape: schedule refs and a [`Timing`]
-/// that `schedule_timing` applies (postpone adds its instant).
-macro_rules! schedule_retiming {
-    ($Type:ident, $timing:expr) => {
-        use crate::actions::preview::Preview;
-        use crate::actions::schedules::ScheduleRef;
-        use crate::actions::schedules::timing::{self, Retimed, Timing, command_args};
-        use crate::actions::{Act, ActionError, Session, pgq};
-        use crate::settings::names::ObjectNames;
-
-        #[derive(Debug, Clone, PartialEq)]
-        pub struct $Type {
-            pub refs: Vec<ScheduleRef>,
-        }
-
-        impl $Type {
-            fn timing(&self) -> Timing {
-                $timing
-            }
-        }
-
-        impl Act for $Type {
-            type Output = Retimed;
-            const MUTATES: bool = true;
-            const DRY_RUN: bool = true;
-
-            fn sample() -> Self {
-                $Type {
-                    refs: vec![ScheduleRef::Entrypoint("nightly".into())],
-                }
-            }
-
-            fn command_line(&self, names: &ObjectNames) -> String {
-                pgq(names, &command_args(&self.refs, self.timing()))
-            }
-
-            fn outcome_text(&self, retimed: &Retimed) -> String {
-                timing::summary(self.timing(), retimed)
-            }
-
-            fn sentence(retimed: &Retimed) -> Option<String> {
-                let timing: Timing = $timing;
-                Some(timing::sentence(timing, retimed))
-            }
-
-            async fn perform(
-                &self,
-                session: &Session,
-                dry_run: bool,
-            ) -> Result<Retimed, ActionError> {
-                timing::retime(session, &self.refs, self.timing(), dry_run).await
-            }
-
-            async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
-                let line = self.command_line(&session.names);
-                timing::preview(session, &self.refs, self.timing(), line).await
-            }
-        }
-    };
-}
-
 macro_rules! register {
-    ($($module:ident :: $Type:ident => $Out:ident,)*) => {
+    ($($($domain:ident)/+ : $Type:ident => $Out:ident,)*) => {
         $(
-            pub mod $module;
-            pub use $module::$Type;
+            pub use crate::actions::$($domain)::+::$Type;
         )*
 
         /// Any action: what the console passes to its database task.
@@ -257,45 +115,45 @@ macro_rules! register {
 }
 
 register! {
-    install::Install => Installed,
-    uninstall::Uninstall => Uninstalled,
-    upgrade::Upgrade => Upgraded,
-    verify::Verify => Verified,
-    set_durability::SetDurability => DurabilitySet,
-    autovac::Autovac => AutovacSet,
-    enqueue::Enqueue => Enqueued,
-    dashboard::Dashboard => Dashboard,
-    list_failed::ListFailed => Failed,
-    requeue::Requeue => Requeued,
-    stale::Stale => Stale,
-    workers::Workers => Workers,
-    last_picked::LastPicked => LastPicked,
-    backlog::Backlog => Backlog,
-    queue_stats::QueueStats => QueueStats,
-    server_version::ServerVersion => ServerVersion,
-    list_schedules::ListSchedules => Schedules,
-    remove_schedules::RemoveSchedules => SchedulesRemoved,
-    run_schedules_now::RunSchedulesNow => SchedulesDue,
-    pause_schedules::PauseSchedules => SchedulesPaused,
-    resume_schedules::ResumeSchedules => SchedulesResumed,
-    skip_schedules::SkipSchedules => SchedulesSkipped,
-    postpone_schedules::PostponeSchedules => SchedulesPostponed,
-    table_info::TableInfo => Tables,
-    held_jobs::HeldJobs => HeldJobs,
-    queue_metrics::QueueMetrics => QueueMetrics,
-    missing_tables::MissingTables => MissingTables,
-    latency::LatencyPercentiles => Latency,
-    list_jobs::ListJobs => Jobs,
-    job_detail::ShowJob => Job,
-    cancel::CancelJobs => Canceled,
-    delete::DeleteJobs => Deleted,
-    purge::PurgeJobs => Purged,
-    requeue_jobs::RequeueJobs => RequeuedJobs,
-    prune::Prune => Pruned,
-    size::Size => Size,
-    list_tables::ListTables => TableObjects,
-    throughput::Throughput => Throughput,
-    list_log::ListLog => LogRows,
-    why::Why => Why,
-    check::Check => Checked,
+    schema/install: Install => Installed,
+    schema/uninstall: Uninstall => Uninstalled,
+    schema/upgrade: Upgrade => Upgraded,
+    schema/verify: Verify => Verified,
+    schema/set_durability: SetDurability => DurabilitySet,
+    schema/autovac: Autovac => AutovacSet,
+    kinds/enqueue: Enqueue => Enqueued,
+    reports/dashboard: Dashboard => Dashboard,
+    jobs/list_failed: ListFailed => Failed,
+    jobs/requeue: Requeue => Requeued,
+    jobs/stale: Stale => Stale,
+    kinds/workers: Workers => Workers,
+    reports/last_picked: LastPicked => LastPicked,
+    reports/backlog: Backlog => Backlog,
+    reports/queue_stats: QueueStats => QueueStats,
+    schema/server_version: ServerVersion => ServerVersion,
+    schedules/list_schedules: ListSchedules => Schedules,
+    schedules/remove_schedules: RemoveSchedules => SchedulesRemoved,
+    schedules/run_schedules_now: RunSchedulesNow => SchedulesDue,
+    schedules/pause_schedules: PauseSchedules => SchedulesPaused,
+    schedules/resume_schedules: ResumeSchedules => SchedulesResumed,
+    schedules/skip_schedules: SkipSchedules => SchedulesSkipped,
+    schedules/postpone_schedules: PostponeSchedules => SchedulesPostponed,
+    schema/table_info: TableInfo => Tables,
+    jobs/held_jobs: HeldJobs => HeldJobs,
+    reports/queue_metrics: QueueMetrics => QueueMetrics,
+    schema/missing_tables: MissingTables => MissingTables,
+    kinds/latency: LatencyPercentiles => Latency,
+    jobs/list_jobs: ListJobs => Jobs,
+    jobs/job_detail: ShowJob => Job,
+    jobs/cancel: CancelJobs => Canceled,
+    jobs/delete: DeleteJobs => Deleted,
+    jobs/purge: PurgeJobs => Purged,
+    jobs/requeue_jobs: RequeueJobs => RequeuedJobs,
+    kinds/prune: Prune => Pruned,
+    schema/size: Size => Size,
+    schema/list_tables: ListTables => TableObjects,
+    reports/throughput: Throughput => Throughput,
+    jobs/list_log: ListLog => LogRows,
+    kinds/why: Why => Why,
+    kinds/check: Check => Checked,
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::actions::jobs::enqueue::shell_quote;
 use crate::actions::preview::Preview;
-use crate::actions::retention::prune::{self, Control, DEFAULT_BATCH_SIZE, Pruned, Retention, age_text};
+use crate::actions::retention::prune::{
+    self, Control, DEFAULT_BATCH_SIZE, Pruned, Retention, age_text,
+};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::output::plural;
 use crate::settings::names::ObjectNames;
@@ -62,7 +64,9 @@ impl Act for Prune {
 
     fn sentence(p: &Pruned) -> Option<String> {
         use crate::output::plural;
-        let table = |t: &Option<crate::actions::retention::prune::TablePrune>| t.as_ref().map_or(0, |t| t.deleted);
+        let table = |t: &Option<crate::actions::retention::prune::TablePrune>| {
+            t.as_ref().map_or(0, |t| t.deleted)
+        };
         let mut text = format!(
             "deleted {} and {} in {}",
             plural(table(&p.log) as usize, "log row"),

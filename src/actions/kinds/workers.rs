@@ -27,7 +27,10 @@ impl Act for Workers {
 
     fn command_line(&self, names: &ObjectNames) -> String {
         let seconds = self.stale_after.as_secs_f64();
-        pgq(names, &format!("workers -t {seconds} --jobs {}", self.job_limit))
+        pgq(
+            names,
+            &format!("workers -t {seconds} --jobs {}", self.job_limit),
+        )
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<Vec<WorkerRow>, ActionError> {

@@ -13,6 +13,14 @@ pub mod reasons;
 pub mod stats;
 pub mod why;
 pub mod workers;
+
+// The report actions (registered in `actions::kinds`).
+pub mod backlog;
+pub mod dashboard;
+pub mod last_picked;
+pub mod queue_metrics;
+pub mod queue_stats;
+pub mod throughput;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;

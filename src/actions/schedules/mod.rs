@@ -6,7 +6,77 @@
 //! is PGQueuer's (`ORDER BY last_run ASC`, never-run rows last) with the id
 //! as a tie-breaker so the output is stable.
 
+/// Pause, resume and skip are one shape: schedule refs and a [`Timing`]
+/// that `schedule_timing` applies (postpone adds its instant).
+macro_rules! schedule_retiming {
+    ($Type:ident, $timing:expr) => {
+        use crate::actions::preview::Preview;
+        use crate::actions::schedules::ScheduleRef;
+        use crate::actions::schedules::timing::{self, Retimed, Timing, command_args};
+        use crate::actions::{Act, ActionError, Session, pgq};
+        use crate::settings::names::ObjectNames;
+
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $Type {
+            pub refs: Vec<ScheduleRef>,
+        }
+
+        impl $Type {
+            fn timing(&self) -> Timing {
+                $timing
+            }
+        }
+
+        impl Act for $Type {
+            type Output = Retimed;
+            const MUTATES: bool = true;
+            const DRY_RUN: bool = true;
+
+            fn sample() -> Self {
+                $Type {
+                    refs: vec![ScheduleRef::Entrypoint("nightly".into())],
+                }
+            }
+
+            fn command_line(&self, names: &ObjectNames) -> String {
+                pgq(names, &command_args(&self.refs, self.timing()))
+            }
+
+            fn outcome_text(&self, retimed: &Retimed) -> String {
+                timing::summary(self.timing(), retimed)
+            }
+
+            fn sentence(retimed: &Retimed) -> Option<String> {
+                let timing: Timing = $timing;
+                Some(timing::sentence(timing, retimed))
+            }
+
+            async fn perform(
+                &self,
+                session: &Session,
+                dry_run: bool,
+            ) -> Result<Retimed, ActionError> {
+                timing::retime(session, &self.refs, self.timing(), dry_run).await
+            }
+
+            async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+                let line = self.command_line(&session.names);
+                timing::preview(session, &self.refs, self.timing(), line).await
+            }
+        }
+    };
+}
+
 pub mod timing;
+
+// The schedule actions (registered in `actions::kinds`).
+pub mod list_schedules;
+pub mod pause_schedules;
+pub mod postpone_schedules;
+pub mod remove_schedules;
+pub mod resume_schedules;
+pub mod run_schedules_now;
+pub mod skip_schedules;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;

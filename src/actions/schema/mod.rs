@@ -1,6 +1,19 @@
 //! Schema lifecycle actions: install, uninstall, upgrade, verify, durability, autovac.
 
 pub mod tables;
+
+// The schema actions (registered in `actions::kinds`).
+pub mod autovac;
+pub mod install;
+pub mod list_tables;
+pub mod missing_tables;
+pub mod server_version;
+pub mod set_durability;
+pub mod size;
+pub mod table_info;
+pub mod uninstall;
+pub mod upgrade;
+pub mod verify;
 use std::time::Instant;
 
 use super::{ActionError, Expect, Session, db_err};

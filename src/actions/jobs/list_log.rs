@@ -1,7 +1,7 @@
 //! `pgq log`: the newest rows of the log table, filtered.
 
-use crate::actions::reports::activity::{self, LogQuery, LogRow};
 use crate::actions::jobs::enqueue::shell_quote;
+use crate::actions::reports::activity::{self, LogQuery, LogRow};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 

@@ -2,9 +2,9 @@
 
 use crate::actions::jobs::enqueue::{self, Requeued, requeue_sql};
 use crate::actions::preview::{Preview, list};
-use crate::output::plural;
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::db::statements::Statement;
+use crate::output::plural;
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]

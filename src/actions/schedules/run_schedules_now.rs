@@ -2,9 +2,9 @@
 //! at its next poll. No pgq command does this: its equivalent is the UPDATE.
 
 use crate::actions::preview::{Preview, list};
-use crate::output::plural;
 use crate::actions::schedules::{self, SchedulesDue, run_now_sql};
 use crate::actions::{Act, ActionError, Session, bind, psql};
+use crate::output::plural;
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]

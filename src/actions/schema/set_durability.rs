@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::actions::preview::{Preview, dry_run, rewrite_bytes};
-use crate::output::format::human_bytes;
-use crate::output::plural;
 use crate::actions::schema::{self, DurabilitySet};
 use crate::actions::{Act, ActionError, Session, pgq};
+use crate::output::format::human_bytes;
+use crate::output::plural;
 use crate::settings::durability::Durability;
 use crate::settings::names::ObjectNames;
 
@@ -54,7 +54,11 @@ impl Act for SetDurability {
         )
     }
 
-    async fn perform(&self, session: &Session, dry_run: bool) -> Result<DurabilitySet, ActionError> {
+    async fn perform(
+        &self,
+        session: &Session,
+        dry_run: bool,
+    ) -> Result<DurabilitySet, ActionError> {
         schema::set_durability(session, self.level, self.lock_timeout, dry_run).await
     }
 

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::actions::jobs::browse::{self, JobsPage, Order, PageRequest};
-use crate::actions::jobs::filter::{JobFilter, JobStatus, Search};
 use crate::actions::jobs::enqueue::shell_quote;
+use crate::actions::jobs::filter::{JobFilter, JobStatus, Search};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 
@@ -42,7 +42,8 @@ impl Act for ListJobs {
     fn command_line(&self, names: &ObjectNames) -> String {
         let mut args = vec!["jobs".to_string()];
         args.extend(self.filter.flags());
-        let mut flag = |name: &str, value: String| args.push(format!("--{name} {}", shell_quote(&value)));
+        let mut flag =
+            |name: &str, value: String| args.push(format!("--{name} {}", shell_quote(&value)));
         if self.page.limit != PageRequest::default().limit {
             flag("limit", self.page.limit.to_string());
         }

@@ -1,9 +1,9 @@
 //! `pgq schedules --remove`: delete schedules by id or entrypoint, all or nothing.
 
 use crate::actions::preview::{Preview, list};
-use crate::output::plural;
 use crate::actions::schedules::{self, Removal, ScheduleRef, remove_sql, split_refs};
 use crate::actions::{Act, ActionError, Session, pgq, run};
+use crate::output::plural;
 use crate::settings::names::ObjectNames;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +26,12 @@ impl Act for RemoveSchedules {
         let args: Vec<String> = self
             .refs
             .iter()
-            .map(|r| format!("--remove {}", crate::actions::jobs::enqueue::shell_quote(&r.to_string())))
+            .map(|r| {
+                format!(
+                    "--remove {}",
+                    crate::actions::jobs::enqueue::shell_quote(&r.to_string())
+                )
+            })
             .collect();
         pgq(names, &format!("schedules {}", args.join(" ")))
     }
@@ -41,7 +46,11 @@ impl Act for RemoveSchedules {
     fn outcome_text(&self, out: &Removal) -> String {
         format!(
             "{} {}; {} matched nothing",
-            if out.applied { "removed" } else { "nothing removed, would remove" },
+            if out.applied {
+                "removed"
+            } else {
+                "nothing removed, would remove"
+            },
             crate::output::plural(out.removed.len(), "schedule"),
             out.unmatched.len()
         )

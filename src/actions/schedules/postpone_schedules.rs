@@ -1,8 +1,8 @@
 //! `pgq schedules --postpone`: next_run to a given instant (`--until`).
 
-use crate::actions::schedules::timing::{self, Retimed, Timing, command_args};
-use crate::actions::schedules::ScheduleRef;
 use crate::actions::preview::Preview;
+use crate::actions::schedules::ScheduleRef;
+use crate::actions::schedules::timing::{self, Retimed, Timing, command_args};
 use crate::actions::{Act, ActionError, Session, pgq};
 use crate::settings::names::ObjectNames;
 
