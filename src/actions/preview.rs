@@ -6,7 +6,6 @@
 //! applied statements lets tests and the console's SQL log check that.
 //! This module holds the shape and the wording helpers they share.
 
-use super::jobs::enqueue::{Conflict, JobSpec, enqueue_statement};
 use super::record::recording;
 use super::{Act, ActionError, Session, run};
 
@@ -38,7 +37,7 @@ pub struct Bound {
     pub count: u64,
 }
 
-pub(super) fn list<T: ToString>(items: &[T]) -> String {
+pub(crate) fn list<T: ToString>(items: &[T]) -> String {
     const SHOWN: usize = 10;
     let mut text: Vec<String> = items.iter().take(SHOWN).map(T::to_string).collect();
     if items.len() > SHOWN {
@@ -84,53 +83,6 @@ pub(super) async fn dry_run<A: Act>(
 ) -> Result<(A::Output, Vec<String>), ActionError> {
     let (output, statements) = recording(run(session, action, true)).await;
     Ok((output?, statements))
-}
-
-pub(super) fn enqueue(
-    session: &Session,
-    jobs: &[JobSpec],
-    on_conflict: Conflict,
-    command_line: String,
-) -> Preview {
-    let sql = enqueue_statement(session, on_conflict);
-    let statements = if on_conflict == Conflict::Raise && jobs.len() > 1 {
-        vec!["BEGIN".into(), sql, "COMMIT".into()]
-    } else {
-        vec![sql]
-    };
-    let question = match jobs {
-        [job] => format!("Enqueue a job for entrypoint {}?", job.entrypoint),
-        _ => format!("Enqueue {} jobs?", jobs.len()),
-    };
-    let mut p = Preview::new(question, statements, command_line);
-    let column = |name: &str, f: &dyn Fn(&JobSpec) -> String| {
-        let values: Vec<String> = jobs.iter().map(f).collect();
-        format!("{name} = {{{}}}", list(&values))
-    };
-    p.parameters = vec![
-        column("$1 priority", &|j| j.priority.to_string()),
-        column("$2 entrypoint", &|j| j.entrypoint.clone()),
-        column("$3 payload", &|j| match &j.payload {
-            None => "NULL".into(),
-            Some(bytes) => {
-                let text = String::from_utf8_lossy(bytes);
-                let short: String = text.chars().take(60).collect();
-                if short.len() < text.len() {
-                    format!("{short}… ({} bytes)", bytes.len())
-                } else {
-                    short
-                }
-            }
-        }),
-        column("$4 delay", &|j| {
-            format!("{} microseconds", j.execute_after.as_micros())
-        }),
-        column("$5 dedupe_key", &|j| {
-            j.dedupe_key.clone().unwrap_or_else(|| "NULL".into())
-        }),
-        column("$6 headers", &|j| j.headers.to_string()),
-    ];
-    p
 }
 
 pub(super) async fn rewrite_bytes(

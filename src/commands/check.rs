@@ -3,7 +3,7 @@
 
 use super::{CommandContext, CommandError, object_names, open_session};
 use crate::actions;
-use crate::actions::kinds::check::Check;
+use crate::actions::kinds::Check;
 use crate::cli::ThresholdArgs;
 use crate::output::{self, Exit};
 use crate::settings::check::Thresholds;

@@ -1,7 +1,8 @@
 //! `pgq why ID` and `pgq why --schedule ENTRYPOINT`.
 
 use super::{CommandContext, CommandError, object_names, open_session};
-use crate::actions::kinds::why::{Why, WhyReport, WhyTarget};
+use crate::actions::kinds::Why;
+use crate::actions::reports::why::{WhyReport, WhyTarget};
 use crate::actions::{self, ActionError};
 use crate::output::{self, Exit, escape_line};
 

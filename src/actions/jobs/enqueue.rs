@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use tokio_postgres::types::ToSql;
 
-use crate::actions::{ActionError, Finish, Session, db_err};
+use crate::actions::preview::Preview;
+use crate::actions::{Act, ActionError, Finish, Session, db_err};
 use crate::db::rows::{self, by_name};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -888,4 +889,134 @@ pub fn enqueue_statement(session: &Session, on_conflict: Conflict) -> String {
 
 pub fn requeue_sql(session: &Session) -> String {
     Statement::Requeue.render(&session.names)
+}
+
+// The action: `pgq queue`: insert jobs in one statement (callers chunk large batches).
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueue {
+    pub jobs: Vec<JobSpec>,
+    pub on_conflict: Conflict,
+}
+
+impl Act for Enqueue {
+    type Output = EnqueueResult;
+    const MUTATES: bool = true;
+    const DRY_RUN: bool = false;
+
+    fn sample() -> Self {
+        Enqueue {
+            jobs: vec![JobSpec {
+                entrypoint: "sample".into(),
+                payload: Some(b"{\"n\": 1}".to_vec()),
+                priority: 3,
+                execute_after: std::time::Duration::ZERO,
+                dedupe_key: None,
+                headers: serde_json::json!({"trace": "abc"}),
+            }],
+            on_conflict: Conflict::Raise,
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        command_line(names, &self.jobs, self.on_conflict)
+    }
+
+    fn sentence(out: &EnqueueResult) -> Option<String> {
+        use crate::actions::jobs::enqueue::EnqueueStatus;
+        let each: Vec<String> = out
+            .statuses
+            .iter()
+            .map(|s| match s {
+                EnqueueStatus::Enqueued(id) => format!("enqueued job {id}"),
+                EnqueueStatus::Updated(id) => {
+                    format!("kept existing job {id} (priority raised if lower)")
+                }
+                EnqueueStatus::Skipped => {
+                    "skipped: a job with this dedupe key is queued or picked".into()
+                }
+            })
+            .collect();
+        Some(each.join(", "))
+    }
+
+    fn outcome_text(&self, out: &EnqueueResult) -> String {
+        use crate::actions::jobs::enqueue::EnqueueStatus;
+        let ids: Vec<String> = out
+            .statuses
+            .iter()
+            .filter_map(|s| match s {
+                EnqueueStatus::Enqueued(id) => Some(id.to_string()),
+                _ => None,
+            })
+            .collect();
+        format!(
+            "enqueued {} ({}); {} skipped, {} updated (same dedupe key)",
+            crate::output::plural(ids.len(), "job"),
+            ids.join(", "),
+            out.count(|s| matches!(s, EnqueueStatus::Skipped)),
+            out.count(|s| matches!(s, EnqueueStatus::Updated(_)))
+        )
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<EnqueueResult, ActionError> {
+        enqueue(session, &self.jobs, self.on_conflict).await
+    }
+
+    async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
+        Ok(enqueue_preview(
+            session,
+            &self.jobs,
+            self.on_conflict,
+            self.command_line(&session.names),
+        ))
+    }
+}
+
+/// The confirm dialog of an enqueue: its statement and parameters, shown per column.
+fn enqueue_preview(
+    session: &Session,
+    jobs: &[JobSpec],
+    on_conflict: Conflict,
+    command_line: String,
+) -> Preview {
+    let sql = enqueue_statement(session, on_conflict);
+    let statements = if on_conflict == Conflict::Raise && jobs.len() > 1 {
+        vec!["BEGIN".into(), sql, "COMMIT".into()]
+    } else {
+        vec![sql]
+    };
+    let question = match jobs {
+        [job] => format!("Enqueue a job for entrypoint {}?", job.entrypoint),
+        _ => format!("Enqueue {} jobs?", jobs.len()),
+    };
+    let mut p = Preview::new(question, statements, command_line);
+    let column = |name: &str, f: &dyn Fn(&JobSpec) -> String| {
+        let values: Vec<String> = jobs.iter().map(f).collect();
+        format!("{name} = {{{}}}", crate::actions::preview::list(&values))
+    };
+    p.parameters = vec![
+        column("$1 priority", &|j| j.priority.to_string()),
+        column("$2 entrypoint", &|j| j.entrypoint.clone()),
+        column("$3 payload", &|j| match &j.payload {
+            None => "NULL".into(),
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(bytes);
+                let short: String = text.chars().take(60).collect();
+                if short.len() < text.len() {
+                    format!("{short}… ({} bytes)", bytes.len())
+                } else {
+                    short
+                }
+            }
+        }),
+        column("$4 delay", &|j| {
+            format!("{} microseconds", j.execute_after.as_micros())
+        }),
+        column("$5 dedupe_key", &|j| {
+            j.dedupe_key.clone().unwrap_or_else(|| "NULL".into())
+        }),
+        column("$6 headers", &|j| j.headers.to_string()),
+    ];
+    p
 }

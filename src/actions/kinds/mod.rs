@@ -1,16 +1,9 @@
-//! Every action pgq runs, one file each, registered once in the list below.
+//! Every action pgq runs, registered once in the list below; each lives in its domain folder
+//! (`jobs/`, `schema/`, `schedules/`, `reports/`, `retention/`).
 //!
-//! Adding an action is a file here (a type implementing [`Act`], with its sample) plus one
+//! Adding an action is a type implementing [`Act`] (with its sample) in its domain, plus one
 //! line in `register!`: that line gives the console its [`Action`] variant
 //! (named like the type) and its [`Outcome`] variant (named on the right).
-
-// Actions still beside the registry until they join their domain's file.
-pub mod check;
-pub mod enqueue;
-pub mod latency;
-pub mod prune;
-pub mod why;
-pub mod workers;
 
 pub use super::jobs::JobChange;
 use super::preview::Preview;
@@ -121,12 +114,12 @@ register! {
     schema/verify: Verify => Verified,
     schema/set_durability: SetDurability => DurabilitySet,
     schema/autovac: Autovac => AutovacSet,
-    kinds/enqueue: Enqueue => Enqueued,
+    jobs/enqueue: Enqueue => Enqueued,
     reports/dashboard: Dashboard => Dashboard,
     jobs/list_failed: ListFailed => Failed,
     jobs/requeue: Requeue => Requeued,
     jobs/stale: Stale => Stale,
-    kinds/workers: Workers => Workers,
+    reports/workers: Workers => Workers,
     reports/last_picked: LastPicked => LastPicked,
     reports/backlog: Backlog => Backlog,
     reports/queue_stats: QueueStats => QueueStats,
@@ -142,18 +135,18 @@ register! {
     jobs/held_jobs: HeldJobs => HeldJobs,
     reports/queue_metrics: QueueMetrics => QueueMetrics,
     schema/missing_tables: MissingTables => MissingTables,
-    kinds/latency: LatencyPercentiles => Latency,
+    reports/latency: LatencyPercentiles => Latency,
     jobs/list_jobs: ListJobs => Jobs,
     jobs/job_detail: ShowJob => Job,
     jobs/cancel: CancelJobs => Canceled,
     jobs/delete: DeleteJobs => Deleted,
     jobs/purge: PurgeJobs => Purged,
     jobs/requeue_jobs: RequeueJobs => RequeuedJobs,
-    kinds/prune: Prune => Pruned,
+    retention/prune: Prune => Pruned,
     schema/size: Size => Size,
     schema/list_tables: ListTables => TableObjects,
     reports/throughput: Throughput => Throughput,
     jobs/list_log: ListLog => LogRows,
-    kinds/why: Why => Why,
-    kinds/check: Check => Checked,
+    reports/why: Why => Why,
+    reports/check: Check => Checked,
 }

@@ -14,8 +14,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::actions::jobs::browse::{self, JobDetail, LogEntry, QueueJob};
+use crate::actions::jobs::enqueue::shell_quote;
 use crate::actions::reports::reasons::{Reason, ReasonKind};
-use crate::actions::{ActionError, Session};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 use crate::output::format::span;
@@ -495,5 +496,81 @@ mod tests {
         assert_eq!(span(3.0 * 3600.0 + 300.0), "3 h 5 min");
         assert_eq!(span(2.0 * 86_400.0), "2 d");
         assert_eq!(span(-5.0), "0 s");
+    }
+}
+
+// The action: `pgq why ID` / `pgq why --schedule ENTRYPOINT`: why a job is where it is, or why
+// a schedule has (not) fired, as sentences with their numbers.
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WhyTarget {
+    Job(i64),
+    Schedule(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Why {
+    pub target: WhyTarget,
+}
+
+/// The answer: what was asked about, where it stands, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WhyReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    pub entrypoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub reasons: Vec<Reason>,
+}
+
+impl Act for Why {
+    type Output = WhyReport;
+    const MUTATES: bool = false;
+
+    fn sample() -> Self {
+        Why {
+            target: WhyTarget::Job(1),
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        match &self.target {
+            WhyTarget::Job(id) => pgq(names, &format!("why {id}")),
+            WhyTarget::Schedule(ep) => pgq(names, &format!("why --schedule {}", shell_quote(ep))),
+        }
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<WhyReport, ActionError> {
+        match &self.target {
+            // The job detail computes the same sentences (the console shows them).
+            WhyTarget::Job(id) => {
+                let detail = detail(session, *id, None).await?;
+                Ok(WhyReport {
+                    job: Some(*id),
+                    schedule: None,
+                    entrypoint: detail.entrypoint().to_string(),
+                    status: Some(detail.status().to_string()),
+                    reasons: detail.why,
+                })
+            }
+            WhyTarget::Schedule(entrypoint) => {
+                let rows = schedule(session, entrypoint).await?;
+                if rows.is_empty() {
+                    return Err(ActionError::UnknownSchedule {
+                        entrypoint: entrypoint.clone(),
+                    });
+                }
+                Ok(WhyReport {
+                    job: None,
+                    schedule: Some(entrypoint.clone()),
+                    entrypoint: entrypoint.clone(),
+                    status: None,
+                    reasons: schedule_reasons(&rows),
+                })
+            }
+        }
     }
 }

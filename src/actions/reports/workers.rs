@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::actions::{ActionError, Session};
+use crate::actions::{Act, ActionError, Session, pgq};
 use crate::db::rows::{FromRow, by_name};
 use crate::db::statements::Statement;
 use crate::settings::names::ObjectNames;
@@ -139,4 +139,38 @@ pub async fn last_picked(
             "reading when entrypoints were last picked",
         )
         .await
+}
+
+// The action: `pgq workers`: the queue managers holding picked jobs, with their jobs.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workers {
+    /// A held job whose heartbeat is older than this is stale.
+    pub stale_after: Duration,
+    /// Jobs listed per worker (the count covers all of them).
+    pub job_limit: u32,
+}
+
+impl Act for Workers {
+    type Output = Vec<WorkerRow>;
+    const MUTATES: bool = false;
+
+    fn sample() -> Self {
+        Workers {
+            stale_after: STALE_AFTER,
+            job_limit: 20,
+        }
+    }
+
+    fn command_line(&self, names: &ObjectNames) -> String {
+        let seconds = self.stale_after.as_secs_f64();
+        pgq(
+            names,
+            &format!("workers -t {seconds} --jobs {}", self.job_limit),
+        )
+    }
+
+    async fn perform(&self, session: &Session, _: bool) -> Result<Vec<WorkerRow>, ActionError> {
+        workers(session, self.stale_after, self.job_limit).await
+    }
 }
