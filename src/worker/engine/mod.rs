@@ -23,10 +23,12 @@
 //!
 //! Files: `shared` (the state that outlives a cycle), `job` (dispatch and the
 //! job task), `cycle` (connect, supervise, back off, give up), `serve` (the
-//! serve loop and winding down), `tasks` (the per-cycle tasks); this file
+//! serve loop and winding down), `herd` (quieting a worker
+//! that lost a NOTIFY race), `tasks` (the per-cycle tasks); this file
 //! builds the shared state and starts the scheduler.
 
 mod cycle;
+mod herd;
 mod job;
 mod serve;
 mod shared;
@@ -102,6 +104,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         state: Mutex::new(State::default()),
         flush_now: Notify::new(),
         wake: Notify::new(),
+        table_event: AtomicBool::new(false),
         wake_on_finish: AtomicBool::new(true),
         live_events: AtomicBool::new(true),
         probes: Mutex::new(HashMap::new()),

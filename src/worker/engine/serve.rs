@@ -9,6 +9,7 @@ use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
+use super::herd::Damper;
 use super::shared::Shared;
 use crate::worker::db::{Db, DbFailure};
 use crate::worker::metrics::timed_dequeue;
@@ -41,6 +42,7 @@ pub(super) async fn serve(
     fail_rx: &mut mpsc::UnboundedReceiver<DbFailure>,
 ) -> CycleEnd {
     let p = &shared.params;
+    let mut damper = Damper::default();
     loop {
         if p.entrypoints.is_empty() {
             if shared.opts.mode == Mode::Drain {
@@ -59,6 +61,8 @@ pub(super) async fn serve(
         // more and get nothing): a job committed after it announces itself
         // with a NOTIFY, and the probe below catches what locks or capacity
         // held back.
+        let event_woken = shared.table_event.swap(false, Ordering::Relaxed);
+        let mut claimed = 0;
         let lanes = db.dequeue_lanes();
         let depth = 2 * lanes;
         let mut next_lane = 0;
@@ -87,6 +91,7 @@ pub(super) async fn serve(
             let full = jobs.len() as i64 >= p.batch_size;
             exhausted |= !full;
             shared.set_backlog(full);
+            claimed += jobs.len();
             for job in jobs {
                 shared.dispatch(job);
             }
@@ -108,9 +113,17 @@ pub(super) async fn serve(
         if let Some(end) = end {
             return end;
         }
+        // Drain mode answers every wake: it ends on the probe below, and
+        // a quiet worker there would only end later.
+        let damping = shared.opts.mode != Mode::Drain;
+        if damping {
+            damper.record(event_woken, claimed);
+        }
         // A job announced while the last dequeue ran: dequeue again at once
-        // rather than probe first (a round trip the new job would wait for).
-        if shared.opts.mode != Mode::Drain && shared.wake.notified().now_or_never().is_some() {
+        // rather than probe first (a round trip the new job would wait for);
+        // unless this worker just lost a NOTIFY race, when the announcement
+        // waits for the quiet window (its permit stays stored).
+        if damping && !damper.lost() && shared.wake.notified().now_or_never().is_some() {
             continue;
         }
         // Drain ends only if nothing ran while the probe looked: a job that
@@ -141,9 +154,20 @@ pub(super) async fn serve(
                 _ => idle_wait,
             }
         };
+        // After a lost race, wakes wait out a quiet window (never longer
+        // than the wait itself); one that came meanwhile is answered when
+        // it ends, by one dequeue.
+        let until = tokio::time::Instant::now() + timeout;
+        if let Some(quiet) = damper.quiet().filter(|_| damping) {
+            tokio::select! {
+                _ = tokio::time::sleep(quiet.min(timeout)) => {}
+                _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
+                r = fail_rx.recv() => return failed(r),
+            }
+        }
         tokio::select! {
             _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep(timeout) => {}
+            _ = tokio::time::sleep_until(until) => {}
             _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
             r = fail_rx.recv() => return failed(r),
         }

@@ -86,6 +86,9 @@ pub(crate) struct Shared {
     pub(super) flush_now: Notify,
     /// Something worth a new dequeue (table event, job written).
     pub(super) wake: Notify,
+    /// A table event arrived since the serve loop last looked: the next
+    /// dequeue is NOTIFY-woken (see `herd`).
+    pub(super) table_event: AtomicBool,
     /// A finished job is worth a new dequeue: the last probe saw eligible
     /// work this worker did not claim (its own capacity was full), or drain
     /// mode waits for the last job. Otherwise a completion frees nothing a

@@ -2,6 +2,7 @@
 //! probe and aggregator.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -39,6 +40,7 @@ pub(super) async fn router(
                 // the jobs other workers hold, since it may free a slot.
                 let adds_work = !matches!(operation, Operation::Delete | Operation::Truncate);
                 if adds_work || shared.params.capacity_gated() {
+                    shared.table_event.store(true, Ordering::Relaxed);
                     shared.wake.notify_one();
                 }
             }

@@ -866,7 +866,7 @@ async fn execution_and_wait_percentiles_per_entrypoint_are_served() {
 }
 
 /// The counter's value in a raw exposition text.
-fn counter_in(text: &str, name: &str) -> Option<f64> {
+pub(crate) fn counter_in(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }

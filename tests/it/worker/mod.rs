@@ -5,6 +5,7 @@ mod aggregation;
 mod alive;
 mod command_io;
 mod faults;
+mod herd;
 mod http;
 mod interop;
 mod latency;
