@@ -104,7 +104,7 @@ pub(crate) async fn run(worker: Worker, settings: ConnectionSettings) -> Result<
         state: Mutex::new(State::default()),
         flush_now: Notify::new(),
         wake: Notify::new(),
-        table_event: AtomicBool::new(false),
+        announced: Mutex::new(Default::default()),
         wake_on_finish: AtomicBool::new(true),
         live_events: AtomicBool::new(true),
         probes: Mutex::new(HashMap::new()),

@@ -9,7 +9,7 @@ use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
-use super::herd::Damper;
+use super::herd::{Claimed, Damper};
 use super::shared::Shared;
 use crate::worker::db::{Db, DbFailure};
 use crate::worker::metrics::timed_dequeue;
@@ -43,6 +43,9 @@ pub(super) async fn serve(
 ) -> CycleEnd {
     let p = &shared.params;
     let mut damper = Damper::default();
+    let mut claimed_here = Claimed::default();
+    // Whether news (see `herd`) started the next round.
+    let mut news_woken = false;
     loop {
         if p.entrypoints.is_empty() {
             if shared.opts.mode == Mode::Drain {
@@ -61,7 +64,8 @@ pub(super) async fn serve(
         // more and get nothing): a job committed after it announces itself
         // with a NOTIFY, and the probe below catches what locks or capacity
         // held back.
-        let event_woken = shared.table_event.swap(false, Ordering::Relaxed);
+        // What was announced before this round is covered by it.
+        drop(shared.announced().take_all());
         let mut claimed = 0;
         let lanes = db.dequeue_lanes();
         let depth = 2 * lanes;
@@ -93,6 +97,7 @@ pub(super) async fn serve(
             shared.set_backlog(full);
             claimed += jobs.len();
             for job in jobs {
+                claimed_here.note(job.created);
                 shared.dispatch(job);
             }
             if end.is_none() && shared.stop_level() > 0 {
@@ -117,13 +122,23 @@ pub(super) async fn serve(
         // a quiet worker there would only end later.
         let damping = shared.opts.mode != Mode::Drain;
         if damping {
-            damper.record(event_woken, claimed);
+            damper.record(news_woken, claimed);
         }
         // A job announced while the last dequeue ran: dequeue again at once
         // rather than probe first (a round trip the new job would wait for);
         // unless this worker just lost a NOTIFY race, when the announcement
-        // waits for the quiet window (its permit stays stored).
-        if damping && !damper.lost() && shared.wake.notified().now_or_never().is_some() {
+        // waits for the quiet window (its permit stays stored), or the
+        // announcement is of a job this round claimed.
+        if !damping {
+            if shared.wake.notified().now_or_never().is_some() {
+                news_woken = false;
+                continue;
+            }
+        } else if !damper.lost()
+            && shared.wake.notified().now_or_never().is_some()
+            && let Some(news) = worth_a_dequeue(shared, &claimed_here)
+        {
+            news_woken = news;
             continue;
         }
         // Drain ends only if nothing ran while the probe looked: a job that
@@ -165,12 +180,33 @@ pub(super) async fn serve(
                 r = fail_rx.recv() => return failed(r),
             }
         }
-        tokio::select! {
-            _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep_until(until) => {}
-            _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
-            r = fail_rx.recv() => return failed(r),
-        }
+        news_woken = loop {
+            tokio::select! {
+                _ = shared.wake.notified() => {}
+                _ = tokio::time::sleep_until(until) => break false,
+                _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
+                r = fail_rx.recv() => return failed(r),
+            }
+            if !damping {
+                break false;
+            }
+            if let Some(news) = worth_a_dequeue(shared, &claimed_here) {
+                break news;
+            }
+        };
+    }
+}
+
+/// After a wake: `None` when it only announced jobs this worker already
+/// claimed (nothing to dequeue), else whether it brought news. A wake with
+/// no table event behind it (a job written while capacity held work back,
+/// live events lost) is worth a dequeue but no news.
+fn worth_a_dequeue(shared: &Shared, claimed_here: &Claimed) -> Option<bool> {
+    let read = claimed_here.read(&mut shared.announced());
+    match read {
+        Some(false) if !shared.wake_on_finish.load(Ordering::Relaxed) => None,
+        Some(news) => Some(news),
+        None => Some(false),
     }
 }
 

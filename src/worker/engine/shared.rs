@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::sync::{Notify, oneshot, watch};
 use uuid::Uuid;
 
+use super::herd::Announcements;
 use crate::settings::names::ObjectNames;
 use crate::worker::db::{Db, DbFailure, DequeueParams};
 use crate::worker::metrics::WorkerMetrics;
@@ -86,9 +87,8 @@ pub(crate) struct Shared {
     pub(super) flush_now: Notify,
     /// Something worth a new dequeue (table event, job written).
     pub(super) wake: Notify,
-    /// A table event arrived since the serve loop last looked: the next
-    /// dequeue is NOTIFY-woken (see `herd`).
-    pub(super) table_event: AtomicBool,
+    /// Table events since the serve loop last looked (see `herd`).
+    pub(super) announced: Mutex<Announcements>,
     /// A finished job is worth a new dequeue: the last probe saw eligible
     /// work this worker did not claim (its own capacity was full), or drain
     /// mode waits for the last job. Otherwise a completion frees nothing a
@@ -124,6 +124,10 @@ impl Shared {
         // A panic while holding the lock cannot leave the maps half-updated
         // in a way that matters more than stopping would.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn announced(&self) -> MutexGuard<'_, Announcements> {
+        self.announced.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(super) fn set_db(&self, db: Option<Arc<Db>>) {

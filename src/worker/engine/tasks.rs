@@ -2,7 +2,6 @@
 //! probe and aggregator.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -34,13 +33,26 @@ pub(super) async fn router(
 ) {
     while let Some(n) = notifications.recv().await {
         match Event::parse(n.payload()) {
-            Event::TableChanged { operation, .. } => {
+            Event::TableChanged {
+                operation, sent_at, ..
+            } => {
                 // A DELETE or TRUNCATE (every completion notifies one) adds
                 // no job; it matters only when a concurrency limit counts
                 // the jobs other workers hold, since it may free a slot.
-                let adds_work = !matches!(operation, Operation::Delete | Operation::Truncate);
-                if adds_work || shared.params.capacity_gated() {
-                    shared.table_event.store(true, Ordering::Relaxed);
+                // An INSERT's `sent_at` tells whether it announces a job
+                // this worker already claimed (see `herd`).
+                let wake = match operation {
+                    Operation::Insert => {
+                        shared.announced().insert(sent_at.to_utc());
+                        true
+                    }
+                    Operation::Delete | Operation::Truncate => shared.params.capacity_gated(),
+                    _ => true,
+                };
+                if wake {
+                    if operation != Operation::Insert {
+                        shared.announced().other();
+                    }
                     shared.wake.notify_one();
                 }
             }
