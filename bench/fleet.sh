@@ -21,6 +21,11 @@
 # bench/fleet_python.py counts its dequeue calls), and exactly-once
 # accounting: every job picked once and completed once, none left.
 #
+# PGQ_FLEET_SLEEP=SECONDS makes every job wait that long (pgq's builtin
+# `sleep`, asyncio.sleep in Python) instead of doing nothing: jobs that
+# wait on I/O, where one process must run many at once ("few processes,
+# high concurrency": compare NS="1 16" with PGQ_FLEET_PGQ_ARGS=
+# "--max-concurrent-tasks 0" against the default cap).
 # PGQ_FLEET_WORKERS (default "pgq python") picks the implementations;
 # PGQ_FLEET_PGQ_ARGS adds `pgq run` options (e.g. "--max-concurrent-tasks 0");
 # PGQ_BIN another pgq binary (a build from before a change, say);
@@ -39,6 +44,7 @@ BATCH=${5:-10}
 PARTS=${PGQ_FLEET_PARTS:-drain steady}
 IMPLS=${PGQ_FLEET_WORKERS:-pgq python}
 PORT0=${PGQ_FLEET_PORT:-19400}
+SLEEP=${PGQ_FLEET_SLEEP:-0}
 ADMIN=${PGQ_BENCH_DSN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=pgq_bench_fleet
 DSN=${ADMIN%/*}/$DB
@@ -61,8 +67,13 @@ stop_fleet() {
   PIDS=()
 }
 trap 'stop_fleet; rm -rf "$SCRATCH"' EXIT
-printf '[[entrypoint]]\nname = "bench"\nbuiltin = "noop"\n' > "$SCRATCH/manifest.toml"
-echo "WITH job AS (INSERT INTO pgqueuer (priority, status, entrypoint) VALUES (0, 'queued', 'bench') RETURNING id, entrypoint, priority) INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority) SELECT id, 'queued', entrypoint, priority FROM job;" > "$SCRATCH/enqueue_one.sql"
+if [ "$SLEEP" = 0 ]; then
+  HANDLER=noop PAYLOAD=NULL
+else
+  HANDLER=sleep PAYLOAD="convert_to('$SLEEP', 'UTF8')"
+fi
+printf '[[entrypoint]]\nname = "bench"\nbuiltin = "%s"\n' "$HANDLER" > "$SCRATCH/manifest.toml"
+echo "WITH job AS (INSERT INTO pgqueuer (priority, status, entrypoint, payload) VALUES (0, 'queued', 'bench', $PAYLOAD) RETURNING id, entrypoint, priority) INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority) SELECT id, 'queued', entrypoint, priority FROM job;" > "$SCRATCH/enqueue_one.sql"
 
 sql() { psql "$DSN" -Atc "$1"; }
 TICK=$(getconf CLK_TCK)
@@ -98,7 +109,7 @@ start_fleet() { # $1 impl, $2 N
           --metrics-listen "127.0.0.1:$((PORT0 + i))" --log-level warning ${PGQ_FLEET_PGQ_ARGS:-} \
           2>>"$SCRATCH/pgq.err" & ;;
       python) rm -f "$SCRATCH/ready$i" "$SCRATCH/count$i"
-        "$VENV/bin/python" bench/fleet_python.py "$BATCH" "$SCRATCH/ready$i" "$SCRATCH/count$i" \
+        "$VENV/bin/python" bench/fleet_python.py "$BATCH" "$SCRATCH/ready$i" "$SCRATCH/count$i" "$SLEEP" \
           2>>"$SCRATCH/python.err" & ;;
     esac
     PIDS+=($!)
@@ -135,9 +146,9 @@ accounting() { # $1 jobs expected
              FROM pgqueuer_log) t"
 }
 
-per_job() { python3 -c "import sys; a, b, n, k = map(float, sys.argv[1:]); print(f'{(b - a) * k / n:.${5:-0}f}' if n else '-')" "$@"; }
+per_job() { python3 -c "import sys; a, b, n, k = map(float, sys.argv[1:5]); print(f'{(b - a) * k / n:.${5:-0}f}' if n else '-')" "$@"; }
 
-echo "fleet benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), batch $BATCH"
+echo "fleet benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), batch $BATCH, jobs: $HANDLER ${SLEEP}s, pgq args: ${PGQ_FLEET_PGQ_ARGS:-none}"
 for part in $PARTS; do
   case $part in
     drain) echo; echo "drain: $JOBS jobs in one INSERT"
@@ -154,7 +165,7 @@ for part in $PARTS; do
       d0=$(dequeues "$impl" "$n"); c0=$(ticks_of "${PIDS[@]}"); s0=$(server_ticks); read -r mt0 mi0 < <(machine)
       case $part in
         drain)
-          sql "INSERT INTO pgqueuer (priority, status, entrypoint) SELECT 0, 'queued', 'bench' FROM generate_series(1, $JOBS)" >/dev/null
+          sql "INSERT INTO pgqueuer (priority, status, entrypoint, payload) SELECT 0, 'queued', 'bench', $PAYLOAD FROM generate_series(1, $JOBS)" >/dev/null
           jobs=$JOBS ;;
         steady)
           pgbench -n -M prepared -R "$RATE" -T "$SECONDS_RUN" -c 4 -j 2 -f "$SCRATCH/enqueue_one.sql" "$DSN" >/dev/null 2>&1

@@ -2,10 +2,12 @@
 the no-op 'bench' entrypoint in continuous mode until SIGTERM, counting its
 own dequeue statements (PGQueuer has no counter of its own).
 
-    fleet_python.py BATCH READY_FILE COUNT_FILE
+    fleet_python.py BATCH READY_FILE COUNT_FILE [SLEEP]
 
 READY_FILE is created at the first dequeue (LISTEN is set up by then);
 COUNT_FILE receives the number of dequeues so far on SIGUSR1, and at exit.
+With SLEEP > 0 each job waits that many seconds (asyncio.sleep) instead of
+doing nothing.
 """
 
 import asyncio
@@ -21,7 +23,7 @@ from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
 
 
-async def main(batch: int, ready: str, count_file: str) -> None:
+async def main(batch: int, ready: str, count_file: str, sleep: float) -> None:
     conn = await asyncpg.connect(os.environ["PGDSN"])
     qm = QueueManager(Queries(AsyncpgDriver(conn)))
     dequeues = 0
@@ -38,7 +40,8 @@ async def main(batch: int, ready: str, count_file: str) -> None:
 
     @qm.entrypoint("bench")
     async def bench(job) -> None:
-        pass
+        if sleep > 0:
+            await asyncio.sleep(sleep)
 
     def report() -> None:
         with open(count_file + ".tmp", "w") as f:
@@ -55,4 +58,5 @@ async def main(batch: int, ready: str, count_file: str) -> None:
 
 
 if __name__ == "__main__":
-    uvloop.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+    sleep = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    uvloop.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3], sleep))
