@@ -16,6 +16,8 @@ use crate::worker::metrics::timed_dequeue;
 use crate::worker::{Mode, log};
 
 const MIN_POLL: Duration = Duration::from_millis(100);
+/// How long a probe's answer is reused after rounds that found their work.
+const PROBE_REUSE: Duration = MIN_POLL;
 
 /// Why a connection cycle ended.
 pub(super) enum CycleEnd {
@@ -46,6 +48,8 @@ pub(super) async fn serve(
     let mut claimed_here = Claimed::default();
     // Whether news (see `herd`) started the next round.
     let mut news_woken = false;
+    // When the last probe ran, and the deadline its answer set.
+    let mut last_probe: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
     loop {
         if p.entrypoints.is_empty() {
             if shared.opts.mode == Mode::Drain {
@@ -141,57 +145,100 @@ pub(super) async fn serve(
             news_woken = news;
             continue;
         }
-        // Drain ends only if nothing ran while the probe looked: a job that
-        // finished during the probe (say, a retry put back to `queued`) may
-        // have been written after the probe's snapshot was taken.
-        let idle_before_probe = shared.busy() == 0;
-        let probe = match db.work_probe(&p.entrypoints).await {
-            Ok(probe) => probe,
-            Err(e) => return CycleEnd::Failed(e),
+        // The last probe's answer still holds after a round that found
+        // work, for a short while: the news that woke it announced jobs it
+        // claimed, and a deferred job announced alongside is learned at the
+        // latest when the answer expires (the wait ends there and probes).
+        // Under a stream of jobs that saves a round trip per round on the
+        // connection the next job's dequeue needs.
+        // Not when capacity may have held work back: the probe says so.
+        let now = tokio::time::Instant::now();
+        let unconstrained = !p.capacity_gated()
+            && p.global_limit
+                .is_none_or(|cap| shared.busy() as i64 + p.batch_size <= cap);
+        let mut reuse = match last_probe {
+            Some((taken, deadline))
+                if claimed > 0 && damping && unconstrained && now < taken + PROBE_REUSE =>
+            {
+                Some((taken + PROBE_REUSE, deadline))
+            }
+            _ => None,
         };
-        if shared.opts.mode == Mode::Drain && idle_before_probe && !probe.queued {
-            log::info("Drain mode: the queue is empty", &[]);
-            return CycleEnd::Stop;
-        }
-        // §8.2: re-poll soon when eligible work is waiting (e.g. capacity was
-        // full) or a deferred job is due before the dequeue timeout.
-        shared.wake_on_finish.store(
-            probe.eligible || shared.opts.mode == Mode::Drain,
-            Ordering::Relaxed,
-        );
-        let idle_wait = shared.idle_wait();
-        let timeout = if probe.eligible {
-            MIN_POLL
-        } else {
-            match probe.eta {
-                Some(eta) if eta < idle_wait => eta.max(MIN_POLL),
-                None if probe.queued => MIN_POLL,
-                _ => idle_wait,
+        let mut quiet = damper.quiet().filter(|_| damping);
+        news_woken = 'wait: loop {
+            let (until, expires) = match reuse.take() {
+                Some((expires, deadline)) => (deadline, Some(expires)),
+                None => {
+                    last_probe = None;
+                    // Drain ends only if nothing ran while the probe looked:
+                    // a job that finished during the probe (say, a retry put
+                    // back to `queued`) may have been written after the
+                    // probe's snapshot was taken.
+                    let idle_before_probe = shared.busy() == 0;
+                    let probe = match db.work_probe(&p.entrypoints).await {
+                        Ok(probe) => probe,
+                        Err(e) => return CycleEnd::Failed(e),
+                    };
+                    if shared.opts.mode == Mode::Drain && idle_before_probe && !probe.queued {
+                        log::info("Drain mode: the queue is empty", &[]);
+                        return CycleEnd::Stop;
+                    }
+                    // §8.2: re-poll soon when eligible work is waiting (e.g.
+                    // capacity was full) or a deferred job is due before the
+                    // dequeue timeout.
+                    shared.wake_on_finish.store(
+                        probe.eligible || shared.opts.mode == Mode::Drain,
+                        Ordering::Relaxed,
+                    );
+                    let idle_wait = shared.idle_wait();
+                    let timeout = if probe.eligible {
+                        MIN_POLL
+                    } else {
+                        match probe.eta {
+                            Some(eta) if eta < idle_wait => eta.max(MIN_POLL),
+                            None if probe.queued => MIN_POLL,
+                            _ => idle_wait,
+                        }
+                    };
+                    let taken = tokio::time::Instant::now();
+                    let until = taken + timeout;
+                    if !probe.eligible {
+                        last_probe = Some((taken, until));
+                    }
+                    (until, None)
+                }
+            };
+            // After a lost race, wakes wait out a quiet window (never longer
+            // than the wait itself); one that came meanwhile is answered
+            // when it ends, by one dequeue.
+            if let Some(quiet) = quiet.take() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until.min(tokio::time::Instant::now() + quiet)) => {}
+                    _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
+                    r = fail_rx.recv() => return failed(r),
+                }
             }
-        };
-        // After a lost race, wakes wait out a quiet window (never longer
-        // than the wait itself); one that came meanwhile is answered when
-        // it ends, by one dequeue.
-        let until = tokio::time::Instant::now() + timeout;
-        if let Some(quiet) = damper.quiet().filter(|_| damping) {
-            tokio::select! {
-                _ = tokio::time::sleep(quiet.min(timeout)) => {}
-                _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
-                r = fail_rx.recv() => return failed(r),
-            }
-        }
-        news_woken = loop {
-            tokio::select! {
-                _ = shared.wake.notified() => {}
-                _ = tokio::time::sleep_until(until) => break false,
-                _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
-                r = fail_rx.recv() => return failed(r),
-            }
-            if !damping {
-                break false;
-            }
-            if let Some(news) = worth_a_dequeue(shared, &claimed_here) {
-                break news;
+            let wake_at = expires.map_or(until, |e| e.min(until));
+            loop {
+                tokio::select! {
+                    _ = shared.wake.notified() => {}
+                    _ = tokio::time::sleep_until(wake_at) => {
+                        if wake_at < until {
+                            // The reused answer expired: probe afresh and
+                            // wait on (no dequeue: nothing said there is work).
+                            continue 'wait;
+                        }
+                        break 'wait false;
+                    }
+                    _ = wait_level(level_rx, 1) => return CycleEnd::Stop,
+                    r = fail_rx.recv() => return failed(r),
+                }
+                if !damping {
+                    break 'wait false;
+                }
+                if let Some(news) = worth_a_dequeue(shared, &claimed_here) {
+                    break 'wait news;
+                }
             }
         };
     }
