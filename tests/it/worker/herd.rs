@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use crate::common::{TestDb, manifest_file, wait_for, wait_for_successful};
 use crate::cli::metrics::{Served, counter_in, get, served};
 
@@ -128,4 +130,81 @@ async fn an_idle_fleet_still_picks_a_lone_job_at_once() {
         "slowest pick {pick_ms:.0} ms (round trip {slowest:?})"
     );
     drop(workers);
+}
+
+/// Under a stream of jobs the worker reuses its last probe's answer for a
+/// short while instead of probing after every round. A deferred job
+/// enqueued in one transaction with the stream's last job shares that job's
+/// NOTIFY (and `created`), so the round that claims the job looks like it
+/// explained everything; the deferred job must still be learned when the
+/// reused answer expires and be picked when due, not after the 30 s dequeue
+/// timeout.
+#[tokio::test]
+async fn a_deferred_job_announced_in_a_stream_is_picked_when_due() {
+    let db = TestDb::installed();
+    let manifest = manifest_file(MANIFEST);
+    let path = manifest.path().to_str().unwrap();
+    let worker = served(db.spawn_pgq(
+        &[
+            "run",
+            path,
+            "--dequeue-timeout",
+            "30",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    ));
+    let listening = wait_for(WAIT, || async {
+        let body = get(&worker.addr, "/metrics").await.body;
+        (counter_in(&body, "pgq_worker_listen_healthy") == Some(1.0)).then_some(())
+    })
+    .await;
+    assert!(listening.is_some(), "the worker never heard its own probe");
+    let mut client = db.client().await;
+    let enqueue = client.prepare(ENQUEUE_ONE).await.expect("prepare");
+    let deferred = client
+        .prepare(
+            "INSERT INTO pgqueuer (priority, status, entrypoint, execute_after) \
+             VALUES (0, 'queued', 'ok', now() + interval '1 second') RETURNING id, execute_after",
+        )
+        .await
+        .expect("prepare");
+    // 50 jobs/s: most probes find nothing eligible, so most rounds reuse
+    // an answer (four in five at this rate).
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    let mut due = None;
+    for i in 0..100 {
+        ticks.tick().await;
+        if i < 99 {
+            client.execute(&enqueue, &[]).await.expect("enqueue");
+            continue;
+        }
+        let tx = client.transaction().await.expect("begin");
+        tx.execute(&enqueue, &[]).await.expect("enqueue");
+        let row = tx.query_one(&deferred, &[]).await.expect("defer");
+        due = Some((row.get::<_, i64>(0), row.get::<_, DateTime<Utc>>(1)));
+        tx.commit().await.expect("commit");
+    }
+    let (id, execute_after) = due.unwrap();
+    let picked: DateTime<Utc> = wait_for(WAIT, || async {
+        client
+            .query_opt(
+                "SELECT created FROM pgqueuer_log WHERE job_id = $1 AND status = 'picked'",
+                &[&id],
+            )
+            .await
+            .expect("picked row")
+            .map(|r| r.get(0))
+    })
+    .await
+    .expect("the deferred job was never picked");
+    let late = (picked - execute_after).as_seconds_f64();
+    // Picked at its due time plus a re-poll (0.1 s) and a loaded machine's
+    // delays; a worker that trusted a stale answer would wait the 30 s.
+    assert!(
+        (0.0..5.0).contains(&late),
+        "the deferred job was picked {late:.2} s after it was due"
+    );
+    drop(worker);
 }
