@@ -206,11 +206,6 @@ impl Shared {
         }
     }
 
-    /// A batch of outcomes waits, or the worker is stopping: write now.
-    pub(super) fn batch_due(&self) -> bool {
-        self.stop_level() > 0 || self.state().pending.len() >= self.flush_at
-    }
-
     /// What the last dequeue said about the backlog; once there is none,
     /// outcomes already waiting are written now.
     pub(super) fn set_backlog(&self, backlog: bool) {

@@ -14,13 +14,6 @@ use crate::worker::db::{Db, DbFailure, utc_now_text};
 use crate::worker::{Mode, log};
 
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// The shortest spacing of completion writes below a batch. Each write is a
-/// transaction that commits (a WAL flush) and NOTIFYs (its DELETE fires the
-/// trigger), and notifying commits serialise server-wide with every
-/// producer's: at 1,000 jobs/s one write per job slowed the producers and so
-/// the picks. Outcomes arriving closer together share a write; a job
-/// arriving alone is still written at once.
-const FLUSH_GAP: Duration = Duration::from_millis(5);
 const HEALTH_EVERY: Duration = Duration::from_secs(10);
 /// How long the first probe waits for its echo.
 const FIRST_ECHO: Duration = Duration::from_secs(3);
@@ -90,17 +83,11 @@ pub(super) async fn flusher(
     db: Arc<Db>,
     fail: mpsc::UnboundedSender<DbFailure>,
 ) {
-    let mut last = Instant::now();
     loop {
         tokio::select! {
             _ = shared.flush_now.notified() => {}
             _ = tokio::time::sleep(jitter(FLUSH_EVERY)) => {}
         }
-        let since = last.elapsed();
-        if since < FLUSH_GAP && !shared.batch_due() {
-            tokio::time::sleep(FLUSH_GAP - since).await;
-        }
-        last = Instant::now();
         if let Err(e) = shared.flush(&db).await {
             let _ = fail.send(e);
             return;
