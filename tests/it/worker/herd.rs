@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::common::{TestDb, manifest_file, wait_for, wait_for_successful};
 use crate::cli::metrics::{Served, counter_in, get, served};
+use crate::common::{TestDb, manifest_file, wait_for, wait_for_successful};
 
 const WAIT: Duration = Duration::from_secs(30);
 const MANIFEST: &str = "[[entrypoint]]\nname = \"ok\"\nbuiltin = \"noop\"\n";
