@@ -86,6 +86,7 @@ async fn a_fleet_fed_one_job_at_a_time_runs_at_most_two_dequeues_per_job() {
     )
     .await;
     assert_eq!(picked_twice, 0, "a job was picked twice");
+    eprintln!("herd: {per_job:.2} dequeues per job with 8 workers");
     assert!(
         per_job <= 2.0,
         "{per_job:.2} dequeues per job with 8 workers (goal ≤ 2)"
