@@ -9,6 +9,7 @@ pub mod demo;
 
 pub use console::open as open_console;
 pub use context::CommandContext;
+mod alert_rules;
 mod browse;
 mod check;
 mod inspect;
@@ -16,6 +17,7 @@ mod job_removal;
 mod jobs;
 mod listen;
 mod metrics;
+mod metrics_server;
 mod open_files;
 mod prune;
 mod reports;
@@ -290,7 +292,7 @@ pub async fn run(cli: Cli) -> Exit {
             stale_after,
             ..
         } => {
-            let options = metrics::MetricsOptions {
+            let options = metrics_server::MetricsOptions {
                 listen: *listen,
                 window: *window,
                 stale_after: std::time::Duration::from_secs_f64(*stale_after),

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use super::CommandContext;
-use super::metrics::{Bound, MetricsOptions, Stop, WorkerLink};
+use super::metrics_server::{Bound, MetricsOptions, Stop, WorkerLink};
 use super::{CommandError, object_names, open_files};
 use crate::cli::RunArgs;
 use crate::output::{self, Exit};

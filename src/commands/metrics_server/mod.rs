@@ -1,13 +1,13 @@
-//! `pgq metrics`: Prometheus metrics and health probes for a PGQueuer
-//! installation, read-only; `pgq run --metrics-listen` serves the same
-//! endpoints with the worker's own series added.
+//! The metrics and health server that `pgq metrics` and
+//! `pgq run --metrics-listen` both serve (the latter with the worker's own
+//! series added): Prometheus metrics and health probes for a PGQueuer
+//! installation, read-only.
 //!
 //! Files: `collector` (the database side: one connection, single-flight
 //! scrapes), `exposition` (the queue's series as Prometheus text), `server`
 //! (the HTTP endpoints), `connections` (accepting, limiting and closing the
 //! connections they are served on).
 
-pub(super) mod alert_rules;
 mod collector;
 mod connections;
 mod exposition;
@@ -23,7 +23,6 @@ pub use server::WorkerLink;
 
 use super::{CommandContext, CommandError, connection_settings, object_names, open_files};
 use crate::actions::kinds::QueueMetrics;
-use crate::output::Exit;
 
 /// What `pgq metrics` and `pgq run --metrics-listen` serve.
 pub struct MetricsOptions {
@@ -86,46 +85,4 @@ impl Bound {
         )
         .await;
     }
-}
-
-pub(super) async fn run(
-    ctx: &CommandContext,
-    options: &MetricsOptions,
-) -> Result<Exit, CommandError> {
-    match open_files::raise_to_hard_limit() {
-        Ok(limit) => tracing::debug!("{}", limit.describe()),
-        Err(e) => tracing::debug!("cannot raise the open-file limit: {e}"),
-    }
-    let bound = Bound::new(ctx, options).await?;
-    crate::output::status(&format!(
-        "Serving metrics on http://{}/metrics (also /healthz, /readyz); Ctrl-C stops",
-        bound.address()
-    ));
-    let mut signals = crate::db::signal::Signals::interrupt_and_terminate()
-        .map_err(|e| CommandError::Other(e.to_string()))?;
-    let (stop, stopped) = tokio::sync::watch::channel(Stop::Serving);
-    // The first signal lets requests in flight finish (a few seconds at
-    // most), a second drops them.
-    let signalled = tokio::spawn(async move {
-        signals.recv().await;
-        stop.send_replace(Stop::Gracefully);
-        signals.recv().await;
-        stop.send_replace(Stop::Now);
-    });
-    bound.serve(None, stopped).await;
-    signalled.abort();
-    Ok(Exit::Ok)
-}
-
-/// `pgq metrics --alert-rules`: the rules for these thresholds (flags, else
-/// config.toml's `[check]`), without serving.
-pub(super) fn print_alert_rules(
-    args: &crate::cli::ThresholdArgs,
-    window: Duration,
-    stale_after: f64,
-) -> Result<Exit, CommandError> {
-    let thresholds = super::check::thresholds(args.thresholds(None, None))?;
-    let stale_after = Duration::from_secs_f64(stale_after);
-    crate::output::stdout_exact(&alert_rules::render(&thresholds, window, stale_after));
-    Ok(Exit::Ok)
 }
