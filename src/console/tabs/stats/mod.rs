@@ -92,7 +92,15 @@ pub struct StatsTab {
     /// window: they are asked for again only once they are this old (see
     /// [`latency_every`]), not with every refresh of the counts.
     pub latency_at: Option<(StatsWindow, Instant)>,
+    /// The percentiles were asked for early once because they lagged the
+    /// counts: not again before the regular time (jobs picked before the
+    /// window finish in it without a duration, and would lag for ever).
+    pub lag_retry_spent: bool,
 }
+
+/// How soon percentiles that lag the counts (see
+/// [`StatsTab::latency_lags_counts`]) are asked for again.
+pub const LAGGING_LATENCY_EVERY: Duration = Duration::from_secs(3);
 
 /// How old the latency percentiles may get before a refresh asks for them
 /// again ([`latency::refresh_every`]).
@@ -110,6 +118,7 @@ impl Default for StatsTab {
             list: ListView::default(),
             paused: false,
             latency_at: None,
+            lag_retry_spent: false,
         }
     }
 }
@@ -148,8 +157,57 @@ impl StatsTab {
         Some(totals)
     }
 
+    /// Whether the percentiles on screen predate what the counts show: an
+    /// entrypoint (or the whole queue) has finished or picked jobs in the
+    /// window while the percentiles, computed only every
+    /// [`latency_every`], have none for it. Then they are asked for again
+    /// soon, and the tab says "computing…" meanwhile rather than "nothing
+    /// finished" beside a count.
+    pub fn latency_lags_counts(&self) -> bool {
+        let Some(data) = &self.data else {
+            return false;
+        };
+        let overall_missing = data.latency.overall.execution.is_none();
+        data.entrypoints.iter().any(|e| {
+            e.done.total() > 0
+                && (overall_missing
+                    || data
+                        .latency
+                        .entrypoints
+                        .get(&e.entrypoint)
+                        .is_none_or(|l| l.execution.is_none()))
+        })
+    }
+
+    /// The same for one entrypoint (`None`: all of them).
+    pub fn latency_lags_counts_of(&self, entrypoint: Option<&str>) -> bool {
+        let Some(data) = &self.data else {
+            return false;
+        };
+        match entrypoint {
+            None => {
+                data.latency.overall.execution.is_none()
+                    && data.entrypoints.iter().any(|e| e.done.total() > 0)
+            }
+            Some(name) => data.entrypoints.iter().any(|e| {
+                e.entrypoint == name
+                    && e.done.total() > 0
+                    && data
+                        .latency
+                        .entrypoints
+                        .get(name)
+                        .is_none_or(|l| l.execution.is_none())
+            }),
+        }
+    }
+
     pub fn accept(&mut self, mut stats: QueueStats) {
         if stats.latency_included {
+            // Asked for before its regular time: the early retry for
+            // percentiles that lagged the counts.
+            self.lag_retry_spent = self.latency_at.is_some_and(|(window, at)| {
+                window == stats.window && at.elapsed() < latency_every(window)
+            });
             self.latency_at = Some((stats.window, Instant::now()));
         } else if let Some(old) = self.data.take().filter(|old| old.window == stats.window) {
             stats.latency = old.latency;
@@ -176,7 +234,13 @@ impl TabView for StatsTab {
 
     fn view(&self) -> Option<View> {
         let due = match self.latency_at {
-            Some((window, at)) => window != self.window || at.elapsed() >= latency_every(window),
+            Some((window, at)) => {
+                window != self.window
+                    || at.elapsed() >= latency_every(window)
+                    || (!self.lag_retry_spent
+                        && self.latency_lags_counts()
+                        && at.elapsed() >= LAGGING_LATENCY_EVERY)
+            }
             None => true,
         };
         Some(View::Stats(kinds::QueueStats {
@@ -312,5 +376,62 @@ mod tests {
         assert_eq!(tab.data.as_ref().unwrap().latency.error, None);
         // Other tabs' use of the counts never runs the statement.
         assert!(matches!(tab.counts_view(), View::Stats(q) if !q.latency));
+    }
+
+    /// Seen in the demo: the percentiles, computed every 30 s, came from
+    /// before generate_report's first completion, and the tab said "nothing
+    /// finished" beside OK/5m 10 for half a minute.
+    #[test]
+    fn percentiles_older_than_the_counts_are_asked_again_soon_and_once() {
+        use crate::actions::reports::stats::{Completions, EntrypointStats};
+        let finished = |n: i64| QueueStats {
+            entrypoints: vec![EntrypointStats {
+                entrypoint: "generate_report".into(),
+                done: Completions {
+                    successful: n,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }],
+            ..answer(StatsWindow::FiveMinutes, None)
+        };
+        let mut tab = StatsTab {
+            window: StatsWindow::FiveMinutes,
+            ..Default::default()
+        };
+        // The first percentiles: nothing had finished yet.
+        tab.accept(QueueStats {
+            latency_included: true,
+            ..finished(0)
+        });
+        assert!(!tab.latency_lags_counts());
+        // The counts move on: 10 finished, no percentiles for them.
+        tab.accept(finished(10));
+        assert!(tab.latency_lags_counts());
+        assert!(tab.latency_lags_counts_of(Some("generate_report")));
+        assert!(tab.latency_lags_counts_of(None));
+        assert!(!asks_latency(&tab), "not at once: a few seconds first");
+        tab.latency_at = Some((
+            StatsWindow::FiveMinutes,
+            Instant::now() - LAGGING_LATENCY_EVERY,
+        ));
+        assert!(asks_latency(&tab), "asked again well before 30 s");
+        // The retry still finds none (jobs picked before the window): not
+        // asked again until the regular time.
+        tab.accept(QueueStats {
+            latency_included: true,
+            ..finished(10)
+        });
+        assert!(tab.lag_retry_spent);
+        tab.latency_at = Some((
+            StatsWindow::FiveMinutes,
+            Instant::now() - LAGGING_LATENCY_EVERY,
+        ));
+        assert!(!asks_latency(&tab));
+        tab.latency_at = Some((
+            StatsWindow::FiveMinutes,
+            Instant::now() - latency_every(StatsWindow::FiveMinutes),
+        ));
+        assert!(asks_latency(&tab));
     }
 }

@@ -300,7 +300,10 @@ fn draw_latency(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
             series.map(|p| &p.wait),
         ),
     ];
+    // Not computed for this window yet, or computed before the jobs the
+    // counts show finished (the percentiles are asked for less often).
     let computed = s.latency_at.is_some_and(|(window, _)| window == s.window);
+    let lagging = computed && s.latency_lags_counts_of(selected);
     for ((label, p, values), line) in lines.into_iter().zip([run, wait]) {
         let text = match p {
             Some(p) => format!(
@@ -313,7 +316,13 @@ fn draw_latency(frame: &mut Frame, area: Rect, screen: &Screen, s: &StatsTab) {
             ),
             // Not computed yet for this window (right after start or a
             // window change): "nothing finished" would contradict the counts.
-            None if !computed => format!(" {label} computing… "),
+            None if !computed || lagging && !s.lag_retry_spent => format!(" {label} computing… "),
+            // Jobs finished whose pick came before the window have no
+            // duration in it; the counts still show them.
+            None if lagging && label == "run " => {
+                " run  none measured: the jobs finished here were picked before the window "
+                    .to_string()
+            }
             None if label == "run " => " run  nothing finished in this window ".to_string(),
             None => " wait nothing picked in this window ".to_string(),
         };
