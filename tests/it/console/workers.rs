@@ -259,13 +259,26 @@ fn stats_tab_shows_latency_percentiles_and_a_p95_sparkline() {
     insta::assert_snapshot!("stats_latency_80x24", render(&a, 80, 24));
     // Wide: every percentile column.
     insta::assert_snapshot!("stats_latency_160x48", render(&a, 160, 48));
-    // An entrypoint with nothing finished in the window.
+    // An entrypoint whose counts show finished jobs (3 errors) but whose
+    // percentiles have none: they are asked for again soon, so "computing…"
+    // rather than "nothing finished" beside a count.
     key(&mut a, KeyCode::Char('j'));
     key(&mut a, KeyCode::Char('j'));
     let screen = render(&a, 80, 24);
     assert!(screen.contains("latency sync_crm"), "{screen}");
+    assert!(screen.contains("run  computing…"), "{screen}");
+    // The early retry finds none either: its jobs were picked before the
+    // window, and the tab says so instead of "computing…" for ever.
+    a.on_db(DbEvent::Refreshed {
+        view: View::Stats(pgq::actions::kinds::QueueStats {
+            window: StatsWindow::OneHour,
+            latency: true,
+        }),
+        result: Ok(Outcome::QueueStats(latency_stats())),
+    });
+    let screen = render(&a, 80, 24);
     assert!(
-        screen.contains("run  nothing finished in this window"),
+        screen.contains("run  none measured: the jobs finished here were picked before"),
         "{screen}"
     );
 }
