@@ -120,24 +120,35 @@ pub fn shown_width(c: char, keep_newlines: bool) -> usize {
 }
 
 /// `text` cut to at most `columns` terminal columns (an emoji takes two),
-/// with `…` in the last column when anything was cut.
+/// with `…` in the last column when anything was cut. The one cut every
+/// output uses, the console's included (`console::ui::cut`).
 pub fn fit_width(text: &str, columns: usize) -> Cow<'_, str> {
     use unicode_width::UnicodeWidthStr;
     if text.width() <= columns {
         return Cow::Borrowed(text);
     }
-    let mut out = String::new();
+    Cow::Owned(shortened(text, columns))
+}
+
+/// `text`'s longest prefix narrower than `columns`, and `…` (nothing at
+/// all in zero columns): what shows when more follows that does not fit.
+pub fn shortened(text: &str, columns: usize) -> String {
+    if columns == 0 {
+        return String::new();
+    }
+    let room = columns - 1;
     let mut used = 0;
+    let mut out = String::with_capacity(columns + 2);
     for c in text.chars() {
         let w = c.width().unwrap_or(0);
-        if used + w + 1 > columns {
+        if used + w > room {
             break;
         }
         used += w;
         out.push(c);
     }
     out.push('…');
-    Cow::Owned(out)
+    out
 }
 
 /// Whether diagnostics on stderr may use colour: only on a terminal (never

@@ -3,12 +3,8 @@
 //! expression, or a number) for the whole of it. Widths are display
 //! columns (a CJK character or an emoji takes two), not bytes or chars.
 
-use std::borrow::Cow;
-
 use ratatui::text::{Line, Span};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-
-pub const ELLIPSIS: char = '…';
+use unicode_width::UnicodeWidthStr;
 
 /// The display width of `text`.
 pub fn width(text: &str) -> usize {
@@ -16,34 +12,9 @@ pub fn width(text: &str) -> usize {
 }
 
 /// `text` if it fits `columns`, else its longest prefix that leaves room
-/// for `…`, followed by `…`.
-pub fn cut(text: &str, columns: usize) -> Cow<'_, str> {
-    if text.width() <= columns {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(shortened(text, columns))
-}
-
-/// `text`'s longest prefix narrower than `columns`, and `…`: what shows
-/// when more follows that does not fit.
-fn shortened(text: &str, columns: usize) -> String {
-    if columns == 0 {
-        return String::new();
-    }
-    let room = columns - 1;
-    let mut used = 0;
-    let mut out = String::with_capacity(columns + 2);
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > room {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    out.push(ELLIPSIS);
-    out
-}
+/// for `…`, followed by `…` (output's cut, which the CLI uses too).
+pub use crate::output::fit_width as cut;
+use crate::output::shortened;
 
 /// A line of styled parts in `columns`: whole if it fits, else cut where
 /// it crosses the edge, ending in `…` (the styles kept).

@@ -98,6 +98,21 @@ pub struct StatsTab {
     pub lag_retry_spent: bool,
 }
 
+/// Jobs finished in the window, yet no percentiles for all of them.
+fn overall_lags(data: &QueueStats) -> bool {
+    data.latency.overall.execution.is_none() && data.entrypoints.iter().any(|e| e.done.total() > 0)
+}
+
+/// `e` finished jobs in the window, yet has no percentiles.
+fn entrypoint_lags(data: &QueueStats, e: &EntrypointStats) -> bool {
+    e.done.total() > 0
+        && data
+            .latency
+            .entrypoints
+            .get(&e.entrypoint)
+            .is_none_or(|l| l.execution.is_none())
+}
+
 /// How soon percentiles that lag the counts (see
 /// [`StatsTab::latency_lags_counts`]) are asked for again.
 pub const LAGGING_LATENCY_EVERY: Duration = Duration::from_secs(3);
@@ -164,18 +179,8 @@ impl StatsTab {
     /// soon, and the tab says "computing…" meanwhile rather than "nothing
     /// finished" beside a count.
     pub fn latency_lags_counts(&self) -> bool {
-        let Some(data) = &self.data else {
-            return false;
-        };
-        let overall_missing = data.latency.overall.execution.is_none();
-        data.entrypoints.iter().any(|e| {
-            e.done.total() > 0
-                && (overall_missing
-                    || data
-                        .latency
-                        .entrypoints
-                        .get(&e.entrypoint)
-                        .is_none_or(|l| l.execution.is_none()))
+        self.data.as_ref().is_some_and(|data| {
+            overall_lags(data) || data.entrypoints.iter().any(|e| entrypoint_lags(data, e))
         })
     }
 
@@ -185,19 +190,11 @@ impl StatsTab {
             return false;
         };
         match entrypoint {
-            None => {
-                data.latency.overall.execution.is_none()
-                    && data.entrypoints.iter().any(|e| e.done.total() > 0)
-            }
-            Some(name) => data.entrypoints.iter().any(|e| {
-                e.entrypoint == name
-                    && e.done.total() > 0
-                    && data
-                        .latency
-                        .entrypoints
-                        .get(name)
-                        .is_none_or(|l| l.execution.is_none())
-            }),
+            None => overall_lags(data),
+            Some(name) => data
+                .entrypoints
+                .iter()
+                .any(|e| e.entrypoint == name && entrypoint_lags(data, e)),
         }
     }
 
