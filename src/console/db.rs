@@ -341,15 +341,12 @@ async fn connect_session(target: &Target) -> Result<Session, String> {
     let conn = connect::connect(&target.settings)
         .await
         .map_err(|e| e.to_string())?;
-    // Behind a transaction pooler a session SET stays on the pooled server
-    // connection and would put our timeouts on other clients' statements;
-    // there the pooler's own `query_timeout` is the guard.
-    if !conn.client.behind_transaction_pooler() {
-        conn.client
-            .batch_execute(SESSION_SETUP)
-            .await
-            .map_err(|e| DbErrorText(&e).to_string())?;
-    }
+    // Not behind a transaction pooler (it would reach other clients'
+    // statements): there the pooler's own `query_timeout` is the guard.
+    conn.client
+        .set_session(SESSION_SETUP)
+        .await
+        .map_err(|e| DbErrorText(&e).to_string())?;
     if target.read_only {
         crate::db::read_only::enforce(&conn.client)
             .await

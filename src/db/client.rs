@@ -159,6 +159,17 @@ impl Client {
         self.inner.batch_execute(sql).await
     }
 
+    /// Apply session settings (`SET …` statements) for this connection's
+    /// life; `false`, and nothing sent, behind a transaction pooler: there a
+    /// session `SET` would stay on the pooled server connection and reach
+    /// whichever client gets it next.
+    pub async fn set_session(&self, sets: &str) -> Result<bool, Error> {
+        if self.unnamed {
+            return Ok(false);
+        }
+        self.inner.batch_execute(sets).await.map(|()| true)
+    }
+
     pub async fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
         self.inner.simple_query(sql).await
     }

@@ -9,11 +9,11 @@
 /// connection and make *other* clients read-only, so there only the action
 /// layer's check applies.
 pub async fn enforce(client: &super::client::Client) -> Result<(), tokio_postgres::Error> {
-    if client.behind_transaction_pooler() {
+    let applied = client
+        .set_session("SET default_transaction_read_only = on")
+        .await?;
+    if !applied {
         tracing::debug!("behind a transaction pooler: read-only is enforced by pgq alone");
-        return Ok(());
     }
-    client
-        .batch_execute("SET default_transaction_read_only = on")
-        .await
+    Ok(())
 }
