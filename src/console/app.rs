@@ -121,6 +121,8 @@ pub struct App {
     /// drawn by the clock, at most every `refresh::EVENTS_FRAME_MS`.
     events_unseen: bool,
     events_drawn_at: DateTime<Utc>,
+    /// What the db task was last told of events on screen.
+    events_wanted_said: Option<bool>,
 }
 
 pub struct AppOptions {
@@ -157,6 +159,7 @@ impl App {
                 read_only: o.read_only,
                 standby: false,
                 live_events: None,
+                events_paused: None,
                 newer_schema: Vec::new(),
                 link: Link::Connecting { attempt: 1 },
             },
@@ -185,6 +188,7 @@ impl App {
             redraw: true,
             events_unseen: false,
             events_drawn_at: o.now,
+            events_wanted_said: None,
         }
     }
 
@@ -311,6 +315,11 @@ impl App {
             }
         }
         let mut effects = Vec::new();
+        if self.conn.events_paused.is_some() {
+            // Not listening because the queue is busy: refresh as its
+            // NOTIFYs would have had it (at most once a second).
+            self.queue_changed();
+        }
         if let Some((view, due)) = self.clock_refresh()
             && due <= now
         {
@@ -325,6 +334,7 @@ impl App {
         }
         self.tab = tab;
         self.editing_filter = false;
+        self.say_events_wanted(false, effects);
         // Load on arrival unless the data is fresh.
         let stale = self
             .updated_at()
@@ -350,7 +360,10 @@ impl App {
                 self.conn.link = Link::Connected;
                 self.conn.server_version = Some(server_version);
                 self.conn.live_events = None;
+                // A new session listens from the start.
+                self.on_events_paused(None);
                 self.nothing_in_flight();
+                self.say_events_wanted(true, &mut effects);
                 if was_down {
                     self.flash(Level::Info, "reconnected");
                 }
@@ -372,6 +385,7 @@ impl App {
             DbEvent::Standby(standby) => self.on_standby(standby),
             DbEvent::NewerSchema(newer) => self.conn.newer_schema = newer,
             DbEvent::LiveEvents(live) => self.conn.live_events = Some(live),
+            DbEvent::EventsPaused(paused) => self.on_events_paused(paused),
             DbEvent::Refreshed { view, result } => self.refreshed(view, result, &mut effects),
             // Per event only bookkeeping: the buffer, and a due time for
             // the views the change shows in; no query, no frame.

@@ -39,6 +39,8 @@ use crate::db::listener::{
     self, Backoff, ListenConnection, ListenSpec, PROBE_EVERY, PROBE_TIMEOUT,
 };
 use crate::db::recovery;
+use crate::console::listening::{Change, Listening};
+use crate::settings::names::{listen_statement, unlisten_statement};
 use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
@@ -127,6 +129,10 @@ pub enum Request {
     /// Drop the running search (Esc); answered by a failed
     /// [`DbEvent::Refreshed`] for its view saying so.
     CancelSearch,
+    /// Whether a tab on screen shows events (Events, Workers): while none
+    /// does, a busy queue's NOTIFYs are not listened to (see
+    /// [`crate::console::listening`]).
+    EventsWanted(bool),
 }
 
 /// What a canceled search's view is answered with.
@@ -157,6 +163,10 @@ pub enum DbEvent {
     /// (a transaction pooler without `--listen-dsn`) or its probe got no
     /// echo in time, `true` once the echo came back.
     LiveEvents(bool),
+    /// The console stopped listening because `rate` events a second came
+    /// while no tab on screen showed them (`Some`), or listens again
+    /// (`None`); tabs refresh by the clock meanwhile.
+    EventsPaused(Option<u32>),
     /// Sent after `Connected`: what the installation has that is newer than
     /// the schema pgq writes (empty: nothing, or it could not be read).
     NewerSchema(Vec<String>),
@@ -215,6 +225,9 @@ pub fn spawn(target: Target) -> DbHandle {
 struct Pending {
     views: Vec<View>,
     jobs: VecDeque<Job>,
+    /// What the UI last said of events on screen (`None`: nothing yet,
+    /// which counts as wanted); kept across reconnects.
+    events_wanted: Option<bool>,
 }
 
 impl Pending {
@@ -227,6 +240,7 @@ impl Pending {
             }
             Request::Preview { id, action } => self.jobs.push_back(Job::Preview(id, action)),
             Request::Execute { id, action } => self.jobs.push_back(Job::Execute(id, action)),
+            Request::EventsWanted(wanted) => self.events_wanted = Some(wanted),
             Request::Reconnect | Request::CancelSearch => {}
         }
     }
@@ -488,12 +502,19 @@ async fn serve(
         Mode::Live(listener) => send_probe(listener, &target.channel).await,
         Mode::Standby(_) | Mode::Polling => None,
     };
+    // Whether to stay listening while a busy queue's events are not shown.
+    let mut listening = Listening::new(Instant::now());
+    if let Some(change) = listening.want(pending.events_wanted.unwrap_or(true), Instant::now()) {
+        // A new session listens from the start: nothing to change yet.
+        debug_assert_eq!(change, Change::Listen);
+    }
     loop {
         if in_flight.is_none() {
             in_flight = pending
                 .take()
                 .map(|job| Box::pin(run_job(session, job)) as InFlight<'_>);
         }
+        let check_listening_at = listening_check(&mode, &listening, echo.is_some());
         tokio::select! {
             request = requests.recv() => match request {
                 None => return Ended::UiGone,
@@ -517,6 +538,14 @@ async fn serve(
                         }
                     }
                 }
+                Some(Request::EventsWanted(wanted)) => {
+                    pending.events_wanted = Some(wanted);
+                    if let Some(change) = listening.want(wanted, Instant::now())
+                        && let Err(ended) = change_listening(&mode, target, change, events).await
+                    {
+                        return ended;
+                    }
+                }
                 Some(r) => pending.push(r),
             },
             done = async { search.as_mut().expect("guarded by the if").1.as_mut().await }, if search.is_some() => {
@@ -534,6 +563,7 @@ async fn serve(
                     }
                 }
                 Ok(n) => {
+                    listening.heard();
                     batch.push(
                         Received::new(n.payload(), chrono::Utc::now()).from_backend(n.process_id()),
                     );
@@ -555,6 +585,13 @@ async fn serve(
                 }
                 if session.conn.client.is_closed() {
                     return Ended::Lost("the query connection was closed".into());
+                }
+            },
+            _ = sleep_until_some(check_listening_at) => {
+                if let Some(change) = listening.check(Instant::now())
+                    && let Err(ended) = change_listening(&mode, target, change, events).await
+                {
+                    return ended;
                 }
             },
             _ = sleep_until_some(echo.as_ref().map(|e| e.due)) => {
@@ -587,6 +624,49 @@ async fn serve(
                 }
             },
         }
+    }
+}
+
+/// When [`serve`] must ask its [`Listening`] what to do: only while live,
+/// and not before the probe's echo is back (a pause then would read as a
+/// missing echo: "no live events").
+fn listening_check(
+    mode: &Mode,
+    listening: &Listening,
+    awaiting_echo: bool,
+) -> Option<tokio::time::Instant> {
+    match mode {
+        Mode::Live(_) if !awaiting_echo => {
+            listening.next_check().map(tokio::time::Instant::from_std)
+        }
+        Mode::Live(_) | Mode::Standby(_) | Mode::Polling => None,
+    }
+}
+
+/// UNLISTEN or LISTEN on the listening connection and tell the UI. A
+/// failed statement means a lost connection, as a failed probe does.
+async fn change_listening(
+    mode: &Mode,
+    target: &Target,
+    change: Change,
+    events: &UnboundedSender<DbEvent>,
+) -> Result<(), Ended> {
+    let Mode::Live(listener) = mode else {
+        return Ok(());
+    };
+    let (statement, paused) = match change {
+        Change::Unlisten { rate } => {
+            tracing::info!(rate, "no tab on screen shows events and the queue is busy: not listening for a while");
+            (unlisten_statement(&target.channel), Some(rate))
+        }
+        Change::Listen => (listen_statement(&target.channel), None),
+    };
+    if let Err(e) = listener.client().batch_execute(&statement).await {
+        return Err(Ended::Lost(DbErrorText(&e).to_string()));
+    }
+    match events.send(DbEvent::EventsPaused(paused)) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(Ended::UiGone),
     }
 }
 

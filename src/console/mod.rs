@@ -12,6 +12,7 @@ pub mod db;
 pub mod dialog;
 pub mod flash_history;
 pub mod keymap;
+pub mod listening;
 pub mod tabs;
 pub mod theme;
 pub mod ui;

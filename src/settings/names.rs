@@ -386,7 +386,16 @@ pub fn checked_channel(channel: &str) -> Result<&str, NameError> {
 /// quoting is enough; doubling quotes keeps it safe even if validation ever
 /// loosens.
 pub fn listen_statement(channel: &str) -> String {
-    format!("LISTEN \"{}\"", channel.replace('"', "\"\""))
+    format!("LISTEN {}", quoted_channel(channel))
+}
+
+/// `UNLISTEN "channel"`, quoted as [`listen_statement`] quotes it.
+pub fn unlisten_statement(channel: &str) -> String {
+    format!("UNLISTEN {}", quoted_channel(channel))
+}
+
+fn quoted_channel(channel: &str) -> String {
+    format!("\"{}\"", channel.replace('"', "\"\""))
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{App, Level};
+use super::{App, Effect, Level};
+use crate::console::db::Request;
 use crate::actions::Action;
 use crate::actions::jobs::selection::JobSelection;
 
@@ -37,10 +38,20 @@ pub struct ConnInfo {
     /// transaction pooler) or without the echo of its probe; tabs poll.
     /// `None` until the db task knows.
     pub live_events: Option<bool>,
+    /// Not listening since then: `rate` events a second came while no tab
+    /// on screen showed them (see [`crate::console::listening`]).
+    pub events_paused: Option<EventsPaused>,
     /// What the installation has that is newer than the schema pgq writes
     /// (a PGQueuer 2.x database): shown, and changes 2.x redefined refused.
     pub newer_schema: Vec<String>,
     pub link: Link,
+}
+
+/// A pause in listening, as the status bar and the Events tab tell it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventsPaused {
+    pub since: DateTime<Utc>,
+    pub rate: u32,
 }
 
 impl ConnInfo {
@@ -130,6 +141,46 @@ impl App {
                 self.refresh_every()
             )
         })
+    }
+
+    /// What the status bar says while a busy queue's events are not
+    /// listened to.
+    pub fn events_paused_notice(&self) -> Option<String> {
+        self.conn.events_paused.map(|p| {
+            format!(
+                "busy queue ({}/s): refreshing every 1 s, events on the Events tab",
+                p.rate
+            )
+        })
+    }
+
+    /// Listening stopped (`Some(rate)`) or started again (`None`): while
+    /// stopped the views refresh by the clock at the pace NOTIFYs would
+    /// have set, and once it starts again the Events tab marks the gap and
+    /// the Workers tab knows its alive count is still filling up.
+    pub(super) fn on_events_paused(&mut self, paused: Option<u32>) {
+        match (self.conn.events_paused, paused) {
+            (_, Some(rate)) => {
+                let since = self.conn.events_paused.map_or(self.now, |p| p.since);
+                self.conn.events_paused = Some(EventsPaused { since, rate });
+            }
+            (Some(was), None) => {
+                self.conn.events_paused = None;
+                self.tabs.events.not_heard(was.since, self.now);
+                self.tabs.workers.heard_since = Some(self.now);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Tell the db task whether the tab on screen shows events, when that
+    /// changed (or `always`, on a new connection).
+    pub(super) fn say_events_wanted(&mut self, always: bool, effects: &mut Vec<Effect>) {
+        let wanted = self.current().is_some_and(|t| t.shows_events());
+        if always || self.events_wanted_said != Some(wanted) {
+            self.events_wanted_said = Some(wanted);
+            effects.push(Effect::Request(Request::EventsWanted(wanted)));
+        }
     }
 
     /// The clock's refresh interval in seconds, as the notices print it.

@@ -200,6 +200,12 @@ pub trait TabView {
     fn entrypoints_view(&self) -> Option<View> {
         None
     }
+    /// This tab shows NOTIFY events (the Events tab lists them, the
+    /// Workers tab counts workers by their health checks): while it is on
+    /// screen the console keeps listening however busy the queue is.
+    fn shows_events(&self) -> bool {
+        false
+    }
     /// This tab completes entrypoints from the other tabs' data: their
     /// views load whenever it is shown, and its [`Screen`] carries them.
     fn completes_entrypoints(&self) -> bool {

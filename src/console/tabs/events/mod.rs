@@ -89,6 +89,9 @@ pub struct EventsTab {
     pub evicted: u64,
     /// Arrivals counted apart from the buffer, which keeps only the newest.
     arrivals: RateMeter,
+    /// The latest stretch the console did not listen (a busy queue while
+    /// other tabs were on screen): from, to.
+    not_heard: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl EventsTab {
@@ -102,7 +105,22 @@ impl EventsTab {
             selected: None,
             evicted: 0,
             arrivals: RateMeter::new(RATE_WINDOW_SECONDS),
+            not_heard: None,
         }
+    }
+
+    /// The console did not listen from `from` to `to`: events of that
+    /// stretch are missing, and the header says so.
+    pub fn not_heard(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) {
+        self.not_heard = Some((from, to));
+    }
+
+    /// The stretch not listened to, while the buffer reaches back to it
+    /// (once every buffered event is newer, the gap is out of view).
+    pub fn gap_in_view(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let (from, to) = self.not_heard?;
+        let reaches_back = self.buffer.front().is_none_or(|e| e.received.received_at <= to);
+        reaches_back.then_some((from, to))
     }
 
     pub fn push(&mut self, received: Received) {
@@ -226,6 +244,10 @@ impl EventsTab {
 }
 
 impl TabView for EventsTab {
+    fn shows_events(&self) -> bool {
+        true
+    }
+
     fn title(&self) -> &'static str {
         "Events"
     }

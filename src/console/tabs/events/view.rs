@@ -48,6 +48,18 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTab) {
             t.dim,
         ));
     }
+    if let Some((from, to)) = ev.gap_in_view() {
+        // Events of that stretch were not listened to (a busy queue while
+        // other tabs were on screen): said, not hidden.
+        spans.push(Span::styled(
+            format!(
+                "  not heard {}–{} (busy, other tab)",
+                from.format("%H:%M:%S"),
+                to.format("%H:%M:%S")
+            ),
+            t.warn,
+        ));
+    }
     if !ev.list.filter.is_empty() {
         spans.push(Span::styled("  filter ", t.dim));
         spans.push(Span::styled(ev.list.filter.clone(), t.warn));

@@ -26,6 +26,10 @@ pub struct WorkersTab {
     /// When each entrypoint was last picked (the log, last hour).
     pub last_picked: Option<Vec<EntrypointPicked>>,
     pub list: ListView<Uuid>,
+    /// When the console started listening again after a pause (a busy
+    /// queue with no events on screen): until a whole alive window has
+    /// passed, the count is still filling up.
+    pub heard_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl WorkersTab {
@@ -57,6 +61,10 @@ impl WorkersTab {
 }
 
 impl TabView for WorkersTab {
+    fn shows_events(&self) -> bool {
+        true
+    }
+
     fn title(&self) -> &'static str {
         "Workers"
     }

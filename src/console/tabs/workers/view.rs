@@ -90,11 +90,24 @@ fn draw_header(frame: &mut Frame, area: Rect, screen: &Screen, w: &WorkersTab) {
             ),
             t.dim,
         ),
+    ];
+    // Listening again after a pause: workers heard before it may not have
+    // sent their next health check yet.
+    if let Some(since) = w.heard_since {
+        let listening = (screen.now - since).num_seconds().max(0);
+        if listening < ALIVE_WINDOW_SECONDS {
+            spans.push(Span::styled(
+                format!("counting ({listening} s listening); "),
+                t.warn,
+            ));
+        }
+    }
+    spans.extend([
         Span::styled(all.len().to_string(), t.title),
         Span::styled(if all.len() == 1 { " holds " } else { " hold " }, t.dim),
         Span::styled(count(held), t.title),
         Span::styled(if held == 1 { " job" } else { " jobs" }, t.dim),
-    ];
+    ]);
     if stale > 0 {
         spans.push(Span::styled(format!("  {stale} STALE"), t.error));
     }

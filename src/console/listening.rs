@@ -1,0 +1,203 @@
+//! When the console LISTENs.
+//!
+//! Every NOTIFY is delivered to every listening backend: PostgreSQL signals
+//! each one at every notifying commit, and the queue's tail cannot advance
+//! until the slowest listener has read it. With 20 consoles open at 200
+//! jobs/s that is 8,000 deliveries a second, and the workers' commits wait
+//! on them (their pick p99 went from 3 to 29 ms). Yet on most tabs a NOTIFY
+//! only makes the view due for a refresh, at most once a second; once the
+//! queue changes more often than that, the events add nothing a refresh a
+//! second does not show.
+//!
+//! So while no tab on screen shows events (the Events tab shows them, the
+//! Workers tab counts workers by their health checks) and more than
+//! [`BUSY_PER_SECOND`] arrive within a second, the console UNLISTENs and its
+//! tabs refresh once a second by the clock. It LISTENs again when a tab that
+//! shows events comes on screen, and every [`PAUSE_FOR`] (jittered) for a
+//! second's sample: a queue that has calmed down is live again.
+
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+/// Events a second above which a console that shows none stops listening.
+/// From about four a second the debounced refreshes already come once a
+/// second; twenty leaves room for a burst (a batch enqueue, a cancel).
+pub const BUSY_PER_SECOND: u32 = 20;
+
+/// How long arrivals are counted before the rate is judged.
+const WINDOW: Duration = Duration::from_secs(1);
+
+/// How long a pause lasts before a second's sample (±20 %, so consoles
+/// opened together do not sample in step).
+pub const PAUSE_FOR: Duration = Duration::from_secs(15);
+
+/// What the db task does to its listening connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change {
+    /// Stop listening: `rate` events a second arrived with none on screen.
+    Unlisten { rate: u32 },
+    /// Listen again (a tab that shows events, or time for a sample).
+    Listen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Listening; `heard` events since `since`.
+    Listening { since: Instant, heard: u32 },
+    /// Not listening until `until` (or until events are wanted).
+    Paused { until: Instant },
+}
+
+#[derive(Debug, Clone)]
+pub struct Listening {
+    state: State,
+    /// Whether a tab on screen shows events (they are never paused then).
+    wanted: bool,
+}
+
+impl Listening {
+    /// Listening, with events wanted until the UI says otherwise.
+    pub fn new(now: Instant) -> Listening {
+        Listening {
+            state: State::Listening {
+                since: now,
+                heard: 0,
+            },
+            wanted: true,
+        }
+    }
+
+    pub fn listening(&self) -> bool {
+        matches!(self.state, State::Listening { .. })
+    }
+
+    /// One event arrived.
+    pub fn heard(&mut self) {
+        if let State::Listening { heard, .. } = &mut self.state {
+            *heard = heard.saturating_add(1);
+        }
+    }
+
+    /// The UI says whether a tab on screen shows events; wanted ones end a
+    /// pause at once.
+    pub fn want(&mut self, wanted: bool, now: Instant) -> Option<Change> {
+        self.wanted = wanted;
+        match self.state {
+            State::Paused { .. } if wanted => Some(self.listen(now)),
+            _ => None,
+        }
+    }
+
+    /// When [`Listening::check`] has something to decide.
+    pub fn next_check(&self) -> Option<Instant> {
+        match self.state {
+            // While events are wanted nothing is judged: no wake-ups.
+            State::Listening { .. } if self.wanted => None,
+            State::Listening { since, .. } => Some(since + WINDOW),
+            State::Paused { until } => Some(until),
+        }
+    }
+
+    /// Judge the window that ended, or end the pause that ran out.
+    pub fn check(&mut self, now: Instant) -> Option<Change> {
+        match self.state {
+            State::Listening { since, heard } if now >= since + WINDOW => {
+                let elapsed = now.duration_since(since).as_secs_f64();
+                let rate = (f64::from(heard) / elapsed).round() as u32;
+                if !self.wanted && rate > BUSY_PER_SECOND {
+                    self.state = State::Paused {
+                        until: now + jittered(PAUSE_FOR),
+                    };
+                    Some(Change::Unlisten { rate })
+                } else {
+                    self.state = State::Listening {
+                        since: now,
+                        heard: 0,
+                    };
+                    None
+                }
+            }
+            State::Paused { until } if now >= until => Some(self.listen(now)),
+            _ => None,
+        }
+    }
+
+    fn listen(&mut self, now: Instant) -> Change {
+        self.state = State::Listening {
+            since: now,
+            heard: 0,
+        };
+        Change::Listen
+    }
+}
+
+fn jittered(d: Duration) -> Duration {
+    let unit = (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
+    d.mul_f64(0.8 + 0.4 * unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hear(l: &mut Listening, n: u32) {
+        for _ in 0..n {
+            l.heard();
+        }
+    }
+
+    #[test]
+    fn a_busy_queue_pauses_listening_only_while_no_tab_shows_events() {
+        let t0 = Instant::now();
+        let mut l = Listening::new(t0);
+        // Wanted (the default): never judged, however busy.
+        assert_eq!(l.next_check(), None);
+        hear(&mut l, 400);
+        assert_eq!(l.check(t0 + WINDOW), None);
+        assert!(l.listening());
+
+        // Not wanted: a busy second pauses it.
+        assert_eq!(l.want(false, t0 + WINDOW), None);
+        let t1 = t0 + WINDOW * 2;
+        hear(&mut l, 400);
+        assert_eq!(l.check(t1), Some(Change::Unlisten { rate: 400 }));
+        assert!(!l.listening());
+        // Arrivals while paused (a batch already on its way) change nothing.
+        hear(&mut l, 5);
+        let until = l.next_check().unwrap();
+        assert!(until >= t1 + PAUSE_FOR.mul_f64(0.8) && until <= t1 + PAUSE_FOR.mul_f64(1.2));
+        assert_eq!(l.check(until - Duration::from_millis(1)), None);
+
+        // The sample after the pause: still busy, paused again.
+        assert_eq!(l.check(until), Some(Change::Listen));
+        hear(&mut l, 30);
+        assert_eq!(
+            l.check(until + WINDOW),
+            Some(Change::Unlisten { rate: 30 })
+        );
+        // An Events tab on screen ends the pause at once.
+        let t2 = until + WINDOW * 3;
+        assert_eq!(l.want(true, t2), Some(Change::Listen));
+        assert!(l.listening());
+        assert_eq!(l.want(true, t2), None);
+    }
+
+    #[test]
+    fn a_calm_queue_stays_live() {
+        let t0 = Instant::now();
+        let mut l = Listening::new(t0);
+        l.want(false, t0);
+        hear(&mut l, BUSY_PER_SECOND);
+        assert_eq!(l.check(t0 + WINDOW), None);
+        assert!(l.listening());
+        // The next window starts afresh: a late check spreads its count.
+        hear(&mut l, 3 * BUSY_PER_SECOND);
+        assert_eq!(l.check(t0 + WINDOW * 4), None);
+        assert_eq!(l.next_check(), Some(t0 + WINDOW * 5));
+        // Not judged before a whole window.
+        hear(&mut l, 1000);
+        assert_eq!(l.check(t0 + WINDOW * 4 + WINDOW / 2), None);
+        assert!(l.listening());
+    }
+}
