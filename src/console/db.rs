@@ -34,16 +34,16 @@ use crate::actions::audit::AuditTrail;
 use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session, kinds};
+use crate::console::listening::{Change, Listening};
 use crate::db::connect;
 use crate::db::listener::{
     self, Backoff, ListenConnection, ListenSpec, PROBE_EVERY, PROBE_TIMEOUT,
 };
 use crate::db::recovery;
-use crate::console::listening::{Change, Listening};
-use crate::settings::names::{listen_statement, unlisten_statement};
 use crate::events::Received;
 use crate::settings::conn::ConnectionSettings;
 use crate::settings::names::ObjectNames;
+use crate::settings::names::{listen_statement, unlisten_statement};
 
 /// How many held jobs the Held tab loads.
 pub const HELD_LIMIT: u32 = 500;
@@ -656,7 +656,10 @@ async fn change_listening(
     };
     let (statement, paused) = match change {
         Change::Unlisten { rate } => {
-            tracing::info!(rate, "no tab on screen shows events and the queue is busy: not listening for a while");
+            tracing::info!(
+                rate,
+                "no tab on screen shows events and the queue is busy: not listening for a while"
+            );
             (unlisten_statement(&target.channel), Some(rate))
         }
         Change::Listen => (listen_statement(&target.channel), None),

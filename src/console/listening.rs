@@ -172,10 +172,7 @@ mod tests {
         // The sample after the pause: still busy, paused again.
         assert_eq!(l.check(until), Some(Change::Listen));
         hear(&mut l, 30);
-        assert_eq!(
-            l.check(until + WINDOW),
-            Some(Change::Unlisten { rate: 30 })
-        );
+        assert_eq!(l.check(until + WINDOW), Some(Change::Unlisten { rate: 30 }));
         // An Events tab on screen ends the pause at once.
         let t2 = until + WINDOW * 3;
         assert_eq!(l.want(true, t2), Some(Change::Listen));

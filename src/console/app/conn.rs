@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::{App, Effect, Level};
-use crate::console::db::Request;
 use crate::actions::Action;
 use crate::actions::jobs::selection::JobSelection;
+use crate::console::db::Request;
+use crate::output::format::group;
 
 /// The state of the connection as the status bar shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,12 +147,9 @@ impl App {
     /// What the status bar says while a busy queue's events are not
     /// listened to.
     pub fn events_paused_notice(&self) -> Option<String> {
-        self.conn.events_paused.map(|p| {
-            format!(
-                "busy queue ({}/s): refreshing every 1 s, events on the Events tab",
-                p.rate
-            )
-        })
+        self.conn
+            .events_paused
+            .map(|p| format!("busy {} events/s: refresh 1 s", group(i64::from(p.rate))))
     }
 
     /// Listening stopped (`Some(rate)`) or started again (`None`): while

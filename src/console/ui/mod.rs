@@ -162,8 +162,8 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(notice) = app.standby_notice().or_else(|| app.live_events_notice()) {
         parts.push((vec![sep(), Span::styled(notice, t.warn)], 7));
     } else if let Some(notice) = app.events_paused_notice() {
-        // Not a fault: said plainly, and the first to go when narrow.
-        parts.push((vec![sep(), Span::styled(notice, t.dim)], 3));
+        // Not a fault: said plainly, and among the first to go when narrow.
+        parts.push((vec![sep(), Span::styled(notice, t.dim)], 4));
     }
     if !app.conn.newer_schema.is_empty() {
         parts.push((

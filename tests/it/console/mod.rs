@@ -1,6 +1,7 @@
 //! The console: ratatui TestBackend renders (insta snapshots), its state
 //! machine driven key by key, and the real binary in a pseudo-terminal.
 
+mod busy_queue;
 mod chrome;
 mod clipboard;
 mod config;

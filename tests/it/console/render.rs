@@ -183,14 +183,18 @@ fn refreshes_are_debounced_and_paused() {
     let effects = a.on_db(DbEvent::Connected {
         server_version: "16".into(),
     });
+    // The db task learns that Stats shows no events, then Stats loads.
     assert!(matches!(
         effects.as_slice(),
-        [Effect::Request(Request::Refresh(View::Stats(
-            pgq::actions::kinds::QueueStats {
-                window: StatsWindow::OneHour,
-                latency: true
-            }
-        )))]
+        [
+            Effect::Request(Request::EventsWanted(false)),
+            Effect::Request(Request::Refresh(View::Stats(
+                pgq::actions::kinds::QueueStats {
+                    window: StatsWindow::OneHour,
+                    latency: true
+                }
+            )))
+        ]
     ));
     a.on_db(DbEvent::Refreshed {
         view: View::Stats(pgq::actions::kinds::QueueStats {

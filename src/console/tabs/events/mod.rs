@@ -119,7 +119,10 @@ impl EventsTab {
     /// (once every buffered event is newer, the gap is out of view).
     pub fn gap_in_view(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let (from, to) = self.not_heard?;
-        let reaches_back = self.buffer.front().is_none_or(|e| e.received.received_at <= to);
+        let reaches_back = self
+            .buffer
+            .front()
+            .is_none_or(|e| e.received.received_at <= to);
         reaches_back.then_some((from, to))
     }
 

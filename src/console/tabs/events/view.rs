@@ -53,7 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, screen: &Screen, ev: &EventsTab) {
         // other tabs were on screen): said, not hidden.
         spans.push(Span::styled(
             format!(
-                "  not heard {}–{} (busy, other tab)",
+                "  not heard {}–{}",
                 from.format("%H:%M:%S"),
                 to.format("%H:%M:%S")
             ),
