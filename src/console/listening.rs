@@ -28,9 +28,14 @@ pub const BUSY_PER_SECOND: u32 = 20;
 /// How long arrivals are counted before the rate is judged.
 const WINDOW: Duration = Duration::from_secs(1);
 
-/// How long a pause lasts before a second's sample (±20 %, so consoles
-/// opened together do not sample in step).
+/// How long a first pause lasts before a second's sample (±20 %, so
+/// consoles opened together do not sample in step); each sample that finds
+/// the queue still busy doubles it, up to [`MAX_PAUSE`].
 pub const PAUSE_FOR: Duration = Duration::from_secs(15);
+
+/// The longest pause: a queue that calmed down is live again within a
+/// minute, and a busy one is sampled a second a minute.
+pub const MAX_PAUSE: Duration = Duration::from_secs(60);
 
 /// What the db task does to its listening connection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,6 +59,9 @@ pub struct Listening {
     state: State,
     /// Whether a tab on screen shows events (they are never paused then).
     wanted: bool,
+    /// The next pause's nominal length: doubled by each busy sample, back
+    /// to [`PAUSE_FOR`] once events are wanted or the queue is calm.
+    next_pause: Duration,
 }
 
 impl Listening {
@@ -65,6 +73,7 @@ impl Listening {
                 heard: 0,
             },
             wanted: true,
+            next_pause: PAUSE_FOR,
         }
     }
 
@@ -84,7 +93,10 @@ impl Listening {
     pub fn want(&mut self, wanted: bool, now: Instant) -> Option<Change> {
         self.wanted = wanted;
         match self.state {
-            State::Paused { .. } if wanted => Some(self.listen(now)),
+            State::Paused { .. } if wanted => {
+                self.next_pause = PAUSE_FOR;
+                Some(self.listen(now))
+            }
             _ => None,
         }
     }
@@ -107,10 +119,12 @@ impl Listening {
                 let rate = (f64::from(heard) / elapsed).round() as u32;
                 if !self.wanted && rate > BUSY_PER_SECOND {
                     self.state = State::Paused {
-                        until: now + jittered(PAUSE_FOR),
+                        until: now + jittered(self.next_pause),
                     };
+                    self.next_pause = (self.next_pause * 2).min(MAX_PAUSE);
                     Some(Change::Unlisten { rate })
                 } else {
+                    self.next_pause = PAUSE_FOR;
                     self.state = State::Listening {
                         since: now,
                         heard: 0,
@@ -169,15 +183,58 @@ mod tests {
         assert!(until >= t1 + PAUSE_FOR.mul_f64(0.8) && until <= t1 + PAUSE_FOR.mul_f64(1.2));
         assert_eq!(l.check(until - Duration::from_millis(1)), None);
 
-        // The sample after the pause: still busy, paused again.
+        // The sample after the pause: still busy, paused again for twice
+        // as long, and so on up to a minute.
         assert_eq!(l.check(until), Some(Change::Listen));
         hear(&mut l, 30);
         assert_eq!(l.check(until + WINDOW), Some(Change::Unlisten { rate: 30 }));
+        let second = l.next_check().unwrap() - (until + WINDOW);
+        assert!(second >= PAUSE_FOR.mul_f64(1.6) && second <= PAUSE_FOR.mul_f64(2.4));
+        let mut at = until + WINDOW;
+        for _ in 0..3 {
+            at = l.next_check().unwrap();
+            assert_eq!(l.check(at), Some(Change::Listen));
+            hear(&mut l, 30);
+            at += WINDOW;
+            assert_eq!(l.check(at), Some(Change::Unlisten { rate: 30 }));
+        }
+        let longest = l.next_check().unwrap() - at;
+        assert!(longest >= MAX_PAUSE.mul_f64(0.8) && longest <= MAX_PAUSE.mul_f64(1.2));
+        let until = at;
         // An Events tab on screen ends the pause at once.
         let t2 = until + WINDOW * 3;
         assert_eq!(l.want(true, t2), Some(Change::Listen));
         assert!(l.listening());
         assert_eq!(l.want(true, t2), None);
+    }
+
+    #[test]
+    fn a_calm_sample_or_a_wanted_tab_starts_the_pauses_short_again() {
+        let t0 = Instant::now();
+        let mut l = Listening::new(t0);
+        l.want(false, t0);
+        hear(&mut l, 100);
+        assert!(l.check(t0 + WINDOW).is_some());
+        let at = l.next_check().unwrap();
+        assert_eq!(l.check(at), Some(Change::Listen));
+        // Calm: listening stays, and the next busy spell pauses 15 s.
+        hear(&mut l, 2);
+        assert_eq!(l.check(at + WINDOW), None);
+        hear(&mut l, 100);
+        assert!(l.check(at + WINDOW * 2).is_some());
+        let pause = l.next_check().unwrap() - (at + WINDOW * 2);
+        assert!(pause <= PAUSE_FOR.mul_f64(1.2), "{pause:?}");
+        // Busy again: 30 s; then an Events tab and back: 15 s again.
+        let at = l.next_check().unwrap();
+        l.check(at);
+        hear(&mut l, 100);
+        assert!(l.check(at + WINDOW).is_some());
+        assert_eq!(l.want(true, at + WINDOW * 2), Some(Change::Listen));
+        l.want(false, at + WINDOW * 2);
+        hear(&mut l, 100);
+        assert!(l.check(at + WINDOW * 3).is_some());
+        let pause = l.next_check().unwrap() - (at + WINDOW * 3);
+        assert!(pause <= PAUSE_FOR.mul_f64(1.2), "{pause:?}");
     }
 
     #[test]
