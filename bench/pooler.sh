@@ -8,7 +8,8 @@
 #                     unnamed statements alone)
 #   session           through PgBouncer, pool_mode = session
 #   transaction       through PgBouncer, pool_mode = transaction, --pooler transaction
-# Prints figures; never fails on speed.
+# Prints figures; never fails on speed, fails when a command fails or a drain
+# does not run every job exactly once.
 #
 #   bench/pooler.sh [JOBS] [REPEAT]   (defaults 20000 and 3)
 #
@@ -80,6 +81,14 @@ drain() { # label dsn flags...
   psql -q "$DIRECT" -c "TRUNCATE pgqueuer, pgqueuer_log, pgqueuer_statistics"
   PGDSN=$dsn $PGQ "$@" queue --batch "$WORK/jobs.ndjson" >/dev/null 2>&1
   PGDSN=$dsn $PGQ "$@" run "$MANIFEST" --mode drain --batch-size 10 --log-level ERROR
+  # Exactly once, none left: every job logged successful once, the queue empty.
+  local account
+  account=$(psql -Atq "$DIRECT" -c "SELECT (SELECT count(DISTINCT job_id) FROM pgqueuer_log WHERE status = 'successful')
+    || ' ' || (SELECT count(*) FROM pgqueuer_log WHERE status = 'successful') || ' ' || (SELECT count(*) FROM pgqueuer)")
+  if [ "$account" != "$JOBS $JOBS 0" ]; then
+    echo "$label: expected $JOBS jobs done once and an empty queue; got (distinct, successful, left) $account" >&2
+    exit 1
+  fi
   local rate
   rate=$(psql -Atq "$DIRECT" -c "SELECT round(count(*) / extract(epoch FROM max(created) - min(created))::numeric)
     FROM pgqueuer_log WHERE status = 'successful'")
