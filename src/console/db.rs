@@ -503,11 +503,7 @@ async fn serve(
         Mode::Standby(_) | Mode::Polling => None,
     };
     // Whether to stay listening while a busy queue's events are not shown.
-    let mut listening = Listening::new(Instant::now());
-    if let Some(change) = listening.want(pending.events_wanted.unwrap_or(true), Instant::now()) {
-        // A new session listens from the start: nothing to change yet.
-        debug_assert_eq!(change, Change::Listen);
-    }
+    let mut listening = Listening::new(Instant::now(), pending.events_wanted.unwrap_or(true));
     loop {
         if in_flight.is_none() {
             in_flight = pending

@@ -65,14 +65,15 @@ pub struct Listening {
 }
 
 impl Listening {
-    /// Listening, with events wanted until the UI says otherwise.
-    pub fn new(now: Instant) -> Listening {
+    /// Listening (a new session listens from the start), with events
+    /// `wanted` or not as the UI last said.
+    pub fn new(now: Instant, wanted: bool) -> Listening {
         Listening {
             state: State::Listening {
                 since: now,
                 heard: 0,
             },
-            wanted: true,
+            wanted,
             next_pause: PAUSE_FOR,
         }
     }
@@ -164,7 +165,7 @@ mod tests {
     #[test]
     fn a_busy_queue_pauses_listening_only_while_no_tab_shows_events() {
         let t0 = Instant::now();
-        let mut l = Listening::new(t0);
+        let mut l = Listening::new(t0, true);
         // Wanted (the default): never judged, however busy.
         assert_eq!(l.next_check(), None);
         hear(&mut l, 400);
@@ -211,7 +212,7 @@ mod tests {
     #[test]
     fn a_calm_sample_or_a_wanted_tab_starts_the_pauses_short_again() {
         let t0 = Instant::now();
-        let mut l = Listening::new(t0);
+        let mut l = Listening::new(t0, true);
         l.want(false, t0);
         hear(&mut l, 100);
         assert!(l.check(t0 + WINDOW).is_some());
@@ -240,7 +241,7 @@ mod tests {
     #[test]
     fn a_calm_queue_stays_live() {
         let t0 = Instant::now();
-        let mut l = Listening::new(t0);
+        let mut l = Listening::new(t0, true);
         l.want(false, t0);
         hear(&mut l, BUSY_PER_SECOND);
         assert_eq!(l.check(t0 + WINDOW), None);
