@@ -60,6 +60,27 @@ impl RateMeter {
         let covered = (self.window_seconds - 1) as f64 + into_current;
         arrivals as f64 / covered
     }
+
+    /// The same, when nothing could be heard before `heard_from` (the
+    /// console was not listening): over the window's part from then on, so
+    /// the gap does not read as a calm queue. A second at least, so the
+    /// first arrivals after it do not read as a burst.
+    pub fn per_second_since(&self, now: DateTime<Utc>, heard_from: DateTime<Utc>) -> f64 {
+        let into_current = f64::from(now.timestamp_subsec_nanos()) / 1e9;
+        let window = (self.window_seconds - 1) as f64 + into_current;
+        let heard = (now - heard_from).num_milliseconds() as f64 / 1000.0;
+        if heard >= window {
+            return self.per_second(now);
+        }
+        let (first, current) = (heard_from.timestamp(), now.timestamp());
+        let arrivals: u64 = self
+            .buckets
+            .iter()
+            .filter(|(s, _)| (first..=current).contains(s))
+            .map(|(_, n)| n)
+            .sum();
+        arrivals as f64 / heard.max(1.0)
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +106,28 @@ mod tests {
             let rate = m.per_second(now);
             assert!((rate - 200.0).abs() < 2.0, "at +{ms} ms: {rate}");
         }
+    }
+
+    #[test]
+    fn a_rate_after_a_gap_counts_only_the_time_heard() {
+        // 300 a second for 3 s after 20 s of not listening.
+        let heard_from = t0() + Duration::seconds(20);
+        let mut m = RateMeter::new(10);
+        let mut at = heard_from;
+        let now = heard_from + Duration::seconds(3);
+        while at < now {
+            m.record(at);
+            at += Duration::microseconds(3_333);
+        }
+        let rate = m.per_second_since(now, heard_from);
+        assert!((rate - 300.0).abs() < 3.0, "{rate}");
+        assert!(
+            m.per_second(now) < 101.0,
+            "over the whole window it reads low"
+        );
+        // Once the gap is out of the window, both agree.
+        let later = heard_from + Duration::seconds(12);
+        assert_eq!(m.per_second_since(later, heard_from), m.per_second(later));
     }
 
     #[test]

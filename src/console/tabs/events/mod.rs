@@ -242,7 +242,10 @@ impl EventsTab {
     /// Events per second over the last few seconds, however many the
     /// buffer keeps.
     pub fn rate(&self, now: DateTime<Utc>) -> f64 {
-        self.arrivals.per_second(now)
+        match self.not_heard {
+            Some((_, heard_from)) => self.arrivals.per_second_since(now, heard_from),
+            None => self.arrivals.per_second(now),
+        }
     }
 }
 
