@@ -20,6 +20,9 @@
 # PGQ_LATENCY_PRODUCER=python uses bench/latency_producer.py (Python
 # PGQueuer's own enqueue), which tops out near 170 jobs/s on 2 cores.
 #
+# PGQ_LATENCY_ORDER="python pgq" runs Python first on each fresh database
+# (default "pgq python"), to tell the order's effect from the worker's.
+#
 # A log row's `created` is its statement's transaction start (PostgreSQL
 # now()), so enqueue → pick is from the producer's INSERT to the start of
 # the dequeue statement that claimed the job.
@@ -81,10 +84,13 @@ wait_until() {
   echo "warning: gave up waiting for: $1" >&2
 }
 
+# Which worker runs first on the fresh database (the second finds it warm):
+# PGQ_LATENCY_ORDER="python pgq" swaps them, to tell order from worker.
+ORDER=${PGQ_LATENCY_ORDER:-pgq python}
 printf "%-7s %6s %9s | %28s | %28s\n" worker "rate" "achieved" \
   "enqueue→pick ms p50/p99/max" "enqueue→done ms p50/p99/max"
 for rate in $RATES; do
-  for w in pgq python; do
+  for w in $ORDER; do
     sql "TRUNCATE pgqueuer; TRUNCATE pgqueuer_log; TRUNCATE pgqueuer_statistics" >/dev/null
     case $w in
       pgq) $PGQ --headless run "$MANIFEST" --batch-size 10 --dequeue-timeout 1 \
