@@ -49,16 +49,8 @@ impl RateMeter {
     /// the fraction of the current second.
     pub fn per_second(&self, now: DateTime<Utc>) -> f64 {
         let current = now.timestamp();
-        let first = current - (self.window_seconds - 1);
-        let arrivals: u64 = self
-            .buckets
-            .iter()
-            .filter(|(s, _)| (first..=current).contains(s))
-            .map(|(_, n)| n)
-            .sum();
-        let into_current = f64::from(now.timestamp_subsec_nanos()) / 1e9;
-        let covered = (self.window_seconds - 1) as f64 + into_current;
-        arrivals as f64 / covered
+        let arrivals = self.arrivals(current - (self.window_seconds - 1), current);
+        arrivals as f64 / self.covered(now)
     }
 
     /// The same, when nothing could be heard before `heard_from` (the
@@ -66,20 +58,27 @@ impl RateMeter {
     /// the gap does not read as a calm queue. A second at least, so the
     /// first arrivals after it do not read as a burst.
     pub fn per_second_since(&self, now: DateTime<Utc>, heard_from: DateTime<Utc>) -> f64 {
-        let into_current = f64::from(now.timestamp_subsec_nanos()) / 1e9;
-        let window = (self.window_seconds - 1) as f64 + into_current;
         let heard = (now - heard_from).num_milliseconds() as f64 / 1000.0;
-        if heard >= window {
+        if heard >= self.covered(now) {
             return self.per_second(now);
         }
-        let (first, current) = (heard_from.timestamp(), now.timestamp());
-        let arrivals: u64 = self
-            .buckets
-            .iter()
-            .filter(|(s, _)| (first..=current).contains(s))
-            .map(|(_, n)| n)
-            .sum();
+        let arrivals = self.arrivals(heard_from.timestamp(), now.timestamp());
         arrivals as f64 / heard.max(1.0)
+    }
+
+    /// Arrivals in the seconds `first..=last`.
+    fn arrivals(&self, first: i64, last: i64) -> u64 {
+        self.buckets
+            .iter()
+            .filter(|(s, _)| (first..=last).contains(s))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The time the window ending at `now` covers, in seconds.
+    fn covered(&self, now: DateTime<Utc>) -> f64 {
+        let into_current = f64::from(now.timestamp_subsec_nanos()) / 1e9;
+        (self.window_seconds - 1) as f64 + into_current
     }
 }
 
