@@ -2,6 +2,12 @@
 //! schema in the current database when the role may not create databases.
 //! Either is marked with a comment, so the demo only ever drops what it
 //! created.
+//!
+//! A running demo owns its place: it holds a session advisory lock named
+//! after it on the admin connection until its data is removed, and a demo
+//! database with sessions in it is not taken over. A second `pgq demo` of
+//! the same name refuses instead of dropping the first one's data under it
+//! (it waits a few seconds first, for a demo that is cleaning up).
 
 use crate::actions::Session;
 use crate::commands::CommandError;
@@ -17,7 +23,14 @@ pub struct Place {
     admin: ConnectionSettings,
     kind: Kind,
     name: String,
+    /// The admin connection holding the demo's lock (none behind a
+    /// transaction pooler, where session locks do not hold); closing it
+    /// releases the lock.
+    owner: Option<connect::Connection>,
 }
+
+/// How long a demo waits for another of the same name to finish.
+const OWNER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 enum Kind {
     Database,
@@ -48,6 +61,10 @@ pub async fn prepare(admin: &ConnectionSettings, name: &str) -> Result<Place, Co
     let name = checked(name)?.to_string();
     let conn = connect::connect(admin).await?;
     let c = &conn.client;
+    let owns = admin.pooler() != crate::settings::pooler::Pooler::Transaction;
+    if owns {
+        take_ownership(c, &name, &admin.target()).await?;
+    }
     let can_create: bool = c
         .query_one(
             "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user",
@@ -87,6 +104,9 @@ pub async fn prepare(admin: &ConnectionSettings, name: &str) -> Result<Place, Co
         .await
         .map_err(err("looking for an earlier demo"))?
         .map(|r| r.get(0));
+    if matches!(kind, Kind::Database) && comment.is_some() {
+        in_use_elsewhere(c, &name).await?;
+    }
     match comment {
         Some(Some(text)) if text == MARKER => c
             .batch_execute(&drop)
@@ -115,7 +135,59 @@ pub async fn prepare(admin: &ConnectionSettings, name: &str) -> Result<Place, Co
         admin: admin.clone(),
         kind,
         name,
+        owner: owns.then_some(conn),
     })
+}
+
+/// The demo's advisory lock, waited for up to [`OWNER_WAIT`]: another demo
+/// of this name is running (or removing its data) until it is free.
+async fn take_ownership(
+    c: &crate::db::client::Client,
+    name: &str,
+    target: &str,
+) -> Result<(), CommandError> {
+    let key = format!("pgq demo {name}");
+    let deadline = tokio::time::Instant::now() + OWNER_WAIT;
+    loop {
+        let taken: bool = c
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .await
+            .map_err(err("taking the demo's lock"))?
+            .get(0);
+        if taken {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(CommandError::Other(format!(
+                "demo: another pgq demo is using {name} on {target}; \
+                 let it finish, or choose another name with --name"
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// A demo database with sessions in it belongs to a demo that runs (one
+/// started from another admin database, whose lock is not seen here).
+async fn in_use_elsewhere(c: &crate::db::client::Client, name: &str) -> Result<(), CommandError> {
+    let sessions: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1",
+            &[&name],
+        )
+        .await
+        .map_err(err("looking for sessions in the earlier demo"))?
+        .get(0);
+    if sessions > 0 {
+        return Err(CommandError::Other(format!(
+            "demo: database {name} has {sessions} session(s) open (another pgq demo?); \
+             let it finish, or choose another name with --name"
+        )));
+    }
+    Ok(())
 }
 
 impl Kind {
@@ -153,11 +225,20 @@ impl Place {
     }
 
     /// Drop what `prepare` created.
+    /// On the connection that holds the demo's lock, so no other demo of
+    /// this name starts before the data is gone.
     pub async fn remove(&self) -> Result<(), CommandError> {
-        let conn = connect::connect(&self.admin).await?;
         let sql = match self.kind {
             Kind::Database => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
             Kind::Schema => format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        };
+        let fresh;
+        let conn = match &self.owner {
+            Some(owner) if !owner.client.is_closed() => owner,
+            _ => {
+                fresh = connect::connect(&self.admin).await?;
+                &fresh
+            }
         };
         conn.client
             .batch_execute(&sql)

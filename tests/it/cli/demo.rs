@@ -87,6 +87,54 @@ fn headless_demo_moves_jobs_fires_schedules_and_cleans_up() {
     );
 }
 
+/// A second demo of the same name while the first runs refuses, instead of
+/// dropping the first one's database under its workers; the first runs to
+/// its summary and cleans up.
+#[test]
+fn a_second_demo_of_the_same_name_leaves_the_running_one_alone() {
+    ensure_server();
+    let name = unique("pgq_demo_two");
+    let args = [
+        "--dsn",
+        &admin_dsn(),
+        "--headless",
+        "demo",
+        "--duration",
+        "15s",
+        "--name",
+        &name,
+    ];
+    let first = pgq_cmd(&args, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while databases_like(&name) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first demo made no database"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = pgq_cmd(&args, &[]).output().unwrap();
+    assert_exit(&second, 1);
+    assert!(
+        stderr(&second).contains(&format!("another pgq demo is using {name}")),
+        "{}",
+        stderr(&second)
+    );
+    let first = first.wait_with_output().unwrap();
+    assert_exit(&first, 0);
+    let t = totals(&stdout(&first));
+    assert!(
+        t[0] >= 100 && t[1] > 0,
+        "the first demo ran on: {}",
+        stdout(&first)
+    );
+    assert_eq!(databases_like(&name), 0, "the first demo cleaned up");
+}
+
 #[test]
 fn keep_leaves_the_database() {
     ensure_server();
