@@ -558,6 +558,9 @@ async fn serve(
                         return Ended::UiGone;
                     }
                 }
+                // A sample's events are only counted: for the UI the
+                // pause goes on.
+                Ok(_) if !listening.reports() => listening.heard(),
                 Ok(n) => {
                     listening.heard();
                     batch.push(
@@ -639,8 +642,9 @@ fn listening_check(
     }
 }
 
-/// UNLISTEN or LISTEN on the listening connection and tell the UI. A
-/// failed statement means a lost connection, as a failed probe does.
+/// UNLISTEN or LISTEN on the listening connection and tell the UI what it
+/// needs to know (a sample is not its business). A failed statement means
+/// a lost connection, as a failed probe does.
 async fn change_listening(
     mode: &Mode,
     target: &Target,
@@ -650,23 +654,30 @@ async fn change_listening(
     let Mode::Live(listener) = mode else {
         return Ok(());
     };
-    let (statement, paused) = match change {
+    // The statement to send, and what the UI is told (if anything).
+    let (statement, tell) = match change {
         Change::Unlisten { rate } => {
             tracing::info!(
                 rate,
                 "no tab on screen shows events and the queue is busy: not listening for a while"
             );
-            (unlisten_statement(&target.channel), Some(rate))
+            (Some(unlisten_statement(&target.channel)), Some(Some(rate)))
         }
-        Change::Listen => (listen_statement(&target.channel), None),
+        Change::Listen => (Some(listen_statement(&target.channel)), Some(None)),
+        Change::Sample => (Some(listen_statement(&target.channel)), None),
+        Change::Resumed => (None, Some(None)),
     };
-    if let Err(e) = listener.client().batch_execute(&statement).await {
+    if let Some(statement) = statement
+        && let Err(e) = listener.client().batch_execute(&statement).await
+    {
         return Err(Ended::Lost(DbErrorText(&e).to_string()));
     }
-    match events.send(DbEvent::EventsPaused(paused)) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(Ended::UiGone),
+    if let Some(paused) = tell
+        && events.send(DbEvent::EventsPaused(paused)).is_err()
+    {
+        return Err(Ended::UiGone);
     }
+    Ok(())
 }
 
 /// The echo [`serve`] waits for: our probe's id, and until when.

@@ -40,19 +40,33 @@ pub const PAUSE_FOR: Duration = Duration::from_secs(15);
 /// minute, and a busy one is sampled a second a minute.
 pub const MAX_PAUSE: Duration = Duration::from_secs(60);
 
-/// What the db task does to its listening connection.
+/// What the db task does to its listening connection, and tells the UI.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Change {
-    /// Stop listening: `rate` events a second arrived with none on screen.
+    /// Stop listening (again, after a sample): `rate` events a second
+    /// arrived with none on screen. The UI is told (the rate, after a
+    /// sample).
     Unlisten { rate: u32 },
-    /// Listen again (a tab that shows events, or time for a sample).
+    /// Listen again, for good: a tab that shows events. The UI is told.
     Listen,
+    /// Listen for a second's sample. The UI is not told: for it the pause
+    /// goes on, and the sample's events are only counted, so the stretch
+    /// not heard stays one stretch.
+    Sample,
+    /// The sample found the queue calm (or a tab that shows events came on
+    /// screen during it): listening already, the UI is told.
+    Resumed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
-    /// Listening; `heard` events since `since`.
-    Listening { since: Instant, heard: u32 },
+    /// Listening; `heard` events since `since`; `sample` while only
+    /// sampling the rate during a pause.
+    Listening {
+        since: Instant,
+        heard: u32,
+        sample: bool,
+    },
     /// Not listening until `until` (or until events are wanted).
     Paused { until: Instant },
 }
@@ -75,6 +89,7 @@ impl Listening {
             state: State::Listening {
                 since: now,
                 heard: 0,
+                sample: false,
             },
             wanted,
             next_pause: PAUSE_FOR,
@@ -83,6 +98,11 @@ impl Listening {
 
     pub fn listening(&self) -> bool {
         matches!(self.state, State::Listening { .. })
+    }
+
+    /// Whether events heard now go to the UI (not during a sample).
+    pub fn reports(&self) -> bool {
+        matches!(self.state, State::Listening { sample: false, .. })
     }
 
     /// One event arrived.
@@ -96,12 +116,20 @@ impl Listening {
     /// pause at once.
     pub fn want(&mut self, wanted: bool, now: Instant) -> Option<Change> {
         self.wanted = wanted;
+        if !wanted {
+            return None;
+        }
         match self.state {
-            State::Paused { .. } if wanted => {
+            State::Paused { .. } => {
                 self.next_pause = PAUSE_FOR;
-                Some(self.listen(now))
+                Some(self.listen(now, false))
             }
-            _ => None,
+            State::Listening { sample: true, .. } => {
+                self.next_pause = PAUSE_FOR;
+                self.listen(now, false);
+                Some(Change::Resumed)
+            }
+            State::Listening { sample: false, .. } => None,
         }
     }
 
@@ -118,7 +146,11 @@ impl Listening {
     /// Judge the window that ended, or end the pause that ran out.
     pub fn check(&mut self, now: Instant) -> Option<Change> {
         match self.state {
-            State::Listening { since, heard } if now >= since + WINDOW => {
+            State::Listening {
+                since,
+                heard,
+                sample,
+            } if now >= since + WINDOW => {
                 let elapsed = now.duration_since(since).as_secs_f64();
                 let rate = (f64::from(heard) / elapsed).round() as u32;
                 if !self.wanted && rate > BUSY_PER_SECOND {
@@ -129,24 +161,26 @@ impl Listening {
                     Some(Change::Unlisten { rate })
                 } else {
                     self.next_pause = PAUSE_FOR;
-                    self.state = State::Listening {
-                        since: now,
-                        heard: 0,
-                    };
-                    None
+                    self.listen(now, false);
+                    sample.then_some(Change::Resumed)
                 }
             }
-            State::Paused { until } if now >= until => Some(self.listen(now)),
+            State::Paused { until } if now >= until => Some(self.listen(now, true)),
             _ => None,
         }
     }
 
-    fn listen(&mut self, now: Instant) -> Change {
+    fn listen(&mut self, now: Instant, sample: bool) -> Change {
         self.state = State::Listening {
             since: now,
             heard: 0,
+            sample,
         };
-        Change::Listen
+        if sample {
+            Change::Sample
+        } else {
+            Change::Listen
+        }
     }
 }
 
@@ -187,9 +221,10 @@ mod tests {
         assert!(until >= t1 + PAUSE_FOR.mul_f64(0.8) && until <= t1 + PAUSE_FOR.mul_f64(1.2));
         assert_eq!(l.check(until - Duration::from_millis(1)), None);
 
-        // The sample after the pause: still busy, paused again for twice
-        // as long, and so on up to a minute.
-        assert_eq!(l.check(until), Some(Change::Listen));
+        // The sample after the pause (its events not reported): still
+        // busy, paused again for twice as long, and so on up to a minute.
+        assert_eq!(l.check(until), Some(Change::Sample));
+        assert!(l.listening() && !l.reports());
         hear(&mut l, 60);
         assert_eq!(l.check(until + WINDOW), Some(Change::Unlisten { rate: 60 }));
         let second = l.next_check().unwrap() - (until + WINDOW);
@@ -197,7 +232,7 @@ mod tests {
         let mut at = until + WINDOW;
         for _ in 0..3 {
             at = l.next_check().unwrap();
-            assert_eq!(l.check(at), Some(Change::Listen));
+            assert_eq!(l.check(at), Some(Change::Sample));
             hear(&mut l, 60);
             at += WINDOW;
             assert_eq!(l.check(at), Some(Change::Unlisten { rate: 60 }));
@@ -208,8 +243,16 @@ mod tests {
         // An Events tab on screen ends the pause at once.
         let t2 = until + WINDOW * 3;
         assert_eq!(l.want(true, t2), Some(Change::Listen));
-        assert!(l.listening());
+        assert!(l.listening() && l.reports());
         assert_eq!(l.want(true, t2), None);
+        // Or a sample under way: already listening, the UI is told.
+        l.want(false, t2);
+        hear(&mut l, 100);
+        assert!(l.check(t2 + WINDOW).is_some());
+        let at = l.next_check().unwrap();
+        assert_eq!(l.check(at), Some(Change::Sample));
+        assert_eq!(l.want(true, at), Some(Change::Resumed));
+        assert!(l.reports());
     }
 
     #[test]
@@ -220,10 +263,12 @@ mod tests {
         hear(&mut l, 100);
         assert!(l.check(t0 + WINDOW).is_some());
         let at = l.next_check().unwrap();
-        assert_eq!(l.check(at), Some(Change::Listen));
-        // Calm: listening stays, and the next busy spell pauses 15 s.
+        assert_eq!(l.check(at), Some(Change::Sample));
+        // Calm: listening stays (the UI is told), and the next busy spell
+        // pauses 15 s.
         hear(&mut l, 2);
-        assert_eq!(l.check(at + WINDOW), None);
+        assert_eq!(l.check(at + WINDOW), Some(Change::Resumed));
+        assert!(l.reports());
         hear(&mut l, 100);
         assert!(l.check(at + WINDOW * 2).is_some());
         let pause = l.next_check().unwrap() - (at + WINDOW * 2);
