@@ -198,7 +198,8 @@ async fn a_busy_queue_is_not_listened_to_while_no_tab_shows_events() {
     assert!(last_statement_starts(&db, "LISTEN", StdDuration::from_secs(5)).await);
 
     // Back on Stats it stops again; once the queue calms down the next
-    // sample (within 15 s ± 20 %) finds it calm and stays.
+    // sample (within 15 s ± 20 %; 30 s ± 20 % should a loaded machine
+    // delay the producer's stop past it) finds it calm and stays.
     console.press("1");
     console.wait_for("the busy notice again", StdDuration::from_secs(15), |s| {
         s.contains("events/s: refresh 1 s")
@@ -206,7 +207,7 @@ async fn a_busy_queue_is_not_listened_to_while_no_tab_shows_events() {
     stop.store(true, Ordering::Relaxed);
     let inserted = producer.await.unwrap();
     assert!(inserted > 100, "{inserted}");
-    console.wait_for("live again", StdDuration::from_secs(25), |s| {
+    console.wait_for("live again", StdDuration::from_secs(45), |s| {
         s.contains("● connected") && !s.contains("events/s: refresh 1 s")
     });
     assert!(last_statement_starts(&db, "LISTEN", StdDuration::from_secs(5)).await);
