@@ -147,9 +147,14 @@ impl App {
     /// What the status bar says while a busy queue's events are not
     /// listened to.
     pub fn events_paused_notice(&self) -> Option<String> {
-        self.conn
-            .events_paused
-            .map(|p| format!("busy {} events/s: refresh 1 s", group(i64::from(p.rate))))
+        // The pace NOTIFYs would have set on a busy queue, said as such.
+        let every = super::refresh::MIN_REFRESH_GAP_MS as f64 / 1000.0;
+        self.conn.events_paused.map(|p| {
+            format!(
+                "busy {} events/s: refresh {every} s",
+                group(i64::from(p.rate))
+            )
+        })
     }
 
     /// Listening stopped (`Some(rate)`) or started again (`None`): while
