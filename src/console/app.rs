@@ -332,9 +332,8 @@ impl App {
         if self.tab == tab {
             return;
         }
-        self.tab = tab;
+        self.show_tab(tab, effects);
         self.editing_filter = false;
-        self.say_events_wanted(false, effects);
         // Load on arrival unless the data is fresh.
         let stale = self
             .updated_at()
@@ -593,6 +592,14 @@ impl App {
         self.refresh_current(effects);
     }
 
+    /// Put `tab` on screen: every way a tab comes on screen (a key, a
+    /// drill-down, a detail closing, a hosted worker stopping) goes through
+    /// here, so the db task always knows whether events are on screen.
+    pub(super) fn show_tab(&mut self, tab: Tab, effects: &mut Vec<Effect>) {
+        self.tab = tab;
+        self.say_events_wanted(false, effects);
+    }
+
     /// Carry out what tab `from` asked for.
     fn apply(&mut self, from: Tab, replies: Vec<Reply>, effects: &mut Vec<Effect>) {
         for reply in replies {
@@ -604,7 +611,7 @@ impl App {
                 Reply::Preview(action) => self.preview_for(from, action, effects),
                 Reply::ShowJob(id) => {
                     self.detail_return = Some(self.tab);
-                    self.tab = Tab::Jobs;
+                    self.show_tab(Tab::Jobs, effects);
                     self.editing_filter = false;
                     let replies = self.tabs.jobs.open_detail(id);
                     self.apply(Tab::Jobs, replies, effects);
@@ -612,7 +619,7 @@ impl App {
                 Reply::ShowJobs(filter) => {
                     let text = super::tabs::jobs::filter_text(&filter);
                     self.tabs.jobs.show(filter, text);
-                    self.tab = Tab::Jobs;
+                    self.show_tab(Tab::Jobs, effects);
                     self.editing_filter = false;
                     self.refresh_current(effects);
                 }

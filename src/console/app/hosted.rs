@@ -45,7 +45,7 @@ impl App {
         let now = w.stop_requested > 1;
         let running = w.snapshot.in_flight.len();
         effects.push(Effect::StopWorker { now });
-        self.tab = Tab::Worker;
+        self.show_tab(Tab::Worker, effects);
         self.help = false;
         self.confirm = None;
         if now {

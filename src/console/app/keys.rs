@@ -118,7 +118,7 @@ impl App {
                     if self.tab == Tab::Jobs
                         && let Some(back) = self.detail_return.take()
                     {
-                        self.tab = back;
+                        self.show_tab(back, &mut effects);
                     }
                 }
                 Command::Quit => self.quit(&mut effects),

@@ -57,6 +57,22 @@ fn the_db_task_learns_which_tabs_show_events() {
     assert_eq!(wanted(&key(&mut a, KeyCode::Char('1'))), Vec::<bool>::new());
 }
 
+/// A drill-down changes the tab too: a cancellation's job opens on the
+/// Jobs tab (no events there), and closing it returns to Events.
+#[test]
+fn a_drill_down_and_its_return_tell_the_db_task_too() {
+    let (mut a, _) = connected(Tab::Events);
+    let raw = r#"{"channel":"ch_pgqueuer","sent_at":"2026-11-27T12:00:00Z","type":"cancellation_event","ids":[42]}"#;
+    a.on_db(DbEvent::Notification(pgq::events::Received::new(raw, t0())));
+    a.on_tick(t0() + Duration::seconds(1));
+    let opened = key(&mut a, KeyCode::Enter);
+    assert_eq!(a.current().unwrap().title(), "Jobs");
+    assert_eq!(wanted(&opened), [false], "the job's detail shows no events");
+    let back = key(&mut a, KeyCode::Esc);
+    assert_eq!(a.current().unwrap().title(), "Events");
+    assert_eq!(wanted(&back), [true], "back on Events");
+}
+
 #[test]
 fn while_not_listening_tabs_refresh_each_second_and_every_view_says_so() {
     let (mut a, _) = connected(Tab::Stats);
