@@ -12,6 +12,8 @@
 # PGQ=path/to/pgq runs another binary (say, one built from an older
 # commit) instead of building this tree. Needs: cargo, python3, psql,
 # PostgreSQL at PGQ_BENCH_DSN (default postgres://postgres@127.0.0.1:5432/postgres).
+# The latency percentiles are cached for 30 s: the warm-up scrape computes
+# them, and the timed scrapes reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DELAY_MS=${1:-10}

@@ -91,13 +91,7 @@ impl Session {
     ) -> Result<T, ActionError> {
         let sql = statement.render(&self.names);
         let rows = self.read_rows(&sql, params, context).await?;
-        match rows.as_slice() {
-            [row] => T::from_row(row).map_err(db_err(context)),
-            _ => Err(ActionError::Selection(format!(
-                "{context}: expected one row, got {}",
-                rows.len()
-            ))),
-        }
+        one_row(&rows, context)
     }
 
     /// The undecoded rows, for a reader that decides per row what to read.
@@ -255,5 +249,19 @@ impl ActionError {
     /// [`Session::read_only`]).
     pub fn stopped_by_timeout(&self) -> bool {
         matches!(self, ActionError::Db { source, .. } if source.code() == Some(&SqlState::QUERY_CANCELED))
+    }
+}
+
+/// The one row `rows` must hold (an aggregate always returns one), as `T`.
+pub(crate) fn one_row<T: FromRow>(
+    rows: &[tokio_postgres::Row],
+    context: &str,
+) -> Result<T, ActionError> {
+    match rows {
+        [row] => T::from_row(row).map_err(db_err(context)),
+        _ => Err(ActionError::Selection(format!(
+            "{context}: expected one row, got {}",
+            rows.len()
+        ))),
     }
 }

@@ -362,7 +362,7 @@ impl App {
                 // A new session listens from the start.
                 self.on_events_paused(None);
                 self.nothing_in_flight();
-                self.say_events_wanted(true, &mut effects);
+                self.say_events_wanted(&mut effects);
                 if was_down {
                     self.flash(Level::Info, "reconnected");
                 }
@@ -597,7 +597,7 @@ impl App {
     /// here, so the db task always knows whether events are on screen.
     pub(super) fn show_tab(&mut self, tab: Tab, effects: &mut Vec<Effect>) {
         self.tab = tab;
-        self.say_events_wanted(false, effects);
+        self.say_events_wanted(effects);
     }
 
     /// Carry out what tab `from` asked for.

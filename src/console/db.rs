@@ -520,7 +520,7 @@ async fn serve(
                     let run = Box::pin(search_alone(target.clone(), view.clone()));
                     search = Some((view, run));
                 }
-                Some(Request::Execute { id, action }) if runs_alone(&action) => {
+                Some(Request::Execute { id, action }) if action.runs_alone() => {
                     // A task of its own, like the search's connection: other
                     // tabs refresh meanwhile, and a lost query connection
                     // does not stop it.
@@ -535,7 +535,7 @@ async fn serve(
                     }
                 }
                 Some(Request::EventsWanted(wanted)) => {
-                    pending.events_wanted = Some(wanted);
+                    pending.push(Request::EventsWanted(wanted));
                     if let Some(change) = listening.want(wanted, Instant::now())
                         && let Err(ended) = change_listening(&mode, target, change, events).await
                     {
@@ -558,15 +558,16 @@ async fn serve(
                         return Ended::UiGone;
                     }
                 }
-                // A sample's events are only counted: for the UI the
-                // pause goes on.
-                Ok(_) if !listening.reports() => listening.heard(),
                 Ok(n) => {
                     listening.heard();
-                    batch.push(
-                        Received::new(n.payload(), chrono::Utc::now()).from_backend(n.process_id()),
-                    );
-                    batch_due.get_or_insert_with(|| tokio::time::Instant::now() + NOTIFY_BATCH);
+                    // A sample's events are only counted: for the UI the
+                    // pause goes on.
+                    if listening.reports() {
+                        batch.push(
+                            Received::new(n.payload(), chrono::Utc::now()).from_backend(n.process_id()),
+                        );
+                        batch_due.get_or_insert_with(|| tokio::time::Instant::now() + NOTIFY_BATCH);
+                    }
                 }
             },
             _ = sleep_until_some(batch_due) => {
@@ -738,13 +739,6 @@ async fn search_alone(target: Target, view: View) -> DbEvent {
             result: Err(e),
         },
     }
-}
-
-/// Actions that may take minutes (a prune of millions of rows deletes in
-/// batches until done): they run on a connection of their own. Each action
-/// says so itself (`Act::RUNS_ALONE`).
-pub fn runs_alone(action: &Action) -> bool {
-    action.runs_alone()
 }
 
 /// Run an action on a connection opened for it (set up like the query

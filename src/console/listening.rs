@@ -18,7 +18,7 @@
 
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
+use crate::db::jitter::jittered;
 
 /// Events a second above which a console that shows none stops listening.
 /// From about four a second the debounced refreshes already come once a
@@ -96,7 +96,8 @@ impl Listening {
         }
     }
 
-    pub fn listening(&self) -> bool {
+    #[cfg(test)]
+    fn listening(&self) -> bool {
         matches!(self.state, State::Listening { .. })
     }
 
@@ -155,7 +156,7 @@ impl Listening {
                 let rate = (f64::from(heard) / elapsed).round() as u32;
                 if !self.wanted && rate > BUSY_PER_SECOND {
                     self.state = State::Paused {
-                        until: now + jittered(self.next_pause),
+                        until: now + jittered(self.next_pause, 0.2),
                     };
                     self.next_pause = (self.next_pause * 2).min(MAX_PAUSE);
                     Some(Change::Unlisten { rate })
@@ -182,11 +183,6 @@ impl Listening {
             Change::Listen
         }
     }
-}
-
-fn jittered(d: Duration) -> Duration {
-    let unit = (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
-    d.mul_f64(0.8 + 0.4 * unit)
 }
 
 #[cfg(test)]

@@ -707,13 +707,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_format_compactly() {
-        assert_eq!(format_duration(Duration::from_secs(10)), "10s");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
-    }
-
-    #[test]
     fn multi_host_causes_are_joined() {
         let cause = ConnectCause::AllHosts(vec![
             ("a:1".into(), ConnectCause::Refused),

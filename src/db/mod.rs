@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod client;
 pub mod connect;
 pub mod error_text;
+pub mod jitter;
 pub mod listener;
 pub mod read_only;
 pub mod recovery;

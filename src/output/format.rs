@@ -184,6 +184,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_format_compactly() {
+        use std::time::Duration;
+        assert_eq!(format_duration(Duration::from_secs(10)), "10s");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+    }
+
+    #[test]
     fn numbers_fit_columns() {
         assert_eq!(count(987), "987");
         assert_eq!(count(12_345), "12,345");

@@ -13,9 +13,9 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::db::jitter::jittered;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
-use uuid::Uuid;
 
 use super::log;
 use crate::actions::DbErrorText;
@@ -60,31 +60,13 @@ where
                     ),
                     &[("sqlstate", Value::from(code))],
                 );
-                tokio::time::sleep(jittered(backoff)).await;
+                // 50–150 %, so two workers that deadlocked each other do
+                // not meet again at the same moment.
+                tokio::time::sleep(jittered(backoff, 0.5)).await;
                 backoff *= 2;
             }
             result => return result,
         }
     }
     unreachable!("the loop returns by the last attempt")
-}
-
-/// 50–150 % of `d`, so two workers that deadlocked each other do not meet
-/// again at the same moment.
-fn jittered(d: Duration) -> Duration {
-    let unit = (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
-    d.mul_f64(0.5 + unit)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jitter_stays_within_half_and_one_and_a_half() {
-        for _ in 0..1000 {
-            let j = jittered(Duration::from_millis(100));
-            assert!(j >= Duration::from_millis(50) && j <= Duration::from_millis(150));
-        }
-    }
 }

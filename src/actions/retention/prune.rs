@@ -21,8 +21,9 @@ use serde::Serialize;
 
 use crate::actions::jobs::enqueue::shell_quote;
 use crate::actions::preview::Preview;
+use crate::actions::session::one_row;
 use crate::actions::{Act, ActionError, Session, db_err, pgq};
-use crate::db::rows::{FromRow, by_name};
+use crate::db::rows::by_name;
 use crate::db::statements::Statement;
 pub use crate::output::format::age_text;
 use crate::output::plural;
@@ -369,17 +370,6 @@ pub async fn retention_info(session: &Session) -> Result<RetentionInfo, ActionEr
             "reading the oldest log and statistics rows",
         )
         .await
-}
-
-/// The one row of an aggregate over a batch's deleted rows.
-fn one_row<T: FromRow>(rows: &[tokio_postgres::Row], context: &str) -> Result<T, ActionError> {
-    match rows {
-        [row] => T::from_row(row).map_err(db_err(context)),
-        _ => Err(ActionError::Selection(format!(
-            "{context}: expected one row, got {}",
-            rows.len()
-        ))),
-    }
 }
 
 #[cfg(test)]

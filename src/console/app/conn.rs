@@ -177,10 +177,10 @@ impl App {
     }
 
     /// Tell the db task whether the tab on screen shows events, when that
-    /// changed (or `always`, on a new connection).
-    pub(super) fn say_events_wanted(&mut self, always: bool, effects: &mut Vec<Effect>) {
+    /// changed (the db task keeps what it was told across reconnects).
+    pub(super) fn say_events_wanted(&mut self, effects: &mut Vec<Effect>) {
         let wanted = self.current().is_some_and(|t| t.shows_events());
-        if always || self.events_wanted_said != Some(wanted) {
+        if self.events_wanted_said != Some(wanted) {
             self.events_wanted_said = Some(wanted);
             effects.push(Effect::Request(Request::EventsWanted(wanted)));
         }

@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{App, Effect, Level, STANDBY_REFUSAL, Tab};
 use crate::console::contexts::Picked;
-use crate::console::db::{self, Request};
+use crate::console::db::Request;
 use crate::console::dialog::Phase;
 use crate::console::keymap::{Command, Keymap, Scope};
 
@@ -146,7 +146,7 @@ impl App {
             return;
         };
         match (&c.phase, command) {
-            (Phase::Running, Some(Command::DialogCancel)) if db::runs_alone(&c.action) => {
+            (Phase::Running, Some(Command::DialogCancel)) if c.action.runs_alone() => {
                 // It runs on a connection of its own: the tabs go on meanwhile.
                 self.background.push((c.id, c.action.clone()));
                 self.confirm = None;

@@ -42,7 +42,7 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled("[ Confirm ]", confirm),
             ])
         }
-        Phase::Running if crate::console::db::runs_alone(&c.action) => Line::from(Span::styled(
+        Phase::Running if c.action.runs_alone() => Line::from(Span::styled(
             "running… (Esc: let it run in the background)",
             t.info,
         )),

@@ -34,8 +34,8 @@
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
+use crate::db::jitter::jittered;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 /// The first quiet window after a loss.
 const FIRST_QUIET: Duration = Duration::from_millis(2);
@@ -73,8 +73,8 @@ impl Announcements {
     }
 
     /// Forget what was announced (a dequeue about to run covers it).
-    pub(super) fn take_all(&mut self) -> Announcements {
-        std::mem::take(self)
+    pub(super) fn clear(&mut self) {
+        *self = Announcements::default();
     }
 }
 
@@ -101,7 +101,7 @@ impl Claimed {
     /// Read (and clear) the unread announcements: `None` when there were
     /// none, else whether any is news (not about a job claimed here).
     pub(super) fn read(&self, unread: &mut Announcements) -> Option<bool> {
-        let a = unread.take_all();
+        let a = std::mem::take(unread);
         if !a.other && a.stamps.is_empty() {
             return None;
         }
@@ -145,8 +145,7 @@ impl Damper {
             return None;
         }
         let nominal = self.nominal()?;
-        let unit = (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
-        Some(nominal.mul_f64(0.5 + unit).min(MAX_QUIET))
+        Some(jittered(nominal, 0.5).min(MAX_QUIET))
     }
 
     fn nominal(&self) -> Option<Duration> {

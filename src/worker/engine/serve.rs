@@ -69,7 +69,7 @@ pub(super) async fn serve(
         // with a NOTIFY, and the probe below catches what locks or capacity
         // held back.
         // What was announced before this round is covered by it.
-        drop(shared.announced().take_all());
+        shared.announced().clear();
         let mut claimed = 0;
         let lanes = db.dequeue_lanes();
         let depth = 2 * lanes;

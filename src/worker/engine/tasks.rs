@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::shared::Shared;
+use crate::db::jitter::jittered;
 use crate::events::{Event, Operation};
 use crate::worker::db::{Db, DbFailure, utc_now_text};
 use crate::worker::{Mode, log};
@@ -20,10 +21,9 @@ const FIRST_ECHO: Duration = Duration::from_secs(3);
 const NO_ECHO: &str = "our NOTIFY probe got no echo: a transaction pooler between pgq and PostgreSQL? give --listen-dsn a direct connection";
 const NOT_LISTENING: &str = "no LISTEN: --no-listen, or --pooler transaction without --listen-dsn";
 
+/// ±20 %, like PGQueuer's timers, so a fleet does not beat in lockstep.
 fn jitter(d: Duration) -> Duration {
-    // ±20 %, like PGQueuer's timers, so a fleet does not beat in lockstep.
-    let unit = (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
-    d.mul_f64(0.8 + 0.4 * unit)
+    jittered(d, 0.2)
 }
 
 pub(super) async fn router(
@@ -41,20 +41,14 @@ pub(super) async fn router(
                 // the jobs other workers hold, since it may free a slot.
                 // An INSERT's `sent_at` tells whether it announces a job
                 // this worker already claimed (see `herd`).
-                let wake = match operation {
-                    Operation::Insert => {
-                        shared.announced().insert(sent_at.to_utc());
-                        true
+                match operation {
+                    Operation::Insert => shared.announced().insert(sent_at.to_utc()),
+                    Operation::Delete | Operation::Truncate if !shared.params.capacity_gated() => {
+                        continue;
                     }
-                    Operation::Delete | Operation::Truncate => shared.params.capacity_gated(),
-                    _ => true,
-                };
-                if wake {
-                    if operation != Operation::Insert {
-                        shared.announced().other();
-                    }
-                    shared.wake.notify_one();
+                    _ => shared.announced().other(),
                 }
+                shared.wake.notify_one();
             }
             Event::Cancellation { ids, .. } => shared.cancel(&ids),
             Event::HealthCheck { id, .. } => {

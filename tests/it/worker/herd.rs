@@ -93,9 +93,11 @@ async fn a_fleet_fed_one_job_at_a_time_runs_at_most_two_dequeues_per_job() {
     );
 }
 
-/// Quiet windows never leave a job waiting: after each lone job has made
-/// seven of eight workers lose the race (and go quiet), the next lone job
-/// is still picked well before the 30 s dequeue timeout would re-poll.
+/// An idle fleet never waits for the dequeue timeout: after each lone job
+/// has made seven of eight workers lose the race (and go quiet), the next
+/// lone job is still picked well before the 30 s timeout would re-poll.
+/// (The last winner is eager again, so this guards against a fleet that
+/// goes deaf, not against a quiet worker dropping the wake it kept.)
 #[tokio::test]
 async fn an_idle_fleet_still_picks_a_lone_job_at_once() {
     let db = TestDb::installed();

@@ -12,17 +12,7 @@ use crate::console::tabs::Screen;
 use crate::console::ui::columns::{self, Col, Text};
 use crate::console::ui::cut::{self, width};
 use crate::console::ui::widgets::centered;
-use crate::output::format::age;
-
-/// `in 4m05s` / `4m05s ago`.
-pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (at - now).num_milliseconds() as f64 / 1e3;
-    if secs >= 0.0 {
-        format!("in {}", age(Some(secs)))
-    } else {
-        format!("{} ago", age(Some(-secs)))
-    }
-}
+use crate::output::format::{age, relative};
 
 /// The widest the expression column grows: longer expressions are cut
 /// with "…" (the detail shows them whole).

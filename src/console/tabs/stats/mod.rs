@@ -234,9 +234,10 @@ impl TabView for StatsTab {
             Some((window, at)) => {
                 window != self.window
                     || at.elapsed() >= latency_every(window)
+                    // The cheap tests first: this runs on every loop turn.
                     || (!self.lag_retry_spent
-                        && self.latency_lags_counts()
-                        && at.elapsed() >= LAGGING_LATENCY_EVERY)
+                        && at.elapsed() >= LAGGING_LATENCY_EVERY
+                        && self.latency_lags_counts())
             }
             None => true,
         };
