@@ -50,13 +50,7 @@ pub async fn open(
         path,
         context: ctx.context_name.clone(),
     });
-    // A LISTEN through a transaction pooler lands on whichever server
-    // connection is free: only a direct connection may carry it.
-    let listen = match super::listen_settings(ctx)? {
-        Some(direct) => Some(direct),
-        None if super::pooler(ctx)?.is_transaction() => None,
-        None => Some(settings.clone()),
-    };
+    let listen = super::listen_connection(ctx, || Ok(settings.clone()))?;
     // Every context of config.toml, resolved now: a switch in the console
     // then only connects (and a broken one says why in the picker).
     let contexts = config
@@ -91,11 +85,7 @@ pub async fn open(
 /// A context's connection, names and read-only flag, as `pgq --context` reads them.
 fn resolve_context(ctx: &CommandContext) -> Result<Resolved, CommandError> {
     let settings = connection_settings(ctx)?;
-    let listen = match super::listen_settings(ctx)? {
-        Some(direct) => Some(direct),
-        None if super::pooler(ctx)?.is_transaction() => None,
-        None => Some(settings.clone()),
-    };
+    let listen = super::listen_connection(ctx, || Ok(settings.clone()))?;
     Ok(Resolved {
         names: object_names(ctx)?,
         read_only: read_only(ctx)?,

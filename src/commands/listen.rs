@@ -30,16 +30,10 @@ pub(super) async fn run(ctx: &CommandContext, channel: Option<&str>) -> Result<E
         Some(c) => checked_channel(c)?.to_string(),
         None => names.channel.clone(),
     };
-    // LISTEN through a transaction pooler lands on whichever server
-    // connection is free and its events reach whoever holds it next.
-    let settings = match super::listen_settings(ctx)? {
-        Some(direct) => direct,
-        None if super::pooler(ctx)?.is_transaction() => {
-            return Err(CommandError::Other(
-                "no live events: --pooler transaction carries no LISTEN; give --listen-dsn a direct connection to PostgreSQL".into(),
-            ));
-        }
-        None => super::connection_settings(ctx)?,
+    let Some(settings) = super::listen_connection(ctx, || super::connection_settings(ctx))? else {
+        return Err(CommandError::Other(
+            "no live events: --pooler transaction carries no LISTEN; give --listen-dsn a direct connection to PostgreSQL".into(),
+        ));
     };
     let spec = ListenSpec {
         settings,

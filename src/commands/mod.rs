@@ -138,6 +138,21 @@ pub fn listen_settings(ctx: &CommandContext) -> Result<Option<ConnectionSettings
     )?))
 }
 
+/// Where to LISTEN: the direct connection of `--listen-dsn` (or the
+/// context's), none behind a transaction pooler without one (a LISTEN there
+/// lands on whichever server connection is free and its events reach
+/// whoever holds it next), else `main`.
+pub fn listen_connection(
+    ctx: &CommandContext,
+    main: impl FnOnce() -> Result<ConnectionSettings, CommandError>,
+) -> Result<Option<ConnectionSettings>, CommandError> {
+    Ok(match listen_settings(ctx)? {
+        Some(direct) => Some(direct),
+        None if pooler(ctx)?.is_transaction() => None,
+        None => Some(main()?),
+    })
+}
+
 /// Whether mutations are refused: `--read-only` or the context's `read_only`.
 pub fn read_only(ctx: &CommandContext) -> Result<bool, CommandError> {
     Ok(ctx.read_only_flag || ctx.entry()?.is_some_and(|c| c.read_only))

@@ -19,14 +19,10 @@ pub(super) async fn health_senders(
     names: &ObjectNames,
     watch: Duration,
 ) -> Result<HealthSenders, CommandError> {
-    let settings = match super::listen_settings(ctx)? {
-        Some(direct) => direct,
-        None if super::pooler(ctx)?.is_transaction() => {
-            return Err(CommandError::Other(
-                "--watch needs live events: --pooler transaction carries no LISTEN; give --listen-dsn a direct connection to PostgreSQL".into(),
-            ));
-        }
-        None => super::connection_settings(ctx)?,
+    let Some(settings) = super::listen_connection(ctx, || super::connection_settings(ctx))? else {
+        return Err(CommandError::Other(
+            "--watch needs live events: --pooler transaction carries no LISTEN; give --listen-dsn a direct connection to PostgreSQL".into(),
+        ));
     };
     let spec = ListenSpec {
         settings,
