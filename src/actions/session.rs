@@ -123,7 +123,7 @@ impl Session {
         context: &str,
         work: impl AsyncFnOnce() -> Result<T, ActionError>,
     ) -> Result<T, ActionError> {
-        let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
+        let millis = statement_timeout_millis(timeout);
         let client = &self.conn.client;
         let begin = format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = {millis}"
@@ -250,6 +250,24 @@ impl ActionError {
     pub fn stopped_by_timeout(&self) -> bool {
         matches!(self, ActionError::Db { source, .. } if source.code() == Some(&SqlState::QUERY_CANCELED))
     }
+
+    /// A search stopped by its statement timeout (`timeout`) says so, not
+    /// "query canceled"; any other error stays as it is.
+    pub fn search_timed_out_or_self(self, timeout: std::time::Duration) -> ActionError {
+        if self.stopped_by_timeout() {
+            ActionError::SearchTimedOut {
+                seconds: timeout.as_secs_f64(),
+            }
+        } else {
+            self
+        }
+    }
+}
+
+/// `timeout` as `SET statement_timeout` takes it: whole milliseconds, at
+/// least 1 (0 would mean none), at most what the setting holds.
+pub(crate) fn statement_timeout_millis(timeout: Duration) -> u128 {
+    timeout.as_millis().clamp(1, i32::MAX as u128)
 }
 
 /// The one row `rows` must hold (an aggregate always returns one), as `T`.

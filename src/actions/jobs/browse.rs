@@ -208,15 +208,7 @@ pub(in crate::actions) async fn page(
             search_pages(session, filter, request, search_timeout).await
         })
         .await
-        .map_err(|e| {
-            if e.stopped_by_timeout() {
-                ActionError::SearchTimedOut {
-                    seconds: search_timeout.as_secs_f64(),
-                }
-            } else {
-                e
-            }
-        })
+        .map_err(|e| e.search_timed_out_or_self(search_timeout))
 }
 
 /// EXPLAIN (ANALYZE, BUFFERS) of the page's (first) statement, with the

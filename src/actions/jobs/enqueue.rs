@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 
 use crate::actions::preview::Preview;
+use crate::actions::session::missing_schema_or;
 use crate::actions::{Act, ActionError, Finish, Session, db_err};
 use crate::db::rows::{self, by_name};
 use crate::db::statements::Statement;
@@ -843,8 +844,6 @@ pub async fn analyze_queue(session: &Session) -> Result<Analyzed, ActionError> {
         .map_err(|e| missing_schema_or(session, e, "analyzing the queue table"))?;
     Ok(Analyzed::Done)
 }
-
-pub(in crate::actions) use crate::actions::session::missing_schema_or;
 
 by_name! {
     /// `may_analyze_queue.sql`: the current role, and whether it may

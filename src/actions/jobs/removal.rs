@@ -25,10 +25,11 @@ use std::future::Future;
 use tokio_postgres::types::ToSql;
 
 use crate::actions::jobs::browse::DEFAULT_SEARCH_TIMEOUT;
-use crate::actions::jobs::enqueue::missing_schema_or;
 use crate::actions::jobs::filter::{JobStatus, Search, Where};
 use crate::actions::jobs::selection::{JobSelection, SelectionBinds};
 use crate::actions::preview::{Preview, list};
+use crate::actions::session::missing_schema_or;
+use crate::actions::session::statement_timeout_millis;
 use crate::actions::{ActionError, Finish, Session, db_err, pgq};
 use crate::db::rows::{self, by_name};
 use crate::db::statements::Statement;
@@ -386,19 +387,15 @@ fn filter_where(selection: &JobSelection, first: usize) -> Result<Where, ActionE
 
 /// The statement timeout of a search (the job browser's), in milliseconds.
 fn search_timeout_millis(selection: &JobSelection) -> Option<u128> {
-    selection.searches().then(|| {
-        DEFAULT_SEARCH_TIMEOUT
-            .as_millis()
-            .clamp(1, i32::MAX as u128)
-    })
+    selection
+        .searches()
+        .then(|| statement_timeout_millis(DEFAULT_SEARCH_TIMEOUT))
 }
 
 /// A search stopped by its statement timeout says so, not "query canceled".
 fn timed_out_or(selection: &JobSelection, error: ActionError) -> ActionError {
-    if selection.searches() && error.stopped_by_timeout() {
-        ActionError::SearchTimedOut {
-            seconds: DEFAULT_SEARCH_TIMEOUT.as_secs_f64(),
-        }
+    if selection.searches() {
+        error.search_timed_out_or_self(DEFAULT_SEARCH_TIMEOUT)
     } else {
         error
     }
