@@ -189,8 +189,8 @@ pub enum DbEvent {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub settings: ConnectionSettings,
+    /// The objects' names, the NOTIFY channel among them.
     pub names: ObjectNames,
-    pub channel: String,
     pub read_only: bool,
     /// Where to LISTEN: the main connection's settings, a direct connection
     /// (`--listen-dsn`), or `None` behind a transaction pooler without one.
@@ -382,7 +382,7 @@ async fn listen(
 ) -> Result<ListenConnection, String> {
     let spec = ListenSpec {
         settings: settings.clone(),
-        channel: target.channel.clone(),
+        channel: target.names.channel.clone(),
         // It only listens; the query connection carries read-only mode.
         read_only: false,
     };
@@ -499,7 +499,7 @@ async fn serve(
     let mut batch_due: Option<tokio::time::Instant> = None;
     // Our own NOTIFY must come back before events count as live.
     let mut echo = match &mode {
-        Mode::Live(listener) => send_probe(listener, &target.channel).await,
+        Mode::Live(listener) => send_probe(listener, &target.names.channel).await,
         Mode::Standby(_) | Mode::Polling => None,
     };
     // Whether to stay listening while a busy queue's events are not shown.
@@ -662,10 +662,13 @@ async fn change_listening(
                 rate,
                 "no tab on screen shows events and the queue is busy: not listening for a while"
             );
-            (Some(unlisten_statement(&target.channel)), Some(Some(rate)))
+            (
+                Some(unlisten_statement(&target.names.channel)),
+                Some(Some(rate)),
+            )
         }
-        Change::Listen => (Some(listen_statement(&target.channel)), Some(None)),
-        Change::Sample => (Some(listen_statement(&target.channel)), None),
+        Change::Listen => (Some(listen_statement(&target.names.channel)), Some(None)),
+        Change::Sample => (Some(listen_statement(&target.names.channel)), None),
         Change::Resumed => (None, Some(None)),
     };
     if let Some(statement) = statement

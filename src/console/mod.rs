@@ -127,7 +127,6 @@ pub async fn run(options: ConsoleOptions) -> std::io::Result<()> {
     };
     let db = db::spawn(db::Target {
         settings: options.settings,
-        channel: options.names.channel.clone(),
         names: options.names,
         read_only: options.read_only,
         listen: options.listen,
@@ -190,7 +189,6 @@ impl Switching {
         });
         let handle = db::spawn(db::Target {
             settings: resolved.settings.clone(),
-            channel: resolved.names.channel.clone(),
             names: resolved.names.clone(),
             read_only: resolved.read_only,
             listen: resolved.listen.clone(),
