@@ -61,16 +61,13 @@ pub trait Act: Into<Action> {
         "done".into()
     }
 
-    /// Runs long enough (batch after batch) that the audit log also says
-    /// when it started.
+    /// May run for minutes, batch after batch (a prune; a job change by
+    /// filter): the audit log also says when it started, and the console
+    /// runs it on a connection of its own, so the tabs keep refreshing
+    /// meanwhile and its dialog can be sent away.
     fn long_running(&self) -> bool {
         false
     }
-
-    /// May take minutes whatever its arguments (a prune deletes batch
-    /// after batch until done): the console runs it on a connection of its
-    /// own, so the tabs keep refreshing meanwhile.
-    const RUNS_ALONE: bool = false;
 
     /// One line saying what a change did, as the console's dialog and SQL
     /// log show it (`None`: the outcome's own `Debug`).

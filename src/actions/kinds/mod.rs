@@ -57,10 +57,11 @@ macro_rules! register {
                 }
             }
 
-            /// Runs on a connection of its own in the console (see [`Act::RUNS_ALONE`]).
+            /// Runs on a connection of its own in the console: it may take
+            /// minutes (see [`Act::long_running`]).
             pub fn runs_alone(&self) -> bool {
                 match self {
-                    $(Action::$Type(_) => <$Type as Act>::RUNS_ALONE,)*
+                    $(Action::$Type(a) => a.long_running(),)*
                 }
             }
 

@@ -444,8 +444,6 @@ impl Act for Prune {
         pgq(names, &line)
     }
 
-    const RUNS_ALONE: bool = true;
-
     fn sentence(p: &Pruned) -> Option<String> {
         use crate::output::plural;
         let table = |t: &Option<crate::actions::retention::prune::TablePrune>| {

@@ -123,6 +123,72 @@ async fn purge_from_the_jobs_tab_takes_only_the_filtered_jobs() {
     }
 }
 
+/// A purge by filter goes batch by batch through what may be millions of
+/// jobs: like a prune it runs on a connection of its own, Esc sends its
+/// dialog away, and the tabs keep refreshing meanwhile. Here the test holds
+/// one of the jobs (a row lock, as a worker recording it would), so the
+/// purge keeps asking for it; a job that arrives meanwhile shows on the
+/// Jobs tab, and stays: the purge acts within the count the operator
+/// confirmed. (Before, the purge ran on the tabs' own connection: the
+/// dialog could not be sent away and no tab refreshed until it ended.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_by_filter_runs_in_the_background_while_the_tabs_refresh() {
+    let db = TestDb::installed();
+    let gone: Vec<i64> = (0..3).map(|_| db.enqueue(&["nightly", "x"])).collect();
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("nightly"));
+    filter(&mut console, "ep:nightly");
+    console.wait_for("the filtered page", WAIT, |s| {
+        s.contains("filter ep:nightly")
+    });
+    console.press("P");
+    let dialog = console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    assert!(
+        dialog.contains("Purge 3 jobs matching the filter ep:nightly"),
+        "{dialog}"
+    );
+
+    let blocker = db.client().await;
+    blocker
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM pgqueuer WHERE id = {} FOR UPDATE",
+            gone[0]
+        ))
+        .await
+        .unwrap();
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the hint to send it away", WAIT, |s| {
+        s.contains("Esc: let it run in the background")
+    });
+    console.press_esc();
+    console.wait_for("the dialog gone", WAIT, |s| {
+        s.contains("still running in the background") && !s.contains("[ Cancel ]")
+    });
+    let late = db.enqueue(&["nightly", "arrived_meanwhile"]);
+    console.wait_for("the Jobs tab refreshed during the purge", WAIT, |s| {
+        s.contains("arrived_meanwhile")
+    });
+    let client = db.client().await;
+    assert_eq!(
+        queue_ids(&client).await,
+        [gone[0], late],
+        "the purge still waits for the held job"
+    );
+
+    blocker.batch_execute("COMMIT").await.unwrap();
+    console.wait_for("the outcome in the flash line", WAIT, |s| {
+        s.contains("purged 3 jobs")
+    });
+    assert_eq!(queue_ids(&client).await, [late], "the late job stays");
+    for id in gone {
+        assert_eq!(history(&client, id).await, ["queued", "deleted"]);
+    }
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_every_jobs_tab_action() {
     let db = TestDb::installed();
