@@ -13,6 +13,7 @@
 //! preview is exactly what would run.
 
 pub mod audit;
+pub mod batches;
 pub mod jobs;
 pub mod kinds;
 pub mod preview;

@@ -2,8 +2,8 @@
 //! → the removal, with `--dry-run`, the `--yes` guard, progress and Ctrl-C.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 
+use super::batch_progress::{Bar, watched};
 use super::{CommandContext, CommandError, object_names, open_session};
 use crate::actions::jobs::removal::{self, Removal, Removed};
 use crate::actions::jobs::selection::JobSelection;
@@ -126,22 +126,10 @@ async fn with_progress<A: JobChange>(
     counted: Option<removal::Counted>,
     mut signals: Signals,
 ) -> Result<(Removed, Option<StopSignal>), CommandError> {
-    let stop: Arc<std::sync::Mutex<Option<StopSignal>>> = Arc::default();
-    let watcher = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let signal = signals.recv().await;
-            *stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(signal);
-        })
-    };
-    let stopped = {
-        let stop = stop.clone();
-        move || *stop.lock().unwrap_or_else(|e| e.into_inner())
-    };
-    let progress = if selection.is_ids() || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
+    let bar = if selection.is_ids() || !std::io::stderr().is_terminal() {
+        None
     } else {
-        let n = match &counted {
+        let length = match &counted {
             Some(c) => c.count,
             None => {
                 removal::count(session, removal, selection, None)
@@ -149,25 +137,24 @@ async fn with_progress<A: JobChange>(
                     .count
             }
         };
-        indicatif::ProgressBar::new(n)
+        Some(Bar {
+            unit: "jobs",
+            length: Some(length),
+        })
     };
     let bound = counted.as_ref().map(removal::Counted::bound);
     let action = action.clone().within(bound);
     // Through `actions::run` like every change (refused when read-only,
     // audited); each batch moves the bar, and a signal stops it.
-    let each_batch = {
-        let (progress, stopped) = (progress.clone(), stopped.clone());
-        move |done| {
-            progress.set_position(done);
-            stopped().is_none()
-        }
-    };
-    let result =
-        removal::reporting_batches(each_batch, actions::run(session, &action, false)).await;
-    watcher.abort();
-    progress.finish_and_clear();
+    let (result, signal) = watched(
+        actions::run(session, &action, false),
+        &mut signals,
+        bar,
+        |progress| progress.suspend(|| output::status("Stopping after the current batch…")),
+    )
+    .await;
     let removed = result?;
-    let signal = if removed.interrupted { stopped() } else { None };
+    let signal = signal.filter(|_| removed.interrupted);
     Ok((removed, signal))
 }
 

@@ -10,6 +10,7 @@ pub mod demo;
 pub use console::open as open_console;
 pub use context::CommandContext;
 mod alert_rules;
+mod batch_progress;
 mod browse;
 mod check;
 mod inspect;

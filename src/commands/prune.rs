@@ -2,8 +2,8 @@
 //! after the current batch on SIGINT, and print one summary.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
+use super::batch_progress::{Bar, watched};
 use super::{CommandContext, CommandError, object_names, open_session};
 use crate::actions::kinds::Prune;
 use crate::actions::retention::prune::{Pruned, Retention, TablePrune};
@@ -11,9 +11,6 @@ use crate::actions::{self, Act};
 use crate::cli::PruneArgs;
 use crate::db::signal::{Signals, StopSignal};
 use crate::output::{self, Exit};
-
-/// How often the progress bar is redrawn.
-const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 pub(super) async fn run(ctx: &CommandContext, args: &PruneArgs) -> Result<Exit, CommandError> {
     if args.log_older_than.is_none() && args.statistics_older_than.is_none() {
@@ -34,41 +31,19 @@ pub(super) async fn run(ctx: &CommandContext, args: &PruneArgs) -> Result<Exit, 
         .map_err(|e| CommandError::Other(e.to_string()))?;
     let session = open_session(ctx, object_names(ctx)?).await?;
 
-    let progress = indicatif::ProgressBar::hidden();
     let on_terminal = std::io::stderr().is_terminal() && !args.dry_run && !ctx.json;
-    let control = action.control.clone();
-    let work = actions::run(&session, &action, args.dry_run);
-    tokio::pin!(work);
-    let mut tick = tokio::time::interval(PROGRESS_EVERY);
-    let mut stopping = false;
-    let mut stopped_by = None;
-    let pruned = loop {
-        tokio::select! {
-            done = &mut work => break done?,
-            signal = signals.recv(), if !stopping => {
-                stopping = true;
-                stopped_by = Some(signal);
-                control.stop();
-                progress.suspend(|| output::status("Stopping after the current batch…"));
-            }
-            _ = tick.tick() => {
-                // The total is known once the counts ran (first deletion).
-                let deleted = control.deleted();
-                if on_terminal && deleted > 0 && progress.is_hidden() {
-                    progress.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-                    progress.set_style(
-                        indicatif::ProgressStyle::with_template(
-                            "{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}",
-                        )
-                        .expect("valid progress template"),
-                    );
-                }
-                progress.set_length(control.total());
-                progress.set_position(deleted);
-            }
-        }
-    };
-    progress.finish_and_clear();
+    let bar = on_terminal.then_some(Bar {
+        unit: "rows",
+        length: None,
+    });
+    let (pruned, stopped_by) = watched(
+        actions::run(&session, &action, args.dry_run),
+        &mut signals,
+        bar,
+        |progress| progress.suspend(|| output::status("Stopping after the current batch…")),
+    )
+    .await;
+    let pruned = pruned?;
     report(&session.names, &action, &pruned, ctx.json);
     Ok(match stopped_by {
         Some(StopSignal::Terminate) if pruned.interrupted => Exit::Terminated,

@@ -19,7 +19,7 @@ use ratatui::layout::Rect;
 
 use super::contexts::ContextPicker;
 use super::db::{DbEvent, Request, View};
-use super::dialog::{Confirm, Phase, SqlLog};
+use super::dialog::{Background, Confirm, Phase, SqlLog};
 use super::flash_history::FlashHistory;
 use super::keymap::{Command, Keymap, TabEntry};
 use super::tabs::set::{TabOptions, Tabs};
@@ -95,10 +95,10 @@ pub struct App {
     /// The tab that opened the job detail (Held), to go back to when it closes.
     detail_return: Option<Tab>,
     pub confirm: Option<Confirm>,
-    /// Confirmed actions whose dialog was sent away while they run (a long
-    /// prune), with their action: their outcome is flashed and logged when
-    /// it arrives.
-    background: Vec<(u64, Action)>,
+    /// Confirmed changes whose dialog was sent away while they run (a long
+    /// prune, a purge by filter): the status bar shows their progress, and
+    /// their outcome is flashed and logged when it arrives.
+    background: Vec<Background>,
     pub sql_log: SqlLog,
     pub now: DateTime<Utc>,
     /// The terminal's size, for the page height of lists (80×24 until the
@@ -503,11 +503,23 @@ impl App {
         self.origins.retain(|id, _| {
             previews.contains_key(id)
                 || confirm == Some(*id)
-                || background.iter().any(|(b, _)| b == id)
+                || background.iter().any(|b| b.id == *id)
         });
         self.origins.insert(id, from);
         self.flash(Level::Info, "preparing the preview…");
         vec![Effect::Request(Request::Preview { id, action })]
+    }
+
+    /// What the status bar says while changes run in the background: how
+    /// far the first has come.
+    pub fn background_notice(&self) -> Option<String> {
+        let first = self.background.first()?;
+        let progress = super::dialog::progress(&first.watch).unwrap_or_else(|| "started".into());
+        let more = match self.background.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        Some(format!("background: {progress}{more}"))
     }
 
     fn previewed(&mut self, id: u64, result: Result<crate::actions::preview::Preview, String>) {
@@ -539,10 +551,10 @@ impl App {
         effects: &mut Vec<Effect>,
     ) {
         let origin = self.origins.remove(&id);
-        let background = self.background.iter().position(|(bg, _)| *bg == id);
+        let background = self.background.iter().position(|bg| bg.id == id);
         let in_background = background.is_some();
         let action = match background {
-            Some(at) => self.background.remove(at).1,
+            Some(at) => self.background.remove(at).action,
             None => match self.confirm.as_ref().filter(|c| c.id == id) {
                 Some(c) => c.action.clone(),
                 None => {

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::actions::audit::AuditTrail;
+use crate::actions::batches::{self, Batches};
 use crate::actions::preview::{Preview, preview};
 use crate::actions::record::recording;
 use crate::actions::{self, Action, DbErrorText, Outcome, Session, kinds};
@@ -122,8 +123,13 @@ pub enum Request {
     Refresh(View),
     /// Compute what an action would do; answered by [`DbEvent::Previewed`].
     Preview { id: u64, action: Action },
-    /// Run an action; answered by [`DbEvent::Done`] with the same id.
-    Execute { id: u64, action: Action },
+    /// Run an action; answered by [`DbEvent::Done`] with the same id. A
+    /// change that runs alone reports its batches to `watch`.
+    Execute {
+        id: u64,
+        action: Action,
+        watch: Batches,
+    },
     /// Stop waiting for the backoff and try to connect now.
     Reconnect,
     /// Drop the running search (Esc); answered by a failed
@@ -239,7 +245,7 @@ impl Pending {
                 self.views.push(view);
             }
             Request::Preview { id, action } => self.jobs.push_back(Job::Preview(id, action)),
-            Request::Execute { id, action } => self.jobs.push_back(Job::Execute(id, action)),
+            Request::Execute { id, action, .. } => self.jobs.push_back(Job::Execute(id, action)),
             Request::EventsWanted(wanted) => self.events_wanted = Some(wanted),
             Request::Reconnect | Request::CancelSearch => {}
         }
@@ -520,11 +526,12 @@ async fn serve(
                     let run = Box::pin(search_alone(target.clone(), view.clone()));
                     search = Some((view, run));
                 }
-                Some(Request::Execute { id, action }) if action.runs_alone() => {
+                Some(Request::Execute { id, action, watch }) if action.runs_alone() => {
                     // A task of its own, like the search's connection: other
                     // tabs refresh meanwhile, and a lost query connection
                     // does not stop it.
-                    tokio::spawn(execute_alone(target.clone(), id, action, events.clone()));
+                    let run = execute_alone(target.clone(), id, action, events.clone());
+                    tokio::spawn(batches::watching(watch, run));
                 }
                 Some(Request::CancelSearch) => {
                     if let Some((view, _)) = search.take() {
@@ -749,7 +756,10 @@ async fn search_alone(target: Target, view: View) -> DbEvent {
 /// its connection: the batch in progress rolls back, finished ones stay.
 async fn execute_alone(target: Target, id: u64, action: Action, events: UnboundedSender<DbEvent>) {
     let done = match connect_session(&target).await {
-        Ok(session) => run_job(&session, Job::Execute(id, action)).await,
+        // Boxed, as the main loop's jobs are: an action's future is as large
+        // as the largest action's, too large for a worker thread's stack
+        // in a debug build.
+        Ok(session) => Box::pin(run_job(&session, Job::Execute(id, action))).await,
         Err(e) => DbEvent::Done {
             id,
             result: Err(e),
@@ -806,6 +816,7 @@ mod tests {
         p.push(Request::Execute {
             id: 7,
             action: kinds::Backlog.into(),
+            watch: Batches::default(),
         });
         assert!(matches!(
             p.take(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::actions::batches::Batches;
 use crate::actions::preview::Preview;
 use crate::actions::{Action, Outcome};
 
@@ -28,6 +29,30 @@ pub struct Confirm {
     pub confirm_focused: bool,
     pub phase: Phase,
     pub scroll: u16,
+    /// The progress of a change that runs batch after batch, once
+    /// confirmed (see [`Batches`]).
+    pub watch: Batches,
+}
+
+/// A confirmed change whose dialog was sent away while it runs.
+#[derive(Debug, Clone)]
+pub struct Background {
+    pub id: u64,
+    pub action: Action,
+    pub watch: Batches,
+}
+
+/// How far a change that runs batch after batch has come ("120,000/250,000
+/// done"), once its first batch is done.
+pub fn progress(watch: &Batches) -> Option<String> {
+    use crate::output::format::group;
+    let (done, total) = (watch.done(), watch.total());
+    let count = |n: u64| group(i64::try_from(n).unwrap_or(i64::MAX));
+    match (done, total) {
+        (0, _) => None,
+        (done, 0) => Some(format!("{} done", count(done))),
+        (done, total) => Some(format!("{}/{} done", count(done), count(total))),
+    }
 }
 
 impl Confirm {
@@ -39,6 +64,7 @@ impl Confirm {
             confirm_focused: false,
             phase: Phase::Asking,
             scroll: 0,
+            watch: Batches::default(),
         }
     }
 }

@@ -106,6 +106,8 @@ pub enum Command {
     DialogCancel,
     DialogDown,
     DialogUp,
+    /// A long change (a prune, a change by filter) stops after its batch.
+    DialogStop,
     FilterKeep,
     FilterClear,
     FilterErase,
@@ -272,6 +274,7 @@ const REST: &[Spec] = &[
     spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),
     spec(Command::DialogDown, "dialog_down", Scope::Dialog, None, "Scroll the preview down", &["j", "down"]),
     spec(Command::DialogUp, "dialog_up", Scope::Dialog, None, "Scroll the preview up", &["k", "up"]),
+    spec(Command::DialogStop, "dialog_stop", Scope::Dialog, None, "While a long change runs: stop it after its current batch", &["x"]),
     spec(Command::FilterKeep, "filter_keep", Scope::Filter, Some("keep"), "Keep the filter", &["enter"]),
     spec(Command::FilterClear, "filter_clear", Scope::Filter, Some("clear"), "Clear the filter", &["esc"]),
     spec(Command::FilterErase, "filter_erase", Scope::Filter, None, "Delete a character", &["backspace"]),

@@ -45,12 +45,10 @@ macro_rules! job_change {
                 removed.summary()
             }
 
+            /// The whole summary: a stop, or jobs left because another
+            /// transaction held them, must not read as done.
             fn sentence(r: &Removed) -> Option<String> {
-                Some(format!(
-                    "{} {}",
-                    r.removal.past(),
-                    crate::output::plural(r.count as usize, "job")
-                ))
+                Some(r.summary())
             }
 
             /// By filter it goes batch by batch through what may be millions of jobs.
@@ -65,7 +63,7 @@ macro_rules! job_change {
                     &self.selection,
                     self.bound,
                     dry_run,
-                    &mut removal::batch_done,
+                    &crate::actions::batches::watched(),
                 )
                 .await
             }

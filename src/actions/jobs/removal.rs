@@ -19,11 +19,9 @@
 //! its events) in its own transaction, so an interrupted run leaves whole
 //! batches behind.
 
-use std::cell::RefCell;
-use std::future::Future;
-
 use tokio_postgres::types::ToSql;
 
+use crate::actions::batches::Batches;
 use crate::actions::jobs::browse::DEFAULT_SEARCH_TIMEOUT;
 use crate::actions::jobs::filter::{JobStatus, Search, Where};
 use crate::actions::jobs::selection::{JobSelection, SelectionBinds};
@@ -431,35 +429,9 @@ const HELD_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
 /// Attempts of one batch that a deadlock or serialization failure ends.
 const ATTEMPTS: u32 = 5;
 
-tokio::task_local! {
-    /// Told the running total after each batch of a removal; `false`
-    /// stops it between batches (see [`reporting_batches`]).
-    static EACH_BATCH: RefCell<Box<dyn FnMut(u64) -> bool + Send>>;
-}
-
-/// Run `work` (say `actions::run` of a job change) with `each_batch` told
-/// the running total after every batch of the removal inside it: how the
-/// command line shows progress and stops on a signal while the action runs
-/// through the one door every action goes through.
-pub async fn reporting_batches<F: Future>(
-    each_batch: impl FnMut(u64) -> bool + Send + 'static,
-    work: F,
-) -> F::Output {
-    EACH_BATCH
-        .scope(RefCell::new(Box::new(each_batch)), work)
-        .await
-}
-
-/// A batch is done: whether to go on (always, unless [`reporting_batches`]
-/// says otherwise).
-pub fn batch_done(done: u64) -> bool {
-    EACH_BATCH
-        .try_with(|each| (each.borrow_mut())(done))
-        .unwrap_or(true)
-}
-
-/// Remove the selected jobs. `keep_going` is asked after each batch with
-/// the number removed so far; `false` stops there (a signal). On a dry run
+/// Remove the selected jobs. `watch` counts the jobs removed after each
+/// batch and stops the removal there when asked (a signal, an operator);
+/// its total is the confirmed count, when there is one. On a dry run
 /// nothing is sent but the count.
 ///
 /// Rows are taken in id order with `SKIP LOCKED`: a job a worker is
@@ -473,7 +445,7 @@ pub async fn remove(
     selection: &JobSelection,
     bound: Option<Bound>,
     dry_run: bool,
-    keep_going: &mut (dyn FnMut(u64) -> bool + Send),
+    watch: &Batches,
 ) -> Result<Removed, ActionError> {
     let binds = selection_binds(removal, selection)?;
     let mut done = Removed {
@@ -507,7 +479,10 @@ pub async fn remove(
         return Ok(done);
     }
     let bound = match bound {
-        Some(bound) => bound,
+        Some(bound) => {
+            watch.set_total(bound.count);
+            bound
+        }
         None => Bound {
             newest_id: newest_job(session).await?,
             count: u64::MAX,
@@ -558,7 +533,8 @@ pub async fn remove(
         }
         done.count += n;
         done.events += batch.events;
-        if !keep_going(done.count) {
+        watch.add_done(n);
+        if watch.stopping() {
             done.interrupted = true;
             return Ok(done);
         }

@@ -12,13 +12,12 @@
 //! index from the previous batch's newest row on, statistics by primary key
 //! from the previous batch's last id on, so pruning N rows costs O(N).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::actions::batches::{Batches, watched};
 use crate::actions::jobs::enqueue::shell_quote;
 use crate::actions::preview::Preview;
 use crate::actions::session::one_row;
@@ -31,43 +30,6 @@ use crate::settings::names::ObjectNames;
 
 /// Rows per statement unless `--batch-size` says otherwise.
 pub const DEFAULT_BATCH_SIZE: u32 = 10_000;
-
-/// How the caller watches and stops a running prune: the command's progress
-/// bar reads `deleted`, its SIGINT handler sets `stop`. Not part of what the
-/// action *is*, so two prunes with the same parameters compare equal.
-#[derive(Debug, Clone, Default)]
-pub struct Control {
-    stop: Arc<AtomicBool>,
-    deleted: Arc<AtomicU64>,
-    total: Arc<AtomicU64>,
-}
-
-impl Control {
-    /// Finish the batch under way, then stop.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-
-    fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
-    /// Rows deleted so far, over both tables.
-    pub fn deleted(&self) -> u64 {
-        self.deleted.load(Ordering::Relaxed)
-    }
-
-    /// Rows that qualified, once counted (0 before).
-    pub fn total(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
-    }
-}
-
-impl PartialEq for Control {
-    fn eq(&self, _: &Control) -> bool {
-        true
-    }
-}
 
 /// What to prune: at least one of the two ages is set (the command insists).
 #[derive(Debug, Clone, PartialEq)]
@@ -224,11 +186,11 @@ async fn count_old(
 }
 
 /// Count what qualifies (and, for the log, what is held back), then, unless
-/// `dry_run`, delete it batch by batch until done or `control` says stop.
+/// `dry_run`, delete it batch by batch until done or `watch` says stop.
 pub async fn prune(
     session: &Session,
     retention: &Retention,
-    control: &Control,
+    watch: &Batches,
     dry_run: bool,
 ) -> Result<Pruned, ActionError> {
     let started = Instant::now();
@@ -270,7 +232,7 @@ pub async fn prune(
         .chain(statistics.iter())
         .map(|t| t.eligible)
         .sum();
-    control.total.store(eligible, Ordering::Relaxed);
+    watch.set_total(eligible);
     let mut interrupted = false;
     if !dry_run {
         if let Some(t) = log.as_mut().filter(|t| t.eligible > 0) {
@@ -278,7 +240,7 @@ pub async fn prune(
             // Keyset on `created`: each batch starts where the last one ended.
             let mut from: Option<DateTime<Utc>> = None;
             loop {
-                if control.stopping() {
+                if watch.stopping() {
                     interrupted = true;
                     break;
                 }
@@ -289,7 +251,7 @@ pub async fn prune(
                     .await
                     .map_err(db_err(context))?;
                 let LogBatch { gone, last } = one_row(&rows, context)?;
-                t.note_batch(began, count(gone), control);
+                t.note_batch(began, count(gone), watch);
                 match last {
                     Some(last) if gone == limit => from = Some(last),
                     _ => break,
@@ -303,7 +265,7 @@ pub async fn prune(
             let sql = statistics_batch_sql(n);
             let mut from: i64 = 0;
             loop {
-                if control.stopping() {
+                if watch.stopping() {
                     interrupted = true;
                     break;
                 }
@@ -314,7 +276,7 @@ pub async fn prune(
                     .await
                     .map_err(db_err(context))?;
                 let StatisticsBatch { gone, last } = one_row(&rows, context)?;
-                t.note_batch(began, count(gone), control);
+                t.note_batch(began, count(gone), watch);
                 match last {
                     Some(last) if gone == limit => from = last,
                     _ => break,
@@ -333,11 +295,11 @@ pub async fn prune(
 }
 
 impl TablePrune {
-    fn note_batch(&mut self, began: Instant, gone: u64, control: &Control) {
+    fn note_batch(&mut self, began: Instant, gone: u64, watch: &Batches) {
         self.batches += 1;
         self.deleted += gone;
         self.max_batch_ms = self.max_batch_ms.max(began.elapsed().as_secs_f64() * 1e3);
-        control.deleted.fetch_add(gone, Ordering::Relaxed);
+        watch.add_done(gone);
     }
 }
 
@@ -399,16 +361,11 @@ mod tests {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prune {
     pub retention: Retention,
-    /// Progress and stop requests (the command's progress bar and SIGINT).
-    pub control: Control,
 }
 
 impl Prune {
     pub fn new(retention: Retention) -> Prune {
-        Prune {
-            retention,
-            control: Control::default(),
-        }
+        Prune { retention }
     }
 }
 
@@ -490,12 +447,12 @@ impl Act for Prune {
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Pruned, ActionError> {
-        prune(session, &self.retention, &self.control, dry_run).await
+        prune(session, &self.retention, &watched(), dry_run).await
     }
 
     async fn preview(&self, session: &Session) -> Result<Preview, ActionError> {
         // The dry run counts what qualifies; it sends no DELETE.
-        let planned = prune(session, &self.retention, &self.control, true).await?;
+        let planned = prune(session, &self.retention, &Batches::default(), true).await?;
         let mut parts = Vec::new();
         if let Some(t) = &planned.log {
             parts.push(format!(

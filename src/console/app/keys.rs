@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::{App, Effect, Level, STANDBY_REFUSAL, Tab};
 use crate::console::contexts::Picked;
 use crate::console::db::Request;
-use crate::console::dialog::Phase;
+use crate::console::dialog::{Background, Phase};
 use crate::console::keymap::{Command, Keymap, Scope};
 
 /// A switch would drop the hosted worker's tab or a change still running.
@@ -148,12 +148,21 @@ impl App {
         match (&c.phase, command) {
             (Phase::Running, Some(Command::DialogCancel)) if c.action.runs_alone() => {
                 // It runs on a connection of its own: the tabs go on meanwhile.
-                self.background.push((c.id, c.action.clone()));
+                self.background.push(Background {
+                    id: c.id,
+                    action: c.action.clone(),
+                    watch: c.watch.clone(),
+                });
                 self.confirm = None;
                 self.flash(
                     Level::Info,
                     "still running in the background; its outcome will show here",
                 );
+            }
+            (Phase::Running, Some(Command::DialogStop)) if c.action.runs_alone() => {
+                // Between two batches: what is done stays done.
+                c.watch.stop();
+                self.flash(Level::Info, "stopping after the current batch…");
             }
             (Phase::Running, _) => {}
             (
@@ -185,6 +194,7 @@ impl App {
                     effects.push(Effect::Request(Request::Execute {
                         id: c.id,
                         action: c.action.clone(),
+                        watch: c.watch.clone(),
                     }));
                 } else {
                     self.confirm = None;

@@ -42,10 +42,17 @@ pub fn draw_confirm(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled("[ Confirm ]", confirm),
             ])
         }
-        Phase::Running if c.action.runs_alone() => Line::from(Span::styled(
-            "running… (Esc: let it run in the background)",
-            t.info,
-        )),
+        Phase::Running if c.action.runs_alone() => {
+            let so_far = crate::console::dialog::progress(&c.watch)
+                .map(|p| format!(" {p}"))
+                .unwrap_or_default();
+            let stop = app.keymap.first_key(Command::DialogStop);
+            let send_away = app.keymap.first_key(Command::DialogCancel);
+            Line::from(Span::styled(
+                format!("running…{so_far} ({stop}: stop, {send_away}: run in the background)"),
+                t.info,
+            ))
+        }
         Phase::Running => Line::from(Span::styled("running…", t.info)),
         Phase::Done { .. } => Line::from(Span::styled("[ Close ]", t.selected)),
     };

@@ -165,6 +165,9 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         // Not a fault: said plainly, and among the first to go when narrow.
         parts.push((vec![sep(), Span::styled(notice, t.dim)], 4));
     }
+    if let Some(notice) = app.background_notice() {
+        parts.push((vec![sep(), Span::styled(notice, t.info)], 7));
+    }
     if !app.conn.newer_schema.is_empty() {
         parts.push((
             vec![Span::styled(

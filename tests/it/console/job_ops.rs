@@ -160,7 +160,7 @@ async fn a_purge_by_filter_runs_in_the_background_while_the_tabs_refresh() {
     console.press("\t");
     console.press("\r");
     console.wait_for("the hint to send it away", WAIT, |s| {
-        s.contains("Esc: let it run in the background")
+        s.contains("x: stop, Esc: run in the background")
     });
     console.press_esc();
     console.wait_for("the dialog gone", WAIT, |s| {
@@ -185,6 +185,49 @@ async fn a_purge_by_filter_runs_in_the_background_while_the_tabs_refresh() {
     for id in gone {
         assert_eq!(history(&client, id).await, ["queued", "deleted"]);
     }
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
+/// While a change by filter runs, its dialog shows how far it has come,
+/// and `x` stops it after the batch under way: what is done stays done, the
+/// rest is untouched. The test holds one of three jobs, so the purge takes
+/// two in its first batch and keeps asking for the third.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_purge_shows_its_progress_and_x_stops_it() {
+    let db = TestDb::installed();
+    let jobs: Vec<i64> = (0..3).map(|_| db.enqueue(&["nightly", "x"])).collect();
+    let mut console = Console::start(&db.dsn(), &[]);
+    console.press("2");
+    console.wait_for("the jobs", WAIT, |s| s.contains("nightly"));
+    filter(&mut console, "ep:nightly");
+    console.wait_for("the filtered page", WAIT, |s| {
+        s.contains("filter ep:nightly")
+    });
+    console.press("P");
+    console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
+    let blocker = db.client().await;
+    blocker
+        .batch_execute(&format!(
+            "BEGIN; SELECT id FROM pgqueuer WHERE id = {} FOR UPDATE",
+            jobs[1]
+        ))
+        .await
+        .unwrap();
+    console.press("\t");
+    console.press("\r");
+    console.wait_for("the progress", WAIT, |s| {
+        s.contains("running… 2/3 done (x: stop")
+    });
+    console.press("x");
+    let outcome = console.wait_for("the outcome", WAIT, |s| {
+        s.contains("interrupted, the rest is untouched")
+    });
+    assert!(outcome.contains("purged 2 jobs in 1 batch"), "{outcome}");
+    blocker.batch_execute("COMMIT").await.unwrap();
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, [jobs[1]], "the held job stays");
+    console.press("\r");
     console.press("q");
     assert_eq!(console.wait_exit(WAIT), Some(0));
 }

@@ -128,7 +128,7 @@ async fn the_tabs_refresh_while_a_prune_runs_in_the_background() {
     .await;
     assert!(waiting.is_some(), "the prune never reached the locks");
     console.wait_for("the hint to send it away", WAIT, |s| {
-        s.contains("Esc: let it run in the background")
+        s.contains("x: stop, Esc: run in the background")
     });
     console.press_esc();
     console.wait_for("the dialog gone", WAIT, |s| {
