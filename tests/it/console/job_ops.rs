@@ -123,18 +123,15 @@ async fn purge_from_the_jobs_tab_takes_only_the_filtered_jobs() {
     }
 }
 
-/// A purge by filter goes batch by batch through what may be millions of
-/// jobs: like a prune it runs on a connection of its own, Esc sends its
-/// dialog away, and the tabs keep refreshing meanwhile. Here the test holds
-/// one of the jobs (a row lock, as a worker recording it would), so the
-/// purge keeps asking for it; a job that arrives meanwhile shows on the
-/// Jobs tab, and stays: the purge acts within the count the operator
-/// confirmed. (Before, the purge ran on the tabs' own connection: the
-/// dialog could not be sent away and no tab refreshed until it ended.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_purge_by_filter_runs_in_the_background_while_the_tabs_refresh() {
-    let db = TestDb::installed();
-    let gone: Vec<i64> = (0..3).map(|_| db.enqueue(&["nightly", "x"])).collect();
+/// Three queued `nightly` jobs, the Jobs tab filtered to them, and the
+/// purge's confirmation open; the test then holds job `held` (a row lock,
+/// as a worker recording it would) on the returned connection, so the
+/// confirmed purge keeps asking for it until the lock goes.
+async fn purge_with_one_job_held(
+    db: &TestDb,
+    held: usize,
+) -> (Console, Vec<i64>, tokio_postgres::Client) {
+    let jobs: Vec<i64> = (0..3).map(|_| db.enqueue(&["nightly", "x"])).collect();
     let mut console = Console::start(&db.dsn(), &[]);
     console.press("2");
     console.wait_for("the jobs", WAIT, |s| s.contains("nightly"));
@@ -148,17 +145,30 @@ async fn a_purge_by_filter_runs_in_the_background_while_the_tabs_refresh() {
         dialog.contains("Purge 3 jobs matching the filter ep:nightly"),
         "{dialog}"
     );
-
     let blocker = db.client().await;
     blocker
         .batch_execute(&format!(
             "BEGIN; SELECT id FROM pgqueuer WHERE id = {} FOR UPDATE",
-            gone[0]
+            jobs[held]
         ))
         .await
         .unwrap();
     console.press("\t");
     console.press("\r");
+    (console, jobs, blocker)
+}
+
+/// A purge by filter goes batch by batch through what may be millions of
+/// jobs: like a prune it runs on a connection of its own, Esc sends its
+/// dialog away, and the tabs keep refreshing meanwhile. Here the purge
+/// keeps asking for the job the test holds; a job that arrives meanwhile shows on the
+/// Jobs tab, and stays: the purge acts within the count the operator
+/// confirmed. (Before, the purge ran on the tabs' own connection: the
+/// dialog could not be sent away and no tab refreshed until it ended.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_by_filter_runs_in_the_background_while_the_tabs_refresh() {
+    let db = TestDb::installed();
+    let (mut console, gone, blocker) = purge_with_one_job_held(&db, 0).await;
     console.wait_for("the hint to send it away", WAIT, |s| {
         s.contains("x: stop, Esc: run in the background")
     });
@@ -191,31 +201,12 @@ async fn a_purge_by_filter_runs_in_the_background_while_the_tabs_refresh() {
 
 /// While a change by filter runs, its dialog shows how far it has come,
 /// and `x` stops it after the batch under way: what is done stays done, the
-/// rest is untouched. The test holds one of three jobs, so the purge takes
-/// two in its first batch and keeps asking for the third.
+/// rest is untouched. The purge takes two jobs in its first batch and keeps
+/// asking for the third, which the test holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_purge_shows_its_progress_and_x_stops_it() {
     let db = TestDb::installed();
-    let jobs: Vec<i64> = (0..3).map(|_| db.enqueue(&["nightly", "x"])).collect();
-    let mut console = Console::start(&db.dsn(), &[]);
-    console.press("2");
-    console.wait_for("the jobs", WAIT, |s| s.contains("nightly"));
-    filter(&mut console, "ep:nightly");
-    console.wait_for("the filtered page", WAIT, |s| {
-        s.contains("filter ep:nightly")
-    });
-    console.press("P");
-    console.wait_for("the dialog", WAIT, |s| s.contains("[ Cancel ]"));
-    let blocker = db.client().await;
-    blocker
-        .batch_execute(&format!(
-            "BEGIN; SELECT id FROM pgqueuer WHERE id = {} FOR UPDATE",
-            jobs[1]
-        ))
-        .await
-        .unwrap();
-    console.press("\t");
-    console.press("\r");
+    let (mut console, jobs, blocker) = purge_with_one_job_held(&db, 1).await;
     console.wait_for("the progress", WAIT, |s| {
         s.contains("running… 2/3 done (x: stop")
     });
