@@ -99,6 +99,8 @@ pub struct App {
     /// prune, a purge by filter): the status bar shows their progress, and
     /// their outcome is flashed and logged when it arrives.
     background: Vec<Background>,
+    /// Quitting waits for the background changes to stop after their batch.
+    quit_after_background: bool,
     pub sql_log: SqlLog,
     pub now: DateTime<Utc>,
     /// The terminal's size, for the page height of lists (80×24 until the
@@ -174,6 +176,7 @@ impl App {
             detail_return: None,
             confirm: None,
             background: Vec::new(),
+            quit_after_background: false,
             sql_log: SqlLog::default(),
             now: o.now,
             viewport: Rect::new(0, 0, 80, 24),
@@ -522,6 +525,29 @@ impl App {
         Some(format!("background: {progress}{more}"))
     }
 
+    /// Quitting while changes run in the background: the first request
+    /// stops them after their batch under way and quits once they have
+    /// (what is done stays done, and is said in the SQL log and the audit
+    /// log); the second quits at once, rolling their batch back. Returns
+    /// whether quitting waits.
+    pub(super) fn stop_background_first(&mut self) -> bool {
+        if self.background.is_empty() || self.quit_after_background {
+            return false;
+        }
+        self.quit_after_background = true;
+        for b in &self.background {
+            b.watch.stop();
+        }
+        let key = self.keymap.first_key(Command::Quit);
+        self.flash(
+            Level::Info,
+            format!(
+                "stopping the change in the background after its batch, then quitting; {key} again quits now"
+            ),
+        );
+        true
+    }
+
     fn previewed(&mut self, id: u64, result: Result<crate::actions::preview::Preview, String>) {
         match self.previews.remove(&id) {
             Some(PreviewFor::Confirmation(action)) => match result {
@@ -602,6 +628,9 @@ impl App {
         }
         // Show the effect at once.
         self.refresh_current(effects);
+        if in_background && self.quit_after_background && self.background.is_empty() {
+            self.quit(effects);
+        }
     }
 
     /// Put `tab` on screen: every way a tab comes on screen (a key, a

@@ -36,7 +36,11 @@ impl App {
 
     /// Quit, or for a hosted `pgq run` worker: stop it gracefully first,
     /// at once on the second request; the console exits once it stopped.
+    /// Changes running in the background are stopped first, the same way.
     pub(super) fn quit(&mut self, effects: &mut Vec<Effect>) {
+        if self.stop_background_first() {
+            return;
+        }
         let Some(w) = self.tabs.worker.as_mut().filter(|w| w.owns_worker) else {
             effects.push(Effect::Quit);
             return;

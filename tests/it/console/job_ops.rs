@@ -223,6 +223,39 @@ async fn a_running_purge_shows_its_progress_and_x_stops_it() {
     assert_eq!(console.wait_exit(WAIT), Some(0));
 }
 
+/// Quitting while a change runs in the background stops it after its
+/// batch, then quits: what is done stays done (and logged), nothing is cut
+/// in half. Here the purge has taken two jobs and keeps asking for the one
+/// the test holds; `q` ends it there, and the console exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_stops_a_change_in_the_background_after_its_batch() {
+    let db = TestDb::installed();
+    let (mut console, jobs, _blocker) = purge_with_one_job_held(&db, 2).await;
+    console.wait_for("two jobs purged", WAIT, |s| s.contains("running… 2/3 done"));
+    console.press_esc();
+    console.wait_for("the dialog gone", WAIT, |s| !s.contains("[ Cancel ]"));
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+    // The purge finished (stopped), rather than being dropped with the
+    // console: its audit line says how it ended.
+    let audit = std::fs::read_to_string(console.state_dir().join("audit.jsonl")).unwrap();
+    let finished: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["phase"] == "finished")
+        .collect();
+    assert_eq!(finished.len(), 1, "{audit}");
+    assert_eq!(
+        finished[0]["outcome"], "purged 2 jobs in 1 batch; interrupted, the rest is untouched",
+        "{audit}"
+    );
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, [jobs[2]], "the held job stays");
+    for id in &jobs[..2] {
+        assert_eq!(history(&client, *id).await, ["queued", "deleted"]);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_every_jobs_tab_action() {
     let db = TestDb::installed();
