@@ -57,7 +57,9 @@ pub trait Act: Into<Action> {
     /// What the action does; called by [`run`] once the refusals passed.
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Self::Output, ActionError>;
 
-    /// What a change did, for the audit log (counts rather than rows).
+    /// What a change did, in one line (counts rather than rows): the
+    /// console's dialog, flash line and SQL log, and the audit log, all say
+    /// this.
     fn outcome_text(&self, _output: &Self::Output) -> String {
         "done".into()
     }
@@ -68,12 +70,6 @@ pub trait Act: Into<Action> {
     /// meanwhile and its dialog can be sent away.
     fn long_running(&self) -> bool {
         false
-    }
-
-    /// One line saying what a change did, as the console's dialog and SQL
-    /// log show it (`None`: the outcome's own `Debug`).
-    fn sentence(_output: &Self::Output) -> Option<String> {
-        None
     }
 
     /// What the action will do, before it runs (the console's confirmation).

@@ -596,9 +596,16 @@ impl App {
             },
         };
         let command_line = action.command_line(&self.object_names);
-        let said = self
-            .sql_log
-            .record(self.now, command_line.clone(), &result, elapsed, sql);
+        let said = self.sql_log.record(
+            self.now,
+            command_line.clone(),
+            result
+                .as_ref()
+                .map(|o| action.outcome_text(o))
+                .map_err(Clone::clone),
+            elapsed,
+            sql,
+        );
         if in_background {
             // Its dialog was sent away: the flash line says how it went.
             match &said {

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::actions::Action;
 use crate::actions::batches::Batches;
 use crate::actions::preview::Preview;
-use crate::actions::{Action, Outcome};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -99,18 +99,17 @@ impl SqlLog {
 
     /// Log an executed action; answers the one line that says what it did
     /// (or the error).
+    /// Log a change: `said` is what it did in words (its
+    /// [`Action::outcome_text`]) or its error. Returns the line as logged.
     pub fn record(
         &mut self,
         at: DateTime<Utc>,
         command_line: String,
-        result: &Result<Outcome, String>,
+        said: Result<String, String>,
         elapsed: Duration,
         statements: Vec<String>,
     ) -> Result<String, String> {
-        let outcome = result
-            .as_ref()
-            .map(|o| describe(o, elapsed))
-            .map_err(Clone::clone);
+        let outcome = said.map(|what| timed(&what, elapsed));
         self.push(SqlLogEntry {
             at,
             command_line,
@@ -122,10 +121,8 @@ impl SqlLog {
     }
 }
 
-/// One line saying what a mutation did.
-pub fn describe(outcome: &Outcome, elapsed: Duration) -> String {
+/// What a change did, and how long it took.
+fn timed(what: &str, elapsed: Duration) -> String {
     let ms = elapsed.as_secs_f64() * 1e3;
-    // The sentence lives with the action (`Act::sentence`).
-    let what = outcome.sentence().unwrap_or_else(|| format!("{outcome:?}"));
     format!("{what} ({ms:.0} ms)")
 }

@@ -921,12 +921,12 @@ impl Act for Enqueue {
         command_line(names, &self.jobs, self.on_conflict)
     }
 
-    fn sentence(out: &EnqueueResult) -> Option<String> {
+    /// One job (the console's form) says what became of it; a batch is
+    /// counted.
+    fn outcome_text(&self, out: &EnqueueResult) -> String {
         use crate::actions::jobs::enqueue::EnqueueStatus;
-        let each: Vec<String> = out
-            .statuses
-            .iter()
-            .map(|s| match s {
+        if let [only] = out.statuses.as_slice() {
+            return match only {
                 EnqueueStatus::Enqueued(id) => format!("enqueued job {id}"),
                 EnqueueStatus::Updated(id) => {
                     format!("kept existing job {id} (priority raised if lower)")
@@ -934,13 +934,8 @@ impl Act for Enqueue {
                 EnqueueStatus::Skipped => {
                     "skipped: a job with this dedupe key is queued or picked".into()
                 }
-            })
-            .collect();
-        Some(each.join(", "))
-    }
-
-    fn outcome_text(&self, out: &EnqueueResult) -> String {
-        use crate::actions::jobs::enqueue::EnqueueStatus;
+            };
+        }
         let ids: Vec<String> = out
             .statuses
             .iter()

@@ -45,12 +45,6 @@ macro_rules! job_change {
                 removed.summary()
             }
 
-            /// The whole summary: a stop, or jobs left because another
-            /// transaction held them, must not read as done.
-            fn sentence(r: &Removed) -> Option<String> {
-                Some(r.summary())
-            }
-
             /// By filter it goes batch by batch through what may be millions of jobs.
             fn long_running(&self) -> bool {
                 !self.selection.is_ids()

@@ -26,22 +26,17 @@ impl Act for Requeue {
         pgq(names, &format!("requeue {}", ids.join(" ")))
     }
 
-    fn sentence(out: &Requeued) -> Option<String> {
-        Some(format!(
+    fn outcome_text(&self, out: &Requeued) -> String {
+        let mut text = format!(
             "requeued {} of {}",
             out.requeued.len(),
             plural(out.requested, "job")
-        ))
-    }
-
-    fn outcome_text(&self, out: &Requeued) -> String {
-        let ids: Vec<String> = out.requeued.iter().map(i64::to_string).collect();
-        format!(
-            "requeued {} of {} ({})",
-            crate::output::plural(ids.len(), "job"),
-            out.requested,
-            ids.join(", ")
-        )
+        );
+        if !out.requeued.is_empty() {
+            let ids: Vec<String> = out.requeued.iter().map(i64::to_string).collect();
+            text.push_str(&format!(" ({})", ids.join(", ")));
+        }
+        text
     }
 
     async fn perform(&self, session: &Session, _: bool) -> Result<Requeued, ActionError> {

@@ -28,14 +28,6 @@ macro_rules! register {
             $($Out(<$Type as Act>::Output),)*
         }
 
-        impl Outcome {
-            /// What a change did, in one line (see [`Act::sentence`]).
-            pub fn sentence(&self) -> Option<String> {
-                match self {
-                    $(Outcome::$Out(o) => <$Type as Act>::sentence(o),)*
-                }
-            }
-        }
 
         $(
             impl From<$Type> for Action {
@@ -49,6 +41,15 @@ macro_rules! register {
             /// One sample of every registered action (see [`Act::sample`]).
             pub fn samples() -> Vec<Action> {
                 vec![$(<$Type as Act>::sample().into(),)*]
+            }
+
+            /// What this action did, in one line (see [`Act::outcome_text`]);
+            /// an outcome of another action (never sent) is shown as it is.
+            pub fn outcome_text(&self, outcome: &Outcome) -> String {
+                match (self, outcome) {
+                    $((Action::$Type(a), Outcome::$Out(o)) => a.outcome_text(o),)*
+                    (_, other) => format!("{other:?}"),
+                }
             }
 
             pub fn mutates(&self) -> bool {

@@ -401,7 +401,7 @@ impl Act for Prune {
         pgq(names, &line)
     }
 
-    fn sentence(p: &Pruned) -> Option<String> {
+    fn outcome_text(&self, p: &Pruned) -> String {
         use crate::output::plural;
         let table = |t: &Option<crate::actions::retention::prune::TablePrune>| {
             t.as_ref().map_or(0, |t| t.deleted)
@@ -412,33 +412,16 @@ impl Act for Prune {
             plural(table(&p.statistics) as usize, "statistics row"),
             plural(p.batches() as usize, "batch")
         );
+        if p.interrupted {
+            text.push_str("; interrupted, the rest is untouched");
+        }
         if p.held_back() > 0 {
             text.push_str(&format!(
                 "; kept {} not aggregated yet",
                 plural(p.held_back() as usize, "old log row")
             ));
         }
-        Some(text)
-    }
-
-    fn outcome_text(&self, out: &Pruned) -> String {
-        format!(
-            "deleted {} and {} in {}{}",
-            crate::output::plural(
-                out.log.as_ref().map_or(0, |t| t.deleted) as usize,
-                "log row"
-            ),
-            crate::output::plural(
-                out.statistics.as_ref().map_or(0, |t| t.deleted) as usize,
-                "statistics row"
-            ),
-            crate::output::plural(out.batches() as usize, "batch"),
-            if out.interrupted {
-                "; interrupted, the rest is untouched"
-            } else {
-                ""
-            }
-        )
+        text
     }
 
     /// Batch after batch for as long as old rows remain.

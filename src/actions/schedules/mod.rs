@@ -43,12 +43,7 @@ macro_rules! schedule_retiming {
             }
 
             fn outcome_text(&self, retimed: &Retimed) -> String {
-                timing::summary(self.timing(), retimed)
-            }
-
-            fn sentence(retimed: &Retimed) -> Option<String> {
-                let timing: Timing = $timing;
-                Some(timing::sentence(timing, retimed))
+                timing::sentence(self.timing(), retimed)
             }
 
             async fn perform(

@@ -35,9 +35,8 @@ impl Act for PostponeSchedules {
         pgq(names, &command_args(&self.refs, self.timing()))
     }
 
-    fn sentence(retimed: &Retimed) -> Option<String> {
-        let until = chrono::DateTime::<chrono::Utc>::default();
-        Some(timing::sentence(Timing::Postpone(until), retimed))
+    fn outcome_text(&self, retimed: &Retimed) -> String {
+        timing::sentence(self.timing(), retimed)
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Retimed, ActionError> {

@@ -36,24 +36,20 @@ impl Act for RemoveSchedules {
         pgq(names, &format!("schedules {}", args.join(" ")))
     }
 
-    fn sentence(out: &Removal) -> Option<String> {
-        Some(format!(
-            "removed {}",
-            crate::output::plural(out.removed.len(), "schedule")
-        ))
-    }
-
     fn outcome_text(&self, out: &Removal) -> String {
-        format!(
-            "{} {}; {} matched nothing",
+        let mut text = format!(
+            "{} {}",
             if out.applied {
                 "removed"
             } else {
                 "nothing removed, would remove"
             },
-            crate::output::plural(out.removed.len(), "schedule"),
-            out.unmatched.len()
-        )
+            crate::output::plural(out.removed.len(), "schedule")
+        );
+        if !out.unmatched.is_empty() {
+            text.push_str(&format!("; {} matched nothing", out.unmatched.len()));
+        }
+        text
     }
 
     async fn perform(&self, session: &Session, dry_run: bool) -> Result<Removal, ActionError> {

@@ -27,19 +27,11 @@ impl Act for RunSchedulesNow {
         psql(&[bind(&run_now_sql(names), &[ids])])
     }
 
-    fn sentence(out: &SchedulesDue) -> Option<String> {
-        Some(format!(
-            "{} of {} due now",
-            out.due.len(),
-            crate::output::plural(out.requested, "schedule")
-        ))
-    }
-
     fn outcome_text(&self, out: &SchedulesDue) -> String {
         format!(
             "{} of {} due now",
-            crate::output::plural(out.due.len(), "schedule"),
-            out.requested
+            out.due.len(),
+            crate::output::plural(out.requested, "schedule")
         )
     }
 

@@ -117,8 +117,11 @@ pub struct Retimed {
     pub applied: bool,
 }
 
-/// The console's line for a change: what it did to how many.
+/// What a retiming did to how many (the console and the audit log).
 pub fn sentence(timing: Timing, retimed: &Retimed) -> String {
+    if !retimed.applied {
+        return "nothing changed".into();
+    }
     let done = match timing {
         Timing::Pause => "paused",
         Timing::Resume => "resumed",
@@ -127,18 +130,6 @@ pub fn sentence(timing: Timing, retimed: &Retimed) -> String {
     };
     format!(
         "{done} {}",
-        crate::output::plural(retimed.moved.len(), "schedule")
-    )
-}
-
-/// What a retiming did, for the audit log.
-pub fn summary(timing: Timing, retimed: &Retimed) -> String {
-    if !retimed.applied {
-        return "nothing changed".into();
-    }
-    format!(
-        "{} {}",
-        timing.verb(),
         crate::output::plural(retimed.moved.len(), "schedule")
     )
 }

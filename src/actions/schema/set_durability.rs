@@ -38,19 +38,11 @@ impl Act for SetDurability {
         )
     }
 
-    fn sentence(out: &DurabilitySet) -> Option<String> {
-        Some(format!(
+    fn outcome_text(&self, out: &DurabilitySet) -> String {
+        format!(
             "switched {} to {}",
             crate::output::plural(out.changes.len(), "table"),
             out.level
-        ))
-    }
-
-    fn outcome_text(&self, out: &DurabilitySet) -> String {
-        format!(
-            "durability {} ({} changed)",
-            out.level,
-            crate::output::plural(out.changes.len(), "table")
         )
     }
 
