@@ -235,9 +235,13 @@ pub(crate) fn missing_schema_or(
     if matches!(code.as_deref(), Some("42P01" | "42704" | "3F000")) {
         return ActionError::NotInstalled {
             names: session.names.to_string(),
+            // 'relation "pgqueuer" does not exist' → 'relation "pgqueuer"'.
             missing: e
                 .as_db_error()
-                .map(|d| d.message().to_string())
+                .map(|d| {
+                    let m = d.message();
+                    m.strip_suffix(" does not exist").unwrap_or(m).to_string()
+                })
                 .unwrap_or_default(),
         };
     }

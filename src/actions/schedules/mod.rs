@@ -72,9 +72,9 @@ pub mod remove_schedules;
 pub mod resume_schedules;
 pub mod run_schedules_now;
 pub mod skip_schedules;
+use crate::actions::session::missing_schema_or;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio_postgres::Row;
-use tokio_postgres::error::SqlState;
 
 use super::{ActionError, Finish, Session};
 use crate::cron;
@@ -188,39 +188,20 @@ pub struct Removal {
     pub applied: bool,
 }
 
-fn table(session: &Session) -> String {
-    session.names.qualify(&session.names.schedules_table)
-}
-
-/// A missing table means no (complete) installation: say what to run.
-pub(super) fn map_err(
-    session: &Session,
-    context: &str,
-) -> impl FnOnce(tokio_postgres::Error) -> ActionError {
-    let names = session.names.to_string();
-    let table = table(session);
-    let context = context.to_string();
-    move |source| {
-        if source.code() == Some(&SqlState::UNDEFINED_TABLE) {
-            ActionError::NotInstalled {
-                names,
-                missing: format!("table {table}"),
-            }
-        } else {
-            ActionError::Db { context, source }
-        }
-    }
+/// A missing table means no (complete) installation: say what to run (as
+/// every action does, see `missing_schema_or`).
+pub(super) fn map_err<'a>(
+    session: &'a Session,
+    context: &'a str,
+) -> impl FnOnce(tokio_postgres::Error) -> ActionError + 'a {
+    move |source| missing_schema_or(session, source, context)
 }
 
 pub(super) async fn list(session: &Session) -> Result<ScheduleListing, ActionError> {
     // Columns in PGQueuer's order (as removal returns them); the status enum
     // as text, so it reads into a String whatever the enum's (prefixed) name.
     let sql = Statement::ListSchedules.render(&session.names);
-    let rows = session
-        .client()
-        .query(&sql, &[])
-        .await
-        .map_err(map_err(session, "listing schedules"))?;
+    let rows = session.read_rows(&sql, &[], "listing schedules").await?;
     let schedules = rows
         .iter()
         .map(Schedule::from_row)

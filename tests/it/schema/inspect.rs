@@ -279,12 +279,24 @@ fn without_pgqueuer_tables_say_missing_and_the_others_fail_in_one_line() {
             .all(|t| t["exists"] == false && t["persistence"].is_null()),
         "{tables}"
     );
-    for command in ["size", "throughput", "log"] {
+    // Every reader says the same: what is missing, by name, and what to run.
+    for (command, table) in [
+        ("size", "pgqueuer"),
+        ("throughput", "pgqueuer_statistics"),
+        ("log", "pgqueuer_log"),
+        ("schedules", "pgqueuer_schedules"),
+        ("jobs", "pgqueuer"),
+    ] {
         let out = db.pgq(&[command]);
         assert_exit(&out, 1);
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "{command}: {err}");
-        assert!(err.contains("not installed"), "{command}: {err}");
+        assert!(
+            err.contains(&format!(
+                "is not installed (prefix='', schema=None): missing relation \"{table}\". Run 'pgq install' first."
+            )),
+            "{command}: {err}"
+        );
         assert!(!err.contains("SQLSTATE"), "{err}");
     }
 }
