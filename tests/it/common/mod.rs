@@ -645,6 +645,11 @@ pub fn python_schedules_until(
     )
 }
 
+/// A temporary file's path, as a command line takes it.
+pub fn path(file: &tempfile::NamedTempFile) -> &str {
+    file.path().to_str().expect("utf-8 temp path")
+}
+
 /// A worker manifest in a temporary file (deleted when dropped).
 pub fn manifest_file(text: &str) -> tempfile::NamedTempFile {
     use std::io::Write;

@@ -10,25 +10,9 @@ use std::io::Read;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{TestDb, assert_exit, log_statuses, manifest_file, pgq_cmd, stderr, wait_for};
+use common::{TestDb, assert_exit, log_statuses, manifest_file, path, pgq_cmd, stderr, wait_for};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// `pgq queue ENTRYPOINT`, returning the new job id.
-fn enqueue(db: &TestDb, entrypoint: &str) -> i64 {
-    let out = db.pgq(&["queue", entrypoint]);
-    assert_exit(&out, 0);
-    let text = common::stdout(&out);
-    text.trim()
-        .trim_start_matches("Enqueued job ")
-        .trim_end_matches('.')
-        .parse()
-        .unwrap_or_else(|_| panic!("unexpected queue output {text:?}"))
-}
-
-fn path(file: &tempfile::NamedTempFile) -> &str {
-    file.path().to_str().expect("utf-8 temp path")
-}
 
 async fn statuses_of(db: &TestDb, job: i64) -> Vec<String> {
     log_statuses(&db.client().await)
@@ -67,7 +51,7 @@ echo stderr-still-read >&2
 ''']
 "#,
     );
-    let job = enqueue(&db, "bytes");
+    let job = db.enqueue(&["bytes"]);
     let out = db.pgq(&["run", path(&manifest), "--mode", "drain"]);
     assert_exit(&out, 0);
     let log = stderr(&out);
@@ -123,7 +107,7 @@ yes 0123456789012345678901234567890123456789012345678901234567890123456789012345
 timeout = "120s"
 "#,
     );
-    let job = enqueue(&db, "flood");
+    let job = db.enqueue(&["flood"]);
     let mut worker = pgq_cmd(&["run", path(&manifest)], &[])
         .env("PGDSN", db.dsn())
         .stdout(Stdio::null())
@@ -211,7 +195,7 @@ max_log_bytes = "8KiB"
 "#,
         marker.display()
     ));
-    let job = enqueue(&db, "chatty");
+    let job = db.enqueue(&["chatty"]);
     let out = db.pgq(&["run", path(&manifest), "--mode", "drain"]);
     assert_exit(&out, 0);
     let log = stderr(&out);
@@ -302,7 +286,7 @@ fn drain_env_job(
     entrypoint: &str,
     how: impl FnOnce(&mut std::process::Command),
 ) -> (i64, String) {
-    let job = enqueue(db, entrypoint);
+    let job = db.enqueue(&[entrypoint]);
     let mut cmd = pgq_cmd(&["run", path(manifest), "--mode", "drain"], &[]);
     how(&mut cmd);
     let out = cmd.output().expect("run pgq");

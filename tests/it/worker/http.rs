@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use common::{TestDb, assert_exit, log_statuses, manifest_file, stderr, wait_for};
+use common::{TestDb, assert_exit, log_statuses, manifest_file, path, stderr, wait_for};
 
 const WAIT: Duration = Duration::from_secs(20);
 const TOKEN: &str = "tok-5ecr3t-value";
@@ -94,24 +94,6 @@ impl Server {
     }
 }
 
-fn path(file: &tempfile::NamedTempFile) -> &str {
-    file.path().to_str().expect("utf-8 temp path")
-}
-
-/// `pgq queue ARGS…`, returning the new job id.
-fn enqueue(db: &TestDb, args: &[&str]) -> i64 {
-    let mut all = vec!["queue"];
-    all.extend_from_slice(args);
-    let out = db.pgq(&all);
-    assert_exit(&out, 0);
-    let text = common::stdout(&out);
-    text.trim()
-        .trim_start_matches("Enqueued job ")
-        .trim_end_matches('.')
-        .parse()
-        .unwrap_or_else(|_| panic!("unexpected queue output {text:?}"))
-}
-
 async fn statuses_of(db: &TestDb, job: i64) -> Vec<String> {
     log_statuses(&db.client().await)
         .await
@@ -167,32 +149,26 @@ url = "{}"
         server.url("/ok"),
         server.url("/ok"),
     ));
-    let mail = enqueue(
-        &db,
-        &[
-            "mail",
-            "hello\tworld",
-            "--header",
-            "trace=abc123",
-            "--header",
-            "retries=3",
-            "--header",
-            "authorization=forged",
-            "--header",
-            "PGQ-Job-Id=999",
-            "--header",
-            "bad name=1",
-        ],
-    );
-    let typed = enqueue(
-        &db,
-        &[
-            "typed",
-            "{\"a\":1}",
-            "--header",
-            "content-type=application/json",
-        ],
-    );
+    let mail = db.enqueue(&[
+        "mail",
+        "hello\tworld",
+        "--header",
+        "trace=abc123",
+        "--header",
+        "retries=3",
+        "--header",
+        "authorization=forged",
+        "--header",
+        "PGQ-Job-Id=999",
+        "--header",
+        "bad name=1",
+    ]);
+    let typed = db.enqueue(&[
+        "typed",
+        "{\"a\":1}",
+        "--header",
+        "content-type=application/json",
+    ]);
     let out = drain(&db, &manifest);
     assert_exit(&out, 0);
     let log = stderr(&out);
@@ -267,9 +243,9 @@ initial_delay = 0
         server.url("/hang"),
         server.url("/missing"),
     ));
-    let flaky = enqueue(&db, &["flaky", "p"]);
-    let slow = enqueue(&db, &["slow", "p"]);
-    let gone = enqueue(&db, &["gone", "p"]);
+    let flaky = db.enqueue(&["flaky", "p"]);
+    let slow = db.enqueue(&["slow", "p"]);
+    let gone = db.enqueue(&["gone", "p"]);
     let started = Instant::now();
     let out = drain(&db, &manifest);
     assert_exit(&out, 0);
@@ -333,7 +309,7 @@ async fn a_cancellation_aborts_a_hanging_request() {
         server.url("/hang")
     ));
     let mut worker = db.spawn_pgq(&["run", path(&manifest)], &[]);
-    let job = enqueue(&db, &["wait", "p"]);
+    let job = db.enqueue(&["wait", "p"]);
     let arrived = wait_for(WAIT, || async {
         (server.count("/hang") == 1).then_some(())
     })

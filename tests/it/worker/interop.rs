@@ -10,13 +10,9 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TestDb, assert_exit, manifest_file, stderr, stdout, wait_for};
+use common::{TestDb, assert_exit, manifest_file, path, stderr, stdout, wait_for};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn path(file: &tempfile::NamedTempFile) -> &str {
-    file.path().to_str().expect("utf-8 temp path")
-}
 
 fn py(body: &str) -> String {
     format!("{}\n{body}", common::fixtures::INTEROP_PRELUDE)

@@ -10,13 +10,9 @@ use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{TestDb, manifest_file};
+use common::{TestDb, manifest_file, path};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn path(file: &tempfile::NamedTempFile) -> &str {
-    file.path().to_str().expect("utf-8 temp path")
-}
 
 #[test]
 fn a_nul_in_a_manifest_string_is_rejected_at_load_with_its_position() {

@@ -9,27 +9,9 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use common::{Spawned, TestDb, assert_exit, log_statuses, manifest_file, stderr, wait_for};
+use common::{Spawned, TestDb, assert_exit, log_statuses, manifest_file, path, stderr, wait_for};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// `pgq queue ARGS…`, returning the new job id.
-fn enqueue(db: &TestDb, args: &[&str]) -> i64 {
-    let mut all = vec!["queue"];
-    all.extend_from_slice(args);
-    let out = db.pgq(&all);
-    assert_exit(&out, 0);
-    let text = common::stdout(&out);
-    text.trim()
-        .trim_start_matches("Enqueued job ")
-        .trim_end_matches('.')
-        .parse()
-        .unwrap_or_else(|_| panic!("unexpected queue output {text:?}"))
-}
-
-fn path(file: &tempfile::NamedTempFile) -> &str {
-    file.path().to_str().expect("utf-8 temp path")
-}
 
 /// Run a worker in drain mode to completion.
 fn drain(db: &TestDb, manifest: &tempfile::NamedTempFile, extra: &[&str]) -> std::process::Output {
@@ -90,7 +72,7 @@ async fn jobs_are_picked_by_priority_then_id() {
     let db = TestDb::installed();
     let ids: Vec<i64> = [1, 5, 3, 5, -2]
         .iter()
-        .map(|p| enqueue(&db, &["ping", "-p", &p.to_string()]))
+        .map(|p| db.enqueue(&["ping", "-p", &p.to_string()]))
         .collect();
     let manifest = manifest_file(NOOP);
     assert_exit(&drain(&db, &manifest, &["--batch-size", "1"]), 0);
@@ -108,8 +90,8 @@ async fn execute_after_defers_a_job_and_drain_waits_for_it() {
     let db = TestDb::installed();
     // Deferred long enough that the worker is surely running before it is
     // due, even on a loaded machine (1.5 s was missed in CI).
-    let later = enqueue(&db, &["ping", "--execute-after", "4"]);
-    let now = enqueue(&db, &["ping"]);
+    let later = db.enqueue(&["ping", "--execute-after", "4"]);
+    let now = db.enqueue(&["ping"]);
     let client = db.client().await;
     let due: DateTime<Utc> = client
         .query_one(
@@ -150,18 +132,18 @@ async fn execute_after_defers_a_job_and_drain_waits_for_it() {
 #[tokio::test]
 async fn a_finished_job_releases_its_dedupe_key() {
     let db = TestDb::installed();
-    let first = enqueue(&db, &["ping", "--dedupe-key", "nightly"]);
+    let first = db.enqueue(&["ping", "--dedupe-key", "nightly"]);
     assert_exit(&db.pgq(&["queue", "ping", "--dedupe-key", "nightly"]), 1);
     let manifest = manifest_file(NOOP);
     assert_exit(&drain(&db, &manifest, &[]), 0);
-    let second = enqueue(&db, &["ping", "--dedupe-key", "nightly"]);
+    let second = db.enqueue(&["ping", "--dedupe-key", "nightly"]);
     assert!(second > first);
 }
 
 #[tokio::test]
 async fn retries_requeue_with_backoff_then_fail_with_python_shaped_log_rows() {
     let db = TestDb::installed();
-    let job = enqueue(&db, &["flaky", "boom"]);
+    let job = db.enqueue(&["flaky", "boom"]);
     let manifest = manifest_file(
         "[[entrypoint]]\nname = \"flaky\"\nbuiltin = \"fail\"\nmax_attempts = 2\ninitial_delay = 0.2\nmultiplier = 2\n",
     );
@@ -217,7 +199,7 @@ async fn retries_requeue_with_backoff_then_fail_with_python_shaped_log_rows() {
 #[tokio::test]
 async fn held_jobs_stay_failed_until_requeued() {
     let db = TestDb::installed();
-    let job = enqueue(&db, &["fragile", "broken input"]);
+    let job = db.enqueue(&["fragile", "broken input"]);
     let failing = manifest_file(
         "[[entrypoint]]\nname = \"fragile\"\nbuiltin = \"fail\"\non_failure = \"hold\"\n",
     );
@@ -268,7 +250,7 @@ command = ["sh", "-c", "trap 'echo got-sigterm; exit 3' TERM; sleep 30 & wait"]
 "#,
     );
     let mut worker = spawn_worker(&db, &manifest, &[]);
-    let job = enqueue(&db, &["long"]);
+    let job = db.enqueue(&["long"]);
     wait_picked(&db, 1).await;
     let started = Instant::now();
     // The real PGQueuer 1.6.0 cancel: log `canceled` + cancellation_event.
@@ -313,9 +295,9 @@ asyncio.run(main())
 async fn drain_mode_exits_when_its_entrypoints_are_empty() {
     let db = TestDb::installed();
     for _ in 0..3 {
-        enqueue(&db, &["ping"]);
+        db.enqueue(&["ping"]);
     }
-    let other = enqueue(&db, &["not_served"]);
+    let other = db.enqueue(&["not_served"]);
     let manifest = manifest_file(NOOP);
     let started = Instant::now();
     let out = drain(&db, &manifest, &[]);
@@ -349,7 +331,7 @@ async fn a_killed_workers_job_is_repicked_after_the_heartbeat_timeout() {
         pid_file.display()
     ));
     let mut first = spawn_worker(&db, &stuck, &["--heartbeat-timeout", "1"]);
-    let job = enqueue(&db, &["job"]);
+    let job = db.enqueue(&["job"]);
     wait_picked(&db, 1).await;
     let pid = wait_for(WAIT, || async {
         std::fs::read_to_string(&pid_file)
@@ -408,7 +390,7 @@ async fn a_running_worker_keeps_its_jobs_alive_with_heartbeats() {
     let db = TestDb::installed();
     let slow = manifest_file("[[entrypoint]]\nname = \"job\"\ncommand = [\"sleep\", \"2.5\"]\n");
     let mut first = spawn_worker(&db, &slow, &["--heartbeat-timeout", "1"]);
-    let job = enqueue(&db, &["job"]);
+    let job = db.enqueue(&["job"]);
     wait_picked(&db, 1).await;
     // A second worker polling fast must not steal the job while it beats.
     let mut second = spawn_worker(
@@ -432,7 +414,7 @@ async fn sigterm_lets_running_jobs_finish_and_exits_zero() {
     let db = TestDb::installed();
     let manifest = manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"1\"]\n");
     let mut worker = spawn_worker(&db, &manifest, &[]);
-    let jobs: Vec<i64> = (0..3).map(|_| enqueue(&db, &["slow"])).collect();
+    let jobs: Vec<i64> = (0..3).map(|_| db.enqueue(&["slow"])).collect();
     wait_picked(&db, 3).await;
     worker.signal("TERM");
     assert_eq!(worker.wait_exit(WAIT), Some(0));
@@ -458,7 +440,7 @@ async fn forced_stop_returns_jobs(extra: &[&str], signals: usize) {
     let manifest =
         manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"30\"]\n");
     let mut worker = spawn_worker(&db, &manifest, extra);
-    let jobs: Vec<i64> = (0..2).map(|_| enqueue(&db, &["slow"])).collect();
+    let jobs: Vec<i64> = (0..2).map(|_| db.enqueue(&["slow"])).collect();
     wait_picked(&db, 2).await;
     let started = Instant::now();
     for n in 0..signals {
@@ -548,7 +530,7 @@ async fn a_terminated_backend_is_survived_with_restart_on_failure() {
         &["--restart-on-failure", "--restart-delay", "0.2"],
     );
     wait_connected(&db).await;
-    let first = enqueue(&db, &["slow"]);
+    let first = db.enqueue(&["slow"]);
     wait_picked(&db, 1).await;
     assert!(terminate_backends(&db).await >= 2);
     // The job finishes while disconnected; its completion is written after
@@ -559,7 +541,7 @@ async fn a_terminated_backend_is_survived_with_restart_on_failure() {
             .stderr_line(WAIT, |l| l.contains("Reconnected"))
             .is_some()
     );
-    let second = enqueue(&db, &["slow"]);
+    let second = db.enqueue(&["slow"]);
     wait_status(&db, second, "successful").await;
     assert_eq!(
         statuses_of(&db, first).await,
@@ -707,10 +689,7 @@ command = ["sh", "-c", "echo \"$(cat)|$PGQ_JOB_ID|$PGQ_ENTRYPOINT|$PGQ_PRIORITY|
 "#,
         out_file.display()
     ));
-    let job = enqueue(
-        &db,
-        &["show", "payload text", "-p", "7", "--header", "trace=abc"],
-    );
+    let job = db.enqueue(&["show", "payload text", "-p", "7", "--header", "trace=abc"]);
     let out = db.pgq(&["run", path(&manifest), "--mode", "drain", "--", "x", "y z"]);
     assert_exit(&out, 0);
     let line = std::fs::read_to_string(&out_file).unwrap();
@@ -730,7 +709,7 @@ command = ["sh", "-c", "echo \"$(cat)|$PGQ_JOB_ID|$PGQ_ENTRYPOINT|$PGQ_PRIORITY|
 #[tokio::test]
 async fn json_log_format_writes_one_object_per_line() {
     let db = TestDb::installed();
-    enqueue(&db, &["ping"]);
+    db.enqueue(&["ping"]);
     let manifest = manifest_file(NOOP);
     let out = drain(
         &db,
@@ -753,7 +732,7 @@ async fn json_log_format_writes_one_object_per_line() {
 #[tokio::test]
 async fn drain_mode_also_stops_the_scheduler() {
     let db = TestDb::installed();
-    enqueue(&db, &["ping"]);
+    db.enqueue(&["ping"]);
     let manifest = manifest_file(&format!(
         "{NOOP}\n[[schedule]]\nentrypoint = \"hourly\"\nexpression = \"@hourly\"\nbuiltin = \"noop\"\n"
     ));
@@ -827,7 +806,7 @@ fn a_missing_schema_exits_one_naming_what_is_missing() {
 async fn max_concurrent_tasks_caps_this_workers_picked_jobs() {
     let db = TestDb::installed();
     for _ in 0..12 {
-        enqueue(&db, &["slow"]);
+        db.enqueue(&["slow"]);
     }
     let manifest =
         manifest_file("[[entrypoint]]\nname = \"slow\"\ncommand = [\"sleep\", \"0.3\"]\n");
