@@ -196,22 +196,14 @@ fn draw_status(frame: &mut Frame, area: Rect, app: &App) {
         .collect();
     let ranks: Vec<u8> = parts.iter().map(|(_, rank)| *rank).collect();
     let keep = fit::keep_parts(&widths, &ranks, area.width as usize);
-    let mut spans: Vec<Span> = parts
+    let spans: Vec<Span> = parts
         .into_iter()
         .zip(keep)
         .filter(|(_, k)| *k)
         .flat_map(|((spans, _), _)| spans)
         .collect();
     // What is left and still too wide (a very long target) ends in "…".
-    let mut room = area.width as usize;
-    for span in &mut spans {
-        let w = cut::width(&span.content);
-        if w > room {
-            span.content = cut::cut(&span.content, room).into_owned().into();
-        }
-        room = room.saturating_sub(w);
-    }
-    frame.render_widget(Line::from(spans), area);
+    frame.render_widget(cut::line(spans, area.width), area);
     if let Some(flash) = &app.flash {
         let (text, style) = (
             flash.text.clone(),
