@@ -296,17 +296,29 @@ fn confirm_sql_is_dedented_and_wraps_under_itself_at_80_columns() {
     insta::assert_snapshot!("chrome_confirm_requeue_sql_80x24_end", last.join("\n"));
     // Every SQL row, first or continued, is indented: none starts at the
     // dialog's edge, so a wrapped tail never reads as a clause of its own.
-    let inside: Vec<&str> = first
-        .iter()
-        .chain(last.iter())
-        .filter_map(|l| l.split('│').nth(1))
-        .collect();
-    let sql_rows = inside
-        .iter()
+    // On the first screen the SQL starts under its heading; scrolled to the
+    // end, every row above the buttons is SQL.
+    let inside = |screen: &[String]| -> Vec<String> {
+        screen
+            .iter()
+            .filter_map(|l| l.split('│').nth(1).map(str::to_string))
+            .collect()
+    };
+    let first_rows: Vec<String> = inside(&first)
+        .into_iter()
         .skip_while(|l| !l.starts_with("SQL"))
         .skip(1)
-        .take_while(|l| !l.trim().is_empty());
-    for row in sql_rows {
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    let last_rows: Vec<String> = inside(&last)
+        .into_iter()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(
+        first_rows.len() > 3 && last_rows.len() > 10,
+        "{first_rows:?} {last_rows:?}"
+    );
+    for row in first_rows.iter().chain(&last_rows) {
         assert!(row.starts_with("  "), "{row:?} in\n{}", last.join("\n"));
     }
     let end = last.join("\n");
