@@ -39,7 +39,34 @@ pub(super) struct Freshness {
     in_flight: bool,
     last_request: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
+    /// How long the last answer took, request to answer.
+    took: Option<Duration>,
+    /// Asked for again (a key, an action's effect) while being fetched:
+    /// fetched again as soon as the answer is back.
+    asked_again: bool,
 }
+
+impl Freshness {
+    /// The shortest time between two refreshes this console makes by
+    /// itself: a second, or ten times what the last one took, up to 30 s.
+    /// A view that is slow to read (the depth of a queue holding millions
+    /// of jobs, a server struggling) then costs the server at most a tenth
+    /// of a backend however busy the queue, instead of one read after
+    /// another; the status bar's "updated N s ago" shows the age, and a
+    /// key still refreshes at once.
+    fn gap(&self) -> Duration {
+        let min = Duration::milliseconds(MIN_REFRESH_GAP_MS);
+        let most = Duration::seconds(MAX_COST_GAP_SECONDS);
+        self.took
+            .map_or(min, |took| (took * COST_SHARE).clamp(min, most))
+    }
+}
+
+/// A console's own refreshes of a view take at most 1/COST_SHARE of the
+/// time (see [`Freshness::gap`]).
+const COST_SHARE: i32 = 10;
+/// However slow the last answer, the console looks again within this.
+const MAX_COST_GAP_SECONDS: i64 = 30;
 
 /// How long a NOTIFY burst is allowed to settle before a refresh.
 pub(super) const DEBOUNCE_MS: i64 = 250;
@@ -107,7 +134,7 @@ impl App {
         let f = self.fresh.entry(kind_of(&view)).or_default();
         if f.in_flight {
             // Ask again once the running refresh is back.
-            f.due = Some(now);
+            f.asked_again = true;
             return;
         }
         f.in_flight = true;
@@ -145,7 +172,7 @@ impl App {
             let f = self.fresh.entry(kind).or_default();
             let mut at = now + Duration::milliseconds(DEBOUNCE_MS);
             if let Some(last) = f.last_request {
-                at = at.max(last + Duration::milliseconds(MIN_REFRESH_GAP_MS));
+                at = at.max(last + f.gap());
             }
             f.due = Some(f.due.map_or(at, |due| due.min(at)));
         }
@@ -161,9 +188,17 @@ impl App {
         if ok {
             f.updated_at = Some(now);
         }
-        if f.due.is_none() {
-            f.due = Some(now + interval);
+        if let Some(asked) = f.last_request {
+            f.took = Some(now - asked);
         }
+        f.due = if std::mem::take(&mut f.asked_again) {
+            Some(now)
+        } else {
+            // Due by the clock, or sooner if the queue changed meanwhile;
+            // never sooner than the gap the answer's cost sets.
+            let due = f.due.unwrap_or(now + interval);
+            Some(f.last_request.map_or(due, |asked| due.max(asked + f.gap())))
+        };
     }
 
     /// The connection was made or lost: no answer is on its way.

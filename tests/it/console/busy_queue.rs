@@ -134,6 +134,53 @@ fn while_not_listening_tabs_refresh_each_second_and_every_view_says_so() {
 }
 
 /// Inserts into the queue table every 10 ms (100 NOTIFY/s) until stopped.
+/// A view that is slow to read (say the depth of a queue holding millions
+/// of jobs) is refreshed by the console on its own at most a tenth of the
+/// time: its answer took 600 ms, so a busy queue refreshes it every 6 s
+/// rather than every second; a key still refreshes it at once.
+#[test]
+fn a_slow_view_is_refreshed_by_the_clock_a_tenth_of_the_time_at_most() {
+    let (mut a, effects) = connected(Tab::Stats);
+    assert_eq!(refreshes(&effects), 1, "the first load");
+    a.on_db(DbEvent::EventsPaused(Some(400)));
+    // The answer comes back 600 ms after it was asked for.
+    a.on_tick(t0() + Duration::milliseconds(600));
+    let view = a.current().unwrap().view().unwrap();
+    a.on_db(DbEvent::Refreshed {
+        view,
+        result: Err("not needed here".into()),
+    });
+    let mut sent_at = Vec::new();
+    let mut at = t0() + Duration::milliseconds(600);
+    while at < t0() + Duration::seconds(13) {
+        at += Duration::milliseconds(250);
+        if refreshes(&a.on_tick(at)) > 0 {
+            sent_at.push((at - t0()).num_milliseconds());
+            // Answered at once this time: the gap shrinks back.
+            let view = a.current().unwrap().view().unwrap();
+            a.on_db(DbEvent::Refreshed {
+                view,
+                result: Err("not needed here".into()),
+            });
+        }
+    }
+    // The first tick at or after 6 s (ticks come every 250 ms).
+    assert!(
+        sent_at.first().is_some_and(|t| (6_000..6_250).contains(t)),
+        "{sent_at:?}"
+    );
+    assert!(
+        sent_at.windows(2).all(|w| w[1] - w[0] <= 1_250),
+        "a fast answer brings the second back: {sent_at:?}"
+    );
+    assert!(sent_at.len() >= 6, "{sent_at:?}");
+    assert_eq!(
+        refreshes(&key(&mut a, KeyCode::Char('r'))),
+        1,
+        "r refreshes at once"
+    );
+}
+
 fn busy_producer(db: &TestDb) -> (Arc<AtomicBool>, tokio::task::JoinHandle<u64>) {
     let stop = Arc::new(AtomicBool::new(false));
     let dsn = db.dsn();

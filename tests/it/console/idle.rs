@@ -358,7 +358,15 @@ fn paused_offline_and_in_flight_states_stay_idle() {
         }),
         result,
     });
+    // It took 22 s: the console looks again within 30 s (ten times the
+    // cost, capped), not at once, and not never.
     sim.idle(Duration::seconds(2), "Stats after the slow answer");
+    assert_eq!(
+        sim.refreshes.len(),
+        asked,
+        "not at once after a slow answer"
+    );
+    sim.idle(Duration::seconds(30), "Stats after the slow answer's gap");
     assert!(
         sim.refreshes.len() > asked,
         "the events that came during the slow refresh are fetched after it"

@@ -227,8 +227,18 @@ fn refreshes_are_debounced_and_paused() {
         }),
         result: Ok(Outcome::QueueStats(seeded_stats())),
     });
-    assert_eq!(
+    // It took 1.5 s, so the console looks again by itself no sooner than
+    // 15 s after asking (a tenth of the time at most).
+    assert!(
         a.on_tick(t0() + chrono::Duration::milliseconds(2_600))
+            .is_empty()
+    );
+    assert!(
+        a.on_tick(t0() + chrono::Duration::milliseconds(15_900))
+            .is_empty()
+    );
+    assert_eq!(
+        a.on_tick(t0() + chrono::Duration::milliseconds(16_000))
             .len(),
         1
     );
