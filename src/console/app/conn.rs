@@ -147,8 +147,9 @@ impl App {
     /// What the status bar says while a busy queue's events are not
     /// listened to.
     pub fn events_paused_notice(&self) -> Option<String> {
-        // The pace NOTIFYs would have set on a busy queue, said as such.
-        let every = super::refresh::MIN_REFRESH_GAP_MS as f64 / 1000.0;
+        // The pace NOTIFYs would have set on a busy queue (slower for a view
+        // that is slow to read), said as such.
+        let every = self.refresh_gap_seconds();
         self.conn.events_paused.map(|p| {
             format!(
                 "busy {} events/s: refresh {every} s",

@@ -110,6 +110,17 @@ impl App {
         Some((view, f.due?))
     }
 
+    /// The shortest gap between the tab on screen's own refreshes, in whole
+    /// seconds (rounded up), as the status bar says it.
+    pub(super) fn refresh_gap_seconds(&self) -> i64 {
+        let gap = self
+            .current()
+            .and_then(|t| t.view())
+            .and_then(|v| self.fresh.get(&kind_of(&v)))
+            .map_or(Duration::milliseconds(MIN_REFRESH_GAP_MS), Freshness::gap);
+        (gap.num_milliseconds() + 999) / 1000
+    }
+
     /// When the event loop must call [`App::on_tick`] next, at the latest.
     pub fn next_wakeup(&self) -> DateTime<Utc> {
         // One tick a second keeps relative times ("updated 3s ago") true.

@@ -150,6 +150,8 @@ fn a_slow_view_is_refreshed_by_the_clock_a_tenth_of_the_time_at_most() {
         view,
         result: Err("not needed here".into()),
     });
+    let s = screen(&a, 120, 24).join("\n");
+    assert!(s.contains("busy 400 events/s: refresh 6 s"), "{s}");
     let mut sent_at = Vec::new();
     let mut at = t0() + Duration::milliseconds(600);
     while at < t0() + Duration::seconds(13) {
@@ -174,6 +176,8 @@ fn a_slow_view_is_refreshed_by_the_clock_a_tenth_of_the_time_at_most() {
         "a fast answer brings the second back: {sent_at:?}"
     );
     assert!(sent_at.len() >= 6, "{sent_at:?}");
+    let s = screen(&a, 120, 24).join("\n");
+    assert!(s.contains("busy 400 events/s: refresh 1 s"), "{s}");
     assert_eq!(
         refreshes(&key(&mut a, KeyCode::Char('r'))),
         1,
