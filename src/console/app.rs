@@ -522,7 +522,25 @@ impl App {
             1 => String::new(),
             n => format!(" (+{} more)", n - 1),
         };
-        Some(format!("background: {progress}{more}"))
+        let stop = self.keymap.first_key(Command::StopBackground);
+        Some(format!("background: {progress}{more} ({stop} stops)"))
+    }
+
+    /// `x` outside a dialog: the changes running in the background stop
+    /// after their batch under way (what is done stays done); their
+    /// outcome says so when it comes.
+    pub(super) fn stop_background(&mut self) {
+        if self.background.is_empty() {
+            self.flash(Level::Info, "no change runs in the background");
+            return;
+        }
+        for b in &self.background {
+            b.watch.stop();
+        }
+        self.flash(
+            Level::Info,
+            "stopping the change in the background after its batch…",
+        );
     }
 
     /// Quitting while changes run in the background: the first request

@@ -108,6 +108,8 @@ pub enum Command {
     DialogUp,
     /// A long change (a prune, a change by filter) stops after its batch.
     DialogStop,
+    /// The same for the changes whose dialog was sent away.
+    StopBackground,
     FilterKeep,
     FilterClear,
     FilterErase,
@@ -218,6 +220,7 @@ const REST: &[Spec] = &[
     spec(Command::Pause, "pause", Scope::Global, Some("pause"), "Pause/resume this tab", &["space"]),
     spec(Command::Back, "back", Scope::Global, None, "Close dialog/filter", &["esc"]),
     spec(Command::Messages, "messages", Scope::Global, None, "Messages, in full", &["m"]),
+    spec(Command::StopBackground, "stop_background", Scope::Global, None, "Stop background change", &["x", "X"]),
     spec(Command::Contexts, "contexts", Scope::Global, None, "Switch context", &[":"]),
     spec(Command::Filter, "filter", Scope::List, Some("filter"), "Filter (Enter keeps)", &["/"]),
     spec(Command::Up, "up", Scope::List, None, "Move up", &["k", "up"]),
@@ -274,7 +277,7 @@ const REST: &[Spec] = &[
     spec(Command::DialogCancel, "dialog_cancel", Scope::Dialog, Some("cancel"), "Cancel, change nothing", &["esc"]),
     spec(Command::DialogDown, "dialog_down", Scope::Dialog, None, "Scroll the preview down", &["j", "down"]),
     spec(Command::DialogUp, "dialog_up", Scope::Dialog, None, "Scroll the preview up", &["k", "up"]),
-    spec(Command::DialogStop, "dialog_stop", Scope::Dialog, None, "While a long change runs: stop it after its current batch", &["x"]),
+    spec(Command::DialogStop, "dialog_stop", Scope::Dialog, None, "Stop a running change after its batch", &["x", "X"]),
     spec(Command::FilterKeep, "filter_keep", Scope::Filter, Some("keep"), "Keep the filter", &["enter"]),
     spec(Command::FilterClear, "filter_clear", Scope::Filter, Some("clear"), "Clear the filter", &["esc"]),
     spec(Command::FilterErase, "filter_erase", Scope::Filter, None, "Delete a character", &["backspace"]),
@@ -465,6 +468,11 @@ fn tab_scope(scope: Scope) -> bool {
     !matches!(scope, Scope::Global | Scope::List)
 }
 
+/// Whether bindings in scopes `a` and `b` are live at the same time.
+fn clash(a: Scope, b: Scope) -> bool {
+    a == b || (!tab_scope(a) && !tab_scope(b))
+}
+
 impl Keymap {
     /// Defaults patched with `overrides` (binding name → key list). Errors
     /// name the offending entry, e.g. `keymap.quit: "ctrl-" is not a key`.
@@ -489,8 +497,47 @@ impl Keymap {
             }
             map.keys.insert(spec.name, parsed);
         }
+        map.defaults_give_way(overrides)?;
         map.check_conflicts()?;
         Ok(map)
+    }
+
+    /// A key the user bound on purpose wins over a default of another
+    /// command, which keeps its other keys: a binding pgq adds later never
+    /// turns a config that worked into an error. Only a default left with
+    /// no key at all is an error, naming both.
+    fn defaults_give_way(
+        &mut self,
+        overrides: &BTreeMap<String, Vec<String>>,
+    ) -> Result<(), String> {
+        let chosen: Vec<(&'static Spec, Key)> = SPECS
+            .iter()
+            .filter(|s| overrides.contains_key(s.name))
+            .flat_map(|s| self.keys(s).iter().map(move |k| (s, *k)))
+            .collect();
+        for spec in SPECS.iter().filter(|s| !overrides.contains_key(s.name)) {
+            let Some(keys) = self.keys.get_mut(spec.name) else {
+                continue;
+            };
+            let taker = chosen
+                .iter()
+                .find(|(s, k)| keys.contains(k) && clash(s.scope, spec.scope))
+                .map(|(s, _)| s.name);
+            keys.retain(|k| {
+                !chosen
+                    .iter()
+                    .any(|(s, taken)| taken == k && clash(s.scope, spec.scope))
+            });
+            if keys.is_empty() {
+                return Err(format!(
+                    "keymap.{} takes the only key of keymap.{}; give keymap.{} a key too",
+                    taker.unwrap_or("?"),
+                    spec.name,
+                    spec.name
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn keys(&self, spec: &Spec) -> &[Key] {
@@ -502,7 +549,6 @@ impl Keymap {
     /// (Space tags on the Schedules tab instead of pausing); the hint line
     /// and help then show the tab's meaning.
     fn check_conflicts(&self) -> Result<(), String> {
-        let clash = |a: Scope, b: Scope| a == b || (!tab_scope(a) && !tab_scope(b));
         let entries: Vec<(&Spec, &Key)> = SPECS
             .iter()
             .flat_map(|s| self.keys(s).iter().map(move |k| (s, k)))
@@ -792,6 +838,9 @@ mod tests {
         assert_eq!(map.lookup(&x, &[Scope::Global]), Some(Command::Quit));
         assert_eq!(map.lookup(&q, &[Scope::Global]), None);
         assert_eq!(map.keys_of(Command::Help), "?");
+        // x was also a default (stop a change in the background): the
+        // user's choice wins, the default keeps its other key.
+        assert_eq!(map.first_key(Command::StopBackground), "X");
 
         let mut bad = BTreeMap::new();
         bad.insert("qiut".to_string(), vec!["x".to_string()]);
@@ -800,11 +849,24 @@ mod tests {
                 .unwrap_err()
                 .starts_with("keymap.qiut: unknown command")
         );
+        // A default gives way to a chosen key (down keeps its arrow)...
+        let mut taken = BTreeMap::new();
+        taken.insert("quit".to_string(), vec!["j".to_string()]);
+        let map = Keymap::with_overrides(&taken).unwrap();
+        assert_eq!(map.keys_of(Command::Down), "↓");
+        // ...unless it would be left with none; two chosen keys still clash.
+        let mut only = BTreeMap::new();
+        only.insert("quit".to_string(), vec!["?".to_string()]);
+        assert_eq!(
+            Keymap::with_overrides(&only).unwrap_err(),
+            "keymap.quit takes the only key of keymap.help; give keymap.help a key too"
+        );
         let mut clash = BTreeMap::new();
-        clash.insert("quit".to_string(), vec!["j".to_string()]);
+        clash.insert("quit".to_string(), vec!["k".to_string()]);
+        clash.insert("help".to_string(), vec!["k".to_string()]);
         assert_eq!(
             Keymap::with_overrides(&clash).unwrap_err(),
-            "keymap.quit and keymap.down both use j"
+            "keymap.quit and keymap.help both use k"
         );
         let mut reserved = BTreeMap::new();
         reserved.insert("help".to_string(), vec!["ctrl-c".to_string()]);

@@ -211,6 +211,7 @@ impl App {
             Command::Help => self.help = true,
             Command::SqlLog => self.sql_log.open = true,
             Command::Messages => self.messages.show(),
+            Command::StopBackground => self.stop_background(),
             Command::Contexts if self.contexts.choices.is_empty() => self.flash(
                 Level::Info,
                 "config.toml defines no [contexts] to switch to",

@@ -223,6 +223,27 @@ async fn a_running_purge_shows_its_progress_and_x_stops_it() {
     assert_eq!(console.wait_exit(WAIT), Some(0));
 }
 
+/// A change sent to the background shows its progress in the status bar,
+/// and `x` stops it there too, after its batch; the console goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_stops_a_change_in_the_background_after_its_batch() {
+    let db = TestDb::installed();
+    let (mut console, jobs, _blocker) = purge_with_one_job_held(&db, 0).await;
+    console.wait_for("two jobs purged", WAIT, |s| s.contains("running… 2/3 done"));
+    console.press_esc();
+    console.wait_for("the progress in the status bar", WAIT, |s| {
+        s.contains("background: 2/3 done (x stops)") && !s.contains("[ Cancel ]")
+    });
+    console.press("x");
+    console.wait_for("the outcome in the flash line", WAIT, |s| {
+        s.contains("purged 2 jobs in 1 batch; interrupted")
+    });
+    let client = db.client().await;
+    assert_eq!(queue_ids(&client).await, [jobs[0]], "the held job stays");
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT), Some(0));
+}
+
 /// Quitting while a change runs in the background stops it after its
 /// batch, then quits: what is done stays done (and logged), nothing is cut
 /// in half. Here the purge has taken two jobs and keeps asking for the one

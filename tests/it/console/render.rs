@@ -768,12 +768,20 @@ fn config_toml_overrides_dialog_keys() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // Keys of one dialog must not collide.
+    // A chosen key wins over a default of the same dialog, which keeps its
+    // other keys; two chosen keys of one dialog must not collide.
     let out = check("[keymap]\ndialog_press = [\"tab\"]\n");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = check("[keymap]\ndialog_press = [\"y\"]\ndialog_cancel = [\"y\"]\n");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("keymap.dialog_switch and keymap.dialog_press both use Tab"),
+        err.contains("keymap.dialog_press and keymap.dialog_cancel both use y"),
         "{err}"
     );
 }
