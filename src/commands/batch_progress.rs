@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::actions::batches::{self, Batches};
 use crate::db::signal::{Signals, StopSignal};
+use crate::output;
 
 /// How often the progress bar is redrawn.
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
@@ -23,14 +24,13 @@ pub(super) struct Bar {
 }
 
 /// Run `work` watched: with `bar`, a progress bar on stderr from the first
-/// finished batch on; on the first signal `stopping` is told (to say so)
-/// and the change stops after its batch. Returns the work's output and the
-/// signal that came, if one did.
+/// finished batch on; on the first signal stderr says so and the change
+/// stops after its batch. Returns the work's output and the signal that
+/// came, if one did.
 pub(super) async fn watched<F: Future>(
     work: F,
     signals: &mut Signals,
     bar: Option<Bar>,
-    stopping: impl Fn(&indicatif::ProgressBar),
 ) -> (F::Output, Option<StopSignal>) {
     let watch = Batches::default();
     let work = batches::watching(watch.clone(), work);
@@ -44,7 +44,7 @@ pub(super) async fn watched<F: Future>(
             s = signals.recv(), if signal.is_none() => {
                 signal = Some(s);
                 watch.stop();
-                stopping(&progress);
+                progress.suspend(|| output::status("Stopping after the current batch…"));
             }
             _ = tick.tick() => {
                 let Some(bar) = &bar else { continue };

@@ -146,13 +146,7 @@ async fn with_progress<A: JobChange>(
     let action = action.clone().within(bound);
     // Through `actions::run` like every change (refused when read-only,
     // audited); each batch moves the bar, and a signal stops it.
-    let (result, signal) = watched(
-        actions::run(session, &action, false),
-        &mut signals,
-        bar,
-        |progress| progress.suspend(|| output::status("Stopping after the current batch…")),
-    )
-    .await;
+    let (result, signal) = watched(actions::run(session, &action, false), &mut signals, bar).await;
     let removed = result?;
     let signal = signal.filter(|_| removed.interrupted);
     Ok((removed, signal))

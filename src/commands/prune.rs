@@ -40,7 +40,6 @@ pub(super) async fn run(ctx: &CommandContext, args: &PruneArgs) -> Result<Exit, 
         actions::run(&session, &action, args.dry_run),
         &mut signals,
         bar,
-        |progress| progress.suspend(|| output::status("Stopping after the current batch…")),
     )
     .await;
     let pruned = pruned?;

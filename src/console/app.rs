@@ -534,13 +534,18 @@ impl App {
             self.flash(Level::Info, "no change runs in the background");
             return;
         }
-        for b in &self.background {
-            b.watch.stop();
-        }
+        self.ask_background_to_stop();
         self.flash(
             Level::Info,
             "stopping the change in the background after its batch…",
         );
+    }
+
+    /// Every change in the background stops after its batch under way.
+    fn ask_background_to_stop(&self) {
+        for b in &self.background {
+            b.watch.stop();
+        }
     }
 
     /// Quitting while changes run in the background: the first request
@@ -553,9 +558,7 @@ impl App {
             return false;
         }
         self.quit_after_background = true;
-        for b in &self.background {
-            b.watch.stop();
-        }
+        self.ask_background_to_stop();
         let key = self.keymap.first_key(Command::Quit);
         self.flash(
             Level::Info,
